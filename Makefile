@@ -1,0 +1,87 @@
+# myelin: a Matrix homeserver as a toolkit of small programs.
+#   make          build everything into build/
+#   make run      run a homeserver on http://127.0.0.1:8008 until Ctrl-C
+#   make test     install test needs, build with sanitizers, run every test
+#   make bench    the workload benchmark
+#   make lint     cppcheck, clang-tidy, mandoc -Tlint
+
+O	?= build
+SAN	?= 0
+CC	?= cc
+PORT	?= 8008
+DATA	?= var
+SERVER_NAME ?= localhost
+
+CFLAGS	?= -g -O2
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -fvisibility=hidden \
+	   -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags libpq 2>/dev/null)
+LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lcrypt -lcrypto -lpthread
+ifeq ($(SAN),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+-include Makefile.local
+
+LIB_SRCS	= $(sort $(wildcard lib/*/*.c))
+LIB_OBJS	= $(LIB_SRCS:%.c=$(O)/%.o)
+LIB		= $(O)/libmyelin.a
+
+# Programs: name and sources.
+PROGS		= myelin-client myelin-admin-api myelin-timerd myelin-admin
+myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
+myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
+myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
+myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
+PROG_BINS	= $(PROGS:%=$(O)/bin/%)
+
+UNIT_SRCS	= $(sort $(wildcard tests/unit/*.c))
+UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+all: $(PROG_BINS) $(UNIT_BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define prog_rule
+$(O)/bin/$(1): $$($(1)_SRCS:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@bin/myelin-deps build
+
+run: deps all
+	bin/myelin-run --port $(PORT) --data $(DATA) --server-name $(SERVER_NAME)
+
+test:
+	@bin/myelin-deps test
+	@$(MAKE) --no-print-directory O=build-san SAN=1 all
+	@MYELIN_BIN=$(CURDIR)/build-san/bin tests/run
+
+bench: deps all
+	bench/run $(if $(BACKEND),--backend $(BACKEND))
+
+lint:
+	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
+	    --suppress=missingIncludeSystem -Ilib lib handlers admin-tools timer-daemon
+	mandoc -Tlint -Wwarning man/*.[1-8]
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps run test bench lint clean
+.SECONDARY:
+
+-include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d)

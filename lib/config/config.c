@@ -1,0 +1,256 @@
+/* Parser for myelin.conf: "key = value" lines, '#' comments. */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "log/log.h"
+
+enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH };
+
+struct ckey {
+	const char	*name;
+	enum ckind	 kind;
+	size_t		 off;
+	int64_t		 min, max;
+};
+
+#define OFF(f)	offsetof(struct mconfig, f)
+static const struct ckey keys[] = {
+	{ "server_name", C_STR, OFF(server_name), 0, 0 },
+	{ "public_baseurl", C_STR, OFF(public_baseurl), 0, 0 },
+	{ "listen", C_STR, OFF(listen), 0, 0 },
+	{ "database_backend", C_BACKEND, OFF(db_backend), 0, 0 },
+	{ "database", C_STR, OFF(database), 0, 0 },
+	{ "enable_registration", C_BOOL, OFF(enable_registration), 0, 0 },
+	{ "registration_requires_token", C_BOOL, OFF(registration_requires_token), 0, 0 },
+	{ "allow_guest_access", C_BOOL, OFF(allow_guest_access), 0, 0 },
+	{ "registration_shared_secret", C_STR, OFF(registration_shared_secret), 0, 0 },
+	{ "signing_key_path", C_PATH, OFF(signing_key_path), 0, 0 },
+	{ "media_path", C_PATH, OFF(media_path), 0, 0 },
+	{ "run_dir", C_PATH, OFF(run_dir), 0, 0 },
+	{ "log_level", C_LEVEL, OFF(log_level), 0, 0 },
+	{ "access_token_lifetime_ms", C_INT, OFF(access_token_lifetime_ms), 1000, INT64_C(31536000000) },
+	{ "max_body_bytes", C_INT, OFF(max_body_bytes), 1024, 100 * 1024 * 1024 },
+	{ "threads.client", C_INT, OFF(threads_client), 1, 256 },
+	{ "threads.admin", C_INT, OFF(threads_admin), 1, 256 },
+};
+
+static void
+adderr(char *errs, size_t errsz, int *nerr, const char *fmt, ...)
+{
+	size_t	 len = strlen(errs);
+	va_list	 ap;
+
+	(*nerr)++;
+	if (len + 1 >= errsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errs + len, errsz - len, fmt, ap);
+	va_end(ap);
+	len = strlen(errs);
+	if (len + 1 < errsz) {
+		errs[len] = '\n';
+		errs[len + 1] = '\0';
+	}
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Makes a relative path absolute against the config file's directory. */
+static char *
+abspath(const struct mconfig *c, const char *v)
+{
+	char	*p;
+
+	if (v[0] == '/' || c->dir == NULL)
+		return strdup(v);
+	if (asprintf(&p, "%s/%s", c->dir, v) == -1)
+		return NULL;
+	return p;
+}
+
+void
+mconfig_free(struct mconfig *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].kind == C_STR || keys[i].kind == C_PATH)
+			free(*(char **)((char *)c + keys[i].off));
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+struct mconfig *
+mconfig_load(const char *path, char *errs, size_t errsz)
+{
+	struct mconfig	*c;
+	FILE		*f;
+	char		*line = NULL, *tmp;
+	size_t		 linesz = 0;
+	int		 lineno = 0, nerr = 0;
+	enum mlog_level	 lvl;
+
+	errs[0] = '\0';
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->log_level = MLOG_INFO;
+	c->access_token_lifetime_ms = 5 * 60 * 1000;
+	c->max_body_bytes = 1024 * 1024;
+	c->threads_client = 4;
+	c->threads_admin = 2;
+	if ((c->path = strdup(path)) == NULL || (tmp = strdup(path)) == NULL) {
+		mconfig_free(c);
+		return NULL;
+	}
+	if (tmp[0] == '/')
+		c->dir = strdup(dirname(tmp));
+	else {
+		char cwd[4096], *d = dirname(tmp);
+		if (getcwd(cwd, sizeof(cwd)) != NULL &&
+		    asprintf(&c->dir, "%s/%s", cwd, d) == -1)
+			c->dir = NULL;
+	}
+	free(tmp);
+	if ((f = fopen(path, "r")) == NULL) {
+		adderr(errs, errsz, &nerr, "%s: %s", path, strerror(errno));
+		mconfig_free(c);
+		return NULL;
+	}
+	while (getline(&line, &linesz, f) != -1) {
+		char			*k, *v, *eq, *hash;
+		const struct ckey	*key = NULL;
+		void			*field;
+
+		lineno++;
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		k = trim(line);
+		if (*k == '\0')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			adderr(errs, errsz, &nerr, "%s:%d: expected \"key = value\"", path, lineno);
+			continue;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(keys[i].name, k) == 0)
+				key = &keys[i];
+		if (key == NULL) {
+			adderr(errs, errsz, &nerr, "%s:%d: unknown key \"%s\"", path, lineno, k);
+			continue;
+		}
+		field = (char *)c + key->off;
+		switch (key->kind) {
+		case C_STR:
+		case C_PATH:
+			if (*v == '\0') {
+				adderr(errs, errsz, &nerr, "%s:%d: %s: empty value", path, lineno, k);
+				break;
+			}
+			free(*(char **)field);
+			*(char **)field = key->kind == C_PATH ? abspath(c, v) : strdup(v);
+			break;
+		case C_BOOL:
+			if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+				*(int *)field = 1;
+			else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+				*(int *)field = 0;
+			else
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected yes or no", path, lineno, k);
+			break;
+		case C_INT: {
+			char		*end;
+			long long	 n;
+
+			errno = 0;
+			n = strtoll(v, &end, 10);
+			if (errno != 0 || *end != '\0' || end == v ||
+			    n < key->min || n > key->max) {
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected a number from %lld to %lld",
+				    path, lineno, k, (long long)key->min, (long long)key->max);
+				break;
+			}
+			if (key->off == OFF(access_token_lifetime_ms) || key->off == OFF(max_body_bytes))
+				*(int64_t *)field = n;
+			else
+				*(int *)field = (int)n;
+			break;
+		}
+		case C_LEVEL:
+			if (mlog_level_parse(v, &lvl) == -1)
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected error, warn, info or debug", path, lineno, k);
+			else
+				*(int *)field = (int)lvl;
+			break;
+		case C_BACKEND:
+			if (strcmp(v, "sqlite") == 0)
+				c->db_backend = MDB_SQLITE;
+			else if (strcmp(v, "postgres") == 0)
+				c->db_backend = MDB_POSTGRES;
+			else
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected sqlite or postgres", path, lineno, k);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (c->server_name == NULL)
+		adderr(errs, errsz, &nerr, "%s: server_name is required", path);
+	else if (strchr(c->server_name, '/') != NULL || strchr(c->server_name, '@') != NULL)
+		adderr(errs, errsz, &nerr, "%s: server_name: not a valid server name", path);
+	if (c->database == NULL)
+		adderr(errs, errsz, &nerr, "%s: database is required", path);
+	else if (c->db_backend == MDB_SQLITE && c->database[0] != '/') {
+		char *p = abspath(c, c->database);
+		free(c->database);
+		c->database = p;
+	}
+	if (c->public_baseurl == NULL && c->server_name != NULL &&
+	    asprintf(&c->public_baseurl, "https://%s/", c->server_name) == -1)
+		c->public_baseurl = NULL;
+	if (c->listen == NULL)
+		c->listen = strdup("127.0.0.1:8008");
+	if (c->run_dir == NULL)
+		c->run_dir = c->dir != NULL ? strdup(c->dir) : strdup(".");
+	if (c->signing_key_path == NULL)
+		c->signing_key_path = abspath(c, "signing.key");
+	if (c->media_path == NULL)
+		c->media_path = abspath(c, "media");
+	if (c->registration_requires_token && !c->enable_registration)
+		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);
+	if (nerr > 0) {
+		mconfig_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+mconfig_threads(const struct mconfig *c, const char *name)
+{
+	if (strcmp(name, "client") == 0)
+		return c->threads_client;
+	if (strcmp(name, "admin") == 0)
+		return c->threads_admin;
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* myelin.conf(5): parsed once into a const struct. */
+#ifndef MYELIN_CONFIG_H
+#define MYELIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mdb_backend { MDB_SQLITE, MDB_POSTGRES };
+
+struct mconfig {
+	char		*path;			/* the file read */
+	char		*dir;			/* its directory: relative paths start here */
+	char		*server_name;
+	char		*public_baseurl;
+	char		*listen;		/* host:port nginx listens on */
+	enum mdb_backend db_backend;
+	char		*database;		/* SQLite path or libpq conninfo */
+	int		 enable_registration;
+	int		 registration_requires_token;
+	int		 allow_guest_access;
+	char		*registration_shared_secret;	/* NULL: shared-secret registration off */
+	char		*signing_key_path;
+	char		*media_path;
+	char		*run_dir;		/* sockets, pids, notify segment */
+	int		 log_level;		/* enum mlog_level */
+	int64_t		 access_token_lifetime_ms;	/* for refreshable tokens */
+	int64_t		 max_body_bytes;
+	int		 threads_client;
+	int		 threads_admin;
+};
+
+/*
+ * Reads the file at path.  Returns the config, or NULL after writing one
+ * line per mistake ("file:line: message") to errs (size errsz).
+ */
+struct mconfig	*mconfig_load(const char *path, char *errs, size_t errsz);
+void		 mconfig_free(struct mconfig *);
+/* Threads configured for the handler named name ("client", ...), or 0. */
+int		 mconfig_threads(const struct mconfig *, const char *name);
+
+#endif

@@ -1,0 +1,26 @@
+/* JSON helpers over jansson: canonical JSON, limits, small accessors. */
+#ifndef MYELIN_JSON_H
+#define MYELIN_JSON_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/*
+ * Matrix canonical JSON (C-S API appendix "Canonical JSON"): keys sorted
+ * by codepoint, no insignificant whitespace, UTF-8 not escaped, only the
+ * required escapes, integers only (floats or integers outside
+ * [-(2**53)+1, (2**53)-1] make it fail).  Returns a NUL-terminated
+ * malloc'd string, or NULL.  *lenp (if not NULL) receives its length.
+ */
+char	*mjson_canonical(const json_t *, size_t *lenp);
+
+/*
+ * Parses a request body: at most maxdepth nesting levels, valid UTF-8,
+ * no NUL bytes.  Returns a new reference or NULL (body is not JSON).
+ */
+json_t	*mjson_parse(const char *buf, size_t len, size_t maxdepth);
+
+/* The string value of key in obj, or NULL if absent or not a string. */
+const char *mjson_str(const json_t *obj, const char *key);
+
+#endif

@@ -1,0 +1,31 @@
+/* Stream positions and wake-ups shared by every process of one stack. */
+#ifndef MYELIN_NOTIFY_H
+#define MYELIN_NOTIFY_H
+
+#include <stdint.h>
+
+enum mstream {
+	MSTREAM_EVENTS, MSTREAM_TYPING, MSTREAM_RECEIPTS, MSTREAM_TODEVICE,
+	MSTREAM_ACCOUNT_DATA, MSTREAM_DEVICE_LISTS, MSTREAM_PRESENCE,
+	MSTREAM__MAX
+};
+
+struct mnotify;
+
+/*
+ * Maps the segment file at path (created if missing, mode 0600), shared
+ * by every process that opens the same path.  NULL on failure.
+ */
+struct mnotify	*mnotify_open(const char *path);
+void		 mnotify_close(struct mnotify *);
+/* Announces that stream s moved; wakes every waiter in every process. */
+void		 mnotify_bump(struct mnotify *, enum mstream s);
+/* A counter that changes on every bump of any stream. */
+uint32_t	 mnotify_seq(struct mnotify *);
+/*
+ * Waits until the counter differs from seen or timeout_ms passes.
+ * Returns the counter's value on return.
+ */
+uint32_t	 mnotify_wait(struct mnotify *, uint32_t seen, int timeout_ms);
+
+#endif

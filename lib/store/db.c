@@ -1,0 +1,281 @@
+/* The storage API's front: parameters, cursors, transactions, migrations. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "log/log.h"
+#include "store/extern.h"
+#include "store/migrations.h"
+
+static const char *const stmt_sql[MSTMT__MAX] = {
+#define X(id, sql) sql,
+	MSTMT_TABLE
+#undef X
+};
+
+const char *
+mstmt_sql(enum mstmt st, enum mdb_backend kind)
+{
+	(void)kind;
+	return stmt_sql[st];
+}
+
+struct mdb *
+mdb_open(const struct mconfig *conf)
+{
+	struct mdb	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->kind = conf->db_backend;
+	db->be = conf->db_backend == MDB_POSTGRES ? &mbackend_pg : &mbackend_sqlite;
+	if (db->be->open(db, conf->database) == -1) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+mdb_close(struct mdb *db)
+{
+	if (db == NULL)
+		return;
+	db->be->close(db);
+	free(db);
+}
+
+enum mdb_backend
+mdb_backend(const struct mdb *db)
+{
+	return db->kind;
+}
+
+enum mdb_err
+mdb_error(const struct mdb *db)
+{
+	return db->err;
+}
+
+int
+mdb_begin(struct mdb *db)
+{
+	if (db->be->exec_sql(db, db->be->begin_sql) == -1)
+		return -1;
+	db->intx = 1;
+	return 0;
+}
+
+int
+mdb_commit(struct mdb *db)
+{
+	db->intx = 0;
+	if (db->be->exec_sql(db, "COMMIT") == -1) {
+		db->be->exec_sql(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+void
+mdb_rollback(struct mdb *db)
+{
+	if (db->intx)
+		db->be->exec_sql(db, "ROLLBACK");
+	db->intx = 0;
+}
+
+static struct mcur *
+vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
+{
+	struct mparam	 params[16];
+	struct mcur	*c;
+	int		 n = 0;
+
+	for (const char *f = fmt; *f != '\0'; f++) {
+		if (n == (int)(sizeof(params) / sizeof(params[0]))) {
+			mlog_err(NULL, "%s: too many parameters", __func__);
+			return NULL;
+		}
+		memset(&params[n], 0, sizeof(params[n]));
+		switch (*f) {
+		case 's':
+			params[n].s = va_arg(ap, const char *);
+			params[n].null = params[n].s == NULL;
+			break;
+		case 'i':
+			params[n].i = va_arg(ap, int64_t);
+			break;
+		default:
+			mlog_err(NULL, "%s: bad format %c", __func__, *f);
+			return NULL;
+		}
+		n++;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->db = db;
+	db->err = MDB_OK;
+	if (db->be->run(db, c, st, mstmt_sql(st, db->kind), params, n) == -1) {
+		if (db->err == MDB_OK)
+			db->err = MDB_ERR_OTHER;
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct mcur *
+mdb_query(struct mdb *db, enum mstmt st, const char *fmt, ...)
+{
+	va_list		 ap;
+	struct mcur	*c;
+
+	va_start(ap, fmt);
+	c = vrun(db, st, fmt, ap);
+	va_end(ap);
+	return c;
+}
+
+int64_t
+mdb_exec(struct mdb *db, enum mstmt st, const char *fmt, ...)
+{
+	va_list		 ap;
+	struct mcur	*c;
+	int64_t		 n;
+
+	va_start(ap, fmt);
+	c = vrun(db, st, fmt, ap);
+	va_end(ap);
+	if (c == NULL)
+		return -1;
+	n = db->be->changes(c);
+	mcur_free(c);
+	return n;
+}
+
+int
+mcur_next(struct mcur *c)
+{
+	int rc = c->db->be->next(c);
+
+	if (rc == -1 && c->db->err == MDB_OK)
+		c->db->err = MDB_ERR_OTHER;
+	return rc;
+}
+
+const char *
+mcur_text(struct mcur *c, int col)
+{
+	return c->db->be->text(c, col);
+}
+
+int64_t
+mcur_int(struct mcur *c, int col)
+{
+	const char *s = c->db->be->text(c, col);
+
+	return s == NULL ? 0 : strtoll(s, NULL, 10);
+}
+
+int
+mcur_null(struct mcur *c, int col)
+{
+	return c->db->be->null(c, col);
+}
+
+void
+mcur_free(struct mcur *c)
+{
+	if (c == NULL)
+		return;
+	c->db->be->done(c);
+	free(c);
+}
+
+int
+mdb_schema_latest(void)
+{
+	return mmigrations[mmigrationsz - 1].version;
+}
+
+int
+mdb_schema_version(struct mdb *db)
+{
+	struct mcur	*c;
+	int		 v = -1;
+
+	if ((c = mdb_query(db, MSTMT_SCHEMA_VERSION, "")) == NULL)
+		return -1;
+	if (mcur_next(c) == 1)
+		v = (int)mcur_int(c, 0);
+	mcur_free(c);
+	return v;
+}
+
+/* Replaces SERIAL_PK with the engine's auto-increment key. */
+static char *
+ddl(const char *sql, enum mdb_backend kind)
+{
+	const char	*pat = "SERIAL_PK";
+	const char	*rep = kind == MDB_POSTGRES ? "BIGSERIAL PRIMARY KEY" :
+			    "INTEGER PRIMARY KEY AUTOINCREMENT";
+	size_t		 n = 0, patsz = strlen(pat), repsz = strlen(rep);
+	char		*out, *o;
+
+	for (const char *p = sql; (p = strstr(p, pat)) != NULL; p += patsz)
+		n++;
+	if ((out = malloc(strlen(sql) + n * repsz + 1)) == NULL)
+		return NULL;
+	for (o = out; *sql != '\0';) {
+		if (strncmp(sql, pat, patsz) == 0) {
+			memcpy(o, rep, repsz);
+			o += repsz;
+			sql += patsz;
+		} else
+			*o++ = *sql++;
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+mdb_migrate(struct mdb *db)
+{
+	int	 v;
+	char	*sql;
+
+	if (db->be->exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_version"
+	    " (version BIGINT PRIMARY KEY, applied_ts BIGINT NOT NULL)") == -1)
+		return -1;
+	if (mdb_begin(db) == -1)
+		return -1;
+	/* Several processes may start at once: the first one migrates. */
+	if (db->kind == MDB_POSTGRES &&
+	    db->be->exec_sql(db, "SELECT pg_advisory_xact_lock(7318008)") == -1)
+		goto fail;
+	if ((v = mdb_schema_version(db)) == -1)
+		goto fail;
+	for (size_t i = 0; i < mmigrationsz; i++) {
+		const struct mmigration *m = &mmigrations[i];
+
+		if (m->version <= v)
+			continue;
+		sql = ddl(db->kind == MDB_POSTGRES && m->pg != NULL ? m->pg : m->sql, db->kind);
+		if (sql == NULL || db->be->exec_sql(db, sql) == -1) {
+			free(sql);
+			mlog_err(NULL, "migration %d (%s) failed", m->version, m->name);
+			goto fail;
+		}
+		free(sql);
+		if (mdb_exec(db, MSTMT_SCHEMA_ADD, "ii", (int64_t)m->version,
+		    mclock_now_ms()) == -1)
+			goto fail;
+		mlog_info(NULL, "applied migration %d (%s)", m->version, m->name);
+	}
+	return mdb_commit(db);
+fail:
+	mdb_rollback(db);
+	return -1;
+}

@@ -1,0 +1,51 @@
+/* Shared internals of lib/store: the backend interface. */
+#ifndef MYELIN_STORE_EXTERN_H
+#define MYELIN_STORE_EXTERN_H
+
+#include "store/store.h"
+
+struct mparam {
+	int		 null;
+	const char	*s;	/* text, or NULL when it is an integer */
+	int64_t		 i;
+};
+
+struct mbackend {
+	/* Opens the connection into db->impl. 0 or -1 (logged). */
+	int		(*open)(struct mdb *, const char *conninfo);
+	void		(*close)(struct mdb *);
+	/* Runs SQL text without parameters (migrations, BEGIN...). 0 or -1. */
+	int		(*exec_sql)(struct mdb *, const char *sql);
+	/* Runs statement st (SQL text sql, $1.. placeholders). */
+	int		(*run)(struct mdb *, struct mcur *, enum mstmt st, const char *sql,
+			    const struct mparam *, int nparams);
+	int		(*next)(struct mcur *);
+	const char	*(*text)(struct mcur *, int col);
+	int		(*null)(struct mcur *, int col);
+	int64_t		(*changes)(struct mcur *);
+	void		(*done)(struct mcur *);
+	const char	*begin_sql;
+};
+
+struct mdb {
+	const struct mbackend	*be;
+	enum mdb_backend	 kind;
+	void			*impl;
+	enum mdb_err		 err;
+	int			 intx;
+};
+
+struct mcur {
+	struct mdb	*db;
+	void		*impl;		/* backend's statement or result */
+	int		 row;		/* current row for backends that buffer */
+	int		 nrows;
+};
+
+extern const struct mbackend mbackend_sqlite;
+extern const struct mbackend mbackend_pg;
+
+/* The SQL of statement st for the given backend. */
+const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
+
+#endif

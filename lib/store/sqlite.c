@@ -1,0 +1,214 @@
+/* The SQLite backend: WAL, prepared statements cached per connection. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "store/extern.h"
+
+struct sq {
+	sqlite3		*h;
+	sqlite3_stmt	*stmts[MSTMT__MAX];
+};
+
+struct sqcur {
+	sqlite3_stmt	*st;
+	int		 rc;		/* last sqlite3_step result */
+	int		 stepped;	/* the first step already ran */
+	int64_t		 changes;
+};
+
+static void
+seterr(struct mdb *db, int rc)
+{
+	db->err = (rc & 0xff) == SQLITE_CONSTRAINT ? MDB_ERR_CONSTRAINT : MDB_ERR_OTHER;
+}
+
+static int
+sq_exec_sql(struct mdb *db, const char *sql)
+{
+	struct sq	*s = db->impl;
+	char		*msg = NULL;
+	int		 rc;
+
+	if ((rc = sqlite3_exec(s->h, sql, NULL, NULL, &msg)) != SQLITE_OK) {
+		mlog_err(NULL, "sqlite: %s", msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		seterr(db, rc);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_open(struct mdb *db, const char *path)
+{
+	struct sq	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -1;
+	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		mlog_err(NULL, "sqlite: %s: %s", path, s->h ? sqlite3_errmsg(s->h) : "open failed");
+		sqlite3_close(s->h);
+		free(s);
+		return -1;
+	}
+	db->impl = s;
+	sqlite3_busy_timeout(s->h, 10000);
+	if (sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    " PRAGMA foreign_keys=ON;") == -1) {
+		sqlite3_close(s->h);
+		free(s);
+		db->impl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sq_close(struct mdb *db)
+{
+	struct sq *s = db->impl;
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < MSTMT__MAX; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close(s->h);
+	free(s);
+}
+
+/* Turns "$1" placeholders into SQLite's "?1". */
+static char *
+placeholders(const char *sql)
+{
+	char *out = strdup(sql);
+
+	if (out == NULL)
+		return NULL;
+	for (char *p = out; *p != '\0'; p++)
+		if (p[0] == '$' && p[1] >= '0' && p[1] <= '9')
+			p[0] = '?';
+	return out;
+}
+
+static int
+sq_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
+    const struct mparam *params, int n)
+{
+	struct sq	*s = db->impl;
+	struct sqcur	*sc;
+	sqlite3_stmt	*stmt;
+	char		*text;
+	int		 rc;
+
+	if ((stmt = s->stmts[st]) == NULL) {
+		if ((text = placeholders(sql)) == NULL)
+			return -1;
+		rc = sqlite3_prepare_v3(s->h, text, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+		free(text);
+		if (rc != SQLITE_OK) {
+			mlog_err(NULL, "sqlite: prepare %d: %s", (int)st, sqlite3_errmsg(s->h));
+			return -1;
+		}
+		s->stmts[st] = stmt;
+	}
+	for (int i = 0; i < n; i++) {
+		if (params[i].null)
+			rc = sqlite3_bind_null(stmt, i + 1);
+		else if (params[i].s != NULL)
+			rc = sqlite3_bind_text(stmt, i + 1, params[i].s, -1, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_int64(stmt, i + 1, params[i].i);
+		if (rc != SQLITE_OK) {
+			mlog_err(NULL, "sqlite: bind %d/%d: %s", (int)st, i + 1, sqlite3_errmsg(s->h));
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return -1;
+		}
+	}
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+		return -1;
+	}
+	sc->st = stmt;
+	/*
+	 * Step once now so that writes happen (and fail) here, and so the
+	 * caller of mdb_exec learns the changes count without iterating.
+	 */
+	sc->rc = sqlite3_step(stmt);
+	sc->stepped = 1;
+	if (sc->rc != SQLITE_ROW && sc->rc != SQLITE_DONE) {
+		rc = sc->rc;
+		if ((rc & 0xff) != SQLITE_CONSTRAINT)
+			mlog_err(NULL, "sqlite: step %d: %s", (int)st, sqlite3_errmsg(s->h));
+		seterr(db, rc);
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+		free(sc);
+		return -1;
+	}
+	sc->changes = sqlite3_changes64(s->h);
+	c->impl = sc;
+	return 0;
+}
+
+static int
+sq_next(struct mcur *c)
+{
+	struct sqcur *sc = c->impl;
+
+	if (sc->stepped)
+		sc->stepped = 0;
+	else if (sc->rc == SQLITE_ROW)
+		sc->rc = sqlite3_step(sc->st);
+	if (sc->rc == SQLITE_ROW)
+		return 1;
+	if (sc->rc == SQLITE_DONE)
+		return 0;
+	seterr(c->db, sc->rc);
+	return -1;
+}
+
+static const char *
+sq_text(struct mcur *c, int col)
+{
+	struct sqcur *sc = c->impl;
+
+	return (const char *)sqlite3_column_text(sc->st, col);
+}
+
+static int
+sq_null(struct mcur *c, int col)
+{
+	struct sqcur *sc = c->impl;
+
+	return sqlite3_column_type(sc->st, col) == SQLITE_NULL;
+}
+
+static int64_t
+sq_changes(struct mcur *c)
+{
+	return ((struct sqcur *)c->impl)->changes;
+}
+
+static void
+sq_done(struct mcur *c)
+{
+	struct sqcur *sc = c->impl;
+
+	if (sc == NULL)
+		return;
+	/* Finish a statement that still has rows, e.g. DELETE ... RETURNING. */
+	sqlite3_reset(sc->st);
+	sqlite3_clear_bindings(sc->st);
+	free(sc);
+}
+
+const struct mbackend mbackend_sqlite = {
+	sq_open, sq_close, sq_exec_sql, sq_run, sq_next, sq_text, sq_null,
+	sq_changes, sq_done, "BEGIN IMMEDIATE",
+};

@@ -1,0 +1,95 @@
+/*
+ * Every SQL statement myelin runs, in one enumerated table (sqlbox's
+ * pstmts[]).  Placeholders are $1, $2...; SQLite sees them as ?1, ?2...
+ * A statement is prepared once per connection and reused.
+ */
+#ifndef MYELIN_STORE_STMTS_H
+#define MYELIN_STORE_STMTS_H
+
+#define MUSER_COLS "user_id, password_hash, displayname, avatar_url, is_admin," \
+	" is_guest, deactivated, shadow_banned, user_type, created_ts"
+
+#define MSTMT_TABLE \
+	X(MSTMT_SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version") \
+	X(MSTMT_SCHEMA_ADD, "INSERT INTO schema_version (version, applied_ts) VALUES ($1, $2)") \
+	/* users */ \
+	X(MSTMT_USER_GET, "SELECT " MUSER_COLS " FROM users WHERE user_id = $1") \
+	X(MSTMT_USER_ADD, "INSERT INTO users (user_id, password_hash, displayname, is_admin," \
+	    " is_guest, user_type, created_ts) VALUES ($1, $2, $3, $4, $5, $6, $7)" \
+	    " ON CONFLICT DO NOTHING") \
+	X(MSTMT_USER_SET_PASSWORD, "UPDATE users SET password_hash = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_SET_DISPLAYNAME, "UPDATE users SET displayname = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_SET_AVATAR, "UPDATE users SET avatar_url = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_SET_ADMIN, "UPDATE users SET is_admin = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_SET_DEACTIVATED, "UPDATE users SET deactivated = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_LIST, "SELECT " MUSER_COLS " FROM users WHERE user_id > $1" \
+	    " ORDER BY user_id LIMIT $2") \
+	/* devices */ \
+	X(MSTMT_DEVICE_ADD, "INSERT INTO devices (user_id, device_id, display_name, last_seen_ts," \
+	    " last_seen_ip) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, device_id)" \
+	    " DO UPDATE SET last_seen_ts = excluded.last_seen_ts," \
+	    " display_name = COALESCE(excluded.display_name, devices.display_name)") \
+	X(MSTMT_DEVICE_GET, "SELECT device_id, display_name, last_seen_ts, last_seen_ip" \
+	    " FROM devices WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_DEVICE_LIST, "SELECT device_id, display_name, last_seen_ts, last_seen_ip" \
+	    " FROM devices WHERE user_id = $1 ORDER BY device_id") \
+	X(MSTMT_DEVICE_SET_NAME, "UPDATE devices SET display_name = $3" \
+	    " WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_DEVICE_SEEN, "UPDATE devices SET last_seen_ts = $3, last_seen_ip = $4" \
+	    " WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_DEVICE_DEL, "DELETE FROM devices WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_DEVICE_DEL_ALL, "DELETE FROM devices WHERE user_id = $1") \
+	/* tokens */ \
+	X(MSTMT_TOKEN_ADD, "INSERT INTO access_tokens (token_hash, user_id, device_id," \
+	    " valid_until_ms, refresh_token_id, created_ts) VALUES ($1, $2, $3, $4, $5, $6)") \
+	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
+	    " u.deactivated, u.is_guest, t.id FROM access_tokens t JOIN users u" \
+	    " ON u.user_id = t.user_id WHERE t.token_hash = $1") \
+	X(MSTMT_TOKEN_DEL_DEVICE, "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
+	X(MSTMT_TOKEN_DEL_USER_EXCEPT, "DELETE FROM access_tokens WHERE user_id = $1" \
+	    " AND device_id <> $2") \
+	X(MSTMT_TOKEN_DEL_EXPIRED, "DELETE FROM access_tokens WHERE valid_until_ms IS NOT NULL" \
+	    " AND valid_until_ms < $1 AND refresh_token_id IS NULL") \
+	X(MSTMT_REFRESH_ADD, "INSERT INTO refresh_tokens (token_hash, user_id, device_id)" \
+	    " VALUES ($1, $2, $3) RETURNING id") \
+	X(MSTMT_REFRESH_TAKE, "DELETE FROM refresh_tokens WHERE token_hash = $1" \
+	    " RETURNING id, user_id, device_id") \
+	X(MSTMT_TOKEN_DEL_REFRESH, "DELETE FROM access_tokens WHERE refresh_token_id = $1") \
+	X(MSTMT_REFRESH_DEL_DEVICE, "DELETE FROM refresh_tokens WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_REFRESH_DEL_USER, "DELETE FROM refresh_tokens WHERE user_id = $1") \
+	X(MSTMT_REFRESH_DEL_USER_EXCEPT, "DELETE FROM refresh_tokens WHERE user_id = $1" \
+	    " AND device_id <> $2") \
+	/* user-interactive auth */ \
+	X(MSTMT_UIA_ADD, "INSERT INTO uia_sessions (session_id, kind, user_id, created_ts)" \
+	    " VALUES ($1, $2, $3, $4)") \
+	X(MSTMT_UIA_GET, "SELECT kind, user_id, completed, registration_token, created_ts" \
+	    " FROM uia_sessions WHERE session_id = $1") \
+	X(MSTMT_UIA_SET, "UPDATE uia_sessions SET completed = $2, registration_token = $3" \
+	    " WHERE session_id = $1") \
+	X(MSTMT_UIA_DEL, "DELETE FROM uia_sessions WHERE session_id = $1") \
+	X(MSTMT_UIA_DEL_OLD, "DELETE FROM uia_sessions WHERE created_ts < $1") \
+	/* registration tokens */ \
+	X(MSTMT_REGTOKEN_ADD, "INSERT INTO registration_tokens (token, uses_allowed, expiry_time)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING") \
+	X(MSTMT_REGTOKEN_GET, "SELECT token, uses_allowed, pending, completed, expiry_time" \
+	    " FROM registration_tokens WHERE token = $1") \
+	X(MSTMT_REGTOKEN_LIST, "SELECT token, uses_allowed, pending, completed, expiry_time" \
+	    " FROM registration_tokens ORDER BY token") \
+	X(MSTMT_REGTOKEN_DEL, "DELETE FROM registration_tokens WHERE token = $1") \
+	X(MSTMT_REGTOKEN_USE, "UPDATE registration_tokens SET completed = completed + 1" \
+	    " WHERE token = $1 AND (uses_allowed IS NULL OR completed < uses_allowed)" \
+	    " AND (expiry_time IS NULL OR expiry_time > $2)") \
+	/* shared-secret registration nonces */ \
+	X(MSTMT_NONCE_ADD, "INSERT INTO registration_nonces (nonce, created_ts) VALUES ($1, $2)") \
+	X(MSTMT_NONCE_TAKE, "DELETE FROM registration_nonces WHERE nonce = $1 AND created_ts >= $2") \
+	X(MSTMT_NONCE_DEL_OLD, "DELETE FROM registration_nonces WHERE created_ts < $1")
+
+enum mstmt {
+#define X(id, sql) id,
+	MSTMT_TABLE
+#undef X
+	MSTMT__MAX
+};
+
+#endif
