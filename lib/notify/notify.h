@@ -20,6 +20,11 @@ struct mnotify	*mnotify_open(const char *path);
 void		 mnotify_close(struct mnotify *);
 /* Announces that stream s moved; wakes every waiter in every process. */
 void		 mnotify_bump(struct mnotify *, enum mstream s);
+/*
+ * The number of times stream s was bumped since the segment was created;
+ * it only grows.  0 for a stream outside the enum.
+ */
+uint64_t	 mnotify_pos(struct mnotify *, enum mstream s);
 /* A counter that changes on every bump of any stream. */
 uint32_t	 mnotify_seq(struct mnotify *);
 /*

@@ -189,10 +189,22 @@ sq_null(struct mcur *c, int col)
 	return sqlite3_column_type(sc->st, col) == SQLITE_NULL;
 }
 
+/*
+ * SQLite counts changes when a statement finishes, so a statement with
+ * RETURNING still holding rows is run to its end first.
+ */
 static int64_t
 sq_changes(struct mcur *c)
 {
-	return ((struct sqcur *)c->impl)->changes;
+	struct sqcur	*sc = c->impl;
+	struct sq	*s = c->db->impl;
+
+	if (sc->rc != SQLITE_ROW)
+		return sc->changes;
+	while ((sc->rc = sqlite3_step(sc->st)) == SQLITE_ROW)
+		;
+	sc->stepped = 0;
+	return sc->rc == SQLITE_DONE ? sqlite3_changes64(s->h) : -1;
 }
 
 static void

@@ -41,7 +41,8 @@
 	X(MSTMT_DEVICE_DEL_ALL, "DELETE FROM devices WHERE user_id = $1") \
 	/* tokens */ \
 	X(MSTMT_TOKEN_ADD, "INSERT INTO access_tokens (token_hash, user_id, device_id," \
-	    " valid_until_ms, refresh_token_id, created_ts) VALUES ($1, $2, $3, $4, $5, $6)") \
+	    " valid_until_ms, refresh_token_id, created_ts) VALUES ($1, $2, $3, NULLIF(CAST($4 AS BIGINT), 0),"\
+	    " NULLIF(CAST($5 AS BIGINT), 0), $6)") \
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
 	    " u.deactivated, u.is_guest, t.id FROM access_tokens t JOIN users u" \
 	    " ON u.user_id = t.user_id WHERE t.token_hash = $1") \
@@ -71,7 +72,7 @@
 	X(MSTMT_UIA_DEL_OLD, "DELETE FROM uia_sessions WHERE created_ts < $1") \
 	/* registration tokens */ \
 	X(MSTMT_REGTOKEN_ADD, "INSERT INTO registration_tokens (token, uses_allowed, expiry_time)" \
-	    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING") \
+	    " VALUES ($1, NULLIF(CAST($2 AS BIGINT), -1), NULLIF(CAST($3 AS BIGINT), -1)) ON CONFLICT DO NOTHING") \
 	X(MSTMT_REGTOKEN_GET, "SELECT token, uses_allowed, pending, completed, expiry_time" \
 	    " FROM registration_tokens WHERE token = $1") \
 	X(MSTMT_REGTOKEN_LIST, "SELECT token, uses_allowed, pending, completed, expiry_time" \

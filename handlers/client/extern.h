@@ -1,0 +1,39 @@
+/* myelin-client: the client-server API handlers. */
+#ifndef MYELIN_CLIENT_EXTERN_H
+#define MYELIN_CLIENT_EXTERN_H
+
+#include <stdio.h>
+
+#include "fcgi/fcgi.h"
+
+int	h_versions(struct mreq *);
+int	h_capabilities(struct mreq *);
+void	client_nginx_extra(const struct mconfig *, FILE *);
+
+int	h_register(struct mreq *);
+int	h_register_available(struct mreq *);
+int	h_regtoken_validity(struct mreq *);
+
+int	h_login_flows(struct mreq *);
+int	h_login(struct mreq *);
+int	h_refresh(struct mreq *);
+int	h_logout(struct mreq *);
+int	h_logout_all(struct mreq *);
+
+int	h_whoami(struct mreq *);
+int	h_password(struct mreq *);
+int	h_deactivate(struct mreq *);
+
+int	h_profile_get(struct mreq *);
+int	h_displayname_get(struct mreq *);
+int	h_displayname_put(struct mreq *);
+int	h_avatar_get(struct mreq *);
+int	h_avatar_put(struct mreq *);
+
+int	h_devices(struct mreq *);
+int	h_device_get(struct mreq *);
+int	h_device_put(struct mreq *);
+int	h_device_delete(struct mreq *);
+int	h_delete_devices(struct mreq *);
+
+#endif

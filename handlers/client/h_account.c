@@ -1,0 +1,96 @@
+/* whoami, password change and deactivation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "crypto/crypto.h"
+#include "extern.h"
+#include "json/json.h"
+#include "store/store.h"
+
+static const char *const stage_password[] = { "m.login.password", NULL };
+static const struct muia_flow flows_password[] = { { stage_password } };
+
+/* Spec: C-S API, GET /account/whoami. */
+int
+h_whoami(struct mreq *req)
+{
+	return mfcgi_reply(req, 200, json_pack("{s:s,s:s,s:b}",
+	    "user_id", req->auth.user_id, "device_id", req->auth.device_id,
+	    "is_guest", req->auth.is_guest));
+}
+
+/*
+ * Spec: C-S API, POST /account/password, behind UIA (m.login.password).
+ * logout_devices (default true) ends every other session of the user.
+ */
+int
+h_password(struct mreq *req)
+{
+	json_t		*lo = json_object_get(req->body, "logout_devices");
+	const char	*pw = mjson_str(req->body, "new_password");
+	char		*session = NULL, *hash = NULL, *tok;
+	int		 rc, logout = lo == NULL || json_is_true(lo);
+
+	if (req->auth.is_guest)
+		return mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN, "Guests cannot change passwords");
+	if (pw == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing new_password");
+	if (strlen(pw) > 512)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
+	if ((rc = mauth_uia(req, "password", req->auth.user_id, flows_password, 1,
+	    &session)) != 1)
+		return rc;
+	rc = -1;
+	if ((hash = mcrypto_password_hash(pw)) == NULL || mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	tok = mauth_uia_done(req, session);
+	free(tok);
+	if (mstore_user_set_password(req->db, req->auth.user_id, hash) != 1 ||
+	    (logout && mstore_device_del_all(req->db, req->auth.user_id,
+	    req->auth.device_id) == -1) || mdb_commit(req->db) == -1) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, json_object());
+out:
+	free(session);
+	free(hash);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /account/deactivate, behind UIA.  Every session
+ * ends; with erase, the profile goes too.
+ */
+int
+h_deactivate(struct mreq *req)
+{
+	char	*session = NULL, *tok;
+	int	 rc, erase = json_is_true(json_object_get(req->body, "erase"));
+
+	if ((rc = mauth_uia(req, "deactivate", req->auth.user_id, flows_password, 1,
+	    &session)) != 1)
+		return rc;
+	if (mdb_begin(req->db) == -1) {
+		free(session);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	}
+	tok = mauth_uia_done(req, session);
+	free(tok);
+	free(session);
+	if (mstore_user_set_deactivated(req->db, req->auth.user_id, 1) != 1 ||
+	    mstore_user_set_password(req->db, req->auth.user_id, NULL) == -1 ||
+	    (erase && (mstore_user_set_displayname(req->db, req->auth.user_id, NULL) == -1 ||
+	    mstore_user_set_avatar(req->db, req->auth.user_id, NULL) == -1)) ||
+	    mstore_device_del_all(req->db, req->auth.user_id, NULL) == -1 ||
+	    mdb_commit(req->db) == -1) {
+		mdb_rollback(req->db);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	return mfcgi_reply(req, 200, json_pack("{s:s}", "id_server_unbind_result",
+	    "no-support"));
+}

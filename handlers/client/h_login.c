@@ -1,0 +1,164 @@
+/* Login, token refresh and logout. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "crypto/crypto.h"
+#include "extern.h"
+#include "json/json.h"
+#include "store/store.h"
+
+/* Spec: C-S API, GET /login. */
+int
+h_login_flows(struct mreq *req)
+{
+	return mfcgi_reply(req, 200, json_pack("{s:[{s:s}]}", "flows",
+	    "type", "m.login.password"));
+}
+
+/*
+ * Spec: C-S API, POST /login.  m.login.password with identifier m.id.user
+ * or the legacy top-level "user".  Wrong user or password: 403 M_FORBIDDEN
+ * (the same answer for both, so user names do not leak).
+ */
+int
+h_login(struct mreq *req)
+{
+	json_t		*b = req->body, *ident, *out = NULL;
+	const char	*type = mjson_str(b, "type"), *name = NULL, *pw, *itype;
+	char		*user_id = NULL;
+	struct muser	 u;
+	int		 rc = -1, found;
+
+	memset(&u, 0, sizeof(u));
+	if (type == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing type");
+	if (strcmp(type, "m.login.password") != 0)
+		return mfcgi_fail(req, MERR_UNKNOWN, "Unknown login type %s", type);
+	if ((ident = json_object_get(b, "identifier")) != NULL) {
+		if (!json_is_object(ident) || (itype = mjson_str(ident, "type")) == NULL)
+			return mfcgi_fail(req, MERR_BAD_JSON, "Invalid identifier");
+		if (strcmp(itype, "m.id.user") != 0)
+			return mfcgi_fail(req, MERR_UNKNOWN, "Unknown identifier type");
+		name = mjson_str(ident, "user");
+	} else
+		name = mjson_str(b, "user");
+	pw = mjson_str(b, "password");
+	if (name == NULL || pw == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing user or password");
+	if (json_object_get(b, "device_id") != NULL && mjson_str(b, "device_id") == NULL)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
+	if ((user_id = mauth_user_id(name, req->conf->server_name)) == NULL)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
+	if ((found = mstore_user_get(req->db, user_id, &u)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (found == 0 || u.password_hash == NULL ||
+	    !mcrypto_password_check(pw, u.password_hash)) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
+		goto out;
+	}
+	if (u.deactivated) {
+		mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
+		goto out;
+	}
+	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	if (mauth_session_new(req, user_id, mjson_str(b, "device_id"),
+	    mjson_str(b, "initial_device_display_name"),
+	    json_is_true(json_object_get(b, "refresh_token")), out) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	muser_fini(&u);
+	free(user_id);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /refresh.  The refresh token is consumed: the pair
+ * it was issued with stops working and a new pair is returned.
+ */
+int
+h_refresh(struct mreq *req)
+{
+	const char	*rt = mjson_str(req->body, "refresh_token");
+	char		*hash = NULL, *user_id = NULL, *device_id = NULL;
+	json_t		*out = NULL;
+	int		 rc = -1, taken;
+
+	if (rt == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing refresh_token");
+	if ((hash = mcrypto_token_hash(rt)) == NULL || (out = json_object()) == NULL ||
+	    mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	if ((taken = mstore_refresh_take(req->db, hash, &user_id, &device_id)) != 1) {
+		mdb_rollback(req->db);
+		if (taken == 0)
+			mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown refresh token");
+		else
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (mauth_session_new(req, user_id, device_id, NULL, 1, out) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	/* Spec: the response holds only the tokens and their lifetime. */
+	json_object_del(out, "user_id");
+	json_object_del(out, "device_id");
+	json_object_del(out, "home_server");
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(hash);
+	free(user_id);
+	free(device_id);
+	return rc;
+}
+
+/* Spec: C-S API, POST /logout: the token stops working and its device goes. */
+int
+h_logout(struct mreq *req)
+{
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	if (mstore_device_del(req->db, req->auth.user_id, req->auth.device_id) == -1 ||
+	    mdb_commit(req->db) == -1) {
+		mdb_rollback(req->db);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	return mfcgi_reply(req, 200, json_object());
+}
+
+/* Spec: C-S API, POST /logout/all. */
+int
+h_logout_all(struct mreq *req)
+{
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	if (mstore_device_del_all(req->db, req->auth.user_id, NULL) == -1 ||
+	    mdb_commit(req->db) == -1) {
+		mdb_rollback(req->db);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	return mfcgi_reply(req, 200, json_object());
+}

@@ -1,0 +1,89 @@
+/* Versions, capabilities and the well-known documents. */
+#include <stdio.h>
+#include <string.h>
+
+#include "extern.h"
+
+/* Spec: C-S API, GET /_matrix/client/versions (no auth). */
+int
+h_versions(struct mreq *req)
+{
+	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:{}}",
+	    "versions", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4",
+	    "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12",
+	    "unstable_features"));
+}
+
+/*
+ * Spec: C-S API, GET /capabilities.  Room versions join this list when
+ * rooms land; until then it says only what the server does today.
+ */
+int
+h_capabilities(struct mreq *req)
+{
+	return mfcgi_reply(req, 200, json_pack("{s:{s:{s:b},s:{s:b},s:{s:b},s:{s:b},s:{s:b}}}",
+	    "capabilities",
+	    "m.change_password", "enabled", 1,
+	    "m.set_displayname", "enabled", 1,
+	    "m.set_avatar_url", "enabled", 1,
+	    "m.3pid_changes", "enabled", 0,
+	    "m.get_login_token", "enabled", 0));
+}
+
+/* Writes s as the body of an nginx "return" string: escapes ' and \. */
+static void
+nginx_quoted(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '\'' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/*
+ * Spec: C-S API, "Server Discovery" and S-S API, "Resolving server
+ * names".  nginx answers both documents itself: they are static for a
+ * given config, so no handler needs to wake for them.
+ */
+void
+client_nginx_extra(const struct mconfig *conf, FILE *f)
+{
+	json_t		*cl, *sv;
+	char		*cls, *svs, host[512];
+	const char	*u = conf->public_baseurl, *p;
+	size_t		 n;
+
+	/* m.server: the host and port of the public base URL. */
+	if ((p = strstr(u, "://")) != NULL)
+		u = p + 3;
+	n = strcspn(u, "/");
+	if (n >= sizeof(host))
+		n = sizeof(host) - 1;
+	memcpy(host, u, n);
+	host[n] = '\0';
+	if (strchr(host, ':') == NULL && n + 4 < sizeof(host))
+		strcat(host, ":443");
+	cl = json_pack("{s:{s:s}}", "m.homeserver", "base_url", conf->public_baseurl);
+	sv = json_pack("{s:s}", "m.server", host);
+	cls = json_dumps(cl, JSON_COMPACT);
+	svs = json_dumps(sv, JSON_COMPACT);
+	if (cls != NULL && svs != NULL) {
+		fputs("location = /.well-known/matrix/client {\n"
+		    "\tdefault_type application/json;\n"
+		    "\tadd_header Access-Control-Allow-Origin * always;\n"
+		    "\treturn 200 ", f);
+		nginx_quoted(f, cls);
+		fputs(";\n}\nlocation = /.well-known/matrix/server {\n"
+		    "\tdefault_type application/json;\n"
+		    "\treturn 200 ", f);
+		nginx_quoted(f, svs);
+		fputs(";\n}\n", f);
+	}
+	free(cls);
+	free(svs);
+	json_decref(cl);
+	json_decref(sv);
+}

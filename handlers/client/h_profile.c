@@ -1,0 +1,92 @@
+/* Profiles: display name and avatar URL. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
+#include "json/json.h"
+#include "store/store.h"
+
+enum field { F_ALL, F_DISPLAYNAME, F_AVATAR };
+
+/*
+ * Spec: C-S API, GET /profile/{userId}[/displayname|/avatar_url].  404
+ * M_NOT_FOUND when the user does not exist here.  Users of other servers
+ * need federation, which myelin does not speak yet: they are not found.
+ */
+static int
+profile_get(struct mreq *req, enum field f)
+{
+	struct muser	 u;
+	json_t		*out;
+	int		 rc;
+
+	if ((rc = mstore_user_get(req->db, req->params[0], &u)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0 || u.deactivated) {
+		muser_fini(&u);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Profile was not found");
+	}
+	out = json_object();
+	if (u.displayname != NULL && f != F_AVATAR)
+		json_object_set_new(out, "displayname", json_string(u.displayname));
+	if (u.avatar_url != NULL && f != F_DISPLAYNAME)
+		json_object_set_new(out, "avatar_url", json_string(u.avatar_url));
+	muser_fini(&u);
+	return mfcgi_reply(req, 200, out);
+}
+
+int
+h_profile_get(struct mreq *req)
+{
+	return profile_get(req, F_ALL);
+}
+
+int
+h_displayname_get(struct mreq *req)
+{
+	return profile_get(req, F_DISPLAYNAME);
+}
+
+int
+h_avatar_get(struct mreq *req)
+{
+	return profile_get(req, F_AVATAR);
+}
+
+/*
+ * Spec: C-S API, PUT /profile/{userId}/displayname|avatar_url: only the
+ * user may change their own (403 M_FORBIDDEN); null or "" clears it.
+ */
+static int
+profile_put(struct mreq *req, const char *key, size_t maxlen,
+    int (*set)(struct mdb *, const char *, const char *))
+{
+	json_t		*v = json_object_get(req->body, key);
+	const char	*s = NULL;
+
+	if (strcmp(req->params[0], req->auth.user_id) != 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Cannot set another user's %s", key);
+	if (v == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing key '%s'", key);
+	if (!json_is_null(v) && !json_is_string(v))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s must be a string", key);
+	if (json_is_string(v) && json_string_length(v) > 0)
+		s = json_string_value(v);
+	if (s != NULL && strlen(s) > maxlen)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s is too long (max %zu)", key, maxlen);
+	if (set(req->db, req->auth.user_id, s) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}
+
+int
+h_displayname_put(struct mreq *req)
+{
+	return profile_put(req, "displayname", 256, mstore_user_set_displayname);
+}
+
+int
+h_avatar_put(struct mreq *req)
+{
+	return profile_put(req, "avatar_url", 1000, mstore_user_set_avatar);
+}

@@ -1,0 +1,215 @@
+/* Registration: POST /register with UIA, availability, token validity. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "clock/clock.h"
+#include "crypto/crypto.h"
+#include "extern.h"
+#include "json/json.h"
+#include "store/store.h"
+
+static const char *const stage_dummy[] = { "m.login.dummy", NULL };
+static const char *const stage_token[] = { "m.login.registration_token", NULL };
+static const struct muia_flow flows_open[] = { { stage_dummy } };
+static const struct muia_flow flows_token[] = { { stage_token } };
+
+/*
+ * Checks a requested username: the user ID it makes (malloc'd) or NULL
+ * with the request failed.  Spec: 400 M_INVALID_USERNAME for a bad name,
+ * M_USER_IN_USE for a taken one.
+ */
+static char *
+wanted_user_id(struct mreq *req, const char *username)
+{
+	struct muser	 u;
+	char		*id = NULL;
+	int		 rc;
+
+	if (username[0] == '_' || !mauth_localpart_check(username, req->conf->server_name)) {
+		mfcgi_fail(req, MERR_INVALID_USERNAME,
+		    "User ID can only contain characters a-z, 0-9, or '=_-./+'");
+		return NULL;
+	}
+	if (asprintf(&id, "@%s:%s", username, req->conf->server_name) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	if ((rc = mstore_user_get(req->db, id, &u)) != 0) {
+		if (rc == 1)
+			mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
+		else
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		muser_fini(&u);
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/* A fresh user ID for a client that gave no username (and for guests). */
+static char *
+generated_user_id(struct mreq *req)
+{
+	char	*r, *id = NULL;
+
+	if ((r = mcrypto_random_string(12)) == NULL)
+		return NULL;
+	for (char *p = r; *p != '\0'; p++)
+		*p = (char)('0' + (unsigned char)*p % 10);
+	if (asprintf(&id, "@%s:%s", r, req->conf->server_name) == -1)
+		id = NULL;
+	free(r);
+	return id;
+}
+
+/* Spec: C-S API, POST /register. */
+int
+h_register(struct mreq *req)
+{
+	json_t		*b = req->body, *out = NULL;
+	const char	*username, *password, *device_id, *devname;
+	char		*user_id = NULL, *session = NULL, *hash = NULL, *regtoken = NULL;
+	int		 inhibit, refresh, guest, rc = -1, uia;
+
+	{
+		char *k = mreq_query(req, "kind");
+
+		guest = k != NULL && strcmp(k, "guest") == 0;
+		if (k != NULL && !guest && strcmp(k, "user") != 0) {
+			free(k);
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid kind");
+		}
+		free(k);
+	}
+	username = mjson_str(b, "username");
+	password = mjson_str(b, "password");
+	device_id = mjson_str(b, "device_id");
+	devname = mjson_str(b, "initial_device_display_name");
+	inhibit = json_is_true(json_object_get(b, "inhibit_login"));
+	refresh = json_is_true(json_object_get(b, "refresh_token"));
+	if ((json_object_get(b, "username") != NULL && username == NULL &&
+	    !json_is_null(json_object_get(b, "username"))) ||
+	    (json_object_get(b, "password") != NULL && password == NULL) ||
+	    (json_object_get(b, "device_id") != NULL && device_id == NULL))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid parameter types");
+	if (password != NULL && strlen(password) > 512)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
+	if (guest) {
+		/* Spec: guest access is the server's choice; refuse it cleanly. */
+		if (!req->conf->allow_guest_access)
+			return mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN,
+			    "Guest access is disabled");
+		if ((user_id = generated_user_id(req)) == NULL)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto create;
+	}
+	if (!req->conf->enable_registration)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Registration has been disabled");
+	/* Name problems are reported before auth, as clients expect early errors. */
+	if (username != NULL && (user_id = wanted_user_id(req, username)) == NULL)
+		return -1;
+	if (req->conf->registration_requires_token)
+		uia = mauth_uia(req, "register", NULL, flows_token, 1, &session);
+	else
+		uia = mauth_uia(req, "register", NULL, flows_open, 1, &session);
+	if (uia != 1) {
+		free(user_id);
+		return uia;
+	}
+	if (password == NULL) {
+		mfcgi_fail(req, MERR_MISSING_PARAM, "Missing password");
+		goto out;
+	}
+	if (user_id == NULL && (user_id = generated_user_id(req)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if ((hash = mcrypto_password_hash(password)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: password hash failed", __func__);
+		goto out;
+	}
+create:
+	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	if (session != NULL && (regtoken = mauth_uia_done(req, session)) != NULL &&
+	    mstore_regtoken_use(req->db, regtoken, mclock_now_ms()) != 1) {
+		/* Used up by another registration since the stage was passed. */
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid registration token");
+		goto out;
+	}
+	{
+		char *lp = strndup(user_id + 1, strcspn(user_id + 1, ":"));
+		int added = lp == NULL ? -1 : mstore_user_add(req->db, user_id, hash, lp, 0,
+		    guest, NULL);
+
+		free(lp);
+		if (added != 0) {
+			mdb_rollback(req->db);
+			if (added == MSTORE_CONFLICT)
+				mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
+			else
+				mfcgi_fail(req, MERR_INTERNAL, "%s: user add failed", __func__);
+			goto out;
+		}
+	}
+	if (inhibit)
+		json_object_set_new(out, "user_id", json_string(user_id));
+	else if (mauth_session_new(req, user_id, device_id, devname, refresh, out) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(user_id);
+	free(session);
+	free(hash);
+	free(regtoken);
+	return rc;
+}
+
+/* Spec: C-S API, GET /register/available. */
+int
+h_register_available(struct mreq *req)
+{
+	char	*username = mreq_query(req, "username"), *id;
+
+	if (username == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing username");
+	id = wanted_user_id(req, username);
+	free(username);
+	if (id == NULL)
+		return -1;
+	free(id);
+	return mfcgi_reply(req, 200, json_pack("{s:b}", "available", 1));
+}
+
+/* Spec: C-S API, GET /v1/register/m.login.registration_token/validity. */
+int
+h_regtoken_validity(struct mreq *req)
+{
+	struct mregtoken	 t;
+	char			*tok = mreq_query(req, "token");
+	int			 rc, valid;
+
+	if (tok == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing token");
+	rc = mstore_regtoken_get(req->db, tok, &t);
+	free(tok);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	valid = rc == 1 && (t.uses_allowed < 0 || t.completed < t.uses_allowed) &&
+	    (t.expiry_time < 0 || t.expiry_time > mclock_now_ms());
+	if (rc == 1)
+		mregtoken_fini(&t);
+	return mfcgi_reply(req, 200, json_pack("{s:b}", "valid", valid));
+}

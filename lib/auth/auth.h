@@ -1,0 +1,53 @@
+/* Accounts logic shared by handlers: user IDs, login sessions, UIA. */
+#ifndef MYELIN_AUTH_H
+#define MYELIN_AUTH_H
+
+#include <jansson.h>
+
+struct mreq;
+
+/*
+ * Spec: Appendices, "User Identifiers": a localpart is 1+ of a-z 0-9 . _ = - / +
+ * and the whole ID at most 255 bytes.  Returns 1 when valid.
+ */
+int	mauth_localpart_check(const char *localpart, const char *server_name);
+/*
+ * Turns "alice" or "@alice:server" into a malloc'd user ID on our server
+ * (localpart lowercased, as Synapse does for logins).  NULL when it names
+ * another server or is malformed.
+ */
+char	*mauth_user_id(const char *name, const char *server_name);
+
+/*
+ * Creates (or reuses) device_id for user_id with a new access token, and
+ * a refresh token when refresh is set, inside the caller's transaction.
+ * Fills out with user_id, access_token, device_id, home_server and
+ * refresh_token/expires_in_ms.  device_id NULL: a new one is generated.
+ * Returns 0 or -1 with the request failed.
+ */
+int	mauth_session_new(struct mreq *, const char *user_id, const char *device_id,
+	    const char *display_name, int refresh, json_t *out);
+
+/* One UIA flow: the stages a client completes in order (NULL-terminated). */
+struct muia_flow {
+	const char *const	*stages;
+};
+
+/*
+ * Spec: C-S API, "User-interactive authentication API".  Runs the UIA
+ * step carried by req->body["auth"] for an operation of the given kind
+ * ("register", "password", ...).  user_id is whose password
+ * m.login.password checks (NULL for registration).
+ * Returns 1 when a flow is complete (*session gets the malloc'd session
+ * ID to finish with mauth_uia_done), 0 when the request was answered with
+ * the 401 UIA object, -1 when it failed.
+ */
+int	mauth_uia(struct mreq *, const char *kind, const char *user_id,
+	    const struct muia_flow *flows, size_t flowsz, char **session);
+/* Forgets a finished session.  Registration token it used is returned (malloc'd). */
+char	*mauth_uia_done(struct mreq *, const char *session);
+
+/* Checks a login password for user_id: 1 right, 0 wrong or no such user, -1 error. */
+int	mauth_password_check(struct mreq *, const char *user_id, const char *password);
+
+#endif

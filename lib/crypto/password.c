@@ -1,0 +1,75 @@
+/* Password hashes: argon2id for new ones, bcrypt checked for Synapse's. */
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+
+/*
+ * libsodium's "interactive" cost (2 passes over 64 MiB): a login should
+ * take tens of milliseconds, not the second the "sensitive" cost takes.
+ */
+#define PWHASH_OPS	crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE
+#define PWHASH_MEM	crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE
+
+/* Returns an argon2id hash string ("$argon2id$v=19$..."), or NULL. */
+char *
+mcrypto_password_hash(const char *password)
+{
+	char	*out;
+
+	if (password == NULL || mcrypto_init() == -1)
+		return NULL;
+	if ((out = malloc(crypto_pwhash_argon2id_STRBYTES)) == NULL)
+		return NULL;
+	if (crypto_pwhash_argon2id_str(out, password, strlen(password),
+	    PWHASH_OPS, PWHASH_MEM) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Synapse stores bcrypt hashes ("$2b$12$..."), so users keep their
+ * passwords when moving over.  crypt_r() computes the hash of password
+ * under the same salt and cost; the result is compared in constant time.
+ * libxcrypt reports failure either with NULL or with a string starting
+ * with '*', which never equals a bcrypt hash.
+ */
+static int
+bcrypt_check(const char *password, const char *hash)
+{
+	struct crypt_data	*cd;
+	const char		*res;
+	size_t			 len;
+	int			 ok = 0;
+
+	/* struct crypt_data is tens of kilobytes: keep it off the stack. */
+	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+		return 0;
+	res = crypt_r(password, hash, cd);
+	len = strlen(hash);
+	if (res != NULL && res[0] == '$' && strlen(res) == len &&
+	    sodium_memcmp(res, hash, len) == 0)
+		ok = 1;
+	sodium_memzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+int
+mcrypto_password_check(const char *password, const char *hash)
+{
+	if (password == NULL || hash == NULL || mcrypto_init() == -1)
+		return 0;
+	if (strncmp(hash, "$argon2id$", 10) == 0)
+		return crypto_pwhash_argon2id_str_verify(hash, password,
+		    strlen(password)) == 0;
+	if (strncmp(hash, "$2a$", 4) == 0 || strncmp(hash, "$2b$", 4) == 0 ||
+	    strncmp(hash, "$2y$", 4) == 0)
+		return bcrypt_check(password, hash);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Access tokens on requests: Authorization: Bearer, or ?access_token=. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "crypto/crypto.h"
+#include "fcgi/extern.h"
+#include "store/store.h"
+
+void
+mfcgi_auth_fini(struct mauthinfo *a)
+{
+	free(a->user_id);
+	free(a->device_id);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Spec: C-S API, "Client authentication": a missing token is 401
+ * M_MISSING_TOKEN, an unknown one 401 M_UNKNOWN_TOKEN; an expired
+ * refreshable token also gets soft_logout, telling the client to refresh.
+ */
+int
+mfcgi_authenticate(struct mreq *req, enum mauth need)
+{
+	struct mtokeninfo	 t;
+	char			*hash;
+	int			 rc;
+
+	if (need == MAUTH_NONE)
+		return 0;
+	if (req->token == NULL) {
+		if (need == MAUTH_OPTIONAL)
+			return 0;
+		return mfcgi_fail(req, MERR_MISSING_TOKEN, "Missing access token");
+	}
+	if ((hash = mcrypto_token_hash(req->token)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: token hash", __func__);
+	rc = mstore_token_get(req->db, hash, &t);
+	free(hash);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: token lookup", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown access token");
+	if (t.valid_until_ms != 0 && t.valid_until_ms <= mclock_now_ms()) {
+		mtokeninfo_fini(&t);
+		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Access token has expired");
+		return mfcgi_fail_add(req, "soft_logout", json_true());
+	}
+	if (t.deactivated) {
+		mtokeninfo_fini(&t);
+		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
+	}
+	if (need == MAUTH_ADMIN && !t.is_admin) {
+		mtokeninfo_fini(&t);
+		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");
+	}
+	req->auth.user_id = t.user_id;
+	req->auth.device_id = t.device_id;
+	req->auth.token_id = t.token_id;
+	req->auth.is_admin = t.is_admin;
+	req->auth.is_guest = t.is_guest;
+	return 0;
+}

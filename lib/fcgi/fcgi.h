@@ -1,0 +1,145 @@
+/* The FastCGI request loop: routing, bodies, auth, Matrix errors. */
+#ifndef MYELIN_FCGI_H
+#define MYELIN_FCGI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "config/config.h"
+
+enum mmethod { MM_GET, MM_PUT, MM_POST, MM_DELETE, MM_OPTIONS, MM_HEAD, MMETHOD__MAX };
+
+enum mauth {
+	MAUTH_NONE,		/* no token looked at */
+	MAUTH_OPTIONAL,		/* token used when given */
+	MAUTH_USER,		/* a valid access token is required */
+	MAUTH_ADMIN,		/* ... of a server admin */
+};
+
+/* Every Matrix error myelin sends: one table of status and errcode. */
+#define MERR_TABLE \
+	X(MERR_NOT_JSON, 400, "M_NOT_JSON") \
+	X(MERR_BAD_JSON, 400, "M_BAD_JSON") \
+	X(MERR_MISSING_PARAM, 400, "M_MISSING_PARAM") \
+	X(MERR_INVALID_PARAM, 400, "M_INVALID_PARAM") \
+	X(MERR_UNKNOWN, 400, "M_UNKNOWN") \
+	X(MERR_USER_IN_USE, 400, "M_USER_IN_USE") \
+	X(MERR_INVALID_USERNAME, 400, "M_INVALID_USERNAME") \
+	X(MERR_WEAK_PASSWORD, 400, "M_WEAK_PASSWORD") \
+	X(MERR_UNSUPPORTED_ROOM_VERSION, 400, "M_UNSUPPORTED_ROOM_VERSION") \
+	X(MERR_ROOM_IN_USE, 400, "M_ROOM_IN_USE") \
+	X(MERR_MISSING_TOKEN, 401, "M_MISSING_TOKEN") \
+	X(MERR_UNKNOWN_TOKEN, 401, "M_UNKNOWN_TOKEN") \
+	X(MERR_UNAUTHORIZED, 401, "M_UNAUTHORIZED") \
+	X(MERR_FORBIDDEN, 403, "M_FORBIDDEN") \
+	X(MERR_USER_DEACTIVATED, 403, "M_USER_DEACTIVATED") \
+	X(MERR_GUEST_ACCESS_FORBIDDEN, 403, "M_GUEST_ACCESS_FORBIDDEN") \
+	X(MERR_NOT_FOUND, 404, "M_NOT_FOUND") \
+	X(MERR_UNRECOGNIZED, 404, "M_UNRECOGNIZED") \
+	X(MERR_BAD_METHOD, 405, "M_UNRECOGNIZED") \
+	X(MERR_TOO_LARGE, 413, "M_TOO_LARGE") \
+	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
+	X(MERR_INTERNAL, 500, "M_UNKNOWN")
+
+enum merr {
+#define X(id, status, code) id,
+	MERR_TABLE
+#undef X
+	MERR__MAX
+};
+
+struct mdb;
+struct mkey;
+struct mnotify;
+struct mreq;
+
+/* What a whole process shares: read-only once serving starts. */
+struct mserver {
+	const struct mconfig	*conf;
+	struct mkey		*key;		/* NULL if the program does not sign */
+	struct mnotify		*notify;
+};
+
+/* Parsed Authorization of a request. */
+struct mauthinfo {
+	char		*user_id;
+	char		*device_id;
+	int64_t		 token_id;
+	int		 is_admin;
+	int		 is_guest;
+};
+
+#define MREQ_PARAMS	8
+
+struct mreq {
+	const struct mserver	*srv;
+	const struct mconfig	*conf;
+	struct mdb		*db;		/* this thread's connection */
+	enum mmethod		 method;
+	const char		*uri;		/* raw, as sent */
+	const char		*query;		/* raw query string, never NULL */
+	const char		*remote_addr;
+	char			*params[MREQ_PARAMS];	/* decoded {path} values */
+	size_t			 paramsz;
+	json_t			*body;		/* JSON object for PUT/POST */
+	struct mauthinfo	 auth;
+	char			*token;		/* the raw access token given, if any */
+	char			 id[20];	/* request id for logs */
+	/* The response. */
+	int			 status;
+	json_t			*reply;
+	enum merr		 err;
+	int			 failed;
+	char			 errmsg[256];
+	json_t			*errextra;	/* more members of the error object */
+	void			*impl;
+};
+
+typedef int (*mhandler)(struct mreq *);
+
+struct mroute {
+	enum mmethod	 method;
+	const char	*path;	/* "/_matrix/client/v3/profile/{userId}"; "v3" also matches "r0" */
+	enum mauth	 auth;
+	mhandler	 fn;
+};
+
+struct mapp {
+	const char		*name;		/* "client": threads.NAME in the config */
+	const struct mroute	*routes;
+	size_t			 routesz;
+	const char *const	*locations;	/* nginx location matches this program serves */
+	size_t			 locationsz;
+	int			 needs_key;	/* load the signing key at start */
+	/* Writes extra nginx config (e.g. static well-known answers), or NULL. */
+	void			(*nginx_extra)(const struct mconfig *, FILE *);
+};
+
+/*
+ * The whole life of a handler program: flags (-c config, -s socket,
+ * -t threads, -d debug, -n check, -L print nginx locations), config,
+ * database migration, then threads serving until SIGTERM/SIGINT.
+ * Returns the exit status.
+ */
+int	mfcgi_main(const struct mapp *, int argc, char *argv[]);
+
+/* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
+int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Adds a member to the error object (steals value).  Returns -1. */
+int	mfcgi_fail_add(struct mreq *, const char *key, json_t *value);
+/* Sets the reply (steals obj).  Returns 0, or -1 with an internal error if obj is NULL. */
+int	mfcgi_reply(struct mreq *, int status, json_t *obj);
+/* Decoded value of query parameter name, malloc'd, or NULL if absent. */
+char	*mreq_query(const struct mreq *, const char *name);
+/* Integer query parameter, or def when absent; -1 with M_INVALID_PARAM when bad. */
+int	mreq_query_int(struct mreq *, const char *name, int64_t def, int64_t min,
+	    int64_t max, int64_t *out);
+const char *merr_code(enum merr);
+int	merr_status(enum merr);
+
+/* Percent-decodes s (malloc'd); NULL on bad escapes or NUL bytes. */
+char	*mfcgi_urldecode(const char *s, size_t len);
+
+#endif

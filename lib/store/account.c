@@ -1,0 +1,522 @@
+/* Accounts in the store: users, devices, tokens, UIA sessions, registration tokens. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "store/store.h"
+
+static char *
+dupcol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
+/* Changes count to 0 / -1, or 1 when rows changed: for simple setters. */
+static int
+changed(int64_t n)
+{
+	return n < 0 ? -1 : n > 0;
+}
+
+void
+muser_fini(struct muser *u)
+{
+	if (u == NULL)
+		return;
+	free(u->user_id);
+	free(u->password_hash);
+	free(u->displayname);
+	free(u->avatar_url);
+	free(u->user_type);
+	memset(u, 0, sizeof(*u));
+}
+
+int
+mstore_user_get(struct mdb *db, const char *user_id, struct muser *u)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((c = mdb_query(db, MSTMT_USER_GET, "s", user_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		u->user_id = dupcol(c, 0);
+		u->password_hash = dupcol(c, 1);
+		u->displayname = dupcol(c, 2);
+		u->avatar_url = dupcol(c, 3);
+		u->is_admin = mcur_int(c, 4) != 0;
+		u->is_guest = mcur_int(c, 5) != 0;
+		u->deactivated = mcur_int(c, 6) != 0;
+		u->shadow_banned = mcur_int(c, 7) != 0;
+		u->user_type = dupcol(c, 8);
+		u->created_ts = mcur_int(c, 9);
+		if (u->user_id == NULL) {
+			muser_fini(u);
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_user_add(struct mdb *db, const char *user_id, const char *password_hash,
+    const char *displayname, int is_admin, int is_guest, const char *user_type)
+{
+	int64_t n = mdb_exec(db, MSTMT_USER_ADD, "sssiisi", user_id, password_hash,
+	    displayname, (int64_t)is_admin, (int64_t)is_guest, user_type, mclock_now_ms());
+
+	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+int
+mstore_user_set_password(struct mdb *db, const char *user_id, const char *hash)
+{
+	return changed(mdb_exec(db, MSTMT_USER_SET_PASSWORD, "ss", user_id, hash));
+}
+
+int
+mstore_user_set_displayname(struct mdb *db, const char *user_id, const char *name)
+{
+	return changed(mdb_exec(db, MSTMT_USER_SET_DISPLAYNAME, "ss", user_id, name));
+}
+
+int
+mstore_user_set_avatar(struct mdb *db, const char *user_id, const char *url)
+{
+	return changed(mdb_exec(db, MSTMT_USER_SET_AVATAR, "ss", user_id, url));
+}
+
+int
+mstore_user_set_admin(struct mdb *db, const char *user_id, int admin)
+{
+	return changed(mdb_exec(db, MSTMT_USER_SET_ADMIN, "si", user_id, (int64_t)admin));
+}
+
+int
+mstore_user_set_deactivated(struct mdb *db, const char *user_id, int deactivated)
+{
+	return changed(mdb_exec(db, MSTMT_USER_SET_DEACTIVATED, "si", user_id,
+	    (int64_t)deactivated));
+}
+
+int
+mstore_device_put(struct mdb *db, const char *user_id, const char *device_id,
+    const char *display_name, const char *ip)
+{
+	return mdb_exec(db, MSTMT_DEVICE_ADD, "sssis", user_id, device_id, display_name,
+	    mclock_now_ms(), ip) < 0 ? -1 : 0;
+}
+
+void
+mdevice_fini(struct mdevice *d)
+{
+	if (d == NULL)
+		return;
+	free(d->device_id);
+	free(d->display_name);
+	free(d->last_seen_ip);
+	memset(d, 0, sizeof(*d));
+}
+
+static int
+device_row(struct mcur *c, struct mdevice *d)
+{
+	d->device_id = dupcol(c, 0);
+	d->display_name = dupcol(c, 1);
+	d->last_seen_ts = mcur_int(c, 2);
+	d->last_seen_ip = dupcol(c, 3);
+	return d->device_id == NULL ? -1 : 0;
+}
+
+int
+mstore_device_get(struct mdb *db, const char *user_id, const char *device_id,
+    struct mdevice *d)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((c = mdb_query(db, MSTMT_DEVICE_GET, "ss", user_id, device_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && device_row(c, d) == -1) {
+		mdevice_fini(d);
+		rc = -1;
+	}
+	mcur_free(c);
+	return rc;
+}
+
+void
+mdevice_list_free(struct mdevice *d, size_t n)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mdevice_fini(&d[i]);
+	free(d);
+}
+
+int
+mstore_device_list(struct mdb *db, const char *user_id, struct mdevice **out,
+    size_t *outsz)
+{
+	struct mcur	*c;
+	struct mdevice	*v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_DEVICE_LIST, "s", user_id)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		if (device_row(c, &v[n++]) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mdevice_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int
+mstore_device_rename(struct mdb *db, const char *user_id, const char *device_id,
+    const char *name)
+{
+	return changed(mdb_exec(db, MSTMT_DEVICE_SET_NAME, "sss", user_id, device_id, name));
+}
+
+int
+mstore_device_seen(struct mdb *db, const char *user_id, const char *device_id,
+    const char *ip)
+{
+	return changed(mdb_exec(db, MSTMT_DEVICE_SEEN, "ssis", user_id, device_id,
+	    mclock_now_ms(), ip));
+}
+
+int
+mstore_device_del(struct mdb *db, const char *user_id, const char *device_id)
+{
+	int64_t n;
+
+	if (mdb_exec(db, MSTMT_TOKEN_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
+	    mdb_exec(db, MSTMT_REFRESH_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
+	    (n = mdb_exec(db, MSTMT_DEVICE_DEL, "ss", user_id, device_id)) < 0)
+		return -1;
+	return n > 0;
+}
+
+int
+mstore_device_del_all(struct mdb *db, const char *user_id, const char *keep)
+{
+	struct mdevice	*v;
+	size_t		 n;
+	int		 rc = 0;
+
+	if (mstore_device_list(db, user_id, &v, &n) == -1)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (keep == NULL || strcmp(v[i].device_id, keep) != 0)
+			rc = mstore_device_del(db, user_id, v[i].device_id) < 0 ? -1 : 0;
+	mdevice_list_free(v, n);
+	/* Tokens whose device row is missing go too. */
+	if (rc == 0 && keep == NULL &&
+	    (mdb_exec(db, MSTMT_TOKEN_DEL_USER, "s", user_id) < 0 ||
+	    mdb_exec(db, MSTMT_REFRESH_DEL_USER, "s", user_id) < 0))
+		rc = -1;
+	if (rc == 0 && keep != NULL &&
+	    (mdb_exec(db, MSTMT_TOKEN_DEL_USER_EXCEPT, "ss", user_id, keep) < 0 ||
+	    mdb_exec(db, MSTMT_REFRESH_DEL_USER_EXCEPT, "ss", user_id, keep) < 0))
+		rc = -1;
+	return rc;
+}
+
+int
+mstore_token_add(struct mdb *db, const char *hash, const char *user_id,
+    const char *device_id, int64_t valid_until_ms, int64_t refresh_id)
+{
+	return mdb_exec(db, MSTMT_TOKEN_ADD, "sssiii", hash, user_id, device_id,
+	    valid_until_ms, refresh_id, mclock_now_ms()) < 0 ? -1 : 0;
+}
+
+void
+mtokeninfo_fini(struct mtokeninfo *t)
+{
+	if (t == NULL)
+		return;
+	free(t->user_id);
+	free(t->device_id);
+	memset(t, 0, sizeof(*t));
+}
+
+int
+mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((c = mdb_query(db, MSTMT_TOKEN_GET, "s", hash)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		t->user_id = dupcol(c, 0);
+		t->device_id = dupcol(c, 1);
+		t->valid_until_ms = mcur_int(c, 2);
+		t->is_admin = mcur_int(c, 3) != 0;
+		t->deactivated = mcur_int(c, 4) != 0;
+		t->is_guest = mcur_int(c, 5) != 0;
+		t->token_id = mcur_int(c, 6);
+		if (t->user_id == NULL || t->device_id == NULL) {
+			mtokeninfo_fini(t);
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int64_t
+mstore_token_expire(struct mdb *db, int64_t now_ms)
+{
+	return mdb_exec(db, MSTMT_TOKEN_DEL_EXPIRED, "i", now_ms);
+}
+
+int
+mstore_refresh_add(struct mdb *db, const char *hash, const char *user_id,
+    const char *device_id, int64_t *id)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_REFRESH_ADD, "sss", hash, user_id, device_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		*id = mcur_int(c, 0);
+	mcur_free(c);
+	return rc == 1 ? 0 : -1;
+}
+
+int
+mstore_refresh_take(struct mdb *db, const char *hash, char **user_id, char **device_id)
+{
+	struct mcur	*c;
+	int64_t		 id = 0;
+	int		 rc;
+
+	*user_id = *device_id = NULL;
+	if ((c = mdb_query(db, MSTMT_REFRESH_TAKE, "s", hash)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		id = mcur_int(c, 0);
+		*user_id = dupcol(c, 1);
+		*device_id = dupcol(c, 2);
+	}
+	mcur_free(c);
+	if (rc == 1 && (*user_id == NULL || *device_id == NULL ||
+	    mdb_exec(db, MSTMT_TOKEN_DEL_REFRESH, "i", id) < 0)) {
+		free(*user_id);
+		free(*device_id);
+		*user_id = *device_id = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
+int
+mstore_uia_add(struct mdb *db, const char *session, const char *kind, const char *user_id)
+{
+	return mdb_exec(db, MSTMT_UIA_ADD, "sssi", session, kind, user_id,
+	    mclock_now_ms()) < 0 ? -1 : 0;
+}
+
+void
+muia_fini(struct muia *u)
+{
+	if (u == NULL)
+		return;
+	free(u->kind);
+	free(u->user_id);
+	free(u->completed);
+	free(u->registration_token);
+	memset(u, 0, sizeof(*u));
+}
+
+int
+mstore_uia_get(struct mdb *db, const char *session, struct muia *u)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((c = mdb_query(db, MSTMT_UIA_GET, "s", session)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		u->kind = dupcol(c, 0);
+		u->user_id = dupcol(c, 1);
+		u->completed = dupcol(c, 2);
+		u->registration_token = dupcol(c, 3);
+		u->created_ts = mcur_int(c, 4);
+		if (u->kind == NULL || u->completed == NULL) {
+			muia_fini(u);
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_uia_set(struct mdb *db, const char *session, const char *completed,
+    const char *registration_token)
+{
+	return changed(mdb_exec(db, MSTMT_UIA_SET, "sss", session, completed,
+	    registration_token));
+}
+
+int
+mstore_uia_del(struct mdb *db, const char *session)
+{
+	return changed(mdb_exec(db, MSTMT_UIA_DEL, "s", session));
+}
+
+int64_t
+mstore_uia_expire(struct mdb *db, int64_t before_ms)
+{
+	return mdb_exec(db, MSTMT_UIA_DEL_OLD, "i", before_ms);
+}
+
+int
+mstore_regtoken_add(struct mdb *db, const char *token, int64_t uses, int64_t expiry)
+{
+	int64_t n = mdb_exec(db, MSTMT_REGTOKEN_ADD, "sii", token, uses < 0 ? -1 : uses,
+	    expiry < 0 ? -1 : expiry);
+
+	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+void
+mregtoken_fini(struct mregtoken *t)
+{
+	if (t == NULL)
+		return;
+	free(t->token);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+mregtoken_list_free(struct mregtoken *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mregtoken_fini(&v[i]);
+	free(v);
+}
+
+static int
+regtoken_row(struct mcur *c, struct mregtoken *t)
+{
+	t->token = dupcol(c, 0);
+	t->uses_allowed = mcur_null(c, 1) ? -1 : mcur_int(c, 1);
+	t->pending = mcur_int(c, 2);
+	t->completed = mcur_int(c, 3);
+	t->expiry_time = mcur_null(c, 4) ? -1 : mcur_int(c, 4);
+	return t->token == NULL ? -1 : 0;
+}
+
+int
+mstore_regtoken_get(struct mdb *db, const char *token, struct mregtoken *t)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((c = mdb_query(db, MSTMT_REGTOKEN_GET, "s", token)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && regtoken_row(c, t) == -1) {
+		mregtoken_fini(t);
+		rc = -1;
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_regtoken_list(struct mdb *db, struct mregtoken **out, size_t *outsz)
+{
+	struct mcur	*c;
+	struct mregtoken *v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_REGTOKEN_LIST, "")) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		if (regtoken_row(c, &v[n++]) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mregtoken_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int
+mstore_regtoken_del(struct mdb *db, const char *token)
+{
+	return changed(mdb_exec(db, MSTMT_REGTOKEN_DEL, "s", token));
+}
+
+int
+mstore_regtoken_use(struct mdb *db, const char *token, int64_t now_ms)
+{
+	return changed(mdb_exec(db, MSTMT_REGTOKEN_USE, "si", token, now_ms));
+}
+
+int
+mstore_nonce_add(struct mdb *db, const char *nonce)
+{
+	return mdb_exec(db, MSTMT_NONCE_ADD, "si", nonce, mclock_now_ms()) < 0 ? -1 : 0;
+}
+
+int
+mstore_nonce_take(struct mdb *db, const char *nonce, int64_t not_before_ms)
+{
+	return changed(mdb_exec(db, MSTMT_NONCE_TAKE, "si", nonce, not_before_ms));
+}
+
+int64_t
+mstore_nonce_expire(struct mdb *db, int64_t before_ms)
+{
+	return mdb_exec(db, MSTMT_NONCE_DEL_OLD, "i", before_ms);
+}

@@ -1,0 +1,377 @@
+/* The PostgreSQL backend: libpq, statements prepared once per connection. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "store/extern.h"
+
+/* More parameters than any statement in stmts.h binds. */
+#define PG_MAXPARAMS	32
+
+struct pg {
+	PGconn		*conn;
+	char		 prepared[MSTMT__MAX];	/* "s<index>" exists on conn */
+	int		 intx;	/* the server had a transaction open at last look */
+};
+
+/*
+ * Copies the first line of a libpq message into buf, so that a log line
+ * does not end with the newline libpq appends.
+ */
+static const char *
+oneline(const char *msg, char *buf, size_t bufsz)
+{
+	if (msg == NULL || *msg == '\0')
+		msg = "unknown error";
+	snprintf(buf, bufsz, "%s", msg);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/*
+ * Records how the last command left the connection.  A lost connection
+ * reports PQTRANS_UNKNOWN: keep what we knew, so pg_ready can tell a
+ * connection lost while idle from one lost inside a transaction.
+ */
+static void
+track(struct pg *p)
+{
+	switch (PQtransactionStatus(p->conn)) {
+	case PQTRANS_IDLE:
+		p->intx = 0;
+		break;
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		p->intx = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Sets db->err from a failed result (res may be NULL when libpq could not
+ * even build one).  Integrity violations (SQLSTATE class 23, e.g. 23505
+ * unique_violation) are MDB_ERR_CONSTRAINT and are only logged at debug
+ * level: callers expect conflicts and turn them into MSTORE_CONFLICT.
+ * Anything else is MDB_ERR_OTHER and logged with what, naming the step.
+ */
+static void
+seterr(struct mdb *db, const PGresult *res, const char *what, int st)
+{
+	struct pg	*p = db->impl;
+	const char	*state = NULL, *msg;
+	char		 buf[512];
+
+	if (res != NULL) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (msg == NULL)
+			msg = PQresultErrorMessage(res);
+	} else
+		msg = PQerrorMessage(p->conn);
+	oneline(msg, buf, sizeof(buf));
+	if (state != NULL && strncmp(state, "23", 2) == 0) {
+		db->err = MDB_ERR_CONSTRAINT;
+		mlog_debug(NULL, "pg: %s %d: %s (%s)", what, st, buf, state);
+		return;
+	}
+	db->err = MDB_ERR_OTHER;
+	mlog_err(NULL, "pg: %s %d: %s%s%s%s", what, st, buf,
+	    state != NULL ? " (" : "", state != NULL ? state : "",
+	    state != NULL ? ")" : "");
+}
+
+/*
+ * Server messages below ERROR arrive here instead of libpq's default,
+ * which prints them to stderr.  The session asks for WARNING and above
+ * only, so chatter like "relation already exists, skipping" is not even
+ * sent; what still comes is logged.
+ */
+static void
+notice(void *arg, const PGresult *res)
+{
+	const char	*sev;
+	char		 buf[512];
+
+	(void)arg;
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	oneline(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), buf, sizeof(buf));
+	if (sev != NULL && strcmp(sev, "WARNING") == 0)
+		mlog_warn(NULL, "pg: %s", buf);
+	else
+		mlog_debug(NULL, "pg: %s: %s", sev != NULL ? sev : "NOTICE", buf);
+}
+
+/* Per-session settings, run on every new or reset connection.  0 or -1. */
+static int
+session(struct mdb *db)
+{
+	struct pg	*p = db->impl;
+	PGresult	*res;
+	int		 rc = 0;
+
+	res = PQexec(p->conn, "SET client_min_messages = warning");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		seterr(db, res, "session", -1);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Makes sure the connection is usable before a command.  A connection
+ * lost while idle (the server restarted, or an administrator ended the
+ * backend) is reset, and the statements prepared on it are forgotten.
+ * The command that found it lost has already failed; it is not retried,
+ * since it may have run before the connection dropped.  A connection
+ * lost inside a transaction is not reset: the server has rolled the
+ * transaction back, and running the caller's next statements outside it
+ * would break its atomicity.  They fail until the caller rolls back.
+ */
+static int
+ready(struct mdb *db)
+{
+	struct pg	*p = db->impl;
+	char		 buf[512];
+
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return 0;
+	if (p->intx) {
+		mlog_err(NULL, "pg: connection lost in a transaction");
+		db->err = MDB_ERR_OTHER;
+		return -1;
+	}
+	PQreset(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		mlog_err(NULL, "pg: reconnect: %s",
+		    oneline(PQerrorMessage(p->conn), buf, sizeof(buf)));
+		db->err = MDB_ERR_OTHER;
+		return -1;
+	}
+	memset(p->prepared, 0, sizeof(p->prepared));
+	mlog_warn(NULL, "pg: reconnected to database %s", PQdb(p->conn));
+	return session(db);
+}
+
+/*
+ * Runs sql, which may hold several statements separated by ';' (the
+ * migrations do); they stop at the first failure.  0 or -1 (db->err set).
+ */
+static int
+pg_exec_sql(struct mdb *db, const char *sql)
+{
+	struct pg	*p = db->impl;
+	PGresult	*res;
+	ExecStatusType	 rs;
+	int		 rc = -1;
+
+	if (PQstatus(p->conn) != CONNECTION_OK && p->intx &&
+	    strcmp(sql, "ROLLBACK") == 0) {
+		/* The server rolled back when the connection went. */
+		p->intx = 0;
+		return 0;
+	}
+	if (ready(db) == -1)
+		return -1;
+	res = PQexec(p->conn, sql);
+	rs = PQresultStatus(res);
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+		seterr(db, res, "exec", -1);
+		goto out;
+	}
+	/*
+	 * COMMIT of a transaction in which a statement failed succeeds with
+	 * the tag ROLLBACK.  Nothing was written: tell mdb_commit so.
+	 */
+	if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		mlog_err(NULL, "pg: commit of a failed transaction rolled back");
+		db->err = MDB_ERR_OTHER;
+		goto out;
+	}
+	rc = 0;
+out:
+	track(p);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Connects with conninfo, a libpq connection string or URI.  It may hold
+ * a password, so it is never logged; failures name the database, host
+ * and port libpq parsed from it.
+ */
+static int
+pg_open(struct mdb *db, const char *conninfo)
+{
+	struct pg	*p;
+	char		 buf[512];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		mlog_err(NULL, "%s: calloc failed", __func__);
+		return -1;
+	}
+	if ((p->conn = PQconnectdb(conninfo)) == NULL) {
+		mlog_err(NULL, "%s: PQconnectdb: out of memory", __func__);
+		free(p);
+		return -1;
+	}
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		mlog_err(NULL, "pg: connect to database %s on %s port %s: %s",
+		    PQdb(p->conn) != NULL ? PQdb(p->conn) : "?",
+		    PQhost(p->conn) != NULL ? PQhost(p->conn) : "?",
+		    PQport(p->conn) != NULL ? PQport(p->conn) : "?",
+		    oneline(PQerrorMessage(p->conn), buf, sizeof(buf)));
+		PQfinish(p->conn);
+		free(p);
+		return -1;
+	}
+	PQsetNoticeReceiver(p->conn, notice, NULL);
+	db->impl = p;
+	if (session(db) == -1) {
+		PQfinish(p->conn);
+		free(p);
+		db->impl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pg_close(struct mdb *db)
+{
+	struct pg *p = db->impl;
+
+	if (p == NULL)
+		return;
+	/* Prepared statements and open transactions end with the session. */
+	PQfinish(p->conn);
+	free(p);
+	db->impl = NULL;
+}
+
+/*
+ * Runs statement st, preparing it as "s<st>" on first use on this
+ * connection.  Parameters travel as text (integers as %lld, NULL as a
+ * NULL pointer) and the server infers their types from the statement.
+ * The whole result is buffered in c->impl; c->row starts before the
+ * first row.  Unlike SQLite, a failed statement inside a transaction
+ * aborts the transaction: the caller must roll back.
+ */
+static int
+pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
+    const struct mparam *params, int n)
+{
+	struct pg	*p = db->impl;
+	PGresult	*res = NULL;
+	ExecStatusType	 rs;
+	const char	*values[PG_MAXPARAMS];
+	char		 ints[PG_MAXPARAMS][24];
+	char		 name[16];
+	int		 rc = -1;
+
+	if (n > PG_MAXPARAMS) {
+		mlog_err(NULL, "pg: statement %d: %d parameters", (int)st, n);
+		db->err = MDB_ERR_OTHER;
+		return -1;
+	}
+	if (ready(db) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "s%d", (int)st);
+	if (!p->prepared[st]) {
+		res = PQprepare(p->conn, name, sql, 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			seterr(db, res, "prepare", (int)st);
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+		/* Protocol-level statements outlive a rollback. */
+		p->prepared[st] = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (params[i].null)
+			values[i] = NULL;
+		else if (params[i].s != NULL)
+			values[i] = params[i].s;
+		else {
+			snprintf(ints[i], sizeof(ints[i]), "%lld", (long long)params[i].i);
+			values[i] = ints[i];
+		}
+	}
+	res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
+	rs = PQresultStatus(res);
+	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+		seterr(db, res, "statement", (int)st);
+		goto out;
+	}
+	c->impl = res;
+	c->row = -1;
+	c->nrows = PQntuples(res);
+	res = NULL;
+	rc = 0;
+out:
+	track(p);
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_next(struct mcur *c)
+{
+	if (c->row + 1 < c->nrows) {
+		c->row++;
+		return 1;
+	}
+	c->row = c->nrows;
+	return 0;
+}
+
+/* Whether the cursor stands on a row and col is one of its columns. */
+static int
+valid(const struct mcur *c, int col)
+{
+	return c->row >= 0 && c->row < c->nrows && col >= 0 &&
+	    col < PQnfields(c->impl);
+}
+
+static const char *
+pg_text(struct mcur *c, int col)
+{
+	if (!valid(c, col) || PQgetisnull(c->impl, c->row, col))
+		return NULL;
+	return PQgetvalue(c->impl, c->row, col);
+}
+
+static int
+pg_null(struct mcur *c, int col)
+{
+	return !valid(c, col) || PQgetisnull(c->impl, c->row, col);
+}
+
+/*
+ * The count in the command tag: rows inserted, updated or deleted (for a
+ * SELECT, rows returned); 0 for commands that report none.
+ */
+static int64_t
+pg_changes(struct mcur *c)
+{
+	const char *s = PQcmdTuples(c->impl);
+
+	return *s == '\0' ? 0 : strtoll(s, NULL, 10);
+}
+
+static void
+pg_done(struct mcur *c)
+{
+	PQclear(c->impl);
+	c->impl = NULL;
+}
+
+const struct mbackend mbackend_pg = {
+	pg_open, pg_close, pg_exec_sql, pg_run, pg_next, pg_text, pg_null,
+	pg_changes, pg_done, "BEGIN",
+};
