@@ -165,8 +165,8 @@ static void
 respond(struct mreq *req, FCGX_Request *fr)
 {
 	json_t	*obj = NULL;
-	char	*body;
-	int	 status;
+	char	*body, head[256];
+	int	 status, hlen;
 
 	if (req->failed) {
 		status = errs[req->err].status;
@@ -188,10 +188,13 @@ respond(struct mreq *req, FCGX_Request *fr)
 		status = 500;
 		body = strdup("{\"errcode\":\"M_UNKNOWN\",\"error\":\"Internal server error\"}");
 	}
-	FCGX_FPrintF(fr->out, "Status: %d %s\r\nContent-Type: application/json\r\n"
+	/* libfcgi's own printf knows no %zu: format here. */
+	hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
 	    "Cache-Control: no-cache, no-store, must-revalidate\r\n"
 	    "Content-Length: %zu\r\n\r\n", status, reason(status),
 	    body != NULL ? strlen(body) : 0);
+	FCGX_PutStr(head, hlen, fr->out);
 	if (body != NULL && req->method != MM_HEAD)
 		FCGX_PutStr(body, (int)strlen(body), fr->out);
 	free(body);
