@@ -1,5 +1,6 @@
 /* Versions, capabilities and the well-known documents. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "extern.h"
@@ -65,7 +66,7 @@ client_nginx_extra(const struct mconfig *conf, FILE *f)
 	memcpy(host, u, n);
 	host[n] = '\0';
 	if (strchr(host, ':') == NULL && n + 4 < sizeof(host))
-		strcat(host, ":443");
+		memcpy(host + n, ":443", 5);
 	cl = json_pack("{s:{s:s}}", "m.homeserver", "base_url", conf->public_baseurl);
 	sv = json_pack("{s:s}", "m.server", host);
 	cls = json_dumps(cl, JSON_COMPACT);
