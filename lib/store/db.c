@@ -10,7 +10,7 @@
 
 static const char *const stmt_sql[MSTMT__MAX] = {
 #define X(id, sql) sql,
-	MSTMT_TABLE
+	MSTMT_ALL
 #undef X
 };
 
@@ -86,6 +86,22 @@ mdb_rollback(struct mdb *db)
 	db->intx = 0;
 }
 
+/* The highest $N placeholder of a statement: how many parameters it takes. */
+static int
+placeholders(const char *sql)
+{
+	int max = 0;
+
+	for (const char *p = sql; (p = strchr(p, '$')) != NULL; p++)
+		if (p[1] >= '1' && p[1] <= '9') {
+			int n = (int)strtol(p + 1, NULL, 10);
+
+			if (n > max)
+				max = n;
+		}
+	return max;
+}
+
 static struct mcur *
 vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 {
@@ -93,6 +109,16 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 	struct mcur	*c;
 	int		 n = 0;
 
+	/*
+	 * A format that disagrees with the statement would read the wrong
+	 * types from the va_list: refuse it here rather than misbehave.
+	 */
+	if ((int)strlen(fmt) != placeholders(mstmt_sql(st, db->kind))) {
+		mlog_err(NULL, "%s: statement %d takes %d parameters, given %d", __func__,
+		    (int)st, placeholders(mstmt_sql(st, db->kind)), (int)strlen(fmt));
+		db->err = MDB_ERR_OTHER;
+		return NULL;
+	}
 	for (const char *f = fmt; *f != '\0'; f++) {
 		if (n == (int)(sizeof(params) / sizeof(params[0]))) {
 			mlog_err(NULL, "%s: too many parameters", __func__);

@@ -86,9 +86,14 @@
 	X(MSTMT_NONCE_TAKE, "DELETE FROM registration_nonces WHERE nonce = $1 AND created_ts >= $2") \
 	X(MSTMT_NONCE_DEL_OLD, "DELETE FROM registration_nonces WHERE created_ts < $1")
 
+#include "store/stmts-room.h"
+
+/* Every table of statements, one per noun. */
+#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM
+
 enum mstmt {
 #define X(id, sql) id,
-	MSTMT_TABLE
+	MSTMT_ALL
 #undef X
 	MSTMT__MAX
 };

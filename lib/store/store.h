@@ -49,5 +49,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #define MSTORE_CONFLICT	(-2)
 
 #include "store/account.h"
+#include "store/room.h"
 
 #endif

@@ -1,0 +1,538 @@
+/* Local events: build the PDU, sign it, check it against the state, persist it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "crypto/crypto.h"
+#include "events/events.h"
+#include "json/json.h"
+#include "log/log.h"
+#include "room/room.h"
+#include "store/store.h"
+
+/* Spec: S-S API, "Size limits": a PDU is at most 65536 bytes. */
+#define PDU_MAX_BYTES	65536
+#define MAX_AUTH_TYPES	8
+
+/* Current state lookups for the auth rules, each event fetched once. */
+struct stateview {
+	struct mroom_ctx	*ctx;
+	const char		*room_id;
+	json_t			*cache;		/* key -> event, or null when absent */
+	const json_t		*extra;		/* an event not stored yet (the create event) */
+	int			 err;
+};
+
+static const json_t *
+state_get(void *arg, const char *type, const char *state_key)
+{
+	struct stateview	*v = arg;
+	char			*k;
+	json_t			*ev;
+	int			 err;
+
+	if (v->extra != NULL && strcmp(type, "m.room.create") == 0 && *state_key == '\0')
+		return v->extra;
+	if ((k = mstate_key_join(type, state_key)) == NULL) {
+		v->err = 1;
+		return NULL;
+	}
+	if ((ev = json_object_get(v->cache, k)) == NULL) {
+		ev = mstore_cstate_event(v->ctx->db, v->room_id, type, state_key, &err);
+		if (err)
+			v->err = 1;
+		json_object_set_new(v->cache, k, ev != NULL ? ev : json_null());
+	}
+	free(k);
+	return json_is_null(ev) ? NULL : ev;
+}
+
+json_t *
+mroom_state_get(struct mroom_ctx *ctx, const char *room_id, const char *type,
+    const char *state_key, int *err)
+{
+	return mstore_cstate_event(ctx->db, room_id, type, state_key, err);
+}
+
+char *
+mroom_membership(struct mroom_ctx *ctx, const char *room_id, const char *user_id)
+{
+	json_t		*ev;
+	const char	*m;
+	char		*out = NULL;
+	int		 err;
+
+	if ((ev = mstore_cstate_event(ctx->db, room_id, "m.room.member", user_id, &err)) == NULL)
+		return NULL;
+	if ((m = mjson_str(json_object_get(ev, "content"), "membership")) != NULL)
+		out = strdup(m);
+	json_decref(ev);
+	return out;
+}
+
+/* A random opaque ID "<sigil><18 letters>:<server>", malloc'd. */
+static char *
+opaque_id(char sigil, const char *server_name)
+{
+	char *r = mcrypto_random_string(18), *id = NULL;
+
+	if (r != NULL && asprintf(&id, "%c%s:%s", sigil, r, server_name) == -1)
+		id = NULL;
+	free(r);
+	return id;
+}
+
+/*
+ * Room versions 1 and 2 reference events as [event_id, {"sha256": hash}]
+ * pairs; later versions by bare IDs.
+ */
+static json_t *
+event_ref(struct mroom_ctx *ctx, const struct mroomver *ver, const char *id)
+{
+	struct mevrow	 row;
+	json_t		*ref;
+
+	if (ver->evid != MEVID_V1)
+		return json_string(id);
+	if (mstore_event_get(ctx->db, id, &row) != 1)
+		return NULL;
+	ref = json_pack("[s,O]", id, json_object_get(row.json, "hashes"));
+	mevrow_fini(&row);
+	return ref;
+}
+
+/* The state group after the room's latest event(s), for a new event's state_before. */
+static int
+state_before_of(struct mroom_ctx *ctx, const json_t *prev, int64_t *group)
+{
+	struct mevrow	 row;
+	const char	*id;
+
+	*group = 0;
+	if (json_array_size(prev) == 0)
+		return 0;
+	/*
+	 * XXX Local sends are serialised by the room lock, so a room has one
+	 * extremity until federation brings forks; then the state before a
+	 * new event is the resolution of every extremity's state, and
+	 * current_state must follow it.  Until then the deepest one stands.
+	 */
+	id = json_string_value(json_array_get(prev, 0));
+	if (id == NULL || mstore_event_get(ctx->db, id, &row) != 1)
+		return -1;
+	*group = row.state_after;
+	mevrow_fini(&row);
+	return 0;
+}
+
+/* Records content["m.relates_to"] so relations and threads can be paged. */
+static int
+relation(struct mroom_ctx *ctx, const json_t *content, const char *event_id,
+    const char *room_id, int64_t stream)
+{
+	json_t		*rel = json_object_get(content, "m.relates_to");
+	const char	*to = mjson_str(rel, "event_id"), *type = mjson_str(rel, "rel_type");
+
+	if (!json_is_object(rel) || to == NULL || type == NULL)
+		return 0;
+	return mstore_relation_add(ctx->db, event_id, to, type, mjson_str(rel, "key"),
+	    room_id, stream);
+}
+
+/*
+ * Applies a redaction to its target when allowed: spec, C-S API
+ * "Redactions": the sender of the target, or anyone with the redact
+ * power level, removes the target's content.
+ */
+static int
+apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+    const char *redacts, const char *sender, const char *room_id, const char *event_id)
+{
+	struct mevrow	 target;
+	const json_t	*pl;
+	json_t		*red;
+	int64_t		 need = 50;
+	int		 rc;
+
+	if ((rc = mstore_event_get(ctx->db, redacts, &target)) != 1)
+		return rc;	/* unknown target: nothing to apply */
+	if (strcmp(target.room_id, room_id) != 0 || target.redacted_by != NULL) {
+		mevrow_fini(&target);
+		return 0;
+	}
+	if ((pl = state_get(sv, "m.room.power_levels", "")) != NULL &&
+	    json_is_integer(json_object_get(json_object_get(pl, "content"), "redact")))
+		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "redact"));
+	rc = 0;
+	if (strcmp(target.sender, sender) == 0 ||
+	    mevent_user_power(ver, state_get, sv, sender) >= need) {
+		if ((red = mevent_redact(target.json, ver)) == NULL)
+			rc = -1;
+		else {
+			/* Keep the redaction's ID so clients see redacted_because. */
+			json_object_set_new(red, "unsigned", json_pack("{s:s}",
+			    "redacted_because", event_id));
+			rc = mstore_event_redact(ctx->db, redacts, red, event_id) < 0 ? -1 : 0;
+			json_decref(red);
+		}
+	}
+	mevrow_fini(&target);
+	return rc;
+}
+
+/* Stores a checked event with its state, extremities and relations. */
+static enum mroom_err
+persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+    json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
+    const json_t *prev_ids, const struct mroom_txn *txn)
+{
+	struct mevrow	 row;
+	const char	*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
+	const char	*sender = mjson_str(ev, "sender");
+	json_t		*delta = NULL;
+	int64_t		 after = state_before;
+	enum mroom_err	 rc = MROOM_ERROR;
+
+	memset(&row, 0, sizeof(row));
+	if (sk != NULL) {
+		const json_t	*old = state_get(sv, type, sk);
+		char		*k = mstate_key_join(type, sk);
+
+		if (k == NULL || (delta = json_pack("{s:s}", k, event_id)) == NULL ||
+		    mstore_sgroup_add(ctx->db, room_id, state_before, delta, &after) == -1) {
+			free(k);
+			goto out;
+		}
+		free(k);
+		/* Kept beside the PDU for the client format's prev_content. */
+		if (old != NULL) {
+			json_t *u = json_object();
+
+			json_object_set(u, "replaces_state", json_object_get(old, "event_id") ?
+			    json_object_get(old, "event_id") : json_null());
+			json_object_set(u, "prev_content", json_object_get(old, "content"));
+			json_object_set(u, "prev_sender", json_object_get(old, "sender"));
+			json_object_set_new(ev, "unsigned", u);
+		}
+	}
+	row.event_id = (char *)event_id;
+	row.room_id = (char *)room_id;
+	row.type = (char *)type;
+	row.state_key = (char *)sk;
+	row.sender = (char *)sender;
+	row.depth = json_integer_value(json_object_get(ev, "depth"));
+	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	row.state_before = state_before;
+	row.state_after = after;
+	if (txn != NULL) {
+		row.txn_user = (char *)txn->user_id;
+		row.txn_device = (char *)txn->device_id;
+		row.txn_id = (char *)txn->txn_id;
+	}
+	row.json = ev;
+	switch (mstore_event_add(ctx->db, &row, &ctx->stream)) {
+	case 0:
+		break;
+	case MSTORE_CONFLICT:
+		rc = MROOM_CONFLICT;
+		goto out;
+	default:
+		goto out;
+	}
+	if (sk != NULL && mstore_cstate_put(ctx->db, room_id, type, sk, event_id,
+	    strcmp(type, "m.room.member") == 0 ?
+	    mjson_str(json_object_get(ev, "content"), "membership") : NULL) == -1)
+		goto out;
+	if (mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
+		goto out;
+	if (relation(ctx, json_object_get(ev, "content"), event_id, room_id, ctx->stream) == -1)
+		goto out;
+	if (strcmp(type, "m.room.redaction") == 0) {
+		const char *target = mjson_str(ev, "redacts");
+
+		if (target == NULL)
+			target = mjson_str(json_object_get(ev, "content"), "redacts");
+		if (target != NULL && apply_redaction(ctx, ver, sv, target, sender, room_id,
+		    event_id) == -1)
+			goto out;
+	}
+	rc = MROOM_OK;
+out:
+	json_decref(delta);
+	return rc;
+}
+
+/*
+ * Builds the PDU for a local event (spec: S-S API, "PDUs"), signs it and
+ * checks it.  Returns the event (new reference) and its ID, or NULL with
+ * *err set.
+ */
+static json_t *
+build(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+    const char *room_id, const char *sender, const char *type, const char *state_key,
+    const json_t *content, const char *redacts, const json_t *prev_ids, int64_t depth,
+    char **event_id, enum mroom_err *err)
+{
+	struct mstate_key	 keys[MAX_AUTH_TYPES];
+	json_t			*ev, *prevs, *auths;
+	size_t			 n, i;
+	char			*js = NULL;
+	const json_t		*p;
+
+	*err = MROOM_ERROR;
+	*event_id = NULL;
+	ev = json_pack("{s:s,s:s,s:O,s:I,s:I}", "sender", sender, "type", type,
+	    "content", content, "origin_server_ts", (json_int_t)mclock_now_ms(),
+	    "depth", (json_int_t)depth);
+	if (ev == NULL)
+		return NULL;
+	/* v12: the create event has no room_id; its hash names the room. */
+	if (room_id != NULL)
+		json_object_set_new(ev, "room_id", json_string(room_id));
+	if (state_key != NULL)
+		json_object_set_new(ev, "state_key", json_string(state_key));
+	if (redacts != NULL) {
+		if (ver->redaction == MREDACT_V11)
+			json_object_set_new(json_object_get(ev, "content"), "redacts",
+			    json_string(redacts));
+		else
+			json_object_set_new(ev, "redacts", json_string(redacts));
+	}
+	if (ver->redaction != MREDACT_V11)
+		json_object_set_new(ev, "origin", json_string(ctx->server_name));
+	prevs = json_array();
+	json_array_foreach(prev_ids, i, p) {
+		json_t *ref = event_ref(ctx, ver, json_string_value(p));
+
+		if (ref == NULL)
+			goto fail;
+		json_array_append_new(prevs, ref);
+	}
+	json_object_set_new(ev, "prev_events", prevs);
+	auths = json_array();
+	json_object_set_new(ev, "auth_events", auths);
+	n = mevent_auth_types(ev, ver, keys, MAX_AUTH_TYPES);
+	for (i = 0; i < n; i++) {
+		const json_t	*st = state_get(sv, keys[i].type, keys[i].state_key);
+		const char	*id = mjson_str(st, "event_id");
+		json_t		*ref;
+
+		if (st == NULL || st == sv->extra)
+			continue;
+		if (id == NULL || (ref = event_ref(ctx, ver, id)) == NULL)
+			goto fail;
+		json_array_append_new(auths, ref);
+	}
+	if (sv->err)
+		goto fail;
+	if (ver->evid == MEVID_V1) {
+		if ((*event_id = opaque_id('$', ctx->server_name)) == NULL)
+			goto fail;
+		json_object_set_new(ev, "event_id", json_string(*event_id));
+	}
+	if (mevent_sign(ev, ver, ctx->server_name, ctx->key) == -1)
+		goto fail;
+	if ((js = mjson_canonical(ev, &n)) == NULL || n > PDU_MAX_BYTES) {
+		*err = MROOM_BAD_EVENT;
+		snprintf(ctx->why, sizeof(ctx->why), "Event is too large or not canonical JSON");
+		goto fail;
+	}
+	free(js);
+	js = NULL;
+	if (*event_id == NULL && (*event_id = mevent_id(ev, ver)) == NULL)
+		goto fail;
+	if (!mevent_auth_check(ev, ver, state_get, sv, ctx->why, sizeof(ctx->why))) {
+		*err = MROOM_FORBIDDEN;
+		goto fail;
+	}
+	if (sv->err)
+		goto fail;
+	*err = MROOM_OK;
+	return ev;
+fail:
+	free(js);
+	free(*event_id);
+	*event_id = NULL;
+	json_decref(ev);
+	return NULL;
+}
+
+enum mroom_err
+mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
+    const char *type, const char *state_key, const json_t *content, const char *redacts,
+    const struct mroom_txn *txn, char **event_id)
+{
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	struct stateview	 sv;
+	json_t			*prev = NULL, *ev = NULL;
+	int64_t			 maxdepth, before;
+	enum mroom_err		 rc = MROOM_ERROR;
+	int			 found;
+
+	*event_id = NULL;
+	ctx->why[0] = '\0';
+	memset(&sv, 0, sizeof(sv));
+	if (txn != NULL && txn->txn_id != NULL) {
+		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */
+		if ((found = mstore_event_by_txn(ctx->db, room_id, txn->user_id,
+		    txn->device_id, txn->txn_id, event_id)) != 0)
+			return found == 1 ? MROOM_OK : MROOM_ERROR;
+	}
+	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1)
+		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
+	if ((ver = mroomver_get(room.version)) == NULL) {
+		mlog_err(NULL, "%s: room %s has unknown version %s", __func__, room_id, room.version);
+		goto out;
+	}
+	sv.ctx = ctx;
+	sv.room_id = room_id;
+	if ((sv.cache = json_object()) == NULL)
+		goto out;
+	if (mstore_room_lock(ctx->db, room_id) == -1 ||
+	    (prev = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL ||
+	    state_before_of(ctx, prev, &before) == -1)
+		goto out;
+	/* Spec: S-S API: depth is one more than the deepest prev event, capped. */
+	if (maxdepth >= INT64_C(9007199254740991))
+		maxdepth = INT64_C(9007199254740991) - 1;
+	ev = build(ctx, ver, &sv, room_id, sender, type, state_key, content, redacts, prev,
+	    maxdepth + 1, event_id, &rc);
+	if (ev == NULL)
+		goto out;
+	rc = persist(ctx, ver, &sv, ev, *event_id, room_id, before, prev, txn);
+out:
+	if (rc != MROOM_OK) {
+		free(*event_id);
+		*event_id = NULL;
+	}
+	json_decref(ev);
+	json_decref(prev);
+	json_decref(sv.cache);
+	mroom_fini(&room);
+	return rc;
+}
+
+enum mroom_err
+mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *creator,
+    const json_t *creation_content, const json_t *initial, char **room_id)
+{
+	struct stateview	 sv;
+	json_t			*content = NULL, *ev = NULL, *noprev = json_array();
+	char			*id = NULL, *rid = NULL;
+	enum mroom_err		 rc = MROOM_ERROR;
+	size_t			 i;
+	json_t			*item;
+
+	*room_id = NULL;
+	ctx->why[0] = '\0';
+	memset(&sv, 0, sizeof(sv));
+	sv.ctx = ctx;
+	if (noprev == NULL || (sv.cache = json_object()) == NULL)
+		goto out;
+	content = creation_content != NULL ? json_deep_copy(creation_content) : json_object();
+	if (content == NULL)
+		goto out;
+	json_object_set_new(content, "room_version", json_string(ver->id));
+	/* Spec: room versions 1-10 name the creator in the content. */
+	if (!ver->implicit_creator)
+		json_object_set_new(content, "creator", json_string(creator));
+	if (!ver->create_room_id && (rid = opaque_id('!', ctx->server_name)) == NULL)
+		goto out;
+	sv.room_id = rid;
+	ev = build(ctx, ver, &sv, rid, creator, "m.room.create", "", content, NULL, noprev,
+	    1, &id, &rc);
+	if (ev == NULL)
+		goto out;
+	rc = MROOM_ERROR;
+	if (ver->create_room_id) {
+		/* Spec: room version 12: the room ID is the create event's ID, sigil "!". */
+		if (asprintf(&rid, "!%s", id + 1) == -1) {
+			rid = NULL;
+			goto out;
+		}
+		sv.room_id = rid;
+	}
+	switch (mstore_room_add(ctx->db, rid, ver->id, creator)) {
+	case 0:
+		break;
+	case MSTORE_CONFLICT:
+		rc = MROOM_CONFLICT;
+		goto out;
+	default:
+		goto out;
+	}
+	if ((rc = persist(ctx, ver, &sv, ev, id, rid, 0, noprev, NULL)) != MROOM_OK)
+		goto out;
+	json_array_foreach(initial, i, item) {
+		char *eid = NULL;
+
+		rc = mroom_send(ctx, rid, creator, mjson_str(item, "type"),
+		    mjson_str(item, "state_key"), json_object_get(item, "content"), NULL, NULL, &eid);
+		free(eid);
+		if (rc != MROOM_OK)
+			goto out;
+	}
+	*room_id = rid;
+	rid = NULL;
+	rc = MROOM_OK;
+out:
+	free(id);
+	free(rid);
+	json_decref(ev);
+	json_decref(content);
+	json_decref(noprev);
+	json_decref(sv.cache);
+	return rc;
+}
+
+json_t *
+mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_user,
+    const char *viewer_device)
+{
+	const json_t	*pdu = row->json;
+	json_t		*out, *u, *pu = json_object_get(pdu, "unsigned");
+	static const char *const keep[] = {
+		"content", "origin_server_ts", "room_id", "sender", "type", "state_key", "redacts",
+	};
+
+	if ((out = json_object()) == NULL || (u = json_object()) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(pdu, keep[i]);
+
+		if (v != NULL)
+			json_object_set(out, keep[i], v);
+	}
+	json_object_set_new(out, "event_id", json_string(row->event_id));
+	if (json_object_get(out, "room_id") == NULL)
+		json_object_set_new(out, "room_id", json_string(row->room_id));
+	/* v11 moved redacts into content; clients still read the top level. */
+	if (json_object_get(out, "redacts") == NULL &&
+	    mjson_str(json_object_get(pdu, "content"), "redacts") != NULL &&
+	    strcmp(row->type, "m.room.redaction") == 0)
+		json_object_set(out, "redacts", json_object_get(json_object_get(pdu, "content"),
+		    "redacts"));
+	json_object_set_new(u, "age", json_integer(now_ms - row->origin_server_ts));
+	if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
+	    strcmp(row->txn_user, viewer_user) == 0 && strcmp(row->txn_device, viewer_device) == 0)
+		json_object_set_new(u, "transaction_id", json_string(row->txn_id));
+	if (json_is_object(pu)) {
+		static const char *const pass[] = {
+			"prev_content", "prev_sender", "replaces_state",
+		};
+
+		for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+			if (json_object_get(pu, pass[i]) != NULL &&
+			    !json_is_null(json_object_get(pu, pass[i])))
+				json_object_set(u, pass[i], json_object_get(pu, pass[i]));
+	}
+	if (row->redacted_by != NULL)
+		json_object_set_new(u, "redacted_because", json_pack("{s:s}", "event_id",
+		    row->redacted_by));
+	json_object_set_new(out, "unsigned", u);
+	return out;
+}

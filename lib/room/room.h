@@ -1,0 +1,72 @@
+/* Rooms: building local events, checking them, persisting them with their state. */
+#ifndef MYELIN_ROOM_H
+#define MYELIN_ROOM_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mdb;
+struct mkey;
+struct mroomver;
+
+enum mroom_err {
+	MROOM_OK,
+	MROOM_NO_ROOM,		/* no such room here */
+	MROOM_FORBIDDEN,	/* the auth rules refuse the event */
+	MROOM_BAD_EVENT,	/* malformed: too large, bad content */
+	MROOM_CONFLICT,		/* a room ID or alias that exists */
+	MROOM_ERROR,		/* storage or internal failure */
+};
+
+/* Who sends, and where: what every local event needs besides its content. */
+struct mroom_ctx {
+	struct mdb		*db;
+	const char		*server_name;
+	const struct mkey	*key;
+	char			 why[256];	/* reason for MROOM_FORBIDDEN / BAD_EVENT */
+	int64_t			 stream;	/* stream position of the last event persisted */
+};
+
+/* The idempotency key of a client send (spec: transaction IDs). */
+struct mroom_txn {
+	const char	*user_id;
+	const char	*device_id;
+	const char	*txn_id;
+};
+
+/*
+ * Builds, signs, checks and persists one local event in room_id, inside
+ * the caller's transaction.  state_key NULL: not a state event.  redacts:
+ * for m.room.redaction.  *event_id (malloc'd) receives its ID; when txn
+ * repeats an earlier send by the same device, the earlier event's ID is
+ * returned and nothing is written.
+ */
+enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *sender,
+		    const char *type, const char *state_key, const json_t *content,
+		    const char *redacts, const struct mroom_txn *txn, char **event_id);
+
+/*
+ * Creates a room: its m.room.create event from creation content, then
+ * each of initial (a JSON array of {type, state_key, content}) in order,
+ * in the caller's transaction.  *room_id (malloc'd) receives the room ID.
+ */
+enum mroom_err	mroom_create(struct mroom_ctx *, const struct mroomver *, const char *creator,
+		    const json_t *creation_content, const json_t *initial, char **room_id);
+
+/* The current state event (new reference) or NULL; *err set on storage failure. */
+json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,
+		    const char *state_key, int *err);
+/* The membership of user_id in room_id ("join", "invite", ...) malloc'd, or NULL. */
+char		*mroom_membership(struct mroom_ctx *, const char *room_id, const char *user_id);
+
+/*
+ * The client format of a stored event (spec: C-S API, "Room event
+ * format"): event_id, unsigned.age from now, transaction_id when the
+ * viewer's device sent it, prev_content for replaced state, and
+ * redacted_because.  New reference, or NULL.
+ */
+struct mevrow;
+json_t		*mroom_client_event(const struct mevrow *, int64_t now_ms,
+		    const char *viewer_user, const char *viewer_device);
+
+#endif

@@ -1,0 +1,539 @@
+/* Rooms in the store: events, state groups, current state, extremities, aliases. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "events/events.h"
+#include "store/store.h"
+
+/* State group chains longer than this end in a full snapshot. */
+#define SGROUP_MAX_CHAIN	32
+
+static char *
+dupcol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
+static int
+changed(int64_t n)
+{
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+mstore_room_add(struct mdb *db, const char *room_id, const char *version,
+    const char *creator)
+{
+	int64_t n = mdb_exec(db, MSTMT_ROOM_ADD, "sssi", room_id, version, creator,
+	    mclock_now_ms());
+
+	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+void
+mroom_fini(struct mroom *r)
+{
+	if (r == NULL)
+		return;
+	free(r->room_id);
+	free(r->version);
+	free(r->creator);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((c = mdb_query(db, MSTMT_ROOM_GET, "s", room_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		r->room_id = dupcol(c, 0);
+		r->version = dupcol(c, 1);
+		r->creator = dupcol(c, 2);
+		r->is_public = mcur_int(c, 3) != 0;
+		r->created_ts = mcur_int(c, 4);
+		if (r->room_id == NULL || r->version == NULL) {
+			mroom_fini(r);
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_room_lock(struct mdb *db, const char *room_id)
+{
+	return mdb_exec(db, MSTMT_ROOM_LOCK, "s", room_id) < 0 ? -1 : 0;
+}
+
+int
+mstore_room_set_public(struct mdb *db, const char *room_id, int is_public)
+{
+	return changed(mdb_exec(db, MSTMT_ROOM_SET_PUBLIC, "si", room_id, (int64_t)is_public));
+}
+
+int
+mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
+{
+	struct mcur	*c;
+	char		*js;
+	int		 rc;
+
+	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
+		return -1;
+	c = mdb_query(db, MSTMT_EVENT_ADD, "sssssiiiisssss", e->event_id, e->room_id,
+	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
+	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
+	    e->txn_id, js);
+	free(js);
+	if (c == NULL)
+		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
+	if ((rc = mcur_next(c)) == 1)
+		*stream = mcur_int(c, 0);
+	mcur_free(c);
+	return rc == 1 ? 0 : -1;
+}
+
+void
+mevrow_fini(struct mevrow *e)
+{
+	if (e == NULL)
+		return;
+	free(e->event_id);
+	free(e->room_id);
+	free(e->type);
+	free(e->state_key);
+	free(e->sender);
+	free(e->rejected);
+	free(e->redacted_by);
+	free(e->txn_user);
+	free(e->txn_device);
+	free(e->txn_id);
+	json_decref(e->json);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+mevrow_list_free(struct mevrow *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mevrow_fini(&v[i]);
+	free(v);
+}
+
+/* Fills e from a row of MEVENT_COLS.  0 or -1. */
+static int
+evrow(struct mcur *c, struct mevrow *e)
+{
+	const char *js;
+
+	e->stream = mcur_int(c, 0);
+	e->event_id = dupcol(c, 1);
+	e->room_id = dupcol(c, 2);
+	e->type = dupcol(c, 3);
+	e->state_key = dupcol(c, 4);
+	e->sender = dupcol(c, 5);
+	e->depth = mcur_int(c, 6);
+	e->origin_server_ts = mcur_int(c, 7);
+	e->state_before = mcur_int(c, 8);
+	e->state_after = mcur_int(c, 9);
+	e->rejected = dupcol(c, 10);
+	e->redacted_by = dupcol(c, 11);
+	e->txn_user = dupcol(c, 12);
+	e->txn_device = dupcol(c, 13);
+	e->txn_id = dupcol(c, 14);
+	js = mcur_text(c, 15);
+	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
+	return e->event_id == NULL || e->json == NULL ? -1 : 0;
+}
+
+int
+mstore_event_get(struct mdb *db, const char *event_id, struct mevrow *e)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((c = mdb_query(db, MSTMT_EVENT_GET, "s", event_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && evrow(c, e) == -1) {
+		mevrow_fini(e);
+		rc = -1;
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_event_by_txn(struct mdb *db, const char *room_id, const char *user,
+    const char *device, const char *txn_id, char **event_id)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*event_id = NULL;
+	if ((c = mdb_query(db, MSTMT_EVENT_BY_TXN, "ssss", room_id, user, device,
+	    txn_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*event_id = dupcol(c, 0)) == NULL)
+		rc = -1;
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted,
+    const char *redacted_by)
+{
+	char	*js = json_dumps(redacted, JSON_COMPACT);
+	int	 rc;
+
+	if (js == NULL)
+		return -1;
+	rc = changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
+	free(js);
+	return rc;
+}
+
+int
+mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t from,
+    int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
+{
+	struct mcur	*c;
+	struct mevrow	*v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	c = mdb_query(db, backwards ? MSTMT_EVENTS_BACK : MSTMT_EVENTS_FWD, "siii",
+	    room_id, from, to, limit);
+	if (c == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		if (evrow(c, &v[n++]) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mevrow_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int64_t
+mstore_events_max_stream(struct mdb *db)
+{
+	struct mcur	*c;
+	int64_t		 n = -1;
+
+	if ((c = mdb_query(db, MSTMT_EVENTS_MAX_STREAM, "")) == NULL)
+		return -1;
+	if (mcur_next(c) == 1)
+		n = mcur_int(c, 0);
+	mcur_free(c);
+	return n;
+}
+
+json_t *
+mstore_sgroup_state(struct mdb *db, int64_t group)
+{
+	struct mcur	*c;
+	json_t		*map;
+	int		 rc;
+
+	if ((map = json_object()) == NULL)
+		return NULL;
+	if (group == 0)
+		return map;
+	if ((c = mdb_query(db, MSTMT_SGROUP_STATE, "i", group)) == NULL) {
+		json_decref(map);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		char *k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
+
+		if (k == NULL || json_object_set_new(map, k, json_string(mcur_text(c, 2))) == -1) {
+			free(k);
+			rc = -1;
+			break;
+		}
+		free(k);
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(map);
+		return NULL;
+	}
+	return map;
+}
+
+/* Splits a state map key into type and state key (in place copy). */
+static int
+key_split(const char *key, char **type, const char **sk)
+{
+	const char *sep = strchr(key, '\x1f');
+
+	if (sep == NULL || (*type = strndup(key, (size_t)(sep - key))) == NULL)
+		return -1;
+	*sk = sep + 1;
+	return 0;
+}
+
+int
+mstore_sgroup_add(struct mdb *db, const char *room_id, int64_t prev_group,
+    const json_t *delta, int64_t *id)
+{
+	struct mcur	*c;
+	json_t		*full = NULL;
+	const json_t	*entries = delta;
+	const char	*key;
+	json_t		*val;
+	int64_t		 chain = 0;
+	int		 rc = -1;
+
+	if (prev_group != 0) {
+		if ((c = mdb_query(db, MSTMT_SGROUP_GET, "i", prev_group)) == NULL)
+			return -1;
+		if (mcur_next(c) == 1)
+			chain = mcur_int(c, 2) + 1;
+		mcur_free(c);
+	}
+	if (chain > SGROUP_MAX_CHAIN) {
+		/* Snapshot: the previous group's whole state plus the delta. */
+		if ((full = mstore_sgroup_state(db, prev_group)) == NULL ||
+		    json_object_update(full, (json_t *)delta) == -1)
+			goto out;
+		entries = full;
+		prev_group = 0;
+		chain = 0;
+	}
+	if (prev_group != 0)
+		c = mdb_query(db, MSTMT_SGROUP_ADD, "sii", room_id, prev_group, chain);
+	else
+		c = mdb_query(db, MSTMT_SGROUP_ADD, "ssi", room_id, (const char *)NULL, chain);
+	if (c == NULL)
+		goto out;
+	if (mcur_next(c) == 1)
+		*id = mcur_int(c, 0);
+	else {
+		mcur_free(c);
+		goto out;
+	}
+	mcur_free(c);
+	json_object_foreach((json_t *)entries, key, val) {
+		char		*type;
+		const char	*sk;
+		int64_t		 n;
+
+		if (key_split(key, &type, &sk) == -1)
+			goto out;
+		n = mdb_exec(db, MSTMT_SGROUP_ENTRY_ADD, "isss", *id, type, sk,
+		    json_string_value(val));
+		free(type);
+		if (n < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(full);
+	return rc;
+}
+
+int
+mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key, const char *event_id, const char *membership)
+{
+	return mdb_exec(db, MSTMT_CSTATE_PUT, "sssss", room_id, type, state_key, event_id,
+	    membership) < 0 ? -1 : 0;
+}
+
+/*
+ * A stored PDU (column 0) with its event ID (column 1) added as
+ * "event_id": room versions 3 on leave it out of the PDU, and every
+ * reader of state wants it.
+ */
+static json_t *
+json_with_id(struct mcur *c)
+{
+	json_t *ev = json_loads(mcur_text(c, 0), 0, NULL);
+
+	if (ev != NULL && json_object_set_new(ev, "event_id", json_string(mcur_text(c, 1))) == -1) {
+		json_decref(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+json_t *
+mstore_cstate_event(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key, int *err)
+{
+	struct mcur	*c;
+	json_t		*ev = NULL;
+	int		 rc;
+
+	*err = 0;
+	if ((c = mdb_query(db, MSTMT_CSTATE_GET_JSON, "sss", room_id, type, state_key)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	if ((rc = mcur_next(c)) == 1)
+		ev = json_with_id(c);
+	if (rc == -1 || (rc == 1 && ev == NULL))
+		*err = 1;
+	mcur_free(c);
+	return ev;
+}
+
+/* Collects column col of every row as JSON strings, or events with their IDs when parse. */
+static json_t *
+collect(struct mcur *c, int col, int parse)
+{
+	json_t	*arr = json_array();
+	int	 rc;
+
+	if (c == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	while (arr != NULL && (rc = mcur_next(c)) == 1) {
+		json_t *v = parse ? json_with_id(c) : json_string(mcur_text(c, col));
+
+		if (v == NULL || json_array_append_new(arr, v) == -1)
+			rc = -1;
+		if (rc == -1)
+			break;
+	}
+	if (rc == -1) {
+		json_decref(arr);
+		arr = NULL;
+	}
+	mcur_free(c);
+	return arr;
+}
+
+json_t *
+mstore_cstate_all(struct mdb *db, const char *room_id)
+{
+	return collect(mdb_query(db, MSTMT_CSTATE_ALL, "s", room_id), 0, 1);
+}
+
+json_t *
+mstore_user_rooms(struct mdb *db, const char *user_id, const char *membership)
+{
+	return collect(mdb_query(db, MSTMT_CSTATE_USER_ROOMS, "ss", user_id, membership), 0, 0);
+}
+
+json_t *
+mstore_fwd_list(struct mdb *db, const char *room_id, int64_t *maxdepth)
+{
+	struct mcur	*c;
+	json_t		*arr = json_array();
+	int		 rc;
+
+	*maxdepth = 0;
+	if (arr == NULL || (c = mdb_query(db, MSTMT_FWD_LIST, "s", room_id)) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		if (mcur_int(c, 1) > *maxdepth)
+			*maxdepth = mcur_int(c, 1);
+		if (json_array_append_new(arr, json_string(mcur_text(c, 0))) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+int
+mstore_fwd_advance(struct mdb *db, const char *room_id, const json_t *prev_events,
+    const char *event_id)
+{
+	size_t	 i;
+	json_t	*p;
+
+	json_array_foreach(prev_events, i, p)
+		if (json_is_string(p) &&
+		    mdb_exec(db, MSTMT_FWD_DEL, "ss", room_id, json_string_value(p)) < 0)
+			return -1;
+	return mdb_exec(db, MSTMT_FWD_ADD, "ss", room_id, event_id) < 0 ? -1 : 0;
+}
+
+int
+mstore_alias_add(struct mdb *db, const char *alias, const char *room_id, const char *creator)
+{
+	int64_t n = mdb_exec(db, MSTMT_ALIAS_ADD, "sss", alias, room_id, creator);
+
+	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+int
+mstore_alias_get(struct mdb *db, const char *alias, char **room_id, char **creator)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*room_id = NULL;
+	if (creator != NULL)
+		*creator = NULL;
+	if ((c = mdb_query(db, MSTMT_ALIAS_GET, "s", alias)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*room_id = dupcol(c, 0);
+		if (creator != NULL)
+			*creator = dupcol(c, 1);
+		if (*room_id == NULL)
+			rc = -1;
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_alias_del(struct mdb *db, const char *alias)
+{
+	return changed(mdb_exec(db, MSTMT_ALIAS_DEL, "s", alias));
+}
+
+json_t *
+mstore_alias_list(struct mdb *db, const char *room_id)
+{
+	return collect(mdb_query(db, MSTMT_ALIAS_LIST, "s", room_id), 0, 0);
+}
+
+int
+mstore_relation_add(struct mdb *db, const char *event_id, const char *relates_to,
+    const char *rel_type, const char *key, const char *room_id, int64_t stream)
+{
+	return mdb_exec(db, MSTMT_RELATION_ADD, "sssssi", event_id, relates_to, rel_type, key,
+	    room_id, stream) < 0 ? -1 : 0;
+}

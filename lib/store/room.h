@@ -1,0 +1,102 @@
+/* Storage of rooms, events, state groups, current state and aliases. */
+#ifndef MYELIN_STORE_ROOM_H
+#define MYELIN_STORE_ROOM_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mdb;
+
+struct mroom {
+	char		*room_id;
+	char		*version;
+	char		*creator;
+	int		 is_public;
+	int64_t		 created_ts;
+};
+
+/* An event row: the PDU and what the server knows about it. */
+struct mevrow {
+	int64_t		 stream;		/* position in the events stream */
+	char		*event_id;
+	char		*room_id;
+	char		*type;
+	char		*state_key;		/* NULL: not a state event */
+	char		*sender;
+	int64_t		 depth;
+	int64_t		 origin_server_ts;
+	int64_t		 state_before;		/* state group before the event */
+	int64_t		 state_after;		/* ... and after it */
+	char		*rejected;		/* reason, or NULL when accepted */
+	char		*redacted_by;
+	char		*txn_user, *txn_device, *txn_id;	/* local sends only */
+	json_t		*json;			/* the PDU */
+};
+
+int	mstore_room_add(struct mdb *, const char *room_id, const char *version,
+	    const char *creator);
+/* 1 found, 0 absent, -1. */
+int	mstore_room_get(struct mdb *, const char *room_id, struct mroom *out);
+void	mroom_fini(struct mroom *);
+/* Orders concurrent writers of one room; call inside the transaction. */
+int	mstore_room_lock(struct mdb *, const char *room_id);
+int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
+
+/* Stores ev (fields of in; in->json serialised).  *stream gets its position. */
+int	mstore_event_add(struct mdb *, const struct mevrow *in, int64_t *stream);
+int	mstore_event_get(struct mdb *, const char *event_id, struct mevrow *out);
+void	mevrow_fini(struct mevrow *);
+void	mevrow_list_free(struct mevrow *, size_t);
+/* 1 with *event_id (malloc'd) when this device already sent txn_id in room. */
+int	mstore_event_by_txn(struct mdb *, const char *room_id, const char *user,
+	    const char *device, const char *txn_id, char **event_id);
+/* Replaces an event's stored JSON with its redacted form. */
+int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redacted,
+	    const char *redacted_by);
+/*
+ * Up to limit accepted events of a room between stream positions:
+ * backwards (from >= stream > to) or forwards (from < stream <= to).
+ */
+int	mstore_events_page(struct mdb *, const char *room_id, int backwards,
+	    int64_t from, int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
+int64_t	mstore_events_max_stream(struct mdb *);
+
+/*
+ * Stores a new state group: prev_group (0: none) plus delta (a state map,
+ * see mstate_key_join).  Chains stay short: past a bound the group is a
+ * full snapshot.  *id gets its ID.  0 or -1.
+ */
+int	mstore_sgroup_add(struct mdb *, const char *room_id, int64_t prev_group,
+	    const json_t *delta, int64_t *id);
+/* The full state map of a group (new reference), or NULL. */
+json_t	*mstore_sgroup_state(struct mdb *, int64_t group);
+
+int	mstore_cstate_put(struct mdb *, const char *room_id, const char *type,
+	    const char *state_key, const char *event_id, const char *membership);
+/*
+ * The current state event with its "event_id" (new reference), NULL when
+ * absent; *err set on failure.
+ */
+json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
+	    const char *state_key, int *err);
+/* Every current state event of a room, with IDs: a new JSON array, or NULL. */
+json_t	*mstore_cstate_all(struct mdb *, const char *room_id);
+/* Room IDs where user's current membership is membership: a new JSON array, or NULL. */
+json_t	*mstore_user_rooms(struct mdb *, const char *user_id, const char *membership);
+
+/* The forward extremities: a new JSON array of IDs; *maxdepth their highest depth. */
+json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);
+/* Makes event_id an extremity and its prev_events no longer ones. */
+int	mstore_fwd_advance(struct mdb *, const char *room_id, const json_t *prev_events,
+	    const char *event_id);
+
+int	mstore_alias_add(struct mdb *, const char *alias, const char *room_id,
+	    const char *creator);
+int	mstore_alias_get(struct mdb *, const char *alias, char **room_id, char **creator);
+int	mstore_alias_del(struct mdb *, const char *alias);
+json_t	*mstore_alias_list(struct mdb *, const char *room_id);
+
+int	mstore_relation_add(struct mdb *, const char *event_id, const char *relates_to,
+	    const char *rel_type, const char *key, const char *room_id, int64_t stream);
+
+#endif

@@ -1,0 +1,79 @@
+/* Statements on rooms, events and state (see stmts.h for the rules). */
+#ifndef MYELIN_STORE_STMTS_ROOM_H
+#define MYELIN_STORE_STMTS_ROOM_H
+
+#define MEVENT_COLS "stream, event_id, room_id, type, state_key, sender, depth," \
+	" origin_server_ts, state_before, state_after, rejected, redacted_by, txn_user," \
+	" txn_device, txn_id, json"
+
+#define MSTMT_TABLE_ROOM \
+	/* rooms */ \
+	X(MSTMT_ROOM_ADD, "INSERT INTO rooms (room_id, room_version, creator, created_ts)" \
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING") \
+	X(MSTMT_ROOM_GET, "SELECT room_id, room_version, creator, is_public, created_ts" \
+	    " FROM rooms WHERE room_id = $1") \
+	/* Taking a room's row lock orders writers of one room (PostgreSQL); \
+	 * SQLite's BEGIN IMMEDIATE already holds the database's write lock. */ \
+	X(MSTMT_ROOM_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1") \
+	X(MSTMT_ROOM_SET_PUBLIC, "UPDATE rooms SET is_public = $2 WHERE room_id = $1") \
+	X(MSTMT_ROOM_LIST_PUBLIC, "SELECT room_id FROM rooms WHERE is_public = 1" \
+	    " AND room_id > $1 ORDER BY room_id LIMIT $2") \
+	/* events */ \
+	X(MSTMT_EVENT_ADD, "INSERT INTO events (event_id, room_id, type, state_key, sender," \
+	    " depth, origin_server_ts, state_before, state_after, rejected, txn_user," \
+	    " txn_device, txn_id, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11," \
+	    " $12, $13, $14) RETURNING stream") \
+	X(MSTMT_EVENT_GET, "SELECT " MEVENT_COLS " FROM events WHERE event_id = $1") \
+	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
+	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4") \
+	X(MSTMT_EVENT_REDACT, "UPDATE events SET json = $2, redacted_by = $3 WHERE event_id = $1") \
+	/* Timeline pages: events of a room by stream position. */ \
+	X(MSTMT_EVENTS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND stream <= $2 AND stream > $3 AND rejected IS NULL ORDER BY stream DESC LIMIT $4") \
+	X(MSTMT_EVENTS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND stream > $2 AND stream <= $3 AND rejected IS NULL ORDER BY stream ASC LIMIT $4") \
+	X(MSTMT_EVENTS_MAX_STREAM, "SELECT COALESCE(MAX(stream), 0) FROM events") \
+	/* state groups: deltas on a previous group, a full snapshot every so often */ \
+	X(MSTMT_SGROUP_ADD, "INSERT INTO state_groups (room_id, prev_group, chain)" \
+	    " VALUES ($1, $2, $3) RETURNING id") \
+	X(MSTMT_SGROUP_GET, "SELECT room_id, prev_group, chain FROM state_groups WHERE id = $1") \
+	X(MSTMT_SGROUP_ENTRY_ADD, "INSERT INTO state_group_entries (state_group, type," \
+	    " state_key, event_id) VALUES ($1, $2, $3, $4)") \
+	/* The whole state of a group: older links first, so later rows override. */ \
+	X(MSTMT_SGROUP_STATE, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
+	    " UNION ALL SELECT g.prev_group, c.n + 1 FROM state_groups g JOIN chain c" \
+	    " ON g.id = c.id WHERE g.prev_group IS NOT NULL)" \
+	    " SELECT e.type, e.state_key, e.event_id FROM state_group_entries e" \
+	    " JOIN chain c ON e.state_group = c.id ORDER BY c.n DESC") \
+	/* current state */ \
+	X(MSTMT_CSTATE_PUT, "INSERT INTO current_state (room_id, type, state_key, event_id," \
+	    " membership) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, type, state_key)" \
+	    " DO UPDATE SET event_id = excluded.event_id, membership = excluded.membership") \
+	X(MSTMT_CSTATE_GET, "SELECT event_id FROM current_state WHERE room_id = $1" \
+	    " AND type = $2 AND state_key = $3") \
+	X(MSTMT_CSTATE_GET_JSON, "SELECT e.json, c.event_id FROM current_state c JOIN events e" \
+	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
+	X(MSTMT_CSTATE_ALL, "SELECT e.json, c.event_id FROM current_state c" \
+	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1") \
+	X(MSTMT_CSTATE_MEMBERS, "SELECT c.state_key, c.membership, e.json FROM current_state c" \
+	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1" \
+	    " AND c.type = 'm.room.member'") \
+	X(MSTMT_CSTATE_USER_ROOMS, "SELECT room_id FROM current_state WHERE type = 'm.room.member'" \
+	    " AND state_key = $1 AND membership = $2 ORDER BY room_id") \
+	/* forward extremities */ \
+	X(MSTMT_FWD_LIST, "SELECT f.event_id, e.depth FROM forward_extremities f JOIN events e" \
+	    " ON e.event_id = f.event_id WHERE f.room_id = $1 ORDER BY e.depth DESC, f.event_id") \
+	X(MSTMT_FWD_ADD, "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)" \
+	    " ON CONFLICT DO NOTHING") \
+	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \
+	/* aliases */ \
+	X(MSTMT_ALIAS_ADD, "INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1, $2, $3)" \
+	    " ON CONFLICT DO NOTHING") \
+	X(MSTMT_ALIAS_GET, "SELECT room_id, creator FROM room_aliases WHERE alias = $1") \
+	X(MSTMT_ALIAS_DEL, "DELETE FROM room_aliases WHERE alias = $1") \
+	X(MSTMT_ALIAS_LIST, "SELECT alias FROM room_aliases WHERE room_id = $1 ORDER BY alias") \
+	/* relations */ \
+	X(MSTMT_RELATION_ADD, "INSERT INTO event_relations (event_id, relates_to, rel_type," \
+	    " aggregation_key, room_id, stream) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+
+#endif
