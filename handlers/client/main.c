@@ -1,5 +1,6 @@
 /* myelin-client: the route table of the client-server API. */
 #include "extern.h"
+#include "rooms.h"
 
 #define C "/_matrix/client/v3"
 
@@ -28,6 +29,32 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	C "/devices/{deviceId}",		MAUTH_USER,	h_device_put },
 	{ MM_DELETE,	C "/devices/{deviceId}",		MAUTH_USER,	h_device_delete },
 	{ MM_POST,	C "/delete_devices",			MAUTH_USER,	h_delete_devices },
+	{ MM_POST,	C "/createRoom",			MAUTH_USER,	h_create_room },
+	{ MM_POST,	C "/join/{roomIdOrAlias}",		MAUTH_USER,	h_join_alias },
+	{ MM_POST,	C "/rooms/{roomId}/join",		MAUTH_USER,	h_join_room_id },
+	{ MM_POST,	C "/rooms/{roomId}/invite",		MAUTH_USER,	h_invite },
+	{ MM_POST,	C "/rooms/{roomId}/leave",		MAUTH_USER,	h_leave },
+	{ MM_POST,	C "/rooms/{roomId}/kick",		MAUTH_USER,	h_kick },
+	{ MM_POST,	C "/rooms/{roomId}/ban",		MAUTH_USER,	h_ban },
+	{ MM_POST,	C "/rooms/{roomId}/unban",		MAUTH_USER,	h_unban },
+	{ MM_PUT,	C "/rooms/{roomId}/send/{eventType}/{txnId}", MAUTH_USER, h_send },
+	{ MM_PUT,	C "/rooms/{roomId}/state/{eventType}/{stateKey}", MAUTH_USER, h_state_put },
+	{ MM_PUT,	C "/rooms/{roomId}/state/{eventType}/",	MAUTH_USER,	h_state_put },
+	{ MM_PUT,	C "/rooms/{roomId}/state/{eventType}",	MAUTH_USER,	h_state_put },
+	{ MM_GET,	C "/rooms/{roomId}/state/{eventType}/{stateKey}", MAUTH_USER, h_state_get },
+	{ MM_GET,	C "/rooms/{roomId}/state/{eventType}/",	MAUTH_USER,	h_state_get },
+	{ MM_GET,	C "/rooms/{roomId}/state/{eventType}",	MAUTH_USER,	h_state_get },
+	{ MM_GET,	C "/rooms/{roomId}/state",		MAUTH_USER,	h_state_all },
+	{ MM_PUT,	C "/rooms/{roomId}/redact/{eventId}/{txnId}", MAUTH_USER, h_redact },
+	{ MM_GET,	C "/rooms/{roomId}/event/{eventId}",	MAUTH_USER,	h_event_get },
+	{ MM_GET,	C "/rooms/{roomId}/messages",		MAUTH_USER,	h_messages },
+	{ MM_GET,	C "/rooms/{roomId}/members",		MAUTH_USER,	h_members },
+	{ MM_GET,	C "/rooms/{roomId}/joined_members",	MAUTH_USER,	h_joined_members },
+	{ MM_GET,	C "/rooms/{roomId}/aliases",		MAUTH_USER,	h_room_aliases },
+	{ MM_GET,	C "/joined_rooms",			MAUTH_USER,	h_joined_rooms },
+	{ MM_PUT,	C "/directory/room/{roomAlias}",	MAUTH_USER,	h_alias_put },
+	{ MM_GET,	C "/directory/room/{roomAlias}",	MAUTH_NONE,	h_alias_get },
+	{ MM_DELETE,	C "/directory/room/{roomAlias}",	MAUTH_USER,	h_alias_delete },
 };
 
 static const char *const locations[] = {
@@ -36,7 +63,7 @@ static const char *const locations[] = {
 
 static const struct mapp app = {
 	"client", routes, sizeof(routes) / sizeof(routes[0]),
-	locations, sizeof(locations) / sizeof(locations[0]), 0, client_nginx_extra,
+	locations, sizeof(locations) / sizeof(locations[0]), 1, client_nginx_extra,
 };
 
 int

@@ -1,0 +1,426 @@
+/* Reading rooms: state, events, /messages, members; aliases. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "json/json.h"
+#include "rooms.h"
+#include "store/store.h"
+
+#define MESSAGES_MAX_LIMIT	1000
+
+/* Client format of a current-state event (it carries "event_id", see mstore_cstate_all). */
+static json_t *
+client_state_event(struct mreq *req, json_t *ev)
+{
+	struct mevrow	 row;
+	json_t		*out;
+
+	memset(&row, 0, sizeof(row));
+	row.event_id = (char *)mjson_str(ev, "event_id");
+	row.room_id = (char *)mjson_str(ev, "room_id");
+	row.type = (char *)mjson_str(ev, "type");
+	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	row.json = ev;
+	out = mroom_client_event(&row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
+	return out;
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the content. */
+int
+h_state_get(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*ev;
+	const char		*sk = req->paramsz > 2 ? req->params[2] : "";
+	int			 err, rc;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		return -1;
+	room_ctx(req, &ctx);
+	ev = mroom_state_get(&ctx, req->params[0], req->params[1], sk, &err);
+	if (err)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (ev == NULL)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	rc = mfcgi_reply(req, 200, json_incref(json_object_get(ev, "content")));
+	json_decref(ev);
+	return rc;
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/state. */
+int
+h_state_all(struct mreq *req)
+{
+	json_t	*all, *out, *ev;
+	size_t	 i;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		return -1;
+	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	out = json_array();
+	json_array_foreach(all, i, ev)
+		json_array_append_new(out, client_state_event(req, ev));
+	json_decref(all);
+	return mfcgi_reply(req, 200, out);
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND when unknown. */
+int
+h_event_get(struct mreq *req)
+{
+	struct mevrow	 row;
+	int		 rc;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		return -1;
+	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0 || strcmp(row.room_id, req->params[0]) != 0 || row.rejected != NULL) {
+		mevrow_fini(&row);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	}
+	rc = mfcgi_reply(req, 200, mroom_client_event(&row, mclock_now_ms(), req->auth.user_id,
+	    req->auth.device_id));
+	mevrow_fini(&row);
+	return rc;
+}
+
+/*
+ * Pagination tokens are positions in the events stream: "t<N>" stands
+ * between the event at N and the one after.  Sync tokens ("s<N>_...")
+ * are accepted too, as the spec lets clients page from a sync's batch.
+ * Returns 0, or -1 with 400 M_INVALID_PARAM.
+ */
+static int
+parse_token(struct mreq *req, const char *tok, int64_t *pos)
+{
+	char		*end;
+	long long	 n;
+
+	if ((tok[0] != 't' && tok[0] != 's') || tok[1] < '0' || tok[1] > '9')
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+	n = strtoll(tok + 1, &end, 10);
+	if (n < 0 || (*end != '\0' && *end != '_'))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+	*pos = n;
+	return 0;
+}
+
+/* An event filter's simple lists (spec: RoomEventFilter). */
+static int
+filter_match(const json_t *filter, const struct mevrow *e)
+{
+	static const struct {
+		const char	*key;
+		int		 negate;
+		int		 sender;
+	} lists[] = {
+		{ "types", 0, 0 }, { "not_types", 1, 0 },
+		{ "senders", 0, 1 }, { "not_senders", 1, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_t		*l = json_object_get(filter, lists[i].key), *v;
+		const char	*what = lists[i].sender ? e->sender : e->type;
+		size_t		 j;
+		int		 hit = 0;
+
+		if (!json_is_array(l))
+			continue;
+		json_array_foreach(l, j, v) {
+			const char *pat = json_string_value(v);
+			size_t plen;
+
+			if (pat == NULL)
+				continue;
+			plen = strlen(pat);
+			/* Spec: a trailing '*' matches any rest of the type. */
+			if ((!lists[i].sender && plen > 0 && pat[plen - 1] == '*' &&
+			    strncmp(what, pat, plen - 1) == 0) || strcmp(what, pat) == 0)
+				hit = 1;
+		}
+		if (lists[i].negate ? hit : !hit)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
+ * limit (default 10), filter (types, not_types, senders, not_senders).
+ */
+int
+h_messages(struct mreq *req)
+{
+	char		*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
+	char		*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
+	json_t		*filter = NULL, *chunk = NULL;
+	struct mevrow	*rows = NULL;
+	size_t		 n = 0;
+	int64_t		 limit, start, stop, pos, last = -1;
+	int		 back, rc = -1, more = 1;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		goto out;
+	back = dir == NULL || strcmp(dir, "b") == 0;
+	if (dir != NULL && strcmp(dir, "b") != 0 && strcmp(dir, "f") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "dir must be b or f");
+		goto out;
+	}
+	if (mreq_query_int(req, "limit", 10, 0, INT64_MAX, &limit) == -1)
+		goto out;
+	if (limit > MESSAGES_MAX_LIMIT)
+		limit = MESSAGES_MAX_LIMIT;
+	if (fs != NULL && (filter = json_loads(fs, 0, NULL)) == NULL) {
+		mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
+		goto out;
+	}
+	if (filter != NULL && !json_is_object(filter)) {
+		mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
+		goto out;
+	}
+	if (from != NULL) {
+		if (parse_token(req, from, &start) == -1)
+			goto out;
+	} else if (back) {
+		if ((start = mstore_events_max_stream(req->db)) < 0) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+	} else
+		start = 0;
+	stop = back ? 0 : INT64_MAX;
+	if (to != NULL && parse_token(req, to, &stop) == -1)
+		goto out;
+	if (filter != NULL && json_is_integer(json_object_get(filter, "limit")) &&
+	    json_integer_value(json_object_get(filter, "limit")) < limit)
+		limit = json_integer_value(json_object_get(filter, "limit"));
+	chunk = json_array();
+	pos = start;
+	/* Filtered events do not count: read pages until limit events match. */
+	while ((int64_t)json_array_size(chunk) < limit && more) {
+		int64_t want = limit - (int64_t)json_array_size(chunk);
+
+		if (mstore_events_page(req->db, req->params[0], back, back ? pos : pos,
+		    back ? stop : stop, want, &rows, &n) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+		more = (int64_t)n == want;
+		for (size_t i = 0; i < n; i++) {
+			last = rows[i].stream;
+			if (filter == NULL || filter_match(filter, &rows[i]))
+				json_array_append_new(chunk, mroom_client_event(&rows[i],
+				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
+		}
+		if (n > 0)
+			pos = back ? last - 1 : last;
+		mevrow_list_free(rows, n);
+		rows = NULL;
+		if (n == 0)
+			more = 0;
+	}
+	{
+		json_t	*out = json_object();
+		char	 tok[32];
+
+		snprintf(tok, sizeof(tok), "t%lld", (long long)start);
+		json_object_set_new(out, "start", json_string(tok));
+		json_object_set_new(out, "chunk", chunk);
+		chunk = NULL;
+		/* Spec: no "end" once the start (or end) of the timeline is reached. */
+		if (more && last >= 0) {
+			snprintf(tok, sizeof(tok), "t%lld", (long long)pos);
+			json_object_set_new(out, "end", json_string(tok));
+		}
+		rc = mfcgi_reply(req, 200, out);
+	}
+out:
+	json_decref(chunk);
+	json_decref(filter);
+	free(dir);
+	free(from);
+	free(to);
+	free(fs);
+	return rc;
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/members: membership and not_membership filters. */
+int
+h_members(struct mreq *req)
+{
+	char	*m = mreq_query(req, "membership"), *nm = mreq_query(req, "not_membership");
+	json_t	*all, *out, *ev;
+	size_t	 i;
+
+	if (room_require_joined(req, req->params[0]) != 1) {
+		free(m);
+		free(nm);
+		return -1;
+	}
+	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL) {
+		free(m);
+		free(nm);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	out = json_array();
+	json_array_foreach(all, i, ev) {
+		const char *mem = mjson_str(json_object_get(ev, "content"), "membership");
+
+		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || mem == NULL)
+			continue;
+		if ((m != NULL && strcmp(mem, m) != 0) || (nm != NULL && strcmp(mem, nm) == 0))
+			continue;
+		json_array_append_new(out, client_state_event(req, ev));
+	}
+	json_decref(all);
+	free(m);
+	free(nm);
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "chunk", out));
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/joined_members. */
+int
+h_joined_members(struct mreq *req)
+{
+	json_t	*all, *joined, *ev;
+	size_t	 i;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		return -1;
+	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	joined = json_object();
+	json_array_foreach(all, i, ev) {
+		json_t		*c = json_object_get(ev, "content"), *who;
+		const char	*mem = mjson_str(c, "membership");
+
+		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || mem == NULL ||
+		    strcmp(mem, "join") != 0)
+			continue;
+		who = json_object();
+		if (mjson_str(c, "displayname") != NULL)
+			json_object_set(who, "display_name", json_object_get(c, "displayname"));
+		if (mjson_str(c, "avatar_url") != NULL)
+			json_object_set(who, "avatar_url", json_object_get(c, "avatar_url"));
+		json_object_set_new(joined, mjson_str(ev, "state_key"), who);
+	}
+	json_decref(all);
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "joined", joined));
+}
+
+/* Spec: C-S API, GET /joined_rooms. */
+int
+h_joined_rooms(struct mreq *req)
+{
+	json_t *rooms = mstore_user_rooms(req->db, req->auth.user_id, "join");
+
+	if (rooms == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "joined_rooms", rooms));
+}
+
+/* A room alias on this server: "#local:server_name".  1 valid, 0 failed (400). */
+static int
+local_alias(struct mreq *req, const char *alias)
+{
+	const char *colon = strchr(alias, ':');
+
+	if (alias[0] != '#' || colon == NULL || colon == alias + 1 || strlen(alias) > 255) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid room alias");
+		return 0;
+	}
+	return 1;
+}
+
+/* Spec: C-S API, PUT /directory/room/{roomAlias}: 409 M_UNKNOWN when taken. */
+int
+h_alias_put(struct mreq *req)
+{
+	const char	*room_id = mjson_str(req->body, "room_id");
+	struct mroom	 room;
+	int		 rc;
+
+	if (!local_alias(req, req->params[0]))
+		return -1;
+	if (strcmp(strchr(req->params[0], ':') + 1, req->conf->server_name) != 0)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Room alias must be on this server");
+	if (room_id == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing room_id");
+	if ((rc = mstore_room_get(req->db, room_id, &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	mroom_fini(&room);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+	switch (mstore_alias_add(req->db, req->params[0], room_id, req->auth.user_id)) {
+	case 0:
+		return mfcgi_reply(req, 200, json_object());
+	case MSTORE_CONFLICT:
+		/* Spec: 409 with M_UNKNOWN; Synapse says the same. */
+		return mfcgi_fail(req, MERR_CONFLICT, "Room alias %s already exists",
+		    req->params[0]);
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+}
+
+/* Spec: C-S API, GET /directory/room/{roomAlias}. */
+int
+h_alias_get(struct mreq *req)
+{
+	char	*room_id = NULL;
+	int	 rc;
+
+	if (!local_alias(req, req->params[0]))
+		return -1;
+	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:[s]}", "room_id", room_id, "servers",
+	    req->conf->server_name));
+	free(room_id);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, DELETE /directory/room/{roomAlias}: its creator or a
+ * server admin (Synapse also lets room moderators; not yet).
+ */
+int
+h_alias_delete(struct mreq *req)
+{
+	char	*room_id = NULL, *creator = NULL;
+	int	 rc;
+
+	if (!local_alias(req, req->params[0]))
+		return -1;
+	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, &creator)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	rc = creator != NULL && strcmp(creator, req->auth.user_id) == 0;
+	free(room_id);
+	free(creator);
+	if (!rc && !req->auth.is_admin)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "You may not delete this alias");
+	if (mstore_alias_del(req->db, req->params[0]) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}
+
+/* Spec: C-S API, GET /rooms/{roomId}/aliases: members only. */
+int
+h_room_aliases(struct mreq *req)
+{
+	json_t *list;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		return -1;
+	if ((list = mstore_alias_list(req->db, req->params[0])) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "aliases", list));
+}

@@ -1,0 +1,506 @@
+/* Rooms: creation, membership, sending events and state. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "events/events.h"
+#include "json/json.h"
+#include "notify/notify.h"
+#include "rooms.h"
+#include "store/store.h"
+
+void
+room_ctx(struct mreq *req, struct mroom_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->db = req->db;
+	ctx->server_name = req->conf->server_name;
+	ctx->key = req->srv->key;
+}
+
+int
+room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
+{
+	switch (e) {
+	case MROOM_NO_ROOM:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+	case MROOM_FORBIDDEN:
+		return mfcgi_fail(req, MERR_FORBIDDEN, "%s", ctx->why[0] != '\0' ?
+		    ctx->why : "Forbidden by the room's rules");
+	case MROOM_BAD_EVENT:
+		return mfcgi_fail(req, MERR_TOO_LARGE, "%s", ctx->why);
+	case MROOM_CONFLICT:
+	case MROOM_ERROR:
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "room operation failed (%d)", (int)e);
+	}
+}
+
+int
+room_send1(struct mreq *req, const char *room_id, const char *type, const char *state_key,
+    const json_t *content, const char *redacts, const char *txn_id, char **event_id)
+{
+	struct mroom_ctx	 ctx;
+	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id };
+	enum mroom_err		 e;
+
+	room_ctx(req, &ctx);
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
+	    txn_id != NULL ? &txn : NULL, event_id);
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		return room_fail(req, &ctx, e);
+	}
+	if (mdb_commit(req->db) == -1) {
+		free(*event_id);
+		*event_id = NULL;
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+	}
+	if (req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
+	return 0;
+}
+
+int
+room_require_joined(struct mreq *req, const char *room_id)
+{
+	struct mroom_ctx	 ctx;
+	struct mroom		 room;
+	char			*m;
+	int			 rc;
+
+	room_ctx(req, &ctx);
+	if ((rc = mstore_room_get(req->db, room_id, &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	mroom_fini(&room);
+	if (rc == 0) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+		return 0;
+	}
+	m = mroom_membership(&ctx, room_id, req->auth.user_id);
+	rc = m != NULL && strcmp(m, "join") == 0;
+	free(m);
+	if (!rc)
+		mfcgi_fail(req, MERR_FORBIDDEN, "You are not joined to this room");
+	return rc;
+}
+
+/* The default power levels of a new room (spec: createRoom step 3). */
+static json_t *
+default_power_levels(const struct mroomver *ver, const char *creator, const json_t *invite,
+    int trusted)
+{
+	json_t	*users = json_object(), *pl;
+	size_t	 i;
+	json_t	*u;
+
+	/* Spec: in v12 creators have infinite power and are not listed. */
+	if (!ver->create_room_id)
+		json_object_set_new(users, creator, json_integer(100));
+	if (trusted && !ver->create_room_id)
+		json_array_foreach(invite, i, u)
+			json_object_set_new(users, json_string_value(u), json_integer(100));
+	pl = json_pack("{s:o,s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i},s:i,s:i,s:i,s:i,"
+	    "s:i,s:i,s:{s:i}}",
+	    "users", users, "users_default", 0,
+	    "events", "m.room.name", 50, "m.room.power_levels", 100,
+	    "m.room.history_visibility", 100, "m.room.canonical_alias", 50,
+	    "m.room.avatar", 50, "m.room.tombstone", ver->create_room_id ? 150 : 100,
+	    "m.room.server_acl", 100, "m.room.encryption", 100,
+	    "events_default", 0, "state_default", 50, "ban", 50, "kick", 50,
+	    "redact", 50, "invite", 0, "notifications", "room", 50);
+	return pl;
+}
+
+static int
+add_state(json_t *list, const char *type, const char *state_key, json_t *content)
+{
+	return json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "type", type,
+	    "state_key", state_key, "content", content));
+}
+
+/*
+ * Spec: C-S API, POST /createRoom, with the events in the order the spec
+ * gives.  400 M_UNSUPPORTED_ROOM_VERSION, M_ROOM_IN_USE for a taken alias,
+ * M_INVALID_PARAM for bad input.
+ */
+int
+h_create_room(struct mreq *req)
+{
+	json_t			*b = req->body, *initial = NULL, *plo, *content = NULL;
+	json_t			*invite = json_object_get(b, "invite"), *v, *cc;
+	const char		*preset = mjson_str(b, "preset"), *vis = mjson_str(b, "visibility");
+	const char		*rv = mjson_str(b, "room_version"), *alias_name;
+	const char		*jr, *name = mjson_str(b, "name"), *topic = mjson_str(b, "topic");
+	const struct mroomver	*ver;
+	struct mroom_ctx	 ctx;
+	char			*room_id = NULL, *alias = NULL, *owner = NULL;
+	size_t			 i;
+	int			 trusted, rc = -1, is_direct;
+	enum mroom_err		 e;
+
+	room_ctx(req, &ctx);
+	if (json_object_get(b, "room_version") != NULL && rv == NULL)
+		return mfcgi_fail(req, MERR_BAD_JSON, "room_version must be a string");
+	if ((ver = rv != NULL ? mroomver_get(rv) : mroomver_default()) == NULL)
+		return mfcgi_fail(req, MERR_UNSUPPORTED_ROOM_VERSION,
+		    "Your homeserver does not support this room version");
+	if (vis != NULL && strcmp(vis, "public") != 0 && strcmp(vis, "private") != 0)
+		return mfcgi_fail(req, MERR_BAD_JSON, "visibility must be public or private");
+	if (preset == NULL)
+		preset = vis != NULL && strcmp(vis, "public") == 0 ? "public_chat" : "private_chat";
+	if (strcmp(preset, "public_chat") != 0 && strcmp(preset, "private_chat") != 0 &&
+	    strcmp(preset, "trusted_private_chat") != 0)
+		return mfcgi_fail(req, MERR_BAD_JSON, "Unknown preset");
+	trusted = strcmp(preset, "trusted_private_chat") == 0;
+	if (invite != NULL) {
+		if (!json_is_array(invite))
+			return mfcgi_fail(req, MERR_BAD_JSON, "invite must be a list");
+		json_array_foreach(invite, i, v)
+			if (!json_is_string(v) || json_string_value(v)[0] != '@' ||
+			    strchr(json_string_value(v), ':') == NULL)
+				return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid user ID in invite");
+	}
+	if ((cc = json_object_get(b, "creation_content")) != NULL && !json_is_object(cc))
+		return mfcgi_fail(req, MERR_BAD_JSON, "creation_content must be an object");
+	if ((plo = json_object_get(b, "power_level_content_override")) != NULL &&
+	    !json_is_object(plo))
+		return mfcgi_fail(req, MERR_BAD_JSON,
+		    "power_level_content_override must be an object");
+	if ((v = json_object_get(b, "initial_state")) != NULL && !json_is_array(v))
+		return mfcgi_fail(req, MERR_BAD_JSON, "initial_state must be a list");
+	if ((name != NULL && strlen(name) > 255) ||
+	    (json_object_get(b, "name") != NULL && name == NULL) ||
+	    (json_object_get(b, "topic") != NULL && topic == NULL))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid name or topic");
+	if ((alias_name = mjson_str(b, "room_alias_name")) != NULL) {
+		if (*alias_name == '\0' || strchr(alias_name, ':') != NULL ||
+		    strchr(alias_name, ' ') != NULL || strchr(alias_name, '#') != NULL)
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid characters in room alias");
+		if (asprintf(&alias, "#%s:%s", alias_name, req->conf->server_name) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		if (strlen(alias) > 255) {
+			free(alias);
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Room alias too long");
+		}
+		if ((rc = mstore_alias_get(req->db, alias, &room_id, &owner)) != 0) {
+			free(room_id);
+			free(owner);
+			free(alias);
+			if (rc == 1)
+				return mfcgi_fail(req, MERR_ROOM_IN_USE, "Room alias already taken");
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
+		rc = -1;
+	}
+	is_direct = json_is_true(json_object_get(b, "is_direct"));
+
+	initial = json_array();
+	{
+		json_t *pl = default_power_levels(ver, req->auth.user_id, invite, trusted);
+		json_t *member = json_pack("{s:s}", "membership", "join");
+		struct muser u;
+
+		if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
+			if (u.displayname != NULL)
+				json_object_set_new(member, "displayname", json_string(u.displayname));
+			if (u.avatar_url != NULL)
+				json_object_set_new(member, "avatar_url", json_string(u.avatar_url));
+			muser_fini(&u);
+		}
+		add_state(initial, "m.room.member", req->auth.user_id, member);
+		if (plo != NULL)
+			json_object_update(pl, plo);
+		add_state(initial, "m.room.power_levels", "", pl);
+	}
+	if (alias != NULL)
+		add_state(initial, "m.room.canonical_alias", "", json_pack("{s:s}", "alias", alias));
+	jr = strcmp(preset, "public_chat") == 0 ? "public" : "invite";
+	add_state(initial, "m.room.join_rules", "", json_pack("{s:s}", "join_rule", jr));
+	add_state(initial, "m.room.history_visibility", "", json_pack("{s:s}",
+	    "history_visibility", "shared"));
+	add_state(initial, "m.room.guest_access", "", json_pack("{s:s}", "guest_access",
+	    strcmp(preset, "public_chat") == 0 ? "forbidden" : "can_join"));
+	json_array_foreach(json_object_get(b, "initial_state"), i, v) {
+		const char *t = mjson_str(v, "type");
+
+		if (!json_is_object(v) || t == NULL || !json_is_object(json_object_get(v, "content")) ||
+		    (json_object_get(v, "state_key") != NULL && mjson_str(v, "state_key") == NULL)) {
+			mfcgi_fail(req, MERR_BAD_JSON, "Invalid initial_state event");
+			goto out;
+		}
+		add_state(initial, t, mjson_str(v, "state_key") != NULL ?
+		    mjson_str(v, "state_key") : "", json_deep_copy(json_object_get(v, "content")));
+	}
+	if (name != NULL)
+		add_state(initial, "m.room.name", "", json_pack("{s:s}", "name", name));
+	if (topic != NULL)
+		add_state(initial, "m.room.topic", "", json_pack("{s:s}", "topic", topic));
+	json_array_foreach(invite, i, v) {
+		json_t *m = json_pack("{s:s}", "membership", "invite");
+
+		if (is_direct)
+			json_object_set_new(m, "is_direct", json_true());
+		add_state(initial, "m.room.member", json_string_value(v), m);
+	}
+	content = cc != NULL ? json_deep_copy(cc) : json_object();
+	/* Spec: trusted_private_chat invitees join the creators in v12. */
+	if (trusted && ver->create_room_id && json_array_size(invite) > 0) {
+		json_t *ac = json_object_get(content, "additional_creators");
+
+		if (!json_is_array(ac)) {
+			ac = json_array();
+			json_object_set_new(content, "additional_creators", ac);
+		}
+		json_array_foreach(invite, i, v)
+			json_array_append(ac, v);
+	}
+	if (mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	e = mroom_create(&ctx, ver, req->auth.user_id, content, initial, &room_id);
+	if (e == MROOM_OK && alias != NULL &&
+	    mstore_alias_add(req->db, alias, room_id, req->auth.user_id) != 0) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_ROOM_IN_USE, "Room alias already taken");
+		goto out;
+	}
+	if (e == MROOM_OK && vis != NULL && strcmp(vis, "public") == 0 &&
+	    mstore_room_set_public(req->db, room_id, 1) == -1)
+		e = MROOM_ERROR;
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		/* Refused initial state is the client's mistake (spec: M_INVALID_ROOM_STATE). */
+		if (e == MROOM_FORBIDDEN)
+			mfcgi_fail(req, MERR_BAD_JSON, "Invalid initial state: %s", ctx.why);
+		else
+			room_fail(req, &ctx, e);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	if (req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "room_id", room_id));
+out:
+	json_decref(initial);
+	json_decref(content);
+	free(room_id);
+	free(alias);
+	return rc;
+}
+
+/* Sends a membership event for target and replies {} or {room_id}. */
+static int
+membership(struct mreq *req, const char *room_id, const char *target, const char *m,
+    int reply_room)
+{
+	json_t		*content = json_pack("{s:s}", "membership", m);
+	const char	*reason = mjson_str(req->body, "reason");
+	char		*eid = NULL;
+	int		 rc;
+
+	if (reason != NULL)
+		json_object_set_new(content, "reason", json_string(reason));
+	if (strcmp(m, "join") == 0) {
+		struct muser u;
+
+		if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
+			if (u.displayname != NULL)
+				json_object_set_new(content, "displayname", json_string(u.displayname));
+			if (u.avatar_url != NULL)
+				json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
+			muser_fini(&u);
+		}
+	}
+	rc = room_send1(req, room_id, "m.room.member", target, content, NULL, NULL, &eid);
+	json_decref(content);
+	free(eid);
+	if (rc == -1)
+		return -1;
+	return mfcgi_reply(req, 200, reply_room ? json_pack("{s:s}", "room_id", room_id) :
+	    json_object());
+}
+
+/* The target user of invite/kick/ban/unban: body.user_id, a valid ID. */
+static const char *
+target_of(struct mreq *req)
+{
+	const char *t = mjson_str(req->body, "user_id");
+
+	if (t == NULL) {
+		mfcgi_fail(req, MERR_MISSING_PARAM, "Missing user_id");
+		return NULL;
+	}
+	if (t[0] != '@' || strchr(t, ':') == NULL) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid user_id");
+		return NULL;
+	}
+	return t;
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/join. */
+int
+h_join_room_id(struct mreq *req)
+{
+	return membership(req, req->params[0], req->auth.user_id, "join", 1);
+}
+
+/* Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server resolve here. */
+int
+h_join_alias(struct mreq *req)
+{
+	const char	*target = req->params[0];
+	char		*room_id = NULL;
+	int		 rc;
+
+	if (target[0] == '!')
+		return membership(req, target, req->auth.user_id, "join", 1);
+	if (target[0] != '#' || strchr(target, ':') == NULL)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
+	if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	rc = membership(req, room_id, req->auth.user_id, "join", 1);
+	free(room_id);
+	return rc;
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/invite (local users; federation comes later). */
+int
+h_invite(struct mreq *req)
+{
+	const char	*t;
+	struct muser	 u;
+	int		 rc;
+
+	if ((t = target_of(req)) == NULL)
+		return -1;
+	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN,
+		    "Inviting users of other servers needs federation, not available yet");
+	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	muser_fini(&u);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown user");
+	return membership(req, req->params[0], t, "invite", 0);
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/leave. */
+int
+h_leave(struct mreq *req)
+{
+	return membership(req, req->params[0], req->auth.user_id, "leave", 0);
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/kick. */
+int
+h_kick(struct mreq *req)
+{
+	const char *t = target_of(req);
+
+	return t == NULL ? -1 : membership(req, req->params[0], t, "leave", 0);
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/ban. */
+int
+h_ban(struct mreq *req)
+{
+	const char *t = target_of(req);
+
+	return t == NULL ? -1 : membership(req, req->params[0], t, "ban", 0);
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/unban: only a banned user can be unbanned. */
+int
+h_unban(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	const char		*t = target_of(req);
+	char			*m;
+	int			 banned;
+
+	if (t == NULL)
+		return -1;
+	room_ctx(req, &ctx);
+	m = mroom_membership(&ctx, req->params[0], t);
+	banned = m != NULL && strcmp(m, "ban") == 0;
+	free(m);
+	if (!banned)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "The user is not banned");
+	return membership(req, req->params[0], t, "leave", 0);
+}
+
+/* Spec: C-S API, PUT /rooms/{roomId}/send/{eventType}/{txnId}. */
+int
+h_send(struct mreq *req)
+{
+	char	*eid = NULL;
+	int	 rc;
+
+	if (strlen(req->params[1]) > 255)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Event type too long");
+	if (room_send1(req, req->params[0], req->params[1], NULL, req->body, NULL,
+	    req->params[2], &eid) == -1)
+		return -1;
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));
+	free(eid);
+	return rc;
+}
+
+/* Spec: C-S API, PUT /rooms/{roomId}/state/{eventType}/{stateKey}. */
+int
+h_state_put(struct mreq *req)
+{
+	const char	*sk = req->paramsz > 2 ? req->params[2] : "";
+	char		*eid = NULL;
+	int		 rc;
+
+	if (strlen(req->params[1]) > 255 || strlen(sk) > 255)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Event type or state key too long");
+	if (room_send1(req, req->params[0], req->params[1], sk, req->body, NULL, NULL, &eid) == -1)
+		return -1;
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));
+	free(eid);
+	return rc;
+}
+
+/* Spec: C-S API, PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
+int
+h_redact(struct mreq *req)
+{
+	struct mevrow	 target;
+	json_t		*content = json_object();
+	const char	*reason = mjson_str(req->body, "reason");
+	char		*eid = NULL;
+	int		 rc;
+
+	if ((rc = mstore_event_get(req->db, req->params[1], &target)) == -1) {
+		json_decref(content);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	if (rc == 0 || strcmp(target.room_id, req->params[0]) != 0) {
+		json_decref(content);
+		mevrow_fini(&target);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	}
+	mevrow_fini(&target);
+	if (reason != NULL)
+		json_object_set_new(content, "reason", json_string(reason));
+	rc = room_send1(req, req->params[0], "m.room.redaction", NULL, content, req->params[1],
+	    req->params[2], &eid);
+	json_decref(content);
+	if (rc == -1)
+		return -1;
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));
+	free(eid);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* Helpers shared by the room handlers of myelin-client. */
+#ifndef MYELIN_CLIENT_ROOMS_H
+#define MYELIN_CLIENT_ROOMS_H
+
+#include "fcgi/fcgi.h"
+#include "room/room.h"
+
+/* Sets up a room context for this request. */
+void	room_ctx(struct mreq *, struct mroom_ctx *);
+/* Turns a failed mroom_* call into the Matrix error.  Returns -1. */
+int	room_fail(struct mreq *, struct mroom_ctx *, enum mroom_err);
+/*
+ * Sends one event in its own transaction and wakes waiting syncs.
+ * Returns 0 with *event_id (malloc'd), or -1 with the request failed.
+ */
+int	room_send1(struct mreq *, const char *room_id, const char *type,
+	    const char *state_key, const json_t *content, const char *redacts,
+	    const char *txn_id, char **event_id);
+/* 1 when user_id is joined to room_id; 0 after failing the request (403/404); -1. */
+int	room_require_joined(struct mreq *, const char *room_id);
+
+int	h_create_room(struct mreq *);
+int	h_join_room_id(struct mreq *);
+int	h_join_alias(struct mreq *);
+int	h_invite(struct mreq *);
+int	h_leave(struct mreq *);
+int	h_kick(struct mreq *);
+int	h_ban(struct mreq *);
+int	h_unban(struct mreq *);
+int	h_send(struct mreq *);
+int	h_state_put(struct mreq *);
+int	h_redact(struct mreq *);
+
+int	h_state_get(struct mreq *);
+int	h_state_all(struct mreq *);
+int	h_event_get(struct mreq *);
+int	h_messages(struct mreq *);
+int	h_members(struct mreq *);
+int	h_joined_members(struct mreq *);
+int	h_joined_rooms(struct mreq *);
+
+int	h_alias_put(struct mreq *);
+int	h_alias_get(struct mreq *);
+int	h_alias_delete(struct mreq *);
+int	h_room_aliases(struct mreq *);
+
+#endif
