@@ -1,4 +1,5 @@
 /* myelin-admin: scripted administration over the stack's config and database. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "store/store.h"
+
+#include <jansson.h>
 
 #define EX_DONE		0
 #define EX_FAILED	1
@@ -27,13 +30,41 @@ struct ctx {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: myelin-admin [-c config] [--json] command [args]\n"
+	fprintf(stderr, "usage: myelin-admin [-j | --json] [-c config] command [args]\n"
 	    "commands:\n"
 	    "  config check\n"
 	    "  db migrate | db status\n"
 	    "  key generate [path]\n"
-	    "  user add NAME --password PW [--admin] | user list\n"
+	    "  user add NAME --password PW [--admin] | user list [--limit N] [--from USER]\n"
 	    "  registration-token add [TOKEN] [--uses N] [--expiry MS] | list | delete TOKEN\n");
+}
+
+/* Prints obj as one line of JSON (steals it).  0 or -1. */
+static int
+print_json(json_t *obj)
+{
+	char *s = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	json_decref(obj);
+	if (s == NULL)
+		return -1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+/* A non-negative integer argument, or -1 when it is not one. */
+static int64_t
+number(const char *s)
+{
+	char		*end;
+	long long	 n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || n < 0)
+		return -1;
+	return n;
 }
 
 static int
@@ -58,8 +89,10 @@ cmd_db(struct ctx *c, int argc, char **argv)
 	if (strcmp(argv[0], "migrate") == 0) {
 		if (need_db(c) == -1)
 			return EX_FAILED;
-		printf(c->json ? "{\"schema_version\":%d}\n" : "schema version %d\n",
-		    mdb_schema_version(c->db));
+		if (c->json)
+			print_json(json_pack("{s:i}", "schema_version", mdb_schema_version(c->db)));
+		else
+			printf("schema version %d\n", mdb_schema_version(c->db));
 		return EX_DONE;
 	}
 	if (strcmp(argv[0], "status") == 0) {
@@ -68,9 +101,9 @@ cmd_db(struct ctx *c, int argc, char **argv)
 		if ((v = mdb_schema_version(c->db)) == -1)
 			v = 0;
 		if (c->json)
-			printf("{\"schema_version\":%d,\"latest\":%d,\"backend\":\"%s\"}\n", v,
-			    mdb_schema_latest(), c->conf->db_backend == MDB_POSTGRES ?
-			    "postgres" : "sqlite");
+			print_json(json_pack("{s:i,s:i,s:s}", "schema_version", v, "latest",
+			    mdb_schema_latest(), "backend", c->conf->db_backend == MDB_POSTGRES ?
+			    "postgres" : "sqlite"));
 		else
 			printf("backend %s\nschema version %d of %d\n",
 			    c->conf->db_backend == MDB_POSTGRES ? "postgres" : "sqlite",
@@ -99,10 +132,13 @@ cmd_key(struct ctx *c, int argc, char **argv)
 	}
 	if ((ver = mcrypto_random_string(6)) == NULL)
 		return EX_FAILED;
-	if ((k = mcrypto_key_generate(ver)) != NULL && mcrypto_key_save(k, path) == 0 &&
-	    (pub = mcrypto_key_public_b64(k)) != NULL) {
+	if ((k = mcrypto_key_generate(ver)) == NULL)
+		fprintf(stderr, "myelin-admin: cannot generate a key\n");
+	else if (mcrypto_key_save(k, path) == -1)
+		fprintf(stderr, "myelin-admin: %s: %s\n", path, strerror(errno));
+	else if ((pub = mcrypto_key_public_b64(k)) != NULL) {
 		if (c->json)
-			printf("{\"key_id\":\"%s\",\"public_key\":\"%s\"}\n", k->id, pub);
+			print_json(json_pack("{s:s,s:s}", "key_id", k->id, "public_key", pub));
 		else
 			printf("%s %s\n", k->id, pub);
 		free(pub);
@@ -145,10 +181,53 @@ cmd_user(struct ctx *c, int argc, char **argv)
 		free(hash);
 		if (rc == MSTORE_CONFLICT)
 			fprintf(stderr, "myelin-admin: %s already exists\n", id);
+		else if (rc == 0 && c->json)
+			print_json(json_pack("{s:s}", "user_id", id));
 		else if (rc == 0)
-			printf(c->json ? "{\"user_id\":\"%s\"}\n" : "%s\n", id);
+			printf("%s\n", id);
 		free(id);
 		return rc == 0 ? EX_DONE : EX_FAILED;
+	}
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		struct muser	*v;
+		const char	*from = "";
+		int64_t		 limit = 100;
+		size_t		 n;
+		json_t		*arr;
+
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc &&
+			    (limit = number(argv[++i])) > 0)
+				continue;
+			if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+				from = argv[++i];
+				continue;
+			}
+			return EX_USAGE;
+		}
+		if (need_db(c) == -1 || mstore_user_list(c->db, from, limit, &v, &n) == -1)
+			return EX_FAILED;
+		arr = json_array();
+		if (!c->json)
+			printf("%-40s %-5s %-11s %s\n", "USER", "ADMIN", "DEACTIVATED", "DISPLAYNAME");
+		for (size_t i = 0; i < n; i++) {
+			if (c->json)
+				json_array_append_new(arr, json_pack("{s:s,s:b,s:b,s:b,s:s?,s:I}",
+				    "user_id", v[i].user_id, "admin", v[i].is_admin,
+				    "deactivated", v[i].deactivated, "guest", v[i].is_guest,
+				    "displayname", v[i].displayname, "creation_ts",
+				    (json_int_t)v[i].created_ts));
+			else
+				printf("%-40s %-5s %-11s %s\n", v[i].user_id, v[i].is_admin ? "yes" : "no",
+				    v[i].deactivated ? "yes" : "no",
+				    v[i].displayname != NULL ? v[i].displayname : "");
+		}
+		muser_list_free(v, n);
+		if (c->json)
+			print_json(arr);
+		else
+			json_decref(arr);
+		return EX_DONE;
 	}
 	return EX_USAGE;
 }
@@ -166,50 +245,75 @@ cmd_regtoken(struct ctx *c, int argc, char **argv)
 		int	 rc;
 
 		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--uses") == 0 && i + 1 < argc)
-				uses = strtoll(argv[++i], NULL, 10);
-			else if (strcmp(argv[i], "--expiry") == 0 && i + 1 < argc)
-				expiry = strtoll(argv[++i], NULL, 10);
-			else if (argv[i][0] != '-' && tok == NULL)
-				tok = strdup(argv[i]);
-			else {
-				free(tok);
-				return EX_USAGE;
-			}
+			if (strcmp(argv[i], "--uses") == 0 && i + 1 < argc &&
+			    (uses = number(argv[++i])) >= 0)
+				continue;
+			if (strcmp(argv[i], "--expiry") == 0 && i + 1 < argc &&
+			    (expiry = number(argv[++i])) >= 0)
+				continue;
+			if (argv[i][0] != '-' && tok == NULL && (tok = strdup(argv[i])) != NULL)
+				continue;
+			free(tok);
+			return EX_USAGE;
 		}
 		if (tok == NULL && (tok = mcrypto_random_string(16)) == NULL)
 			return EX_FAILED;
+		/* Spec: C-S API, m.login.registration_token: [A-Za-z0-9._~-], at most 64. */
+		if (strlen(tok) == 0 || strlen(tok) > 64 ||
+		    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789._~-") != strlen(tok)) {
+			fprintf(stderr, "myelin-admin: a token is 1 to 64 of A-Z a-z 0-9 . _ ~ -\n");
+			free(tok);
+			return EX_USAGE;
+		}
 		rc = mstore_regtoken_add(c->db, tok, uses, expiry);
 		if (rc == MSTORE_CONFLICT)
 			fprintf(stderr, "myelin-admin: token %s already exists\n", tok);
+		else if (rc == 0 && c->json)
+			print_json(json_pack("{s:s}", "token", tok));
 		else if (rc == 0)
-			printf(c->json ? "{\"token\":\"%s\"}\n" : "%s\n", tok);
+			printf("%s\n", tok);
 		free(tok);
 		return rc == 0 ? EX_DONE : EX_FAILED;
 	}
 	if (strcmp(argv[0], "list") == 0 && argc == 1) {
 		struct mregtoken	*v;
 		size_t			 n;
+		json_t			*arr;
 
 		if (mstore_regtoken_list(c->db, &v, &n) == -1)
 			return EX_FAILED;
-		if (c->json)
-			fputs("[", stdout);
-		else
+		arr = json_array();
+		if (!c->json)
 			printf("%-24s %8s %9s %s\n", "TOKEN", "USES", "COMPLETED", "EXPIRY");
 		for (size_t i = 0; i < n; i++) {
+			json_t *t = json_pack("{s:s,s:I,s:I,s:I}", "token", v[i].token,
+			    "uses_allowed", (json_int_t)v[i].uses_allowed, "completed",
+			    (json_int_t)v[i].completed, "expiry_time", (json_int_t)v[i].expiry_time);
+
+			/* Synapse's admin API shape: null for "no limit". */
+			if (v[i].uses_allowed < 0)
+				json_object_set_new(t, "uses_allowed", json_null());
+			if (v[i].expiry_time < 0)
+				json_object_set_new(t, "expiry_time", json_null());
 			if (c->json)
-				printf("%s{\"token\":\"%s\",\"uses_allowed\":%s%lld,"
-				    "\"completed\":%lld,\"expiry_time\":%s%lld}", i ? "," : "",
-				    v[i].token, "", (long long)v[i].uses_allowed,
-				    (long long)v[i].completed, "", (long long)v[i].expiry_time);
-			else
-				printf("%-24s %8lld %9lld %lld\n", v[i].token,
-				    (long long)v[i].uses_allowed, (long long)v[i].completed,
-				    (long long)v[i].expiry_time);
+				json_array_append_new(arr, t);
+			else {
+				char uses[24] = "-", exp[24] = "-";
+
+				json_decref(t);
+				if (v[i].uses_allowed >= 0)
+					snprintf(uses, sizeof(uses), "%lld", (long long)v[i].uses_allowed);
+				if (v[i].expiry_time >= 0)
+					snprintf(exp, sizeof(exp), "%lld", (long long)v[i].expiry_time);
+				printf("%-24s %8s %9lld %s\n", v[i].token, uses,
+				    (long long)v[i].completed, exp);
+			}
 		}
 		if (c->json)
-			puts("]");
+			print_json(arr);
+		else
+			json_decref(arr);
 		mregtoken_list_free(v, n);
 		return EX_DONE;
 	}

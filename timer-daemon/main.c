@@ -43,14 +43,6 @@ t_nonces(struct mdb *db, int64_t now)
 	return 60 * 1000;
 }
 
-/* Expired access tokens that cannot be refreshed are removed. */
-static int64_t
-t_tokens(struct mdb *db, int64_t now)
-{
-	mstore_token_expire(db, now);
-	return 5 * 60 * 1000;
-}
-
 static void
 onsig(int sig)
 {
@@ -68,7 +60,7 @@ int
 main(int argc, char *argv[])
 {
 	struct timer	 timers[] = {
-		{ "uia", t_uia, 0 }, { "nonces", t_nonces, 0 }, { "tokens", t_tokens, 0 },
+		{ "uia", t_uia, 0 }, { "nonces", t_nonces, 0 },
 	};
 	struct mconfig	*conf;
 	struct mdb	*db;
@@ -101,6 +93,8 @@ main(int argc, char *argv[])
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Nothing to reload yet: SIGHUP must not end the daemon. */
+	signal(SIGHUP, SIG_IGN);
 	mlog_info(NULL, "started");
 	while (!quit) {
 		int64_t		 now = mclock_now_ms(), next = now + 60 * 1000;

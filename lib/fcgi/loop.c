@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock/clock.h"
+#include "compat.h"
 #include "crypto/crypto.h"
 #include "fcgi/extern.h"
 #include "json/json.h"
@@ -199,7 +200,9 @@ respond(struct mreq *req, FCGX_Request *fr)
 	if (body != NULL && req->method != MM_HEAD)
 		FCGX_PutStr(body, (int)strlen(body), fr->out);
 	free(body);
-	mlog_debug(req->id, "%s %s %d", methods[req->method], req->uri, status);
+	/* The path only: a query string may carry ?access_token=. */
+	mlog_debug(req->id, "%s %.*s %d", methods[req->method],
+	    (int)strcspn(req->uri, "?"), req->uri, status);
 }
 
 /* Takes the access token from the Authorization header or the query. */
@@ -362,20 +365,20 @@ mfcgi_main(const struct mapp *app, int argc, char *argv[])
 		case 't': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
-			if (*end != '\0' || n < 1 || n > 1024) {
-				fprintf(stderr, "%s: -t: expected 1 to 1024\n", argv[0]);
+			if (*end != '\0' || n < 1 || n > 256) {
+				fprintf(stderr, "%s: -t: expected 1 to 256\n", getprogname());
 				return 2;
 			}
 			threads = (int)n;
 			break;
 		}
 		default:
-			usage(argv[0]);
+			usage(getprogname());
 			return 2;
 		}
 	}
 	if (cfpath == NULL || optind != argc || (!check && !locations && sockpath == NULL)) {
-		usage(argv[0]);
+		usage(getprogname());
 		return 2;
 	}
 	if ((conf = mconfig_load(cfpath, errbuf, sizeof(errbuf))) == NULL) {
@@ -392,7 +395,7 @@ mfcgi_main(const struct mapp *app, int argc, char *argv[])
 		mconfig_free(conf);
 		return 0;
 	}
-	mlog_init(argv[0], debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
+	mlog_init(getprogname(), debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = conf;
 	if (mcrypto_init() == -1) {

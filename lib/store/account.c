@@ -33,6 +33,23 @@ muser_fini(struct muser *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* Fills u from a row of MUSER_COLS.  0 or -1. */
+static int
+user_row(struct mcur *c, struct muser *u)
+{
+	u->user_id = dupcol(c, 0);
+	u->password_hash = dupcol(c, 1);
+	u->displayname = dupcol(c, 2);
+	u->avatar_url = dupcol(c, 3);
+	u->is_admin = mcur_int(c, 4) != 0;
+	u->is_guest = mcur_int(c, 5) != 0;
+	u->deactivated = mcur_int(c, 6) != 0;
+	u->shadow_banned = mcur_int(c, 7) != 0;
+	u->user_type = dupcol(c, 8);
+	u->created_ts = mcur_int(c, 9);
+	return u->user_id == NULL ? -1 : 0;
+}
+
 int
 mstore_user_get(struct mdb *db, const char *user_id, struct muser *u)
 {
@@ -42,21 +59,9 @@ mstore_user_get(struct mdb *db, const char *user_id, struct muser *u)
 	memset(u, 0, sizeof(*u));
 	if ((c = mdb_query(db, MSTMT_USER_GET, "s", user_id)) == NULL)
 		return -1;
-	if ((rc = mcur_next(c)) == 1) {
-		u->user_id = dupcol(c, 0);
-		u->password_hash = dupcol(c, 1);
-		u->displayname = dupcol(c, 2);
-		u->avatar_url = dupcol(c, 3);
-		u->is_admin = mcur_int(c, 4) != 0;
-		u->is_guest = mcur_int(c, 5) != 0;
-		u->deactivated = mcur_int(c, 6) != 0;
-		u->shadow_banned = mcur_int(c, 7) != 0;
-		u->user_type = dupcol(c, 8);
-		u->created_ts = mcur_int(c, 9);
-		if (u->user_id == NULL) {
-			muser_fini(u);
-			rc = -1;
-		}
+	if ((rc = mcur_next(c)) == 1 && user_row(c, u) == -1) {
+		muser_fini(u);
+		rc = -1;
 	}
 	mcur_free(c);
 	return rc;
@@ -70,6 +75,51 @@ mstore_user_add(struct mdb *db, const char *user_id, const char *password_hash,
 	    displayname, (int64_t)is_admin, (int64_t)is_guest, user_type, mclock_now_ms());
 
 	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+int
+mstore_user_list(struct mdb *db, const char *after, int64_t limit, struct muser **out,
+    size_t *outsz)
+{
+	struct mcur	*c;
+	struct muser	*v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_USER_LIST, "si", after, limit)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		if (user_row(c, &v[n++]) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		muser_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+void
+muser_list_free(struct muser *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		muser_fini(&v[i]);
+	free(v);
 }
 
 int
@@ -289,12 +339,6 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 	}
 	mcur_free(c);
 	return rc;
-}
-
-int64_t
-mstore_token_expire(struct mdb *db, int64_t now_ms)
-{
-	return mdb_exec(db, MSTMT_TOKEN_DEL_EXPIRED, "i", now_ms);
 }
 
 int

@@ -55,6 +55,10 @@ struct muia {
 /* Getters return 1 (found, *out filled: free with the _fini), 0 (absent), -1 (error). */
 int	mstore_user_get(struct mdb *, const char *user_id, struct muser *out);
 void	muser_fini(struct muser *);
+/* Up to limit users with IDs after after (""), in ID order. 0 or -1. */
+int	mstore_user_list(struct mdb *, const char *after, int64_t limit, struct muser **out,
+	    size_t *outsz);
+void	muser_list_free(struct muser *, size_t);
 /* 0, MSTORE_CONFLICT when the user exists, or -1. */
 int	mstore_user_add(struct mdb *, const char *user_id, const char *password_hash,
 	    const char *displayname, int is_admin, int is_guest, const char *user_type);
@@ -89,8 +93,6 @@ int	mstore_token_add(struct mdb *, const char *token_hash, const char *user_id,
 	    const char *device_id, int64_t valid_until_ms, int64_t refresh_id);
 int	mstore_token_get(struct mdb *, const char *token_hash, struct mtokeninfo *out);
 void	mtokeninfo_fini(struct mtokeninfo *);
-/* Removes expired tokens that cannot be refreshed.  Returns the count or -1. */
-int64_t	mstore_token_expire(struct mdb *, int64_t now_ms);
 /* Stores a refresh token; *id receives its row id. 0 or -1. */
 int	mstore_refresh_add(struct mdb *, const char *token_hash, const char *user_id,
 	    const char *device_id, int64_t *id);

@@ -50,8 +50,6 @@
 	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
 	X(MSTMT_TOKEN_DEL_USER_EXCEPT, "DELETE FROM access_tokens WHERE user_id = $1" \
 	    " AND device_id <> $2") \
-	X(MSTMT_TOKEN_DEL_EXPIRED, "DELETE FROM access_tokens WHERE valid_until_ms IS NOT NULL" \
-	    " AND valid_until_ms < $1 AND refresh_token_id IS NULL") \
 	X(MSTMT_REFRESH_ADD, "INSERT INTO refresh_tokens (token_hash, user_id, device_id)" \
 	    " VALUES ($1, $2, $3) RETURNING id") \
 	X(MSTMT_REFRESH_TAKE, "DELETE FROM refresh_tokens WHERE token_hash = $1" \
