@@ -19,7 +19,8 @@ h_login_flows(struct mreq *req)
 /*
  * Spec: C-S API, POST /login.  m.login.password with identifier m.id.user
  * or the legacy top-level "user".  Wrong user or password: 403 M_FORBIDDEN
- * (the same answer for both, so user names do not leak).
+ * (the same answer for both, so user names do not leak); a deactivated
+ * account: 403 M_USER_DEACTIVATED.
  */
 int
 h_login(struct mreq *req)
@@ -52,6 +53,15 @@ h_login(struct mreq *req)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
 	if ((found = mstore_user_get(req->db, user_id, &u)) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	/*
+	 * Deactivation drops the password hash, so no password can be
+	 * checked: say why, as Synapse does (403 M_USER_DEACTIVATED), rather
+	 * than let the client believe the password is wrong.
+	 */
+	if (found == 1 && u.deactivated && u.password_hash == NULL) {
+		mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
 		goto out;
 	}
 	if (found == 0 || u.password_hash == NULL ||

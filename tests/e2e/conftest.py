@@ -1,11 +1,17 @@
 """End-to-end fixtures: a whole myelin stack (nginx, handlers, daemons) on
 loopback in a temporary directory, on SQLite or on PostgreSQL.
 
+Helpers for tests: `nio_run` drives a matrix-nio client (asyncio) from a
+plain test function; the `account` fixture is a freshly registered user.
+
 Environment:
   MYELIN_BIN           folder of the compiled programs (tests/run sets it)
   MYELIN_TEST_PG       libpq conninfo: run the stack on PostgreSQL
   MYELIN_TEST_KEEP=1   keep the run directory for inspection
 """
+import asyncio
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -16,6 +22,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
+import nio
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -80,6 +87,13 @@ class Stack:
         assert status == 200, resp
         return resp
 
+    def login(self, username, password="secret-pw-1", **extra):
+        """POST /login with m.login.password; returns (status, body)."""
+        body = {"type": "m.login.password", "password": password,
+                "identifier": {"type": "m.id.user", "user": username}}
+        body.update(extra)
+        return self.request("POST", "/_matrix/client/v3/login", body)
+
     def check_logs(self):
         bad = []
         logdir = os.path.join(self.dir, "log")
@@ -91,7 +105,8 @@ class Stack:
         return bad
 
 
-def start_stack(open_registration=True, extra_conf=""):
+def start_stack(open_registration=True, extra_conf="", env=None):
+    """env: extra environment for every process of the stack."""
     directory = tempfile.mkdtemp(prefix="myelin-e2e-")
     port = free_port()
     argv = [STACK, "init", directory, "--server-name", SERVER_NAME, "--port", str(port)]
@@ -104,7 +119,8 @@ def start_stack(open_registration=True, extra_conf=""):
     if extra_conf:
         with open(os.path.join(directory, "myelin.conf"), "a") as f:
             f.write(extra_conf)
-    subprocess.run([STACK, "up", directory], check=True, timeout=120)
+    subprocess.run([STACK, "up", directory], check=True, timeout=120,
+                   env=dict(os.environ, **(env or {})))
     return Stack(directory, port)
 
 
@@ -136,3 +152,37 @@ def uniq():
         _counter[0] += 1
         return "%s%d%s" % (prefix, os.getpid(), _counter[0])
     return make
+
+
+def nio_run(stack, fn, user="", device_id=""):
+    """Runs the coroutine function fn(client) with a matrix-nio AsyncClient
+    for the stack, closes the client and returns fn's result."""
+    async def main():
+        client = nio.AsyncClient(stack.base, user, device_id=device_id)
+        try:
+            return await fn(client)
+        finally:
+            await client.close()
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def account(stack, uniq):
+    """A freshly registered user: username, password, user_id,
+    access_token, device_id."""
+    name, password = uniq("acct"), "pw-" + uniq("p")
+    resp = stack.register(name, password)
+    return dict(resp, username=name, password=password)
+
+
+def shared_secret_body(stack, nonce, username, password, admin=False, **extra):
+    """The body of POST /_synapse/admin/v1/register as Synapse documents it:
+    mac is the hex HMAC-SHA1, keyed with registration_shared_secret, of
+    nonce, username, password and "admin"/"notadmin" joined by NUL bytes."""
+    mac = hmac.new(stack.shared_secret.encode(), digestmod=hashlib.sha1)
+    mac.update(nonce.encode() + b"\x00" + username.encode() + b"\x00" +
+               password.encode() + b"\x00" + (b"admin" if admin else b"notadmin"))
+    body = {"nonce": nonce, "username": username, "password": password,
+            "admin": admin, "mac": mac.hexdigest()}
+    body.update(extra)
+    return body

@@ -1,0 +1,82 @@
+"""Expiry on a stack running on the fake clock (lib/clock): refreshable
+access tokens, shared-secret registration nonces.  The stack lives only
+for this module, so its clock never disturbs other stacks sharing a
+PostgreSQL database while their tests run."""
+import os
+import struct
+import tempfile
+import time
+
+import pytest
+
+from conftest import shared_secret_body, start_stack, stop_stack
+
+WHOAMI = "/_matrix/client/v3/account/whoami"
+
+
+class FakeClock:
+    """The file every process of the stack reads the time from."""
+
+    def __init__(self):
+        fd, self.path = tempfile.mkstemp(prefix="myelin-clock-")
+        os.close(fd)
+        # Start at the real time and only go forward: rows this stack
+        # writes must never look old to the other stacks' timer daemons.
+        self.set(int(time.time() * 1000))
+
+    def set(self, ms):
+        self.now = ms
+        with open(self.path, "r+b") as f:
+            f.write(struct.pack("<q", ms))
+
+    def advance(self, ms):
+        self.set(self.now + ms)
+
+
+@pytest.fixture(scope="module")
+def clock_stack():
+    clock = FakeClock()
+    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
+    s.clock = clock
+    yield s
+    stop_stack(s)
+    os.unlink(clock.path)
+
+
+def test_expired_token_soft_logout(clock_stack, uniq):
+    s = clock_stack
+    name = uniq("exp")
+    s.register(name, "pw-exp-1")
+    status, resp = s.login(name, "pw-exp-1", refresh_token=True)
+    assert status == 200
+    status, _ = s.request("GET", WHOAMI, token=resp["access_token"])
+    assert status == 200
+    s.clock.advance(resp["expires_in_ms"] + 1000)
+    # Spec: an expired token is unknown, with soft_logout: the client refreshes.
+    status, body = s.request("GET", WHOAMI, token=resp["access_token"])
+    assert (status, body["errcode"], body.get("soft_logout")) == (401, "M_UNKNOWN_TOKEN", True)
+    status, new = s.request("POST", "/_matrix/client/v3/refresh",
+                            {"refresh_token": resp["refresh_token"]})
+    assert status == 200, new
+    status, who = s.request("GET", WHOAMI, token=new["access_token"])
+    assert (status, who["device_id"]) == (200, resp["device_id"])
+
+
+def test_token_without_refresh_does_not_expire(clock_stack, uniq):
+    s = clock_stack
+    name = uniq("noexp")
+    resp = s.register(name, "pw-noexp-1")
+    s.clock.advance(30 * 24 * 3600 * 1000)
+    status, who = s.request("GET", WHOAMI, token=resp["access_token"])
+    assert (status, who["user_id"]) == (200, resp["user_id"])
+
+
+def test_shared_secret_nonce_expires(clock_stack, uniq):
+    """Synapse's nonces are good for 60 seconds."""
+    s = clock_stack
+    status, body = s.request("GET", "/_synapse/admin/v1/register")
+    assert status == 200
+    s.clock.advance(61 * 1000)
+    status, body = s.request("POST", "/_synapse/admin/v1/register",
+                             shared_secret_body(s, body["nonce"], uniq("late"), "pw-late-1"))
+    assert (status, body["errcode"]) == (400, "M_UNKNOWN")
