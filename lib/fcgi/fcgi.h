@@ -94,8 +94,15 @@ struct mreq {
 	int			 failed;
 	char			 errmsg[256];
 	json_t			*errextra;	/* more members of the error object */
+	/* Long polls (mfcgi_main_async only): see mfcgi_park. */
+	int64_t			 park_until;	/* deadline in ms of mclock, 0: not parked */
+	int			 woken;		/* MWAKE_* why the handler runs again */
+	void			*state;		/* the handler's own, kept across wakes */
+	void			(*state_free)(void *);
 	void			*impl;
 };
+
+enum mwake { MWAKE_FIRST, MWAKE_NOTIFY, MWAKE_TIMEOUT };
 
 typedef int (*mhandler)(struct mreq *);
 
@@ -124,6 +131,23 @@ struct mapp {
  * Returns the exit status.
  */
 int	mfcgi_main(const struct mapp *, int argc, char *argv[]);
+
+/*
+ * The same life as mfcgi_main, for programs whose requests wait long
+ * (/sync): one thread runs an event loop speaking FastCGI itself, a
+ * pool of worker threads (-t, each with its own database connection)
+ * runs handlers, and a waiting request costs memory, not a thread.
+ */
+int	mfcgi_main_async(const struct mapp *, int argc, char *argv[]);
+
+/*
+ * Called by a handler under mfcgi_main_async instead of replying: the
+ * request waits until the notify segment's sequence moves (any stream)
+ * or until deadline_ms (mclock), then the same handler runs again with
+ * req->woken set to MWAKE_NOTIFY or MWAKE_TIMEOUT.  req->state survives
+ * (freed with req->state_free when the request ends).  Returns 0.
+ */
+int	mfcgi_park(struct mreq *, int64_t deadline_ms);
 
 /* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
 int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)

@@ -50,5 +50,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 
 #include "store/account.h"
 #include "store/room.h"
+#include "store/sync.h"
 
 #endif

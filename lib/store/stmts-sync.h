@@ -1,0 +1,41 @@
+/* Statements of /sync: a user's rooms and what moved in them, in few queries. */
+#ifndef MYELIN_STORE_STMTS_SYNC_H
+#define MYELIN_STORE_STMTS_SYNC_H
+
+#define MEVENT_COLS_E "e.stream, e.event_id, e.room_id, e.type, e.state_key, e.sender," \
+	" e.depth, e.origin_server_ts, e.state_before, e.state_after, e.rejected," \
+	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json"
+
+#define MSTMT_TABLE_SYNC \
+	/* The user's current membership in every room, with its event. */ \
+	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, e.json, e.event_id" \
+	    " FROM current_state c JOIN events e ON e.event_id = c.event_id" \
+	    " WHERE c.type = 'm.room.member' AND c.state_key = $1") \
+	/* \
+	 * The newest events in (from, to] of every room the user is in or \
+	 * left, at most limit per room (window function: SQLite 3.25+, \
+	 * PostgreSQL), never past the user's own leave or ban. \
+	 */ \
+	X(MSTMT_SYNC_TIMELINES, "SELECT * FROM (SELECT " MEVENT_COLS_E "," \
+	    " ROW_NUMBER() OVER (PARTITION BY e.room_id ORDER BY e.stream DESC) AS rn" \
+	    " FROM events e JOIN current_state c ON c.room_id = e.room_id" \
+	    " AND c.type = 'm.room.member' AND c.state_key = $1" \
+	    " JOIN events m ON m.event_id = c.event_id" \
+	    " WHERE e.stream > $2 AND e.stream <= $3 AND e.rejected IS NULL" \
+	    " AND (c.membership = 'join' OR (c.membership IN ('leave', 'ban')" \
+	    " AND e.stream <= m.stream))) AS t WHERE rn <= $4 ORDER BY room_id, stream") \
+	/* Every state event of a state group, older links first. */ \
+	X(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
+	    " UNION ALL SELECT g.prev_group, c.n + 1 FROM state_groups g JOIN chain c" \
+	    " ON g.id = c.id WHERE g.prev_group IS NOT NULL)" \
+	    " SELECT s.type, s.state_key, e.json, e.event_id FROM state_group_entries s" \
+	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
+	    " ORDER BY c.n DESC") \
+	/* Joined and invited members of the user's rooms, for summaries. */ \
+	X(MSTMT_SYNC_MEMBERS, "SELECT c.room_id, c.membership, c.state_key FROM current_state c" \
+	    " JOIN current_state me ON me.room_id = c.room_id AND me.type = 'm.room.member'" \
+	    " AND me.state_key = $1 AND me.membership = 'join'" \
+	    " WHERE c.type = 'm.room.member' AND c.membership IN ('join', 'invite')" \
+	    " ORDER BY c.room_id, c.state_key")
+
+#endif

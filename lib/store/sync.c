@@ -1,0 +1,188 @@
+/* /sync reads: memberships, timelines of every room at once, state groups with events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/events.h"
+#include "store/store.h"
+
+static char *
+dupcol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
+void
+msyncmember_list_free(struct msyncmember *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].room_id);
+		free(v[i].membership);
+		free(v[i].event_id);
+		json_decref(v[i].event);
+	}
+	free(v);
+}
+
+int
+mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember **out,
+    size_t *outsz)
+{
+	struct mcur		*c;
+	struct msyncmember	*v = NULL, *nv;
+	size_t			 n = 0;
+	int			 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_SYNC_MEMBERSHIPS, "s", user_id)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].room_id = dupcol(c, 0);
+		v[n].membership = dupcol(c, 1);
+		v[n].stream = mcur_int(c, 2);
+		v[n].event = json_loads(mcur_text(c, 3), 0, NULL);
+		v[n].event_id = dupcol(c, 4);
+		if (v[n++].event == NULL) {
+			rc = -1;
+			break;
+		}
+		json_object_set_new(v[n - 1].event, "event_id", json_string(v[n - 1].event_id));
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		msyncmember_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int
+mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t to,
+    int64_t limit, struct mevrow **out, size_t *outsz)
+{
+	struct mcur	*c;
+	struct mevrow	*v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to, limit)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		const char *js;
+
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].stream = mcur_int(c, 0);
+		v[n].event_id = dupcol(c, 1);
+		v[n].room_id = dupcol(c, 2);
+		v[n].type = dupcol(c, 3);
+		v[n].state_key = dupcol(c, 4);
+		v[n].sender = dupcol(c, 5);
+		v[n].depth = mcur_int(c, 6);
+		v[n].origin_server_ts = mcur_int(c, 7);
+		v[n].state_before = mcur_int(c, 8);
+		v[n].state_after = mcur_int(c, 9);
+		v[n].rejected = dupcol(c, 10);
+		v[n].redacted_by = dupcol(c, 11);
+		v[n].txn_user = dupcol(c, 12);
+		v[n].txn_device = dupcol(c, 13);
+		v[n].txn_id = dupcol(c, 14);
+		js = mcur_text(c, 15);
+		v[n].json = js != NULL ? json_loads(js, 0, NULL) : NULL;
+		if (v[n].event_id == NULL || v[n++].json == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mevrow_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+json_t *
+mstore_sgroup_state_events(struct mdb *db, int64_t group)
+{
+	struct mcur	*c;
+	json_t		*map = json_object();
+	int		 rc;
+
+	if (map == NULL || group == 0)
+		return map;
+	if ((c = mdb_query(db, MSTMT_SYNC_SGROUP_EVENTS, "i", group)) == NULL) {
+		json_decref(map);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
+		json_t	*ev = json_loads(mcur_text(c, 2), 0, NULL);
+
+		if (k == NULL || ev == NULL) {
+			free(k);
+			json_decref(ev);
+			rc = -1;
+			break;
+		}
+		json_object_set_new(ev, "event_id", json_string(mcur_text(c, 3)));
+		json_object_set_new(map, k, ev);
+		free(k);
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(map);
+		return NULL;
+	}
+	return map;
+}
+
+json_t *
+mstore_sync_members(struct mdb *db, const char *user_id)
+{
+	struct mcur	*c;
+	json_t		*out = json_object();
+	int		 rc;
+
+	if (out == NULL || (c = mdb_query(db, MSTMT_SYNC_MEMBERS, "s", user_id)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		const char	*room = mcur_text(c, 0), *m = mcur_text(c, 1);
+		json_t		*r = json_object_get(out, room), *l;
+
+		if (r == NULL) {
+			r = json_pack("{s:[],s:[]}", "join", "invite");
+			json_object_set_new(out, room, r);
+		}
+		if ((l = json_object_get(r, m)) != NULL)
+			json_array_append_new(l, json_string(mcur_text(c, 2)));
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}

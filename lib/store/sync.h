@@ -1,0 +1,38 @@
+/* Storage reads behind /sync. */
+#ifndef MYELIN_STORE_SYNC_H
+#define MYELIN_STORE_SYNC_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mdb;
+struct mevrow;
+
+/* A user's current membership of one room. */
+struct msyncmember {
+	char		*room_id;
+	char		*membership;	/* join, invite, leave, ban, knock */
+	int64_t		 stream;	/* position of the membership event */
+	char		*event_id;
+	json_t		*event;		/* the membership event */
+};
+
+int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,
+	    size_t *outsz);
+void	msyncmember_list_free(struct msyncmember *, size_t);
+/*
+ * The newest events in (from, to] of the user's joined rooms and, up to
+ * the user's leave, of rooms left: at most limit per room, ordered by
+ * room then stream.
+ */
+int	mstore_sync_timelines(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    int64_t limit, struct mevrow **out, size_t *outsz);
+/* The state of a group as an object: state key -> event (with "event_id"). */
+json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
+/*
+ * Joined and invited members of the user's joined rooms:
+ * {room_id: {"join": [user...], "invite": [user...]}}.  New reference.
+ */
+json_t	*mstore_sync_members(struct mdb *, const char *user_id);
+
+#endif
