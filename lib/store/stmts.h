@@ -85,9 +85,10 @@
 	X(MSTMT_NONCE_DEL_OLD, "DELETE FROM registration_nonces WHERE created_ts < $1")
 
 #include "store/stmts-room.h"
+#include "store/stmts-sync.h"
 
 /* Every table of statements, one per noun. */
-#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM
+#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC
 
 enum mstmt {
 #define X(id, sql) id,
