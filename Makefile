@@ -16,7 +16,7 @@ CFLAGS	?= -g -O2
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fvisibility=hidden \
 	   -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags libpq 2>/dev/null)
-LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lcrypt -lcrypto -lpthread
+LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lcrypt -lcrypto -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=address,undefined
@@ -37,8 +37,11 @@ PROG_BINS	= $(PROGS:%=$(O)/bin/%)
 
 UNIT_SRCS	= $(sort $(wildcard tests/unit/*.c))
 UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+# Programs the e2e tests start (not installed, no man page): one .c each.
+FIXTURE_SRCS	= $(sort $(wildcard tests/fixtures/*.c))
+FIXTURE_BINS	= $(FIXTURE_SRCS:tests/fixtures/%.c=$(O)/tests/fixtures/%)
 
-all: $(PROG_BINS) $(UNIT_BINS)
+all: $(PROG_BINS) $(UNIT_BINS) $(FIXTURE_BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +62,10 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/tests/fixtures/%: $(O)/tests/fixtures/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@bin/myelin-deps build
 
@@ -70,7 +77,12 @@ test:
 	@$(MAKE) --no-print-directory O=build-san SAN=1 all
 	@MYELIN_BIN=$(CURDIR)/build-san/bin tests/run
 
-bench: deps all
+# The benchmark's load generator (bench/driver.c): libcurl multi, jansson.
+$(O)/bench/driver: $(O)/bench/driver.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson
+
+bench: deps all $(O)/bench/driver
 	bench/run $(if $(BACKEND),--backend $(BACKEND))
 
 # Off: noise (C11 Annex K advice, parameter order), and clang 14's false
@@ -95,4 +107,6 @@ clean:
 .PHONY: all deps run test bench lint clean
 .SECONDARY:
 
--include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d)
+-include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d) \
+	 $(FIXTURE_SRCS:%.c=$(O)/%.d)
+-include $(O)/bench/driver.d

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/events.h"
 #include "extern.h"
 
 /* Spec: C-S API, GET /_matrix/client/versions (no auth). */
@@ -16,19 +17,29 @@ h_versions(struct mreq *req)
 }
 
 /*
- * Spec: C-S API, GET /capabilities.  Room versions join this list when
- * rooms land; until then it says only what the server does today.
+ * Spec: C-S API, GET /capabilities, with m.room_versions from the
+ * versions lib/events understands ("Room versions capability").
  */
 int
 h_capabilities(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:{s:{s:b},s:{s:b},s:{s:b},s:{s:b},s:{s:b}}}",
+	const struct mroomver	*all;
+	json_t			*avail = json_object();
+	size_t			 n;
+
+	all = mroomver_all(&n);
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(avail, all[i].id, json_string(all[i].stable ?
+		    "stable" : "unstable"));
+	return mfcgi_reply(req, 200, json_pack("{s:{s:{s:b},s:{s:b},s:{s:b},s:{s:b},s:{s:b},"
+	    "s:{s:s,s:o}}}",
 	    "capabilities",
 	    "m.change_password", "enabled", 1,
 	    "m.set_displayname", "enabled", 1,
 	    "m.set_avatar_url", "enabled", 1,
 	    "m.3pid_changes", "enabled", 0,
-	    "m.get_login_token", "enabled", 0));
+	    "m.get_login_token", "enabled", 0,
+	    "m.room_versions", "default", mroomver_default()->id, "available", avail));
 }
 
 /* Writes s as the body of an nginx "return" string: escapes ' and \. */

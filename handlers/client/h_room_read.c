@@ -5,6 +5,7 @@
 
 #include "clock/clock.h"
 #include "json/json.h"
+#include "relations.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -19,7 +20,8 @@ client_state_event(struct mreq *req, json_t *ev)
 
 	memset(&row, 0, sizeof(row));
 	row.event_id = (char *)mjson_str(ev, "event_id");
-	row.room_id = (char *)mjson_str(ev, "room_id");
+	/* The room read, not the PDU's: a v12 create event has no room_id. */
+	row.room_id = req->params[0];
 	row.type = (char *)mjson_str(ev, "type");
 	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
 	row.json = ev;
@@ -72,6 +74,7 @@ int
 h_event_get(struct mreq *req)
 {
 	struct mevrow	 row;
+	json_t		*one;
 	int		 rc;
 
 	if (room_require_joined(req, req->params[0]) != 1)
@@ -82,9 +85,15 @@ h_event_get(struct mreq *req)
 		mevrow_fini(&row);
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
 	}
-	rc = mfcgi_reply(req, 200, mroom_client_event(&row, mclock_now_ms(), req->auth.user_id,
+	one = json_pack("[o]", mroom_client_event(&row, mclock_now_ms(), req->auth.user_id,
 	    req->auth.device_id));
 	mevrow_fini(&row);
+	/* Spec: C-S API, "Aggregations of child events": /event bundles them. */
+	if (one == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = room_bundle(req, req->params[0], one) == -1 ? -1 :
+	    mfcgi_reply(req, 200, json_incref(json_array_get(one, 0)));
+	json_decref(one);
 	return rc;
 }
 
@@ -182,7 +191,11 @@ h_messages(struct mreq *req)
 		mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
 		goto out;
 	}
-	if (from != NULL) {
+	/*
+	 * An empty from is no from: Synapse reads it so, and matrix-nio
+	 * sends from= to page from the end before it has a sync token.
+	 */
+	if (from != NULL && *from != '\0') {
 		if (parse_token(req, from, &start) == -1)
 			goto out;
 	} else if (back) {
@@ -193,7 +206,7 @@ h_messages(struct mreq *req)
 	} else
 		start = 0;
 	stop = back ? 0 : INT64_MAX;
-	if (to != NULL && parse_token(req, to, &stop) == -1)
+	if (to != NULL && *to != '\0' && parse_token(req, to, &stop) == -1)
 		goto out;
 	if (filter != NULL && json_is_integer(json_object_get(filter, "limit")) &&
 	    json_integer_value(json_object_get(filter, "limit")) < limit)
@@ -223,6 +236,9 @@ h_messages(struct mreq *req)
 		if (n == 0)
 			more = 0;
 	}
+	/* Spec: C-S API, "Aggregations of child events": /messages bundles them. */
+	if (room_bundle(req, req->params[0], chunk) == -1)
+		goto out;
 	{
 		json_t	*out = json_object();
 		char	 tok[32];

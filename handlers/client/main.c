@@ -1,5 +1,7 @@
 /* myelin-client: the route table of the client-server API. */
+#include "directory.h"
 #include "extern.h"
+#include "relations.h"
 #include "rooms.h"
 
 #define C "/_matrix/client/v3"
@@ -48,6 +50,16 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	C "/rooms/{roomId}/redact/{eventId}/{txnId}", MAUTH_USER, h_redact },
 	{ MM_GET,	C "/rooms/{roomId}/event/{eventId}",	MAUTH_USER,	h_event_get },
 	{ MM_GET,	C "/rooms/{roomId}/messages",		MAUTH_USER,	h_messages },
+	{ MM_GET,	C "/rooms/{roomId}/context/{eventId}",	MAUTH_USER,	h_context },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/relations/{eventId}",
+								MAUTH_USER,	h_relations },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}",
+								MAUTH_USER,	h_relations },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}/{eventType}",
+								MAUTH_USER,	h_relations },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/threads", MAUTH_USER,	h_threads },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/timestamp_to_event",
+								MAUTH_USER,	h_timestamp_to_event },
 	{ MM_GET,	C "/rooms/{roomId}/members",		MAUTH_USER,	h_members },
 	{ MM_GET,	C "/rooms/{roomId}/joined_members",	MAUTH_USER,	h_joined_members },
 	{ MM_GET,	C "/rooms/{roomId}/aliases",		MAUTH_USER,	h_room_aliases },
@@ -55,6 +67,15 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	C "/directory/room/{roomAlias}",	MAUTH_USER,	h_alias_put },
 	{ MM_GET,	C "/directory/room/{roomAlias}",	MAUTH_NONE,	h_alias_get },
 	{ MM_DELETE,	C "/directory/room/{roomAlias}",	MAUTH_USER,	h_alias_delete },
+	{ MM_GET,	C "/directory/list/room/{roomId}",	MAUTH_NONE,	h_dir_visibility_get },
+	{ MM_PUT,	C "/directory/list/room/{roomId}",	MAUTH_USER,	h_dir_visibility_put },
+	{ MM_GET,	C "/publicRooms",			MAUTH_OPTIONAL,	h_public_rooms_get },
+	{ MM_POST,	C "/publicRooms",			MAUTH_USER,	h_public_rooms_post },
+	{ MM_POST,	C "/knock/{roomIdOrAlias}",		MAUTH_USER,	h_knock },
+	{ MM_POST,	C "/rooms/{roomId}/forget",		MAUTH_USER,	h_forget },
+	{ MM_POST,	C "/rooms/{roomId}/report/{eventId}",	MAUTH_USER,	h_report_event },
+	{ MM_POST,	C "/rooms/{roomId}/upgrade",		MAUTH_USER,	h_upgrade },
+	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/hierarchy", MAUTH_USER,	h_hierarchy },
 };
 
 static const char *const locations[] = {

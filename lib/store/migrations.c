@@ -126,5 +126,35 @@ const struct mmigration mmigrations[] = {
 	  " stream BIGINT NOT NULL);"
 	  "CREATE INDEX event_relations_parent ON event_relations (relates_to, rel_type, stream);",
 	  NULL },
+	/*
+	 * room_forgotten keeps the membership event forgotten: a later join
+	 * replaces it in current_state, which ends the forgetting by itself.
+	 */
+	{ 3, "directory",
+	  "CREATE TABLE room_forgotten ("
+	  " user_id TEXT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " forgotten_ts BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, room_id));"
+	  "CREATE TABLE event_reports ("
+	  " id SERIAL_PK,"
+	  " room_id TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " user_id TEXT NOT NULL,"
+	  " reason TEXT,"
+	  " score BIGINT,"
+	  " received_ts BIGINT NOT NULL);"
+	  "CREATE INDEX event_reports_received ON event_reports (received_ts);"
+	  "CREATE INDEX rooms_published ON rooms (room_id) WHERE is_public = 1;",
+	  NULL },
+	/*
+	 * GET /threads reads a room's m.thread relations (event_relations_room);
+	 * GET /timestamp_to_event seeks a room's events by time (events_room_ts).
+	 */
+	{ 4, "relations",
+	  "CREATE INDEX event_relations_room ON event_relations (room_id, rel_type, stream);"
+	  "CREATE INDEX events_room_ts ON events (room_id, origin_server_ts);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

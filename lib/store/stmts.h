@@ -86,9 +86,11 @@
 
 #include "store/stmts-room.h"
 #include "store/stmts-sync.h"
+#include "store/stmts-rel.h"
+#include "store/stmts-dir.h"
 
 /* Every table of statements, one per noun. */
-#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC
+#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR
 
 enum mstmt {
 #define X(id, sql) id,

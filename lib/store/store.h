@@ -50,6 +50,8 @@ enum mdb_err	 mdb_error(const struct mdb *);
 
 #include "store/account.h"
 #include "store/room.h"
+#include "store/directory.h"
+#include "store/relations.h"
 #include "store/sync.h"
 
 #endif

@@ -1,0 +1,275 @@
+/* Around one event: /context and /timestamp_to_event. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "json/json.h"
+#include "relations.h"
+#include "rooms.h"
+#include "store/store.h"
+
+#define CONTEXT_DEFAULT_LIMIT	10
+#define CONTEXT_MAX_LIMIT	100
+
+/* 1 when s is in the JSON array of strings l; patterns ending in '*' match prefixes. */
+static int
+listed(const json_t *l, const char *s, int wildcard)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(l, i, v) {
+		const char	*pat = json_string_value(v);
+		size_t		 plen;
+
+		if (pat == NULL)
+			continue;
+		plen = strlen(pat);
+		if (strcmp(s, pat) == 0 || (wildcard && plen > 0 && pat[plen - 1] == '*' &&
+		    strncmp(s, pat, plen - 1) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Spec: RoomEventFilter: rooms, not_rooms, types, not_types, senders,
+ * not_senders and contains_url; a "not_" list wins over its positive one.
+ * ev: an event in client or PDU format.
+ */
+static int
+filter_match(const json_t *filter, const char *room_id, const json_t *ev)
+{
+	const char	*type = mjson_str(ev, "type"), *sender = mjson_str(ev, "sender");
+	const json_t	*l, *cu;
+
+	if (filter == NULL)
+		return 1;
+	if (type == NULL || sender == NULL)
+		return 0;
+	if (((l = json_object_get(filter, "not_rooms")) != NULL && listed(l, room_id, 0)) ||
+	    ((l = json_object_get(filter, "rooms")) != NULL && json_is_array(l) &&
+	    !listed(l, room_id, 0)))
+		return 0;
+	if (((l = json_object_get(filter, "not_types")) != NULL && listed(l, type, 1)) ||
+	    ((l = json_object_get(filter, "types")) != NULL && json_is_array(l) &&
+	    !listed(l, type, 1)))
+		return 0;
+	if (((l = json_object_get(filter, "not_senders")) != NULL && listed(l, sender, 0)) ||
+	    ((l = json_object_get(filter, "senders")) != NULL && json_is_array(l) &&
+	    !listed(l, sender, 0)))
+		return 0;
+	if (json_is_boolean(cu = json_object_get(filter, "contains_url")) &&
+	    json_is_true(cu) != (json_object_get(json_object_get(ev, "content"), "url") != NULL))
+		return 0;
+	return 1;
+}
+
+/* Client events of the rows the filter lets through, appended to out.  0 or -1. */
+static int
+append_rows(struct mreq *req, json_t *out, const json_t *filter, const char *room_id,
+    const struct mevrow *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (filter_match(filter, room_id, rows[i].json) &&
+		    json_array_append_new(out, mroom_client_event(&rows[i], mclock_now_ms(),
+		    req->auth.user_id, req->auth.device_id)) == -1)
+			return -1;
+	return 0;
+}
+
+/* The client format of a state event carrying "event_id" (see mstore_sgroup_state_events). */
+static json_t *
+state_client_event(struct mreq *req, json_t *ev)
+{
+	struct mevrow row;
+
+	memset(&row, 0, sizeof(row));
+	row.event_id = (char *)mjson_str(ev, "event_id");
+	row.room_id = (char *)mjson_str(ev, "room_id");
+	row.type = (char *)mjson_str(ev, "type");
+	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	row.json = ev;
+	return mroom_client_event(&row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
+}
+
+/*
+ * The state after event last, filtered; with lazy_load_members only the
+ * membership of the senders in senders (spec: "Lazy-loading room
+ * members").  A new array, or NULL.
+ */
+static json_t *
+context_state(struct mreq *req, const json_t *filter, const char *room_id,
+    const struct mevrow *last, const json_t *senders)
+{
+	json_t		*all, *out, *ev;
+	const char	*k;
+	int		 lazy = json_is_true(json_object_get(filter, "lazy_load_members"));
+
+	if ((all = mstore_sgroup_state_events(req->db, last->state_after)) == NULL)
+		return NULL;
+	if ((out = json_array()) == NULL) {
+		json_decref(all);
+		return NULL;
+	}
+	json_object_foreach(all, k, ev) {
+		const char *type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
+
+		if (!filter_match(filter, room_id, ev))
+			continue;
+		if (lazy && type != NULL && strcmp(type, "m.room.member") == 0 &&
+		    (sk == NULL || json_object_get(senders, sk) == NULL))
+			continue;
+		if (json_array_append_new(out, state_client_event(req, ev)) == -1) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	json_decref(all);
+	return out;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/context/{eventId}: limit (default
+ * 10) split between events_before (newest first) and events_after
+ * (oldest first); the filter applies after the limit, as the spec allows,
+ * to those and to state, the state after the last event returned.  start
+ * and end are /messages tokens just outside the events returned.  404
+ * M_NOT_FOUND for an event not in the room.
+ */
+int
+h_context(struct mreq *req)
+{
+	const char	*room_id = req->params[0];
+	struct mevrow	 target, *before = NULL, *after = NULL;
+	char		*fs = mreq_query(req, "filter");
+	json_t		*filter = NULL, *out = NULL, *bev = NULL, *aev = NULL, *ev = NULL;
+	json_t		*all = NULL, *senders = NULL, *state, *e;
+	size_t		 nb = 0, na = 0, i;
+	int64_t		 limit;
+	int		 rc = -1, found;
+
+	memset(&target, 0, sizeof(target));
+	if (room_require_joined(req, room_id) != 1)
+		goto out;
+	if ((found = mstore_event_get(req->db, req->params[1], &target)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (found == 0 || strcmp(target.room_id, room_id) != 0 || target.rejected != NULL) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+		goto out;
+	}
+	if (mreq_query_int(req, "limit", CONTEXT_DEFAULT_LIMIT, 0, INT64_MAX, &limit) == -1)
+		goto out;
+	if (fs != NULL && (filter = json_loads(fs, 0, NULL)) == NULL) {
+		mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
+		goto out;
+	}
+	if (filter != NULL && !json_is_object(filter)) {
+		mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
+		goto out;
+	}
+	if (json_is_integer(json_object_get(filter, "limit")) &&
+	    json_integer_value(json_object_get(filter, "limit")) >= 0 &&
+	    json_integer_value(json_object_get(filter, "limit")) < limit)
+		limit = json_integer_value(json_object_get(filter, "limit"));
+	if (limit > CONTEXT_MAX_LIMIT)
+		limit = CONTEXT_MAX_LIMIT;
+	if (mstore_events_page(req->db, room_id, 1, target.stream - 1, 0, limit / 2, &before,
+	    &nb) == -1 || mstore_events_page(req->db, room_id, 0, target.stream, INT64_MAX,
+	    limit - limit / 2, &after, &na) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if ((bev = json_array()) == NULL || (aev = json_array()) == NULL ||
+	    (all = json_array()) == NULL || (senders = json_object()) == NULL ||
+	    (ev = mroom_client_event(&target, mclock_now_ms(), req->auth.user_id,
+	    req->auth.device_id)) == NULL ||
+	    append_rows(req, bev, filter, room_id, before, nb) == -1 ||
+	    append_rows(req, aev, filter, room_id, after, na) == -1 ||
+	    json_array_append(all, ev) == -1 || json_array_extend(all, bev) == -1 ||
+	    json_array_extend(all, aev) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	/* One bundling pass over every event returned: the arrays share them. */
+	if (room_bundle(req, room_id, all) == -1)
+		goto out;
+	json_array_foreach(all, i, e) {
+		if (mjson_str(e, "sender") != NULL)
+			json_object_set_new(senders, mjson_str(e, "sender"), json_true());
+	}
+	if ((state = context_state(req, filter, room_id, na > 0 ? &after[na - 1] : &target,
+	    senders)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if ((out = json_pack("{s:O,s:O,s:O,s:o,s:o,s:o}", "event", ev, "events_before", bev,
+	    "events_after", aev, "state", state,
+	    "start", room_token(nb > 0 ? before[nb - 1].stream - 1 : target.stream - 1),
+	    "end", room_token(na > 0 ? after[na - 1].stream : target.stream))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	json_decref(all);
+	json_decref(senders);
+	json_decref(ev);
+	json_decref(bev);
+	json_decref(aev);
+	json_decref(filter);
+	mevrow_list_free(before, nb);
+	mevrow_list_free(after, na);
+	mevrow_fini(&target);
+	free(fs);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/timestamp_to_event: ts and dir (f or
+ * b) are required; the closest event at or after (f) or at or before (b)
+ * ts, by origin_server_ts.  404 M_NOT_FOUND when there is none.
+ */
+int
+h_timestamp_to_event(struct mreq *req)
+{
+	char	*ts = mreq_query(req, "ts"), *dir = mreq_query(req, "dir");
+	char	*event_id = NULL;
+	int64_t	 when, found_ts;
+	int	 rc = -1, found;
+
+	if (room_require_joined(req, req->params[0]) != 1)
+		goto out;
+	if (ts == NULL || dir == NULL) {
+		mfcgi_fail(req, MERR_MISSING_PARAM, "ts and dir are required");
+		goto out;
+	}
+	if (strcmp(dir, "f") != 0 && strcmp(dir, "b") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "dir must be f or b");
+		goto out;
+	}
+	if (mreq_query_int(req, "ts", 0, INT64_MIN, INT64_MAX, &when) == -1)
+		goto out;
+	if ((found = mstore_event_near_ts(req->db, req->params[0], when, dir[0] == 'b',
+	    &event_id, &found_ts)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (found == 0) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "No event found %s %lld", dir[0] == 'b' ?
+		    "before" : "after", (long long)when);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:I}", "event_id", event_id,
+	    "origin_server_ts", (json_int_t)found_ts));
+out:
+	free(event_id);
+	free(ts);
+	free(dir);
+	return rc;
+}

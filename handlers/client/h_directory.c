@@ -1,0 +1,485 @@
+/* The published room directory, knocking, forgetting rooms and reporting events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory.h"
+#include "events/events.h"
+#include "json/json.h"
+#include "rooms.h"
+#include "store/store.h"
+
+/* The largest page of /publicRooms; also the page size when none is asked. */
+#define PUBLIC_ROOMS_MAX	1000
+
+/* Current state lookups for a probe event, each state event fetched once. */
+struct probeview {
+	struct mroom_ctx	*ctx;
+	const char		*room_id;
+	json_t			*cache;		/* key -> event, or null when absent */
+	int			 err;
+};
+
+static const json_t *
+probe_get(void *arg, const char *type, const char *state_key)
+{
+	struct probeview	*v = arg;
+	json_t			*ev;
+	char			*k;
+	int			 err;
+
+	if ((k = mstate_key_join(type, state_key)) == NULL) {
+		v->err = 1;
+		return NULL;
+	}
+	if ((ev = json_object_get(v->cache, k)) == NULL) {
+		ev = mroom_state_get(v->ctx, v->room_id, type, state_key, &err);
+		if (err)
+			v->err = 1;
+		json_object_set_new(v->cache, k, ev != NULL ? ev : json_null());
+	}
+	free(k);
+	return json_is_null(ev) ? NULL : ev;
+}
+
+/*
+ * The question "may this user send that state event?" is the one the
+ * auth rules answer for a real event (membership, power levels, v12
+ * creators), so it is asked of them about an event never sent.
+ */
+int
+dir_may_send_state(struct mroom_ctx *ctx, const char *room_id, const char *user_id,
+    const char *type)
+{
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	struct probeview	 pv;
+	json_t			*ev = NULL;
+	char			 why[256];
+	int			 rc = -1, ok;
+
+	memset(&pv, 0, sizeof(pv));
+	if (mstore_room_get(ctx->db, room_id, &room) != 1)
+		return -1;
+	if ((ver = mroomver_get(room.version)) == NULL)
+		goto out;
+	pv.ctx = ctx;
+	pv.room_id = room_id;
+	if ((pv.cache = json_object()) == NULL ||
+	    (ev = json_pack("{s:s,s:s,s:s,s:s,s:{}}", "room_id", room_id, "sender", user_id,
+	    "type", type, "state_key", "", "content")) == NULL)
+		goto out;
+	ok = mevent_auth_check(ev, ver, probe_get, &pv, why, sizeof(why));
+	rc = pv.err ? -1 : ok;
+out:
+	json_decref(ev);
+	json_decref(pv.cache);
+	mroom_fini(&room);
+	return rc;
+}
+
+/* 1 when room_id is a room here, 0 after failing the request with 404, -1 after 500. */
+static int
+room_known(struct mreq *req, const char *room_id)
+{
+	struct mroom	 room;
+	int		 rc;
+
+	if ((rc = mstore_room_get(req->db, room_id, &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	mroom_fini(&room);
+	if (rc == 0)
+		mfcgi_fail(req, MERR_NOT_FOUND, "Room not found");
+	return rc;
+}
+
+/* Spec: C-S API, GET /directory/list/room/{roomId}: 404 M_NOT_FOUND when unknown. */
+int
+h_dir_visibility_get(struct mreq *req)
+{
+	struct mroom	 room;
+	int		 rc;
+
+	if ((rc = mstore_room_get(req->db, req->params[0], &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room not found");
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "visibility",
+	    room.is_public ? "public" : "private"));
+	mroom_fini(&room);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, PUT /directory/list/room/{roomId}: visibility defaults
+ * to public; 404 M_NOT_FOUND for unknown rooms.  The spec lets servers
+ * add access checks; as Synapse (Auth.check_can_change_room_list), a
+ * server admin may, and so may a joined member with the power to send
+ * m.room.canonical_alias; anyone else gets 403 M_FORBIDDEN, guests too.
+ */
+int
+h_dir_visibility_put(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*v = json_object_get(req->body, "visibility");
+	const char		*vis = v != NULL ? json_string_value(v) : "public";
+	int			 rc;
+
+	if (vis == NULL || (strcmp(vis, "public") != 0 && strcmp(vis, "private") != 0))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "visibility must be public or private");
+	if (req->auth.is_guest)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Guests cannot edit the room directory");
+	if (room_known(req, req->params[0]) != 1)
+		return -1;
+	if (!req->auth.is_admin) {
+		room_ctx(req, &ctx);
+		if ((rc = dir_may_send_state(&ctx, req->params[0], req->auth.user_id,
+		    "m.room.canonical_alias")) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: auth check failed", __func__);
+		if (rc == 0)
+			return mfcgi_fail(req, MERR_FORBIDDEN,
+			    "You need to be a moderator of the room to publish it");
+	}
+	if (mstore_room_set_public(req->db, req->params[0], strcmp(vis, "public") == 0) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}
+
+/*
+ * Pagination tokens of /publicRooms name the room a page ended on by
+ * its sort key: "n<members>_<room_id>" continues after it, and
+ * "p<members>_<room_id>" pages back before it.  Keys rather than offsets
+ * keep pages steady while rooms come and go.
+ */
+struct pubkey {
+	int		 forward;
+	int64_t		 members;
+	const char	*room_id;	/* borrowed from the token */
+};
+
+/* 0, or -1 with 400 M_INVALID_PARAM. */
+static int
+pubkey_parse(struct mreq *req, const char *tok, struct pubkey *k)
+{
+	char		*end;
+	long long	 n;
+
+	if ((tok[0] != 'n' && tok[0] != 'p') || tok[1] < '0' || tok[1] > '9')
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token");
+	n = strtoll(tok + 1, &end, 10);
+	if (n < 0 || *end != '_' || end[1] == '\0')
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token");
+	k->forward = tok[0] == 'n';
+	k->members = n;
+	k->room_id = end + 1;
+	return 0;
+}
+
+/* The token naming room's place, to page forward after it or back before it. */
+static json_t *
+pubkey_token(const json_t *room, int forward)
+{
+	char	*s;
+	json_t	*t;
+
+	if (asprintf(&s, "%c%lld_%s", forward ? 'n' : 'p', (long long)json_integer_value(
+	    json_object_get(room, "num_joined_members")), mjson_str(room, "room_id")) == -1)
+		return NULL;
+	t = json_string(s);
+	free(s);
+	return t;
+}
+
+/*
+ * Where room sorts against key: -1 before it (more members, or as many
+ * and a greater room ID), 0 at it, 1 after it.
+ */
+static int
+key_cmp(const json_t *room, const struct pubkey *k)
+{
+	int64_t	n = json_integer_value(json_object_get(room, "num_joined_members"));
+	int	d;
+
+	if (n != k->members)
+		return n > k->members ? -1 : 1;
+	d = strcmp(mjson_str(room, "room_id"), k->room_id);
+	return d > 0 ? -1 : d < 0;
+}
+
+/*
+ * The shared part of GET and POST /publicRooms.  limit 0: none asked,
+ * and then as for a larger one, a page of PUBLIC_ROOMS_MAX at most.
+ * Tokens and their presence follow Synapse's RoomListHandler: a page
+ * reached with a token has a token back, and a page with more beyond
+ * has a token onwards.
+ */
+static int
+public_rooms(struct mreq *req, int64_t limit, const char *since, const char *search,
+    const json_t *types, const char *server, int no_network)
+{
+	struct pubkey	 key = { 1, 0, "" };
+	json_t		*all = NULL, *chunk = NULL, *out = NULL;
+	size_t		 n, lo, hi, i;
+	int		 more, rc = -1;
+
+	/* Spec: server, "Defaults to the local server. Case sensitive." */
+	if (server != NULL && strcmp(server, req->conf->server_name) != 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN,
+		    "Listing other servers' rooms needs federation, not available yet");
+	if (since != NULL && pubkey_parse(req, since, &key) == -1)
+		return -1;
+	if (limit <= 0 || limit > PUBLIC_ROOMS_MAX)
+		limit = PUBLIC_ROOMS_MAX;
+	/* Application services' networks: there are none here to list. */
+	all = no_network ? json_array() : mstore_public_rooms(req->db, search, types);
+	if (all == NULL || (chunk = json_array()) == NULL || (out = json_object()) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	n = json_array_size(all);
+	if (since == NULL || key.forward) {
+		for (lo = 0; since != NULL && lo < n && key_cmp(json_array_get(all, lo), &key) <= 0;
+		    lo++)
+			;
+		hi = n - lo > (size_t)limit ? lo + (size_t)limit : n;
+		more = hi < n;
+	} else {
+		for (hi = 0; hi < n && key_cmp(json_array_get(all, hi), &key) < 0; hi++)
+			;
+		lo = hi > (size_t)limit ? hi - (size_t)limit : 0;
+		more = lo > 0;
+	}
+	for (i = lo; i < hi; i++)
+		json_array_append(chunk, json_array_get(all, i));
+	if (hi > lo) {
+		const json_t *first = json_array_get(all, lo), *last = json_array_get(all, hi - 1);
+
+		if (since == NULL || key.forward) {
+			if (since != NULL)
+				json_object_set_new(out, "prev_batch", pubkey_token(first, 0));
+			if (more)
+				json_object_set_new(out, "next_batch", pubkey_token(last, 1));
+		} else {
+			json_object_set_new(out, "next_batch", pubkey_token(last, 1));
+			if (more)
+				json_object_set_new(out, "prev_batch", pubkey_token(first, 0));
+		}
+	}
+	json_object_set_new(out, "chunk", chunk);
+	chunk = NULL;
+	json_object_set_new(out, "total_room_count_estimate", json_integer((json_int_t)n));
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(all);
+	json_decref(chunk);
+	json_decref(out);
+	return rc;
+}
+
+/* Spec: C-S API, GET /publicRooms (limit, since, server); no token needed. */
+int
+h_public_rooms_get(struct mreq *req)
+{
+	char	*since = mreq_query(req, "since"), *server = mreq_query(req, "server");
+	int64_t	 limit;
+	int	 rc = -1;
+
+	if (mreq_query_int(req, "limit", 0, 0, INT64_MAX, &limit) == 0)
+		rc = public_rooms(req, limit, since, NULL, NULL, server, 0);
+	free(since);
+	free(server);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /publicRooms: limit, since, filter
+ * (generic_search_term, room_types), include_all_networks,
+ * third_party_instance_id.  No application service publishes networks
+ * here, so a third_party_instance_id lists nothing, and
+ * include_all_networks lists what the server itself publishes.
+ */
+int
+h_public_rooms_post(struct mreq *req)
+{
+	json_t		*b = req->body, *filter = json_object_get(b, "filter");
+	json_t		*v, *types = NULL;
+	const char	*since = mjson_str(b, "since"), *search = NULL;
+	char		*server = mreq_query(req, "server");
+	int64_t		 limit = 0;
+	int		 all, network, rc;
+	size_t		 i;
+
+	if ((v = json_object_get(b, "limit")) != NULL && !json_is_integer(v) && !json_is_null(v))
+		goto bad;
+	if (json_is_integer(v) && (limit = json_integer_value(v)) < 0) {
+		free(server);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "limit must not be negative");
+	}
+	if ((json_object_get(b, "since") != NULL && since == NULL &&
+	    !json_is_null(json_object_get(b, "since"))) ||
+	    (filter != NULL && !json_is_object(filter) && !json_is_null(filter)))
+		goto bad;
+	if (json_is_object(filter)) {
+		v = json_object_get(filter, "generic_search_term");
+		if (v != NULL && !json_is_string(v) && !json_is_null(v))
+			goto bad;
+		search = json_string_value(v);
+		types = json_object_get(filter, "room_types");
+		if (types != NULL && !json_is_array(types) && !json_is_null(types))
+			goto bad;
+		json_array_foreach(types, i, v)
+			if (!json_is_string(v) && !json_is_null(v))
+				goto bad;
+	}
+	v = json_object_get(b, "include_all_networks");
+	if (v != NULL && !json_is_boolean(v))
+		goto bad;
+	all = json_is_true(v);
+	v = json_object_get(b, "third_party_instance_id");
+	if (v != NULL && !json_is_string(v) && !json_is_null(v))
+		goto bad;
+	network = !all && json_is_string(v);
+	rc = public_rooms(req, limit, since, search, types, server, network);
+	free(server);
+	return rc;
+bad:
+	free(server);
+	return mfcgi_fail(req, MERR_BAD_JSON, "Invalid type of a parameter");
+}
+
+/*
+ * Spec: C-S API, POST /knock/{roomIdOrAlias}: reason; local rooms and
+ * aliases only (via is for federation).  The room's auth rules decide:
+ * a join rule of knock or knock_restricted in a version that has them
+ * (v7 on, v10 on), no ban, not joined or invited already; else 403
+ * M_FORBIDDEN.  404 M_NOT_FOUND for unknown rooms and aliases.
+ */
+int
+h_knock(struct mreq *req)
+{
+	const char	*target = req->params[0];
+	json_t		*content = NULL, *reason = json_object_get(req->body, "reason");
+	struct muser	 u;
+	char		*room_id = NULL, *eid = NULL;
+	int		 rc = -1;
+
+	if (reason != NULL && !json_is_string(reason))
+		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string");
+	if (target[0] == '#' && strchr(target, ':') != NULL) {
+		if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		if (rc == 0)
+			return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+		rc = -1;
+	} else if (target[0] == '!') {
+		if ((room_id = strdup(target)) == NULL)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	} else
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
+	if ((content = json_pack("{s:s}", "membership", "knock")) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if (reason != NULL)
+		json_object_set(content, "reason", reason);
+	/* As for a join: whoever answers the knock sees who is asking. */
+	if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
+		if (u.displayname != NULL)
+			json_object_set_new(content, "displayname", json_string(u.displayname));
+		if (u.avatar_url != NULL)
+			json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
+		muser_fini(&u);
+	}
+	if (room_send1(req, room_id, "m.room.member", req->auth.user_id, content, NULL, NULL,
+	    &eid) == -1)
+		goto out;
+	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "room_id", room_id));
+out:
+	json_decref(content);
+	free(room_id);
+	free(eid);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /rooms/{roomId}/forget.  As Synapse
+ * (RoomMemberHandler.forget): 400 M_UNKNOWN while the user is joined,
+ * invited or knocking; after a leave or a ban the forgetting is stored;
+ * with no membership at all there is nothing to forget and the answer
+ * is still 200.  Forgetting again is harmless.  What it changes: the
+ * room leaves the user's room lists (mstore_forgotten_rooms, for /sync),
+ * and the history stays closed to them, as /messages and the other
+ * reads already ask for a joined user.  Joining again ends it.
+ */
+int
+h_forget(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*ev;
+	const char		*m;
+	int			 err, rc;
+
+	room_ctx(req, &ctx);
+	ev = mroom_state_get(&ctx, req->params[0], "m.room.member", req->auth.user_id, &err);
+	if (err)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (ev == NULL)
+		return mfcgi_reply(req, 200, json_object());
+	m = mjson_str(json_object_get(ev, "content"), "membership");
+	if (m == NULL || (strcmp(m, "leave") != 0 && strcmp(m, "ban") != 0)) {
+		json_decref(ev);
+		return mfcgi_fail(req, MERR_UNKNOWN, "User %s is in room %s", req->auth.user_id,
+		    req->params[0]);
+	}
+	rc = mstore_room_forget(req->db, req->auth.user_id, req->params[0],
+	    mjson_str(ev, "event_id"));
+	json_decref(ev);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}
+
+/*
+ * Spec: C-S API, POST /rooms/{roomId}/report/{eventId}: reason; score,
+ * which v1.18 dropped, is still taken and kept when an integer, as
+ * Synapse does for older clients.  404 M_NOT_FOUND when the event is
+ * unknown, in another room, redacted (the spec allows it, and there is
+ * nothing left to judge), or when the reporter is not joined to the room.
+ */
+int
+h_report_event(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	struct mevrow		 row;
+	json_t			*reason = json_object_get(req->body, "reason");
+	json_t			*score = json_object_get(req->body, "score");
+	int64_t			 sc;
+	char			*m;
+	int			 joined, rc;
+
+	if ((reason != NULL && !json_is_string(reason) && !json_is_null(reason)) ||
+	    (score != NULL && !json_is_integer(score) && !json_is_null(score)))
+		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string, score an integer");
+	room_ctx(req, &ctx);
+	m = mroom_membership(&ctx, req->params[0], req->auth.user_id);
+	joined = m != NULL && strcmp(m, "join") == 0;
+	free(m);
+	if (!joined)
+		return mfcgi_fail(req, MERR_NOT_FOUND,
+		    "The event was not found or you are not joined to the room");
+	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0 || strcmp(row.room_id, req->params[0]) != 0 || row.rejected != NULL ||
+	    row.redacted_by != NULL) {
+		mevrow_fini(&row);
+		return mfcgi_fail(req, MERR_NOT_FOUND,
+		    "The event was not found or you are not joined to the room");
+	}
+	mevrow_fini(&row);
+	sc = json_integer_value(score);
+	if (mstore_event_report_add(req->db, req->params[0], req->params[1], req->auth.user_id,
+	    json_string_value(reason), json_is_integer(score) ? &sc : NULL) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}

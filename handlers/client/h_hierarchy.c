@@ -1,0 +1,311 @@
+/* Spaces: walking a space's tree of rooms for GET /hierarchy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory.h"
+#include "events/events.h"
+#include "json/json.h"
+#include "rooms.h"
+#include "store/store.h"
+
+/* Rooms per page: Synapse's default and its cap (MAX_ROOMS). */
+#define HIERARCHY_LIMIT	50
+
+/* A room still to visit, and how far below the requested room it sits. */
+struct qent {
+	char	*room_id;
+	int64_t	 depth;
+};
+
+struct walk {
+	struct mreq		*req;
+	struct mroom_ctx	 ctx;
+	struct qent		*q;		/* a stack: the next room is last */
+	size_t			 qn, qmax;
+	json_t			*seen;		/* rooms visited, as keys */
+	int64_t			 max_depth;	/* -1: no limit */
+	int			 suggested_only;
+};
+
+static int
+push(struct walk *w, const char *room_id, int64_t depth)
+{
+	struct qent *nq;
+
+	if (w->qn == w->qmax) {
+		if ((nq = reallocarray(w->q, w->qmax * 2 + 8, sizeof(*nq))) == NULL)
+			return -1;
+		w->q = nq;
+		w->qmax = w->qmax * 2 + 8;
+	}
+	if ((w->q[w->qn].room_id = strdup(room_id)) == NULL)
+		return -1;
+	w->q[w->qn++].depth = depth;
+	return 0;
+}
+
+static int
+is_joined(struct walk *w, const char *room_id)
+{
+	char	*m = mroom_membership(&w->ctx, room_id, w->req->auth.user_id);
+	int	 rc = m != NULL && strcmp(m, "join") == 0;
+
+	free(m);
+	return rc;
+}
+
+/*
+ * Spec: GET /hierarchy, "rooms": the rooms a user may see there: joined
+ * or invited; a public join rule; a restricted one whose conditions the
+ * user meets; knockable (knock, knock_restricted where the version has
+ * them); or world-readable history.  Synapse's _is_local_room_accessible
+ * answers the same.  Fills allowed_room_ids for restricted rooms.
+ * 1 yes, 0 no, -1 on failure.
+ */
+static int
+accessible(struct walk *w, const char *room_id, json_t *summary)
+{
+	const struct mroomver	*ver = mroomver_get(mjson_str(summary, "room_version"));
+	const char		*jr = mjson_str(summary, "join_rule");
+	json_t			*ev, *allow, *ids = NULL, *a;
+	char			*m;
+	size_t			 i;
+	int			 err, restricted, ok = 0;
+
+	if (ver == NULL)
+		return 0;	/* a version this server cannot read */
+	if (json_is_true(json_object_get(summary, "world_readable")) ||
+	    (jr != NULL && (strcmp(jr, "public") == 0 ||
+	    (ver->knock && strcmp(jr, "knock") == 0) ||
+	    (ver->knock_restricted && strcmp(jr, "knock_restricted") == 0))))
+		ok = 1;
+	m = mroom_membership(&w->ctx, room_id, w->req->auth.user_id);
+	if (m != NULL && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		ok = 1;
+	free(m);
+	restricted = jr != NULL && ((ver->restricted && strcmp(jr, "restricted") == 0) ||
+	    (ver->knock_restricted && strcmp(jr, "knock_restricted") == 0));
+	if (!restricted)
+		return ok;
+	ev = mroom_state_get(&w->ctx, room_id, "m.room.join_rules", "", &err);
+	if (err)
+		return -1;
+	allow = json_object_get(json_object_get(ev, "content"), "allow");
+	ids = json_array();
+	json_array_foreach(allow, i, a) {
+		const char *r = mjson_str(a, "room_id");
+
+		if (r == NULL || !json_is_string(json_object_get(a, "type")) ||
+		    strcmp(mjson_str(a, "type"), "m.room_membership") != 0)
+			continue;
+		json_array_append_new(ids, json_string(r));
+		if (!ok && is_joined(w, r))
+			ok = 1;
+	}
+	if (json_array_size(ids) > 0)
+		json_object_set(summary, "allowed_room_ids", ids);
+	json_decref(ids);
+	json_decref(ev);
+	return ok;
+}
+
+/* Spec: children_state: stripped m.space.child events with origin_server_ts. */
+static json_t *
+stripped(const json_t *ev)
+{
+	return json_pack("{s:O,s:O,s:O,s:O,s:O}", "type", json_object_get(ev, "type"),
+	    "state_key", json_object_get(ev, "state_key"), "content",
+	    json_object_get(ev, "content"), "sender", json_object_get(ev, "sender"),
+	    "origin_server_ts", json_object_get(ev, "origin_server_ts"));
+}
+
+/*
+ * Visits one room: its entry in *entry (NULL when it is not shown:
+ * unknown here, or not accessible to the user), its children pushed.
+ * 0 or -1.
+ */
+static int
+visit(struct walk *w, const char *room_id, int64_t depth, json_t **entry)
+{
+	json_t		*s = NULL, *children = NULL, *cs = NULL, *ev;
+	const char	*rt;
+	size_t		 i;
+	int		 rc = -1, r;
+
+	*entry = NULL;
+	/*
+	 * XXX Rooms this server is not in would be asked of the servers in
+	 * via over federation (spec: "Server behaviour"); until federation
+	 * exists they are left out, as Synapse leaves out rooms it cannot
+	 * reach.
+	 */
+	if ((r = mstore_room_summary(w->req->db, room_id, &s)) != 1)
+		return r;
+	if ((r = accessible(w, room_id, s)) != 1) {
+		json_decref(s);
+		return r;
+	}
+	if ((cs = json_array()) == NULL)
+		goto out;
+	/* As Synapse: only a space's m.space.child events count. */
+	rt = mjson_str(s, "room_type");
+	if (rt != NULL && strcmp(rt, "m.space") == 0) {
+		if ((children = mstore_space_children(w->req->db, room_id)) == NULL)
+			goto out;
+		json_array_foreach(children, i, ev) {
+			if (w->suggested_only && !json_is_true(json_object_get(
+			    json_object_get(ev, "content"), "suggested")))
+				continue;
+			if (json_array_append_new(cs, stripped(ev)) == -1)
+				goto out;
+		}
+	}
+	/* Pushed last child first, so that the first child is visited next. */
+	if (w->max_depth < 0 || depth < w->max_depth)
+		for (i = json_array_size(cs); i > 0; i--)
+			if (push(w, mjson_str(json_array_get(cs, i - 1), "state_key"),
+			    depth + 1) == -1)
+				goto out;
+	json_object_set(s, "children_state", cs);
+	*entry = s;
+	s = NULL;
+	rc = 0;
+out:
+	json_decref(s);
+	json_decref(cs);
+	json_decref(children);
+	return rc;
+}
+
+/*
+ * The from token "<skip>_<max_depth>_<suggested_only>": rooms already
+ * returned, and the two parameters that may not change while paging.
+ * The walk is replayed from the top each page: no session is kept, and
+ * a page costs the rooms before it.  0, or -1 with 400 M_INVALID_PARAM.
+ */
+static int
+from_parse(struct mreq *req, const char *tok, const struct walk *w, int64_t *skip)
+{
+	char		*end;
+	long long	 n, d, s;
+
+	n = strtoll(tok, &end, 10);
+	if (end == tok || n < 0 || *end != '_')
+		goto bad;
+	tok = end + 1;
+	d = strtoll(tok, &end, 10);
+	if (end == tok || *end != '_')
+		goto bad;
+	tok = end + 1;
+	s = strtoll(tok, &end, 10);
+	if (end == tok || *end != '\0' || (s != 0 && s != 1))
+		goto bad;
+	if (d != w->max_depth || s != w->suggested_only)
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "suggested_only and max_depth cannot change on paginated requests");
+	*skip = n;
+	return 0;
+bad:
+	return mfcgi_fail(req, MERR_INVALID_PARAM, "Unknown pagination token");
+}
+
+/*
+ * Spec: C-S API, GET /_matrix/client/v1/rooms/{roomId}/hierarchy:
+ * suggested_only, limit (default and cap 50, as Synapse), max_depth (no
+ * limit by default, as Synapse: loops are broken by visiting each room
+ * once), from.  Depth-first as the spec says, in the spec's child order:
+ * a child space's rooms come before its later siblings.  403 M_FORBIDDEN
+ * when the requested room is unknown or not accessible to the user; 400
+ * M_INVALID_PARAM for bad parameters or a token of other parameters.
+ */
+int
+h_hierarchy(struct mreq *req)
+{
+	struct walk	 w;
+	struct qent	 cur;
+	json_t		*rooms = NULL, *entry = NULL, *out;
+	char		*so = mreq_query(req, "suggested_only"), *from = mreq_query(req, "from");
+	char		 tok[80];
+	int64_t		 limit, skip = 0, found = 0;
+	int		 rc = -1, r;
+
+	memset(&w, 0, sizeof(w));
+	w.req = req;
+	room_ctx(req, &w.ctx);
+	if (so != NULL && strcmp(so, "true") != 0 && strcmp(so, "false") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "suggested_only must be true or false");
+		goto out;
+	}
+	w.suggested_only = so != NULL && strcmp(so, "true") == 0;
+	if (mreq_query_int(req, "limit", HIERARCHY_LIMIT, 1, INT64_MAX, &limit) == -1 ||
+	    mreq_query_int(req, "max_depth", -1, 0, INT64_MAX, &w.max_depth) == -1)
+		goto out;
+	if (limit > HIERARCHY_LIMIT)
+		limit = HIERARCHY_LIMIT;
+	if (from != NULL && from_parse(req, from, &w, &skip) == -1)
+		goto out;
+	if ((w.seen = json_object()) == NULL || (rooms = json_array()) == NULL ||
+	    push(&w, req->params[0], 0) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	/* Spec: the requested room itself must be one the user may see. */
+	cur = w.q[--w.qn];
+	json_object_set_new(w.seen, cur.room_id, json_true());
+	r = visit(&w, cur.room_id, cur.depth, &entry);
+	free(cur.room_id);
+	if (r == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (entry == NULL) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "You may not view this room");
+		goto out;
+	}
+	/* One room beyond the page tells whether there is a next one. */
+	for (;;) {
+		if (entry != NULL) {
+			if (found++ < skip)
+				json_decref(entry);
+			else if (json_array_append_new(rooms, entry) == -1) {
+				mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+				goto out;
+			}
+			entry = NULL;
+		}
+		if ((int64_t)json_array_size(rooms) > limit || w.qn == 0)
+			break;
+		cur = w.q[--w.qn];
+		if (json_object_get(w.seen, cur.room_id) != NULL) {
+			free(cur.room_id);
+			continue;
+		}
+		json_object_set_new(w.seen, cur.room_id, json_true());
+		r = visit(&w, cur.room_id, cur.depth, &entry);
+		free(cur.room_id);
+		if (r == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+	}
+	out = json_object();
+	if ((int64_t)json_array_size(rooms) > limit) {
+		json_array_remove(rooms, json_array_size(rooms) - 1);
+		snprintf(tok, sizeof(tok), "%lld_%lld_%d", (long long)skip + (long long)limit,
+		    (long long)w.max_depth, w.suggested_only);
+		json_object_set_new(out, "next_batch", json_string(tok));
+	}
+	json_object_set_new(out, "rooms", rooms);
+	rooms = NULL;
+	rc = mfcgi_reply(req, 200, out);
+out:
+	while (w.qn > 0)
+		free(w.q[--w.qn].room_id);
+	free(w.q);
+	json_decref(w.seen);
+	json_decref(rooms);
+	free(so);
+	free(from);
+	return rc;
+}

@@ -1,0 +1,462 @@
+/* Relations and threads: /relations, /threads, and bundled aggregations. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "json/json.h"
+#include "relations.h"
+#include "rooms.h"
+#include "store/store.h"
+
+#define RELATIONS_DEFAULT_LIMIT	5
+#define THREADS_DEFAULT_LIMIT	5
+#define RELATIONS_MAX_LIMIT	100
+/* Spec: recurse: "Homeservers SHOULD traverse at least 3 levels". */
+#define RELATIONS_RECURSE_DEPTH	3
+
+int
+room_token_parse(struct mreq *req, const char *tok, int64_t *pos)
+{
+	char		*end;
+	long long	 n;
+
+	if ((tok[0] != 't' && tok[0] != 's') || tok[1] < '0' || tok[1] > '9')
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+	n = strtoll(tok + 1, &end, 10);
+	if (n < 0 || n == LLONG_MAX || (*end != '\0' && *end != '_'))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+	*pos = n;
+	return 0;
+}
+
+json_t *
+room_token(int64_t pos)
+{
+	char tok[32];
+
+	snprintf(tok, sizeof(tok), "t%lld", (long long)(pos < 0 ? 0 : pos));
+	return json_string(tok);
+}
+
+/* unsigned["m.relations"] of a client event, made when absent (borrowed), or NULL. */
+static json_t *
+relations_of(json_t *ev)
+{
+	json_t *u = json_object_get(ev, "unsigned"), *r;
+
+	if (u == NULL) {
+		if ((u = json_object()) == NULL || json_object_set_new(ev, "unsigned", u) == -1)
+			return NULL;
+	}
+	if ((r = json_object_get(u, "m.relations")) == NULL) {
+		if ((r = json_object()) == NULL || json_object_set_new(u, "m.relations", r) == -1)
+			return NULL;
+	}
+	return r;
+}
+
+/* The rel_type an event's content declares, or NULL. */
+static const char *
+rel_type_of(const json_t *content)
+{
+	return mjson_str(json_object_get(content, "m.relates_to"), "rel_type");
+}
+
+/*
+ * Spec: "Server-side aggregation of m.thread relationships": the latest
+ * event (itself with its aggregations), the count, and whether the viewer
+ * sent the root or a thread event.
+ */
+static int
+bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
+    size_t n)
+{
+	struct mthread	*t = NULL;
+	json_t		*latest = NULL;
+	size_t		 nt = 0, i;
+	int		 rc = -1;
+
+	if (mstore_rel_threads(req->db, room_id, req->auth.user_id, ids, n, &t, &nt) == -1)
+		goto out;
+	if (nt == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((latest = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < nt; i++)
+		if (json_array_append_new(latest, mroom_client_event(&t[i].latest,
+		    mclock_now_ms(), req->auth.user_id, req->auth.device_id)) == -1)
+			goto out;
+	/*
+	 * One level down: thread events cannot root threads (the spec forbids
+	 * threads off events with relations), so the latest events only get
+	 * their edits and references and the recursion ends.
+	 */
+	if (room_bundle(req, room_id, latest) == -1)
+		goto out;
+	for (i = 0; i < nt; i++) {
+		json_t		*root = json_object_get(byid, t[i].root), *rels;
+		const char	*sender = mjson_str(root, "sender");
+		int		 mine = t[i].participated || (sender != NULL &&
+				    strcmp(sender, req->auth.user_id) == 0);
+
+		if (root == NULL)
+			continue;
+		if ((rels = relations_of(root)) == NULL ||
+		    json_object_set_new(rels, "m.thread", json_pack("{s:O,s:I,s:b}",
+		    "latest_event", json_array_get(latest, i), "count", (json_int_t)t[i].count,
+		    "current_user_participated", mine)) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(latest);
+	mthread_list_free(t, nt);
+	return rc;
+}
+
+/* 1 when edit a is more recent than b (spec: origin_server_ts, then the larger event ID). */
+static int
+newer(const struct mevrow *a, const struct mevrow *b)
+{
+	if (a->origin_server_ts != b->origin_server_ts)
+		return a->origin_server_ts > b->origin_server_ts;
+	return strcmp(a->event_id, b->event_id) > 0;
+}
+
+/*
+ * Spec: "Server-side aggregation of m.replace relationships": the most
+ * recent valid replacement, formatted as normal; none for a redacted
+ * original or one that is itself a replacement.
+ */
+static int
+bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
+    size_t n)
+{
+	struct mrelchild	*e = NULL;
+	size_t			 ne = 0, i, j;
+	int			 rc = -1;
+
+	if (mstore_rel_edits(req->db, room_id, ids, n, &e, &ne) == -1)
+		goto out;
+	for (i = 0; i < ne; i = j) {
+		json_t			*orig = json_object_get(byid, e[i].parent), *rels, *ce;
+		const struct mevrow	*best = NULL;
+		const char		*rt;
+
+		/* The store groups candidates by parent. */
+		for (j = i; j < ne && strcmp(e[j].parent, e[i].parent) == 0; j++) {
+			const json_t *nc = json_object_get(json_object_get(e[j].ev.json,
+			    "content"), "m.new_content");
+
+			if (json_is_object(nc) && (best == NULL || newer(&e[j].ev, best)))
+				best = &e[j].ev;
+		}
+		if (best == NULL || orig == NULL ||
+		    json_object_get(json_object_get(orig, "unsigned"), "redacted_because") != NULL)
+			continue;
+		rt = rel_type_of(json_object_get(orig, "content"));
+		if (rt != NULL && strcmp(rt, "m.replace") == 0)
+			continue;
+		if ((ce = mroom_client_event(best, mclock_now_ms(), req->auth.user_id,
+		    req->auth.device_id)) == NULL)
+			goto out;
+		if ((rels = relations_of(orig)) == NULL ||
+		    json_object_set_new(rels, "m.replace", ce) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	mrelchild_list_free(e, ne);
+	return rc;
+}
+
+/* Spec: "Server-side aggregation of m.reference": a chunk of {event_id}. */
+static int
+bundle_refs(struct mreq *req, const char *room_id, json_t *byid, const char **ids, size_t n)
+{
+	json_t		*map, *list, *v;
+	const char	*parent;
+	size_t		 i;
+	int		 rc = -1;
+
+	if ((map = mstore_rel_refs(req->db, room_id, ids, n)) == NULL)
+		return -1;
+	json_object_foreach(map, parent, list) {
+		json_t *ev = json_object_get(byid, parent), *rels, *chunk;
+
+		if (ev == NULL)
+			continue;
+		if ((chunk = json_array()) == NULL)
+			goto out;
+		json_array_foreach(list, i, v) {
+			json_array_append_new(chunk, json_pack("{s:O}", "event_id", v));
+		}
+		if ((rels = relations_of(ev)) == NULL ||
+		    json_object_set_new(rels, "m.reference", json_pack("{s:o}", "chunk",
+		    chunk)) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(map);
+	return rc;
+}
+
+/*
+ * The aggregations are found for the whole page at once: each kind is one
+ * query per MREL_BATCH events (see stmts-rel.h), not one per event.
+ */
+int
+room_bundle(struct mreq *req, const char *room_id, json_t *events)
+{
+	json_t		*byid = NULL, *ev;
+	const char	**ids = NULL;
+	size_t		 n = 0, i;
+	int		 threads = 0, rc = -1;
+
+	if (json_array_size(events) == 0)
+		return 0;
+	if ((byid = json_object()) == NULL ||
+	    (ids = calloc(json_array_size(events), sizeof(*ids))) == NULL)
+		goto out;
+	json_array_foreach(events, i, ev) {
+		const char	*id = mjson_str(ev, "event_id");
+		const char	*rt = rel_type_of(json_object_get(ev, "content"));
+
+		/* Spec: "State events do not currently receive bundled aggregations." */
+		if (id == NULL || json_object_get(ev, "state_key") != NULL)
+			continue;
+		if (json_object_set(byid, id, ev) == -1)
+			goto out;
+		ids[n++] = id;
+		if (rt == NULL)
+			threads = 1;
+	}
+	/*
+	 * Only events without a relation can root a thread; a page of thread
+	 * events (the latest events of bundled threads, /relations of a
+	 * thread) skips that query, which is also what ends room_bundle's
+	 * recursion through bundle_threads.
+	 */
+	if (n > 0 && ((threads && bundle_threads(req, room_id, byid, ids, n) == -1) ||
+	    bundle_edits(req, room_id, byid, ids, n) == -1 ||
+	    bundle_refs(req, room_id, byid, ids, n) == -1))
+		goto out;
+	rc = 0;
+out:
+	free(ids);
+	json_decref(byid);
+	if (rc == -1)
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return rc;
+}
+
+/* Client events of rows[0..n), with their aggregations: a new array, or NULL (failed). */
+static json_t *
+client_events(struct mreq *req, const char *room_id, const struct mevrow *rows, size_t n)
+{
+	json_t *chunk = json_array();
+
+	if (chunk == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(chunk, mroom_client_event(&rows[i], mclock_now_ms(),
+		    req->auth.user_id, req->auth.device_id)) == -1) {
+			json_decref(chunk);
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			return NULL;
+		}
+	if (room_bundle(req, room_id, chunk) == -1) {
+		json_decref(chunk);
+		return NULL;
+	}
+	return chunk;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/relations/{eventId}[/{relType}
+ * [/{eventType}]]: children newest first (dir b, the default) or oldest
+ * first (dir f) from the from token to the to token; next_batch while
+ * more remain, prev_batch when from was given, recursion_depth when
+ * recurse was.  404 M_NOT_FOUND for an unknown parent, and, as the spec
+ * says, for one the user may not read: here, when not joined.
+ */
+int
+h_relations(struct mreq *req)
+{
+	const char		*room_id = req->params[0];
+	struct mroom_ctx	 ctx;
+	struct mrel_query	 q;
+	struct mevrow		 parent, *rows = NULL;
+	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
+	char			*to = mreq_query(req, "to"), *rec = mreq_query(req, "recurse");
+	char			*m = NULL;
+	json_t			*out = NULL, *chunk;
+	size_t			 n = 0;
+	int64_t			 limit, start = 0;
+	int			 rc = -1, found;
+
+	memset(&parent, 0, sizeof(parent));
+	memset(&q, 0, sizeof(q));
+	room_ctx(req, &ctx);
+	m = mroom_membership(&ctx, room_id, req->auth.user_id);
+	if (m == NULL || strcmp(m, "join") != 0) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+		goto out;
+	}
+	if ((found = mstore_event_get(req->db, req->params[1], &parent)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (found == 0 || strcmp(parent.room_id, room_id) != 0 || parent.rejected != NULL) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+		goto out;
+	}
+	if (dir != NULL && strcmp(dir, "b") != 0 && strcmp(dir, "f") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "dir must be b or f");
+		goto out;
+	}
+	if (rec != NULL && strcmp(rec, "true") != 0 && strcmp(rec, "false") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "recurse must be true or false");
+		goto out;
+	}
+	if (mreq_query_int(req, "limit", RELATIONS_DEFAULT_LIMIT, 0, INT64_MAX, &limit) == -1)
+		goto out;
+	/* Spec: "The server can and should apply a maximum value". */
+	if (limit > RELATIONS_MAX_LIMIT)
+		limit = RELATIONS_MAX_LIMIT;
+	q.room_id = room_id;
+	q.parent = req->params[1];
+	q.rel_type = req->paramsz > 2 ? req->params[2] : NULL;
+	q.event_type = req->paramsz > 3 ? req->params[3] : NULL;
+	q.backwards = dir == NULL || strcmp(dir, "b") == 0;
+	q.depth = rec != NULL && strcmp(rec, "true") == 0 ? RELATIONS_RECURSE_DEPTH : 1;
+	if (from != NULL) {
+		if (room_token_parse(req, from, &start) == -1)
+			goto out;
+	} else if (q.backwards) {
+		if ((start = mstore_events_max_stream(req->db)) < 0) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+	} else
+		start = 0;
+	q.from = start;
+	q.to = q.backwards ? 0 : INT64_MAX;
+	if (to != NULL && room_token_parse(req, to, &q.to) == -1)
+		goto out;
+	/* One more than asked tells whether a next page exists. */
+	q.limit = limit + 1;
+	if (mstore_rel_page(req->db, &q, &rows, &n) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if ((chunk = client_events(req, room_id, rows, (int64_t)n > limit ? (size_t)limit : n))
+	    == NULL)
+		goto out;
+	if ((out = json_pack("{s:o}", "chunk", chunk)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if ((int64_t)n > limit) {
+		int64_t last = limit > 0 ? rows[limit - 1].stream : (q.backwards ? start + 1 : start);
+
+		json_object_set_new(out, "next_batch", room_token(q.backwards ? last - 1 : last));
+	}
+	if (from != NULL)
+		json_object_set_new(out, "prev_batch", room_token(start));
+	if (rec != NULL)
+		json_object_set_new(out, "recursion_depth", json_integer(q.depth));
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	mevrow_list_free(rows, n);
+	mevrow_fini(&parent);
+	free(m);
+	free(dir);
+	free(from);
+	free(to);
+	free(rec);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/threads: thread roots, most recently
+ * active first, with their aggregations; include all or participated;
+ * next_batch while more remain.  403 M_FORBIDDEN when the user cannot
+ * view the room, which includes a room that does not exist.
+ */
+int
+h_threads(struct mreq *req)
+{
+	const char		*room_id = req->params[0];
+	struct mroom_ctx	 ctx;
+	struct mthreadroot	*roots = NULL;
+	struct mevrow		*rows = NULL;
+	char			*inc = mreq_query(req, "include"), *from = mreq_query(req, "from");
+	char			*m = NULL;
+	json_t			*out = NULL, *chunk;
+	size_t			 n = 0, shown, i;
+	int64_t			 limit, start = 0;
+	int			 rc = -1;
+
+	room_ctx(req, &ctx);
+	m = mroom_membership(&ctx, room_id, req->auth.user_id);
+	if (m == NULL || strcmp(m, "join") != 0) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "You are not allowed to view this room");
+		goto out;
+	}
+	if (inc != NULL && strcmp(inc, "all") != 0 && strcmp(inc, "participated") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "include must be all or participated");
+		goto out;
+	}
+	/* Spec: limit "Must be an integer greater than zero." */
+	if (mreq_query_int(req, "limit", THREADS_DEFAULT_LIMIT, 1, INT64_MAX, &limit) == -1)
+		goto out;
+	if (limit > RELATIONS_MAX_LIMIT)
+		limit = RELATIONS_MAX_LIMIT;
+	/* A position in the events stream: roots last active at or before it. */
+	if (from != NULL) {
+		if (room_token_parse(req, from, &start) == -1)
+			goto out;
+	} else
+		start = INT64_MAX - 1;
+	if (mstore_rel_thread_roots(req->db, room_id, req->auth.user_id,
+	    inc != NULL && strcmp(inc, "participated") == 0, start, limit + 1, &roots, &n) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	shown = (int64_t)n > limit ? (size_t)limit : n;
+	if ((rows = calloc(shown + 1, sizeof(*rows))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	/* Borrowed copies: roots keeps ownership. */
+	for (i = 0; i < shown; i++)
+		rows[i] = roots[i].ev;
+	if ((chunk = client_events(req, room_id, rows, shown)) == NULL)
+		goto out;
+	if ((out = json_pack("{s:o}", "chunk", chunk)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if (n > shown)
+		json_object_set_new(out, "next_batch", room_token(roots[shown - 1].latest - 1));
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(rows);
+	mthreadroot_list_free(roots, n);
+	free(m);
+	free(inc);
+	free(from);
+	return rc;
+}
