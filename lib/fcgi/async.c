@@ -1,0 +1,927 @@
+/* The event loop of mfcgi_main_async: a waiting request costs memory, not a thread. */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock/clock.h"
+#include "fcgi/extern.h"
+#include "log/log.h"
+#include "notify/notify.h"
+#include "store/store.h"
+
+/*
+ * Encoded PARAMS allowed per request.  nginx sends the request line and
+ * every header as parameters; its default header buffers stop at 32 KiB.
+ */
+#define PARAMS_MAX	(128 * 1024)
+#define READ_CHUNK	(64 * 1024)
+#define READS_PER_EVENT	16		/* then other connections get a turn */
+#define MAX_EVENTS	256
+/* The longest epoll wait: a fake clock moved forward is noticed within it. */
+#define WAIT_CAP_MS	1000
+/* How long accept(2) rests after running out of descriptors. */
+#define ACCEPT_REST_MS	100
+/* How often the notify watcher looks whether the loop is stopping. */
+#define WATCH_SLICE_MS	250
+/* A worker gives up a response nginx does not read for this long. */
+#define WRITE_TIMEOUT_MS 30000
+
+/*
+ * Who owns a connection: the loop thread while it reads a request or
+ * while the request is parked, one worker while it is queued or served.
+ * Only the owner touches it; it changes hands through the work queue and
+ * the return list, both under locks.
+ */
+enum cstate {
+	CONN_READING,	/* loop: receiving a request; in the reading list */
+	CONN_BUSY,	/* queued for, or served by, a worker */
+	CONN_PARKED,	/* loop: waiting; in the deadline heap */
+};
+
+struct conn {
+	int			 fd;
+	enum cstate		 state;
+	struct mfcgi_in		 in;
+	struct mreq		 req;		/* req.impl is this conn */
+	const struct mroute	*route;		/* NULL: answer the failure */
+	int			 prepared;	/* route, body and URI done */
+	char			*kept;		/* URI and address, kept past prepare */
+	size_t			 bodyoff;	/* read so far by the pipeline */
+	struct mfcgi_buf	 out;		/* the answer, while a worker writes it */
+	uint32_t		 seq;		/* notify sequence before the handler ran */
+	size_t			 slot;		/* index in the heap while parked */
+	struct conn		*prev, *next;	/* reading list, queue or returns */
+};
+
+struct aloop;
+
+struct aworker {
+	pthread_t		 thread;
+	struct aloop		*loop;
+	struct mdb		*db;
+	int			 id;
+};
+
+struct aloop {
+	const struct mapp	*app;
+	const struct mserver	*srv;
+	int			 epfd;
+	int			 lfd;		/* the listening socket */
+	int			 wakefd;	/* eventfd: returns or a notify */
+	int			 sigfd;
+	int			 listening;	/* lfd is in the epoll set */
+	int64_t			 rest_until;	/* monotonic ms: accept again then */
+	unsigned char		*rbuf;		/* READ_CHUNK bytes for read(2) */
+	struct conn		*reading;	/* CONN_READING, doubly linked */
+	struct conn		**heap;		/* CONN_PARKED, by req.park_until */
+	size_t			 heaplen;
+	size_t			 heapcap;
+	size_t			 nconn;		/* connections alive */
+	/* The work queue: the loop appends, workers take from the head. */
+	pthread_mutex_t		 qlock;
+	pthread_cond_t		 qcond;
+	struct conn		*qhead, *qtail;
+	int			 qquit;		/* workers leave once it is empty */
+	/* Connections workers hand back: parked, or kept for the next request. */
+	pthread_mutex_t		 rlock;
+	struct conn		*returns;
+	atomic_int		 notified;	/* the watcher saw the sequence move */
+	atomic_int		 stopping;
+	atomic_size_t		 live;		/* connections not yet freed */
+};
+
+/*
+ * Real time for the accept back-off: a pause of the kernel's, which a
+ * fake clock standing still must not make endless.  Deadlines of
+ * requests are on lib/clock.
+ */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Markers in epoll data for the loop's own descriptors. */
+static char	 mark_listen, mark_wake, mark_sig;
+
+static void
+wake_loop(struct aloop *L)
+{
+	uint64_t one = 1;
+
+	/* Only fails when the counter is full, and then the loop wakes anyway. */
+	(void)!write(L->wakefd, &one, sizeof(one));
+}
+
+/*
+ * The pipeline's view of a request received by the loop.
+ */
+static const char *
+conn_param(void *ctx, const char *name)
+{
+	return mfcgi_in_param(&((struct conn *)ctx)->in, name);
+}
+
+static size_t
+conn_read(void *ctx, char *buf, size_t len)
+{
+	struct conn	*c = ctx;
+	size_t		 left = c->in.body.len - c->bodyoff;
+
+	if (len > left)
+		len = left;
+	if (len > 0)
+		memcpy(buf, c->in.body.data + c->bodyoff, len);
+	c->bodyoff += len;
+	return len;
+}
+
+static int
+conn_write(void *ctx, const char *buf, size_t len)
+{
+	struct conn *c = ctx;
+
+	return mfcgi_out_stdout(&c->out, c->in.id, buf, len);
+}
+
+static void
+conn_free(struct aloop *L, struct conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd != -1)
+		close(c->fd);
+	mfcgi_in_fini(&c->in);
+	mfcgi_req_fini(&c->req);
+	mfcgi_buf_free(&c->out);
+	free(c->kept);
+	free(c);
+	atomic_fetch_sub(&L->live, 1);
+}
+
+/* Forgets the request; the connection may carry the next one. */
+static void
+conn_reset(struct conn *c)
+{
+	mfcgi_in_end(&c->in);
+	mfcgi_req_fini(&c->req);
+	mfcgi_buf_free(&c->out);
+	free(c->kept);
+	c->kept = NULL;
+	c->route = NULL;
+	c->prepared = 0;
+	c->bodyoff = 0;
+}
+
+/*
+ * Sends all of b on the non-blocking socket, waiting for room when the
+ * peer is slow.  0, or -1 when the peer went or stalled.
+ */
+static int
+send_all(int fd, struct mfcgi_buf *b, int timeout_ms)
+{
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t n = send(fd, b->data + off, b->len - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) && timeout_ms > 0) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+
+			if (poll(&pfd, 1, timeout_ms) > 0)
+				continue;
+		}
+		return -1;
+	}
+	mfcgi_buf_free(b);
+	return 0;
+}
+
+/*
+ * The deadline heap: a binary min-heap of parked connections by
+ * req.park_until, each knowing its slot so that a hang-up removes it.
+ */
+static void
+heap_set(struct aloop *L, size_t i, struct conn *c)
+{
+	L->heap[i] = c;
+	c->slot = i;
+}
+
+static void
+heap_up(struct aloop *L, size_t i)
+{
+	struct conn *c = L->heap[i];
+
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (L->heap[p]->req.park_until <= c->req.park_until)
+			break;
+		heap_set(L, i, L->heap[p]);
+		i = p;
+	}
+	heap_set(L, i, c);
+}
+
+static void
+heap_down(struct aloop *L, size_t i)
+{
+	struct conn *c = L->heap[i];
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+
+		if (k >= L->heaplen)
+			break;
+		if (k + 1 < L->heaplen &&
+		    L->heap[k + 1]->req.park_until < L->heap[k]->req.park_until)
+			k++;
+		if (c->req.park_until <= L->heap[k]->req.park_until)
+			break;
+		heap_set(L, i, L->heap[k]);
+		i = k;
+	}
+	heap_set(L, i, c);
+}
+
+static int
+heap_push(struct aloop *L, struct conn *c)
+{
+	if (L->heaplen == L->heapcap) {
+		size_t		 cap = L->heapcap != 0 ? L->heapcap * 2 : 64;
+		struct conn	**n = reallocarray(L->heap, cap, sizeof(struct conn *));
+
+		if (n == NULL)
+			return -1;
+		L->heap = n;
+		L->heapcap = cap;
+	}
+	heap_set(L, L->heaplen++, c);
+	heap_up(L, c->slot);
+	return 0;
+}
+
+static void
+heap_remove(struct aloop *L, struct conn *c)
+{
+	size_t		 i = c->slot;
+	struct conn	*last = L->heap[--L->heaplen];
+
+	if (i == L->heaplen)
+		return;
+	heap_set(L, i, last);
+	heap_up(L, i);
+	heap_down(L, last->slot);
+}
+
+static void
+reading_add(struct aloop *L, struct conn *c)
+{
+	c->state = CONN_READING;
+	c->prev = NULL;
+	c->next = L->reading;
+	if (L->reading != NULL)
+		L->reading->prev = c;
+	L->reading = c;
+}
+
+static void
+reading_remove(struct aloop *L, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		L->reading = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Takes a loop-owned connection out of the loop's structures and epoll. */
+static void
+loop_detach(struct aloop *L, struct conn *c)
+{
+	if (c->state == CONN_READING)
+		reading_remove(L, c);
+	else if (c->state == CONN_PARKED)
+		heap_remove(L, c);
+	else
+		return;		/* just handed back: not watched */
+	epoll_ctl(L->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->state = CONN_BUSY;
+}
+
+/* Drops a loop-owned connection: the request, if any, goes unanswered. */
+static void
+drop(struct aloop *L, struct conn *c, const char *why)
+{
+	mlog_debug(c->prepared ? c->req.id : NULL, "connection dropped: %s", why);
+	loop_detach(L, c);
+	conn_free(L, c);
+}
+
+/* Hands a connection to the workers. */
+static void
+dispatch(struct aloop *L, struct conn *c, enum mwake why)
+{
+	loop_detach(L, c);
+	c->req.woken = why;
+	c->next = NULL;
+	pthread_mutex_lock(&L->qlock);
+	if (L->qtail != NULL)
+		L->qtail->next = c;
+	else
+		L->qhead = c;
+	L->qtail = c;
+	pthread_cond_signal(&L->qcond);
+	pthread_mutex_unlock(&L->qlock);
+}
+
+/* Watches c's socket for input and hang-ups.  0 or -1. */
+static int
+watch(struct aloop *L, struct conn *c)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = c;
+	return epoll_ctl(L->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/*
+ * Parses what c has buffered and acts on it.  Returns 1 if c is still
+ * the loop's to read, 0 if it was dispatched or freed.
+ */
+static int
+conn_parse(struct aloop *L, struct conn *c)
+{
+	for (;;) {
+		enum mfcgi_ev ev = mfcgi_in_parse(&c->in);
+
+		/* Management replies go out now; they are small, so no waiting. */
+		if (c->in.out.len > 0 && send_all(c->fd, &c->in.out, 0) == -1) {
+			drop(L, c, "cannot send a management record");
+			return 0;
+		}
+		switch (ev) {
+		case MFCGI_MORE:
+			return 1;
+		case MFCGI_READY:
+			dispatch(L, c, MWAKE_FIRST);
+			return 0;
+		case MFCGI_ABORT:
+			/* Spec 5.4: the application answers ABORT_REQUEST with END_REQUEST. */
+			if (mfcgi_out_end(&c->out, c->in.id, 0, MFCGI_REQUEST_COMPLETE) == -1 ||
+			    send_all(c->fd, &c->out, 0) == -1 || !c->in.keep) {
+				drop(L, c, "request aborted");
+				return 0;
+			}
+			/* A kept connection: the next request may follow. */
+			if (c->state == CONN_PARKED) {
+				heap_remove(L, c);
+				reading_add(L, c);
+			}
+			conn_reset(c);
+			continue;
+		case MFCGI_BAD:
+			mlog_warn(NULL, "bad FastCGI input: %s", c->in.why);
+			drop(L, c, "bad FastCGI input");
+			return 0;
+		}
+		return 0;
+	}
+}
+
+/* Reads from a loop-owned connection (receiving, or parked). */
+static void
+conn_input(struct aloop *L, struct conn *c)
+{
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		ssize_t n = read(c->fd, L->rbuf, READ_CHUNK);
+
+		if (n > 0) {
+			if (mfcgi_buf_add(&c->in.in, L->rbuf, (size_t)n) == -1) {
+				mlog_err(NULL, "%s: out of memory", __func__);
+				drop(L, c, "out of memory");
+				return;
+			}
+			if (!conn_parse(L, c))
+				return;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/*
+		 * The peer closed: nginx does so when the client went away
+		 * (fastcgi_ignore_client_abort off), or it gave up early.
+		 */
+		drop(L, c, n == 0 ? "peer closed" : strerror(errno));
+		return;
+	}
+}
+
+static void
+accept_all(struct aloop *L)
+{
+	for (;;) {
+		struct conn	*c;
+		int		 fd = accept4(L->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/*
+			 * Out of descriptors or memory: the backlog waits
+			 * while connections close, rather than the loop
+			 * spinning on a socket that stays readable.
+			 */
+			mlog_warn(NULL, "accept: %s", strerror(errno));
+			epoll_ctl(L->epfd, EPOLL_CTL_DEL, L->lfd, NULL);
+			L->listening = 0;
+			L->rest_until = mono_ms() + ACCEPT_REST_MS;
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		atomic_fetch_add(&L->live, 1);
+		c->fd = fd;
+		mfcgi_in_init(&c->in, PARAMS_MAX, (size_t)L->srv->conf->max_body_bytes);
+		reading_add(L, c);
+		if (watch(L, c) == -1) {
+			drop(L, c, "epoll");
+			continue;
+		}
+	}
+}
+
+static void
+listen_resume(struct aloop *L)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &mark_listen;
+	if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->lfd, &ev) == 0)
+		L->listening = 1;
+	else
+		L->rest_until = mono_ms() + ACCEPT_REST_MS;
+}
+
+/* Takes a connection a worker handed back. */
+static void
+take_back(struct aloop *L, struct conn *c)
+{
+	struct mnotify	*n = L->srv->notify;
+
+	if (c->req.park_until == 0) {
+		/* Answered on a kept connection: read the next request. */
+		reading_add(L, c);
+		if (watch(L, c) == -1)
+			drop(L, c, "epoll");
+		else
+			conn_parse(L, c);
+		return;
+	}
+	/*
+	 * The sequence moved while the handler looked: whatever it found
+	 * may be stale already, and the watcher's wake-up has passed.
+	 */
+	if (n != NULL && mnotify_seq(n) != c->seq) {
+		dispatch(L, c, MWAKE_NOTIFY);
+		return;
+	}
+	if (c->req.park_until <= mclock_now_ms()) {
+		dispatch(L, c, MWAKE_TIMEOUT);
+		return;
+	}
+	if (heap_push(L, c) == -1) {
+		mlog_err(c->req.id, "%s: out of memory", __func__);
+		conn_free(L, c);
+		return;
+	}
+	c->state = CONN_PARKED;
+	if (watch(L, c) == -1) {
+		drop(L, c, "epoll");
+		return;
+	}
+	/* Bytes that came with the request (an early abort) count now. */
+	if (c->in.in.len > 0)
+		conn_parse(L, c);
+}
+
+static void
+take_returns(struct aloop *L)
+{
+	struct conn	*c, *next;
+
+	pthread_mutex_lock(&L->rlock);
+	c = L->returns;
+	L->returns = NULL;
+	pthread_mutex_unlock(&L->rlock);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		c->next = NULL;
+		take_back(L, c);
+	}
+}
+
+/* Every parked request runs again: the notify sequence moved. */
+static void
+wake_all(struct aloop *L, enum mwake why)
+{
+	while (L->heaplen > 0)
+		dispatch(L, L->heap[L->heaplen - 1], why);
+}
+
+static void
+expire(struct aloop *L)
+{
+	int64_t now = mclock_now_ms();
+
+	while (L->heaplen > 0 && L->heap[0]->req.park_until <= now)
+		dispatch(L, L->heap[0], MWAKE_TIMEOUT);
+}
+
+static int
+next_timeout(struct aloop *L)
+{
+	int64_t	 now = mclock_now_ms(), t = WAIT_CAP_MS;
+
+	if (L->heaplen > 0 && L->heap[0]->req.park_until - now < t)
+		t = L->heap[0]->req.park_until - now;
+	if (!L->listening && L->rest_until - mono_ms() < t)
+		t = L->rest_until - mono_ms();
+	return t > 0 ? (int)t : 0;
+}
+
+/*
+ * Keeps only what a parked request needs: the URI and the address the
+ * handler may read.  The parameters and the body (parsed into req->body)
+ * go, which is most of what nginx sent.
+ */
+static void
+conn_compact(struct conn *c)
+{
+	struct mreq	*req = &c->req;
+	size_t		 ul = strlen(req->uri) + 1;
+	size_t		 al = req->remote_addr != NULL ? strlen(req->remote_addr) + 1 : 0;
+	const char	*q;
+
+	if ((c->kept = malloc(ul + al)) == NULL)
+		return;		/* keep the parameters instead */
+	memcpy(c->kept, req->uri, ul);
+	req->uri = c->kept;
+	q = strchr(req->uri, '?');
+	req->query = q != NULL ? q + 1 : "";
+	if (req->remote_addr != NULL) {
+		memcpy(c->kept + ul, req->remote_addr, al);
+		req->remote_addr = c->kept + ul;
+	}
+	mfcgi_in_release(&c->in);
+}
+
+/* Hands c back to the loop. */
+static void
+give_back(struct aloop *L, struct conn *c)
+{
+	pthread_mutex_lock(&L->rlock);
+	c->next = L->returns;
+	L->returns = c;
+	pthread_mutex_unlock(&L->rlock);
+	wake_loop(L);
+}
+
+/* A worker serves c: first run, or a wake-up of a parked request. */
+static void
+serve(struct aworker *w, struct conn *c)
+{
+	struct aloop	*L = w->loop;
+	struct mreq	*req = &c->req;
+	struct mfcgi_io	 io = { c, conn_param, conn_read, conn_write };
+	struct mnotify	*n = L->srv->notify;
+
+	if (!c->prepared) {
+		mfcgi_req_init(req, L->srv, NULL);
+		req->impl = c;
+		if (c->in.too_large)
+			mfcgi_fail(req, MERR_TOO_LARGE, "Request headers too large");
+		else
+			c->route = mfcgi_req_prepare(req, L->app, &io);
+		conn_compact(c);
+		c->prepared = 1;
+	}
+	if (c->route != NULL && !req->failed) {
+		req->db = w->db;
+		/* Read before the handler looks, so no bump is missed. */
+		c->seq = n != NULL ? mnotify_seq(n) : 0;
+		if (mfcgi_req_run(req, c->route) == 1) {
+			req->db = NULL;
+			if (atomic_load(&L->stopping)) {
+				mlog_debug(req->id, "parked while stopping: dropped");
+				conn_free(L, c);
+			} else
+				give_back(L, c);
+			return;
+		}
+		req->db = NULL;
+	}
+	mfcgi_req_respond(req, &io);
+	if (mfcgi_out_end(&c->out, c->in.id, 0, MFCGI_REQUEST_COMPLETE) == -1) {
+		mlog_err(req->id, "%s: out of memory", __func__);
+		conn_free(L, c);
+		return;
+	}
+	/*
+	 * The worker writes, not the loop: nginx reads its upstreams at
+	 * once, so this rarely waits, and the answer is never copied again.
+	 */
+	if (send_all(c->fd, &c->out, WRITE_TIMEOUT_MS) == -1) {
+		mlog_debug(req->id, "answer not sent: %s", strerror(errno));
+		conn_free(L, c);
+		return;
+	}
+	if (!c->in.keep || atomic_load(&L->stopping)) {
+		conn_free(L, c);
+		return;
+	}
+	conn_reset(c);
+	give_back(L, c);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct aworker	*w = arg;
+	struct aloop	*L = w->loop;
+
+	/* Each thread has its own connection: neither engine shares one well. */
+	if ((w->db = mdb_open(L->srv->conf)) == NULL)
+		mlog_err(NULL, "worker %d: no database connection", w->id);
+	for (;;) {
+		struct conn *c;
+
+		pthread_mutex_lock(&L->qlock);
+		while (L->qhead == NULL && !L->qquit)
+			pthread_cond_wait(&L->qcond, &L->qlock);
+		if ((c = L->qhead) == NULL) {
+			pthread_mutex_unlock(&L->qlock);
+			break;
+		}
+		if ((L->qhead = c->next) == NULL)
+			L->qtail = NULL;
+		c->next = NULL;
+		pthread_mutex_unlock(&L->qlock);
+		serve(w, c);
+	}
+	mdb_close(w->db);
+	return NULL;
+}
+
+/* Blocks in the notify segment and tells the loop when the sequence moves. */
+static void *
+watcher_main(void *arg)
+{
+	struct aloop	*L = arg;
+	struct mnotify	*n = L->srv->notify;
+	uint32_t	 seen = mnotify_seq(n);
+
+	while (!atomic_load(&L->stopping)) {
+		uint32_t cur = mnotify_wait(n, seen, WATCH_SLICE_MS);
+
+		if (cur != seen) {
+			seen = cur;
+			atomic_store(&L->notified, 1);
+			wake_loop(L);
+		}
+	}
+	return NULL;
+}
+
+/* Returns 1 to go on, 0 on a stop signal. */
+static int
+on_signal(struct aloop *L)
+{
+	struct signalfd_siginfo	 si;
+
+	while (read(L->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGHUP)
+			return 0;
+	return 1;
+}
+
+static int
+loop_add(struct aloop *L, int fd, void *mark)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = mark;
+	return epoll_ctl(L->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void
+run(struct aloop *L)
+{
+	struct epoll_event	 evs[MAX_EVENTS];
+
+	for (;;) {
+		int n = epoll_wait(L->epfd, evs, MAX_EVENTS, next_timeout(L));
+
+		if (n == -1 && errno != EINTR) {
+			mlog_err(NULL, "epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &mark_listen)
+				accept_all(L);
+			else if (p == &mark_sig) {
+				if (!on_signal(L))
+					return;
+			} else if (p == &mark_wake) {
+				uint64_t v;
+
+				(void)!read(L->wakefd, &v, sizeof(v));
+				take_returns(L);
+				if (atomic_exchange(&L->notified, 0))
+					wake_all(L, MWAKE_NOTIFY);
+			} else
+				conn_input(L, p);
+		}
+		expire(L);
+		if (!L->listening && mono_ms() >= L->rest_until)
+			listen_resume(L);
+	}
+}
+
+/*
+ * Stopping: no new connections, requests being received are dropped,
+ * parked ones run once more with MWAKE_TIMEOUT so that their clients
+ * get an answer, and the workers finish the queue.
+ */
+static void
+stop(struct aloop *L, struct aworker *workers, int nworkers, pthread_t *watcher)
+{
+	struct conn *c;
+
+	atomic_store(&L->stopping, 1);
+	if (L->lfd != -1) {
+		if (L->listening)
+			epoll_ctl(L->epfd, EPOLL_CTL_DEL, L->lfd, NULL);
+		close(L->lfd);
+		L->lfd = -1;
+	}
+	take_returns(L);
+	while (L->reading != NULL)
+		drop(L, L->reading, "stopping");
+	wake_all(L, MWAKE_TIMEOUT);
+	pthread_mutex_lock(&L->qlock);
+	L->qquit = 1;
+	pthread_cond_broadcast(&L->qcond);
+	pthread_mutex_unlock(&L->qlock);
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(workers[i].thread, NULL);
+	if (watcher != NULL)
+		pthread_join(*watcher, NULL);
+	/* Kept connections handed back during the drain. */
+	while ((c = L->returns) != NULL) {
+		L->returns = c->next;
+		conn_free(L, c);
+	}
+	while (L->heaplen > 0) {
+		c = L->heap[--L->heaplen];
+		conn_free(L, c);
+	}
+}
+
+/* More descriptors: each waiting request holds one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			mlog_warn(NULL, "setrlimit: %s", strerror(errno));
+	}
+}
+
+int
+mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
+{
+	struct mfcgi_start	 st;
+	struct aloop		 L;
+	struct aworker		*workers = NULL;
+	pthread_t		 watcher;
+	int			 rc, nworkers = 0, watching = 0;
+
+	if ((rc = mfcgi_start(app, argc, argv, &st)) != -1)
+		return rc;
+	rc = 1;
+	memset(&L, 0, sizeof(L));
+	L.app = app;
+	L.srv = &st.srv;
+	L.epfd = L.wakefd = L.sigfd = L.lfd = -1;
+	pthread_mutex_init(&L.qlock, NULL);
+	pthread_cond_init(&L.qcond, NULL);
+	pthread_mutex_init(&L.rlock, NULL);
+	raise_nofile();
+	if ((L.rbuf = malloc(READ_CHUNK)) == NULL ||
+	    (L.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (L.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (L.sigfd = signalfd(-1, &st.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    loop_add(&L, L.wakefd, &mark_wake) == -1 ||
+	    loop_add(&L, L.sigfd, &mark_sig) == -1) {
+		mlog_err(NULL, "%s: cannot set up the event loop: %s", __func__,
+		    strerror(errno));
+		goto out;
+	}
+	if ((L.lfd = mfcgi_listen(st.sockpath)) == -1)
+		goto out;
+	if (fcntl(L.lfd, F_SETFL, O_NONBLOCK) == -1 ||
+	    loop_add(&L, L.lfd, &mark_listen) == -1) {
+		mlog_err(NULL, "%s: %s", st.sockpath, strerror(errno));
+		goto out;
+	}
+	L.listening = 1;
+	if ((workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
+		goto out;
+	for (; nworkers < st.threads; nworkers++) {
+		workers[nworkers].loop = &L;
+		workers[nworkers].id = nworkers;
+		if (pthread_create(&workers[nworkers].thread, NULL, worker_main,
+		    &workers[nworkers]) != 0) {
+			mlog_err(NULL, "cannot start thread %d", nworkers);
+			goto out;
+		}
+	}
+	if (st.srv.notify != NULL) {
+		if (pthread_create(&watcher, NULL, watcher_main, &L) != 0) {
+			mlog_err(NULL, "cannot start the notify watcher");
+			goto out;
+		}
+		watching = 1;
+	} else
+		mlog_warn(NULL, "no notify segment: parked requests wake only at their deadline");
+	mlog_info(NULL, "serving on %s with %d threads (event loop)", st.sockpath,
+	    st.threads);
+	run(&L);
+	rc = 0;
+out:
+	stop(&L, workers, nworkers, watching ? &watcher : NULL);
+	unlink(st.sockpath);
+	if (atomic_load(&L.live) != 0)
+		mlog_err(NULL, "%zu connections left at exit", atomic_load(&L.live));
+	free(workers);
+	free(L.heap);
+	free(L.rbuf);
+	if (L.sigfd != -1)
+		close(L.sigfd);
+	if (L.wakefd != -1)
+		close(L.wakefd);
+	if (L.epfd != -1)
+		close(L.epfd);
+	pthread_mutex_destroy(&L.qlock);
+	pthread_cond_destroy(&L.qcond);
+	pthread_mutex_destroy(&L.rlock);
+	mfcgi_start_fini(&st);
+	if (rc == 0)
+		mlog_info(NULL, "stopped");
+	return rc;
+}

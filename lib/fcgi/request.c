@@ -1,0 +1,337 @@
+/* One request's life, whichever loop serves it: route, body, auth, handler, answer. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgi/extern.h"
+#include "json/json.h"
+#include "log/log.h"
+
+#define MAX_JSON_DEPTH	64
+
+static const struct {
+	int		 status;
+	const char	*code;
+} errs[MERR__MAX] = {
+#define X(id, status, code) { status, code },
+	MERR_TABLE
+#undef X
+};
+
+static const char *const methods[MMETHOD__MAX] = {
+	"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD",
+};
+
+static atomic_uint	reqcount;
+
+const char *
+merr_code(enum merr e)
+{
+	return errs[e].code;
+}
+
+int
+merr_status(enum merr e)
+{
+	return errs[e].status;
+}
+
+int
+mfcgi_fail(struct mreq *req, enum merr e, const char *fmt, ...)
+{
+	va_list ap;
+
+	req->failed = 1;
+	req->err = e;
+	va_start(ap, fmt);
+	vsnprintf(req->errmsg, sizeof(req->errmsg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+mfcgi_fail_add(struct mreq *req, const char *key, json_t *value)
+{
+	if (req->errextra == NULL)
+		req->errextra = json_object();
+	if (req->errextra != NULL)
+		json_object_set_new(req->errextra, key, value);
+	else
+		json_decref(value);
+	return -1;
+}
+
+int
+mfcgi_reply(struct mreq *req, int status, json_t *obj)
+{
+	if (obj == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	json_decref(req->reply);
+	req->reply = obj;
+	req->status = status;
+	return 0;
+}
+
+/*
+ * A deadline of 0 or less would read as "not parked": it becomes 1, a
+ * moment long past, so the request wakes at once with MWAKE_TIMEOUT.
+ */
+int
+mfcgi_park(struct mreq *req, int64_t deadline_ms)
+{
+	req->park_until = deadline_ms > 0 ? deadline_ms : 1;
+	return 0;
+}
+
+char *
+mreq_query(const struct mreq *req, const char *name)
+{
+	size_t		 namesz = strlen(name);
+	const char	*p = req->query;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq != NULL ? (size_t)(eq - p) : len;
+
+		if (klen == namesz && memcmp(p, name, namesz) == 0) {
+			if (eq == NULL)
+				return strdup("");
+			/* '+' is a space in query strings. */
+			char *v = mfcgi_urldecode(eq + 1, len - klen - 1);
+			for (char *q = v; q != NULL && *q != '\0'; q++)
+				if (*q == '+')
+					*q = ' ';
+			return v;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+int
+mreq_query_int(struct mreq *req, const char *name, int64_t def, int64_t min,
+    int64_t max, int64_t *out)
+{
+	char		*v, *end;
+	long long	 n;
+
+	if ((v = mreq_query(req, name)) == NULL) {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *v == '\0' || *end != '\0' || n < min || n > max) {
+		free(v);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid %s", name);
+	}
+	free(v);
+	*out = n;
+	return 0;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	default: return "";
+	}
+}
+
+void
+mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
+{
+	json_t	*obj = NULL;
+	char	*body, head[256];
+	int	 status, hlen;
+
+	if (req->failed) {
+		status = errs[req->err].status;
+		if (req->err == MERR_INTERNAL) {
+			/* The client learns only that it failed; the log has why. */
+			mlog_err(req->id, "%s", req->errmsg);
+			snprintf(req->errmsg, sizeof(req->errmsg), "Internal server error");
+		}
+		obj = req->errextra != NULL ? json_incref(req->errextra) : json_object();
+		json_object_set_new(obj, "errcode", json_string(errs[req->err].code));
+		json_object_set_new(obj, "error", json_string(req->errmsg));
+	} else {
+		status = req->status != 0 ? req->status : 200;
+		obj = req->reply != NULL ? json_incref(req->reply) : json_object();
+	}
+	body = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (body == NULL) {
+		status = 500;
+		body = strdup("{\"errcode\":\"M_UNKNOWN\",\"error\":\"Internal server error\"}");
+	}
+	hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+	    "Content-Length: %zu\r\n\r\n", status, reason(status),
+	    body != NULL ? strlen(body) : 0);
+	io->write(io->ctx, head, (size_t)hlen);
+	if (body != NULL && req->method != MM_HEAD)
+		io->write(io->ctx, body, strlen(body));
+	free(body);
+	/* The path only: a query string may carry ?access_token=. */
+	mlog_debug(req->id, "%s %.*s %d", methods[req->method],
+	    (int)strcspn(req->uri, "?"), req->uri, status);
+}
+
+/* Takes the access token from the Authorization header or the query. */
+static char *
+token_of(struct mreq *req, const char *authz)
+{
+	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0) {
+		authz += 7;
+		while (*authz == ' ')
+			authz++;
+		return *authz != '\0' ? strdup(authz) : NULL;
+	}
+	return mreq_query(req, "access_token");
+}
+
+/* Reads and parses the body.  0 or -1 with the request failed. */
+static int
+read_body(struct mreq *req, const struct mfcgi_io *io)
+{
+	const char	*cl = io->param(io->ctx, "CONTENT_LENGTH");
+	long long	 len = cl != NULL && *cl != '\0' ? strtoll(cl, NULL, 10) : 0;
+	char		*buf;
+	size_t		 got;
+
+	if (len < 0)
+		return mfcgi_fail(req, MERR_BAD_JSON, "Bad Content-Length");
+	if (len > req->conf->max_body_bytes)
+		return mfcgi_fail(req, MERR_TOO_LARGE, "Request body too large");
+	/* DELETE bodies carry UIA (DELETE /devices/{deviceId}). */
+	if (req->method != MM_PUT && req->method != MM_POST &&
+	    !(req->method == MM_DELETE && len > 0))
+		return 0;
+	if (len == 0) {
+		/* Spec: several POSTs (logout, join) have no body; treat as {}. */
+		req->body = json_object();
+		return 0;
+	}
+	if ((buf = malloc((size_t)len)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	got = io->read(io->ctx, buf, (size_t)len);
+	if (got != (size_t)len) {
+		free(buf);
+		return mfcgi_fail(req, MERR_NOT_JSON, "Truncated body");
+	}
+	req->body = mjson_parse(buf, (size_t)len, MAX_JSON_DEPTH);
+	free(buf);
+	if (req->body == NULL)
+		return mfcgi_fail(req, MERR_NOT_JSON, "Content not JSON.");
+	if (!json_is_object(req->body))
+		return mfcgi_fail(req, MERR_BAD_JSON, "Content must be a JSON object.");
+	return 0;
+}
+
+void
+mfcgi_req_init(struct mreq *req, const struct mserver *srv, struct mdb *db)
+{
+	memset(req, 0, sizeof(*req));
+	req->srv = srv;
+	req->conf = srv->conf;
+	req->db = db;
+	req->uri = "/";
+	req->query = "";
+	req->woken = MWAKE_FIRST;
+	snprintf(req->id, sizeof(req->id), "%x-%x", (unsigned)getpid(),
+	    atomic_fetch_add(&reqcount, 1));
+}
+
+const struct mroute *
+mfcgi_req_prepare(struct mreq *req, const struct mapp *app, const struct mfcgi_io *io)
+{
+	const struct mroute	*r = NULL;
+	const char		*m, *uri, *q;
+	char			*path = NULL;
+	int			 i;
+
+	m = io->param(io->ctx, "REQUEST_METHOD");
+	uri = io->param(io->ctx, "REQUEST_URI");
+	req->remote_addr = io->param(io->ctx, "REMOTE_ADDR");
+	req->uri = uri != NULL ? uri : "/";
+	req->method = MM_GET;
+	for (i = 0; m != NULL && i < MMETHOD__MAX; i++)
+		if (strcmp(m, methods[i]) == 0)
+			break;
+	if (m == NULL || i == MMETHOD__MAX) {
+		mfcgi_fail(req, MERR_BAD_METHOD, "Unrecognized request");
+		return NULL;
+	}
+	req->method = (enum mmethod)i;
+	/* Route on the raw path: signatures and escapes concern the path as sent. */
+	q = strchr(req->uri, '?');
+	req->query = q != NULL ? q + 1 : "";
+	if ((path = strndup(req->uri, q != NULL ? (size_t)(q - req->uri) : strlen(req->uri))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	req->token = token_of(req, io->param(io->ctx, "HTTP_AUTHORIZATION"));
+	if ((r = mfcgi_route(req, app, path)) != NULL && read_body(req, io) == -1)
+		r = NULL;
+	free(path);
+	return r;
+}
+
+int
+mfcgi_req_run(struct mreq *req, const struct mroute *r)
+{
+	req->park_until = 0;
+	if (req->db == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "database unavailable");
+		return 0;
+	}
+	/* A woken request was authenticated when it first ran. */
+	if (req->woken == MWAKE_FIRST && mfcgi_authenticate(req, r->auth) == -1)
+		return 0;
+	if (r->fn(req) == -1 && !req->failed)
+		mfcgi_fail(req, MERR_INTERNAL, "handler failed without a reason");
+	if (req->park_until == 0 || req->failed) {
+		/* A failure wins over a park in the same run. */
+		req->park_until = 0;
+		return 0;
+	}
+	/* Parked: a reply set before parking is not the answer. */
+	json_decref(req->reply);
+	req->reply = NULL;
+	req->status = 0;
+	return 1;
+}
+
+void
+mfcgi_req_fini(struct mreq *req)
+{
+	free(req->token);
+	for (size_t k = 0; k < req->paramsz; k++)
+		free(req->params[k]);
+	mfcgi_auth_fini(&req->auth);
+	json_decref(req->body);
+	json_decref(req->reply);
+	json_decref(req->errextra);
+	if (req->state != NULL && req->state_free != NULL)
+		req->state_free(req->state);
+	memset(req, 0, sizeof(*req));
+}

@@ -1,0 +1,160 @@
+/* The start-up every handler program shares: flags, config, key, database, socket. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "crypto/crypto.h"
+#include "fcgi/extern.h"
+#include "log/log.h"
+#include "notify/notify.h"
+#include "store/store.h"
+
+#define LISTEN_BACKLOG	4096	/* the kernel caps it at net.core.somaxconn */
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-dn] [-L] -c config [-s socket] [-t threads]\n", prog);
+}
+
+int
+mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *st)
+{
+	struct mconfig	*conf;
+	struct mdb	*db;
+	const char	*cfpath = NULL;
+	char		 errbuf[4096], *notpath = NULL;
+	int		 ch, debug = 0, check = 0, locations = 0;
+
+	memset(st, 0, sizeof(*st));
+	while ((ch = getopt(argc, argv, "c:dLns:t:")) != -1) {
+		switch (ch) {
+		case 'c': cfpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 'L': locations = 1; break;
+		case 'n': check = 1; break;
+		case 's': st->sockpath = optarg; break;
+		case 't': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 256) {
+				fprintf(stderr, "%s: -t: expected 1 to 256\n", getprogname());
+				return 2;
+			}
+			st->threads = (int)n;
+			break;
+		}
+		default:
+			usage(getprogname());
+			return 2;
+		}
+	}
+	if (cfpath == NULL || optind != argc ||
+	    (!check && !locations && st->sockpath == NULL)) {
+		usage(getprogname());
+		return 2;
+	}
+	if ((conf = mconfig_load(cfpath, errbuf, sizeof(errbuf))) == NULL) {
+		fputs(errbuf, stderr);
+		return 1;
+	}
+	if (check) {
+		puts("configuration OK");
+		mconfig_free(conf);
+		return 0;
+	}
+	if (locations) {
+		mfcgi_nginx(app, conf, st->sockpath != NULL ? st->sockpath : "SOCKET", stdout);
+		mconfig_free(conf);
+		return 0;
+	}
+	st->conf = conf;
+	st->srv.conf = conf;
+	mlog_init(getprogname(), debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
+	if (mcrypto_init() == -1) {
+		mlog_err(NULL, "libsodium failed to start");
+		goto bad;
+	}
+	if (app->needs_key &&
+	    (st->srv.key = mcrypto_key_load(conf->signing_key_path)) == NULL) {
+		mlog_err(NULL, "%s: cannot load the signing key", conf->signing_key_path);
+		goto bad;
+	}
+	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) != -1)
+		st->srv.notify = mnotify_open(notpath);
+	free(notpath);
+	if ((db = mdb_open(conf)) == NULL || mdb_migrate(db) == -1) {
+		mlog_err(NULL, "database %s is not usable", conf->db_backend == MDB_SQLITE ?
+		    conf->database : "(postgres)");
+		mdb_close(db);
+		goto bad;
+	}
+	mdb_close(db);
+	if (st->threads == 0)
+		st->threads = mconfig_threads(conf, app->name);
+	if (st->threads <= 0)
+		st->threads = 2;
+	/* Signals go to one thread only, which waits for them. */
+	sigemptyset(&st->sigs);
+	sigaddset(&st->sigs, SIGTERM);
+	sigaddset(&st->sigs, SIGINT);
+	sigaddset(&st->sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &st->sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return -1;
+bad:
+	mfcgi_start_fini(st);
+	return 1;
+}
+
+void
+mfcgi_start_fini(struct mfcgi_start *st)
+{
+	mnotify_close(st->srv.notify);
+	mcrypto_key_free(st->srv.key);
+	mconfig_free(st->conf);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Binds under a temporary name and renames once listening: whoever
+ * waits for the socket file (myelin-stack, tests) never finds one that
+ * refuses connections or that nginx's user cannot open.
+ */
+int
+mfcgi_listen(const char *path)
+{
+	struct sockaddr_un	 sun;
+	char			 tmp[sizeof(sun.sun_path)];
+	int			 fd = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp)) {
+		mlog_err(NULL, "%s: socket path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, tmp, strlen(tmp) + 1);
+	unlink(tmp);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(tmp, 0666) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1 ||
+	    rename(tmp, path) == -1) {
+		mlog_err(NULL, "%s: cannot listen: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	return fd;
+}
