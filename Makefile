@@ -28,8 +28,9 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(O)/%.o)
 LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
-PROGS		= myelin-client myelin-admin-api myelin-timerd myelin-admin
+PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
+myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))

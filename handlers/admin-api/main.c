@@ -146,8 +146,11 @@ static const char *const locations[] = {
 };
 
 static const struct mapp app = {
-	"admin", routes, sizeof(routes) / sizeof(routes[0]),
-	locations, sizeof(locations) / sizeof(locations[0]), 0, NULL,
+	.name = "admin",
+	.routes = routes,
+	.routesz = sizeof(routes) / sizeof(routes[0]),
+	.locations = locations,
+	.locationsz = sizeof(locations) / sizeof(locations[0]),
 };
 
 int

@@ -83,8 +83,13 @@ static const char *const locations[] = {
 };
 
 static const struct mapp app = {
-	"client", routes, sizeof(routes) / sizeof(routes[0]),
-	locations, sizeof(locations) / sizeof(locations[0]), 1, client_nginx_extra,
+	.name = "client",
+	.routes = routes,
+	.routesz = sizeof(routes) / sizeof(routes[0]),
+	.locations = locations,
+	.locationsz = sizeof(locations) / sizeof(locations[0]),
+	.needs_key = 1,
+	.nginx_extra = client_nginx_extra,
 };
 
 int

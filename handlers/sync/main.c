@@ -361,8 +361,12 @@ static const char *const locations[] = {
 };
 
 static const struct mapp app = {
-	"sync", routes, sizeof(routes) / sizeof(routes[0]),
-	locations, sizeof(locations) / sizeof(locations[0]), 0, NULL,
+	.name = "sync",
+	.routes = routes,
+	.routesz = sizeof(routes) / sizeof(routes[0]),
+	.locations = locations,
+	.locationsz = sizeof(locations) / sizeof(locations[0]),
+	.wait_seconds = MAX_TIMEOUT_MS / 1000,
 };
 
 int

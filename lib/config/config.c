@@ -39,6 +39,7 @@ static const struct ckey keys[] = {
 	{ "max_body_bytes", C_INT, OFF(max_body_bytes), 1024, 100 * 1024 * 1024 },
 	{ "threads.client", C_INT, OFF(threads_client), 1, 256 },
 	{ "threads.admin", C_INT, OFF(threads_admin), 1, 256 },
+	{ "threads.sync", C_INT, OFF(threads_sync), 1, 256 },
 };
 
 static void
@@ -117,6 +118,7 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->max_body_bytes = 1024 * 1024;
 	c->threads_client = 4;
 	c->threads_admin = 2;
+	c->threads_sync = 2;
 	if ((c->path = strdup(path)) == NULL || (tmp = strdup(path)) == NULL) {
 		mconfig_free(c);
 		return NULL;
@@ -253,5 +255,7 @@ mconfig_threads(const struct mconfig *c, const char *name)
 		return c->threads_client;
 	if (strcmp(name, "admin") == 0)
 		return c->threads_admin;
+	if (strcmp(name, "sync") == 0)
+		return c->threads_sync;
 	return 0;
 }

@@ -27,6 +27,7 @@ struct mconfig {
 	int64_t		 max_body_bytes;
 	int		 threads_client;
 	int		 threads_admin;
+	int		 threads_sync;
 };
 
 /*

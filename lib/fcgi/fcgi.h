@@ -122,6 +122,8 @@ struct mapp {
 	int			 needs_key;	/* load the signing key at start */
 	/* Writes extra nginx config (e.g. static well-known answers), or NULL. */
 	void			(*nginx_extra)(const struct mconfig *, FILE *);
+	/* Requests may wait this many seconds for an answer (long-polls), or 0. */
+	int			 wait_seconds;
 };
 
 /*

@@ -23,8 +23,12 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 		    "\tfastcgi_param CONTENT_TYPE $content_type;\n"
 		    "\tfastcgi_param CONTENT_LENGTH $content_length;\n"
 		    "\tfastcgi_param REMOTE_ADDR $remote_addr;\n"
-		    "\tfastcgi_param SERVER_NAME $server_name;\n"
-		    "}\n", app->locations[i], sock);
+		    "\tfastcgi_param SERVER_NAME $server_name;\n",
+		    app->locations[i], sock);
+		/* Long-polls outlast nginx's 60 s default read timeout. */
+		if (app->wait_seconds > 0)
+			fprintf(f, "\tfastcgi_read_timeout %ds;\n", app->wait_seconds + 30);
+		fputs("}\n", f);
 	}
 	if (app->nginx_extra != NULL)
 		app->nginx_extra(conf, f);
