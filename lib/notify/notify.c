@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
+#include "notify/extern.h"
 #include "notify/notify.h"
 
 #define MNOTIFY_MAGIC	0x6d4e5446U	/* "mNTF" */
@@ -46,7 +47,9 @@ _Static_assert(offsetof(struct mseg, seg_pos) % 8 == 0, "positions misaligned");
 _Static_assert(sizeof(struct mseg) == 16 + 8 * MNOTIFY_SLOTS, "layout changed");
 
 struct mnotify {
-	struct mseg	*n_seg;
+	struct mseg		*n_seg;
+	struct mnotify_pg	*n_pg;	/* the PostgreSQL bridge, or NULL */
+	char			*n_path;
 };
 
 /*
@@ -151,6 +154,12 @@ mnotify_open(const char *path)
 	flock(fd, LOCK_UN);
 	close(fd);
 	n->n_seg = seg;
+	/* Names this segment in PostgreSQL notifications (see pg.c). */
+	if ((n->n_path = strdup(path)) == NULL) {
+		munmap(seg, sizeof(*seg));
+		free(n);
+		return NULL;
+	}
 	return n;
 bad:
 	if (seg != MAP_FAILED)
@@ -169,7 +178,9 @@ mnotify_close(struct mnotify *n)
 {
 	if (n == NULL)
 		return;
+	mnotify_pg_stop(n->n_pg);
 	munmap(n->n_seg, sizeof(*n->n_seg));
+	free(n->n_path);
 	free(n);
 }
 
@@ -180,6 +191,14 @@ mnotify_close(struct mnotify *n)
  */
 void
 mnotify_bump(struct mnotify *n, enum mstream s)
+{
+	mnotify_bump_local(n, s);
+	if (n->n_pg != NULL && (unsigned int)s < (unsigned int)MSTREAM__MAX)
+		mnotify_pg_send(n->n_pg, s);
+}
+
+void
+mnotify_bump_local(struct mnotify *n, enum mstream s)
 {
 	struct mseg	*seg = n->n_seg;
 
@@ -272,4 +291,14 @@ mnotify_wait(struct mnotify *n, uint32_t seen, int timeout_ms)
 			return cur;
 	}
 	return __atomic_load_n(&seg->seg_seq, __ATOMIC_ACQUIRE);
+}
+
+int
+mnotify_attach_pg(struct mnotify *n, const char *conninfo)
+{
+	if (n->n_pg != NULL)
+		return 0;
+	if ((n->n_pg = mnotify_pg_start(n, conninfo, n->n_path)) == NULL)
+		return -1;
+	return 0;
 }

@@ -33,4 +33,13 @@ uint32_t	 mnotify_seq(struct mnotify *);
  */
 uint32_t	 mnotify_wait(struct mnotify *, uint32_t seen, int timeout_ms);
 
+/*
+ * Bridges this segment to every other host of a stack sharing one
+ * PostgreSQL database: each bump also sends NOTIFY, and a thread
+ * LISTENs and bumps the local segment for bumps made elsewhere (bumps
+ * from processes sharing this very segment are skipped: they woke it
+ * already).  0 or -1 (logged); the bridge reconnects by itself.
+ */
+int		 mnotify_attach_pg(struct mnotify *, const char *conninfo);
+
 #endif

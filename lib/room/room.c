@@ -141,18 +141,67 @@ relation(struct mroom_ctx *ctx, const json_t *content, const char *event_id,
 }
 
 /*
+ * Spec: C-S API, PUT /rooms/{roomId}/redact: redacting another user's
+ * event needs the room's "redact" power level (default 50).  1 when
+ * sender may redact an event of target_sender, else 0.
+ */
+static int
+may_redact(const struct mroomver *ver, struct stateview *sv, const char *sender,
+    const char *target_sender)
+{
+	const json_t	*pl;
+	int64_t		 need = 50;
+
+	if (strcmp(target_sender, sender) == 0)
+		return 1;
+	if ((pl = state_get(sv, "m.room.power_levels", "")) != NULL &&
+	    json_is_integer(json_object_get(json_object_get(pl, "content"), "redact")))
+		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "redact"));
+	return mevent_user_power(ver, state_get, sv, sender) >= need;
+}
+
+/*
+ * Refuses a local redaction the sender may not make (spec: C-S API,
+ * "Redactions"): the auth rules of v3 and later let it into the room,
+ * where it would redact nothing.  An unknown target or one of another
+ * room is left to the caller.  Returns MROOM_OK, MROOM_FORBIDDEN with
+ * ctx->why set, or MROOM_ERROR.
+ */
+static enum mroom_err
+redaction_check(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+    const char *redacts, const char *sender, const char *room_id)
+{
+	struct mevrow	 target;
+	enum mroom_err	 rc = MROOM_OK;
+	int		 found;
+
+	if ((found = mstore_event_get(ctx->db, redacts, &target)) != 1)
+		return found == 0 ? MROOM_OK : MROOM_ERROR;
+	if (strcmp(target.room_id, room_id) == 0 && !may_redact(ver, sv, sender, target.sender)) {
+		snprintf(ctx->why, sizeof(ctx->why),
+		    "You don't have permission to redact other users' events");
+		rc = MROOM_FORBIDDEN;
+	}
+	if (sv->err)
+		rc = MROOM_ERROR;
+	mevrow_fini(&target);
+	return rc;
+}
+
+/*
  * Applies a redaction to its target when allowed: spec, C-S API
  * "Redactions": the sender of the target, or anyone with the redact
- * power level, removes the target's content.
+ * power level, removes the target's content.  The redaction event (ev,
+ * ID event_id) is kept in the target's unsigned data, as clients are
+ * shown it whole in unsigned.redacted_because.
  */
 static int
 apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
-    const char *redacts, const char *sender, const char *room_id, const char *event_id)
+    const char *redacts, const char *sender, const char *room_id, const json_t *ev,
+    const char *event_id)
 {
 	struct mevrow	 target;
-	const json_t	*pl;
-	json_t		*red;
-	int64_t		 need = 50;
+	json_t		*red, *because;
 	int		 rc;
 
 	if ((rc = mstore_event_get(ctx->db, redacts, &target)) != 1)
@@ -161,18 +210,17 @@ apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct statev
 		mevrow_fini(&target);
 		return 0;
 	}
-	if ((pl = state_get(sv, "m.room.power_levels", "")) != NULL &&
-	    json_is_integer(json_object_get(json_object_get(pl, "content"), "redact")))
-		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "redact"));
 	rc = 0;
-	if (strcmp(target.sender, sender) == 0 ||
-	    mevent_user_power(ver, state_get, sv, sender) >= need) {
-		if ((red = mevent_redact(target.json, ver)) == NULL)
+	if (may_redact(ver, sv, sender, target.sender)) {
+		if ((red = mevent_redact(target.json, ver)) == NULL ||
+		    (because = json_deep_copy(ev)) == NULL) {
+			json_decref(red);
 			rc = -1;
-		else {
-			/* Keep the redaction's ID so clients see redacted_because. */
-			json_object_set_new(red, "unsigned", json_pack("{s:s}",
-			    "redacted_because", event_id));
+		} else {
+			json_object_del(because, "unsigned");
+			json_object_set_new(because, "event_id", json_string(event_id));
+			json_object_set_new(red, "unsigned", json_pack("{s:o}",
+			    "redacted_because", because));
 			rc = mstore_event_redact(ctx->db, redacts, red, event_id) < 0 ? -1 : 0;
 			json_decref(red);
 		}
@@ -253,7 +301,7 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 
 		if (target == NULL)
 			target = mjson_str(json_object_get(ev, "content"), "redacts");
-		if (target != NULL && apply_redaction(ctx, ver, sv, target, sender, room_id,
+		if (target != NULL && apply_redaction(ctx, ver, sv, target, sender, room_id, ev,
 		    event_id) == -1)
 			goto out;
 	}
@@ -367,6 +415,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	const struct mroomver	*ver;
 	struct stateview	 sv;
 	json_t			*prev = NULL, *ev = NULL;
+	const char		*target;
 	int64_t			 maxdepth, before;
 	enum mroom_err		 rc = MROOM_ERROR;
 	int			 found;
@@ -401,6 +450,12 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	    maxdepth + 1, event_id, &rc);
 	if (ev == NULL)
 		goto out;
+	/* The target as persist() reads it: v11 clients may name it in content. */
+	target = redacts != NULL ? redacts : strcmp(type, "m.room.redaction") == 0 ?
+	    mjson_str(content, "redacts") : NULL;
+	if (target != NULL &&
+	    (rc = redaction_check(ctx, ver, &sv, target, sender, room_id)) != MROOM_OK)
+		goto out;
 	rc = persist(ctx, ver, &sv, ev, *event_id, room_id, before, prev, txn);
 out:
 	if (rc != MROOM_OK) {
@@ -424,6 +479,8 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 	enum mroom_err		 rc = MROOM_ERROR;
 	size_t			 i;
 	json_t			*item;
+	/* Read once: the analyzer cannot tell that build() leaves *ver alone. */
+	const int		 derived_id = ver->create_room_id;
 
 	*room_id = NULL;
 	ctx->why[0] = '\0';
@@ -438,7 +495,7 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 	/* Spec: room versions 1-10 name the creator in the content. */
 	if (!ver->implicit_creator)
 		json_object_set_new(content, "creator", json_string(creator));
-	if (!ver->create_room_id && (rid = opaque_id('!', ctx->server_name)) == NULL)
+	if (!derived_id && (rid = opaque_id('!', ctx->server_name)) == NULL)
 		goto out;
 	sv.room_id = rid;
 	ev = build(ctx, ver, &sv, rid, creator, "m.room.create", "", content, NULL, noprev,
@@ -446,7 +503,7 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 	if (ev == NULL)
 		goto out;
 	rc = MROOM_ERROR;
-	if (ver->create_room_id) {
+	if (derived_id) {
 		/* Spec: room version 12: the room ID is the create event's ID, sigil "!". */
 		if (asprintf(&rid, "!%s", id + 1) == -1) {
 			rid = NULL;
@@ -487,35 +544,67 @@ out:
 	return rc;
 }
 
-json_t *
-mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_user,
-    const char *viewer_device)
+/*
+ * Copies the client-visible top-level fields of a PDU into out and names
+ * it: event_id, and room_id when the PDU has none (the v12 create event).
+ */
+static void
+client_fields(json_t *out, const json_t *pdu, const char *event_id, const char *room_id,
+    const char *type)
 {
-	const json_t	*pdu = row->json;
-	json_t		*out, *u, *pu = json_object_get(pdu, "unsigned");
 	static const char *const keep[] = {
 		"content", "origin_server_ts", "room_id", "sender", "type", "state_key", "redacts",
 	};
 
-	if ((out = json_object()) == NULL || (u = json_object()) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		json_t *v = json_object_get(pdu, keep[i]);
 
 		if (v != NULL)
 			json_object_set(out, keep[i], v);
 	}
-	json_object_set_new(out, "event_id", json_string(row->event_id));
-	if (json_object_get(out, "room_id") == NULL)
-		json_object_set_new(out, "room_id", json_string(row->room_id));
+	json_object_set_new(out, "event_id", json_string(event_id));
+	if (json_object_get(out, "room_id") == NULL && room_id != NULL)
+		json_object_set_new(out, "room_id", json_string(room_id));
 	/* v11 moved redacts into content; clients still read the top level. */
 	if (json_object_get(out, "redacts") == NULL &&
 	    mjson_str(json_object_get(pdu, "content"), "redacts") != NULL &&
-	    strcmp(row->type, "m.room.redaction") == 0)
+	    type != NULL && strcmp(type, "m.room.redaction") == 0)
 		json_object_set(out, "redacts", json_object_get(json_object_get(pdu, "content"),
 		    "redacts"));
+}
+
+/*
+ * Spec: C-S API, "Redactions": unsigned.redacted_because is the
+ * redaction event.  Rows redacted before it was kept whole carry only
+ * its ID.
+ */
+static json_t *
+redacted_because(const json_t *pu, const char *redacted_by, const char *room_id)
+{
+	const json_t	*kept = json_object_get(pu, "redacted_because");
+	json_t		*out;
+
+	if (!json_is_object(kept) || mjson_str(kept, "event_id") == NULL ||
+	    strcmp(mjson_str(kept, "event_id"), redacted_by) != 0)
+		return json_pack("{s:s}", "event_id", redacted_by);
+	if ((out = json_object()) == NULL)
+		return NULL;
+	client_fields(out, kept, redacted_by, room_id, mjson_str(kept, "type"));
+	return out;
+}
+
+json_t *
+mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_user,
+    const char *viewer_device)
+{
+	const json_t	*pdu = row->json;
+	json_t		*out, *u, *pu = json_object_get(pdu, "unsigned");
+
+	if ((out = json_object()) == NULL || (u = json_object()) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	client_fields(out, pdu, row->event_id, row->room_id, row->type);
 	json_object_set_new(u, "age", json_integer(now_ms - row->origin_server_ts));
 	if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
 	    strcmp(row->txn_user, viewer_user) == 0 && strcmp(row->txn_device, viewer_device) == 0)
@@ -531,8 +620,8 @@ mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_
 				json_object_set(u, pass[i], json_object_get(pu, pass[i]));
 	}
 	if (row->redacted_by != NULL)
-		json_object_set_new(u, "redacted_because", json_pack("{s:s}", "event_id",
-		    row->redacted_by));
+		json_object_set_new(u, "redacted_because", redacted_because(pu, row->redacted_by,
+		    row->room_id));
 	json_object_set_new(out, "unsigned", u);
 	return out;
 }

@@ -39,7 +39,9 @@ struct mroom_txn {
  * the caller's transaction.  state_key NULL: not a state event.  redacts:
  * for m.room.redaction.  *event_id (malloc'd) receives its ID; when txn
  * repeats an earlier send by the same device, the earlier event's ID is
- * returned and nothing is written.
+ * returned and nothing is written.  MROOM_FORBIDDEN when the auth rules
+ * refuse the event, or a redaction of another user's event lacks the
+ * room's redact power level.
  */
 enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *sender,
 		    const char *type, const char *state_key, const json_t *content,
