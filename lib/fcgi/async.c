@@ -905,7 +905,7 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 	rc = 0;
 out:
 	stop(&L, workers, nworkers, watching ? &watcher : NULL);
-	unlink(st.sockpath);
+	mfcgi_unlisten(st.sockpath);
 	if (atomic_load(&L.live) != 0)
 		mlog_err(NULL, "%zu connections left at exit", atomic_load(&L.live));
 	free(workers);

@@ -40,6 +40,7 @@ void	mfcgi_start_fini(struct mfcgi_start *);
  * socket listens.  Returns the blocking socket, or -1 (logged).
  */
 int	mfcgi_listen(const char *path);
+void	mfcgi_unlisten(const char *path);
 
 /*
  * request.c: the per-request pipeline both loops share.  A loop hands

@@ -164,7 +164,7 @@ mfcgi_main(const struct mapp *app, int argc, char *argv[])
 	FCGX_ShutdownPending();
 	shutdown(sock, SHUT_RDWR);
 	close(sock);
-	unlink(st.sockpath);
+	mfcgi_unlisten(st.sockpath);
 	for (int i = 0; i < st.threads; i++)
 		pthread_join(workers[i].thread, NULL);
 	free(workers);

@@ -1,5 +1,6 @@
 /* The start-up every handler program shares: flags, config, key, database, socket. */
 #include <sys/socket.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -134,12 +135,67 @@ mfcgi_start_fini(struct mfcgi_start *st)
  * waits for the socket file (myelin-stack, tests) never finds one that
  * refuses connections or that nginx's user cannot open.
  */
+/*
+ * "HOST:PORT" (no leading '/') listens on TCP instead, for handlers that
+ * nginx reaches across hosts (docs/scaling.md).
+ */
+static int
+listen_tcp(const char *spec)
+{
+	struct addrinfo	 hints, *res = NULL;
+	const char	*colon = strrchr(spec, ':');
+	char		 host[256];
+	int		 fd = -1, one = 1, rc;
+
+	if (colon == NULL || (size_t)(colon - spec) >= sizeof(host))
+		return -1;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(host[0] != '\0' ? host : NULL, colon + 1, &hints, &res)) != 0) {
+		mlog_err(NULL, "%s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		mlog_err(NULL, "%s: cannot listen: %s", spec, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* 1 when spec names a TCP address rather than a unix socket file. */
+static int
+is_tcp(const char *spec)
+{
+	return spec[0] != '/' && spec[0] != '.' && strchr(spec, ':') != NULL;
+}
+
+/* Removes a unix socket's file at stop; TCP addresses have none. */
+void
+mfcgi_unlisten(const char *path)
+{
+	if (!is_tcp(path))
+		unlink(path);
+}
+
 int
 mfcgi_listen(const char *path)
 {
 	struct sockaddr_un	 sun;
 	char			 tmp[sizeof(sun.sun_path)];
 	int			 fd = -1;
+
+	if (is_tcp(path))
+		return listen_tcp(path);
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
