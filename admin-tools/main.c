@@ -8,53 +8,113 @@
 #include <unistd.h>
 
 #include "auth/auth.h"
-#include "clock/clock.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "extern.h"
 #include "log/log.h"
+#include "notify/notify.h"
 #include "store/store.h"
 
-#include <jansson.h>
-
-#define EX_DONE		0
-#define EX_FAILED	1
-#define EX_USAGE	2
-
-struct ctx {
-	const char	*cfpath;
-	struct mconfig	*conf;
-	struct mdb	*db;
-	int		 json;
+/* Every command, in the order the usage message and the manual list them. */
+static const struct cmd cmds[] = {
+	{ "config", "check", "", cmd_config_check },
+	{ "db", "migrate", "", cmd_db_migrate },
+	{ "db", "status", "", cmd_db_status },
+	{ "db", "vacuum", "", cmd_db_vacuum },
+	{ "key", "generate", "[path]", cmd_key_generate },
+	{ "key", "rotate", "", cmd_key_rotate },
+	{ "key", "show", "", cmd_key_show },
+	{ "user", "add", "NAME --password PW [--admin]", cmd_user_add },
+	{ "user", "list", "[--limit N] [--from USER]", cmd_user_list },
+	{ "user", "show", "NAME", cmd_user_show },
+	{ "user", "deactivate", "NAME [--erase]", cmd_user_deactivate },
+	{ "user", "reactivate", "NAME --password PW", cmd_user_reactivate },
+	{ "user", "reset-password", "NAME --password PW [--keep-devices]",
+	    cmd_user_reset_password },
+	{ "user", "set-admin", "NAME on|off", cmd_user_set_admin },
+	{ "user", "shadow-ban", "NAME on|off", cmd_user_shadow_ban },
+	{ "user", "login-as", "NAME [--valid-until MS]", cmd_user_login_as },
+	{ "room", "list", "[--limit N] [--from OFFSET] [--search TEXT] [--order-by KEY] [--reverse]",
+	    cmd_room_list },
+	{ "room", "show", "ROOM", cmd_room_show },
+	{ "room", "members", "ROOM", cmd_room_members },
+	{ "room", "state", "ROOM", cmd_room_state },
+	{ "room", "delete", "ROOM [--purge] [--block] [--force]", cmd_room_delete },
+	{ "room", "block", "ROOM on|off", cmd_room_block },
+	{ "registration-token", "add", "[TOKEN] [--uses N] [--expiry MS]", cmd_regtoken_add },
+	{ "registration-token", "list", "", cmd_regtoken_list },
+	{ "registration-token", "delete", "TOKEN", cmd_regtoken_delete },
+	{ "stats", NULL, "", cmd_stats },
 };
 
+/* The synopsis (the manual's SYNOPSIS), then every command's arguments. */
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: myelin-admin [-j | --json] [-c config] command [args]\n"
-	    "commands:\n"
-	    "  config check\n"
-	    "  db migrate | db status\n"
-	    "  key generate [path]\n"
-	    "  user add NAME --password PW [--admin] | user list [--limit N] [--from USER]\n"
-	    "  registration-token add [TOKEN] [--uses N] [--expiry MS] | list | delete TOKEN\n");
+	fprintf(stderr, "usage: myelin-admin [-j | --json] [-c config] command [argument ...]\n"
+	    "commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "  %s%s%s%s%s\n", cmds[i].noun, cmds[i].verb != NULL ? " " : "",
+		    cmds[i].verb != NULL ? cmds[i].verb : "", *cmds[i].args != '\0' ? " " : "",
+		    cmds[i].args);
 }
 
-/* Prints obj as one line of JSON (steals it).  0 or -1. */
-static int
+/* The usage line of one command, after a mistake in its arguments. */
+static void
+cmd_usage(const struct cmd *c)
+{
+	fprintf(stderr, "usage: myelin-admin [-j] [-c config] %s%s%s%s%s\n", c->noun,
+	    c->verb != NULL ? " " : "", c->verb != NULL ? c->verb : "",
+	    *c->args != '\0' ? " " : "", c->args);
+}
+
+int
 print_json(json_t *obj)
 {
 	char *s = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 
 	json_decref(obj);
 	if (s == NULL)
-		return -1;
+		return EX_FAILED;
 	puts(s);
 	free(s);
-	return 0;
+	return EX_DONE;
 }
 
-/* A non-negative integer argument, or -1 when it is not one. */
-static int64_t
+void
+print_fields(const json_t *obj)
+{
+	const char	*k;
+	json_t		*v;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		printf("%-22s ", k);
+		if (json_is_string(v))
+			fputs(json_string_value(v), stdout);
+		else if (json_is_boolean(v))
+			fputs(json_is_true(v) ? "yes" : "no", stdout);
+		else if (json_is_integer(v))
+			printf("%lld", (long long)json_integer_value(v));
+		else if (json_is_array(v)) {
+			size_t	 i;
+			json_t	*e;
+
+			json_array_foreach(v, i, e)
+				printf("%s%s", i > 0 ? " " : "",
+				    json_is_string(e) ? json_string_value(e) : "?");
+		} else if (json_is_null(v))
+			fputs("-", stdout);
+		else {
+			char *s = json_dumps(v, JSON_COMPACT);
+
+			fputs(s != NULL ? s : "?", stdout);
+			free(s);
+		}
+		putchar('\n');
+	}
+}
+
+int64_t
 number(const char *s)
 {
 	char		*end;
@@ -62,12 +122,48 @@ number(const char *s)
 
 	errno = 0;
 	n = strtoll(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || n < 0)
+	if (errno != 0 || *s < '0' || *s > '9' || *end != '\0' || n < 0)
 		return -1;
 	return n;
 }
 
-static int
+int
+on_off(const char *s)
+{
+	return strcmp(s, "on") == 0 ? 1 : strcmp(s, "off") == 0 ? 0 : -1;
+}
+
+char *
+user_arg(struct ctx *c, const char *name)
+{
+	char *id;
+
+	if ((id = mauth_user_id(name, c->conf->server_name)) == NULL)
+		fprintf(stderr, "myelin-admin: %s is not a user name on %s\n", name,
+		    c->conf->server_name);
+	return id;
+}
+
+char *
+room_arg(struct ctx *c, const char *room)
+{
+	char	*id = NULL;
+	int	 rc;
+
+	if (room[0] == '!')
+		return strdup(room);
+	if (room[0] != '#' || strchr(room, ':') == NULL) {
+		fprintf(stderr, "myelin-admin: %s is not a room ID or alias\n", room);
+		return NULL;
+	}
+	if (need_db(c) == -1 || (rc = mstore_alias_get(c->db, room, &id, NULL)) == -1)
+		return NULL;
+	if (rc == 0)
+		fprintf(stderr, "myelin-admin: no room has the alias %s\n", room);
+	return id;
+}
+
+int
 need_db(struct ctx *c)
 {
 	if (c->db != NULL)
@@ -79,252 +175,69 @@ need_db(struct ctx *c)
 	return 0;
 }
 
-static int
-cmd_db(struct ctx *c, int argc, char **argv)
+/*
+ * The notify segment exists once a handler has run: mapping it then
+ * lets this process wake the stack's /sync requests.  Without one there
+ * is no stack to wake, and none is created here.
+ */
+int
+need_key(struct ctx *c)
 {
-	int v;
-
-	if (argc != 1)
-		return EX_USAGE;
-	if (strcmp(argv[0], "migrate") == 0) {
-		if (need_db(c) == -1)
-			return EX_FAILED;
-		if (c->json)
-			print_json(json_pack("{s:i}", "schema_version", mdb_schema_version(c->db)));
-		else
-			printf("schema version %d\n", mdb_schema_version(c->db));
-		return EX_DONE;
-	}
-	if (strcmp(argv[0], "status") == 0) {
-		if ((c->db = mdb_open(c->conf)) == NULL)
-			return EX_FAILED;
-		if ((v = mdb_schema_version(c->db)) == -1)
-			v = 0;
-		if (c->json)
-			print_json(json_pack("{s:i,s:i,s:s}", "schema_version", v, "latest",
-			    mdb_schema_latest(), "backend", c->conf->db_backend == MDB_POSTGRES ?
-			    "postgres" : "sqlite"));
-		else
-			printf("backend %s\nschema version %d of %d\n",
-			    c->conf->db_backend == MDB_POSTGRES ? "postgres" : "sqlite",
-			    v, mdb_schema_latest());
-		return EX_DONE;
-	}
-	return EX_USAGE;
-}
-
-/* key generate [path]: a new ed25519 key in Synapse's signing.key format. */
-static int
-cmd_key(struct ctx *c, int argc, char **argv)
-{
-	struct mkey	*k;
-	const char	*path;
-	char		*ver, *pub;
 	struct stat	 st;
-	int		 rc = EX_FAILED;
+	char		*path;
 
-	if (argc < 1 || argc > 2 || strcmp(argv[0], "generate") != 0)
-		return EX_USAGE;
-	path = argc == 2 ? argv[1] : c->conf->signing_key_path;
-	if (stat(path, &st) == 0) {
-		fprintf(stderr, "myelin-admin: %s exists; not overwriting it\n", path);
-		return EX_FAILED;
+	if (c->key != NULL)
+		return 0;
+	if ((c->key = mcrypto_key_load(c->conf->signing_key_path)) == NULL) {
+		fprintf(stderr, "myelin-admin: %s: cannot read the signing key\n",
+		    c->conf->signing_key_path);
+		return -1;
 	}
-	if ((ver = mcrypto_random_string(6)) == NULL)
-		return EX_FAILED;
-	if ((k = mcrypto_key_generate(ver)) == NULL)
-		fprintf(stderr, "myelin-admin: cannot generate a key\n");
-	else if (mcrypto_key_save(k, path) == -1)
-		fprintf(stderr, "myelin-admin: %s: %s\n", path, strerror(errno));
-	else if ((pub = mcrypto_key_public_b64(k)) != NULL) {
-		if (c->json)
-			print_json(json_pack("{s:s,s:s}", "key_id", k->id, "public_key", pub));
-		else
-			printf("%s %s\n", k->id, pub);
-		free(pub);
-		rc = EX_DONE;
+	if (asprintf(&path, "%s/notify.shm", c->conf->run_dir) != -1) {
+		if (stat(path, &st) == 0)
+			c->notify = mnotify_open(path);
+		free(path);
 	}
-	mcrypto_key_free(k);
-	free(ver);
-	return rc;
+	return 0;
 }
 
-static int
-cmd_user(struct ctx *c, int argc, char **argv)
+void
+admin_init(struct ctx *c, struct madmin *a)
 {
-	if (argc >= 2 && strcmp(argv[0], "add") == 0) {
-		const char	*pw = NULL;
-		char		*id, *hash, *lp;
-		int		 admin = 0, rc;
-
-		for (int i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--admin") == 0)
-				admin = 1;
-			else if (strcmp(argv[i], "--password") == 0 && i + 1 < argc)
-				pw = argv[++i];
-			else
-				return EX_USAGE;
-		}
-		if (pw == NULL)
-			return EX_USAGE;
-		if ((id = mauth_user_id(argv[1], c->conf->server_name)) == NULL) {
-			fprintf(stderr, "myelin-admin: invalid user name %s\n", argv[1]);
-			return EX_FAILED;
-		}
-		if (need_db(c) == -1 || (hash = mcrypto_password_hash(pw)) == NULL) {
-			free(id);
-			return EX_FAILED;
-		}
-		lp = strndup(id + 1, strcspn(id + 1, ":"));
-		rc = mstore_user_add(c->db, id, hash, lp, admin, 0, NULL);
-		free(lp);
-		free(hash);
-		if (rc == MSTORE_CONFLICT)
-			fprintf(stderr, "myelin-admin: %s already exists\n", id);
-		else if (rc == 0 && c->json)
-			print_json(json_pack("{s:s}", "user_id", id));
-		else if (rc == 0)
-			printf("%s\n", id);
-		free(id);
-		return rc == 0 ? EX_DONE : EX_FAILED;
-	}
-	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
-		struct muser	*v;
-		const char	*from = "";
-		int64_t		 limit = 100;
-		size_t		 n;
-		json_t		*arr;
-
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc &&
-			    (limit = number(argv[++i])) > 0)
-				continue;
-			if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-				from = argv[++i];
-				continue;
-			}
-			return EX_USAGE;
-		}
-		if (need_db(c) == -1 || mstore_user_list(c->db, from, limit, &v, &n) == -1)
-			return EX_FAILED;
-		arr = json_array();
-		if (!c->json)
-			printf("%-40s %-5s %-11s %s\n", "USER", "ADMIN", "DEACTIVATED", "DISPLAYNAME");
-		for (size_t i = 0; i < n; i++) {
-			if (c->json)
-				json_array_append_new(arr, json_pack("{s:s,s:b,s:b,s:b,s:s?,s:I}",
-				    "user_id", v[i].user_id, "admin", v[i].is_admin,
-				    "deactivated", v[i].deactivated, "guest", v[i].is_guest,
-				    "displayname", v[i].displayname, "creation_ts",
-				    (json_int_t)v[i].created_ts));
-			else
-				printf("%-40s %-5s %-11s %s\n", v[i].user_id, v[i].is_admin ? "yes" : "no",
-				    v[i].deactivated ? "yes" : "no",
-				    v[i].displayname != NULL ? v[i].displayname : "");
-		}
-		muser_list_free(v, n);
-		if (c->json)
-			print_json(arr);
-		else
-			json_decref(arr);
-		return EX_DONE;
-	}
-	return EX_USAGE;
+	memset(a, 0, sizeof(*a));
+	a->db = c->db;
+	a->conf = c->conf;
+	a->key = c->key;
+	a->notify = c->notify;
 }
 
-static int
-cmd_regtoken(struct ctx *c, int argc, char **argv)
+int
+admin_failed(struct madmin *a, enum madmin_rc rc)
 {
-	if (argc < 1)
-		return EX_USAGE;
-	if (need_db(c) == -1)
-		return EX_FAILED;
-	if (strcmp(argv[0], "add") == 0) {
-		int64_t	 uses = -1, expiry = -1;
-		char	*tok = NULL;
-		int	 rc;
+	if (rc == MADMIN_ERROR)
+		fprintf(stderr, "myelin-admin: the operation failed (see the log above)\n");
+	else
+		fprintf(stderr, "myelin-admin: %s\n", a->why);
+	return EX_FAILED;
+}
 
-		for (int i = 1; i < argc; i++) {
-			if (strcmp(argv[i], "--uses") == 0 && i + 1 < argc &&
-			    (uses = number(argv[++i])) >= 0)
-				continue;
-			if (strcmp(argv[i], "--expiry") == 0 && i + 1 < argc &&
-			    (expiry = number(argv[++i])) >= 0)
-				continue;
-			if (argv[i][0] != '-' && tok == NULL && (tok = strdup(argv[i])) != NULL)
-				continue;
-			free(tok);
-			return EX_USAGE;
+/* The command named by argv[0] (and argv[1]), or NULL; *skip its words. */
+static const struct cmd *
+find(int argc, char **argv, int *skip)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[0], cmds[i].noun) != 0)
+			continue;
+		if (cmds[i].verb == NULL) {
+			*skip = 1;
+			return &cmds[i];
 		}
-		if (tok == NULL && (tok = mcrypto_random_string(16)) == NULL)
-			return EX_FAILED;
-		/* Spec: C-S API, m.login.registration_token: [A-Za-z0-9._~-], at most 64. */
-		if (strlen(tok) == 0 || strlen(tok) > 64 ||
-		    strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		    "0123456789._~-") != strlen(tok)) {
-			fprintf(stderr, "myelin-admin: a token is 1 to 64 of A-Z a-z 0-9 . _ ~ -\n");
-			free(tok);
-			return EX_USAGE;
+		if (argc >= 2 && strcmp(argv[1], cmds[i].verb) == 0) {
+			*skip = 2;
+			return &cmds[i];
 		}
-		rc = mstore_regtoken_add(c->db, tok, uses, expiry);
-		if (rc == MSTORE_CONFLICT)
-			fprintf(stderr, "myelin-admin: token %s already exists\n", tok);
-		else if (rc == 0 && c->json)
-			print_json(json_pack("{s:s}", "token", tok));
-		else if (rc == 0)
-			printf("%s\n", tok);
-		free(tok);
-		return rc == 0 ? EX_DONE : EX_FAILED;
 	}
-	if (strcmp(argv[0], "list") == 0 && argc == 1) {
-		struct mregtoken	*v;
-		size_t			 n;
-		json_t			*arr;
-
-		if (mstore_regtoken_list(c->db, &v, &n) == -1)
-			return EX_FAILED;
-		arr = json_array();
-		if (!c->json)
-			printf("%-24s %8s %9s %s\n", "TOKEN", "USES", "COMPLETED", "EXPIRY");
-		for (size_t i = 0; i < n; i++) {
-			json_t *t = json_pack("{s:s,s:I,s:I,s:I}", "token", v[i].token,
-			    "uses_allowed", (json_int_t)v[i].uses_allowed, "completed",
-			    (json_int_t)v[i].completed, "expiry_time", (json_int_t)v[i].expiry_time);
-
-			/* Synapse's admin API shape: null for "no limit". */
-			if (v[i].uses_allowed < 0)
-				json_object_set_new(t, "uses_allowed", json_null());
-			if (v[i].expiry_time < 0)
-				json_object_set_new(t, "expiry_time", json_null());
-			if (c->json)
-				json_array_append_new(arr, t);
-			else {
-				char uses[24] = "-", exp[24] = "-";
-
-				json_decref(t);
-				if (v[i].uses_allowed >= 0)
-					snprintf(uses, sizeof(uses), "%lld", (long long)v[i].uses_allowed);
-				if (v[i].expiry_time >= 0)
-					snprintf(exp, sizeof(exp), "%lld", (long long)v[i].expiry_time);
-				printf("%-24s %8s %9lld %s\n", v[i].token, uses,
-				    (long long)v[i].completed, exp);
-			}
-		}
-		if (c->json)
-			print_json(arr);
-		else
-			json_decref(arr);
-		mregtoken_list_free(v, n);
-		return EX_DONE;
-	}
-	if (strcmp(argv[0], "delete") == 0 && argc == 2) {
-		int rc = mstore_regtoken_del(c->db, argv[1]);
-
-		if (rc == 0)
-			fprintf(stderr, "myelin-admin: no token %s\n", argv[1]);
-		return rc == 1 ? EX_DONE : EX_FAILED;
-	}
-	return EX_USAGE;
+	return NULL;
 }
 
 int
@@ -335,59 +248,43 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctx	 c;
-	char		 errbuf[4096];
-	int		 ch, rc;
+	const struct cmd	*cmd;
+	struct ctx		 c;
+	char			 errbuf[4096];
+	int			 ch, rc, skip = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.cfpath = getenv("MYELIN_CONFIG");
 	while ((ch = getopt_long(argc, argv, "+c:j", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': c.cfpath = optarg; break;
-		case 'j': c.json = 1; break;
-		default: usage(); return EX_USAGE;
+		case 'c':
+			c.cfpath = optarg;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		default:
+			usage();
+			return EX_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || c.cfpath == NULL) {
+	if (argc < 1 || c.cfpath == NULL || (cmd = find(argc, argv, &skip)) == NULL) {
 		usage();
 		return EX_USAGE;
 	}
 	mlog_init("myelin-admin", MLOG_WARN);
 	if (mcrypto_init() == -1)
 		return EX_FAILED;
-	c.conf = mconfig_load(c.cfpath, errbuf, sizeof(errbuf));
-	if (strcmp(argv[0], "config") == 0) {
-		if (argc != 2 || strcmp(argv[1], "check") != 0) {
-			usage();
-			mconfig_free(c.conf);
-			return EX_USAGE;
-		}
-		if (c.conf == NULL) {
-			fputs(errbuf, stderr);
-			return EX_FAILED;
-		}
-		puts("configuration OK");
-		mconfig_free(c.conf);
-		return EX_DONE;
-	}
-	if (c.conf == NULL) {
+	if ((c.conf = mconfig_load(c.cfpath, errbuf, sizeof(errbuf))) == NULL) {
 		fputs(errbuf, stderr);
 		return EX_FAILED;
 	}
-	if (strcmp(argv[0], "db") == 0)
-		rc = cmd_db(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "key") == 0)
-		rc = cmd_key(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "user") == 0)
-		rc = cmd_user(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "registration-token") == 0)
-		rc = cmd_regtoken(&c, argc - 1, argv + 1);
-	else
-		rc = EX_USAGE;
-	if (rc == EX_USAGE)
-		usage();
+	if ((rc = cmd->fn(&c, argc - skip, argv + skip)) == EX_USAGE)
+		cmd_usage(cmd);
+	mnotify_close(c.notify);
+	mcrypto_key_free(c.key);
 	mdb_close(c.db);
 	mconfig_free(c.conf);
 	return rc;

@@ -9,27 +9,35 @@
 #include "clock/clock.h"
 #include "config/config.h"
 #include "log/log.h"
+#include "notify/notify.h"
 #include "store/store.h"
+#include "timers.h"
 
-#define NOMORE	(-1)
 #define UIA_LIFETIME_MS		(60 * 60 * 1000)
 #define NONCE_LIFETIME_MS	(60 * 1000)
 
 static volatile sig_atomic_t quit;
 
-/* A timer returns the milliseconds until it wants to run again, or NOMORE. */
+/*
+ * A timer returns the milliseconds until it wants to run again, or
+ * NOMORE.  A move of its stream (MSTREAM__MAX: none) in the notify
+ * segment runs it at once: new work may fall due sooner than it said.
+ */
 struct timer {
 	const char	*name;
-	int64_t		(*fn)(struct mdb *, int64_t now);
+	int64_t		(*fn)(struct mdb *, struct mnotify *, int64_t now);
+	enum mstream	 stream;
 	int64_t		 due;
+	uint64_t	 seen;		/* the stream's position at the last run */
 };
 
 /* UIA sessions left unfinished for an hour are forgotten. */
 static int64_t
-t_uia(struct mdb *db, int64_t now)
+t_uia(struct mdb *db, struct mnotify *notify, int64_t now)
 {
 	int64_t n = mstore_uia_expire(db, now - UIA_LIFETIME_MS);
 
+	(void)notify;
 	if (n > 0)
 		mlog_debug(NULL, "expired %lld UIA sessions", (long long)n);
 	return 60 * 1000;
@@ -37,10 +45,26 @@ t_uia(struct mdb *db, int64_t now)
 
 /* Shared-secret registration nonces live 60 s, as in Synapse. */
 static int64_t
-t_nonces(struct mdb *db, int64_t now)
+t_nonces(struct mdb *db, struct mnotify *notify, int64_t now)
 {
+	(void)notify;
 	mstore_nonce_expire(db, now - NONCE_LIFETIME_MS);
 	return 60 * 1000;
+}
+
+/* Makes due every timer whose stream moved.  Returns 1 when one did. */
+static int
+streams_moved(struct timer *timers, size_t n, struct mnotify *notify)
+{
+	int moved = 0;
+
+	for (size_t i = 0; notify != NULL && i < n; i++)
+		if (timers[i].stream != MSTREAM__MAX &&
+		    mnotify_pos(notify, timers[i].stream) != timers[i].seen) {
+			timers[i].due = 0;
+			moved = 1;
+		}
+	return moved;
 }
 
 static void
@@ -60,10 +84,15 @@ int
 main(int argc, char *argv[])
 {
 	struct timer	 timers[] = {
-		{ "uia", t_uia, 0 }, { "nonces", t_nonces, 0 },
+		{ "uia", t_uia, MSTREAM__MAX, 0, 0 },
+		{ "nonces", t_nonces, MSTREAM__MAX, 0, 0 },
+		{ "typing", t_typing, MSTREAM_TYPING, 0, 0 },
 	};
+	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
 	struct mdb	*db;
+	struct mnotify	*notify = NULL;
+	char		*notpath = NULL;
 	struct sigaction sa;
 	const char	*cfpath = NULL;
 	char		 errbuf[4096];
@@ -89,6 +118,11 @@ main(int argc, char *argv[])
 		mlog_err(NULL, "database is not usable");
 		return 1;
 	}
+	/* The typing timer wakes waiting syncs through it, as handlers do. */
+	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) == -1 ||
+	    (notify = mnotify_open(notpath)) == NULL)
+		mlog_err(NULL, "no notify segment: syncs learn of expiries late");
+	free(notpath);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
@@ -100,14 +134,17 @@ main(int argc, char *argv[])
 		int64_t		 now = mclock_now_ms(), next = now + 60 * 1000;
 		struct timespec	 ts;
 
-		for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+		for (size_t i = 0; i < ntimers; i++) {
 			struct timer *t = &timers[i];
 			int64_t in;
 
 			if (t->due == NOMORE)
 				continue;
 			if (t->due <= now) {
-				in = t->fn(db, now);
+				/* Read first: a move during the run is not missed. */
+				if (notify != NULL && t->stream != MSTREAM__MAX)
+					t->seen = mnotify_pos(notify, t->stream);
+				in = t->fn(db, notify, now);
 				t->due = in == NOMORE ? NOMORE : now + in;
 			}
 			if (t->due != NOMORE && t->due < next)
@@ -115,13 +152,26 @@ main(int argc, char *argv[])
 		}
 		/*
 		 * Sleep in short steps: the fake clock of the tests may jump,
-		 * and a signal should end the loop promptly.
+		 * and a signal should end the loop promptly.  With the notify
+		 * segment the step is a wait on it, so a stream that moves
+		 * runs its timer within milliseconds.
 		 */
 		ts.tv_sec = 0;
 		ts.tv_nsec = 200 * 1000 * 1000;
-		while (!quit && mclock_now_ms() < next)
-			nanosleep(&ts, NULL);
+		for (;;) {
+			/* The sequence first: a bump after it ends the wait at once. */
+			uint32_t seq = notify != NULL ? mnotify_seq(notify) : 0;
+
+			if (quit || mclock_now_ms() >= next ||
+			    streams_moved(timers, ntimers, notify))
+				break;
+			if (notify != NULL)
+				mnotify_wait(notify, seq, 200);
+			else
+				nanosleep(&ts, NULL);
+		}
 	}
+	mnotify_close(notify);
 	mdb_close(db);
 	mconfig_free(conf);
 	mlog_info(NULL, "stopped");

@@ -1,156 +1,71 @@
-/* myelin-admin-api: the parts of Synapse's admin API myelin serves. */
-#include <stdlib.h>
-#include <string.h>
-
-#include "auth/auth.h"
-#include "clock/clock.h"
-#include "crypto/crypto.h"
-#include "fcgi/fcgi.h"
+/* myelin-admin-api: the parts of Synapse's admin API myelin serves, and its route table. */
+#include "extern.h"
 #include "json/json.h"
-#include "store/store.h"
 
-#define NONCE_LIFETIME_MS	(60 * 1000)
+#define A1 "/_synapse/admin/v1"
+#define A2 "/_synapse/admin/v2"
 
-/* Synapse: GET /_synapse/admin/v1/server_version. */
+/* Synapse: GET /_synapse/admin/v1/server_version, open to anyone as there. */
 static int
 h_server_version(struct mreq *req)
 {
 	return mfcgi_reply(req, 200, json_pack("{s:s}", "server_version", "myelin 0.1"));
 }
 
-/* Synapse: GET /_synapse/admin/v1/register hands out a nonce for 60 s. */
-static int
-h_register_nonce(struct mreq *req)
-{
-	char	*nonce;
-	int	 rc;
-
-	if (req->conf->registration_shared_secret == NULL)
-		return mfcgi_fail(req, MERR_UNKNOWN, "Shared secret registration is not enabled");
-	if ((nonce = mcrypto_random_string(32)) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	if (mstore_nonce_add(req->db, nonce) == -1)
-		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	else
-		rc = mfcgi_reply(req, 200, json_pack("{s:s}", "nonce", nonce));
-	free(nonce);
-	return rc;
-}
-
 /*
- * Synapse: POST /_synapse/admin/v1/register.  mac is the hex HMAC-SHA1,
- * keyed with the shared secret, of nonce, username, password and
- * "admin"/"notadmin" (and user_type when given) joined by NUL bytes:
- * byte-compatible with Synapse so register_new_matrix_user and existing
- * provisioning scripts work unchanged.
+ * Every endpoint but the version and shared-secret registration is for
+ * server admins (MAUTH_ADMIN: 403 M_FORBIDDEN for anyone else).  Literal
+ * segments come before parameters where both could match.
  */
-static int
-h_register_shared(struct mreq *req)
-{
-	json_t		*b = req->body, *out = NULL;
-	const char	*nonce = mjson_str(b, "nonce"), *username = mjson_str(b, "username");
-	const char	*password = mjson_str(b, "password"), *mac = mjson_str(b, "mac");
-	const char	*user_type = mjson_str(b, "user_type");
-	const char	*displayname = mjson_str(b, "displayname");
-	const char	*secret = req->conf->registration_shared_secret;
-	int		 admin = json_is_true(json_object_get(b, "admin"));
-	char		*msg = NULL, *user_id = NULL, *hash = NULL, want[41];
-	size_t		 msgsz;
-	int		 rc = -1, taken, added;
-
-	if (secret == NULL)
-		return mfcgi_fail(req, MERR_UNKNOWN, "Shared secret registration is not enabled");
-	if (nonce == NULL)
-		return mfcgi_fail(req, MERR_BAD_JSON, "nonce must be specified");
-	if (username == NULL || *username == '\0' || strlen(username) > 512)
-		return mfcgi_fail(req, MERR_BAD_JSON, "Invalid username");
-	if (password == NULL || strlen(password) > 512)
-		return mfcgi_fail(req, MERR_BAD_JSON, "Invalid password");
-	if (json_object_get(b, "admin") != NULL && !json_is_boolean(json_object_get(b, "admin")))
-		return mfcgi_fail(req, MERR_BAD_JSON, "Invalid admin");
-	if (mac == NULL)
-		return mfcgi_fail(req, MERR_BAD_JSON, "mac must be specified");
-	/* The nonce is spent by this attempt whatever its outcome. */
-	if ((taken = mstore_nonce_take(req->db, nonce, mclock_now_ms() - NONCE_LIFETIME_MS)) == -1)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (taken == 0)
-		return mfcgi_fail(req, MERR_UNKNOWN, "unrecognised nonce");
-	msgsz = strlen(nonce) + strlen(username) + strlen(password) + 16 +
-	    (user_type != NULL ? strlen(user_type) + 1 : 0);
-	if ((msg = malloc(msgsz)) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	{
-		int n = snprintf(msg, msgsz, "%s%c%s%c%s%c%s", nonce, 0, username, 0,
-		    password, 0, admin ? "admin" : "notadmin");
-
-		if (user_type != NULL)
-			n += snprintf(msg + n, msgsz - (size_t)n, "%c%s", 0, user_type);
-		mcrypto_hmac_sha1_hex(secret, strlen(secret), msg, (size_t)n, want);
-	}
-	if (strlen(mac) != 40 || strcasecmp(mac, want) != 0) {
-		mfcgi_fail(req, MERR_FORBIDDEN, "HMAC incorrect");
-		goto out;
-	}
-	if ((user_id = mauth_user_id(username, req->conf->server_name)) == NULL ||
-	    username[0] == '_') {
-		mfcgi_fail(req, MERR_INVALID_USERNAME,
-		    "User ID can only contain characters a-z, 0-9, or '=_-./+'");
-		goto out;
-	}
-	if ((hash = mcrypto_password_hash(password)) == NULL ||
-	    (out = json_object()) == NULL || mdb_begin(req->db) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
-		goto out;
-	}
-	{
-		char *lp = strndup(user_id + 1, strcspn(user_id + 1, ":"));
-
-		added = lp == NULL ? -1 : mstore_user_add(req->db, user_id, hash,
-		    displayname != NULL ? displayname : lp, admin, 0, user_type);
-		free(lp);
-	}
-	if (added != 0) {
-		mdb_rollback(req->db);
-		if (added == MSTORE_CONFLICT)
-			mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
-		else
-			mfcgi_fail(req, MERR_INTERNAL, "%s: user add failed", __func__);
-		goto out;
-	}
-	if (mauth_session_new(req, user_id, NULL, NULL, 0, out) == -1) {
-		mdb_rollback(req->db);
-		goto out;
-	}
-	if (mdb_commit(req->db) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
-		goto out;
-	}
-	rc = mfcgi_reply(req, 200, out);
-	out = NULL;
-out:
-	json_decref(out);
-	free(msg);
-	free(user_id);
-	free(hash);
-	return rc;
-}
-
 static const struct mroute routes[] = {
-	{ MM_GET,	"/_synapse/admin/v1/server_version",	MAUTH_NONE,	h_server_version },
-	{ MM_GET,	"/_synapse/admin/v1/register",		MAUTH_NONE,	h_register_nonce },
-	{ MM_POST,	"/_synapse/admin/v1/register",		MAUTH_NONE,	h_register_shared },
+	{ MM_GET,	A1 "/server_version",			MAUTH_NONE,	h_server_version },
+	{ MM_GET,	A1 "/register",				MAUTH_NONE,	h_register_nonce },
+	{ MM_POST,	A1 "/register",				MAUTH_NONE,	h_register_shared },
+	/* users */
+	{ MM_GET,	A2 "/users",				MAUTH_ADMIN,	h_users_list },
+	{ MM_GET,	A2 "/users/{userId}",			MAUTH_ADMIN,	h_user_get },
+	{ MM_PUT,	A2 "/users/{userId}",			MAUTH_ADMIN,	h_user_put },
+	{ MM_POST,	A1 "/deactivate/{userId}",		MAUTH_ADMIN,	h_user_deactivate },
+	{ MM_POST,	A1 "/reset_password/{userId}",		MAUTH_ADMIN,	h_user_reset_password },
+	{ MM_GET,	A1 "/whois/{userId}",			MAUTH_ADMIN,	h_user_whois },
+	{ MM_GET,	A1 "/users/{userId}/joined_rooms",	MAUTH_ADMIN,	h_user_joined_rooms },
+	{ MM_GET,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_get },
+	{ MM_PUT,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_put },
+	{ MM_GET,	A1 "/users/{userId}/media",		MAUTH_ADMIN,	h_user_media },
+	{ MM_POST,	A1 "/users/{userId}/login",		MAUTH_ADMIN,	h_user_login },
+	{ MM_POST,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_ban },
+	{ MM_DELETE,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_unban },
+	/* rooms */
+	{ MM_GET,	A1 "/rooms",				MAUTH_ADMIN,	h_rooms_list },
+	{ MM_GET,	A1 "/rooms/{roomId}",			MAUTH_ADMIN,	h_room_get },
+	{ MM_DELETE,	A1 "/rooms/{roomId}",			MAUTH_ADMIN,	h_room_delete_v1 },
+	{ MM_GET,	A1 "/rooms/{roomId}/members",		MAUTH_ADMIN,	h_room_members },
+	{ MM_GET,	A1 "/rooms/{roomId}/state",		MAUTH_ADMIN,	h_room_state },
+	{ MM_GET,	A1 "/rooms/{roomId}/block",		MAUTH_ADMIN,	h_room_block_get },
+	{ MM_PUT,	A1 "/rooms/{roomId}/block",		MAUTH_ADMIN,	h_room_block_put },
+	{ MM_GET,	A2 "/rooms/delete_status/{deleteId}",	MAUTH_ADMIN,	h_delete_status },
+	{ MM_DELETE,	A2 "/rooms/{roomId}",			MAUTH_ADMIN,	h_room_delete_v2 },
+	{ MM_GET,	A2 "/rooms/{roomId}/delete_status",	MAUTH_ADMIN,	h_room_delete_status },
+	/* registration tokens */
+	{ MM_GET,	A1 "/registration_tokens",		MAUTH_ADMIN,	h_regtokens_list },
+	{ MM_POST,	A1 "/registration_tokens/new",		MAUTH_ADMIN,	h_regtoken_new },
+	{ MM_GET,	A1 "/registration_tokens/{token}",	MAUTH_ADMIN,	h_regtoken_get },
+	{ MM_PUT,	A1 "/registration_tokens/{token}",	MAUTH_ADMIN,	h_regtoken_put },
+	{ MM_DELETE,	A1 "/registration_tokens/{token}",	MAUTH_ADMIN,	h_regtoken_delete },
+	/* event reports */
+	{ MM_GET,	A1 "/event_reports",			MAUTH_ADMIN,	h_reports_list },
+	{ MM_GET,	A1 "/event_reports/{reportId}",		MAUTH_ADMIN,	h_report_get },
+	{ MM_DELETE,	A1 "/event_reports/{reportId}",		MAUTH_ADMIN,	h_report_delete },
 };
 
 static const char *const locations[] = {
 	"/_synapse/admin/",
 };
 
+/* The key signs the leave events of deactivations and room shutdowns. */
 static const struct mapp app = {
-	.name = "admin",
-	.routes = routes,
-	.routesz = sizeof(routes) / sizeof(routes[0]),
-	.locations = locations,
-	.locationsz = sizeof(locations) / sizeof(locations[0]),
+	"admin", routes, sizeof(routes) / sizeof(routes[0]),
+	locations, sizeof(locations) / sizeof(locations[0]), 1, NULL, 0,
 };
 
 int

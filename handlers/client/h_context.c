@@ -5,65 +5,12 @@
 #include "clock/clock.h"
 #include "json/json.h"
 #include "relations.h"
+#include "room/filter.h"
 #include "rooms.h"
 #include "store/store.h"
 
 #define CONTEXT_DEFAULT_LIMIT	10
 #define CONTEXT_MAX_LIMIT	100
-
-/* 1 when s is in the JSON array of strings l; patterns ending in '*' match prefixes. */
-static int
-listed(const json_t *l, const char *s, int wildcard)
-{
-	json_t	*v;
-	size_t	 i;
-
-	json_array_foreach(l, i, v) {
-		const char	*pat = json_string_value(v);
-		size_t		 plen;
-
-		if (pat == NULL)
-			continue;
-		plen = strlen(pat);
-		if (strcmp(s, pat) == 0 || (wildcard && plen > 0 && pat[plen - 1] == '*' &&
-		    strncmp(s, pat, plen - 1) == 0))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Spec: RoomEventFilter: rooms, not_rooms, types, not_types, senders,
- * not_senders and contains_url; a "not_" list wins over its positive one.
- * ev: an event in client or PDU format.
- */
-static int
-filter_match(const json_t *filter, const char *room_id, const json_t *ev)
-{
-	const char	*type = mjson_str(ev, "type"), *sender = mjson_str(ev, "sender");
-	const json_t	*l, *cu;
-
-	if (filter == NULL)
-		return 1;
-	if (type == NULL || sender == NULL)
-		return 0;
-	if (((l = json_object_get(filter, "not_rooms")) != NULL && listed(l, room_id, 0)) ||
-	    ((l = json_object_get(filter, "rooms")) != NULL && json_is_array(l) &&
-	    !listed(l, room_id, 0)))
-		return 0;
-	if (((l = json_object_get(filter, "not_types")) != NULL && listed(l, type, 1)) ||
-	    ((l = json_object_get(filter, "types")) != NULL && json_is_array(l) &&
-	    !listed(l, type, 1)))
-		return 0;
-	if (((l = json_object_get(filter, "not_senders")) != NULL && listed(l, sender, 0)) ||
-	    ((l = json_object_get(filter, "senders")) != NULL && json_is_array(l) &&
-	    !listed(l, sender, 0)))
-		return 0;
-	if (json_is_boolean(cu = json_object_get(filter, "contains_url")) &&
-	    json_is_true(cu) != (json_object_get(json_object_get(ev, "content"), "url") != NULL))
-		return 0;
-	return 1;
-}
 
 /* Client events of the rows the filter lets through, appended to out.  0 or -1. */
 static int
@@ -71,7 +18,7 @@ append_rows(struct mreq *req, json_t *out, const json_t *filter, const char *roo
     const struct mevrow *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (filter_match(filter, room_id, rows[i].json) &&
+		if (mfilter_event_match(filter, room_id, rows[i].json) &&
 		    json_array_append_new(out, mroom_client_event(&rows[i], mclock_now_ms(),
 		    req->auth.user_id, req->auth.device_id)) == -1)
 			return -1;
@@ -115,7 +62,7 @@ context_state(struct mreq *req, const json_t *filter, const char *room_id,
 	json_object_foreach(all, k, ev) {
 		const char *type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
 
-		if (!filter_match(filter, room_id, ev))
+		if (!mfilter_event_match(filter, room_id, ev))
 			continue;
 		if (lazy && type != NULL && strcmp(type, "m.room.member") == 0 &&
 		    (sk == NULL || json_object_get(senders, sk) == NULL))

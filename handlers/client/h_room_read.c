@@ -6,6 +6,7 @@
 #include "clock/clock.h"
 #include "json/json.h"
 #include "relations.h"
+#include "room/filter.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -118,48 +119,9 @@ parse_token(struct mreq *req, const char *tok, int64_t *pos)
 	return 0;
 }
 
-/* An event filter's simple lists (spec: RoomEventFilter). */
-static int
-filter_match(const json_t *filter, const struct mevrow *e)
-{
-	static const struct {
-		const char	*key;
-		int		 negate;
-		int		 sender;
-	} lists[] = {
-		{ "types", 0, 0 }, { "not_types", 1, 0 },
-		{ "senders", 0, 1 }, { "not_senders", 1, 1 },
-	};
-
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		json_t		*l = json_object_get(filter, lists[i].key), *v;
-		const char	*what = lists[i].sender ? e->sender : e->type;
-		size_t		 j;
-		int		 hit = 0;
-
-		if (!json_is_array(l))
-			continue;
-		json_array_foreach(l, j, v) {
-			const char *pat = json_string_value(v);
-			size_t plen;
-
-			if (pat == NULL)
-				continue;
-			plen = strlen(pat);
-			/* Spec: a trailing '*' matches any rest of the type. */
-			if ((!lists[i].sender && plen > 0 && pat[plen - 1] == '*' &&
-			    strncmp(what, pat, plen - 1) == 0) || strcmp(what, pat) == 0)
-				hit = 1;
-		}
-		if (lists[i].negate ? hit : !hit)
-			return 0;
-	}
-	return 1;
-}
-
 /*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
- * limit (default 10), filter (types, not_types, senders, not_senders).
+ * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  */
 int
 h_messages(struct mreq *req)
@@ -225,7 +187,7 @@ h_messages(struct mreq *req)
 		more = (int64_t)n == want;
 		for (size_t i = 0; i < n; i++) {
 			last = rows[i].stream;
-			if (filter == NULL || filter_match(filter, &rows[i]))
+			if (mfilter_event_match(filter, rows[i].room_id, rows[i].json))
 				json_array_append_new(chunk, mroom_client_event(&rows[i],
 				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
 		}

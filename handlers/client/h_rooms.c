@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "crypto/crypto.h"
 #include "events/events.h"
 #include "json/json.h"
 #include "notify/notify.h"
@@ -37,6 +38,52 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
 	}
 }
 
+/*
+ * Synapse's shadow-ban: a banned user's messages, state changes,
+ * redactions and invites answer as if sent, with an event ID no event
+ * has, and reach nobody; joining and leaving work as ever.  1 when
+ * *event_id is such a fake (malloc'd), 0 when the event is to be sent,
+ * -1 after failing the request.
+ */
+static int
+shadow_banned(struct mreq *req, const char *type, const json_t *content, char **event_id)
+{
+	const char	*m = mjson_str(content, "membership");
+	char		*r;
+
+	if (!req->auth.is_shadow_banned ||
+	    (strcmp(type, "m.room.member") == 0 && (m == NULL || strcmp(m, "invite") != 0)))
+		return 0;
+	if ((r = mcrypto_random_string(43)) == NULL || asprintf(event_id, "$%s", r) == -1) {
+		free(r);
+		*event_id = NULL;
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	free(r);
+	return 1;
+}
+
+/*
+ * Synapse: a room an admin blocked refuses every local membership but
+ * leaving and banning (403 M_FORBIDDEN).  0 when the event may go on,
+ * -1 after failing the request.
+ */
+static int
+blocked_check(struct mreq *req, const char *room_id, const char *type, const json_t *content)
+{
+	const char	*m = mjson_str(content, "membership");
+	int		 rc;
+
+	if (strcmp(type, "m.room.member") != 0 || m == NULL || strcmp(m, "leave") == 0 ||
+	    strcmp(m, "ban") == 0)
+		return 0;
+	if ((rc = mstore_room_blocked(req->db, room_id, NULL)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 1)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "This room has been blocked on this server");
+	return 0;
+}
+
 int
 room_send1(struct mreq *req, const char *room_id, const char *type, const char *state_key,
     const json_t *content, const char *redacts, const char *txn_id, char **event_id)
@@ -44,7 +91,12 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 	struct mroom_ctx	 ctx;
 	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id };
 	enum mroom_err		 e;
+	int			 fake;
 
+	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
+		return fake == 1 ? 0 : -1;
+	if (blocked_check(req, room_id, type, content) == -1)
+		return -1;
 	room_ctx(req, &ctx);
 	if (mdb_begin(req->db) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);

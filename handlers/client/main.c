@@ -1,8 +1,12 @@
 /* myelin-client: the route table of the client-server API. */
 #include "directory.h"
+#include "ephemeral.h"
 #include "extern.h"
+#include "filter.h"
+#include "push.h"
 #include "relations.h"
 #include "rooms.h"
+#include "search.h"
 
 #define C "/_matrix/client/v3"
 
@@ -76,6 +80,40 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/rooms/{roomId}/report/{eventId}",	MAUTH_USER,	h_report_event },
 	{ MM_POST,	C "/rooms/{roomId}/upgrade",		MAUTH_USER,	h_upgrade },
 	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/hierarchy", MAUTH_USER,	h_hierarchy },
+	{ MM_POST,	C "/search",				MAUTH_USER,	h_search },
+	{ MM_POST,	C "/user_directory/search",		MAUTH_USER,	h_user_directory_search },
+	{ MM_POST,	C "/user/{userId}/filter",		MAUTH_USER,	h_filter_post },
+	{ MM_GET,	C "/user/{userId}/filter/{filterId}",	MAUTH_USER,	h_filter_get },
+	{ MM_PUT,	C "/rooms/{roomId}/typing/{userId}",	MAUTH_USER,	h_typing },
+	{ MM_GET,	C "/user/{userId}/account_data/{type}",	MAUTH_USER,	h_account_data_get },
+	{ MM_PUT,	C "/user/{userId}/account_data/{type}",	MAUTH_USER,	h_account_data_put },
+	{ MM_GET,	C "/user/{userId}/rooms/{roomId}/account_data/{type}", MAUTH_USER,
+								h_room_account_data_get },
+	{ MM_PUT,	C "/user/{userId}/rooms/{roomId}/account_data/{type}", MAUTH_USER,
+								h_room_account_data_put },
+	{ MM_GET,	C "/user/{userId}/rooms/{roomId}/tags",	MAUTH_USER,	h_tags_get },
+	{ MM_PUT,	C "/user/{userId}/rooms/{roomId}/tags/{tag}", MAUTH_USER,	h_tag_put },
+	{ MM_DELETE,	C "/user/{userId}/rooms/{roomId}/tags/{tag}", MAUTH_USER,	h_tag_delete },
+	{ MM_GET,	C "/presence/{userId}/status",		MAUTH_USER,	h_presence_get },
+	{ MM_PUT,	C "/presence/{userId}/status",		MAUTH_USER,	h_presence_put },
+	{ MM_POST,	C "/rooms/{roomId}/receipt/{receiptType}/{eventId}", MAUTH_USER, h_receipt },
+	{ MM_POST,	C "/rooms/{roomId}/read_markers",	MAUTH_USER,	h_read_markers },
+	{ MM_GET,	C "/pushrules/",			MAUTH_USER,	h_pushrules },
+	{ MM_GET,	C "/pushrules/global/",			MAUTH_USER,	h_pushrules_global },
+	{ MM_GET,	C "/pushrules/global/{kind}/{ruleId}",	MAUTH_USER,	h_pushrule_get },
+	{ MM_PUT,	C "/pushrules/global/{kind}/{ruleId}",	MAUTH_USER,	h_pushrule_put },
+	{ MM_DELETE,	C "/pushrules/global/{kind}/{ruleId}",	MAUTH_USER,	h_pushrule_delete },
+	{ MM_GET,	C "/pushrules/global/{kind}/{ruleId}/enabled", MAUTH_USER,
+								h_pushrule_enabled_get },
+	{ MM_PUT,	C "/pushrules/global/{kind}/{ruleId}/enabled", MAUTH_USER,
+								h_pushrule_enabled_put },
+	{ MM_GET,	C "/pushrules/global/{kind}/{ruleId}/actions", MAUTH_USER,
+								h_pushrule_actions_get },
+	{ MM_PUT,	C "/pushrules/global/{kind}/{ruleId}/actions", MAUTH_USER,
+								h_pushrule_actions_put },
+	{ MM_GET,	C "/notifications",			MAUTH_USER,	h_notifications },
+	{ MM_GET,	C "/pushers",				MAUTH_USER,	h_pushers },
+	{ MM_POST,	C "/pushers/set",			MAUTH_USER,	h_pushers_set },
 };
 
 static const char *const locations[] = {

@@ -12,6 +12,9 @@ int	room_fail(struct mreq *, struct mroom_ctx *, enum mroom_err);
 /*
  * Sends one event in its own transaction and wakes waiting syncs.
  * Returns 0 with *event_id (malloc'd), or -1 with the request failed.
+ * A shadow-banned sender's event (not a join or leave) is not sent and
+ * gets a made-up ID; a blocked room refuses joins, invites and knocks
+ * with 403 M_FORBIDDEN.
  */
 int	room_send1(struct mreq *, const char *room_id, const char *type,
 	    const char *state_key, const json_t *content, const char *redacts,

@@ -13,7 +13,6 @@
 #include "sync.h"
 
 #define DEFAULT_TIMELINE_LIMIT	10
-#define MAX_TIMELINE_LIMIT	100
 #define MAX_TIMEOUT_MS		(5 * 60 * 1000)
 
 static void
@@ -30,6 +29,10 @@ syncstate_free(void *p)
 /* Every stream of a sync token, in token order (see sync.h). */
 static const struct syncstream *const streams[] = {
 	&sync_events,
+	&sync_typing,
+	&sync_receipts,
+	&sync_account_data,
+	&sync_presence,
 };
 
 /* Parses "s<p0>_<p1>...".  Returns 0, or -1 with 400 M_INVALID_PARAM. */
@@ -92,29 +95,8 @@ setup(struct mreq *req, struct syncstate **out)
 		timeout = MAX_TIMEOUT_MS;
 	st->deadline = mclock_now_ms() + timeout;
 	st->full_state = full != NULL && strcmp(full, "true") == 0;
-	if (fs != NULL && fs[0] == '{') {
-		if ((st->filter = json_loads(fs, 0, NULL)) == NULL) {
-			mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
-			goto out;
-		}
-		if (!json_is_object(st->filter)) {
-			mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
-			goto out;
-		}
-	} else if (fs != NULL) {
-		/* XXX Stored filters (POST /user/{userId}/filter) are not kept yet. */
-		mfcgi_fail(req, MERR_NOT_FOUND, "No such filter");
+	if (fs != NULL && sync_filter_load(req, fs, st) == -1)
 		goto out;
-	}
-	{
-		json_t *l = json_object_get(json_object_get(json_object_get(st->filter, "room"),
-		    "timeline"), "limit");
-
-		if (json_is_integer(l) && json_integer_value(l) >= 0)
-			st->limit = json_integer_value(l);
-		if (st->limit > MAX_TIMELINE_LIMIT)
-			st->limit = MAX_TIMELINE_LIMIT;
-	}
 	*out = st;
 	st = NULL;
 	rc = 0;
@@ -157,6 +139,9 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty)
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
 		if (streams[i]->collect(&ctx) == -1)
 			goto fail;
+	/* Counts go to every joined room in the response, whichever stream put it there. */
+	if (sync_unread(&ctx) == -1)
+		goto fail;
 	format_token(&ctx.to, tok, sizeof(tok));
 	json_object_set_new(ctx.resp, "next_batch", json_string(tok));
 	json_decref(ctx.joined);
@@ -185,6 +170,8 @@ h_sync(struct mreq *req)
 			return -1;
 		req->state = st;
 		req->state_free = syncstate_free;
+		if (sync_set_presence(req) == -1)
+			return -1;
 	}
 	for (;;) {
 		/*

@@ -28,6 +28,9 @@ struct syncpos {
 	int64_t		 p[SPOS__MAX];
 };
 
+/* Timeline events per room a filter may ask for. */
+#define SYNC_MAX_TIMELINE_LIMIT	100
+
 /* What one request keeps between wakes. */
 struct syncstate {
 	int		 initial;	/* no since: everything */
@@ -62,6 +65,48 @@ struct syncstream {
 
 /* The events stream: rooms, membership, timelines, state (rooms.c). */
 extern const struct syncstream sync_events;
+/* m.typing in rooms' ephemeral events (typing.c). */
+extern const struct syncstream sync_typing;
+/* m.receipt in rooms' ephemeral events (receipts.c). */
+extern const struct syncstream sync_receipts;
+/* Global and per-room account data, tags among them (account_data.c). */
+extern const struct syncstream sync_account_data;
+/* m.presence of the user and of those sharing a room (presence.c). */
+extern const struct syncstream sync_presence;
+
+/*
+ * Applies the query's set_presence to the user, once per request, before
+ * the streams run (presence.c).  0, or -1 with the request failed.
+ */
+int	sync_set_presence(struct mreq *);
+/* 1 when room_id is in ctx->joined, the user's joined rooms (ephemeral.c). */
+int	sync_joined(const struct syncctx *, const char *room_id);
+/*
+ * 1 when the EventFilter filter (NULL passes) lets ev, an event without
+ * a sender (m.typing, account data), into room_id (NULL: no room), the
+ * way Synapse matches them (ephemeral.c).
+ */
+int	sync_filter_nosender(const json_t *filter, const char *room_id, const json_t *ev);
+
+/*
+ * Reads the query's filter, inline JSON or a stored filter's ID, into
+ * st->filter, and its room.timeline.limit into st->limit (filter.c).
+ * 0, or -1 with the request failed: 400 M_NOT_JSON or M_BAD_JSON for a
+ * bad inline filter, 400 M_INVALID_PARAM for an unknown ID.
+ */
+int	sync_filter_load(struct mreq *, const char *param, struct syncstate *st);
+/*
+ * 1 when the filter's room.rooms and room.not_rooms let room_id into the
+ * response: streams that add to rooms' sections ask first (rooms.c).
+ */
+int	sync_room_allowed(const struct syncctx *, const char *room_id);
+
+/*
+ * Sets unread_notifications (and unread_thread_notifications when the
+ * filter asks) in every joined room of the response, after the streams
+ * ran (receipts.c).  0, or -1 with the request failed.
+ */
+int	sync_unread(struct syncctx *);
 
 /* The response's section of room_id under rooms.join (created when absent). */
 json_t	*sync_joined_room(struct syncctx *, const char *room_id);

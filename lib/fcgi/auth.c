@@ -60,5 +60,6 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 	req->auth.token_id = t.token_id;
 	req->auth.is_admin = t.is_admin;
 	req->auth.is_guest = t.is_guest;
+	req->auth.is_shadow_banned = t.shadow_banned;
 	return 0;
 }

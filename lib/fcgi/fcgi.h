@@ -38,6 +38,7 @@ enum mauth {
 	X(MERR_NOT_FOUND, 404, "M_NOT_FOUND") \
 	X(MERR_UNRECOGNIZED, 404, "M_UNRECOGNIZED") \
 	X(MERR_BAD_METHOD, 405, "M_UNRECOGNIZED") \
+	X(MERR_SERVER_CONTROLLED, 405, "M_BAD_JSON") \
 	X(MERR_CONFLICT, 409, "M_UNKNOWN") \
 	X(MERR_TOO_LARGE, 413, "M_TOO_LARGE") \
 	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
@@ -69,6 +70,7 @@ struct mauthinfo {
 	int64_t		 token_id;
 	int		 is_admin;
 	int		 is_guest;
+	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
 };
 
 #define MREQ_PARAMS	8

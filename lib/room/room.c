@@ -8,6 +8,7 @@
 #include "events/events.h"
 #include "json/json.h"
 #include "log/log.h"
+#include "push/push.h"
 #include "room/room.h"
 #include "store/store.h"
 
@@ -221,12 +222,32 @@ apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct statev
 			json_object_set_new(because, "event_id", json_string(event_id));
 			json_object_set_new(red, "unsigned", json_pack("{s:o}",
 			    "redacted_because", because));
-			rc = mstore_event_redact(ctx->db, redacts, red, event_id) < 0 ? -1 : 0;
+			rc = mstore_event_redact(ctx->db, redacts, red, event_id) < 0 ||
+			    mstore_search_del(ctx->db, redacts) == -1 ? -1 : 0;
 			json_decref(red);
 		}
 	}
 	mevrow_fini(&target);
 	return rc;
+}
+
+/*
+ * Spec: C-S API, "Push Notifications", "Server behaviour": the push
+ * rules of the local members an event concerns, in its transaction, so
+ * that the counts move with the event.  0 or -1.
+ */
+static int
+push_rules(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+    const json_t *ev, const char *event_id, const char *room_id)
+{
+	struct mpush_event	 pe;
+
+	memset(&pe, 0, sizeof(pe));
+	pe.power_levels = json_object_get(state_get(sv, "m.room.power_levels", ""), "content");
+	pe.sender_power = mevent_user_power(ver, state_get, sv, mjson_str(ev, "sender"));
+	if (sv->err)
+		return -1;
+	return mpush_event_process(ctx->db, ev, event_id, room_id, ctx->stream, &pe);
 }
 
 /* Stores a checked event with its state, extremities and relations. */
@@ -296,6 +317,9 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 		goto out;
 	if (relation(ctx, json_object_get(ev, "content"), event_id, room_id, ctx->stream) == -1)
 		goto out;
+	/* Searchable text goes into the index with the event. */
+	if (mstore_search_put(ctx->db, ctx->stream, type, json_object_get(ev, "content")) == -1)
+		goto out;
 	if (strcmp(type, "m.room.redaction") == 0) {
 		const char *target = mjson_str(ev, "redacts");
 
@@ -305,6 +329,8 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 		    event_id) == -1)
 			goto out;
 	}
+	if (push_rules(ctx, ver, sv, ev, event_id, room_id) == -1)
+		goto out;
 	rc = MROOM_OK;
 out:
 	json_decref(delta);

@@ -332,6 +332,7 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 		t->deactivated = mcur_int(c, 4) != 0;
 		t->is_guest = mcur_int(c, 5) != 0;
 		t->token_id = mcur_int(c, 6);
+		t->shadow_banned = mcur_int(c, 7) != 0;
 		if (t->user_id == NULL || t->device_id == NULL) {
 			mtokeninfo_fini(t);
 			rc = -1;

@@ -34,6 +34,7 @@ struct mtokeninfo {
 	int		 is_admin;
 	int		 deactivated;
 	int		 is_guest;
+	int		 shadow_banned;		/* sends appear to succeed, go nowhere */
 };
 
 struct mregtoken {

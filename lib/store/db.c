@@ -14,10 +14,18 @@ static const char *const stmt_sql[MSTMT__MAX] = {
 #undef X
 };
 
+/* PostgreSQL's own texts, NULL where it runs the shared one. */
+static const char *const stmt_pg[MSTMT__MAX] = {
+#define P(id, sql) [id] = (sql),
+	MSTMT_PG_ALL
+#undef P
+};
+
 const char *
 mstmt_sql(enum mstmt st, enum mdb_backend kind)
 {
-	(void)kind;
+	if (kind == MDB_POSTGRES && stmt_pg[st] != NULL)
+		return stmt_pg[st];
 	return stmt_sql[st];
 }
 

@@ -47,5 +47,7 @@ extern const struct mbackend mbackend_pg;
 
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
+/* Fills e (zeroed by the caller) from the MEVENT_COLS of a row.  0 or -1. */
+int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
 
 #endif

@@ -156,5 +156,184 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX event_relations_room ON event_relations (room_id, rel_type, stream);"
 	  "CREATE INDEX events_room_ts ON events (room_id, origin_server_ts);",
 	  NULL },
+	/*
+	 * The admin toolkit: users.erased marks accounts deactivated with
+	 * erase; blocked_rooms may name rooms this server has never seen (a
+	 * block outlives a purge) and the admin who blocked it (NULL from
+	 * myelin-admin); room_deletes keeps the outcome of each
+	 * room deletion for the delete_status endpoints.
+	 */
+	{ 5, "admin",
+	  "ALTER TABLE users ADD COLUMN erased BIGINT NOT NULL DEFAULT 0;"
+	  "CREATE TABLE blocked_rooms ("
+	  " room_id TEXT PRIMARY KEY,"
+	  " user_id TEXT,"
+	  " blocked_ts BIGINT NOT NULL);"
+	  "CREATE TABLE room_deletes ("
+	  " delete_id TEXT PRIMARY KEY,"
+	  " room_id TEXT NOT NULL,"
+	  " status TEXT NOT NULL,"
+	  " error TEXT,"
+	  " result TEXT NOT NULL,"
+	  " created_ts BIGINT NOT NULL);"
+	  "CREATE INDEX room_deletes_room ON room_deletes (room_id, created_ts);",
+	  NULL },
+	/*
+	 * Filters clients upload, numbered per user from 0 (as Synapse);
+	 * json is the canonical JSON, so a definition uploaded again gets
+	 * its old ID.  sync_lazy_members remembers which membership events
+	 * a device was sent by a lazy-loading /sync, and in the response
+	 * whose next_batch is at sent_at (an events position).
+	 */
+	{ 6, "filters",
+	  "CREATE TABLE filters ("
+	  " user_id TEXT NOT NULL,"
+	  " filter_id BIGINT NOT NULL,"
+	  " json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, filter_id));"
+	  "CREATE TABLE sync_lazy_members ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " member TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " sent_at BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, room_id, member));",
+	  NULL },
+	/*
+	 * The streams beside events: typing, account data and presence.
+	 * ephemeral_streams holds each one's position, taken in the writing
+	 * transaction.  A typing row with until_ms 0 is a user who stopped:
+	 * it stays so that the room's change keeps a position.  account_data
+	 * keeps global data under room_id ''.
+	 */
+	{ 7, "ephemeral",
+	  "CREATE TABLE ephemeral_streams ("
+	  " name TEXT PRIMARY KEY,"
+	  " pos BIGINT NOT NULL);"
+	  "INSERT INTO ephemeral_streams (name, pos) VALUES ('typing', 0),"
+	  " ('account_data', 0), ('presence', 0);"
+	  "CREATE TABLE typing ("
+	  " room_id TEXT NOT NULL,"
+	  " user_id TEXT NOT NULL,"
+	  " until_ms BIGINT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " PRIMARY KEY (room_id, user_id));"
+	  "CREATE INDEX typing_stream ON typing (stream);"
+	  "CREATE INDEX typing_until ON typing (until_ms) WHERE until_ms > 0;"
+	  "CREATE TABLE account_data ("
+	  " user_id TEXT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " content TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, room_id, type));"
+	  "CREATE INDEX account_data_stream ON account_data (user_id, stream);"
+	  "CREATE TABLE presence ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " presence TEXT NOT NULL,"
+	  " status_msg TEXT,"
+	  " last_active_ts BIGINT NOT NULL,"
+	  " stream BIGINT NOT NULL);"
+	  "CREATE INDEX presence_stream ON presence (stream);",
+	  NULL },
+	/*
+	 * Receipts, push rules and notifications.  receipts: thread_id '' is
+	 * unthreaded; event_stream orders receipts of one kind, stream is
+	 * the receipts stream (its position in receipts_position).
+	 * push_rules: a user's own rules, and their changes to server-default
+	 * rules (IDs starting with "."; enabled and actions NULL when not
+	 * changed).  event_push_actions: one row per notified user and event
+	 * (stream: the event's), thread_id "main" or the root; is_read set
+	 * by receipts, so unread counts read the partial index only.
+	 */
+	{ 8, "push",
+	  "CREATE TABLE receipts ("
+	  " room_id TEXT NOT NULL,"
+	  " user_id TEXT NOT NULL,"
+	  " receipt_type TEXT NOT NULL,"
+	  " thread_id TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " event_stream BIGINT NOT NULL,"
+	  " ts BIGINT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " PRIMARY KEY (room_id, user_id, receipt_type, thread_id));"
+	  "CREATE INDEX receipts_stream ON receipts (stream);"
+	  "CREATE TABLE receipts_position ("
+	  " id BIGINT PRIMARY KEY,"
+	  " pos BIGINT NOT NULL);"
+	  "INSERT INTO receipts_position (id, pos) VALUES (1, 0);"
+	  "CREATE TABLE push_rules ("
+	  " user_id TEXT NOT NULL,"
+	  " kind TEXT NOT NULL,"
+	  " rule_id TEXT NOT NULL,"
+	  " priority BIGINT NOT NULL DEFAULT 0,"
+	  " conditions TEXT,"
+	  " pattern TEXT,"
+	  " actions TEXT,"
+	  " enabled BIGINT,"
+	  " PRIMARY KEY (user_id, kind, rule_id));"
+	  "CREATE TABLE event_push_actions ("
+	  " user_id TEXT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " notify BIGINT NOT NULL,"
+	  " highlight BIGINT NOT NULL,"
+	  " thread_id TEXT NOT NULL,"
+	  " actions TEXT NOT NULL,"
+	  " ts BIGINT NOT NULL,"
+	  " is_read BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (user_id, stream));"
+	  "CREATE INDEX event_push_actions_unread ON event_push_actions (user_id, room_id, stream)"
+	  " WHERE is_read = 0;"
+	  "CREATE TABLE pushers ("
+	  " user_id TEXT NOT NULL,"
+	  " app_id TEXT NOT NULL,"
+	  " pushkey TEXT NOT NULL,"
+	  " kind TEXT NOT NULL,"
+	  " app_display_name TEXT NOT NULL,"
+	  " device_display_name TEXT NOT NULL,"
+	  " profile_tag TEXT,"
+	  " lang TEXT NOT NULL,"
+	  " data TEXT NOT NULL,"
+	  " device_id TEXT,"
+	  " created_ts BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, app_id, pushkey));"
+	  "CREATE INDEX pushers_key ON pushers (app_id, pushkey);",
+	  NULL },
+	/*
+	 * Server-side search: event_search indexes the searchable text of
+	 * events (m.room.message body, m.room.name name, m.room.topic topic)
+	 * by stream position, and takes in the events stored before it.
+	 * SQLite: FTS5 with the Porter stemmer, for bm25(); PostgreSQL: a
+	 * tsvector of the 'english' configuration under a GIN index, for
+	 * ts_rank().  Both stem English words, so they find alike.
+	 */
+	{ 9, "search",
+	  "CREATE VIRTUAL TABLE event_search USING fts5(value,"
+	  " tokenize = 'porter unicode61 remove_diacritics 2');"
+	  "INSERT INTO event_search (rowid, value) SELECT stream, v FROM"
+	  " (SELECT stream, CASE type"
+	  " WHEN 'm.room.message' THEN CASE WHEN json_type(json, '$.content.body') = 'text'"
+	  " THEN json_extract(json, '$.content.body') END"
+	  " WHEN 'm.room.name' THEN CASE WHEN json_type(json, '$.content.name') = 'text'"
+	  " THEN json_extract(json, '$.content.name') END"
+	  " ELSE CASE WHEN json_type(json, '$.content.topic') = 'text'"
+	  " THEN json_extract(json, '$.content.topic') END END AS v FROM events"
+	  " WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')"
+	  " AND rejected IS NULL AND redacted_by IS NULL) WHERE v <> '';",
+	  "CREATE TABLE event_search ("
+	  " stream BIGINT PRIMARY KEY,"
+	  " value TEXT NOT NULL,"
+	  " vector tsvector NOT NULL);"
+	  "CREATE INDEX event_search_vector ON event_search USING GIN (vector);"
+	  "INSERT INTO event_search (stream, value, vector) SELECT stream, v,"
+	  " to_tsvector('english', v) FROM (SELECT stream, CASE WHEN jsonb_typeof(j->'content'->k)"
+	  " = 'string' THEN j->'content'->>k END AS v FROM (SELECT stream, CAST(json AS jsonb) AS j,"
+	  " CASE type WHEN 'm.room.message' THEN 'body' WHEN 'm.room.name' THEN 'name'"
+	  " ELSE 'topic' END AS k FROM events"
+	  " WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')"
+	  " AND rejected IS NULL AND redacted_by IS NULL) x) y WHERE v <> '';" },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

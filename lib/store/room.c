@@ -4,7 +4,7 @@
 
 #include "clock/clock.h"
 #include "events/events.h"
-#include "store/store.h"
+#include "store/extern.h"
 
 /* State group chains longer than this end in a full snapshot. */
 #define SGROUP_MAX_CHAIN	32
@@ -131,9 +131,9 @@ mevrow_list_free(struct mevrow *v, size_t n)
 	free(v);
 }
 
-/* Fills e from a row of MEVENT_COLS.  0 or -1. */
-static int
-evrow(struct mcur *c, struct mevrow *e)
+/* Fills e from a row of MEVENT_COLS (see extern.h).  0 or -1. */
+int
+mstore_evrow_read(struct mcur *c, struct mevrow *e)
 {
 	const char *js;
 
@@ -166,7 +166,7 @@ mstore_event_get(struct mdb *db, const char *event_id, struct mevrow *e)
 	memset(e, 0, sizeof(*e));
 	if ((c = mdb_query(db, MSTMT_EVENT_GET, "s", event_id)) == NULL)
 		return -1;
-	if ((rc = mcur_next(c)) == 1 && evrow(c, e) == -1) {
+	if ((rc = mcur_next(c)) == 1 && mstore_evrow_read(c, e) == -1) {
 		mevrow_fini(e);
 		rc = -1;
 	}
@@ -227,7 +227,7 @@ mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t f
 		}
 		v = nv;
 		memset(&v[n], 0, sizeof(v[n]));
-		if (evrow(c, &v[n++]) == -1) {
+		if (mstore_evrow_read(c, &v[n++]) == -1) {
 			rc = -1;
 			break;
 		}

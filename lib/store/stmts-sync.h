@@ -7,10 +7,15 @@
 	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json"
 
 #define MSTMT_TABLE_SYNC \
-	/* The user's current membership in every room, with its event. */ \
+	/* \
+	 * The user's current membership in every room, with its event; rooms \
+	 * forgotten since that event are left out (see room_forgotten). \
+	 */ \
 	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, e.json, e.event_id" \
 	    " FROM current_state c JOIN events e ON e.event_id = c.event_id" \
-	    " WHERE c.type = 'm.room.member' AND c.state_key = $1") \
+	    " WHERE c.type = 'm.room.member' AND c.state_key = $1 AND NOT EXISTS (SELECT 1" \
+	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
+	    " AND f.event_id = c.event_id)") \
 	/* \
 	 * The newest events in (from, to] of every room the user is in or \
 	 * left, at most limit per room (window function: SQLite 3.25+, \
@@ -36,6 +41,21 @@
 	    " JOIN current_state me ON me.room_id = c.room_id AND me.type = 'm.room.member'" \
 	    " AND me.state_key = $1 AND me.membership = 'join'" \
 	    " WHERE c.type = 'm.room.member' AND c.membership IN ('join', 'invite')" \
-	    " ORDER BY c.room_id, c.state_key")
+	    " ORDER BY c.room_id, c.state_key") \
+	/* \
+	 * Lazy-loaded members this device was sent in a response whose \
+	 * next_batch is at or before $4, and whose membership has not \
+	 * changed since. \
+	 */ \
+	X(MSTMT_SYNC_LAZY_KNOWN, "SELECT l.member FROM sync_lazy_members l" \
+	    " JOIN current_state c ON c.room_id = l.room_id AND c.type = 'm.room.member'" \
+	    " AND c.state_key = l.member AND c.event_id = l.event_id" \
+	    " WHERE l.user_id = $1 AND l.device_id = $2 AND l.room_id = $3 AND l.sent_at <= $4") \
+	/* A member event sent: the first response that carried it is the one kept. */ \
+	X(MSTMT_SYNC_LAZY_PUT, "INSERT INTO sync_lazy_members (user_id, device_id, room_id," \
+	    " member, event_id, sent_at) VALUES ($1, $2, $3, $4, $5, $6)" \
+	    " ON CONFLICT (user_id, device_id, room_id, member) DO UPDATE" \
+	    " SET event_id = excluded.event_id, sent_at = excluded.sent_at" \
+	    " WHERE sync_lazy_members.event_id <> excluded.event_id")
 
 #endif

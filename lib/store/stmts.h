@@ -44,7 +44,7 @@
 	    " valid_until_ms, refresh_token_id, created_ts) VALUES ($1, $2, $3, NULLIF(CAST($4 AS BIGINT), 0),"\
 	    " NULLIF(CAST($5 AS BIGINT), 0), $6)") \
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
-	    " u.deactivated, u.is_guest, t.id FROM access_tokens t JOIN users u" \
+	    " u.deactivated, u.is_guest, t.id, u.shadow_banned FROM access_tokens t JOIN users u" \
 	    " ON u.user_id = t.user_id WHERE t.token_hash = $1") \
 	X(MSTMT_TOKEN_DEL_DEVICE, "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2") \
 	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
@@ -88,9 +88,26 @@
 #include "store/stmts-sync.h"
 #include "store/stmts-rel.h"
 #include "store/stmts-dir.h"
+#include "store/stmts-ephemeral.h"
+#include "store/stmts-admin.h"
+#include "store/stmts-filter.h"
+#include "store/stmts-search.h"
+#include "store/stmts-push.h"
 
 /* Every table of statements, one per noun. */
-#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR
+#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
+	MSTMT_TABLE_ADMIN \
+	MSTMT_TABLE_EPHEMERAL \
+	MSTMT_TABLE_FILTER \
+	MSTMT_TABLE_SEARCH \
+	MSTMT_TABLE_PUSH
+
+/*
+ * PostgreSQL's own text of a statement, P(id, sql), where the engines
+ * cannot share one (full-text search); every other statement runs as
+ * MSTMT_ALL gives it on both.
+ */
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH
 
 enum mstmt {
 #define X(id, sql) id,

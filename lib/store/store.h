@@ -53,5 +53,10 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/directory.h"
 #include "store/relations.h"
 #include "store/sync.h"
+#include "store/ephemeral.h"
+#include "store/admin.h"
+#include "store/filter.h"
+#include "store/push.h"
+#include "store/search.h"
 
 #endif

@@ -186,3 +186,50 @@ mstore_sync_members(struct mdb *db, const char *user_id)
 	}
 	return out;
 }
+
+json_t *
+mstore_sync_lazy_known(struct mdb *db, const char *user_id, const char *device_id,
+    const char *room_id, int64_t since)
+{
+	struct mcur	*c;
+	json_t		*out = json_object();
+	int		 rc;
+
+	if (out == NULL || (c = mdb_query(db, MSTMT_SYNC_LAZY_KNOWN, "sssi", user_id, device_id,
+	    room_id, since)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1)
+		if (json_object_set_new(out, mcur_text(c, 0), json_true()) == -1) {
+			rc = -1;
+			break;
+		}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+mstore_sync_lazy_put(struct mdb *db, const char *user_id, const char *device_id,
+    const json_t *sent, int64_t sent_at)
+{
+	json_t	*v;
+	size_t	 i;
+
+	if (json_array_size(sent) == 0)
+		return 0;
+	if (mdb_begin(db) == -1)
+		return -1;
+	json_array_foreach(sent, i, v)
+		if (mdb_exec(db, MSTMT_SYNC_LAZY_PUT, "sssssi", user_id, device_id,
+		    json_string_value(json_array_get(v, 0)), json_string_value(json_array_get(v, 1)),
+		    json_string_value(json_array_get(v, 2)), sent_at) == -1) {
+			mdb_rollback(db);
+			return -1;
+		}
+	return mdb_commit(db);
+}

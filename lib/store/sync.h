@@ -35,4 +35,25 @@ json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
  */
 json_t	*mstore_sync_members(struct mdb *, const char *user_id);
 
+/*
+ * Lazy-loading room members (spec: C-S API, "Lazy-loading room members"):
+ * which membership events a device was sent, so that later syncs skip
+ * them.  A record counts only for a since at or after the next_batch of
+ * the response that carried it: a client that lost that response and
+ * syncs again from an older token gets the members again.
+ *
+ * The members of room_id recorded for (user_id, device_id) at or before
+ * since whose membership event is still the current one: an object
+ * {user_id: true}, new reference, or NULL on failure.
+ */
+json_t	*mstore_sync_lazy_known(struct mdb *, const char *user_id, const char *device_id,
+	    const char *room_id, int64_t since);
+/*
+ * Records sent, an array of [room_id, member, event_id], as sent in a
+ * response whose next_batch has events position sent_at; one
+ * transaction.  0 or -1.
+ */
+int	mstore_sync_lazy_put(struct mdb *, const char *user_id, const char *device_id,
+	    const json_t *sent, int64_t sent_at);
+
 #endif

@@ -2,7 +2,9 @@
 loopback in a temporary directory, on SQLite or on PostgreSQL.
 
 Helpers for tests: `nio_run` drives a matrix-nio client (asyncio) from a
-plain test function; the `account` fixture is a freshly registered user.
+plain test function, `nio_clients` several logged-in ones; `FakeClock`
+is the time of a stack started with it; the `account` fixture is a
+freshly registered user.
 
 Environment:
   MYELIN_BIN           folder of the compiled programs (tests/run sets it)
@@ -17,8 +19,10 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -154,6 +158,26 @@ def uniq():
     return make
 
 
+class FakeClock:
+    """The file every process of a stack reads the time from (lib/clock):
+    pass env={"MYELIN_FAKE_CLOCK": clock.path} to start_stack."""
+
+    def __init__(self):
+        fd, self.path = tempfile.mkstemp(prefix="myelin-clock-")
+        os.close(fd)
+        # Start at the real time and only go forward: rows this stack
+        # writes must never look old to the other stacks' timer daemons.
+        self.set(int(time.time() * 1000))
+
+    def set(self, ms):
+        self.now = ms
+        with open(self.path, "r+b") as f:
+            f.write(struct.pack("<q", ms))
+
+    def advance(self, ms):
+        self.set(self.now + ms)
+
+
 def nio_run(stack, fn, user="", device_id=""):
     """Runs the coroutine function fn(client) with a matrix-nio AsyncClient
     for the stack, closes the client and returns fn's result."""
@@ -164,6 +188,22 @@ def nio_run(stack, fn, user="", device_id=""):
         finally:
             await client.close()
     return asyncio.run(main())
+
+
+def nio_clients(stack, users, fn):
+    """Runs the coroutine function fn(*clients) with one logged-in
+    matrix-nio client per user in users (register/login responses), and
+    returns its result."""
+    async def go(first):
+        clients = [first] + [nio.AsyncClient(stack.base, u["user_id"]) for u in users[1:]]
+        for c, u in zip(clients, users):
+            c.restore_login(u["user_id"], u["device_id"], u["access_token"])
+        try:
+            return await fn(*clients)
+        finally:
+            for c in clients[1:]:
+                await c.close()
+    return nio_run(stack, go, user=users[0]["user_id"])
 
 
 @pytest.fixture

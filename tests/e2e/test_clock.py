@@ -3,34 +3,12 @@ access tokens, shared-secret registration nonces.  The stack lives only
 for this module, so its clock never disturbs other stacks sharing a
 PostgreSQL database while their tests run."""
 import os
-import struct
-import tempfile
-import time
 
 import pytest
 
-from conftest import shared_secret_body, start_stack, stop_stack
+from conftest import FakeClock, shared_secret_body, start_stack, stop_stack
 
 WHOAMI = "/_matrix/client/v3/account/whoami"
-
-
-class FakeClock:
-    """The file every process of the stack reads the time from."""
-
-    def __init__(self):
-        fd, self.path = tempfile.mkstemp(prefix="myelin-clock-")
-        os.close(fd)
-        # Start at the real time and only go forward: rows this stack
-        # writes must never look old to the other stacks' timer daemons.
-        self.set(int(time.time() * 1000))
-
-    def set(self, ms):
-        self.now = ms
-        with open(self.path, "r+b") as f:
-            f.write(struct.pack("<q", ms))
-
-    def advance(self, ms):
-        self.set(self.now + ms)
 
 
 @pytest.fixture(scope="module")

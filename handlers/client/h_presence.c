@@ -1,0 +1,66 @@
+/* Presence: GET/PUT /presence/{userId}/status. */
+#include <string.h>
+
+#include "clock/clock.h"
+#include "ephemeral.h"
+#include "notify/notify.h"
+#include "store/store.h"
+
+/*
+ * Spec: C-S API, GET /presence/{userId}/status.  One's own presence, or
+ * that of a user joined to a room one is joined to; anyone else is 403
+ * M_FORBIDDEN, as Synapse answers (which covers unknown users too).  A
+ * user who never set one is offline.
+ */
+int
+h_presence_get(struct mreq *req)
+{
+	struct mpresence	 p;
+	const char		*user_id = req->params[0];
+	json_t			*out;
+	int			 rc;
+
+	if (strcmp(user_id, req->auth.user_id) != 0) {
+		if ((rc = mstore_presence_share(req->db, req->auth.user_id, user_id)) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		if (rc == 0)
+			return mfcgi_fail(req, MERR_FORBIDDEN,
+			    "You are not allowed to see their presence");
+	}
+	if ((rc = mstore_presence_get(req->db, user_id, &p)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	out = mpresence_content(rc == 1 ? &p : NULL, mclock_now_ms());
+	mpresence_fini(&p);
+	return mfcgi_reply(req, 200, out);
+}
+
+/*
+ * Spec: C-S API, PUT /presence/{userId}/status.  Own user only (403);
+ * presence one of online, unavailable, offline (400 M_INVALID_PARAM,
+ * M_MISSING_PARAM when absent); status_msg a string, or null or absent
+ * to clear it.  Going online marks the user active now.
+ */
+int
+h_presence_put(struct mreq *req)
+{
+	json_t		*pv = json_object_get(req->body, "presence");
+	json_t		*mv = json_object_get(req->body, "status_msg");
+	const char	*presence;
+
+	if (strcmp(req->params[0], req->auth.user_id) != 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Cannot set presence of other users");
+	if (pv == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing key 'presence'");
+	presence = json_string_value(pv);
+	if (presence == NULL || !mpresence_valid(presence))
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "presence must be online, unavailable or offline");
+	if (mv != NULL && !json_is_null(mv) && !json_is_string(mv))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "status_msg must be a string");
+	if (mstore_presence_put(req->db, req->auth.user_id, presence, json_string_value(mv),
+	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_PRESENCE);
+	return mfcgi_reply(req, 200, json_object());
+}

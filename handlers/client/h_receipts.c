@@ -1,0 +1,185 @@
+/* Receipts and read markers: POST /rooms/{roomId}/receipt/..., POST /rooms/{roomId}/read_markers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "json/json.h"
+#include "notify/notify.h"
+#include "push.h"
+#include "push/push.h"
+#include "rooms.h"
+#include "store/store.h"
+
+/* Where the user moves their markers in one room: NULL leaves one alone. */
+struct marks {
+	const char	*read;		/* m.read */
+	const char	*read_private;	/* m.read.private */
+	const char	*fully_read;	/* m.fully_read, in room account data */
+	const char	*thread_id;	/* of the receipts; NULL: unthreaded */
+};
+
+/*
+ * The stream position of event_id when it is an accepted event of
+ * room_id: 1 with *stream, 0 when not (the request failed with 404
+ * M_NOT_FOUND), -1 (failed with 500).
+ */
+static int
+event_in_room(struct mreq *req, const char *room_id, const char *event_id, int64_t *stream)
+{
+	struct mevrow	 row;
+	int		 rc;
+
+	if ((rc = mstore_event_get(req->db, event_id, &row)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 1 && (strcmp(row.room_id, room_id) != 0 || row.rejected != NULL))
+		rc = 0;
+	if (rc == 1)
+		*stream = row.stream;
+	mevrow_fini(&row);
+	if (rc == 0)
+		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found in this room");
+	return rc;
+}
+
+/*
+ * Spec: C-S API, "Fully read markers": m.fully_read lives in the room's
+ * account data, set only through these endpoints.  A marker that would
+ * move back stays where it is, as Synapse does.  0, or -1 with the
+ * request failed.
+ */
+static int
+fully_read(struct mreq *req, const char *room_id, const char *event_id, int64_t stream)
+{
+	json_t	*old = NULL, *content;
+	int64_t	 oldstream = 0;
+	int	 rc;
+
+	if ((rc = mstore_account_data_get(req->db, req->auth.user_id, room_id, MPUSH_FULLY_READ,
+	    &old)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 1 && mjson_str(old, "event_id") != NULL) {
+		struct mevrow row;
+
+		if (mstore_event_get(req->db, mjson_str(old, "event_id"), &row) == 1) {
+			oldstream = row.stream;
+			mevrow_fini(&row);
+		}
+	}
+	json_decref(old);
+	if (oldstream >= stream)
+		return 0;
+	if ((content = json_pack("{s:s}", "event_id", event_id)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mstore_account_data_put(req->db, req->auth.user_id, room_id, MPUSH_FULLY_READ,
+	    content);
+	json_decref(content);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
+	return 0;
+}
+
+/*
+ * Moves the markers of m in room_id: every event is checked first (404
+ * M_NOT_FOUND when one is not in the room), then the receipts go in one
+ * transaction and wake syncs, then the fully read marker.  Users not
+ * joined get 403 M_FORBIDDEN.  Replies {}.
+ */
+static int
+mark(struct mreq *req, const char *room_id, const struct marks *m)
+{
+	const char	*types[] = { MPUSH_READ, MPUSH_READ_PRIVATE };
+	const char	*ids[] = { m->read, m->read_private };
+	int64_t		 frstream = 0, s;
+	int		 any = 0, rc;
+
+	if (room_require_joined(req, room_id) != 1)
+		return -1;
+	if (m->fully_read != NULL && event_in_room(req, room_id, m->fully_read, &frstream) != 1)
+		return -1;
+	for (size_t i = 0; i < 2; i++)
+		if (ids[i] != NULL) {
+			if (event_in_room(req, room_id, ids[i], &s) != 1)
+				return -1;
+			any = 1;
+		}
+	if (any) {
+		if (mdb_begin(req->db) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		for (size_t i = 0; i < 2; i++) {
+			if (ids[i] == NULL)
+				continue;
+			if ((rc = mpush_receipt_put(req->db, room_id, req->auth.user_id, types[i],
+			    m->thread_id, ids[i], mclock_now_ms())) != 1) {
+				mdb_rollback(req->db);
+				return rc == 0 ? mfcgi_fail(req, MERR_NOT_FOUND, "Event not found") :
+				    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			}
+		}
+		if (mdb_commit(req->db) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		/* The user's own syncs learn of it too: their counts went down. */
+		if (req->srv->notify != NULL)
+			mnotify_bump(req->srv->notify, MSTREAM_RECEIPTS);
+	}
+	if (m->fully_read != NULL && fully_read(req, room_id, m->fully_read, frstream) == -1)
+		return -1;
+	return mfcgi_reply(req, 200, json_object());
+}
+
+/*
+ * Spec: C-S API, POST /rooms/{roomId}/receipt/{receiptType}/{eventId}:
+ * m.read, m.read.private or m.fully_read (as /read_markers); thread_id
+ * a non-empty string, not with m.fully_read (400 M_INVALID_PARAM).
+ */
+int
+h_receipt(struct mreq *req)
+{
+	const char	*type = req->params[1];
+	const json_t	*tid = json_object_get(req->body, "thread_id");
+	struct marks	 m;
+
+	memset(&m, 0, sizeof(m));
+	if (tid != NULL && (!json_is_string(tid) || *json_string_value(tid) == '\0'))
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "thread_id field must be a non-empty string");
+	m.thread_id = json_string_value(tid);
+	if (strcmp(type, MPUSH_READ) == 0)
+		m.read = req->params[2];
+	else if (strcmp(type, MPUSH_READ_PRIVATE) == 0)
+		m.read_private = req->params[2];
+	else if (strcmp(type, MPUSH_FULLY_READ) == 0) {
+		if (tid != NULL)
+			return mfcgi_fail(req, MERR_INVALID_PARAM,
+			    "thread_id is not allowed with m.fully_read");
+		m.fully_read = req->params[2];
+	} else
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "Receipt type must be m.read, m.read.private or m.fully_read");
+	return mark(req, req->params[0], &m);
+}
+
+/*
+ * Spec: C-S API, POST /rooms/{roomId}/read_markers: m.fully_read, m.read
+ * and m.read.private, each optional; a value that is not a string is 400
+ * M_INVALID_PARAM.
+ */
+int
+h_read_markers(struct mreq *req)
+{
+	static const char *const keys[] = { MPUSH_FULLY_READ, MPUSH_READ, MPUSH_READ_PRIVATE };
+	struct marks	 m;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *v = json_object_get(req->body, keys[i]);
+
+		if (v != NULL && !json_is_string(v))
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "%s must be an event ID", keys[i]);
+	}
+	memset(&m, 0, sizeof(m));
+	m.fully_read = mjson_str(req->body, MPUSH_FULLY_READ);
+	m.read = mjson_str(req->body, MPUSH_READ);
+	m.read_private = mjson_str(req->body, MPUSH_READ_PRIVATE);
+	return mark(req, req->params[0], &m);
+}

@@ -1,0 +1,51 @@
+/* The typing stream of /sync: m.typing in the ephemeral events of joined rooms. */
+#include "store/store.h"
+#include "sync.h"
+
+static int64_t
+current(struct mreq *req)
+{
+	return mstore_estream_pos(req->db, MESTREAM_TYPING);
+}
+
+/*
+ * Spec: C-S API, m.typing: the whole list of users typing in each joined
+ * room whose typing changed in (from, to], empty when everyone stopped.
+ * An initial sync shows only rooms where someone types.  The filter's
+ * room lists and room.ephemeral apply.
+ */
+static int
+collect(struct syncctx *ctx)
+{
+	struct mreq	*req = ctx->req;
+	int64_t		 from = ctx->st->initial ? 0 : ctx->from.p[SPOS_TYPING];
+	const json_t	*eph = json_object_get(json_object_get(ctx->st->filter, "room"),
+			    "ephemeral");
+	json_t		*rooms, *list;
+	const char	*room_id;
+
+	if (from >= ctx->to.p[SPOS_TYPING])
+		return 0;
+	if ((rooms = mstore_typing_sync(req->db, req->auth.user_id, from,
+	    ctx->to.p[SPOS_TYPING])) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	json_object_foreach(rooms, room_id, list) {
+		json_t *ev;
+
+		if (!sync_joined(ctx, room_id) || !sync_room_allowed(ctx, room_id) ||
+		    (ctx->st->initial && json_array_size(list) == 0))
+			continue;
+		ev = json_pack("{s:s,s:{s:O}}", "type", "m.typing", "content", "user_ids", list);
+		if (ev == NULL || !sync_filter_nosender(eph, room_id, ev)) {
+			json_decref(ev);
+			continue;
+		}
+		json_array_append_new(json_object_get(json_object_get(sync_joined_room(ctx, room_id),
+		    "ephemeral"), "events"), ev);
+		ctx->empty = 0;
+	}
+	json_decref(rooms);
+	return 0;
+}
+
+const struct syncstream sync_typing = { SPOS_TYPING, "typing", current, collect };

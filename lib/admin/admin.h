@@ -1,0 +1,89 @@
+/* Administration shared by myelin-admin and myelin-admin-api: accounts and rooms. */
+#ifndef MYELIN_ADMIN_H
+#define MYELIN_ADMIN_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mconfig;
+struct mdb;
+struct mkey;
+struct mnotify;
+
+/* Who acts and with what: every operation's first argument. */
+struct madmin {
+	struct mdb		*db;
+	const struct mconfig	*conf;
+	const struct mkey	*key;		/* signs leave events; NULL: none can be sent */
+	struct mnotify		*notify;	/* wakes waiting /sync; NULL: nobody to wake */
+	const char		*admin;		/* the acting admin's user ID, or NULL */
+	char			 why[256];	/* what is wrong, for the codes below */
+};
+
+enum madmin_rc {
+	MADMIN_OK,
+	MADMIN_NOT_FOUND,	/* no such user or room; why says which */
+	MADMIN_INVALID,		/* the request cannot be done as asked; why says why */
+	MADMIN_ERROR,		/* storage or internal failure (logged) */
+};
+
+/*
+ * Synapse's account deactivation: every device and token goes, the
+ * password goes, and the user leaves (or declines) every room it is
+ * joined to, invited to or knocking on; with erase, the display name and
+ * avatar go too and the account is marked erased.  One transaction.
+ */
+enum madmin_rc	madmin_user_deactivate(struct madmin *, const char *user_id, int erase);
+/* Undoes a deactivation (and erasure) with a new password. */
+enum madmin_rc	madmin_user_reactivate(struct madmin *, const char *user_id,
+		    const char *password);
+/* Sets a new password; with logout, every device and token of the user goes. */
+enum madmin_rc	madmin_user_password(struct madmin *, const char *user_id,
+		    const char *password, int logout);
+/*
+ * A new access token for user_id, as Synapse's login-as: no device is
+ * listed for it, and logging out with it ends it.  valid_until_ms 0:
+ * it does not expire.  *token (malloc'd) on MADMIN_OK.  MADMIN_INVALID
+ * for a deactivated user.
+ */
+enum madmin_rc	madmin_login_as(struct madmin *, const char *user_id, int64_t valid_until_ms,
+		    char **token);
+
+/* The parameters of Synapse's GET /_synapse/admin/v1/rooms. */
+struct madmin_roomq {
+	const char	*search_term;	/* in the name, the alias's localpart or the room ID */
+	const char	*order_by;	/* NULL: "name" */
+	int		 backwards;	/* dir=b */
+	int64_t		 from;
+	int64_t		 limit;
+};
+
+/*
+ * One page of rooms: Synapse's {rooms, offset, total_rooms, next_batch,
+ * prev_batch} in *out (new).  MADMIN_INVALID for an unknown order_by.
+ */
+enum madmin_rc	madmin_room_list(struct madmin *, const struct madmin_roomq *, json_t **out);
+/* A room as Synapse's room details show it, in *out (new). */
+enum madmin_rc	madmin_room_get(struct madmin *, const char *room_id, json_t **out);
+
+/* The options of Synapse's room deletion. */
+struct madmin_delete {
+	int		 block;		/* refuse later joins */
+	int		 purge;		/* remove every row of the room */
+	int		 force_purge;	/* purge even if some user could not be made to leave */
+	int		 may_be_unknown;	/* block a room this server has not seen */
+};
+
+/*
+ * Shuts a room down as Synapse's delete room API does, in the request:
+ * every local user joined, invited or knocking leaves, local aliases go,
+ * the room leaves the directory; then it is blocked and purged as asked.
+ * The outcome is recorded for delete_status whatever it is, and returned
+ * as Synapse's delete status object (delete_id, room_id, status,
+ * shutdown_room) in *status (new).  MADMIN_NOT_FOUND for an unknown room
+ * unless it may be unknown and is blocked.
+ */
+enum madmin_rc	madmin_room_delete(struct madmin *, const char *room_id,
+		    const struct madmin_delete *, json_t **status);
+
+#endif

@@ -1,0 +1,214 @@
+/* Push rules at work: each new event against the rules of the local members it concerns. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "json/json.h"
+#include "push/extern.h"
+#include "store/store.h"
+
+/* The members of one outcome: the same actions notify the same way. */
+struct outcome {
+	char		*actions;	/* JSON text */
+	int		 notify, highlight;
+	const char	**users;
+	size_t		 usersz;
+};
+
+static void
+outcomes_free(struct outcome *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].actions);
+		free(v[i].users);
+	}
+	free(v);
+}
+
+/* Adds user to the outcome of actions, found or new.  0 or -1. */
+static int
+outcome_add(struct outcome **v, size_t *n, const json_t *actions, const char *user)
+{
+	struct outcome	*o = NULL, *nv;
+	const char	**nu;
+	char		*js;
+
+	if ((js = json_dumps(actions, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].actions, js) == 0) {
+			o = &(*v)[i];
+			free(js);
+			break;
+		}
+	if (o == NULL) {
+		if ((nv = reallocarray(*v, *n + 1, sizeof(**v))) == NULL) {
+			free(js);
+			return -1;
+		}
+		*v = nv;
+		o = &nv[(*n)++];
+		memset(o, 0, sizeof(*o));
+		o->actions = js;
+		o->notify = mpush_actions_notify(actions);
+		o->highlight = mpush_actions_highlight(actions);
+	}
+	if ((nu = reallocarray(o->users, o->usersz + 1, sizeof(*nu))) == NULL)
+		return -1;
+	o->users = nu;
+	o->users[o->usersz++] = user;
+	return 0;
+}
+
+/* 1 when a user's own rules look at their display name (it costs a parse). */
+static int
+needs_display_name(const json_t *userset)
+{
+	static const char *const kinds[] = { "override", "underride" };
+	const json_t	*r, *c;
+	size_t		 i, j;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		json_array_foreach(json_object_get(userset, kinds[k]), i, r)
+			json_array_foreach(json_object_get(r, "conditions"), j, c)
+				if (strcmp(push_str(c, "kind"), "contains_display_name") == 0)
+					return 1;
+	return 0;
+}
+
+char *
+mpush_thread_of(struct mdb *db, const json_t *content)
+{
+	const json_t	*rel = json_object_get(content, "m.relates_to");
+	const char	*to = json_string_value(json_object_get(rel, "event_id"));
+	char		*cur, *parent, *type;
+	int		 rc;
+
+	if (!json_is_object(rel) || to == NULL)
+		return strdup("main");
+	if (strcmp(push_str(rel, "rel_type"), "m.thread") == 0)
+		return strdup(to);
+	/*
+	 * Spec: follow relations to a thread root, at most 3 hops; events
+	 * related to a root by other relations stay in the main timeline.
+	 */
+	if ((cur = strdup(to)) == NULL)
+		return NULL;
+	for (int hop = 1; hop < 3; hop++) {
+		if ((rc = mstore_push_relation(db, cur, &parent, &type)) != 1) {
+			free(cur);
+			return rc == 0 ? strdup("main") : NULL;
+		}
+		free(cur);
+		cur = parent;
+		if (strcmp(type, "m.thread") == 0) {
+			free(type);
+			return cur;
+		}
+		free(type);
+	}
+	free(cur);
+	return strdup("main");
+}
+
+int
+mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
+    const char *room_id, int64_t stream, const struct mpush_event *in)
+{
+	const char		*type = push_str(ev, "type"), *sender = push_str(ev, "sender");
+	const json_t		*content = json_object_get(ev, "content");
+	const char		*sk = json_string_value(json_object_get(ev, "state_key"));
+	const char		*membership = NULL, *invitee = NULL;
+	struct mpushmember	*mem = NULL;
+	struct outcome		*out = NULL;
+	struct mpush_event	 pe = *in;
+	json_t			*rules = NULL, *defaults = NULL;
+	char			*thread = NULL;
+	size_t			 memsz = 0, outsz = 0;
+	int			 rc = -1;
+
+	if (strcmp(type, "m.room.member") == 0 && sk != NULL)
+		membership = push_str(content, "membership");
+	if (membership != NULL && strcmp(membership, "invite") == 0)
+		invitee = sk;
+	/* Spec: "Marking notifications as read": sending an event reads up to it. */
+	if (mstore_push_read(db, sender, room_id, stream, NULL) == -1)
+		return -1;
+	/* A member who leaves, is kicked or banned keeps no count to clear. */
+	if (membership != NULL && strcmp(membership, "join") != 0 &&
+	    strcmp(membership, "invite") != 0 && strcmp(sk, sender) != 0 &&
+	    mstore_push_read(db, sk, room_id, stream, NULL) == -1)
+		return -1;
+	/* One query each for the members, their number and their rules. */
+	if (mstore_push_members(db, room_id, invitee, sender, &mem, &memsz) == -1)
+		goto out;
+	if (memsz == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((pe.member_count = mstore_push_member_count(db, room_id)) == -1 ||
+	    (rules = mstore_push_rules_room(db, room_id, invitee, sender)) == NULL ||
+	    (defaults = mpush_defaults(NULL)) == NULL)
+		goto out;
+	pe.event = ev;
+	for (size_t i = 0; i < memsz; i++) {
+		const json_t		*set = json_object_get(rules, mem[i].user_id), *acts;
+		struct mpush_user	 u = { mem[i].user_id, NULL };
+		json_t			*m = NULL;
+
+		if (needs_display_name(set) &&
+		    (m = json_loads(mem[i].member_json, 0, NULL)) != NULL)
+			u.display_name = mjson_str(json_object_get(m, "content"), "displayname");
+		acts = mpush_eval(defaults, set, &u, &pe, NULL);
+		if ((mpush_actions_notify(acts) || mpush_actions_highlight(acts)) &&
+		    outcome_add(&out, &outsz, acts, mem[i].user_id) == -1) {
+			json_decref(m);
+			goto out;
+		}
+		json_decref(m);
+	}
+	if (outsz > 0 && (thread = mpush_thread_of(db, content)) == NULL)
+		goto out;
+	for (size_t i = 0; i < outsz; i++)
+		if (mstore_push_actions_add(db, room_id, event_id, stream, out[i].notify,
+		    out[i].highlight, thread, out[i].actions, mclock_now_ms(), out[i].users,
+		    out[i].usersz) == -1)
+			goto out;
+	rc = 0;
+out:
+	free(thread);
+	outcomes_free(out, outsz);
+	json_decref(defaults);
+	json_decref(rules);
+	mpushmember_list_free(mem, memsz);
+	return rc;
+}
+
+int
+mpush_receipt_put(struct mdb *db, const char *room_id, const char *user_id, const char *type,
+    const char *thread_id, const char *event_id, int64_t ts)
+{
+	struct mevrow	 row;
+	int64_t		 stream;
+	int		 rc;
+
+	if ((rc = mstore_event_get(db, event_id, &row)) != 1)
+		return rc;
+	stream = row.stream;
+	rc = strcmp(row.room_id, room_id) == 0 && row.rejected == NULL;
+	mevrow_fini(&row);
+	if (!rc)
+		return 0;
+	if (mstore_receipt_put(db, room_id, user_id, type, thread_id != NULL ? thread_id : "",
+	    event_id, stream, ts) == -1)
+		return -1;
+	/*
+	 * Spec: "Marking notifications as read": up to and including the
+	 * event, in its thread when the receipt is threaded.  Of m.read and
+	 * m.read.private the one further ahead counts: a read notification
+	 * never becomes unread again.
+	 */
+	if (mstore_push_read(db, user_id, room_id, stream, thread_id) == -1)
+		return -1;
+	return 1;
+}

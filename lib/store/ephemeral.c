@@ -1,0 +1,463 @@
+/* The typing, account data and presence streams in the store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+/* Names of the rows of ephemeral_streams, by enum mestream. */
+static const char *const estreams[MESTREAM__MAX] = {
+	"typing", "account_data", "presence",
+};
+
+static char *
+dupcol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
+/* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
+static int
+query_int(struct mcur *c, int64_t *out)
+{
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		*out = mcur_int(c, 0);
+	mcur_free(c);
+	return rc;
+}
+
+int64_t
+mstore_estream_pos(struct mdb *db, enum mestream s)
+{
+	int64_t pos = 0;
+
+	if (query_int(mdb_query(db, MSTMT_ESTREAM_GET, "s", estreams[s]), &pos) != 1)
+		return -1;
+	return pos;
+}
+
+/* Takes the next position of stream s, inside the caller's transaction.  -1 on failure. */
+static int64_t
+estream_next(struct mdb *db, enum mestream s)
+{
+	int64_t pos = 0;
+
+	if (query_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", estreams[s]), &pos) != 1)
+		return -1;
+	return pos;
+}
+
+int
+mstore_typing_set(struct mdb *db, const char *room_id, const char *user_id, int64_t until_ms)
+{
+	int64_t	 cur = 0, pos;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	/* No row reads as 0: not typing. */
+	if (query_int(mdb_query(db, MSTMT_TYPING_GET, "ss", room_id, user_id), &cur) == -1)
+		goto fail;
+	if (until_ms > 0 && cur > 0) {
+		/* Still typing: only the deadline moves, nobody is told. */
+		if (mdb_exec(db, MSTMT_TYPING_EXTEND, "ssi", room_id, user_id, until_ms) == -1)
+			goto fail;
+		return mdb_commit(db) == -1 ? -1 : 0;
+	}
+	if (until_ms <= 0 && cur <= 0) {
+		mdb_rollback(db);
+		return 0;
+	}
+	if ((pos = estream_next(db, MESTREAM_TYPING)) == -1 ||
+	    mdb_exec(db, MSTMT_TYPING_PUT, "ssii", room_id, user_id,
+	    until_ms > 0 ? until_ms : 0, pos) == -1)
+		goto fail;
+	return mdb_commit(db) == -1 ? -1 : 1;
+fail:
+	mdb_rollback(db);
+	return -1;
+}
+
+/* The earliest typing deadline (0: none).  0 or -1. */
+static int
+typing_next(struct mdb *db, int64_t *next)
+{
+	*next = 0;
+	/* MIN() of no rows is one NULL row, read as 0. */
+	return query_int(mdb_query(db, MSTMT_TYPING_NEXT_EXPIRY, ""), next) == -1 ? -1 : 0;
+}
+
+int64_t
+mstore_typing_expire(struct mdb *db, int64_t now, int64_t *next)
+{
+	int64_t	 pos, n;
+
+	/* Reading first keeps the write lock out of the common case. */
+	if (typing_next(db, next) == -1)
+		return -1;
+	if (*next == 0 || *next > now)
+		return 0;
+	if (mdb_begin(db) == -1)
+		return -1;
+	if ((pos = estream_next(db, MESTREAM_TYPING)) == -1 ||
+	    (n = mdb_exec(db, MSTMT_TYPING_EXPIRE, "ii", now, pos)) == -1 ||
+	    typing_next(db, next) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	if (n == 0) {
+		/* Someone typed again meanwhile: keep the position unused. */
+		mdb_rollback(db);
+		return 0;
+	}
+	return mdb_commit(db) == -1 ? -1 : n;
+}
+
+json_t *
+mstore_typing_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to)
+{
+	struct mcur	*c;
+	json_t		*out = json_object(), *list;
+	int		 rc;
+
+	if (out == NULL || (c = mdb_query(db, MSTMT_TYPING_SYNC, "sii", user_id, from, to)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		const char *room_id = mcur_text(c, 0);
+
+		if ((list = json_object_get(out, room_id)) == NULL &&
+		    json_object_set_new(out, room_id, list = json_array()) == -1) {
+			rc = -1;
+			break;
+		}
+		if (mcur_int(c, 2) > 0 &&
+		    json_array_append_new(list, json_string(mcur_text(c, 1))) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Stores content under a new position, inside the caller's transaction.  0 or -1. */
+static int
+account_data_write(struct mdb *db, const char *user_id, const char *room_id, const char *type,
+    const json_t *content)
+{
+	char	*js;
+	int64_t	 pos, n = -1;
+
+	if ((js = json_dumps(content, JSON_COMPACT)) == NULL)
+		return -1;
+	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) != -1)
+		n = mdb_exec(db, MSTMT_ACCOUNT_DATA_PUT, "ssssi", user_id, room_id, type, js, pos);
+	free(js);
+	return n == -1 ? -1 : 0;
+}
+
+int
+mstore_account_data_put(struct mdb *db, const char *user_id, const char *room_id,
+    const char *type, const json_t *content)
+{
+	if (mdb_begin(db) == -1)
+		return -1;
+	if (account_data_write(db, user_id, room_id, type, content) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	return mdb_commit(db);
+}
+
+int
+mstore_account_data_get(struct mdb *db, const char *user_id, const char *room_id,
+    const char *type, json_t **out)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*out = NULL;
+	if ((c = mdb_query(db, MSTMT_ACCOUNT_DATA_GET, "sss", user_id, room_id, type)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*out = json_loads(mcur_text(c, 0), 0, NULL)) == NULL)
+		rc = -1;
+	mcur_free(c);
+	return rc;
+}
+
+/*
+ * The room's m.tag content, made well-formed ({"tags": {}} at least),
+ * inside the caller's transaction.  New reference, or NULL.
+ */
+static json_t *
+tags_get(struct mdb *db, const char *user_id, const char *room_id)
+{
+	json_t	*content = NULL;
+	int	 rc;
+
+	if ((rc = mstore_account_data_get(db, user_id, room_id, "m.tag", &content)) == -1)
+		return NULL;
+	if (rc == 0 || !json_is_object(content)) {
+		json_decref(content);
+		content = json_object();
+	}
+	if (content != NULL && !json_is_object(json_object_get(content, "tags")) &&
+	    json_object_set_new(content, "tags", json_object()) == -1) {
+		json_decref(content);
+		return NULL;
+	}
+	return content;
+}
+
+int
+mstore_tag_put(struct mdb *db, const char *user_id, const char *room_id, const char *tag,
+    const json_t *value)
+{
+	json_t	*content = NULL;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	if ((content = tags_get(db, user_id, room_id)) == NULL ||
+	    json_object_set_new(json_object_get(content, "tags"), tag,
+	    json_deep_copy(value)) == -1 ||
+	    account_data_write(db, user_id, room_id, "m.tag", content) == -1) {
+		json_decref(content);
+		mdb_rollback(db);
+		return -1;
+	}
+	json_decref(content);
+	return mdb_commit(db);
+}
+
+int
+mstore_tag_del(struct mdb *db, const char *user_id, const char *room_id, const char *tag)
+{
+	json_t	*content;
+	int	 rc = -1;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	if ((content = tags_get(db, user_id, room_id)) == NULL)
+		goto fail;
+	if (json_object_get(json_object_get(content, "tags"), tag) == NULL) {
+		json_decref(content);
+		mdb_rollback(db);
+		return 0;
+	}
+	json_object_del(json_object_get(content, "tags"), tag);
+	rc = account_data_write(db, user_id, room_id, "m.tag", content);
+	json_decref(content);
+	if (rc == -1)
+		goto fail;
+	return mdb_commit(db) == -1 ? -1 : 1;
+fail:
+	mdb_rollback(db);
+	return -1;
+}
+
+json_t *
+mstore_account_data_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to)
+{
+	struct mcur	*c;
+	json_t		*out = json_array(), *content;
+	int		 rc;
+
+	if (out == NULL ||
+	    (c = mdb_query(db, MSTMT_ACCOUNT_DATA_SYNC, "sii", user_id, from, to)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		if ((content = json_loads(mcur_text(c, 2), 0, NULL)) == NULL ||
+		    json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "room_id",
+		    mcur_text(c, 0), "type", mcur_text(c, 1), "content", content)) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+void
+mpresence_fini(struct mpresence *p)
+{
+	if (p == NULL)
+		return;
+	free(p->presence);
+	free(p->status_msg);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+mstore_presence_get(struct mdb *db, const char *user_id, struct mpresence *p)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((c = mdb_query(db, MSTMT_PRESENCE_GET, "s", user_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		p->presence = dupcol(c, 0);
+		p->status_msg = dupcol(c, 1);
+		p->last_active_ts = mcur_int(c, 2);
+		p->stream = mcur_int(c, 3);
+		if (p->presence == NULL) {
+			mpresence_fini(p);
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_presence_put(struct mdb *db, const char *user_id, const char *presence,
+    const char *status_msg, int64_t last_active_ts)
+{
+	struct mpresence	 old;
+	int64_t			 pos;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	/* A user never seen: old is zeroed, never active. */
+	if (mstore_presence_get(db, user_id, &old) == -1)
+		goto fail;
+	if (last_active_ts == -1)
+		last_active_ts = old.last_active_ts;
+	mpresence_fini(&old);
+	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	    mdb_exec(db, MSTMT_PRESENCE_PUT, "sssii", user_id, presence, status_msg,
+	    last_active_ts, pos) == -1)
+		goto fail;
+	return mdb_commit(db);
+fail:
+	mdb_rollback(db);
+	return -1;
+}
+
+int
+mstore_presence_touch(struct mdb *db, const char *user_id, const char *presence, int64_t now)
+{
+	struct mpresence	 old;
+	int64_t			 pos, active;
+	int			 rc, same;
+
+	/* A read first: most syncs change nothing and need no write lock. */
+	if ((rc = mstore_presence_get(db, user_id, &old)) == -1)
+		return -1;
+	same = strcmp(rc == 1 ? old.presence : "offline", presence) == 0;
+	mpresence_fini(&old);
+	if (same)
+		return 0;
+	if (mdb_begin(db) == -1)
+		return -1;
+	if ((rc = mstore_presence_get(db, user_id, &old)) == -1)
+		goto fail;
+	if (strcmp(rc == 1 ? old.presence : "offline", presence) == 0) {
+		/* Another request of the same user got there first. */
+		mpresence_fini(&old);
+		mdb_rollback(db);
+		return 0;
+	}
+	active = strcmp(presence, "online") == 0 ? now : old.last_active_ts;
+	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	    mdb_exec(db, MSTMT_PRESENCE_PUT, "sssii", user_id, presence, old.status_msg,
+	    active, pos) == -1) {
+		mpresence_fini(&old);
+		goto fail;
+	}
+	mpresence_fini(&old);
+	return mdb_commit(db) == -1 ? -1 : 1;
+fail:
+	mdb_rollback(db);
+	return -1;
+}
+
+int
+mstore_presence_share(struct mdb *db, const char *a, const char *b)
+{
+	int64_t one;
+
+	return query_int(mdb_query(db, MSTMT_PRESENCE_SHARE, "ss", a, b), &one);
+}
+
+int
+mpresence_valid(const char *s)
+{
+	return strcmp(s, "online") == 0 || strcmp(s, "unavailable") == 0 ||
+	    strcmp(s, "offline") == 0;
+}
+
+/*
+ * currently_active is simply "online": a client says so by syncing or
+ * by PUT, and nothing finer (activity per request) is tracked yet.
+ */
+json_t *
+mpresence_content(const struct mpresence *p, int64_t now)
+{
+	json_t *c;
+
+	if (p == NULL)
+		return json_pack("{s:s}", "presence", "offline");
+	if ((c = json_pack("{s:s}", "presence", p->presence)) == NULL)
+		return NULL;
+	if (p->status_msg != NULL)
+		json_object_set_new(c, "status_msg", json_string(p->status_msg));
+	if (p->last_active_ts > 0)
+		json_object_set_new(c, "last_active_ago", json_integer(now > p->last_active_ts ?
+		    now - p->last_active_ts : 0));
+	if (strcmp(p->presence, "online") == 0)
+		json_object_set_new(c, "currently_active", json_true());
+	return c;
+}
+
+json_t *
+mstore_presence_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to,
+    int64_t now)
+{
+	struct mcur		*c;
+	struct mpresence	 p;
+	json_t			*out = json_array(), *content;
+	int			 rc;
+
+	if (out == NULL ||
+	    (c = mdb_query(db, MSTMT_PRESENCE_SYNC, "sii", user_id, from, to)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		memset(&p, 0, sizeof(p));
+		/* Borrowed from the row: p is not finished with mpresence_fini. */
+		p.presence = (char *)mcur_text(c, 1);
+		p.status_msg = (char *)mcur_text(c, 2);
+		p.last_active_ts = mcur_int(c, 3);
+		if (p.presence == NULL || (content = mpresence_content(&p, now)) == NULL ||
+		    json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "type", "m.presence",
+		    "sender", mcur_text(c, 0), "content", content)) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}

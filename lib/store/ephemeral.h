@@ -1,0 +1,108 @@
+/* Storage of the typing, account data and presence streams. */
+#ifndef MYELIN_STORE_EPHEMERAL_H
+#define MYELIN_STORE_EPHEMERAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mdb;
+
+/* The streams kept beside events, each with its own position. */
+enum mestream { MESTREAM_TYPING, MESTREAM_ACCOUNT_DATA, MESTREAM_PRESENCE, MESTREAM__MAX };
+
+/* The newest position of stream s (0 before any change), or -1. */
+int64_t	mstore_estream_pos(struct mdb *, enum mestream s);
+
+/*
+ * Typing.  A user types in a room until until_ms (mclock); until_ms 0
+ * stops.  Each call runs its own transaction.  Starting to type, or
+ * stopping, takes a new position in the typing stream; typing again
+ * while still typing only moves the deadline, as nobody needs telling.
+ * Returns 1 when the stream moved (wake the syncs), 0 when not, -1.
+ */
+int	mstore_typing_set(struct mdb *, const char *room_id, const char *user_id,
+	    int64_t until_ms);
+/*
+ * Stops every typing notification due at or before now, under one new
+ * position, in its own transaction.  Returns how many stopped (the
+ * stream moved when more than 0), or -1.  *next receives the earliest
+ * deadline still ahead, or 0 when nobody types.
+ */
+int64_t	mstore_typing_expire(struct mdb *, int64_t now, int64_t *next);
+/*
+ * The typing lists of the rooms user_id is joined to whose typing moved
+ * in (from, to]: {room_id: [user_id, ...]}, a list empty when everyone
+ * stopped.  New reference, or NULL.
+ */
+json_t	*mstore_typing_sync(struct mdb *, const char *user_id, int64_t from, int64_t to);
+
+/*
+ * Account data: room_id "" is global.  _put stores content (an object)
+ * under a new position, in its own transaction.  0 or -1.
+ */
+int	mstore_account_data_put(struct mdb *, const char *user_id, const char *room_id,
+	    const char *type, const json_t *content);
+/* 1 with *out (new reference), 0 when none is stored, -1. */
+int	mstore_account_data_get(struct mdb *, const char *user_id, const char *room_id,
+	    const char *type, json_t **out);
+/*
+ * Room tags live in the m.tag room account data, {"tags": {tag: {...}}}.
+ * mstore_tag_put sets tag to value (an object); mstore_tag_del removes
+ * it.  Both read and write m.tag in one transaction.  _put: 0 or -1;
+ * _del: 1 removed, 0 there was no such tag, -1.
+ */
+int	mstore_tag_put(struct mdb *, const char *user_id, const char *room_id, const char *tag,
+	    const json_t *value);
+int	mstore_tag_del(struct mdb *, const char *user_id, const char *room_id, const char *tag);
+/*
+ * The account data of user_id that moved in (from, to], oldest first:
+ * [{"room_id": "" or ID, "type", "content"}].  New reference, or NULL.
+ */
+json_t	*mstore_account_data_sync(struct mdb *, const char *user_id, int64_t from, int64_t to);
+
+/* Presence: "online", "unavailable" or "offline". */
+struct mpresence {
+	char		*presence;
+	char		*status_msg;		/* NULL: none */
+	int64_t		 last_active_ts;	/* 0: never */
+	int64_t		 stream;
+};
+
+/* 1 when s is a presence a client may set: online, unavailable or offline. */
+int	mpresence_valid(const char *s);
+/*
+ * The content of an m.presence event (spec: C-S API, m.presence):
+ * presence, status_msg when set, last_active_ago when ever active (from
+ * now), currently_active when online.  p NULL: a user never seen,
+ * offline.  New reference, or NULL.
+ */
+json_t	*mpresence_content(const struct mpresence *p, int64_t now);
+
+/* 1 with *out filled (free with mpresence_fini), 0 when never set, -1. */
+int	mstore_presence_get(struct mdb *, const char *user_id, struct mpresence *out);
+void	mpresence_fini(struct mpresence *);
+/*
+ * Sets presence and status_msg (NULL clears it), under a new position,
+ * in its own transaction.  last_active_ts is kept when -1.  0 or -1.
+ */
+int	mstore_presence_put(struct mdb *, const char *user_id, const char *presence,
+	    const char *status_msg, int64_t last_active_ts);
+/*
+ * Sets presence, keeping status_msg, only when it differs from the
+ * stored one (a user never seen is offline): the cheap path a sync takes
+ * every time.  now becomes last_active_ts when going online.  Returns 1
+ * when the stream moved, 0 when nothing changed, -1.
+ */
+int	mstore_presence_touch(struct mdb *, const char *user_id, const char *presence,
+	    int64_t now);
+/* 1 when users a and b are both joined to some room, 0 when not, -1. */
+int	mstore_presence_share(struct mdb *, const char *a, const char *b);
+/*
+ * The presence that moved in (from, to] of user_id and of the users
+ * joined to a room with them, as m.presence events ({type, sender,
+ * content}, ages from now).  New reference, or NULL.
+ */
+json_t	*mstore_presence_sync(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    int64_t now);
+
+#endif

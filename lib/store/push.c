@@ -1,0 +1,632 @@
+/* Receipts, push rules, notifications and pushers in the store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+static char *
+dupcol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
+/*
+ * Grows an array of elements of size sz by one zeroed element.  Returns
+ * the new array (the old one is no longer valid) or NULL, leaving *v.
+ */
+static void *
+grow(void *v, size_t n, size_t sz)
+{
+	char *nv = reallocarray(v, n + 1, sz);
+
+	if (nv != NULL)
+		memset(nv + n * sz, 0, sz);
+	return nv;
+}
+
+/* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
+static int
+query_int(struct mcur *c, int64_t *out)
+{
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		*out = mcur_int(c, 0);
+	mcur_free(c);
+	return rc;
+}
+
+/* A JSON text column parsed (new reference), or NULL when NULL or not JSON. */
+static json_t *
+jsoncol(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : json_loads(s, 0, NULL);
+}
+
+int64_t
+mstore_receipt_pos(struct mdb *db)
+{
+	int64_t pos = 0;
+
+	if (query_int(mdb_query(db, MSTMT_RECEIPT_POS, ""), &pos) != 1)
+		return -1;
+	return pos;
+}
+
+int
+mstore_receipt_put(struct mdb *db, const char *room_id, const char *user_id, const char *type,
+    const char *thread_id, const char *event_id, int64_t event_stream, int64_t ts)
+{
+	int64_t	 cur = 0, pos = 0;
+	int	 rc;
+
+	if ((rc = query_int(mdb_query(db, MSTMT_RECEIPT_GET, "ssss", room_id, user_id, type,
+	    thread_id), &cur)) == -1)
+		return -1;
+	if (rc == 1 && cur >= event_stream)
+		return 0;
+	if (query_int(mdb_query(db, MSTMT_RECEIPT_POS_NEXT, ""), &pos) != 1 ||
+	    mdb_exec(db, MSTMT_RECEIPT_PUT, "sssssiii", room_id, user_id, type, thread_id,
+	    event_id, event_stream, ts, pos) == -1)
+		return -1;
+	return 1;
+}
+
+void
+mreceipt_list_free(struct mreceipt *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].room_id);
+		free(v[i].user_id);
+		free(v[i].type);
+		free(v[i].thread_id);
+		free(v[i].event_id);
+	}
+	free(v);
+}
+
+int
+mstore_receipts_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to,
+    struct mreceipt **out, size_t *outsz)
+{
+	struct mcur	*c;
+	struct mreceipt	*v = NULL, *nv, *r;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_RECEIPT_SYNC, "sii", user_id, from, to)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		r = &v[n++];
+		r->room_id = dupcol(c, 0);
+		r->user_id = dupcol(c, 1);
+		r->type = dupcol(c, 2);
+		r->thread_id = dupcol(c, 3);
+		r->event_id = dupcol(c, 4);
+		r->ts = mcur_int(c, 5);
+		if (r->room_id == NULL || r->user_id == NULL || r->type == NULL ||
+		    r->thread_id == NULL || r->event_id == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mreceipt_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+void
+mpushmember_list_free(struct mpushmember *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].user_id);
+		free(v[i].member_json);
+	}
+	free(v);
+}
+
+int
+mstore_push_members(struct mdb *db, const char *room_id, const char *invitee,
+    const char *sender, struct mpushmember **out, size_t *outsz)
+{
+	struct mcur		*c;
+	struct mpushmember	*v = NULL, *nv;
+	size_t			 n = 0;
+	int			 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_PUSH_MEMBERS, "sss", room_id, invitee, sender)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		n++;
+		v[n - 1].user_id = dupcol(c, 0);
+		v[n - 1].member_json = dupcol(c, 1);
+		if (v[n - 1].user_id == NULL || v[n - 1].member_json == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mpushmember_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int64_t
+mstore_push_member_count(struct mdb *db, const char *room_id)
+{
+	int64_t n = 0;
+
+	if (query_int(mdb_query(db, MSTMT_PUSH_MEMBER_COUNT, "s", room_id), &n) != 1)
+		return -1;
+	return n;
+}
+
+/*
+ * Adds one push_rules row (columns from col: kind, rule_id, conditions,
+ * pattern, actions, enabled) to a userset.  0 or -1.
+ */
+static int
+userset_add(json_t *set, struct mcur *c, int col)
+{
+	const char	*kind = mcur_text(c, col), *id = mcur_text(c, col + 1);
+	json_t		*r, *l;
+
+	if (kind == NULL || id == NULL)
+		return -1;
+	if (id[0] == '.') {
+		/* The user's changes to a server-default rule. */
+		json_t *d = json_object_get(set, "defaults"), *t = json_object();
+
+		if (t == NULL)
+			return -1;
+		if (!mcur_null(c, col + 5))
+			json_object_set_new(t, "enabled", json_boolean(mcur_int(c, col + 5) != 0));
+		if (!mcur_null(c, col + 4))
+			json_object_set_new(t, "actions", jsoncol(c, col + 4));
+		return json_object_set_new(d, id, t);
+	}
+	if ((l = json_object_get(set, kind)) == NULL) {
+		if ((l = json_array()) == NULL || json_object_set_new(set, kind, l) == -1)
+			return -1;
+	}
+	r = json_pack("{s:s,s:b}", "rule_id", id, "enabled",
+	    mcur_null(c, col + 5) || mcur_int(c, col + 5) != 0);
+	if (r == NULL)
+		return -1;
+	json_object_set_new(r, "actions", mcur_null(c, col + 4) ? json_array() :
+	    jsoncol(c, col + 4));
+	if (!mcur_null(c, col + 2))
+		json_object_set_new(r, "conditions", jsoncol(c, col + 2));
+	if (!mcur_null(c, col + 3))
+		json_object_set_new(r, "pattern", json_string(mcur_text(c, col + 3)));
+	return json_array_append_new(l, r);
+}
+
+/* A userset with nothing in it yet. */
+static json_t *
+userset_new(void)
+{
+	return json_pack("{s:{}}", "defaults");
+}
+
+json_t *
+mstore_push_rules_room(struct mdb *db, const char *room_id, const char *invitee,
+    const char *sender)
+{
+	struct mcur	*c;
+	json_t		*out = json_object(), *set;
+	int		 rc;
+
+	if (out == NULL || (c = mdb_query(db, MSTMT_PUSH_RULES_ROOM, "sss", room_id, invitee,
+	    sender)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		const char *user = mcur_text(c, 0);
+
+		if ((set = json_object_get(out, user)) == NULL &&
+		    ((set = userset_new()) == NULL || json_object_set_new(out, user, set) == -1)) {
+			rc = -1;
+			break;
+		}
+		if (userset_add(set, c, 1) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+json_t *
+mstore_push_rules_user(struct mdb *db, const char *user_id)
+{
+	struct mcur	*c;
+	json_t		*set = userset_new();
+	int		 rc;
+
+	if (set == NULL || (c = mdb_query(db, MSTMT_PUSH_RULES_USER, "s", user_id)) == NULL) {
+		json_decref(set);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1)
+		if (userset_add(set, c, 1) == -1) {
+			rc = -1;
+			break;
+		}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(set);
+		return NULL;
+	}
+	return set;
+}
+
+int
+mstore_push_relation(struct mdb *db, const char *event_id, char **relates_to,
+    char **rel_type)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*relates_to = *rel_type = NULL;
+	if ((c = mdb_query(db, MSTMT_PUSH_RELATION, "s", event_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*relates_to = dupcol(c, 0);
+		*rel_type = dupcol(c, 1);
+		if (*relates_to == NULL || *rel_type == NULL) {
+			free(*relates_to);
+			free(*rel_type);
+			*relates_to = *rel_type = NULL;
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_push_actions_add(struct mdb *db, const char *room_id, const char *event_id,
+    int64_t stream, int notify, int highlight, const char *thread_id, const char *actions,
+    int64_t ts, const char *const *users, size_t n)
+{
+	for (size_t i = 0; i < n; i += MPUSH_BATCH) {
+		const char *u[MPUSH_BATCH];
+
+		for (size_t k = 0; k < MPUSH_BATCH; k++)
+			u[k] = i + k < n ? users[i + k] : NULL;
+		if (mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssiiississssssss", room_id, event_id,
+		    stream, (int64_t)notify, (int64_t)highlight, thread_id, actions, ts,
+		    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int64_t
+mstore_push_read(struct mdb *db, const char *user_id, const char *room_id, int64_t stream,
+    const char *thread_id)
+{
+	return mdb_exec(db, MSTMT_PUSH_READ, "ssis", user_id, room_id, stream, thread_id);
+}
+
+void
+mpushcount_list_free(struct mpushcount *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].room_id);
+		free(v[i].thread_id);
+	}
+	free(v);
+}
+
+int
+mstore_push_counts(struct mdb *db, const char *user_id, struct mpushcount **out,
+    size_t *outsz)
+{
+	struct mcur		*c;
+	struct mpushcount	*v = NULL, *nv;
+	size_t			 n = 0;
+	int			 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_PUSH_COUNTS, "s", user_id)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		n++;
+		v[n - 1].room_id = dupcol(c, 0);
+		v[n - 1].thread_id = dupcol(c, 1);
+		v[n - 1].notify = mcur_int(c, 2);
+		v[n - 1].highlight = mcur_int(c, 3);
+		if (v[n - 1].room_id == NULL || v[n - 1].thread_id == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mpushcount_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+void
+mnotif_list_free(struct mnotif *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		mevrow_fini(&v[i].ev);
+		json_decref(v[i].actions);
+	}
+	free(v);
+}
+
+int
+mstore_push_notifs(struct mdb *db, const char *user_id, int64_t before, int highlight_only,
+    int64_t limit, struct mnotif **out, size_t *outsz)
+{
+	struct mcur	*c;
+	struct mnotif	*v = NULL, *nv;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if ((c = mdb_query(db, MSTMT_PUSH_NOTIFS, "siii", user_id, before,
+	    (int64_t)highlight_only, limit)) == NULL)
+		return -1;
+	while ((rc = mcur_next(c)) == 1) {
+		struct mevrow *e;
+
+		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		e = &v[n++].ev;
+		e->stream = mcur_int(c, 0);
+		e->event_id = dupcol(c, 1);
+		e->room_id = dupcol(c, 2);
+		e->type = dupcol(c, 3);
+		e->state_key = dupcol(c, 4);
+		e->sender = dupcol(c, 5);
+		e->depth = mcur_int(c, 6);
+		e->origin_server_ts = mcur_int(c, 7);
+		e->state_before = mcur_int(c, 8);
+		e->state_after = mcur_int(c, 9);
+		e->rejected = dupcol(c, 10);
+		e->redacted_by = dupcol(c, 11);
+		e->txn_user = dupcol(c, 12);
+		e->txn_device = dupcol(c, 13);
+		e->txn_id = dupcol(c, 14);
+		e->json = jsoncol(c, 15);
+		v[n - 1].actions = jsoncol(c, 16);
+		v[n - 1].read = mcur_int(c, 17) != 0;
+		v[n - 1].ts = mcur_int(c, 18);
+		v[n - 1].stream = mcur_int(c, 19);
+		if (e->event_id == NULL || e->room_id == NULL || e->json == NULL ||
+		    v[n - 1].actions == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mnotif_list_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
+int
+mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
+    const char *rule_id, const json_t *conditions, const char *pattern,
+    const json_t *actions, const char *before, const char *after)
+{
+	const char	*anchor = before != NULL ? before : after;
+	char		*cjs = NULL, *ajs = NULL;
+	int64_t		 prio = 0, ap = 0;
+	int		 exists, rc = -1;
+
+	if ((ajs = json_dumps(actions, JSON_COMPACT)) == NULL ||
+	    (conditions != NULL && (cjs = json_dumps(conditions, JSON_COMPACT)) == NULL))
+		goto out;
+	if (mdb_begin(db) == -1)
+		goto out;
+	if ((exists = query_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind,
+	    rule_id), &prio)) == -1)
+		goto fail;
+	if (anchor != NULL) {
+		int found;
+
+		/* Spec: a rule cannot be placed relative to a server-default rule. */
+		if (anchor[0] == '.' || (found = query_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY,
+		    "sss", user_id, kind, anchor), &ap)) == 0) {
+			rc = MSTORE_NO_ANCHOR;
+			goto fail;
+		}
+		if (found == -1)
+			goto fail;
+		/* Higher is more important: make room above the anchor, or at it. */
+		prio = before != NULL ? ap + 1 : ap;
+		if (mdb_exec(db, MSTMT_PUSH_RULE_SHIFT, "ssi", user_id, kind, prio) == -1)
+			goto fail;
+	} else if (!exists) {
+		if (query_int(mdb_query(db, MSTMT_PUSH_RULE_TOP, "ss", user_id, kind), &prio) != 1)
+			goto fail;
+		prio++;
+	}
+	if (mdb_exec(db, MSTMT_PUSH_RULE_PUT, "sssisss", user_id, kind, rule_id, prio, cjs,
+	    pattern, ajs) == -1)
+		goto fail;
+	if (mdb_commit(db) == -1)
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	mdb_rollback(db);
+out:
+	free(cjs);
+	free(ajs);
+	return rc;
+}
+
+int
+mstore_push_rule_del(struct mdb *db, const char *user_id, const char *kind,
+    const char *rule_id)
+{
+	int64_t n = mdb_exec(db, MSTMT_PUSH_RULE_DEL, "sss", user_id, kind, rule_id);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+mstore_push_rule_enable(struct mdb *db, const char *user_id, const char *kind,
+    const char *rule_id, int enabled)
+{
+	return mdb_exec(db, MSTMT_PUSH_RULE_ENABLE, "sssi", user_id, kind, rule_id,
+	    (int64_t)(enabled != 0)) == -1 ? -1 : 0;
+}
+
+int
+mstore_push_rule_actions(struct mdb *db, const char *user_id, const char *kind,
+    const char *rule_id, const json_t *actions)
+{
+	char	*js = json_dumps(actions, JSON_COMPACT);
+	int	 rc;
+
+	if (js == NULL)
+		return -1;
+	rc = mdb_exec(db, MSTMT_PUSH_RULE_ACTIONS, "ssss", user_id, kind, rule_id, js) == -1 ?
+	    -1 : 0;
+	free(js);
+	return rc;
+}
+
+json_t *
+mstore_pushers(struct mdb *db, const char *user_id)
+{
+	struct mcur	*c;
+	json_t		*out = json_array();
+	int		 rc;
+
+	if (out == NULL || (c = mdb_query(db, MSTMT_PUSHER_LIST, "s", user_id)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		json_t *p = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o?}",
+		    "app_id", mcur_text(c, 0), "pushkey", mcur_text(c, 1), "kind", mcur_text(c, 2),
+		    "app_display_name", mcur_text(c, 3), "device_display_name", mcur_text(c, 4),
+		    "lang", mcur_text(c, 6), "data", jsoncol(c, 7));
+
+		if (p == NULL) {
+			rc = -1;
+			break;
+		}
+		if (!mcur_null(c, 5))
+			json_object_set_new(p, "profile_tag", json_string(mcur_text(c, 5)));
+		json_array_append_new(out, p);
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int
+mstore_pusher_put(struct mdb *db, const char *user_id, const char *device_id,
+    const json_t *p, int append, int64_t now)
+{
+	char	*data = json_dumps(json_object_get(p, "data"), JSON_COMPACT);
+	int	 rc = -1;
+
+	if (data == NULL)
+		return -1;
+	if (mdb_begin(db) == -1)
+		goto out;
+	/* Spec: without append, the pushkey leaves every other user. */
+	if (mdb_exec(db, MSTMT_PUSHER_PUT, "ssssssssssi", user_id, str(p, "app_id"),
+	    str(p, "pushkey"), str(p, "kind"), str(p, "app_display_name"),
+	    str(p, "device_display_name"), str(p, "profile_tag"), str(p, "lang"), data,
+	    device_id, now) == -1 ||
+	    (!append && mdb_exec(db, MSTMT_PUSHER_DEL_OTHERS, "sss", str(p, "app_id"),
+	    str(p, "pushkey"), user_id) == -1)) {
+		mdb_rollback(db);
+		goto out;
+	}
+	rc = mdb_commit(db) == -1 ? -1 : 0;
+out:
+	free(data);
+	return rc;
+}
+
+int
+mstore_pusher_del(struct mdb *db, const char *user_id, const char *app_id,
+    const char *pushkey)
+{
+	int64_t n = mdb_exec(db, MSTMT_PUSHER_DEL, "sss", user_id, app_id, pushkey);
+
+	return n < 0 ? -1 : n > 0;
+}

@@ -1,0 +1,161 @@
+/* Storage of receipts, push rules, notifications (event_push_actions) and pushers. */
+#ifndef MYELIN_STORE_PUSH_H
+#define MYELIN_STORE_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "store/room.h"
+
+struct mdb;
+
+/* A before/after rule that does not exist (mstore_push_rule_put). */
+#define MSTORE_NO_ANCHOR	(-3)
+
+/* The receipts stream's newest position (0 before any receipt), or -1. */
+int64_t	mstore_receipt_pos(struct mdb *);
+/*
+ * Stores a receipt (thread_id "" for an unthreaded one) at event_id,
+ * whose position in the events stream is event_stream, under a new
+ * receipts position, in the caller's transaction.  A receipt behind the
+ * one stored is not: receipts mean "read up to".  1 stored, 0 ignored,
+ * -1.
+ */
+int	mstore_receipt_put(struct mdb *, const char *room_id, const char *user_id,
+	    const char *type, const char *thread_id, const char *event_id,
+	    int64_t event_stream, int64_t ts);
+
+struct mreceipt {
+	char		*room_id;
+	char		*user_id;
+	char		*type;
+	char		*thread_id;	/* "": unthreaded */
+	char		*event_id;
+	int64_t		 ts;
+};
+
+/*
+ * Receipts that moved in (from, to] in the rooms user_id is joined to:
+ * everyone's m.read and the user's own private ones, ordered by room.
+ * 0 with *out (free with mreceipt_list_free), or -1.
+ */
+int	mstore_receipts_sync(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    struct mreceipt **out, size_t *outsz);
+void	mreceipt_list_free(struct mreceipt *, size_t);
+
+/* A local member an event concerns, for push rule evaluation. */
+struct mpushmember {
+	char		*user_id;
+	char		*member_json;	/* the membership event, parsed only when needed */
+};
+
+/*
+ * The local users joined to room_id, and invitee (may be NULL), other
+ * than sender: 0 with *out (free with mpushmember_list_free), or -1.
+ */
+int	mstore_push_members(struct mdb *, const char *room_id, const char *invitee,
+	    const char *sender, struct mpushmember **out, size_t *outsz);
+void	mpushmember_list_free(struct mpushmember *, size_t);
+/* Joined members of room_id, or -1. */
+int64_t	mstore_push_member_count(struct mdb *, const char *room_id);
+/*
+ * The stored rules of the same members as mstore_push_members, as
+ * {user_id: userset} (see lib/push/push.h; users who changed nothing are
+ * absent).  New reference, or NULL.
+ */
+json_t	*mstore_push_rules_room(struct mdb *, const char *room_id, const char *invitee,
+	    const char *sender);
+/* One user's userset (an empty object when they changed nothing), or NULL. */
+json_t	*mstore_push_rules_user(struct mdb *, const char *user_id);
+/* 1 with *relates_to and *rel_type (malloc'd) of event_id's relation, 0 without, -1. */
+int	mstore_push_relation(struct mdb *, const char *event_id, char **relates_to,
+	    char **rel_type);
+
+/*
+ * Records the notification of an event at stream for users[0..n), all
+ * with the same outcome (actions as JSON text), in the caller's
+ * transaction, a batch of users per statement.  0 or -1.
+ */
+int	mstore_push_actions_add(struct mdb *, const char *room_id, const char *event_id,
+	    int64_t stream, int notify, int highlight, const char *thread_id,
+	    const char *actions, int64_t ts, const char *const *users, size_t n);
+/*
+ * Marks user_id's notifications in room_id up to stream read: those of
+ * thread_id only, or every thread when NULL.  Rows changed, or -1.
+ */
+int64_t	mstore_push_read(struct mdb *, const char *user_id, const char *room_id,
+	    int64_t stream, const char *thread_id);
+
+/* Unread notifications of one room and thread ("main", or a root). */
+struct mpushcount {
+	char		*room_id;
+	char		*thread_id;
+	int64_t		 notify;
+	int64_t		 highlight;
+};
+
+/* Every room and thread with unread notifications of user_id.  0 or -1. */
+int	mstore_push_counts(struct mdb *, const char *user_id, struct mpushcount **out,
+	    size_t *outsz);
+void	mpushcount_list_free(struct mpushcount *, size_t);
+
+/* A notification listed by GET /notifications. */
+struct mnotif {
+	struct mevrow	 ev;
+	json_t		*actions;
+	int		 read;
+	int64_t		 ts;
+	int64_t		 stream;	/* the page token */
+};
+
+/*
+ * Up to limit of user_id's notifications before stream position before,
+ * newest first, only highlights when highlight_only.  0 or -1.
+ */
+int	mstore_push_notifs(struct mdb *, const char *user_id, int64_t before,
+	    int highlight_only, int64_t limit, struct mnotif **out, size_t *outsz);
+void	mnotif_list_free(struct mnotif *, size_t);
+
+/*
+ * Push rules (kind: "override", ...).  mstore_push_rule_put adds or
+ * replaces a user-defined rule: conditions (JSON array or NULL), pattern
+ * (content rules, or NULL) and actions.  A new rule, or one moved by
+ * before or after (rule IDs of the same kind; before wins), becomes the
+ * most important rule of its kind, or the next one more (before) or less
+ * (after) important than the anchor; an existing rule left in place
+ * keeps its place.  Runs in its own transaction.  0, MSTORE_NO_ANCHOR,
+ * or -1.
+ */
+int	mstore_push_rule_put(struct mdb *, const char *user_id, const char *kind,
+	    const char *rule_id, const json_t *conditions, const char *pattern,
+	    const json_t *actions, const char *before, const char *after);
+/* Deletes a user-defined rule: 1 deleted, 0 there was none, -1. */
+int	mstore_push_rule_del(struct mdb *, const char *user_id, const char *kind,
+	    const char *rule_id);
+/*
+ * Sets enabled, or the actions, of a rule that exists: a user-defined
+ * rule, or the user's copy of a server-default one.  0 or -1.
+ */
+int	mstore_push_rule_enable(struct mdb *, const char *user_id, const char *kind,
+	    const char *rule_id, int enabled);
+int	mstore_push_rule_actions(struct mdb *, const char *user_id, const char *kind,
+	    const char *rule_id, const json_t *actions);
+
+/*
+ * Pushers (spec: GET /pushers), as a JSON array of pusher objects.  New
+ * reference, or NULL.
+ */
+json_t	*mstore_pushers(struct mdb *, const char *user_id);
+/*
+ * Adds or replaces user_id's pusher (a checked POST /pushers/set body);
+ * unless append, the same app_id and pushkey of other users go.  Runs in
+ * its own transaction.  0 or -1.
+ */
+int	mstore_pusher_put(struct mdb *, const char *user_id, const char *device_id,
+	    const json_t *pusher, int append, int64_t now);
+/* Deletes the pusher: 1 deleted, 0 none, -1. */
+int	mstore_pusher_del(struct mdb *, const char *user_id, const char *app_id,
+	    const char *pushkey);
+
+#endif

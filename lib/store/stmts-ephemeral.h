@@ -1,0 +1,59 @@
+/* Statements of the typing, account data and presence streams (see stmts.h). */
+#ifndef MYELIN_STORE_STMTS_EPHEMERAL_H
+#define MYELIN_STORE_STMTS_EPHEMERAL_H
+
+/* The rooms user $1 is joined to, as a subquery. */
+#define MEPH_JOINED "(SELECT room_id FROM current_state WHERE type = 'm.room.member'" \
+	" AND state_key = $1 AND membership = 'join')"
+
+#define MSTMT_TABLE_EPHEMERAL \
+	/* \
+	 * Stream positions: the row lock of the UPDATE orders writers of one \
+	 * stream, so positions become visible in the order they were taken. \
+	 */ \
+	X(MSTMT_ESTREAM_NEXT, "UPDATE ephemeral_streams SET pos = pos + 1 WHERE name = $1" \
+	    " RETURNING pos") \
+	X(MSTMT_ESTREAM_GET, "SELECT pos FROM ephemeral_streams WHERE name = $1") \
+	/* typing: until_ms 0 marks a user who stopped (the row keeps the room's position). */ \
+	X(MSTMT_TYPING_GET, "SELECT until_ms FROM typing WHERE room_id = $1 AND user_id = $2") \
+	X(MSTMT_TYPING_EXTEND, "UPDATE typing SET until_ms = $3 WHERE room_id = $1" \
+	    " AND user_id = $2") \
+	X(MSTMT_TYPING_PUT, "INSERT INTO typing (room_id, user_id, until_ms, stream)" \
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, user_id) DO UPDATE" \
+	    " SET until_ms = excluded.until_ms, stream = excluded.stream") \
+	X(MSTMT_TYPING_NEXT_EXPIRY, "SELECT MIN(until_ms) FROM typing WHERE until_ms > 0") \
+	X(MSTMT_TYPING_EXPIRE, "UPDATE typing SET until_ms = 0, stream = $2" \
+	    " WHERE until_ms > 0 AND until_ms <= $1") \
+	/* \
+	 * Every row of the rooms user $1 is joined to whose typing moved in \
+	 * ($2, $3]: the whole list of a room that changed. \
+	 */ \
+	X(MSTMT_TYPING_SYNC, "SELECT room_id, user_id, until_ms FROM typing" \
+	    " WHERE room_id IN " MEPH_JOINED " AND room_id IN (SELECT room_id FROM typing" \
+	    " WHERE stream > $2 AND stream <= $3) ORDER BY room_id, user_id") \
+	/* account data: room_id '' holds the global account data. */ \
+	X(MSTMT_ACCOUNT_DATA_GET, "SELECT content FROM account_data WHERE user_id = $1" \
+	    " AND room_id = $2 AND type = $3") \
+	X(MSTMT_ACCOUNT_DATA_PUT, "INSERT INTO account_data (user_id, room_id, type, content," \
+	    " stream) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, room_id, type)" \
+	    " DO UPDATE SET content = excluded.content, stream = excluded.stream") \
+	X(MSTMT_ACCOUNT_DATA_SYNC, "SELECT room_id, type, content FROM account_data" \
+	    " WHERE user_id = $1 AND stream > $2 AND stream <= $3 ORDER BY stream") \
+	/* presence */ \
+	X(MSTMT_PRESENCE_GET, "SELECT presence, status_msg, last_active_ts, stream" \
+	    " FROM presence WHERE user_id = $1") \
+	X(MSTMT_PRESENCE_PUT, "INSERT INTO presence (user_id, presence, status_msg," \
+	    " last_active_ts, stream) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id)" \
+	    " DO UPDATE SET presence = excluded.presence, status_msg = excluded.status_msg," \
+	    " last_active_ts = excluded.last_active_ts, stream = excluded.stream") \
+	/* Whether users $1 and $2 are both joined to some room. */ \
+	X(MSTMT_PRESENCE_SHARE, "SELECT 1 FROM current_state WHERE type = 'm.room.member'" \
+	    " AND state_key = $2 AND membership = 'join' AND room_id IN " MEPH_JOINED \
+	    " LIMIT 1") \
+	/* Presence moved in ($2, $3] of user $1 and of those sharing a room with them. */ \
+	X(MSTMT_PRESENCE_SYNC, "SELECT user_id, presence, status_msg, last_active_ts" \
+	    " FROM presence WHERE stream > $2 AND stream <= $3 AND (user_id = $1" \
+	    " OR user_id IN (SELECT state_key FROM current_state WHERE type = 'm.room.member'" \
+	    " AND membership = 'join' AND room_id IN " MEPH_JOINED ")) ORDER BY user_id")
+
+#endif

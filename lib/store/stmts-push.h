@@ -1,0 +1,115 @@
+/* Statements of receipts, push rules, notifications and pushers (see stmts.h). */
+#ifndef MYELIN_STORE_STMTS_PUSH_H
+#define MYELIN_STORE_STMTS_PUSH_H
+
+/*
+ * Local members an event concerns: joined to room $1, or the user $2
+ * an invite names, never the sender $3.  Local users are those with an
+ * account here.
+ */
+#define MPUSH_MEMBERS "c.room_id = $1 AND c.type = 'm.room.member'" \
+	" AND (c.membership = 'join' OR c.state_key = $2) AND c.state_key <> $3"
+
+/*
+ * Notifications go in batches of MPUSH_BATCH users per statement, as the
+ * VALUES list of an INSERT ... SELECT; unused slots are NULL and skipped.
+ */
+#define MPUSH_BATCH	8
+
+#define MSTMT_TABLE_PUSH \
+	/* \
+	 * The receipts stream: the row lock of the UPDATE orders writers, so \
+	 * positions become visible in the order they were taken. \
+	 */ \
+	X(MSTMT_RECEIPT_POS_NEXT, "UPDATE receipts_position SET pos = pos + 1 WHERE id = 1" \
+	    " RETURNING pos") \
+	X(MSTMT_RECEIPT_POS, "SELECT pos FROM receipts_position WHERE id = 1") \
+	X(MSTMT_RECEIPT_GET, "SELECT event_stream FROM receipts WHERE room_id = $1" \
+	    " AND user_id = $2 AND receipt_type = $3 AND thread_id = $4") \
+	X(MSTMT_RECEIPT_PUT, "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id," \
+	    " event_id, event_stream, ts, stream) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \
+	    " ON CONFLICT (room_id, user_id, receipt_type, thread_id) DO UPDATE" \
+	    " SET event_id = excluded.event_id, event_stream = excluded.event_stream," \
+	    " ts = excluded.ts, stream = excluded.stream") \
+	/* \
+	 * Receipts that moved in ($2, $3] in the rooms user $1 is joined to: \
+	 * everyone's m.read, and the user's own private ones. \
+	 */ \
+	X(MSTMT_RECEIPT_SYNC, "SELECT r.room_id, r.user_id, r.receipt_type, r.thread_id," \
+	    " r.event_id, r.ts FROM receipts r JOIN current_state me ON me.room_id = r.room_id" \
+	    " AND me.type = 'm.room.member' AND me.state_key = $1 AND me.membership = 'join'" \
+	    " WHERE r.stream > $2 AND r.stream <= $3 AND (r.receipt_type = 'm.read'" \
+	    " OR r.user_id = $1) ORDER BY r.room_id, r.event_id") \
+	/* evaluation: the members of an event, their number, their own rules */ \
+	X(MSTMT_PUSH_MEMBERS, "SELECT c.state_key, e.json FROM current_state c" \
+	    " JOIN users u ON u.user_id = c.state_key JOIN events e ON e.event_id = c.event_id" \
+	    " WHERE " MPUSH_MEMBERS " ORDER BY c.state_key") \
+	X(MSTMT_PUSH_MEMBER_COUNT, "SELECT COUNT(*) FROM current_state WHERE room_id = $1" \
+	    " AND type = 'm.room.member' AND membership = 'join'") \
+	X(MSTMT_PUSH_RULES_ROOM, "SELECT p.user_id, p.kind, p.rule_id, p.conditions, p.pattern," \
+	    " p.actions, p.enabled FROM current_state c JOIN push_rules p" \
+	    " ON p.user_id = c.state_key WHERE " MPUSH_MEMBERS \
+	    " ORDER BY p.user_id, p.kind, p.priority DESC, p.rule_id") \
+	X(MSTMT_PUSH_RELATION, "SELECT relates_to, rel_type FROM event_relations" \
+	    " WHERE event_id = $1") \
+	X(MSTMT_PUSH_ACTIONS_ADD, "INSERT INTO event_push_actions (user_id, room_id, event_id," \
+	    " stream, notify, highlight, thread_id, actions, ts, is_read) SELECT v.column1, $1, $2," \
+	    " CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6, $7," \
+	    " CAST($8 AS BIGINT), 0 FROM (VALUES (CAST($9 AS TEXT)), ($10), ($11), ($12), ($13)," \
+	    " ($14), ($15), ($16)) AS v WHERE v.column1 IS NOT NULL ON CONFLICT DO NOTHING") \
+	/* Unread notifications of user $1 in room $2 up to stream $3 (of thread $4) become read. */ \
+	X(MSTMT_PUSH_READ, "UPDATE event_push_actions SET is_read = 1 WHERE user_id = $1" \
+	    " AND room_id = $2 AND is_read = 0 AND stream <= $3" \
+	    " AND (CAST($4 AS TEXT) IS NULL OR thread_id = $4)") \
+	X(MSTMT_PUSH_COUNTS, "SELECT room_id, thread_id, SUM(notify), SUM(highlight)" \
+	    " FROM event_push_actions WHERE user_id = $1 AND is_read = 0" \
+	    " GROUP BY room_id, thread_id") \
+	/* GET /notifications: before stream $2, only highlights when $3, $4 at most. */ \
+	X(MSTMT_PUSH_NOTIFS, "SELECT " MEVENT_COLS_E ", p.actions, p.is_read, p.ts, p.stream" \
+	    " FROM event_push_actions p JOIN events e ON e.event_id = p.event_id" \
+	    " WHERE p.user_id = $1 AND p.stream < $2 AND (CAST($3 AS BIGINT) = 0" \
+	    " OR p.highlight = 1) ORDER BY p.stream DESC LIMIT $4") \
+	/* \
+	 * push rules: user-defined rules by priority, most important first; \
+	 * rows of server-default rules (IDs starting with ".") hold only the \
+	 * user's enabled and actions. \
+	 */ \
+	X(MSTMT_PUSH_RULES_USER, "SELECT user_id, kind, rule_id, conditions, pattern, actions," \
+	    " enabled FROM push_rules WHERE user_id = $1 ORDER BY kind, priority DESC, rule_id") \
+	X(MSTMT_PUSH_RULE_PRIORITY, "SELECT priority FROM push_rules WHERE user_id = $1" \
+	    " AND kind = $2 AND rule_id = $3") \
+	X(MSTMT_PUSH_RULE_TOP, "SELECT COALESCE(MAX(priority), 0) FROM push_rules" \
+	    " WHERE user_id = $1 AND kind = $2") \
+	X(MSTMT_PUSH_RULE_SHIFT, "UPDATE push_rules SET priority = priority + 1" \
+	    " WHERE user_id = $1 AND kind = $2 AND priority >= $3") \
+	X(MSTMT_PUSH_RULE_PUT, "INSERT INTO push_rules (user_id, kind, rule_id, priority," \
+	    " conditions, pattern, actions, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)" \
+	    " ON CONFLICT (user_id, kind, rule_id) DO UPDATE SET priority = excluded.priority," \
+	    " conditions = excluded.conditions, pattern = excluded.pattern," \
+	    " actions = excluded.actions") \
+	X(MSTMT_PUSH_RULE_DEL, "DELETE FROM push_rules WHERE user_id = $1 AND kind = $2" \
+	    " AND rule_id = $3") \
+	X(MSTMT_PUSH_RULE_ENABLE, "INSERT INTO push_rules (user_id, kind, rule_id, enabled)" \
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind, rule_id) DO UPDATE" \
+	    " SET enabled = excluded.enabled") \
+	X(MSTMT_PUSH_RULE_ACTIONS, "INSERT INTO push_rules (user_id, kind, rule_id, actions)" \
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, kind, rule_id) DO UPDATE" \
+	    " SET actions = excluded.actions") \
+	/* pushers */ \
+	X(MSTMT_PUSHER_LIST, "SELECT app_id, pushkey, kind, app_display_name," \
+	    " device_display_name, profile_tag, lang, data FROM pushers WHERE user_id = $1" \
+	    " ORDER BY created_ts, app_id, pushkey") \
+	X(MSTMT_PUSHER_PUT, "INSERT INTO pushers (user_id, app_id, pushkey, kind," \
+	    " app_display_name, device_display_name, profile_tag, lang, data, device_id," \
+	    " created_ts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)" \
+	    " ON CONFLICT (user_id, app_id, pushkey) DO UPDATE SET kind = excluded.kind," \
+	    " app_display_name = excluded.app_display_name," \
+	    " device_display_name = excluded.device_display_name," \
+	    " profile_tag = excluded.profile_tag, lang = excluded.lang, data = excluded.data," \
+	    " device_id = excluded.device_id") \
+	X(MSTMT_PUSHER_DEL, "DELETE FROM pushers WHERE user_id = $1 AND app_id = $2" \
+	    " AND pushkey = $3") \
+	X(MSTMT_PUSHER_DEL_OTHERS, "DELETE FROM pushers WHERE app_id = $1 AND pushkey = $2" \
+	    " AND user_id <> $3")
+
+#endif

@@ -1,0 +1,18 @@
+/* myelin-timerd: the timers kept in files of their own. */
+#ifndef MYELIN_TIMERD_TIMERS_H
+#define MYELIN_TIMERD_TIMERS_H
+
+#include <stdint.h>
+
+#define NOMORE	(-1)
+
+struct mdb;
+struct mnotify;
+
+/*
+ * Ends typing notifications whose timeout passed and wakes the syncs.
+ * Returns the milliseconds until the next one ends.  notify may be NULL.
+ */
+int64_t	t_typing(struct mdb *, struct mnotify *, int64_t now);
+
+#endif
