@@ -289,12 +289,22 @@ mdb_migrate(struct mdb *db)
 	if (db->kind == MDB_POSTGRES &&
 	    db->be->exec_sql(db, "SELECT pg_advisory_xact_lock(7318008)") == -1)
 		goto fail;
-	if ((v = mdb_schema_version(db)) == -1)
-		goto fail;
+	/*
+	 * Each migration is applied unless recorded, rather than "everything
+	 * above the highest": a migration merged with a lower number than one
+	 * a database already has is still applied.
+	 */
 	for (size_t i = 0; i < mmigrationsz; i++) {
-		const struct mmigration *m = &mmigrations[i];
+		const struct mmigration	*m = &mmigrations[i];
+		struct mcur		*c;
 
-		if (m->version <= v)
+		if ((c = mdb_query(db, MSTMT_SCHEMA_APPLIED, "i", (int64_t)m->version)) == NULL)
+			goto fail;
+		v = mcur_next(c) == 1 ? (int)mcur_int(c, 0) : -1;
+		mcur_free(c);
+		if (v == -1)
+			goto fail;
+		if (v > 0)
 			continue;
 		sql = ddl(db->kind == MDB_POSTGRES && m->pg != NULL ? m->pg : m->sql, db->kind);
 		if (sql == NULL || db->be->exec_sql(db, sql) == -1) {

@@ -11,6 +11,7 @@
 
 #define MSTMT_TABLE \
 	X(MSTMT_SCHEMA_VERSION, "SELECT COALESCE(MAX(version), 0) FROM schema_version") \
+	X(MSTMT_SCHEMA_APPLIED, "SELECT COUNT(*) FROM schema_version WHERE version = $1") \
 	X(MSTMT_SCHEMA_ADD, "INSERT INTO schema_version (version, applied_ts) VALUES ($1, $2)") \
 	/* users */ \
 	X(MSTMT_USER_GET, "SELECT " MUSER_COLS " FROM users WHERE user_id = $1") \
