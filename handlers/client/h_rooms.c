@@ -89,8 +89,9 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
     const json_t *content, const char *redacts, const char *txn_id, char **event_id)
 {
 	struct mroom_ctx	 ctx;
-	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id };
+	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id, NULL };
 	enum mroom_err		 e;
+	char			*scope = NULL;
 	int			 fake;
 
 	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
@@ -98,10 +99,23 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 	if (blocked_check(req, room_id, type, content) == -1)
 		return -1;
 	room_ctx(req, &ctx);
-	if (mdb_begin(req->db) == -1)
+	/*
+	 * Spec: C-S API, "Transaction identifiers": a retry repeats the
+	 * txnId and the path, so the endpoint is part of the key.
+	 */
+	if (txn_id != NULL) {
+		if ((redacts != NULL ? asprintf(&scope, "redact/%s", redacts) :
+		    asprintf(&scope, "send/%s", type)) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		txn.scope = scope;
+	}
+	if (mdb_begin(req->db) == -1) {
+		free(scope);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	}
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);
+	free(scope);
 	if (e != MROOM_OK) {
 		mdb_rollback(req->db);
 		return room_fail(req, &ctx, e);

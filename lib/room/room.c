@@ -298,6 +298,7 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 		row.txn_user = (char *)txn->user_id;
 		row.txn_device = (char *)txn->device_id;
 		row.txn_id = (char *)txn->txn_id;
+		row.txn_scope = (char *)txn->scope;
 	}
 	row.json = ev;
 	switch (mstore_event_add(ctx->db, &row, &ctx->stream)) {
@@ -452,7 +453,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if (txn != NULL && txn->txn_id != NULL) {
 		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */
 		if ((found = mstore_event_by_txn(ctx->db, room_id, txn->user_id,
-		    txn->device_id, txn->txn_id, event_id)) != 0)
+		    txn->device_id, txn->txn_id, txn->scope, event_id)) != 0)
 			return found == 1 ? MROOM_OK : MROOM_ERROR;
 	}
 	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1)

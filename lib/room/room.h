@@ -32,6 +32,7 @@ struct mroom_txn {
 	const char	*user_id;
 	const char	*device_id;
 	const char	*txn_id;
+	const char	*scope;		/* the endpoint: "send/<type>", "redact/<id>" */
 };
 
 /*

@@ -335,5 +335,12 @@ const struct mmigration mmigrations[] = {
 	  " ELSE 'topic' END AS k FROM events"
 	  " WHERE type IN ('m.room.message', 'm.room.name', 'm.room.topic')"
 	  " AND rejected IS NULL AND redacted_by IS NULL) x) y WHERE v <> '';" },
+	/* Spec: a transaction ID is scoped to the endpoint as well as the device. */
+	{ 10, "txn-scope",
+	  "ALTER TABLE events ADD COLUMN txn_scope TEXT;"
+	  "DROP INDEX events_txn;"
+	  "CREATE UNIQUE INDEX events_txn ON events"
+	  " (room_id, txn_user, txn_device, txn_scope, txn_id);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

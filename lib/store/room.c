@@ -89,10 +89,10 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 
 	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
 		return -1;
-	c = mdb_query(db, MSTMT_EVENT_ADD, "sssssiiiisssss", e->event_id, e->room_id,
+	c = mdb_query(db, MSTMT_EVENT_ADD, "sssssiiiissssss", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
-	    e->txn_id, js);
+	    e->txn_id, js, e->txn_scope);
 	free(js);
 	if (c == NULL)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
@@ -176,14 +176,14 @@ mstore_event_get(struct mdb *db, const char *event_id, struct mevrow *e)
 
 int
 mstore_event_by_txn(struct mdb *db, const char *room_id, const char *user,
-    const char *device, const char *txn_id, char **event_id)
+    const char *device, const char *txn_id, const char *scope, char **event_id)
 {
 	struct mcur	*c;
 	int		 rc;
 
 	*event_id = NULL;
-	if ((c = mdb_query(db, MSTMT_EVENT_BY_TXN, "ssss", room_id, user, device,
-	    txn_id)) == NULL)
+	if ((c = mdb_query(db, MSTMT_EVENT_BY_TXN, "sssss", room_id, user, device,
+	    txn_id, scope)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1 && (*event_id = dupcol(c, 0)) == NULL)
 		rc = -1;

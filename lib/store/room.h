@@ -30,6 +30,7 @@ struct mevrow {
 	char		*rejected;		/* reason, or NULL when accepted */
 	char		*redacted_by;
 	char		*txn_user, *txn_device, *txn_id;	/* local sends only */
+	char		*txn_scope;		/* the endpoint it was sent through */
 	json_t		*json;			/* the PDU */
 };
 
@@ -47,9 +48,9 @@ int	mstore_event_add(struct mdb *, const struct mevrow *in, int64_t *stream);
 int	mstore_event_get(struct mdb *, const char *event_id, struct mevrow *out);
 void	mevrow_fini(struct mevrow *);
 void	mevrow_list_free(struct mevrow *, size_t);
-/* 1 with *event_id (malloc'd) when this device already sent txn_id in room. */
+/* 1 with *event_id (malloc'd) when this device already sent txn_id to scope in room. */
 int	mstore_event_by_txn(struct mdb *, const char *room_id, const char *user,
-	    const char *device, const char *txn_id, char **event_id);
+	    const char *device, const char *txn_id, const char *scope, char **event_id);
 /* Replaces an event's stored JSON with its redacted form. */
 int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redacted,
 	    const char *redacted_by);

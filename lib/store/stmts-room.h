@@ -21,11 +21,11 @@
 	/* events */ \
 	X(MSTMT_EVENT_ADD, "INSERT INTO events (event_id, room_id, type, state_key, sender," \
 	    " depth, origin_server_ts, state_before, state_after, rejected, txn_user," \
-	    " txn_device, txn_id, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11," \
-	    " $12, $13, $14) RETURNING stream") \
+	    " txn_device, txn_id, json, txn_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
+	    " $10, $11, $12, $13, $14, $15) RETURNING stream") \
 	X(MSTMT_EVENT_GET, "SELECT " MEVENT_COLS " FROM events WHERE event_id = $1") \
 	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
-	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4") \
+	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4 AND txn_scope = $5") \
 	X(MSTMT_EVENT_REDACT, "UPDATE events SET json = $2, redacted_by = $3 WHERE event_id = $1") \
 	/* Timeline pages: events of a room by stream position. */ \
 	X(MSTMT_EVENTS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \

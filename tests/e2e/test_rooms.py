@@ -812,8 +812,6 @@ def test_is_direct_invites(stack, people, api):
     assert api["alice"].membership(room, bob) == "join"
 
 
-@pytest.mark.xfail(strict=True, reason="transaction IDs are keyed by room, user, device and "
-                   "txnId only (the events_txn index); the spec scopes them per endpoint path")
 def test_transaction_id_scope_is_the_endpoint(stack, api):
     """Spec: C-S API, "Transaction identifiers": a retransmission has the
     same txnId *and* path; /send and /redact with one txnId are two requests."""
