@@ -138,6 +138,9 @@ def test_users_list(stack, admin, uniq):
     assert body["total"] == 2
     status, body = api(stack, admin, "GET", A2 + "/users?name=%s&deactivated=true" % prefix)
     assert body["total"] == 3
+    # LIKE's wildcards are matched as themselves.
+    status, body = api(stack, admin, "GET", A2 + "/users?name=%25&user_id=%25")
+    assert (status, body["total"]) == (200, 0)
     for bad in ("order_by=nope", "dir=x", "from=-1", "limit=z", "guests=maybe"):
         status, body = api(stack, admin, "GET", A2 + "/users?" + bad)
         assert (status, body["errcode"]) == (400, "M_INVALID_PARAM"), bad
