@@ -131,7 +131,7 @@ h_messages(struct mreq *req)
 	json_t		*filter = NULL, *chunk = NULL;
 	struct mevrow	*rows = NULL;
 	size_t		 n = 0;
-	int64_t		 limit, start, stop, pos, last = -1;
+	int64_t		 limit, start = 0, stop = 0, pos, last = -1;
 	int		 back, rc = -1, more = 1;
 
 	if (room_require_joined(req, req->params[0]) != 1)
@@ -179,8 +179,8 @@ h_messages(struct mreq *req)
 	while ((int64_t)json_array_size(chunk) < limit && more) {
 		int64_t want = limit - (int64_t)json_array_size(chunk);
 
-		if (mstore_events_page(req->db, req->params[0], back, back ? pos : pos,
-		    back ? stop : stop, want, &rows, &n) == -1) {
+		if (mstore_events_page(req->db, req->params[0], back, pos, stop, want,
+		    &rows, &n) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}

@@ -412,7 +412,7 @@ static json_t *
 collect(struct mcur *c, int col, int parse)
 {
 	json_t	*arr = json_array();
-	int	 rc;
+	int	 rc = -1;
 
 	if (c == NULL) {
 		json_decref(arr);
