@@ -230,19 +230,34 @@ out:
 int
 h_members(struct mreq *req)
 {
-	char	*m = mreq_query(req, "membership"), *nm = mreq_query(req, "not_membership");
-	json_t	*all, *out, *ev;
-	size_t	 i;
+	char		*m = mreq_query(req, "membership"), *nm = mreq_query(req, "not_membership");
+	char		*at = mreq_query(req, "at");
+	json_t		*all = NULL, *out, *ev;
+	const char	*k;
+	int64_t		 pos, group;
+	size_t		 i;
+	int		 rc = -1;
 
-	if (room_require_joined(req, req->params[0]) != 1) {
-		free(m);
-		free(nm);
-		return -1;
-	}
-	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL) {
-		free(m);
-		free(nm);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (room_require_joined(req, req->params[0]) != 1)
+		goto done;
+	if (at != NULL && *at != '\0') {
+		/* Spec: members as of a point in the timeline (a prev_batch). */
+		json_t *map;
+
+		if (parse_token(req, at, &pos) == -1)
+			goto done;
+		if ((group = mstore_room_state_at(req->db, req->params[0], pos)) < 0 ||
+		    (map = mstore_sgroup_state_events(req->db, group)) == NULL) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto done;
+		}
+		all = json_array();
+		json_object_foreach(map, k, ev)
+			json_array_append(all, ev);
+		json_decref(map);
+	} else if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto done;
 	}
 	out = json_array();
 	json_array_foreach(all, i, ev) {
@@ -254,10 +269,13 @@ h_members(struct mreq *req)
 			continue;
 		json_array_append_new(out, client_state_event(req, ev));
 	}
+	rc = mfcgi_reply(req, 200, json_pack("{s:o}", "chunk", out));
+done:
 	json_decref(all);
 	free(m);
 	free(nm);
-	return mfcgi_reply(req, 200, json_pack("{s:o}", "chunk", out));
+	free(at);
+	return rc;
 }
 
 /* Spec: C-S API, GET /rooms/{roomId}/joined_members. */

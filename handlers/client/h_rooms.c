@@ -375,7 +375,9 @@ membership(struct mreq *req, const char *room_id, const char *target, const char
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
 	if (strcmp(m, "join") == 0) {
-		struct muser u;
+		struct mroom_ctx	 ctx;
+		struct muser		 u;
+		char			*via;
 
 		if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
 			if (u.displayname != NULL)
@@ -384,6 +386,12 @@ membership(struct mreq *req, const char *room_id, const char *target, const char
 				json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
 			muser_fini(&u);
 		}
+		/* Spec: restricted rooms: a member of ours vouches for the join. */
+		room_ctx(req, &ctx);
+		if ((via = mroom_join_authoriser(&ctx, room_id, req->auth.user_id)) != NULL)
+			json_object_set_new(content, "join_authorised_via_users_server",
+			    json_string(via));
+		free(via);
 	}
 	rc = room_send1(req, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);

@@ -72,6 +72,79 @@ mroom_membership(struct mroom_ctx *ctx, const char *room_id, const char *user_id
 	return out;
 }
 
+char *
+mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *user_id)
+{
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	struct stateview	 sv;
+	const json_t		*jr, *pl;
+	json_t			*allow, *a, *all = NULL, *ev;
+	const char		*rule, *m;
+	char			*mine = NULL, *who = NULL;
+	int64_t			 need = 0;
+	size_t			 i;
+	int			 allowed = 0;
+
+	memset(&sv, 0, sizeof(sv));
+	if (mstore_room_get(ctx->db, room_id, &room) != 1)
+		return NULL;
+	if ((ver = mroomver_get(room.version)) == NULL || !ver->restricted)
+		goto out;
+	sv.ctx = ctx;
+	sv.room_id = room_id;
+	if ((sv.cache = json_object()) == NULL)
+		goto out;
+	jr = state_get(&sv, "m.room.join_rules", "");
+	rule = mjson_str(json_object_get(jr, "content"), "join_rule");
+	if (rule == NULL || (strcmp(rule, "restricted") != 0 &&
+	    strcmp(rule, "knock_restricted") != 0))
+		goto out;
+	/* Members and invitees join without a voucher. */
+	mine = mroom_membership(ctx, room_id, user_id);
+	if (mine != NULL && (strcmp(mine, "join") == 0 || strcmp(mine, "invite") == 0))
+		goto out;
+	allow = json_object_get(json_object_get(jr, "content"), "allow");
+	json_array_foreach(allow, i, a) {
+		const char *t = mjson_str(a, "type"), *r = mjson_str(a, "room_id");
+		char *theirs;
+
+		if (t == NULL || r == NULL || strcmp(t, "m.room_membership") != 0)
+			continue;
+		theirs = mroom_membership(ctx, r, user_id);
+		allowed = theirs != NULL && strcmp(theirs, "join") == 0;
+		free(theirs);
+		if (allowed)
+			break;
+	}
+	if (!allowed)
+		goto out;
+	pl = state_get(&sv, "m.room.power_levels", "");
+	if (json_is_integer(json_object_get(json_object_get(pl, "content"), "invite")))
+		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "invite"));
+	if ((all = mstore_cstate_all(ctx->db, room_id)) == NULL)
+		goto out;
+	json_array_foreach(all, i, ev) {
+		const char *sk = mjson_str(ev, "state_key"), *colon;
+
+		m = mjson_str(json_object_get(ev, "content"), "membership");
+		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || m == NULL ||
+		    strcmp(m, "join") != 0 || sk == NULL || (colon = strchr(sk, ':')) == NULL ||
+		    strcmp(colon + 1, ctx->server_name) != 0)
+			continue;
+		if (mevent_user_power(ver, state_get, &sv, sk) >= need) {
+			who = strdup(sk);
+			break;
+		}
+	}
+out:
+	json_decref(all);
+	json_decref(sv.cache);
+	free(mine);
+	mroom_fini(&room);
+	return who;
+}
+
 /* A random opaque ID "<sigil><18 letters>:<server>", malloc'd. */
 static char *
 opaque_id(char sigil, const char *server_name)

@@ -59,6 +59,15 @@ enum mroom_err	mroom_create(struct mroom_ctx *, const struct mroomver *, const c
 /* The current state event (new reference) or NULL; *err set on storage failure. */
 json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,
 		    const char *state_key, int *err);
+/*
+ * Spec: C-S API, "Restricted rooms": when user_id may join room_id only
+ * through its join rule's allow list, a joined member of ours with the
+ * power to invite vouches for the join.  Returns that member (malloc'd)
+ * for content.join_authorised_via_users_server, or NULL when the join
+ * needs no voucher or no allowed room has user_id as a member.
+ */
+char		*mroom_join_authoriser(struct mroom_ctx *, const char *room_id,
+		    const char *user_id);
 /* The membership of user_id in room_id ("join", "invite", ...) malloc'd, or NULL. */
 char		*mroom_membership(struct mroom_ctx *, const char *room_id, const char *user_id);
 

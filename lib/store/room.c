@@ -256,6 +256,21 @@ mstore_events_max_stream(struct mdb *db)
 	return n;
 }
 
+int64_t
+mstore_room_state_at(struct mdb *db, const char *room_id, int64_t pos)
+{
+	struct mcur	*c;
+	int64_t		 group = 0;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_ROOM_STATE_AT, "si", room_id, pos)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		group = mcur_int(c, 0);
+	mcur_free(c);
+	return rc == -1 ? -1 : group;
+}
+
 json_t *
 mstore_sgroup_state(struct mdb *db, int64_t group)
 {

@@ -61,6 +61,8 @@ int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redact
 int	mstore_events_page(struct mdb *, const char *room_id, int backwards,
 	    int64_t from, int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
 int64_t	mstore_events_max_stream(struct mdb *);
+/* The state group after room_id's last event at or before pos: 0 if none, -1. */
+int64_t	mstore_room_state_at(struct mdb *, const char *room_id, int64_t pos);
 
 /*
  * Stores a new state group: prev_group (0: none) plus delta (a state map,

@@ -33,6 +33,9 @@
 	X(MSTMT_EVENTS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND stream > $2 AND stream <= $3 AND rejected IS NULL ORDER BY stream ASC LIMIT $4") \
 	X(MSTMT_EVENTS_MAX_STREAM, "SELECT COALESCE(MAX(stream), 0) FROM events") \
+	/* The state after a room's last event at or before a stream position. */ \
+	X(MSTMT_ROOM_STATE_AT, "SELECT state_after FROM events WHERE room_id = $1" \
+	    " AND stream <= $2 AND rejected IS NULL ORDER BY stream DESC LIMIT 1") \
 	/* state groups: deltas on a previous group, a full snapshot every so often */ \
 	X(MSTMT_SGROUP_ADD, "INSERT INTO state_groups (room_id, prev_group, chain)" \
 	    " VALUES ($1, $2, $3) RETURNING id") \

@@ -823,3 +823,44 @@ def test_transaction_id_scope_is_the_endpoint(stack, api):
                          {})
     assert status == 200 and red["event_id"] != sent["event_id"]
     assert a.event(room, sent["event_id"])[1]["content"] == {}
+
+
+def test_restricted_join(api):
+    """Spec: "Restricted rooms": members of an allowed room join without an
+    invite (a resident member vouches through join_authorised_via_users_server);
+    others are refused."""
+    a, b, c = api["alice"], api["bob"], api["carol"]
+    space = a.create(preset="public_chat")
+    assert b.join(space)[0] == 200
+    room = a.create(preset="private_chat", initial_state=[{
+        "type": "m.room.join_rules", "state_key": "",
+        "content": {"join_rule": "restricted",
+                    "allow": [{"type": "m.room_membership", "room_id": space}]}}])
+    # Carol is in no allowed room: refused.
+    assert_error(c.join(room), 403, "M_FORBIDDEN")
+    status, resp = b.join(room)
+    assert status == 200, resp
+    assert b.membership(room, b.user) == "join"
+    member = b.state(room, "m.room.member", b.user["user_id"])[1]
+    assert member["join_authorised_via_users_server"] == a.user["user_id"]
+    # After joining the allowed room, Carol may join too.
+    assert c.join(space)[0] == 200
+    assert c.join(room)[0] == 200
+
+
+def test_members_at_a_point_in_time(api):
+    """GET /members?at=: the members as of a pagination token."""
+    a, b = api["alice"], api["bob"]
+    room = a.create(preset="public_chat")
+    a.send(room, "before bob")
+    status, page = a.messages(room, dir="b", limit=1)
+    assert status == 200
+    token = page["start"]
+    assert b.join(room)[0] == 200
+    status, now = a.call("GET", "/rooms/%s/members" % q(room))
+    assert status == 200
+    assert {e["state_key"] for e in now["chunk"]} == {a.user["user_id"], b.user["user_id"]}
+    status, then = a.call("GET", "/rooms/%s/members?at=%s" % (q(room), q(token)))
+    assert status == 200, then
+    assert {e["state_key"] for e in then["chunk"]} == {a.user["user_id"]}
+    assert_error(a.call("GET", "/rooms/%s/members?at=bogus" % q(room)), 400, "M_INVALID_PARAM")
