@@ -116,6 +116,16 @@ step(const unsigned char *cur, unsigned char *nxt, const struct tok *t, size_t m
  * whatever the stars, and in word mode every start is tried in the same
  * pass.
  */
+/* Whole-value match of a pattern without wildcards: most default rules' patterns. */
+static int
+equal_fold(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (fold((unsigned char)*a) != fold((unsigned char)*b))
+			return 0;
+	return *a == *b;
+}
+
 int
 mpush_glob(const char *pattern, const char *value, int word, int literal)
 {
@@ -125,6 +135,8 @@ mpush_glob(const char *pattern, const char *value, int word, int literal)
 	size_t		 n, pn, m = 0;
 	int		 rc = 0;
 
+	if (!word && (literal || strpbrk(pattern, "*?") == NULL))
+		return equal_fold(pattern, value);
 	if ((v = codepoints(value, &n)) == NULL || (pc = codepoints(pattern, &pn)) == NULL ||
 	    (t = calloc(pn + 1, sizeof(*t))) == NULL || (cur = calloc(pn + 1, 1)) == NULL ||
 	    (nxt = calloc(pn + 1, 1)) == NULL)

@@ -56,6 +56,10 @@ globs(void)
 	CHECK("a*b*c", mpush_glob("a*b*c", "aXXbYYc", 0, 0));
 	CHECK("a*b*c tail", !mpush_glob("a*b*c", "aXXbYYcd", 0, 0));
 	CHECK("whole only", !mpush_glob("cake", "cakes", 0, 0));
+	CHECK("literal whole", mpush_glob("m.room.message", "M.Room.Message", 0, 0));
+	CHECK("literal prefix", !mpush_glob("m.room.message", "m.room.messages", 0, 0));
+	CHECK("literal shorter", !mpush_glob("m.room.messages", "m.room.message", 0, 0));
+	CHECK("empty pattern", mpush_glob("", "", 0, 0) && !mpush_glob("", "x", 0, 0));
 	CHECK("pathological stars",
 	    !mpush_glob("a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, 0));
 
