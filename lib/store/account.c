@@ -5,14 +5,6 @@
 #include "clock/clock.h"
 #include "store/store.h"
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 /* Changes count to 0 / -1, or 1 when rows changed: for simple setters. */
 static int
 changed(int64_t n)
@@ -37,15 +29,15 @@ muser_fini(struct muser *u)
 static int
 user_row(struct mcur *c, struct muser *u)
 {
-	u->user_id = dupcol(c, 0);
-	u->password_hash = dupcol(c, 1);
-	u->displayname = dupcol(c, 2);
-	u->avatar_url = dupcol(c, 3);
+	u->user_id = mcur_dup(c, 0);
+	u->password_hash = mcur_dup(c, 1);
+	u->displayname = mcur_dup(c, 2);
+	u->avatar_url = mcur_dup(c, 3);
 	u->is_admin = mcur_int(c, 4) != 0;
 	u->is_guest = mcur_int(c, 5) != 0;
 	u->deactivated = mcur_int(c, 6) != 0;
 	u->shadow_banned = mcur_int(c, 7) != 0;
-	u->user_type = dupcol(c, 8);
+	u->user_type = mcur_dup(c, 8);
 	u->created_ts = mcur_int(c, 9);
 	return u->user_id == NULL ? -1 : 0;
 }
@@ -175,10 +167,10 @@ mdevice_fini(struct mdevice *d)
 static int
 device_row(struct mcur *c, struct mdevice *d)
 {
-	d->device_id = dupcol(c, 0);
-	d->display_name = dupcol(c, 1);
+	d->device_id = mcur_dup(c, 0);
+	d->display_name = mcur_dup(c, 1);
 	d->last_seen_ts = mcur_int(c, 2);
-	d->last_seen_ip = dupcol(c, 3);
+	d->last_seen_ip = mcur_dup(c, 3);
 	return d->device_id == NULL ? -1 : 0;
 }
 
@@ -325,8 +317,8 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 	if ((c = mdb_query(db, MSTMT_TOKEN_GET, "s", hash)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		t->user_id = dupcol(c, 0);
-		t->device_id = dupcol(c, 1);
+		t->user_id = mcur_dup(c, 0);
+		t->device_id = mcur_dup(c, 1);
 		t->valid_until_ms = mcur_int(c, 2);
 		t->is_admin = mcur_int(c, 3) != 0;
 		t->deactivated = mcur_int(c, 4) != 0;
@@ -369,8 +361,8 @@ mstore_refresh_take(struct mdb *db, const char *hash, char **user_id, char **dev
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		id = mcur_int(c, 0);
-		*user_id = dupcol(c, 1);
-		*device_id = dupcol(c, 2);
+		*user_id = mcur_dup(c, 1);
+		*device_id = mcur_dup(c, 2);
 	}
 	mcur_free(c);
 	if (rc == 1 && (*user_id == NULL || *device_id == NULL ||
@@ -412,10 +404,10 @@ mstore_uia_get(struct mdb *db, const char *session, struct muia *u)
 	if ((c = mdb_query(db, MSTMT_UIA_GET, "s", session)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		u->kind = dupcol(c, 0);
-		u->user_id = dupcol(c, 1);
-		u->completed = dupcol(c, 2);
-		u->registration_token = dupcol(c, 3);
+		u->kind = mcur_dup(c, 0);
+		u->user_id = mcur_dup(c, 1);
+		u->completed = mcur_dup(c, 2);
+		u->registration_token = mcur_dup(c, 3);
 		u->created_ts = mcur_int(c, 4);
 		if (u->kind == NULL || u->completed == NULL) {
 			muia_fini(u);
@@ -477,7 +469,7 @@ mregtoken_list_free(struct mregtoken *v, size_t n)
 static int
 regtoken_row(struct mcur *c, struct mregtoken *t)
 {
-	t->token = dupcol(c, 0);
+	t->token = mcur_dup(c, 0);
 	t->uses_allowed = mcur_null(c, 1) ? -1 : mcur_int(c, 1);
 	t->pending = mcur_int(c, 2);
 	t->completed = mcur_int(c, 3);

@@ -429,7 +429,7 @@ mstore_room_blocked(struct mdb *db, const char *room_id, char **by)
 	if ((c = mdb_query(db, MSTMT_ADMIN_BLOCK_GET, "s", room_id)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1 && by != NULL && mcur_text(c, 0) != NULL &&
-	    (*by = strdup(mcur_text(c, 0))) == NULL)
+	    (*by = mcur_dup(c, 0)) == NULL)
 		rc = -1;
 	mcur_free(c);
 	return rc;

@@ -205,6 +205,14 @@ mcur_text(struct mcur *c, int col)
 	return c->db->be->text(c, col);
 }
 
+char *
+mcur_dup(struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? NULL : strdup(s);
+}
+
 int64_t
 mcur_int(struct mcur *c, int col)
 {

@@ -9,14 +9,6 @@ static const char *const estreams[MESTREAM__MAX] = {
 	"typing", "account_data", "presence",
 };
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 /* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
 static int
 query_int(struct mcur *c, int64_t *out)
@@ -313,8 +305,8 @@ mstore_presence_get(struct mdb *db, const char *user_id, struct mpresence *p)
 	if ((c = mdb_query(db, MSTMT_PRESENCE_GET, "s", user_id)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		p->presence = dupcol(c, 0);
-		p->status_msg = dupcol(c, 1);
+		p->presence = mcur_dup(c, 0);
+		p->status_msg = mcur_dup(c, 1);
 		p->last_active_ts = mcur_int(c, 2);
 		p->stream = mcur_int(c, 3);
 		if (p->presence == NULL) {

@@ -4,14 +4,6 @@
 
 #include "store/store.h"
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 /*
  * Grows an array of elements of size sz by one zeroed element.  Returns
  * the new array (the old one is no longer valid) or NULL, leaving *v.
@@ -113,11 +105,11 @@ mstore_receipts_sync(struct mdb *db, const char *user_id, int64_t from, int64_t 
 		}
 		v = nv;
 		r = &v[n++];
-		r->room_id = dupcol(c, 0);
-		r->user_id = dupcol(c, 1);
-		r->type = dupcol(c, 2);
-		r->thread_id = dupcol(c, 3);
-		r->event_id = dupcol(c, 4);
+		r->room_id = mcur_dup(c, 0);
+		r->user_id = mcur_dup(c, 1);
+		r->type = mcur_dup(c, 2);
+		r->thread_id = mcur_dup(c, 3);
+		r->event_id = mcur_dup(c, 4);
 		r->ts = mcur_int(c, 5);
 		if (r->room_id == NULL || r->user_id == NULL || r->type == NULL ||
 		    r->thread_id == NULL || r->event_id == NULL) {
@@ -167,8 +159,8 @@ mstore_push_members(struct mdb *db, const char *room_id, const char *invitee,
 		}
 		v = nv;
 		n++;
-		v[n - 1].user_id = dupcol(c, 0);
-		v[n - 1].member_json = dupcol(c, 1);
+		v[n - 1].user_id = mcur_dup(c, 0);
+		v[n - 1].member_json = mcur_dup(c, 1);
 		if (v[n - 1].user_id == NULL || v[n - 1].member_json == NULL) {
 			rc = -1;
 			break;
@@ -311,8 +303,8 @@ mstore_push_relation(struct mdb *db, const char *event_id, char **relates_to,
 	if ((c = mdb_query(db, MSTMT_PUSH_RELATION, "s", event_id)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		*relates_to = dupcol(c, 0);
-		*rel_type = dupcol(c, 1);
+		*relates_to = mcur_dup(c, 0);
+		*rel_type = mcur_dup(c, 1);
 		if (*relates_to == NULL || *rel_type == NULL) {
 			free(*relates_to);
 			free(*rel_type);
@@ -381,8 +373,8 @@ mstore_push_counts(struct mdb *db, const char *user_id, struct mpushcount **out,
 		}
 		v = nv;
 		n++;
-		v[n - 1].room_id = dupcol(c, 0);
-		v[n - 1].thread_id = dupcol(c, 1);
+		v[n - 1].room_id = mcur_dup(c, 0);
+		v[n - 1].thread_id = mcur_dup(c, 1);
 		v[n - 1].notify = mcur_int(c, 2);
 		v[n - 1].highlight = mcur_int(c, 3);
 		if (v[n - 1].room_id == NULL || v[n - 1].thread_id == NULL) {
@@ -436,20 +428,20 @@ mstore_push_notifs(struct mdb *db, const char *user_id, int64_t before, int high
 		v = nv;
 		e = &v[n++].ev;
 		e->stream = mcur_int(c, 0);
-		e->event_id = dupcol(c, 1);
-		e->room_id = dupcol(c, 2);
-		e->type = dupcol(c, 3);
-		e->state_key = dupcol(c, 4);
-		e->sender = dupcol(c, 5);
+		e->event_id = mcur_dup(c, 1);
+		e->room_id = mcur_dup(c, 2);
+		e->type = mcur_dup(c, 3);
+		e->state_key = mcur_dup(c, 4);
+		e->sender = mcur_dup(c, 5);
 		e->depth = mcur_int(c, 6);
 		e->origin_server_ts = mcur_int(c, 7);
 		e->state_before = mcur_int(c, 8);
 		e->state_after = mcur_int(c, 9);
-		e->rejected = dupcol(c, 10);
-		e->redacted_by = dupcol(c, 11);
-		e->txn_user = dupcol(c, 12);
-		e->txn_device = dupcol(c, 13);
-		e->txn_id = dupcol(c, 14);
+		e->rejected = mcur_dup(c, 10);
+		e->redacted_by = mcur_dup(c, 11);
+		e->txn_user = mcur_dup(c, 12);
+		e->txn_device = mcur_dup(c, 13);
+		e->txn_id = mcur_dup(c, 14);
 		e->json = jsoncol(c, 15);
 		v[n - 1].actions = jsoncol(c, 16);
 		v[n - 1].read = mcur_int(c, 17) != 0;

@@ -7,14 +7,6 @@
 /* The first column after MEVENT_COLS in a row. */
 #define EXTRA_COL	16
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 /*
  * Fills e from the MEVENT_COLS of a row.  0 or -1.
  * XXX The same as evrow() in room.c, which is static there; one of them
@@ -27,20 +19,20 @@ relrow(struct mcur *c, struct mevrow *e)
 
 	memset(e, 0, sizeof(*e));
 	e->stream = mcur_int(c, 0);
-	e->event_id = dupcol(c, 1);
-	e->room_id = dupcol(c, 2);
-	e->type = dupcol(c, 3);
-	e->state_key = dupcol(c, 4);
-	e->sender = dupcol(c, 5);
+	e->event_id = mcur_dup(c, 1);
+	e->room_id = mcur_dup(c, 2);
+	e->type = mcur_dup(c, 3);
+	e->state_key = mcur_dup(c, 4);
+	e->sender = mcur_dup(c, 5);
 	e->depth = mcur_int(c, 6);
 	e->origin_server_ts = mcur_int(c, 7);
 	e->state_before = mcur_int(c, 8);
 	e->state_after = mcur_int(c, 9);
-	e->rejected = dupcol(c, 10);
-	e->redacted_by = dupcol(c, 11);
-	e->txn_user = dupcol(c, 12);
-	e->txn_device = dupcol(c, 13);
-	e->txn_id = dupcol(c, 14);
+	e->rejected = mcur_dup(c, 10);
+	e->redacted_by = mcur_dup(c, 11);
+	e->txn_user = mcur_dup(c, 12);
+	e->txn_device = mcur_dup(c, 13);
+	e->txn_id = mcur_dup(c, 14);
 	js = mcur_text(c, 15);
 	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
 	return e->event_id == NULL || e->room_id == NULL || e->type == NULL ||
@@ -157,7 +149,7 @@ thread_row(void *arg, struct mcur *c)
 		return -1;
 	a->v = nv;
 	t = &a->v[a->n++];
-	if (relrow(c, &t->latest) == -1 || (t->root = dupcol(c, EXTRA_COL)) == NULL)
+	if (relrow(c, &t->latest) == -1 || (t->root = mcur_dup(c, EXTRA_COL)) == NULL)
 		return -1;
 	t->count = mcur_int(c, EXTRA_COL + 1);
 	t->participated = mcur_int(c, EXTRA_COL + 2) != 0;
@@ -210,7 +202,7 @@ child_row(void *arg, struct mcur *c)
 		return -1;
 	a->v = nv;
 	ch = &a->v[a->n++];
-	if (relrow(c, &ch->ev) == -1 || (ch->parent = dupcol(c, EXTRA_COL)) == NULL)
+	if (relrow(c, &ch->ev) == -1 || (ch->parent = mcur_dup(c, EXTRA_COL)) == NULL)
 		return -1;
 	return 0;
 }
@@ -332,7 +324,7 @@ mstore_event_near_ts(struct mdb *db, const char *room_id, int64_t ts, int backwa
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		*origin_ts = mcur_int(c, 1);
-		if ((*event_id = dupcol(c, 0)) == NULL)
+		if ((*event_id = mcur_dup(c, 0)) == NULL)
 			rc = -1;
 	}
 	mcur_free(c);

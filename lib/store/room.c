@@ -9,14 +9,6 @@
 /* State group chains longer than this end in a full snapshot. */
 #define SGROUP_MAX_CHAIN	32
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 static int
 changed(int64_t n)
 {
@@ -54,9 +46,9 @@ mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
 	if ((c = mdb_query(db, MSTMT_ROOM_GET, "s", room_id)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		r->room_id = dupcol(c, 0);
-		r->version = dupcol(c, 1);
-		r->creator = dupcol(c, 2);
+		r->room_id = mcur_dup(c, 0);
+		r->version = mcur_dup(c, 1);
+		r->creator = mcur_dup(c, 2);
 		r->is_public = mcur_int(c, 3) != 0;
 		r->created_ts = mcur_int(c, 4);
 		if (r->room_id == NULL || r->version == NULL) {
@@ -138,20 +130,20 @@ mstore_evrow_read(struct mcur *c, struct mevrow *e)
 	const char *js;
 
 	e->stream = mcur_int(c, 0);
-	e->event_id = dupcol(c, 1);
-	e->room_id = dupcol(c, 2);
-	e->type = dupcol(c, 3);
-	e->state_key = dupcol(c, 4);
-	e->sender = dupcol(c, 5);
+	e->event_id = mcur_dup(c, 1);
+	e->room_id = mcur_dup(c, 2);
+	e->type = mcur_dup(c, 3);
+	e->state_key = mcur_dup(c, 4);
+	e->sender = mcur_dup(c, 5);
 	e->depth = mcur_int(c, 6);
 	e->origin_server_ts = mcur_int(c, 7);
 	e->state_before = mcur_int(c, 8);
 	e->state_after = mcur_int(c, 9);
-	e->rejected = dupcol(c, 10);
-	e->redacted_by = dupcol(c, 11);
-	e->txn_user = dupcol(c, 12);
-	e->txn_device = dupcol(c, 13);
-	e->txn_id = dupcol(c, 14);
+	e->rejected = mcur_dup(c, 10);
+	e->redacted_by = mcur_dup(c, 11);
+	e->txn_user = mcur_dup(c, 12);
+	e->txn_device = mcur_dup(c, 13);
+	e->txn_id = mcur_dup(c, 14);
 	js = mcur_text(c, 15);
 	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
 	return e->event_id == NULL || e->json == NULL ? -1 : 0;
@@ -185,7 +177,7 @@ mstore_event_by_txn(struct mdb *db, const char *room_id, const char *user,
 	if ((c = mdb_query(db, MSTMT_EVENT_BY_TXN, "sssss", room_id, user, device,
 	    txn_id, scope)) == NULL)
 		return -1;
-	if ((rc = mcur_next(c)) == 1 && (*event_id = dupcol(c, 0)) == NULL)
+	if ((rc = mcur_next(c)) == 1 && (*event_id = mcur_dup(c, 0)) == NULL)
 		rc = -1;
 	mcur_free(c);
 	return rc;
@@ -523,9 +515,9 @@ mstore_alias_get(struct mdb *db, const char *alias, char **room_id, char **creat
 	if ((c = mdb_query(db, MSTMT_ALIAS_GET, "s", alias)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		*room_id = dupcol(c, 0);
+		*room_id = mcur_dup(c, 0);
 		if (creator != NULL)
-			*creator = dupcol(c, 1);
+			*creator = mcur_dup(c, 1);
 		if (*room_id == NULL)
 			rc = -1;
 	}

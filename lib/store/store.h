@@ -39,6 +39,8 @@ int64_t		 mdb_exec(struct mdb *, enum mstmt st, const char *fmt, ...);
 /* 1 with a row, 0 at the end, -1 on error. */
 int		 mcur_next(struct mcur *);
 const char	*mcur_text(struct mcur *, int col);	/* NULL for SQL NULL */
+/* A malloc'd copy of mcur_text; NULL for SQL NULL or on failure. */
+char		*mcur_dup(struct mcur *, int col);
 int64_t		 mcur_int(struct mcur *, int col);
 int		 mcur_null(struct mcur *, int col);
 void		 mcur_free(struct mcur *);

@@ -5,14 +5,6 @@
 #include "events/events.h"
 #include "store/store.h"
 
-static char *
-dupcol(struct mcur *c, int col)
-{
-	const char *s = mcur_text(c, col);
-
-	return s == NULL ? NULL : strdup(s);
-}
-
 void
 msyncmember_list_free(struct msyncmember *v, size_t n)
 {
@@ -47,11 +39,11 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 		}
 		v = nv;
 		memset(&v[n], 0, sizeof(v[n]));
-		v[n].room_id = dupcol(c, 0);
-		v[n].membership = dupcol(c, 1);
+		v[n].room_id = mcur_dup(c, 0);
+		v[n].membership = mcur_dup(c, 1);
 		v[n].stream = mcur_int(c, 2);
 		v[n].event = json_loads(mcur_text(c, 3), 0, NULL);
-		v[n].event_id = dupcol(c, 4);
+		v[n].event_id = mcur_dup(c, 4);
 		if (v[n++].event == NULL) {
 			rc = -1;
 			break;
@@ -91,20 +83,20 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 		v = nv;
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].stream = mcur_int(c, 0);
-		v[n].event_id = dupcol(c, 1);
-		v[n].room_id = dupcol(c, 2);
-		v[n].type = dupcol(c, 3);
-		v[n].state_key = dupcol(c, 4);
-		v[n].sender = dupcol(c, 5);
+		v[n].event_id = mcur_dup(c, 1);
+		v[n].room_id = mcur_dup(c, 2);
+		v[n].type = mcur_dup(c, 3);
+		v[n].state_key = mcur_dup(c, 4);
+		v[n].sender = mcur_dup(c, 5);
 		v[n].depth = mcur_int(c, 6);
 		v[n].origin_server_ts = mcur_int(c, 7);
 		v[n].state_before = mcur_int(c, 8);
 		v[n].state_after = mcur_int(c, 9);
-		v[n].rejected = dupcol(c, 10);
-		v[n].redacted_by = dupcol(c, 11);
-		v[n].txn_user = dupcol(c, 12);
-		v[n].txn_device = dupcol(c, 13);
-		v[n].txn_id = dupcol(c, 14);
+		v[n].rejected = mcur_dup(c, 10);
+		v[n].redacted_by = mcur_dup(c, 11);
+		v[n].txn_user = mcur_dup(c, 12);
+		v[n].txn_device = mcur_dup(c, 13);
+		v[n].txn_id = mcur_dup(c, 14);
 		js = mcur_text(c, 15);
 		v[n].json = js != NULL ? json_loads(js, 0, NULL) : NULL;
 		if (v[n].event_id == NULL || v[n++].json == NULL) {
