@@ -3,6 +3,7 @@ while the handlers run on the same database; usage mistakes exit 2."""
 import json
 import os
 import re
+import subprocess
 import urllib.parse
 
 import pytest
@@ -79,6 +80,25 @@ def test_failures_exit_1(stack):
 
 
 # -- config, db, stats, keys --------------------------------------------------------
+
+def test_config_check_names_each_mistake(stack, tmp_path):
+    """myelin.conf(5): config check reports file:line for every mistake."""
+    bad = tmp_path / "bad.conf"
+    bad.write_text("server_name = example.org\n"
+                   "database = x.db\n"
+                   "no_such_key = 1\n"
+                   "# a comment\n"
+                   "enable_registration = maybe\n"
+                   "threads.client = 9999\n"
+                   "just words\n")
+    binary = os.path.join(os.environ.get("MYELIN_BIN", "build/bin"), "myelin-admin")
+    r = subprocess.run([binary, "-c", str(bad), "config", "check"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1, r
+    for line in (3, 5, 6, 7):
+        assert "%s:%d:" % (bad, line) in r.stderr, (line, r.stderr)
+    assert "%s:1:" % bad not in r.stderr and "%s:4:" % bad not in r.stderr
+
 
 def test_config_db_stats(stack, admin):
     assert ok(stack.admin("config", "check")).strip() == "configuration OK"
