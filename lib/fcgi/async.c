@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@
 #define READ_CHUNK	(64 * 1024)
 #define READS_PER_EVENT	16		/* then other connections get a turn */
 #define MAX_EVENTS	256
+#define TRIM_AFTER	256	/* parked requests that make giving memory back worth it */
 /* The longest epoll wait: a fake clock moved forward is noticed within it. */
 #define WAIT_CAP_MS	1000
 /* How long accept(2) rests after running out of descriptors. */
@@ -91,6 +93,7 @@ struct aloop {
 	struct conn		**heap;		/* CONN_PARKED, by req.park_until */
 	size_t			 heaplen;
 	size_t			 heapcap;
+	int			 trim;		/* many waited: give memory back once none do */
 	size_t			 nconn;		/* connections alive */
 	/* The work queue: the loop appends, workers take from the head. */
 	pthread_mutex_t		 qlock;
@@ -786,6 +789,16 @@ run(struct aloop *L)
 		expire(L);
 		if (!L->listening && mono_ms() >= L->rest_until)
 			listen_resume(L);
+		/*
+		 * After a crowd of long-polls has gone, hand the memory it took
+		 * back to the system rather than keep it for the next crowd.
+		 */
+		if (L->heaplen > TRIM_AFTER)
+			L->trim = 1;
+		else if (L->heaplen == 0 && L->trim) {
+			L->trim = 0;
+			malloc_trim(0);
+		}
 	}
 }
 
