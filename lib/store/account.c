@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "clock/clock.h"
-#include "store/store.h"
+#include "store/extern.h"
 
 /* Changes count to 0 / -1, or 1 when rows changed: for simple setters. */
 static int
@@ -25,10 +25,18 @@ muser_fini(struct muser *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* Fills u from a row of MUSER_COLS.  0 or -1. */
-static int
-user_row(struct mcur *c, struct muser *u)
+static void
+user_fini(void *u)
 {
+	muser_fini(u);
+}
+
+/* Fills u, a struct muser, from a row of MUSER_COLS.  0 or -1. */
+static int
+user_row(struct mcur *c, void *elem)
+{
+	struct muser *u = elem;
+
 	u->user_id = mcur_dup(c, 0);
 	u->password_hash = mcur_dup(c, 1);
 	u->displayname = mcur_dup(c, 2);
@@ -73,45 +81,20 @@ int
 mstore_user_list(struct mdb *db, const char *after, int64_t limit, struct muser **out,
     size_t *outsz)
 {
-	struct mcur	*c;
-	struct muser	*v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_USER_LIST, "si", after, limit)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (user_row(c, &v[n++]) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		muser_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_USER_LIST, "si", after, limit), sizeof(**out),
+	    user_row, user_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 void
 muser_list_free(struct muser *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		muser_fini(&v[i]);
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), user_fini);
 }
 
 int
@@ -164,9 +147,18 @@ mdevice_fini(struct mdevice *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int
-device_row(struct mcur *c, struct mdevice *d)
+static void
+device_fini(void *d)
 {
+	mdevice_fini(d);
+}
+
+/* Fills d, a struct mdevice.  0 or -1. */
+static int
+device_row(struct mcur *c, void *elem)
+{
+	struct mdevice *d = elem;
+
 	d->device_id = mcur_dup(c, 0);
 	d->display_name = mcur_dup(c, 1);
 	d->last_seen_ts = mcur_int(c, 2);
@@ -195,46 +187,21 @@ mstore_device_get(struct mdb *db, const char *user_id, const char *device_id,
 void
 mdevice_list_free(struct mdevice *d, size_t n)
 {
-	if (d == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		mdevice_fini(&d[i]);
-	free(d);
+	mstore_list_free(d, n, sizeof(*d), device_fini);
 }
 
 int
 mstore_device_list(struct mdb *db, const char *user_id, struct mdevice **out,
     size_t *outsz)
 {
-	struct mcur	*c;
-	struct mdevice	*v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_DEVICE_LIST, "s", user_id)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (device_row(c, &v[n++]) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mdevice_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_DEVICE_LIST, "s", user_id), sizeof(**out),
+	    device_row, device_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int
@@ -456,19 +423,24 @@ mregtoken_fini(struct mregtoken *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static void
+regtoken_fini(void *t)
+{
+	mregtoken_fini(t);
+}
+
 void
 mregtoken_list_free(struct mregtoken *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		mregtoken_fini(&v[i]);
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), regtoken_fini);
 }
 
+/* Fills t, a struct mregtoken.  0 or -1. */
 static int
-regtoken_row(struct mcur *c, struct mregtoken *t)
+regtoken_row(struct mcur *c, void *elem)
 {
+	struct mregtoken *t = elem;
+
 	t->token = mcur_dup(c, 0);
 	t->uses_allowed = mcur_null(c, 1) ? -1 : mcur_int(c, 1);
 	t->pending = mcur_int(c, 2);
@@ -497,35 +469,14 @@ mstore_regtoken_get(struct mdb *db, const char *token, struct mregtoken *t)
 int
 mstore_regtoken_list(struct mdb *db, struct mregtoken **out, size_t *outsz)
 {
-	struct mcur	*c;
-	struct mregtoken *v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_REGTOKEN_LIST, "")) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (regtoken_row(c, &v[n++]) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mregtoken_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_REGTOKEN_LIST, ""), sizeof(**out), regtoken_row,
+	    regtoken_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int

@@ -237,6 +237,48 @@ mcur_free(struct mcur *c)
 }
 
 int
+mcur_collect(struct mcur *c, size_t elemsz, int (*row)(struct mcur *, void *),
+    void (*fini)(void *), void **out, size_t *outsz)
+{
+	char	*v = *out, *nv;
+	size_t	 n = *outsz;
+	int	 rc = -1;
+
+	while (c != NULL && (rc = mcur_next(c)) == 1) {
+		if ((nv = reallocarray(v, n + 1, elemsz)) == NULL) {
+			rc = -1;
+			break;
+		}
+		v = nv;
+		memset(v + n * elemsz, 0, elemsz);
+		/* Counted before it is checked: fini frees what row filled. */
+		if (row(c, v + n++ * elemsz) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		mstore_list_free(v, n, elemsz, fini);
+		v = NULL;
+		n = 0;
+	}
+	*out = v;
+	*outsz = n;
+	return rc == -1 ? -1 : 0;
+}
+
+void
+mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *))
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		fini((char *)v + i * elemsz);
+	free(v);
+}
+
+int
 mdb_schema_latest(void)
 {
 	return mmigrations[mmigrationsz - 1].version;

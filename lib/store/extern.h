@@ -47,6 +47,8 @@ extern const struct mbackend mbackend_pg;
 
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
+/* Runs fini on each of the n elements of elemsz bytes of v, then frees v (may be NULL). */
+void		 mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *elem));
 /* Fills e (zeroed by the caller) from the MEVENT_COLS of a row.  0 or -1. */
 int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
 

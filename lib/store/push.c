@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/extern.h"
 
 /*
  * Grows an array of elements of size sz by one zeroed element.  Returns
@@ -70,110 +70,90 @@ mstore_receipt_put(struct mdb *db, const char *room_id, const char *user_id, con
 	return 1;
 }
 
+static void
+receipt_fini(void *elem)
+{
+	struct mreceipt *r = elem;
+
+	free(r->room_id);
+	free(r->user_id);
+	free(r->type);
+	free(r->thread_id);
+	free(r->event_id);
+}
+
 void
 mreceipt_list_free(struct mreceipt *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].room_id);
-		free(v[i].user_id);
-		free(v[i].type);
-		free(v[i].thread_id);
-		free(v[i].event_id);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), receipt_fini);
+}
+
+static int
+receipt_row(struct mcur *c, void *elem)
+{
+	struct mreceipt *r = elem;
+
+	r->room_id = mcur_dup(c, 0);
+	r->user_id = mcur_dup(c, 1);
+	r->type = mcur_dup(c, 2);
+	r->thread_id = mcur_dup(c, 3);
+	r->event_id = mcur_dup(c, 4);
+	r->ts = mcur_int(c, 5);
+	return r->room_id == NULL || r->user_id == NULL || r->type == NULL ||
+	    r->thread_id == NULL || r->event_id == NULL ? -1 : 0;
 }
 
 int
 mstore_receipts_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     struct mreceipt **out, size_t *outsz)
 {
-	struct mcur	*c;
-	struct mreceipt	*v = NULL, *nv, *r;
-	size_t		 n = 0;
-	int		 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_RECEIPT_SYNC, "sii", user_id, from, to)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		r = &v[n++];
-		r->room_id = mcur_dup(c, 0);
-		r->user_id = mcur_dup(c, 1);
-		r->type = mcur_dup(c, 2);
-		r->thread_id = mcur_dup(c, 3);
-		r->event_id = mcur_dup(c, 4);
-		r->ts = mcur_int(c, 5);
-		if (r->room_id == NULL || r->user_id == NULL || r->type == NULL ||
-		    r->thread_id == NULL || r->event_id == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mreceipt_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_RECEIPT_SYNC, "sii", user_id, from, to),
+	    sizeof(**out), receipt_row, receipt_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
+}
+
+static void
+pushmember_fini(void *elem)
+{
+	struct mpushmember *m = elem;
+
+	free(m->user_id);
+	free(m->member_json);
 }
 
 void
 mpushmember_list_free(struct mpushmember *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].user_id);
-		free(v[i].member_json);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), pushmember_fini);
+}
+
+static int
+pushmember_row(struct mcur *c, void *elem)
+{
+	struct mpushmember *m = elem;
+
+	m->user_id = mcur_dup(c, 0);
+	m->member_json = mcur_dup(c, 1);
+	return m->user_id == NULL || m->member_json == NULL ? -1 : 0;
 }
 
 int
 mstore_push_members(struct mdb *db, const char *room_id, const char *invitee,
     const char *sender, struct mpushmember **out, size_t *outsz)
 {
-	struct mcur		*c;
-	struct mpushmember	*v = NULL, *nv;
-	size_t			 n = 0;
-	int			 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_PUSH_MEMBERS, "sss", room_id, invitee, sender)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		n++;
-		v[n - 1].user_id = mcur_dup(c, 0);
-		v[n - 1].member_json = mcur_dup(c, 1);
-		if (v[n - 1].user_id == NULL || v[n - 1].member_json == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mpushmember_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_PUSH_MEMBERS, "sss", room_id, invitee, sender),
+	    sizeof(**out), pushmember_row, pushmember_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int64_t
@@ -341,55 +321,45 @@ mstore_push_read(struct mdb *db, const char *user_id, const char *room_id, int64
 	return mdb_exec(db, MSTMT_PUSH_READ, "ssis", user_id, room_id, stream, thread_id);
 }
 
+static void
+pushcount_fini(void *elem)
+{
+	struct mpushcount *p = elem;
+
+	free(p->room_id);
+	free(p->thread_id);
+}
+
 void
 mpushcount_list_free(struct mpushcount *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].room_id);
-		free(v[i].thread_id);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), pushcount_fini);
+}
+
+static int
+pushcount_row(struct mcur *c, void *elem)
+{
+	struct mpushcount *p = elem;
+
+	p->room_id = mcur_dup(c, 0);
+	p->thread_id = mcur_dup(c, 1);
+	p->notify = mcur_int(c, 2);
+	p->highlight = mcur_int(c, 3);
+	return p->room_id == NULL || p->thread_id == NULL ? -1 : 0;
 }
 
 int
 mstore_push_counts(struct mdb *db, const char *user_id, struct mpushcount **out,
     size_t *outsz)
 {
-	struct mcur		*c;
-	struct mpushcount	*v = NULL, *nv;
-	size_t			 n = 0;
-	int			 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_PUSH_COUNTS, "s", user_id)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		n++;
-		v[n - 1].room_id = mcur_dup(c, 0);
-		v[n - 1].thread_id = mcur_dup(c, 1);
-		v[n - 1].notify = mcur_int(c, 2);
-		v[n - 1].highlight = mcur_int(c, 3);
-		if (v[n - 1].room_id == NULL || v[n - 1].thread_id == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mpushcount_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_PUSH_COUNTS, "s", user_id), sizeof(**out),
+	    pushcount_row, pushcount_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 void

@@ -44,6 +44,16 @@ char		*mcur_dup(struct mcur *, int col);
 int64_t		 mcur_int(struct mcur *, int col);
 int		 mcur_null(struct mcur *, int col);
 void		 mcur_free(struct mcur *);
+/*
+ * Appends an element of elemsz bytes for every row of c to the array
+ * *out of *outsz elements (NULL and 0 for a new one): zeroed, then
+ * filled by row (0 or -1).  Frees c; c NULL (a failed query) is a
+ * failure.  0, or -1 with fini run on every element, the array freed,
+ * *out NULL and *outsz 0.
+ */
+int		 mcur_collect(struct mcur *c, size_t elemsz,
+		    int (*row)(struct mcur *, void *elem), void (*fini)(void *elem),
+		    void **out, size_t *outsz);
 /* The kind of the last failure on this connection. */
 enum mdb_err	 mdb_error(const struct mdb *);
 

@@ -3,61 +3,53 @@
 #include <string.h>
 
 #include "events/events.h"
-#include "store/store.h"
+#include "store/extern.h"
+
+static void
+member_fini(void *elem)
+{
+	struct msyncmember *m = elem;
+
+	free(m->room_id);
+	free(m->membership);
+	free(m->event_id);
+	json_decref(m->event);
+}
 
 void
 msyncmember_list_free(struct msyncmember *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].room_id);
-		free(v[i].membership);
-		free(v[i].event_id);
-		json_decref(v[i].event);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), member_fini);
+}
+
+static int
+member_row(struct mcur *c, void *elem)
+{
+	struct msyncmember *m = elem;
+
+	m->room_id = mcur_dup(c, 0);
+	m->membership = mcur_dup(c, 1);
+	m->stream = mcur_int(c, 2);
+	m->event = json_loads(mcur_text(c, 3), 0, NULL);
+	m->event_id = mcur_dup(c, 4);
+	if (m->event == NULL)
+		return -1;
+	json_object_set_new(m->event, "event_id", json_string(m->event_id));
+	return 0;
 }
 
 int
 mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember **out,
     size_t *outsz)
 {
-	struct mcur		*c;
-	struct msyncmember	*v = NULL, *nv;
-	size_t			 n = 0;
-	int			 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_SYNC_MEMBERSHIPS, "s", user_id)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].room_id = mcur_dup(c, 0);
-		v[n].membership = mcur_dup(c, 1);
-		v[n].stream = mcur_int(c, 2);
-		v[n].event = json_loads(mcur_text(c, 3), 0, NULL);
-		v[n].event_id = mcur_dup(c, 4);
-		if (v[n++].event == NULL) {
-			rc = -1;
-			break;
-		}
-		json_object_set_new(v[n - 1].event, "event_id", json_string(v[n - 1].event_id));
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		msyncmember_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS, "s", user_id), sizeof(**out),
+	    member_row, member_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int
