@@ -51,5 +51,10 @@ const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
 void		 mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *elem));
 /* Fills e (zeroed by the caller) from the MEVENT_COLS of a row.  0 or -1. */
 int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
+/*
+ * The rows of c (MEVENT_COLS) as *out, *outsz (free with
+ * mevrow_list_free), as mcur_collect: frees c.  0 or -1.
+ */
+int		 mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz);
 
 #endif

@@ -1,22 +1,7 @@
 /* Receipts, push rules, notifications and pushers in the store. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "store/extern.h"
-
-/*
- * Grows an array of elements of size sz by one zeroed element.  Returns
- * the new array (the old one is no longer valid) or NULL, leaving *v.
- */
-static void *
-grow(void *v, size_t n, size_t sz)
-{
-	char *nv = reallocarray(v, n + 1, sz);
-
-	if (nv != NULL)
-		memset(nv + n * sz, 0, sz);
-	return nv;
-}
 
 /* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
 static int
@@ -362,75 +347,46 @@ mstore_push_counts(struct mdb *db, const char *user_id, struct mpushcount **out,
 	return rc;
 }
 
+static void
+notif_fini(void *elem)
+{
+	struct mnotif *n = elem;
+
+	mevrow_fini(&n->ev);
+	json_decref(n->actions);
+}
+
 void
 mnotif_list_free(struct mnotif *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		mevrow_fini(&v[i].ev);
-		json_decref(v[i].actions);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), notif_fini);
+}
+
+/* Fills a struct mnotif from MEVENT_COLS and the columns after them.  0 or -1. */
+static int
+notif_row(struct mcur *c, void *elem)
+{
+	struct mnotif *n = elem;
+
+	n->actions = jsoncol(c, 16);
+	n->read = mcur_int(c, 17) != 0;
+	n->ts = mcur_int(c, 18);
+	n->stream = mcur_int(c, 19);
+	return mstore_evrow_read(c, &n->ev) == -1 || n->actions == NULL ? -1 : 0;
 }
 
 int
 mstore_push_notifs(struct mdb *db, const char *user_id, int64_t before, int highlight_only,
     int64_t limit, struct mnotif **out, size_t *outsz)
 {
-	struct mcur	*c;
-	struct mnotif	*v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_PUSH_NOTIFS, "siii", user_id, before,
-	    (int64_t)highlight_only, limit)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		struct mevrow *e;
-
-		if ((nv = grow(v, n, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		e = &v[n++].ev;
-		e->stream = mcur_int(c, 0);
-		e->event_id = mcur_dup(c, 1);
-		e->room_id = mcur_dup(c, 2);
-		e->type = mcur_dup(c, 3);
-		e->state_key = mcur_dup(c, 4);
-		e->sender = mcur_dup(c, 5);
-		e->depth = mcur_int(c, 6);
-		e->origin_server_ts = mcur_int(c, 7);
-		e->state_before = mcur_int(c, 8);
-		e->state_after = mcur_int(c, 9);
-		e->rejected = mcur_dup(c, 10);
-		e->redacted_by = mcur_dup(c, 11);
-		e->txn_user = mcur_dup(c, 12);
-		e->txn_device = mcur_dup(c, 13);
-		e->txn_id = mcur_dup(c, 14);
-		e->json = jsoncol(c, 15);
-		v[n - 1].actions = jsoncol(c, 16);
-		v[n - 1].read = mcur_int(c, 17) != 0;
-		v[n - 1].ts = mcur_int(c, 18);
-		v[n - 1].stream = mcur_int(c, 19);
-		if (e->event_id == NULL || e->room_id == NULL || e->json == NULL ||
-		    v[n - 1].actions == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mnotif_list_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(mdb_query(db, MSTMT_PUSH_NOTIFS, "siii", user_id, before,
+	    (int64_t)highlight_only, limit), sizeof(**out), notif_row, notif_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int

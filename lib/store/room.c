@@ -113,17 +113,23 @@ mevrow_fini(struct mevrow *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static void
+evrow_fini(void *e)
+{
+	mevrow_fini(e);
+}
+
 void
 mevrow_list_free(struct mevrow *v, size_t n)
 {
-	if (v == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		mevrow_fini(&v[i]);
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), evrow_fini);
 }
 
-/* Fills e from a row of MEVENT_COLS (see extern.h).  0 or -1. */
+/*
+ * Fills e from a row of MEVENT_COLS (see extern.h).  The columns the
+ * schema makes NOT NULL must be there: 0, or -1 when one is missing or
+ * could not be copied.
+ */
 int
 mstore_evrow_read(struct mcur *c, struct mevrow *e)
 {
@@ -146,7 +152,26 @@ mstore_evrow_read(struct mcur *c, struct mevrow *e)
 	e->txn_id = mcur_dup(c, 14);
 	js = mcur_text(c, 15);
 	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
-	return e->event_id == NULL || e->json == NULL ? -1 : 0;
+	return e->event_id == NULL || e->room_id == NULL || e->type == NULL ||
+	    e->sender == NULL || e->json == NULL ? -1 : 0;
+}
+
+static int
+evrow_row(struct mcur *c, void *e)
+{
+	return mstore_evrow_read(c, e);
+}
+
+int
+mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz)
+{
+	void	*v = NULL;
+	int	 rc;
+
+	*outsz = 0;
+	rc = mcur_collect(c, sizeof(**out), evrow_row, evrow_fini, &v, outsz);
+	*out = v;
+	return rc;
 }
 
 int
@@ -201,37 +226,8 @@ int
 mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t from,
     int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	struct mcur	*c;
-	struct mevrow	*v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
-
-	*out = NULL;
-	*outsz = 0;
-	c = mdb_query(db, backwards ? MSTMT_EVENTS_BACK : MSTMT_EVENTS_FWD, "siii",
-	    room_id, from, to, limit);
-	if (c == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		if (mstore_evrow_read(c, &v[n++]) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mevrow_list_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*outsz = n;
-	return 0;
+	return mstore_evrows(mdb_query(db, backwards ? MSTMT_EVENTS_BACK : MSTMT_EVENTS_FWD,
+	    "siii", room_id, from, to, limit), out, outsz);
 }
 
 int64_t

@@ -218,14 +218,20 @@ jlist(const json_t *l, int *err)
 	return s;
 }
 
+static void
+hit_fini(void *elem)
+{
+	struct msearch_hit *h = elem;
+
+	mevrow_fini(&h->ev);
+}
+
 void
 msearch_result_fini(struct msearch_result *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->hitsz; i++)
-		mevrow_fini(&r->hits[i].ev);
-	free(r->hits);
+	mstore_list_free(r->hits, r->hitsz, sizeof(*r->hits), hit_fini);
 	json_decref(r->rooms);
 	json_decref(r->senders);
 	json_decref(r->highlights);
@@ -346,14 +352,23 @@ counts(struct mdb *db, const struct msearch_query *q, const char *match, char *c
 	return more == -1 ? -1 : 0;
 }
 
+static int
+hit_row(struct mcur *c, void *elem)
+{
+	struct msearch_hit *h = elem;
+
+	h->rank = mcur_int(c, RANK_COL);
+	return mstore_evrow_read(c, &h->ev);
+}
+
 /* Fills r->hits with one page.  0 or -1. */
 static int
 page(struct mdb *db, const struct msearch_query *q, const char *match, char *const l[4],
     struct msearch_result *r)
 {
-	struct mcur		*c;
-	struct msearch_hit	*nh;
-	int			 more;
+	struct mcur	*c;
+	void		*v = r->hits;
+	int		 rc;
 
 	if (q->order == MSEARCH_RANK)
 		c = mdb_query(db, MSTMT_SEARCH_RANK, "sssssiiii", match, l[0], l[1], l[2], l[3],
@@ -361,23 +376,9 @@ page(struct mdb *db, const struct msearch_query *q, const char *match, char *con
 	else
 		c = mdb_query(db, MSTMT_SEARCH_RECENT, "sssssiii", match, l[0], l[1], l[2], l[3],
 		    (int64_t)q->contains_url, q->after_stream, q->limit);
-	if (c == NULL)
-		return -1;
-	while ((more = mcur_next(c)) == 1) {
-		if ((nh = reallocarray(r->hits, r->hitsz + 1, sizeof(*nh))) == NULL) {
-			more = -1;
-			break;
-		}
-		r->hits = nh;
-		memset(&r->hits[r->hitsz], 0, sizeof(r->hits[0]));
-		r->hits[r->hitsz].rank = mcur_int(c, RANK_COL);
-		if (mstore_evrow_read(c, &r->hits[r->hitsz++].ev) == -1) {
-			more = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	return more == -1 ? -1 : 0;
+	rc = mcur_collect(c, sizeof(*r->hits), hit_row, hit_fini, &v, &r->hitsz);
+	r->hits = v;
+	return rc;
 }
 
 int

@@ -1,6 +1,5 @@
 /* /sync reads: memberships, timelines of every room at once, state groups with events. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "events/events.h"
 #include "store/extern.h"
@@ -56,54 +55,8 @@ int
 mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	struct mcur	*c;
-	struct mevrow	*v = NULL, *nv;
-	size_t		 n = 0;
-	int		 rc;
-
-	*out = NULL;
-	*outsz = 0;
-	if ((c = mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to, limit)) == NULL)
-		return -1;
-	while ((rc = mcur_next(c)) == 1) {
-		const char *js;
-
-		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL) {
-			rc = -1;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].stream = mcur_int(c, 0);
-		v[n].event_id = mcur_dup(c, 1);
-		v[n].room_id = mcur_dup(c, 2);
-		v[n].type = mcur_dup(c, 3);
-		v[n].state_key = mcur_dup(c, 4);
-		v[n].sender = mcur_dup(c, 5);
-		v[n].depth = mcur_int(c, 6);
-		v[n].origin_server_ts = mcur_int(c, 7);
-		v[n].state_before = mcur_int(c, 8);
-		v[n].state_after = mcur_int(c, 9);
-		v[n].rejected = mcur_dup(c, 10);
-		v[n].redacted_by = mcur_dup(c, 11);
-		v[n].txn_user = mcur_dup(c, 12);
-		v[n].txn_device = mcur_dup(c, 13);
-		v[n].txn_id = mcur_dup(c, 14);
-		js = mcur_text(c, 15);
-		v[n].json = js != NULL ? json_loads(js, 0, NULL) : NULL;
-		if (v[n].event_id == NULL || v[n++].json == NULL) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		mevrow_list_free(v, n);
-		return -1;
-	}
-	*out = v;
-	*outsz = n;
-	return 0;
+	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to,
+	    limit), out, outsz);
 }
 
 json_t *
