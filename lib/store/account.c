@@ -5,13 +5,6 @@
 #include "clock/clock.h"
 #include "store/extern.h"
 
-/* Changes count to 0 / -1, or 1 when rows changed: for simple setters. */
-static int
-changed(int64_t n)
-{
-	return n < 0 ? -1 : n > 0;
-}
-
 void
 muser_fini(struct muser *u)
 {
@@ -100,31 +93,31 @@ muser_list_free(struct muser *v, size_t n)
 int
 mstore_user_set_password(struct mdb *db, const char *user_id, const char *hash)
 {
-	return changed(mdb_exec(db, MSTMT_USER_SET_PASSWORD, "ss", user_id, hash));
+	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_PASSWORD, "ss", user_id, hash));
 }
 
 int
 mstore_user_set_displayname(struct mdb *db, const char *user_id, const char *name)
 {
-	return changed(mdb_exec(db, MSTMT_USER_SET_DISPLAYNAME, "ss", user_id, name));
+	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_DISPLAYNAME, "ss", user_id, name));
 }
 
 int
 mstore_user_set_avatar(struct mdb *db, const char *user_id, const char *url)
 {
-	return changed(mdb_exec(db, MSTMT_USER_SET_AVATAR, "ss", user_id, url));
+	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_AVATAR, "ss", user_id, url));
 }
 
 int
 mstore_user_set_admin(struct mdb *db, const char *user_id, int admin)
 {
-	return changed(mdb_exec(db, MSTMT_USER_SET_ADMIN, "si", user_id, (int64_t)admin));
+	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_ADMIN, "si", user_id, (int64_t)admin));
 }
 
 int
 mstore_user_set_deactivated(struct mdb *db, const char *user_id, int deactivated)
 {
-	return changed(mdb_exec(db, MSTMT_USER_SET_DEACTIVATED, "si", user_id,
+	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_DEACTIVATED, "si", user_id,
 	    (int64_t)deactivated));
 }
 
@@ -208,14 +201,15 @@ int
 mstore_device_rename(struct mdb *db, const char *user_id, const char *device_id,
     const char *name)
 {
-	return changed(mdb_exec(db, MSTMT_DEVICE_SET_NAME, "sss", user_id, device_id, name));
+	return mstore_changed(mdb_exec(db, MSTMT_DEVICE_SET_NAME, "sss", user_id, device_id,
+	    name));
 }
 
 int
 mstore_device_seen(struct mdb *db, const char *user_id, const char *device_id,
     const char *ip)
 {
-	return changed(mdb_exec(db, MSTMT_DEVICE_SEEN, "ssis", user_id, device_id,
+	return mstore_changed(mdb_exec(db, MSTMT_DEVICE_SEEN, "ssis", user_id, device_id,
 	    mclock_now_ms(), ip));
 }
 
@@ -305,15 +299,8 @@ int
 mstore_refresh_add(struct mdb *db, const char *hash, const char *user_id,
     const char *device_id, int64_t *id)
 {
-	struct mcur	*c;
-	int		 rc;
-
-	if ((c = mdb_query(db, MSTMT_REFRESH_ADD, "sss", hash, user_id, device_id)) == NULL)
-		return -1;
-	if ((rc = mcur_next(c)) == 1)
-		*id = mcur_int(c, 0);
-	mcur_free(c);
-	return rc == 1 ? 0 : -1;
+	return mcur_first_int(mdb_query(db, MSTMT_REFRESH_ADD, "sss", hash, user_id, device_id),
+	    id) == 1 ? 0 : -1;
 }
 
 int
@@ -389,14 +376,14 @@ int
 mstore_uia_set(struct mdb *db, const char *session, const char *completed,
     const char *registration_token)
 {
-	return changed(mdb_exec(db, MSTMT_UIA_SET, "sss", session, completed,
+	return mstore_changed(mdb_exec(db, MSTMT_UIA_SET, "sss", session, completed,
 	    registration_token));
 }
 
 int
 mstore_uia_del(struct mdb *db, const char *session)
 {
-	return changed(mdb_exec(db, MSTMT_UIA_DEL, "s", session));
+	return mstore_changed(mdb_exec(db, MSTMT_UIA_DEL, "s", session));
 }
 
 int64_t
@@ -482,13 +469,13 @@ mstore_regtoken_list(struct mdb *db, struct mregtoken **out, size_t *outsz)
 int
 mstore_regtoken_del(struct mdb *db, const char *token)
 {
-	return changed(mdb_exec(db, MSTMT_REGTOKEN_DEL, "s", token));
+	return mstore_changed(mdb_exec(db, MSTMT_REGTOKEN_DEL, "s", token));
 }
 
 int
 mstore_regtoken_use(struct mdb *db, const char *token, int64_t now_ms)
 {
-	return changed(mdb_exec(db, MSTMT_REGTOKEN_USE, "si", token, now_ms));
+	return mstore_changed(mdb_exec(db, MSTMT_REGTOKEN_USE, "si", token, now_ms));
 }
 
 int
@@ -500,7 +487,7 @@ mstore_nonce_add(struct mdb *db, const char *nonce)
 int
 mstore_nonce_take(struct mdb *db, const char *nonce, int64_t not_before_ms)
 {
-	return changed(mdb_exec(db, MSTMT_NONCE_TAKE, "si", nonce, not_before_ms));
+	return mstore_changed(mdb_exec(db, MSTMT_NONCE_TAKE, "si", nonce, not_before_ms));
 }
 
 int64_t

@@ -1,5 +1,4 @@
 /* The admin toolkit in the store: user and room listings, blocks, room deletions, reports. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,36 +6,6 @@
 #include "clock/clock.h"
 #include "json/json.h"
 #include "store/extern.h"
-
-static int
-changed(int64_t n)
-{
-	return n < 0 ? -1 : n > 0;
-}
-
-/*
- * s lowercased (when lower) with the LIKE wildcards % and _ and the
- * escape character itself escaped by a backslash (every LIKE here says
- * ESCAPE '\'), between prefix and suffix.  malloc'd, or NULL.
- */
-static char *
-like_pattern(const char *prefix, const char *s, const char *suffix, int lower)
-{
-	size_t	 psz = strlen(prefix), ssz = strlen(suffix);
-	char	*out, *o;
-
-	if ((out = malloc(psz + 2 * strlen(s) + ssz + 1)) == NULL)
-		return NULL;
-	memcpy(out, prefix, psz);
-	o = out + psz;
-	for (; *s != '\0'; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			*o++ = '\\';
-		*o++ = lower ? (char)tolower((unsigned char)*s) : *s;
-	}
-	memcpy(o, suffix, ssz + 1);
-	return out;
-}
 
 /* "%:server_name" as a LIKE pattern: user IDs of local users. */
 static char *
@@ -46,7 +15,7 @@ local_pattern(const char *server_name)
 
 	if (asprintf(&colon, ":%s", server_name) == -1)
 		return NULL;
-	p = like_pattern("%", colon, "", 0);
+	p = mstore_like_pattern("%", colon, "", 0);
 	free(colon);
 	return p;
 }
@@ -112,14 +81,9 @@ strings(struct mcur *c)
 static int64_t
 count(struct mcur *c)
 {
-	int64_t n = -1;
+	int64_t n;
 
-	if (c == NULL)
-		return -1;
-	if (mcur_next(c) == 1)
-		n = mcur_int(c, 0);
-	mcur_free(c);
-	return n;
+	return mcur_first_int(c, &n) == 1 ? n : -1;
 }
 
 /* -- users ----------------------------------------------------------------- */
@@ -169,15 +133,16 @@ mstore_admin_users(struct mdb *db, const struct madmin_userq *q, json_t **out,
 
 	*out = NULL;
 	if (q->name != NULL) {
-		char *server = like_pattern("%:", q->server_name, "", 1);
+		char *server = mstore_like_pattern("%:", q->server_name, "", 1);
 
 		if (server != NULL)
-			lp = like_pattern("@%", q->name, server, 1);
+			lp = mstore_like_pattern("@%", q->name, server, 1);
 		free(server);
-		dn = like_pattern("%", q->name, "%", 1);
+		dn = mstore_like_pattern("%", q->name, "%", 1);
 		if (lp == NULL || dn == NULL)
 			goto out;
-	} else if (q->user_id != NULL && (uid = like_pattern("%", q->user_id, "%", 1)) == NULL)
+	} else if (q->user_id != NULL &&
+	    (uid = mstore_like_pattern("%", q->user_id, "%", 1)) == NULL)
 		goto out;
 	if ((*total = count(mdb_query(db, MSTMT_ADMIN_USERS_COUNT, "sssiii", lp, dn, uid,
 	    (int64_t)q->guests, (int64_t)q->deactivated, (int64_t)q->admins))) < 0)
@@ -230,21 +195,21 @@ mstore_admin_user(struct mdb *db, const char *user_id, json_t **out)
 int
 mstore_user_set_shadow_banned(struct mdb *db, const char *user_id, int on)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_SHADOW_BANNED, "si", user_id,
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_SHADOW_BANNED, "si", user_id,
 	    (int64_t)(on != 0)));
 }
 
 int
 mstore_user_set_erased(struct mdb *db, const char *user_id, int on)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_ERASED, "si", user_id,
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_ERASED, "si", user_id,
 	    (int64_t)(on != 0)));
 }
 
 int
 mstore_user_set_type(struct mdb *db, const char *user_id, const char *user_type)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_TYPE, "ss", user_id, user_type));
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_TYPE, "ss", user_id, user_type));
 }
 
 json_t *
@@ -415,7 +380,7 @@ mstore_room_block(struct mdb *db, const char *room_id, const char *user_id)
 int
 mstore_room_unblock(struct mdb *db, const char *room_id)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_BLOCK_DEL, "s", room_id));
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_BLOCK_DEL, "s", room_id));
 }
 
 int
@@ -559,8 +524,10 @@ mstore_event_reports(struct mdb *db, const struct madmin_reportq *q, json_t **ou
 	int		 rc = -1, next;
 
 	*out = NULL;
-	if ((q->user_id != NULL && (user = like_pattern("%", q->user_id, "%", 0)) == NULL) ||
-	    (q->room_id != NULL && (room = like_pattern("%", q->room_id, "%", 0)) == NULL))
+	if ((q->user_id != NULL &&
+	    (user = mstore_like_pattern("%", q->user_id, "%", 0)) == NULL) ||
+	    (q->room_id != NULL &&
+	    (room = mstore_like_pattern("%", q->room_id, "%", 0)) == NULL))
 		goto out;
 	if ((*total = count(mdb_query(db, MSTMT_ADMIN_REPORTS_COUNT, "sss", user, room,
 	    q->sender))) < 0)
@@ -611,7 +578,7 @@ mstore_event_report_get(struct mdb *db, int64_t id, json_t **out)
 int
 mstore_event_report_del(struct mdb *db, int64_t id)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_REPORT_DEL, "i", id));
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_REPORT_DEL, "i", id));
 }
 
 /* -- registration tokens, statistics, maintenance ------------------------- */
@@ -620,7 +587,7 @@ int
 mstore_regtoken_set(struct mdb *db, const char *token, int set_uses, int64_t uses,
     int set_expiry, int64_t expiry)
 {
-	return changed(mdb_exec(db, MSTMT_ADMIN_REGTOKEN_SET, "siiii", token,
+	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_REGTOKEN_SET, "siiii", token,
 	    (int64_t)(set_uses != 0), uses, (int64_t)(set_expiry != 0), expiry));
 }
 

@@ -1,4 +1,5 @@
 /* The storage API's front: parameters, cursors, transactions, migrations. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,19 @@ mcur_free(struct mcur *c)
 }
 
 int
+mcur_first_int(struct mcur *c, int64_t *out)
+{
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		*out = mcur_int(c, 0);
+	mcur_free(c);
+	return rc;
+}
+
+int
 mcur_collect(struct mcur *c, size_t elemsz, int (*row)(struct mcur *, void *),
     void (*fini)(void *), void **out, size_t *outsz)
 {
@@ -279,6 +293,31 @@ mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *))
 }
 
 int
+mstore_changed(int64_t n)
+{
+	return n < 0 ? -1 : n > 0;
+}
+
+char *
+mstore_like_pattern(const char *prefix, const char *s, const char *suffix, int lower)
+{
+	size_t	 psz = strlen(prefix), ssz = strlen(suffix);
+	char	*out, *o;
+
+	if ((out = malloc(psz + 2 * strlen(s) + ssz + 1)) == NULL)
+		return NULL;
+	memcpy(out, prefix, psz);
+	o = out + psz;
+	for (; *s != '\0'; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = lower ? (char)tolower((unsigned char)*s) : *s;
+	}
+	memcpy(o, suffix, ssz + 1);
+	return out;
+}
+
+int
 mdb_schema_latest(void)
 {
 	return mmigrations[mmigrationsz - 1].version;
@@ -287,15 +326,9 @@ mdb_schema_latest(void)
 int
 mdb_schema_version(struct mdb *db)
 {
-	struct mcur	*c;
-	int		 v = -1;
+	int64_t v;
 
-	if ((c = mdb_query(db, MSTMT_SCHEMA_VERSION, "")) == NULL)
-		return -1;
-	if (mcur_next(c) == 1)
-		v = (int)mcur_int(c, 0);
-	mcur_free(c);
-	return v;
+	return mcur_first_int(mdb_query(db, MSTMT_SCHEMA_VERSION, ""), &v) == 1 ? (int)v : -1;
 }
 
 /* Replaces SERIAL_PK with the engine's auto-increment key. */

@@ -5,7 +5,7 @@
 
 #include "clock/clock.h"
 #include "json/json.h"
-#include "store/store.h"
+#include "store/extern.h"
 
 /* Spec: m.space.child: order is at most 50 characters from \x20 to \x7E. */
 #define CHILD_ORDER_MAX	50
@@ -84,13 +84,8 @@ mstore_room_summary(struct mdb *db, const char *room_id, json_t **out)
 	if ((rc = mstore_room_get(db, room_id, &room)) != 1)
 		return rc;
 	rc = -1;
-	if ((c = mdb_query(db, MSTMT_DIR_JOINED_COUNT, "s", room_id)) == NULL ||
-	    mcur_next(c) != 1)
-		goto out;
-	joined = mcur_int(c, 0);
-	mcur_free(c);
-	c = NULL;
-	if ((s = summary_new(room_id, joined)) == NULL)
+	if (mcur_first_int(mdb_query(db, MSTMT_DIR_JOINED_COUNT, "s", room_id), &joined) != 1 ||
+	    (s = summary_new(room_id, joined)) == NULL)
 		goto out;
 	json_object_set_new(s, "room_version", json_string(room.version));
 	if ((c = mdb_query(db, MSTMT_DIR_SUMMARY_STATE, "s", room_id)) == NULL)

@@ -2,33 +2,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/extern.h"
 
 /* Names of the rows of ephemeral_streams, by enum mestream. */
 static const char *const estreams[MESTREAM__MAX] = {
 	"typing", "account_data", "presence",
 };
 
-/* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
-static int
-query_int(struct mcur *c, int64_t *out)
-{
-	int rc;
-
-	if (c == NULL)
-		return -1;
-	if ((rc = mcur_next(c)) == 1)
-		*out = mcur_int(c, 0);
-	mcur_free(c);
-	return rc;
-}
-
 int64_t
 mstore_estream_pos(struct mdb *db, enum mestream s)
 {
 	int64_t pos = 0;
 
-	if (query_int(mdb_query(db, MSTMT_ESTREAM_GET, "s", estreams[s]), &pos) != 1)
+	if (mcur_first_int(mdb_query(db, MSTMT_ESTREAM_GET, "s", estreams[s]), &pos) != 1)
 		return -1;
 	return pos;
 }
@@ -39,7 +25,7 @@ estream_next(struct mdb *db, enum mestream s)
 {
 	int64_t pos = 0;
 
-	if (query_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", estreams[s]), &pos) != 1)
+	if (mcur_first_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", estreams[s]), &pos) != 1)
 		return -1;
 	return pos;
 }
@@ -52,7 +38,7 @@ mstore_typing_set(struct mdb *db, const char *room_id, const char *user_id, int6
 	if (mdb_begin(db) == -1)
 		return -1;
 	/* No row reads as 0: not typing. */
-	if (query_int(mdb_query(db, MSTMT_TYPING_GET, "ss", room_id, user_id), &cur) == -1)
+	if (mcur_first_int(mdb_query(db, MSTMT_TYPING_GET, "ss", room_id, user_id), &cur) == -1)
 		goto fail;
 	if (until_ms > 0 && cur > 0) {
 		/* Still typing: only the deadline moves, nobody is told. */
@@ -80,7 +66,7 @@ typing_next(struct mdb *db, int64_t *next)
 {
 	*next = 0;
 	/* MIN() of no rows is one NULL row, read as 0. */
-	return query_int(mdb_query(db, MSTMT_TYPING_NEXT_EXPIRY, ""), next) == -1 ? -1 : 0;
+	return mcur_first_int(mdb_query(db, MSTMT_TYPING_NEXT_EXPIRY, ""), next) == -1 ? -1 : 0;
 }
 
 int64_t
@@ -386,7 +372,7 @@ mstore_presence_share(struct mdb *db, const char *a, const char *b)
 {
 	int64_t one;
 
-	return query_int(mdb_query(db, MSTMT_PRESENCE_SHARE, "ss", a, b), &one);
+	return mcur_first_int(mdb_query(db, MSTMT_PRESENCE_SHARE, "ss", a, b), &one);
 }
 
 int

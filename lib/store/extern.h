@@ -47,6 +47,20 @@ extern const struct mbackend mbackend_pg;
 
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
+/*
+ * Column 0 of the first row of c as *out; frees c (NULL: a failed
+ * query).  1, 0 without a row, or -1.
+ */
+int		 mcur_first_int(struct mcur *c, int64_t *out);
+/* The count of rows mdb_exec changed as 1 (some), 0 (none) or -1: for setters. */
+int		 mstore_changed(int64_t n);
+/*
+ * prefix, then s lowercased (when lower) with the LIKE wildcards % and _
+ * and the escape character itself escaped by a backslash (every LIKE in
+ * the statements says ESCAPE '\'), then suffix.  malloc'd, or NULL.
+ */
+char		*mstore_like_pattern(const char *prefix, const char *s, const char *suffix,
+		    int lower);
 /* Runs fini on each of the n elements of elemsz bytes of v, then frees v (may be NULL). */
 void		 mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *elem));
 /* Fills e (zeroed by the caller) from the MEVENT_COLS of a row.  0 or -1. */

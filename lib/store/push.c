@@ -3,20 +3,6 @@
 
 #include "store/extern.h"
 
-/* Runs a one-integer query: 1 with *out, 0 without a row, -1. */
-static int
-query_int(struct mcur *c, int64_t *out)
-{
-	int rc;
-
-	if (c == NULL)
-		return -1;
-	if ((rc = mcur_next(c)) == 1)
-		*out = mcur_int(c, 0);
-	mcur_free(c);
-	return rc;
-}
-
 /* A JSON text column parsed (new reference), or NULL when NULL or not JSON. */
 static json_t *
 jsoncol(struct mcur *c, int col)
@@ -31,7 +17,7 @@ mstore_receipt_pos(struct mdb *db)
 {
 	int64_t pos = 0;
 
-	if (query_int(mdb_query(db, MSTMT_RECEIPT_POS, ""), &pos) != 1)
+	if (mcur_first_int(mdb_query(db, MSTMT_RECEIPT_POS, ""), &pos) != 1)
 		return -1;
 	return pos;
 }
@@ -43,12 +29,12 @@ mstore_receipt_put(struct mdb *db, const char *room_id, const char *user_id, con
 	int64_t	 cur = 0, pos = 0;
 	int	 rc;
 
-	if ((rc = query_int(mdb_query(db, MSTMT_RECEIPT_GET, "ssss", room_id, user_id, type,
+	if ((rc = mcur_first_int(mdb_query(db, MSTMT_RECEIPT_GET, "ssss", room_id, user_id, type,
 	    thread_id), &cur)) == -1)
 		return -1;
 	if (rc == 1 && cur >= event_stream)
 		return 0;
-	if (query_int(mdb_query(db, MSTMT_RECEIPT_POS_NEXT, ""), &pos) != 1 ||
+	if (mcur_first_int(mdb_query(db, MSTMT_RECEIPT_POS_NEXT, ""), &pos) != 1 ||
 	    mdb_exec(db, MSTMT_RECEIPT_PUT, "sssssiii", room_id, user_id, type, thread_id,
 	    event_id, event_stream, ts, pos) == -1)
 		return -1;
@@ -146,7 +132,7 @@ mstore_push_member_count(struct mdb *db, const char *room_id)
 {
 	int64_t n = 0;
 
-	if (query_int(mdb_query(db, MSTMT_PUSH_MEMBER_COUNT, "s", room_id), &n) != 1)
+	if (mcur_first_int(mdb_query(db, MSTMT_PUSH_MEMBER_COUNT, "s", room_id), &n) != 1)
 		return -1;
 	return n;
 }
@@ -404,15 +390,15 @@ mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
 		goto out;
 	if (mdb_begin(db) == -1)
 		goto out;
-	if ((exists = query_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind,
+	if ((exists = mcur_first_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind,
 	    rule_id), &prio)) == -1)
 		goto fail;
 	if (anchor != NULL) {
 		int found;
 
 		/* Spec: a rule cannot be placed relative to a server-default rule. */
-		if (anchor[0] == '.' || (found = query_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY,
-		    "sss", user_id, kind, anchor), &ap)) == 0) {
+		if (anchor[0] == '.' || (found = mcur_first_int(mdb_query(db,
+		    MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind, anchor), &ap)) == 0) {
 			rc = MSTORE_NO_ANCHOR;
 			goto fail;
 		}
@@ -423,7 +409,8 @@ mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
 		if (mdb_exec(db, MSTMT_PUSH_RULE_SHIFT, "ssi", user_id, kind, prio) == -1)
 			goto fail;
 	} else if (!exists) {
-		if (query_int(mdb_query(db, MSTMT_PUSH_RULE_TOP, "ss", user_id, kind), &prio) != 1)
+		if (mcur_first_int(mdb_query(db, MSTMT_PUSH_RULE_TOP, "ss", user_id, kind),
+		    &prio) != 1)
 			goto fail;
 		prio++;
 	}

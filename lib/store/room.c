@@ -9,12 +9,6 @@
 /* State group chains longer than this end in a full snapshot. */
 #define SGROUP_MAX_CHAIN	32
 
-static int
-changed(int64_t n)
-{
-	return n < 0 ? -1 : n > 0;
-}
-
 int
 mstore_room_add(struct mdb *db, const char *room_id, const char *version,
     const char *creator)
@@ -69,7 +63,8 @@ mstore_room_lock(struct mdb *db, const char *room_id)
 int
 mstore_room_set_public(struct mdb *db, const char *room_id, int is_public)
 {
-	return changed(mdb_exec(db, MSTMT_ROOM_SET_PUBLIC, "si", room_id, (int64_t)is_public));
+	return mstore_changed(mdb_exec(db, MSTMT_ROOM_SET_PUBLIC, "si", room_id,
+	    (int64_t)is_public));
 }
 
 int
@@ -77,7 +72,6 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 {
 	struct mcur	*c;
 	char		*js;
-	int		 rc;
 
 	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
 		return -1;
@@ -88,10 +82,7 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 	free(js);
 	if (c == NULL)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
-	if ((rc = mcur_next(c)) == 1)
-		*stream = mcur_int(c, 0);
-	mcur_free(c);
-	return rc == 1 ? 0 : -1;
+	return mcur_first_int(c, stream) == 1 ? 0 : -1;
 }
 
 void
@@ -217,7 +208,7 @@ mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted
 
 	if (js == NULL)
 		return -1;
-	rc = changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
+	rc = mstore_changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
 	free(js);
 	return rc;
 }
@@ -233,30 +224,19 @@ mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t f
 int64_t
 mstore_events_max_stream(struct mdb *db)
 {
-	struct mcur	*c;
-	int64_t		 n = -1;
+	int64_t n;
 
-	if ((c = mdb_query(db, MSTMT_EVENTS_MAX_STREAM, "")) == NULL)
-		return -1;
-	if (mcur_next(c) == 1)
-		n = mcur_int(c, 0);
-	mcur_free(c);
-	return n;
+	return mcur_first_int(mdb_query(db, MSTMT_EVENTS_MAX_STREAM, ""), &n) == 1 ? n : -1;
 }
 
 int64_t
 mstore_room_state_at(struct mdb *db, const char *room_id, int64_t pos)
 {
-	struct mcur	*c;
-	int64_t		 group = 0;
-	int		 rc;
+	int64_t group = 0;
 
-	if ((c = mdb_query(db, MSTMT_ROOM_STATE_AT, "si", room_id, pos)) == NULL)
+	if (mcur_first_int(mdb_query(db, MSTMT_ROOM_STATE_AT, "si", room_id, pos), &group) == -1)
 		return -1;
-	if ((rc = mcur_next(c)) == 1)
-		group = mcur_int(c, 0);
-	mcur_free(c);
-	return rc == -1 ? -1 : group;
+	return group;
 }
 
 json_t *
@@ -524,7 +504,7 @@ mstore_alias_get(struct mdb *db, const char *alias, char **room_id, char **creat
 int
 mstore_alias_del(struct mdb *db, const char *alias)
 {
-	return changed(mdb_exec(db, MSTMT_ALIAS_DEL, "s", alias));
+	return mstore_changed(mdb_exec(db, MSTMT_ALIAS_DEL, "s", alias));
 }
 
 json_t *

@@ -464,25 +464,6 @@ fail:
 	return NULL;
 }
 
-/* "pre" + s lower-cased (ASCII) with LIKE's %, _ and \ escaped + "%", malloc'd. */
-static char *
-like_pattern(const char *pre, const char *s)
-{
-	char	*out = malloc(strlen(pre) + 2 * strlen(s) + 2), *o;
-
-	if (out == NULL)
-		return NULL;
-	o = stpcpy(out, pre);
-	for (; *s != '\0'; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			*o++ = '\\';
-		*o++ = (char)tolower((unsigned char)*s);
-	}
-	*o++ = '%';
-	*o = '\0';
-	return out;
-}
-
 json_t *
 mstore_userdir_search(struct mdb *db, const char *user_id, const char *term, int64_t limit)
 {
@@ -492,9 +473,10 @@ mstore_userdir_search(struct mdb *db, const char *user_id, const char *term, int
 	int		 more = -1;
 
 	/* A leading @ is part of the user ID pattern, not of a display name. */
-	if ((local = like_pattern("@", term[0] == '@' ? term + 1 : term)) == NULL ||
-	    (start = like_pattern("", term)) == NULL ||
-	    (word = like_pattern("% ", term)) == NULL || (out = json_array()) == NULL ||
+	if ((local = mstore_like_pattern("@", term[0] == '@' ? term + 1 : term, "%", 1)) == NULL ||
+	    (start = mstore_like_pattern("", term, "%", 1)) == NULL ||
+	    (word = mstore_like_pattern("% ", term, "%", 1)) == NULL ||
+	    (out = json_array()) == NULL ||
 	    (c = mdb_query(db, MSTMT_USERDIR_SEARCH, "ssssi", user_id, local, start, word,
 	    limit)) == NULL)
 		goto out;
