@@ -51,32 +51,6 @@ content_str(struct mcur *c, int col, const char *key)
 	return out;
 }
 
-/* Collects the text of column 0 of every row into a new array (frees c), or NULL. */
-static json_t *
-strings(struct mcur *c)
-{
-	json_t	*arr;
-	int	 rc;
-
-	if (c == NULL)
-		return NULL;
-	if ((arr = json_array()) == NULL) {
-		mcur_free(c);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1)
-		if (json_array_append_new(arr, json_string(mcur_text(c, 0))) == -1) {
-			rc = -1;
-			break;
-		}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
-}
-
 /* A single count (column 0 of the first row), or -1. */
 static int64_t
 count(struct mcur *c)
@@ -127,9 +101,8 @@ int
 mstore_admin_users(struct mdb *db, const struct madmin_userq *q, json_t **out,
     int64_t *total)
 {
-	char		*lp = NULL, *dn = NULL, *uid = NULL;
-	struct mcur	*c = NULL;
-	int		 rc = -1, next;
+	char	*lp = NULL, *dn = NULL, *uid = NULL;
+	int	 rc = -1;
 
 	*out = NULL;
 	if (q->name != NULL) {
@@ -147,21 +120,12 @@ mstore_admin_users(struct mdb *db, const struct madmin_userq *q, json_t **out,
 	if ((*total = count(mdb_query(db, MSTMT_ADMIN_USERS_COUNT, "sssiii", lp, dn, uid,
 	    (int64_t)q->guests, (int64_t)q->deactivated, (int64_t)q->admins))) < 0)
 		goto out;
-	c = mdb_query(db, q->backwards ? MSTMT_ADMIN_USERS_B : MSTMT_ADMIN_USERS_F,
-	    "sssiiisii", lp, dn, uid, (int64_t)q->guests, (int64_t)q->deactivated,
-	    (int64_t)q->admins, q->order_by != NULL ? q->order_by : "name", q->limit, q->from);
-	if (c == NULL || (*out = json_array()) == NULL)
-		goto out;
-	while ((next = mcur_next(c)) == 1)
-		if (json_array_append_new(*out, user_obj(c)) == -1)
-			break;
-	rc = next == 0 ? 0 : -1;
+	*out = mcur_json_array(mdb_query(db, q->backwards ? MSTMT_ADMIN_USERS_B :
+	    MSTMT_ADMIN_USERS_F, "sssiiisii", lp, dn, uid, (int64_t)q->guests,
+	    (int64_t)q->deactivated, (int64_t)q->admins,
+	    q->order_by != NULL ? q->order_by : "name", q->limit, q->from), user_obj);
+	rc = *out == NULL ? -1 : 0;
 out:
-	if (rc == -1) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	mcur_free(c);
 	free(lp);
 	free(dn);
 	free(uid);
@@ -215,7 +179,7 @@ mstore_user_set_type(struct mdb *db, const char *user_id, const char *user_type)
 json_t *
 mstore_user_memberships(struct mdb *db, const char *user_id)
 {
-	return strings(mdb_query(db, MSTMT_ADMIN_USER_MEMBERSHIPS, "s", user_id));
+	return mcur_json_strings(mdb_query(db, MSTMT_ADMIN_USER_MEMBERSHIPS, "s", user_id));
 }
 
 /* -- rooms ----------------------------------------------------------------- */
@@ -325,7 +289,7 @@ mstore_admin_room_extra(struct mdb *db, const char *server_name, const char *roo
 json_t *
 mstore_room_joined(struct mdb *db, const char *room_id)
 {
-	return strings(mdb_query(db, MSTMT_ADMIN_ROOM_MEMBERS, "s", room_id));
+	return mcur_json_strings(mdb_query(db, MSTMT_ADMIN_ROOM_MEMBERS, "s", room_id));
 }
 
 json_t *
@@ -336,7 +300,8 @@ mstore_room_local_members(struct mdb *db, const char *server_name, const char *r
 
 	if ((local = local_pattern(server_name)) == NULL)
 		return NULL;
-	arr = strings(mdb_query(db, MSTMT_ADMIN_ROOM_LOCAL_MEMBERS, "ss", room_id, local));
+	arr = mcur_json_strings(mdb_query(db, MSTMT_ADMIN_ROOM_LOCAL_MEMBERS, "ss", room_id,
+	    local));
 	free(local);
 	return arr;
 }
@@ -344,30 +309,8 @@ mstore_room_local_members(struct mdb *db, const char *server_name, const char *r
 json_t *
 mstore_admin_room_state(struct mdb *db, const char *room_id, const char *type)
 {
-	struct mcur	*c;
-	json_t		*arr, *ev;
-	int		 rc;
-
-	if ((c = mdb_query(db, MSTMT_ADMIN_ROOM_STATE, "ss", room_id, type)) == NULL)
-		return NULL;
-	if ((arr = json_array()) == NULL) {
-		mcur_free(c);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		if ((ev = json_loads(mcur_text(c, 0), 0, NULL)) == NULL ||
-		    json_object_set_new(ev, "event_id", json_string(mcur_text(c, 1))) == -1 ||
-		    json_array_append_new(arr, ev) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return mcur_json_array(mdb_query(db, MSTMT_ADMIN_ROOM_STATE, "ss", room_id, type),
+	    mstore_json_with_id);
 }
 
 int
@@ -478,27 +421,8 @@ mstore_room_delete_get(struct mdb *db, const char *delete_id, json_t **out)
 json_t *
 mstore_room_deletes(struct mdb *db, const char *room_id)
 {
-	struct mcur	*c;
-	json_t		*arr;
-	int		 rc;
-
-	if ((c = mdb_query(db, MSTMT_ADMIN_DELETE_BY_ROOM, "s", room_id)) == NULL)
-		return NULL;
-	if ((arr = json_array()) == NULL) {
-		mcur_free(c);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1)
-		if (json_array_append_new(arr, delete_obj(c)) == -1) {
-			rc = -1;
-			break;
-		}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return mcur_json_array(mdb_query(db, MSTMT_ADMIN_DELETE_BY_ROOM, "s", room_id),
+	    delete_obj);
 }
 
 /* -- event reports ------------------------------------------------------- */
@@ -519,9 +443,8 @@ int
 mstore_event_reports(struct mdb *db, const struct madmin_reportq *q, json_t **out,
     int64_t *total)
 {
-	char		*user = NULL, *room = NULL;
-	struct mcur	*c = NULL;
-	int		 rc = -1, next;
+	char	*user = NULL, *room = NULL;
+	int	 rc = -1;
 
 	*out = NULL;
 	if ((q->user_id != NULL &&
@@ -532,20 +455,10 @@ mstore_event_reports(struct mdb *db, const struct madmin_reportq *q, json_t **ou
 	if ((*total = count(mdb_query(db, MSTMT_ADMIN_REPORTS_COUNT, "sss", user, room,
 	    q->sender))) < 0)
 		goto out;
-	c = mdb_query(db, q->forwards ? MSTMT_ADMIN_REPORTS_F : MSTMT_ADMIN_REPORTS_B, "sssii",
-	    user, room, q->sender, q->limit, q->from);
-	if (c == NULL || (*out = json_array()) == NULL)
-		goto out;
-	while ((next = mcur_next(c)) == 1)
-		if (json_array_append_new(*out, report_obj(c)) == -1)
-			break;
-	rc = next == 0 ? 0 : -1;
+	*out = mcur_json_array(mdb_query(db, q->forwards ? MSTMT_ADMIN_REPORTS_F :
+	    MSTMT_ADMIN_REPORTS_B, "sssii", user, room, q->sender, q->limit, q->from), report_obj);
+	rc = *out == NULL ? -1 : 0;
 out:
-	if (rc == -1) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	mcur_free(c);
 	free(user);
 	free(room);
 	return rc;

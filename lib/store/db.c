@@ -282,6 +282,37 @@ mcur_collect(struct mcur *c, size_t elemsz, int (*row)(struct mcur *, void *),
 	return rc == -1 ? -1 : 0;
 }
 
+json_t *
+mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *))
+{
+	json_t	*arr = json_array();
+	int	 rc = -1;
+
+	while (c != NULL && arr != NULL && (rc = mcur_next(c)) == 1)
+		if (json_array_append_new(arr, obj(c)) == -1) {
+			rc = -1;
+			break;
+		}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_t *
+text0(struct mcur *c)
+{
+	return json_string(mcur_text(c, 0));
+}
+
+json_t *
+mcur_json_strings(struct mcur *c)
+{
+	return mcur_json_array(c, text0);
+}
+
 void
 mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *))
 {

@@ -352,25 +352,7 @@ mstore_room_forgotten(struct mdb *db, const char *user_id, const char *room_id)
 json_t *
 mstore_forgotten_rooms(struct mdb *db, const char *user_id)
 {
-	struct mcur	*c;
-	json_t		*arr = json_array();
-	int		 rc;
-
-	if (arr == NULL || (c = mdb_query(db, MSTMT_DIR_FORGOTTEN_ALL, "s", user_id)) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1)
-		if (json_array_append_new(arr, json_string(mcur_text(c, 0))) == -1) {
-			rc = -1;
-			break;
-		}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return mcur_json_strings(mdb_query(db, MSTMT_DIR_FORGOTTEN_ALL, "s", user_id));
 }
 
 int

@@ -243,32 +243,23 @@ fail:
 	return -1;
 }
 
+/* A row (room_id, type, content) as {room_id, type, content}, or NULL. */
+static json_t *
+account_data_obj(struct mcur *c)
+{
+	json_t *content = json_loads(mcur_text(c, 2), 0, NULL);
+
+	if (content == NULL)
+		return NULL;
+	return json_pack("{s:s,s:s,s:o}", "room_id", mcur_text(c, 0), "type", mcur_text(c, 1),
+	    "content", content);
+}
+
 json_t *
 mstore_account_data_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to)
 {
-	struct mcur	*c;
-	json_t		*out = json_array(), *content;
-	int		 rc;
-
-	if (out == NULL ||
-	    (c = mdb_query(db, MSTMT_ACCOUNT_DATA_SYNC, "sii", user_id, from, to)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		if ((content = json_loads(mcur_text(c, 2), 0, NULL)) == NULL ||
-		    json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "room_id",
-		    mcur_text(c, 0), "type", mcur_text(c, 1), "content", content)) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return mcur_json_array(mdb_query(db, MSTMT_ACCOUNT_DATA_SYNC, "sii", user_id, from, to),
+	    account_data_obj);
 }
 
 void

@@ -52,6 +52,13 @@ const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
  * query).  1, 0 without a row, or -1.
  */
 int		 mcur_first_int(struct mcur *c, int64_t *out);
+/*
+ * obj(c) of every row of c (NULL: failure) as a new JSON array; frees c
+ * (NULL: a failed query).  NULL on failure.
+ */
+json_t		*mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *));
+/* The text of column 0 of every row as a JSON array, as mcur_json_array. */
+json_t		*mcur_json_strings(struct mcur *c);
 /* The count of rows mdb_exec changed as 1 (some), 0 (none) or -1: for setters. */
 int		 mstore_changed(int64_t n);
 /*
@@ -70,5 +77,7 @@ int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
  * mevrow_list_free), as mcur_collect: frees c.  0 or -1.
  */
 int		 mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz);
+/* A row's PDU (column 0) with its event ID (column 1) added as "event_id", or NULL. */
+json_t		*mstore_json_with_id(struct mcur *);
 
 #endif

@@ -357,8 +357,8 @@ mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
  * "event_id": room versions 3 on leave it out of the PDU, and every
  * reader of state wants it.
  */
-static json_t *
-json_with_id(struct mcur *c)
+json_t *
+mstore_json_with_id(struct mcur *c)
 {
 	json_t *ev = json_loads(mcur_text(c, 0), 0, NULL);
 
@@ -383,50 +383,25 @@ mstore_cstate_event(struct mdb *db, const char *room_id, const char *type,
 		return NULL;
 	}
 	if ((rc = mcur_next(c)) == 1)
-		ev = json_with_id(c);
+		ev = mstore_json_with_id(c);
 	if (rc == -1 || (rc == 1 && ev == NULL))
 		*err = 1;
 	mcur_free(c);
 	return ev;
 }
 
-/* Collects column col of every row as JSON strings, or events with their IDs when parse. */
-static json_t *
-collect(struct mcur *c, int col, int parse)
-{
-	json_t	*arr = json_array();
-	int	 rc = -1;
-
-	if (c == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	while (arr != NULL && (rc = mcur_next(c)) == 1) {
-		json_t *v = parse ? json_with_id(c) : json_string(mcur_text(c, col));
-
-		if (v == NULL || json_array_append_new(arr, v) == -1)
-			rc = -1;
-		if (rc == -1)
-			break;
-	}
-	if (rc == -1) {
-		json_decref(arr);
-		arr = NULL;
-	}
-	mcur_free(c);
-	return arr;
-}
-
 json_t *
 mstore_cstate_all(struct mdb *db, const char *room_id)
 {
-	return collect(mdb_query(db, MSTMT_CSTATE_ALL, "s", room_id), 0, 1);
+	return mcur_json_array(mdb_query(db, MSTMT_CSTATE_ALL, "s", room_id),
+	    mstore_json_with_id);
 }
 
 json_t *
 mstore_user_rooms(struct mdb *db, const char *user_id, const char *membership)
 {
-	return collect(mdb_query(db, MSTMT_CSTATE_USER_ROOMS, "ss", user_id, membership), 0, 0);
+	return mcur_json_strings(mdb_query(db, MSTMT_CSTATE_USER_ROOMS, "ss", user_id,
+	    membership));
 }
 
 json_t *
@@ -510,7 +485,7 @@ mstore_alias_del(struct mdb *db, const char *alias)
 json_t *
 mstore_alias_list(struct mdb *db, const char *room_id)
 {
-	return collect(mdb_query(db, MSTMT_ALIAS_LIST, "s", room_id), 0, 0);
+	return mcur_json_strings(mdb_query(db, MSTMT_ALIAS_LIST, "s", room_id));
 }
 
 int
