@@ -283,22 +283,43 @@ mcur_collect(struct mcur *c, size_t elemsz, int (*row)(struct mcur *, void *),
 }
 
 json_t *
-mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *))
+mcur_json_fold(struct mcur *c, json_t *acc, int (*row)(struct mcur *, json_t *, void *),
+    void *arg)
 {
-	json_t	*arr = json_array();
-	int	 rc = -1;
+	int rc = -1;
 
-	while (c != NULL && arr != NULL && (rc = mcur_next(c)) == 1)
-		if (json_array_append_new(arr, obj(c)) == -1) {
+	while (c != NULL && acc != NULL && (rc = mcur_next(c)) == 1)
+		if (row(c, acc, arg) == -1) {
 			rc = -1;
 			break;
 		}
 	mcur_free(c);
 	if (rc == -1) {
-		json_decref(arr);
+		json_decref(acc);
 		return NULL;
 	}
-	return arr;
+	return acc;
+}
+
+/* What mcur_json_array passes its row function (a function pointer is no void *). */
+struct objfn {
+	json_t	*(*obj)(struct mcur *);
+};
+
+static int
+append_row(struct mcur *c, json_t *arr, void *arg)
+{
+	const struct objfn *f = arg;
+
+	return json_array_append_new(arr, f->obj(c));
+}
+
+json_t *
+mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *))
+{
+	struct objfn f = { obj };
+
+	return mcur_json_fold(c, json_array(), append_row, &f);
 }
 
 static json_t *

@@ -95,37 +95,28 @@ mstore_typing_expire(struct mdb *db, int64_t now, int64_t *next)
 	return mdb_commit(db) == -1 ? -1 : n;
 }
 
+/* Adds a row (room, user, typing until) to {room_id: [typing user...]}.  0 or -1. */
+static int
+typing_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*room_id = mcur_text(c, 0);
+	json_t		*list;
+
+	(void)arg;
+	if ((list = json_object_get(out, room_id)) == NULL &&
+	    json_object_set_new(out, room_id, list = json_array()) == -1)
+		return -1;
+	if (mcur_int(c, 2) > 0 &&
+	    json_array_append_new(list, json_string(mcur_text(c, 1))) == -1)
+		return -1;
+	return 0;
+}
+
 json_t *
 mstore_typing_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to)
 {
-	struct mcur	*c;
-	json_t		*out = json_object(), *list;
-	int		 rc;
-
-	if (out == NULL || (c = mdb_query(db, MSTMT_TYPING_SYNC, "sii", user_id, from, to)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		const char *room_id = mcur_text(c, 0);
-
-		if ((list = json_object_get(out, room_id)) == NULL &&
-		    json_object_set_new(out, room_id, list = json_array()) == -1) {
-			rc = -1;
-			break;
-		}
-		if (mcur_int(c, 2) > 0 &&
-		    json_array_append_new(list, json_string(mcur_text(c, 1))) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return mcur_json_fold(mdb_query(db, MSTMT_TYPING_SYNC, "sii", user_id, from, to),
+	    json_object(), typing_row, NULL);
 }
 
 /* Stores content under a new position, inside the caller's transaction.  0 or -1. */
@@ -396,37 +387,32 @@ mpresence_content(const struct mpresence *p, int64_t now)
 	return c;
 }
 
+/*
+ * Adds a row (user, presence, status, last active) to the list as an
+ * m.presence event as of *arg, the time now.  0 or -1.
+ */
+static int
+presence_row(struct mcur *c, json_t *out, void *arg)
+{
+	const int64_t		*now = arg;
+	struct mpresence	 p;
+	json_t			*content;
+
+	memset(&p, 0, sizeof(p));
+	/* Borrowed from the row: p is not finished with mpresence_fini. */
+	p.presence = (char *)mcur_text(c, 1);
+	p.status_msg = (char *)mcur_text(c, 2);
+	p.last_active_ts = mcur_int(c, 3);
+	if (p.presence == NULL || (content = mpresence_content(&p, *now)) == NULL)
+		return -1;
+	return json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "type", "m.presence",
+	    "sender", mcur_text(c, 0), "content", content));
+}
+
 json_t *
 mstore_presence_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     int64_t now)
 {
-	struct mcur		*c;
-	struct mpresence	 p;
-	json_t			*out = json_array(), *content;
-	int			 rc;
-
-	if (out == NULL ||
-	    (c = mdb_query(db, MSTMT_PRESENCE_SYNC, "sii", user_id, from, to)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		memset(&p, 0, sizeof(p));
-		/* Borrowed from the row: p is not finished with mpresence_fini. */
-		p.presence = (char *)mcur_text(c, 1);
-		p.status_msg = (char *)mcur_text(c, 2);
-		p.last_active_ts = mcur_int(c, 3);
-		if (p.presence == NULL || (content = mpresence_content(&p, now)) == NULL ||
-		    json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "type", "m.presence",
-		    "sender", mcur_text(c, 0), "content", content)) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return mcur_json_fold(mdb_query(db, MSTMT_PRESENCE_SYNC, "sii", user_id, from, to),
+	    json_array(), presence_row, &now);
 }

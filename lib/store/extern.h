@@ -53,9 +53,13 @@ const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
  */
 int		 mcur_first_int(struct mcur *c, int64_t *out);
 /*
- * obj(c) of every row of c (NULL: failure) as a new JSON array; frees c
- * (NULL: a failed query).  NULL on failure.
+ * Feeds every row of c to row(c, acc, arg) (0 or -1), which adds it to
+ * acc, and frees c.  Returns acc, or NULL with acc released when acc or
+ * c is NULL (a failed query) or on failure.
  */
+json_t		*mcur_json_fold(struct mcur *c, json_t *acc,
+		    int (*row)(struct mcur *, json_t *acc, void *arg), void *arg);
+/* obj(c) of every row of c (NULL: failure) as a new JSON array, as mcur_json_fold. */
 json_t		*mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *));
 /* The text of column 0 of every row as a JSON array, as mcur_json_array. */
 json_t		*mcur_json_strings(struct mcur *c);

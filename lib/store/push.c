@@ -185,62 +185,40 @@ userset_new(void)
 	return json_pack("{s:{}}", "defaults");
 }
 
+/* Adds a row (user, then push_rules columns) to {user_id: userset}.  0 or -1. */
+static int
+rules_room_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*user = mcur_text(c, 0);
+	json_t		*set;
+
+	(void)arg;
+	if ((set = json_object_get(out, user)) == NULL &&
+	    ((set = userset_new()) == NULL || json_object_set_new(out, user, set) == -1))
+		return -1;
+	return userset_add(set, c, 1);
+}
+
 json_t *
 mstore_push_rules_room(struct mdb *db, const char *room_id, const char *invitee,
     const char *sender)
 {
-	struct mcur	*c;
-	json_t		*out = json_object(), *set;
-	int		 rc;
+	return mcur_json_fold(mdb_query(db, MSTMT_PUSH_RULES_ROOM, "sss", room_id, invitee,
+	    sender), json_object(), rules_room_row, NULL);
+}
 
-	if (out == NULL || (c = mdb_query(db, MSTMT_PUSH_RULES_ROOM, "sss", room_id, invitee,
-	    sender)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		const char *user = mcur_text(c, 0);
-
-		if ((set = json_object_get(out, user)) == NULL &&
-		    ((set = userset_new()) == NULL || json_object_set_new(out, user, set) == -1)) {
-			rc = -1;
-			break;
-		}
-		if (userset_add(set, c, 1) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+static int
+rules_user_row(struct mcur *c, json_t *set, void *arg)
+{
+	(void)arg;
+	return userset_add(set, c, 1);
 }
 
 json_t *
 mstore_push_rules_user(struct mdb *db, const char *user_id)
 {
-	struct mcur	*c;
-	json_t		*set = userset_new();
-	int		 rc;
-
-	if (set == NULL || (c = mdb_query(db, MSTMT_PUSH_RULES_USER, "s", user_id)) == NULL) {
-		json_decref(set);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1)
-		if (userset_add(set, c, 1) == -1) {
-			rc = -1;
-			break;
-		}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(set);
-		return NULL;
-	}
-	return set;
+	return mcur_json_fold(mdb_query(db, MSTMT_PUSH_RULES_USER, "s", user_id), userset_new(),
+	    rules_user_row, NULL);
 }
 
 int
@@ -461,37 +439,29 @@ mstore_push_rule_actions(struct mdb *db, const char *user_id, const char *kind,
 	return rc;
 }
 
+/* Adds a pushers row to the list.  0 or -1. */
+static int
+pusher_row(struct mcur *c, json_t *out, void *arg)
+{
+	json_t *p = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o?}",
+	    "app_id", mcur_text(c, 0), "pushkey", mcur_text(c, 1), "kind", mcur_text(c, 2),
+	    "app_display_name", mcur_text(c, 3), "device_display_name", mcur_text(c, 4),
+	    "lang", mcur_text(c, 6), "data", jsoncol(c, 7));
+
+	(void)arg;
+	if (p == NULL)
+		return -1;
+	if (!mcur_null(c, 5))
+		json_object_set_new(p, "profile_tag", json_string(mcur_text(c, 5)));
+	json_array_append_new(out, p);
+	return 0;
+}
+
 json_t *
 mstore_pushers(struct mdb *db, const char *user_id)
 {
-	struct mcur	*c;
-	json_t		*out = json_array();
-	int		 rc;
-
-	if (out == NULL || (c = mdb_query(db, MSTMT_PUSHER_LIST, "s", user_id)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		json_t *p = json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o?}",
-		    "app_id", mcur_text(c, 0), "pushkey", mcur_text(c, 1), "kind", mcur_text(c, 2),
-		    "app_display_name", mcur_text(c, 3), "device_display_name", mcur_text(c, 4),
-		    "lang", mcur_text(c, 6), "data", jsoncol(c, 7));
-
-		if (p == NULL) {
-			rc = -1;
-			break;
-		}
-		if (!mcur_null(c, 5))
-			json_object_set_new(p, "profile_tag", json_string(mcur_text(c, 5)));
-		json_array_append_new(out, p);
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return mcur_json_fold(mdb_query(db, MSTMT_PUSHER_LIST, "s", user_id), json_array(),
+	    pusher_row, NULL);
 }
 
 static const char *

@@ -133,11 +133,12 @@ mrelchild_list_free(struct mrelchild *v, size_t n)
 
 /* Adds a row (parent, child) to map: parent ID -> array of child IDs.  0 or -1. */
 static int
-ref_row(json_t *map, struct mcur *c)
+ref_row(struct mcur *c, json_t *map, void *arg)
 {
 	json_t		*list;
 	const char	*parent = mcur_text(c, 0), *child = mcur_text(c, 1);
 
+	(void)arg;
 	if (parent == NULL || child == NULL)
 		return -1;
 	if ((list = json_object_get(map, parent)) == NULL) {
@@ -150,21 +151,11 @@ ref_row(json_t *map, struct mcur *c)
 json_t *
 mstore_rel_refs(struct mdb *db, const char *room_id, const char *const *parents, size_t n)
 {
-	struct mcur	*c;
-	json_t		*map = json_object();
-	int		 rc = map == NULL ? -1 : 0;
+	json_t *map = json_object();
 
-	for (size_t i = 0; i < n && rc == 0; i += MREL_BATCH) {
-		if ((c = batch(db, MSTMT_REL_REFS, room_id, NULL, parents, n, i)) == NULL)
-			rc = -1;
-		while (rc == 0 && (rc = mcur_next(c)) == 1)
-			rc = ref_row(map, c);
-		mcur_free(c);
-	}
-	if (rc == -1) {
-		json_decref(map);
-		return NULL;
-	}
+	for (size_t i = 0; i < n && map != NULL; i += MREL_BATCH)
+		map = mcur_json_fold(batch(db, MSTMT_REL_REFS, room_id, NULL, parents, n, i), map,
+		    ref_row, NULL);
 	return map;
 }
 

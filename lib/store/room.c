@@ -239,37 +239,29 @@ mstore_room_state_at(struct mdb *db, const char *room_id, int64_t pos)
 	return group;
 }
 
+/* Adds a row (type, state key, event ID) to a state map.  0 or -1. */
+static int
+sgroup_row(struct mcur *c, json_t *map, void *arg)
+{
+	char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
+	int	 rc;
+
+	(void)arg;
+	rc = k == NULL || json_object_set_new(map, k, json_string(mcur_text(c, 2))) == -1 ?
+	    -1 : 0;
+	free(k);
+	return rc;
+}
+
 json_t *
 mstore_sgroup_state(struct mdb *db, int64_t group)
 {
-	struct mcur	*c;
-	json_t		*map;
-	int		 rc;
+	json_t *map;
 
-	if ((map = json_object()) == NULL)
-		return NULL;
-	if (group == 0)
+	if ((map = json_object()) == NULL || group == 0)
 		return map;
-	if ((c = mdb_query(db, MSTMT_SGROUP_STATE, "i", group)) == NULL) {
-		json_decref(map);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		char *k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
-
-		if (k == NULL || json_object_set_new(map, k, json_string(mcur_text(c, 2))) == -1) {
-			free(k);
-			rc = -1;
-			break;
-		}
-		free(k);
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(map);
-		return NULL;
-	}
-	return map;
+	return mcur_json_fold(mdb_query(db, MSTMT_SGROUP_STATE, "i", group), map, sgroup_row,
+	    NULL);
 }
 
 /* Splits a state map key into type and state key (in place copy). */
@@ -404,32 +396,23 @@ mstore_user_rooms(struct mdb *db, const char *user_id, const char *membership)
 	    membership));
 }
 
+/* Adds a row (event ID, depth) to the extremities, the depth to the highest (arg).  0 or -1. */
+static int
+fwd_row(struct mcur *c, json_t *arr, void *arg)
+{
+	int64_t *maxdepth = arg;
+
+	if (mcur_int(c, 1) > *maxdepth)
+		*maxdepth = mcur_int(c, 1);
+	return json_array_append_new(arr, json_string(mcur_text(c, 0)));
+}
+
 json_t *
 mstore_fwd_list(struct mdb *db, const char *room_id, int64_t *maxdepth)
 {
-	struct mcur	*c;
-	json_t		*arr = json_array();
-	int		 rc;
-
 	*maxdepth = 0;
-	if (arr == NULL || (c = mdb_query(db, MSTMT_FWD_LIST, "s", room_id)) == NULL) {
-		json_decref(arr);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		if (mcur_int(c, 1) > *maxdepth)
-			*maxdepth = mcur_int(c, 1);
-		if (json_array_append_new(arr, json_string(mcur_text(c, 0))) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return mcur_json_fold(mdb_query(db, MSTMT_FWD_LIST, "s", room_id), json_array(), fwd_row,
+	    maxdepth);
 }
 
 int

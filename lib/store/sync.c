@@ -59,95 +59,73 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 	    limit), out, outsz);
 }
 
+/* Adds a row (type, state key, PDU, event ID) to a state map of events.  0 or -1. */
+static int
+sgroup_event_row(struct mcur *c, json_t *map, void *arg)
+{
+	char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
+	json_t	*ev = json_loads(mcur_text(c, 2), 0, NULL);
+
+	(void)arg;
+	if (k == NULL || ev == NULL) {
+		free(k);
+		json_decref(ev);
+		return -1;
+	}
+	json_object_set_new(ev, "event_id", json_string(mcur_text(c, 3)));
+	json_object_set_new(map, k, ev);
+	free(k);
+	return 0;
+}
+
 json_t *
 mstore_sgroup_state_events(struct mdb *db, int64_t group)
 {
-	struct mcur	*c;
-	json_t		*map = json_object();
-	int		 rc;
+	json_t *map = json_object();
 
 	if (map == NULL || group == 0)
 		return map;
-	if ((c = mdb_query(db, MSTMT_SYNC_SGROUP_EVENTS, "i", group)) == NULL) {
-		json_decref(map);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
-		json_t	*ev = json_loads(mcur_text(c, 2), 0, NULL);
+	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUP_EVENTS, "i", group), map,
+	    sgroup_event_row, NULL);
+}
 
-		if (k == NULL || ev == NULL) {
-			free(k);
-			json_decref(ev);
-			rc = -1;
-			break;
-		}
-		json_object_set_new(ev, "event_id", json_string(mcur_text(c, 3)));
-		json_object_set_new(map, k, ev);
-		free(k);
+/* Adds a row (room, membership, user) to {room: {"join": [], "invite": []}}.  0. */
+static int
+members_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*room = mcur_text(c, 0), *m = mcur_text(c, 1);
+	json_t		*r = json_object_get(out, room), *l;
+
+	(void)arg;
+	if (r == NULL) {
+		r = json_pack("{s:[],s:[]}", "join", "invite");
+		json_object_set_new(out, room, r);
 	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(map);
-		return NULL;
-	}
-	return map;
+	if ((l = json_object_get(r, m)) != NULL)
+		json_array_append_new(l, json_string(mcur_text(c, 2)));
+	return 0;
 }
 
 json_t *
 mstore_sync_members(struct mdb *db, const char *user_id)
 {
-	struct mcur	*c;
-	json_t		*out = json_object();
-	int		 rc;
+	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_MEMBERS, "s", user_id), json_object(),
+	    members_row, NULL);
+}
 
-	if (out == NULL || (c = mdb_query(db, MSTMT_SYNC_MEMBERS, "s", user_id)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		const char	*room = mcur_text(c, 0), *m = mcur_text(c, 1);
-		json_t		*r = json_object_get(out, room), *l;
-
-		if (r == NULL) {
-			r = json_pack("{s:[],s:[]}", "join", "invite");
-			json_object_set_new(out, room, r);
-		}
-		if ((l = json_object_get(r, m)) != NULL)
-			json_array_append_new(l, json_string(mcur_text(c, 2)));
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+static int
+known_row(struct mcur *c, json_t *out, void *arg)
+{
+	(void)arg;
+	return json_object_set_new(out, mcur_text(c, 0), json_true());
 }
 
 json_t *
 mstore_sync_lazy_known(struct mdb *db, const char *user_id, const char *device_id,
     const char *room_id, int64_t since)
 {
-	struct mcur	*c;
-	json_t		*out = json_object();
-	int		 rc;
-
-	if (out == NULL || (c = mdb_query(db, MSTMT_SYNC_LAZY_KNOWN, "sssi", user_id, device_id,
-	    room_id, since)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1)
-		if (json_object_set_new(out, mcur_text(c, 0), json_true()) == -1) {
-			rc = -1;
-			break;
-		}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_LAZY_KNOWN, "sssi", user_id, device_id,
+	    room_id, since), json_object(), known_row, NULL);
 }
 
 int
