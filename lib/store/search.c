@@ -113,6 +113,22 @@ fts5_branch(FILE *f, char *pos, char *neg, int *branches)
 }
 
 /*
+ * Ends the AND group being written to *pos and *neg (buffers *ps and
+ * *ns) as a branch of q; all four are NULL after.
+ */
+static void
+fts5_group_end(FILE *q, FILE **pos, FILE **neg, char **ps, char **ns, int *branches)
+{
+	fclose(*pos);
+	fclose(*neg);
+	*pos = *neg = NULL;
+	fts5_branch(q, *ps, *ns, branches);
+	free(*ps);
+	free(*ns);
+	*ps = *ns = NULL;
+}
+
+/*
  * Turns the user's words into an FTS5 query the way PostgreSQL's
  * websearch_to_tsquery reads them, so that both engines take the same
  * syntax: words must all match, "quoted words" as a phrase, -word must
@@ -159,13 +175,7 @@ fts5_query(const char *term)
 		}
 		if (!quoted && !negate && n == 2 && strncasecmp(w, "or", 2) == 0) {
 			/* An alternative starts: close the group so far. */
-			fclose(pos);
-			fclose(neg);
-			pos = neg = NULL;
-			fts5_branch(q, ps, ns, &branches);
-			free(ps);
-			free(ns);
-			ps = ns = NULL;
+			fts5_group_end(q, &pos, &neg, &ps, &ns, &branches);
 			npos = 0;
 			continue;
 		}
@@ -180,14 +190,8 @@ fts5_query(const char *term)
 			fts5_quote(pos, w, n);
 		}
 	}
-	if (pos != NULL) {
-		fclose(pos);
-		fclose(neg);
-		pos = neg = NULL;
-		fts5_branch(q, ps, ns, &branches);
-	}
-	free(ps);
-	free(ns);
+	if (pos != NULL)
+		fts5_group_end(q, &pos, &neg, &ps, &ns, &branches);
 	if (fclose(q) != 0) {
 		free(qs);
 		return NULL;
