@@ -11,19 +11,6 @@ current(struct mreq *req)
 	return mstore_receipt_pos(req->db);
 }
 
-/* 1 when room_id is among the rooms the events stream found the user joined to. */
-static int
-joined(const struct syncctx *ctx, const char *room_id)
-{
-	size_t	 i;
-	json_t	*v;
-
-	json_array_foreach(ctx->joined, i, v)
-		if (strcmp(json_string_value(v), room_id) == 0)
-			return 1;
-	return 0;
-}
-
 /* 1 when the filter lets m.receipt into room_id's ephemeral events. */
 static int
 wanted(const struct syncctx *ctx, const char *room_id)
@@ -82,7 +69,7 @@ collect(struct syncctx *ctx)
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev, *type, *r;
 
-		if (!joined(ctx, v[i].room_id) || !wanted(ctx, v[i].room_id))
+		if (!sync_joined(ctx, v[i].room_id) || !wanted(ctx, v[i].room_id))
 			continue;
 		if (room == NULL || strcmp(room, v[i].room_id) != 0) {
 			flush(ctx, room, content);
