@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "json/json.h"
 #include "relations.h"
+#include "room/filter.h"
 #include "rooms.h"
 #include "search.h"
 #include "store/store.h"
@@ -150,27 +151,6 @@ out:
 	return rc;
 }
 
-/* 1 when s is in the JSON array l; with wildcard, entries ending in '*' match prefixes. */
-static int
-listed(const json_t *l, const char *s, int wildcard)
-{
-	json_t	*v;
-	size_t	 i;
-
-	json_array_foreach(l, i, v) {
-		const char	*pat = json_string_value(v);
-		size_t		 plen;
-
-		if (pat == NULL)
-			continue;
-		plen = strlen(pat);
-		if (strcmp(s, pat) == 0 || (wildcard && plen > 0 && pat[plen - 1] == '*' &&
-		    strncmp(s, pat, plen - 1) == 0))
-			return 1;
-	}
-	return 0;
-}
-
 /* 1 when obj[key] is absent or an array of strings; else fails the request (400), 0. */
 static int
 string_list(struct mreq *req, const json_t *obj, const char *key)
@@ -275,9 +255,9 @@ criteria_parse(struct mreq *req, const json_t *crit, struct criteria *c)
 		const json_t	*t = json_object_get(c->filter, "types");
 		const json_t	*nt = json_object_get(c->filter, "not_types");
 
-		if ((keys != NULL && !listed(keys, search_keys[k].key, 0)) ||
-		    (json_is_array(t) && !listed(t, search_keys[k].type, 1)) ||
-		    (json_is_array(nt) && listed(nt, search_keys[k].type, 1)))
+		if ((keys != NULL && !mfilter_listed(keys, search_keys[k].key, 0)) ||
+		    (json_is_array(t) && !mfilter_listed(t, search_keys[k].type, 1)) ||
+		    (json_is_array(nt) && mfilter_listed(nt, search_keys[k].type, 1)))
 			continue;
 		json_array_append_new(c->types, json_string(search_keys[k].type));
 	}
@@ -335,7 +315,8 @@ search_rooms(struct mreq *req, const struct criteria *c)
 	json_array_foreach(joined, i, v) {
 		const char *id = json_string_value(v);
 
-		if ((json_is_array(r) && !listed(r, id, 0)) || (json_is_array(nr) && listed(nr, id, 0)))
+		if ((json_is_array(r) && !mfilter_listed(r, id, 0)) ||
+		    (json_is_array(nr) && mfilter_listed(nr, id, 0)))
 			continue;
 		if (c->batch.group == GROUP_ROOM && strcmp(id, c->batch.value) != 0)
 			continue;
@@ -537,7 +518,7 @@ room_events(struct mreq *req, struct criteria *c)
 			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 			goto out;
 		}
-		if (!json_is_array(fs) || listed(fs, c->batch.value, 0))
+		if (!json_is_array(fs) || mfilter_listed(fs, c->batch.value, 0))
 			json_array_append_new(senders, json_string(c->batch.value));
 	}
 	q.term = c->term;

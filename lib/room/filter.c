@@ -159,9 +159,8 @@ mfilter_check(const json_t *filter, char *why, size_t whysz)
 	    why, whysz);
 }
 
-/* 1 when s is in the JSON array of strings l; with wildcard, a final '*' matches any rest. */
-static int
-listed(const json_t *l, const char *s, int wildcard)
+int
+mfilter_listed(const json_t *l, const char *s, int wildcard)
 {
 	json_t	*v;
 	size_t	 i;
@@ -192,9 +191,9 @@ pass(const json_t *filter, const char *yes, const char *no, const char *s, int w
 
 	if (s == NULL)
 		return !json_is_array(json_object_get(filter, yes));
-	if (json_is_array(l = json_object_get(filter, no)) && listed(l, s, wildcard))
+	if (json_is_array(l = json_object_get(filter, no)) && mfilter_listed(l, s, wildcard))
 		return 0;
-	if (json_is_array(l = json_object_get(filter, yes)) && !listed(l, s, wildcard))
+	if (json_is_array(l = json_object_get(filter, yes)) && !mfilter_listed(l, s, wildcard))
 		return 0;
 	return 1;
 }

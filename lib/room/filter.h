@@ -24,6 +24,13 @@ int	mfilter_check(const json_t *filter, char *why, size_t whysz);
  */
 int	mfilter_event_match(const json_t *filter, const char *room_id, const json_t *ev);
 
+/*
+ * 1 when s is in the JSON array l (entries that are not strings are
+ * skipped); with wildcard, an entry ending in '*' matches what starts
+ * with the rest of it.
+ */
+int	mfilter_listed(const json_t *l, const char *s, int wildcard);
+
 /* 1 when room_id passes the rooms and not_rooms lists of filter (NULL passes). */
 int	mfilter_room_match(const json_t *filter, const char *room_id);
 
