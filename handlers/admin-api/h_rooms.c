@@ -98,7 +98,6 @@ h_room_state(struct mreq *req)
 {
 	char		*type = mreq_query(req, "type");
 	json_t		*all, *out, *ev;
-	struct mevrow	 row;
 	int64_t		 now = mclock_now_ms();
 	size_t		 i;
 
@@ -110,16 +109,10 @@ h_room_state(struct mreq *req)
 	}
 	free(type);
 	out = json_array();
-	json_array_foreach(all, i, ev) {
-		memset(&row, 0, sizeof(row));
-		row.event_id = (char *)mjson_str(ev, "event_id");
-		/* The room asked for: a v12 create event has no room_id. */
-		row.room_id = req->params[0];
-		row.type = (char *)mjson_str(ev, "type");
-		row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-		row.json = ev;
-		json_array_append_new(out, mroom_client_event(&row, now, NULL, NULL));
-	}
+	/* The room asked for: a v12 create event has no room_id. */
+	json_array_foreach(all, i, ev)
+		json_array_append_new(out, mroom_state_client_event(ev, req->params[0], now, NULL,
+		    NULL));
 	json_decref(all);
 	return mfcgi_reply(req, 200, json_pack("{s:o}", "state", out));
 }

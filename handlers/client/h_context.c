@@ -25,21 +25,6 @@ append_rows(struct mreq *req, json_t *out, const json_t *filter, const char *roo
 	return 0;
 }
 
-/* The client format of a state event carrying "event_id" (see mstore_sgroup_state_events). */
-static json_t *
-state_client_event(struct mreq *req, json_t *ev)
-{
-	struct mevrow row;
-
-	memset(&row, 0, sizeof(row));
-	row.event_id = (char *)mjson_str(ev, "event_id");
-	row.room_id = (char *)mjson_str(ev, "room_id");
-	row.type = (char *)mjson_str(ev, "type");
-	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	row.json = ev;
-	return mroom_client_event(&row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
-}
-
 /*
  * The state after event last, filtered; with lazy_load_members only the
  * membership of the senders in senders (spec: "Lazy-loading room
@@ -67,7 +52,8 @@ context_state(struct mreq *req, const json_t *filter, const char *room_id,
 		if (lazy && type != NULL && strcmp(type, "m.room.member") == 0 &&
 		    (sk == NULL || json_object_get(senders, sk) == NULL))
 			continue;
-		if (json_array_append_new(out, state_client_event(req, ev)) == -1) {
+		if (json_array_append_new(out, mroom_state_client_event(ev, NULL, mclock_now_ms(),
+		    req->auth.user_id, req->auth.device_id)) == -1) {
 			json_decref(out);
 			out = NULL;
 			break;

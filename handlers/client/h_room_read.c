@@ -16,18 +16,9 @@
 static json_t *
 client_state_event(struct mreq *req, json_t *ev)
 {
-	struct mevrow	 row;
-	json_t		*out;
-
-	memset(&row, 0, sizeof(row));
-	row.event_id = (char *)mjson_str(ev, "event_id");
 	/* The room read, not the PDU's: a v12 create event has no room_id. */
-	row.room_id = req->params[0];
-	row.type = (char *)mjson_str(ev, "type");
-	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	row.json = ev;
-	out = mroom_client_event(&row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
-	return out;
+	return mroom_state_client_event(ev, req->params[0], mclock_now_ms(), req->auth.user_id,
+	    req->auth.device_id);
 }
 
 /* Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the content. */

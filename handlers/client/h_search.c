@@ -326,21 +326,6 @@ search_rooms(struct mreq *req, const struct criteria *c)
 	return out;
 }
 
-/* The client format of a current state event carrying "event_id" in room_id. */
-static json_t *
-state_event(struct mreq *req, const char *room_id, json_t *ev)
-{
-	struct mevrow row;
-
-	memset(&row, 0, sizeof(row));
-	row.event_id = (char *)mjson_str(ev, "event_id");
-	row.room_id = (char *)room_id;
-	row.type = (char *)mjson_str(ev, "type");
-	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	row.json = ev;
-	return mroom_client_event(&row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
-}
-
 /* Appends the client format of rows[0..n) to out and to the room's list in byroom.  0 or -1. */
 static int
 add_events(struct mreq *req, json_t *out, json_t *byroom, const struct mevrow *rows, size_t n)
@@ -589,7 +574,8 @@ room_events(struct mreq *req, struct criteria *c)
 			}
 			evs = json_array();
 			json_array_foreach(all, j, ev)
-				json_array_append_new(evs, state_event(req, room_id, ev));
+				json_array_append_new(evs, mroom_state_client_event(ev, room_id,
+				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
 			json_decref(all);
 			json_object_set_new(state, room_id, evs);
 		}

@@ -80,15 +80,8 @@ sync_event(struct mreq *req, const struct mevrow *row)
 static json_t *
 state_event(struct mreq *req, json_t *ev)
 {
-	struct mevrow row;
-
-	memset(&row, 0, sizeof(row));
-	row.event_id = (char *)mjson_str(ev, "event_id");
-	row.room_id = (char *)mjson_str(ev, "room_id");
-	row.type = (char *)mjson_str(ev, "type");
-	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	row.json = ev;
-	return sync_event(req, &row);
+	return mroom_state_client_event(ev, NULL, mclock_now_ms(), req->auth.user_id,
+	    req->auth.device_id);
 }
 
 /* Spec: "stripped state" for invites and knocks: type, state_key, sender, content. */

@@ -725,3 +725,18 @@ mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_
 	json_object_set_new(out, "unsigned", u);
 	return out;
 }
+
+json_t *
+mroom_state_client_event(const json_t *ev, const char *room_id, int64_t now_ms,
+    const char *viewer_user, const char *viewer_device)
+{
+	struct mevrow row;
+
+	memset(&row, 0, sizeof(row));
+	row.event_id = (char *)mjson_str(ev, "event_id");
+	row.room_id = (char *)(room_id != NULL ? room_id : mjson_str(ev, "room_id"));
+	row.type = (char *)mjson_str(ev, "type");
+	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	row.json = (json_t *)ev;
+	return mroom_client_event(&row, now_ms, viewer_user, viewer_device);
+}
