@@ -360,7 +360,6 @@ h_knock(struct mreq *req)
 {
 	const char	*target = req->params[0];
 	json_t		*content = NULL, *reason = json_object_get(req->body, "reason");
-	struct muser	 u;
 	char		*room_id = NULL, *eid = NULL;
 	int		 rc = -1;
 
@@ -384,13 +383,7 @@ h_knock(struct mreq *req)
 	if (reason != NULL)
 		json_object_set(content, "reason", reason);
 	/* As for a join: whoever answers the knock sees who is asking. */
-	if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
-		if (u.displayname != NULL)
-			json_object_set_new(content, "displayname", json_string(u.displayname));
-		if (u.avatar_url != NULL)
-			json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
-		muser_fini(&u);
-	}
+	room_member_profile(req, req->auth.user_id, content);
 	if (room_send1(req, room_id, "m.room.member", req->auth.user_id, content, NULL, NULL,
 	    &eid) == -1)
 		goto out;

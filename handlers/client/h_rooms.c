@@ -20,6 +20,20 @@ room_ctx(struct mreq *req, struct mroom_ctx *ctx)
 	ctx->key = req->srv->key;
 }
 
+void
+room_member_profile(struct mreq *req, const char *user_id, json_t *content)
+{
+	struct muser u;
+
+	if (mstore_user_get(req->db, user_id, &u) != 1)
+		return;
+	if (u.displayname != NULL)
+		json_object_set_new(content, "displayname", json_string(u.displayname));
+	if (u.avatar_url != NULL)
+		json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
+	muser_fini(&u);
+}
+
 int
 room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
 {
@@ -268,15 +282,8 @@ h_create_room(struct mreq *req)
 	{
 		json_t *pl = default_power_levels(ver, req->auth.user_id, invite, trusted);
 		json_t *member = json_pack("{s:s}", "membership", "join");
-		struct muser u;
 
-		if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
-			if (u.displayname != NULL)
-				json_object_set_new(member, "displayname", json_string(u.displayname));
-			if (u.avatar_url != NULL)
-				json_object_set_new(member, "avatar_url", json_string(u.avatar_url));
-			muser_fini(&u);
-		}
+		room_member_profile(req, req->auth.user_id, member);
 		add_state(initial, "m.room.member", req->auth.user_id, member);
 		if (plo != NULL)
 			json_object_update(pl, plo);
@@ -376,16 +383,9 @@ membership(struct mreq *req, const char *room_id, const char *target, const char
 		json_object_set_new(content, "reason", json_string(reason));
 	if (strcmp(m, "join") == 0) {
 		struct mroom_ctx	 ctx;
-		struct muser		 u;
 		char			*via;
 
-		if (mstore_user_get(req->db, req->auth.user_id, &u) == 1) {
-			if (u.displayname != NULL)
-				json_object_set_new(content, "displayname", json_string(u.displayname));
-			if (u.avatar_url != NULL)
-				json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
-			muser_fini(&u);
-		}
+		room_member_profile(req, req->auth.user_id, content);
 		/* Spec: restricted rooms: a member of ours vouches for the join. */
 		room_ctx(req, &ctx);
 		if ((via = mroom_join_authoriser(&ctx, room_id, req->auth.user_id)) != NULL)

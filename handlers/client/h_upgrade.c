@@ -343,7 +343,6 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	json_t		*cc = NULL, *initial = NULL, *pl = NULL, *restore = NULL;
 	json_t		*old_alias = NULL, *new_alias = NULL, *quiet = NULL, *tomb = NULL;
 	json_t		*member, *ev, *occ;
-	struct muser	 u;
 	enum mroom_err	 e = MROOM_ERROR;
 	size_t		 i;
 
@@ -369,13 +368,7 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 		json_object_set(cc, "additional_creators", (json_t *)extra_creators);
 
 	member = json_pack("{s:s}", "membership", "join");
-	if (mstore_user_get(req->db, me, &u) == 1) {
-		if (u.displayname != NULL)
-			json_object_set_new(member, "displayname", json_string(u.displayname));
-		if (u.avatar_url != NULL)
-			json_object_set_new(member, "avatar_url", json_string(u.avatar_url));
-		muser_fini(&u);
-	}
+	room_member_profile(req, me, member);
 	add_state(initial, "m.room.member", me, member);
 	if ((pl = new_power_levels(&o, ver, me, extra_creators, &restore)) == NULL)
 		goto out;

@@ -19,6 +19,8 @@ int	room_fail(struct mreq *, struct mroom_ctx *, enum mroom_err);
 int	room_send1(struct mreq *, const char *room_id, const char *type,
 	    const char *state_key, const json_t *content, const char *redacts,
 	    const char *txn_id, char **event_id);
+/* Adds user_id's displayname and avatar_url, those set, to membership content. */
+void	room_member_profile(struct mreq *, const char *user_id, json_t *content);
 /* 1 when user_id is joined to room_id; 0 after failing the request (403/404); -1. */
 int	room_require_joined(struct mreq *, const char *room_id);
 
