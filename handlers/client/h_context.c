@@ -96,14 +96,8 @@ h_context(struct mreq *req)
 	}
 	if (mreq_query_int(req, "limit", CONTEXT_DEFAULT_LIMIT, 0, INT64_MAX, &limit) == -1)
 		goto out;
-	if (fs != NULL && (filter = json_loads(fs, 0, NULL)) == NULL) {
-		mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
+	if (room_filter_parse(req, fs, &filter) == -1)
 		goto out;
-	}
-	if (filter != NULL && !json_is_object(filter)) {
-		mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
-		goto out;
-	}
 	if (json_is_integer(json_object_get(filter, "limit")) &&
 	    json_integer_value(json_object_get(filter, "limit")) >= 0 &&
 	    json_integer_value(json_object_get(filter, "limit")) < limit)

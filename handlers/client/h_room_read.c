@@ -21,6 +21,22 @@ client_state_event(struct mreq *req, json_t *ev)
 	    req->auth.device_id);
 }
 
+int
+room_filter_parse(struct mreq *req, const char *fs, json_t **filter)
+{
+	*filter = NULL;
+	if (fs == NULL)
+		return 0;
+	if ((*filter = json_loads(fs, 0, NULL)) == NULL)
+		return mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
+	if (!json_is_object(*filter)) {
+		json_decref(*filter);
+		*filter = NULL;
+		return mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
+	}
+	return 0;
+}
+
 /* Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the content. */
 int
 h_state_get(struct mreq *req)
@@ -136,14 +152,8 @@ h_messages(struct mreq *req)
 		goto out;
 	if (limit > MESSAGES_MAX_LIMIT)
 		limit = MESSAGES_MAX_LIMIT;
-	if (fs != NULL && (filter = json_loads(fs, 0, NULL)) == NULL) {
-		mfcgi_fail(req, MERR_NOT_JSON, "filter is not JSON");
+	if (room_filter_parse(req, fs, &filter) == -1)
 		goto out;
-	}
-	if (filter != NULL && !json_is_object(filter)) {
-		mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
-		goto out;
-	}
 	/*
 	 * An empty from is no from: Synapse reads it so, and matrix-nio
 	 * sends from= to page from the end before it has a sync token.
