@@ -235,7 +235,7 @@ h_members(struct mreq *req)
 	char		*at = mreq_query(req, "at");
 	json_t		*all = NULL, *out, *ev;
 	const char	*k;
-	int64_t		 pos, group;
+	int64_t		 pos = 0, group;
 	size_t		 i;
 	int		 rc = -1;
 
