@@ -215,3 +215,13 @@ def test_handler_endpoints_documented(folder):
     text = squeeze(render(page))
     missing = ["%s %s" % r for r in handler_routes(folder) if "%s %s" % r not in text]
     assert not missing, "%s does not list: %s" % (os.path.basename(page), ", ".join(missing))
+
+
+def test_example_config_is_valid():
+    """etc/myelin.conf.example, the file sysadmins start from, passes
+    myelin-admin config check and sets every key it shows uncommented."""
+    example = os.path.join(ROOT, "etc", "myelin.conf.example")
+    r = subprocess.run([os.path.join(BUILD_BIN, "myelin-admin"), "-c", example,
+                        "config", "check"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "configuration OK"
