@@ -3,16 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
-
-static int	 failed;
-
-#define FAIL(...) do {						\
-	fprintf(stderr, "FAIL line %d: ", __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);				\
-	fputc('\n', stderr);					\
-	failed = 1;						\
-} while (0)
+#include "testlib.h"
 
 static void
 hmac(const void *key, size_t keysz, const char *msg, size_t msgsz,

@@ -5,16 +5,7 @@
 #include <string.h>
 
 #include "fcgi/extern.h"
-
-static int	 failed;
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		failed = 1;						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 /* Appends a record as a web server would send it (with padding). */
 static void

@@ -14,20 +14,11 @@
 #include <unistd.h>
 
 #include "notify/notify.h"
+#include "testlib.h"
 
 #define NTHREADS	8
 #define WAIT_MS		10000	/* waits that a bump should cut short */
 #define QUICK_MS	5000	/* "well before the timeout" */
-
-static int	 failed;
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		failed = 1;						\
-	}								\
-} while (0)
 
 static int64_t
 now_ms(void)
