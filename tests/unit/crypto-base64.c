@@ -3,16 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
-
-static int	 failed;
-
-#define FAIL(...) do {						\
-	fprintf(stderr, "FAIL line %d: ", __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);				\
-	fputc('\n', stderr);					\
-	failed = 1;						\
-} while (0)
+#include "testlib.h"
 
 /* Decodes s and compares with want (wantlen -1: must fail). */
 static void
@@ -26,6 +17,20 @@ dec(const char *s, const char *want, int wantlen)
 	    (n > 0 && want != NULL && memcmp(out, want, (size_t)n) != 0))
 		FAIL("decode \"%s\": got %d bytes, want %d", s, n, wantlen);
 }
+
+/*
+ * The two alphabets: the characters for 62 and 63 that every byte value
+ * brings out, and the characters never written.
+ */
+static const struct {
+	const char	*name;
+	char		*(*encode)(const unsigned char *, size_t);
+	const char	*has;
+	const char	*hasnot;
+} alphabets[] = {
+	{ "standard", mcrypto_b64_encode, "+/", "=" },
+	{ "URL-safe", mcrypto_b64url_encode, "-_", "+/=" },
+};
 
 int
 main(void)
@@ -47,23 +52,21 @@ main(void)
 	};
 	unsigned char		 all[256], back[256], small[2];
 	char			*s;
-	size_t			 i;
+	size_t			 i, j;
 
 	if (mcrypto_init() == -1)
 		return 1;
 	for (i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
-		s = mcrypto_b64_encode((const unsigned char *)spec[i].plain,
-		    strlen(spec[i].plain));
-		if (s == NULL || strcmp(s, spec[i].b64) != 0)
-			FAIL("encode \"%s\": got %s", spec[i].plain,
-			    s == NULL ? "NULL" : s);
-		free(s);
-		s = mcrypto_b64url_encode((const unsigned char *)spec[i].plain,
-		    strlen(spec[i].plain));
-		if (s == NULL || strcmp(s, spec[i].b64) != 0)
-			FAIL("url encode \"%s\": got %s", spec[i].plain,
-			    s == NULL ? "NULL" : s);
-		free(s);
+		for (j = 0; j < sizeof(alphabets) / sizeof(alphabets[0]); j++) {
+			s = alphabets[j].encode(
+			    (const unsigned char *)spec[i].plain,
+			    strlen(spec[i].plain));
+			if (s == NULL || strcmp(s, spec[i].b64) != 0)
+				FAIL("%s encode \"%s\": got %s",
+				    alphabets[j].name, spec[i].plain,
+				    s == NULL ? "NULL" : s);
+			free(s);
+		}
 		/* Spec: "SHOULD accept input with or without padding". */
 		dec(spec[i].b64, spec[i].plain, (int)strlen(spec[i].plain));
 		dec(padded[i], spec[i].plain, (int)strlen(spec[i].plain));
@@ -72,20 +75,17 @@ main(void)
 	/* Every byte value: the two alphabets differ only in 62 and 63. */
 	for (i = 0; i < sizeof(all); i++)
 		all[i] = (unsigned char)i;
-	s = mcrypto_b64_encode(all, sizeof(all));
-	if (s == NULL || strchr(s, '+') == NULL || strchr(s, '/') == NULL ||
-	    strchr(s, '=') != NULL || strlen(s) != 342 ||
-	    mcrypto_b64_decode(s, back, sizeof(back)) != 256 ||
-	    memcmp(all, back, sizeof(all)) != 0)
-		FAIL("standard round trip");
-	free(s);
-	s = mcrypto_b64url_encode(all, sizeof(all));
-	if (s == NULL || strchr(s, '-') == NULL || strchr(s, '_') == NULL ||
-	    strpbrk(s, "+/=") != NULL || strlen(s) != 342 ||
-	    mcrypto_b64_decode(s, back, sizeof(back)) != 256 ||
-	    memcmp(all, back, sizeof(all)) != 0)
-		FAIL("URL-safe round trip");
-	free(s);
+	for (j = 0; j < sizeof(alphabets) / sizeof(alphabets[0]); j++) {
+		s = alphabets[j].encode(all, sizeof(all));
+		if (s == NULL || strchr(s, alphabets[j].has[0]) == NULL ||
+		    strchr(s, alphabets[j].has[1]) == NULL ||
+		    strpbrk(s, alphabets[j].hasnot) != NULL ||
+		    strlen(s) != 342 ||
+		    mcrypto_b64_decode(s, back, sizeof(back)) != 256 ||
+		    memcmp(all, back, sizeof(all)) != 0)
+			FAIL("%s round trip", alphabets[j].name);
+		free(s);
+	}
 	dec("+/8", "\xfb\xff", 2);
 	dec("-_8", "\xfb\xff", 2);
 	dec("-_8=", "\xfb\xff", 2);

@@ -3,29 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
-
-static int	 failed;
-
-#define FAIL(...) do {						\
-	fprintf(stderr, "FAIL line %d: ", __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);				\
-	fputc('\n', stderr);					\
-	failed = 1;						\
-} while (0)
+#include "testlib.h"
 
 int
 main(void)
 {
 	/* crypt_blowfish's test vectors (Openwall, wrapper.c tests[]). */
-	static const char	*bcrypt_2a = "$2a$05$CCCCCCCCCCCCCCCCCCCCC."
-	    "E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
-	static const char	*bcrypt_2b = "$2b$05$CCCCCCCCCCCCCCCCCCCCC."
-	    "E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
-	static const char	*bcrypt_2y = "$2y$05$CCCCCCCCCCCCCCCCCCCCC."
-	    "E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+	static const char	*bcrypt[] = {
+		"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+		"$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+		"$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+	};
 	char			*h, *h2, *trunc;
-	size_t			 len;
+	size_t			 len, i;
 
 	if (mcrypto_init() == -1)
 		return 1;
@@ -68,15 +58,12 @@ main(void)
 	free(h);
 
 	/* bcrypt: "U*U" under all three prefixes libxcrypt knows. */
-	if (mcrypto_password_check("U*U", bcrypt_2a) != 1)
-		FAIL("bcrypt $2a$ vector refused");
-	if (mcrypto_password_check("U*U", bcrypt_2b) != 1)
-		FAIL("bcrypt $2b$ vector refused");
-	if (mcrypto_password_check("U*U", bcrypt_2y) != 1)
-		FAIL("bcrypt $2y$ vector refused");
-	if (mcrypto_password_check("U*V", bcrypt_2a) != 0 ||
-	    mcrypto_password_check("", bcrypt_2a) != 0 ||
-	    mcrypto_password_check("U*U ", bcrypt_2b) != 0)
+	for (i = 0; i < sizeof(bcrypt) / sizeof(bcrypt[0]); i++)
+		if (mcrypto_password_check("U*U", bcrypt[i]) != 1)
+			FAIL("bcrypt %.4s vector refused", bcrypt[i]);
+	if (mcrypto_password_check("U*V", bcrypt[0]) != 0 ||
+	    mcrypto_password_check("", bcrypt[0]) != 0 ||
+	    mcrypto_password_check("U*U ", bcrypt[1]) != 0)
 		FAIL("bcrypt wrong password accepted");
 	/* Same salt, last character of the hash changed. */
 	if (mcrypto_password_check("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC."
@@ -98,7 +85,7 @@ main(void)
 	    mcrypto_password_check("abc", "$1$saltsalt$") != 0 ||
 	    mcrypto_password_check("abc", "$6$salt$") != 0 ||
 	    mcrypto_password_check("U*U", NULL) != 0 ||
-	    mcrypto_password_check(NULL, bcrypt_2a) != 0)
+	    mcrypto_password_check(NULL, bcrypt[0]) != 0)
 		FAIL("garbage hash accepted");
 	if (mcrypto_password_hash(NULL) != NULL)
 		FAIL("hashed NULL");
