@@ -6,45 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto/crypto.h"
-#include "json/json.h"
-
-/* Spec: Appendices, "Cryptographic Test Vectors". */
-#define SEED_B64	"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1"
-#define SERVER		"domain"
-#define KEY_ID		"ed25519:1"
-
-static int	 failed;
-
-#define FAIL(...) do {						\
-	fprintf(stderr, "FAIL line %d: ", __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);				\
-	fputc('\n', stderr);					\
-	failed = 1;						\
-} while (0)
-
-static json_t *
-load(const char *s)
-{
-	json_t	*v;
-
-	if ((v = mjson_parse(s, strlen(s), 64)) == NULL) {
-		fprintf(stderr, "FAIL: test JSON does not parse: %s\n", s);
-		exit(1);
-	}
-	return v;
-}
-
-/* The signature obj carries under signatures[server][key_id], or "". */
-static const char *
-sig_of(const json_t *obj, const char *server, const char *key_id)
-{
-	const char	*s;
-
-	s = mjson_str(json_object_get(json_object_get(obj, "signatures"),
-	    server), key_id);
-	return s == NULL ? "" : s;
-}
+#include "testlib.h"
 
 /* Signs in with key and compares the signature with want, then verifies. */
 static void
@@ -111,15 +73,10 @@ vectors(const struct mkey *k)
 	 * Spec: "Event Signing", minimal event.  Redacting it changes
 	 * nothing the signature covers, so it is signed as it is.
 	 */
-	ev = load("{\"room_id\": \"!x:domain\", \"sender\": \"@a:domain\", "
-	    "\"origin\": \"domain\", \"origin_server_ts\": 1000000, "
-	    "\"signatures\": {}, \"hashes\": {}, \"type\": \"X\", "
-	    "\"content\": {}, \"prev_events\": [], \"auth_events\": [], "
-	    "\"depth\": 3, \"unsigned\": {\"age_ts\": 1000000}}");
-	content_hash(ev, "5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos");
+	ev = load(MINIMAL_EVENT);
+	content_hash(ev, MINIMAL_HASH);
 	if (mcrypto_sign_json(ev, SERVER, k) == -1 ||
-	    strcmp(sig_of(ev, SERVER, KEY_ID), "KxwGjPSDEtvnFgU00fwFz+l6d2pJM6"
-	    "XBIaMEn81SXPTRl16AqLAYqfIReFGZlHi5KLjAWbOoMszkwsQma+lYAg") != 0)
+	    strcmp(sig_of(ev, SERVER, KEY_ID), MINIMAL_SIG) != 0)
 		FAIL("event signing (minimal): got %s", sig_of(ev, SERVER, KEY_ID));
 	/* "unsigned" stays on the signed event. */
 	if (json_integer_value(json_object_get(json_object_get(ev, "unsigned"),
@@ -132,18 +89,13 @@ vectors(const struct mkey *k)
 	 * the redacted event: for m.room.message the content is emptied
 	 * (redaction is the events module's job; done by hand here).
 	 */
-	ev = load("{\"content\": {\"body\": \"Here is the message content\"}, "
-	    "\"event_id\": \"$0:domain\", \"origin\": \"domain\", "
-	    "\"origin_server_ts\": 1000000, \"type\": \"m.room.message\", "
-	    "\"room_id\": \"!r:domain\", \"sender\": \"@u:domain\", "
-	    "\"signatures\": {}, \"unsigned\": {\"age_ts\": 1000000}}");
-	content_hash(ev, "onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g");
+	ev = load(MESSAGE_EVENT);
+	content_hash(ev, MESSAGE_HASH);
 	red = json_deep_copy(ev);
 	json_object_set_new(red, "content", json_object());
 	json_object_del(red, "unsigned");
 	if (mcrypto_sign_json(red, SERVER, k) == -1 ||
-	    strcmp(sig_of(red, SERVER, KEY_ID), "Wm+VzmOUOz08Ds+0NTWb1d4CZrVsJS"
-	    "ikkeRxh6aCcUwu6pNC78FunoD7KNWzqFn241eYHYMGCA5McEiVPdhzBA") != 0)
+	    strcmp(sig_of(red, SERVER, KEY_ID), MESSAGE_SIG) != 0)
 		FAIL("event signing (redactable): got %s",
 		    sig_of(red, SERVER, KEY_ID));
 	if (mcrypto_verify_json(red, SERVER, KEY_ID, k->pk) != 0)
@@ -252,12 +204,25 @@ write_file(const char *path, const char *s)
 static void
 keyfiles(const struct mkey *k)
 {
+	static const struct {
+		const char	*text;
+		const char	*what;
+	} bad[] = {
+		{ "ed25519 1 " SEED_B64 "AA\n", "a long seed" },
+		{ "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW\n",
+		  "a short seed" },
+		{ "curve25519 1 " SEED_B64 "\n", "another algorithm" },
+		{ "ed25519 a:b " SEED_B64 "\n", "a bad version" },
+		{ "ed25519 1 " SEED_B64 " extra\n",
+		  "a line with extra fields" },
+		{ "", "an empty file" },
+	};
 	char		 dir[] = "/tmp/myelin-crypto-sign.XXXXXX";
 	char		 path[128], buf[256];
 	struct mkey	*g = NULL, *l = NULL;
 	struct stat	 st;
 	FILE		*f;
-	size_t		 n;
+	size_t		 n, i;
 
 	if (mkdtemp(dir) == NULL) {
 		FAIL("mkdtemp");
@@ -305,30 +270,12 @@ keyfiles(const struct mkey *k)
 	mcrypto_key_free(g);
 
 	/* Bad files. */
-	write_file(path, "ed25519 1 " SEED_B64 "AA\n");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded a long seed");
-	mcrypto_key_free(l);
-	write_file(path, "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW\n");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded a short seed");
-	mcrypto_key_free(l);
-	write_file(path, "curve25519 1 " SEED_B64 "\n");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded another algorithm");
-	mcrypto_key_free(l);
-	write_file(path, "ed25519 a:b " SEED_B64 "\n");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded a bad version");
-	mcrypto_key_free(l);
-	write_file(path, "ed25519 1 " SEED_B64 " extra\n");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded a line with extra fields");
-	mcrypto_key_free(l);
-	write_file(path, "");
-	if ((l = mcrypto_key_load(path)) != NULL)
-		FAIL("loaded an empty file");
-	mcrypto_key_free(l);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i].text);
+		if ((l = mcrypto_key_load(path)) != NULL)
+			FAIL("loaded %s", bad[i].what);
+		mcrypto_key_free(l);
+	}
 	unlink(path);
 	if ((l = mcrypto_key_load(path)) != NULL)
 		FAIL("loaded a missing file");
@@ -346,16 +293,15 @@ int
 main(void)
 {
 	unsigned char	 seed[32];
-	struct mkey	*k = NULL, *other = NULL, *bad;
+	struct mkey	*k, *other, *bad;
 	char		*pub;
 
 	if (mcrypto_init() == -1) {
 		fprintf(stderr, "FAIL mcrypto_init\n");
 		return 1;
 	}
-	if (mcrypto_b64_decode(SEED_B64, seed, sizeof(seed)) != 32 ||
-	    (k = mcrypto_key_from_seed(seed, "1")) == NULL ||
-	    (other = mcrypto_key_generate("0")) == NULL) {
+	k = spec_key(seed);
+	if ((other = mcrypto_key_generate("0")) == NULL) {
 		fprintf(stderr, "FAIL key setup\n");
 		return 1;
 	}

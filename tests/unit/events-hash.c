@@ -3,35 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
-#include "events/events.h"
-#include "json/json.h"
-
-/* Spec: Appendices, "Cryptographic Test Vectors", "Signing Key". */
-#define SEED_B64	"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1"
-#define SERVER		"domain"
-#define KEY_ID		"ed25519:1"
-
-/* Spec: Appendices, "Event Signing": the two events and their output. */
-#define MINIMAL_EVENT							\
-	"{\"room_id\": \"!x:domain\", \"sender\": \"@a:domain\", "	\
-	"\"origin\": \"domain\", \"origin_server_ts\": 1000000, "	\
-	"\"signatures\": {}, \"hashes\": {}, \"type\": \"X\", "		\
-	"\"content\": {}, \"prev_events\": [], \"auth_events\": [], "	\
-	"\"depth\": 3, \"unsigned\": {\"age_ts\": 1000000}}"
-#define MINIMAL_HASH	"5jM4wQpv6lnBo7CLIghJuHdW+s2CMBJPUOGOC89ncos"
-#define MINIMAL_SIG	"KxwGjPSDEtvnFgU00fwFz+l6d2pJM6XBIaMEn81SXPTRl16A" \
-			"qLAYqfIReFGZlHi5KLjAWbOoMszkwsQma+lYAg"
-
-#define MESSAGE_EVENT							\
-	"{\"content\": {\"body\": \"Here is the message content\"}, "	\
-	"\"event_id\": \"$0:domain\", \"origin\": \"domain\", "		\
-	"\"origin_server_ts\": 1000000, \"type\": \"m.room.message\", "	\
-	"\"room_id\": \"!r:domain\", \"sender\": \"@u:domain\", "	\
-	"\"signatures\": {}, \"unsigned\": {\"age_ts\": 1000000}}"
-#define MESSAGE_HASH	"onLKD1bGljeBWQhWZ1kaP9SorVmRQNdN5aM2JYU2n/g"
-#define MESSAGE_SIG	"Wm+VzmOUOz08Ds+0NTWb1d4CZrVsJSikkeRxh6aCcUwu6pNC" \
-			"78FunoD7KNWzqFn241eYHYMGCA5McEiVPdhzBA"
+#include "testlib.h"
 
 /*
  * The vectors predate room version 11, whose redaction no longer keeps
@@ -44,50 +16,6 @@
  */
 #define MINIMAL_SIG_V11	"Jxp+1glFcZM+nnHpY0EkedRR7u0VmKsJYGnQqIvqus3UvL5X" \
 			"/p1y6wSkLhGoTBel6MZ9lrMIzUqrjqFquWJKBw"
-
-static int	 failed;
-
-#define FAIL(...) do {						\
-	fprintf(stderr, "FAIL line %d: ", __LINE__);		\
-	fprintf(stderr, __VA_ARGS__);				\
-	fputc('\n', stderr);					\
-	failed = 1;						\
-} while (0)
-
-static json_t *
-load(const char *s)
-{
-	json_t	*v;
-
-	if ((v = mjson_parse(s, strlen(s), 64)) == NULL) {
-		fprintf(stderr, "FAIL: test JSON does not parse: %s\n", s);
-		exit(1);
-	}
-	return v;
-}
-
-static const struct mroomver *
-version(const char *id)
-{
-	const struct mroomver	*rv;
-
-	if ((rv = mroomver_get(id)) == NULL) {
-		fprintf(stderr, "FAIL: no room version %s\n", id);
-		exit(1);
-	}
-	return rv;
-}
-
-/* signatures[server][key_id] of obj, or "". */
-static const char *
-sig_of(const json_t *obj, const char *server, const char *key_id)
-{
-	const char	*s;
-
-	s = mjson_str(json_object_get(json_object_get(obj, "signatures"),
-	    server), key_id);
-	return s == NULL ? "" : s;
-}
 
 static const char *
 hash_of(const json_t *ev)
@@ -158,6 +86,27 @@ content_hashes(void)
 		FAIL("hashed NULL");
 }
 
+/*
+ * The event text signed with k under v<id>, its hash and signature
+ * compared with hash and sig (what names it in failures).  Returns the
+ * signed event.
+ */
+static json_t *
+signed_as(const char *text, const char *id, const struct mkey *k,
+    const char *hash, const char *sig, const char *what)
+{
+	json_t	*ev = load(text);
+
+	if (mevent_sign(ev, version(id), SERVER, k) == -1)
+		FAIL("v%s: sign %s", id, what);
+	if (strcmp(hash_of(ev), hash) != 0)
+		FAIL("v%s: %s hash %s", id, what, hash_of(ev));
+	if (strcmp(sig_of(ev, SERVER, KEY_ID), sig) != 0)
+		FAIL("v%s: %s signature %s", id, what,
+		    sig_of(ev, SERVER, KEY_ID));
+	return ev;
+}
+
 /* Spec: Appendices, "Event Signing", in every version v1-v10. */
 static void
 spec_vectors(const struct mkey *k)
@@ -168,14 +117,8 @@ spec_vectors(const struct mkey *k)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		ev = load(MINIMAL_EVENT);
-		if (mevent_sign(ev, version(ids[i]), SERVER, k) == -1)
-			FAIL("v%s: sign minimal event", ids[i]);
-		if (strcmp(hash_of(ev), MINIMAL_HASH) != 0)
-			FAIL("v%s: minimal hash %s", ids[i], hash_of(ev));
-		if (strcmp(sig_of(ev, SERVER, KEY_ID), MINIMAL_SIG) != 0)
-			FAIL("v%s: minimal signature %s", ids[i],
-			    sig_of(ev, SERVER, KEY_ID));
+		ev = signed_as(MINIMAL_EVENT, ids[i], k, MINIMAL_HASH,
+		    MINIMAL_SIG, "minimal event");
 		/* The signed event is the full one: unsigned stays. */
 		if (json_integer_value(json_object_get(json_object_get(ev,
 		    "unsigned"), "age_ts")) != 1000000)
@@ -186,14 +129,8 @@ spec_vectors(const struct mkey *k)
 			FAIL("v%s: minimal event does not verify", ids[i]);
 		json_decref(ev);
 
-		ev = load(MESSAGE_EVENT);
-		if (mevent_sign(ev, version(ids[i]), SERVER, k) == -1)
-			FAIL("v%s: sign message event", ids[i]);
-		if (strcmp(hash_of(ev), MESSAGE_HASH) != 0)
-			FAIL("v%s: message hash %s", ids[i], hash_of(ev));
-		if (strcmp(sig_of(ev, SERVER, KEY_ID), MESSAGE_SIG) != 0)
-			FAIL("v%s: message signature %s", ids[i],
-			    sig_of(ev, SERVER, KEY_ID));
+		ev = signed_as(MESSAGE_EVENT, ids[i], k, MESSAGE_HASH,
+		    MESSAGE_SIG, "message event");
 		/* The body is hashed and kept, but not signed. */
 		body = mjson_str(json_object_get(ev, "content"), "body");
 		if (body == NULL ||
@@ -219,14 +156,8 @@ v11_signing(const struct mkey *k)
 	size_t			 i;
 
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		ev = load(MINIMAL_EVENT);
-		if (mevent_sign(ev, version(ids[i]), SERVER, k) == -1)
-			FAIL("v%s: sign", ids[i]);
-		if (strcmp(hash_of(ev), MINIMAL_HASH) != 0)
-			FAIL("v%s: hash %s", ids[i], hash_of(ev));
-		if (strcmp(sig_of(ev, SERVER, KEY_ID), MINIMAL_SIG_V11) != 0)
-			FAIL("v%s: signature %s", ids[i],
-			    sig_of(ev, SERVER, KEY_ID));
+		ev = signed_as(MINIMAL_EVENT, ids[i], k, MINIMAL_HASH,
+		    MINIMAL_SIG_V11, "minimal event");
 		if (!verifies(ev, version(ids[i]), k))
 			FAIL("v%s: does not verify", ids[i]);
 		/* Under v1 rules "origin" is covered: no match. */
@@ -371,13 +302,10 @@ hash_check(void)
 int
 main(void)
 {
-	unsigned char	 seed[32];
 	struct mkey	*k, *other;
 
-	if (mcrypto_init() == -1 ||
-	    mcrypto_b64_decode(SEED_B64, seed, sizeof(seed)) != 32 ||
-	    (k = mcrypto_key_from_seed(seed, "1")) == NULL ||
-	    (other = mcrypto_key_generate("0")) == NULL) {
+	k = spec_key(NULL);
+	if ((other = mcrypto_key_generate("0")) == NULL) {
 		fprintf(stderr, "FAIL key setup\n");
 		return 1;
 	}
