@@ -4,12 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "crypto/crypto.h"
-#include "events/events.h"
-
-static int	 failed;
+#include "testlib.h"
 
 #define ALICE	"@alice:example.org"
 #define BOB	"@bob:example.org"
@@ -52,10 +47,7 @@ static void
 room_init(struct room *r, const char *ver, const char *room_id)
 {
 	memset(r, 0, sizeof(*r));
-	if ((r->ver = mroomver_get(ver)) == NULL) {
-		fprintf(stderr, "FAIL: no room version %s\n", ver);
-		exit(1);
-	}
+	r->ver = version(ver);
 	r->room_id = room_id;
 	r->state = json_object();
 	r->events = json_array();
@@ -114,17 +106,11 @@ check(struct room *r, json_t *ev, int want, const char *what)
 	int		 got;
 
 	got = mevent_auth_check(ev, r->ver, room_get, r, why, sizeof(why));
-	if (got != want) {
-		fprintf(stderr, "FAIL v%s %s: want %s, got %s (%s)\n",
-		    r->ver->id, what, want ? "allow" : "refuse",
-		    got ? "allow" : "refuse", why);
-		failed = 1;
-	}
-	if (!want && why[0] == '\0') {
-		fprintf(stderr, "FAIL v%s %s: refused without a reason\n",
-		    r->ver->id, what);
-		failed = 1;
-	}
+	if (got != want)
+		FAIL("v%s %s: want %s, got %s (%s)", r->ver->id, what,
+		    want ? "allow" : "refuse", got ? "allow" : "refuse", why);
+	if (!want && why[0] == '\0')
+		FAIL("v%s %s: refused without a reason", r->ver->id, what);
 	if (got) {
 		type = json_string_value(json_object_get(ev, "type"));
 		sk = json_string_value(json_object_get(ev, "state_key"));
@@ -139,10 +125,13 @@ check(struct room *r, json_t *ev, int want, const char *what)
 	return got;
 }
 
-static json_t *
-member(const char *membership)
+/* check() of sender's m.room.member event making target's membership m. */
+static int
+membership(struct room *r, const char *target, const char *sender,
+    const char *m, int want, const char *what)
 {
-	return json_pack("{s:s}", "membership", membership);
+	return check(r, mk(r, NULL, "m.room.member", target, sender,
+	    member(m)), want, what);
 }
 
 static void
@@ -151,11 +140,9 @@ want_power(struct room *r, const char *user, int64_t want, const char *what)
 	int64_t	 got;
 
 	got = mevent_user_power(r->ver, room_get, r, user);
-	if (got != want) {
-		fprintf(stderr, "FAIL v%s %s: power of %s is %lld, want %lld\n",
-		    r->ver->id, what, user, (long long)got, (long long)want);
-		failed = 1;
-	}
+	if (got != want)
+		FAIL("v%s %s: power of %s is %lld, want %lld", r->ver->id, what,
+		    user, (long long)got, (long long)want);
 }
 
 /*
@@ -169,18 +156,15 @@ standard_room(struct room *r, const char *ver)
 	room_init(r, ver, "!room:example.org");
 	check(r, mk(r, NULL, "m.room.create", "", ALICE, json_pack("{s:s, s:s}",
 	    "creator", ALICE, "room_version", ver)), 1, "setup create");
-	check(r, mk(r, NULL, "m.room.member", ALICE, ALICE, member("join")), 1,
-	    "setup creator join");
+	membership(r, ALICE, ALICE, "join", 1, "setup creator join");
 	check(r, mk(r, NULL, "m.room.power_levels", "", ALICE, json_pack(
 	    "{s:{s:i}, s:i, s:i, s:i, s:i, s:i, s:i}", "users", ALICE, 100,
 	    "users_default", 0, "ban", 50, "kick", 50, "invite", 0,
 	    "state_default", 50, "events_default", 0)), 1, "setup power levels");
 	check(r, mk(r, NULL, "m.room.join_rules", "", ALICE, json_pack("{s:s}",
 	    "join_rule", "invite")), 1, "setup join rules");
-	check(r, mk(r, NULL, "m.room.member", BOB, ALICE, member("invite")), 1,
-	    "setup invite bob");
-	check(r, mk(r, NULL, "m.room.member", BOB, BOB, member("join")), 1,
-	    "setup bob joins");
+	membership(r, BOB, ALICE, "invite", 1, "setup invite bob");
+	membership(r, BOB, BOB, "join", 1, "setup bob joins");
 }
 
 /* Spec rule 1 in v10, v11 and v12. */
@@ -284,42 +268,30 @@ test_membership_and_power(void)
 	    0, "v10 power levels with a string value");
 
 	/* Ban: Bob has 50 now; ban level 50 but he is not above Alice. */
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, BOB, member("ban")), 0,
+	membership(&r, ALICE, BOB, "ban", 0,
 	    "bob bans alice, who is above him");
-	check(&r, mk(&r, NULL, "m.room.member", FRANK, BOB, member("ban")), 0,
+	membership(&r, FRANK, BOB, "ban", 0,
 	    "bob bans frank, who is at his level");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, ALICE, member("invite")),
-	    1, "alice invites carol");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, CAROL, member("join")),
-	    1, "carol joins");
-	check(&r, mk(&r, NULL, "m.room.member", BOB, CAROL, member("ban")), 0,
+	membership(&r, CAROL, ALICE, "invite", 1, "alice invites carol");
+	membership(&r, CAROL, CAROL, "join", 1, "carol joins");
+	membership(&r, BOB, CAROL, "ban", 0,
 	    "carol (0) bans bob: no ban power");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, CAROL, member("leave")),
-	    1, "carol leaves");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, BOB, member("ban")), 1,
-	    "bob (50) bans carol (0)");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, CAROL, member("join")),
-	    0, "banned carol joins");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, ALICE, member("invite")),
-	    0, "invite of a banned user");
+	membership(&r, CAROL, CAROL, "leave", 1, "carol leaves");
+	membership(&r, CAROL, BOB, "ban", 1, "bob (50) bans carol (0)");
+	membership(&r, CAROL, CAROL, "join", 0, "banned carol joins");
+	membership(&r, CAROL, ALICE, "invite", 0, "invite of a banned user");
 
 	/* Join rule invite. */
-	check(&r, mk(&r, NULL, "m.room.member", EVE, EVE, member("join")), 0,
+	membership(&r, EVE, EVE, "join", 0,
 	    "join to invite-only room without invite");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, CAROL, member("invite")),
-	    0, "invite by a non-member");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, ALICE, member("invite")),
-	    1, "alice invites eve");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, ALICE, member("join")), 0,
-	    "join sent for someone else");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, EVE, member("join")), 1,
-	    "join after invite");
+	membership(&r, EVE, CAROL, "invite", 0, "invite by a non-member");
+	membership(&r, EVE, ALICE, "invite", 1, "alice invites eve");
+	membership(&r, EVE, ALICE, "join", 0, "join sent for someone else");
+	membership(&r, EVE, EVE, "join", 1, "join after invite");
 
 	/* Kick: Eve (0) cannot kick Bob, Bob (50) can kick Eve. */
-	check(&r, mk(&r, NULL, "m.room.member", BOB, EVE, member("leave")), 0,
-	    "kick without kick power");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, BOB, member("leave")), 1,
-	    "kick with kick power");
+	membership(&r, BOB, EVE, "leave", 0, "kick without kick power");
+	membership(&r, EVE, BOB, "leave", 1, "kick with kick power");
 
 	/* Rule 8: a state_key naming another user. */
 	check(&r, mk(&r, NULL, "m.room.topic", ALICE, BOB, json_pack("{}")),
@@ -328,18 +300,14 @@ test_membership_and_power(void)
 	    1, "state_key of the sender");
 
 	/* Knocking needs a knock join rule. */
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("knock")),
-	    0, "knock on an invite-only room");
+	membership(&r, DAVE, DAVE, "knock", 0, "knock on an invite-only room");
 	check(&r, mk(&r, NULL, "m.room.join_rules", "", ALICE, json_pack(
 	    "{s:s}", "join_rule", "knock")), 1, "join rule knock");
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("knock")),
-	    1, "knock");
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("join")), 0,
+	membership(&r, DAVE, DAVE, "knock", 1, "knock");
+	membership(&r, DAVE, DAVE, "join", 0,
 	    "join by knocking user without invite");
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("leave")), 1,
-	    "knock withdrawn");
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("dance")), 0,
-	    "unknown membership");
+	membership(&r, DAVE, DAVE, "leave", 1, "knock withdrawn");
+	membership(&r, DAVE, DAVE, "dance", 0, "unknown membership");
 	room_fini(&r);
 }
 
@@ -360,7 +328,7 @@ test_restricted(void)
 	check(&r, mk(&r, NULL, "m.room.join_rules", "", ALICE, json_pack(
 	    "{s:s, s:[]}", "join_rule", "knock_restricted", "allow")), 1,
 	    "join rule knock_restricted");
-	check(&r, mk(&r, NULL, "m.room.member", EVE, EVE, member("join")), 0,
+	membership(&r, EVE, EVE, "join", 0,
 	    "restricted join without an authoriser");
 	check(&r, mk(&r, NULL, "m.room.member", EVE, EVE, json_pack(
 	    "{s:s, s:s}", "membership", "join",
@@ -378,11 +346,9 @@ test_restricted(void)
 		    strcmp(keys[i].state_key, ALICE) == 0)
 			found = 1;
 	/* create, power levels, eve's member, join rules, alice's member. */
-	if (n != 5 || !found) {
-		fprintf(stderr, "FAIL restricted join auth types: %zu, "
-		    "authoriser %s\n", n, found ? "found" : "missing");
-		failed = 1;
-	}
+	if (n != 5 || !found)
+		FAIL("restricted join auth types: %zu, authoriser %s", n,
+		    found ? "found" : "missing");
 	check(&r, ev, 1, "restricted join authorised by alice");
 	room_fini(&r);
 
@@ -415,11 +381,11 @@ test_v10_v11(void)
 		    ALICE, json_pack("{s:s}", "creator", CAROL)), 1,
 		    "create naming carol");
 		/* Rule 4.3.1, the first join after the create event. */
-		check(&r, mk(&r, NULL, "m.room.member", ALICE, ALICE,
-		    member("join")), i == 1, "first join by the sender");
+		membership(&r, ALICE, ALICE, "join", i == 1,
+		    "first join by the sender");
 		strcpy(r.last, "$create:example.org");
-		check(&r, mk(&r, NULL, "m.room.member", CAROL, CAROL,
-		    member("join")), i == 0, "first join by content.creator");
+		membership(&r, CAROL, CAROL, "join", i == 0,
+		    "first join by content.creator");
 		/* With no power levels event the creator has 100. */
 		want_power(&r, CAROL, i == 0 ? 100 : 0, "no power levels");
 		want_power(&r, ALICE, i == 0 ? 0 : 100, "no power levels");
@@ -450,8 +416,7 @@ test_v12_creators(void)
 	    "{s:s, s:[s]}", "room_version", "12", "additional_creators",
 	    CAROL)), 1, "v12 create");
 	r.room_id = "!v12create";
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, ALICE, member("join")),
-	    1, "v12 creator joins");
+	membership(&r, ALICE, ALICE, "join", 1, "v12 creator joins");
 	want_power(&r, ALICE, INT64_MAX, "v12 creator, no power levels");
 	want_power(&r, CAROL, INT64_MAX, "v12 additional creator");
 	want_power(&r, BOB, 0, "v12 non-creator, no power levels");
@@ -463,37 +428,29 @@ test_v12_creators(void)
 	    "v12 power levels giving bob 2^53-1");
 	check(&r, mk(&r, NULL, "m.room.join_rules", "", ALICE, json_pack(
 	    "{s:s}", "join_rule", "public")), 1, "v12 public");
-	check(&r, mk(&r, NULL, "m.room.member", BOB, BOB, member("join")), 1,
-	    "v12 bob joins");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, CAROL, member("join")),
-	    1, "v12 carol joins");
+	membership(&r, BOB, BOB, "join", 1, "v12 bob joins");
+	membership(&r, CAROL, CAROL, "join", 1, "v12 carol joins");
 	want_power(&r, BOB, 9007199254740991LL, "v12 bob");
 	/* Bob is at the largest level a power levels event can hold... */
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, BOB, member("ban")), 0,
-	    "v12 bob bans the creator");
+	membership(&r, ALICE, BOB, "ban", 0, "v12 bob bans the creator");
 	check(&r, mk(&r, NULL, "m.room.power_levels", "", BOB, json_pack(
 	    "{s:{s:I}, s:I}", "users", BOB, (json_int_t)9007199254740991LL,
 	    "ban", (json_int_t)9007199254740991LL)), 1,
 	    "v12 bob raises the ban level");
 	/* ...yet the creators stay above it. */
-	check(&r, mk(&r, NULL, "m.room.member", BOB, CAROL, member("ban")), 1,
-	    "v12 additional creator bans bob");
+	membership(&r, BOB, CAROL, "ban", 1, "v12 additional creator bans bob");
 	/* Two creators: neither is above the other. */
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, CAROL, member("ban")), 0,
+	membership(&r, ALICE, CAROL, "ban", 0,
 	    "v12 additional creator bans the creator");
 	check(&r, mk(&r, NULL, "m.room.message", NULL, ALICE, json_pack("{}")),
 	    1, "v12 message");
 	n = mevent_auth_types(json_array_get(r.events,
 	    json_array_size(r.events) - 1), r.ver, keys, 8);
 	for (i = 0; i < n; i++)
-		if (strcmp(keys[i].type, "m.room.create") == 0) {
-			fprintf(stderr, "FAIL v12 auth types select create\n");
-			failed = 1;
-		}
-	if (n != 2) {
-		fprintf(stderr, "FAIL v12 message auth types: %zu\n", n);
-		failed = 1;
-	}
+		if (strcmp(keys[i].type, "m.room.create") == 0)
+			FAIL("v12 auth types select create");
+	if (n != 2)
+		FAIL("v12 message auth types: %zu", n);
 	room_fini(&r);
 
 	/* Spec: v12 rule 2: the room ID must be the create event's. */
@@ -501,11 +458,11 @@ test_v12_creators(void)
 	check(&r, mk(&r, "$real", "m.room.create", "", ALICE, json_pack("{}")),
 	    1, "v12 create");
 	r.room_id = "!other";
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, ALICE, member("join")),
-	    0, "v12 room_id not from the create event");
+	membership(&r, ALICE, ALICE, "join", 0,
+	    "v12 room_id not from the create event");
 	r.room_id = "!real";
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, ALICE, member("join")),
-	    1, "v12 creator join with the create event's room ID");
+	membership(&r, ALICE, ALICE, "join", 1,
+	    "v12 creator join with the create event's room ID");
 	room_fini(&r);
 }
 
@@ -548,8 +505,7 @@ test_third_party_invite(void)
 	memset(seed, 7, sizeof(seed));
 	if (mcrypto_init() == -1 ||
 	    (key = mcrypto_key_from_seed(seed, "0")) == NULL) {
-		fprintf(stderr, "FAIL: key\n");
-		failed = 1;
+		FAIL("key");
 		return;
 	}
 	memset(seed, 8, sizeof(seed));
@@ -597,25 +553,22 @@ test_misc(void)
 	check(&r, mk(&r, NULL, "m.room.power_levels", "", ALICE, json_pack(
 	    "{s:{s:i, s:i}, s:i, s:i}", "users", ALICE, 100, BOB, 50, "kick",
 	    50, "ban", 75)), 1, "kick 50, ban 75");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, ALICE, member("ban")), 1,
-	    "alice bans carol");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, BOB, member("leave")), 0,
+	membership(&r, CAROL, ALICE, "ban", 1, "alice bans carol");
+	membership(&r, CAROL, BOB, "leave", 0,
 	    "unban by bob, below the ban level");
-	check(&r, mk(&r, NULL, "m.room.member", CAROL, ALICE, member("leave")),
-	    1, "unban by alice");
+	membership(&r, CAROL, ALICE, "leave", 1, "unban by alice");
 	room_fini(&r);
 
 	room_init(&r, "10", "!local:example.org");
 	check(&r, mk(&r, NULL, "m.room.create", "", ALICE, json_pack(
 	    "{s:s, s:b}", "creator", ALICE, "m.federate", 0)), 1,
 	    "unfederated create");
-	check(&r, mk(&r, NULL, "m.room.member", ALICE, ALICE, member("join")), 1,
-	    "unfederated creator join");
+	membership(&r, ALICE, ALICE, "join", 1, "unfederated creator join");
 	check(&r, mk(&r, NULL, "m.room.join_rules", "", ALICE, json_pack(
 	    "{s:s}", "join_rule", "public")), 1, "unfederated public");
-	check(&r, mk(&r, NULL, "m.room.member", DAVE, DAVE, member("join")), 0,
+	membership(&r, DAVE, DAVE, "join", 0,
 	    "join from another server to an unfederated room");
-	check(&r, mk(&r, NULL, "m.room.member", BOB, BOB, member("join")), 1,
+	membership(&r, BOB, BOB, "join", 1,
 	    "join from the same server to an unfederated room");
 	room_fini(&r);
 
@@ -641,10 +594,8 @@ main(void)
 	char	*k;
 
 	k = mstate_key_join("m.room.member", "@a:b");
-	if (k == NULL || memcmp(k, "m.room.member\x1f@a:b", 19) != 0) {
-		fprintf(stderr, "FAIL mstate_key_join\n");
-		failed = 1;
-	}
+	if (k == NULL || memcmp(k, "m.room.member\x1f@a:b", 19) != 0)
+		FAIL("mstate_key_join");
 	free(k);
 	test_create();
 	test_membership_and_power();

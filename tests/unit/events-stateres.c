@@ -4,11 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "events/events.h"
-
-static int	 failed;
+#include "testlib.h"
 
 #define ALICE	"@alice:example.org"
 #define BOB	"@bob:example.org"
@@ -120,12 +116,6 @@ add(struct graph *g, struct fork *f, const char *id, int64_t ts,
 	snprintf(f->last, sizeof(f->last), "%s", id);
 }
 
-static json_t *
-member(const char *membership)
-{
-	return json_pack("{s:s}", "membership", membership);
-}
-
 /* Power levels: Alice 100 (before v12; a creator is not listed in v12). */
 static json_t *
 pl(struct graph *g, int bob, int charlie)
@@ -153,10 +143,7 @@ base(struct graph *g, struct fork *f, const char *ver)
 {
 	memset(g, 0, sizeof(*g));
 	memset(f, 0, sizeof(*f));
-	if ((g->ver = mroomver_get(ver)) == NULL) {
-		fprintf(stderr, "FAIL: room version %s\n", ver);
-		exit(1);
-	}
+	g->ver = version(ver);
 	g->v12 = g->ver->create_room_id;
 	g->room_id = g->v12 ? "!create" : "!room:example.org";
 	g->events = json_object();
@@ -172,11 +159,14 @@ base(struct graph *g, struct fork *f, const char *ver)
 	add(g, f, "$imc", 6, "m.room.member", CHARLIE, CHARLIE, member("join"));
 }
 
+/* Forks a and b off f0: copies of its state and last event. */
 static void
-fork_copy(struct fork *dst, const struct fork *src)
+split(const struct fork *f0, struct fork *a, struct fork *b)
 {
-	dst->state = json_copy(src->state);
-	memcpy(dst->last, src->last, sizeof(dst->last));
+	a->state = json_copy(f0->state);
+	memcpy(a->last, f0->last, sizeof(a->last));
+	b->state = json_copy(f0->state);
+	memcpy(b->last, f0->last, sizeof(b->last));
 }
 
 /* Resolves {a, b} (and {b, a}: the order of the states must not matter). */
@@ -185,33 +175,25 @@ expect(struct graph *g, const char *what, struct fork *a, struct fork *b,
     json_t *want)
 {
 	json_t	*states, *got;
-	char	*gs, *ws;
 	int	 i;
 
 	for (i = 0; i < 2; i++) {
 		states = i == 0 ? json_pack("[O, O]", a->state, b->state) :
 		    json_pack("[O, O]", b->state, a->state);
 		got = mstate_resolve(g->ver, states, graph_get, g);
-		if (got == NULL || !json_equal(got, want)) {
-			gs = got == NULL ? NULL :
-			    json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
-			ws = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
-			fprintf(stderr, "FAIL v%s %s%s:\n want %s\n got  %s\n",
-			    g->ver->id, what, i ? " (states swapped)" : "", ws,
-			    gs == NULL ? "NULL" : gs);
-			free(gs);
-			free(ws);
-			failed = 1;
-		}
+		same_json(got, want, "v%s %s%s", g->ver->id, what,
+		    i ? " (states swapped)" : "");
 		json_decref(got);
 		json_decref(states);
 	}
 }
 
+/* expect(), then frees want and the test's graph and forks. */
 static void
-done(struct graph *g, struct fork *f0, struct fork *a, struct fork *b,
-    json_t *want)
+resolve(struct graph *g, const char *what, struct fork *f0, struct fork *a,
+    struct fork *b, json_t *want)
 {
+	expect(g, what, a, b, want);
 	json_decref(want);
 	json_decref(f0->state);
 	json_decref(a->state);
@@ -241,14 +223,12 @@ test_power_levels(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$pa", 30, "m.room.power_levels", "", ALICE, pl(&g, 0, -1));
 	add(&g, &b, "$pb", 20, "m.room.power_levels", "", BOB, pl(&g, 50, 50));
 	want = json_copy(f0.state);
 	set(want, "m.room.power_levels", "", "$pa");
-	expect(&g, "power levels conflict", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "power levels conflict", &f0, &a, &b, want);
 }
 
 /*
@@ -274,14 +254,12 @@ test_demote_vs_kick(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$pa", 30, "m.room.power_levels", "", ALICE, pl(&g, 0, -1));
 	add(&g, &b, "$kick", 20, "m.room.member", CHARLIE, BOB, member("leave"));
 	want = json_copy(f0.state);
 	set(want, "m.room.power_levels", "", "$pa");
-	expect(&g, "demotion against kick", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "demotion against kick", &f0, &a, &b, want);
 }
 
 /*
@@ -307,15 +285,13 @@ test_ban_vs_topic(const char *ver)
 	base(&g, &f0, ver);
 	add(&g, &f0, "$t0", 7, "m.room.topic", "", ALICE,
 	    json_pack("{s:s}", "topic", "alice's"));
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$ban", 20, "m.room.member", BOB, ALICE, member("ban"));
 	add(&g, &b, "$tb", 21, "m.room.topic", "", BOB,
 	    json_pack("{s:s}", "topic", "bob's"));
 	want = json_copy(f0.state);
 	set(want, "m.room.member", BOB, "$ban");
-	expect(&g, "ban against topic", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "ban against topic", &f0, &a, &b, want);
 }
 
 /*
@@ -337,8 +313,7 @@ test_unconflicted(const char *ver)
 	base(&g, &f0, ver);
 	add(&g, &f0, "$tb0", 7, "m.room.topic", "", BOB,
 	    json_pack("{s:s}", "topic", "bob's"));
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	expect(&g, "identical states", &a, &b, f0.state);
 	add(&g, &a, "$ban", 20, "m.room.member", BOB, ALICE, member("ban"));
 	add(&g, &b, "$name", 21, "m.room.name", "", ALICE,
@@ -346,8 +321,7 @@ test_unconflicted(const char *ver)
 	want = json_copy(f0.state);
 	set(want, "m.room.member", BOB, "$ban");
 	set(want, "m.room.name", "", "$name");
-	expect(&g, "unconflicted state", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "unconflicted state", &f0, &a, &b, want);
 }
 
 /*
@@ -370,15 +344,13 @@ test_join_rules(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$jri", 20, "m.room.join_rules", "", ALICE,
 	    json_pack("{s:s}", "join_rule", "invite"));
 	add(&g, &b, "$eve", 21, "m.room.member", EVE, EVE, member("join"));
 	want = json_copy(f0.state);
 	set(want, "m.room.join_rules", "", "$jri");
-	expect(&g, "join rules conflict", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "join rules conflict", &f0, &a, &b, want);
 }
 
 /*
@@ -399,8 +371,7 @@ test_mainline(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$pl2", 10, "m.room.power_levels", "", ALICE,
 	    pl(&g, 50, 10));
 	add(&g, &a, "$ta", 11, "m.room.topic", "", BOB,
@@ -410,8 +381,7 @@ test_mainline(const char *ver)
 	want = json_copy(f0.state);
 	set(want, "m.room.power_levels", "", "$pl2");
 	set(want, "m.room.topic", "", "$ta");
-	expect(&g, "mainline ordering", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "mainline ordering", &f0, &a, &b, want);
 }
 
 /*
@@ -437,16 +407,14 @@ test_auth_difference(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$pl2", 12, "m.room.power_levels", "", ALICE,
 	    pl(&g, 100, -1));
 	add(&g, &a, "$pl3", 11, "m.room.power_levels", "", BOB,
 	    pl(&g, 100, 100));
 	want = json_copy(f0.state);
 	set(want, "m.room.power_levels", "", "$pl3");
-	expect(&g, "auth difference", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "auth difference", &f0, &a, &b, want);
 }
 
 /*
@@ -470,14 +438,12 @@ test_chain_in_x(const char *ver)
 
 	base(&g, &f0, ver);
 	add(&g, &f0, "$bl", 7, "m.room.member", BOB, BOB, member("leave"));
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$jb", 20, "m.room.member", BOB, BOB, member("join"));
 	add(&g, &a, "$kick", 21, "m.room.member", CHARLIE, BOB,
 	    member("leave"));
 	want = json_copy(a.state);
-	expect(&g, "auth chain in X", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "auth chain in X", &f0, &a, &b, want);
 }
 
 /*
@@ -503,8 +469,7 @@ test_starting_state(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$jrx", 10, "m.room.join_rules", "", BOB,
 	    json_pack("{s:s}", "join_rule", "invite"));
 	add(&g, &a, "$pl2", 11, "m.room.power_levels", "", ALICE,
@@ -514,8 +479,7 @@ test_starting_state(const char *ver)
 	set(want, "m.room.power_levels", "", "$pl2");
 	if (g.v12)
 		set(want, "m.room.join_rules", "", "$jrx");
-	expect(&g, "starting state", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "starting state", &f0, &a, &b, want);
 }
 
 /*
@@ -546,8 +510,7 @@ test_subgraph(const char *ver)
 	json_t		*want;
 
 	base(&g, &f0, ver);
-	fork_copy(&a, &f0);
-	fork_copy(&b, &f0);
+	split(&f0, &a, &b);
 	add(&g, &a, "$bla", 3, "m.room.member", BOB, BOB, member("leave"));
 	add(&g, &a, "$pla", 20, "m.room.power_levels", "", ALICE,
 	    pl(&g, 50, 10));
@@ -556,8 +519,7 @@ test_subgraph(const char *ver)
 	want = json_copy(f0.state);
 	set(want, "m.room.power_levels", "", "$pla");
 	set(want, "m.room.member", BOB, g.v12 ? "$imb" : "$bla");
-	expect(&g, "conflicted state subgraph", &a, &b, want);
-	done(&g, &f0, &a, &b, want);
+	resolve(&g, "conflicted state subgraph", &f0, &a, &b, want);
 }
 
 /* Room version 1 needs state resolution v1, which is not implemented. */
@@ -568,10 +530,8 @@ test_v1(void)
 
 	states = json_pack("[{}, {}]");
 	got = mstate_resolve(mroomver_get("1"), states, graph_get, NULL);
-	if (got != NULL) {
-		fprintf(stderr, "FAIL v1: resolved\n");
-		failed = 1;
-	}
+	if (got != NULL)
+		FAIL("v1: resolved");
 	json_decref(got);
 	json_decref(states);
 }
