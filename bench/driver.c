@@ -535,19 +535,39 @@ fail(struct bench *b, const struct workload *w, const char *why)
 	json_object_set_new(b->failed, w->figure, json_string(why));
 }
 
+/* fail() with the reason made by printf. */
+static void __attribute__((format(printf, 3, 4)))
+failf(struct bench *b, const struct workload *w, const char *fmt, ...)
+{
+	va_list	ap;
+	char	why[320];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	fail(b, w, why);
+}
+
 /* Fails the workload over a set-up request that did not answer 200. */
 static void
 setup_fail(struct bench *b, const struct workload *w, const char *what, long status)
 {
 	struct slot	*s = slot(b, 0);
-	char		 msg[320];
 
 	if (status == 0)
-		snprintf(msg, sizeof(msg), "set-up, %s: no answer", what);
+		failf(b, w, "set-up, %s: no answer", what);
 	else
-		snprintf(msg, sizeof(msg), "set-up, %s: HTTP %ld: %.160s", what,
-		    status, s->resp.len ? s->resp.p : "");
-	fail(b, w, msg);
+		failf(b, w, "set-up, %s: HTTP %ld: %.160s", what, status,
+		    s->resp.len ? s->resp.p : "");
+}
+
+/* Whether users are registered; if not, fails w, which needs them. */
+static int
+have_users(struct bench *b, const struct workload *w)
+{
+	if (b->nlive == 0)
+		failf(b, w, "no users: list register before %s", w->name);
+	return b->nlive > 0;
 }
 
 /* The figure is items done per second; null with the error if none was. */
@@ -584,6 +604,25 @@ load_free(struct load *l)
 	l->lat = NULL;
 	free(l->from);
 	l->from = NULL;
+}
+
+/* Runs the load, reports its rate as w's figure and frees it. */
+static void
+measure_rate(struct bench *b, const struct workload *w, struct load *l)
+{
+	run_load(b, l);
+	report_rate(b, w, l);
+	load_free(l);
+}
+
+/* What the load's items work on: users who[nwho] in rooms[nrooms]. */
+static void
+load_on(struct load *l, struct user **who, long nwho, char **rooms, long nrooms)
+{
+	l->who = who;
+	l->nwho = nwho;
+	l->rooms = rooms;
+	l->nrooms = nrooms;
 }
 
 /* Users. */
@@ -708,9 +747,7 @@ w_register(struct bench *b, const struct workload *w)
 	struct load	l = { .name = w->name, .items = b->nusers,
 			      .prep = register_prep, .check = register_check };
 
-	run_load(b, &l);
-	report_rate(b, w, &l);
-	load_free(&l);
+	measure_rate(b, w, &l);
 }
 
 /* POST /login, m.login.password, for every user registered. */
@@ -752,13 +789,8 @@ w_login(struct bench *b, const struct workload *w)
 	struct load	l = { .name = w->name, .items = b->nlive,
 			      .prep = login_prep, .check = login_check };
 
-	if (b->nlive == 0) {
-		fail(b, w, "no users: list register before login");
-		return;
-	}
-	run_load(b, &l);
-	report_rate(b, w, &l);
-	load_free(&l);
+	if (have_users(b, w))
+		measure_rate(b, w, &l);
 }
 
 /* Rooms. */
@@ -795,6 +827,46 @@ join(struct bench *b, struct user *u, const char *room)
 	return st;
 }
 
+/*
+ * Set-up for workload w: a user of its own, a room of u's, u joining
+ * room.  On failure each fails w (setup_fail) and returns NULL or -1.
+ */
+static struct user *
+setup_user(struct bench *b, const struct workload *w)
+{
+	struct user	*u;
+	long		 st;
+
+	if ((u = new_user(b, &st)) == NULL)
+		setup_fail(b, w, "register", st);
+	return u;
+}
+
+static char *
+setup_room(struct bench *b, const struct workload *w, struct user *u,
+    const char *preset)
+{
+	char	*room;
+	long	 st;
+
+	if ((room = new_room(b, u, preset, &st)) == NULL)
+		setup_fail(b, w, "createRoom", st);
+	return room;
+}
+
+static int
+setup_join(struct bench *b, const struct workload *w, struct user *u,
+    const char *room)
+{
+	long	st;
+
+	if ((st = join(b, u, room)) != 200) {
+		setup_fail(b, w, "join", st);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 create_room_prep(struct bench *b, struct load *l, struct slot *s)
 {
@@ -805,19 +877,26 @@ create_room_prep(struct bench *b, struct load *l, struct slot *s)
 	json_decref(body);
 }
 
+/* 0 for a 200 answer holding a string under key, else -1 (load_err). */
 static int
-create_room_check(struct bench *b, struct load *l, struct slot *s, long status)
+check_string(struct load *l, struct slot *s, long status, const char *key)
 {
 	json_t	*r;
 	int	 ok;
 
-	(void)b;
 	if (status != 200)
 		return bad_reply(l, s, status);
 	r = reply_json(s);
-	ok = json_is_string(json_object_get(r, "room_id"));
+	ok = json_is_string(json_object_get(r, key));
 	json_decref(r);
 	return ok ? 0 : bad_reply(l, s, status);
+}
+
+static int
+create_room_check(struct bench *b, struct load *l, struct slot *s, long status)
+{
+	(void)b;
+	return check_string(l, s, status, "room_id");
 }
 
 /* POST /createRoom (private_chat), one after another by one user. */
@@ -827,14 +906,10 @@ w_create_room(struct bench *b, const struct workload *w)
 	struct load	 l = { .name = w->name, .items = b->nrooms, .conc = 1,
 			       .prep = create_room_prep, .check = create_room_check };
 	struct user	*u;
-	long		 st;
 
-	if ((u = new_user(b, &st)) == NULL) {
-		setup_fail(b, w, "register", st);
+	if ((u = setup_user(b, w)) == NULL)
 		return;
-	}
-	l.who = &u;
-	l.nwho = 1;
+	load_on(&l, &u, 1, NULL, 0);
 	run_load(b, &l);
 	report_latency(b, w, &l);
 	load_free(&l);
@@ -862,16 +937,8 @@ send_prep(struct bench *b, struct load *l, struct slot *s)
 static int
 send_check(struct bench *b, struct load *l, struct slot *s, long status)
 {
-	json_t	*r;
-	int	 ok;
-
 	(void)b;
-	if (status != 200)
-		return bad_reply(l, s, status);
-	r = reply_json(s);
-	ok = json_is_string(json_object_get(r, "event_id"));
-	json_decref(r);
-	return ok ? 0 : bad_reply(l, s, status);
+	return check_string(l, s, status, "event_id");
 }
 
 /* One user sends 500 messages into one room, one after another. */
@@ -882,20 +949,11 @@ w_send_seq(struct bench *b, const struct workload *w)
 			       .prep = send_prep, .check = send_check };
 	struct user	*u;
 	char		*room;
-	long		 st;
 
-	if ((u = new_user(b, &st)) == NULL) {
-		setup_fail(b, w, "register", st);
+	if ((u = setup_user(b, w)) == NULL ||
+	    (room = setup_room(b, w, u, "private_chat")) == NULL)
 		return;
-	}
-	if ((room = new_room(b, u, "private_chat", &st)) == NULL) {
-		setup_fail(b, w, "createRoom", st);
-		return;
-	}
-	l.who = &u;
-	l.nwho = 1;
-	l.rooms = &room;
-	l.nrooms = 1;
+	load_on(&l, &u, 1, &room, 1);
 	run_load(b, &l);
 	report_rate(b, w, &l);
 	if (l.errors == 0) {	/* messages_page pages through it */
@@ -914,32 +972,21 @@ w_send_conc(struct bench *b, const struct workload *w)
 			       .prep = send_prep, .check = send_check };
 	struct user	*who[8];
 	char		*room;
-	long		 st;
 	int		 i;
 
 	for (i = 0; i < 8; i++)
-		if ((who[i] = new_user(b, &st)) == NULL) {
-			setup_fail(b, w, "register", st);
+		if ((who[i] = setup_user(b, w)) == NULL)
 			return;
-		}
-	if ((room = new_room(b, who[0], "public_chat", &st)) == NULL) {
-		setup_fail(b, w, "createRoom", st);
+	if ((room = setup_room(b, w, who[0], "public_chat")) == NULL)
 		return;
-	}
 	for (i = 1; i < 8; i++)
-		if ((st = join(b, who[i], room)) != 200) {
-			setup_fail(b, w, "join", st);
+		if (setup_join(b, w, who[i], room) == -1) {
 			free(room);
 			return;
 		}
-	l.who = who;
-	l.nwho = 8;
-	l.rooms = &room;
-	l.nrooms = 1;
-	run_load(b, &l);
-	report_rate(b, w, &l);
+	load_on(&l, who, 8, &room, 1);
+	measure_rate(b, w, &l);
 	free(room);
-	load_free(&l);
 }
 
 /* Sync. */
@@ -983,30 +1030,20 @@ w_sync_initial(struct bench *b, const struct workload *w)
 			       .prep = sync_initial_prep, .check = sync_initial_check };
 	struct user	*u;
 	char		*rooms[20] = { NULL };
-	long		 st;
 	int		 i;
 	json_t		*d;
 
-	if ((u = new_user(b, &st)) == NULL) {
-		setup_fail(b, w, "register", st);
+	if ((u = setup_user(b, w)) == NULL)
 		return;
-	}
 	for (i = 0; i < 20; i++)
-		if ((rooms[i] = new_room(b, u, "private_chat", &st)) == NULL) {
-			setup_fail(b, w, "createRoom", st);
+		if ((rooms[i] = setup_room(b, w, u, "private_chat")) == NULL)
 			goto out;
-		}
-	setup.who = l.who = &u;
-	setup.nwho = l.nwho = 1;
-	setup.rooms = rooms;
-	setup.nrooms = l.nrooms = 20;
+	load_on(&setup, &u, 1, rooms, 20);
+	load_on(&l, &u, 1, NULL, 20);
 	run_load(b, &setup);
 	if (setup.errors > 0) {
-		char	msg[320];
-
-		snprintf(msg, sizeof(msg), "set-up, %ld of 1000 sends failed: %s",
+		failf(b, w, "set-up, %ld of 1000 sends failed: %s",
 		    setup.errors, setup.err);
-		fail(b, w, msg);
 		goto out;
 	}
 	run_load(b, &l);
@@ -1058,18 +1095,12 @@ w_sync_wakeup(struct bench *b, const struct workload *w)
 	double		 tsend, tsync;
 	int		 left;
 
-	if ((tx = new_user(b, &st)) == NULL || (rx = new_user(b, &st)) == NULL) {
-		setup_fail(b, w, "register", st);
+	if ((tx = setup_user(b, w)) == NULL ||
+	    (rx = setup_user(b, w)) == NULL ||
+	    (room = setup_room(b, w, tx, "public_chat")) == NULL)
 		return;
-	}
-	if ((room = new_room(b, tx, "public_chat", &st)) == NULL) {
-		setup_fail(b, w, "createRoom", st);
-		return;
-	}
-	if ((st = join(b, rx, room)) != 200) {
-		setup_fail(b, w, "join", st);
+	if (setup_join(b, w, rx, room) == -1)
 		goto out;
-	}
 	st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, rx->token, &r);
 	if (st != 200 || (since = next_batch(r)) == NULL) {
 		setup_fail(b, w, "initial sync", st);
@@ -1209,23 +1240,14 @@ w_messages_page(struct bench *b, const struct workload *w)
 			       .prep = messages_prep, .check = messages_check };
 	struct user	*u = b->seq_user;
 	char		*room = b->seq_room, *own = NULL;
-	long		 st;
 
 	/* send_seq left 500 messages: 8 full pages, then back to the top. */
 	l.pages = 8;
 	if (room == NULL) {
-		if ((u = new_user(b, &st)) == NULL) {
-			setup_fail(b, w, "register", st);
+		if ((u = setup_user(b, w)) == NULL ||
+		    (room = own = setup_room(b, w, u, "private_chat")) == NULL)
 			return;
-		}
-		if ((room = own = new_room(b, u, "private_chat", &st)) == NULL) {
-			setup_fail(b, w, "createRoom", st);
-			return;
-		}
-		setup.who = &u;
-		setup.nwho = 1;
-		setup.rooms = &room;
-		setup.nrooms = 1;
+		load_on(&setup, &u, 1, &room, 1);
 		run_load(b, &setup);
 		if (setup.errors > 0) {
 			fail(b, w, "set-up: sending 100 messages failed");
@@ -1233,9 +1255,7 @@ w_messages_page(struct bench *b, const struct workload *w)
 		}
 		l.pages = 2;
 	}
-	l.who = &u;
-	l.nwho = 1;
-	l.rooms = &room;
+	load_on(&l, &u, 1, &room, 1);
 	run_load(b, &l);
 	report_latency(b, w, &l);
 out:
@@ -1273,13 +1293,8 @@ w_profile(struct bench *b, const struct workload *w)
 	struct load	l = { .name = w->name, .seconds = b->duration,
 			      .prep = profile_prep, .check = check_200 };
 
-	if (b->nlive == 0) {
-		fail(b, w, "no users: list register before profile");
-		return;
-	}
-	run_load(b, &l);
-	report_rate(b, w, &l);
-	load_free(&l);
+	if (have_users(b, w))
+		measure_rate(b, w, &l);
 }
 
 static void
@@ -1295,9 +1310,7 @@ w_versions(struct bench *b, const struct workload *w)
 	struct load	l = { .name = w->name, .seconds = b->duration,
 			      .prep = versions_prep, .check = check_200 };
 
-	run_load(b, &l);
-	report_rate(b, w, &l);
-	load_free(&l);
+	measure_rate(b, w, &l);
 }
 
 /* Long-polls. */
@@ -1354,17 +1367,12 @@ w_longpoll(struct bench *b, const struct workload *w)
 	int		 sampled = 0;
 	char		*path;
 
-	if (b->nlive == 0) {
-		fail(b, w, "no users: list register before longpoll");
+	if (!have_users(b, w))
 		return;
-	}
 	setup.items = b->nlive < b->nlongpolls ? b->nlive : b->nlongpolls;
 	run_load(b, &setup);
 	if (setup.errors > 0) {
-		char	msg[320];
-
-		snprintf(msg, sizeof(msg), "set-up, initial /sync: %s", setup.err);
-		fail(b, w, msg);
+		failf(b, w, "set-up, initial /sync: %s", setup.err);
 		load_free(&setup);
 		return;
 	}
