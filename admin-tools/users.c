@@ -13,7 +13,7 @@ int
 cmd_user_add(struct ctx *c, int argc, char **argv)
 {
 	const char	*pw = NULL;
-	char		*id, *hash, *lp;
+	char		*id, *hash;
 	int		 admin = 0, rc;
 
 	if (argc < 1 || argv[0][0] == '-')
@@ -34,9 +34,7 @@ cmd_user_add(struct ctx *c, int argc, char **argv)
 		free(id);
 		return EX_FAILED;
 	}
-	lp = strndup(id + 1, strcspn(id + 1, ":"));
-	rc = lp == NULL ? -1 : mstore_user_add(c->db, id, hash, lp, admin, 0, NULL);
-	free(lp);
+	rc = mstore_user_add(c->db, id, hash, NULL, admin, 0, NULL);
 	free(hash);
 	if (rc == MSTORE_CONFLICT)
 		fprintf(stderr, "myelin-admin: %s already exists\n", id);

@@ -96,13 +96,7 @@ h_register_shared(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	{
-		char *lp = strndup(user_id + 1, strcspn(user_id + 1, ":"));
-
-		added = lp == NULL ? -1 : mstore_user_add(req->db, user_id, hash,
-		    displayname != NULL ? displayname : lp, admin, 0, user_type);
-		free(lp);
-	}
+	added = mstore_user_add(req->db, user_id, hash, displayname, admin, 0, user_type);
 	if (added != 0) {
 		mdb_rollback(req->db);
 		if (added == MSTORE_CONFLICT)

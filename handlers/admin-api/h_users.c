@@ -151,20 +151,15 @@ user_create(struct mreq *req, const char *id)
 {
 	const char	*pw = mjson_str(req->body, "password");
 	const char	*dn = mjson_str(req->body, "displayname");
-	char		*hash = NULL, *lp = NULL;
+	char		*hash = NULL;
 	int		 rc;
 
 	if (pw != NULL && (hash = mcrypto_password_hash(pw)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: hash failed", __func__);
-	if ((lp = strndup(id + 1, strcspn(id + 1, ":"))) == NULL) {
-		free(hash);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	}
-	rc = mstore_user_add(req->db, id, hash, dn != NULL && *dn != '\0' ? dn : lp,
+	rc = mstore_user_add(req->db, id, hash, dn,
 	    json_is_true(json_object_get(req->body, "admin")), 0,
 	    mjson_str(req->body, "user_type"));
 	free(hash);
-	free(lp);
 	if (rc == MSTORE_CONFLICT)
 		return mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
 	if (rc != 0 || (json_object_get(req->body, "avatar_url") != NULL &&

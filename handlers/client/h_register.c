@@ -142,11 +142,8 @@ create:
 		goto out;
 	}
 	{
-		char *lp = strndup(user_id + 1, strcspn(user_id + 1, ":"));
-		int added = lp == NULL ? -1 : mstore_user_add(req->db, user_id, hash, lp, 0,
-		    guest, NULL);
+		int added = mstore_user_add(req->db, user_id, hash, NULL, 0, guest, NULL);
 
-		free(lp);
 		if (added != 0) {
 			mdb_rollback(req->db);
 			if (added == MSTORE_CONFLICT)

@@ -64,9 +64,18 @@ int
 mstore_user_add(struct mdb *db, const char *user_id, const char *password_hash,
     const char *displayname, int is_admin, int is_guest, const char *user_type)
 {
-	int64_t n = mdb_exec(db, MSTMT_USER_ADD, "sssiisi", user_id, password_hash,
-	    displayname, (int64_t)is_admin, (int64_t)is_guest, user_type, mclock_now_ms());
+	char	*lp = NULL;
+	int64_t	 n;
 
+	/* A new account is named by its localpart until it says otherwise. */
+	if (displayname == NULL || *displayname == '\0') {
+		if ((lp = strndup(user_id + 1, strcspn(user_id + 1, ":"))) == NULL)
+			return -1;
+		displayname = lp;
+	}
+	n = mdb_exec(db, MSTMT_USER_ADD, "sssiisi", user_id, password_hash, displayname,
+	    (int64_t)is_admin, (int64_t)is_guest, user_type, mclock_now_ms());
+	free(lp);
 	return n < 0 ? -1 : n == 0 ? MSTORE_CONFLICT : 0;
 }
 

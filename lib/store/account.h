@@ -60,7 +60,10 @@ void	muser_fini(struct muser *);
 int	mstore_user_list(struct mdb *, const char *after, int64_t limit, struct muser **out,
 	    size_t *outsz);
 void	muser_list_free(struct muser *, size_t);
-/* 0, MSTORE_CONFLICT when the user exists, or -1. */
+/*
+ * Creates an account; displayname NULL or "" names it by its localpart,
+ * as Synapse does.  0, MSTORE_CONFLICT when the user exists, or -1.
+ */
 int	mstore_user_add(struct mdb *, const char *user_id, const char *password_hash,
 	    const char *displayname, int is_admin, int is_guest, const char *user_type);
 int	mstore_user_set_password(struct mdb *, const char *user_id, const char *hash);
