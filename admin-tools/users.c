@@ -258,9 +258,10 @@ cmd_user_reset_password(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
-/* user set-admin NAME on|off */
-int
-cmd_user_set_admin(struct ctx *c, int argc, char **argv)
+/* The on|off flags of a user: one shape for set-admin and shadow-ban. */
+static int
+user_flag(struct ctx *c, int argc, char **argv, int (*set)(struct mdb *, const char *, int),
+    const char *on_msg, const char *off_msg, const char *key)
 {
 	char	*id;
 	int	 on, rc;
@@ -269,33 +270,28 @@ cmd_user_set_admin(struct ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	if ((id = existing_user(c, argv[0], &rc)) == NULL)
 		return rc;
-	if (mstore_user_set_admin(c->db, id, on) == -1)
+	if (set(c->db, id, on) == -1)
 		rc = EX_FAILED;
 	else
-		rc = done(c, id, on ? "is a server admin" : "is not a server admin", "admin",
-		    json_boolean(on));
+		rc = done(c, id, on ? on_msg : off_msg, key, json_boolean(on));
 	free(id);
 	return rc;
+}
+
+/* user set-admin NAME on|off */
+int
+cmd_user_set_admin(struct ctx *c, int argc, char **argv)
+{
+	return user_flag(c, argc, argv, mstore_user_set_admin, "is a server admin",
+	    "is not a server admin", "admin");
 }
 
 /* user shadow-ban NAME on|off */
 int
 cmd_user_shadow_ban(struct ctx *c, int argc, char **argv)
 {
-	char	*id;
-	int	 on, rc;
-
-	if (argc != 2 || (on = on_off(argv[1])) == -1)
-		return EX_USAGE;
-	if ((id = existing_user(c, argv[0], &rc)) == NULL)
-		return rc;
-	if (mstore_user_set_shadow_banned(c->db, id, on) == -1)
-		rc = EX_FAILED;
-	else
-		rc = done(c, id, on ? "is shadow-banned" : "is no longer shadow-banned",
-		    "shadow_banned", json_boolean(on));
-	free(id);
-	return rc;
+	return user_flag(c, argc, argv, mstore_user_set_shadow_banned, "is shadow-banned",
+	    "is no longer shadow-banned", "shadow_banned");
 }
 
 /* user login-as NAME [--valid-until MS]: prints an access token for the user. */
