@@ -97,15 +97,20 @@ out:
 }
 
 /*
- * Spec: C-S API, POST /refresh.  The refresh token is consumed: the pair
- * it was issued with stops working and a new pair is returned.
+ * Spec: C-S API, POST /refresh.  A new pair is returned and the access
+ * token issued with the old refresh token stops working at once; the old
+ * refresh token stays valid until the new access or refresh token is used
+ * (mfcgi_authenticate, mstore_refresh_use), at which point it is revoked.
+ * Using it again before that gives another new pair, and the unused one
+ * it replaces goes.
  */
 int
 h_refresh(struct mreq *req)
 {
 	const char	*rt = mjson_str(req->body, "refresh_token");
-	char		*hash = NULL, *user_id = NULL, *device_id = NULL;
+	char		*hash = NULL, *nhash = NULL, *user_id = NULL, *device_id = NULL;
 	json_t		*out = NULL;
+	int64_t		 id;
 	int		 rc = -1, taken;
 
 	if (rt == NULL)
@@ -115,7 +120,7 @@ h_refresh(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	if ((taken = mstore_refresh_take(req->db, hash, &user_id, &device_id)) != 1) {
+	if ((taken = mstore_refresh_use(req->db, hash, &id, &user_id, &device_id)) != 1) {
 		mdb_rollback(req->db);
 		if (taken == 0)
 			mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown refresh token");
@@ -125,6 +130,12 @@ h_refresh(struct mreq *req)
 	}
 	if (mauth_session_new(req, user_id, device_id, NULL, 1, out) == -1) {
 		mdb_rollback(req->db);
+		goto out;
+	}
+	if ((nhash = mcrypto_token_hash(mjson_str(out, "refresh_token"))) == NULL ||
+	    mstore_refresh_link(req->db, id, nhash) == -1) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
 	if (mdb_commit(req->db) == -1) {
@@ -140,6 +151,7 @@ h_refresh(struct mreq *req)
 out:
 	json_decref(out);
 	free(hash);
+	free(nhash);
 	free(user_id);
 	free(device_id);
 	return rc;

@@ -51,6 +51,11 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 		mtokeninfo_fini(&t);
 		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
 	}
+	/* Spec: the first use of a refreshed token revokes the old refresh token. */
+	if (!t.used && mstore_token_first_use(req->db, t.token_id, t.refresh_id) == -1) {
+		mtokeninfo_fini(&t);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: token first use", __func__);
+	}
 	if (need == MAUTH_ADMIN && !t.is_admin) {
 		mtokeninfo_fini(&t);
 		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");

@@ -295,6 +295,8 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 		t->is_guest = mcur_int(c, 5) != 0;
 		t->token_id = mcur_int(c, 6);
 		t->shadow_banned = mcur_int(c, 7) != 0;
+		t->used = mcur_int(c, 8) != 0;
+		t->refresh_id = mcur_int(c, 9);
 		if (t->user_id == NULL || t->device_id == NULL) {
 			mtokeninfo_fini(t);
 			rc = -1;
@@ -313,29 +315,50 @@ mstore_refresh_add(struct mdb *db, const char *hash, const char *user_id,
 }
 
 int
-mstore_refresh_take(struct mdb *db, const char *hash, char **user_id, char **device_id)
+mstore_token_first_use(struct mdb *db, int64_t token_id, int64_t refresh_id)
+{
+	/* Delete first: a failure leaves the token unused, to try again. */
+	if (refresh_id != 0 && mdb_exec(db, MSTMT_REFRESH_DEL_PREV, "i", refresh_id) < 0)
+		return -1;
+	return mdb_exec(db, MSTMT_TOKEN_USED, "i", token_id) < 0 ? -1 : 0;
+}
+
+int
+mstore_refresh_use(struct mdb *db, const char *hash, int64_t *id, char **user_id,
+    char **device_id)
 {
 	struct mcur	*c;
-	int64_t		 id = 0;
+	int64_t		 next = 0;
 	int		 rc;
 
+	*id = 0;
 	*user_id = *device_id = NULL;
-	if ((c = mdb_query(db, MSTMT_REFRESH_TAKE, "s", hash)) == NULL)
+	if ((c = mdb_query(db, MSTMT_REFRESH_USE, "s", hash)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
-		id = mcur_int(c, 0);
+		*id = mcur_int(c, 0);
 		*user_id = mcur_dup(c, 1);
 		*device_id = mcur_dup(c, 2);
+		next = mcur_int(c, 3);
 	}
 	mcur_free(c);
 	if (rc == 1 && (*user_id == NULL || *device_id == NULL ||
-	    mdb_exec(db, MSTMT_TOKEN_DEL_REFRESH, "i", id) < 0)) {
+	    (next != 0 && (mdb_exec(db, MSTMT_TOKEN_DEL_REFRESH, "i", next) < 0 ||
+	    mdb_exec(db, MSTMT_REFRESH_DEL_ID, "i", next) < 0)) ||
+	    mdb_exec(db, MSTMT_REFRESH_DEL_PREV, "i", *id) < 0 ||
+	    mdb_exec(db, MSTMT_TOKEN_DEL_REFRESH, "i", *id) < 0)) {
 		free(*user_id);
 		free(*device_id);
 		*user_id = *device_id = NULL;
 		rc = -1;
 	}
 	return rc;
+}
+
+int
+mstore_refresh_link(struct mdb *db, int64_t id, const char *next_hash)
+{
+	return mdb_exec(db, MSTMT_REFRESH_LINK, "is", id, next_hash) == 1 ? 0 : -1;
 }
 
 int

@@ -35,6 +35,8 @@ struct mtokeninfo {
 	int		 deactivated;
 	int		 is_guest;
 	int		 shadow_banned;		/* sends appear to succeed, go nowhere */
+	int		 used;			/* 0: not yet used on a request */
+	int64_t		 refresh_id;		/* refresh token issued with it, or 0 */
 };
 
 struct mregtoken {
@@ -101,11 +103,21 @@ void	mtokeninfo_fini(struct mtokeninfo *);
 int	mstore_refresh_add(struct mdb *, const char *token_hash, const char *user_id,
 	    const char *device_id, int64_t *id);
 /*
- * Consumes a refresh token: deletes it and the access token issued with
- * it.  1 with user_id/device_id (malloc'd) when it existed, 0, or -1.
+ * First request with an access token: marks it used and deletes the
+ * refresh token its own refresh token replaced.  0 or -1.
  */
-int	mstore_refresh_take(struct mdb *, const char *token_hash, char **user_id,
-	    char **device_id);
+int	mstore_token_first_use(struct mdb *, int64_t token_id, int64_t refresh_id);
+/*
+ * Uses a refresh token, in a transaction: the access token issued with
+ * it and the refresh token it replaced are deleted, and so is a pair it
+ * was refreshed into before that was never used; the token itself stays
+ * until mstore_refresh_link'ed to a new one and that one is used.  1 with
+ * *id and user_id/device_id (malloc'd) when it existed, 0, or -1.
+ */
+int	mstore_refresh_use(struct mdb *, const char *token_hash, int64_t *id,
+	    char **user_id, char **device_id);
+/* Marks refresh token id as replaced by the one of next_hash.  0 or -1. */
+int	mstore_refresh_link(struct mdb *, int64_t id, const char *next_hash);
 
 int	mstore_uia_add(struct mdb *, const char *session, const char *kind,
 	    const char *user_id);

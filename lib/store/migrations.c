@@ -342,5 +342,15 @@ const struct mmigration mmigrations[] = {
 	  "CREATE UNIQUE INDEX events_txn ON events"
 	  " (room_id, txn_user, txn_device, txn_scope, txn_id);",
 	  NULL },
+	/*
+	 * Spec: the old refresh token lives on until the new pair is used.
+	 * next_id: the refresh token that replaced this one; used: 0 until
+	 * the access token's first request (older tokens count as used).
+	 */
+	{ 11, "refresh-next",
+	  "ALTER TABLE refresh_tokens ADD COLUMN next_id BIGINT;"
+	  "CREATE INDEX refresh_tokens_next ON refresh_tokens (next_id);"
+	  "ALTER TABLE access_tokens ADD COLUMN used BIGINT NOT NULL DEFAULT 1;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -42,19 +42,27 @@
 	X(MSTMT_DEVICE_DEL_ALL, "DELETE FROM devices WHERE user_id = $1") \
 	/* tokens */ \
 	X(MSTMT_TOKEN_ADD, "INSERT INTO access_tokens (token_hash, user_id, device_id," \
-	    " valid_until_ms, refresh_token_id, created_ts) VALUES ($1, $2, $3, NULLIF(CAST($4 AS BIGINT), 0),"\
-	    " NULLIF(CAST($5 AS BIGINT), 0), $6)") \
+	    " valid_until_ms, refresh_token_id, created_ts, used) VALUES ($1, $2, $3," \
+	    " NULLIF(CAST($4 AS BIGINT), 0), NULLIF(CAST($5 AS BIGINT), 0), $6," \
+	    " CASE WHEN CAST($5 AS BIGINT) = 0 THEN 1 ELSE 0 END)") \
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
-	    " u.deactivated, u.is_guest, t.id, u.shadow_banned FROM access_tokens t JOIN users u" \
+	    " u.deactivated, u.is_guest, t.id, u.shadow_banned, t.used, t.refresh_token_id" \
+	    " FROM access_tokens t JOIN users u" \
 	    " ON u.user_id = t.user_id WHERE t.token_hash = $1") \
+	X(MSTMT_TOKEN_USED, "UPDATE access_tokens SET used = 1 WHERE id = $1") \
 	X(MSTMT_TOKEN_DEL_DEVICE, "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2") \
 	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
 	X(MSTMT_TOKEN_DEL_USER_EXCEPT, "DELETE FROM access_tokens WHERE user_id = $1" \
 	    " AND device_id <> $2") \
 	X(MSTMT_REFRESH_ADD, "INSERT INTO refresh_tokens (token_hash, user_id, device_id)" \
 	    " VALUES ($1, $2, $3) RETURNING id") \
-	X(MSTMT_REFRESH_TAKE, "DELETE FROM refresh_tokens WHERE token_hash = $1" \
-	    " RETURNING id, user_id, device_id") \
+	/* The no-op SET takes the row's lock, so that two uses of one token queue. */ \
+	X(MSTMT_REFRESH_USE, "UPDATE refresh_tokens SET next_id = next_id WHERE token_hash = $1" \
+	    " RETURNING id, user_id, device_id, next_id") \
+	X(MSTMT_REFRESH_LINK, "UPDATE refresh_tokens SET next_id =" \
+	    " (SELECT id FROM refresh_tokens WHERE token_hash = $2) WHERE id = $1") \
+	X(MSTMT_REFRESH_DEL_ID, "DELETE FROM refresh_tokens WHERE id = $1") \
+	X(MSTMT_REFRESH_DEL_PREV, "DELETE FROM refresh_tokens WHERE next_id = $1") \
 	X(MSTMT_TOKEN_DEL_REFRESH, "DELETE FROM access_tokens WHERE refresh_token_id = $1") \
 	X(MSTMT_REFRESH_DEL_DEVICE, "DELETE FROM refresh_tokens WHERE user_id = $1 AND device_id = $2") \
 	X(MSTMT_REFRESH_DEL_USER, "DELETE FROM refresh_tokens WHERE user_id = $1") \

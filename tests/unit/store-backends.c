@@ -120,22 +120,24 @@ run(enum mdb_backend kind, const char *database)
 	c = NULL;
 	CHECK(user_exists(db, "@nobody:test") == 0);
 
-	/* RETURNING gives the new id; a take returns the row only once. */
+	/* RETURNING gives the new id and the changed row; a deleted row is gone. */
 	CHECK((c = mdb_query(db, MSTMT_REFRESH_ADD, "sss", rt1, alice, "DEV")) != NULL);
 	CHECK(mcur_next(c) == 1);
 	CHECK((id = mcur_int(c, 0)) > 0);
 	CHECK(mcur_next(c) == 0);
 	mcur_free(c);
 	c = NULL;
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_TAKE, "s", rt1)) != NULL);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "s", rt1)) != NULL);
 	CHECK(mcur_next(c) == 1);
 	CHECK(mcur_int(c, 0) == id);
 	CHECK(mcur_text(c, 1) != NULL && strcmp(mcur_text(c, 1), alice) == 0);
 	CHECK(mcur_text(c, 2) != NULL && strcmp(mcur_text(c, 2), "DEV") == 0);
+	CHECK(mcur_null(c, 3));					/* next_id */
 	CHECK(mcur_next(c) == 0);
 	mcur_free(c);
 	c = NULL;
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_TAKE, "s", rt1)) != NULL);
+	CHECK(mdb_exec(db, MSTMT_REFRESH_DEL_ID, "i", id) == 1);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "s", rt1)) != NULL);
 	CHECK(mcur_next(c) == 0);
 	mcur_free(c);
 	c = NULL;
