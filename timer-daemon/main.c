@@ -87,6 +87,7 @@ main(int argc, char *argv[])
 		{ "uia", t_uia, MSTREAM__MAX, 0, 0 },
 		{ "nonces", t_nonces, MSTREAM__MAX, 0, 0 },
 		{ "typing", t_typing, MSTREAM_TYPING, 0, 0 },
+		{ "presence", t_presence, MSTREAM__MAX, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
@@ -118,7 +119,7 @@ main(int argc, char *argv[])
 		mlog_err(NULL, "database is not usable");
 		return 1;
 	}
-	/* The typing timer wakes waiting syncs through it, as handlers do. */
+	/* The typing and presence timers wake waiting syncs through it, as handlers do. */
 	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) == -1 ||
 	    (notify = mnotify_open(notpath)) == NULL)
 		mlog_err(NULL, "no notify segment: syncs learn of expiries late");

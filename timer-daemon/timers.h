@@ -15,4 +15,10 @@ struct mnotify;
  */
 int64_t	t_typing(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * Moves idle users' presence to unavailable, then offline, and wakes
+ * the syncs.  Returns the milliseconds until the next look.
+ */
+int64_t	t_presence(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

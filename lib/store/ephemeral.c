@@ -322,9 +322,16 @@ mstore_presence_touch(struct mdb *db, const char *user_id, const char *presence,
 	if ((rc = mstore_presence_get(db, user_id, &old)) == -1)
 		return -1;
 	same = strcmp(rc == 1 ? old.presence : "offline", presence) == 0;
+	active = rc == 1 ? old.last_active_ts : 0;
 	mpresence_fini(&old);
-	if (same)
+	if (same) {
+		/* Still online: a write at most once a minute keeps lapses away. */
+		if (strcmp(presence, "online") == 0 &&
+		    now - active >= MPRESENCE_ACTIVE_REFRESH_MS &&
+		    mdb_exec(db, MSTMT_PRESENCE_ACTIVE, "si", user_id, now) == -1)
+			return -1;
 		return 0;
+	}
 	if (mdb_begin(db) == -1)
 		return -1;
 	if ((rc = mstore_presence_get(db, user_id, &old)) == -1)
@@ -347,6 +354,33 @@ mstore_presence_touch(struct mdb *db, const char *user_id, const char *presence,
 fail:
 	mdb_rollback(db);
 	return -1;
+}
+
+int64_t
+mstore_presence_lapse(struct mdb *db, int64_t idle_before, int64_t offline_before)
+{
+	int64_t	 one, pos, off, idle;
+	int	 rc;
+
+	/* Reading first keeps the write lock out of the common case. */
+	if ((rc = mcur_first_int(mdb_query(db, MSTMT_PRESENCE_STALE, "ii", idle_before,
+	    offline_before), &one)) != 1)
+		return rc;
+	if (mdb_begin(db) == -1)
+		return -1;
+	/* Offline first: a user idle for long goes there in one step. */
+	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	    (off = mdb_exec(db, MSTMT_PRESENCE_LAPSE_OFFLINE, "ii", offline_before, pos)) == -1 ||
+	    (idle = mdb_exec(db, MSTMT_PRESENCE_LAPSE_IDLE, "ii", idle_before, pos)) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	if (off + idle == 0) {
+		/* They came back meanwhile: keep the position unused. */
+		mdb_rollback(db);
+		return 0;
+	}
+	return mdb_commit(db) == -1 ? -1 : off + idle;
 }
 
 int

@@ -60,6 +60,9 @@ int	mstore_tag_del(struct mdb *, const char *user_id, const char *room_id, const
  */
 json_t	*mstore_account_data_sync(struct mdb *, const char *user_id, int64_t from, int64_t to);
 
+/* How stale last_active_ts may grow before a sync that keeps a user online rewrites it. */
+#define MPRESENCE_ACTIVE_REFRESH_MS	(60 * 1000)
+
 /* Presence: "online", "unavailable" or "offline". */
 struct mpresence {
 	char		*presence;
@@ -90,11 +93,21 @@ int	mstore_presence_put(struct mdb *, const char *user_id, const char *presence,
 /*
  * Sets presence, keeping status_msg, only when it differs from the
  * stored one (a user never seen is offline): the cheap path a sync takes
- * every time.  now becomes last_active_ts when going online.  Returns 1
- * when the stream moved, 0 when nothing changed, -1.
+ * every time.  now becomes last_active_ts when going online; staying
+ * online refreshes it, without a new position, when it is older than
+ * MPRESENCE_ACTIVE_REFRESH_MS.  Returns 1 when the stream moved, 0 when
+ * not, -1.
  */
 int	mstore_presence_touch(struct mdb *, const char *user_id, const char *presence,
 	    int64_t now);
+/*
+ * Presence lapses, as in Synapse: online idle (last_active_ts) since
+ * before idle_before becomes unavailable; online or unavailable idle
+ * since before offline_before becomes offline.  One transaction, one new
+ * position for every change.  Returns how many changed (the stream moved
+ * when more than 0), or -1.
+ */
+int64_t	mstore_presence_lapse(struct mdb *, int64_t idle_before, int64_t offline_before);
 /* 1 when users a and b are both joined to some room, 0 when not, -1. */
 int	mstore_presence_share(struct mdb *, const char *a, const char *b);
 /*

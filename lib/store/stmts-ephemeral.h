@@ -46,6 +46,20 @@
 	    " last_active_ts, stream) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id)" \
 	    " DO UPDATE SET presence = excluded.presence, status_msg = excluded.status_msg," \
 	    " last_active_ts = excluded.last_active_ts, stream = excluded.stream") \
+	/* A sync's refresh of an online user's activity: no new position. */ \
+	X(MSTMT_PRESENCE_ACTIVE, "UPDATE presence SET last_active_ts = $2" \
+	    " WHERE user_id = $1 AND presence = 'online'") \
+	/* \
+	 * Lapses: online idle since before $1 becomes unavailable; online or \
+	 * unavailable idle since before $2 (earlier) becomes offline. \
+	 */ \
+	X(MSTMT_PRESENCE_STALE, "SELECT 1 FROM presence WHERE (presence = 'online'" \
+	    " AND last_active_ts < $1) OR (presence = 'unavailable' AND last_active_ts < $2)" \
+	    " LIMIT 1") \
+	X(MSTMT_PRESENCE_LAPSE_OFFLINE, "UPDATE presence SET presence = 'offline', stream = $2" \
+	    " WHERE presence IN ('online', 'unavailable') AND last_active_ts < $1") \
+	X(MSTMT_PRESENCE_LAPSE_IDLE, "UPDATE presence SET presence = 'unavailable', stream = $2" \
+	    " WHERE presence = 'online' AND last_active_ts < $1") \
 	/* Whether users $1 and $2 are both joined to some room. */ \
 	X(MSTMT_PRESENCE_SHARE, "SELECT 1 FROM current_state WHERE type = 'm.room.member'" \
 	    " AND state_key = $2 AND membership = 'join' AND room_id IN " MEPH_JOINED \

@@ -416,3 +416,33 @@ def test_typing_expires_and_wakes_waiting_sync(clock_stack):
     assert started == [alice["user_id"]]
     assert isinstance(resp, nio.SyncResponse), resp
     assert typing_in(room)(resp) == []
+
+
+def test_presence_lapses_when_idle(clock_stack):
+    """As in Synapse: online turns unavailable after 5 idle minutes and
+    offline after 30; myelin-timerd does it and wakes the syncs."""
+    s = clock_stack
+    p = register_people(s, "pl", ("alice", "bob"))
+    alice, bob = p["alice"], p["bob"]
+    shared_room(s, alice, bob)
+
+    def alice_is(want):
+        def pick(resp):
+            ev = presence_of(alice["user_id"])(resp)
+            return ev if ev is not None and ev.presence == want else None
+        return pick
+
+    async def go(a, b):
+        # alice never syncs: only this PUT marks her active.
+        await a.set_presence("online")
+        online = await sync_until(b, alice_is("online"))
+        # The time is frozen: each sync waits until something moves.
+        s.clock.advance(6 * 60 * 1000)
+        idle = await asyncio.wait_for(sync_until(b, alice_is("unavailable")), 20)
+        s.clock.advance(31 * 60 * 1000)
+        gone = await asyncio.wait_for(sync_until(b, alice_is("offline")), 20)
+        return online, idle, gone
+    online, idle, gone = nio_clients(s, [alice, bob], go)
+    assert online.currently_active is True
+    assert idle.last_active_ago >= 6 * 60 * 1000 and not idle.currently_active
+    assert gone.last_active_ago >= 37 * 60 * 1000 and not gone.currently_active
