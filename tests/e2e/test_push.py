@@ -14,7 +14,7 @@ import urllib.parse
 import nio
 import pytest
 
-from conftest import nio_run
+from conftest import nio_clients
 
 C = "/_matrix/client/v3"
 
@@ -98,20 +98,6 @@ def receipts(resp, room):
                 for user, info in users.items():
                     out[(eid, rtype, user)] = info
     return out
-
-
-def nio_clients(stack, users, fn):
-    """Runs fn(*clients) with one logged-in matrix-nio client per user."""
-    async def go(first):
-        clients = [first] + [nio.AsyncClient(stack.base, u["user_id"]) for u in users[1:]]
-        for c, u in zip(clients, users):
-            c.restore_login(u["user_id"], u["device_id"], u["access_token"])
-        try:
-            return await fn(*clients)
-        finally:
-            for c in clients[1:]:
-                await c.close()
-    return nio_run(stack, go, user=users[0]["user_id"])
 
 
 async def synced(client, **kw):

@@ -13,7 +13,7 @@ import urllib.parse
 import nio
 import pytest
 
-from conftest import nio_run
+from conftest import nio_clients
 
 C = "/_matrix/client/v3"
 
@@ -31,20 +31,6 @@ def people(stack):
         out[who] = dict(stack.register(name, "pw-" + name), username=name,
                         password="pw-" + name)
     return out
-
-
-def nio_as(stack, users, fn):
-    """Runs fn(*clients) with one logged-in nio client per user in users."""
-    async def go(first):
-        clients = [first] + [nio.AsyncClient(stack.base, u["user_id"]) for u in users[1:]]
-        for c, u in zip(clients, users):
-            c.restore_login(u["user_id"], u["device_id"], u["access_token"])
-        try:
-            return await fn(*clients)
-        finally:
-            for c in clients[1:]:
-                await c.close()
-    return nio_run(stack, go, user=users[0]["user_id"])
 
 
 class Api:
@@ -140,7 +126,7 @@ def test_two_users_create_invite_join_send(stack, people):
                 rooms_after)
 
     (room, invited, joined, sent_a, sent_b, members, rooms, msgs, got, left,
-     rooms_after) = nio_as(stack, [alice, bob], go)
+     rooms_after) = nio_clients(stack, [alice, bob], go)
     assert isinstance(invited, nio.RoomInviteResponse), invited
     assert isinstance(joined, nio.JoinResponse) and joined.room_id == room, joined
     assert isinstance(sent_a, nio.RoomSendResponse), sent_a
@@ -189,7 +175,7 @@ def test_messages_pages_backwards_and_forwards(stack, people, api):
             token = resp.end
         return out
 
-    nio_pages = nio_as(stack, [bob], more)
+    nio_pages = nio_clients(stack, [bob], more)
     back = [e["event_id"] for e in page["chunk"]]
     for p in nio_pages:
         assert len(p.chunk) <= 10
@@ -281,7 +267,7 @@ def test_topic_change_is_seen(stack, people, api):
         refused = await b.room_put_state(room, "m.room.topic", {"topic": "bob's topic"})
         return put, one, everything, refused
 
-    put, one, everything, refused = nio_as(stack, [alice, bob], go)
+    put, one, everything, refused = nio_clients(stack, [alice, bob], go)
     assert isinstance(put, nio.RoomPutStateResponse), put
     assert isinstance(one, nio.RoomGetStateEventResponse), one
     assert one.content == {"topic": "new topic"}
@@ -327,7 +313,7 @@ def test_kick_and_ban(stack, people, api):
                 unbanned, rejoin_unbanned)
 
     (weak, kicked, rooms_kicked, send_kicked, rejoin, weak_ban, banned, rejoin_banned,
-     unbanned, rejoin_unbanned) = nio_as(stack, [alice, bob, carol], go)
+     unbanned, rejoin_unbanned) = nio_clients(stack, [alice, bob, carol], go)
     assert isinstance(weak, nio.RoomKickError) and weak.status_code == "M_FORBIDDEN", weak
     assert isinstance(kicked, nio.RoomKickResponse), kicked
     assert isinstance(rooms_kicked, nio.JoinedRoomsResponse) and room not in rooms_kicked.rooms
@@ -382,7 +368,7 @@ def test_aliases(stack, people, api):
         missing = await b.room_resolve_alias("#nosuch%d:%s" % (os.getpid(), stack.server_name))
         return created, again, resolved, put, resolved2, joined, missing
 
-    created, again, resolved, put, resolved2, joined, missing = nio_as(stack, [alice, bob], go)
+    created, again, resolved, put, resolved2, joined, missing = nio_clients(stack, [alice, bob], go)
     assert isinstance(created, nio.RoomCreateResponse), created
     room = created.room_id
     assert isinstance(again, nio.RoomCreateError) and again.status_code == "M_ROOM_IN_USE", again
@@ -443,7 +429,7 @@ def test_redaction(stack, people, api):
         got = await b.room_get_event(room, theirs["event_id"])
         return red, red_own, got
 
-    red, red_own, got = nio_as(stack, [alice, bob], go)
+    red, red_own, got = nio_clients(stack, [alice, bob], go)
     assert isinstance(red, nio.RoomRedactResponse), red
     assert isinstance(red_own, nio.RoomRedactResponse), red_own
     # nio reads unsigned.redacted_because into who redacted and why.
@@ -549,7 +535,7 @@ def test_not_found(stack, people, api):
         return (await c.room_get_event(room, "$nosuchevent"),
                 await c.room_send(nowhere, "m.room.message", {"msgtype": "m.text", "body": "x"}))
 
-    got, sent_nowhere = nio_as(stack, [people["alice"]], go)
+    got, sent_nowhere = nio_clients(stack, [people["alice"]], go)
     assert isinstance(got, nio.RoomGetEventError) and got.status_code == "M_NOT_FOUND", got
     assert isinstance(sent_nowhere, nio.RoomSendError), sent_nowhere
     assert sent_nowhere.status_code == "M_NOT_FOUND"
@@ -578,7 +564,7 @@ def test_transaction_ids(stack, people, api):
                                 tx_id="nio-1")
         return one, two
 
-    one, two = nio_as(stack, [alice], go)
+    one, two = nio_clients(stack, [alice], go)
     assert isinstance(one, nio.RoomSendResponse) and isinstance(two, nio.RoomSendResponse)
     assert one.event_id == two.event_id
 
@@ -764,7 +750,7 @@ def test_initial_state_and_power_level_override(stack, people, api):
             power_level_override={"events_default": 10, "state_default": 20,
                                   "users": {alice["user_id"]: 100, bob["user_id"]: 20}})
 
-    created = nio_as(stack, [alice], go)
+    created = nio_clients(stack, [alice], go)
     assert isinstance(created, nio.RoomCreateResponse), created
     room = created.room_id
     # initial_state comes after the preset, so it wins.
@@ -798,7 +784,7 @@ def test_is_direct_invites(stack, people, api):
         return await c.room_create(is_direct=True, invite=[bob["user_id"]],
                                    preset=nio.RoomPreset.trusted_private_chat)
 
-    created = nio_as(stack, [alice], go)
+    created = nio_clients(stack, [alice], go)
     assert isinstance(created, nio.RoomCreateResponse), created
     room = created.room_id
     status, member = api["alice"].state(room, "m.room.member", bob["user_id"])
