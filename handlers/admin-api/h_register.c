@@ -50,7 +50,7 @@ h_register_shared(struct mreq *req)
 	int		 admin = json_is_true(json_object_get(b, "admin"));
 	char		*msg = NULL, *user_id = NULL, *hash = NULL, want[41];
 	size_t		 msgsz;
-	int		 rc = -1, taken, added;
+	int		 rc = -1, taken;
 
 	if (secret == NULL)
 		return mfcgi_fail(req, MERR_UNKNOWN, "Shared secret registration is not enabled");
@@ -96,13 +96,8 @@ h_register_shared(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	added = mstore_user_add(req->db, user_id, hash, displayname, admin, 0, user_type);
-	if (added != 0) {
+	if (mauth_user_add(req, user_id, hash, displayname, admin, 0, user_type) == -1) {
 		mdb_rollback(req->db);
-		if (added == MSTORE_CONFLICT)
-			mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
-		else
-			mfcgi_fail(req, MERR_INTERNAL, "%s: user add failed", __func__);
 		goto out;
 	}
 	if (mauth_session_new(req, user_id, NULL, NULL, 0, out) == -1) {

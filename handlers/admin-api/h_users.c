@@ -156,14 +156,12 @@ user_create(struct mreq *req, const char *id)
 
 	if (pw != NULL && (hash = mcrypto_password_hash(pw)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: hash failed", __func__);
-	rc = mstore_user_add(req->db, id, hash, dn,
-	    json_is_true(json_object_get(req->body, "admin")), 0,
-	    mjson_str(req->body, "user_type"));
+	rc = mauth_user_add(req, id, hash, dn, json_is_true(json_object_get(req->body, "admin")),
+	    0, mjson_str(req->body, "user_type"));
 	free(hash);
-	if (rc == MSTORE_CONFLICT)
-		return mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
-	if (rc != 0 || (json_object_get(req->body, "avatar_url") != NULL &&
-	    user_put_profile(req, id) == -1))
+	if (rc == -1)
+		return -1;
+	if (json_object_get(req->body, "avatar_url") != NULL && user_put_profile(req, id) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return 0;
 }

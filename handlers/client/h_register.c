@@ -141,17 +141,9 @@ create:
 		mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid registration token");
 		goto out;
 	}
-	{
-		int added = mstore_user_add(req->db, user_id, hash, NULL, 0, guest, NULL);
-
-		if (added != 0) {
-			mdb_rollback(req->db);
-			if (added == MSTORE_CONFLICT)
-				mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
-			else
-				mfcgi_fail(req, MERR_INTERNAL, "%s: user add failed", __func__);
-			goto out;
-		}
+	if (mauth_user_add(req, user_id, hash, NULL, 0, guest, NULL) == -1) {
+		mdb_rollback(req->db);
+		goto out;
 	}
 	if (inhibit)
 		json_object_set_new(out, "user_id", json_string(user_id));

@@ -127,6 +127,21 @@ out:
 }
 
 int
+mauth_user_add(struct mreq *req, const char *user_id, const char *password_hash,
+    const char *displayname, int is_admin, int is_guest, const char *user_type)
+{
+	switch (mstore_user_add(req->db, user_id, password_hash, displayname, is_admin,
+	    is_guest, user_type)) {
+	case 0:
+		return 0;
+	case MSTORE_CONFLICT:
+		return mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: user add failed", __func__);
+	}
+}
+
+int
 mauth_password_check(struct mreq *req, const char *user_id, const char *password)
 {
 	struct muser	 u;

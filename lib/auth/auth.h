@@ -19,6 +19,14 @@ int	mauth_localpart_check(const char *localpart, const char *server_name);
 char	*mauth_user_id(const char *name, const char *server_name);
 
 /*
+ * Creates the account user_id (see mstore_user_add), inside the caller's
+ * transaction.  0, or -1 with the request failed: 400 M_USER_IN_USE when
+ * the ID is taken (spec: POST /register), else an internal error.
+ */
+int	mauth_user_add(struct mreq *, const char *user_id, const char *password_hash,
+	    const char *displayname, int is_admin, int is_guest, const char *user_type);
+
+/*
  * Creates (or reuses) device_id for user_id with a new access token, and
  * a refresh token when refresh is set, inside the caller's transaction.
  * Fills out with user_id, access_token, device_id, home_server and
