@@ -1,4 +1,4 @@
-/* The published room directory, knocking, forgetting rooms and reporting events. */
+/* The room directory, room aliases, knocking, forgetting rooms, reporting events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +6,8 @@
 #include "directory.h"
 #include "events/events.h"
 #include "json/json.h"
+#include "log/log.h"
+#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -475,4 +477,216 @@ h_report_event(struct mreq *req)
 	    json_string_value(reason), json_is_integer(score) ? &sc : NULL) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return mfcgi_reply(req, 200, json_object());
+}
+
+/*
+ * Room aliases.  Spec: C-S API, "Room aliases"; who may create and
+ * delete them is left to servers, and myelin does as Synapse 1.67.
+ */
+
+/* 1 when alias is one by the spec's grammar, else 0 after failing with 400 M_INVALID_PARAM. */
+static int
+alias_param(struct mreq *req, const char *alias)
+{
+	if (mroom_alias_check(alias))
+		return 1;
+	mfcgi_fail(req, MERR_INVALID_PARAM, "Room alias invalid");
+	return 0;
+}
+
+/*
+ * Spec: C-S API, PUT /directory/room/{roomAlias}: 400 M_INVALID_PARAM
+ * for an alias that is not one, 409 M_UNKNOWN when taken.  As Synapse
+ * (require_membership_for_aliases, its default): the alias is on this
+ * server, without whitespace in its localpart (M_INVALID_PARAM), and its
+ * creator is joined to the room unless a server admin (403
+ * M_FORBIDDEN); no power level is needed.  An unknown room is 404
+ * M_NOT_FOUND (Synapse: 400 M_UNKNOWN).
+ */
+int
+h_alias_put(struct mreq *req)
+{
+	const char		*alias = req->params[0];
+	const json_t		*rid = json_object_get(req->body, "room_id");
+	const char		*room_id = json_string_value(rid);
+	struct mroom_ctx	 ctx;
+	char			*m;
+	int			 rc;
+
+	if (!alias_param(req, alias))
+		return -1;
+	if (!mroom_alias_new_check(alias, req->conf->server_name))
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "Room alias must be on this server, without whitespace");
+	if (rid == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing room_id");
+	if (room_id == NULL)
+		return mfcgi_fail(req, MERR_BAD_JSON, "room_id must be a string");
+	if (room_known(req, room_id) != 1)
+		return -1;
+	if (!req->auth.is_admin) {
+		room_ctx(req, &ctx);
+		m = mroom_membership(&ctx, room_id, req->auth.user_id);
+		rc = m != NULL && strcmp(m, "join") == 0;
+		free(m);
+		if (!rc)
+			return mfcgi_fail(req, MERR_FORBIDDEN,
+			    "You must be in the room to create an alias for it");
+	}
+	switch (mstore_alias_add(req->db, alias, room_id, req->auth.user_id)) {
+	case 0:
+		return mfcgi_reply(req, 200, json_object());
+	case MSTORE_CONFLICT:
+		/* Spec: 409 with M_UNKNOWN; Synapse says the same. */
+		return mfcgi_fail(req, MERR_CONFLICT, "Room alias %s already exists", alias);
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+}
+
+/*
+ * Spec: C-S API, GET /directory/room/{roomAlias}: 400 M_INVALID_PARAM,
+ * 404 M_NOT_FOUND.  Remote aliases are not asked for yet (federation):
+ * they are not found.
+ */
+int
+h_alias_get(struct mreq *req)
+{
+	char	*room_id = NULL;
+	int	 rc;
+
+	if (!alias_param(req, req->params[0]))
+		return -1;
+	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:[s]}", "room_id", room_id, "servers",
+	    req->conf->server_name));
+	free(room_id);
+	return rc;
+}
+
+/*
+ * As Synapse (DirectoryHandler._user_can_delete_alias): the alias's
+ * creator, a server admin, or a joined member with the power to send
+ * m.room.canonical_alias (check_can_change_room_list).  1, 0, or -1.
+ */
+static int
+may_delete_alias(struct mreq *req, const char *room_id, const char *creator)
+{
+	struct mroom_ctx ctx;
+
+	if ((creator != NULL && strcmp(creator, req->auth.user_id) == 0) || req->auth.is_admin)
+		return 1;
+	room_ctx(req, &ctx);
+	return dir_may_send_state(&ctx, room_id, req->auth.user_id, "m.room.canonical_alias");
+}
+
+/*
+ * Spec: C-S API, DELETE /directory/room/{roomAlias}: 404 M_NOT_FOUND
+ * when there is none (remote aliases included); 403 M_FORBIDDEN for
+ * anyone may_delete_alias refuses.  As the spec suggests and Synapse
+ * does, the room's m.room.canonical_alias loses the alias (alias or
+ * alt_aliases) by a new event from the deleting user, in the same
+ * transaction; when they may not send it (or are shadow-banned) the
+ * alias is deleted all the same and the state stays.
+ */
+int
+h_alias_delete(struct mreq *req)
+{
+	const char		*alias = req->params[0];
+	struct mroom_ctx	 ctx;
+	char			*room_id = NULL, *creator = NULL, *eid = NULL;
+	enum mroom_err		 e = MROOM_OK;
+	int			 rc = -1, ok;
+
+	if (!alias_param(req, alias))
+		return -1;
+	if ((ok = mstore_alias_get(req->db, alias, &room_id, &creator)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (ok == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	if ((ok = may_delete_alias(req, room_id, creator)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: auth check failed", __func__);
+		goto out;
+	}
+	if (ok == 0) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "You don't have permission to delete the alias");
+		goto out;
+	}
+	if (mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	if ((ok = mstore_alias_del(req->db, alias)) != 1) {
+		mdb_rollback(req->db);
+		if (ok == 0)
+			mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+		else
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	room_ctx(req, &ctx);
+	if (!req->auth.is_shadow_banned)
+		e = mroom_canonical_alias_drop(&ctx, room_id, req->auth.user_id, alias, &eid);
+	if (e == MROOM_FORBIDDEN)
+		mlog_info(req->id, "alias deleted, canonical alias kept: %s", ctx.why);
+	else if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		room_fail(req, &ctx, e);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	if (eid != NULL && req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
+	rc = mfcgi_reply(req, 200, json_object());
+out:
+	free(room_id);
+	free(creator);
+	free(eid);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/aliases: joined members, anyone
+ * when the room's history is world_readable, else 403 M_FORBIDDEN; as
+ * the spec allows and Synapse does, server admins too (synadm reads the
+ * aliases of a user's rooms before deactivating them).  404 M_NOT_FOUND
+ * for an unknown room.
+ */
+int
+h_room_aliases(struct mreq *req)
+{
+	const char		*room_id = req->params[0];
+	struct mroom_ctx	 ctx;
+	json_t			*list, *hv;
+	const char		*v;
+	char			*m;
+	int			 ok, err;
+
+	if (room_known(req, room_id) != 1)
+		return -1;
+	if (!req->auth.is_admin) {
+		room_ctx(req, &ctx);
+		m = mroom_membership(&ctx, room_id, req->auth.user_id);
+		ok = m != NULL && strcmp(m, "join") == 0;
+		free(m);
+		if (!ok) {
+			hv = mroom_state_get(&ctx, room_id, "m.room.history_visibility", "", &err);
+			if (err)
+				return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			ok = (v = mjson_str(json_object_get(hv, "content"),
+			    "history_visibility")) != NULL && strcmp(v, "world_readable") == 0;
+			json_decref(hv);
+		}
+		if (!ok)
+			return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a member of the room");
+	}
+	if ((list = mstore_alias_list(req->db, room_id)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "aliases", list));
 }

@@ -45,6 +45,10 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
 		    ctx->why : "Forbidden by the room's rules");
 	case MROOM_BAD_EVENT:
 		return mfcgi_fail(req, MERR_TOO_LARGE, "%s", ctx->why);
+	case MROOM_INVALID_ALIAS:
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s", ctx->why);
+	case MROOM_BAD_ALIAS:
+		return mfcgi_fail(req, MERR_BAD_ALIAS, "%s", ctx->why);
 	case MROOM_CONFLICT:
 	case MROOM_ERROR:
 	default:
@@ -203,9 +207,64 @@ add_state(json_t *list, const char *type, const char *state_key, json_t *content
 }
 
 /*
+ * mroom_create in the caller's transaction, with alias (room_alias_name's,
+ * or NULL) in the directory before the m.room.canonical_alias event that
+ * names it: mroom_send checks that event against the directory, and the
+ * room has its ID only once its create event exists (v12 derives it).
+ * So the room is made with the first two events of initial (the
+ * creator's membership and the power levels), the alias added, and the
+ * rest sent in order.  MROOM_CONFLICT when the alias was taken meanwhile;
+ * on failure *room_id is NULL.
+ */
+static enum mroom_err
+create_with_alias(struct mroom_ctx *ctx, const struct mroomver *ver, const char *creator,
+    const json_t *content, const json_t *initial, const char *alias, char **room_id)
+{
+	json_t		*head, *item;
+	char		*eid;
+	size_t		 i;
+	enum mroom_err	 e;
+
+	if ((head = json_array()) == NULL)
+		return MROOM_ERROR;
+	for (i = 0; i < 2 && i < json_array_size(initial); i++)
+		json_array_append(head, json_array_get(initial, i));
+	e = mroom_create(ctx, ver, creator, content, head, room_id);
+	json_decref(head);
+	if (e != MROOM_OK)
+		return e;
+	if (alias != NULL)
+		switch (mstore_alias_add(ctx->db, alias, *room_id, creator)) {
+		case 0:
+			break;
+		case MSTORE_CONFLICT:
+			e = MROOM_CONFLICT;
+			goto fail;
+		default:
+			e = MROOM_ERROR;
+			goto fail;
+		}
+	for (; i < json_array_size(initial); i++) {
+		item = json_array_get(initial, i);
+		e = mroom_send(ctx, *room_id, creator, mjson_str(item, "type"),
+		    mjson_str(item, "state_key"), json_object_get(item, "content"), NULL, NULL, &eid);
+		free(eid);
+		if (e != MROOM_OK)
+			goto fail;
+	}
+	return MROOM_OK;
+fail:
+	free(*room_id);
+	*room_id = NULL;
+	return e;
+}
+
+/*
  * Spec: C-S API, POST /createRoom, with the events in the order the spec
  * gives.  400 M_UNSUPPORTED_ROOM_VERSION, M_ROOM_IN_USE for a taken alias,
- * M_INVALID_PARAM for bad input.
+ * M_INVALID_PARAM for bad input, M_INVALID_ROOM_STATE for initial state
+ * the auth rules refuse, M_BAD_ALIAS for a canonical alias naming an
+ * alias of ours that does not point at the new room.
  */
 int
 h_create_room(struct mreq *req)
@@ -262,9 +321,9 @@ h_create_room(struct mreq *req)
 			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid characters in room alias");
 		if (asprintf(&alias, "#%s:%s", alias_name, req->conf->server_name) == -1)
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-		if (strlen(alias) > 255) {
+		if (!mroom_alias_new_check(alias, req->conf->server_name)) {
 			free(alias);
-			return mfcgi_fail(req, MERR_INVALID_PARAM, "Room alias too long");
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid room alias");
 		}
 		if ((rc = mstore_alias_get(req->db, alias, &room_id, &owner)) != 0) {
 			free(room_id);
@@ -335,21 +394,21 @@ h_create_room(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	e = mroom_create(&ctx, ver, req->auth.user_id, content, initial, &room_id);
-	if (e == MROOM_OK && alias != NULL &&
-	    mstore_alias_add(req->db, alias, room_id, req->auth.user_id) != 0) {
-		mdb_rollback(req->db);
-		mfcgi_fail(req, MERR_ROOM_IN_USE, "Room alias already taken");
-		goto out;
-	}
+	e = create_with_alias(&ctx, ver, req->auth.user_id, content, initial, alias, &room_id);
 	if (e == MROOM_OK && vis != NULL && strcmp(vis, "public") == 0 &&
 	    mstore_room_set_public(req->db, room_id, 1) == -1)
 		e = MROOM_ERROR;
 	if (e != MROOM_OK) {
 		mdb_rollback(req->db);
-		/* Refused initial state is the client's mistake (spec: M_INVALID_ROOM_STATE). */
+		/*
+		 * Spec: POST /createRoom: "The initial state implied by the
+		 * parameters to the /createRoom request is invalid" (the auth
+		 * rules refuse an event): 400 M_INVALID_ROOM_STATE.
+		 */
 		if (e == MROOM_FORBIDDEN)
-			mfcgi_fail(req, MERR_BAD_JSON, "Invalid initial state: %s", ctx.why);
+			mfcgi_fail(req, MERR_INVALID_ROOM_STATE, "Invalid initial state: %s", ctx.why);
+		else if (e == MROOM_CONFLICT && alias != NULL)
+			mfcgi_fail(req, MERR_ROOM_IN_USE, "Room alias already taken");
 		else
 			room_fail(req, &ctx, e);
 		goto out;

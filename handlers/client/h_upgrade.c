@@ -281,7 +281,8 @@ split_aliases(struct mreq *req, const json_t *alias_ev, json_t **old_content,
 
 /*
  * Sends one event as part of the upgrade.  When skippable, an event the
- * auth rules refuse is left out, as Synapse logs and carries on for bans,
+ * auth rules refuse (or a canonical alias naming an alias that is not
+ * the room's) is left out, as Synapse logs and carries on for bans,
  * aliases and the old room's power levels; nothing was written for it.
  */
 static enum mroom_err
@@ -293,7 +294,10 @@ send_part(struct mroom_ctx *ctx, const char *room_id, const char *sender, const 
 
 	e = mroom_send(ctx, room_id, sender, type, state_key, content, NULL, NULL, &eid);
 	free(eid);
-	return e == MROOM_FORBIDDEN && skippable ? MROOM_OK : e;
+	if (skippable && (e == MROOM_FORBIDDEN || e == MROOM_INVALID_ALIAS ||
+	    e == MROOM_BAD_ALIAS))
+		return MROOM_OK;
+	return e;
 }
 
 /*
@@ -384,8 +388,6 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 				add_state(initial, "m.space.child", mjson_str(ev, "state_key"),
 				    json_deep_copy(json_object_get(ev, "content")));
 	split_aliases(req, o.alias, &old_alias, &new_alias);
-	if (new_alias != NULL && json_object_size(new_alias) > 0)
-		add_state(initial, "m.room.canonical_alias", "", json_incref(new_alias));
 
 	if ((e = mroom_create(ctx, ver, me, cc, initial, new_id)) != MROOM_OK)
 		goto out;
@@ -421,6 +423,15 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	/* Step 4: local aliases follow the room. */
 	e = MROOM_ERROR;
 	if (mstore_alias_move(req->db, old_id, *new_id) == -1)
+		goto out;
+	/*
+	 * The new room's canonical alias waits for its aliases: mroom_send
+	 * checks that local ones point at the room.  As Synapse, one that
+	 * does not (a stale alias) leaves the event out.
+	 */
+	if (new_alias != NULL && json_object_size(new_alias) > 0 &&
+	    (e = send_part(ctx, *new_id, me, "m.room.canonical_alias", "", new_alias, 1)) !=
+	    MROOM_OK)
 		goto out;
 	if (old_alias != NULL && !json_equal(old_alias, json_object_get(o.alias, "content")) &&
 	    (e = send_part(ctx, old_id, me, "m.room.canonical_alias", "", old_alias, 1)) !=

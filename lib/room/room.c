@@ -556,6 +556,9 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if (target != NULL &&
 	    (rc = redaction_check(ctx, ver, &sv, target, sender, room_id)) != MROOM_OK)
 		goto out;
+	if ((rc = mroom_canonical_alias_check(ctx, room_id, type, state_key, content)) !=
+	    MROOM_OK)
+		goto out;
 	rc = persist(ctx, ver, &sv, ev, *event_id, room_id, before, prev, txn);
 out:
 	if (rc != MROOM_OK) {

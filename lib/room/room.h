@@ -14,6 +14,8 @@ enum mroom_err {
 	MROOM_NO_ROOM,		/* no such room here */
 	MROOM_FORBIDDEN,	/* the auth rules refuse the event */
 	MROOM_BAD_EVENT,	/* malformed: too large, bad content */
+	MROOM_INVALID_ALIAS,	/* an alias that is not one by the grammar (lib/room/alias.c) */
+	MROOM_BAD_ALIAS,	/* a local alias that does not point at the room */
 	MROOM_CONFLICT,		/* a room ID or alias that exists */
 	MROOM_ERROR,		/* storage or internal failure */
 };
@@ -88,5 +90,36 @@ json_t		*mroom_client_event(const struct mevrow *, int64_t now_ms,
  */
 json_t		*mroom_state_client_event(const json_t *ev, const char *room_id,
 		    int64_t now_ms, const char *viewer_user, const char *viewer_device);
+
+/*
+ * Room aliases (lib/room/alias.c).  mroom_alias_check: 1 when alias is
+ * one by the spec's grammar (appendices, "Room aliases": "#", a
+ * non-empty localpart without ":", ":", a server name; valid UTF-8; at
+ * most 255 bytes), else 0.  mroom_alias_new_check: the same, and fit to
+ * be created here: on server_name, no whitespace or control characters
+ * in the localpart (as Synapse).
+ */
+int		 mroom_alias_check(const char *alias);
+int		 mroom_alias_new_check(const char *alias, const char *server_name);
+/*
+ * Spec: m.room.canonical_alias.  For an event of that type and state
+ * key "" about to be sent in room_id (anything else: MROOM_OK), every
+ * alias the content names that the current event does not (Synapse
+ * checks only those) must be valid, else MROOM_INVALID_ALIAS (also for
+ * alt_aliases that is not a list), and when local must point at room_id,
+ * else MROOM_BAD_ALIAS; ctx->why says which.  Remote aliases are taken
+ * on their syntax (no federation to ask yet).  Called by mroom_send.
+ */
+enum mroom_err	 mroom_canonical_alias_check(struct mroom_ctx *, const char *room_id,
+		    const char *type, const char *state_key, const json_t *content);
+/*
+ * After alias was deleted: when room_id's m.room.canonical_alias names
+ * it (alias or alt_aliases), sends as sender the same content without
+ * it, in the caller's transaction, with *event_id (malloc'd) its ID.
+ * Nothing to change: MROOM_OK and *event_id NULL.  Otherwise what
+ * mroom_send returns (MROOM_FORBIDDEN when sender may not send it).
+ */
+enum mroom_err	 mroom_canonical_alias_drop(struct mroom_ctx *, const char *room_id,
+		    const char *sender, const char *alias, char **event_id);
 
 #endif
