@@ -18,7 +18,8 @@ h_versions(struct mreq *req)
 
 /*
  * Spec: C-S API, GET /capabilities, with m.room_versions from the
- * versions lib/events understands ("Room versions capability").
+ * versions lib/events understands ("Room versions capability"); the
+ * default is the one createRoom uses, default_room_version.
  */
 int
 h_capabilities(struct mreq *req)
@@ -39,7 +40,8 @@ h_capabilities(struct mreq *req)
 	    "m.set_avatar_url", "enabled", 1,
 	    "m.3pid_changes", "enabled", 0,
 	    "m.get_login_token", "enabled", 0,
-	    "m.room_versions", "default", mroomver_default()->id, "available", avail));
+	    "m.room_versions", "default", req->conf->default_room_version,
+	    "available", avail));
 }
 
 /* Writes s as the body of an nginx "return" string: escapes ' and \. */

@@ -284,7 +284,8 @@ h_create_room(struct mreq *req)
 	room_ctx(req, &ctx);
 	if (json_object_get(b, "room_version") != NULL && rv == NULL)
 		return mfcgi_fail(req, MERR_BAD_JSON, "room_version must be a string");
-	if ((ver = rv != NULL ? mroomver_get(rv) : mroomver_default()) == NULL)
+	/* Without room_version: default_room_version of myelin.conf(5). */
+	if ((ver = mroomver_get(rv != NULL ? rv : req->conf->default_room_version)) == NULL)
 		return mfcgi_fail(req, MERR_UNSUPPORTED_ROOM_VERSION,
 		    "Your homeserver does not support this room version");
 	if (vis != NULL && strcmp(vis, "public") != 0 && strcmp(vis, "private") != 0)

@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "events/events.h"
 #include "log/log.h"
 
-enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH };
+enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER };
 
 struct ckey {
 	const char	*name;
@@ -40,6 +41,10 @@ static const struct ckey keys[] = {
 	{ "threads.client", C_INT, OFF(threads_client), 1, 256 },
 	{ "threads.admin", C_INT, OFF(threads_admin), 1, 256 },
 	{ "threads.sync", C_INT, OFF(threads_sync), 1, 256 },
+	{ "max_parked_per_user", C_INT, OFF(max_parked_per_user), 1, 1000000 },
+	{ "max_parked_per_address", C_INT, OFF(max_parked_per_address), 1, 1000000 },
+	{ "default_room_version", C_ROOMVER, OFF(default_room_version), 0, 0 },
+	{ "access_log", C_BOOL, OFF(access_log), 0, 0 },
 };
 
 static void
@@ -93,7 +98,7 @@ mconfig_free(struct mconfig *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].kind == C_STR || keys[i].kind == C_PATH)
+		if (keys[i].kind == C_STR || keys[i].kind == C_PATH || keys[i].kind == C_ROOMVER)
 			free(*(char **)((char *)c + keys[i].off));
 	free(c->path);
 	free(c->dir);
@@ -119,6 +124,14 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->threads_client = 4;
 	c->threads_admin = 2;
 	c->threads_sync = 2;
+	/*
+	 * 100 waiting syncs is more devices than a person keeps open; the
+	 * address limit is the benchmark's 10,000 long-polls from one host,
+	 * which the generated nginx configuration is sized to hold.
+	 */
+	c->max_parked_per_user = 100;
+	c->max_parked_per_address = 10000;
+	c->access_log = 1;
 	if ((c->path = strdup(path)) == NULL || (tmp = strdup(path)) == NULL) {
 		mconfig_free(c);
 		return NULL;
@@ -205,6 +218,16 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			else
 				*(int *)field = (int)lvl;
 			break;
+		case C_ROOMVER:
+			/* Only versions lib/events can build and check. */
+			if (mroomver_get(v) == NULL) {
+				adderr(errs, errsz, &nerr, "%s:%d: %s: not a room version this server supports",
+				    path, lineno, k);
+				break;
+			}
+			free(*(char **)field);
+			*(char **)field = strdup(v);
+			break;
 		case C_BACKEND:
 			if (strcmp(v, "sqlite") == 0)
 				c->db_backend = MDB_SQLITE;
@@ -239,6 +262,14 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 		c->signing_key_path = abspath(c, "signing.key");
 	if (c->media_path == NULL)
 		c->media_path = abspath(c, "media");
+	/*
+	 * Version 10, not the spec's 12: clients that predate version 12
+	 * (nheko 0.11) fail on its room IDs without ":server" and its
+	 * creators missing from the power levels.  See myelin.conf(5).
+	 */
+	if (c->default_room_version == NULL &&
+	    (c->default_room_version = strdup("10")) == NULL)
+		adderr(errs, errsz, &nerr, "%s: out of memory", path);
 	if (c->registration_requires_token && !c->enable_registration)
 		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);
 	if (nerr > 0) {

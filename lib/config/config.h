@@ -28,6 +28,10 @@ struct mconfig {
 	int		 threads_client;
 	int		 threads_admin;
 	int		 threads_sync;
+	int		 max_parked_per_user;	/* waiting long-polls, see async.c */
+	int		 max_parked_per_address;
+	char		*default_room_version;	/* for createRoom without room_version */
+	int		 access_log;		/* myelin-stack writes log/access.log */
 };
 
 /*

@@ -42,6 +42,10 @@
 #define WATCH_SLICE_MS	250
 /* A worker gives up a response nginx does not read for this long. */
 #define WRITE_TIMEOUT_MS 30000
+/* Buckets of the parked-request counts; a power of two. */
+#define PCOUNT_BUCKETS	4096
+/* What a request refused a place to wait is told to wait before it asks again. */
+#define PARK_RETRY_MS	5000
 
 /*
  * Who owns a connection: the loop thread while it reads a request or
@@ -67,7 +71,19 @@ struct conn {
 	struct mfcgi_buf	 out;		/* the answer, while a worker writes it */
 	uint32_t		 seq;		/* notify sequence before the handler ran */
 	size_t			 slot;		/* index in the heap while parked */
+	int			 counted;	/* holds a place in the parked counts */
 	struct conn		*prev, *next;	/* reading list, queue or returns */
+};
+
+/*
+ * How many requests wait for one user or one address: from a request's
+ * first park until it is answered or dropped, whether it sits in the
+ * heap or runs again after a wake-up.
+ */
+struct pcount {
+	struct pcount	*next;		/* in its bucket */
+	int		 n;
+	char		 key[];		/* 'u' or 'a', then the user ID or address */
 };
 
 struct aloop;
@@ -103,6 +119,9 @@ struct aloop {
 	/* Connections workers hand back: parked, or kept for the next request. */
 	pthread_mutex_t		 rlock;
 	struct conn		*returns;
+	/* Parked counts: workers admit, whoever ends a request releases. */
+	pthread_mutex_t		 plock;
+	struct pcount		*pcounts[PCOUNT_BUCKETS];
 	atomic_int		 notified;	/* the watcher saw the sequence move */
 	atomic_int		 stopping;
 	atomic_size_t		 live;		/* connections not yet freed */
@@ -165,11 +184,123 @@ conn_write(void *ctx, const char *buf, size_t len)
 	return mfcgi_out_stdout(&c->out, c->in.id, buf, len);
 }
 
+/* FNV-1a of the kind byte and s: a bucket of the parked counts. */
+static size_t
+pcount_bucket(char kind, const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	h = (h ^ (unsigned char)kind) * 16777619u;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h & (PCOUNT_BUCKETS - 1);
+}
+
+/*
+ * The count for kind and s, created at 0 when create is set.  Returns it
+ * (borrowed), or NULL when absent or out of memory.  L->plock held.
+ */
+static struct pcount *
+pcount_get(struct aloop *L, char kind, const char *s, int create)
+{
+	size_t		 b = pcount_bucket(kind, s), len = strlen(s);
+	struct pcount	*p;
+
+	for (p = L->pcounts[b]; p != NULL; p = p->next)
+		if (p->key[0] == kind && strcmp(p->key + 1, s) == 0)
+			return p;
+	if (!create || (p = malloc(sizeof(*p) + len + 2)) == NULL)
+		return NULL;
+	p->n = 0;
+	p->key[0] = kind;
+	memcpy(p->key + 1, s, len + 1);
+	p->next = L->pcounts[b];
+	L->pcounts[b] = p;
+	return p;
+}
+
+/* Frees p once nothing waits for its user or address.  L->plock held. */
+static void
+pcount_gc(struct aloop *L, struct pcount *p)
+{
+	struct pcount **pp;
+
+	if (p == NULL || p->n > 0)
+		return;
+	for (pp = &L->pcounts[pcount_bucket(p->key[0], p->key + 1)]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+}
+
+/*
+ * Gives c, which parks for the first time, a place among the requests
+ * waiting for its user (max_parked_per_user) and its address
+ * (max_parked_per_address).  A request without a user counts only for
+ * its address.  Returns 0 when it may wait, 1 when a limit is reached,
+ * -1 when out of memory.
+ */
+static int
+park_admit(struct aloop *L, struct conn *c)
+{
+	const struct mconfig	*conf = L->srv->conf;
+	const char		*user = c->req.auth.user_id, *addr = c->req.remote_addr;
+	struct pcount		*u = NULL, *a = NULL;
+	int			 rc = -1;
+
+	pthread_mutex_lock(&L->plock);
+	if ((user != NULL && (u = pcount_get(L, 'u', user, 1)) == NULL) ||
+	    (addr != NULL && (a = pcount_get(L, 'a', addr, 1)) == NULL))
+		goto out;
+	if ((u != NULL && u->n >= conf->max_parked_per_user) ||
+	    (a != NULL && a->n >= conf->max_parked_per_address)) {
+		rc = 1;
+		goto out;
+	}
+	if (u != NULL)
+		u->n++;
+	if (a != NULL)
+		a->n++;
+	c->counted = 1;
+	rc = 0;
+out:
+	pcount_gc(L, u);
+	pcount_gc(L, a);
+	pthread_mutex_unlock(&L->plock);
+	return rc;
+}
+
+/* Gives back c's place, if it holds one; before its answer is sent. */
+static void
+park_release(struct aloop *L, struct conn *c)
+{
+	const char	*user = c->req.auth.user_id, *addr = c->req.remote_addr;
+	struct pcount	*p;
+
+	if (!c->counted)
+		return;
+	c->counted = 0;
+	pthread_mutex_lock(&L->plock);
+	if (user != NULL && (p = pcount_get(L, 'u', user, 0)) != NULL) {
+		p->n--;
+		pcount_gc(L, p);
+	}
+	if (addr != NULL && (p = pcount_get(L, 'a', addr, 0)) != NULL) {
+		p->n--;
+		pcount_gc(L, p);
+	}
+	pthread_mutex_unlock(&L->plock);
+}
+
 static void
 conn_free(struct aloop *L, struct conn *c)
 {
 	if (c == NULL)
 		return;
+	park_release(L, c);
 	if (c->fd != -1)
 		close(c->fd);
 	mfcgi_in_fini(&c->in);
@@ -182,8 +313,9 @@ conn_free(struct aloop *L, struct conn *c)
 
 /* Forgets the request; the connection may carry the next one. */
 static void
-conn_reset(struct conn *c)
+conn_reset(struct aloop *L, struct conn *c)
 {
+	park_release(L, c);
 	mfcgi_in_end(&c->in);
 	mfcgi_req_fini(&c->req);
 	mfcgi_buf_free(&c->out);
@@ -410,7 +542,7 @@ conn_parse(struct aloop *L, struct conn *c)
 				heap_remove(L, c);
 				reading_add(L, c);
 			}
-			conn_reset(c);
+			conn_reset(L, c);
 			continue;
 		case MFCGI_BAD:
 			mlog_warn(NULL, "bad FastCGI input: %s", c->in.why);
@@ -627,6 +759,33 @@ give_back(struct aloop *L, struct conn *c)
 	wake_loop(L);
 }
 
+/*
+ * A request parks for the first time: 0 when it may wait, or -1 with it
+ * failed.  Waiting requests each hold a connection in nginx and one
+ * here; without a limit one user's crowd of them takes every connection
+ * nginx has, and every other client is refused.
+ * Raises 429 M_LIMIT_EXCEEDED with retry_after_ms (spec: C-S API, "Rate
+ * limiting") past max_parked_per_user or max_parked_per_address.
+ */
+static int
+park_wait(struct aloop *L, struct conn *c)
+{
+	struct mreq *req = &c->req;
+
+	switch (park_admit(L, c)) {
+	case 0:
+		return 0;
+	case 1:
+		req->park_until = 0;
+		mlog_debug(req->id, "too many requests waiting: refused");
+		mfcgi_fail(req, MERR_LIMITED, "Too many requests waiting");
+		return mfcgi_fail_add(req, "retry_after_ms", json_integer(PARK_RETRY_MS));
+	default:
+		req->park_until = 0;
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+}
+
 /* A worker serves c: first run, or a wake-up of a parked request. */
 static void
 serve(struct aworker *w, struct conn *c)
@@ -655,12 +814,17 @@ serve(struct aworker *w, struct conn *c)
 			if (atomic_load(&L->stopping)) {
 				mlog_debug(req->id, "parked while stopping: dropped");
 				conn_free(L, c);
-			} else
+				return;
+			}
+			if (c->counted || park_wait(L, c) == 0) {
 				give_back(L, c);
-			return;
+				return;
+			}
 		}
 		req->db = NULL;
 	}
+	/* The place goes back before the client can ask again. */
+	park_release(L, c);
 	mfcgi_req_respond(req, &io);
 	if (mfcgi_out_end(&c->out, c->in.id, 0, MFCGI_REQUEST_COMPLETE) == -1) {
 		mlog_err(req->id, "%s: out of memory", __func__);
@@ -680,7 +844,7 @@ serve(struct aworker *w, struct conn *c)
 		conn_free(L, c);
 		return;
 	}
-	conn_reset(c);
+	conn_reset(L, c);
 	give_back(L, c);
 }
 
@@ -874,6 +1038,7 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 	pthread_mutex_init(&L.qlock, NULL);
 	pthread_cond_init(&L.qcond, NULL);
 	pthread_mutex_init(&L.rlock, NULL);
+	pthread_mutex_init(&L.plock, NULL);
 	raise_nofile();
 	if ((L.rbuf = malloc(READ_CHUNK)) == NULL ||
 	    (L.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
@@ -921,6 +1086,15 @@ out:
 	mfcgi_unlisten(st.sockpath);
 	if (atomic_load(&L.live) != 0)
 		mlog_err(NULL, "%zu connections left at exit", atomic_load(&L.live));
+	for (size_t b = 0; b < PCOUNT_BUCKETS; b++)
+		while (L.pcounts[b] != NULL) {
+			struct pcount *p = L.pcounts[b];
+
+			/* NEVER: every request gave its place back when it ended. */
+			mlog_err(NULL, "%s: %d parked requests not counted out", p->key, p->n);
+			L.pcounts[b] = p->next;
+			free(p);
+		}
 	free(workers);
 	free(L.heap);
 	free(L.rbuf);
@@ -933,6 +1107,7 @@ out:
 	pthread_mutex_destroy(&L.qlock);
 	pthread_cond_destroy(&L.qcond);
 	pthread_mutex_destroy(&L.rlock);
+	pthread_mutex_destroy(&L.plock);
 	mfcgi_start_fini(&st);
 	if (rc == 0)
 		mlog_info(NULL, "stopped");

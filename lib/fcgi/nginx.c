@@ -9,6 +9,12 @@
  * program's own route table then answers 404/405 M_UNRECOGNIZED for what
  * it does not serve.  REQUEST_URI is the raw URI as sent: federation
  * signatures cover the path byte for byte.
+ *
+ * nginx refuses a body over the program's own limit, max_body_bytes,
+ * from the Content-Length alone (413, which the server's error_page
+ * makes M_TOO_LARGE): it neither waits for nor spools to disk a body the
+ * handler would refuse.  $myelin_handler names the program in the
+ * access log.
  */
 void
 mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock, FILE *f)
@@ -23,8 +29,10 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 		    "\tfastcgi_param CONTENT_TYPE $content_type;\n"
 		    "\tfastcgi_param CONTENT_LENGTH $content_length;\n"
 		    "\tfastcgi_param REMOTE_ADDR $remote_addr;\n"
-		    "\tfastcgi_param SERVER_NAME $server_name;\n",
-		    app->locations[i], sock);
+		    "\tfastcgi_param SERVER_NAME $server_name;\n"
+		    "\tclient_max_body_size %lld;\n"
+		    "\tset $myelin_handler %s;\n",
+		    app->locations[i], sock, (long long)conf->max_body_bytes, getprogname());
 		/* Long-polls outlast nginx's 60 s default read timeout. */
 		if (app->wait_seconds > 0)
 			fprintf(f, "\tfastcgi_read_timeout %ds;\n", app->wait_seconds + 30);

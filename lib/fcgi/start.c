@@ -19,7 +19,12 @@
 #include "notify/notify.h"
 #include "store/store.h"
 
-#define LISTEN_BACKLOG	4096	/* the kernel caps it at net.core.somaxconn */
+/*
+ * The benchmark's 10,000 long-polls may arrive at once, each an upstream
+ * connection from nginx; a full queue refuses nginx's connect(2), which
+ * the client sees as 502.  The kernel caps it at net.core.somaxconn.
+ */
+#define LISTEN_BACKLOG	16384
 
 static void
 usage(const char *prog)
@@ -172,6 +177,24 @@ listen_tcp(const char *spec)
 	return fd;
 }
 
+/*
+ * Says once, at info, that net.core.somaxconn holds the listen queue
+ * below LISTEN_BACKLOG: the sysadmin may raise it (sysctl).
+ */
+static void
+backlog_note(void)
+{
+	FILE	*f;
+	long	 max = 0;
+
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "r")) == NULL)
+		return;
+	if (fscanf(f, "%ld", &max) == 1 && max < LISTEN_BACKLOG)
+		mlog_info(NULL, "listen queue %ld, not %d: net.core.somaxconn caps it",
+		    max, LISTEN_BACKLOG);
+	fclose(f);
+}
+
 /* 1 when spec names a TCP address rather than a unix socket file. */
 static int
 is_tcp(const char *spec)
@@ -194,6 +217,7 @@ mfcgi_listen(const char *path)
 	char			 tmp[sizeof(sun.sun_path)];
 	int			 fd = -1;
 
+	backlog_note();
 	if (is_tcp(path))
 		return listen_tcp(path);
 

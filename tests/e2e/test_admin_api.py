@@ -326,7 +326,7 @@ def test_rooms_list(stack, admin, uniq):
     assert (r["name"], r["canonical_alias"], r["joined_members"],
             r["joined_local_members"]) == ("%s Big" % tag, "#%sbig:localhost" % tag, 3, 3)
     assert (r["creator"], r["version"], r["join_rules"], r["federatable"]) == \
-        (admin[0], "12", "public", True)
+        (admin[0], "10", "public", True)
     assert r["encryption"] is None and r["room_type"] is None and r["state_events"] >= 7
     for k in ("public", "guest_access", "history_visibility"):
         assert k in r

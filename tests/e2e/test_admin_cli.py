@@ -262,7 +262,8 @@ def test_room_list_show_members_state(stack, admin, account, uniq):
     assert [r["room_id"] for r in listed["rooms"]] == [room] and listed["total_rooms"] == 1
     table = ok(stack.admin("room", "list", "--search", tag))
     assert table.splitlines()[0].split()[:3] == ["ROOM", "MEMBERS", "LOCAL"]
-    assert re.search(r"^%s\s+2\s+2\s+12\s+#%s:localhost\s+%s$" % (re.escape(room), tag, tag),
+    # Version 10: default_room_version.
+    assert re.search(r"^%s\s+2\s+2\s+10\s+#%s:localhost\s+%s$" % (re.escape(room), tag, tag),
                      table, re.M), table
     page = js(stack, "room", "list", "--order-by", "joined_members", "--reverse",
               "--limit", "1", "--from", "0")

@@ -103,6 +103,11 @@ http {
     merge_slashes off;
     server {
         listen 127.0.0.1:%d backlog=4096;
+        # As myelin-stack: the locations refuse bodies over max_body_bytes.
+        error_page 413 @too_large;
+        location @too_large {
+            return 413 '{"errcode":"M_TOO_LARGE","error":"Request body too large"}';
+        }
         %s
     }
 }

@@ -75,7 +75,7 @@ def test_capabilities_lists_room_versions(stack, account):
     status, body = stack.request("GET", C + "/capabilities", token=account["access_token"])
     assert status == 200
     versions = body["capabilities"]["m.room_versions"]
-    assert versions["default"] == "12"
+    assert versions["default"] == "10"      # default_room_version
     assert versions["available"][versions["default"]] == "stable"
     for v in map(str, range(1, 13)):
         assert versions["available"][v] == "stable"
@@ -417,7 +417,7 @@ def test_hierarchy(stack, uniq):
     assert top["room_type"] == "m.space"
     assert top["num_joined_members"] == 1 and top["join_rule"] == "public"
     assert top["world_readable"] is False and top["guest_can_join"] is False
-    assert top["room_version"] == "12"
+    assert top["room_version"] == "10"      # default_room_version
     children = top["children_state"]
     assert [c["state_key"] for c in children] == [
         r["a"], r["nested"], r["b"], "!remote:elsewhere.example", r["private"]]

@@ -695,10 +695,11 @@ def test_room_version_default_and_unknown(stack, api):
     a = api["alice"]
     caps = a.ok("GET", "/capabilities")["capabilities"]["m.room_versions"]
     assert {"10", "11", "12"} <= set(caps["available"])
-    # Spec: "Servers SHOULD use room version 12 as the default".
-    assert caps["default"] == "12"
+    # default_room_version: 10, which clients before version 12 handle
+    # (the spec's recommended default is 12).
+    assert caps["default"] == "10"
     room = a.create()
-    assert a.state(room, "m.room.create")[1]["room_version"] == "12"
+    assert a.state(room, "m.room.create")[1]["room_version"] == "10"
     assert_error(a.call("POST", "/createRoom", {"room_version": "9999"}), 400,
                  "M_UNSUPPORTED_ROOM_VERSION")
 
