@@ -24,6 +24,8 @@ client_state_event(struct mreq *req, json_t *ev)
 int
 room_filter_parse(struct mreq *req, const char *fs, json_t **filter)
 {
+	char why[256];
+
 	*filter = NULL;
 	if (fs == NULL)
 		return 0;
@@ -33,6 +35,12 @@ room_filter_parse(struct mreq *req, const char *fs, json_t **filter)
 		json_decref(*filter);
 		*filter = NULL;
 		return mfcgi_fail(req, MERR_BAD_JSON, "filter must be an object");
+	}
+	/* Spec: a RoomEventFilter; a bad one is 400 M_BAD_JSON, as a stored one. */
+	if (mfilter_room_event_check(*filter, why, sizeof(why)) == -1) {
+		json_decref(*filter);
+		*filter = NULL;
+		return mfcgi_fail(req, MERR_BAD_JSON, "Invalid filter: %s", why);
 	}
 	return 0;
 }

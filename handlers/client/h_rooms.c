@@ -49,6 +49,10 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s", ctx->why);
 	case MROOM_BAD_ALIAS:
 		return mfcgi_fail(req, MERR_BAD_ALIAS, "%s", ctx->why);
+	case MROOM_BAD_PARAM:
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s", ctx->why);
+	case MROOM_BAD_JSON:
+		return mfcgi_fail(req, MERR_BAD_JSON, "%s", ctx->why);
 	case MROOM_CONFLICT:
 	case MROOM_ERROR:
 	default:
@@ -102,9 +106,11 @@ blocked_check(struct mreq *req, const char *room_id, const char *type, const jso
 	return 0;
 }
 
-int
-room_send1(struct mreq *req, const char *room_id, const char *type, const char *state_key,
-    const json_t *content, const char *redacts, const char *txn_id, char **event_id)
+/* room_send1, with what the endpoint requires of a membership event's target. */
+static int
+send_event(struct mreq *req, enum mroom_target need, const char *room_id, const char *type,
+    const char *state_key, const json_t *content, const char *redacts, const char *txn_id,
+    char **event_id)
 {
 	struct mroom_ctx	 ctx;
 	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id, NULL };
@@ -117,6 +123,7 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 	if (blocked_check(req, room_id, type, content) == -1)
 		return -1;
 	room_ctx(req, &ctx);
+	ctx.target = need;
 	/*
 	 * Spec: C-S API, "Transaction identifiers": a retry repeats the
 	 * txnId and the path, so the endpoint is part of the key.
@@ -146,6 +153,14 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 	if (req->srv->notify != NULL)
 		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
 	return 0;
+}
+
+int
+room_send1(struct mreq *req, const char *room_id, const char *type, const char *state_key,
+    const json_t *content, const char *redacts, const char *txn_id, char **event_id)
+{
+	return send_event(req, MROOM_TARGET_ANY, room_id, type, state_key, content, redacts,
+	    txn_id, event_id);
 }
 
 int
@@ -300,8 +315,7 @@ h_create_room(struct mreq *req)
 		if (!json_is_array(invite))
 			return mfcgi_fail(req, MERR_BAD_JSON, "invite must be a list");
 		json_array_foreach(invite, i, v)
-			if (!json_is_string(v) || json_string_value(v)[0] != '@' ||
-			    strchr(json_string_value(v), ':') == NULL)
+			if (!mroom_user_id_check(json_string_value(v)))
 				return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid user ID in invite");
 	}
 	if ((cc = json_object_get(b, "creation_content")) != NULL && !json_is_object(cc))
@@ -429,10 +443,13 @@ out:
 	return rc;
 }
 
-/* Sends a membership event for target and replies {} or {room_id}. */
+/*
+ * Sends a membership event for target and replies {} or {room_id}.  A
+ * local join's voucher in a restricted room is lib/room's to name.
+ */
 static int
-membership(struct mreq *req, const char *room_id, const char *target, const char *m,
-    int reply_room)
+membership(struct mreq *req, enum mroom_target need, const char *room_id, const char *target,
+    const char *m, int reply_room)
 {
 	json_t		*content = json_pack("{s:s}", "membership", m);
 	const char	*reason = mjson_str(req->body, "reason");
@@ -441,19 +458,9 @@ membership(struct mreq *req, const char *room_id, const char *target, const char
 
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
-	if (strcmp(m, "join") == 0) {
-		struct mroom_ctx	 ctx;
-		char			*via;
-
+	if (strcmp(m, "join") == 0)
 		room_member_profile(req, req->auth.user_id, content);
-		/* Spec: restricted rooms: a member of ours vouches for the join. */
-		room_ctx(req, &ctx);
-		if ((via = mroom_join_authoriser(&ctx, room_id, req->auth.user_id)) != NULL)
-			json_object_set_new(content, "join_authorised_via_users_server",
-			    json_string(via));
-		free(via);
-	}
-	rc = room_send1(req, room_id, "m.room.member", target, content, NULL, NULL, &eid);
+	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
 	free(eid);
 	if (rc == -1)
@@ -462,7 +469,11 @@ membership(struct mreq *req, const char *room_id, const char *target, const char
 	    json_object());
 }
 
-/* The target user of invite/kick/ban/unban: body.user_id, a valid ID. */
+/*
+ * The target user of invite/kick/ban/unban: body.user_id, a valid ID
+ * (mroom_user_id_check, which the write path applies to every member
+ * event too): 400 M_MISSING_PARAM, M_INVALID_PARAM.
+ */
 static const char *
 target_of(struct mreq *req)
 {
@@ -472,7 +483,7 @@ target_of(struct mreq *req)
 		mfcgi_fail(req, MERR_MISSING_PARAM, "Missing user_id");
 		return NULL;
 	}
-	if (t[0] != '@' || strchr(t, ':') == NULL) {
+	if (!mroom_user_id_check(t)) {
 		mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid user_id");
 		return NULL;
 	}
@@ -483,7 +494,7 @@ target_of(struct mreq *req)
 int
 h_join_room_id(struct mreq *req)
 {
-	return membership(req, req->params[0], req->auth.user_id, "join", 1);
+	return membership(req, MROOM_TARGET_ANY, req->params[0], req->auth.user_id, "join", 1);
 }
 
 /* Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server resolve here. */
@@ -495,14 +506,14 @@ h_join_alias(struct mreq *req)
 	int		 rc;
 
 	if (target[0] == '!')
-		return membership(req, target, req->auth.user_id, "join", 1);
+		return membership(req, MROOM_TARGET_ANY, target, req->auth.user_id, "join", 1);
 	if (target[0] != '#' || strchr(target, ':') == NULL)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
 	if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
-	rc = membership(req, room_id, req->auth.user_id, "join", 1);
+	rc = membership(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "join", 1);
 	free(room_id);
 	return rc;
 }
@@ -525,23 +536,28 @@ h_invite(struct mreq *req)
 	muser_fini(&u);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown user");
-	return membership(req, req->params[0], t, "invite", 0);
+	return membership(req, MROOM_TARGET_ANY, req->params[0], t, "invite", 0);
 }
 
 /* Spec: C-S API, POST /rooms/{roomId}/leave. */
 int
 h_leave(struct mreq *req)
 {
-	return membership(req, req->params[0], req->auth.user_id, "leave", 0);
+	return membership(req, MROOM_TARGET_ANY, req->params[0], req->auth.user_id, "leave", 0);
 }
 
-/* Spec: C-S API, POST /rooms/{roomId}/kick. */
+/*
+ * Spec: C-S API, POST /rooms/{roomId}/kick: 403 M_FORBIDDEN when "the
+ * kickee is not currently in the room" (joined, invited or knocking);
+ * a banned user is not, and only /unban lifts a ban.
+ */
 int
 h_kick(struct mreq *req)
 {
 	const char *t = target_of(req);
 
-	return t == NULL ? -1 : membership(req, req->params[0], t, "leave", 0);
+	return t == NULL ? -1 : membership(req, MROOM_TARGET_IN_ROOM, req->params[0], t,
+	    "leave", 0);
 }
 
 /* Spec: C-S API, POST /rooms/{roomId}/ban. */
@@ -550,27 +566,17 @@ h_ban(struct mreq *req)
 {
 	const char *t = target_of(req);
 
-	return t == NULL ? -1 : membership(req, req->params[0], t, "ban", 0);
+	return t == NULL ? -1 : membership(req, MROOM_TARGET_ANY, req->params[0], t, "ban", 0);
 }
 
 /* Spec: C-S API, POST /rooms/{roomId}/unban: only a banned user can be unbanned. */
 int
 h_unban(struct mreq *req)
 {
-	struct mroom_ctx	 ctx;
-	const char		*t = target_of(req);
-	char			*m;
-	int			 banned;
+	const char *t = target_of(req);
 
-	if (t == NULL)
-		return -1;
-	room_ctx(req, &ctx);
-	m = mroom_membership(&ctx, req->params[0], t);
-	banned = m != NULL && strcmp(m, "ban") == 0;
-	free(m);
-	if (!banned)
-		return mfcgi_fail(req, MERR_FORBIDDEN, "The user is not banned");
-	return membership(req, req->params[0], t, "leave", 0);
+	return t == NULL ? -1 : membership(req, MROOM_TARGET_BANNED, req->params[0], t,
+	    "leave", 0);
 }
 
 /* Spec: C-S API, PUT /rooms/{roomId}/send/{eventType}/{txnId}. */
@@ -580,8 +586,6 @@ h_send(struct mreq *req)
 	char	*eid = NULL;
 	int	 rc;
 
-	if (strlen(req->params[1]) > 255)
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Event type too long");
 	if (room_send1(req, req->params[0], req->params[1], NULL, req->body, NULL,
 	    req->params[2], &eid) == -1)
 		return -1;
@@ -598,8 +602,6 @@ h_state_put(struct mreq *req)
 	char		*eid = NULL;
 	int		 rc;
 
-	if (strlen(req->params[1]) > 255 || strlen(sk) > 255)
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Event type or state key too long");
 	if (room_send1(req, req->params[0], req->params[1], sk, req->body, NULL, NULL, &eid) == -1)
 		return -1;
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));

@@ -24,7 +24,8 @@ void	room_member_profile(struct mreq *, const char *user_id, json_t *content);
 /*
  * Parses fs, the text of a filter query parameter (a RoomEventFilter;
  * NULL when absent), into *filter (NULL when absent).  0, or -1 after
- * failing the request: 400 M_NOT_JSON, or M_BAD_JSON when not an object.
+ * failing the request: 400 M_NOT_JSON, or M_BAD_JSON when not an object or
+ * not a RoomEventFilter (mfilter_room_event_check).
  */
 int	room_filter_parse(struct mreq *, const char *fs, json_t **filter);
 /* 1 when user_id is joined to room_id; 0 after failing the request (403/404); -1. */

@@ -1,5 +1,6 @@
 /* Event filters: the shape of a definition, and which events pass one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json/json.h"
@@ -7,7 +8,7 @@
 
 /* What a key of a filter definition holds. */
 enum fkind {
-	FK_NUMBER,
+	FK_NUMBER,	/* an integer (limits) */
 	FK_BOOL,
 	FK_STRINGS,
 	FK_USERS,	/* user IDs */
@@ -17,6 +18,9 @@ enum fkind {
 	FK_ROOM_EVENT,	/* a RoomEventFilter */
 	FK_ROOM,	/* a RoomFilter */
 };
+
+/* Spec: C-S API, "Canonical JSON": integers within +-(2**53 - 1). */
+#define CANON_INT_MAX	((json_int_t)9007199254740991LL)
 
 struct fkey {
 	const char	*key;
@@ -89,8 +93,14 @@ check_value(const json_t *v, enum fkind kind, const char *path, char *why, size_
 
 	switch (kind) {
 	case FK_NUMBER:
-		if (!json_is_number(v))
-			what = "a number";
+		/*
+		 * Spec: the limits are integers; Synapse's schema takes any
+		 * number, but a float limit means nothing and the definition
+		 * is stored as canonical JSON, which has no floats: 400.
+		 */
+		if (!json_is_integer(v) || json_integer_value(v) > CANON_INT_MAX ||
+		    json_integer_value(v) < -CANON_INT_MAX)
+			what = "an integer within +-(2**53 - 1)";
 		break;
 	case FK_BOOL:
 		if (!json_is_boolean(v))
@@ -152,11 +162,40 @@ check_object(const json_t *obj, const struct fkey *keys, size_t keysz, const cha
 	return 0;
 }
 
+/*
+ * Spec: C-S API, "Canonical JSON": the whole definition, unknown keys
+ * too, is stored and compared in that form.  0, or -1 with why written.
+ */
+static int
+check_canonical(const json_t *filter, char *why, size_t whysz)
+{
+	char *js;
+
+	if ((js = mjson_canonical(filter, NULL)) == NULL) {
+		snprintf(why, whysz, "filter must be canonical JSON: no floats, "
+		    "integers within +-(2**53 - 1)");
+		return -1;
+	}
+	free(js);
+	return 0;
+}
+
 int
 mfilter_check(const json_t *filter, char *why, size_t whysz)
 {
-	return check_object(filter, top_keys, sizeof(top_keys) / sizeof(top_keys[0]), "",
-	    why, whysz);
+	if (check_object(filter, top_keys, sizeof(top_keys) / sizeof(top_keys[0]), "",
+	    why, whysz) == -1)
+		return -1;
+	return check_canonical(filter, why, whysz);
+}
+
+int
+mfilter_room_event_check(const json_t *filter, char *why, size_t whysz)
+{
+	if (check_object(filter, room_event_keys,
+	    sizeof(room_event_keys) / sizeof(room_event_keys[0]), "", why, whysz) == -1)
+		return -1;
+	return check_canonical(filter, why, whysz);
 }
 
 int

@@ -8,10 +8,14 @@
  * Checks the shape of a filter definition (POST /user/{userId}/filter,
  * or inline in /sync) as Synapse's schema does: known keys have the
  * types the spec gives them, user and room ID lists hold IDs; unknown
- * keys are allowed, for forward compatibility.  Returns 0, or -1 with a
+ * keys are allowed, for forward compatibility.  Limits are integers, and
+ * the whole definition canonical JSON (no floats, integers within
+ * +-(2**53 - 1)), as it is stored in that form.  Returns 0, or -1 with a
  * sentence naming the bad key written to why.
  */
 int	mfilter_check(const json_t *filter, char *why, size_t whysz);
+/* The same for a RoomEventFilter alone (the filter of /messages, /context). */
+int	mfilter_room_event_check(const json_t *filter, char *why, size_t whysz);
 
 /*
  * 1 when ev (an event in client or PDU format: type, sender, content)

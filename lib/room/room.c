@@ -14,7 +14,11 @@
 
 /* Spec: S-S API, "Size limits": a PDU is at most 65536 bytes. */
 #define PDU_MAX_BYTES	65536
+/* Spec: C-S API, "Size limits": type, state_key, sender and user IDs at most 255 bytes. */
+#define ID_MAX_BYTES	255
 #define MAX_AUTH_TYPES	8
+/* Spec: C-S API, "Restricted rooms": the key only a resident server may set. */
+#define VIA_KEY		"join_authorised_via_users_server"
 
 /* Current state lookups for the auth rules, each event fetched once. */
 struct stateview {
@@ -70,6 +74,57 @@ mroom_membership(struct mroom_ctx *ctx, const char *room_id, const char *user_id
 		out = strdup(m);
 	json_decref(ev);
 	return out;
+}
+
+/*
+ * Spec: appendix, "Server Name": hostname [ ":" port ], the hostname a
+ * DNS name (IPv4 addresses are a subset of its characters) or an IPv6
+ * address in brackets, the port 1 to 5 digits.  1 when s is one.
+ */
+static int
+server_name_check(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = 0;
+
+	if (*p == '[') {
+		for (p++; *p != ']'; p++, n++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+			    (*p >= 'A' && *p <= 'F') || *p == ':' || *p == '.'))
+				return 0;	/* the NUL of an unclosed bracket too */
+		if (n < 2 || n > 45)
+			return 0;
+		p++;
+	} else {
+		for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '.'; p++)
+			n++;
+		if (n == 0)
+			return 0;
+	}
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ':')
+		return 0;
+	for (n = 0; *p >= '0' && *p <= '9'; p++)
+		n++;
+	return *p == '\0' && n >= 1 && n <= 5;
+}
+
+int
+mroom_user_id_check(const char *s)
+{
+	const unsigned char	*p;
+
+	if (s == NULL || s[0] != '@' || strlen(s) > ID_MAX_BYTES)
+		return 0;
+	/* Historical localparts: %x21-39 / %x3B-7E, so ':' ends it. */
+	for (p = (const unsigned char *)s + 1; *p != ':'; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return 0;	/* also the NUL of an ID without ':' */
+	if (p == (const unsigned char *)s + 1)
+		return 0;
+	return server_name_check((const char *)p + 1);
 }
 
 char *
@@ -430,6 +485,19 @@ build(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 
 	*err = MROOM_ERROR;
 	*event_id = NULL;
+	/*
+	 * Spec: room versions 6 and later, "Canonical JSON": floats and
+	 * integers beyond +-(2**53 - 1) are refused (400 M_BAD_JSON).  Checked
+	 * before signing, which would fail on them as an internal error.
+	 */
+	if ((js = mjson_canonical(content, NULL)) == NULL) {
+		*err = MROOM_BAD_JSON;
+		snprintf(ctx->why, sizeof(ctx->why), "Event content is not canonical JSON: "
+		    "no floats, integers within +-(2**53 - 1)");
+		return NULL;
+	}
+	free(js);
+	js = NULL;
 	ev = json_pack("{s:s,s:s,s:O,s:I,s:I}", "sender", sender, "type", type,
 	    "content", content, "origin_server_ts", (json_int_t)mclock_now_ms(),
 	    "depth", (json_int_t)depth);
@@ -481,9 +549,11 @@ build(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	}
 	if (mevent_sign(ev, ver, ctx->server_name, ctx->key) == -1)
 		goto fail;
-	if ((js = mjson_canonical(ev, &n)) == NULL || n > PDU_MAX_BYTES) {
+	if ((js = mjson_canonical(ev, &n)) == NULL)
+		goto fail;	/* content was canonical: only memory runs out here */
+	if (n > PDU_MAX_BYTES) {
 		*err = MROOM_BAD_EVENT;
-		snprintf(ctx->why, sizeof(ctx->why), "Event is too large or not canonical JSON");
+		snprintf(ctx->why, sizeof(ctx->why), "Event is too large");
 		goto fail;
 	}
 	free(js);
@@ -506,6 +576,134 @@ fail:
 	return NULL;
 }
 
+/*
+ * The limits of every local event that need no room state (spec: C-S
+ * API, "Size limits"; appendix, "User Identifiers"): a type and a state
+ * key of at most 255 bytes, the state key of a member event a user ID,
+ * content an object.  MROOM_OK, or MROOM_BAD_PARAM / MROOM_BAD_JSON with
+ * ctx->why set.
+ */
+static enum mroom_err
+event_check(struct mroom_ctx *ctx, const char *type, const char *state_key,
+    const json_t *content)
+{
+	if (type == NULL || strlen(type) > ID_MAX_BYTES) {
+		snprintf(ctx->why, sizeof(ctx->why), "Event type must be at most %d bytes",
+		    ID_MAX_BYTES);
+		return MROOM_BAD_PARAM;
+	}
+	if (state_key != NULL && strlen(state_key) > ID_MAX_BYTES) {
+		snprintf(ctx->why, sizeof(ctx->why), "State key must be at most %d bytes",
+		    ID_MAX_BYTES);
+		return MROOM_BAD_PARAM;
+	}
+	if (state_key != NULL && strcmp(type, "m.room.member") == 0 &&
+	    !mroom_user_id_check(state_key)) {
+		snprintf(ctx->why, sizeof(ctx->why), "Invalid user ID");
+		return MROOM_BAD_PARAM;
+	}
+	if (!json_is_object(content)) {
+		snprintf(ctx->why, sizeof(ctx->why), "Event content must be an object");
+		return MROOM_BAD_JSON;
+	}
+	return MROOM_OK;
+}
+
+/*
+ * Spec: C-S API, "Restricted rooms"; "Third-party invites": the voucher
+ * of a restricted join and the signed block of a third-party invite are
+ * a server's word, never a client's.  As this server signs every local
+ * event, a key kept from client content would meet the auth rules'
+ * signature requirement by the client's choice (Synapse strips the
+ * voucher too).  Returns content (new reference) without both, with the
+ * voucher mroom_join_authoriser names for a local join, or NULL.
+ * XXX A real third-party invite exchange (identity servers) would add
+ * its signed block here, from the server's own check of the signature.
+ */
+static json_t *
+member_content(struct mroom_ctx *ctx, const char *room_id, const char *sender,
+    const char *target, const json_t *content)
+{
+	json_t		*c;
+	const char	*m;
+	char		*via;
+
+	if ((c = json_deep_copy(content)) == NULL)
+		return NULL;
+	json_object_del(c, VIA_KEY);
+	json_object_del(c, "third_party_invite");
+	m = mjson_str(c, "membership");
+	if (m != NULL && strcmp(m, "join") == 0 && strcmp(sender, target) == 0 &&
+	    (via = mroom_join_authoriser(ctx, room_id, sender)) != NULL) {
+		json_object_set_new(c, VIA_KEY, json_string(via));
+		free(via);
+	}
+	return c;
+}
+
+/*
+ * ctx->target against the target's current membership.  Spec: C-S API,
+ * POST /kick, 403: "The kickee is not currently in the room"; a kick of
+ * a banned user would lift the ban, which is /unban's (Synapse refuses
+ * both).  MROOM_OK, MROOM_FORBIDDEN with ctx->why set, or MROOM_ERROR.
+ */
+static enum mroom_err
+target_check(struct mroom_ctx *ctx, struct stateview *sv, const char *target)
+{
+	const json_t	*cur = state_get(sv, "m.room.member", target);
+	const char	*m = mjson_str(json_object_get(cur, "content"), "membership");
+
+	if (sv->err)
+		return MROOM_ERROR;
+	switch (ctx->target) {
+	case MROOM_TARGET_IN_ROOM:
+		if (m != NULL && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0 ||
+		    strcmp(m, "knock") == 0))
+			return MROOM_OK;
+		snprintf(ctx->why, sizeof(ctx->why), "The target user is not in the room");
+		return MROOM_FORBIDDEN;
+	case MROOM_TARGET_BANNED:
+		if (m != NULL && strcmp(m, "ban") == 0)
+			return MROOM_OK;
+		snprintf(ctx->why, sizeof(ctx->why), "The user is not banned");
+		return MROOM_FORBIDDEN;
+	case MROOM_TARGET_ANY:
+	default:
+		return MROOM_OK;
+	}
+}
+
+/*
+ * As Synapse: a state event with the type, state_key, sender and content
+ * of the current one is the current one (joining twice, setting the same
+ * state twice).  Member events are compared without the voucher: the
+ * first join to a restricted room has one and a repeat needs none.  1
+ * when cur is such a duplicate, 0 otherwise (or out of memory).
+ */
+static int
+same_state(const json_t *cur, const char *type, const char *sender, const json_t *content)
+{
+	const json_t	*had = json_object_get(cur, "content");
+	const char	*was = mjson_str(cur, "sender");
+	json_t		*a, *b;
+	int		 same;
+
+	if (cur == NULL || was == NULL || strcmp(was, sender) != 0)
+		return 0;
+	if (json_equal(had, content))
+		return 1;
+	if (strcmp(type, "m.room.member") != 0 || json_object_get(had, VIA_KEY) == NULL)
+		return 0;
+	a = json_deep_copy(had);
+	b = json_deep_copy(content);
+	json_object_del(a, VIA_KEY);
+	json_object_del(b, VIA_KEY);
+	same = a != NULL && b != NULL && json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	return same;
+}
+
 enum mroom_err
 mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
     const char *type, const char *state_key, const json_t *content, const char *redacts,
@@ -514,15 +712,19 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	struct mroom		 room;
 	const struct mroomver	*ver;
 	struct stateview	 sv;
-	json_t			*prev = NULL, *ev = NULL;
+	json_t			*prev = NULL, *ev = NULL, *member = NULL;
+	const json_t		*cur;
 	const char		*target;
 	int64_t			 maxdepth, before;
-	enum mroom_err		 rc = MROOM_ERROR;
+	enum mroom_err		 rc;
 	int			 found;
 
 	*event_id = NULL;
 	ctx->why[0] = '\0';
 	memset(&sv, 0, sizeof(sv));
+	if ((rc = event_check(ctx, type, state_key, content)) != MROOM_OK)
+		return rc;
+	rc = MROOM_ERROR;
 	if (txn != NULL && txn->txn_id != NULL) {
 		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */
 		if ((found = mstore_event_by_txn(ctx->db, room_id, txn->user_id,
@@ -543,6 +745,25 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	    (prev = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL ||
 	    state_before_of(ctx, prev, &before) == -1)
 		goto out;
+	if (state_key != NULL && strcmp(type, "m.room.member") == 0) {
+		if ((member = member_content(ctx, room_id, sender, state_key, content)) == NULL)
+			goto out;
+		content = member;
+		if ((rc = target_check(ctx, &sv, state_key)) != MROOM_OK)
+			goto out;
+		rc = MROOM_ERROR;
+	}
+	if (state_key != NULL) {
+		cur = state_get(&sv, type, state_key);
+		if (sv.err)
+			goto out;
+		if (same_state(cur, type, sender, content)) {
+			if (mjson_str(cur, "event_id") != NULL &&
+			    (*event_id = strdup(mjson_str(cur, "event_id"))) != NULL)
+				rc = MROOM_OK;
+			goto out;
+		}
+	}
 	/* Spec: S-S API: depth is one more than the deepest prev event, capped. */
 	if (maxdepth >= INT64_C(9007199254740991))
 		maxdepth = INT64_C(9007199254740991) - 1;
@@ -566,6 +787,7 @@ out:
 		*event_id = NULL;
 	}
 	json_decref(ev);
+	json_decref(member);
 	json_decref(prev);
 	json_decref(sv.cache);
 	mroom_fini(&room);
@@ -595,9 +817,15 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 	if (content == NULL)
 		goto out;
 	json_object_set_new(content, "room_version", json_string(ver->id));
-	/* Spec: room versions 1-10 name the creator in the content. */
+	/*
+	 * Spec: room versions 1-10 name the creator in the content; later
+	 * ones by the sender, and a "creator" a client put there would only
+	 * mislead whoever still reads it.
+	 */
 	if (!ver->implicit_creator)
 		json_object_set_new(content, "creator", json_string(creator));
+	else
+		json_object_del(content, "creator");
 	if (!derived_id && (rid = opaque_id('!', ctx->server_name)) == NULL)
 		goto out;
 	sv.room_id = rid;

@@ -13,11 +13,26 @@ enum mroom_err {
 	MROOM_OK,
 	MROOM_NO_ROOM,		/* no such room here */
 	MROOM_FORBIDDEN,	/* the auth rules refuse the event */
-	MROOM_BAD_EVENT,	/* malformed: too large, bad content */
+	MROOM_BAD_EVENT,	/* too large: more than a PDU may hold */
 	MROOM_INVALID_ALIAS,	/* an alias that is not one by the grammar (lib/room/alias.c) */
 	MROOM_BAD_ALIAS,	/* a local alias that does not point at the room */
 	MROOM_CONFLICT,		/* a room ID or alias that exists */
 	MROOM_ERROR,		/* storage or internal failure */
+	MROOM_BAD_PARAM,	/* an identifier or a size limit: type, state_key, user ID */
+	MROOM_BAD_JSON,		/* content that is not an object of canonical JSON */
+};
+
+/*
+ * What an endpoint requires of the target's membership before it sends
+ * a membership event, checked under the room lock so that a concurrent
+ * change cannot slip between check and write.  The auth rules allow a
+ * leave by another user whatever the target's membership (it unbans a
+ * banned user); the C-S API's /kick and /unban each mean one of those.
+ */
+enum mroom_target {
+	MROOM_TARGET_ANY,	/* the auth rules alone (the state PUT, /leave, ...) */
+	MROOM_TARGET_IN_ROOM,	/* POST /kick: joined, invited or knocking */
+	MROOM_TARGET_BANNED,	/* POST /unban: banned */
 };
 
 /* Who sends, and where: what every local event needs besides its content. */
@@ -27,6 +42,7 @@ struct mroom_ctx {
 	const struct mkey	*key;
 	char			 why[256];	/* reason for MROOM_FORBIDDEN / BAD_EVENT */
 	int64_t			 stream;	/* stream position of the last event persisted */
+	enum mroom_target	 target;	/* for membership events; zeroed: ANY */
 };
 
 /* The idempotency key of a client send (spec: transaction IDs). */
@@ -39,12 +55,24 @@ struct mroom_txn {
 
 /*
  * Builds, signs, checks and persists one local event in room_id, inside
- * the caller's transaction.  state_key NULL: not a state event.  redacts:
- * for m.room.redaction.  *event_id (malloc'd) receives its ID; when txn
- * repeats an earlier send by the same device, the earlier event's ID is
- * returned and nothing is written.  MROOM_FORBIDDEN when the auth rules
- * refuse the event, or a redaction of another user's event lacks the
- * room's redact power level.
+ * the caller's transaction: the one write path of local events, so the
+ * checks every route needs are here.  state_key NULL: not a state event.
+ * redacts: for m.room.redaction.  *event_id (malloc'd) receives its ID;
+ * when txn repeats an earlier send by the same device, or a state event
+ * repeats the current one (type, state_key, sender and content), the
+ * earlier event's ID is returned and nothing is written.
+ *
+ * Member event content loses the keys only a server may set
+ * (join_authorised_via_users_server, third_party_invite); a local join
+ * to a restricted room gets its voucher from mroom_join_authoriser.
+ *
+ * MROOM_BAD_PARAM: type or state_key over 255 bytes, or a member event
+ * whose state_key is not a user ID (mroom_user_id_check).  MROOM_BAD_JSON:
+ * content not an object of canonical JSON (floats, integers beyond
+ * +-(2**53 - 1)).  MROOM_BAD_EVENT: the PDU is over 65536 bytes.
+ * MROOM_FORBIDDEN: the auth rules refuse the event, ctx->target is not
+ * met, or a redaction of another user's event lacks the room's redact
+ * power level.
  */
 enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *sender,
 		    const char *type, const char *state_key, const json_t *content,
@@ -53,7 +81,10 @@ enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *s
 /*
  * Creates a room: its m.room.create event from creation content, then
  * each of initial (a JSON array of {type, state_key, content}) in order,
- * in the caller's transaction.  *room_id (malloc'd) receives the room ID.
+ * through mroom_send, in the caller's transaction.  *room_id (malloc'd)
+ * receives the room ID.  The server names the version and, up to room
+ * version 10, the creator; creation content cannot name another creator
+ * in later versions either.  Errors as mroom_send.
  */
 enum mroom_err	mroom_create(struct mroom_ctx *, const struct mroomver *, const char *creator,
 		    const json_t *creation_content, const json_t *initial, char **room_id);
@@ -70,6 +101,13 @@ json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *ty
  */
 char		*mroom_join_authoriser(struct mroom_ctx *, const char *room_id,
 		    const char *user_id);
+/*
+ * Spec: appendix, "User Identifiers": 1 when s is "@localpart:server_name"
+ * of at most 255 bytes, the localpart one or more of the historical
+ * characters (printable ASCII but ':'), the server name a DNS name, IPv4
+ * or bracketed IPv6 address with an optional port.  Else 0.
+ */
+int		 mroom_user_id_check(const char *s);
 /* The membership of user_id in room_id ("join", "invite", ...) malloc'd, or NULL. */
 char		*mroom_membership(struct mroom_ctx *, const char *room_id, const char *user_id);
 

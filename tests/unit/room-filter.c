@@ -1,4 +1,4 @@
-/* mfilter_check and mfilter_event_match against the spec's "Filtering" rules. */
+/* mfilter_check, mfilter_room_event_check, mfilter_event_match: the spec's "Filtering". */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +16,21 @@ shape(const char *def, int valid)
 	if (f == NULL || (mfilter_check(f, why, sizeof(why)) == 0) != valid) {
 		fprintf(stderr, "FAIL shape %s: want %s (%s)\n", def, valid ? "valid" : "invalid",
 		    why);
+		failed = 1;
+	}
+	json_decref(f);
+}
+
+/* A RoomEventFilter, 1 when it must pass mfilter_room_event_check. */
+static void
+room_event(const char *def, int valid)
+{
+	json_t	*f = json_loads(def, 0, NULL);
+	char	 why[256] = "";
+
+	if (f == NULL || (mfilter_room_event_check(f, why, sizeof(why)) == 0) != valid) {
+		fprintf(stderr, "FAIL room_event %s: want %s (%s)\n", def,
+		    valid ? "valid" : "invalid", why);
 		failed = 1;
 	}
 	json_decref(f);
@@ -70,6 +85,20 @@ main(void)
 	shape("{\"account_data\":{\"types\":[1]}}", 0);
 	shape("{\"event_format\":\"xml\"}", 0);
 	shape("{\"event_fields\":\"type\"}", 0);
+	/* Limits are integers, and nothing canonical JSON cannot hold is stored. */
+	shape("{\"room\":{\"timeline\":{\"limit\":10.5}}}", 0);
+	shape("{\"room\":{\"timeline\":{\"limit\":1152921504606846976}}}", 0);
+	shape("{\"room\":{\"timeline\":{\"limit\":-9007199254740992}}}", 0);
+	shape("{\"room\":{\"timeline\":{\"limit\":9007199254740991}}}", 1);
+	shape("{\"presence\":{\"limit\":1e3}}", 0);
+	shape("{\"unknown\":{\"x\":0.5}}", 0);
+	shape("{\"unknown\":{\"x\":9007199254740992}}", 0);
+	room_event("{\"limit\":10,\"types\":[\"m.room.message\"]}", 1);
+	room_event("{\"limit\":10.5}", 0);
+	room_event("{\"limit\":1152921504606846976}", 0);
+	room_event("{\"senders\":\"@a:x\"}", 0);
+	room_event("{\"other\":1.5}", 0);
+	room_event("[]", 0);
 
 	match(NULL, "!r:x", msg, 1);
 	match("{}", "!r:x", msg, 1);
