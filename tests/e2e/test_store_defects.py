@@ -109,3 +109,39 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
         missing = set(sent[room]) - set(got[room])
         assert not missing, "%d of %d events never delivered" % (len(missing), SENDS)
         assert sorted(got[room]) == sorted(sent[room]), "an event arrived twice"
+
+
+# -- the fully-read marker -----------------------------------------------------
+
+ROUNDS = 6
+MARKERS = 8
+
+
+def test_concurrent_read_markers_end_at_the_newest(user):
+    """Spec: C-S API, "Fully read markers".  Requests moving m.fully_read
+    to increasing events, sent at once in any order, leave it on the
+    newest: the marker never moves back."""
+    u = user()
+    room = u.ok("POST", "/createRoom", {"preset": "private_chat"})["room_id"]
+    path = "/user/%s/rooms/%s/account_data/m.fully_read" % (q(u.user_id), q(room))
+    for rnd in range(ROUNDS):
+        events = [u.ok("PUT", "/rooms/%s/send/m.room.message/r%d.%d" % (q(room), rnd, i),
+                       {"msgtype": "m.text", "body": "x"})["event_id"]
+                  for i in range(MARKERS)]
+        statuses = []
+        barrier = threading.Barrier(MARKERS)
+
+        def mark(event_id):
+            barrier.wait()
+            status, _ = u.call("POST", "/rooms/%s/read_markers" % q(room),
+                               {"m.fully_read": event_id})
+            statuses.append(status)
+
+        # The newest first: every older one that overtakes it must lose.
+        threads = [threading.Thread(target=mark, args=(e,)) for e in reversed(events)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert statuses == [200] * MARKERS
+        assert u.ok("GET", path)["event_id"] == events[-1], "round %d" % rnd
