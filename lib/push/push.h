@@ -91,9 +91,18 @@ json_t	*mpush_actions_clean(const json_t *actions);
  * value.  word 1: it matches some substring that starts and ends at a
  * word boundary (the ends of value, or a character outside [A-Za-z0-9_]),
  * as the spec asks for content.body.  literal: '*' and '?' are plain
- * characters (display names).  Returns 1 on a match.
+ * characters (display names).  Returns 1 on a match.  The cost is linear
+ * in the value: at most (MPUSH_PATTERN_MAX + 64) / 64 machine words per
+ * character of it, whatever the pattern.  A pattern longer than
+ * MPUSH_PATTERN_MAX characters matches nothing (PUT /pushrules refuses
+ * them; older rows may hold one).
  */
 int	mpush_glob(const char *pattern, const char *value, int word, int literal);
+/* The longest pattern, in characters (code points), that matches anything. */
+#define MPUSH_PATTERN_MAX	256
+/* mpush_glob, adding to *steps the machine words it updated (for tests). */
+int	mpush_glob_steps(const char *pattern, const char *value, int word, int literal,
+	    uint64_t *steps);
 /*
  * The property of event at a dot-separated path (spec: Appendices,
  * "Dot-separated property paths": "\." and "\\" escape), borrowed, or
