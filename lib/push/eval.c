@@ -129,6 +129,12 @@ glob_chars(const char *s)
 	return n;
 }
 
+int
+mpush_pattern_check(const char *pattern)
+{
+	return glob_chars(pattern) <= MPUSH_PATTERN_MAX;
+}
+
 /*
  * Compiles pattern into g (free g->star).  0, or -1 when it is longer
  * than MPUSH_PATTERN_MAX characters (such a pattern matches nothing) or

@@ -145,3 +145,81 @@ def test_concurrent_read_markers_end_at_the_newest(user):
             t.join()
         assert statuses == [200] * MARKERS
         assert u.ok("GET", path)["event_id"] == events[-1], "round %d" % rnd
+
+
+# -- push rule limits ------------------------------------------------------------
+
+# lib/push/push.h: MPUSH_PATTERN_MAX, MPUSH_RULES_MAX, MPUSH_CONDITIONS_MAX.
+PATTERN_MAX = 256
+RULES_MAX = 500
+CONDITIONS_MAX = 16
+NOTIFY = ["notify"]
+
+
+def user_rules(u, kind):
+    return [r["rule_id"] for r in u.ok("GET", "/pushrules/global/")[kind]
+            if not r["rule_id"].startswith(".")]
+
+
+def refused(status_body):
+    status, body = status_body
+    assert status == 400, (status, body)
+    assert body["errcode"] == "M_UNKNOWN", body
+
+
+def test_push_rule_pattern_past_the_limit_is_refused(user):
+    u = user()
+    # At the limit, in characters: stored.
+    u.ok("PUT", "/pushrules/global/content/edge", {"pattern": "\u00e9" * PATTERN_MAX,
+                                                     "actions": NOTIFY})
+    # One character more; a 120 KB pattern; a condition's pattern.
+    refused(u.call("PUT", "/pushrules/global/content/long",
+                   {"pattern": "a" * (PATTERN_MAX + 1), "actions": NOTIFY}))
+    refused(u.call("PUT", "/pushrules/global/content/huge",
+                   {"pattern": "*a" * 60000, "actions": NOTIFY}))
+    refused(u.call("PUT", "/pushrules/global/override/cond", {
+        "conditions": [{"kind": "event_match", "key": "content.body",
+                        "pattern": "x" * (PATTERN_MAX + 1)}], "actions": NOTIFY}))
+    assert user_rules(u, "content") == ["edge"]
+    assert user_rules(u, "override") == []
+    status, _ = u.call("GET", "/pushrules/global/content/long")
+    assert status == 404
+
+
+def test_push_rule_with_too_many_conditions_is_refused(user):
+    u = user()
+    cond = {"kind": "event_match", "key": "type", "pattern": "m.room.message"}
+    u.ok("PUT", "/pushrules/global/underride/ok",
+         {"conditions": [cond] * CONDITIONS_MAX, "actions": NOTIFY})
+    refused(u.call("PUT", "/pushrules/global/underride/many",
+                   {"conditions": [cond] * (CONDITIONS_MAX + 1), "actions": NOTIFY}))
+    # Replacing a stored rule is refused alike, and leaves it as it was.
+    refused(u.call("PUT", "/pushrules/global/underride/ok",
+                   {"conditions": [cond] * (CONDITIONS_MAX + 1), "actions": NOTIFY}))
+    assert user_rules(u, "underride") == ["ok"]
+    rule = u.ok("GET", "/pushrules/global/underride/ok")
+    assert len(rule["conditions"]) == CONDITIONS_MAX
+
+
+def test_push_rules_past_the_count_are_refused(user):
+    u = user()
+    for i in range(RULES_MAX):
+        kind = ("room", "sender", "content", "override")[i % 4]
+        body = {"actions": NOTIFY}
+        if kind == "content":
+            body["pattern"] = "w%d" % i
+        rid = "!r%d:localhost" % i if kind == "room" else "@s%d:localhost" % i \
+            if kind == "sender" else "r%d" % i
+        u.ok("PUT", "/pushrules/global/%s/%s" % (kind, q(rid)), body)
+    refused(u.call("PUT", "/pushrules/global/content/onemore",
+                   {"pattern": "x", "actions": NOTIFY}))
+    rules = u.ok("GET", "/pushrules/global/")
+    assert sum(1 for k in ("override", "content", "room", "sender", "underride")
+               for r in rules[k] if not r["rule_id"].startswith(".")) == RULES_MAX
+    assert "onemore" not in user_rules(u, "content")
+    # A stored rule may still change, and server-default rules too.
+    u.ok("PUT", "/pushrules/global/content/r2", {"pattern": "changed", "actions": NOTIFY})
+    u.ok("PUT", "/pushrules/global/override/.m.rule.master/enabled", {"enabled": True})
+    # One gone makes room for one.
+    u.ok("DELETE", "/pushrules/global/content/r2")
+    u.ok("PUT", "/pushrules/global/content/onemore", {"pattern": "x", "actions": NOTIFY})
