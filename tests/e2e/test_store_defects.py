@@ -44,9 +44,10 @@ WRITERS = 4
 SENDS = 100
 
 
-def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
-    """Writers in several rooms send as fast as they can while a reader
-    loops /sync with since=next_batch: every event arrives, once."""
+def writing(user):
+    """A reader, WRITERS rooms it shares with one writer each, and a
+    function that starts the writers sending SENDS messages each as fast
+    as they can: it returns their threads and {room: [event IDs sent]}."""
     reader = user()
     writers = [user() for _ in range(WRITERS)]
     rooms = []
@@ -54,13 +55,6 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
         room = reader.ok("POST", "/createRoom", {"preset": "public_chat"})["room_id"]
         w.ok("POST", "/rooms/%s/join" % q(room), {})
         rooms.append(room)
-    # Big enough that no incremental timeline is ever limited.
-    flt = urllib.parse.quote('{"room":{"timeline":{"limit":500}}}')
-    status, body = reader.s.request("GET", C + "/sync?timeout=0&filter=" + flt,
-                                    token=reader.token)
-    assert status == 200, body
-    since = body["next_batch"]
-
     sent = {room: [] for room in rooms}
     errors = []
 
@@ -74,6 +68,38 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
         except Exception as e:  # pylint: disable=broad-except
             errors.append(e)
 
+    def start():
+        threads = [threading.Thread(target=write, args=(w, r)) for w, r in zip(writers, rooms)]
+        for t in threads:
+            t.start()
+        return threads
+
+    return reader, rooms, start, sent, errors
+
+
+def check_delivered(rooms, sent, got, errors):
+    assert not errors, errors
+    for room in rooms:
+        assert len(sent[room]) == SENDS
+        missing = set(sent[room]) - set(got[room])
+        assert not missing, "%d of %d events never delivered" % (len(missing), SENDS)
+        assert sorted(got[room]) == sorted(sent[room]), "an event arrived twice"
+
+
+def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
+    """Writers in several rooms send as fast as they can while a reader
+    loops /sync with since=next_batch: every event arrives, once."""
+    reader, rooms, start, sent, errors = writing(user)
+    # Big enough that no incremental timeline is ever limited.
+    flt = urllib.parse.quote('{"room":{"timeline":{"limit":500}}}')
+
+    def sync(since, timeout):
+        status, body = reader.s.request(
+            "GET", C + "/sync?timeout=%d&filter=%s%s" % (
+                timeout, flt, "&since=" + q(since) if since else ""), token=reader.token)
+        assert status == 200, body
+        return body
+
     got = {room: [] for room in rooms}
 
     def collect(body):
@@ -84,31 +110,50 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
             got[room] += [e["event_id"] for e in sec["timeline"]["events"]
                           if e["type"] == "m.room.message"]
 
-    threads = [threading.Thread(target=write, args=(w, r)) for w, r in zip(writers, rooms)]
-    for t in threads:
-        t.start()
+    since = sync(None, 0)["next_batch"]
+    threads = start()
     try:
         while any(t.is_alive() for t in threads):
-            status, body = reader.s.request(
-                "GET", C + "/sync?timeout=1000&filter=%s&since=%s" % (flt, q(since)),
-                token=reader.token)
-            assert status == 200, body
+            body = sync(since, 1000)
             collect(body)
             since = body["next_batch"]
     finally:
         for t in threads:
             t.join()
-    assert not errors, errors
     # Whatever was committed by the end shows in one more sync.
-    status, body = reader.s.request(
-        "GET", C + "/sync?timeout=0&filter=%s&since=%s" % (flt, q(since)), token=reader.token)
-    assert status == 200, body
-    collect(body)
+    collect(sync(since, 0))
+    check_delivered(rooms, sent, got, errors)
+
+
+def test_concurrent_writers_reach_a_paging_reader_exactly_once(user):
+    """The same through /messages: a page backwards from the present
+    down to the previous page's start token holds every event between
+    them, so consecutive pages miss nothing."""
+    reader, rooms, start, sent, errors = writing(user)
+    got = {room: [] for room in rooms}
+    tokens = {}
+
+    def page(room):
+        path = "/rooms/%s/messages?dir=b&limit=1000" % q(room)
+        if room in tokens:
+            path += "&to=" + q(tokens[room])
+        body = reader.ok("GET", path)
+        got[room] += [e["event_id"] for e in body["chunk"] if e["type"] == "m.room.message"]
+        tokens[room] = body["start"]
+
     for room in rooms:
-        assert len(sent[room]) == SENDS
-        missing = set(sent[room]) - set(got[room])
-        assert not missing, "%d of %d events never delivered" % (len(missing), SENDS)
-        assert sorted(got[room]) == sorted(sent[room]), "an event arrived twice"
+        page(room)
+    threads = start()
+    try:
+        while any(t.is_alive() for t in threads):
+            for room in rooms:
+                page(room)
+    finally:
+        for t in threads:
+            t.join()
+    for room in rooms:
+        page(room)
+    check_delivered(rooms, sent, got, errors)
 
 
 # -- the fully-read marker -----------------------------------------------------
