@@ -121,19 +121,32 @@ h_pushrule_get(struct mreq *req)
 	return rc;
 }
 
-/* 0 when conditions is an array of objects with a string kind; else 400. */
+/*
+ * 0 when conditions is an array of at most MPUSH_CONDITIONS_MAX objects
+ * with a string kind, and patterns within MPUSH_PATTERN_MAX; else 400
+ * (M_INVALID_PARAM for the shape, M_UNKNOWN past a limit, see
+ * h_pushrule_put).
+ */
 static int
 conditions_check(struct mreq *req, const json_t *conds)
 {
-	const json_t	*c;
+	const json_t	*c, *pat;
 	size_t		 i;
 
 	if (!json_is_array(conds))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "conditions must be an array");
-	json_array_foreach(conds, i, c)
+	if (json_array_size(conds) > MPUSH_CONDITIONS_MAX)
+		return mfcgi_fail(req, MERR_UNKNOWN, "A push rule has at most %d conditions",
+		    MPUSH_CONDITIONS_MAX);
+	json_array_foreach(conds, i, c) {
 		if (!json_is_string(json_object_get(c, "kind")))
 			return mfcgi_fail(req, MERR_INVALID_PARAM,
 			    "Each condition needs a kind");
+		if (json_is_string(pat = json_object_get(c, "pattern")) &&
+		    !mpush_pattern_check(json_string_value(pat)))
+			return mfcgi_fail(req, MERR_UNKNOWN,
+			    "A pattern has at most %d characters", MPUSH_PATTERN_MAX);
+	}
 	return 0;
 }
 
@@ -143,7 +156,10 @@ conditions_check(struct mreq *req, const json_t *conds)
  * the server and IDs with slashes are refused (400 M_INVALID_PARAM);
  * actions are required, pattern for content rules (400
  * M_MISSING_PARAM); a before or after rule that does not exist is 400
- * M_UNKNOWN.
+ * M_UNKNOWN.  Past the limits of lib/push (a pattern's length, a rule's
+ * conditions, a user's rules) the rule is refused with 400 M_UNKNOWN,
+ * the spec's example for this endpoint and what Synapse answers for
+ * every rule it refuses; nothing is stored.
  */
 int
 h_pushrule_put(struct mreq *req)
@@ -178,6 +194,11 @@ h_pushrule_put(struct mreq *req)
 		mfcgi_fail(req, MERR_MISSING_PARAM, "Content rules need a pattern");
 		goto out;
 	}
+	if (kind == MPUSH_CONTENT && !mpush_pattern_check(pattern)) {
+		mfcgi_fail(req, MERR_UNKNOWN, "A pattern has at most %d characters",
+		    MPUSH_PATTERN_MAX);
+		goto out;
+	}
 	if (kind == MPUSH_OVERRIDE || kind == MPUSH_UNDERRIDE) {
 		if (conds == NULL)
 			conds = empty = json_array();
@@ -186,9 +207,13 @@ h_pushrule_put(struct mreq *req)
 	} else
 		conds = NULL;
 	switch (mstore_push_rule_put(req->db, req->auth.user_id, req->params[0], id, conds,
-	    kind == MPUSH_CONTENT ? pattern : NULL, actions, before, after)) {
+	    kind == MPUSH_CONTENT ? pattern : NULL, actions, before, after, MPUSH_RULES_MAX)) {
 	case 0:
 		rc = changed(req);
+		break;
+	case MSTORE_TOO_MANY:
+		mfcgi_fail(req, MERR_UNKNOWN, "A user has at most %d push rules",
+		    MPUSH_RULES_MAX);
 		break;
 	case MSTORE_NO_ANCHOR:
 		mfcgi_fail(req, MERR_UNKNOWN, "before/after rule not found: %s",

@@ -44,38 +44,19 @@ event_in_room(struct mreq *req, const char *room_id, const char *event_id, int64
 /*
  * Spec: C-S API, "Fully read markers": m.fully_read lives in the room's
  * account data, set only through these endpoints.  A marker that would
- * move back stays where it is, as Synapse does.  0, or -1 with the
- * request failed.
+ * move back stays where it is, as Synapse does; the store compares and
+ * writes in one transaction, so concurrent requests cannot move it back
+ * either.  0, or -1 with the request failed.
  */
 static int
 fully_read(struct mreq *req, const char *room_id, const char *event_id, int64_t stream)
 {
-	json_t	*old = NULL, *content;
-	int64_t	 oldstream = 0;
-	int	 rc;
+	int rc;
 
-	if ((rc = mstore_account_data_get(req->db, req->auth.user_id, room_id, MPUSH_FULLY_READ,
-	    &old)) == -1)
+	if ((rc = mstore_account_data_marker(req->db, req->auth.user_id, room_id,
+	    MPUSH_FULLY_READ, event_id, stream)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && mjson_str(old, "event_id") != NULL) {
-		struct mevrow row;
-
-		if (mstore_event_get(req->db, mjson_str(old, "event_id"), &row) == 1) {
-			oldstream = row.stream;
-			mevrow_fini(&row);
-		}
-	}
-	json_decref(old);
-	if (oldstream >= stream)
-		return 0;
-	if ((content = json_pack("{s:s}", "event_id", event_id)) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	rc = mstore_account_data_put(req->db, req->auth.user_id, room_id, MPUSH_FULLY_READ,
-	    content);
-	json_decref(content);
-	if (rc == -1)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (req->srv->notify != NULL)
+	if (rc == 1 && req->srv->notify != NULL)
 		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return 0;
 }

@@ -91,6 +91,14 @@ madmin_user_deactivate(struct madmin *a, const char *user_id, int erase)
 	    mstore_user_set_erased(a->db, user_id, 1) == -1)) ||
 	    (rooms = mstore_user_memberships(a->db, user_id)) == NULL)
 		goto fail;
+	/*
+	 * Every room is locked (in room ID order) before the first leave:
+	 * an event's position lock must be the transaction's last lock
+	 * (see mstore_event_add).
+	 */
+	json_array_foreach(rooms, i, r)
+		if (mstore_room_lock(a->db, json_string_value(r)) == -1)
+			goto fail;
 	json_array_foreach(rooms, i, r)
 		if (madmin_leave(a, json_string_value(r), user_id) == MROOM_ERROR)
 			goto fail;

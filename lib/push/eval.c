@@ -5,13 +5,6 @@
 
 #include "push/extern.h"
 
-enum tokkind { T_CHAR, T_ANY, T_STAR };
-
-struct tok {
-	enum tokkind	 kind;
-	uint32_t	 cp;
-};
-
 /*
  * Decodes one UTF-8 sequence at s (not at its NUL) into *cp.  Returns
  * the bytes used, at least 1: a malformed byte stands for itself.
@@ -50,21 +43,6 @@ utf8_next(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
-/* The code points of s: a malloc'd array, *n long, or NULL. */
-static uint32_t *
-codepoints(const char *s, size_t *n)
-{
-	size_t		 len = strlen(s), i = 0;
-	uint32_t	*v;
-
-	*n = 0;
-	if ((v = calloc(len + 1, sizeof(*v))) == NULL)
-		return NULL;
-	while (s[i] != '\0')
-		i += utf8_next((const unsigned char *)s + i, &v[(*n)++]);
-	return v;
-}
-
 /* "Case-insensitive" is the homeserver's to define (spec); here, ASCII. */
 static uint32_t
 fold(uint32_t c)
@@ -80,42 +58,6 @@ isword(uint32_t c)
 	    c == '_';
 }
 
-/* Follows '*' matching nothing: a state before a star also stands after it. */
-static void
-closure(unsigned char *set, const struct tok *t, size_t m)
-{
-	for (size_t k = 0; k < m; k++)
-		if (set[k] && t[k].kind == T_STAR)
-			set[k + 1] = 1;
-}
-
-/* One character c read from every state of cur into nxt. */
-static int
-step(const unsigned char *cur, unsigned char *nxt, const struct tok *t, size_t m, uint32_t c)
-{
-	int any = 0;
-
-	memset(nxt, 0, m + 1);
-	for (size_t k = 0; k < m; k++) {
-		if (!cur[k])
-			continue;
-		if (t[k].kind == T_STAR)
-			nxt[k] = 1;
-		else if (t[k].kind == T_ANY || fold(t[k].cp) == fold(c))
-			nxt[k + 1] = 1;
-	}
-	closure(nxt, t, m);
-	for (size_t k = 0; k <= m; k++)
-		any |= nxt[k];
-	return any;
-}
-
-/*
- * The pattern runs as a set of states (positions in it) over the value's
- * characters, so a match costs at most len(value) x len(pattern) steps
- * whatever the stars, and in word mode every start is tried in the same
- * pass.
- */
 /* Whole-value match of a pattern without wildcards: most default rules' patterns. */
 static int
 equal_fold(const char *a, const char *b)
@@ -126,70 +68,231 @@ equal_fold(const char *a, const char *b)
 	return *a == *b;
 }
 
+/*
+ * The pattern as an automaton whose states are its positions 0..m (m:
+ * all of it matched), one bit each in words machine words (a Shift-And
+ * automaton).  A character moves every state at once: the states
+ * before a token it matches shift one bit up, those before a star stay,
+ * and a star also lets its state through unmatched.  So a character
+ * costs a few words whatever the stars (at most GLOB_WORDS, as patterns
+ * are bounded), and a match is linear in the value: no backtracking.
+ */
+#define GLOB_WORDS	((MPUSH_PATTERN_MAX + 1 + 63) / 64)
+
+struct globchar {
+	uint32_t	 cp;		/* first: other_cmp compares it */
+	size_t		 k;
+};
+
+struct glob {
+	size_t		 m, words;
+	uint64_t	*star;		/* states before a '*' */
+	uint64_t	*any;		/* states before a '?' */
+	uint64_t	*ascii;		/* [128][words]: before a character, folded */
+	struct globchar	*other;		/* ... and past ASCII, sorted by cp */
+	size_t		 othersz;
+};
+
+/* Set by mpush_glob_steps for the unit tests only. */
+static _Thread_local uint64_t *glob_steps;
+
+static int
+other_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+bit_set(uint64_t *v, size_t k)
+{
+	v[k / 64] |= UINT64_C(1) << (k % 64);
+}
+
+static int
+bit_get(const uint64_t *v, size_t k)
+{
+	return (v[k / 64] >> (k % 64)) & 1;
+}
+
+/* The characters of s, counted up to one past MPUSH_PATTERN_MAX. */
+static size_t
+glob_chars(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 c;
+	size_t			 n = 0;
+
+	for (; *p != '\0' && n <= MPUSH_PATTERN_MAX; n++)
+		p += utf8_next(p, &c);
+	return n;
+}
+
+int
+mpush_pattern_check(const char *pattern)
+{
+	return glob_chars(pattern) <= MPUSH_PATTERN_MAX;
+}
+
+/*
+ * Compiles pattern into g (free g->star).  0, or -1 when it is longer
+ * than MPUSH_PATTERN_MAX characters (such a pattern matches nothing) or
+ * memory ran out.
+ */
+static int
+glob_compile(struct glob *g, const char *pattern, int literal)
+{
+	const unsigned char	*p;
+	uint32_t		 c;
+	size_t			 n = 0;
+	int			 star = 0;
+
+	memset(g, 0, sizeof(*g));
+	if ((n = glob_chars(pattern)) > MPUSH_PATTERN_MAX)
+		return -1;
+	g->words = n / 64 + 1;
+	if ((g->star = calloc(g->words * 130 + (n + 1) * 2, sizeof(uint64_t))) == NULL)
+		return -1;
+	g->any = g->star + g->words;
+	g->ascii = g->any + g->words;
+	g->other = (struct globchar *)(g->ascii + 128 * g->words);
+	for (p = (const unsigned char *)pattern; *p != '\0';) {
+		p += utf8_next(p, &c);
+		/* Runs of stars are one star: no two star states side by side. */
+		if (!literal && c == '*') {
+			if (!star)
+				bit_set(g->star, g->m++);
+			star = 1;
+			continue;
+		}
+		star = 0;
+		if (!literal && c == '?')
+			bit_set(g->any, g->m);
+		else if ((c = fold(c)) < 128)
+			bit_set(g->ascii + c * g->words, g->m);
+		else {
+			g->other[g->othersz].cp = c;
+			g->other[g->othersz++].k = g->m;
+		}
+		g->m++;
+	}
+	qsort(g->other, g->othersz, sizeof(g->other[0]), other_cmp);
+	return 0;
+}
+
+/* cur |= the states a star lets through unmatched (stars never adjoin). */
+static void
+glob_closure(const struct glob *g, uint64_t *cur)
+{
+	uint64_t carry = 0;
+
+	for (size_t w = 0; w < g->words; w++) {
+		uint64_t s = cur[w] & g->star[w];
+
+		cur[w] |= (s << 1) | carry;
+		carry = s >> 63;
+	}
+}
+
+/* Moves the states of cur over character c.  0 when none is left. */
+static int
+glob_step(const struct glob *g, uint64_t *cur, uint32_t c)
+{
+	uint64_t	 match[GLOB_WORDS], carry = 0, left = 0;
+	size_t		 lo = 0, hi = g->othersz;
+
+	c = fold(c);
+	if (c < 128)
+		memcpy(match, g->ascii + c * g->words, g->words * sizeof(match[0]));
+	else {
+		memset(match, 0, sizeof(match));
+		/* The first entry of c, then every entry of c. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (g->other[mid].cp < c)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < g->othersz && g->other[lo].cp == c; lo++)
+			bit_set(match, g->other[lo].k);
+	}
+	for (size_t w = 0; w < g->words; w++) {
+		uint64_t adv = cur[w] & (match[w] | g->any[w]);
+
+		cur[w] = (adv << 1) | carry | (cur[w] & g->star[w]);
+		carry = adv >> 63;
+		left |= cur[w];
+	}
+	if (glob_steps != NULL)
+		*glob_steps += g->words;
+	glob_closure(g, cur);
+	return left != 0;
+}
+
+int
+mpush_glob_steps(const char *pattern, const char *value, int word, int literal,
+    uint64_t *steps)
+{
+	int rc;
+
+	glob_steps = steps;
+	rc = mpush_glob(pattern, value, word, literal);
+	glob_steps = NULL;
+	return rc;
+}
+
 int
 mpush_glob(const char *pattern, const char *value, int word, int literal)
 {
-	struct tok	*t = NULL;
-	uint32_t	*v = NULL, *pc = NULL;
-	unsigned char	*cur = NULL, *nxt = NULL, *sw;
-	size_t		 n, pn, m = 0;
-	int		 rc = 0;
+	struct glob		 g;
+	uint64_t		 cur[GLOB_WORDS];
+	const unsigned char	*v = (const unsigned char *)value;
+	uint32_t		 c = 0, prev = 0;
+	size_t			 len;
+	int			 rc = 0, first = 1, end;
 
-	if (!word && (literal || strpbrk(pattern, "*?") == NULL))
+	if (!word && (literal || strpbrk(pattern, "*?") == NULL)) {
+		if (glob_chars(pattern) > MPUSH_PATTERN_MAX)
+			return 0;
 		return equal_fold(pattern, value);
-	if ((v = codepoints(value, &n)) == NULL || (pc = codepoints(pattern, &pn)) == NULL ||
-	    (t = calloc(pn + 1, sizeof(*t))) == NULL || (cur = calloc(pn + 1, 1)) == NULL ||
-	    (nxt = calloc(pn + 1, 1)) == NULL)
-		goto out;
-	for (size_t i = 0; i < pn; i++) {
-		if (!literal && pc[i] == '*') {
-			if (m > 0 && t[m - 1].kind == T_STAR)
-				continue;
-			t[m++].kind = T_STAR;
-		} else if (!literal && pc[i] == '?')
-			t[m++].kind = T_ANY;
-		else {
-			t[m].kind = T_CHAR;
-			t[m++].cp = pc[i];
-		}
 	}
+	if (glob_compile(&g, pattern, literal) == -1)
+		return 0;
+	memset(cur, 0, sizeof(cur));
 	if (!word) {
-		cur[0] = 1;
-		closure(cur, t, m);
-		for (size_t p = 0; p < n; p++) {
-			if (!step(cur, nxt, t, m, v[p]))
+		bit_set(cur, 0);
+		glob_closure(&g, cur);
+		for (; *v != '\0'; v += len) {
+			len = utf8_next(v, &c);
+			if (!glob_step(&g, cur, c))
 				goto out;
-			sw = cur;
-			cur = nxt;
-			nxt = sw;
 		}
-		rc = cur[m];
+		rc = bit_get(cur, g.m);
 		goto out;
 	}
-	for (size_t p = 0; p <= n; p++) {
-		/* A match starts after a boundary character or on one. */
-		if (p == 0 || !isword(v[p - 1]) || (p < n && !isword(v[p]))) {
-			cur[0] = 1;
-			closure(cur, t, m);
+	/* Every start is tried in the same pass: state 0 joins at each boundary. */
+	for (;; first = 0, prev = c, v += len) {
+		end = *v == '\0';
+		len = end ? 0 : utf8_next(v, &c);
+		/* A match starts after a boundary character or on one ... */
+		if (first || !isword(prev) || (!end && !isword(c))) {
+			bit_set(cur, 0);
+			glob_closure(&g, cur);
 		}
 		/* ... and ends before one, or on one. */
-		if (cur[m] && (p == n || !isword(v[p]) || (p > 0 && !isword(v[p - 1])))) {
+		if (bit_get(cur, g.m) && (end || !isword(c) || (!first && !isword(prev)))) {
 			rc = 1;
 			goto out;
 		}
-		if (p == n)
+		if (end)
 			break;
-		step(cur, nxt, t, m, v[p]);
-		sw = cur;
-		cur = nxt;
-		nxt = sw;
+		glob_step(&g, cur, c);
 	}
 out:
-	free(v);
-	free(pc);
-	free(t);
-	free(cur);
-	free(nxt);
+	free(g.star);
 	return rc;
 }
 

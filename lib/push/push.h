@@ -91,9 +91,31 @@ json_t	*mpush_actions_clean(const json_t *actions);
  * value.  word 1: it matches some substring that starts and ends at a
  * word boundary (the ends of value, or a character outside [A-Za-z0-9_]),
  * as the spec asks for content.body.  literal: '*' and '?' are plain
- * characters (display names).  Returns 1 on a match.
+ * characters (display names).  Returns 1 on a match.  The cost is linear
+ * in the value: at most (MPUSH_PATTERN_MAX + 64) / 64 machine words per
+ * character of it, whatever the pattern.  A pattern longer than
+ * MPUSH_PATTERN_MAX characters matches nothing (PUT /pushrules refuses
+ * them; older rows may hold one).
  */
 int	mpush_glob(const char *pattern, const char *value, int word, int literal);
+/*
+ * Limits of a user's push rules, which every event in their rooms runs
+ * through inside the sender's write transaction.  Synapse has none (its
+ * evaluator compiles globs to linear-time regexes); these leave room for
+ * every real use: patterns up to the display name bound, a rule per
+ * muted room for hundreds of rooms, and the default rules' conditions
+ * several times over.  The longest pattern, in characters (code
+ * points), that matches anything:
+ */
+#define MPUSH_PATTERN_MAX	256
+/* The most user-defined rules per user, and conditions per rule. */
+#define MPUSH_RULES_MAX		500
+#define MPUSH_CONDITIONS_MAX	16
+/* 1 when pattern is at most MPUSH_PATTERN_MAX characters long. */
+int	mpush_pattern_check(const char *pattern);
+/* mpush_glob, adding to *steps the machine words it updated (for tests). */
+int	mpush_glob_steps(const char *pattern, const char *value, int word, int literal,
+	    uint64_t *steps);
 /*
  * The property of event at a dot-separated path (spec: Appendices,
  * "Dot-separated property paths": "\." and "\\" escape), borrowed, or

@@ -119,18 +119,22 @@ mstore_typing_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to
 	    json_object(), typing_row, NULL);
 }
 
-/* Stores content under a new position, inside the caller's transaction.  0 or -1. */
+/*
+ * Stores content under position pos (from estream_next), inside the
+ * caller's transaction.  0 or -1.  A read-modify-write takes pos before
+ * it reads: the stream's row lock then also orders the reads, which on
+ * PostgreSQL would otherwise see a row another writer is replacing.
+ */
 static int
 account_data_write(struct mdb *db, const char *user_id, const char *room_id, const char *type,
-    const json_t *content)
+    const json_t *content, int64_t pos)
 {
 	char	*js;
-	int64_t	 pos, n = -1;
+	int64_t	 n;
 
 	if ((js = json_dumps(content, JSON_COMPACT)) == NULL)
 		return -1;
-	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) != -1)
-		n = mdb_exec(db, MSTMT_ACCOUNT_DATA_PUT, "ssssi", user_id, room_id, type, js, pos);
+	n = mdb_exec(db, MSTMT_ACCOUNT_DATA_PUT, "ssssi", user_id, room_id, type, js, pos);
 	free(js);
 	return n == -1 ? -1 : 0;
 }
@@ -139,13 +143,58 @@ int
 mstore_account_data_put(struct mdb *db, const char *user_id, const char *room_id,
     const char *type, const json_t *content)
 {
+	int64_t pos;
+
 	if (mdb_begin(db) == -1)
 		return -1;
-	if (account_data_write(db, user_id, room_id, type, content) == -1) {
+	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	    account_data_write(db, user_id, room_id, type, content, pos) == -1) {
 		mdb_rollback(db);
 		return -1;
 	}
 	return mdb_commit(db);
+}
+
+int
+mstore_account_data_marker(struct mdb *db, const char *user_id, const char *room_id,
+    const char *type, const char *event_id, int64_t stream)
+{
+	struct mevrow	 row;
+	json_t		*old = NULL, *content = NULL;
+	const char	*oldid;
+	int64_t		 pos;
+	int		 rc = -1, found;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	/* The lock first: two markers moving at once read one after the other. */
+	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	    (found = mstore_account_data_get(db, user_id, room_id, type, &old)) == -1)
+		goto fail;
+	oldid = found == 1 ? json_string_value(json_object_get(old, "event_id")) : NULL;
+	if (oldid != NULL) {
+		if ((found = mstore_event_get(db, oldid, &row)) == -1)
+			goto fail;
+		if (found == 1 && row.stream >= stream) {
+			/* Nothing written: the position goes back with the rollback. */
+			mevrow_fini(&row);
+			rc = 0;
+			goto fail;
+		}
+		if (found == 1)
+			mevrow_fini(&row);
+	}
+	if ((content = json_pack("{s:s}", "event_id", event_id)) == NULL ||
+	    account_data_write(db, user_id, room_id, type, content, pos) == -1)
+		goto fail;
+	json_decref(old);
+	json_decref(content);
+	return mdb_commit(db) == -1 ? -1 : 1;
+fail:
+	mdb_rollback(db);
+	json_decref(old);
+	json_decref(content);
+	return rc;
 }
 
 int
@@ -194,12 +243,15 @@ mstore_tag_put(struct mdb *db, const char *user_id, const char *room_id, const c
 {
 	json_t	*content = NULL;
 
+	int64_t	 pos;
+
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((content = tags_get(db, user_id, room_id)) == NULL ||
+	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	    (content = tags_get(db, user_id, room_id)) == NULL ||
 	    json_object_set_new(json_object_get(content, "tags"), tag,
 	    json_deep_copy(value)) == -1 ||
-	    account_data_write(db, user_id, room_id, "m.tag", content) == -1) {
+	    account_data_write(db, user_id, room_id, "m.tag", content, pos) == -1) {
 		json_decref(content);
 		mdb_rollback(db);
 		return -1;
@@ -212,11 +264,13 @@ int
 mstore_tag_del(struct mdb *db, const char *user_id, const char *room_id, const char *tag)
 {
 	json_t	*content;
+	int64_t	 pos;
 	int	 rc = -1;
 
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((content = tags_get(db, user_id, room_id)) == NULL)
+	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	    (content = tags_get(db, user_id, room_id)) == NULL)
 		goto fail;
 	if (json_object_get(json_object_get(content, "tags"), tag) == NULL) {
 		json_decref(content);
@@ -224,7 +278,7 @@ mstore_tag_del(struct mdb *db, const char *user_id, const char *room_id, const c
 		return 0;
 	}
 	json_object_del(json_object_get(content, "tags"), tag);
-	rc = account_data_write(db, user_id, room_id, "m.tag", content);
+	rc = account_data_write(db, user_id, room_id, "m.tag", content, pos);
 	json_decref(content);
 	if (rc == -1)
 		goto fail;

@@ -42,6 +42,15 @@ json_t	*mstore_typing_sync(struct mdb *, const char *user_id, int64_t from, int6
  */
 int	mstore_account_data_put(struct mdb *, const char *user_id, const char *room_id,
 	    const char *type, const json_t *content);
+/*
+ * A marker in room account data, {"event_id": ID}, that only moves
+ * forwards: stores event_id (at events stream position stream) as type
+ * unless the stored one is at or past stream.  Read, compare and write
+ * are one transaction, under the account data stream's lock taken
+ * first.  1 moved, 0 left alone, -1.
+ */
+int	mstore_account_data_marker(struct mdb *, const char *user_id, const char *room_id,
+	    const char *type, const char *event_id, int64_t stream);
 /* 1 with *out (new reference), 0 when none is stored, -1. */
 int	mstore_account_data_get(struct mdb *, const char *user_id, const char *room_id,
 	    const char *type, json_t **out);

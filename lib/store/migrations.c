@@ -352,5 +352,19 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX refresh_tokens_next ON refresh_tokens (next_id);"
 	  "ALTER TABLE access_tokens ADD COLUMN used BIGINT NOT NULL DEFAULT 1;",
 	  NULL },
+	/*
+	 * The events stream's position, as ephemeral_streams holds the
+	 * others': a writer bumps it in its transaction and keeps the row
+	 * locked to its commit, so positions commit in order and a reader
+	 * of pos never passes an event still uncommitted (a sequence hands
+	 * out positions that commit in any order).  events.stream keeps its
+	 * meaning; the sequence behind it goes unused.
+	 */
+	{ 12, "events-position",
+	  "CREATE TABLE events_position ("
+	  " id BIGINT PRIMARY KEY,"
+	  " pos BIGINT NOT NULL);"
+	  "INSERT INTO events_position (id, pos) SELECT 1, COALESCE(MAX(stream), 0) FROM events;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -356,11 +356,11 @@ mstore_push_notifs(struct mdb *db, const char *user_id, int64_t before, int high
 int
 mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
     const char *rule_id, const json_t *conditions, const char *pattern,
-    const json_t *actions, const char *before, const char *after)
+    const json_t *actions, const char *before, const char *after, int64_t max_rules)
 {
 	const char	*anchor = before != NULL ? before : after;
 	char		*cjs = NULL, *ajs = NULL;
-	int64_t		 prio = 0, ap = 0;
+	int64_t		 prio = 0, ap = 0, count = 0;
 	int		 exists, rc = -1;
 
 	if ((ajs = json_dumps(actions, JSON_COMPACT)) == NULL ||
@@ -368,9 +368,18 @@ mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
 		goto out;
 	if (mdb_begin(db) == -1)
 		goto out;
-	if ((exists = mcur_first_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind,
+	if (mdb_exec(db, MSTMT_PUSH_RULE_LOCK, "s", user_id) == -1 ||
+	    (exists = mcur_first_int(mdb_query(db, MSTMT_PUSH_RULE_PRIORITY, "sss", user_id, kind,
 	    rule_id), &prio)) == -1)
 		goto fail;
+	if (!exists) {
+		if (mcur_first_int(mdb_query(db, MSTMT_PUSH_RULE_COUNT, "s", user_id), &count) != 1)
+			goto fail;
+		if (count >= max_rules) {
+			rc = MSTORE_TOO_MANY;
+			goto fail;
+		}
+	}
 	if (anchor != NULL) {
 		int found;
 

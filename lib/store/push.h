@@ -12,6 +12,8 @@ struct mdb;
 
 /* A before/after rule that does not exist (mstore_push_rule_put). */
 #define MSTORE_NO_ANCHOR	(-3)
+/* A new rule past the user's limit of rules (mstore_push_rule_put). */
+#define MSTORE_TOO_MANY		(-4)
 
 /* The receipts stream's newest position (0 before any receipt), or -1. */
 int64_t	mstore_receipt_pos(struct mdb *);
@@ -124,12 +126,15 @@ void	mnotif_list_free(struct mnotif *, size_t);
  * before or after (rule IDs of the same kind; before wins), becomes the
  * most important rule of its kind, or the next one more (before) or less
  * (after) important than the anchor; an existing rule left in place
- * keeps its place.  Runs in its own transaction.  0, MSTORE_NO_ANCHOR,
- * or -1.
+ * keeps its place.  A new rule is refused when the user has max_rules
+ * user-defined rules already (changes to server-default rules do not
+ * count).  Runs in its own transaction, with the user's row locked so
+ * that concurrent puts count one after the other.  0, MSTORE_NO_ANCHOR,
+ * MSTORE_TOO_MANY, or -1.
  */
 int	mstore_push_rule_put(struct mdb *, const char *user_id, const char *kind,
 	    const char *rule_id, const json_t *conditions, const char *pattern,
-	    const json_t *actions, const char *before, const char *after);
+	    const json_t *actions, const char *before, const char *after, int64_t max_rules);
 /* Deletes a user-defined rule: 1 deleted, 0 there was none, -1. */
 int	mstore_push_rule_del(struct mdb *, const char *user_id, const char *kind,
 	    const char *rule_id);

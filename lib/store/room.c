@@ -67,22 +67,34 @@ mstore_room_set_public(struct mdb *db, const char *room_id, int is_public)
 	    (int64_t)is_public));
 }
 
+/*
+ * The position is taken from the events_position row, whose lock the
+ * transaction keeps to its end: writers of other rooms queue here, so
+ * this is the last lock an event's transaction may take (a writer that
+ * goes on to lock another room would deadlock with one of that room's
+ * writers: lock every room first).  A rolled back transaction gives its
+ * position back with the row.
+ */
 int
 mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 {
-	struct mcur	*c;
-	char		*js;
+	char	*js;
+	int64_t	 n;
 
 	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
 		return -1;
-	c = mdb_query(db, MSTMT_EVENT_ADD, "sssssiiiissssss", e->event_id, e->room_id,
+	if (mcur_first_int(mdb_query(db, MSTMT_EVENTS_POS_NEXT, ""), stream) != 1) {
+		free(js);
+		return -1;
+	}
+	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssi", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
-	    e->txn_id, js, e->txn_scope);
+	    e->txn_id, js, e->txn_scope, *stream);
 	free(js);
-	if (c == NULL)
+	if (n < 0)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
-	return mcur_first_int(c, stream) == 1 ? 0 : -1;
+	return n == 1 ? 0 : -1;
 }
 
 void

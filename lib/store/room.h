@@ -43,7 +43,11 @@ void	mroom_fini(struct mroom *);
 int	mstore_room_lock(struct mdb *, const char *room_id);
 int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
 
-/* Stores ev (fields of in; in->json serialised).  *stream gets its position. */
+/*
+ * Stores ev (fields of in; in->json serialised).  *stream gets its
+ * position, taken under a lock held to the end of the transaction: call
+ * it after every room lock the transaction needs.  0, MSTORE_CONFLICT or -1.
+ */
 int	mstore_event_add(struct mdb *, const struct mevrow *in, int64_t *stream);
 int	mstore_event_get(struct mdb *, const char *event_id, struct mevrow *out);
 void	mevrow_fini(struct mevrow *);
@@ -60,6 +64,10 @@ int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redact
  */
 int	mstore_events_page(struct mdb *, const char *room_id, int backwards,
 	    int64_t from, int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
+/*
+ * The events stream's committed position: every event at or below it is
+ * visible to this connection, so it may be handed out as a token.  -1.
+ */
 int64_t	mstore_events_max_stream(struct mdb *);
 /* The state group after room_id's last event at or before pos: 0 if none, -1. */
 int64_t	mstore_room_state_at(struct mdb *, const char *room_id, int64_t pos);

@@ -76,6 +76,11 @@
 	 */ \
 	X(MSTMT_PUSH_RULES_USER, "SELECT user_id, kind, rule_id, conditions, pattern, actions," \
 	    " enabled FROM push_rules WHERE user_id = $1 ORDER BY kind, priority DESC, rule_id") \
+	/* The no-op SET takes the user's row lock: one rule change at a time. */ \
+	X(MSTMT_PUSH_RULE_LOCK, "UPDATE users SET deactivated = deactivated WHERE user_id = $1") \
+	/* User-defined rules: rows of server-default IDs only change those. */ \
+	X(MSTMT_PUSH_RULE_COUNT, "SELECT COUNT(*) FROM push_rules WHERE user_id = $1" \
+	    " AND substr(rule_id, 1, 1) <> '.'") \
 	X(MSTMT_PUSH_RULE_PRIORITY, "SELECT priority FROM push_rules WHERE user_id = $1" \
 	    " AND kind = $2 AND rule_id = $3") \
 	X(MSTMT_PUSH_RULE_TOP, "SELECT COALESCE(MAX(priority), 0) FROM push_rules" \

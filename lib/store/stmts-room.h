@@ -19,10 +19,17 @@
 	X(MSTMT_ROOM_LIST_PUBLIC, "SELECT room_id FROM rooms WHERE is_public = 1" \
 	    " AND room_id > $1 ORDER BY room_id LIMIT $2") \
 	/* events */ \
+	/* \
+	 * The next position of the events stream: the row lock of the UPDATE \
+	 * is held to commit, so writers' positions commit in the order taken \
+	 * (SQLite's BEGIN IMMEDIATE serialises writers already). \
+	 */ \
+	X(MSTMT_EVENTS_POS_NEXT, "UPDATE events_position SET pos = pos + 1 WHERE id = 1" \
+	    " RETURNING pos") \
 	X(MSTMT_EVENT_ADD, "INSERT INTO events (event_id, room_id, type, state_key, sender," \
 	    " depth, origin_server_ts, state_before, state_after, rejected, txn_user," \
-	    " txn_device, txn_id, json, txn_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
-	    " $10, $11, $12, $13, $14, $15) RETURNING stream") \
+	    " txn_device, txn_id, json, txn_scope, stream) VALUES ($1, $2, $3, $4, $5, $6, $7," \
+	    " $8, $9, $10, $11, $12, $13, $14, $15, $16)") \
 	X(MSTMT_EVENT_GET, "SELECT " MEVENT_COLS " FROM events WHERE event_id = $1") \
 	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
 	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4 AND txn_scope = $5") \
@@ -32,7 +39,11 @@
 	    " AND stream <= $2 AND stream > $3 AND rejected IS NULL ORDER BY stream DESC LIMIT $4") \
 	X(MSTMT_EVENTS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND stream > $2 AND stream <= $3 AND rejected IS NULL ORDER BY stream ASC LIMIT $4") \
-	X(MSTMT_EVENTS_MAX_STREAM, "SELECT COALESCE(MAX(stream), 0) FROM events") \
+	/* \
+	 * The committed position: every event at or below it is visible \
+	 * (MAX(stream) is not, while lower positions are uncommitted). \
+	 */ \
+	X(MSTMT_EVENTS_MAX_STREAM, "SELECT pos FROM events_position WHERE id = 1") \
 	/* The state after a room's last event at or before a stream position. */ \
 	X(MSTMT_ROOM_STATE_AT, "SELECT state_after FROM events WHERE room_id = $1" \
 	    " AND stream <= $2 AND rejected IS NULL ORDER BY stream DESC LIMIT 1") \

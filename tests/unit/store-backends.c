@@ -7,8 +7,15 @@
  *	MYELIN_TEST_PG=$(tests/pg-cluster start "$(mktemp -d)")
  * which makes a fresh database each time.  The rows written carry the
  * process id, so running again on the same database also passes.
+ *
+ * On PostgreSQL, where writers of different rooms run at once, the
+ * events stream's position is checked with a writer holding its event
+ * uncommitted while another one commits: a reader may never be handed a
+ * position past an event it cannot see yet.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +66,134 @@ user_add(struct mdb *db, const char *user_id)
 {
 	return mdb_exec(db, MSTMT_USER_ADD, "sssiisi", user_id, NOSTR, NOSTR,
 	    (int64_t)0, (int64_t)0, NOSTR, CREATED_TS);
+}
+
+/* Stores a bare event in room of a connection's transaction.  0 or -1. */
+static int
+event_add(struct mdb *db, const char *event_id, const char *room, int64_t *stream)
+{
+	struct mevrow	 e;
+	int		 rc;
+
+	memset(&e, 0, sizeof(e));
+	e.event_id = (char *)event_id;
+	e.room_id = (char *)room;
+	e.type = (char *)"m.room.message";
+	e.sender = (char *)"@writer:test";
+	e.depth = 1;
+	if ((e.json = json_object()) == NULL)
+		return -1;
+	rc = mstore_event_add(db, &e, stream);
+	json_decref(e.json);
+	return rc;
+}
+
+/* The second writer: stores its event in a transaction of its own. */
+struct writer {
+	const struct mconfig	*conf;
+	const char		*event_id, *room;
+	int64_t			 stream;
+	atomic_int		 started, added, done;	/* 1 once past each step */
+	int			 rc;
+};
+
+static void *
+writer_run(void *arg)
+{
+	struct writer	*w = arg;
+	struct mdb	*db;
+
+	w->rc = -1;
+	if ((db = mdb_open(w->conf)) != NULL && mdb_begin(db) == 0) {
+		atomic_store(&w->started, 1);
+		if (event_add(db, w->event_id, w->room, &w->stream) == 0) {
+			atomic_store(&w->added, 1);
+			if (mdb_commit(db) == 0)
+				w->rc = 0;
+		} else
+			mdb_rollback(db);
+	}
+	atomic_store(&w->started, 1);
+	atomic_store(&w->done, 1);
+	mdb_close(db);
+	return NULL;
+}
+
+/* 1 when reader sees event_id, 0 when not, -1 on error. */
+static int
+event_seen(struct mdb *reader, const char *event_id)
+{
+	struct mevrow	 e;
+	int		 rc = mstore_event_get(reader, event_id, &e);
+
+	if (rc == 1)
+		mevrow_fini(&e);
+	return rc;
+}
+
+/*
+ * Writer A holds its event uncommitted while writer B (another thread,
+ * another room) stores one: whatever B manages meanwhile, the position a
+ * reader is given stays below A's event until A commits.  Writers are
+ * expected to queue behind A; B is given a few seconds to get ahead of
+ * it, which is plenty when nothing stops it, so a store that lets B
+ * through fails here.  0 or -1 (reported).
+ */
+static int
+events_position(const struct mconfig *conf)
+{
+	struct writer	 w;
+	struct mdb	*a = NULL, *reader = NULL;
+	pthread_t	 th;
+	char		 ea[64], eb[64], ra[64], rb[64];
+	int64_t		 sa = 0, pos;
+	int		 started = 0, i, rc = -1;
+
+	name(ea, sizeof(ea), "$event-a");
+	name(eb, sizeof(eb), "$event-b");
+	name(ra, sizeof(ra), "!room-a");
+	name(rb, sizeof(rb), "!room-b");
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	w.event_id = eb;
+	w.room = rb;
+
+	CHECK((a = mdb_open(conf)) != NULL);
+	CHECK((reader = mdb_open(conf)) != NULL);
+	CHECK(mdb_begin(a) == 0);
+	CHECK(event_add(a, ea, ra, &sa) == 0);
+	CHECK(pthread_create(&th, NULL, writer_run, &w) == 0);
+	started = 1;
+	while (!atomic_load(&w.started))
+		usleep(1000);
+	for (i = 0; i < 5000 && !atomic_load(&w.added) && !atomic_load(&w.done); i++)
+		usleep(1000);
+	if (atomic_load(&w.added))
+		while (!atomic_load(&w.done))
+			usleep(1000);
+	/* A's event is not visible yet: the position must stay below it. */
+	CHECK(event_seen(reader, ea) == 0);
+	CHECK((pos = mstore_events_max_stream(reader)) >= 0);
+	CHECK(pos < sa);
+	CHECK(mdb_commit(a) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	started = 0;
+	CHECK(w.rc == 0);
+	CHECK(w.stream != sa);
+	/* Both committed: both seen, and the position covers both. */
+	CHECK(event_seen(reader, ea) == 1);
+	CHECK(event_seen(reader, eb) == 1);
+	CHECK((pos = mstore_events_max_stream(reader)) >= sa && pos >= w.stream);
+	rc = 0;
+out:
+	if (started) {
+		if (a != NULL)
+			mdb_rollback(a);
+		pthread_join(th, NULL);
+	}
+	mdb_close(a);
+	mdb_close(reader);
+	return rc;
 }
 
 /* Runs every check on one database.  Returns 0 or -1 (reported). */
@@ -181,6 +316,10 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_exists(db, dave) == 0);
 	CHECK(user_add(db, dave) == 1);
 	CHECK(user_exists(db, dave) == 1);
+
+	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
+	if (kind == MDB_POSTGRES)
+		CHECK(events_position(&conf) == 0);
 
 	rc = 0;
 out:
