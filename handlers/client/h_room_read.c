@@ -406,15 +406,22 @@ done:
 	return rc;
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/joined_members. */
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/joined_members: for members, and,
+ * as Synapse, for anyone while the room is world_readable; a former
+ * member gets 403 M_FORBIDDEN (Synapse: "not being a current member").
+ */
 int
 h_joined_members(struct mreq *req)
 {
-	json_t	*all, *joined, *ev;
-	size_t	 i;
+	struct mroom_reader	 r;
+	json_t			*all, *joined, *ev;
+	size_t			 i;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
+	if (r.stand == MROOM_STAND_DEPARTED)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not joined to this room");
 	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	joined = json_object();

@@ -360,6 +360,21 @@ def test_state_and_members_as_of_leave(users):
     assert status == 200
     ms = {e["state_key"]: e["content"]["membership"] for e in body["chunk"]}
     assert ms[bob.user_id] == "leave" and ms[alice.user_id] == "join"
+    # joined_members is for current members, as in Synapse.
+    status, body = bob.get(C + "/rooms/%s/joined_members" % q(room))
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+
+
+def test_banned_user_reads_nothing(users):
+    """As Synapse: a banned user is no former member for reading."""
+    alice, bob, _ = users
+    room = alice.create("shared")
+    bob.join(room)
+    alice.send(room, "while joined")
+    alice.ok("POST", C + "/rooms/%s/ban" % q(room), {"user_id": bob.user_id})
+    for path in ("/messages", "/state", "/members"):
+        status, body = bob.get(C + "/rooms/%s%s" % (q(room), path))
+        assert (status, body["errcode"]) == (403, "M_FORBIDDEN"), path
 
 
 def test_state_and_members_world_readable(users):
@@ -372,8 +387,10 @@ def test_state_and_members_world_readable(users):
     status, body = carol.get(C + "/rooms/%s/members" % q(room))
     assert status == 200
     assert [e["state_key"] for e in body["chunk"]] == [alice.user_id]
+    status, body = carol.get(C + "/rooms/%s/joined_members" % q(room))
+    assert status == 200 and list(body["joined"]) == [alice.user_id]
     closed = alice.create("shared")
-    for path in ("/state", "/state/m.room.create/", "/members"):
+    for path in ("/state", "/state/m.room.create/", "/members", "/joined_members"):
         status, body = carol.get(C + "/rooms/%s%s" % (q(closed), path))
         assert (status, body["errcode"]) == (403, "M_FORBIDDEN"), path
 
