@@ -277,6 +277,31 @@ def test_sync_timeline_joined_hides_history_before_join(users):
     assert timeline_bodies(body["rooms"]["join"][other]) == []
 
 
+def test_sync_timeline_invited_from_the_invite(users):
+    alice, bob, _ = users
+    room = alice.create("invited")
+    alice.send(room, "before invite")
+    alice.invite(room, bob)
+    alice.send(room, "while invited")
+    bob.join(room)
+    body = sync(bob)
+    assert timeline_bodies(body["rooms"]["join"][room]) == ["while invited"]
+
+
+def test_context_invited_from_the_invite(users):
+    alice, bob, _ = users
+    room = alice.create("invited")
+    early = alice.send(room, "before invite")
+    alice.invite(room, bob)
+    mid = alice.send(room, "while invited")
+    bob.join(room)
+    status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(early)))
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(mid)), limit="20")
+    assert status == 200
+    assert early not in [e["event_id"] for e in body["events_before"]]
+
+
 def test_sync_timeline_shared_shows_history(users):
     alice, bob, _ = users
     room = alice.create("shared")
