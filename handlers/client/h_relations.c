@@ -1,5 +1,6 @@
 /* Relations and threads: /relations, /threads, and bundled aggregations. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +66,38 @@ rel_type_of(const json_t *content)
 }
 
 /*
+ * Which of n rows, the struct mevrow at offset off of each element of
+ * size sz from base, the user may see (history visibility): n flags,
+ * malloc'd, or NULL (room_bundle fails the request).
+ */
+static unsigned char *
+keep_of(struct mreq *req, const void *base, size_t n, size_t sz, size_t off)
+{
+	struct mevrow	*evs;
+	unsigned char	*keep;
+
+	if ((evs = calloc(n > 0 ? n : 1, sizeof(*evs))) == NULL ||
+	    (keep = calloc(n > 0 ? n : 1, 1)) == NULL) {
+		free(evs);
+		return NULL;
+	}
+	/* Borrowed copies: the caller's rows keep ownership. */
+	for (size_t i = 0; i < n; i++)
+		memcpy(&evs[i], (const char *)base + i * sz + off, sizeof(*evs));
+	if (mroom_vis_filter(req->db, req->auth.user_id, evs, n, keep) == -1) {
+		free(keep);
+		keep = NULL;
+	}
+	free(evs);
+	return keep;
+}
+
+/*
  * Spec: "Server-side aggregation of m.thread relationships": the latest
  * event (itself with its aggregations), the count, and whether the viewer
- * sent the root or a thread event.
+ * sent the root or a thread event.  A thread whose latest event the user
+ * may not see (history visibility: a former member, a reply after the
+ * leave) gets no summary.
  */
 static int
 bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
@@ -75,6 +105,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 {
 	struct mthread	*t = NULL;
 	json_t		*latest = NULL;
+	unsigned char	*keep = NULL;
 	size_t		 nt = 0, i;
 	int		 rc = -1;
 
@@ -84,7 +115,8 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 		rc = 0;
 		goto out;
 	}
-	if ((latest = json_array()) == NULL)
+	if ((keep = keep_of(req, t, nt, sizeof(*t), offsetof(struct mthread, latest))) == NULL ||
+	    (latest = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < nt; i++)
 		if (json_array_append_new(latest, mroom_client_event(&t[i].latest,
@@ -103,7 +135,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 		int		 mine = t[i].participated || (sender != NULL &&
 				    strcmp(sender, req->auth.user_id) == 0);
 
-		if (root == NULL)
+		if (root == NULL || !keep[i])
 			continue;
 		if ((rels = relations_of(root)) == NULL ||
 		    json_object_set_new(rels, "m.thread", json_pack("{s:O,s:I,s:b}",
@@ -114,6 +146,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 	rc = 0;
 out:
 	json_decref(latest);
+	free(keep);
 	mthread_list_free(t, nt);
 	return rc;
 }
@@ -129,18 +162,21 @@ newer(const struct mevrow *a, const struct mevrow *b)
 
 /*
  * Spec: "Server-side aggregation of m.replace relationships": the most
- * recent valid replacement, formatted as normal; none for a redacted
- * original or one that is itself a replacement.
+ * recent valid replacement the user may see (history visibility),
+ * formatted as normal; none for a redacted original or one that is
+ * itself a replacement.
  */
 static int
 bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
     size_t n)
 {
 	struct mrelchild	*e = NULL;
+	unsigned char		*keep = NULL;
 	size_t			 ne = 0, i, j;
 	int			 rc = -1;
 
-	if (mstore_rel_edits(req->db, room_id, ids, n, &e, &ne) == -1)
+	if (mstore_rel_edits(req->db, room_id, ids, n, &e, &ne) == -1 ||
+	    (keep = keep_of(req, e, ne, sizeof(*e), offsetof(struct mrelchild, ev))) == NULL)
 		goto out;
 	for (i = 0; i < ne; i = j) {
 		json_t			*orig = json_object_get(byid, e[i].parent), *rels, *ce;
@@ -152,7 +188,7 @@ bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **i
 			const json_t *nc = json_object_get(json_object_get(e[j].ev.json,
 			    "content"), "m.new_content");
 
-			if (json_is_object(nc) && (best == NULL || newer(&e[j].ev, best)))
+			if (keep[j] && json_is_object(nc) && (best == NULL || newer(&e[j].ev, best)))
 				best = &e[j].ev;
 		}
 		if (best == NULL || orig == NULL ||
@@ -170,6 +206,7 @@ bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **i
 	}
 	rc = 0;
 out:
+	free(keep);
 	mrelchild_list_free(e, ne);
 	return rc;
 }

@@ -451,6 +451,31 @@ def test_relations_children_hidden_after_leave(users):
     assert status == 200 and [e["content"]["body"] for e in body["chunk"]] == ["early"]
 
 
+def test_bundles_hide_children_after_leave(users):
+    """An edit or thread reply sent after a former member left is not
+    bundled into the events they can still read."""
+    alice, bob, _ = users
+    room = alice.create("shared")
+    bob.join(room)
+    root = alice.send(room, "root")
+    edited = alice.send(room, "typo")
+    bob.leave(room)
+    alice.send(room, "reply", {"rel_type": "m.thread", "event_id": root})
+    alice.txn += 1
+    alice.ok("PUT", C + "/rooms/%s/send/m.room.message/v%d" % (q(room), alice.txn), {
+        "msgtype": "m.text", "body": "* fixed",
+        "m.new_content": {"msgtype": "m.text", "body": "fixed"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": edited}})
+    mine = {e["event_id"]: e for e in alice.messages(room)[1]["chunk"]}
+    assert "m.thread" in mine[root]["unsigned"]["m.relations"]
+    assert "m.replace" in mine[edited]["unsigned"]["m.relations"]
+    status, body = bob.messages(room)
+    assert status == 200
+    seen = {e["event_id"]: e for e in body["chunk"]}
+    assert "m.relations" not in seen[root].get("unsigned", {})
+    assert "m.relations" not in seen[edited].get("unsigned", {})
+
+
 def test_timestamp_to_event_skips_hidden_events(users):
     alice, bob, _ = users
     room = alice.create("joined")
