@@ -11,14 +11,19 @@
 
 #define CONTEXT_DEFAULT_LIMIT	10
 #define CONTEXT_MAX_LIMIT	100
+#define TS_PAGE			50
+#define TS_SCAN_MAX		1000
 
-/* Client events of the rows the filter lets through, appended to out.  0 or -1. */
+/*
+ * Client events of the rows history visibility (keep) and the filter let
+ * through, appended to out.  0 or -1.
+ */
 static int
 append_rows(struct mreq *req, json_t *out, const json_t *filter, const char *room_id,
-    const struct mevrow *rows, size_t n)
+    const struct mevrow *rows, const unsigned char *keep, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (mfilter_event_match(filter, room_id, rows[i].json) &&
+		if (keep[i] && mfilter_event_match(filter, room_id, rows[i].json) &&
 		    json_array_append_new(out, mroom_client_event(&rows[i], mclock_now_ms(),
 		    req->auth.user_id, req->auth.device_id)) == -1)
 			return -1;
@@ -68,29 +73,36 @@ context_state(struct mreq *req, const json_t *filter, const char *room_id,
  * 10) split between events_before (newest first) and events_after
  * (oldest first); the filter applies after the limit, as the spec allows,
  * to those and to state, the state after the last event returned.  start
- * and end are /messages tokens just outside the events returned.  404
- * M_NOT_FOUND for an event not in the room.
+ * and end are /messages tokens just outside the events looked at.  404
+ * M_NOT_FOUND for an event not in the room or one the user may not see
+ * (history visibility), whose neighbours are filtered the same way.
  */
 int
 h_context(struct mreq *req)
 {
 	const char	*room_id = req->params[0];
-	struct mevrow	 target, *before = NULL, *after = NULL;
-	char		*fs = mreq_query(req, "filter");
-	json_t		*filter = NULL, *out = NULL, *bev = NULL, *aev = NULL, *ev = NULL;
-	json_t		*all = NULL, *senders = NULL, *state, *e;
-	size_t		 nb = 0, na = 0, i;
-	int64_t		 limit;
-	int		 rc = -1, found;
+	struct mroom_reader	 r;
+	struct mevrow		 target, *before = NULL, *after = NULL;
+	const struct mevrow	*lastev;
+	unsigned char		*tkeep = NULL, *bkeep = NULL, *akeep = NULL;
+	char			*fs = mreq_query(req, "filter");
+	json_t			*filter = NULL, *out = NULL, *bev = NULL, *aev = NULL;
+	json_t			*all = NULL, *senders = NULL, *state, *e, *ev = NULL;
+	size_t			 nb = 0, na = 0, i;
+	int64_t			 limit;
+	int			 rc = -1, found;
 
 	memset(&target, 0, sizeof(target));
-	if (room_require_joined(req, room_id) != 1)
+	if (room_require_reader(req, room_id, &r) != 1)
 		goto out;
 	if ((found = mstore_event_get(req->db, req->params[1], &target)) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
-	if (found == 0 || strcmp(target.room_id, room_id) != 0 || target.rejected != NULL) {
+	if (found == 1 && strcmp(target.room_id, room_id) == 0 && target.rejected == NULL &&
+	    (tkeep = room_vis_keep(req, &target, 1)) == NULL)
+		goto out;
+	if (tkeep == NULL || !tkeep[0]) {
 		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
 		goto out;
 	}
@@ -110,12 +122,15 @@ h_context(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	if ((bkeep = room_vis_keep(req, before, nb)) == NULL ||
+	    (akeep = room_vis_keep(req, after, na)) == NULL)
+		goto out;
 	if ((bev = json_array()) == NULL || (aev = json_array()) == NULL ||
 	    (all = json_array()) == NULL || (senders = json_object()) == NULL ||
 	    (ev = mroom_client_event(&target, mclock_now_ms(), req->auth.user_id,
 	    req->auth.device_id)) == NULL ||
-	    append_rows(req, bev, filter, room_id, before, nb) == -1 ||
-	    append_rows(req, aev, filter, room_id, after, na) == -1 ||
+	    append_rows(req, bev, filter, room_id, before, bkeep, nb) == -1 ||
+	    append_rows(req, aev, filter, room_id, after, akeep, na) == -1 ||
 	    json_array_append(all, ev) == -1 || json_array_extend(all, bev) == -1 ||
 	    json_array_extend(all, aev) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -128,8 +143,14 @@ h_context(struct mreq *req)
 		if (mjson_str(e, "sender") != NULL)
 			json_object_set_new(senders, mjson_str(e, "sender"), json_true());
 	}
-	if ((state = context_state(req, filter, room_id, na > 0 ? &after[na - 1] : &target,
-	    senders)) == NULL) {
+	/* The state after the last event the user may see. */
+	lastev = &target;
+	for (i = na; i > 0; i--)
+		if (akeep[i - 1]) {
+			lastev = &after[i - 1];
+			break;
+		}
+	if ((state = context_state(req, filter, room_id, lastev, senders)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
@@ -153,6 +174,9 @@ out:
 	mevrow_list_free(before, nb);
 	mevrow_list_free(after, na);
 	mevrow_fini(&target);
+	free(tkeep);
+	free(bkeep);
+	free(akeep);
 	free(fs);
 	return rc;
 }
@@ -160,17 +184,22 @@ out:
 /*
  * Spec: C-S API, GET /rooms/{roomId}/timestamp_to_event: ts and dir (f or
  * b) are required; the closest event at or after (f) or at or before (b)
- * ts, by origin_server_ts.  404 M_NOT_FOUND when there is none.
+ * ts, by origin_server_ts, among those the user may see (history
+ * visibility): candidates are read TS_PAGE at a time, TS_SCAN_MAX at
+ * most.  404 M_NOT_FOUND when there is none.
  */
 int
 h_timestamp_to_event(struct mreq *req)
 {
-	char	*ts = mreq_query(req, "ts"), *dir = mreq_query(req, "dir");
-	char	*event_id = NULL;
-	int64_t	 when, found_ts;
-	int	 rc = -1, found;
+	char			*ts = mreq_query(req, "ts"), *dir = mreq_query(req, "dir");
+	struct mroom_reader	 r;
+	struct mevrow		*rows = NULL;
+	unsigned char		*keep = NULL;
+	size_t			 n = 0, i;
+	int64_t			 when, kts, kstream, scanned = 0;
+	int			 rc = -1, back;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		goto out;
 	if (ts == NULL || dir == NULL) {
 		mfcgi_fail(req, MERR_MISSING_PARAM, "ts and dir are required");
@@ -182,20 +211,41 @@ h_timestamp_to_event(struct mreq *req)
 	}
 	if (mreq_query_int(req, "ts", 0, INT64_MIN, INT64_MAX, &when) == -1)
 		goto out;
-	if ((found = mstore_event_near_ts(req->db, req->params[0], when, dir[0] == 'b',
-	    &event_id, &found_ts)) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-		goto out;
+	back = dir[0] == 'b';
+	kts = back ? INT64_MAX : INT64_MIN;
+	kstream = back ? INT64_MAX : 0;
+	for (;;) {
+		if (mstore_vis_near_ts(req->db, req->params[0], when, back, kts, kstream,
+		    TS_PAGE, &rows, &n) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+		if ((keep = room_vis_keep(req, rows, n)) == NULL)
+			goto out;
+		for (i = 0; i < n && !keep[i]; i++)
+			;
+		if (i < n) {
+			rc = mfcgi_reply(req, 200, json_pack("{s:s,s:I}", "event_id",
+			    rows[i].event_id, "origin_server_ts",
+			    (json_int_t)rows[i].origin_server_ts));
+			goto out;
+		}
+		scanned += (int64_t)n;
+		if ((int64_t)n < TS_PAGE || scanned >= TS_SCAN_MAX)
+			break;
+		kts = rows[n - 1].origin_server_ts;
+		kstream = rows[n - 1].stream;
+		mevrow_list_free(rows, n);
+		rows = NULL;
+		n = 0;
+		free(keep);
+		keep = NULL;
 	}
-	if (found == 0) {
-		mfcgi_fail(req, MERR_NOT_FOUND, "No event found %s %lld", dir[0] == 'b' ?
-		    "before" : "after", (long long)when);
-		goto out;
-	}
-	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:I}", "event_id", event_id,
-	    "origin_server_ts", (json_int_t)found_ts));
+	mfcgi_fail(req, MERR_NOT_FOUND, "No event found %s %lld", back ? "before" : "after",
+	    (long long)when);
 out:
-	free(event_id);
+	mevrow_list_free(rows, n);
+	free(keep);
 	free(ts);
 	free(dir);
 	return rc;

@@ -9,6 +9,7 @@
 #include "push.h"
 #include "push/push.h"
 #include "room/room.h"
+#include "rooms.h"
 #include "store/store.h"
 
 #define NOTIFS_DEFAULT_LIMIT	20
@@ -353,12 +354,16 @@ h_pushrule_actions_put(struct mreq *req)
 /*
  * Spec: C-S API, GET /notifications: the events the user was notified
  * of, newest first: from (a next_token: 400 M_INVALID_PARAM when bad),
- * limit (20 by default, at most 100), only=highlight.
+ * limit (20 by default, at most 100), only=highlight.  Only events history
+ * visibility lets the user see (Synapse filters them too); as push rules
+ * run for joined members and invitees, that is nearly all of them.
  */
 int
 h_notifications(struct mreq *req)
 {
 	struct mnotif	*v = NULL;
+	struct mevrow	*evs = NULL;
+	unsigned char	*keep = NULL;
 	size_t		 n = 0;
 	char		*from = mreq_query(req, "from"), *only = mreq_query(req, "only"), *end;
 	int64_t		 limit, before = INT64_MAX;
@@ -382,11 +387,21 @@ h_notifications(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	/* Borrowed copies for the filter: v keeps ownership. */
+	if ((evs = calloc(n > 0 ? n : 1, sizeof(*evs))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{s:O,s:o,s:b,s:s,s:I}",
-		    "actions", v[i].actions, "event", mroom_client_event(&v[i].ev, mclock_now_ms(),
-		    req->auth.user_id, req->auth.device_id), "read", v[i].read,
-		    "room_id", v[i].ev.room_id, "ts", (json_int_t)v[i].ts));
+		evs[i] = v[i].ev;
+	if ((keep = room_vis_keep(req, evs, n)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i])
+			json_array_append_new(list, json_pack("{s:O,s:o,s:b,s:s,s:I}",
+			    "actions", v[i].actions, "event", mroom_client_event(&v[i].ev,
+			    mclock_now_ms(), req->auth.user_id, req->auth.device_id),
+			    "read", v[i].read, "room_id", v[i].ev.room_id, "ts", (json_int_t)v[i].ts));
 	{
 		json_t *out = json_pack("{s:O}", "notifications", list);
 
@@ -400,6 +415,8 @@ h_notifications(struct mreq *req)
 	}
 out:
 	json_decref(list);
+	free(evs);
+	free(keep);
 	mnotif_list_free(v, n);
 	free(from);
 	free(only);

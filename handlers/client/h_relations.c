@@ -1,5 +1,6 @@
 /* Relations and threads: /relations, /threads, and bundled aggregations. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +66,38 @@ rel_type_of(const json_t *content)
 }
 
 /*
+ * Which of n rows, the struct mevrow at offset off of each element of
+ * size sz from base, the user may see (history visibility): n flags,
+ * malloc'd, or NULL (room_bundle fails the request).
+ */
+static unsigned char *
+keep_of(struct mreq *req, const void *base, size_t n, size_t sz, size_t off)
+{
+	struct mevrow	*evs;
+	unsigned char	*keep;
+
+	if ((evs = calloc(n > 0 ? n : 1, sizeof(*evs))) == NULL ||
+	    (keep = calloc(n > 0 ? n : 1, 1)) == NULL) {
+		free(evs);
+		return NULL;
+	}
+	/* Borrowed copies: the caller's rows keep ownership. */
+	for (size_t i = 0; i < n; i++)
+		memcpy(&evs[i], (const char *)base + i * sz + off, sizeof(*evs));
+	if (mroom_vis_filter(req->db, req->auth.user_id, evs, n, keep) == -1) {
+		free(keep);
+		keep = NULL;
+	}
+	free(evs);
+	return keep;
+}
+
+/*
  * Spec: "Server-side aggregation of m.thread relationships": the latest
  * event (itself with its aggregations), the count, and whether the viewer
- * sent the root or a thread event.
+ * sent the root or a thread event.  A thread whose latest event the user
+ * may not see (history visibility: a former member, a reply after the
+ * leave) gets no summary.
  */
 static int
 bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
@@ -75,6 +105,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 {
 	struct mthread	*t = NULL;
 	json_t		*latest = NULL;
+	unsigned char	*keep = NULL;
 	size_t		 nt = 0, i;
 	int		 rc = -1;
 
@@ -84,7 +115,8 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 		rc = 0;
 		goto out;
 	}
-	if ((latest = json_array()) == NULL)
+	if ((keep = keep_of(req, t, nt, sizeof(*t), offsetof(struct mthread, latest))) == NULL ||
+	    (latest = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < nt; i++)
 		if (json_array_append_new(latest, mroom_client_event(&t[i].latest,
@@ -103,7 +135,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 		int		 mine = t[i].participated || (sender != NULL &&
 				    strcmp(sender, req->auth.user_id) == 0);
 
-		if (root == NULL)
+		if (root == NULL || !keep[i])
 			continue;
 		if ((rels = relations_of(root)) == NULL ||
 		    json_object_set_new(rels, "m.thread", json_pack("{s:O,s:I,s:b}",
@@ -114,6 +146,7 @@ bundle_threads(struct mreq *req, const char *room_id, json_t *byid, const char *
 	rc = 0;
 out:
 	json_decref(latest);
+	free(keep);
 	mthread_list_free(t, nt);
 	return rc;
 }
@@ -129,18 +162,21 @@ newer(const struct mevrow *a, const struct mevrow *b)
 
 /*
  * Spec: "Server-side aggregation of m.replace relationships": the most
- * recent valid replacement, formatted as normal; none for a redacted
- * original or one that is itself a replacement.
+ * recent valid replacement the user may see (history visibility),
+ * formatted as normal; none for a redacted original or one that is
+ * itself a replacement.
  */
 static int
 bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **ids,
     size_t n)
 {
 	struct mrelchild	*e = NULL;
+	unsigned char		*keep = NULL;
 	size_t			 ne = 0, i, j;
 	int			 rc = -1;
 
-	if (mstore_rel_edits(req->db, room_id, ids, n, &e, &ne) == -1)
+	if (mstore_rel_edits(req->db, room_id, ids, n, &e, &ne) == -1 ||
+	    (keep = keep_of(req, e, ne, sizeof(*e), offsetof(struct mrelchild, ev))) == NULL)
 		goto out;
 	for (i = 0; i < ne; i = j) {
 		json_t			*orig = json_object_get(byid, e[i].parent), *rels, *ce;
@@ -152,7 +188,7 @@ bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **i
 			const json_t *nc = json_object_get(json_object_get(e[j].ev.json,
 			    "content"), "m.new_content");
 
-			if (json_is_object(nc) && (best == NULL || newer(&e[j].ev, best)))
+			if (keep[j] && json_is_object(nc) && (best == NULL || newer(&e[j].ev, best)))
 				best = &e[j].ev;
 		}
 		if (best == NULL || orig == NULL ||
@@ -170,6 +206,7 @@ bundle_edits(struct mreq *req, const char *room_id, json_t *byid, const char **i
 	}
 	rc = 0;
 out:
+	free(keep);
 	mrelchild_list_free(e, ne);
 	return rc;
 }
@@ -255,23 +292,33 @@ out:
 	return rc;
 }
 
-/* Client events of rows[0..n), with their aggregations: a new array, or NULL (failed). */
+/*
+ * Client events of those of rows[0..n) the user may see (history
+ * visibility), with their aggregations: a new array, or NULL (failed).
+ */
 static json_t *
 client_events(struct mreq *req, const char *room_id, const struct mevrow *rows, size_t n)
 {
-	json_t *chunk = json_array();
+	json_t		*chunk = json_array();
+	unsigned char	*keep;
 
 	if (chunk == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		return NULL;
 	}
+	if ((keep = room_vis_keep(req, rows, n)) == NULL) {
+		json_decref(chunk);
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(chunk, mroom_client_event(&rows[i], mclock_now_ms(),
+		if (keep[i] && json_array_append_new(chunk, mroom_client_event(&rows[i], mclock_now_ms(),
 		    req->auth.user_id, req->auth.device_id)) == -1) {
+			free(keep);
 			json_decref(chunk);
 			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 			return NULL;
 		}
+	free(keep);
 	if (room_bundle(req, room_id, chunk) == -1) {
 		json_decref(chunk);
 		return NULL;
@@ -284,19 +331,21 @@ client_events(struct mreq *req, const char *room_id, const struct mevrow *rows, 
  * [/{eventType}]]: children newest first (dir b, the default) or oldest
  * first (dir f) from the from token to the to token; next_batch while
  * more remain, prev_batch when from was given, recursion_depth when
- * recurse was.  404 M_NOT_FOUND for an unknown parent, and, as the spec
- * says, for one the user may not read: here, when not joined.
+ * recurse was; only the children the user may see (history
+ * visibility).  404 M_NOT_FOUND for an unknown parent, and, as the spec
+ * says, for one the user may not read: in a room the user may not read,
+ * or hidden by history visibility.
  */
 int
 h_relations(struct mreq *req)
 {
 	const char		*room_id = req->params[0];
-	struct mroom_ctx	 ctx;
+	struct mroom_reader	 r;
 	struct mrel_query	 q;
 	struct mevrow		 parent, *rows = NULL;
 	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
 	char			*to = mreq_query(req, "to"), *rec = mreq_query(req, "recurse");
-	char			*m = NULL;
+	unsigned char		*keep = NULL;
 	json_t			*out = NULL, *chunk;
 	size_t			 n = 0;
 	int64_t			 limit, start = 0;
@@ -304,17 +353,25 @@ h_relations(struct mreq *req)
 
 	memset(&parent, 0, sizeof(parent));
 	memset(&q, 0, sizeof(q));
-	room_ctx(req, &ctx);
-	m = mroom_membership(&ctx, room_id, req->auth.user_id);
-	if (m == NULL || strcmp(m, "join") != 0) {
+	switch (mroom_vis_reader(req->db, room_id, req->auth.user_id, &r)) {
+	case MROOM_OK:
+		break;
+	case MROOM_NO_ROOM:
+	case MROOM_FORBIDDEN:
 		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+		goto out;
+	default:
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
 	if ((found = mstore_event_get(req->db, req->params[1], &parent)) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
-	if (found == 0 || strcmp(parent.room_id, room_id) != 0 || parent.rejected != NULL) {
+	if (found == 1 && strcmp(parent.room_id, room_id) == 0 && parent.rejected == NULL &&
+	    (keep = room_vis_keep(req, &parent, 1)) == NULL)
+		goto out;
+	if (keep == NULL || !keep[0]) {
 		mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
 		goto out;
 	}
@@ -379,7 +436,7 @@ out:
 	json_decref(out);
 	mevrow_list_free(rows, n);
 	mevrow_fini(&parent);
-	free(m);
+	free(keep);
 	free(dir);
 	free(from);
 	free(to);
@@ -390,27 +447,32 @@ out:
 /*
  * Spec: C-S API, GET /rooms/{roomId}/threads: thread roots, most recently
  * active first, with their aggregations; include all or participated;
- * next_batch while more remain.  403 M_FORBIDDEN when the user cannot
- * view the room, which includes a room that does not exist.
+ * next_batch while more remain; only the roots the user may see
+ * (history visibility).  403 M_FORBIDDEN when the user cannot view the
+ * room, which includes a room that does not exist.
  */
 int
 h_threads(struct mreq *req)
 {
 	const char		*room_id = req->params[0];
-	struct mroom_ctx	 ctx;
+	struct mroom_reader	 r;
 	struct mthreadroot	*roots = NULL;
 	struct mevrow		*rows = NULL;
 	char			*inc = mreq_query(req, "include"), *from = mreq_query(req, "from");
-	char			*m = NULL;
 	json_t			*out = NULL, *chunk;
 	size_t			 n = 0, shown, i;
 	int64_t			 limit, start = 0;
 	int			 rc = -1;
 
-	room_ctx(req, &ctx);
-	m = mroom_membership(&ctx, room_id, req->auth.user_id);
-	if (m == NULL || strcmp(m, "join") != 0) {
+	switch (mroom_vis_reader(req->db, room_id, req->auth.user_id, &r)) {
+	case MROOM_OK:
+		break;
+	case MROOM_NO_ROOM:
+	case MROOM_FORBIDDEN:
 		mfcgi_fail(req, MERR_FORBIDDEN, "You are not allowed to view this room");
+		goto out;
+	default:
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
 	if (inc != NULL && strcmp(inc, "all") != 0 && strcmp(inc, "participated") != 0) {
@@ -455,7 +517,6 @@ out:
 	json_decref(out);
 	free(rows);
 	mthreadroot_list_free(roots, n);
-	free(m);
 	free(inc);
 	free(from);
 	return rc;

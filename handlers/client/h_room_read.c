@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clock/clock.h"
+#include "events/events.h"
 #include "json/json.h"
 #include "relations.h"
 #include "room/filter.h"
@@ -11,6 +12,15 @@
 #include "store/store.h"
 
 #define MESSAGES_MAX_LIMIT	1000
+/*
+ * Events hidden by the filter or by history visibility do not count
+ * towards the limit: pages after the first are at least MESSAGES_PAGE
+ * long, and past MESSAGES_SCAN_MAX events looked at the chunk is
+ * returned as it is, with an end token to go on from (the spec lets a
+ * chunk hold fewer events than the limit).
+ */
+#define MESSAGES_PAGE		50
+#define MESSAGES_SCAN_MAX	1000
 
 /* Client format of a current-state event (it carries "event_id", see mstore_cstate_all). */
 static json_t *
@@ -45,19 +55,98 @@ room_filter_parse(struct mreq *req, const char *fs, json_t **filter)
 	return 0;
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the content. */
+int
+room_require_reader(struct mreq *req, const char *room_id, struct mroom_reader *r)
+{
+	switch (mroom_vis_reader(req->db, room_id, req->auth.user_id, r)) {
+	case MROOM_OK:
+		return 1;
+	case MROOM_NO_ROOM:
+		mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+		return 0;
+	case MROOM_FORBIDDEN:
+		mfcgi_fail(req, MERR_FORBIDDEN, "You may not read this room");
+		return 0;
+	default:
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		return 0;
+	}
+}
+
+unsigned char *
+room_vis_keep(struct mreq *req, const struct mevrow *rows, size_t n)
+{
+	unsigned char *keep = calloc(n > 0 ? n : 1, 1);
+
+	if (keep == NULL || mroom_vis_filter(req->db, req->auth.user_id, rows, n, keep) == -1) {
+		free(keep);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		return NULL;
+	}
+	return keep;
+}
+
+/*
+ * The state the reader may see, as an array of events with their IDs:
+ * the current state, or a former member's as of the leave (spec: C-S
+ * API, GET /rooms/{roomId}/state, "If the user has left the room then
+ * the state returned is the state of the room when they left").  A new
+ * array, or NULL after failing the request (500).
+ */
+static json_t *
+reader_state(struct mreq *req, const struct mroom_reader *r)
+{
+	json_t		*all, *map, *ev;
+	const char	*k;
+
+	if (r->stand != MROOM_STAND_DEPARTED)
+		all = mstore_cstate_all(req->db, req->params[0]);
+	else if ((map = mstore_sgroup_state_events(req->db, r->state_group)) == NULL)
+		all = NULL;
+	else {
+		if ((all = json_array()) != NULL)
+			json_object_foreach(map, k, ev)
+				if (json_array_append(all, ev) == -1) {
+					json_decref(all);
+					all = NULL;
+					break;
+				}
+		json_decref(map);
+	}
+	if (all == NULL)
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return all;
+}
+
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the
+ * content, as of the leave for a former member.
+ */
 int
 h_state_get(struct mreq *req)
 {
 	struct mroom_ctx	 ctx;
-	json_t			*ev;
+	struct mroom_reader	 r;
+	json_t			*ev = NULL, *map;
 	const char		*sk = req->paramsz > 2 ? req->params[2] : "";
-	int			 err, rc;
+	char			*k;
+	int			 err = 0, rc;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
-	room_ctx(req, &ctx);
-	ev = mroom_state_get(&ctx, req->params[0], req->params[1], sk, &err);
+	if (r.stand == MROOM_STAND_DEPARTED) {
+		if ((k = mstate_key_join(req->params[1], sk)) == NULL ||
+		    (map = mstore_sgroup_state_events(req->db, r.state_group)) == NULL) {
+			free(k);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
+		ev = json_incref(json_object_get(map, k));
+		json_decref(map);
+		free(k);
+	} else {
+		room_ctx(req, &ctx);
+		ev = mroom_state_get(&ctx, req->params[0], req->params[1], sk, &err);
+	}
 	if (err)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (ev == NULL)
@@ -67,17 +156,17 @@ h_state_get(struct mreq *req)
 	return rc;
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/state. */
+/* Spec: C-S API, GET /rooms/{roomId}/state: as of the leave for a former member. */
 int
 h_state_all(struct mreq *req)
 {
-	json_t	*all, *out, *ev;
-	size_t	 i;
+	struct mroom_reader	 r;
+	json_t			*all, *out, *ev;
+	size_t			 i;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1 ||
+	    (all = reader_state(req, &r)) == NULL)
 		return -1;
-	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	out = json_array();
 	json_array_foreach(all, i, ev)
 		json_array_append_new(out, client_state_event(req, ev));
@@ -85,22 +174,35 @@ h_state_all(struct mreq *req)
 	return mfcgi_reply(req, 200, out);
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND when unknown. */
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND
+ * when unknown, and, as the spec says, when the user may not read it
+ * (history visibility).
+ */
 int
 h_event_get(struct mreq *req)
 {
-	struct mevrow	 row;
-	json_t		*one;
-	int		 rc;
+	struct mroom_reader	 r;
+	struct mevrow		 row;
+	unsigned char		*keep = NULL;
+	json_t			*one;
+	int			 rc;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
 	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 0 || strcmp(row.room_id, req->params[0]) != 0 || row.rejected != NULL) {
+	if (rc == 1 && strcmp(row.room_id, req->params[0]) == 0 && row.rejected == NULL &&
+	    (keep = room_vis_keep(req, &row, 1)) == NULL) {
+		mevrow_fini(&row);
+		return -1;
+	}
+	if (keep == NULL || !keep[0]) {
+		free(keep);
 		mevrow_fini(&row);
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
 	}
+	free(keep);
 	one = json_pack("[o]", mroom_client_event(&row, mclock_now_ms(), req->auth.user_id,
 	    req->auth.device_id));
 	mevrow_fini(&row);
@@ -137,19 +239,23 @@ parse_token(struct mreq *req, const char *tok, int64_t *pos)
 /*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
+ * Only the events history visibility lets the user see; a former member
+ * pages no further than the leave (as Synapse clamps the token there).
  */
 int
 h_messages(struct mreq *req)
 {
-	char		*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
-	char		*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
-	json_t		*filter = NULL, *chunk = NULL;
-	struct mevrow	*rows = NULL;
-	size_t		 n = 0;
-	int64_t		 limit, start = 0, stop = 0, pos, last = -1;
-	int		 back, rc = -1, more = 1;
+	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
+	char			*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
+	struct mroom_reader	 r;
+	json_t			*filter = NULL, *chunk = NULL;
+	struct mevrow		*rows = NULL;
+	unsigned char		*keep = NULL;
+	size_t			 n = 0, i;
+	int64_t			 limit, start = 0, stop = 0, pos, last = -1, scanned = 0;
+	int			 back, rc = -1, more = 1;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		goto out;
 	back = dir == NULL || strcmp(dir, "b") == 0;
 	if (dir != NULL && strcmp(dir, "b") != 0 && strcmp(dir, "f") != 0) {
@@ -179,32 +285,46 @@ h_messages(struct mreq *req)
 	stop = back ? 0 : INT64_MAX;
 	if (to != NULL && *to != '\0' && parse_token(req, to, &stop) == -1)
 		goto out;
+	/* A former member's view ends at the leave. */
+	if (back && start > r.upto)
+		start = r.upto;
+	if (!back && stop > r.upto)
+		stop = r.upto;
 	if (filter != NULL && json_is_integer(json_object_get(filter, "limit")) &&
 	    json_integer_value(json_object_get(filter, "limit")) < limit)
 		limit = json_integer_value(json_object_get(filter, "limit"));
 	chunk = json_array();
 	pos = start;
-	/* Filtered events do not count: read pages until limit events match. */
-	while ((int64_t)json_array_size(chunk) < limit && more) {
+	/* Filtered and hidden events do not count: read pages until limit events match. */
+	while ((int64_t)json_array_size(chunk) < limit && more && scanned < MESSAGES_SCAN_MAX) {
 		int64_t want = limit - (int64_t)json_array_size(chunk);
 
+		if (scanned > 0 && want < MESSAGES_PAGE)
+			want = MESSAGES_PAGE;
 		if (mstore_events_page(req->db, req->params[0], back, pos, stop, want,
 		    &rows, &n) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
-		more = (int64_t)n == want;
-		for (size_t i = 0; i < n; i++) {
+		if ((keep = room_vis_keep(req, rows, n)) == NULL)
+			goto out;
+		for (i = 0; i < n && (int64_t)json_array_size(chunk) < limit; i++) {
 			last = rows[i].stream;
-			if (mfilter_event_match(filter, rows[i].room_id, rows[i].json))
+			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json))
 				json_array_append_new(chunk, mroom_client_event(&rows[i],
 				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
 		}
-		if (n > 0)
+		/* More: rows left unread in this page, or a full page. */
+		more = i < n || (int64_t)n == want;
+		scanned += (int64_t)i;
+		if (i > 0)
 			pos = back ? last - 1 : last;
 		mevrow_list_free(rows, n);
 		rows = NULL;
-		if (n == 0)
+		n = 0;
+		free(keep);
+		keep = NULL;
+		if (i == 0)
 			more = 0;
 	}
 	/* Spec: C-S API, "Aggregations of child events": /messages bundles them. */
@@ -226,6 +346,8 @@ h_messages(struct mreq *req)
 		rc = mfcgi_reply(req, 200, out);
 	}
 out:
+	mevrow_list_free(rows, n);
+	free(keep);
 	json_decref(chunk);
 	json_decref(filter);
 	free(dir);
@@ -235,19 +357,24 @@ out:
 	return rc;
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/members: membership and not_membership filters. */
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/members: membership and
+ * not_membership filters; at, a point in the timeline; a former member's
+ * as of the leave.
+ */
 int
 h_members(struct mreq *req)
 {
-	char		*m = mreq_query(req, "membership"), *nm = mreq_query(req, "not_membership");
-	char		*at = mreq_query(req, "at");
-	json_t		*all = NULL, *out, *ev;
-	const char	*k;
-	int64_t		 pos = 0, group;
-	size_t		 i;
-	int		 rc = -1;
+	char			*m = mreq_query(req, "membership");
+	char			*nm = mreq_query(req, "not_membership"), *at = mreq_query(req, "at");
+	struct mroom_reader	 r;
+	json_t			*all = NULL, *out, *ev;
+	const char		*k;
+	int64_t			 pos = 0, group;
+	size_t			 i;
+	int			 rc = -1;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		goto done;
 	if (at != NULL && *at != '\0') {
 		/* Spec: members as of a point in the timeline (a prev_batch). */
@@ -255,6 +382,8 @@ h_members(struct mreq *req)
 
 		if (parse_token(req, at, &pos) == -1)
 			goto done;
+		if (pos > r.upto)
+			pos = r.upto;
 		if ((group = mstore_room_state_at(req->db, req->params[0], pos)) < 0 ||
 		    (map = mstore_sgroup_state_events(req->db, group)) == NULL) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
@@ -264,10 +393,8 @@ h_members(struct mreq *req)
 		json_object_foreach(map, k, ev)
 			json_array_append(all, ev);
 		json_decref(map);
-	} else if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	} else if ((all = reader_state(req, &r)) == NULL)
 		goto done;
-	}
 	out = json_array();
 	json_array_foreach(all, i, ev) {
 		const char *mem = mjson_str(json_object_get(ev, "content"), "membership");
@@ -287,15 +414,22 @@ done:
 	return rc;
 }
 
-/* Spec: C-S API, GET /rooms/{roomId}/joined_members. */
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/joined_members: for members, and,
+ * as Synapse, for anyone while the room is world_readable; a former
+ * member gets 403 M_FORBIDDEN (Synapse: "not being a current member").
+ */
 int
 h_joined_members(struct mreq *req)
 {
-	json_t	*all, *joined, *ev;
-	size_t	 i;
+	struct mroom_reader	 r;
+	json_t			*all, *joined, *ev;
+	size_t			 i;
 
-	if (room_require_joined(req, req->params[0]) != 1)
+	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
+	if (r.stand == MROOM_STAND_DEPARTED)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not joined to this room");
 	if ((all = mstore_cstate_all(req->db, req->params[0])) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	joined = json_object();

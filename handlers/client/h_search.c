@@ -20,6 +20,8 @@
 #define BATCH_MAX_BYTES		1024
 #define USERDIR_DEFAULT_LIMIT	10
 #define USERDIR_MAX_LIMIT	100
+/* Pages of hits read at most when history visibility hides some. */
+#define SEARCH_ROUNDS_MAX	10
 
 /* Spec: the keys searched, and the event type each belongs to. */
 static const struct {
@@ -326,14 +328,21 @@ search_rooms(struct mreq *req, const struct criteria *c)
 	return out;
 }
 
-/* Appends the client format of rows[0..n) to out and to the room's list in byroom.  0 or -1. */
+/*
+ * Appends the client format of those of rows[0..n) keep allows (NULL: all)
+ * to out and to the room's list in byroom.  0 or -1.
+ */
 static int
-add_events(struct mreq *req, json_t *out, json_t *byroom, const struct mevrow *rows, size_t n)
+add_events(struct mreq *req, json_t *out, json_t *byroom, const struct mevrow *rows,
+    const unsigned char *keep, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		json_t *ev = mroom_client_event(&rows[i], mclock_now_ms(), req->auth.user_id,
-		    req->auth.device_id), *l;
+		json_t *ev, *l;
 
+		if (keep != NULL && !keep[i])
+			continue;
+		ev = mroom_client_event(&rows[i], mclock_now_ms(), req->auth.user_id,
+		    req->auth.device_id);
 		if (ev == NULL || json_array_append(out, ev) == -1) {
 			json_decref(ev);
 			return -1;
@@ -351,15 +360,17 @@ add_events(struct mreq *req, json_t *out, json_t *byroom, const struct mevrow *r
 
 /*
  * Spec: "Include Event Context": before_limit events before hit (newest
- * first) and after_limit after it, /messages tokens just outside them,
- * and with include_profile the senders' profiles in the state after the
- * last event given.  A new object, or NULL with the request failed.
+ * first) and after_limit after it, less those the user may not see
+ * (history visibility), /messages tokens just outside them, and with
+ * include_profile the senders' profiles in the state after the last
+ * event looked at.  A new object, or NULL with the request failed.
  */
 static json_t *
 hit_context(struct mreq *req, const struct criteria *c, const struct mevrow *hit,
     json_t *byroom)
 {
 	struct mevrow	*before = NULL, *after = NULL;
+	unsigned char	*bkeep = NULL, *akeep = NULL;
 	json_t		*out = NULL, *bev = NULL, *aev = NULL, *senders = NULL, *prof;
 	size_t		 nb = 0, na = 0;
 
@@ -369,9 +380,12 @@ hit_context(struct mreq *req, const struct criteria *c, const struct mevrow *hit
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	if ((bkeep = room_vis_keep(req, before, nb)) == NULL ||
+	    (akeep = room_vis_keep(req, after, na)) == NULL)
+		goto out;
 	if ((bev = json_array()) == NULL || (aev = json_array()) == NULL ||
-	    add_events(req, bev, byroom, before, nb) == -1 ||
-	    add_events(req, aev, byroom, after, na) == -1 ||
+	    add_events(req, bev, byroom, before, bkeep, nb) == -1 ||
+	    add_events(req, aev, byroom, after, akeep, na) == -1 ||
 	    (out = json_pack("{s:O,s:O,s:o,s:o}", "events_before", bev, "events_after", aev,
 	    "start", room_token(nb > 0 ? before[nb - 1].stream - 1 : hit->stream - 1),
 	    "end", room_token(na > 0 ? after[na - 1].stream : hit->stream))) == NULL) {
@@ -385,9 +399,11 @@ hit_context(struct mreq *req, const struct criteria *c, const struct mevrow *hit
 		}
 		json_array_append_new(senders, json_string(hit->sender));
 		for (size_t i = 0; i < nb; i++)
-			json_array_append_new(senders, json_string(before[i].sender));
+			if (bkeep[i])
+				json_array_append_new(senders, json_string(before[i].sender));
 		for (size_t i = 0; i < na; i++)
-			json_array_append_new(senders, json_string(after[i].sender));
+			if (akeep[i])
+				json_array_append_new(senders, json_string(after[i].sender));
 		if ((prof = mstore_search_profiles(req->db, na > 0 ? after[na - 1].state_after :
 		    hit->state_after, senders)) == NULL) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
@@ -405,7 +421,86 @@ out:
 	json_decref(aev);
 	mevrow_list_free(before, nb);
 	mevrow_list_free(after, na);
+	free(bkeep);
+	free(akeep);
 	return out;
+}
+
+/*
+ * Spec: "History visibility" applies to search results too (Synapse
+ * filters them after the query): keeps in r the hits the user may see,
+ * at most want, reading further pages of q while hits are hidden (up to
+ * SEARCH_ROUNDS_MAX pages).  r's counts stay those of every match, which
+ * the spec calls approximate.  *more is set when the last page read was
+ * full, with (*last_rank, *last_stream) the last hit looked at, from
+ * which a next page starts.  0, or -1 with the request failed.
+ */
+static int
+visible_hits(struct mreq *req, struct msearch_query *q, struct msearch_result *r,
+    size_t want, int *more, int64_t *last_rank, int64_t *last_stream)
+{
+	struct msearch_result	 next, *cur = r;
+	struct msearch_hit	*vis;
+	struct mevrow		*evs = NULL;
+	unsigned char		*keep = NULL;
+	size_t			 nvis = 0, i;
+	int			 rounds = 0, rc = -1;
+
+	memset(&next, 0, sizeof(next));
+	*more = 0;
+	if ((vis = calloc(want > 0 ? want : 1, sizeof(*vis))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return -1;
+	}
+	for (;;) {
+		/* Borrowed copies for the filter: cur keeps ownership. */
+		if ((evs = calloc(cur->hitsz > 0 ? cur->hitsz : 1, sizeof(*evs))) == NULL) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto out;
+		}
+		for (i = 0; i < cur->hitsz; i++)
+			evs[i] = cur->hits[i].ev;
+		if ((keep = room_vis_keep(req, evs, cur->hitsz)) == NULL)
+			goto out;
+		*more = (int64_t)cur->hitsz == q->limit;
+		if (cur->hitsz > 0) {
+			*last_rank = cur->hits[cur->hitsz - 1].rank;
+			*last_stream = cur->hits[cur->hitsz - 1].ev.stream;
+		}
+		/* Visible hits move to vis; their places in cur are left empty. */
+		for (i = 0; i < cur->hitsz && nvis < want; i++)
+			if (keep[i]) {
+				vis[nvis++] = cur->hits[i];
+				memset(&cur->hits[i], 0, sizeof(cur->hits[i]));
+			}
+		free(evs);
+		evs = NULL;
+		free(keep);
+		keep = NULL;
+		if (cur != r)
+			msearch_result_fini(cur);
+		if (nvis >= want || !*more || ++rounds >= SEARCH_ROUNDS_MAX)
+			break;
+		q->after_rank = *last_rank;
+		q->after_stream = *last_stream;
+		if (mstore_search(req->db, q, &next) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+		cur = &next;
+	}
+	rc = 0;
+out:
+	free(evs);
+	free(keep);
+	if (cur != r)
+		msearch_result_fini(cur);
+	for (i = 0; i < r->hitsz; i++)
+		mevrow_fini(&r->hits[i].ev);
+	free(r->hits);
+	r->hits = vis;
+	r->hitsz = nvis;
+	return rc;
 }
 
 /*
@@ -491,7 +586,8 @@ room_events(struct mreq *req, struct criteria *c)
 	const json_t		*fs = json_object_get(c->filter, "senders");
 	const char		*room_id;
 	size_t			 n;
-	int			 ok = 0;
+	int64_t			 last_rank = 0, last_stream = 0;
+	int			 ok = 0, more = 0;
 
 	memset(&q, 0, sizeof(q));
 	memset(&r, 0, sizeof(r));
@@ -523,6 +619,8 @@ room_events(struct mreq *req, struct criteria *c)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	if (visible_hits(req, &q, &r, (size_t)q.limit, &more, &last_rank, &last_stream) == -1)
+		goto out;
 	n = r.hitsz > (size_t)c->limit ? (size_t)c->limit : r.hitsz;
 	if ((out = json_pack("{s:I,s:O,s:[]}", "count", (json_int_t)r.count, "highlights",
 	    r.highlights, "results")) == NULL || (byroom = json_object()) == NULL) {
@@ -534,7 +632,7 @@ room_events(struct mreq *req, struct criteria *c)
 		json_t *one, *evs;
 
 		if ((evs = json_array()) == NULL ||
-		    add_events(req, evs, byroom, &r.hits[i].ev, 1) == -1 ||
+		    add_events(req, evs, byroom, &r.hits[i].ev, NULL, 1) == -1 ||
 		    (one = json_pack("{s:f,s:O}", "rank", (double)r.hits[i].rank /
 		    MSEARCH_RANK_SCALE, "result", json_array_get(evs, 0))) == NULL ||
 		    json_array_append_new(results, one) == -1) {
@@ -582,10 +680,16 @@ room_events(struct mreq *req, struct criteria *c)
 	}
 	if (add_groups(req, c, &r, n, out) == -1)
 		goto out;
-	/* Spec: no next_batch once there are no more results. */
+	/*
+	 * Spec: no next_batch once there are no more results.  When hidden
+	 * hits ended the reading, the next page starts after the last one.
+	 */
 	if (r.hitsz > n)
 		json_object_set_new(out, "next_batch", batch_token(c->order, r.hits[n - 1].rank,
 		    r.hits[n - 1].ev.stream, c->batch.group, c->batch.value));
+	else if (more)
+		json_object_set_new(out, "next_batch", batch_token(c->order, last_rank,
+		    last_stream, c->batch.group, c->batch.value));
 	ok = 1;
 out:
 	if (!ok) {
@@ -601,7 +705,8 @@ out:
 
 /*
  * Spec: C-S API, POST /search.  Only room_events is a category; rooms
- * are those the user is joined to now.  400 M_MISSING_PARAM without
+ * are those the user is joined to now, results those history
+ * visibility lets the user see.  400 M_MISSING_PARAM without
  * search_categories, see criteria_parse for the rest.
  */
 int

@@ -30,6 +30,19 @@ void	room_member_profile(struct mreq *, const char *user_id, json_t *content);
 int	room_filter_parse(struct mreq *, const char *fs, json_t **filter);
 /* 1 when user_id is joined to room_id; 0 after failing the request (403/404); -1. */
 int	room_require_joined(struct mreq *, const char *room_id);
+/*
+ * Spec: C-S API, "History visibility": whether the user may read room_id
+ * (joined, a former member up to the leave, or anyone in a room
+ * world_readable now; see mroom_vis_reader), into *r.  1, or 0 after
+ * failing the request: 404 M_NOT_FOUND for an unknown room, 403
+ * M_FORBIDDEN, 500.
+ */
+int	room_require_reader(struct mreq *, const char *room_id, struct mroom_reader *r);
+/*
+ * Which of rows[0..n) the user may see (mroom_vis_filter): n flags,
+ * malloc'd (at least one byte), or NULL after failing the request (500).
+ */
+unsigned char	*room_vis_keep(struct mreq *, const struct mevrow *rows, size_t n);
 
 int	h_create_room(struct mreq *);
 int	h_join_room_id(struct mreq *);

@@ -29,9 +29,10 @@ struct evfilter {
 	int		 redundant;	/* state.include_redundant_members */
 };
 
-/* One page of events read beyond the batch. */
+/* One page of events read beyond the batch, and which of them the user may see. */
 struct page {
 	struct mevrow	*v;
+	unsigned char	*keep;
 	size_t		 n;
 };
 
@@ -126,8 +127,10 @@ was_joined(const struct msyncmember *m)
 static void
 roomtl_fini(struct roomtl *tl)
 {
-	for (size_t i = 0; i < tl->pagesz; i++)
+	for (size_t i = 0; i < tl->pagesz; i++) {
 		mevrow_list_free(tl->pages[i].v, tl->pages[i].n);
+		free(tl->pages[i].keep);
+	}
 	free(tl->pages);
 	free(tl->scan);
 	memset(tl, 0, sizeof(*tl));
@@ -153,23 +156,26 @@ roomtl_push(struct roomtl *tl, const struct mevrow *row, int keep)
 }
 
 /*
- * Fills tl with the newest events of room_id after since that pass the
- * timeline filter, at most limit.  rows[0..n) are the batch's newest
- * events of the room, oldest first, at most limit + 1: when the filter
- * drops some and the batch was full, older pages are read.  limited: more
- * matching events exist, or SCAN_MAX were looked at.  0 or -1.
+ * Fills tl with the newest events of room_id after since that the user
+ * may see (spec: "History visibility") and that pass the timeline
+ * filter, at most limit.  rows[0..n) are the batch's newest events of
+ * the room, oldest first, at most limit + 1, and keep[0..n) which of
+ * them the user may see: when some are dropped and the batch was full,
+ * older pages are read.  limited: more matching events exist, or
+ * SCAN_MAX were looked at.  0 or -1.
  */
 static int
 room_timeline(struct mreq *req, const struct evfilter *f, int64_t limit, int64_t since,
-    const char *room_id, struct mevrow *rows, size_t n, struct roomtl *tl)
+    const char *room_id, struct mevrow *rows, const unsigned char *keep, size_t n,
+    struct roomtl *tl)
 {
 	size_t	 want = (size_t)limit + 1;
 	int	 more = n >= want;
 	int64_t	 pos = n > 0 ? rows[0].stream : 0;
 
 	for (size_t i = n; i > 0 && tl->nkeep < want; i--)
-		if (roomtl_push(tl, &rows[i - 1], mfilter_event_match(f->timeline, room_id,
-		    rows[i - 1].json)) == -1)
+		if (roomtl_push(tl, &rows[i - 1], keep[i - 1] && mfilter_event_match(f->timeline,
+		    room_id, rows[i - 1].json)) == -1)
 			return -1;
 	while (more && tl->nkeep < want && tl->scansz < SCAN_MAX) {
 		struct page *np, *p;
@@ -178,14 +184,18 @@ room_timeline(struct mreq *req, const struct evfilter *f, int64_t limit, int64_t
 			return -1;
 		tl->pages = np;
 		p = &tl->pages[tl->pagesz];
+		p->keep = NULL;
 		if (mstore_events_page(req->db, room_id, 1, pos - 1, since, SCAN_PAGE, &p->v,
 		    &p->n) == -1)
 			return -1;
 		tl->pagesz++;
+		if ((p->keep = calloc(p->n > 0 ? p->n : 1, 1)) == NULL ||
+		    mroom_vis_filter(req->db, req->auth.user_id, p->v, p->n, p->keep) == -1)
+			return -1;
 		more = p->n == SCAN_PAGE;
 		for (size_t i = 0; i < p->n && tl->nkeep < want; i++)
-			if (roomtl_push(tl, &p->v[i], mfilter_event_match(f->timeline, room_id,
-			    p->v[i].json)) == -1)
+			if (roomtl_push(tl, &p->v[i], p->keep[i] && mfilter_event_match(f->timeline,
+			    room_id, p->v[i].json)) == -1)
 				return -1;
 		if (p->n > 0)
 			pos = p->v[p->n - 1].stream;
@@ -367,15 +377,16 @@ out:
 
 /*
  * One joined or left room's section from its timeline rows[0..n) (oldest
- * first, at most limit + 1), with the state the client needs.  newly:
+ * first, at most limit + 1; keep[0..n) those the user may see), with the
+ * state the client needs.  newly:
  * the client has nothing of the room yet (initial sync, full_state, a
  * new join).  upto: the end of the user's view (a leave's position).
  * *empty is set when the section says nothing.  Returns it, or NULL.
  */
 static json_t *
 room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncmember *m,
-    struct mevrow *rows, size_t n, int newly, int64_t upto, const json_t *members,
-    json_t *lazysent, int *empty)
+    struct mevrow *rows, const unsigned char *keep, size_t n, int newly, int64_t upto,
+    const json_t *members, json_t *lazysent, int *empty)
 {
 	struct mreq		*req = ctx->req;
 	const struct syncstate	*st = ctx->st;
@@ -386,7 +397,7 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 
 	memset(&tl, 0, sizeof(tl));
 	if (tl_events == NULL || state == NULL ||
-	    room_timeline(req, f, st->limit, since, m->room_id, rows, n, &tl) == -1 ||
+	    room_timeline(req, f, st->limit, since, m->room_id, rows, keep, n, &tl) == -1 ||
 	    room_state(ctx, f, m->room_id, &tl, newly || tl.limited, newly, state,
 	    lazysent) == -1)
 		goto fail;
@@ -483,6 +494,7 @@ collect(struct syncctx *ctx)
 	struct evfilter		 f;
 	struct msyncmember	*mem = NULL;
 	struct mevrow		*rows = NULL;
+	unsigned char		*keep = NULL;
 	size_t			 memsz = 0, rowsz = 0;
 	json_t			*rooms = json_object_get(ctx->resp, "rooms");
 	json_t			*members = NULL, *index = json_object(), *lazysent = json_array();
@@ -495,7 +507,9 @@ collect(struct syncctx *ctx)
 	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
 	    mstore_sync_timelines(req->db, req->auth.user_id, from, to, st->limit + 1, &rows,
 	    &rowsz) == -1 ||
-	    (members = mstore_sync_members(req->db, req->auth.user_id)) == NULL) {
+	    (members = mstore_sync_members(req->db, req->auth.user_id)) == NULL ||
+	    (keep = calloc(rowsz > 0 ? rowsz : 1, 1)) == NULL ||
+	    mroom_vis_filter(req->db, req->auth.user_id, rows, rowsz, keep) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
@@ -526,8 +540,8 @@ collect(struct syncctx *ctx)
 			if (n == 0 && !newly)
 				continue;
 			section = "join";
-			sec = room_section(ctx, &f, m, rows + start, n, newly, to, members,
-			    lazysent, &empty);
+			sec = room_section(ctx, &f, m, rows + start, keep + start, n, newly, to,
+			    members, lazysent, &empty);
 			if (sec != NULL && empty && !newly) {
 				/* Everything new was filtered out. */
 				json_decref(sec);
@@ -548,7 +562,7 @@ collect(struct syncctx *ctx)
 		} else if (leave_shown(ctx, &f, m, from)) {
 			/* Left, kicked or banned: the events up to the leave. */
 			section = "leave";
-			sec = was_joined(m) ? room_section(ctx, &f, m, rows + start, n,
+			sec = was_joined(m) ? room_section(ctx, &f, m, rows + start, keep + start, n,
 			    st->initial || st->full_state, m->stream < to ? m->stream : to,
 			    members, lazysent, &empty) : left_unjoined(req, m);
 		} else
@@ -577,6 +591,7 @@ out:
 	json_decref(members);
 	msyncmember_list_free(mem, memsz);
 	mevrow_list_free(rows, rowsz);
+	free(keep);
 	return rc;
 }
 

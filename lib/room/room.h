@@ -159,5 +159,71 @@ enum mroom_err	 mroom_canonical_alias_check(struct mroom_ctx *, const char *room
  */
 enum mroom_err	 mroom_canonical_alias_drop(struct mroom_ctx *, const char *room_id,
 		    const char *sender, const char *alias, char **event_id);
+/*
+ * History visibility (spec: C-S API, "History visibility"), in
+ * lib/room/visibility.c: whether a user may read an event, from the
+ * user's membership and the room's m.room.history_visibility at the
+ * event, that is in the state before it.  The values, least
+ * restrictive first, and memberships, most joined first, as Synapse
+ * orders them; unknown values read as shared and as leave.
+ */
+enum mroom_hv {
+	MROOM_HV_WORLD_READABLE,
+	MROOM_HV_SHARED,
+	MROOM_HV_INVITED,
+	MROOM_HV_JOINED,
+	MROOM_HV__MAX
+};
+enum mroom_ms {
+	MROOM_MS_JOIN,
+	MROOM_MS_INVITE,
+	MROOM_MS_KNOCK,
+	MROOM_MS_LEAVE,
+	MROOM_MS_BAN,
+	MROOM_MS__MAX
+};
+/* A history_visibility value (NULL: none, so shared), a membership (NULL: leave). */
+enum mroom_hv	mroom_hv_parse(const char *);
+enum mroom_ms	mroom_ms_parse(const char *);
+/*
+ * The rule for one event.  hv and ms are the visibility and the user's
+ * membership before the event; hv_after and ms_after after it, which
+ * differ only for an m.room.history_visibility event (either value lets
+ * the user see it) and for the user's own membership event (a change of
+ * the user's own membership is always the user's to see).  peeking: the user has not been joined since the event (not
+ * joined now, nor a former member with the event before the leave), so
+ * that shared history is not theirs.  1 visible, 0 not.
+ */
+int		mroom_vis_rule(enum mroom_hv hv, enum mroom_hv hv_after, enum mroom_ms ms,
+		    enum mroom_ms ms_after, int peeking);
+
+/* How a user may read one room now. */
+enum mroom_stand {
+	MROOM_STAND_JOINED,	/* joined: everything the events allow */
+	MROOM_STAND_DEPARTED,	/* left after being joined: up to the leave */
+	MROOM_STAND_PEEKING,	/* neither, in a room world_readable now */
+};
+struct mroom_reader {
+	enum mroom_stand	 stand;
+	int64_t			 upto;		/* last readable stream position */
+	int64_t			 state_group;	/* departed: the state after the leave */
+};
+/*
+ * Whether user_id may read room_id at all, and up to where: MROOM_OK
+ * with *out; MROOM_NO_ROOM; MROOM_FORBIDDEN for a user neither joined,
+ * nor a former member (one who left, not banned, and has not forgotten
+ * the room), in a room not world_readable now; MROOM_ERROR.  Up to four
+ * queries.
+ */
+enum mroom_err	mroom_vis_reader(struct mdb *, const char *room_id, const char *user_id,
+		    struct mroom_reader *out);
+/*
+ * The visibility algorithm over a page: keep[i] is set to whether
+ * user_id may see rows[i] (rows of any rooms).  Batched: one query for
+ * the user's standing in the rooms, one for the state at every distinct
+ * state group, whatever n is.  0, or -1 on storage failure.
+ */
+int		mroom_vis_filter(struct mdb *, const char *user_id, const struct mevrow *rows,
+		    size_t n, unsigned char *keep);
 
 #endif

@@ -196,24 +196,3 @@ mthreadroot_list_free(struct mthreadroot *v, size_t n)
 {
 	mstore_list_free(v, n, sizeof(*v), threadroot_fini);
 }
-
-int
-mstore_event_near_ts(struct mdb *db, const char *room_id, int64_t ts, int backwards,
-    char **event_id, int64_t *origin_ts)
-{
-	struct mcur	*c;
-	int		 rc;
-
-	*event_id = NULL;
-	*origin_ts = 0;
-	if ((c = mdb_query(db, backwards ? MSTMT_REL_TS_BACK : MSTMT_REL_TS_FWD, "si", room_id,
-	    ts)) == NULL)
-		return -1;
-	if ((rc = mcur_next(c)) == 1) {
-		*origin_ts = mcur_int(c, 1);
-		if ((*event_id = mcur_dup(c, 0)) == NULL)
-			rc = -1;
-	}
-	mcur_free(c);
-	return rc;
-}

@@ -89,12 +89,4 @@ int	mstore_rel_thread_roots(struct mdb *, const char *room_id, const char *user_
 	    size_t *outsz);
 void	mthreadroot_list_free(struct mthreadroot *, size_t);
 
-/*
- * The accepted event of room_id closest to ts: the first at or after it
- * (forwards) or the last at or before it (backwards).  1 with *event_id
- * (malloc'd) and *origin_ts, 0 when there is none, -1.
- */
-int	mstore_event_near_ts(struct mdb *, const char *room_id, int64_t ts, int backwards,
-	    char **event_id, int64_t *origin_ts);
-
 #endif

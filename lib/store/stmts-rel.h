@@ -1,4 +1,4 @@
-/* Statements on event relations, threads, context and timestamps (see stmts.h). */
+/* Statements on event relations, threads and their context (see stmts.h). */
 #ifndef MYELIN_STORE_STMTS_REL_H
 #define MYELIN_STORE_STMTS_REL_H
 
@@ -102,13 +102,6 @@
 	    " AND c.rejected IS NULL AND c.redacted_by IS NULL GROUP BY r.relates_to) t" \
 	    " ON t.root = event_id WHERE room_id = $1 AND rejected IS NULL AND t.latest <= $3" \
 	    " AND (CAST($4 AS BIGINT) = 0 OR t.mine = 1 OR sender = $2)" \
-	    " ORDER BY t.latest DESC LIMIT $5") \
-	/* The event of room $1 closest to timestamp $2, after or before it. */ \
-	X(MSTMT_REL_TS_FWD, "SELECT event_id, origin_server_ts FROM events WHERE room_id = $1" \
-	    " AND origin_server_ts >= $2 AND rejected IS NULL" \
-	    " ORDER BY origin_server_ts ASC, stream ASC LIMIT 1") \
-	X(MSTMT_REL_TS_BACK, "SELECT event_id, origin_server_ts FROM events WHERE room_id = $1" \
-	    " AND origin_server_ts <= $2 AND rejected IS NULL" \
-	    " ORDER BY origin_server_ts DESC, stream DESC LIMIT 1")
+	    " ORDER BY t.latest DESC LIMIT $5")
 
 #endif

@@ -102,6 +102,7 @@
 #include "store/stmts-filter.h"
 #include "store/stmts-search.h"
 #include "store/stmts-push.h"
+#include "store/stmts-vis.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
@@ -109,14 +110,15 @@
 	MSTMT_TABLE_EPHEMERAL \
 	MSTMT_TABLE_FILTER \
 	MSTMT_TABLE_SEARCH \
-	MSTMT_TABLE_PUSH
+	MSTMT_TABLE_PUSH \
+	MSTMT_TABLE_VIS
 
 /*
  * PostgreSQL's own text of a statement, P(id, sql), where the engines
  * cannot share one (full-text search); every other statement runs as
  * MSTMT_ALL gives it on both.
  */
-#define MSTMT_PG_ALL MSTMT_PG_SEARCH
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS
 
 enum mstmt {
 #define X(id, sql) id,

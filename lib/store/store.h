@@ -70,5 +70,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/filter.h"
 #include "store/push.h"
 #include "store/search.h"
+#include "store/vis.h"
 
 #endif

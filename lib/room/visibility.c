@@ -1,0 +1,268 @@
+/* History visibility: which events of a room a user may read, in batches. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/json.h"
+#include "room/room.h"
+#include "store/store.h"
+
+static const char *const hv_names[MROOM_HV__MAX] = {
+	"world_readable", "shared", "invited", "joined",
+};
+
+static const char *const ms_names[MROOM_MS__MAX] = {
+	"join", "invite", "knock", "leave", "ban",
+};
+
+/* Spec: "m.room.history_visibility": shared is the default, as Synapse reads unknown values. */
+enum mroom_hv
+mroom_hv_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < MROOM_HV__MAX; i++)
+		if (strcmp(s, hv_names[i]) == 0)
+			return (enum mroom_hv)i;
+	return MROOM_HV_SHARED;
+}
+
+enum mroom_ms
+mroom_ms_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < MROOM_MS__MAX; i++)
+		if (strcmp(s, ms_names[i]) == 0)
+			return (enum mroom_ms)i;
+	return MROOM_MS_LEAVE;
+}
+
+/*
+ * Spec: C-S API, "History visibility", server behaviour, for each event:
+ * world_readable: allow; the user joined at the event: allow; shared:
+ * allow when the user joined since (here: not peeking); invited: allow
+ * when the user was invited at the event; otherwise deny.  "For
+ * m.room.history_visibility events themselves, the user should be
+ * allowed to see the event if the history_visibility before or after
+ * the event would allow them to see it", and likewise for the user's own
+ * m.room.member events.
+ */
+int
+mroom_vis_rule(enum mroom_hv hv, enum mroom_hv hv_after, enum mroom_ms ms,
+    enum mroom_ms ms_after, int peeking)
+{
+	enum mroom_hv	v = hv_after < hv ? hv_after : hv;
+	enum mroom_ms	m = ms_after < ms ? ms_after : ms;
+
+	/*
+	 * A change of the user's own membership is theirs to see: an invite
+	 * (notified, and shown in /sync's invite section), a knock, a kick, a
+	 * ban.  Synapse shows leaves from join or invite so; myelin shows
+	 * every change, where Synapse's rule would hide an invite to a room
+	 * with joined visibility once the user has joined.
+	 */
+	if (ms_after != ms)
+		return 1;
+	if (v == MROOM_HV_WORLD_READABLE || m == MROOM_MS_JOIN)
+		return 1;
+	switch (v) {
+	case MROOM_HV_SHARED:
+		return !peeking;
+	case MROOM_HV_INVITED:
+		return m == MROOM_MS_INVITE;
+	default:
+		return 0;
+	}
+}
+
+/* A group's facts from the sorted list of mstore_vis_groups, or NULL (empty state). */
+static const struct mvisgroup *
+group_find(const struct mvisgroup *v, size_t n, int64_t group)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].group == group)
+			return &v[mid];
+		if (v[mid].group < group)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Whether a current membership of s can make its user a former member (left, not forgotten). */
+static int
+may_have_departed(const struct mvisstand *s)
+{
+	return !s->forgotten && (strcmp(s->membership, "leave") == 0 ||
+	    strcmp(s->membership, "ban") == 0);
+}
+
+/*
+ * A former member is one whose leave (or ban) ended a join: the
+ * membership in the state before the leave is join.  A rejected invite
+ * or a withdrawn knock makes no former member.
+ */
+static int
+departed(const struct mvisstand *s, const struct mvisgroup *g, size_t ng)
+{
+	const struct mvisgroup *b;
+
+	if (!may_have_departed(s))
+		return 0;
+	b = group_find(g, ng, s->state_before);
+	return b != NULL && mroom_ms_parse(b->membership) == MROOM_MS_JOIN;
+}
+
+enum mroom_err
+mroom_vis_reader(struct mdb *db, const char *room_id, const char *user_id,
+    struct mroom_reader *out)
+{
+	struct mroom		 room;
+	struct mvisstand	*st = NULL;
+	struct mvisgroup	*g = NULL;
+	size_t			 nst = 0, ng = 0;
+	json_t			*rooms = NULL, *groups = NULL, *hv = NULL;
+	enum mroom_err		 rc = MROOM_ERROR;
+	int			 r, err;
+
+	memset(out, 0, sizeof(*out));
+	out->upto = INT64_MAX;
+	if ((r = mstore_room_get(db, room_id, &room)) == -1)
+		return MROOM_ERROR;
+	mroom_fini(&room);
+	if (r == 0)
+		return MROOM_NO_ROOM;
+	if ((rooms = json_pack("[s]", room_id)) == NULL ||
+	    mstore_vis_standings(db, user_id, rooms, &st, &nst) == -1)
+		goto out;
+	if (nst > 0 && strcmp(st[0].membership, "join") == 0) {
+		out->stand = MROOM_STAND_JOINED;
+		rc = MROOM_OK;
+		goto out;
+	}
+	/*
+	 * As Synapse (check_user_in_room): a user who left reads on, a
+	 * banned one does not.
+	 */
+	if (nst > 0 && strcmp(st[0].membership, "leave") == 0 && may_have_departed(&st[0])) {
+		if ((groups = json_pack("[I]", (json_int_t)st[0].state_before)) == NULL ||
+		    mstore_vis_groups(db, user_id, groups, &g, &ng) == -1)
+			goto out;
+		if (departed(&st[0], g, ng)) {
+			out->stand = MROOM_STAND_DEPARTED;
+			out->upto = st[0].stream;
+			out->state_group = st[0].state_after;
+			rc = MROOM_OK;
+			goto out;
+		}
+	}
+	/* Spec: "world_readable": anyone may read, joined or not. */
+	hv = mstore_cstate_event(db, room_id, "m.room.history_visibility", "", &err);
+	if (err)
+		goto out;
+	if (mroom_hv_parse(mjson_str(json_object_get(hv, "content"), "history_visibility")) ==
+	    MROOM_HV_WORLD_READABLE) {
+		out->stand = MROOM_STAND_PEEKING;
+		rc = MROOM_OK;
+	} else
+		rc = MROOM_FORBIDDEN;
+out:
+	json_decref(hv);
+	json_decref(rooms);
+	json_decref(groups);
+	mvisstand_list_free(st, nst);
+	mvisgroup_list_free(g, ng);
+	return rc;
+}
+
+/* 1 when row is a state event of type with state key sk. */
+static int
+state_is(const struct mevrow *row, const char *type, const char *sk)
+{
+	return row->state_key != NULL && strcmp(row->type, type) == 0 &&
+	    strcmp(row->state_key, sk) == 0;
+}
+
+int
+mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows, size_t n,
+    unsigned char *keep)
+{
+	struct mvisstand	*st = NULL;
+	struct mvisgroup	*g = NULL;
+	size_t			 nst = 0, ng = 0, i;
+	json_t			*rooms = NULL, *seen = NULL, *groups = NULL, *at = NULL;
+	int			 rc = -1;
+
+	if (n == 0)
+		return 0;
+	memset(keep, 0, n);
+	if ((rooms = json_array()) == NULL || (seen = json_object()) == NULL ||
+	    (groups = json_array()) == NULL || (at = json_object()) == NULL)
+		goto out;
+	/* The distinct rooms, then the user's standing in each. */
+	for (i = 0; i < n; i++)
+		if (json_object_get(seen, rows[i].room_id) == NULL &&
+		    (json_object_set_new(seen, rows[i].room_id, json_true()) == -1 ||
+		    json_array_append_new(rooms, json_string(rows[i].room_id)) == -1))
+			goto out;
+	if (mstore_vis_standings(db, user_id, rooms, &st, &nst) == -1)
+		goto out;
+	/* The state before every event, and before every leave that may end a join. */
+	json_object_clear(seen);
+	for (i = 0; i < n + nst; i++) {
+		int64_t	 grp;
+		char	 key[24];
+
+		if (i < n)
+			grp = rows[i].state_before;
+		else if (may_have_departed(&st[i - n]))
+			grp = st[i - n].state_before;
+		else
+			continue;
+		snprintf(key, sizeof(key), "%lld", (long long)grp);
+		if (grp > 0 && json_object_get(seen, key) == NULL &&
+		    (json_object_set_new(seen, key, json_true()) == -1 ||
+		    json_array_append_new(groups, json_integer((json_int_t)grp)) == -1))
+			goto out;
+	}
+	if (json_array_size(groups) > 0 &&
+	    mstore_vis_groups(db, user_id, groups, &g, &ng) == -1)
+		goto out;
+	/* Per room: how far the user's own view goes (see mroom_vis_rule's peeking). */
+	for (i = 0; i < nst; i++) {
+		int64_t upto = strcmp(st[i].membership, "join") == 0 ? INT64_MAX :
+		    departed(&st[i], g, ng) ? st[i].stream : -1;
+
+		if (json_object_set_new(at, st[i].room_id, json_integer((json_int_t)upto)) == -1)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const struct mevrow	*row = &rows[i];
+		const struct mvisgroup	*gr = group_find(g, ng, row->state_before);
+		const json_t		*content = json_object_get(row->json, "content");
+		const json_t		*u = json_object_get(at, row->room_id);
+		enum mroom_hv		 hv = mroom_hv_parse(gr != NULL ? gr->visibility : NULL);
+		enum mroom_ms		 ms = mroom_ms_parse(gr != NULL ? gr->membership : NULL);
+		enum mroom_hv		 hv_after = hv;
+		enum mroom_ms		 ms_after = ms;
+		int			 peeking;
+
+		if (state_is(row, "m.room.history_visibility", ""))
+			hv_after = mroom_hv_parse(mjson_str(content, "history_visibility"));
+		if (state_is(row, "m.room.member", user_id))
+			ms_after = mroom_ms_parse(mjson_str(content, "membership"));
+		peeking = u == NULL || json_integer_value(u) < row->stream;
+		keep[i] = (unsigned char)mroom_vis_rule(hv, hv_after, ms, ms_after, peeking);
+	}
+	rc = 0;
+out:
+	json_decref(rooms);
+	json_decref(seen);
+	json_decref(groups);
+	json_decref(at);
+	mvisstand_list_free(st, nst);
+	mvisgroup_list_free(g, ng);
+	return rc;
+}

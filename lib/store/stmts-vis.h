@@ -1,0 +1,73 @@
+/* Statements of history visibility: a user's standing and the state at events (see stmts.h). */
+#ifndef MYELIN_STORE_STMTS_VIS_H
+#define MYELIN_STORE_STMTS_VIS_H
+
+/*
+ * $1 the user, $2 a JSON array of room IDs: the user's current membership
+ * event in each, with its position, state groups, and whether the user
+ * forgot the room since (room_forgotten is keyed by that event).
+ */
+#define MVIS_STANDINGS(rooms) \
+	"SELECT c.room_id, c.membership, e.stream, e.state_before, e.state_after," \
+	" CASE WHEN EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = $1" \
+	" AND f.room_id = c.room_id AND f.event_id = c.event_id) THEN 1 ELSE 0 END" \
+	" FROM current_state c JOIN events e ON e.event_id = c.event_id" \
+	" WHERE c.type = 'm.room.member' AND c.state_key = $1 AND c.room_id IN " rooms
+
+/*
+ * $1 the user, $2 a JSON array of state groups: for each group (start),
+ * the user's membership (kind 0) and the room's history_visibility
+ * (kind 1) at every link of its chain that sets them, nearest link first
+ * (n), so that the first row of each (start, kind) is the value in the
+ * group.  Chains are at most a snapshot's bound long (see
+ * mstore_sgroup_add), and each lookup is one primary-key probe.
+ */
+#define MVIS_GROUPS(groups, member, visibility) \
+	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " groups " g" \
+	" UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c JOIN state_groups s" \
+	" ON s.id = c.id WHERE s.prev_group IS NOT NULL)" \
+	" SELECT c.start, 0, c.n, " member " FROM chain c JOIN state_group_entries s" \
+	" ON s.state_group = c.id AND s.type = 'm.room.member' AND s.state_key = $1" \
+	" JOIN events e ON e.event_id = s.event_id" \
+	" UNION ALL SELECT c.start, 1, c.n, " visibility " FROM chain c" \
+	" JOIN state_group_entries s ON s.state_group = c.id" \
+	" AND s.type = 'm.room.history_visibility' AND s.state_key = ''" \
+	" JOIN events e ON e.event_id = s.event_id ORDER BY 1, 2, 3"
+
+#define MVIS_ROOMS_SQ	"(SELECT value FROM json_each($2))"
+#define MVIS_ROOMS_PG	"(SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))"
+#define MVIS_GROUPS_SQ	"(SELECT CAST(value AS BIGINT) AS v FROM json_each($2))"
+#define MVIS_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
+	" jsonb_array_elements_text(CAST($2 AS jsonb)) AS x)"
+
+/*
+ * A content member as text (NULL when absent); a value that is not a
+ * string reads as some other text, which the caller takes for unknown.
+ */
+#define MVIS_CONTENT_SQ(key)	"json_extract(e.json, '$.content." key "')"
+#define MVIS_CONTENT_PG(key)	"(CAST(e.json AS jsonb) -> 'content' ->> '" key "')"
+
+#define MSTMT_TABLE_VIS \
+	X(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_SQ)) \
+	X(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_SQ, MVIS_CONTENT_SQ("membership"), \
+	    MVIS_CONTENT_SQ("history_visibility"))) \
+	/* \
+	 * $1 room, $2 timestamp, $3 origin_server_ts and $4 stream of the \
+	 * last candidate looked at (a keyset), $5 limit: accepted events \
+	 * nearest the timestamp, at or after it (f) or before it (b). \
+	 */ \
+	X(MSTMT_VIS_TS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND origin_server_ts >= $2 AND (origin_server_ts > $3 OR" \
+	    " (origin_server_ts = $3 AND stream > $4)) AND rejected IS NULL" \
+	    " ORDER BY origin_server_ts ASC, stream ASC LIMIT $5") \
+	X(MSTMT_VIS_TS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND origin_server_ts <= $2 AND (origin_server_ts < $3 OR" \
+	    " (origin_server_ts = $3 AND stream < $4)) AND rejected IS NULL" \
+	    " ORDER BY origin_server_ts DESC, stream DESC LIMIT $5")
+
+#define MSTMT_PG_VIS \
+	P(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_PG)) \
+	P(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_PG, MVIS_CONTENT_PG("membership"), \
+	    MVIS_CONTENT_PG("history_visibility")))
+
+#endif
