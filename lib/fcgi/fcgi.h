@@ -183,9 +183,9 @@ int	merr_status(enum merr);
 
 /*
  * Percent-decodes len bytes of s ('+' stays a plus, as in a path).
- * Returns the text (malloc'd), or NULL on a bad escape, a NUL byte,
- * bytes that are not UTF-8 (overlong forms and surrogates included), or
- * no memory.
+ * Returns the text (malloc'd), or NULL with errno EINVAL on a bad
+ * escape, a NUL byte or bytes that are not UTF-8 (overlong forms and
+ * surrogates included), ENOMEM without memory.
  */
 char	*mfcgi_urldecode(const char *s, size_t len);
 

@@ -120,9 +120,9 @@ mfcgi_park(struct mreq *req, int64_t deadline_ms)
 /*
  * Decodes the name=value pair *p starts (up to '&' or the end) into
  * *name and *value, malloc'd (*value is "" without '='), and moves *p
- * past it.  Returns 1, 0 at the end of the query, or -1 when the pair
- * does not decode (names and values both: mfcgi_formdecode) or memory
- * ran out; *name and *value are then NULL.
+ * past it.  Returns 1, 0 at the end of the query, or -1 with errno
+ * EINVAL when the pair does not decode (names and values both:
+ * mfcgi_formdecode) or ENOMEM; *name and *value are then NULL.
  */
 static int
 query_next(const char **p, char **name, char **value)
@@ -144,8 +144,11 @@ query_next(const char **p, char **name, char **value)
 	if ((*name = mfcgi_formdecode(s, klen)) == NULL ||
 	    (*value = eq != NULL ? mfcgi_formdecode(eq + 1, len - klen - 1) :
 	    strdup("")) == NULL) {
+		int saved = errno;
+
 		free(*name);
 		*name = NULL;
+		errno = saved;
 		return -1;
 	}
 	return 1;
@@ -192,6 +195,8 @@ query_check(struct mreq *req)
 		free(k);
 		free(v);
 	}
+	if (rc == -1 && errno == ENOMEM)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INVALID_PARAM,
 		    "Query parameter is not percent-encoded UTF-8 text");

@@ -1,4 +1,5 @@
 /* Matching request paths against a program's route table; decoding what they carry. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,8 +59,8 @@ hexval(char c)
 /*
  * Decodes len bytes of s: %XX escapes and, when plus is set, '+' as a
  * space.  A '+' is looked at before escapes are, so "%2B" stays a plus.
- * Returns the text (malloc'd), or NULL on a bad escape, a NUL byte, text
- * that is not UTF-8, or no memory.
+ * Returns the text (malloc'd), or NULL with errno EINVAL on a bad escape,
+ * a NUL byte or text that is not UTF-8, ENOMEM without memory.
  */
 static char *
 decode(const char *s, size_t len, int plus)
@@ -67,8 +68,10 @@ decode(const char *s, size_t len, int plus)
 	char	*out, *o;
 	size_t	 i, k, n;
 
-	if ((out = malloc(len + 1)) == NULL)
+	if ((out = malloc(len + 1)) == NULL) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	for (o = out, i = 0; i < len; i++) {
 		if (s[i] == '%') {
 			int hi, lo;
@@ -94,6 +97,7 @@ decode(const char *s, size_t len, int plus)
 	return out;
 bad:
 	free(out);
+	errno = EINVAL;
 	return NULL;
 }
 
@@ -148,8 +152,8 @@ params_free(struct mreq *req)
 
 /*
  * Returns 1 when path fits pattern (params filled, decoded), 0 when not,
- * -1 when it fits but a parameter does not decode (a bad escape, a NUL,
- * not UTF-8).  Parameters are decoded only once the whole path fits, so
+ * -1 when it fits but a parameter does not decode (errno EINVAL: a bad
+ * escape, a NUL, not UTF-8; ENOMEM).  Parameters are decoded only once the whole path fits, so
  * an unknown path is unknown whatever its escapes.
  */
 static int
@@ -187,7 +191,10 @@ match(struct mreq *req, const char *pat, const char *path)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if ((req->params[i] = mfcgi_urldecode(seg[i], segsz[i])) == NULL) {
+			int saved = errno;
+
 			params_free(req);
+			errno = saved;
 			return -1;
 		}
 		req->paramsz = i + 1;
@@ -205,9 +212,12 @@ mfcgi_route(struct mreq *req, const struct mapp *app, const char *path)
 		const struct mroute *r = &app->routes[i];
 
 		if ((rc = match(req, r->path, path)) == -1) {
-			/* Spec: C-S API, M_INVALID_PARAM: "the wrong value". */
-			mfcgi_fail(req, MERR_INVALID_PARAM,
-			    "Path parameter is not percent-encoded UTF-8 text");
+			if (errno == ENOMEM)
+				mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			else
+				/* Spec: C-S API, M_INVALID_PARAM: "the wrong value". */
+				mfcgi_fail(req, MERR_INVALID_PARAM,
+				    "Path parameter is not percent-encoded UTF-8 text");
 			return NULL;
 		}
 		if (rc == 0)
