@@ -62,10 +62,22 @@ static const char *const locations[] = {
 	"/_synapse/admin/",
 };
 
+/* Synapse reads no body here, or allows an empty one: null, {} or none. */
+static const mhandler body_optional[] = {
+	h_user_deactivate, h_user_login, h_user_shadow_ban, h_user_shadow_unban,
+	h_regtoken_delete, h_report_delete,
+};
+
 /* The key signs the leave events of deactivations and room shutdowns. */
 static const struct mapp app = {
-	"admin", routes, sizeof(routes) / sizeof(routes[0]),
-	locations, sizeof(locations) / sizeof(locations[0]), 1, NULL, 0,
+	.name = "admin",
+	.routes = routes,
+	.routesz = sizeof(routes) / sizeof(routes[0]),
+	.locations = locations,
+	.locationsz = sizeof(locations) / sizeof(locations[0]),
+	.needs_key = 1,
+	.body_optional = body_optional,
+	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
 };
 
 int

@@ -120,6 +120,11 @@ static const char *const locations[] = {
 	"/_matrix/client/",
 };
 
+/* Spec: C-S API, the endpoints with no request body: null, {} or none. */
+static const mhandler body_optional[] = {
+	h_logout, h_logout_all, h_forget, h_alias_delete, h_pushrule_delete, h_tag_delete,
+};
+
 static const struct mapp app = {
 	.name = "client",
 	.routes = routes,
@@ -128,6 +133,8 @@ static const struct mapp app = {
 	.locationsz = sizeof(locations) / sizeof(locations[0]),
 	.needs_key = 1,
 	.nginx_extra = client_nginx_extra,
+	.body_optional = body_optional,
+	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
 };
 
 int

@@ -1,4 +1,5 @@
 /* myelin-sync: GET /sync, the long-poll every client keeps open. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,10 @@ static const struct syncstream *const streams[] = {
 	&sync_presence,
 };
 
-/* Parses "s<p0>_<p1>...".  Returns 0, or -1 with 400 M_INVALID_PARAM. */
+/*
+ * Parses "s<p0>_<p1>...".  Returns 0, or -1 with 400 M_INVALID_PARAM,
+ * also for a position too large for int64 (no server ever gave one).
+ */
 static int
 parse_since(struct mreq *req, const char *tok, struct syncpos *pos)
 {
@@ -51,7 +55,10 @@ parse_since(struct mreq *req, const char *tok, struct syncpos *pos)
 
 		if (*p < '0' || *p > '9')
 			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid sync token");
+		errno = 0;
 		n = strtoll(p, &end, 10);
+		if (errno == ERANGE)
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid sync token");
 		pos->p[i] = n;
 		if (*end == '\0')
 			return 0;
@@ -131,9 +138,19 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty)
 			mfcgi_fail(req, MERR_INTERNAL, "%s: %s position", __func__, streams[i]->name);
 			goto fail;
 		}
-		/* A token from the future (another server's?) must not go back. */
-		ctx.to.p[streams[i]->pos] = cur > ctx.from.p[streams[i]->pos] ? cur :
-		    ctx.from.p[streams[i]->pos];
+		/*
+		 * A position past the present (a token from a database since
+		 * restored, or made up) is clamped to the present, as Synapse
+		 * bounds future tokens: next_batch then names a real position
+		 * and the client sees what comes next.  Keeping the larger one
+		 * pinned the client, every later sync answering "nothing new"
+		 * until the server caught up with a number it may never reach.
+		 * Refusing it instead would leave such a client failing every
+		 * sync until its user logs in again.
+		 */
+		ctx.to.p[streams[i]->pos] = cur;
+		if (ctx.from.p[streams[i]->pos] > cur)
+			ctx.from.p[streams[i]->pos] = cur;
 	}
 	/* The events stream runs first: it learns the user's joined rooms. */
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)

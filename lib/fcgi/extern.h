@@ -6,8 +6,20 @@
 
 #include "fcgi/fcgi.h"
 
-/* Finds the route for method and path; fills req->params.  Raises 404/405. */
+/*
+ * Finds the route for method and path; fills req->params, decoded.
+ * Raises 404/405 M_UNRECOGNIZED, or 400 M_INVALID_PARAM when a parameter
+ * of the path that fits is not percent-encoded UTF-8 text.
+ */
 const struct mroute *mfcgi_route(struct mreq *, const struct mapp *, const char *path);
+/* As mfcgi_urldecode, for a query string: '+' is a space, "%2B" a plus. */
+char	*mfcgi_formdecode(const char *s, size_t len);
+/*
+ * The length (1 to 4) of the well-formed UTF-8 character that s[0..n)
+ * starts with, or 0 if it starts with none (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF).
+ */
+size_t	mfcgi_utf8_len(const char *s, size_t n);
 /* Checks the access token as route->auth asks.  0 or -1 (request failed). */
 int	mfcgi_authenticate(struct mreq *, enum mauth);
 void	mfcgi_auth_fini(struct mauthinfo *);

@@ -128,6 +128,14 @@ struct mapp {
 	void			(*nginx_extra)(const struct mconfig *, FILE *);
 	/* Requests may wait this many seconds for an answer (long-polls), or 0. */
 	int			 wait_seconds;
+	/*
+	 * Handlers of routes whose body is optional (the spec gives them none,
+	 * as POST /logout): there an empty body, {} and null all mean {}.
+	 * A list beside the route table rather than a member of struct mroute,
+	 * whose rows are positional: a fifth member would touch every row.
+	 */
+	const mhandler		*body_optional;
+	size_t			 body_optionalsz;
 };
 
 /*
@@ -162,7 +170,12 @@ int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)
 int	mfcgi_fail_add(struct mreq *, const char *key, json_t *value);
 /* Sets the reply (steals obj).  Returns 0, or -1 with an internal error if obj is NULL. */
 int	mfcgi_reply(struct mreq *, int status, json_t *obj);
-/* Decoded value of query parameter name, malloc'd, or NULL if absent. */
+/*
+ * Decoded value of query parameter name, malloc'd, or NULL if absent.
+ * The value is always UTF-8 text without NUL: a request whose query has
+ * a bad escape or a value that is not text was refused (400
+ * M_INVALID_PARAM) before its handler ran.
+ */
 char	*mreq_query(const struct mreq *, const char *name);
 /* Integer query parameter, or def when absent; -1 with M_INVALID_PARAM when bad. */
 int	mreq_query_int(struct mreq *, const char *name, int64_t def, int64_t min,
@@ -170,7 +183,12 @@ int	mreq_query_int(struct mreq *, const char *name, int64_t def, int64_t min,
 const char *merr_code(enum merr);
 int	merr_status(enum merr);
 
-/* Percent-decodes s (malloc'd); NULL on bad escapes or NUL bytes. */
+/*
+ * Percent-decodes len bytes of s ('+' stays a plus, as in a path).
+ * Returns the text (malloc'd), or NULL with errno EINVAL on a bad
+ * escape, a NUL byte or bytes that are not UTF-8 (overlong forms and
+ * surrogates included), ENOMEM without memory.
+ */
 char	*mfcgi_urldecode(const char *s, size_t len);
 
 #endif

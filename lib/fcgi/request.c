@@ -40,16 +40,46 @@ merr_status(enum merr e)
 	return errs[e].status;
 }
 
+/*
+ * The text goes into req->errmsg cut at a character boundary, with every
+ * byte that is not UTF-8 (a handler may echo what it was sent) replaced
+ * by U+FFFD: json_string() refuses anything else, and the answer would
+ * lose its "error" member.
+ */
 int
 mfcgi_fail(struct mreq *req, enum merr e, const char *fmt, ...)
 {
-	va_list ap;
+	static const char	 repl[] = "\xef\xbf\xbd";	/* U+FFFD */
+	va_list			 ap;
+	char			 buf[4 * sizeof(req->errmsg)];
+	size_t			 i, k, n, o = 0;
 
 	req->failed = 1;
 	req->err = e;
 	va_start(ap, fmt);
-	vsnprintf(req->errmsg, sizeof(req->errmsg), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/*
+	 * Each input byte gives at most 3 output bytes, and the output stops
+	 * before sizeof(errmsg): a character cut at the end of buf is never
+	 * reached.
+	 */
+	n = strlen(buf);
+	for (i = 0; i < n; i += k) {
+		const char	*c = buf + i;
+		size_t		 clen;
+
+		if ((k = clen = mfcgi_utf8_len(buf + i, n - i)) == 0) {
+			c = repl;
+			clen = sizeof(repl) - 1;
+			k = 1;
+		}
+		if (o + clen >= sizeof(req->errmsg))
+			break;
+		memcpy(req->errmsg + o, c, clen);
+		o += clen;
+	}
+	req->errmsg[o] = '\0';
 	return -1;
 }
 
@@ -87,32 +117,90 @@ mfcgi_park(struct mreq *req, int64_t deadline_ms)
 	return 0;
 }
 
+/*
+ * Decodes the name=value pair *p starts (up to '&' or the end) into
+ * *name and *value, malloc'd (*value is "" without '='), and moves *p
+ * past it.  Returns 1, 0 at the end of the query, or -1 with errno
+ * EINVAL when the pair does not decode (names and values both:
+ * mfcgi_formdecode) or ENOMEM; *name and *value are then NULL.
+ */
+static int
+query_next(const char **p, char **name, char **value)
+{
+	const char	*s = *p, *eq;
+	size_t		 len, klen;
+
+	*name = *value = NULL;
+	while (*s == '&')
+		s++;
+	if (*s == '\0') {
+		*p = s;
+		return 0;
+	}
+	len = strcspn(s, "&");
+	eq = memchr(s, '=', len);
+	klen = eq != NULL ? (size_t)(eq - s) : len;
+	*p = s + len;
+	if ((*name = mfcgi_formdecode(s, klen)) == NULL ||
+	    (*value = eq != NULL ? mfcgi_formdecode(eq + 1, len - klen - 1) :
+	    strdup("")) == NULL) {
+		int saved = errno;
+
+		free(*name);
+		*name = NULL;
+		errno = saved;
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * A pair that does not decode is skipped: the request it belongs to is
+ * refused by query_check before its handler runs (token_of looks
+ * earlier, and then finds no token).
+ */
 char *
 mreq_query(const struct mreq *req, const char *name)
 {
-	size_t		 namesz = strlen(name);
 	const char	*p = req->query;
+	char		*k, *v;
+	int		 rc;
 
-	while (*p != '\0') {
-		size_t len = strcspn(p, "&");
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq != NULL ? (size_t)(eq - p) : len;
-
-		if (klen == namesz && memcmp(p, name, namesz) == 0) {
-			if (eq == NULL)
-				return strdup("");
-			/* '+' is a space in query strings. */
-			char *v = mfcgi_urldecode(eq + 1, len - klen - 1);
-			for (char *q = v; q != NULL && *q != '\0'; q++)
-				if (*q == '+')
-					*q = ' ';
+	while ((rc = query_next(&p, &k, &v)) != 0) {
+		if (rc == 1 && strcmp(k, name) == 0) {
+			free(k);
 			return v;
 		}
-		p += len;
-		if (*p == '&')
-			p++;
+		free(k);
+		free(v);
 	}
 	return NULL;
+}
+
+/*
+ * Spec: C-S API, M_INVALID_PARAM ("a parameter ... has the wrong
+ * value"): every name and value of the query must decode to UTF-8 text,
+ * so that no handler can store bytes that are not, and no handler takes
+ * a value with a bad escape for an absent one.  0, or -1 with the
+ * request failed.
+ */
+static int
+query_check(struct mreq *req)
+{
+	const char	*p = req->query;
+	char		*k, *v;
+	int		 rc;
+
+	while ((rc = query_next(&p, &k, &v)) == 1) {
+		free(k);
+		free(v);
+	}
+	if (rc == -1 && errno == ENOMEM)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "Query parameter is not percent-encoded UTF-8 text");
+	return 0;
 }
 
 int
@@ -209,17 +297,55 @@ token_of(struct mreq *req, const char *authz)
 	return mreq_query(req, "access_token");
 }
 
-/* Reads and parses the body.  0 or -1 with the request failed. */
-static int
-read_body(struct mreq *req, const struct mfcgi_io *io)
+/*
+ * The value of CONTENT_LENGTH: 0 when empty or absent, -1 when not a
+ * number, INT64_MAX when too large for one.  RFC 9110, 8.6:
+ * Content-Length = 1*DIGIT.  nginx refuses other forms itself, but the
+ * handler does not count on what stands in front of it.
+ */
+static int64_t
+content_length(const char *cl)
 {
-	const char	*cl = io->param(io->ctx, "CONTENT_LENGTH");
-	long long	 len = cl != NULL && *cl != '\0' ? strtoll(cl, NULL, 10) : 0;
-	char		*buf;
-	size_t		 got;
+	int64_t	 n = 0;
+
+	if (cl == NULL)
+		return 0;
+	for (const char *p = cl; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (n <= (INT64_MAX - 9) / 10)
+			n = n * 10 + (*p - '0');
+		else
+			n = INT64_MAX;
+	}
+	return n;
+}
+
+/* Whether the body of route r may be left out (app->body_optional). */
+static int
+body_optional(const struct mapp *app, const struct mroute *r)
+{
+	for (size_t i = 0; i < app->body_optionalsz; i++)
+		if (app->body_optional[i] == r->fn)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reads and parses the body for route r of app.  0 or -1 with the request
+ * failed: 400 M_INVALID_PARAM (Content-Length not a number), 413
+ * M_TOO_LARGE, 400 M_NOT_JSON, 400 M_BAD_JSON (not an object).
+ */
+static int
+read_body(struct mreq *req, const struct mapp *app, const struct mroute *r,
+    const struct mfcgi_io *io)
+{
+	int64_t	 len = content_length(io->param(io->ctx, "CONTENT_LENGTH"));
+	char	*buf;
+	size_t	 got;
 
 	if (len < 0)
-		return mfcgi_fail(req, MERR_BAD_JSON, "Bad Content-Length");
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Bad Content-Length");
 	if (len > req->conf->max_body_bytes)
 		return mfcgi_fail(req, MERR_TOO_LARGE, "Request body too large");
 	/* DELETE bodies carry UIA (DELETE /devices/{deviceId}). */
@@ -242,6 +368,15 @@ read_body(struct mreq *req, const struct mfcgi_io *io)
 	free(buf);
 	if (req->body == NULL)
 		return mfcgi_fail(req, MERR_NOT_JSON, "Content not JSON.");
+	/*
+	 * Where the spec gives no body (POST /logout), clients send what they
+	 * like: nheko sends null, which Synapse accepts.
+	 */
+	if (json_is_null(req->body) && body_optional(app, r)) {
+		json_decref(req->body);
+		req->body = json_object();
+		return 0;
+	}
 	if (!json_is_object(req->body))
 		return mfcgi_fail(req, MERR_BAD_JSON, "Content must be a JSON object.");
 	return 0;
@@ -290,7 +425,8 @@ mfcgi_req_prepare(struct mreq *req, const struct mapp *app, const struct mfcgi_i
 		return NULL;
 	}
 	req->token = token_of(req, io->param(io->ctx, "HTTP_AUTHORIZATION"));
-	if ((r = mfcgi_route(req, app, path)) != NULL && read_body(req, io) == -1)
+	if ((r = mfcgi_route(req, app, path)) != NULL &&
+	    (query_check(req) == -1 || read_body(req, app, r, io) == -1))
 		r = NULL;
 	free(path);
 	return r;
