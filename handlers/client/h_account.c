@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "extern.h"
@@ -27,7 +28,7 @@ h_whoami(struct mreq *req)
 int
 h_password(struct mreq *req)
 {
-	json_t		*lo = json_object_get(req->body, "logout_devices");
+	json_t		*lo = json_object_get(req->body, "logout_devices"), *params;
 	const char	*pw = mjson_str(req->body, "new_password");
 	char		*session = NULL, *hash = NULL, *tok;
 	int		 rc, logout = lo == NULL || json_is_true(lo);
@@ -38,8 +39,16 @@ h_password(struct mreq *req)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing new_password");
 	if (strlen(pw) > 512)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
-	if ((rc = mauth_uia(req, "password", req->auth.user_id, flows_password, 1,
-	    &session)) != 1)
+	/*
+	 * The session is bound to logout_devices; not to new_password, a
+	 * secret the session row would keep, whose change would not widen
+	 * what the user agreed to: changing their own password.
+	 */
+	if ((params = json_pack("{s:b}", "logout_devices", logout)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mauth_uia(req, "password", req->auth.user_id, params, flows_password, 1, &session);
+	json_decref(params);
+	if (rc != 1)
 		return rc;
 	rc = -1;
 	if ((hash = mcrypto_password_hash(pw)) == NULL || mdb_begin(req->db) == -1) {
@@ -63,34 +72,42 @@ out:
 }
 
 /*
- * Spec: C-S API, POST /account/deactivate, behind UIA.  Every session
- * ends; with erase, the profile goes too.
+ * Spec: C-S API, POST /account/deactivate, behind UIA (bound to erase).
+ * The account is deactivated as the admin API and myelin-admin do it
+ * (madmin_user_deactivate): every session and pusher ends, the user
+ * leaves every room and declines every invite; with erase, the profile
+ * goes too and the account is marked erased.
  */
 int
 h_deactivate(struct mreq *req)
 {
-	char	*session = NULL, *tok;
-	int	 rc, erase = json_is_true(json_object_get(req->body, "erase"));
+	struct madmin	 a;
+	json_t		*params;
+	char		*session = NULL, *tok;
+	int		 rc, erase = json_is_true(json_object_get(req->body, "erase"));
 
-	if ((rc = mauth_uia(req, "deactivate", req->auth.user_id, flows_password, 1,
-	    &session)) != 1)
+	if ((params = json_pack("{s:b}", "erase", erase)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mauth_uia(req, "deactivate", req->auth.user_id, params, flows_password, 1,
+	    &session);
+	json_decref(params);
+	if (rc != 1)
 		return rc;
-	if (mdb_begin(req->db) == -1) {
+	memset(&a, 0, sizeof(a));
+	a.db = req->db;
+	a.conf = req->conf;
+	a.key = req->srv->key;
+	a.notify = req->srv->notify;
+	if (madmin_user_deactivate(&a, req->auth.user_id, erase) != MADMIN_OK) {
 		free(session);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: deactivation failed: %s", __func__,
+		    a.why);
 	}
+	/* The session goes after the deactivation, so that a failure can be retried. */
 	tok = mauth_uia_done(req, session);
 	free(tok);
 	free(session);
-	if (mstore_user_set_deactivated(req->db, req->auth.user_id, 1) != 1 ||
-	    mstore_user_set_password(req->db, req->auth.user_id, NULL) == -1 ||
-	    (erase && (mstore_user_set_displayname(req->db, req->auth.user_id, NULL) == -1 ||
-	    mstore_user_set_avatar(req->db, req->auth.user_id, NULL) == -1)) ||
-	    mstore_device_del_all(req->db, req->auth.user_id, NULL) == -1 ||
-	    mdb_commit(req->db) == -1) {
-		mdb_rollback(req->db);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	}
+	/* Spec: myelin binds no 3PIDs to identity servers, so nothing was unbound. */
 	return mfcgi_reply(req, 200, json_pack("{s:s}", "id_server_unbind_result",
 	    "no-support"));
 }

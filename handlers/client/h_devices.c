@@ -68,8 +68,8 @@ h_device_put(struct mreq *req)
 
 	if (v != NULL && !json_is_string(v) && !json_is_null(v))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "display_name must be a string");
-	if (json_is_string(v) && json_string_length(v) > 100)
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "display_name is too long");
+	if (mauth_device_check(req, NULL, json_string_value(v)) == -1)
+		return -1;
 	if (v == NULL) {
 		struct mdevice d;
 
@@ -86,20 +86,27 @@ h_device_put(struct mreq *req)
 	return mfcgi_reply(req, 200, json_object());
 }
 
-/* Deletes the listed devices after UIA.  ids: a JSON array of strings. */
+/*
+ * Deletes the listed devices after UIA.  ids: a JSON array of strings.
+ * The UIA session is for these devices and no others.
+ */
 static int
 delete_devices(struct mreq *req, json_t *ids)
 {
 	char	*session = NULL, *tok;
 	size_t	 i;
-	json_t	*id;
+	json_t	*id, *params;
 	int	 rc;
 
 	json_array_foreach(ids, i, id)
 		if (!json_is_string(id))
 			return mfcgi_fail(req, MERR_BAD_JSON, "devices must be strings");
-	if ((rc = mauth_uia(req, "delete_devices", req->auth.user_id, flows_password, 1,
-	    &session)) != 1)
+	if ((params = json_pack("{s:O}", "devices", ids)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mauth_uia(req, "delete_devices", req->auth.user_id, params, flows_password, 1,
+	    &session);
+	json_decref(params);
+	if (rc != 1)
 		return rc;
 	if (mdb_begin(req->db) == -1) {
 		free(session);

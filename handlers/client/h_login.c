@@ -19,19 +19,20 @@ h_login_flows(struct mreq *req)
 /*
  * Spec: C-S API, POST /login.  m.login.password with identifier m.id.user
  * or the legacy top-level "user".  Wrong user or password: 403 M_FORBIDDEN
- * (the same answer for both, so user names do not leak); a deactivated
- * account: 403 M_USER_DEACTIVATED.
+ * (the same answer, as slow, for both, so user names do not leak); a
+ * deactivated account: 403 M_USER_DEACTIVATED.  device_id and
+ * initial_device_display_name have Synapse's limits (mauth_device_check).
  */
 int
 h_login(struct mreq *req)
 {
 	json_t		*b = req->body, *ident, *out = NULL;
 	const char	*type = mjson_str(b, "type"), *name = NULL, *pw, *itype;
+	const char	*device_id = mjson_str(b, "device_id");
+	const char	*devname = mjson_str(b, "initial_device_display_name");
 	char		*user_id = NULL;
-	struct muser	 u;
-	int		 rc = -1, found;
+	int		 rc = -1;
 
-	memset(&u, 0, sizeof(u));
 	if (type == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing type");
 	if (strcmp(type, "m.login.password") != 0)
@@ -47,38 +48,32 @@ h_login(struct mreq *req)
 	pw = mjson_str(b, "password");
 	if (name == NULL || pw == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing user or password");
-	if (json_object_get(b, "device_id") != NULL && mjson_str(b, "device_id") == NULL)
+	if (json_object_get(b, "device_id") != NULL && device_id == NULL)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
+	if (mauth_device_check(req, device_id, devname) == -1)
+		return -1;
 	if ((user_id = mauth_user_id(name, req->conf->server_name)) == NULL)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
-	if ((found = mstore_user_get(req->db, user_id, &u)) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-		goto out;
-	}
-	/*
-	 * Deactivation drops the password hash, so no password can be
-	 * checked: say why, as Synapse does (403 M_USER_DEACTIVATED), rather
-	 * than let the client believe the password is wrong.
-	 */
-	if (found == 1 && u.deactivated && u.password_hash == NULL) {
-		mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
-		goto out;
-	}
-	if (found == 0 || u.password_hash == NULL ||
-	    !mcrypto_password_check(pw, u.password_hash)) {
+	switch (mauth_login_check(req->db, user_id, pw)) {
+	case MAUTH_LOGIN_OK:
+		break;
+	case MAUTH_LOGIN_WRONG:
 		mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
 		goto out;
-	}
-	if (u.deactivated) {
+	case MAUTH_LOGIN_DEACTIVATED:
+		/* As Synapse: say why, rather than let the password seem wrong. */
 		mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
+		goto out;
+	case MAUTH_LOGIN_ERROR:
+	default:
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
 	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	if (mauth_session_new(req, user_id, mjson_str(b, "device_id"),
-	    mjson_str(b, "initial_device_display_name"),
+	if (mauth_session_new(req, user_id, device_id, devname,
 	    json_is_true(json_object_get(b, "refresh_token")), out) == -1) {
 		mdb_rollback(req->db);
 		goto out;
@@ -91,7 +86,6 @@ h_login(struct mreq *req)
 	out = NULL;
 out:
 	json_decref(out);
-	muser_fini(&u);
 	free(user_id);
 	return rc;
 }

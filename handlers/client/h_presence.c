@@ -3,6 +3,7 @@
 
 #include "clock/clock.h"
 #include "ephemeral.h"
+#include "json/json.h"
 #include "notify/notify.h"
 #include "store/store.h"
 
@@ -34,11 +35,15 @@ h_presence_get(struct mreq *req)
 	return mfcgi_reply(req, 200, out);
 }
 
+/* Characters in a status message. */
+#define PRESENCE_STATUS_MAX	256
+
 /*
  * Spec: C-S API, PUT /presence/{userId}/status.  Own user only (403);
  * presence one of online, unavailable, offline (400 M_INVALID_PARAM,
  * M_MISSING_PARAM when absent); status_msg a string, or null or absent
- * to clear it.  Going online marks the user active now.
+ * to clear it, at most PRESENCE_STATUS_MAX characters (400 M_TOO_LARGE).
+ * Going online marks the user active now.
  */
 int
 h_presence_put(struct mreq *req)
@@ -57,6 +62,15 @@ h_presence_put(struct mreq *req)
 		    "presence must be online, unavailable or offline");
 	if (mv != NULL && !json_is_null(mv) && !json_is_string(mv))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "status_msg must be a string");
+	/*
+	 * Spec: no limit, and Synapse has none below its 12.8 MB body limit;
+	 * but the message goes to every syncing member of every shared room,
+	 * so it gets the limit Synapse puts on the other free text of a
+	 * user's public face, the display name (MAX_DISPLAYNAME_LEN).
+	 */
+	if (json_is_string(mv) && mjson_utf8_len(json_string_value(mv)) > PRESENCE_STATUS_MAX)
+		return mfcgi_fail(req, MERR_TOO_LONG, "status_msg is too long (max %d)",
+		    PRESENCE_STATUS_MAX);
 	if (mstore_presence_put(req->db, req->auth.user_id, presence, json_string_value(mv),
 	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);

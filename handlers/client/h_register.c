@@ -95,6 +95,8 @@ h_register(struct mreq *req)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid parameter types");
 	if (password != NULL && strlen(password) > 512)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
+	if (mauth_device_check(req, device_id, devname) == -1)
+		return -1;
 	if (guest) {
 		/* Spec: guest access is the server's choice; refuse it cleanly. */
 		if (!req->conf->allow_guest_access)
@@ -109,10 +111,15 @@ h_register(struct mreq *req)
 	/* Name problems are reported before auth, as clients expect early errors. */
 	if (username != NULL && (user_id = wanted_user_id(req, username)) == NULL)
 		return -1;
+	/*
+	 * Spec: a client may resend registration's parameters at each step
+	 * (and Synapse lets them change), so the session is bound to
+	 * POST /register alone.
+	 */
 	if (req->conf->registration_requires_token)
-		uia = mauth_uia(req, "register", NULL, flows_token, 1, &session);
+		uia = mauth_uia(req, "register", NULL, NULL, flows_token, 1, &session);
 	else
-		uia = mauth_uia(req, "register", NULL, flows_open, 1, &session);
+		uia = mauth_uia(req, "register", NULL, NULL, flows_open, 1, &session);
 	if (uia != 1) {
 		free(user_id);
 		return uia;

@@ -28,10 +28,12 @@ enum madmin_rc {
 };
 
 /*
- * Synapse's account deactivation: every device and token goes, the
- * password goes, and the user leaves (or declines) every room it is
+ * Synapse's account deactivation: every device, token and pusher goes,
+ * the password goes, and the user leaves (or declines) every room it is
  * joined to, invited to or knocking on; with erase, the display name and
- * avatar go too and the account is marked erased.  One transaction.
+ * avatar go too and the account is marked erased.  One transaction.  The
+ * one deactivation of myelin: the client API (after its UIA), the admin
+ * API and myelin-admin all call it.
  */
 enum madmin_rc	madmin_user_deactivate(struct madmin *, const char *user_id, int erase);
 /* Undoes a deactivation (and erasure) with a new password. */

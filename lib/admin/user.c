@@ -86,6 +86,7 @@ madmin_user_deactivate(struct madmin *a, const char *user_id, int erase)
 	if (mstore_user_set_deactivated(a->db, user_id, 1) == -1 ||
 	    mstore_user_set_password(a->db, user_id, NULL) == -1 ||
 	    mstore_device_del_all(a->db, user_id, NULL) == -1 ||
+	    mstore_user_pushers_del(a->db, user_id) == -1 ||
 	    (erase && (mstore_user_set_displayname(a->db, user_id, NULL) == -1 ||
 	    mstore_user_set_avatar(a->db, user_id, NULL) == -1 ||
 	    mstore_user_set_erased(a->db, user_id, 1) == -1)) ||

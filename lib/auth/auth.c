@@ -141,17 +141,55 @@ mauth_user_add(struct mreq *req, const char *user_id, const char *password_hash,
 	}
 }
 
+enum mauth_login
+mauth_login_check(struct mdb *db, const char *user_id, const char *password)
+{
+	struct muser		 u;
+	enum mauth_login	 rc;
+	int			 found;
+
+	if ((found = mstore_user_get(db, user_id, &u)) == -1)
+		return MAUTH_LOGIN_ERROR;
+	if (found == 1 && u.deactivated && u.password_hash == NULL)
+		rc = MAUTH_LOGIN_DEACTIVATED;
+	else if (found == 0 || u.password_hash == NULL) {
+		/* As slow as a wrong password: no account shows by its speed. */
+		mcrypto_password_check_dummy(password);
+		rc = MAUTH_LOGIN_WRONG;
+	} else if (!mcrypto_password_check(password, u.password_hash))
+		rc = MAUTH_LOGIN_WRONG;
+	else
+		rc = u.deactivated ? MAUTH_LOGIN_DEACTIVATED : MAUTH_LOGIN_OK;
+	muser_fini(&u);
+	return rc;
+}
+
 int
 mauth_password_check(struct mreq *req, const char *user_id, const char *password)
 {
-	struct muser	 u;
-	int		 rc;
+	switch (mauth_login_check(req->db, user_id, password)) {
+	case MAUTH_LOGIN_OK:
+		return 1;
+	case MAUTH_LOGIN_ERROR:
+		return -1;
+	case MAUTH_LOGIN_WRONG:
+	case MAUTH_LOGIN_DEACTIVATED:
+	default:
+		return 0;
+	}
+}
 
-	if ((rc = mstore_user_get(req->db, user_id, &u)) != 1)
-		return rc;
-	rc = u.password_hash != NULL && mcrypto_password_check(password, u.password_hash);
-	muser_fini(&u);
-	return rc;
+int
+mauth_device_check(struct mreq *req, const char *device_id, const char *display_name)
+{
+	/* Spec: none; Synapse refuses these before creating the device. */
+	if (device_id != NULL && mjson_utf8_len(device_id) > MAUTH_DEVICE_ID_MAX)
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "device_id cannot be longer than %d characters", MAUTH_DEVICE_ID_MAX);
+	if (display_name != NULL && mjson_utf8_len(display_name) > MAUTH_DEVICE_NAME_MAX)
+		return mfcgi_fail(req, MERR_TOO_LONG,
+		    "Device display name is too long (max %d)", MAUTH_DEVICE_NAME_MAX);
+	return 0;
 }
 
 /* The 401 object: flows, params, session, completed, and an error if any. */
@@ -171,8 +209,11 @@ uia_reply(struct mreq *req, const struct muia_flow *flows, size_t flowsz,
 	json_object_set_new(obj, "flows", fl);
 	json_object_set_new(obj, "params", json_object());
 	json_object_set_new(obj, "session", json_string(session));
-	if (completed != NULL && json_array_size(completed) > 0)
+	/* Synapse lists the completed stages in every 401, even when none. */
+	if (completed != NULL)
 		json_object_set(obj, "completed", completed);
+	else
+		json_object_set_new(obj, "completed", json_array());
 	if (errcode != NULL) {
 		json_object_set_new(obj, "errcode", json_string(errcode));
 		json_object_set_new(obj, "error", json_string(error));
@@ -217,16 +258,23 @@ flow_done(const struct muia_flow *flows, size_t flowsz, json_t *completed)
 	return 0;
 }
 
+/* What a stage came to. */
+enum stage_rc {
+	STAGE_ERROR = -1,
+	STAGE_FAILED,		/* may be tried again: 401 with errcode and error */
+	STAGE_DONE,
+	STAGE_OTHER_USER,	/* it authenticated somebody else: 403 */
+};
+
 /*
- * Runs one stage.  Returns 1 done, 0 failed (errcode/error set), -1 error.
- * Spec: C-S API, "Authentication types".
+ * Runs one stage.  Spec: C-S API, "Authentication types".
  */
-static int
+static enum stage_rc
 stage(struct mreq *req, const char *type, json_t *auth, const char *user_id,
     char **regtoken, const char **errcode, const char **error)
 {
 	if (strcmp(type, "m.login.dummy") == 0)
-		return 1;
+		return STAGE_DONE;
 	if (strcmp(type, "m.login.password") == 0) {
 		json_t		*ident = json_object_get(auth, "identifier");
 		const char	*name = mjson_str(auth, "user");
@@ -240,12 +288,20 @@ stage(struct mreq *req, const char *type, json_t *auth, const char *user_id,
 		*errcode = "M_FORBIDDEN";
 		*error = "Invalid username or password";
 		if (name == NULL || pw == NULL || user_id == NULL)
-			return 0;
+			return STAGE_FAILED;
 		if ((uid = mauth_user_id(name, req->conf->server_name)) == NULL)
-			return 0;
-		rc = strcmp(uid, user_id) == 0 ? mauth_password_check(req, uid, pw) : 0;
+			return STAGE_FAILED;
+		/*
+		 * Synapse: the user authenticated must be the requester (403
+		 * "Invalid auth"); trying again with the same name is useless.
+		 */
+		if (strcmp(uid, user_id) != 0) {
+			free(uid);
+			return STAGE_OTHER_USER;
+		}
+		rc = mauth_password_check(req, uid, pw);
 		free(uid);
-		return rc;
+		return rc == 1 ? STAGE_DONE : rc == 0 ? STAGE_FAILED : STAGE_ERROR;
 	}
 	if (strcmp(type, "m.login.registration_token") == 0) {
 		const char		*tok = mjson_str(auth, "token");
@@ -255,49 +311,101 @@ stage(struct mreq *req, const char *type, json_t *auth, const char *user_id,
 		*errcode = "M_UNAUTHORIZED";
 		*error = "Invalid registration token";
 		if (tok == NULL)
-			return 0;
+			return STAGE_FAILED;
 		if ((rc = mstore_regtoken_get(req->db, tok, &t)) != 1)
-			return rc;
+			return rc == 0 ? STAGE_FAILED : STAGE_ERROR;
 		rc = (t.uses_allowed < 0 || t.completed < t.uses_allowed) &&
 		    (t.expiry_time < 0 || t.expiry_time > mclock_now_ms());
 		mregtoken_fini(&t);
 		if (rc == 1 && (*regtoken = strdup(tok)) == NULL)
-			return -1;
-		return rc;
+			return STAGE_ERROR;
+		return rc == 1 ? STAGE_DONE : STAGE_FAILED;
 	}
 	*errcode = "M_UNRECOGNIZED";
 	*error = "Unknown authentication type";
-	return 0;
+	return STAGE_FAILED;
+}
+
+/*
+ * What a UIA session is bound to: unpadded base64 of the SHA-256 of the
+ * kind, the method, the path as sent without its query (which may hold
+ * the access token) and the canonical JSON of params.  A digest keeps
+ * the row small whatever the parameters.  malloc'd, or NULL.
+ */
+static char *
+uia_operation(const struct mreq *req, const char *kind, const json_t *params)
+{
+	const char	*uri = req->uri != NULL ? req->uri : "";
+	unsigned char	 md[32];
+	json_t		*empty = NULL;
+	char		*canon, *text = NULL, *op = NULL;
+
+	if (params == NULL && (params = empty = json_object()) == NULL)
+		return NULL;
+	canon = mjson_canonical(params, NULL);
+	json_decref(empty);
+	if (canon == NULL)
+		return NULL;
+	if (asprintf(&text, "%s\n%d\n%.*s\n%s", kind, (int)req->method,
+	    (int)strcspn(uri, "?"), uri, canon) == -1)
+		text = NULL;
+	free(canon);
+	if (text == NULL)
+		return NULL;
+	mcrypto_sha256(text, strlen(text), md);
+	op = mcrypto_b64_encode(md, sizeof(md));
+	free(text);
+	return op;
 }
 
 int
-mauth_uia(struct mreq *req, const char *kind, const char *user_id,
+mauth_uia(struct mreq *req, const char *kind, const char *user_id, const json_t *params,
     const struct muia_flow *flows, size_t flowsz, char **session)
 {
 	json_t		*auth = json_object_get(req->body, "auth");
 	json_t		*completed = NULL;
 	struct muia	 u;
 	const char	*sid, *type, *errcode = NULL, *error = NULL;
-	char		*newsid = NULL, *regtoken = NULL, *done = NULL;
-	int		 rc = -1, found = 0, st;
+	char		*newsid = NULL, *regtoken = NULL, *done = NULL, *op = NULL;
+	int		 rc = -1, found = 0;
+	enum stage_rc	 st;
 
 	memset(&u, 0, sizeof(u));
 	*session = NULL;
 	if (auth != NULL && !json_is_object(auth))
 		return mfcgi_fail(req, MERR_BAD_JSON, "auth must be an object");
+	if ((op = uia_operation(req, kind, params)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
 	sid = auth != NULL ? mjson_str(auth, "session") : NULL;
 	if (sid != NULL) {
 		if ((found = mstore_uia_get(req->db, sid, &u)) == -1)
 			goto dberr;
-		if (found == 0 || strcmp(u.kind, kind) != 0 ||
-		    (u.user_id != NULL) != (user_id != NULL) ||
-		    (user_id != NULL && strcmp(u.user_id, user_id) != 0)) {
+		if (found == 0) {
 			mfcgi_fail(req, MERR_UNKNOWN, "Unknown session");
+			goto out;
+		}
+		/*
+		 * Spec: the session is for "subsequent attempts to authenticate
+		 * in the same API call", made by "resubmitting the same
+		 * request".  Synapse answers 403 when the request changed.
+		 */
+		if (strcmp(u.kind, kind) != 0 || u.operation == NULL ||
+		    strcmp(u.operation, op) != 0) {
+			mfcgi_fail(req, MERR_FORBIDDEN,
+			    "Requested operation has changed during the UI authentication session.");
+			goto out;
+		}
+		if ((u.user_id != NULL) != (user_id != NULL) ||
+		    (user_id != NULL && strcmp(u.user_id, user_id) != 0)) {
+			mfcgi_fail(req, MERR_FORBIDDEN,
+			    "The UI authentication session belongs to another user");
 			goto out;
 		}
 	} else {
 		if ((newsid = mcrypto_random_string(24)) == NULL ||
-		    mstore_uia_add(req->db, newsid, kind, user_id) == -1)
+		    mstore_uia_add(req->db, newsid, kind, user_id, op) == -1)
 			goto dberr;
 		sid = newsid;
 	}
@@ -314,9 +422,13 @@ mauth_uia(struct mreq *req, const char *kind, const char *user_id,
 		    "Unknown authentication type");
 		goto out;
 	}
-	if ((st = stage(req, type, auth, user_id, &regtoken, &errcode, &error)) == -1)
+	if ((st = stage(req, type, auth, user_id, &regtoken, &errcode, &error)) == STAGE_ERROR)
 		goto dberr;
-	if (st == 0) {
+	if (st == STAGE_OTHER_USER) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "Authenticated user does not match the requester");
+		goto out;
+	}
+	if (st == STAGE_FAILED) {
 		rc = uia_reply(req, flows, flowsz, sid, completed, errcode, error);
 		goto out;
 	}
@@ -343,6 +455,7 @@ out:
 	free(newsid);
 	free(regtoken);
 	free(done);
+	free(op);
 	return rc;
 }
 

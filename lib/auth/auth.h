@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+struct mdb;
 struct mreq;
 
 /*
@@ -46,16 +47,56 @@ struct muia_flow {
  * step carried by req->body["auth"] for an operation of the given kind
  * ("register", "password", ...).  user_id is whose password
  * m.login.password checks (NULL for registration).
+ *
+ * A session serves the request that opened it and no other: the same
+ * kind, method and path (the query aside), the same user, and the same
+ * params, the body's members that say what the operation does (NULL:
+ * none; never secrets, which the session would keep).  Anything else
+ * is 403 M_FORBIDDEN, as is a password stage naming another user; an
+ * unknown session is 400 M_UNKNOWN.
+ *
  * Returns 1 when a flow is complete (*session gets the malloc'd session
  * ID to finish with mauth_uia_done), 0 when the request was answered with
  * the 401 UIA object, -1 when it failed.
  */
-int	mauth_uia(struct mreq *, const char *kind, const char *user_id,
+int	mauth_uia(struct mreq *, const char *kind, const char *user_id, const json_t *params,
 	    const struct muia_flow *flows, size_t flowsz, char **session);
 /* Forgets a finished session.  Registration token it used is returned (malloc'd). */
 char	*mauth_uia_done(struct mreq *, const char *session);
 
+enum mauth_login {
+	MAUTH_LOGIN_OK,
+	MAUTH_LOGIN_WRONG,		/* no such user, no password, or another one */
+	MAUTH_LOGIN_DEACTIVATED,
+	MAUTH_LOGIN_ERROR,		/* storage failure */
+};
+
+/*
+ * Checks password for user_id as a login does.  Exactly one password
+ * hash is verified whether or not the account exists or has a password
+ * (against a dummy hash when it has none), so that an unknown user
+ * answers no faster than a wrong password and response times do not
+ * tell which accounts exist.  A deactivated account whose password was
+ * dropped (deactivation drops it) answers DEACTIVATED without a check:
+ * there is nothing to verify, and Synapse says why too.
+ */
+enum mauth_login mauth_login_check(struct mdb *, const char *user_id, const char *password);
+
 /* Checks a login password for user_id: 1 right, 0 wrong or no such user, -1 error. */
 int	mauth_password_check(struct mreq *, const char *user_id, const char *password);
+
+/* Synapse's limits: a device ID of 512 characters, a device name of 100. */
+#define MAUTH_DEVICE_ID_MAX	512
+#define MAUTH_DEVICE_NAME_MAX	100
+
+/*
+ * Checks the device_id and display name (either NULL: absent) a client
+ * asks for.  0, or -1 with the request failed: 400 M_INVALID_PARAM for
+ * a device ID past MAUTH_DEVICE_ID_MAX characters (Synapse's login), 400
+ * M_TOO_LARGE for a name past MAUTH_DEVICE_NAME_MAX (Synapse's
+ * MAX_DEVICE_DISPLAY_NAME_LEN).  Characters are code points, as
+ * Python's len() counts them in Synapse.
+ */
+int	mauth_device_check(struct mreq *, const char *device_id, const char *display_name);
 
 #endif

@@ -5,7 +5,15 @@
 #include "clock/clock.h"
 #include "crypto/crypto.h"
 #include "fcgi/extern.h"
+#include "log/log.h"
 #include "store/store.h"
+
+/*
+ * A device's last_seen_ts and last_seen_ip are written at most once per
+ * this many milliseconds, so that a busy client costs a write every few
+ * minutes, not one per request (Synapse's LAST_SEEN_GRANULARITY).
+ */
+#define SEEN_INTERVAL_MS	(2 * 60 * 1000)
 
 void
 mfcgi_auth_fini(struct mauthinfo *a)
@@ -60,6 +68,13 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 		mtokeninfo_fini(&t);
 		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");
 	}
+	/*
+	 * Spec: GET /devices shows when and from where each device was last
+	 * seen.  Only a missed record is lost if this fails, not the request.
+	 */
+	if (t.has_device && mclock_now_ms() - t.last_seen_ts >= SEEN_INTERVAL_MS &&
+	    mstore_device_seen(req->db, t.user_id, t.device_id, req->remote_addr) == -1)
+		mlog_warn(req->id, "%s: cannot record the device's use", __func__);
 	req->auth.user_id = t.user_id;
 	req->auth.device_id = t.device_id;
 	req->auth.token_id = t.token_id;

@@ -384,3 +384,15 @@ mjson_str(const json_t *obj, const char *key)
 	v = json_object_get(obj, key);
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
+
+size_t
+mjson_utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	/* Every byte but a continuation byte (10xxxxxx) starts a character. */
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}

@@ -23,4 +23,10 @@ json_t	*mjson_parse(const char *buf, size_t len, size_t maxdepth);
 /* The string value of key in obj, or NULL if absent or not a string. */
 const char *mjson_str(const json_t *obj, const char *key);
 
+/*
+ * Characters (code points) in s, valid UTF-8 as every parsed body is:
+ * the length Synapse's limits count (Python's len()).
+ */
+size_t	mjson_utf8_len(const char *s);
+
 #endif

@@ -297,6 +297,8 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 		t->shadow_banned = mcur_int(c, 7) != 0;
 		t->used = mcur_int(c, 8) != 0;
 		t->refresh_id = mcur_int(c, 9);
+		t->has_device = mcur_int(c, 10) != 0;
+		t->last_seen_ts = mcur_int(c, 11);
 		if (t->user_id == NULL || t->device_id == NULL) {
 			mtokeninfo_fini(t);
 			rc = -1;
@@ -362,10 +364,11 @@ mstore_refresh_link(struct mdb *db, int64_t id, const char *next_hash)
 }
 
 int
-mstore_uia_add(struct mdb *db, const char *session, const char *kind, const char *user_id)
+mstore_uia_add(struct mdb *db, const char *session, const char *kind, const char *user_id,
+    const char *operation)
 {
-	return mdb_exec(db, MSTMT_UIA_ADD, "sssi", session, kind, user_id,
-	    mclock_now_ms()) < 0 ? -1 : 0;
+	return mdb_exec(db, MSTMT_UIA_ADD, "sssis", session, kind, user_id,
+	    mclock_now_ms(), operation) < 0 ? -1 : 0;
 }
 
 void
@@ -377,6 +380,7 @@ muia_fini(struct muia *u)
 	free(u->user_id);
 	free(u->completed);
 	free(u->registration_token);
+	free(u->operation);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -395,6 +399,7 @@ mstore_uia_get(struct mdb *db, const char *session, struct muia *u)
 		u->completed = mcur_dup(c, 2);
 		u->registration_token = mcur_dup(c, 3);
 		u->created_ts = mcur_int(c, 4);
+		u->operation = mcur_dup(c, 5);
 		if (u->kind == NULL || u->completed == NULL) {
 			muia_fini(u);
 			rc = -1;

@@ -37,6 +37,8 @@ struct mtokeninfo {
 	int		 shadow_banned;		/* sends appear to succeed, go nowhere */
 	int		 used;			/* 0: not yet used on a request */
 	int64_t		 refresh_id;		/* refresh token issued with it, or 0 */
+	int		 has_device;		/* 0: no devices row (login-as tokens) */
+	int64_t		 last_seen_ts;		/* the device's, 0: never */
 };
 
 struct mregtoken {
@@ -53,6 +55,7 @@ struct muia {
 	char		*completed;		/* JSON array of stage types done */
 	char		*registration_token;
 	int64_t		 created_ts;
+	char		*operation;		/* what it was opened for; NULL: nothing */
 };
 
 /* Getters return 1 (found, *out filled: free with the _fini), 0 (absent), -1 (error). */
@@ -87,6 +90,7 @@ void	mdevice_list_free(struct mdevice *, size_t);
 /* Returns 1 when renamed, 0 when there is no such device, -1 on error. */
 int	mstore_device_rename(struct mdb *, const char *user_id, const char *device_id,
 	    const char *name);
+/* Records a use of the device now from ip.  1 recorded, 0 no such device, -1. */
 int	mstore_device_seen(struct mdb *, const char *user_id, const char *device_id,
 	    const char *ip);
 /* Removes a device with its access and refresh tokens. 1 removed, 0 absent, -1. */
@@ -119,8 +123,9 @@ int	mstore_refresh_use(struct mdb *, const char *token_hash, int64_t *id,
 /* Marks refresh token id as replaced by the one of next_hash.  0 or -1. */
 int	mstore_refresh_link(struct mdb *, int64_t id, const char *next_hash);
 
+/* A new UIA session of user_id (NULL: nobody yet) for operation.  0 or -1. */
 int	mstore_uia_add(struct mdb *, const char *session, const char *kind,
-	    const char *user_id);
+	    const char *user_id, const char *operation);
 int	mstore_uia_get(struct mdb *, const char *session, struct muia *out);
 void	muia_fini(struct muia *);
 int	mstore_uia_set(struct mdb *, const char *session, const char *completed,

@@ -171,6 +171,12 @@ mstore_user_set_erased(struct mdb *db, const char *user_id, int on)
 }
 
 int
+mstore_user_pushers_del(struct mdb *db, const char *user_id)
+{
+	return mdb_exec(db, MSTMT_ADMIN_USER_PUSHERS_DEL, "s", user_id) < 0 ? -1 : 0;
+}
+
+int
 mstore_user_set_type(struct mdb *db, const char *user_id, const char *user_type)
 {
 	return mstore_changed(mdb_exec(db, MSTMT_ADMIN_USER_SET_TYPE, "ss", user_id, user_type));

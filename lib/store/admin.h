@@ -40,6 +40,8 @@ int	mstore_admin_users(struct mdb *, const struct madmin_userq *q, json_t **out,
 int	mstore_admin_user(struct mdb *, const char *user_id, json_t **out);
 int	mstore_user_set_shadow_banned(struct mdb *, const char *user_id, int on);
 int	mstore_user_set_erased(struct mdb *, const char *user_id, int on);
+/* Deletes every pusher of user_id, of any device or none (deactivation).  0 or -1. */
+int	mstore_user_pushers_del(struct mdb *, const char *user_id);
 /* user_type NULL clears it. */
 int	mstore_user_set_type(struct mdb *, const char *user_id, const char *user_type);
 /* Rooms where user_id is joined, invited or knocking: a new array of IDs, or NULL. */

@@ -366,5 +366,13 @@ const struct mmigration mmigrations[] = {
 	  " pos BIGINT NOT NULL);"
 	  "INSERT INTO events_position (id, pos) SELECT 1, COALESCE(MAX(stream), 0) FROM events;",
 	  NULL },
+	/*
+	 * Spec: a UIA session serves one request.  operation: a digest of
+	 * the method, path and parameters it was opened for (lib/auth); a
+	 * session from before has none and serves nothing.
+	 */
+	{ 13, "uia-operation",
+	  "ALTER TABLE uia_sessions ADD COLUMN operation TEXT;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -67,6 +67,7 @@
 	X(MSTMT_ADMIN_USER_SET_SHADOW_BANNED, "UPDATE users SET shadow_banned = $2" \
 	    " WHERE user_id = $1") \
 	X(MSTMT_ADMIN_USER_SET_ERASED, "UPDATE users SET erased = $2 WHERE user_id = $1") \
+	X(MSTMT_ADMIN_USER_PUSHERS_DEL, "DELETE FROM pushers WHERE user_id = $1") \
 	X(MSTMT_ADMIN_USER_SET_TYPE, "UPDATE users SET user_type = $2 WHERE user_id = $1") \
 	/* rooms: counts per room ($1 "%:server" for local members, $2 one room or NULL) */ \
 	X(MSTMT_ADMIN_ROOMS, "SELECT r.room_id, r.room_version, r.creator, r.is_public," \

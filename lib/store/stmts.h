@@ -29,6 +29,7 @@
 	X(MSTMT_DEVICE_ADD, "INSERT INTO devices (user_id, device_id, display_name, last_seen_ts," \
 	    " last_seen_ip) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, device_id)" \
 	    " DO UPDATE SET last_seen_ts = excluded.last_seen_ts," \
+	    " last_seen_ip = COALESCE(excluded.last_seen_ip, devices.last_seen_ip)," \
 	    " display_name = COALESCE(excluded.display_name, devices.display_name)") \
 	X(MSTMT_DEVICE_GET, "SELECT device_id, display_name, last_seen_ts, last_seen_ip" \
 	    " FROM devices WHERE user_id = $1 AND device_id = $2") \
@@ -46,9 +47,11 @@
 	    " NULLIF(CAST($4 AS BIGINT), 0), NULLIF(CAST($5 AS BIGINT), 0), $6," \
 	    " CASE WHEN CAST($5 AS BIGINT) = 0 THEN 1 ELSE 0 END)") \
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
-	    " u.deactivated, u.is_guest, t.id, u.shadow_banned, t.used, t.refresh_token_id" \
-	    " FROM access_tokens t JOIN users u" \
-	    " ON u.user_id = t.user_id WHERE t.token_hash = $1") \
+	    " u.deactivated, u.is_guest, t.id, u.shadow_banned, t.used, t.refresh_token_id," \
+	    " CASE WHEN d.device_id IS NULL THEN 0 ELSE 1 END, d.last_seen_ts" \
+	    " FROM access_tokens t JOIN users u ON u.user_id = t.user_id" \
+	    " LEFT JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id" \
+	    " WHERE t.token_hash = $1") \
 	X(MSTMT_TOKEN_USED, "UPDATE access_tokens SET used = 1 WHERE id = $1") \
 	X(MSTMT_TOKEN_DEL_DEVICE, "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2") \
 	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
@@ -69,10 +72,10 @@
 	X(MSTMT_REFRESH_DEL_USER_EXCEPT, "DELETE FROM refresh_tokens WHERE user_id = $1" \
 	    " AND device_id <> $2") \
 	/* user-interactive auth */ \
-	X(MSTMT_UIA_ADD, "INSERT INTO uia_sessions (session_id, kind, user_id, created_ts)" \
-	    " VALUES ($1, $2, $3, $4)") \
-	X(MSTMT_UIA_GET, "SELECT kind, user_id, completed, registration_token, created_ts" \
-	    " FROM uia_sessions WHERE session_id = $1") \
+	X(MSTMT_UIA_ADD, "INSERT INTO uia_sessions (session_id, kind, user_id, created_ts," \
+	    " operation) VALUES ($1, $2, $3, $4, $5)") \
+	X(MSTMT_UIA_GET, "SELECT kind, user_id, completed, registration_token, created_ts," \
+	    " operation FROM uia_sessions WHERE session_id = $1") \
 	X(MSTMT_UIA_SET, "UPDATE uia_sessions SET completed = $2, registration_token = $3" \
 	    " WHERE session_id = $1") \
 	X(MSTMT_UIA_DEL, "DELETE FROM uia_sessions WHERE session_id = $1") \

@@ -103,7 +103,8 @@ def test_devices_of_others_are_invisible(stack, account, uniq):
 
 
 def test_uia_must_be_the_same_user(stack, account, uniq):
-    """Another user's password does not authorise deleting my devices."""
+    """Another user's password does not authorise deleting my devices: 403,
+    as Synapse answers, not a stage to try again."""
     other_name, other_pw = uniq("devx"), "pw-devx-1"
     stack.register(other_name, other_pw)
     token = account["access_token"]
@@ -113,6 +114,6 @@ def test_uia_must_be_the_same_user(stack, account, uniq):
     body["auth"] = {"type": "m.login.password", "password": other_pw, "session": resp["session"],
                     "identifier": {"type": "m.id.user", "user": other_name}}
     status, resp = stack.request("POST", "/_matrix/client/v3/delete_devices", body, token=token)
-    assert (status, resp["errcode"]) == (401, "M_FORBIDDEN")
+    assert (status, resp["errcode"]) == (403, "M_FORBIDDEN")
     status, _ = stack.request("GET", WHOAMI, token=token)
     assert status == 200
