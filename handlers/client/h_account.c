@@ -48,8 +48,10 @@ h_password(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	rc = mauth_uia(req, "password", req->auth.user_id, params, flows_password, 1, &session);
 	json_decref(params);
-	if (rc != 1)
+	if (rc != 1) {
+		free(session);
 		return rc;
+	}
 	rc = -1;
 	if ((hash = mcrypto_password_hash(pw)) == NULL || mdb_begin(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
@@ -91,8 +93,10 @@ h_deactivate(struct mreq *req)
 	rc = mauth_uia(req, "deactivate", req->auth.user_id, params, flows_password, 1,
 	    &session);
 	json_decref(params);
-	if (rc != 1)
+	if (rc != 1) {
+		free(session);
 		return rc;
+	}
 	memset(&a, 0, sizeof(a));
 	a.db = req->db;
 	a.conf = req->conf;

@@ -106,8 +106,10 @@ delete_devices(struct mreq *req, json_t *ids)
 	rc = mauth_uia(req, "delete_devices", req->auth.user_id, params, flows_password, 1,
 	    &session);
 	json_decref(params);
-	if (rc != 1)
+	if (rc != 1) {
+		free(session);
 		return rc;
+	}
 	if (mdb_begin(req->db) == -1) {
 		free(session);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);

@@ -63,13 +63,53 @@ generated_user_id(struct mreq *req)
 	return id;
 }
 
-/* Spec: C-S API, POST /register. */
+/*
+ * Keeps what a registration step sent in its UIA session, the password
+ * as its hash: a later step may send "auth" alone.  0, or -1 with the
+ * request failed.
+ */
+static int
+register_keep(struct mreq *req, const char *session, json_t *b)
+{
+	static const char *const keys[] = { "username", "device_id",
+	    "initial_device_display_name", "inhibit_login", "refresh_token" };
+	const char	*pw = mjson_str(b, "password");
+	json_t		*kept;
+	char		*hash = NULL;
+	int		 rc;
+
+	if ((kept = json_object()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(b, keys[i]) != NULL)
+			json_object_set(kept, keys[i], json_object_get(b, keys[i]));
+	if (pw != NULL && ((hash = mcrypto_password_hash(pw)) == NULL ||
+	    json_object_set_new(kept, "password_hash", json_string(hash)) == -1)) {
+		json_decref(kept);
+		free(hash);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: password hash failed", __func__);
+	}
+	rc = mauth_uia_keep(req, session, kept);
+	json_decref(kept);
+	free(hash);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /register.  As in Synapse, the UIA session keeps
+ * the parameters a step sent (register_keep), used when a later step
+ * sends nothing but "auth"; and once it made an account, the same
+ * request again logs that account in again rather than failing with
+ * M_USER_IN_USE (the client may not have seen the first answer).
+ */
 int
 h_register(struct mreq *req)
 {
-	json_t		*b = req->body, *out = NULL;
-	const char	*username, *password, *device_id, *devname;
+	json_t		*b = req->body, *p, *kept = NULL, *out = NULL;
+	const char	*sid = mjson_str(json_object_get(b, "auth"), "session");
+	const char	*username, *password, *device_id, *devname, *kept_hash;
 	char		*user_id = NULL, *session = NULL, *hash = NULL, *regtoken = NULL;
+	char		*made = NULL;
 	int		 inhibit, refresh, guest, rc = -1, uia;
 
 	{
@@ -82,35 +122,51 @@ h_register(struct mreq *req)
 		}
 		free(k);
 	}
-	username = mjson_str(b, "username");
-	password = mjson_str(b, "password");
-	device_id = mjson_str(b, "device_id");
-	devname = mjson_str(b, "initial_device_display_name");
-	inhibit = json_is_true(json_object_get(b, "inhibit_login"));
-	refresh = json_is_true(json_object_get(b, "refresh_token"));
-	if ((json_object_get(b, "username") != NULL && username == NULL &&
-	    !json_is_null(json_object_get(b, "username"))) ||
-	    (json_object_get(b, "password") != NULL && password == NULL) ||
-	    (json_object_get(b, "device_id") != NULL && device_id == NULL))
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid parameter types");
-	if (password != NULL && strlen(password) > 512)
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
+	if (!guest && sid != NULL)
+		kept = mauth_uia_kept(req, sid, "register");
+	/* A body of "auth" alone means the parameters sent before. */
+	p = kept != NULL && json_object_size(b) == 1 ? kept : b;
+	kept_hash = mjson_str(kept, "password_hash");
+	username = mjson_str(p, "username");
+	password = mjson_str(p, "password");
+	device_id = mjson_str(p, "device_id");
+	devname = mjson_str(p, "initial_device_display_name");
+	inhibit = json_is_true(json_object_get(p, "inhibit_login"));
+	refresh = json_is_true(json_object_get(p, "refresh_token"));
+	if ((json_object_get(p, "username") != NULL && username == NULL &&
+	    !json_is_null(json_object_get(p, "username"))) ||
+	    (json_object_get(p, "password") != NULL && password == NULL) ||
+	    (json_object_get(p, "device_id") != NULL && device_id == NULL)) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid parameter types");
+		goto out;
+	}
+	if (password != NULL && strlen(password) > 512) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Password too long");
+		goto out;
+	}
 	if (mauth_device_check(req, device_id, devname) == -1)
-		return -1;
+		goto out;
 	if (guest) {
 		/* Spec: guest access is the server's choice; refuse it cleanly. */
-		if (!req->conf->allow_guest_access)
-			return mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN,
-			    "Guest access is disabled");
-		if ((user_id = generated_user_id(req)) == NULL)
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		if (!req->conf->allow_guest_access) {
+			mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN, "Guest access is disabled");
+			goto out;
+		}
+		if ((user_id = generated_user_id(req)) == NULL) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto out;
+		}
 		goto create;
 	}
-	if (!req->conf->enable_registration)
-		return mfcgi_fail(req, MERR_FORBIDDEN, "Registration has been disabled");
+	if (!req->conf->enable_registration) {
+		mfcgi_fail(req, MERR_FORBIDDEN, "Registration has been disabled");
+		goto out;
+	}
+	/* A session that made its account already is the same request again. */
+	made = sid != NULL ? mauth_uia_result(req, sid, "register") : NULL;
 	/* Name problems are reported before auth, as clients expect early errors. */
-	if (username != NULL && (user_id = wanted_user_id(req, username)) == NULL)
-		return -1;
+	if (made == NULL && username != NULL && (user_id = wanted_user_id(req, username)) == NULL)
+		goto out;
 	/*
 	 * Spec: a client may resend registration's parameters at each step
 	 * (and Synapse lets them change), so the session is bound to
@@ -120,11 +176,19 @@ h_register(struct mreq *req)
 		uia = mauth_uia(req, "register", NULL, NULL, flows_token, 1, &session);
 	else
 		uia = mauth_uia(req, "register", NULL, NULL, flows_open, 1, &session);
+	if (uia == 0 && p == b && json_object_size(b) > (sid != NULL ? 1 : 0))
+		uia = register_keep(req, session, b);
 	if (uia != 1) {
-		free(user_id);
-		return uia;
+		rc = uia;
+		goto out;
 	}
-	if (password == NULL) {
+	if (made != NULL) {
+		free(user_id);
+		user_id = made;
+		made = NULL;
+		goto create;
+	}
+	if (password == NULL && kept_hash == NULL) {
 		mfcgi_fail(req, MERR_MISSING_PARAM, "Missing password");
 		goto out;
 	}
@@ -132,7 +196,8 @@ h_register(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
-	if ((hash = mcrypto_password_hash(password)) == NULL) {
+	if ((hash = password != NULL ? mcrypto_password_hash(password) :
+	    strdup(kept_hash)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: password hash failed", __func__);
 		goto out;
 	}
@@ -141,16 +206,20 @@ create:
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;
 	}
-	if (session != NULL && (regtoken = mauth_uia_done(req, session)) != NULL &&
-	    mstore_regtoken_use(req->db, regtoken, mclock_now_ms()) != 1) {
-		/* Used up by another registration since the stage was passed. */
-		mdb_rollback(req->db);
-		mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid registration token");
-		goto out;
-	}
-	if (mauth_user_add(req, user_id, hash, NULL, 0, guest, NULL) == -1) {
-		mdb_rollback(req->db);
-		goto out;
+	/* Again: no account is made, nor a registration token used. */
+	if (hash != NULL || guest) {
+		if (session != NULL &&
+		    (regtoken = mauth_uia_finish(req, session, user_id)) != NULL &&
+		    mstore_regtoken_use(req->db, regtoken, mclock_now_ms()) != 1) {
+			/* Used up by another registration since the stage was passed. */
+			mdb_rollback(req->db);
+			mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid registration token");
+			goto out;
+		}
+		if (mauth_user_add(req, user_id, hash, NULL, 0, guest, NULL) == -1) {
+			mdb_rollback(req->db);
+			goto out;
+		}
 	}
 	if (inhibit)
 		json_object_set_new(out, "user_id", json_string(user_id));
@@ -166,10 +235,12 @@ create:
 	out = NULL;
 out:
 	json_decref(out);
+	json_decref(kept);
 	free(user_id);
 	free(session);
 	free(hash);
 	free(regtoken);
+	free(made);
 	return rc;
 }
 

@@ -412,6 +412,13 @@ mauth_uia(struct mreq *req, const char *kind, const char *user_id, const json_t 
 	completed = json_loads(found ? u.completed : "[]", 0, NULL);
 	if (!json_is_array(completed))
 		goto dberr;
+	/*
+	 * Spec: "Completed stages cannot be retried", and a session whose
+	 * flow is done (a stage done out of band, or the same request again)
+	 * gets "the result of the API call".
+	 */
+	if (found && flow_done(flows, flowsz, completed))
+		goto complete;
 	if (auth == NULL || (type = mjson_str(auth, "type")) == NULL) {
 		/* Spec: the first call learns the flows from a 401. */
 		rc = uia_reply(req, flows, flowsz, sid, completed, NULL, NULL);
@@ -442,14 +449,15 @@ mauth_uia(struct mreq *req, const char *kind, const char *user_id, const json_t 
 		rc = uia_reply(req, flows, flowsz, sid, completed, NULL, NULL);
 		goto out;
 	}
-	if ((*session = strdup(sid)) == NULL)
-		goto dberr;
+complete:
 	rc = 1;
 	goto out;
 dberr:
 	mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 out:
 	rc = rc == 0 && req->failed ? -1 : rc;
+	if (rc >= 0 && (*session = strdup(sid)) == NULL)
+		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	json_decref(completed);
 	muia_fini(&u);
 	free(newsid);
@@ -472,4 +480,76 @@ mauth_uia_done(struct mreq *req, const char *session)
 	}
 	mstore_uia_del(req->db, session);
 	return tok;
+}
+
+char *
+mauth_uia_finish(struct mreq *req, const char *session, const char *result)
+{
+	struct muia	 u;
+	char		*tok = NULL;
+
+	if (mstore_uia_get(req->db, session, &u) == 1) {
+		tok = u.registration_token;
+		u.registration_token = NULL;
+		muia_fini(&u);
+	}
+	mstore_uia_result(req->db, session, result);
+	return tok;
+}
+
+/* The session's row, when it is one of kind (*u filled): 1, else 0. */
+static int
+uia_of_kind(struct mreq *req, const char *session, const char *kind, struct muia *u)
+{
+	if (session == NULL || mstore_uia_get(req->db, session, u) != 1)
+		return 0;
+	if (strcmp(u->kind, kind) == 0)
+		return 1;
+	muia_fini(u);
+	return 0;
+}
+
+char *
+mauth_uia_result(struct mreq *req, const char *session, const char *kind)
+{
+	struct muia	 u;
+	char		*r;
+
+	if (!uia_of_kind(req, session, kind, &u))
+		return NULL;
+	r = u.result;
+	u.result = NULL;
+	muia_fini(&u);
+	return r;
+}
+
+json_t *
+mauth_uia_kept(struct mreq *req, const char *session, const char *kind)
+{
+	struct muia	 u;
+	json_t		*v = NULL;
+
+	if (!uia_of_kind(req, session, kind, &u))
+		return NULL;
+	if (u.kept != NULL && (v = json_loads(u.kept, 0, NULL)) != NULL && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	muia_fini(&u);
+	return v;
+}
+
+int
+mauth_uia_keep(struct mreq *req, const char *session, const json_t *kept)
+{
+	char	*s;
+	int	 rc;
+
+	if ((s = json_dumps(kept, JSON_COMPACT)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mstore_uia_keep(req->db, session, s);
+	free(s);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return 0;
 }

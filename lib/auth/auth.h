@@ -55,14 +55,32 @@ struct muia_flow {
  * is 403 M_FORBIDDEN, as is a password stage naming another user; an
  * unknown session is 400 M_UNKNOWN.
  *
- * Returns 1 when a flow is complete (*session gets the malloc'd session
- * ID to finish with mauth_uia_done), 0 when the request was answered with
- * the 401 UIA object, -1 when it failed.
+ * Returns 1 when a flow is complete (or was before: the same request
+ * again), 0 when the request was answered with the 401 UIA object, -1
+ * when it failed.  On 1 and 0, *session gets the malloc'd session ID (to
+ * finish with mauth_uia_done, or to keep parameters in).
  */
 int	mauth_uia(struct mreq *, const char *kind, const char *user_id, const json_t *params,
 	    const struct muia_flow *flows, size_t flowsz, char **session);
 /* Forgets a finished session.  Registration token it used is returned (malloc'd). */
 char	*mauth_uia_done(struct mreq *, const char *session);
+/*
+ * Instead of forgetting a finished session, records what it made (the
+ * registered user ID), so that the same request again can be answered
+ * alike; what it kept goes.  Returns the registration token it used
+ * (malloc'd) as mauth_uia_done does.  In the caller's transaction.
+ */
+char	*mauth_uia_finish(struct mreq *, const char *session, const char *result);
+/* What session, one of kind, made (malloc'd), or NULL: unknown, unfinished. */
+char	*mauth_uia_result(struct mreq *, const char *session, const char *kind);
+/*
+ * Parameters session (one of kind) keeps between steps, as a new JSON
+ * object, or NULL when it keeps none.  Spec: a client may send the
+ * request's parameters only once, registration's among them.
+ */
+json_t	*mauth_uia_kept(struct mreq *, const char *session, const char *kind);
+/* Keeps kept (an object) in session.  0, or -1 with the request failed. */
+int	mauth_uia_keep(struct mreq *, const char *session, const json_t *kept);
 
 enum mauth_login {
 	MAUTH_LOGIN_OK,

@@ -381,6 +381,8 @@ muia_fini(struct muia *u)
 	free(u->completed);
 	free(u->registration_token);
 	free(u->operation);
+	free(u->kept);
+	free(u->result);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -400,6 +402,8 @@ mstore_uia_get(struct mdb *db, const char *session, struct muia *u)
 		u->registration_token = mcur_dup(c, 3);
 		u->created_ts = mcur_int(c, 4);
 		u->operation = mcur_dup(c, 5);
+		u->kept = mcur_dup(c, 6);
+		u->result = mcur_dup(c, 7);
 		if (u->kind == NULL || u->completed == NULL) {
 			muia_fini(u);
 			rc = -1;
@@ -421,6 +425,18 @@ int
 mstore_uia_del(struct mdb *db, const char *session)
 {
 	return mstore_changed(mdb_exec(db, MSTMT_UIA_DEL, "s", session));
+}
+
+int
+mstore_uia_keep(struct mdb *db, const char *session, const char *kept)
+{
+	return mstore_changed(mdb_exec(db, MSTMT_UIA_KEEP, "ss", session, kept));
+}
+
+int
+mstore_uia_result(struct mdb *db, const char *session, const char *result)
+{
+	return mstore_changed(mdb_exec(db, MSTMT_UIA_RESULT, "ss", session, result));
 }
 
 int64_t

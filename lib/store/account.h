@@ -56,6 +56,8 @@ struct muia {
 	char		*registration_token;
 	int64_t		 created_ts;
 	char		*operation;		/* what it was opened for; NULL: nothing */
+	char		*kept;			/* JSON object kept between steps, or NULL */
+	char		*result;		/* what it made once complete, or NULL */
 };
 
 /* Getters return 1 (found, *out filled: free with the _fini), 0 (absent), -1 (error). */
@@ -131,6 +133,13 @@ void	muia_fini(struct muia *);
 int	mstore_uia_set(struct mdb *, const char *session, const char *completed,
 	    const char *registration_token);
 int	mstore_uia_del(struct mdb *, const char *session);
+/* Sets what the session keeps between steps (JSON text).  1, 0 no such session, -1. */
+int	mstore_uia_keep(struct mdb *, const char *session, const char *kept);
+/*
+ * Records what the completed session made, forgetting what it kept and
+ * its registration token.  1, 0 no such session, -1.
+ */
+int	mstore_uia_result(struct mdb *, const char *session, const char *result);
 int64_t	mstore_uia_expire(struct mdb *, int64_t before_ms);
 
 /* 0, MSTORE_CONFLICT when it exists, or -1.  uses_allowed/expiry -1: none. */

@@ -369,10 +369,15 @@ const struct mmigration mmigrations[] = {
 	/*
 	 * Spec: a UIA session serves one request.  operation: a digest of
 	 * the method, path and parameters it was opened for (lib/auth); a
-	 * session from before has none and serves nothing.
+	 * session from before has none and serves nothing.  kept: what the
+	 * operation keeps between steps (registration's parameters, the
+	 * password as its hash); result: what it made once complete (the
+	 * registered user ID), so that the same request again gets it.
 	 */
 	{ 13, "uia-operation",
-	  "ALTER TABLE uia_sessions ADD COLUMN operation TEXT;",
+	  "ALTER TABLE uia_sessions ADD COLUMN operation TEXT;"
+	  "ALTER TABLE uia_sessions ADD COLUMN kept TEXT;"
+	  "ALTER TABLE uia_sessions ADD COLUMN result TEXT;",
 	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

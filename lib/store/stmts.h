@@ -75,7 +75,10 @@
 	X(MSTMT_UIA_ADD, "INSERT INTO uia_sessions (session_id, kind, user_id, created_ts," \
 	    " operation) VALUES ($1, $2, $3, $4, $5)") \
 	X(MSTMT_UIA_GET, "SELECT kind, user_id, completed, registration_token, created_ts," \
-	    " operation FROM uia_sessions WHERE session_id = $1") \
+	    " operation, kept, result FROM uia_sessions WHERE session_id = $1") \
+	X(MSTMT_UIA_KEEP, "UPDATE uia_sessions SET kept = $2 WHERE session_id = $1") \
+	X(MSTMT_UIA_RESULT, "UPDATE uia_sessions SET result = $2, kept = NULL," \
+	    " registration_token = NULL WHERE session_id = $1") \
 	X(MSTMT_UIA_SET, "UPDATE uia_sessions SET completed = $2, registration_token = $3" \
 	    " WHERE session_id = $1") \
 	X(MSTMT_UIA_DEL, "DELETE FROM uia_sessions WHERE session_id = $1") \

@@ -168,6 +168,57 @@ def test_registration_session_may_resend_the_body(stack, uniq):
     assert (status, resp["errcode"]) == (403, "M_FORBIDDEN")
 
 
+def register_step(stack, body):
+    return stack.request("POST", C + "/register", body)
+
+
+def test_registration_is_idempotent(stack, uniq):
+    """SyTest 11register.pl: the same completed request again answers for
+    the account it made, with and without a username."""
+    for username in (None, uniq("idem")):
+        body = {"password": "pw-idem-1"}
+        if username:
+            body["username"] = username
+        status, resp = register_step(stack, body)
+        assert status == 401, resp
+        body["auth"] = {"type": "m.login.dummy", "session": resp["session"]}
+        status, first = register_step(stack, body)
+        assert status == 200, first
+        status, again = register_step(stack, body)
+        assert status == 200, again
+        assert again["user_id"] == first["user_id"]
+        assert again["access_token"] != first["access_token"]
+        assert stack.request("GET", WHOAMI, token=again["access_token"])[0] == 200
+
+
+def test_registration_remembers_parameters(stack, uniq):
+    """SyTest 11register.pl: a step sending only "auth" registers with what
+    the first step sent, non-ASCII password included."""
+    name = uniq("remb")
+    status, resp = register_step(stack, {
+        "username": name, "password": "übers3kr1t", "device_id": "xyzzy",
+        "initial_device_display_name": "display_name"})
+    assert status == 401, resp
+    status, reg = register_step(stack, {"auth": {"type": "m.login.dummy",
+                                                 "session": resp["session"]}})
+    assert status == 200, reg
+    assert (reg["user_id"], reg["device_id"]) == ("@%s:%s" % (name, stack.server_name), "xyzzy")
+    status, dev = stack.request("GET", DEVICES + "/xyzzy", token=reg["access_token"])
+    assert (status, dev["display_name"]) == (200, "display_name")
+    assert stack.login(name, "übers3kr1t")[0] == 200
+
+
+def test_registration_remembers_inhibit_login(stack, uniq):
+    name = uniq("inhb")
+    status, resp = register_step(stack, {"username": name, "password": "pw-inhb-1",
+                                         "inhibit_login": True})
+    assert status == 401, resp
+    status, reg = register_step(stack, {"auth": {"type": "m.login.dummy",
+                                                 "session": resp["session"]}})
+    assert status == 200, reg
+    assert reg == {"user_id": "@%s:%s" % (name, stack.server_name)}
+
+
 # -- 2. one deactivation for the client and the admin paths ---------------------
 
 def test_client_deactivate_leaves_rooms_and_erases(stack, account, admin, uniq):
