@@ -467,8 +467,9 @@ out:
 	return rc;
 }
 
-char *
-mauth_uia_done(struct mreq *req, const char *session)
+/* The session's registration token (malloc'd) or NULL, taken out of its row. */
+static char *
+uia_token_take(struct mreq *req, const char *session)
 {
 	struct muia	 u;
 	char		*tok = NULL;
@@ -478,6 +479,14 @@ mauth_uia_done(struct mreq *req, const char *session)
 		u.registration_token = NULL;
 		muia_fini(&u);
 	}
+	return tok;
+}
+
+char *
+mauth_uia_done(struct mreq *req, const char *session)
+{
+	char *tok = uia_token_take(req, session);
+
 	mstore_uia_del(req->db, session);
 	return tok;
 }
@@ -485,14 +494,8 @@ mauth_uia_done(struct mreq *req, const char *session)
 char *
 mauth_uia_finish(struct mreq *req, const char *session, const char *result)
 {
-	struct muia	 u;
-	char		*tok = NULL;
+	char *tok = uia_token_take(req, session);
 
-	if (mstore_uia_get(req->db, session, &u) == 1) {
-		tok = u.registration_token;
-		u.registration_token = NULL;
-		muia_fini(&u);
-	}
 	mstore_uia_result(req->db, session, result);
 	return tok;
 }
