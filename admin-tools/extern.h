@@ -34,13 +34,13 @@ struct cmd {
 	int		(*fn)(struct ctx *, int argc, char **argv);
 };
 
-/* Opens (and migrates) the database once.  0, or -1 with a message. */
-int	need_db(struct ctx *);
 /*
- * Loads the signing key, for commands that send events (leaves), and
- * maps the stack's notify segment when there is one, so that waiting
- * /sync requests see them.  0, or -1 with a message.
+ * Opens (and migrates) the database once, with the stack's notify
+ * segment when there is one, so that waiting /sync requests see what
+ * this process commits.  0, or -1 with a message.
  */
+int	need_db(struct ctx *);
+/* Loads the signing key, for commands that send events (leaves).  0, or -1 with a message. */
 int	need_key(struct ctx *);
 /* An admin context over the database (and key, when loaded). */
 void	admin_init(struct ctx *, struct madmin *);

@@ -163,40 +163,41 @@ room_arg(struct ctx *c, const char *room)
 	return id;
 }
 
+/*
+ * The notify segment exists once a handler has run: mapping it before
+ * the connection opens lets this process's commits wake the stack's
+ * /sync requests.  Without one there is no stack to wake, and none is
+ * created here.
+ */
 int
 need_db(struct ctx *c)
 {
+	struct stat	 st;
+	char		*path;
+
 	if (c->db != NULL)
 		return 0;
-	if ((c->db = mdb_open(c->conf)) == NULL || mdb_migrate(c->db) == -1) {
+	if (asprintf(&path, "%s/notify.shm", c->conf->run_dir) != -1) {
+		if (stat(path, &st) == 0)
+			c->notify = mnotify_open(path);
+		free(path);
+	}
+	if ((c->db = mdb_open(c->conf, c->notify)) == NULL || mdb_migrate(c->db) == -1) {
 		fprintf(stderr, "myelin-admin: database is not usable\n");
 		return -1;
 	}
 	return 0;
 }
 
-/*
- * The notify segment exists once a handler has run: mapping it then
- * lets this process wake the stack's /sync requests.  Without one there
- * is no stack to wake, and none is created here.
- */
 int
 need_key(struct ctx *c)
 {
-	struct stat	 st;
-	char		*path;
-
 	if (c->key != NULL)
 		return 0;
 	if ((c->key = mcrypto_key_load(c->conf->signing_key_path)) == NULL) {
 		fprintf(stderr, "myelin-admin: %s: cannot read the signing key\n",
 		    c->conf->signing_key_path);
 		return -1;
-	}
-	if (asprintf(&path, "%s/notify.shm", c->conf->run_dir) != -1) {
-		if (stat(path, &st) == 0)
-			c->notify = mnotify_open(path);
-		free(path);
 	}
 	return 0;
 }
@@ -208,7 +209,6 @@ admin_init(struct ctx *c, struct madmin *a)
 	a->db = c->db;
 	a->conf = c->conf;
 	a->key = c->key;
-	a->notify = c->notify;
 }
 
 int

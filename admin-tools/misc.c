@@ -48,7 +48,7 @@ cmd_db_status(struct ctx *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return EX_USAGE;
-	if ((c->db = mdb_open(c->conf)) == NULL)
+	if ((c->db = mdb_open(c->conf, c->notify)) == NULL)
 		return EX_FAILED;
 	if ((v = mdb_schema_version(c->db)) == -1)
 		v = 0;

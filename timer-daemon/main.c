@@ -115,15 +115,16 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	mlog_init("myelin-timerd", debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
-	if ((db = mdb_open(conf)) == NULL || mdb_migrate(db) == -1) {
-		mlog_err(NULL, "database is not usable");
-		return 1;
-	}
-	/* The typing and presence timers wake waiting syncs through it, as handlers do. */
+	/* The typing and presence timers' commits wake waiting syncs through it, as handlers' do. */
 	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) == -1 ||
 	    (notify = mnotify_open(notpath)) == NULL)
 		mlog_err(NULL, "no notify segment: syncs learn of expiries late");
 	free(notpath);
+	if ((db = mdb_open(conf, notify)) == NULL || mdb_migrate(db) == -1) {
+		mlog_err(NULL, "database is not usable");
+		mnotify_close(notify);
+		return 1;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
@@ -172,8 +173,8 @@ main(int argc, char *argv[])
 				nanosleep(&ts, NULL);
 		}
 	}
-	mnotify_close(notify);
 	mdb_close(db);
+	mnotify_close(notify);
 	mconfig_free(conf);
 	mlog_info(NULL, "stopped");
 	return 0;

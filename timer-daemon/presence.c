@@ -1,6 +1,5 @@
 /* The presence timer of myelin-timerd: presence lapses when its user is idle. */
 #include "log/log.h"
-#include "notify/notify.h"
 #include "store/store.h"
 #include "timers.h"
 
@@ -19,15 +18,13 @@ t_presence(struct mdb *db, struct mnotify *notify, int64_t now)
 {
 	int64_t n;
 
+	(void)notify;	/* the store's commit wakes the syncs */
 	if ((n = mstore_presence_lapse(db, now - PRESENCE_IDLE_MS,
 	    now - PRESENCE_OFFLINE_MS)) == -1) {
 		mlog_err(NULL, "%s: cannot lapse presence", __func__);
 		return PRESENCE_PERIOD_MS;
 	}
-	if (n > 0) {
+	if (n > 0)
 		mlog_debug(NULL, "presence of %lld lapsed", (long long)n);
-		if (notify != NULL)
-			mnotify_bump(notify, MSTREAM_PRESENCE);
-	}
 	return PRESENCE_PERIOD_MS;
 }

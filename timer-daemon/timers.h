@@ -10,14 +10,15 @@ struct mdb;
 struct mnotify;
 
 /*
- * Ends typing notifications whose timeout passed and wakes the syncs.
- * Returns the milliseconds until the next one ends.  notify may be NULL.
+ * Ends typing notifications whose timeout passed (db's commit wakes the
+ * syncs).  Returns the milliseconds until the next one ends.  notify,
+ * the segment db was opened with, may be NULL.
  */
 int64_t	t_typing(struct mdb *, struct mnotify *, int64_t now);
 
 /*
- * Moves idle users' presence to unavailable, then offline, and wakes
- * the syncs.  Returns the milliseconds until the next look.
+ * Moves idle users' presence to unavailable, then offline (db's commit
+ * wakes the syncs).  Returns the milliseconds until the next look.
  */
 int64_t	t_presence(struct mdb *, struct mnotify *, int64_t now);
 

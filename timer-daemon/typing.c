@@ -1,6 +1,5 @@
 /* The typing timer of myelin-timerd: typing stops on its own when its timeout passes. */
 #include "log/log.h"
-#include "notify/notify.h"
 #include "store/store.h"
 #include "timers.h"
 
@@ -22,11 +21,9 @@ t_typing(struct mdb *db, struct mnotify *notify, int64_t now)
 		mlog_err(NULL, "%s: cannot expire typing", __func__);
 		return cap;
 	}
-	if (n > 0) {
+	/* The store's commit woke the syncs. */
+	if (n > 0)
 		mlog_debug(NULL, "%lld stopped typing", (long long)n);
-		if (notify != NULL)
-			mnotify_bump(notify, MSTREAM_TYPING);
-	}
 	if (next == 0 || next - now > cap)
 		return cap;
 	return next > now ? next - now : 0;

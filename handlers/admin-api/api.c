@@ -14,7 +14,6 @@ api_ctx(struct mreq *req, struct madmin *a)
 	a->db = req->db;
 	a->conf = req->conf;
 	a->key = req->srv->key;
-	a->notify = req->srv->notify;
 	a->admin = req->auth.user_id;
 }
 

@@ -101,7 +101,6 @@ h_deactivate(struct mreq *req)
 	a.db = req->db;
 	a.conf = req->conf;
 	a.key = req->srv->key;
-	a.notify = req->srv->notify;
 	if (madmin_user_deactivate(&a, req->auth.user_id, erase) != MADMIN_OK) {
 		free(session);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: deactivation failed: %s", __func__,

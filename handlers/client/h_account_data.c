@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "ephemeral.h"
-#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -79,8 +78,6 @@ account_data_put(struct mreq *req, const char *room_id, const char *type)
 {
 	if (mstore_account_data_put(req->db, req->auth.user_id, room_id, type, req->body) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return mfcgi_reply(req, 200, json_object());
 }
 
@@ -176,8 +173,6 @@ h_tag_put(struct mreq *req)
 	free(m);
 	if (mstore_tag_put(req->db, req->auth.user_id, room_id, tag, req->body) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return mfcgi_reply(req, 200, json_object());
 }
 
@@ -192,7 +187,5 @@ h_tag_delete(struct mreq *req)
 	if ((rc = mstore_tag_del(req->db, req->auth.user_id, req->params[1],
 	    req->params[2])) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return mfcgi_reply(req, 200, json_object());
 }

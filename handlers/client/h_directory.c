@@ -7,7 +7,6 @@
 #include "events/events.h"
 #include "json/json.h"
 #include "log/log.h"
-#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -641,8 +640,6 @@ h_alias_delete(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
 	}
-	if (eid != NULL && req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
 	rc = mfcgi_reply(req, 200, json_object());
 out:
 	free(room_id);

@@ -4,7 +4,6 @@
 #include "clock/clock.h"
 #include "ephemeral.h"
 #include "json/json.h"
-#include "notify/notify.h"
 #include "store/store.h"
 
 /*
@@ -74,7 +73,5 @@ h_presence_put(struct mreq *req)
 	if (mstore_presence_put(req->db, req->auth.user_id, presence, json_string_value(mv),
 	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_PRESENCE);
 	return mfcgi_reply(req, 200, json_object());
 }

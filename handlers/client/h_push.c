@@ -5,7 +5,6 @@
 
 #include "clock/clock.h"
 #include "json/json.h"
-#include "notify/notify.h"
 #include "push.h"
 #include "push/push.h"
 #include "room/room.h"
@@ -53,8 +52,6 @@ changed(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: m.push_rules not stored", __func__);
 	}
 	json_decref(content);
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return mfcgi_reply(req, 200, json_object());
 }
 

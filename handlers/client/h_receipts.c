@@ -4,7 +4,6 @@
 
 #include "clock/clock.h"
 #include "json/json.h"
-#include "notify/notify.h"
 #include "push.h"
 #include "push/push.h"
 #include "rooms.h"
@@ -56,8 +55,6 @@ fully_read(struct mreq *req, const char *room_id, const char *event_id, int64_t 
 	if ((rc = mstore_account_data_marker(req->db, req->auth.user_id, room_id,
 	    MPUSH_FULLY_READ, event_id, stream)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_ACCOUNT_DATA);
 	return 0;
 }
 
@@ -100,9 +97,6 @@ mark(struct mreq *req, const char *room_id, const struct marks *m)
 		}
 		if (mdb_commit(req->db) == -1)
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
-		/* The user's own syncs learn of it too: their counts went down. */
-		if (req->srv->notify != NULL)
-			mnotify_bump(req->srv->notify, MSTREAM_RECEIPTS);
 	}
 	if (m->fully_read != NULL && fully_read(req, room_id, m->fully_read, frstream) == -1)
 		return -1;

@@ -7,7 +7,6 @@
 #include "crypto/crypto.h"
 #include "events/events.h"
 #include "json/json.h"
-#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -150,8 +149,6 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		*event_id = NULL;
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 	}
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
 	return 0;
 }
 
@@ -432,8 +429,6 @@ h_create_room(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
 	}
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "room_id", room_id));
 out:
 	json_decref(initial);

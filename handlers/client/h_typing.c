@@ -4,7 +4,6 @@
 
 #include "clock/clock.h"
 #include "ephemeral.h"
-#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -55,7 +54,5 @@ h_typing(struct mreq *req)
 	    json_is_true(typing) ? mclock_now_ms() + ms : 0);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_TYPING);
 	return mfcgi_reply(req, 200, json_object());
 }

@@ -6,7 +6,6 @@
 #include "directory.h"
 #include "events/events.h"
 #include "json/json.h"
-#include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -523,8 +522,6 @@ h_upgrade(struct mreq *req)
 		free(new_id);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 	}
-	if (req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "replacement_room", new_id));
 	free(new_id);
 	return rc;

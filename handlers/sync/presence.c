@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "clock/clock.h"
-#include "notify/notify.h"
 #include "room/filter.h"
 #include "store/store.h"
 #include "sync.h"
@@ -72,8 +71,6 @@ sync_set_presence(struct mreq *req)
 	free(sp);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && req->srv->notify != NULL)
-		mnotify_bump(req->srv->notify, MSTREAM_PRESENCE);
 	return 0;
 }
 

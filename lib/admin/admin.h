@@ -8,14 +8,12 @@
 struct mconfig;
 struct mdb;
 struct mkey;
-struct mnotify;
 
 /* Who acts and with what: every operation's first argument. */
 struct madmin {
 	struct mdb		*db;
 	const struct mconfig	*conf;
 	const struct mkey	*key;		/* signs leave events; NULL: none can be sent */
-	struct mnotify		*notify;	/* wakes waiting /sync; NULL: nobody to wake */
 	const char		*admin;		/* the acting admin's user ID, or NULL */
 	char			 why[256];	/* what is wrong, for the codes below */
 };

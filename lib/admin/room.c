@@ -240,8 +240,6 @@ shutdown_room(struct madmin *a, const char *room_id, int exists, int block, json
 		goto out;
 	json_decref(members);
 	json_decref(aliases);
-	if (json_array_size(json_object_get(result, "kicked_users")) > 0)
-		madmin_wake(a);
 	return MADMIN_OK;
 fail:
 	mdb_rollback(a->db);

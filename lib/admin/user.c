@@ -8,7 +8,6 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "log/log.h"
-#include "notify/notify.h"
 #include "store/store.h"
 
 enum madmin_rc
@@ -20,13 +19,6 @@ madmin_fail(struct madmin *a, enum madmin_rc rc, const char *fmt, ...)
 	vsnprintf(a->why, sizeof(a->why), fmt, ap);
 	va_end(ap);
 	return rc;
-}
-
-void
-madmin_wake(struct madmin *a)
-{
-	if (a->notify != NULL)
-		mnotify_bump(a->notify, MSTREAM_EVENTS);
 }
 
 enum mroom_err
@@ -107,8 +99,6 @@ madmin_user_deactivate(struct madmin *a, const char *user_id, int erase)
 		json_decref(rooms);
 		return MADMIN_ERROR;
 	}
-	if (json_array_size(rooms) > 0)
-		madmin_wake(a);
 	json_decref(rooms);
 	return MADMIN_OK;
 fail:

@@ -855,7 +855,7 @@ worker_main(void *arg)
 	struct aloop	*L = w->loop;
 
 	/* Each thread has its own connection: neither engine shares one well. */
-	if ((w->db = mdb_open(L->srv->conf)) == NULL)
+	if ((w->db = mdb_open(L->srv->conf, L->srv->notify)) == NULL)
 		mlog_err(NULL, "worker %d: no database connection", w->id);
 	for (;;) {
 		struct conn *c;

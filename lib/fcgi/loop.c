@@ -113,7 +113,7 @@ worker_main(void *arg)
 	struct mdb	*db;
 
 	/* Each thread has its own connection: neither engine shares one well. */
-	db = mdb_open(w->srv->conf);
+	db = mdb_open(w->srv->conf, w->srv->notify);
 	if (db == NULL)
 		mlog_err(NULL, "worker %d: no database connection", w->id);
 	FCGX_InitRequest(&fr, w->sock, 0);

@@ -31,13 +31,14 @@ mstmt_sql(enum mstmt st, enum mdb_backend kind)
 }
 
 struct mdb *
-mdb_open(const struct mconfig *conf)
+mdb_open(const struct mconfig *conf, struct mnotify *notify)
 {
 	struct mdb	*db;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->kind = conf->db_backend;
+	db->notify = notify;
 	db->be = conf->db_backend == MDB_POSTGRES ? &mbackend_pg : &mbackend_sqlite;
 	if (db->be->open(db, conf->database) == -1) {
 		free(db);
@@ -73,17 +74,48 @@ mdb_begin(struct mdb *db)
 	if (db->be->exec_sql(db, db->be->begin_sql) == -1)
 		return -1;
 	db->intx = 1;
+	db->moved = 0;
 	return 0;
 }
 
+/* Announces every stream recorded in moved, then forgets them. */
+static void
+announce(struct mdb *db)
+{
+	unsigned moved = db->moved;
+
+	db->moved = 0;
+	if (db->notify == NULL)
+		return;
+	for (int s = 0; s < MSTREAM__MAX; s++)
+		if (moved & (1u << s))
+			mnotify_bump(db->notify, (enum mstream)s);
+}
+
+void
+mstore_moved(struct mdb *db, enum mstream s)
+{
+	if (s < 0 || s >= MSTREAM__MAX)
+		return;
+	db->moved |= 1u << s;
+	if (!db->intx)
+		announce(db);
+}
+
+/*
+ * A waiter woken by the bump reads on its own connection: the bump
+ * comes after the commit, never before, so it finds what was written.
+ */
 int
 mdb_commit(struct mdb *db)
 {
 	db->intx = 0;
 	if (db->be->exec_sql(db, "COMMIT") == -1) {
 		db->be->exec_sql(db, "ROLLBACK");
+		db->moved = 0;
 		return -1;
 	}
+	announce(db);
 	return 0;
 }
 
@@ -93,6 +125,7 @@ mdb_rollback(struct mdb *db)
 	if (db->intx)
 		db->be->exec_sql(db, "ROLLBACK");
 	db->intx = 0;
+	db->moved = 0;
 }
 
 /* The highest $N placeholder of a statement: how many parameters it takes. */

@@ -19,7 +19,16 @@ mstore_estream_pos(struct mdb *db, enum mestream s)
 	return pos;
 }
 
-/* Takes the next position of stream s, inside the caller's transaction.  -1 on failure. */
+/* The notify stream of each enum mestream. */
+static const enum mstream enotify[MESTREAM__MAX] = {
+	MSTREAM_TYPING, MSTREAM_ACCOUNT_DATA, MSTREAM_PRESENCE,
+};
+
+/*
+ * Takes the next position of stream s, inside the caller's transaction
+ * (always one: the stream is announced by its commit, and a rollback
+ * gives the position back and announces nothing).  -1 on failure.
+ */
 static int64_t
 estream_next(struct mdb *db, enum mestream s)
 {
@@ -27,6 +36,7 @@ estream_next(struct mdb *db, enum mestream s)
 
 	if (mcur_first_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", estreams[s]), &pos) != 1)
 		return -1;
+	mstore_moved(db, enotify[s]);
 	return pos;
 }
 

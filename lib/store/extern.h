@@ -2,6 +2,7 @@
 #ifndef MYELIN_STORE_EXTERN_H
 #define MYELIN_STORE_EXTERN_H
 
+#include "notify/notify.h"
 #include "store/store.h"
 
 struct mparam {
@@ -33,6 +34,8 @@ struct mdb {
 	void			*impl;
 	enum mdb_err		 err;
 	int			 intx;
+	struct mnotify		*notify;	/* NULL: nobody to wake */
+	unsigned		 moved;		/* 1u << enum mstream, written since begin */
 };
 
 struct mcur {
@@ -45,6 +48,14 @@ struct mcur {
 extern const struct mbackend mbackend_sqlite;
 extern const struct mbackend mbackend_pg;
 
+/*
+ * Records that this connection wrote stream s.  In a transaction the
+ * stream is announced by mdb_commit once the commit succeeded (nothing
+ * on rollback); outside one the write was its own commit and is
+ * announced now.  Every store function that takes a stream position
+ * calls it, after the write: handlers never bump.
+ */
+void		 mstore_moved(struct mdb *, enum mstream s);
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
 /*

@@ -94,7 +94,10 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 	free(js);
 	if (n < 0)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
-	return n == 1 ? 0 : -1;
+	if (n != 1)
+		return -1;
+	mstore_moved(db, MSTREAM_EVENTS);
+	return 0;
 }
 
 void

@@ -10,11 +10,16 @@
 
 struct mdb;
 struct mcur;
+struct mnotify;
 
 enum mdb_err { MDB_OK, MDB_ERR_CONSTRAINT, MDB_ERR_OTHER };
 
-/* Returns a new connection with migrations checked, or NULL (logged). */
-struct mdb	*mdb_open(const struct mconfig *);
+/*
+ * Returns a new connection, or NULL (logged).  The streams its commits
+ * move are announced on notify (see mdb_commit); NULL: a program without
+ * a notify segment, whose writes wake nobody.  notify must outlive it.
+ */
+struct mdb	*mdb_open(const struct mconfig *, struct mnotify *notify);
 void		 mdb_close(struct mdb *);
 /* Applies pending numbered migrations in one locked transaction. 0 or -1. */
 int		 mdb_migrate(struct mdb *);
@@ -23,7 +28,12 @@ int		 mdb_schema_version(struct mdb *);
 int		 mdb_schema_latest(void);
 enum mdb_backend mdb_backend(const struct mdb *);
 
-/* Write transactions.  SQLite takes its write lock at begin. */
+/*
+ * Write transactions.  SQLite takes its write lock at begin.  A commit
+ * that succeeds announces on the connection's notify segment every
+ * stream the transaction wrote (see mdb_open); a rollback, or a commit
+ * that fails, announces nothing.
+ */
 int		 mdb_begin(struct mdb *);
 int		 mdb_commit(struct mdb *);
 void		 mdb_rollback(struct mdb *);

@@ -43,7 +43,7 @@ main(void)
 	memset(&conf, 0, sizeof(conf));
 	conf.db_backend = MDB_SQLITE;
 	conf.database = path;
-	CHECK((db = mdb_open(&conf)) != NULL);
+	CHECK((db = mdb_open(&conf, NULL)) != NULL);
 	if (db == NULL)
 		goto out;
 	CHECK(mdb_migrate(db) == 0);

@@ -104,7 +104,7 @@ writer_run(void *arg)
 	struct mdb	*db;
 
 	w->rc = -1;
-	if ((db = mdb_open(w->conf)) != NULL && mdb_begin(db) == 0) {
+	if ((db = mdb_open(w->conf, NULL)) != NULL && mdb_begin(db) == 0) {
 		atomic_store(&w->started, 1);
 		if (event_add(db, w->event_id, w->room, &w->stream) == 0) {
 			atomic_store(&w->added, 1);
@@ -158,8 +158,8 @@ events_position(const struct mconfig *conf)
 	w.event_id = eb;
 	w.room = rb;
 
-	CHECK((a = mdb_open(conf)) != NULL);
-	CHECK((reader = mdb_open(conf)) != NULL);
+	CHECK((a = mdb_open(conf, NULL)) != NULL);
+	CHECK((reader = mdb_open(conf, NULL)) != NULL);
 	CHECK(mdb_begin(a) == 0);
 	CHECK(event_add(a, ea, ra, &sa) == 0);
 	CHECK(pthread_create(&th, NULL, writer_run, &w) == 0);
@@ -221,7 +221,7 @@ run(enum mdb_backend kind, const char *database)
 	conf.db_backend = kind;
 	conf.database = (char *)database;
 
-	CHECK((db = mdb_open(&conf)) != NULL);
+	CHECK((db = mdb_open(&conf, NULL)) != NULL);
 	CHECK(mdb_backend(db) == kind);
 
 	/* The second migration finds nothing to do. */
