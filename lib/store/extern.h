@@ -3,7 +3,10 @@
 #define MYELIN_STORE_EXTERN_H
 
 #include "notify/notify.h"
+#include "store/stmts.h"
 #include "store/store.h"
+
+struct mcur;
 
 struct mparam {
 	int		 null;
@@ -56,6 +59,32 @@ extern const struct mbackend mbackend_pg;
  * calls it, after the write: handlers never bump.
  */
 void		 mstore_moved(struct mdb *, enum mstream s);
+/*
+ * Runs prepared statement st with parameters described by fmt:
+ * 's' const char * (NULL binds SQL NULL), 'i' int64_t.
+ * mdb_query returns a cursor (free with mcur_free) or NULL on error;
+ * mdb_exec returns the number of rows changed, or -1.
+ */
+struct mcur	*mdb_query(struct mdb *, enum mstmt st, const char *fmt, ...);
+int64_t		 mdb_exec(struct mdb *, enum mstmt st, const char *fmt, ...);
+/* 1 with a row, 0 at the end, -1 on error. */
+int		 mcur_next(struct mcur *);
+const char	*mcur_text(struct mcur *, int col);	/* NULL for SQL NULL */
+/* A malloc'd copy of mcur_text; NULL for SQL NULL or on failure. */
+char		*mcur_dup(struct mcur *, int col);
+int64_t		 mcur_int(struct mcur *, int col);
+int		 mcur_null(struct mcur *, int col);
+void		 mcur_free(struct mcur *);
+/*
+ * Appends an element of elemsz bytes for every row of c to the array
+ * *out of *outsz elements (NULL and 0 for a new one): zeroed, then
+ * filled by row (0 or -1).  Frees c; c NULL (a failed query) is a
+ * failure.  0, or -1 with fini run on every element, the array freed,
+ * *out NULL and *outsz 0.
+ */
+int		 mcur_collect(struct mcur *c, size_t elemsz,
+		    int (*row)(struct mcur *, void *elem), void (*fini)(void *elem),
+		    void **out, size_t *outsz);
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
 /*

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "json/json.h"
-#include "store/store.h"
+#include "store/extern.h"
 
 /* Tries the insert this many times when concurrent adds take the same ID. */
 #define FILTER_ADD_TRIES	5

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
-#include "store/store.h"
+#include "store/extern.h"	/* statements and cursors: a test of lib/store itself */
 
 /* SQL NULL for an 's' parameter: a bare NULL need not be a pointer. */
 #define NOSTR		((const char *)NULL)

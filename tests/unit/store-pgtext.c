@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/extern.h"	/* statements and cursors: a test of lib/store itself */
 
 static const char *const names[MSTMT__MAX] = {
 #define X(id, sql) #id,
