@@ -6,7 +6,7 @@
 static int64_t
 current(struct mreq *req)
 {
-	return mstore_estream_pos(req->db, MESTREAM_ACCOUNT_DATA);
+	return mstore_estream_pos(req->db, MSTREAM_ACCOUNT_DATA);
 }
 
 /*

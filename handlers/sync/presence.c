@@ -10,7 +10,7 @@
 static int64_t
 current(struct mreq *req)
 {
-	return mstore_estream_pos(req->db, MESTREAM_PRESENCE);
+	return mstore_estream_pos(req->db, MSTREAM_PRESENCE);
 }
 
 /*

@@ -6,22 +6,20 @@
 #include <jansson.h>
 
 #include "fcgi/fcgi.h"
+#include "store/streams.h"
 
 /*
- * A sync token is "s" and one position per stream, in this order, joined
- * by "_" ("s42_7_3_0_0_0_0").  Positions live in the database, so tokens
+ * A sync token is "s" and one position per stream, in the order of the
+ * streams' slots in MSTREAM_TABLE (store/streams.h), joined by "_"
+ * ("s42_7_3_0_0_0_0").  Positions live in the database, so tokens
  * survive restarts; a token with fewer positions (an older myelin) reads
  * the missing ones as 0.
  */
 enum spos {
-	SPOS_EVENTS,
-	SPOS_TYPING,
-	SPOS_RECEIPTS,
-	SPOS_ACCOUNT_DATA,
-	SPOS_PRESENCE,
-	SPOS_TODEVICE,
-	SPOS_DEVICE_LISTS,
-	SPOS__MAX
+#define SPOS_ENUM(id, slot, row) SPOS_##id = (slot),
+	MSTREAM_TABLE(SPOS_ENUM)
+#undef SPOS_ENUM
+	SPOS__MAX = MSTREAM__MAX
 };
 
 struct syncpos {

@@ -5,7 +5,7 @@
 static int64_t
 current(struct mreq *req)
 {
-	return mstore_estream_pos(req->db, MESTREAM_TYPING);
+	return mstore_estream_pos(req->db, MSTREAM_TYPING);
 }
 
 /*

@@ -4,11 +4,7 @@
 
 #include <stdint.h>
 
-enum mstream {
-	MSTREAM_EVENTS, MSTREAM_TYPING, MSTREAM_RECEIPTS, MSTREAM_TODEVICE,
-	MSTREAM_ACCOUNT_DATA, MSTREAM_DEVICE_LISTS, MSTREAM_PRESENCE,
-	MSTREAM__MAX
-};
+#include "store/streams.h"	/* enum mstream, from MSTREAM_TABLE */
 
 struct mnotify;
 

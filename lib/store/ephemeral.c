@@ -2,27 +2,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/log.h"
 #include "store/extern.h"
 
-/* Names of the rows of ephemeral_streams, by enum mestream. */
-static const char *const estreams[MESTREAM__MAX] = {
-	"typing", "account_data", "presence",
+/* The rows of ephemeral_streams, by enum mstream; NULL for a stream kept elsewhere. */
+static const char *const estreams[MSTREAM__MAX] = {
+#define ESTREAM_ROW(id, slot, row) [MSTREAM_##id] = (row),
+	MSTREAM_TABLE(ESTREAM_ROW)
+#undef ESTREAM_ROW
 };
 
-int64_t
-mstore_estream_pos(struct mdb *db, enum mestream s)
+/* The row of stream s, or NULL (logged) when it has none. */
+static const char *
+estream_row(enum mstream s)
 {
-	int64_t pos = 0;
+	if ((unsigned int)s >= (unsigned int)MSTREAM__MAX || estreams[s] == NULL) {
+		mlog_err(NULL, "stream %d has no row in ephemeral_streams", (int)s);
+		return NULL;
+	}
+	return estreams[s];
+}
 
-	if (mcur_first_int(mdb_query(db, MSTMT_ESTREAM_GET, "s", estreams[s]), &pos) != 1)
+int64_t
+mstore_estream_pos(struct mdb *db, enum mstream s)
+{
+	const char	*row;
+	int64_t		 pos = 0;
+
+	if ((row = estream_row(s)) == NULL ||
+	    mcur_first_int(mdb_query(db, MSTMT_ESTREAM_GET, "s", row), &pos) != 1)
 		return -1;
 	return pos;
 }
-
-/* The notify stream of each enum mestream. */
-static const enum mstream enotify[MESTREAM__MAX] = {
-	MSTREAM_TYPING, MSTREAM_ACCOUNT_DATA, MSTREAM_PRESENCE,
-};
 
 /*
  * Takes the next position of stream s, inside the caller's transaction
@@ -30,13 +41,15 @@ static const enum mstream enotify[MESTREAM__MAX] = {
  * gives the position back and announces nothing).  -1 on failure.
  */
 static int64_t
-estream_next(struct mdb *db, enum mestream s)
+estream_next(struct mdb *db, enum mstream s)
 {
-	int64_t pos = 0;
+	const char	*row;
+	int64_t		 pos = 0;
 
-	if (mcur_first_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", estreams[s]), &pos) != 1)
+	if ((row = estream_row(s)) == NULL ||
+	    mcur_first_int(mdb_query(db, MSTMT_ESTREAM_NEXT, "s", row), &pos) != 1)
 		return -1;
-	mstore_moved(db, enotify[s]);
+	mstore_moved(db, s);
 	return pos;
 }
 
@@ -60,7 +73,7 @@ mstore_typing_set(struct mdb *db, const char *room_id, const char *user_id, int6
 		mdb_rollback(db);
 		return 0;
 	}
-	if ((pos = estream_next(db, MESTREAM_TYPING)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_TYPING)) == -1 ||
 	    mdb_exec(db, MSTMT_TYPING_PUT, "ssii", room_id, user_id,
 	    until_ms > 0 ? until_ms : 0, pos) == -1)
 		goto fail;
@@ -91,7 +104,7 @@ mstore_typing_expire(struct mdb *db, int64_t now, int64_t *next)
 		return 0;
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((pos = estream_next(db, MESTREAM_TYPING)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_TYPING)) == -1 ||
 	    (n = mdb_exec(db, MSTMT_TYPING_EXPIRE, "ii", now, pos)) == -1 ||
 	    typing_next(db, next) == -1) {
 		mdb_rollback(db);
@@ -157,7 +170,7 @@ mstore_account_data_put(struct mdb *db, const char *user_id, const char *room_id
 
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_ACCOUNT_DATA)) == -1 ||
 	    account_data_write(db, user_id, room_id, type, content, pos) == -1) {
 		mdb_rollback(db);
 		return -1;
@@ -178,7 +191,7 @@ mstore_account_data_marker(struct mdb *db, const char *user_id, const char *room
 	if (mdb_begin(db) == -1)
 		return -1;
 	/* The lock first: two markers moving at once read one after the other. */
-	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_ACCOUNT_DATA)) == -1 ||
 	    (found = mstore_account_data_get(db, user_id, room_id, type, &old)) == -1)
 		goto fail;
 	oldid = found == 1 ? json_string_value(json_object_get(old, "event_id")) : NULL;
@@ -257,7 +270,7 @@ mstore_tag_put(struct mdb *db, const char *user_id, const char *room_id, const c
 
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_ACCOUNT_DATA)) == -1 ||
 	    (content = tags_get(db, user_id, room_id)) == NULL ||
 	    json_object_set_new(json_object_get(content, "tags"), tag,
 	    json_deep_copy(value)) == -1 ||
@@ -279,7 +292,7 @@ mstore_tag_del(struct mdb *db, const char *user_id, const char *room_id, const c
 
 	if (mdb_begin(db) == -1)
 		return -1;
-	if ((pos = estream_next(db, MESTREAM_ACCOUNT_DATA)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_ACCOUNT_DATA)) == -1 ||
 	    (content = tags_get(db, user_id, room_id)) == NULL)
 		goto fail;
 	if (json_object_get(json_object_get(content, "tags"), tag) == NULL) {
@@ -365,7 +378,7 @@ mstore_presence_put(struct mdb *db, const char *user_id, const char *presence,
 	if (last_active_ts == -1)
 		last_active_ts = old.last_active_ts;
 	mpresence_fini(&old);
-	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_PRESENCE)) == -1 ||
 	    mdb_exec(db, MSTMT_PRESENCE_PUT, "sssii", user_id, presence, status_msg,
 	    last_active_ts, pos) == -1)
 		goto fail;
@@ -407,7 +420,7 @@ mstore_presence_touch(struct mdb *db, const char *user_id, const char *presence,
 		return 0;
 	}
 	active = strcmp(presence, "online") == 0 ? now : old.last_active_ts;
-	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_PRESENCE)) == -1 ||
 	    mdb_exec(db, MSTMT_PRESENCE_PUT, "sssii", user_id, presence, old.status_msg,
 	    active, pos) == -1) {
 		mpresence_fini(&old);
@@ -433,7 +446,7 @@ mstore_presence_lapse(struct mdb *db, int64_t idle_before, int64_t offline_befor
 	if (mdb_begin(db) == -1)
 		return -1;
 	/* Offline first: a user idle for long goes there in one step. */
-	if ((pos = estream_next(db, MESTREAM_PRESENCE)) == -1 ||
+	if ((pos = estream_next(db, MSTREAM_PRESENCE)) == -1 ||
 	    (off = mdb_exec(db, MSTMT_PRESENCE_LAPSE_OFFLINE, "ii", offline_before, pos)) == -1 ||
 	    (idle = mdb_exec(db, MSTMT_PRESENCE_LAPSE_IDLE, "ii", idle_before, pos)) == -1) {
 		mdb_rollback(db);

@@ -5,13 +5,15 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "store/streams.h"
+
 struct mdb;
 
-/* The streams kept beside events, each with its own position. */
-enum mestream { MESTREAM_TYPING, MESTREAM_ACCOUNT_DATA, MESTREAM_PRESENCE, MESTREAM__MAX };
-
-/* The newest position of stream s (0 before any change), or -1. */
-int64_t	mstore_estream_pos(struct mdb *, enum mestream s);
+/*
+ * The newest position of stream s, one kept in ephemeral_streams (a row
+ * in MSTREAM_TABLE), 0 before any change; -1 on failure or for another.
+ */
+int64_t	mstore_estream_pos(struct mdb *, enum mstream s);
 
 /*
  * Typing.  A user types in a room until until_ms (mclock); until_ms 0
