@@ -95,7 +95,7 @@ announce(struct mdb *db)
 void
 mstore_moved(struct mdb *db, enum mstream s)
 {
-	if (s < 0 || s >= MSTREAM__MAX)
+	if ((unsigned int)s >= (unsigned int)MSTREAM__MAX)
 		return;
 	db->moved |= 1u << s;
 	if (!db->intx)
