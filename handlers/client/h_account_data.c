@@ -180,12 +180,9 @@ h_tag_put(struct mreq *req)
 int
 h_tag_delete(struct mreq *req)
 {
-	int rc;
-
 	if (own(req, "remove tags") == -1)
 		return -1;
-	if ((rc = mstore_tag_del(req->db, req->auth.user_id, req->params[1],
-	    req->params[2])) == -1)
+	if (mstore_tag_del(req->db, req->auth.user_id, req->params[1], req->params[2]) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return mfcgi_reply(req, 200, json_object());
 }

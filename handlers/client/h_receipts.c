@@ -50,10 +50,8 @@ event_in_room(struct mreq *req, const char *room_id, const char *event_id, int64
 static int
 fully_read(struct mreq *req, const char *room_id, const char *event_id, int64_t stream)
 {
-	int rc;
-
-	if ((rc = mstore_account_data_marker(req->db, req->auth.user_id, room_id,
-	    MPUSH_FULLY_READ, event_id, stream)) == -1)
+	if (mstore_account_data_marker(req->db, req->auth.user_id, room_id,
+	    MPUSH_FULLY_READ, event_id, stream) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return 0;
 }
