@@ -313,8 +313,10 @@ def nio_run(stack, fn, user="", device_id=""):
 
 def nio_clients(stack, users, fn):
     """Runs the coroutine function fn(*clients) with one logged-in
-    matrix-nio client per user in users (register/login responses), and
-    returns its result."""
+    matrix-nio client per user in users (register/login responses or
+    Users), and returns its result."""
+    users = [getattr(u, "resp", u) for u in users]
+
     async def go(first):
         clients = [first] + [nio.AsyncClient(stack.base, u["user_id"]) for u in users[1:]]
         for c, u in zip(clients, users):
