@@ -506,7 +506,8 @@ def test_bundles_across_batches(clock_stack, uniq):
     roots = [alice.send_next(room, "root %d" % i) for i in range(20)]
     replies = {}
     for i, r in enumerate(roots):
-        replies[r] = [bob.send_next(room, "reply %d.%d" % (i, k), thread(r)) for k in range(i % 3 + 1)]
+        replies[r] = [bob.send_next(room, "reply %d.%d" % (i, k), thread(r))
+                      for k in range(i % 3 + 1)]
         if i % 4 == 0:
             edit(alice, room, r, "root %d, edited" % i)
 

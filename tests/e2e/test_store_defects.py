@@ -6,7 +6,6 @@ fully-read marker only moves forwards under concurrent requests.
 Runs on SQLite and, with MYELIN_TEST_PG, on PostgreSQL, where writers of
 different rooms really run at once."""
 import threading
-import urllib.parse
 
 import pytest
 
@@ -71,7 +70,7 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
     loops /sync with since=next_batch: every event arrives, once."""
     reader, rooms, start, sent, errors = writing(user)
     # Big enough that no incremental timeline is ever limited.
-    flt = urllib.parse.quote('{"room":{"timeline":{"limit":500}}}')
+    flt = q('{"room":{"timeline":{"limit":500}}}')
 
     def sync(since, timeout):
         status, body = reader.stack.request(
