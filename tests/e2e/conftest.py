@@ -217,6 +217,7 @@ class User:
         return cls(stack, stack.register(name, password or "pw-" + name))
 
     def call(self, method, path, body=None, raw=None):
+        """One request as this user: (status, body)."""
         if not path.startswith("/_"):
             path = C + path
         return self.stack.request(method, path, body, token=self.token, raw=raw)
@@ -230,6 +231,7 @@ class User:
         return self.call("GET", path)
 
     def ok(self, method, path, body=None):
+        """A request that must answer 200; the body."""
         status, resp = self.call(method, path, body)
         assert status == 200, (method, path, status, resp)
         return resp
@@ -248,10 +250,10 @@ class User:
         return self.ok("POST", "/rooms/%s/%s" % (q(room), what),
                        {} if user_id is None else {"user_id": user_id})
 
-    def next_txn(self, prefix="t"):
+    def next_txn(self):
         """A transaction ID this user has not sent yet."""
         self.txn += 1
-        return "%s%d" % (prefix, self.txn)
+        return "t%d" % self.txn
 
     def send(self, room, content, etype="m.room.message", txn=None):
         """PUT /rooms/{room}/send/{etype}/{txn}, a fresh txn unless given:
@@ -336,6 +338,15 @@ def account(stack, uniq):
     name, password = uniq("acct"), "pw-" + uniq("p")
     resp = stack.register(name, password)
     return dict(resp, username=name, password=password)
+
+
+def admin_login(stack, name, password):
+    """A server admin made with myelin-admin, logged in: the login response."""
+    r = stack.admin("user", "add", name, "--password", password, "--admin")
+    assert r.returncode == 0, (r.args, r.stdout, r.stderr)
+    status, body = stack.login(name, password)
+    assert status == 200, body
+    return body
 
 
 def shared_secret_body(stack, nonce, username, password, admin=False, **extra):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import C, q
+from conftest import C, admin_login, q
 
 A1 = "/_synapse/admin/v1"
 A2 = "/_synapse/admin/v2"
@@ -45,12 +45,7 @@ def device_ids(stack, token):
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    name = "accadm%d" % os.getpid()
-    r = stack.admin("user", "add", name, "--password", "pw-accadm", "--admin")
-    assert r.returncode == 0, r.stderr
-    status, body = stack.login(name, "pw-accadm")
-    assert status == 200, body
-    return body["access_token"]
+    return admin_login(stack, "accadm%d" % os.getpid(), "pw-accadm")["access_token"]
 
 
 # -- 1. a UIA session belongs to one request and one user ----------------------

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, User, q
+from conftest import ROOT, User, admin_login, q
 
 A1 = "/_synapse/admin/v1"
 A2 = "/_synapse/admin/v2"
@@ -17,12 +17,7 @@ A2 = "/_synapse/admin/v2"
 @pytest.fixture(scope="module")
 def admin(stack):
     """A server admin made with myelin-admin, logged in."""
-    name = "apiadm%d" % os.getpid()
-    r = stack.admin("user", "add", name, "--password", "pw-admin", "--admin")
-    assert r.returncode == 0, r.stderr
-    status, body = stack.login(name, "pw-admin")
-    assert status == 200, body
-    return User(stack, body)
+    return User(stack, admin_login(stack, "apiadm%d" % os.getpid(), "pw-admin"))
 
 
 def messages(user, room_id):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import User, q
+from conftest import User, admin_login, q
 
 
 def ok(r):
@@ -22,11 +22,7 @@ def js(stack, *args):
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    name = "cliadm%d" % os.getpid()
-    ok(stack.admin("user", "add", name, "--password", "pw-cli", "--admin"))
-    status, body = stack.login(name, "pw-cli")
-    assert status == 200, body
-    return User(stack, body)
+    return User(stack, admin_login(stack, "cliadm%d" % os.getpid(), "pw-cli"))
 
 
 # -- usage ----------------------------------------------------------------------

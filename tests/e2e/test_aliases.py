@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import C, User, q
+from conftest import C, User, admin_login, q
 
 CANON = "m.room.canonical_alias"
 
@@ -39,11 +39,7 @@ def mk(stack, uniq):
     def make(admin=False):
         name = uniq("al")
         if admin:
-            r = stack.admin("user", "add", name, "--password", "pw-" + name, "--admin")
-            assert r.returncode == 0, r.stderr
-            status, resp = stack.login(name, "pw-" + name)
-            assert status == 200, resp
-            return AliasUser(stack, resp)
+            return AliasUser(stack, admin_login(stack, name, "pw-" + name))
         return AliasUser(stack, stack.register(name, "pw-" + name))
     return make
 
