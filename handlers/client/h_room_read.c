@@ -216,27 +216,6 @@ h_event_get(struct mreq *req)
 }
 
 /*
- * Pagination tokens are positions in the events stream: "t<N>" stands
- * between the event at N and the one after.  Sync tokens ("s<N>_...")
- * are accepted too, as the spec lets clients page from a sync's batch.
- * Returns 0, or -1 with 400 M_INVALID_PARAM.
- */
-static int
-parse_token(struct mreq *req, const char *tok, int64_t *pos)
-{
-	char		*end;
-	long long	 n;
-
-	if ((tok[0] != 't' && tok[0] != 's') || tok[1] < '0' || tok[1] > '9')
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
-	n = strtoll(tok + 1, &end, 10);
-	if (n < 0 || (*end != '\0' && *end != '_'))
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
-	*pos = n;
-	return 0;
-}
-
-/*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  * Only the events history visibility lets the user see; a former member
@@ -273,7 +252,7 @@ h_messages(struct mreq *req)
 	 * sends from= to page from the end before it has a sync token.
 	 */
 	if (from != NULL && *from != '\0') {
-		if (parse_token(req, from, &start) == -1)
+		if (room_token_parse(req, from, &start) == -1)
 			goto out;
 	} else if (back) {
 		if ((start = mstore_events_max_stream(req->db)) < 0) {
@@ -283,7 +262,7 @@ h_messages(struct mreq *req)
 	} else
 		start = 0;
 	stop = back ? 0 : INT64_MAX;
-	if (to != NULL && *to != '\0' && parse_token(req, to, &stop) == -1)
+	if (to != NULL && *to != '\0' && room_token_parse(req, to, &stop) == -1)
 		goto out;
 	/* A former member's view ends at the leave. */
 	if (back && start > r.upto)
@@ -380,7 +359,7 @@ h_members(struct mreq *req)
 		/* Spec: members as of a point in the timeline (a prev_batch). */
 		json_t *map;
 
-		if (parse_token(req, at, &pos) == -1)
+		if (room_token_parse(req, at, &pos) == -1)
 			goto done;
 		if (pos > r.upto)
 			pos = r.upto;

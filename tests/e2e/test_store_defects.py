@@ -247,3 +247,21 @@ def test_push_rules_past_the_count_are_refused(user):
     # One gone makes room for one.
     u.ok("DELETE", "/pushrules/global/content/r2")
     u.ok("PUT", "/pushrules/global/content/onemore", {"pattern": "x", "actions": NOTIFY})
+
+
+def test_push_rule_id_past_255_bytes_is_refused(user):
+    """Rule IDs are capped at 255 bytes (400 M_INVALID_PARAM, as other bad
+    IDs): each is stored, in the ruleset every sync's account data
+    carries, and read for every event."""
+    u = user()
+    at = "a" * 255
+    u.ok("PUT", "/pushrules/global/override/" + at, {"actions": NOTIFY})
+    for kind, rid in (("override", "a" * 256), ("underride", "b" * 5000),
+                      ("content", "\u00e9" * 128), ("room", "!" + "r" * 255),
+                      ("sender", "@" + "s" * 300 + ":localhost")):
+        body = {"actions": NOTIFY, "pattern": "x"} if kind == "content" else {"actions": NOTIFY}
+        status, resp = u.call("PUT", "/pushrules/global/%s/%s" % (kind, q(rid)), body)
+        assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM"), (kind, resp)
+        assert user_rules(u, kind) == ([at] if kind == "override" else [])
+        status, _ = u.call("GET", "/pushrules/global/%s/%s" % (kind, q(rid)))
+        assert status == 404
