@@ -120,18 +120,21 @@ reader_state(struct mreq *req, const struct mroom_reader *r)
 
 /*
  * Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the
- * content, as of the leave for a former member.
+ * content, or with format=event the whole event in the client format (as
+ * Synapse; any other value is the content), as of the leave for a former
+ * member.  404 M_NOT_FOUND when there is no such state.
  */
 int
 h_state_get(struct mreq *req)
 {
 	struct mroom_ctx	 ctx;
 	struct mroom_reader	 r;
-	json_t			*ev = NULL, *map;
+	json_t			*ev = NULL, *map, *out;
 	const char		*sk = req->paramsz > 2 ? req->params[2] : "";
-	char			*k;
-	int			 err = 0, rc;
+	char			*k, *format = mreq_query(req, "format");
+	int			 err = 0, whole = format != NULL && strcmp(format, "event") == 0;
 
+	free(format);
 	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
 	if (r.stand == MROOM_STAND_DEPARTED) {
@@ -151,9 +154,11 @@ h_state_get(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (ev == NULL)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
-	rc = mfcgi_reply(req, 200, json_incref(json_object_get(ev, "content")));
+	out = whole ? client_state_event(req, ev) : json_incref(json_object_get(ev, "content"));
 	json_decref(ev);
-	return rc;
+	if (out == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	return mfcgi_reply(req, 200, out);
 }
 
 /* Spec: C-S API, GET /rooms/{roomId}/state: as of the leave for a former member. */
@@ -416,7 +421,8 @@ done:
 
 /*
  * Spec: C-S API, GET /rooms/{roomId}/joined_members: for members, and,
- * as Synapse, for anyone while the room is world_readable; a former
+ * as Synapse, for anyone while the room is world_readable; each member
+ * with display_name and avatar_url, null when unset (as Synapse); a former
  * member gets 403 M_FORBIDDEN (Synapse: "not being a current member").
  */
 int
@@ -440,11 +446,12 @@ h_joined_members(struct mreq *req)
 		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || mem == NULL ||
 		    strcmp(mem, "join") != 0)
 			continue;
-		who = json_object();
-		if (mjson_str(c, "displayname") != NULL)
-			json_object_set(who, "display_name", json_object_get(c, "displayname"));
-		if (mjson_str(c, "avatar_url") != NULL)
-			json_object_set(who, "avatar_url", json_object_get(c, "avatar_url"));
+		/* As Synapse: both keys always, null when unset (or not a string). */
+		who = json_pack("{s:o,s:o}",
+		    "display_name", mjson_str(c, "displayname") != NULL ?
+		    json_incref(json_object_get(c, "displayname")) : json_null(),
+		    "avatar_url", mjson_str(c, "avatar_url") != NULL ?
+		    json_incref(json_object_get(c, "avatar_url")) : json_null());
 		json_object_set_new(joined, mjson_str(ev, "state_key"), who);
 	}
 	json_decref(all);
