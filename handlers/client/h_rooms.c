@@ -27,9 +27,10 @@ room_member_profile(struct mreq *req, const char *user_id, json_t *content)
 
 	if (mstore_user_get(req->db, user_id, &u) != 1)
 		return;
-	if (u.displayname != NULL)
+	/* Synapse: what the content names already is a per-room profile, kept. */
+	if (u.displayname != NULL && json_object_get(content, "displayname") == NULL)
 		json_object_set_new(content, "displayname", json_string(u.displayname));
-	if (u.avatar_url != NULL)
+	if (u.avatar_url != NULL && json_object_get(content, "avatar_url") == NULL)
 		json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
 	muser_fini(&u);
 }
@@ -445,20 +446,36 @@ out:
 
 /*
  * Sends a membership event for target and replies {} or {room_id}.  A
- * local join's voucher in a restricted room is lib/room's to name.
+ * local join's voucher in a restricted room is lib/room's to name.  A
+ * join's content starts as the request's body: Synapse copies the body
+ * of POST /join into the member event (SyTest: "can join a room with
+ * custom content"), and myelin does so for POST /rooms/{roomId}/join
+ * too, where Synapse keeps only reason.  The membership is the
+ * endpoint's, third_party_signed is a parameter of the request (spec:
+ * POST /join), not content, and lib/room drops what only a server may
+ * set (join_authorised_via_users_server, third_party_invite).  Every
+ * membership keeps a string reason; a reason of another type is dropped.
  */
 static int
 membership(struct mreq *req, enum mroom_target need, const char *room_id, const char *target,
     const char *m, int reply_room)
 {
-	json_t		*content = json_pack("{s:s}", "membership", m);
+	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL;
-	int		 rc;
+	int		 rc, join = strcmp(m, "join") == 0;
 
-	if (reason != NULL)
-		json_object_set_new(content, "reason", json_string(reason));
-	if (strcmp(m, "join") == 0)
+	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
+	    json_object()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	json_object_del(content, "third_party_signed");
+	json_object_del(content, "reason");
+	if (json_object_set_new(content, "membership", json_string(m)) == -1 ||
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1)) {
+		json_decref(content);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	if (join)
 		room_member_profile(req, req->auth.user_id, content);
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
