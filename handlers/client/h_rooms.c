@@ -626,26 +626,36 @@ h_state_put(struct mreq *req)
 	return rc;
 }
 
-/* Spec: C-S API, PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
+/*
+ * Spec: C-S API, PUT /rooms/{roomId}/redact/{eventId}/{txnId}.  404
+ * M_NOT_FOUND for an event unknown here; an event of another room is 400
+ * M_UNKNOWN, as Synapse answers ("Cannot redact event from a different
+ * room"), once the user is known to be joined to roomId (else 403 or
+ * 404 as for any room the user is not in), and nothing is sent.
+ */
 int
 h_redact(struct mreq *req)
 {
 	struct mevrow	 target;
-	json_t		*content = json_object();
+	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL;
-	int		 rc;
+	int		 rc, other;
 
-	if ((rc = mstore_event_get(req->db, req->params[1], &target)) == -1) {
-		json_decref(content);
+	if ((rc = mstore_event_get(req->db, req->params[1], &target)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	}
-	if (rc == 0 || strcmp(target.room_id, req->params[0]) != 0) {
-		json_decref(content);
-		mevrow_fini(&target);
+	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
-	}
+	other = strcmp(target.room_id, req->params[0]) != 0;
 	mevrow_fini(&target);
+	if (other) {
+		/* Either way the request has failed (room_require_joined). */
+		if (room_require_joined(req, req->params[0]) != 1)
+			return -1;
+		return mfcgi_fail(req, MERR_UNKNOWN, "Cannot redact event from a different room");
+	}
+	if ((content = json_object()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
 	rc = room_send1(req, req->params[0], "m.room.redaction", NULL, content, req->params[1],
