@@ -343,8 +343,13 @@ h_messages(struct mreq *req)
 		json_object_set_new(out, "start", json_string(tok));
 		json_object_set_new(out, "chunk", chunk);
 		chunk = NULL;
-		/* Spec: no "end" once the start (or end) of the timeline is reached. */
-		if (more && last >= 0) {
+		/*
+		 * Spec: no "end" once there are no further events.  As Synapse,
+		 * only a page that read no event says so: a page that reached
+		 * the room's start has an end, and the page from it none
+		 * (SyTest, 10apidoc/34room-messages.pl, wants both).
+		 */
+		if (last >= 0) {
 			snprintf(tok, sizeof(tok), "t%lld", (long long)pos);
 			json_object_set_new(out, "end", json_string(tok));
 		}
