@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "events/events.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "notify/notify.h"
 #include "rooms.h"
 #include "store/store.h"
@@ -162,6 +163,95 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 {
 	return send_event(req, MROOM_TARGET_ANY, room_id, type, state_key, content, redacts,
 	    txn_id, event_id);
+}
+
+/*
+ * One room of room_profile_rejoin: under the room lock, and only while
+ * user_id is joined (a leave between listing the rooms and this must not
+ * turn into a join), sends the join with the profile.  MROOM_OK, also
+ * when the user is no longer joined or the event repeats the current
+ * one; MROOM_FORBIDDEN for a blocked room (ctx->why says so); else what
+ * mroom_send returns.
+ */
+static enum mroom_err
+profile_rejoin1(struct mreq *req, struct mroom_ctx *ctx, const char *room_id,
+    const char *user_id, const json_t *content)
+{
+	json_t		*cur;
+	const char	*m;
+	char		*eid = NULL;
+	int		 err = 0, joined, blocked = 0;
+	enum mroom_err	 e;
+
+	if (mdb_begin(req->db) == -1)
+		return MROOM_ERROR;
+	if (mstore_room_lock(req->db, room_id) == -1 ||
+	    (blocked = mstore_room_blocked(req->db, room_id, NULL)) == -1) {
+		mdb_rollback(req->db);
+		return MROOM_ERROR;
+	}
+	cur = mstore_cstate_event(req->db, room_id, "m.room.member", user_id, &err);
+	m = mjson_str(json_object_get(cur, "content"), "membership");
+	joined = m != NULL && strcmp(m, "join") == 0;
+	json_decref(cur);
+	if (err) {
+		mdb_rollback(req->db);
+		return MROOM_ERROR;
+	}
+	if (!joined) {
+		mdb_rollback(req->db);
+		return MROOM_OK;
+	}
+	/* Synapse: a blocked room refuses every membership but leave and ban. */
+	if (blocked) {
+		mdb_rollback(req->db);
+		snprintf(ctx->why, sizeof(ctx->why), "the room is blocked on this server");
+		return MROOM_FORBIDDEN;
+	}
+	e = mroom_send(ctx, room_id, user_id, "m.room.member", user_id, content, NULL, NULL,
+	    &eid);
+	free(eid);
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		return e;
+	}
+	return mdb_commit(req->db) == -1 ? MROOM_ERROR : MROOM_OK;
+}
+
+int
+room_profile_rejoin(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*rooms, *v, *content;
+	const char		*room_id;
+	size_t			 i, sent = 0;
+	enum mroom_err		 e;
+
+	if ((rooms = mstore_user_rooms(req->db, req->auth.user_id, "join")) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	json_array_foreach(rooms, i, v) {
+		room_id = json_string_value(v);
+		room_ctx(req, &ctx);
+		/* As Synapse: the content of a new join, with the profile now. */
+		if ((content = json_pack("{s:s}", "membership", "join")) == NULL)
+			e = MROOM_ERROR;
+		else {
+			room_member_profile(req, req->auth.user_id, content);
+			e = profile_rejoin1(req, &ctx, room_id, req->auth.user_id, content);
+		}
+		json_decref(content);
+		if (e == MROOM_OK)
+			sent++;
+		else if (e == MROOM_ERROR)
+			mlog_err(req->id, "%s: %s: member event failed", __func__, room_id);
+		else
+			mlog_warn(req->id, "%s: %s: member event refused (%d): %s", __func__,
+			    room_id, (int)e, ctx.why);
+	}
+	json_decref(rooms);
+	if (sent > 0 && req->srv->notify != NULL)
+		mnotify_bump(req->srv->notify, MSTREAM_EVENTS);
+	return 0;
 }
 
 int
