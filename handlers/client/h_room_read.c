@@ -242,10 +242,59 @@ parse_token(struct mreq *req, const char *tok, int64_t *pos)
 }
 
 /*
+ * Spec: C-S API, GET /rooms/{roomId}/messages, "state", and "Lazy-loading
+ * room members": the member events of the senders of chunk, from the state
+ * after its first event (state group group), as Synapse gives them.  A new
+ * array, possibly empty, or NULL.
+ */
+static json_t *
+lazy_members(struct mreq *req, const json_t *chunk, int64_t group)
+{
+	json_t		*map, *out, *ev, *done;
+	const char	*sender;
+	char		*k;
+	size_t		 i;
+
+	if ((map = mstore_sgroup_state_events(req->db, group)) == NULL)
+		return NULL;
+	out = json_array();
+	done = json_object();
+	json_array_foreach(chunk, i, ev) {
+		if (out == NULL || done == NULL)
+			break;
+		if ((sender = mjson_str(ev, "sender")) == NULL ||
+		    json_object_get(done, sender) != NULL)
+			continue;
+		if ((k = mstate_key_join("m.room.member", sender)) == NULL ||
+		    json_object_set_new(done, sender, json_true()) == -1) {
+			free(k);
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+		if (json_object_get(map, k) != NULL &&
+		    json_array_append_new(out, client_state_event(req,
+		    json_object_get(map, k))) == -1) {
+			json_decref(out);
+			out = NULL;
+		}
+		free(k);
+	}
+	if (done == NULL) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(done);
+	json_decref(map);
+	return out;
+}
+
+/*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  * Only the events history visibility lets the user see; a former member
  * pages no further than the leave (as Synapse clamps the token there).
+ * With lazy_load_members, state holds the senders' member events.
  */
 int
 h_messages(struct mreq *req)
@@ -253,11 +302,12 @@ h_messages(struct mreq *req)
 	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
 	char			*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
 	struct mroom_reader	 r;
-	json_t			*filter = NULL, *chunk = NULL;
+	json_t			*filter = NULL, *chunk = NULL, *state = NULL;
 	struct mevrow		*rows = NULL;
 	unsigned char		*keep = NULL;
 	size_t			 n = 0, i;
 	int64_t			 limit, start = 0, stop = 0, pos, last = -1, scanned = 0;
+	int64_t			 first_group = -1;
 	int			 back, rc = -1, more = 1;
 
 	if (room_require_reader(req, req->params[0], &r) != 1)
@@ -315,9 +365,12 @@ h_messages(struct mreq *req)
 			goto out;
 		for (i = 0; i < n && (int64_t)json_array_size(chunk) < limit; i++) {
 			last = rows[i].stream;
-			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json))
+			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json)) {
+				if (json_array_size(chunk) == 0)
+					first_group = rows[i].state_after;
 				json_array_append_new(chunk, mroom_client_event(&rows[i],
 				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
+			}
 		}
 		/* More: rows left unread in this page, or a full page. */
 		more = i < n || (int64_t)n == want;
@@ -332,6 +385,12 @@ h_messages(struct mreq *req)
 		if (i == 0)
 			more = 0;
 	}
+	if (json_is_true(json_object_get(filter, "lazy_load_members")) &&
+	    json_array_size(chunk) > 0 &&
+	    (state = lazy_members(req, chunk, first_group)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
 	/* Spec: C-S API, "Aggregations of child events": /messages bundles them. */
 	if (room_bundle(req, req->params[0], chunk) == -1)
 		goto out;
@@ -343,6 +402,9 @@ h_messages(struct mreq *req)
 		json_object_set_new(out, "start", json_string(tok));
 		json_object_set_new(out, "chunk", chunk);
 		chunk = NULL;
+		/* As Synapse, no state key when there is none to give. */
+		if (json_array_size(state) > 0)
+			json_object_set(out, "state", state);
 		/*
 		 * Spec: no "end" once there are no further events.  As Synapse,
 		 * only a page that read no event says so: a page that reached
@@ -359,6 +421,7 @@ out:
 	mevrow_list_free(rows, n);
 	free(keep);
 	json_decref(chunk);
+	json_decref(state);
 	json_decref(filter);
 	free(dir);
 	free(from);

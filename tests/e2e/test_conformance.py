@@ -224,6 +224,28 @@ def test_messages_from_sync_prev_batch(stack, uniq):
     assert seen[-1]["type"] == "m.room.create"
 
 
+def test_messages_lazy_load_members_state(stack, uniq):
+    """With lazy_load_members, /messages gives in `state` the member events
+    of the chunk's senders (spec: "Lazy-loading room members"; SyTest
+    "GET /rooms/:room_id/messages lazy loads members correctly"), none of
+    the others; without it, no state."""
+    alice, bob, carol = user(stack, uniq), user(stack, uniq), user(stack, uniq)
+    r = room(stack, alice)
+    ok(stack, bob, "POST", "/join/" + q(r), {})
+    ok(stack, carol, "POST", "/join/" + q(r), {})
+    send(stack, alice, r, "a", "cf1")
+    send(stack, bob, r, "b", "cf2")
+    flt = json.dumps({"lazy_load_members": True, "types": ["m.room.message"]})
+    status, page = messages(stack, carol, r, dir="b", limit=2, filter=flt)
+    assert status == 200 and len(page["chunk"]) == 2
+    got = sorted((e["type"], e["state_key"]) for e in page["state"])
+    assert got == sorted([("m.room.member", alice["user_id"]),
+                          ("m.room.member", bob["user_id"])])
+    assert all(e["content"]["membership"] == "join" and "event_id" in e for e in page["state"])
+    status, page = messages(stack, carol, r, dir="b", limit=2)
+    assert status == 200 and "state" not in page
+
+
 # -- 6. profile changes reach member events -----------------------------------
 
 @pytest.mark.parametrize("key,value", [("displayname", "New Name"),
