@@ -156,7 +156,6 @@ cmd_room_members(struct ctx *c, int argc, char **argv)
 int
 cmd_room_state(struct ctx *c, int argc, char **argv)
 {
-	struct mevrow	 row;
 	json_t		*all, *out, *ev, *ce;
 	int64_t		 now = mclock_now_ms();
 	char		*id;
@@ -173,13 +172,7 @@ cmd_room_state(struct ctx *c, int argc, char **argv)
 	if (!c->json)
 		printf("%-28s %-40s %-32s %s\n", "TYPE", "STATE_KEY", "SENDER", "EVENT_ID");
 	json_array_foreach(all, i, ev) {
-		memset(&row, 0, sizeof(row));
-		row.event_id = (char *)mjson_str(ev, "event_id");
-		row.room_id = id;
-		row.type = (char *)mjson_str(ev, "type");
-		row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-		row.json = ev;
-		if ((ce = mroom_client_event(&row, now, NULL, NULL)) == NULL)
+		if ((ce = mroom_state_client_event(ev, id, now, NULL, NULL)) == NULL)
 			continue;
 		if (!c->json)
 			printf("%-28s %-40s %-32s %s\n", str(ce, "type"), str(ce, "state_key"),

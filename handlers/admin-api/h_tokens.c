@@ -1,5 +1,4 @@
 /* Synapse's registration token and event report admin APIs. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,13 +217,9 @@ out:
 static int64_t
 report_id(struct mreq *req)
 {
-	const char	*s = req->params[0];
-	char		*end;
-	long long	 n;
+	int64_t	 n;
 
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno != 0 || *s < '0' || *s > '9' || *end != '\0' || n < 0)
+	if (mfcgi_num_parse(req->params[0], 0, INT64_MAX, NULL, &n) == -1)
 		return mfcgi_fail(req, MERR_INVALID_PARAM,
 		    "The report_id parameter must be a string representing a positive integer.");
 	return n;

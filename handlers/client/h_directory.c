@@ -158,17 +158,19 @@ struct pubkey {
 	const char	*room_id;	/* borrowed from the token */
 };
 
-/* 0, or -1 with 400 M_INVALID_PARAM. */
+/*
+ * 0, or -1 with 400 M_INVALID_PARAM, also for a member count that
+ * overflows (mfcgi_num_parse) or is followed by anything but '_'.
+ */
 static int
 pubkey_parse(struct mreq *req, const char *tok, struct pubkey *k)
 {
-	char		*end;
-	long long	 n;
+	const char	*end;
+	int64_t		 n;
 
-	if ((tok[0] != 'n' && tok[0] != 'p') || tok[1] < '0' || tok[1] > '9')
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token");
-	n = strtoll(tok + 1, &end, 10);
-	if (n < 0 || *end != '_' || end[1] == '\0')
+	if ((tok[0] != 'n' && tok[0] != 'p') ||
+	    mfcgi_num_parse(tok + 1, 0, INT64_MAX, &end, &n) == -1 ||
+	    *end != '_' || end[1] == '\0')
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token");
 	k->forward = tok[0] == 'n';
 	k->members = n;

@@ -182,24 +182,19 @@ out:
  * The from token "<skip>_<max_depth>_<suggested_only>": rooms already
  * returned, and the two parameters that may not change while paging.
  * The walk is replayed from the top each page: no session is kept, and
- * a page costs the rooms before it.  0, or -1 with 400 M_INVALID_PARAM.
+ * a page costs the rooms before it.  max_depth is -1 when not given.
+ * 0, or -1 with 400 M_INVALID_PARAM, also for a number that overflows
+ * (mfcgi_num_parse).
  */
 static int
 from_parse(struct mreq *req, const char *tok, const struct walk *w, int64_t *skip)
 {
-	char		*end;
-	long long	 n, d, s;
+	const char	*end;
+	int64_t		 n, d, s;
 
-	n = strtoll(tok, &end, 10);
-	if (end == tok || n < 0 || *end != '_')
-		goto bad;
-	tok = end + 1;
-	d = strtoll(tok, &end, 10);
-	if (end == tok || *end != '_')
-		goto bad;
-	tok = end + 1;
-	s = strtoll(tok, &end, 10);
-	if (end == tok || *end != '\0' || (s != 0 && s != 1))
+	if (mfcgi_num_parse(tok, 0, INT64_MAX, &end, &n) == -1 || *end != '_' ||
+	    mfcgi_num_parse(end + 1, -1, INT64_MAX, &end, &d) == -1 || *end != '_' ||
+	    mfcgi_num_parse(end + 1, 0, 1, NULL, &s) == -1)
 		goto bad;
 	if (d != w->max_depth || s != w->suggested_only)
 		return mfcgi_fail(req, MERR_INVALID_PARAM,

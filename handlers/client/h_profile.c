@@ -4,6 +4,7 @@
 
 #include "extern.h"
 #include "json/json.h"
+#include "rooms.h"
 #include "store/store.h"
 
 enum field { F_ALL, F_DISPLAYNAME, F_AVATAR };
@@ -55,7 +56,10 @@ h_avatar_get(struct mreq *req)
 
 /*
  * Spec: C-S API, PUT /profile/{userId}/displayname|avatar_url: only the
- * user may change their own (403 M_FORBIDDEN); null or "" clears it.
+ * user may change their own (403 M_FORBIDDEN); null or "" clears it.  The
+ * change then reaches the user's member event in every joined room
+ * (room_profile_rejoin), as Synapse sends it; a room that refuses does
+ * not undo the change.
  */
 static int
 profile_put(struct mreq *req, const char *key, size_t maxlen,
@@ -76,6 +80,8 @@ profile_put(struct mreq *req, const char *key, size_t maxlen,
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s is too long (max %zu)", key, maxlen);
 	if (set(req->db, req->auth.user_id, s) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (room_profile_rejoin(req) == -1)
+		return -1;
 	return mfcgi_reply(req, 200, json_object());
 }
 

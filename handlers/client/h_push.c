@@ -16,6 +16,14 @@
 /* Spec: POST /pushers/set: pushkey at most 512 bytes, app_id 64 characters. */
 #define PUSHKEY_MAX_BYTES	512
 #define APP_ID_MAX		64
+/*
+ * The spec gives rule IDs no length; Synapse none either.  Each is kept
+ * in the m.push_rules account data every sync may carry and read with
+ * the user's rules for every event in their rooms, so a rule ID has at
+ * most 255 bytes, the bound of the spec's other identifiers (room IDs,
+ * user IDs, event types).
+ */
+#define RULE_ID_MAX_BYTES	255
 
 /* The user's ruleset as clients read it (new reference), or NULL with the request failed. */
 static json_t *
@@ -151,7 +159,8 @@ conditions_check(struct mreq *req, const json_t *conds)
 /*
  * Spec: C-S API, PUT /pushrules/global/{kind}/{ruleId}: a user-defined
  * rule, created enabled, or updated.  IDs starting with "." belong to
- * the server and IDs with slashes are refused (400 M_INVALID_PARAM);
+ * the server, IDs with slashes and IDs over 255 bytes are refused (400
+ * M_INVALID_PARAM);
  * actions are required, pattern for content rules (400
  * M_MISSING_PARAM); a before or after rule that does not exist is 400
  * M_UNKNOWN.  Past the limits of lib/push (a pattern's length, a rule's
@@ -178,6 +187,11 @@ h_pushrule_put(struct mreq *req)
 	}
 	if (strchr(id, '/') != NULL || strchr(id, '\\') != NULL) {
 		mfcgi_fail(req, MERR_INVALID_PARAM, "Rule IDs may not contain slashes");
+		goto out;
+	}
+	if (strlen(id) > RULE_ID_MAX_BYTES) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Rule IDs have at most %d bytes",
+		    RULE_ID_MAX_BYTES);
 		goto out;
 	}
 	if (json_object_get(req->body, "actions") == NULL) {
@@ -362,7 +376,7 @@ h_notifications(struct mreq *req)
 	struct mevrow	*evs = NULL;
 	unsigned char	*keep = NULL;
 	size_t		 n = 0;
-	char		*from = mreq_query(req, "from"), *only = mreq_query(req, "only"), *end;
+	char		*from = mreq_query(req, "from"), *only = mreq_query(req, "only");
 	int64_t		 limit, before = INT64_MAX;
 	json_t		*list = NULL;
 	int		 rc = -1;
@@ -371,12 +385,10 @@ h_notifications(struct mreq *req)
 		goto out;
 	if (limit > NOTIFS_MAX_LIMIT)
 		limit = NOTIFS_MAX_LIMIT;
-	if (from != NULL && *from != '\0') {
-		before = strtoll(from, &end, 10);
-		if (*from < '0' || *from > '9' || *end != '\0') {
-			mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid from token");
-			goto out;
-		}
+	if (from != NULL && *from != '\0' &&
+	    mfcgi_num_parse(from, 0, INT64_MAX, NULL, &before) == -1) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid from token");
+		goto out;
 	}
 	if (mstore_push_notifs(req->db, req->auth.user_id, before,
 	    only != NULL && strcmp(only, "highlight") == 0, limit, &v, &n) == -1 ||

@@ -17,21 +17,34 @@ static const struct muia_flow flows_token[] = { { stage_token } };
 /*
  * Checks a requested username: the user ID it makes (malloc'd) or NULL
  * with the request failed.  Spec: 400 M_INVALID_USERNAME for a bad name,
- * M_USER_IN_USE for a taken one.
+ * M_USER_IN_USE for a taken one.  lower: capitals are lower-cased first
+ * ("user-UPPER" is @user-upper), as Synapse does on POST /register, not
+ * on GET /register/available (where capitals are M_INVALID_USERNAME).
  */
 static char *
-wanted_user_id(struct mreq *req, const char *username)
+wanted_user_id(struct mreq *req, const char *username, int lower)
 {
 	struct muser	 u;
-	char		*id = NULL;
+	char		*id = NULL, *lp, *p;
 	int		 rc;
 
-	if (username[0] == '_' || !mauth_localpart_check(username, req->conf->server_name)) {
+	if ((lp = strdup(username)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	/* ASCII only: any other byte is refused by the check below anyway. */
+	for (p = lp; lower && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (lp[0] == '_' || !mauth_localpart_check(lp, req->conf->server_name)) {
+		free(lp);
 		mfcgi_fail(req, MERR_INVALID_USERNAME,
 		    "User ID can only contain characters a-z, 0-9, or '=_-./+'");
 		return NULL;
 	}
-	if (asprintf(&id, "@%s:%s", username, req->conf->server_name) == -1) {
+	rc = asprintf(&id, "@%s:%s", lp, req->conf->server_name);
+	free(lp);
+	if (rc == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		return NULL;
 	}
@@ -165,7 +178,7 @@ h_register(struct mreq *req)
 	/* A session that made its account already is the same request again. */
 	made = sid != NULL ? mauth_uia_result(req, sid, "register") : NULL;
 	/* Name problems are reported before auth, as clients expect early errors. */
-	if (made == NULL && username != NULL && (user_id = wanted_user_id(req, username)) == NULL)
+	if (made == NULL && username != NULL && (user_id = wanted_user_id(req, username, 1)) == NULL)
 		goto out;
 	/*
 	 * Spec: a client may resend registration's parameters at each step
@@ -252,7 +265,7 @@ h_register_available(struct mreq *req)
 
 	if (username == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing username");
-	id = wanted_user_id(req, username);
+	id = wanted_user_id(req, username, 0);
 	free(username);
 	if (id == NULL)
 		return -1;

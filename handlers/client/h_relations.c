@@ -1,5 +1,4 @@
 /* Relations and threads: /relations, /threads, and bundled aggregations. */
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +16,29 @@
 /* Spec: recurse: "Homeservers SHOULD traverse at least 3 levels". */
 #define RELATIONS_RECURSE_DEPTH	3
 
+/*
+ * INT64_MAX is refused as no position the server gave: callers use it
+ * for "no end".
+ */
 int
 room_token_parse(struct mreq *req, const char *tok, int64_t *pos)
 {
-	char		*end;
-	long long	 n;
+	const char	*p;
+	int64_t		 n, other;
 
-	if ((tok[0] != 't' && tok[0] != 's') || tok[1] < '0' || tok[1] > '9')
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
-	n = strtoll(tok + 1, &end, 10);
-	if (n < 0 || n == LLONG_MAX || (*end != '\0' && *end != '_'))
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+	if ((tok[0] != 't' && tok[0] != 's') ||
+	    mfcgi_num_parse(tok + 1, 0, INT64_MAX - 1, &p, &n) == -1)
+		goto bad;
+	/* A sync token's other streams are checked, not used. */
+	while (tok[0] == 's' && *p == '_')
+		if (mfcgi_num_parse(p + 1, 0, INT64_MAX, &p, &other) == -1)
+			goto bad;
+	if (*p != '\0')
+		goto bad;
 	*pos = n;
 	return 0;
+bad:
+	return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
 }
 
 json_t *

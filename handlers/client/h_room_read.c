@@ -120,18 +120,21 @@ reader_state(struct mreq *req, const struct mroom_reader *r)
 
 /*
  * Spec: C-S API, GET /rooms/{roomId}/state/{eventType}/{stateKey}: the
- * content, as of the leave for a former member.
+ * content, or with format=event the whole event in the client format (as
+ * Synapse; any other value is the content), as of the leave for a former
+ * member.  404 M_NOT_FOUND when there is no such state.
  */
 int
 h_state_get(struct mreq *req)
 {
 	struct mroom_ctx	 ctx;
 	struct mroom_reader	 r;
-	json_t			*ev = NULL, *map;
+	json_t			*ev = NULL, *map, *out;
 	const char		*sk = req->paramsz > 2 ? req->params[2] : "";
-	char			*k;
-	int			 err = 0, rc;
+	char			*k, *format = mreq_query(req, "format");
+	int			 err = 0, whole = format != NULL && strcmp(format, "event") == 0;
 
+	free(format);
 	if (room_require_reader(req, req->params[0], &r) != 1)
 		return -1;
 	if (r.stand == MROOM_STAND_DEPARTED) {
@@ -151,9 +154,11 @@ h_state_get(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (ev == NULL)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
-	rc = mfcgi_reply(req, 200, json_incref(json_object_get(ev, "content")));
+	out = whole ? client_state_event(req, ev) : json_incref(json_object_get(ev, "content"));
 	json_decref(ev);
-	return rc;
+	if (out == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	return mfcgi_reply(req, 200, out);
 }
 
 /* Spec: C-S API, GET /rooms/{roomId}/state: as of the leave for a former member. */
@@ -216,24 +221,51 @@ h_event_get(struct mreq *req)
 }
 
 /*
- * Pagination tokens are positions in the events stream: "t<N>" stands
- * between the event at N and the one after.  Sync tokens ("s<N>_...")
- * are accepted too, as the spec lets clients page from a sync's batch.
- * Returns 0, or -1 with 400 M_INVALID_PARAM.
+ * Spec: C-S API, GET /rooms/{roomId}/messages, "state", and "Lazy-loading
+ * room members": the member events of the senders of chunk, from the state
+ * after its first event (state group group), as Synapse gives them.  A new
+ * array, possibly empty, or NULL.
  */
-static int
-parse_token(struct mreq *req, const char *tok, int64_t *pos)
+static json_t *
+lazy_members(struct mreq *req, const json_t *chunk, int64_t group)
 {
-	char		*end;
-	long long	 n;
+	json_t		*map, *out, *ev, *done;
+	const char	*sender;
+	char		*k;
+	size_t		 i;
 
-	if ((tok[0] != 't' && tok[0] != 's') || tok[1] < '0' || tok[1] > '9')
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
-	n = strtoll(tok + 1, &end, 10);
-	if (n < 0 || (*end != '\0' && *end != '_'))
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
-	*pos = n;
-	return 0;
+	if ((map = mstore_sgroup_state_events(req->db, group)) == NULL)
+		return NULL;
+	out = json_array();
+	done = json_object();
+	json_array_foreach(chunk, i, ev) {
+		if (out == NULL || done == NULL)
+			break;
+		if ((sender = mjson_str(ev, "sender")) == NULL ||
+		    json_object_get(done, sender) != NULL)
+			continue;
+		if ((k = mstate_key_join("m.room.member", sender)) == NULL ||
+		    json_object_set_new(done, sender, json_true()) == -1) {
+			free(k);
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+		if (json_object_get(map, k) != NULL &&
+		    json_array_append_new(out, client_state_event(req,
+		    json_object_get(map, k))) == -1) {
+			json_decref(out);
+			out = NULL;
+		}
+		free(k);
+	}
+	if (done == NULL) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(done);
+	json_decref(map);
+	return out;
 }
 
 /*
@@ -241,6 +273,7 @@ parse_token(struct mreq *req, const char *tok, int64_t *pos)
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  * Only the events history visibility lets the user see; a former member
  * pages no further than the leave (as Synapse clamps the token there).
+ * With lazy_load_members, state holds the senders' member events.
  */
 int
 h_messages(struct mreq *req)
@@ -248,11 +281,12 @@ h_messages(struct mreq *req)
 	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
 	char			*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
 	struct mroom_reader	 r;
-	json_t			*filter = NULL, *chunk = NULL;
+	json_t			*filter = NULL, *chunk = NULL, *state = NULL;
 	struct mevrow		*rows = NULL;
 	unsigned char		*keep = NULL;
 	size_t			 n = 0, i;
 	int64_t			 limit, start = 0, stop = 0, pos, last = -1, scanned = 0;
+	int64_t			 first_group = -1;
 	int			 back, rc = -1, more = 1;
 
 	if (room_require_reader(req, req->params[0], &r) != 1)
@@ -273,7 +307,7 @@ h_messages(struct mreq *req)
 	 * sends from= to page from the end before it has a sync token.
 	 */
 	if (from != NULL && *from != '\0') {
-		if (parse_token(req, from, &start) == -1)
+		if (room_token_parse(req, from, &start) == -1)
 			goto out;
 	} else if (back) {
 		if ((start = mstore_events_max_stream(req->db)) < 0) {
@@ -283,7 +317,7 @@ h_messages(struct mreq *req)
 	} else
 		start = 0;
 	stop = back ? 0 : INT64_MAX;
-	if (to != NULL && *to != '\0' && parse_token(req, to, &stop) == -1)
+	if (to != NULL && *to != '\0' && room_token_parse(req, to, &stop) == -1)
 		goto out;
 	/* A former member's view ends at the leave. */
 	if (back && start > r.upto)
@@ -310,9 +344,12 @@ h_messages(struct mreq *req)
 			goto out;
 		for (i = 0; i < n && (int64_t)json_array_size(chunk) < limit; i++) {
 			last = rows[i].stream;
-			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json))
+			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json)) {
+				if (json_array_size(chunk) == 0)
+					first_group = rows[i].state_after;
 				json_array_append_new(chunk, mroom_client_event(&rows[i],
 				    mclock_now_ms(), req->auth.user_id, req->auth.device_id));
+			}
 		}
 		/* More: rows left unread in this page, or a full page. */
 		more = i < n || (int64_t)n == want;
@@ -327,6 +364,12 @@ h_messages(struct mreq *req)
 		if (i == 0)
 			more = 0;
 	}
+	if (json_is_true(json_object_get(filter, "lazy_load_members")) &&
+	    json_array_size(chunk) > 0 &&
+	    (state = lazy_members(req, chunk, first_group)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
 	/* Spec: C-S API, "Aggregations of child events": /messages bundles them. */
 	if (room_bundle(req, req->params[0], chunk) == -1)
 		goto out;
@@ -338,8 +381,16 @@ h_messages(struct mreq *req)
 		json_object_set_new(out, "start", json_string(tok));
 		json_object_set_new(out, "chunk", chunk);
 		chunk = NULL;
-		/* Spec: no "end" once the start (or end) of the timeline is reached. */
-		if (more && last >= 0) {
+		/* As Synapse, no state key when there is none to give. */
+		if (json_array_size(state) > 0)
+			json_object_set(out, "state", state);
+		/*
+		 * Spec: no "end" once there are no further events.  As Synapse,
+		 * only a page that read no event says so: a page that reached
+		 * the room's start has an end, and the page from it none
+		 * (SyTest, 10apidoc/34room-messages.pl, wants both).
+		 */
+		if (last >= 0) {
 			snprintf(tok, sizeof(tok), "t%lld", (long long)pos);
 			json_object_set_new(out, "end", json_string(tok));
 		}
@@ -349,6 +400,7 @@ out:
 	mevrow_list_free(rows, n);
 	free(keep);
 	json_decref(chunk);
+	json_decref(state);
 	json_decref(filter);
 	free(dir);
 	free(from);
@@ -380,7 +432,7 @@ h_members(struct mreq *req)
 		/* Spec: members as of a point in the timeline (a prev_batch). */
 		json_t *map;
 
-		if (parse_token(req, at, &pos) == -1)
+		if (room_token_parse(req, at, &pos) == -1)
 			goto done;
 		if (pos > r.upto)
 			pos = r.upto;
@@ -416,7 +468,8 @@ done:
 
 /*
  * Spec: C-S API, GET /rooms/{roomId}/joined_members: for members, and,
- * as Synapse, for anyone while the room is world_readable; a former
+ * as Synapse, for anyone while the room is world_readable; each member
+ * with display_name and avatar_url, null when unset (as Synapse); a former
  * member gets 403 M_FORBIDDEN (Synapse: "not being a current member").
  */
 int
@@ -440,11 +493,12 @@ h_joined_members(struct mreq *req)
 		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || mem == NULL ||
 		    strcmp(mem, "join") != 0)
 			continue;
-		who = json_object();
-		if (mjson_str(c, "displayname") != NULL)
-			json_object_set(who, "display_name", json_object_get(c, "displayname"));
-		if (mjson_str(c, "avatar_url") != NULL)
-			json_object_set(who, "avatar_url", json_object_get(c, "avatar_url"));
+		/* As Synapse: both keys always, null when unset (or not a string). */
+		who = json_pack("{s:o,s:o}",
+		    "display_name", mjson_str(c, "displayname") != NULL ?
+		    json_incref(json_object_get(c, "displayname")) : json_null(),
+		    "avatar_url", mjson_str(c, "avatar_url") != NULL ?
+		    json_incref(json_object_get(c, "avatar_url")) : json_null());
 		json_object_set_new(joined, mjson_str(ev, "state_key"), who);
 	}
 	json_decref(all);

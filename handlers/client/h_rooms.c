@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "events/events.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -26,9 +27,10 @@ room_member_profile(struct mreq *req, const char *user_id, json_t *content)
 
 	if (mstore_user_get(req->db, user_id, &u) != 1)
 		return;
-	if (u.displayname != NULL)
+	/* Synapse: what the content names already is a per-room profile, kept. */
+	if (u.displayname != NULL && json_object_get(content, "displayname") == NULL)
 		json_object_set_new(content, "displayname", json_string(u.displayname));
-	if (u.avatar_url != NULL)
+	if (u.avatar_url != NULL && json_object_get(content, "avatar_url") == NULL)
 		json_object_set_new(content, "avatar_url", json_string(u.avatar_url));
 	muser_fini(&u);
 }
@@ -158,6 +160,92 @@ room_send1(struct mreq *req, const char *room_id, const char *type, const char *
 {
 	return send_event(req, MROOM_TARGET_ANY, room_id, type, state_key, content, redacts,
 	    txn_id, event_id);
+}
+
+/*
+ * One room of room_profile_rejoin: under the room lock, and only while
+ * user_id is joined (a leave between listing the rooms and this must not
+ * turn into a join), sends the join with the profile.  MROOM_OK, also
+ * when the user is no longer joined or the event repeats the current
+ * one; MROOM_FORBIDDEN for a blocked room (ctx->why says so); else what
+ * mroom_send returns.
+ */
+static enum mroom_err
+profile_rejoin1(struct mreq *req, struct mroom_ctx *ctx, const char *room_id,
+    const char *user_id, const json_t *content)
+{
+	json_t		*cur;
+	const char	*m;
+	char		*eid = NULL;
+	int		 err = 0, joined, blocked = 0;
+	enum mroom_err	 e;
+
+	if (mdb_begin(req->db) == -1)
+		return MROOM_ERROR;
+	if (mstore_room_lock(req->db, room_id) == -1 ||
+	    (blocked = mstore_room_blocked(req->db, room_id, NULL)) == -1) {
+		mdb_rollback(req->db);
+		return MROOM_ERROR;
+	}
+	cur = mstore_cstate_event(req->db, room_id, "m.room.member", user_id, &err);
+	m = mjson_str(json_object_get(cur, "content"), "membership");
+	joined = m != NULL && strcmp(m, "join") == 0;
+	json_decref(cur);
+	if (err) {
+		mdb_rollback(req->db);
+		return MROOM_ERROR;
+	}
+	if (!joined) {
+		mdb_rollback(req->db);
+		return MROOM_OK;
+	}
+	/* Synapse: a blocked room refuses every membership but leave and ban. */
+	if (blocked) {
+		mdb_rollback(req->db);
+		snprintf(ctx->why, sizeof(ctx->why), "the room is blocked on this server");
+		return MROOM_FORBIDDEN;
+	}
+	e = mroom_send(ctx, room_id, user_id, "m.room.member", user_id, content, NULL, NULL,
+	    &eid);
+	free(eid);
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		return e;
+	}
+	return mdb_commit(req->db) == -1 ? MROOM_ERROR : MROOM_OK;
+}
+
+int
+room_profile_rejoin(struct mreq *req)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*rooms, *v, *content;
+	const char		*room_id;
+	size_t			 i;
+	enum mroom_err		 e;
+
+	if ((rooms = mstore_user_rooms(req->db, req->auth.user_id, "join")) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	json_array_foreach(rooms, i, v) {
+		room_id = json_string_value(v);
+		room_ctx(req, &ctx);
+		/* As Synapse: the content of a new join, with the profile now. */
+		if ((content = json_pack("{s:s}", "membership", "join")) == NULL)
+			e = MROOM_ERROR;
+		else {
+			room_member_profile(req, req->auth.user_id, content);
+			e = profile_rejoin1(req, &ctx, room_id, req->auth.user_id, content);
+		}
+		json_decref(content);
+		if (e == MROOM_ERROR)
+			mlog_err(req->id, "%s: %s: member event failed", __func__, room_id);
+		else if (e != MROOM_OK)
+			mlog_warn(req->id, "%s: %s: member event refused (%d): %s", __func__,
+			    room_id, (int)e, ctx.why);
+	}
+	/* Each join's commit woke the syncs. */
+	json_decref(rooms);
+	return 0;
 }
 
 int
@@ -440,20 +528,36 @@ out:
 
 /*
  * Sends a membership event for target and replies {} or {room_id}.  A
- * local join's voucher in a restricted room is lib/room's to name.
+ * local join's voucher in a restricted room is lib/room's to name.  A
+ * join's content starts as the request's body: Synapse copies the body
+ * of POST /join into the member event (SyTest: "can join a room with
+ * custom content"), and myelin does so for POST /rooms/{roomId}/join
+ * too, where Synapse keeps only reason.  The membership is the
+ * endpoint's, third_party_signed is a parameter of the request (spec:
+ * POST /join), not content, and lib/room drops what only a server may
+ * set (join_authorised_via_users_server, third_party_invite).  Every
+ * membership keeps a string reason; a reason of another type is dropped.
  */
 static int
 membership(struct mreq *req, enum mroom_target need, const char *room_id, const char *target,
     const char *m, int reply_room)
 {
-	json_t		*content = json_pack("{s:s}", "membership", m);
+	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL;
-	int		 rc;
+	int		 rc, join = strcmp(m, "join") == 0;
 
-	if (reason != NULL)
-		json_object_set_new(content, "reason", json_string(reason));
-	if (strcmp(m, "join") == 0)
+	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
+	    json_object()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	json_object_del(content, "third_party_signed");
+	json_object_del(content, "reason");
+	if (json_object_set_new(content, "membership", json_string(m)) == -1 ||
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1)) {
+		json_decref(content);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	if (join)
 		room_member_profile(req, req->auth.user_id, content);
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
@@ -604,26 +708,36 @@ h_state_put(struct mreq *req)
 	return rc;
 }
 
-/* Spec: C-S API, PUT /rooms/{roomId}/redact/{eventId}/{txnId}. */
+/*
+ * Spec: C-S API, PUT /rooms/{roomId}/redact/{eventId}/{txnId}.  404
+ * M_NOT_FOUND for an event unknown here; an event of another room is 400
+ * M_UNKNOWN, as Synapse answers ("Cannot redact event from a different
+ * room"), once the user is known to be joined to roomId (else 403 or
+ * 404 as for any room the user is not in), and nothing is sent.
+ */
 int
 h_redact(struct mreq *req)
 {
 	struct mevrow	 target;
-	json_t		*content = json_object();
+	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL;
-	int		 rc;
+	int		 rc, other;
 
-	if ((rc = mstore_event_get(req->db, req->params[1], &target)) == -1) {
-		json_decref(content);
+	if ((rc = mstore_event_get(req->db, req->params[1], &target)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	}
-	if (rc == 0 || strcmp(target.room_id, req->params[0]) != 0) {
-		json_decref(content);
-		mevrow_fini(&target);
+	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
-	}
+	other = strcmp(target.room_id, req->params[0]) != 0;
 	mevrow_fini(&target);
+	if (other) {
+		/* Either way the request has failed (room_require_joined). */
+		if (room_require_joined(req, req->params[0]) != 1)
+			return -1;
+		return mfcgi_fail(req, MERR_UNKNOWN, "Cannot redact event from a different room");
+	}
+	if ((content = json_object()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
 	rc = room_send1(req, req->params[0], "m.room.redaction", NULL, content, req->params[1],

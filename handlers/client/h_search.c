@@ -89,20 +89,18 @@ batch_token(enum msearch_order order, int64_t rank, int64_t stream, int group,
 	return out;
 }
 
-/* Reads a decimal int64 field of a token ending at '\n'.  0 or -1. */
+/*
+ * Reads a decimal int64 field of a token ending at '\n' (mfcgi_num_parse:
+ * one that overflows is no field).  0 or -1.
+ */
 static int
 batch_int(char **p, int64_t *out)
 {
-	char		*end;
-	long long	 n;
+	const char	*end;
 
-	if (**p < '0' || **p > '9')
+	if (mfcgi_num_parse(*p, 0, INT64_MAX, &end, out) == -1 || *end != '\n')
 		return -1;
-	n = strtoll(*p, &end, 10);
-	if (*end != '\n')
-		return -1;
-	*out = n;
-	*p = end + 1;
+	*p = (char *)end + 1;
 	return 0;
 }
 

@@ -19,7 +19,20 @@ int	room_fail(struct mreq *, struct mroom_ctx *, enum mroom_err);
 int	room_send1(struct mreq *, const char *room_id, const char *type,
 	    const char *state_key, const json_t *content, const char *redacts,
 	    const char *txn_id, char **event_id);
-/* Adds user_id's displayname and avatar_url, those set, to membership content. */
+/*
+ * Spec: C-S API, PUT /profile/{userId}/displayname and /avatar_url: after
+ * the user's profile changed, a new m.room.member event with it (the
+ * content of a fresh join, as Synapse sends) in every room the user is
+ * joined to, each in its own transaction through mroom_send.  A room that
+ * refuses it (blocked, the auth rules) or fails is logged and skipped:
+ * the profile change stands.  Returns 0, or -1 after failing the request
+ * (500) when the rooms cannot be listed.
+ */
+int	room_profile_rejoin(struct mreq *);
+/*
+ * Adds user_id's displayname and avatar_url, those set, to membership
+ * content, unless content names them already (a per-room profile).
+ */
 void	room_member_profile(struct mreq *, const char *user_id, json_t *content);
 /*
  * Parses fs, the text of a filter query parameter (a RoomEventFilter;

@@ -181,6 +181,19 @@ char	*mreq_query(const struct mreq *, const char *name);
 /* Integer query parameter, or def when absent; -1 with M_INVALID_PARAM when bad. */
 int	mreq_query_int(struct mreq *, const char *name, int64_t def, int64_t min,
 	    int64_t max, int64_t *out);
+/*
+ * Reads the decimal number that starts s, as the server writes the
+ * numbers of its tokens: ASCII digits only, a '-' before them only when
+ * min is negative, no '+', no space, no other base.  With end NULL the
+ * number must be the whole of s; otherwise *end is set to the first
+ * byte after the digits, and what may follow is the caller's grammar.
+ * Returns 0 with *out set, or -1 when there is no digit, when the number
+ * is outside [min, max] or too large for any int64 (strtoll would clamp
+ * it to INT64_MAX, a real-looking position), or when end is NULL and
+ * bytes follow.  The callers answer -1 with 400 M_INVALID_PARAM.
+ */
+int	mfcgi_num_parse(const char *s, int64_t min, int64_t max, const char **end,
+	    int64_t *out);
 const char *merr_code(enum merr);
 int	merr_status(enum merr);
 

@@ -13,7 +13,10 @@
  * nginx refuses a body over the program's own limit, max_body_bytes,
  * from the Content-Length alone (413, which the server's error_page
  * makes M_TOO_LARGE): it neither waits for nor spools to disk a body the
- * handler would refuse.  $myelin_handler names the program in the
+ * handler would refuse.  What nginx refuses before any location is
+ * chosen (400 for a malformed request, 494, 414) is made Matrix JSON by
+ * the server's error_page lines in myelin-stack, which these locations
+ * inherit as they set none.  $myelin_handler names the program in the
  * access log.
  */
 void

@@ -225,6 +225,48 @@ mreq_query_int(struct mreq *req, const char *name, int64_t def, int64_t min,
 	return 0;
 }
 
+/*
+ * Digit by digit rather than strtoll: strtoll takes leading space and a
+ * '+', and its ERANGE clamp is a value the caller must remember to doubt.
+ */
+int
+mfcgi_num_parse(const char *s, int64_t min, int64_t max, const char **end,
+    int64_t *out)
+{
+	const char	*p = s;
+	uint64_t	 n = 0, lim;
+	int64_t		 v;
+	int		 neg = 0;
+
+	if (*p == '-' && min < 0) {
+		neg = 1;
+		p++;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	/* |INT64_MIN| is INT64_MAX + 1: the magnitude a negative may reach. */
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (n > (lim - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	if (end == NULL && *p != '\0')
+		return -1;
+	if (neg)
+		v = n == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)n;
+	else
+		v = (int64_t)n;
+	if (v < min || v > max)
+		return -1;
+	if (end != NULL)
+		*end = p;
+	*out = v;
+	return 0;
+}
+
 static const char *
 reason(int status)
 {
@@ -243,11 +285,32 @@ reason(int status)
 	}
 }
 
+/*
+ * The Retry-After header of a 429 (status, as answered) whose error
+ * carries retry_after_ms, into buf, or "" for any other answer.  Spec: C-S API, "Rate
+ * limiting": the server SHOULD send Retry-After, in seconds (RFC 9110,
+ * 10.2.3: a whole number), and retry_after_ms is kept for older clients;
+ * Synapse sends both, the seconds rounded up so that a client waiting
+ * what the header says never comes back early.
+ */
+static void
+retry_after(const struct mreq *req, int status, char *buf, size_t bufsz)
+{
+	const json_t	*ms = json_object_get(req->errextra, "retry_after_ms");
+	json_int_t	 v;
+
+	buf[0] = '\0';
+	if (status != 429 || !req->failed || req->err != MERR_LIMITED || !json_is_integer(ms) ||
+	    (v = json_integer_value(ms)) < 0)
+		return;
+	snprintf(buf, bufsz, "Retry-After: %lld\r\n", (long long)(v / 1000 + (v % 1000 != 0)));
+}
+
 void
 mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 {
 	json_t	*obj = NULL;
-	char	*body, head[256];
+	char	*body, head[320], retry[64];
 	int	 status, hlen;
 
 	if (req->failed) {
@@ -270,10 +333,12 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 		status = 500;
 		body = strdup("{\"errcode\":\"M_UNKNOWN\",\"error\":\"Internal server error\"}");
 	}
+	retry_after(req, status, retry, sizeof(retry));
 	hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
 	    "Cache-Control: no-cache, no-store, must-revalidate\r\n"
-	    "Content-Length: %zu\r\n\r\n", status, reason(status),
+	    "%s"
+	    "Content-Length: %zu\r\n\r\n", status, reason(status), retry,
 	    body != NULL ? strlen(body) : 0);
 	io->write(io->ctx, head, (size_t)hlen);
 	if (body != NULL && req->method != MM_HEAD)

@@ -255,18 +255,37 @@ state_before_of(struct mroom_ctx *ctx, const json_t *prev, int64_t *group)
 	return 0;
 }
 
-/* Records content["m.relates_to"] so relations and threads can be paged. */
+/* An event persist() has written with its state, as the hooks after it see it. */
+struct persisted {
+	const struct mroomver	*ver;
+	struct stateview	*sv;		/* the state the event was checked against */
+	const json_t		*ev;		/* the PDU, as stored */
+	const char		*event_id;
+	const char		*room_id;
+	const char		*type;
+	const char		*sender;
+	int64_t			 stream;	/* its position in the events stream */
+};
+
+/* Records content["m.relates_to"] so relations and threads can be paged.  0 or -1. */
 static int
-relation(struct mroom_ctx *ctx, const json_t *content, const char *event_id,
-    const char *room_id, int64_t stream)
+hook_relations(struct mroom_ctx *ctx, const struct persisted *p)
 {
-	json_t		*rel = json_object_get(content, "m.relates_to");
+	json_t		*rel = json_object_get(json_object_get(p->ev, "content"), "m.relates_to");
 	const char	*to = mjson_str(rel, "event_id"), *type = mjson_str(rel, "rel_type");
 
 	if (!json_is_object(rel) || to == NULL || type == NULL)
 		return 0;
-	return mstore_relation_add(ctx->db, event_id, to, type, mjson_str(rel, "key"),
-	    room_id, stream);
+	return mstore_relation_add(ctx->db, p->event_id, to, type, mjson_str(rel, "key"),
+	    p->room_id, p->stream);
+}
+
+/* Searchable text goes into the index with the event (lib/store/search.c).  0 or -1. */
+static int
+hook_search(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	return mstore_search_put(ctx->db, p->stream, p->type,
+	    json_object_get(p->ev, "content")) == -1 ? -1 : 0;
 }
 
 /*
@@ -320,37 +339,38 @@ redaction_check(struct mroom_ctx *ctx, const struct mroomver *ver, struct statev
 /*
  * Applies a redaction to its target when allowed: spec, C-S API
  * "Redactions": the sender of the target, or anyone with the redact
- * power level, removes the target's content.  The redaction event (ev,
- * ID event_id) is kept in the target's unsigned data, as clients are
- * shown it whole in unsigned.redacted_because.
+ * power level, removes the target's content, and the target leaves the
+ * search index.  The stored target becomes its redacted PDU alone; its
+ * redacted_by names the redaction, from whose row readers take
+ * unsigned.redacted_because.  An unknown target, one of another room or
+ * one redacted already is left as it is.  0 or -1.
  */
 static int
-apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
-    const char *redacts, const char *sender, const char *room_id, const json_t *ev,
-    const char *event_id)
+hook_redaction(struct mroom_ctx *ctx, const struct persisted *p)
 {
 	struct mevrow	 target;
-	json_t		*red, *because;
+	json_t		*red;
+	const char	*redacts;
 	int		 rc;
 
+	if (strcmp(p->type, "m.room.redaction") != 0)
+		return 0;
+	/* v11 moved redacts into content. */
+	if ((redacts = mjson_str(p->ev, "redacts")) == NULL &&
+	    (redacts = mjson_str(json_object_get(p->ev, "content"), "redacts")) == NULL)
+		return 0;
 	if ((rc = mstore_event_get(ctx->db, redacts, &target)) != 1)
 		return rc;	/* unknown target: nothing to apply */
-	if (strcmp(target.room_id, room_id) != 0 || target.redacted_by != NULL) {
+	if (strcmp(target.room_id, p->room_id) != 0 || target.redacted_by != NULL) {
 		mevrow_fini(&target);
 		return 0;
 	}
 	rc = 0;
-	if (may_redact(ver, sv, sender, target.sender)) {
-		if ((red = mevent_redact(target.json, ver)) == NULL ||
-		    (because = json_deep_copy(ev)) == NULL) {
-			json_decref(red);
+	if (may_redact(p->ver, p->sv, p->sender, target.sender)) {
+		if ((red = mevent_redact(target.json, p->ver)) == NULL)
 			rc = -1;
-		} else {
-			json_object_del(because, "unsigned");
-			json_object_set_new(because, "event_id", json_string(event_id));
-			json_object_set_new(red, "unsigned", json_pack("{s:o}",
-			    "redacted_because", because));
-			rc = mstore_event_redact(ctx->db, redacts, red, event_id) < 0 ||
+		else {
+			rc = mstore_event_redact(ctx->db, redacts, red, p->event_id) < 0 ||
 			    mstore_search_del(ctx->db, redacts) == -1 ? -1 : 0;
 			json_decref(red);
 		}
@@ -365,31 +385,56 @@ apply_redaction(struct mroom_ctx *ctx, const struct mroomver *ver, struct statev
  * that the counts move with the event.  0 or -1.
  */
 static int
-push_rules(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
-    const json_t *ev, const char *event_id, const char *room_id)
+hook_push(struct mroom_ctx *ctx, const struct persisted *p)
 {
 	struct mpush_event	 pe;
 
 	memset(&pe, 0, sizeof(pe));
-	pe.power_levels = json_object_get(state_get(sv, "m.room.power_levels", ""), "content");
-	pe.sender_power = mevent_user_power(ver, state_get, sv, mjson_str(ev, "sender"));
-	if (sv->err)
+	pe.power_levels = json_object_get(state_get(p->sv, "m.room.power_levels", ""),
+	    "content");
+	pe.sender_power = mevent_user_power(p->ver, state_get, p->sv, p->sender);
+	if (p->sv->err)
 		return -1;
-	return mpush_event_process(ctx->db, ev, event_id, room_id, ctx->stream, &pe);
+	return mpush_event_process(ctx->db, p->ev, p->event_id, p->room_id, p->stream, &pe);
 }
 
-/* Stores a checked event with its state, extremities and relations. */
+/*
+ * What follows the write of an event and its state, run in this order
+ * in the same transaction, so that a failure rolls the event back with
+ * them: an event is never stored without its relations, index entry,
+ * redaction or notifications, nor they without it.  A feature that must
+ * move with every event adds a row here (the outbound federation queue
+ * will), not a line in persist().
+ */
+static const struct persist_hook {
+	const char	*name;
+	int		(*fn)(struct mroom_ctx *, const struct persisted *);
+} persist_hooks[] = {
+	{ "relations",	hook_relations },
+	{ "search",	hook_search },
+	{ "redaction",	hook_redaction },
+	{ "push",	hook_push },
+};
+
+/*
+ * Stores a checked event: its row (the PDU as signed, the state event it
+ * replaces beside it), its state group and current state, the room's
+ * extremities, then runs persist_hooks.  MROOM_OK, MROOM_CONFLICT (an
+ * event ID or transaction stored already) or MROOM_ERROR.
+ */
 static enum mroom_err
 persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn)
 {
-	struct mevrow	 row;
-	const char	*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
-	const char	*sender = mjson_str(ev, "sender");
-	json_t		*delta = NULL;
-	int64_t		 after = state_before;
-	enum mroom_err	 rc = MROOM_ERROR;
+	struct mevrow		 row;
+	struct persisted	 p;
+	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
+	const char		*sender = mjson_str(ev, "sender");
+	json_t			*delta = NULL;
+	int64_t			 after = state_before;
+	enum mroom_err		 rc = MROOM_ERROR;
+	size_t			 i;
 
 	memset(&row, 0, sizeof(row));
 	if (sk != NULL) {
@@ -402,16 +447,10 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 			goto out;
 		}
 		free(k);
+		if (sv->err)
+			goto out;
 		/* Kept beside the PDU for the client format's prev_content. */
-		if (old != NULL) {
-			json_t *u = json_object();
-
-			json_object_set(u, "replaces_state", json_object_get(old, "event_id") ?
-			    json_object_get(old, "event_id") : json_null());
-			json_object_set(u, "prev_content", json_object_get(old, "content"));
-			json_object_set(u, "prev_sender", json_object_get(old, "sender"));
-			json_object_set_new(ev, "unsigned", u);
-		}
+		row.replaces_state = (char *)mjson_str(old, "event_id");
 	}
 	row.event_id = (char *)event_id;
 	row.room_id = (char *)room_id;
@@ -444,22 +483,20 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 		goto out;
 	if (mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
 		goto out;
-	if (relation(ctx, json_object_get(ev, "content"), event_id, room_id, ctx->stream) == -1)
-		goto out;
-	/* Searchable text goes into the index with the event. */
-	if (mstore_search_put(ctx->db, ctx->stream, type, json_object_get(ev, "content")) == -1)
-		goto out;
-	if (strcmp(type, "m.room.redaction") == 0) {
-		const char *target = mjson_str(ev, "redacts");
-
-		if (target == NULL)
-			target = mjson_str(json_object_get(ev, "content"), "redacts");
-		if (target != NULL && apply_redaction(ctx, ver, sv, target, sender, room_id, ev,
-		    event_id) == -1)
+	p.ver = ver;
+	p.sv = sv;
+	p.ev = ev;
+	p.event_id = event_id;
+	p.room_id = room_id;
+	p.type = type;
+	p.sender = sender;
+	p.stream = ctx->stream;
+	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++)
+		if (persist_hooks[i].fn(ctx, &p) == -1) {
+			mlog_err(NULL, "%s: %s of %s failed", __func__, persist_hooks[i].name,
+			    event_id);
 			goto out;
-	}
-	if (push_rules(ctx, ver, sv, ev, event_id, room_id) == -1)
-		goto out;
+		}
 	rc = MROOM_OK;
 out:
 	json_decref(delta);
@@ -906,21 +943,19 @@ client_fields(json_t *out, const json_t *pdu, const char *event_id, const char *
 
 /*
  * Spec: C-S API, "Redactions": unsigned.redacted_because is the
- * redaction event.  Rows redacted before it was kept whole carry only
- * its ID.
+ * redaction event (redaction, its PDU, ID redacted_by), in the client
+ * format; only its ID when this server no longer has it.
  */
 static json_t *
-redacted_because(const json_t *pu, const char *redacted_by, const char *room_id)
+redacted_because(const json_t *redaction, const char *redacted_by, const char *room_id)
 {
-	const json_t	*kept = json_object_get(pu, "redacted_because");
-	json_t		*out;
+	json_t *out;
 
-	if (!json_is_object(kept) || mjson_str(kept, "event_id") == NULL ||
-	    strcmp(mjson_str(kept, "event_id"), redacted_by) != 0)
+	if (!json_is_object(redaction))
 		return json_pack("{s:s}", "event_id", redacted_by);
 	if ((out = json_object()) == NULL)
 		return NULL;
-	client_fields(out, kept, redacted_by, room_id, mjson_str(kept, "type"));
+	client_fields(out, redaction, redacted_by, room_id, mjson_str(redaction, "type"));
 	return out;
 }
 
@@ -928,31 +963,27 @@ json_t *
 mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_user,
     const char *viewer_device)
 {
-	const json_t	*pdu = row->json;
-	json_t		*out, *u, *pu = json_object_get(pdu, "unsigned");
+	json_t	*out, *u;
 
 	if ((out = json_object()) == NULL || (u = json_object()) == NULL) {
 		json_decref(out);
 		return NULL;
 	}
-	client_fields(out, pdu, row->event_id, row->room_id, row->type);
+	client_fields(out, row->json, row->event_id, row->room_id, row->type);
 	json_object_set_new(u, "age", json_integer(now_ms - row->origin_server_ts));
 	if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
 	    strcmp(row->txn_user, viewer_user) == 0 && strcmp(row->txn_device, viewer_device) == 0)
 		json_object_set_new(u, "transaction_id", json_string(row->txn_id));
-	if (json_is_object(pu)) {
-		static const char *const pass[] = {
-			"prev_content", "prev_sender", "replaces_state",
-		};
-
-		for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
-			if (json_object_get(pu, pass[i]) != NULL &&
-			    !json_is_null(json_object_get(pu, pass[i])))
-				json_object_set(u, pass[i], json_object_get(pu, pass[i]));
-	}
+	/* Spec: C-S API, "Room event format": the replaced state event's content. */
+	if (row->replaces_state != NULL)
+		json_object_set_new(u, "replaces_state", json_string(row->replaces_state));
+	if (row->prev_content != NULL)
+		json_object_set(u, "prev_content", row->prev_content);
+	if (row->prev_sender != NULL)
+		json_object_set_new(u, "prev_sender", json_string(row->prev_sender));
 	if (row->redacted_by != NULL)
-		json_object_set_new(u, "redacted_because", redacted_because(pu, row->redacted_by,
-		    row->room_id));
+		json_object_set_new(u, "redacted_because", redacted_because(row->redaction,
+		    row->redacted_by, row->room_id));
 	json_object_set_new(out, "unsigned", u);
 	return out;
 }
@@ -961,7 +992,9 @@ json_t *
 mroom_state_client_event(const json_t *ev, const char *room_id, int64_t now_ms,
     const char *viewer_user, const char *viewer_device)
 {
-	struct mevrow row;
+	struct mevrow	 row;
+	const json_t	*u = json_object_get(ev, "unsigned");
+	json_t		*because = json_object_get(u, "redacted_because");
 
 	memset(&row, 0, sizeof(row));
 	row.event_id = (char *)mjson_str(ev, "event_id");
@@ -969,5 +1002,11 @@ mroom_state_client_event(const json_t *ev, const char *room_id, int64_t now_ms,
 	row.type = (char *)mjson_str(ev, "type");
 	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
 	row.json = (json_t *)ev;
+	/* The notes the store's view put in unsigned (see mstore_cstate_event). */
+	row.replaces_state = (char *)mjson_str(u, "replaces_state");
+	row.prev_content = json_object_get(u, "prev_content");
+	row.prev_sender = (char *)mjson_str(u, "prev_sender");
+	row.redacted_by = (char *)mjson_str(because, "event_id");
+	row.redaction = because;
 	return mroom_client_event(&row, now_ms, viewer_user, viewer_device);
 }

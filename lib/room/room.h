@@ -121,8 +121,9 @@ struct mevrow;
 json_t		*mroom_client_event(const struct mevrow *, int64_t now_ms,
 		    const char *viewer_user, const char *viewer_device);
 /*
- * The same for a state event ev that carries its "event_id" (as
- * mstore_cstate_all and mstore_sgroup_state_events give them): in
+ * The same for a state event ev that carries its "event_id" and its
+ * notes in "unsigned" (the view mstore_cstate_all and
+ * mstore_sgroup_state_events give): in
  * room_id, or in the PDU's own room_id when NULL (a v12 create event has
  * none).  New reference, or NULL.
  */

@@ -227,8 +227,10 @@ mstore_device_del(struct mdb *db, const char *user_id, const char *device_id)
 {
 	int64_t n;
 
+	/* Synapse: the pushers a session set end with it. */
 	if (mdb_exec(db, MSTMT_TOKEN_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    mdb_exec(db, MSTMT_REFRESH_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
+	    mdb_exec(db, MSTMT_PUSHER_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    (n = mdb_exec(db, MSTMT_DEVICE_DEL, "ss", user_id, device_id)) < 0)
 		return -1;
 	return n > 0;
@@ -247,14 +249,16 @@ mstore_device_del_all(struct mdb *db, const char *user_id, const char *keep)
 		if (keep == NULL || strcmp(v[i].device_id, keep) != 0)
 			rc = mstore_device_del(db, user_id, v[i].device_id) < 0 ? -1 : 0;
 	mdevice_list_free(v, n);
-	/* Tokens whose device row is missing go too. */
+	/* Tokens whose device row is missing go too, and their pushers. */
 	if (rc == 0 && keep == NULL &&
 	    (mdb_exec(db, MSTMT_TOKEN_DEL_USER, "s", user_id) < 0 ||
-	    mdb_exec(db, MSTMT_REFRESH_DEL_USER, "s", user_id) < 0))
+	    mdb_exec(db, MSTMT_REFRESH_DEL_USER, "s", user_id) < 0 ||
+	    mdb_exec(db, MSTMT_ADMIN_USER_PUSHERS_DEL, "s", user_id) < 0))
 		rc = -1;
 	if (rc == 0 && keep != NULL &&
 	    (mdb_exec(db, MSTMT_TOKEN_DEL_USER_EXCEPT, "ss", user_id, keep) < 0 ||
-	    mdb_exec(db, MSTMT_REFRESH_DEL_USER_EXCEPT, "ss", user_id, keep) < 0))
+	    mdb_exec(db, MSTMT_REFRESH_DEL_USER_EXCEPT, "ss", user_id, keep) < 0 ||
+	    mdb_exec(db, MSTMT_PUSHER_DEL_USER_EXCEPT, "ss", user_id, keep) < 0))
 		rc = -1;
 	return rc;
 }

@@ -95,9 +95,15 @@ int	mstore_device_rename(struct mdb *, const char *user_id, const char *device_i
 /* Records a use of the device now from ip.  1 recorded, 0 no such device, -1. */
 int	mstore_device_seen(struct mdb *, const char *user_id, const char *device_id,
 	    const char *ip);
-/* Removes a device with its access and refresh tokens. 1 removed, 0 absent, -1. */
+/*
+ * Removes a device with its access and refresh tokens and the pushers set
+ * through it (as Synapse ends a session's pushers).  1 removed, 0 absent, -1.
+ */
 int	mstore_device_del(struct mdb *, const char *user_id, const char *device_id);
-/* Removes every device and token of a user, except keep_device if not NULL. */
+/*
+ * Removes every device, token and pusher of a user, except keep_device's
+ * if not NULL (a pusher of no device goes too).
+ */
 int	mstore_device_del_all(struct mdb *, const char *user_id, const char *keep_device);
 
 /* Stores an access token by its hash.  valid_until_ms 0: no expiry. 0 or -1. */

@@ -147,7 +147,7 @@ placeholders(const char *sql)
 static struct mcur *
 vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 {
-	struct mparam	 params[16];
+	struct mparam	 params[24];
 	struct mcur	*c;
 	int		 n = 0;
 

@@ -114,6 +114,8 @@ char		*mstore_like_pattern(const char *prefix, const char *s, const char *suffix
 		    int lower);
 /* Runs fini on each of the n elements of elemsz bytes of v, then frees v (may be NULL). */
 void		 mstore_list_free(void *v, size_t n, size_t elemsz, void (*fini)(void *elem));
+/* How many columns MEVENT_COLS (and MEVENT_COLS_E) are: extra ones come after. */
+#define MEVENT_NCOLS	19
 /* Fills e (zeroed by the caller) from the MEVENT_COLS of a row.  0 or -1. */
 int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
 /*
@@ -121,7 +123,13 @@ int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
  * mevrow_list_free), as mcur_collect: frees c.  0 or -1.
  */
 int		 mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz);
-/* A row's PDU (column 0) with its event ID (column 1) added as "event_id", or NULL. */
+/*
+ * The state event view (see mstore_cstate_event) of the MEVENT_VIEW
+ * columns of a row from column col: the PDU, its ID added as
+ * "event_id", the notes in "unsigned".  New reference, or NULL.
+ */
+json_t		*mstore_event_view(struct mcur *, int col);
+/* mstore_event_view from column 0. */
 json_t		*mstore_json_with_id(struct mcur *);
 
 #endif

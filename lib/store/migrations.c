@@ -379,5 +379,29 @@ const struct mmigration mmigrations[] = {
 	  "ALTER TABLE uia_sessions ADD COLUMN kept TEXT;"
 	  "ALTER TABLE uia_sessions ADD COLUMN result TEXT;",
 	  NULL },
+	/*
+	 * The stored PDU is the signed event (or its redacted form) alone:
+	 * replaces_state names the state event an event replaced, whose
+	 * content and sender readers fetch for unsigned.prev_content and
+	 * prev_sender, and unsigned.redacted_because is read from the
+	 * redaction's row by redacted_by.  Rows stored before carried them
+	 * in their JSON's "unsigned", which goes (it is signed by no one).
+	 * PostgreSQL's jsonb gives back the PDU with its keys in its own
+	 * order, which no reader depends on: hashes and signatures are
+	 * made over canonical JSON.
+	 */
+	{ 14, "event-annotations",
+	  "ALTER TABLE events ADD COLUMN replaces_state TEXT;"
+	  "UPDATE events SET replaces_state = json_extract(json, '$.unsigned.replaces_state')"
+	  " WHERE json LIKE '%\"unsigned\"%'"
+	  " AND json_type(json, '$.unsigned.replaces_state') = 'text';"
+	  "UPDATE events SET json = json_remove(json, '$.unsigned')"
+	  " WHERE json LIKE '%\"unsigned\"%' AND json_type(json, '$.unsigned') IS NOT NULL;",
+	  "ALTER TABLE events ADD COLUMN replaces_state TEXT;"
+	  "UPDATE events SET replaces_state = CAST(json AS jsonb) -> 'unsigned' ->> 'replaces_state'"
+	  " WHERE json LIKE '%\"unsigned\"%'"
+	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
+	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
+	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -333,10 +333,10 @@ notif_row(struct mcur *c, void *elem)
 {
 	struct mnotif *n = elem;
 
-	n->actions = jsoncol(c, 16);
-	n->read = mcur_int(c, 17) != 0;
-	n->ts = mcur_int(c, 18);
-	n->stream = mcur_int(c, 19);
+	n->actions = jsoncol(c, MEVENT_NCOLS);
+	n->read = mcur_int(c, MEVENT_NCOLS + 1) != 0;
+	n->ts = mcur_int(c, MEVENT_NCOLS + 2);
+	n->stream = mcur_int(c, MEVENT_NCOLS + 3);
 	return mstore_evrow_read(c, &n->ev) == -1 || n->actions == NULL ? -1 : 0;
 }
 

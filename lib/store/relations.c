@@ -4,7 +4,7 @@
 #include "store/extern.h"
 
 /* The first column after MEVENT_COLS in a row. */
-#define EXTRA_COL	16
+#define EXTRA_COL	MEVENT_NCOLS
 
 int
 mstore_rel_page(struct mdb *db, const struct mrel_query *q, struct mevrow **out,

@@ -4,6 +4,7 @@
 
 #include "clock/clock.h"
 #include "events/events.h"
+#include "json/json.h"
 #include "store/extern.h"
 
 /* State group chains longer than this end in a full snapshot. */
@@ -87,10 +88,10 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 		free(js);
 		return -1;
 	}
-	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssi", e->event_id, e->room_id,
+	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssis", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
-	    e->txn_id, js, e->txn_scope, *stream);
+	    e->txn_id, js, e->txn_scope, *stream, e->replaces_state);
 	free(js);
 	if (n < 0)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
@@ -116,6 +117,10 @@ mevrow_fini(struct mevrow *e)
 	free(e->txn_device);
 	free(e->txn_id);
 	json_decref(e->json);
+	free(e->replaces_state);
+	json_decref(e->prev_content);
+	free(e->prev_sender);
+	json_decref(e->redaction);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -129,6 +134,45 @@ void
 mevrow_list_free(struct mevrow *v, size_t n)
 {
 	mstore_list_free(v, n, sizeof(*v), evrow_fini);
+}
+
+/* The JSON text of column col parsed (new reference); NULL for SQL NULL or bad JSON. */
+static json_t *
+json_col(struct mcur *c, int col)
+{
+	const char *js = mcur_text(c, col);
+
+	return js != NULL ? json_loads(js, 0, NULL) : NULL;
+}
+
+/*
+ * The notes of MEVENT_NOTES from column col (see stmts-room.h): the
+ * replaced event's ID, its content and sender from its PDU, and the
+ * redaction's PDU.  0, or -1 when one that is there could not be read.
+ */
+static int
+notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
+    char **prev_sender, json_t **redaction)
+{
+	json_t		*prev;
+	const char	*who;
+
+	if (!mcur_null(c, col) && (*replaces = mcur_dup(c, col)) == NULL)
+		return -1;
+	/* A replaced event this server no longer has: no prev_content, as Synapse. */
+	if (!mcur_null(c, col + 1)) {
+		if ((prev = json_col(c, col + 1)) == NULL)
+			return -1;
+		*prev_content = json_incref(json_object_get(prev, "content"));
+		who = mjson_str(prev, "sender");
+		*prev_sender = who != NULL ? strdup(who) : NULL;
+		json_decref(prev);
+		if (who != NULL && *prev_sender == NULL)
+			return -1;
+	}
+	if (!mcur_null(c, col + 2) && (*redaction = json_col(c, col + 2)) == NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -158,6 +202,9 @@ mstore_evrow_read(struct mcur *c, struct mevrow *e)
 	e->txn_id = mcur_dup(c, 14);
 	js = mcur_text(c, 15);
 	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
+	if (notes_read(c, 16, &e->replaces_state, &e->prev_content, &e->prev_sender,
+	    &e->redaction) == -1)
+		return -1;
 	return e->event_id == NULL || e->room_id == NULL || e->type == NULL ||
 	    e->sender == NULL || e->json == NULL ? -1 : 0;
 }
@@ -360,20 +407,57 @@ mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
 }
 
 /*
- * A stored PDU (column 0) with its event ID (column 1) added as
+ * A stored PDU (column col) with its event ID (col + 1) added as
  * "event_id": room versions 3 on leave it out of the PDU, and every
- * reader of state wants it.
+ * reader of state wants it.  The notes (redacted_by at col + 2, then
+ * MEVENT_NOTES) go into "unsigned" as a client is shown them, in this
+ * copy only: the stored PDU has none.
  */
 json_t *
-mstore_json_with_id(struct mcur *c)
+mstore_event_view(struct mcur *c, int col)
 {
-	json_t *ev = json_loads(mcur_text(c, 0), 0, NULL);
+	json_t	*ev = json_col(c, col), *u = NULL, *prev_content = NULL, *redaction = NULL;
+	char	*replaces = NULL, *prev_sender = NULL;
+	int	 rc = -1;
 
-	if (ev != NULL && json_object_set_new(ev, "event_id", json_string(mcur_text(c, 1))) == -1) {
+	if (ev == NULL || json_object_set_new(ev, "event_id", json_string(mcur_text(c,
+	    col + 1))) == -1 ||
+	    notes_read(c, col + 3, &replaces, &prev_content, &prev_sender, &redaction) == -1)
+		goto out;
+	if (redaction != NULL && json_object_set_new(redaction, "event_id",
+	    json_string(mcur_text(c, col + 2))) == -1)
+		goto out;
+	if (replaces == NULL && prev_content == NULL && redaction == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if ((u = json_object()) == NULL ||
+	    (replaces != NULL && json_object_set_new(u, "replaces_state",
+	    json_string(replaces)) == -1) ||
+	    (prev_content != NULL && json_object_set(u, "prev_content", prev_content) == -1) ||
+	    (prev_sender != NULL && json_object_set_new(u, "prev_sender",
+	    json_string(prev_sender)) == -1) ||
+	    (redaction != NULL && json_object_set(u, "redacted_because", redaction) == -1) ||
+	    json_object_set(ev, "unsigned", u) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(u);
+	json_decref(prev_content);
+	json_decref(redaction);
+	free(replaces);
+	free(prev_sender);
+	if (rc == -1) {
 		json_decref(ev);
 		ev = NULL;
 	}
 	return ev;
+}
+
+json_t *
+mstore_json_with_id(struct mcur *c)
+{
+	return mstore_event_view(c, 0);
 }
 
 json_t *

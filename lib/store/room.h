@@ -31,7 +31,18 @@ struct mevrow {
 	char		*redacted_by;
 	char		*txn_user, *txn_device, *txn_id;	/* local sends only */
 	char		*txn_scope;		/* the endpoint it was sent through */
-	json_t		*json;			/* the PDU */
+	json_t		*json;			/* the PDU, exactly as signed (or redacted) */
+	/*
+	 * Local annotations, kept beside the PDU and never in it (spec: C-S
+	 * API, "Room event format", unsigned): the state event this one
+	 * replaced, with that event's content and sender as they read now,
+	 * and the PDU of the redaction that redacted_by names.  NULL when
+	 * none.  Stored: replaces_state only; the rest is read.
+	 */
+	char		*replaces_state;
+	json_t		*prev_content;
+	char		*prev_sender;
+	json_t		*redaction;
 };
 
 int	mstore_room_add(struct mdb *, const char *room_id, const char *version,
@@ -44,7 +55,8 @@ int	mstore_room_lock(struct mdb *, const char *room_id);
 int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
 
 /*
- * Stores ev (fields of in; in->json serialised).  *stream gets its
+ * Stores ev (fields of in; in->json serialised, in->replaces_state kept
+ * beside it; prev_content, prev_sender and redaction are not stored).  *stream gets its
  * position, taken under a lock held to the end of the transaction: call
  * it after every room lock the transaction needs.  0, MSTORE_CONFLICT or -1.
  */
@@ -55,7 +67,10 @@ void	mevrow_list_free(struct mevrow *, size_t);
 /* 1 with *event_id (malloc'd) when this device already sent txn_id to scope in room. */
 int	mstore_event_by_txn(struct mdb *, const char *room_id, const char *user,
 	    const char *device, const char *txn_id, const char *scope, char **event_id);
-/* Replaces an event's stored JSON with its redacted form. */
+/*
+ * Replaces an event's stored JSON with its redacted form and records the
+ * redaction's ID, from which readers take unsigned.redacted_because.
+ */
 int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redacted,
 	    const char *redacted_by);
 /*
@@ -86,7 +101,12 @@ int	mstore_cstate_put(struct mdb *, const char *room_id, const char *type,
 	    const char *state_key, const char *event_id, const char *membership);
 /*
  * The current state event with its "event_id" (new reference), NULL when
- * absent; *err set on failure.
+ * absent; *err set on failure.  Like every reader of state events here
+ * (mstore_cstate_all, mstore_sgroup_state_events, the sync memberships,
+ * mstore_admin_room_state) it is a view, never to be stored: the PDU,
+ * "event_id", and in "unsigned" the local annotations read beside it
+ * (replaces_state, prev_content, prev_sender, and redacted_because: the
+ * redaction's PDU with its "event_id").
  */
 json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
 	    const char *state_key, int *err);

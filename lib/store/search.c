@@ -12,7 +12,7 @@
 #define MARK_START	'\001'
 #define MARK_END	'\002'
 /* The rank's column in a page, after MEVENT_COLS. */
-#define RANK_COL	16
+#define RANK_COL	MEVENT_NCOLS
 
 /*
  * The text of content["m.topic"] in its text/plain representation (spec:

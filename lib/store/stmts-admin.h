@@ -96,7 +96,7 @@
 	    " AND c.type = 'm.room.member' AND " MADMIN_LOCAL("c.state_key") \
 	    " AND NOT EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = c.state_key" \
 	    " AND f.room_id = c.room_id AND f.event_id = c.event_id)") \
-	X(MSTMT_ADMIN_ROOM_STATE, "SELECT e.json, c.event_id FROM current_state c" \
+	X(MSTMT_ADMIN_ROOM_STATE, "SELECT " MEVENT_VIEW("e") " FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1" \
 	    " AND (CAST($2 AS TEXT) IS NULL OR c.type = $2) ORDER BY e.stream") \
 	X(MSTMT_ADMIN_USER_MEMBERSHIPS, "SELECT room_id FROM current_state" \

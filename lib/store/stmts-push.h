@@ -115,6 +115,9 @@
 	X(MSTMT_PUSHER_DEL, "DELETE FROM pushers WHERE user_id = $1 AND app_id = $2" \
 	    " AND pushkey = $3") \
 	X(MSTMT_PUSHER_DEL_OTHERS, "DELETE FROM pushers WHERE app_id = $1 AND pushkey = $2" \
-	    " AND user_id <> $3")
+	    " AND user_id <> $3") \
+	X(MSTMT_PUSHER_DEL_DEVICE, "DELETE FROM pushers WHERE user_id = $1 AND device_id = $2") \
+	X(MSTMT_PUSHER_DEL_USER_EXCEPT, "DELETE FROM pushers WHERE user_id = $1" \
+	    " AND (device_id IS NULL OR device_id <> $2)")
 
 #endif

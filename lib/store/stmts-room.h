@@ -2,9 +2,29 @@
 #ifndef MYELIN_STORE_STMTS_ROOM_H
 #define MYELIN_STORE_STMTS_ROOM_H
 
+/*
+ * What a reader of the events row t is shown beside its PDU, never kept
+ * in it: the ID of the state event it replaced, that event's PDU (for
+ * unsigned.prev_content and prev_sender, read now: a redacted one shows
+ * its redacted content) and the PDU of the redaction that redacted it
+ * (unsigned.redacted_because).  Each is a primary-key probe.
+ */
+#define MEVENT_NOTES(t) t ".replaces_state," \
+	" (SELECT an_p.json FROM events an_p WHERE an_p.event_id = " t ".replaces_state)" \
+	" AS prev_json," \
+	" (SELECT an_r.json FROM events an_r WHERE an_r.event_id = " t ".redacted_by)" \
+	" AS redaction_json"
+
+/* The columns of an event row (mstore_evrow_read), MEVENT_NCOLS of them. */
 #define MEVENT_COLS "stream, event_id, room_id, type, state_key, sender, depth," \
 	" origin_server_ts, state_before, state_after, rejected, redacted_by, txn_user," \
-	" txn_device, txn_id, json"
+	" txn_device, txn_id, json, " MEVENT_NOTES("events")
+
+/*
+ * A state event as the readers of state get it (mstore_json_with_id):
+ * the PDU, its ID, redacted_by and the notes, of the events row t.
+ */
+#define MEVENT_VIEW(t) t ".json, " t ".event_id, " t ".redacted_by, " MEVENT_NOTES(t)
 
 #define MSTMT_TABLE_ROOM \
 	/* rooms */ \
@@ -28,8 +48,8 @@
 	    " RETURNING pos") \
 	X(MSTMT_EVENT_ADD, "INSERT INTO events (event_id, room_id, type, state_key, sender," \
 	    " depth, origin_server_ts, state_before, state_after, rejected, txn_user," \
-	    " txn_device, txn_id, json, txn_scope, stream) VALUES ($1, $2, $3, $4, $5, $6, $7," \
-	    " $8, $9, $10, $11, $12, $13, $14, $15, $16)") \
+	    " txn_device, txn_id, json, txn_scope, stream, replaces_state) VALUES ($1, $2, $3," \
+	    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)") \
 	X(MSTMT_EVENT_GET, "SELECT " MEVENT_COLS " FROM events WHERE event_id = $1") \
 	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
 	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4 AND txn_scope = $5") \
@@ -65,9 +85,9 @@
 	    " DO UPDATE SET event_id = excluded.event_id, membership = excluded.membership") \
 	X(MSTMT_CSTATE_GET, "SELECT event_id FROM current_state WHERE room_id = $1" \
 	    " AND type = $2 AND state_key = $3") \
-	X(MSTMT_CSTATE_GET_JSON, "SELECT e.json, c.event_id FROM current_state c JOIN events e" \
+	X(MSTMT_CSTATE_GET_JSON, "SELECT " MEVENT_VIEW("e") " FROM current_state c JOIN events e" \
 	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
-	X(MSTMT_CSTATE_ALL, "SELECT e.json, c.event_id FROM current_state c" \
+	X(MSTMT_CSTATE_ALL, "SELECT " MEVENT_VIEW("e") " FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1") \
 	X(MSTMT_CSTATE_MEMBERS, "SELECT c.state_key, c.membership, e.json FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1" \

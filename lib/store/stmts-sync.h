@@ -4,14 +4,14 @@
 
 #define MEVENT_COLS_E "e.stream, e.event_id, e.room_id, e.type, e.state_key, e.sender," \
 	" e.depth, e.origin_server_ts, e.state_before, e.state_after, e.rejected," \
-	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json"
+	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json, " MEVENT_NOTES("e")
 
 #define MSTMT_TABLE_SYNC \
 	/* \
 	 * The user's current membership in every room, with its event; rooms \
 	 * forgotten since that event are left out (see room_forgotten). \
 	 */ \
-	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, e.json, e.event_id" \
+	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, " MEVENT_VIEW("e") \
 	    " FROM current_state c JOIN events e ON e.event_id = c.event_id" \
 	    " WHERE c.type = 'm.room.member' AND c.state_key = $1 AND NOT EXISTS (SELECT 1" \
 	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
@@ -33,7 +33,7 @@
 	X(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
 	    " UNION ALL SELECT g.prev_group, c.n + 1 FROM state_groups g JOIN chain c" \
 	    " ON g.id = c.id WHERE g.prev_group IS NOT NULL)" \
-	    " SELECT s.type, s.state_key, e.json, e.event_id FROM state_group_entries s" \
+	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
 	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
 	    " ORDER BY c.n DESC") \
 	/* Joined and invited members of the user's rooms, for summaries. */ \

@@ -29,12 +29,9 @@ member_row(struct mcur *c, void *elem)
 	m->room_id = mcur_dup(c, 0);
 	m->membership = mcur_dup(c, 1);
 	m->stream = mcur_int(c, 2);
-	m->event = json_loads(mcur_text(c, 3), 0, NULL);
+	m->event = mstore_event_view(c, 3);
 	m->event_id = mcur_dup(c, 4);
-	if (m->event == NULL)
-		return -1;
-	json_object_set_new(m->event, "event_id", json_string(m->event_id));
-	return 0;
+	return m->event == NULL || m->event_id == NULL ? -1 : 0;
 }
 
 int
@@ -59,12 +56,12 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 	    limit), out, outsz);
 }
 
-/* Adds a row (type, state key, PDU, event ID) to a state map of events.  0 or -1. */
+/* Adds a row (type, state key, MEVENT_VIEW) to a state map of events.  0 or -1. */
 static int
 sgroup_event_row(struct mcur *c, json_t *map, void *arg)
 {
 	char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
-	json_t	*ev = json_loads(mcur_text(c, 2), 0, NULL);
+	json_t	*ev = mstore_event_view(c, 2);
 
 	(void)arg;
 	if (k == NULL || ev == NULL) {
@@ -72,7 +69,6 @@ sgroup_event_row(struct mcur *c, json_t *map, void *arg)
 		json_decref(ev);
 		return -1;
 	}
-	json_object_set_new(ev, "event_id", json_string(mcur_text(c, 3)));
 	json_object_set_new(map, k, ev);
 	free(k);
 	return 0;

@@ -3,8 +3,10 @@ loopback in a temporary directory, on SQLite or on PostgreSQL.
 
 Helpers for tests: `nio_run` drives a matrix-nio client (asyncio) from a
 plain test function, `nio_clients` several logged-in ones; `FakeClock`
-is the time of a stack started with it; the `account` fixture is a
-freshly registered user.
+is the time of a stack started with it, `clock_stack` a module's own
+stack on one; the `account` fixture is a freshly registered user; `User`
+makes raw client-server calls as one user (paths under `C`, segments
+escaped with `q`).
 
 Environment:
   MYELIN_BIN           folder of the compiled programs (tests/run sets it)
@@ -24,6 +26,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import nio
@@ -33,6 +36,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 STACK = os.path.join(ROOT, "bin", "myelin-stack")
 SERVER_NAME = "localhost"
 BAD_LOG = re.compile(r"Sanitizer|runtime error|\[alert\]|\[emerg\]| ERROR ")
+C = "/_matrix/client/v3"
+
+
+def q(s):
+    """A path segment, escaped as clients send it."""
+    return urllib.parse.quote(s, safe="")
 
 
 def free_port():
@@ -178,6 +187,120 @@ class FakeClock:
         self.set(self.now + ms)
 
 
+@pytest.fixture(scope="module")
+def clock_stack():
+    """A stack of the module's own on a FakeClock (its .clock): moving
+    that time never disturbs other stacks sharing a PostgreSQL database."""
+    clock = FakeClock()
+    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
+    s.clock = clock
+    yield s
+    stop_stack(s)
+    os.unlink(clock.path)
+
+
+class User:
+    """A logged-in user (a register or login response) and raw
+    client-server calls as them.  A path is under C unless it starts with
+    "/_" (another API version, the admin API).  Methods that must succeed
+    assert 200; the others return (status, body)."""
+
+    def __init__(self, stack, resp):
+        self.stack, self.resp = stack, resp
+        self.user_id, self.token = resp["user_id"], resp["access_token"]
+        self.device_id = resp.get("device_id")
+        self.txn = 0
+
+    @classmethod
+    def register(cls, stack, name, password=None):
+        """A new user name, registered with password ("pw-" + name by default)."""
+        return cls(stack, stack.register(name, password or "pw-" + name))
+
+    def call(self, method, path, body=None, raw=None):
+        """One request as this user: (status, body)."""
+        if not path.startswith("/_"):
+            path = C + path
+        return self.stack.request(method, path, body, token=self.token, raw=raw)
+
+    def get(self, path, **params):
+        """GET path with params (those not None) as its query string:
+        (status, body)."""
+        params = {k: v for k, v in params.items() if v is not None}
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        return self.call("GET", path)
+
+    def ok(self, method, path, body=None):
+        """A request that must answer 200; the body."""
+        status, resp = self.call(method, path, body)
+        assert status == 200, (method, path, status, resp)
+        return resp
+
+    def create_room(self, **body):
+        """POST /createRoom with exactly body; the new room's ID."""
+        return self.ok("POST", "/createRoom", body)["room_id"]
+
+    def join(self, room):
+        """POST /join/{room} (an ID or an alias), which must succeed."""
+        return self.ok("POST", "/join/" + q(room), {})
+
+    def room_post(self, room, what, user_id=None):
+        """POST /rooms/{room}/{what} (join, leave, invite, kick, ban), with
+        {"user_id": user_id} when given, which must succeed."""
+        return self.ok("POST", "/rooms/%s/%s" % (q(room), what),
+                       {} if user_id is None else {"user_id": user_id})
+
+    def next_txn(self):
+        """A transaction ID this user has not sent yet."""
+        self.txn += 1
+        return "t%d" % self.txn
+
+    def send(self, room, content, etype="m.room.message", txn=None):
+        """PUT /rooms/{room}/send/{etype}/{txn}, a fresh txn unless given:
+        (status, body).  content: the event's, or a string: an m.text
+        message with that body."""
+        if isinstance(content, str):
+            content = {"msgtype": "m.text", "body": content}
+        return self.call("PUT", "/rooms/%s/send/%s/%s" % (
+            q(room), q(etype), q(txn or self.next_txn())), content)
+
+    def send_ok(self, room, content, etype="m.room.message"):
+        """send() with a fresh txn, which must succeed; the event ID."""
+        status, resp = self.send(room, content, etype)
+        assert status == 200, (room, etype, status, resp)
+        return resp["event_id"]
+
+    def send_text(self, room, text, **extra):
+        """send_ok() of an m.text message: body text, plus extra; the event ID."""
+        return self.send_ok(room, dict({"msgtype": "m.text", "body": text}, **extra))
+
+    def state(self, room, etype, key=""):
+        """GET /rooms/{room}/state/{etype}/{key}: (status, body)."""
+        return self.call("GET", "/rooms/%s/state/%s/%s" % (q(room), q(etype), q(key)))
+
+    def put_state(self, room, etype, content, key=""):
+        """PUT /rooms/{room}/state/{etype}/{key}: (status, body)."""
+        return self.call("PUT", "/rooms/%s/state/%s/%s" % (q(room), q(etype), q(key)),
+                         content)
+
+    def timeline(self, room):
+        """Every event of the room, oldest first (one big page)."""
+        status, resp = self.get("/rooms/%s/messages" % q(room), dir="f", limit=1000)
+        assert status == 200, resp
+        return resp["chunk"]
+
+    def membership(self, room, user_id):
+        """user_id's membership in room as this user reads it, or None."""
+        status, resp = self.state(room, "m.room.member", user_id)
+        return resp.get("membership") if status == 200 else None
+
+    def sync(self, **params):
+        """GET /sync with params (those not None) as its query string,
+        timeout=0 unless given: (status, body)."""
+        params.setdefault("timeout", 0)
+        return self.get("/sync", **params)
+
+
 def nio_run(stack, fn, user="", device_id=""):
     """Runs the coroutine function fn(client) with a matrix-nio AsyncClient
     for the stack, closes the client and returns fn's result."""
@@ -192,8 +315,10 @@ def nio_run(stack, fn, user="", device_id=""):
 
 def nio_clients(stack, users, fn):
     """Runs the coroutine function fn(*clients) with one logged-in
-    matrix-nio client per user in users (register/login responses), and
-    returns its result."""
+    matrix-nio client per user in users (register/login responses or
+    Users), and returns its result."""
+    users = [getattr(u, "resp", u) for u in users]
+
     async def go(first):
         clients = [first] + [nio.AsyncClient(stack.base, u["user_id"]) for u in users[1:]]
         for c, u in zip(clients, users):
@@ -213,6 +338,15 @@ def account(stack, uniq):
     name, password = uniq("acct"), "pw-" + uniq("p")
     resp = stack.register(name, password)
     return dict(resp, username=name, password=password)
+
+
+def admin_login(stack, name, password):
+    """A server admin made with myelin-admin, logged in: the login response."""
+    r = stack.admin("user", "add", name, "--password", password, "--admin")
+    assert r.returncode == 0, (r.args, r.stdout, r.stderr)
+    status, body = stack.login(name, password)
+    assert status == 200, body
+    return body
 
 
 def shared_secret_body(stack, nonce, username, password, admin=False, **extra):

@@ -3,23 +3,17 @@ for the client and the admin paths, devices' last_seen on the fake clock,
 and the length limits Synapse puts on device IDs, device names and
 presence status messages."""
 import os
-import urllib.parse
 
 import pytest
 
-from conftest import FakeClock, start_stack, stop_stack
+from conftest import C, admin_login, q
 
-C = "/_matrix/client/v3"
 A1 = "/_synapse/admin/v1"
 A2 = "/_synapse/admin/v2"
 WHOAMI = C + "/account/whoami"
 DEVICES = C + "/devices"
 PASSWORD = C + "/account/password"
 DEACTIVATE = C + "/account/deactivate"
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
 
 
 def password_auth(user, password, session=None):
@@ -51,12 +45,7 @@ def device_ids(stack, token):
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    name = "accadm%d" % os.getpid()
-    r = stack.admin("user", "add", name, "--password", "pw-accadm", "--admin")
-    assert r.returncode == 0, r.stderr
-    status, body = stack.login(name, "pw-accadm")
-    assert status == 200, body
-    return body["access_token"]
+    return admin_login(stack, "accadm%d" % os.getpid(), "pw-accadm")["access_token"]
 
 
 # -- 1. a UIA session belongs to one request and one user ----------------------
@@ -285,16 +274,6 @@ def test_admin_deactivate_removes_pushers(stack, account, admin):
 
 
 # -- 4. last_seen_ts and last_seen_ip, at most one write per interval -----------
-
-@pytest.fixture(scope="module")
-def clock_stack():
-    clock = FakeClock()
-    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
-    s.clock = clock
-    yield s
-    stop_stack(s)
-    os.unlink(clock.path)
-
 
 def devices_by_id(stack, token):
     status, body = stack.request("GET", DEVICES, token=token)

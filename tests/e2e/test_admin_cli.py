@@ -4,15 +4,10 @@ import json
 import os
 import re
 import subprocess
-import urllib.parse
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
+from conftest import User, admin_login, q
 
 
 def ok(r):
@@ -27,23 +22,7 @@ def js(stack, *args):
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    name = "cliadm%d" % os.getpid()
-    ok(stack.admin("user", "add", name, "--password", "pw-cli", "--admin"))
-    status, body = stack.login(name, "pw-cli")
-    assert status == 200, body
-    return body["user_id"], body["access_token"]
-
-
-def make_room(stack, token, **extra):
-    body = {"preset": "public_chat"}
-    body.update(extra)
-    status, resp = stack.request("POST", "/_matrix/client/v3/createRoom", body, token=token)
-    assert status == 200, resp
-    return resp["room_id"]
-
-
-def join(stack, token, room):
-    return stack.request("POST", "/_matrix/client/v3/join/" + q(room), {}, token=token)
+    return User(stack, admin_login(stack, "cliadm%d" % os.getpid(), "pw-cli"))
 
 
 # -- usage ----------------------------------------------------------------------
@@ -184,8 +163,8 @@ def test_user_add_list_show(stack, uniq):
 def test_user_deactivate_reactivate(stack, admin, uniq):
     name = uniq("clid")
     user = stack.register(name, "pw-d")
-    room = make_room(stack, admin[1])
-    assert join(stack, user["access_token"], room)[0] == 200
+    room = admin.create_room(preset="public_chat")
+    User(stack, user).join(room)
     out = js(stack, "user", "deactivate", name, "--erase")
     assert out == {"user_id": user["user_id"], "deactivated": True}
     assert stack.request("GET", "/_matrix/client/v3/account/whoami",
@@ -236,8 +215,8 @@ def test_user_set_admin_and_login_as(stack, uniq):
 def test_user_shadow_ban(stack, admin, uniq):
     name = uniq("clib")
     user = stack.register(name, "pw")
-    room = make_room(stack, admin[1])
-    assert join(stack, user["access_token"], room)[0] == 200
+    room = admin.create_room(preset="public_chat")
+    User(stack, user).join(room)
     assert js(stack, "user", "shadow-ban", name, "on") == \
         {"user_id": user["user_id"], "shadow_banned": True}
     status, body = stack.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/c1" %
@@ -245,7 +224,7 @@ def test_user_shadow_ban(stack, admin, uniq):
                                  token=user["access_token"])
     assert status == 200 and body["event_id"].startswith("$")
     status, msgs = stack.request("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b" % q(room),
-                                 token=admin[1])
+                                 token=admin.token)
     assert "hidden" not in [e["content"].get("body") for e in msgs["chunk"]]
     assert js(stack, "user", "show", name)["shadow_banned"] is True
     ok(stack.admin("user", "shadow-ban", name, "off"))
@@ -256,8 +235,8 @@ def test_user_shadow_ban(stack, admin, uniq):
 
 def test_room_list_show_members_state(stack, admin, account, uniq):
     tag = uniq("clir")
-    room = make_room(stack, admin[1], name=tag, room_alias_name=tag)
-    assert join(stack, account["access_token"], room)[0] == 200
+    room = admin.create_room(preset="public_chat", name=tag, room_alias_name=tag)
+    User(stack, account).join(room)
     listed = js(stack, "room", "list", "--search", tag)
     assert [r["room_id"] for r in listed["rooms"]] == [room] and listed["total_rooms"] == 1
     table = ok(stack.admin("room", "list", "--search", tag))
@@ -274,48 +253,49 @@ def test_room_list_show_members_state(stack, admin, account, uniq):
             (room, tag, 2, False)
     assert re.search(r"^name\s+%s$" % tag, ok(stack.admin("room", "show", room)), re.M)
     assert js(stack, "room", "members", room) == \
-        {"members": sorted([admin[0], account["user_id"]]), "total": 2}
+        {"members": sorted([admin.user_id, account["user_id"]]), "total": 2}
     assert ok(stack.admin("room", "members", room)).split() == \
-        sorted([admin[0], account["user_id"]])
+        sorted([admin.user_id, account["user_id"]])
     state = js(stack, "room", "state", room)["state"]
     assert "m.room.create" in [e["type"] for e in state]
     assert re.search(r"^m\.room\.name\s", ok(stack.admin("room", "state", room)), re.M)
 
 
 def test_room_block(stack, admin, account):
-    room = make_room(stack, admin[1])
+    room = admin.create_room(preset="public_chat")
     assert js(stack, "room", "block", room, "on") == {"room_id": room, "block": True}
-    status, body = join(stack, account["access_token"], room)
+    status, body = User(stack, account).call("POST", "/join/" + q(room), {})
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
     assert js(stack, "room", "show", room)["blocked"] is True
     status, body = stack.request("GET", "/_synapse/admin/v1/rooms/%s/block" % q(room),
-                                 token=admin[1])
+                                 token=admin.token)
     assert body == {"block": True}
     assert "not blocked" in ok(stack.admin("room", "block", room, "off"))
-    assert join(stack, account["access_token"], room)[0] == 200
+    User(stack, account).join(room)
 
 
 def test_room_delete(stack, admin, account, uniq):
     alias = uniq("clidel")
-    room = make_room(stack, admin[1], room_alias_name=alias)
-    assert join(stack, account["access_token"], room)[0] == 200
+    room = admin.create_room(preset="public_chat", room_alias_name=alias)
+    User(stack, account).join(room)
     # Without --purge: members leave, the alias goes, the room stays.
     out = js(stack, "room", "delete", "#%s:localhost" % alias)
     assert out["status"] == "complete" and out["room_id"] == room
-    assert sorted(out["shutdown_room"]["kicked_users"]) == sorted([admin[0], account["user_id"]])
+    assert sorted(out["shutdown_room"]["kicked_users"]) == sorted([admin.user_id,
+                                                                   account["user_id"]])
     assert out["shutdown_room"]["local_aliases"] == ["#%s:localhost" % alias]
     assert js(stack, "room", "show", room)["joined_members"] == 0
     status, body = stack.request("GET", "/_synapse/admin/v2/rooms/delete_status/" +
-                                 out["delete_id"], token=admin[1])
+                                 out["delete_id"], token=admin.token)
     assert (status, body["status"]) == (200, "complete")
     # With --purge --block: gone, and nobody gets back in.
-    assert join(stack, account["access_token"], room)[0] == 200
+    User(stack, account).join(room)
     human = ok(stack.admin("room", "delete", room, "--purge", "--block"))
     assert re.search(r"^status\s+complete$", human, re.M)
     assert re.search(r"^kicked_users\s+%s$" % re.escape(account["user_id"]), human, re.M)
     r = stack.admin("room", "show", room)
     assert r.returncode == 1
-    status, body = join(stack, account["access_token"], room)
+    status, body = User(stack, account).call("POST", "/join/" + q(room), {})
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
     # A room never seen here can be blocked; without --block it is unknown.
     assert js(stack, "room", "delete", "!unseen-cli:elsewhere.example", "--block")["status"] == \
@@ -344,7 +324,7 @@ def test_every_command_json(stack, admin, uniq):
     """--json output of each command is one valid JSON document."""
     name = uniq("clij")
     js(stack, "user", "add", name, "--password", "pw")
-    room = make_room(stack, admin[1])
+    room = admin.create_room(preset="public_chat")
     for args in (("config", "check"), ("db", "migrate"), ("db", "status"), ("db", "vacuum"),
                  ("stats",), ("user", "list"), ("user", "show", name),
                  ("user", "set-admin", name, "off"), ("user", "shadow-ban", name, "off"),

@@ -7,49 +7,22 @@ HTTP throughout: status and errcode are what clients act on."""
 import json
 import os
 import subprocess
-import urllib.parse
 
 import pytest
 
-C = "/_matrix/client/v3"
+from conftest import C, User, admin_login, q
+
 CANON = "m.room.canonical_alias"
 
 
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class User:
-    """A registered user and raw client-server calls as them."""
-
-    def __init__(self, stack, resp):
-        self.stack, self.id, self.token = stack, resp["user_id"], resp["access_token"]
-
-    def call(self, method, path, body=None):
-        return self.stack.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
-
-    def create(self, **body):
-        return self.ok("POST", "/createRoom", body)["room_id"]
-
-    def join(self, room):
-        return self.ok("POST", "/join/" + q(room), {})
+class AliasUser(User):
+    """The alias calls of a user: (status, body)."""
 
     def put_alias(self, alias, room):
         return self.call("PUT", "/directory/room/" + q(alias), {"room_id": room})
 
     def del_alias(self, alias):
         return self.call("DELETE", "/directory/room/" + q(alias))
-
-    def put_state(self, room, etype, content, key=""):
-        return self.call("PUT", "/rooms/%s/state/%s/%s" % (q(room), etype, q(key)), content)
-
-    def state(self, room, etype, key=""):
-        return self.call("GET", "/rooms/%s/state/%s/%s" % (q(room), etype, q(key)))
 
     def aliases(self, room):
         return self.call("GET", "/rooms/%s/aliases" % q(room))
@@ -66,12 +39,8 @@ def mk(stack, uniq):
     def make(admin=False):
         name = uniq("al")
         if admin:
-            r = stack.admin("user", "add", name, "--password", "pw-" + name, "--admin")
-            assert r.returncode == 0, r.stderr
-            status, resp = stack.login(name, "pw-" + name)
-            assert status == 200, resp
-            return User(stack, resp)
-        return User(stack, stack.register(name, "pw-" + name))
+            return AliasUser(stack, admin_login(stack, name, "pw-" + name))
+        return AliasUser(stack, stack.register(name, "pw-" + name))
     return make
 
 
@@ -89,12 +58,12 @@ def test_create_needs_joined_member(stack, uniq, mk):
     member may add an alias, whatever their power; others get 403 and
     nothing is stored; a server admin needs no membership."""
     alice, bob, admin = mk(), mk(), mk(admin=True)
-    room = alice.create(preset="private_chat")
+    room = alice.create_room(preset="private_chat")
     a = alias_of(stack, uniq)
     assert err(bob.put_alias(a, room)) == (403, "M_FORBIDDEN")
     assert resolves(stack, a) == 404
     # Invited is not joined.
-    alice.ok("POST", "/rooms/%s/invite" % q(room), {"user_id": bob.id})
+    alice.ok("POST", "/rooms/%s/invite" % q(room), {"user_id": bob.user_id})
     assert err(bob.put_alias(a, room)) == (403, "M_FORBIDDEN")
     assert resolves(stack, a) == 404
     bob.join(room)
@@ -121,7 +90,7 @@ def test_alias_grammar(stack, uniq, mk):
     255 bytes, the server name by its grammar; creation only on this
     server.  Anything else is 400 M_INVALID_PARAM and nothing is stored."""
     alice = mk()
-    room = alice.create()
+    room = alice.create_room()
     sn = stack.server_name
     bad = ["nosigil:" + sn, "#nocolon", "#:" + sn, "%s:%s" % ("%x", sn), "#a:",
            "#a:bad_host", "#a:host name", "#a:" + sn + ":123456", "#a:" + sn + ":",
@@ -167,7 +136,7 @@ def test_delete_by_creator_admin_or_power(stack, uniq, mk):
     403 (SyTest: "Users with sufficient power-level can delete other's
     aliases", "Alias creators can delete alias with no ops")."""
     alice, bob, carol, dave, admin = mk(), mk(), mk(), mk(), mk(admin=True)
-    room = alice.create(preset="public_chat", room_version="10")
+    room = alice.create_room(preset="public_chat", room_version="10")
     bob.join(room)
     carol.join(room)
     mine, bobs, other = (alias_of(stack, uniq) for _ in range(3))
@@ -186,7 +155,7 @@ def test_delete_by_creator_admin_or_power(stack, uniq, mk):
     assert bob.del_alias(other) == (200, {})
     # carol gets the power: now she may.
     pl = alice.state(room, "m.room.power_levels")[1]
-    pl["users"][carol.id] = 50
+    pl["users"][carol.user_id] = 50
     assert alice.put_state(room, "m.room.power_levels", pl)[0] == 200
     assert carol.del_alias(mine) == (200, {})
     # A server admin, not in the room.
@@ -207,7 +176,7 @@ def test_delete_empties_canonical_alias(stack, uniq, mk):
     the deleting user; when they may not send it, the alias is deleted all
     the same (the spec recommends so) and the state stays."""
     alice, bob = mk(), mk()
-    room = alice.create(preset="public_chat")
+    room = alice.create_room(preset="public_chat")
     bob.join(room)
     main, alt1, alt2 = (alias_of(stack, uniq) for _ in range(3))
     for a in (main, alt1, alt2):
@@ -248,10 +217,10 @@ def test_canonical_alias_content_checked(stack, uniq, mk):
     aliases cannot be resolved without federation and are taken when
     valid.  The auth rules come first: 403 before 400."""
     alice, bob = mk(), mk()
-    room = alice.create(preset="public_chat")
+    room = alice.create_room(preset="public_chat")
     bob.join(room)
     here, elsewhere = alias_of(stack, uniq), alias_of(stack, uniq)
-    other_room = alice.create()
+    other_room = alice.create_room()
     assert alice.put_alias(here, room) == (200, {})
     assert alice.put_alias(elsewhere, other_room) == (200, {})
     missing = "#not-" + here[1:]
@@ -290,7 +259,7 @@ def test_create_room_refused_state(stack, mk):
     before = alice.ok("GET", "/joined_rooms")["joined_rooms"]
     # v10: creators are not above the levels, so this one may not set the join rules.
     assert err(alice.call("POST", "/createRoom", {
-        "room_version": "10", "power_level_content_override": {"users": {alice.id: 0}}})) \
+        "room_version": "10", "power_level_content_override": {"users": {alice.user_id: 0}}})) \
         == (400, "M_INVALID_ROOM_STATE")
     assert err(alice.call("POST", "/createRoom", {"initial_state": [
         {"type": "m.room.member", "state_key": "@someone:" + stack.server_name,
@@ -316,7 +285,7 @@ def test_create_room_canonical_alias(stack, uniq, mk):
     assert resolves(stack, alias) == 404
     assert alice.ok("GET", "/joined_rooms")["joined_rooms"] == before
     good = {"type": CANON, "content": {"alias": alias, "alt_aliases": [alias]}}
-    room = alice.create(room_alias_name=local, initial_state=[good])
+    room = alice.create_room(room_alias_name=local, initial_state=[good])
     assert resolves(stack, alias) == room
     assert alice.state(room, CANON) == (200, {"alias": alias, "alt_aliases": [alias]})
 
@@ -325,7 +294,7 @@ def test_room_aliases_readers(stack, uniq, mk):
     """Spec: GET /rooms/{roomId}/aliases: members, anyone when the history
     is world_readable, and (as Synapse) server admins; others 403."""
     alice, bob, admin = mk(), mk(), mk(admin=True)
-    room = alice.create(preset="private_chat")
+    room = alice.create_room(preset="private_chat")
     a = alias_of(stack, uniq)
     assert alice.put_alias(a, room) == (200, {})
     assert alice.aliases(room) == (200, {"aliases": [a]})
@@ -340,16 +309,16 @@ def test_synadm_deactivate_user_in_rooms(stack, uniq, mk, tmp_path):
     """synadm user deactivate lists the user's rooms with their aliases
     through GET /rooms/{id}/aliases as the admin, who is in none of them."""
     admin, victim = mk(admin=True), mk()
-    room = victim.create(preset="private_chat")
+    room = victim.create_room(preset="private_chat")
     assert victim.put_alias(alias_of(stack, uniq), room) == (200, {})
     conf = tmp_path / "synadm.yaml"
     conf.write_text(json.dumps({
-        "user": admin.id, "token": admin.token, "base_url": stack.base,
+        "user": admin.user_id, "token": admin.token, "base_url": stack.base,
         "admin_path": "/_synapse/admin", "matrix_path": "/_matrix", "timeout": 30,
         "server_discovery": "well-known", "homeserver": stack.server_name,
         "format": "json", "ssl_verify": True}))
     r = subprocess.run(["synadm", "--batch", "-o", "json", "-c", str(conf), "user",
-                        "deactivate", victim.id], capture_output=True, text=True, timeout=60,
+                        "deactivate", victim.user_id], capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, HOME=str(tmp_path)))
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert '"id_server_unbind_result": "success"' in r.stdout

@@ -2,23 +2,9 @@
 access tokens, shared-secret registration nonces.  The stack lives only
 for this module, so its clock never disturbs other stacks sharing a
 PostgreSQL database while their tests run."""
-import os
-
-import pytest
-
-from conftest import FakeClock, shared_secret_body, start_stack, stop_stack
+from conftest import shared_secret_body
 
 WHOAMI = "/_matrix/client/v3/account/whoami"
-
-
-@pytest.fixture(scope="module")
-def clock_stack():
-    clock = FakeClock()
-    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
-    s.clock = clock
-    yield s
-    stop_stack(s)
-    os.unlink(clock.path)
 
 
 def test_expired_token_soft_logout(clock_stack, uniq):

@@ -1,18 +1,13 @@
 """The published room directory, knocking, forgetting rooms, reporting events,
 space hierarchies and the room versions capability, through matrix-nio where a
 client would use it and raw HTTP for the rest."""
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import nio
 
-from conftest import nio_run, shared_secret_body
+from conftest import C, User, nio_run, q, shared_secret_body
 
-C = "/_matrix/client/v3"
 ADMIN_REGISTER = "/_synapse/admin/v1/register"
-
-
-def q(s):
-    return quote(s, safe="")
 
 
 def user(stack, uniq, prefix="d"):
@@ -38,27 +33,21 @@ def as_user(stack, acct, fn):
 
 
 def create(stack, acct, **body):
-    status, resp = stack.request("POST", C + "/createRoom", body, token=acct["access_token"])
-    assert status == 200, resp
-    return resp["room_id"]
+    return User(stack, acct).create_room(**body)
 
 
 def join(stack, acct, room_id):
-    status, resp = stack.request("POST", C + "/join/" + q(room_id), {},
-                                 token=acct["access_token"])
-    assert status == 200, resp
+    User(stack, acct).join(room_id)
 
 
 def put_state(stack, acct, room_id, etype, content, state_key=""):
-    status, resp = stack.request("PUT", "%s/rooms/%s/state/%s/%s" % (
-        C, q(room_id), etype, q(state_key)), content, token=acct["access_token"])
+    status, resp = User(stack, acct).put_state(room_id, etype, content, state_key)
     assert status == 200, resp
     return resp["event_id"]
 
 
 def get_state(stack, acct, room_id, etype, state_key=""):
-    return stack.request("GET", "%s/rooms/%s/state/%s/%s" % (
-        C, q(room_id), etype, q(state_key)), token=acct["access_token"])
+    return User(stack, acct).state(room_id, etype, state_key)
 
 
 def search(stack, acct, term, **extra):

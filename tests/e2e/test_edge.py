@@ -1,10 +1,21 @@
 """The request edge every endpoint shares (lib/fcgi): path and query values
 that are not UTF-8 text, '+' and %2B in query strings, a Content-Length
 that is not a number, sync tokens beyond any real position, long error
-texts, and bodies the spec leaves optional sent as `null`."""
+texts, bodies the spec leaves optional sent as `null`, the Retry-After
+of 429 answers, nginx's own refusals of malformed requests in Matrix
+JSON, pagination tokens whose numbers overflow or carry garbage, and push
+rule IDs past their length."""
+import base64
+import concurrent.futures
 import json
 import socket
+import urllib.error
 import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import start_stack, stop_stack
 
 C = "/_matrix/client/v3"
 
@@ -222,3 +233,151 @@ def test_required_body_still_refuses_null(stack, account):
     for raw in (b"[]", b"0", b'"x"'):
         assert_error(call(stack, account, "POST", "/logout", raw=raw), 400, "M_BAD_JSON")
     assert ok(stack, account, "GET", "/account/whoami")["user_id"] == account["user_id"]
+
+
+# 7. A 429 says when to come back in a header too.
+
+@pytest.fixture(scope="module")
+def limited():
+    """A stack of its own on which a user may park a single /sync."""
+    s = start_stack(extra_conf="max_parked_per_user = 1\n")
+    yield s
+    stop_stack(s)
+
+
+def get_with_headers(stack, path, token):
+    """GET path; returns (status, headers, parsed JSON body)."""
+    req = urllib.request.Request(stack.base + path)
+    req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=150) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read())
+
+
+def test_limit_exceeded_has_retry_after_header(limited, uniq):
+    """Spec: C-S API, rate limiting: Retry-After (seconds) beside
+    retry_after_ms, as Synapse sends both."""
+    user = limited.register(uniq("ra"))
+    room = new_room(limited, user)
+    since = sync(limited, user)["next_batch"]
+    path = C + "/sync?timeout=120000&since=" + q(since)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        waits = [pool.submit(get_with_headers, limited, path, user["access_token"])
+                 for _ in range(2)]
+        done, _ = concurrent.futures.wait(waits, return_when=concurrent.futures.FIRST_COMPLETED)
+        first = done.pop().result()
+        # Wake the parked one before asserting, so a failure does not wait for it.
+        send(limited, user, room, "wake")
+        results = sorted((f.result() for f in waits), key=lambda r: r[0])
+    status, headers, body = first
+    assert (status, body["errcode"]) == (429, "M_LIMIT_EXCEEDED"), body
+    ms = body["retry_after_ms"]
+    assert headers.get("Retry-After") == str(-(-ms // 1000)), dict(headers)
+    assert [r[0] for r in results] == [200, 429]
+    # A 200 has no Retry-After.
+    assert results[0][1].get("Retry-After") is None
+
+
+# 8. What nginx refuses before any handler is Matrix JSON too.
+
+def raw_answer(stack, data):
+    """Sends bytes as they are; returns (status, headers lowercased, body)."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as s:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        headers[k.strip().lower().decode()] = v.strip().decode()
+    return int(lines[0].split(b" ", 2)[1]), headers, body
+
+
+def test_nginx_refusals_are_matrix_errors(stack):
+    """Each is refused by nginx itself: HTML would leave clients with no
+    errcode.  494 (a header past nginx's buffers) reaches the client as
+    400 but is not caught by error_page 400."""
+    host = b"Host: localhost\r\nConnection: close\r\n"
+    post = b"POST " + C.encode() + b"/login HTTP/1.1\r\n" + host
+    get = b"GET " + C.encode() + b"/versions"
+    cases = [
+        (post + b"Content-Length: 12abc\r\n\r\n{}", 400, "M_INVALID_PARAM"),
+        (post + b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400, "M_INVALID_PARAM"),
+        (post + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400, "M_INVALID_PARAM"),
+        (post + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", 400, "M_INVALID_PARAM"),
+        (get + b" HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "M_INVALID_PARAM"),
+        (get + b" HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n", 400,
+         "M_INVALID_PARAM"),
+        (b"G@T " + C.encode() + b"/versions HTTP/1.1\r\n" + host + b"\r\n", 400,
+         "M_INVALID_PARAM"),
+        (b"GARBAGE\r\n\r\n", 400, "M_INVALID_PARAM"),
+        (get + b" HTTP/1.1\r\n" + host + b"X-A: " + b"a" * 9000 + b"\r\n\r\n", 400,
+         "M_TOO_LARGE"),
+        (get + b"?" + b"a" * 9000 + b" HTTP/1.1\r\n" + host + b"\r\n", 414, "M_TOO_LARGE"),
+    ]
+    for data, status, errcode in cases:
+        got, headers, body = raw_answer(stack, data)
+        assert got == status, (data[:80], got, body)
+        assert headers.get("content-type") == "application/json", (data[:80], headers)
+        assert json.loads(body)["errcode"] == errcode, (data[:80], body)
+    # A handler's own 400 is its own, not nginx's.
+    assert_error(stack.request("POST", C + "/login", {"type": "m.login.nope"}),
+                 400, "M_UNKNOWN")
+
+
+# 9. Pagination tokens: a number that overflows or is followed by garbage.
+
+def test_overflowing_or_garbage_tokens_are_refused(stack, account):
+    room = new_room(stack, account)
+    send(stack, account, room, "page me")
+    big = "99999999999999999999999"
+    msgs = "/rooms/%s/messages?dir=b&" % q(room)
+    bad = [msgs + "from=t" + big, msgs + "from=t12abc", msgs + "from=s" + big,
+           msgs + "from=s1_" + big, msgs + "from=t12_3", msgs + "from=s1__2",
+           msgs + "to=t" + big, msgs + "from=t9223372036854775807",
+           "/rooms/%s/members?at=t%s" % (q(room), big),
+           "/notifications?from=" + big, "/notifications?from=12abc",
+           "/notifications?from=9223372036854775808"]
+    for path in bad:
+        assert_error(call(stack, account, "GET", path), 400, "M_INVALID_PARAM")
+    for since in ("n" + big + "_!x:localhost", "n12abc_!x:localhost", "p-1_!x:localhost"):
+        assert_error(stack.request("GET", C + "/publicRooms?since=" + q(since)),
+                     400, "M_INVALID_PARAM")
+    # Good tokens still page.
+    resp = ok(stack, account, "GET", msgs + "limit=1")
+    ok(stack, account, "GET", msgs + "from=" + q(resp["end"]))
+    ok(stack, account, "GET", msgs + "from=" + q(sync(stack, account)["next_batch"]))
+    ok(stack, account, "GET", "/notifications?from=5")
+
+
+def test_overflowing_tokens_of_relations_hierarchy_and_search(stack, account):
+    room = new_room(stack, account)
+    parent = send(stack, account, room, "parent")
+    big = "99999999999999999999"
+    v1 = "/_matrix/client/v1"
+    for path in ("/rooms/%s/relations/%s?from=t%s" % (q(room), q(parent), big),
+                 "/rooms/%s/relations/%s?from=t1x" % (q(room), q(parent)),
+                 "/rooms/%s/threads?from=t%s" % (q(room), big),
+                 "/rooms/%s/hierarchy?from=%s_-1_0" % (q(room), big),
+                 "/rooms/%s/hierarchy?from=0_%s_0" % (q(room), big),
+                 "/rooms/%s/hierarchy?from=0_-1_0x" % (q(room))):
+        assert_error(stack.request("GET", v1 + path, token=account["access_token"]),
+                     400, "M_INVALID_PARAM")
+    # A hierarchy token made without max_depth still pages.
+    status, resp = stack.request("GET", v1 + "/rooms/%s/hierarchy?from=0_-1_0" % q(room),
+                                 token=account["access_token"])
+    assert status == 200, resp
+    body = {"search_categories": {"room_events": {"search_term": "parent"}}}
+    for text in ("r\n%s\n5\n\n" % big, "r\n5\n%s\n\n" % big):
+        tok = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        assert_error(call(stack, account, "POST", "/search?next_batch=" + q(tok), body),
+                     400, "M_INVALID_PARAM")

@@ -9,25 +9,17 @@ import asyncio
 import json
 import os
 import time
-import urllib.parse
 
 import nio
 import pytest
 
-from conftest import FakeClock, nio_clients, start_stack, stop_stack
-
-C = "/_matrix/client/v3"
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
+from conftest import User, nio_clients, q
 
 def register_people(stack, tag, names=("alice", "bob", "carol")):
     out = {}
     for who in names:
         name = "%s%s%d" % (tag, who, os.getpid())
-        out[who] = dict(stack.register(name, "pw-" + name), username=name)
+        out[who] = User.register(stack, name)
     return out
 
 
@@ -37,27 +29,17 @@ def people(stack):
     return register_people(stack, "ep")
 
 
-def call(stack, user, method, path, body=None, raw=None):
-    return stack.request(method, C + path, body, token=user["access_token"], raw=raw)
-
-
-def ok(stack, user, method, path, body=None):
-    status, resp = call(stack, user, method, path, body)
-    assert status == 200, (method, path, status, resp)
-    return resp
-
-
 def assert_error(status_resp, status, errcode):
     got_status, resp = status_resp
     assert (got_status, (resp or {}).get("errcode")) == (status, errcode), resp
 
 
-def shared_room(stack, owner, *others):
+def shared_room(owner, *others):
     """A new room of owner that every one of others has joined."""
-    room = ok(stack, owner, "POST", "/createRoom", {"preset": "private_chat"})["room_id"]
+    room = owner.create_room(preset="private_chat")
     for u in others:
-        ok(stack, owner, "POST", "/rooms/%s/invite" % q(room), {"user_id": u["user_id"]})
-        ok(stack, u, "POST", "/join/" + q(room), {})
+        owner.room_post(room, "invite", u.user_id)
+        u.join(room)
     return room
 
 
@@ -102,7 +84,7 @@ def presence_of(user_id):
 
 def test_incremental_sync_delivers_typing(stack, people):
     alice, bob = people["alice"], people["bob"]
-    room = shared_room(stack, alice, bob)
+    room = shared_room(alice, bob)
 
     async def go(a, b):
         await synced(b)
@@ -113,14 +95,14 @@ def test_incremental_sync_delivers_typing(stack, people):
         return typed, started, stopped, b.rooms[room].typing_users
     typed, started, stopped, nio_view = nio_clients(stack, [alice, bob], go)
     assert isinstance(typed, nio.RoomTypingResponse), typed
-    assert started == [alice["user_id"]]
+    assert started == [alice.user_id]
     # Spec: m.typing carries the whole list: empty once everyone stopped.
     assert stopped == [] and nio_view == []
 
 
 def test_waiting_sync_returns_promptly_on_typing(stack, people):
     alice, bob = people["alice"], people["bob"]
-    room = shared_room(stack, alice, bob)
+    room = shared_room(alice, bob)
 
     async def go(a, b):
         # Both online first (a sync sets presence), then nothing is news to bob.
@@ -135,53 +117,53 @@ def test_waiting_sync_returns_promptly_on_typing(stack, people):
         return resp, time.monotonic() - began
     resp, took = nio_clients(stack, [alice, bob], go)
     assert isinstance(resp, nio.SyncResponse), resp
-    assert typing_in(room)(resp) == [alice["user_id"]]
+    assert typing_in(room)(resp) == [alice.user_id]
     assert took < 5, "a 25 s long-poll took %.1f s to see the typing" % took
 
 
 def test_initial_sync_shows_typing(stack, people):
     alice, bob = people["alice"], people["bob"]
-    room = shared_room(stack, alice, bob)
-    ok(stack, alice, "PUT", "/rooms/%s/typing/%s" % (q(room), q(alice["user_id"])),
-       {"typing": True, "timeout": 60000})
-    status, resp = call(stack, bob, "GET", "/sync")
+    room = shared_room(alice, bob)
+    alice.ok("PUT", "/rooms/%s/typing/%s" % (q(room), q(alice.user_id)),
+             {"typing": True, "timeout": 60000})
+    status, resp = bob.call("GET", "/sync")
     assert status == 200, resp
     events = resp["rooms"]["join"][room]["ephemeral"]["events"]
-    assert {"type": "m.typing", "content": {"user_ids": [alice["user_id"]]}} in events
+    assert {"type": "m.typing", "content": {"user_ids": [alice.user_id]}} in events
 
 
 def test_typing_errors(stack, people):
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    room = shared_room(stack, alice, bob)
-    path = "/rooms/%s/typing/%s" % (q(room), q(alice["user_id"]))
+    room = shared_room(alice, bob)
+    path = "/rooms/%s/typing/%s" % (q(room), q(alice.user_id))
     # Only for oneself, only where joined.
-    assert_error(call(stack, bob, "PUT", path, {"typing": True}), 403, "M_FORBIDDEN")
-    assert_error(call(stack, carol, "PUT", "/rooms/%s/typing/%s" % (q(room), q(carol["user_id"])),
-                      {"typing": True}), 403, "M_FORBIDDEN")
-    assert_error(call(stack, alice, "PUT", "/rooms/%s/typing/%s" % (
-        q("!nosuchroom:localhost"), q(alice["user_id"])), {"typing": True}), 403, "M_FORBIDDEN")
-    assert_error(call(stack, alice, "PUT", path, {"typing": "yes"}), 400, "M_BAD_JSON")
-    assert_error(call(stack, alice, "PUT", path, {}), 400, "M_MISSING_PARAM")
-    assert_error(call(stack, alice, "PUT", path, {"typing": True, "timeout": "long"}),
+    assert_error(bob.call("PUT", path, {"typing": True}), 403, "M_FORBIDDEN")
+    assert_error(carol.call("PUT", "/rooms/%s/typing/%s" % (q(room), q(carol.user_id)),
+                            {"typing": True}), 403, "M_FORBIDDEN")
+    assert_error(alice.call("PUT", "/rooms/%s/typing/%s" % (
+        q("!nosuchroom:localhost"), q(alice.user_id)), {"typing": True}), 403, "M_FORBIDDEN")
+    assert_error(alice.call("PUT", path, {"typing": "yes"}), 400, "M_BAD_JSON")
+    assert_error(alice.call("PUT", path, {}), 400, "M_MISSING_PARAM")
+    assert_error(alice.call("PUT", path, {"typing": True, "timeout": "long"}),
                  400, "M_INVALID_PARAM")
     # A timeout past the cap is accepted and capped.
-    assert call(stack, alice, "PUT", path, {"typing": True, "timeout": 10 ** 9})[0] == 200
-    assert call(stack, alice, "PUT", path, {"typing": False})[0] == 200
+    assert alice.call("PUT", path, {"typing": True, "timeout": 10 ** 9})[0] == 200
+    assert alice.call("PUT", path, {"typing": False})[0] == 200
 
 
 # -- account data and tags ----------------------------------------------------
 
 def test_account_data_roundtrip_and_sync(stack, people):
     alice, bob = people["alice"], people["bob"]
-    room = shared_room(stack, alice, bob)
-    uid = q(alice["user_id"])
+    room = shared_room(alice, bob)
+    uid = q(alice.user_id)
 
     async def go(a):
         await synced(a)
-        ok(stack, alice, "PUT", "/user/%s/account_data/org.example.cfg" % uid, {"theme": "dark"})
-        ok(stack, alice, "PUT", "/user/%s/rooms/%s/account_data/org.example.room" % (uid, q(room)),
-           {"pinned": True})
-        ok(stack, alice, "PUT", "/user/%s/rooms/%s/tags/u.work" % (uid, q(room)), {"order": 0.25})
+        alice.ok("PUT", "/user/%s/account_data/org.example.cfg" % uid, {"theme": "dark"})
+        alice.ok("PUT", "/user/%s/rooms/%s/account_data/org.example.room" % (uid, q(room)),
+                 {"pinned": True})
+        alice.ok("PUT", "/user/%s/rooms/%s/tags/u.work" % (uid, q(room)), {"order": 0.25})
 
         def pick(resp):
             glob = [e for e in resp.account_data_events
@@ -194,7 +176,7 @@ def test_account_data_roundtrip_and_sync(stack, people):
                 return glob[0].content, tags[0], other[0]
             return None
         got = await sync_until(a, pick)
-        ok(stack, alice, "DELETE", "/user/%s/rooms/%s/tags/u.work" % (uid, q(room)))
+        alice.ok("DELETE", "/user/%s/rooms/%s/tags/u.work" % (uid, q(room)))
         untagged = await sync_until(a, lambda r: next(
             (e.tags for e in (r.rooms.join[room].account_data if room in r.rooms.join else [])
              if isinstance(e, nio.TagEvent)), None))
@@ -203,19 +185,19 @@ def test_account_data_roundtrip_and_sync(stack, people):
     assert got == ({"theme": "dark"}, {"u.work": {"order": 0.25}}, {"pinned": True})
     assert untagged == {}
 
-    assert ok(stack, alice, "GET", "/user/%s/account_data/org.example.cfg" % uid) == \
+    assert alice.ok("GET", "/user/%s/account_data/org.example.cfg" % uid) == \
         {"theme": "dark"}
-    assert ok(stack, alice, "GET", "/user/%s/rooms/%s/account_data/org.example.room" % (
+    assert alice.ok("GET", "/user/%s/rooms/%s/account_data/org.example.room" % (
         uid, q(room))) == {"pinned": True}
-    assert ok(stack, alice, "GET", "/user/%s/rooms/%s/tags" % (uid, q(room))) == {"tags": {}}
-    assert_error(call(stack, alice, "GET", "/user/%s/account_data/org.example.none" % uid),
+    assert alice.ok("GET", "/user/%s/rooms/%s/tags" % (uid, q(room))) == {"tags": {}}
+    assert_error(alice.call("GET", "/user/%s/account_data/org.example.none" % uid),
                  404, "M_NOT_FOUND")
-    assert_error(call(stack, alice, "GET", "/user/%s/rooms/%s/account_data/org.example.cfg" % (
+    assert_error(alice.call("GET", "/user/%s/rooms/%s/account_data/org.example.cfg" % (
         uid, q(room))), 404, "M_NOT_FOUND")
 
     # An initial sync carries all of it; tags arrive as m.tag.
-    ok(stack, alice, "PUT", "/user/%s/rooms/%s/tags/m.favourite" % (uid, q(room)), {})
-    status, resp = call(stack, alice, "GET", "/sync")
+    alice.ok("PUT", "/user/%s/rooms/%s/tags/m.favourite" % (uid, q(room)), {})
+    status, resp = alice.call("GET", "/sync")
     assert status == 200
     assert {"type": "org.example.cfg", "content": {"theme": "dark"}} in \
         resp["account_data"]["events"]
@@ -223,50 +205,50 @@ def test_account_data_roundtrip_and_sync(stack, people):
     assert {"type": "m.tag", "content": {"tags": {"m.favourite": {}}}} in room_data
     assert {"type": "org.example.room", "content": {"pinned": True}} in room_data
     # Nobody else sees it.
-    status, resp = call(stack, bob, "GET", "/sync")
+    status, resp = bob.call("GET", "/sync")
     assert all(e["type"] != "org.example.cfg" for e in resp["account_data"]["events"])
     assert resp["rooms"]["join"][room]["account_data"]["events"] == []
 
 
 def test_account_data_errors(stack, people):
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    room = shared_room(stack, alice, bob)
-    uid, rid = q(alice["user_id"]), q(room)
+    room = shared_room(alice, bob)
+    uid, rid = q(alice.user_id), q(room)
     glob = "/user/%s/account_data/org.example.x" % uid
     per_room = "/user/%s/rooms/%s/account_data/org.example.x" % (uid, rid)
     # Someone else's account data: 403 both ways.
     for path in (glob, per_room, "/user/%s/rooms/%s/tags" % (uid, rid)):
-        assert_error(call(stack, bob, "GET", path), 403, "M_FORBIDDEN")
+        assert_error(bob.call("GET", path), 403, "M_FORBIDDEN")
     for path in (glob, per_room, "/user/%s/rooms/%s/tags/u.x" % (uid, rid)):
-        assert_error(call(stack, bob, "PUT", path, {"a": 1}), 403, "M_FORBIDDEN")
-    assert_error(call(stack, bob, "DELETE", "/user/%s/rooms/%s/tags/u.x" % (uid, rid)),
+        assert_error(bob.call("PUT", path, {"a": 1}), 403, "M_FORBIDDEN")
+    assert_error(bob.call("DELETE", "/user/%s/rooms/%s/tags/u.x" % (uid, rid)),
                  403, "M_FORBIDDEN")
     # Content must be a JSON object.
-    assert_error(call(stack, alice, "PUT", glob, [1, 2]), 400, "M_BAD_JSON")
-    assert_error(call(stack, alice, "PUT", glob, raw=b"{nope"), 400, "M_NOT_JSON")
-    assert_error(call(stack, alice, "PUT", per_room, "text"), 400, "M_BAD_JSON")
+    assert_error(alice.call("PUT", glob, [1, 2]), 400, "M_BAD_JSON")
+    assert_error(alice.call("PUT", glob, raw=b"{nope"), 400, "M_NOT_JSON")
+    assert_error(alice.call("PUT", per_room, "text"), 400, "M_BAD_JSON")
     # Spec: types the server controls are 405 M_BAD_JSON.
-    assert_error(call(stack, alice, "PUT", "/user/%s/rooms/%s/account_data/m.fully_read" % (
+    assert_error(alice.call("PUT", "/user/%s/rooms/%s/account_data/m.fully_read" % (
         uid, rid), {"event_id": "$x"}), 405, "M_BAD_JSON")
-    assert_error(call(stack, alice, "PUT", "/user/%s/account_data/m.push_rules" % uid,
-                      {"global": {}}), 405, "M_BAD_JSON")
+    assert_error(alice.call("PUT", "/user/%s/account_data/m.push_rules" % uid,
+                            {"global": {}}), 405, "M_BAD_JSON")
     # Spec: a malformed room ID is 400 M_INVALID_PARAM.
-    assert_error(call(stack, alice, "PUT", "/user/%s/rooms/%s/account_data/org.example.x" % (
+    assert_error(alice.call("PUT", "/user/%s/rooms/%s/account_data/org.example.x" % (
         uid, q("@notaroom:localhost")), {}), 400, "M_INVALID_PARAM")
-    assert_error(call(stack, alice, "GET", "/user/%s/rooms/%s/account_data/org.example.x" % (
+    assert_error(alice.call("GET", "/user/%s/rooms/%s/account_data/org.example.x" % (
         uid, q("@notaroom:localhost"))), 400, "M_INVALID_PARAM")
     # Tags: order a number from 0 to 1, names up to 255 bytes, rooms one is in.
     tag = "/user/%s/rooms/%s/tags/" % (uid, rid)
-    assert_error(call(stack, alice, "PUT", tag + "u.a", {"order": "first"}), 400, "M_INVALID_PARAM")
-    assert_error(call(stack, alice, "PUT", tag + "u.a", {"order": 2}), 400, "M_INVALID_PARAM")
-    assert_error(call(stack, alice, "PUT", tag + "u." + "x" * 300, {}), 400, "M_INVALID_PARAM")
-    assert_error(call(stack, carol, "PUT", "/user/%s/rooms/%s/tags/u.a" % (
-        q(carol["user_id"]), rid), {}), 403, "M_FORBIDDEN")
-    assert call(stack, alice, "PUT", tag + "u.a", {"order": 1})[0] == 200
-    assert call(stack, alice, "PUT", tag + "u.b", {"order": 0})[0] == 200
+    assert_error(alice.call("PUT", tag + "u.a", {"order": "first"}), 400, "M_INVALID_PARAM")
+    assert_error(alice.call("PUT", tag + "u.a", {"order": 2}), 400, "M_INVALID_PARAM")
+    assert_error(alice.call("PUT", tag + "u." + "x" * 300, {}), 400, "M_INVALID_PARAM")
+    assert_error(carol.call("PUT", "/user/%s/rooms/%s/tags/u.a" % (
+        q(carol.user_id), rid), {}), 403, "M_FORBIDDEN")
+    assert alice.call("PUT", tag + "u.a", {"order": 1})[0] == 200
+    assert alice.call("PUT", tag + "u.b", {"order": 0})[0] == 200
     # Removing an absent tag is fine.
-    assert call(stack, alice, "DELETE", tag + "u.none")[0] == 200
-    assert ok(stack, alice, "GET", "/user/%s/rooms/%s/tags" % (uid, rid)) == \
+    assert alice.call("DELETE", tag + "u.none")[0] == 200
+    assert alice.ok("GET", "/user/%s/rooms/%s/tags" % (uid, rid)) == \
         {"tags": {"u.a": {"order": 1}, "u.b": {"order": 0}}}
 
 
@@ -274,18 +256,18 @@ def test_account_data_errors(stack, people):
 
 def test_presence_set_get_and_sync(stack, people):
     alice, bob = people["alice"], people["bob"]
-    shared_room(stack, alice, bob)
+    shared_room(alice, bob)
 
     async def go(a, b):
         await synced(a)
         await synced(b)
         put = await a.set_presence("unavailable", "in a meeting")
-        seen = await sync_until(b, presence_of(alice["user_id"]))
-        got = await b.get_presence(alice["user_id"])
-        own = await a.get_presence(alice["user_id"])
+        seen = await sync_until(b, presence_of(alice.user_id))
+        got = await b.get_presence(alice.user_id)
+        own = await a.get_presence(alice.user_id)
         await a.set_presence("online")
         back = await sync_until(b, lambda r: (lambda e: e if e and e.presence == "online"
-                                              else None)(presence_of(alice["user_id"])(r)))
+                                              else None)(presence_of(alice.user_id)(r)))
         return put, seen, got, own, back
     put, seen, got, own, back = nio_clients(stack, [alice, bob], go)
     assert isinstance(put, nio.PresenceSetResponse), put
@@ -303,39 +285,39 @@ def test_sync_set_presence(stack):
     presence alone; a sync without it marks them online."""
     p = register_people(stack, "sp", ("dave", "erin"))
     dave, erin = p["dave"], p["erin"]
-    shared_room(stack, dave, erin)
-    presence = "/presence/%s/status" % q(dave["user_id"])
+    shared_room(dave, erin)
+    presence = "/presence/%s/status" % q(dave.user_id)
     # Never seen: offline.
-    assert ok(stack, erin, "GET", presence)["presence"] == "offline"
-    assert call(stack, dave, "GET", "/sync?set_presence=unavailable")[0] == 200
-    assert ok(stack, erin, "GET", presence)["presence"] == "unavailable"
-    assert call(stack, dave, "GET", "/sync?set_presence=offline")[0] == 200
-    assert ok(stack, erin, "GET", presence)["presence"] == "unavailable"
-    status, resp = call(stack, dave, "GET", "/sync")
+    assert erin.ok("GET", presence)["presence"] == "offline"
+    assert dave.call("GET", "/sync?set_presence=unavailable")[0] == 200
+    assert erin.ok("GET", presence)["presence"] == "unavailable"
+    assert dave.call("GET", "/sync?set_presence=offline")[0] == 200
+    assert erin.ok("GET", presence)["presence"] == "unavailable"
+    status, resp = dave.call("GET", "/sync")
     assert status == 200
     # The user's own presence is in their sync.
-    assert any(e["sender"] == dave["user_id"] and e["content"]["presence"] == "online"
+    assert any(e["sender"] == dave.user_id and e["content"]["presence"] == "online"
                for e in resp["presence"]["events"])
-    got = ok(stack, erin, "GET", presence)
+    got = erin.ok("GET", presence)
     assert got["presence"] == "online" and got["currently_active"] is True
-    assert_error(call(stack, dave, "GET", "/sync?set_presence=busy"), 400, "M_INVALID_PARAM")
+    assert_error(dave.call("GET", "/sync?set_presence=busy"), 400, "M_INVALID_PARAM")
 
 
 def test_presence_errors(stack, people):
     alice, carol = people["alice"], people["carol"]
-    path = "/presence/%s/status" % q(alice["user_id"])
+    path = "/presence/%s/status" % q(alice.user_id)
     # Synapse: no shared room, no presence (403).
-    assert_error(call(stack, carol, "GET", path), 403, "M_FORBIDDEN")
-    assert_error(call(stack, carol, "GET", "/presence/%s/status" % q("@nobody:localhost")),
+    assert_error(carol.call("GET", path), 403, "M_FORBIDDEN")
+    assert_error(carol.call("GET", "/presence/%s/status" % q("@nobody:localhost")),
                  403, "M_FORBIDDEN")
-    assert_error(call(stack, carol, "PUT", path, {"presence": "online"}), 403, "M_FORBIDDEN")
-    own = "/presence/%s/status" % q(carol["user_id"])
-    assert_error(call(stack, carol, "PUT", own, {"presence": "busy"}), 400, "M_INVALID_PARAM")
-    assert_error(call(stack, carol, "PUT", own, {}), 400, "M_MISSING_PARAM")
-    assert_error(call(stack, carol, "PUT", own, {"presence": "online", "status_msg": 5}),
+    assert_error(carol.call("PUT", path, {"presence": "online"}), 403, "M_FORBIDDEN")
+    own = "/presence/%s/status" % q(carol.user_id)
+    assert_error(carol.call("PUT", own, {"presence": "busy"}), 400, "M_INVALID_PARAM")
+    assert_error(carol.call("PUT", own, {}), 400, "M_MISSING_PARAM")
+    assert_error(carol.call("PUT", own, {"presence": "online", "status_msg": 5}),
                  400, "M_INVALID_PARAM")
-    assert ok(stack, carol, "PUT", own, {"presence": "offline", "status_msg": "away"}) == {}
-    assert ok(stack, carol, "GET", own) == {"presence": "offline", "status_msg": "away"}
+    assert carol.ok("PUT", own, {"presence": "offline", "status_msg": "away"}) == {}
+    assert carol.ok("GET", own) == {"presence": "offline", "status_msg": "away"}
 
 
 # -- filters ------------------------------------------------------------------
@@ -345,18 +327,18 @@ def test_sync_filter_applies_to_the_streams(stack):
     room.account_data are EventFilters over these streams."""
     p = register_people(stack, "fl", ("fran", "gus"))
     fran, gus = p["fran"], p["gus"]
-    room = shared_room(stack, fran, gus)
-    uid = q(fran["user_id"])
+    room = shared_room(fran, gus)
+    uid = q(fran.user_id)
     for t in ("org.example.keep", "org.example.drop"):
-        ok(stack, fran, "PUT", "/user/%s/account_data/%s" % (uid, t), {"t": t})
-    ok(stack, fran, "PUT", "/user/%s/rooms/%s/tags/u.x" % (uid, q(room)), {})
-    ok(stack, gus, "PUT", "/rooms/%s/typing/%s" % (q(room), q(gus["user_id"])),
-       {"typing": True, "timeout": 60000})
-    ok(stack, gus, "PUT", "/presence/%s/status" % q(gus["user_id"]), {"presence": "online"})
+        fran.ok("PUT", "/user/%s/account_data/%s" % (uid, t), {"t": t})
+    fran.ok("PUT", "/user/%s/rooms/%s/tags/u.x" % (uid, q(room)), {})
+    gus.ok("PUT", "/rooms/%s/typing/%s" % (q(room), q(gus.user_id)),
+           {"typing": True, "timeout": 60000})
+    gus.ok("PUT", "/presence/%s/status" % q(gus.user_id), {"presence": "online"})
 
     def sync(flt):
-        status, resp = call(stack, fran, "GET", "/sync?set_presence=offline&filter=" +
-                            q(json.dumps(flt)))
+        status, resp = fran.call("GET", "/sync?set_presence=offline&filter=" +
+                                 q(json.dumps(flt)))
         assert status == 200, resp
         return resp
     full = sync({})
@@ -364,13 +346,13 @@ def test_sync_filter_applies_to_the_streams(stack):
         {"org.example.keep", "org.example.drop"}
     assert [e["type"] for e in full["rooms"]["join"][room]["ephemeral"]["events"]
             if e["type"] == "m.typing"] == ["m.typing"]
-    assert any(e["sender"] == gus["user_id"] for e in full["presence"]["events"])
+    assert any(e["sender"] == gus.user_id for e in full["presence"]["events"])
     some = sync({"account_data": {"types": ["org.example.keep"]},
-                 "presence": {"not_senders": [gus["user_id"]]},
+                 "presence": {"not_senders": [gus.user_id]},
                  "room": {"ephemeral": {"not_types": ["m.typing"]},
                           "account_data": {"not_types": ["m.tag"]}}})
     assert [e["type"] for e in some["account_data"]["events"]] == ["org.example.keep"]
-    assert all(e["sender"] != gus["user_id"] for e in some["presence"]["events"])
+    assert all(e["sender"] != gus.user_id for e in some["presence"]["events"])
     section = some["rooms"]["join"].get(room, {})
     assert all(e["type"] != "m.typing" for e in section.get("ephemeral", {}).get("events", []))
     assert section.get("account_data", {}).get("events", []) == []
@@ -381,22 +363,11 @@ def test_sync_filter_applies_to_the_streams(stack):
 
 # -- typing expiry on the fake clock --------------------------------------------
 
-@pytest.fixture(scope="module")
-def clock_stack():
-    """A stack of its own on a fake clock, for this module only."""
-    clock = FakeClock()
-    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
-    s.clock = clock
-    yield s
-    stop_stack(s)
-    os.unlink(clock.path)
-
-
 def test_typing_expires_and_wakes_waiting_sync(clock_stack):
     s = clock_stack
     p = register_people(s, "ck", ("alice", "bob"))
     alice, bob = p["alice"], p["bob"]
-    room = shared_room(s, alice, bob)
+    room = shared_room(alice, bob)
 
     async def go(a, b):
         await synced(a)
@@ -413,7 +384,7 @@ def test_typing_expires_and_wakes_waiting_sync(clock_stack):
         resp = await asyncio.wait_for(poll, 20)
         return started, resp
     started, resp = nio_clients(s, [alice, bob], go)
-    assert started == [alice["user_id"]]
+    assert started == [alice.user_id]
     assert isinstance(resp, nio.SyncResponse), resp
     assert typing_in(room)(resp) == []
 
@@ -424,11 +395,11 @@ def test_presence_lapses_when_idle(clock_stack):
     s = clock_stack
     p = register_people(s, "pl", ("alice", "bob"))
     alice, bob = p["alice"], p["bob"]
-    shared_room(s, alice, bob)
+    shared_room(alice, bob)
 
     def alice_is(want):
         def pick(resp):
-            ev = presence_of(alice["user_id"])(resp)
+            ev = presence_of(alice.user_id)(resp)
             return ev if ev is not None and ev.presence == want else None
         return pick
 

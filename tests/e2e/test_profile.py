@@ -1,14 +1,12 @@
 """Profiles: display name and avatar URL through matrix-nio, seen by
 others; other users' profiles are read-only; unknown users are 404."""
-from urllib.parse import quote
-
 import nio
 
-from conftest import nio_run
+from conftest import C, nio_run, q
 
 
 def profile_path(user_id, field=""):
-    return "/_matrix/client/v3/profile/" + quote(user_id, safe="") + field
+    return C + "/profile/" + q(user_id) + field
 
 
 def test_profile_round_trip_with_nio(stack, uniq):

@@ -7,91 +7,39 @@ before each event, so that edits and timestamps are ordered by
 origin_server_ts exactly as the test sends them."""
 import asyncio
 import os
-import struct
-import tempfile
-import time
-import urllib.parse
 
 import nio
 import pytest
 
-from conftest import start_stack, stop_stack
+from conftest import C, User, q
 
-C = "/_matrix/client/v3"
 V1 = "/_matrix/client/v1"
 
 
-def q(s):
-    return urllib.parse.quote(s, safe="")
+class RelUser(User):
+    """A fresh user on clock_stack: each event it makes comes one second
+    of the fake clock after the last."""
 
-
-class FakeClock:
-    """The file every process of the stack reads the time from."""
-
-    def __init__(self):
-        fd, self.path = tempfile.mkstemp(prefix="myelin-clock-")
-        os.close(fd)
-        # Start at the real time and only go forward (see test_clock.py).
-        self.set(int(time.time() * 1000))
-
-    def set(self, ms):
-        self.now = ms
-        with open(self.path, "r+b") as f:
-            f.write(struct.pack("<q", ms))
-
-    def advance(self, ms):
-        self.set(self.now + ms)
-
-
-@pytest.fixture(scope="module")
-def rstack():
-    clock = FakeClock()
-    s = start_stack(env={"MYELIN_FAKE_CLOCK": clock.path})
-    s.clock = clock
-    yield s
-    stop_stack(s)
-    os.unlink(clock.path)
-
-
-class User:
     def __init__(self, stack, name):
-        resp = stack.register(name)
-        self.s = stack
-        self.user_id = resp["user_id"]
-        self.token = resp["access_token"]
-        self.txn = 0
+        super().__init__(stack, stack.register(name))
 
-    def req(self, method, path, body=None):
-        return self.s.request(method, path, body, token=self.token)
-
-    def get(self, path, **params):
-        if params:
-            path += "?" + urllib.parse.urlencode(params)
-        return self.req("GET", path)
-
-    def create_room(self):
-        self.s.clock.advance(1000)
-        status, body = self.req("POST", C + "/createRoom", {"preset": "public_chat"})
-        assert status == 200, body
-        return body["room_id"]
+    def create_room(self, **body):
+        body.setdefault("preset", "public_chat")
+        self.stack.clock.advance(1000)
+        return super().create_room(**body)
 
     def join(self, room_id):
-        self.s.clock.advance(1000)
-        status, body = self.req("POST", C + "/rooms/%s/join" % q(room_id), {})
-        assert status == 200, body
+        self.stack.clock.advance(1000)
+        return self.room_post(room_id, "join")
 
-    def send(self, room_id, body="hi", rel=None, etype="m.room.message", **extra):
+    def send_next(self, room_id, body="hi", rel=None, etype="m.room.message", **extra):
         """Sends a message one second after the last event; returns its ID."""
         content = {"msgtype": "m.text", "body": body} if etype == "m.room.message" else {}
         content.update(extra)
         if rel is not None:
             content["m.relates_to"] = rel
-        self.txn += 1
-        self.s.clock.advance(1000)
-        status, resp = self.req("PUT", C + "/rooms/%s/send/%s/t%d" % (
-            q(room_id), etype, self.txn), content)
-        assert status == 200, resp
-        return resp["event_id"]
+        self.stack.clock.advance(1000)
+        return self.send_ok(room_id, content, etype)
 
     def event(self, room_id, event_id):
         status, ev = self.get(C + "/rooms/%s/event/%s" % (q(room_id), q(event_id)))
@@ -114,8 +62,8 @@ def edit_rel(target):
 
 
 def edit(user, room, target, text):
-    return user.send(room, "* " + text, edit_rel(target),
-                     **{"m.new_content": {"msgtype": "m.text", "body": text}})
+    return user.send_next(room, "* " + text, edit_rel(target),
+                          **{"m.new_content": {"msgtype": "m.text", "body": text}})
 
 
 def ids(chunk):
@@ -127,28 +75,28 @@ def rels(ev):
 
 
 @pytest.fixture(scope="module")
-def graph(rstack):
+def graph(clock_stack):
     """A room with a root message and every kind of child: a reply, a
     thread of two, two edits (and one by someone else), a reaction, a
     reference, and an edit of the latest thread event."""
-    s = rstack
+    s = clock_stack
     n = "rel%d" % os.getpid()
-    alice, bob, carol = User(s, n + "a"), User(s, n + "b"), User(s, n + "c")
+    alice, bob, carol = RelUser(s, n + "a"), RelUser(s, n + "b"), RelUser(s, n + "c")
     room = alice.create_room()
     bob.join(room)
     carol.join(room)
     g = dict(alice=alice, bob=bob, carol=carol, room=room)
-    g["root"] = alice.send(room, "root")
+    g["root"] = alice.send_next(room, "root")
     # Rich replies have no rel_type: not a relation for the server.
-    g["reply"] = bob.send(room, "reply", {"m.in_reply_to": {"event_id": g["root"]}})
-    g["t1"] = bob.send(room, "thread 1", thread(g["root"]))
+    g["reply"] = bob.send_next(room, "reply", {"m.in_reply_to": {"event_id": g["root"]}})
+    g["t1"] = bob.send_next(room, "thread 1", thread(g["root"]))
     g["e1"] = edit(alice, room, g["root"], "root, edited")
-    g["t2"] = alice.send(room, "thread 2", thread(g["root"]))
+    g["t2"] = alice.send_next(room, "thread 2", thread(g["root"]))
     g["e2"] = edit(alice, room, g["root"], "root, edited twice")
-    g["react"] = bob.send(room, etype="m.reaction", rel={
+    g["react"] = bob.send_next(room, etype="m.reaction", rel={
         "rel_type": "m.annotation", "event_id": g["root"], "key": "\U0001F44D"})
-    g["ref"] = carol.send(room, "see above", {"rel_type": "m.reference",
-                                              "event_id": g["root"]})
+    g["ref"] = carol.send_next(room, "see above", {"rel_type": "m.reference",
+                                                   "event_id": g["root"]})
     # Spec: an edit by another sender is not a valid replacement.
     g["bad_edit"] = edit(bob, room, g["root"], "not yours")
     g["t2_edit"] = edit(alice, room, g["t2"], "thread 2, edited")
@@ -233,13 +181,13 @@ def test_bundled_aggregations(graph):
     assert "m.thread" not in rels(g["bob"].event(g["room"], g["t2"]))
 
 
-def test_bundles_in_messages_with_nio(rstack, graph):
+def test_bundles_in_messages_with_nio(clock_stack, graph):
     g = graph
     status, first = g["carol"].get(C + "/rooms/%s/messages" % q(g["room"]), limit=1)
     assert status == 200
 
     async def run():
-        client = nio.AsyncClient(rstack.base, g["carol"].user_id)
+        client = nio.AsyncClient(clock_stack.base, g["carol"].user_id)
         client.access_token = g["carol"].token
         try:
             resp = await client.room_messages(g["room"], first["start"], limit=50)
@@ -260,33 +208,33 @@ def test_bundles_in_messages_with_nio(rstack, graph):
             assert "m.relations" not in e.get("unsigned", {})
 
 
-def test_redacted_edit_falls_back(rstack, uniq):
+def test_redacted_edit_falls_back(clock_stack, uniq):
     """Spec: redacting the latest edit reverts to the one before; a
     redacted original bundles no edit at all."""
-    alice = User(rstack, uniq("red"))
+    alice = RelUser(clock_stack, uniq("red"))
     room = alice.create_room()
-    root = alice.send(room, "v0")
+    root = alice.send_next(room, "v0")
     e1 = edit(alice, room, root, "v1")
     e2 = edit(alice, room, root, "v2")
     assert rels(alice.event(room, root))["m.replace"]["event_id"] == e2
-    rstack.clock.advance(1000)
-    status, body = alice.req("PUT", C + "/rooms/%s/redact/%s/r1" % (q(room), q(e2)), {})
+    clock_stack.clock.advance(1000)
+    status, body = alice.call("PUT", C + "/rooms/%s/redact/%s/r1" % (q(room), q(e2)), {})
     assert status == 200, body
     assert rels(alice.event(room, root))["m.replace"]["event_id"] == e1
     status, body = alice.relations(room, root, "m.replace")
     assert status == 200 and ids(body["chunk"]) == [e1]
-    status, body = alice.req("PUT", C + "/rooms/%s/redact/%s/r2" % (q(room), q(root)), {})
+    status, body = alice.call("PUT", C + "/rooms/%s/redact/%s/r2" % (q(room), q(root)), {})
     assert status == 200, body
     assert "m.replace" not in rels(alice.event(room, root))
 
 
-def test_relations_paging(rstack, uniq):
-    alice = User(rstack, uniq("page"))
+def test_relations_paging(clock_stack, uniq):
+    alice = RelUser(clock_stack, uniq("page"))
     room = alice.create_room()
-    parent = alice.send(room, "parent")
-    kids = [alice.send(room, "child %d" % i, {"rel_type": "m.reference", "event_id": parent})
+    parent = alice.send_next(room, "parent")
+    kids = [alice.send_next(room, "child %d" % i, {"rel_type": "m.reference", "event_id": parent})
             for i in range(7)]
-    alice.send(room, "unrelated")
+    alice.send_next(room, "unrelated")
 
     got, frm, pages = [], None, []
     while True:
@@ -341,7 +289,7 @@ def test_relations_paging(rstack, uniq):
     assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
 
 
-def test_relations_errors(rstack, graph, uniq):
+def test_relations_errors(clock_stack, graph, uniq):
     g = graph
     # Spec: 404 M_NOT_FOUND for an unknown parent...
     status, body = g["alice"].relations(g["room"], "$nosuchevent")
@@ -351,26 +299,26 @@ def test_relations_errors(rstack, graph, uniq):
     status, body = g["alice"].relations(other, g["root"])
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     # ... and, as the spec words it, for one the user may not read.
-    stranger = User(rstack, uniq("stranger"))
+    stranger = RelUser(clock_stack, uniq("stranger"))
     status, body = stranger.relations(g["room"], g["root"])
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
-    status, body = rstack.request("GET", V1 + "/rooms/%s/relations/%s" % (
+    status, body = clock_stack.request("GET", V1 + "/rooms/%s/relations/%s" % (
         q(g["room"]), q(g["root"])))
     assert (status, body["errcode"]) == (401, "M_MISSING_TOKEN")
 
 
-def test_threads_list(rstack, uniq):
-    alice, bob = User(rstack, uniq("tha")), User(rstack, uniq("thb"))
+def test_threads_list(clock_stack, uniq):
+    alice, bob = RelUser(clock_stack, uniq("tha")), RelUser(clock_stack, uniq("thb"))
     room = alice.create_room()
     bob.join(room)
-    r1 = alice.send(room, "root 1")
-    r2 = alice.send(room, "root 2")
-    r3 = bob.send(room, "root 3")
-    alice.send(room, "not a thread")
-    alice.send(room, "in 1", thread(r1))
-    alice.send(room, "in 2", thread(r2))
-    r3a = alice.send(room, "in 3", thread(r3))
-    last1 = bob.send(room, "in 1 again", thread(r1))
+    r1 = alice.send_next(room, "root 1")
+    r2 = alice.send_next(room, "root 2")
+    r3 = bob.send_next(room, "root 3")
+    alice.send_next(room, "not a thread")
+    alice.send_next(room, "in 1", thread(r1))
+    alice.send_next(room, "in 2", thread(r2))
+    r3a = alice.send_next(room, "in 3", thread(r3))
+    last1 = bob.send_next(room, "in 1 again", thread(r1))
 
     status, body = alice.get(V1 + "/rooms/%s/threads" % q(room))
     assert status == 200, body
@@ -404,7 +352,7 @@ def test_threads_list(rstack, uniq):
     assert got == [r1, r3, r2]
 
     # New activity moves a thread to the top.
-    alice.send(room, "in 2 again", thread(r2))
+    alice.send_next(room, "in 2 again", thread(r2))
     status, body = bob.get(V1 + "/rooms/%s/threads" % q(room))
     assert ids(body["chunk"]) == [r2, r1, r3]
     assert rels(body["chunk"][0])["m.thread"]["current_user_participated"] is False
@@ -414,19 +362,19 @@ def test_threads_list(rstack, uniq):
     status, body = bob.get(V1 + "/rooms/%s/threads" % q(room), limit=0)
     assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
     # Spec: 403 M_FORBIDDEN when the user cannot view the room, or it does not exist.
-    stranger = User(rstack, uniq("thx"))
+    stranger = RelUser(clock_stack, uniq("thx"))
     status, body = stranger.get(V1 + "/rooms/%s/threads" % q(room))
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
     status, body = stranger.get(V1 + "/rooms/%s/threads" % q("!nowhere:localhost"))
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
 
 
-def test_context(rstack, uniq):
-    alice, bob = User(rstack, uniq("cxa")), User(rstack, uniq("cxb"))
+def test_context(clock_stack, uniq):
+    alice, bob = RelUser(clock_stack, uniq("cxa")), RelUser(clock_stack, uniq("cxb"))
     room = alice.create_room()
     bob.join(room)
-    msgs = [(alice if i % 2 == 0 else bob).send(room, "m%d" % i) for i in range(10)]
-    alice.send(room, "reply in thread", thread(msgs[5]))
+    msgs = [(alice if i % 2 == 0 else bob).send_next(room, "m%d" % i) for i in range(10)]
+    alice.send_next(room, "reply in thread", thread(msgs[5]))
 
     status, body = alice.get(C + "/rooms/%s/context/%s" % (q(room), q(msgs[5])), limit=4)
     assert status == 200, body
@@ -478,18 +426,18 @@ def test_context(rstack, uniq):
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = alice.get(C + "/rooms/%s/context/%s" % (q(room), q(msgs[0])), filter="{")
     assert (status, body["errcode"]) == (400, "M_NOT_JSON")
-    stranger = User(rstack, uniq("cxs"))
+    stranger = RelUser(clock_stack, uniq("cxs"))
     status, body = stranger.get(C + "/rooms/%s/context/%s" % (q(room), q(msgs[5])))
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
 
 
-def test_context_with_nio(rstack, uniq):
-    alice = User(rstack, uniq("cxn"))
+def test_context_with_nio(clock_stack, uniq):
+    alice = RelUser(clock_stack, uniq("cxn"))
     room = alice.create_room()
-    msgs = [alice.send(room, "n%d" % i) for i in range(5)]
+    msgs = [alice.send_next(room, "n%d" % i) for i in range(5)]
 
     async def run():
-        client = nio.AsyncClient(rstack.base, alice.user_id)
+        client = nio.AsyncClient(clock_stack.base, alice.user_id)
         client.access_token = alice.token
         try:
             return await client.room_context(room, msgs[2], limit=2)
@@ -504,12 +452,12 @@ def test_context_with_nio(rstack, uniq):
     assert resp.start and resp.end
 
 
-def test_timestamp_to_event(rstack, uniq):
-    alice = User(rstack, uniq("ts"))
+def test_timestamp_to_event(clock_stack, uniq):
+    alice = RelUser(clock_stack, uniq("ts"))
     room = alice.create_room()
-    a = alice.send(room, "a")
-    b = alice.send(room, "b")
-    c = alice.send(room, "c")
+    a = alice.send_next(room, "a")
+    b = alice.send_next(room, "b")
+    c = alice.send_next(room, "c")
     ts = {e: alice.event(room, e)["origin_server_ts"] for e in (a, b, c)}
     assert ts[a] < ts[b] < ts[c]
     path = V1 + "/rooms/%s/timestamp_to_event" % q(room)
@@ -544,21 +492,22 @@ def test_timestamp_to_event(rstack, uniq):
     assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
     status, body = alice.get(path, ts="yesterday", dir="f")
     assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
-    stranger = User(rstack, uniq("tss"))
+    stranger = RelUser(clock_stack, uniq("tss"))
     status, body = stranger.get(path, ts=ts[a], dir="f")
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
 
 
-def test_bundles_across_batches(rstack, uniq):
+def test_bundles_across_batches(clock_stack, uniq):
     """More events than one batch of the aggregation queries (14): every
     root keeps its own summary."""
-    alice, bob = User(rstack, uniq("bat")), User(rstack, uniq("batb"))
+    alice, bob = RelUser(clock_stack, uniq("bat")), RelUser(clock_stack, uniq("batb"))
     room = alice.create_room()
     bob.join(room)
-    roots = [alice.send(room, "root %d" % i) for i in range(20)]
+    roots = [alice.send_next(room, "root %d" % i) for i in range(20)]
     replies = {}
     for i, r in enumerate(roots):
-        replies[r] = [bob.send(room, "reply %d.%d" % (i, k), thread(r)) for k in range(i % 3 + 1)]
+        replies[r] = [bob.send_next(room, "reply %d.%d" % (i, k), thread(r))
+                      for k in range(i % 3 + 1)]
         if i % 4 == 0:
             edit(alice, room, r, "root %d, edited" % i)
 

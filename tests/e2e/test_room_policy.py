@@ -7,65 +7,31 @@ import base64
 import json
 import os
 import threading
-import urllib.parse
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-C = "/_matrix/client/v3"
+from conftest import User, q
+
 LONG_USER = "@" + "a" * 300 + ":localhost"     # 311 bytes
 BIG = 2 ** 60
 
 
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class Api:
-    """Raw client-server calls as one user."""
+class Api(User):
+    """Raw client-server calls as one user (uid: the user ID)."""
 
     def __init__(self, stack, user):
-        self.stack, self.user, self.token = stack, user, user["access_token"]
-        self.uid = user["user_id"]
-        self.txn = 0
-
-    def call(self, method, path, body=None, raw=None):
-        return self.stack.request(method, C + path, body, token=self.token, raw=raw)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
-
-    def create(self, **body):
-        return self.ok("POST", "/createRoom", body)["room_id"]
+        super().__init__(stack, user)
+        self.uid = self.user_id
 
     def join(self, room):
+        """POST /join/{room}: (status, body)."""
         return self.call("POST", "/join/" + q(room), {})
-
-    def send(self, room, content, etype="m.room.message"):
-        self.txn += 1
-        return self.call("PUT", "/rooms/%s/send/%s/p%d" % (q(room), etype, self.txn), content)
-
-    def put_state(self, room, etype, content, key=""):
-        return self.call("PUT", "/rooms/%s/state/%s/%s" % (q(room), q(etype), q(key)), content)
-
-    def state(self, room, etype, key=""):
-        return self.call("GET", "/rooms/%s/state/%s/%s" % (q(room), q(etype), q(key)))
 
     def member(self, room, user_id):
         status, resp = self.state(room, "m.room.member", user_id)
         return resp if status == 200 else None
-
-    def membership(self, room, user_id):
-        m = self.member(room, user_id)
-        return m.get("membership") if m else None
-
-    def timeline(self, room):
-        status, resp = self.call("GET", "/rooms/%s/messages?dir=f&limit=1000" % q(room))
-        assert status == 200, resp
-        return resp["chunk"]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +50,8 @@ def assert_error(status_resp, status, errcode):
 
 def restricted_room(a, version, rule):
     """A public space and a room of `version` that only its members may join."""
-    space = a.create(preset="public_chat")
-    room = a.create(preset="private_chat", room_version=version, initial_state=[{
+    space = a.create_room(preset="public_chat")
+    room = a.create_room(preset="private_chat", room_version=version, initial_state=[{
         "type": "m.room.join_rules", "state_key": "",
         "content": {"join_rule": rule,
                     "allow": [{"type": "m.room_membership", "room_id": space}]}}])
@@ -133,7 +99,7 @@ def test_restricted_legitimate_joins(api, version):
 def test_voucher_key_never_kept_outside_restricted_joins(api):
     """The key is dropped from member events that need no voucher."""
     a, b = api["alice"], api["bob"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     status, resp = b.put_state(room, "m.room.member", {
         "membership": "join", "join_authorised_via_users_server": a.uid}, b.uid)
     assert status == 200, resp
@@ -150,7 +116,7 @@ def test_third_party_invite_content_is_not_a_client_key(api):
     posted an m.room.third_party_invite then, cannot invite after losing
     that power by signing the "third-party invite" with a key of his own."""
     a, b, c = api["alice"], api["bob"], api["carol"]
-    room = a.create(preset="public_chat", room_version="10", power_level_content_override={
+    room = a.create_room(preset="public_chat", room_version="10", power_level_content_override={
         "invite": 50, "users": {a.uid: 100, b.uid: 50}})
     assert b.join(room)[0] == 200
     key = Ed25519PrivateKey.generate()
@@ -177,7 +143,7 @@ def test_third_party_invite_content_is_not_a_client_key(api):
 def test_state_put_of_create_refused(api):
     """m.room.create cannot be replaced: creator and room_version stay."""
     a, c = api["alice"], api["carol"]
-    room = a.create(preset="public_chat", room_version="10")
+    room = a.create_room(preset="public_chat", room_version="10")
     assert_error(a.put_state(room, "m.room.create", {"creator": c.uid, "room_version": "1"}),
                  403, "M_FORBIDDEN")
     assert_error(a.send(room, {"creator": c.uid, "room_version": "1"}, etype="m.room.create"),
@@ -192,7 +158,7 @@ def test_kick_does_not_lift_a_ban(api):
     """SyTest 30rooms/07ban.pl: a banned user may not rejoin, be invited or
     be kicked (which would lift the ban) until unbanned."""
     a, b = api["alice"], api["bob"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     assert b.join(room)[0] == 200
     assert a.call("POST", "/rooms/%s/ban" % q(room), {"user_id": b.uid})[0] == 200
     assert_error(b.join(room), 403, "M_FORBIDDEN")
@@ -210,7 +176,7 @@ def test_kick_needs_a_target_in_the_room(api):
     """SyTest 30rooms/15kick.pl and the spec's 403 for /kick: "the kickee
     is not currently in the room": never joined, or already left."""
     a, b, c = api["alice"], api["bob"], api["carol"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     before = len(a.timeline(room))
     assert_error(a.call("POST", "/rooms/%s/kick" % q(room), {"user_id": "@bob:example.com"}),
                  403, "M_FORBIDDEN")
@@ -230,7 +196,7 @@ def test_kick_needs_a_target_in_the_room(api):
 
 def test_kick_by_a_non_member_refused(api):
     a, b, c = api["alice"], api["bob"], api["carol"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     assert b.join(room)[0] == 200
     assert_error(c.call("POST", "/rooms/%s/kick" % q(room), {"user_id": b.uid}),
                  403, "M_FORBIDDEN")
@@ -246,7 +212,7 @@ def member_events(a, room, user_id):
 
 def test_parallel_joins_make_one_event(api):
     a, b = api["alice"], api["bob"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     results = []
 
     def join():
@@ -268,7 +234,7 @@ def test_same_state_twice_is_one_event(api):
     """SyTest 30rooms/01state.pl: the same type, state_key, sender and
     content answer with the current event's ID."""
     a = api["alice"]
-    room = a.create()
+    room = a.create_room()
     first = a.put_state(room, "m.room.topic", {"topic": "same"})
     second = a.put_state(room, "m.room.topic", {"topic": "same"})
     assert first[0] == second[0] == 200
@@ -302,7 +268,7 @@ def test_initial_state_type_too_long(api):
                                     "@bob:local host", "@bob:"])
 def test_membership_target_must_be_a_user_id(api, action, target):
     a = api["alice"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     before = len(a.timeline(room))
     assert_error(a.call("POST", "/rooms/%s/%s" % (q(room), action), {"user_id": target}),
                  400, "M_INVALID_PARAM")
@@ -311,7 +277,7 @@ def test_membership_target_must_be_a_user_id(api, action, target):
 
 def test_state_key_and_type_limits(api):
     a = api["alice"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     before = len(a.timeline(room))
     assert_error(a.put_state(room, "org.example", {"a": 1}, "k" * 300), 400, "M_INVALID_PARAM")
     assert_error(a.put_state(room, "t" * 300, {"a": 1}), 400, "M_INVALID_PARAM")
@@ -341,7 +307,7 @@ def raw_body(text):
 
 def test_send_refuses_non_canonical_numbers(api):
     a = api["alice"]
-    room = a.create()
+    room = a.create_room()
     before = len(a.timeline(room))
     for body in ('{"body": "x", "n": 1.5}', '{"body": "x", "n": 9007199254740992}',
                  '{"body": "x", "n": -9007199254740992}', '{"n": 1e3}'):
@@ -369,7 +335,7 @@ def test_create_room_power_levels_numbers(api):
 @pytest.mark.parametrize("limit", ["10.5", str(BIG)])
 def test_filter_numbers(api, limit):
     a = api["alice"]
-    room = a.create()
+    room = a.create_room()
     status, resp = a.call("POST", "/user/%s/filter" % q(a.uid),
                           raw=raw_body('{"room": {"timeline": {"limit": %s}}}' % limit))
     assert status == 400 and resp["errcode"] == "M_BAD_JSON", resp

@@ -8,19 +8,11 @@ The users are registered once for the module (password hashing is the
 slow part); every test makes rooms of its own."""
 import os
 import re
-import urllib.parse
 
 import nio
 import pytest
 
-from conftest import nio_clients
-
-C = "/_matrix/client/v3"
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
+from conftest import C, User, nio_clients, q
 
 @pytest.fixture(scope="module")
 def people(stack):
@@ -33,55 +25,22 @@ def people(stack):
     return out
 
 
-class Api:
-    """Raw client-server calls as one user."""
+class Api(User):
+    """Raw client-server calls as one user (user: the login response)."""
 
     def __init__(self, stack, user):
-        self.stack, self.user, self.token = stack, user, user["access_token"]
-        self.txn = 0
-
-    def call(self, method, path, body=None):
-        return self.stack.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
-
-    def create(self, **body):
-        return self.ok("POST", "/createRoom", body)["room_id"]
+        super().__init__(stack, user)
+        self.user = user
 
     def join(self, room):
+        """POST /join/{room}: (status, body)."""
         return self.call("POST", "/join/" + q(room), {})
-
-    def send(self, room, body, etype="m.room.message", txn=None):
-        self.txn += 1
-        txn = txn or "t%d" % self.txn
-        return self.call("PUT", "/rooms/%s/send/%s/%s" % (q(room), etype, q(txn)),
-                         {"msgtype": "m.text", "body": body})
-
-    def state(self, room, etype, key=""):
-        return self.call("GET", "/rooms/%s/state/%s/%s" % (q(room), etype, q(key)))
-
-    def put_state(self, room, etype, content, key=""):
-        return self.call("PUT", "/rooms/%s/state/%s/%s" % (q(room), etype, q(key)), content)
 
     def event(self, room, event_id):
         return self.call("GET", "/rooms/%s/event/%s" % (q(room), q(event_id)))
 
     def messages(self, room, **params):
-        query = urllib.parse.urlencode(params)
-        return self.call("GET", "/rooms/%s/messages?%s" % (q(room), query))
-
-    def timeline(self, room):
-        """Every event of the room, oldest first (one big page)."""
-        status, resp = self.messages(room, dir="f", limit=1000)
-        assert status == 200, resp
-        return resp["chunk"]
-
-    def membership(self, room, user):
-        status, resp = self.state(room, "m.room.member", user["user_id"])
-        return resp.get("membership") if status == 200 else None
+        return self.get("/rooms/%s/messages" % q(room), **params)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +110,7 @@ def test_messages_pages_backwards_and_forwards(stack, people, api):
     """25 messages read back 10 at a time in both directions: order kept,
     nothing twice, nothing missing, and no `end` at either end."""
     bob = people["bob"]
-    room = api["alice"].create(preset="public_chat")
+    room = api["alice"].create_room(preset="public_chat")
     assert api["bob"].join(room)[0] == 200
     sent = []
     for i in range(25):
@@ -245,7 +204,7 @@ def test_messages_pages_backwards_and_forwards(stack, people, api):
 
 
 def test_messages_bad_parameters(stack, api):
-    room = api["alice"].create()
+    room = api["alice"].create_room()
     assert_error(api["alice"].messages(room, dir="x"), 400, "M_INVALID_PARAM")
     assert_error(api["alice"].messages(room, dir="b", **{"from": "nonsense"}), 400,
                  "M_INVALID_PARAM")
@@ -257,7 +216,7 @@ def test_topic_change_is_seen(stack, people, api):
     as a state event carrying the old content in unsigned.prev_content;
     a member without the power cannot change it."""
     alice, bob = people["alice"], people["bob"]
-    room = api["alice"].create(preset="public_chat", topic="old topic")
+    room = api["alice"].create_room(preset="public_chat", topic="old topic")
     assert api["bob"].join(room)[0] == 200
 
     async def go(a, b):
@@ -294,7 +253,7 @@ def test_kick_and_ban(stack, people, api):
     """Kicked: out, but may come back to a public room. Banned: out and
     kept out (403) until unbanned. Kicking needs the power to."""
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    room = api["alice"].create(preset="public_chat")
+    room = api["alice"].create_room(preset="public_chat")
     assert api["bob"].join(room)[0] == 200
     assert api["carol"].join(room)[0] == 200
 
@@ -339,8 +298,8 @@ def test_kick_and_ban(stack, people, api):
     # Raw: a banned user's join is 403 M_FORBIDDEN on both join routes.
     assert api["alice"].call("POST", "/rooms/%s/ban" % q(room),
                              {"user_id": bob["user_id"]})[0] == 200
-    assert api["bob"].membership(room, bob) is None     # banned: state reads refused
-    assert api["alice"].membership(room, bob) == "ban"
+    assert api["bob"].membership(room, bob["user_id"]) is None     # banned: state reads refused
+    assert api["alice"].membership(room, bob["user_id"]) == "ban"
     assert_error(api["bob"].join(room), 403, "M_FORBIDDEN")
     assert_error(api["bob"].call("POST", "/rooms/%s/join" % q(room), {}), 403, "M_FORBIDDEN")
     # Unbanning someone not banned fails.
@@ -387,7 +346,7 @@ def test_aliases(stack, people, api):
     # Raw: the status codes nio hides.
     assert_error(api["bob"].call("POST", "/createRoom", {"room_alias_name": local}), 400,
                  "M_ROOM_IN_USE")
-    room2 = api["bob"].create()
+    room2 = api["bob"].create_room()
     status, _ = api["bob"].call("PUT", "/directory/room/" + q(other), {"room_id": room2})
     assert status == 409
     assert api["bob"].ok("GET", "/directory/room/" + q(other))["room_id"] == room
@@ -408,7 +367,7 @@ def test_redaction(stack, people, api):
     """A redacted message loses its content in /event and /messages and
     says what redacted it; only the sender or a user with the power may."""
     alice, bob = people["alice"], people["bob"]
-    room = api["alice"].create(preset="public_chat")
+    room = api["alice"].create_room(preset="public_chat")
     assert api["bob"].join(room)[0] == 200
     _, mine = api["alice"].send(room, "alice's secret")
     _, theirs = api["bob"].send(room, "bob's secret")
@@ -462,7 +421,7 @@ def test_redaction(stack, people, api):
 def test_forbidden(stack, people, api):
     """M_FORBIDDEN for what the room's rules refuse."""
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
-    room = api["alice"].create(preset="private_chat")
+    room = api["alice"].create_room(preset="private_chat")
     # Not a member: cannot send, read or invite.
     assert_error(api["carol"].send(room, "let me in"), 403, "M_FORBIDDEN")
     assert_error(api["carol"].messages(room, dir="b"), 403, "M_FORBIDDEN")
@@ -521,9 +480,9 @@ def test_not_found(stack, people, api):
             a.join("#nosuchalias%d:%s" % (os.getpid(), stack.server_name)),
             a.call("GET", "/directory/room/" + q("#nosuchalias:" + stack.server_name))):
         assert_error(result, 404, "M_NOT_FOUND")
-    room = a.create()
+    room = a.create_room()
     _, sent = a.send(room, "here")
-    other = a.create()
+    other = a.create_room()
     assert_error(a.event(room, "$nosuchevent"), 404, "M_NOT_FOUND")
     # An event of another room is not found through this one.
     assert_error(a.event(other, sent["event_id"]), 404, "M_NOT_FOUND")
@@ -546,7 +505,7 @@ def test_transaction_ids(stack, people, api):
     same txnId from another device is a new event; unsigned.transaction_id
     is shown to the sending device only."""
     alice = people["alice"]
-    room = api["alice"].create(preset="public_chat")
+    room = api["alice"].create_room(preset="public_chat")
     assert api["bob"].join(room)[0] == 200
     a = api["alice"]
     first = a.send(room, "once", txn="dup-1")
@@ -569,7 +528,7 @@ def test_transaction_ids(stack, people, api):
     assert one.event_id == two.event_id
 
     # The same ID in another room is another request.
-    room2 = a.create()
+    room2 = a.create_room()
     elsewhere = a.send(room2, "once", txn="dup-1")
     assert elsewhere[0] == 200 and elsewhere[1]["event_id"] != first[1]["event_id"]
     # Another device of alice, and bob, may reuse the ID: new events.
@@ -613,7 +572,7 @@ def test_event_format(stack, people, api):
     type, content and unsigned.age; state events a state_key."""
     alice = people["alice"]
     a = api["alice"]
-    room = a.create(name="Formats")
+    room = a.create_room(name="Formats")
     _, sent = a.send(room, "format")
     for ev in (a.event(room, sent["event_id"])[1],
                a.messages(room, dir="b", limit=1)[1]["chunk"][0]):
@@ -639,7 +598,7 @@ def test_event_format(stack, people, api):
 def test_create_room_event_order(stack, people, api):
     """createRoom sends its events in the spec's order."""
     alice, bob = people["alice"], people["bob"]
-    room = api["alice"].create(
+    room = api["alice"].create_room(
         preset="private_chat", name="N", topic="T", invite=[bob["user_id"]],
         room_alias_name="rmorder%d" % os.getpid(),
         initial_state=[{"type": "org.example.one", "state_key": "k", "content": {"n": 1}}])
@@ -659,7 +618,7 @@ V12_ROOM_ID = re.compile(r"^![A-Za-z0-9_-]{43}$")
 def test_room_versions(stack, people, api, version):
     """Each version makes a working room; v12 names it by its create event."""
     alice, bob = people["alice"], people["bob"]
-    room = api["alice"].create(room_version=version, preset="public_chat")
+    room = api["alice"].create_room(room_version=version, preset="public_chat")
     if version == "12":
         assert V12_ROOM_ID.match(room), room
     else:
@@ -698,7 +657,7 @@ def test_room_version_default_and_unknown(stack, api):
     # default_room_version: 10, which clients before version 12 handle
     # (the spec's recommended default is 12).
     assert caps["default"] == "10"
-    room = a.create()
+    room = a.create_room()
     assert a.state(room, "m.room.create")[1]["room_version"] == "10"
     assert_error(a.call("POST", "/createRoom", {"room_version": "9999"}), 400,
                  "M_UNSUPPORTED_ROOM_VERSION")
@@ -716,18 +675,18 @@ def test_presets(stack, people, api):
                 a.state(room, "m.room.history_visibility")[1]["history_visibility"],
                 a.state(room, "m.room.guest_access")[1]["guest_access"])
 
-    assert rules(a.create(preset="public_chat")) == ("public", "shared", "forbidden")
-    assert rules(a.create(preset="private_chat")) == ("invite", "shared", "can_join")
-    assert rules(a.create(preset="trusted_private_chat")) == ("invite", "shared", "can_join")
-    assert rules(a.create(visibility="public")) == ("public", "shared", "forbidden")
-    assert rules(a.create(visibility="private")) == ("invite", "shared", "can_join")
-    assert rules(a.create()) == ("invite", "shared", "can_join")
+    assert rules(a.create_room(preset="public_chat")) == ("public", "shared", "forbidden")
+    assert rules(a.create_room(preset="private_chat")) == ("invite", "shared", "can_join")
+    assert rules(a.create_room(preset="trusted_private_chat")) == ("invite", "shared", "can_join")
+    assert rules(a.create_room(visibility="public")) == ("public", "shared", "forbidden")
+    assert rules(a.create_room(visibility="private")) == ("invite", "shared", "can_join")
+    assert rules(a.create_room()) == ("invite", "shared", "can_join")
     assert_error(a.call("POST", "/createRoom", {"preset": "nonsense"}), 400, "M_BAD_JSON")
 
-    v11 = a.create(preset="trusted_private_chat", room_version="11", invite=[bob["user_id"]])
+    v11 = a.create_room(preset="trusted_private_chat", room_version="11", invite=[bob["user_id"]])
     users = a.state(v11, "m.room.power_levels")[1]["users"]
     assert users == {alice["user_id"]: 100, bob["user_id"]: 100}
-    v12 = a.create(preset="trusted_private_chat", room_version="12", invite=[bob["user_id"]])
+    v12 = a.create_room(preset="trusted_private_chat", room_version="12", invite=[bob["user_id"]])
     assert a.state(v12, "m.room.create")[1]["additional_creators"] == [bob["user_id"]]
     assert a.state(v12, "m.room.power_levels")[1]["users"] == {}
     # As an additional creator, bob has unlimited power once joined.
@@ -791,19 +750,19 @@ def test_is_direct_invites(stack, people, api):
     status, member = api["alice"].state(room, "m.room.member", bob["user_id"])
     assert (status, member["membership"], member.get("is_direct")) == (200, "invite", True)
     assert "is_direct" not in api["alice"].state(room, "m.room.member", alice["user_id"])[1]
-    plain = api["alice"].create(invite=[carol["user_id"]])
+    plain = api["alice"].create_room(invite=[carol["user_id"]])
     status, member = api["alice"].state(plain, "m.room.member", carol["user_id"])
     assert (status, member["membership"], "is_direct" in member) == (200, "invite", False)
     # The invitee accepts.
     assert api["bob"].join(room)[0] == 200
-    assert api["alice"].membership(room, bob) == "join"
+    assert api["alice"].membership(room, bob["user_id"]) == "join"
 
 
 def test_transaction_id_scope_is_the_endpoint(stack, api):
     """Spec: C-S API, "Transaction identifiers": a retransmission has the
     same txnId *and* path; /send and /redact with one txnId are two requests."""
     a = api["alice"]
-    room = a.create()
+    room = a.create_room()
     status, sent = a.send(room, "to be redacted", txn="shared-1")
     assert status == 200
     status, red = a.call("PUT", "/rooms/%s/redact/%s/shared-1" % (q(room), q(sent["event_id"])),
@@ -817,9 +776,9 @@ def test_restricted_join(api):
     invite (a resident member vouches through join_authorised_via_users_server);
     others are refused."""
     a, b, c = api["alice"], api["bob"], api["carol"]
-    space = a.create(preset="public_chat")
+    space = a.create_room(preset="public_chat")
     assert b.join(space)[0] == 200
-    room = a.create(preset="private_chat", initial_state=[{
+    room = a.create_room(preset="private_chat", initial_state=[{
         "type": "m.room.join_rules", "state_key": "",
         "content": {"join_rule": "restricted",
                     "allow": [{"type": "m.room_membership", "room_id": space}]}}])
@@ -827,7 +786,7 @@ def test_restricted_join(api):
     assert_error(c.join(room), 403, "M_FORBIDDEN")
     status, resp = b.join(room)
     assert status == 200, resp
-    assert b.membership(room, b.user) == "join"
+    assert b.membership(room, b.user_id) == "join"
     member = b.state(room, "m.room.member", b.user["user_id"])[1]
     assert member["join_authorised_via_users_server"] == a.user["user_id"]
     # After joining the allowed room, Carol may join too.
@@ -838,7 +797,7 @@ def test_restricted_join(api):
 def test_members_at_a_point_in_time(api):
     """GET /members?at=: the members as of a pagination token."""
     a, b = api["alice"], api["bob"]
-    room = a.create(preset="public_chat")
+    room = a.create_room(preset="public_chat")
     a.send(room, "before bob")
     status, page = a.messages(room, dir="b", limit=1)
     assert status == 200

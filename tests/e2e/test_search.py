@@ -6,14 +6,12 @@ search API itself is not in matrix-nio 0.20, so it is called raw.  Every
 test searches for words of its own, since the stack is shared."""
 import asyncio
 import os
-import urllib.parse
 
 import nio
 import pytest
 
-from conftest import nio_run
+from conftest import C, User, nio_run, q
 
-C = "/_matrix/client/v3"
 _n = [0]
 
 
@@ -27,45 +25,19 @@ def word(prefix="w"):
     return prefix + out
 
 
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class User:
-    """A registered user with raw client-server calls."""
+class SearchUser(User):
+    """A fresh user (with a display name when given), searching."""
 
     def __init__(self, stack, name, displayname=None):
-        resp = stack.register(name)
-        self.s, self.name = stack, name
-        self.user_id, self.token = resp["user_id"], resp["access_token"]
-        self.device_id = resp["device_id"]
-        self.txn = 0
+        super().__init__(stack, stack.register(name))
+        self.name = name
         if displayname:
             self.ok("PUT", "/profile/%s/displayname" % q(self.user_id),
                     {"displayname": displayname})
 
-    def call(self, method, path, body=None):
-        return self.s.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
-
-    def create(self, **body):
-        return self.ok("POST", "/createRoom", body)["room_id"]
-
-    def join(self, room):
-        self.ok("POST", "/join/" + q(room), {})
-
     def invite_join(self, room, other):
         self.ok("POST", "/rooms/%s/invite" % q(room), {"user_id": other.user_id})
         other.join(room)
-
-    def send(self, room, body):
-        self.txn += 1
-        return self.ok("PUT", "/rooms/%s/send/m.room.message/s%d" % (q(room), self.txn),
-                       {"msgtype": "m.text", "body": body})["event_id"]
 
     def search(self, term, next_batch=None, expect=200, **crit):
         crit["search_term"] = term
@@ -86,7 +58,7 @@ class User:
 @pytest.fixture
 def users(stack, uniq):
     """Three fresh users with display names: alice, bob and carol."""
-    return {who: User(stack, uniq("se" + who[0]), who.capitalize() + " " + word("n"))
+    return {who: SearchUser(stack, uniq("se" + who[0]), who.capitalize() + " " + word("n"))
             for who in ("alice", "bob", "carol")}
 
 
@@ -110,7 +82,7 @@ def ids(res):
 
 def test_search_finds_a_sent_message(stack, users):
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
-    room = alice.create(name="search basics")
+    room = alice.create_room(name="search basics")
     alice.invite_join(room, bob)
     w = word("martian")
     [eid] = nio_send(stack, alice, room, ["The %s landed near the river" % w])
@@ -139,11 +111,11 @@ def test_search_finds_a_sent_message(stack, users):
 
 def test_search_syntax(stack, users):
     alice = users["alice"]
-    room = alice.create()
+    room = alice.create_room()
     w = word("apple")
-    e1 = alice.send(room, "%s pie is warm" % w)
-    e2 = alice.send(room, "%s cake is cold" % w)
-    e3 = alice.send(room, "warm %s in a pie" % w)
+    e1 = alice.send_text(room, "%s pie is warm" % w)
+    e2 = alice.send_text(room, "%s cake is cold" % w)
+    e3 = alice.send_text(room, "warm %s in a pie" % w)
     assert set(ids(alice.search(w))) == {e1, e2, e3}
     # A quoted phrase, a word left out, alternatives.
     assert ids(alice.search('"%s pie"' % w)) == [e1]
@@ -156,11 +128,11 @@ def test_search_syntax(stack, users):
 
 def test_order_recent_and_rank(stack, users):
     alice = users["alice"]
-    room = alice.create()
+    room = alice.create_room()
     w = word("zebra")
-    once = alice.send(room, "a %s once, among many other words of a long message" % w)
-    many = alice.send(room, "%s %s %s" % (w, w, w))
-    last = alice.send(room, "%s and a few words" % w)
+    once = alice.send_text(room, "a %s once, among many other words of a long message" % w)
+    many = alice.send_text(room, "%s %s %s" % (w, w, w))
+    last = alice.send_text(room, "%s and a few words" % w)
 
     recent = alice.search(w, order_by="recent")
     assert ids(recent) == [last, many, once]
@@ -176,9 +148,9 @@ def test_order_recent_and_rank(stack, users):
 @pytest.mark.parametrize("order", ["recent", "rank"])
 def test_pagination(stack, users, order):
     alice = users["alice"]
-    room = alice.create()
+    room = alice.create_room()
     w = word("page")
-    sent = [alice.send(room, "%s number %d %s" % (w, i, "x " * i)) for i in range(5)]
+    sent = [alice.send_text(room, "%s number %d %s" % (w, i, "x " * i)) for i in range(5)]
 
     seen, batch, pages = [], None, 0
     while True:
@@ -203,13 +175,13 @@ def test_pagination(stack, users, order):
 
 def test_event_context_and_profile(stack, users):
     alice, bob = users["alice"], users["bob"]
-    room = alice.create()
+    room = alice.create_room()
     alice.invite_join(room, bob)
     w = word("ctx")
-    before = alice.send(room, "just before")
-    hit = bob.send(room, "the %s itself" % w)
-    after = alice.send(room, "just after")
-    alice.send(room, "later still")
+    before = alice.send_text(room, "just before")
+    hit = bob.send_text(room, "the %s itself" % w)
+    after = alice.send_text(room, "just after")
+    alice.send_text(room, "later still")
 
     res = alice.search(w, event_context={"before_limit": 1, "after_limit": 1,
                                          "include_profile": True})
@@ -234,13 +206,13 @@ def test_event_context_and_profile(stack, users):
 
 def test_groupings(stack, users):
     alice, bob = users["alice"], users["bob"]
-    r1, r2 = alice.create(), alice.create()
+    r1, r2 = alice.create_room(), alice.create_room()
     alice.invite_join(r1, bob)
     alice.invite_join(r2, bob)
     w = word("grp")
-    a1 = [alice.send(r1, "%s from alice %d" % (w, i)) for i in range(3)]
-    b1 = bob.send(r1, "%s from bob" % w)
-    a2 = alice.send(r2, "%s in the second room" % w)
+    a1 = [alice.send_text(r1, "%s from alice %d" % (w, i)) for i in range(3)]
+    b1 = bob.send_text(r1, "%s from bob" % w)
+    a2 = alice.send_text(r2, "%s in the second room" % w)
 
     res = bob.search(w, order_by="recent", groupings={"group_by": [
         {"key": "room_id"}, {"key": "sender"}]})
@@ -284,12 +256,12 @@ def test_groupings(stack, users):
 
 def test_filter_and_state(stack, users):
     alice, bob = users["alice"], users["bob"]
-    r1, r2 = alice.create(name="first"), alice.create()
+    r1, r2 = alice.create_room(name="first"), alice.create_room()
     alice.invite_join(r1, bob)
     alice.invite_join(r2, bob)
     w = word("flt")
-    e1 = alice.send(r1, w + " one")
-    e2 = bob.send(r2, w + " two")
+    e1 = alice.send_text(r1, w + " one")
+    e2 = bob.send_text(r2, w + " two")
     assert ids(bob.search(w, filter={"rooms": [r1]})) == [e1]
     assert ids(bob.search(w, filter={"not_rooms": [r1]})) == [e2]
     assert ids(bob.search(w, filter={"senders": [bob.user_id]})) == [e2]
@@ -306,11 +278,11 @@ def test_filter_and_state(stack, users):
 
 def test_redacted_message_disappears(stack, users):
     alice, bob = users["alice"], users["bob"]
-    room = alice.create()
+    room = alice.create_room()
     alice.invite_join(room, bob)
     w = word("secret")
-    keep = alice.send(room, "%s that stays" % w)
-    gone = alice.send(room, "%s that goes" % w)
+    keep = alice.send_text(room, "%s that stays" % w)
+    gone = alice.send_text(room, "%s that goes" % w)
     assert set(ids(bob.search(w))) == {keep, gone}
 
     async def redact(client):
@@ -326,7 +298,7 @@ def test_redacted_message_disappears(stack, users):
 def test_name_and_topic(stack, users):
     alice, bob = users["alice"], users["bob"]
     n, t = word("orchard"), word("harvest")
-    room = alice.create(name="The %s room" % n, topic="All about the %s season" % t)
+    room = alice.create_room(name="The %s room" % n, topic="All about the %s season" % t)
     alice.invite_join(room, bob)
     res = bob.search(n)
     assert [r["result"]["type"] for r in res["results"]] == ["m.room.name"]
@@ -362,11 +334,11 @@ def test_search_bad_requests(stack, users):
 
 def test_user_directory(stack, uniq):
     tag = word("dir")
-    alice = User(stack, uniq("uda"), "Alice %s Smith" % tag)
-    bob = User(stack, uniq("udb"), "Bob %s Jones" % tag)
-    carol = User(stack, uniq("udc"), "Carol %s Brown" % tag)
-    dave = User(stack, uniq("udd"), "Dave %s Green" % tag)
-    room = alice.create(preset="private_chat")
+    alice = SearchUser(stack, uniq("uda"), "Alice %s Smith" % tag)
+    bob = SearchUser(stack, uniq("udb"), "Bob %s Jones" % tag)
+    carol = SearchUser(stack, uniq("udc"), "Carol %s Brown" % tag)
+    dave = SearchUser(stack, uniq("udd"), "Dave %s Green" % tag)
+    room = alice.create_room(preset="private_chat")
     alice.invite_join(room, bob)
 
     def found(who, term, **extra):
@@ -386,7 +358,7 @@ def test_user_directory(stack, uniq):
     assert found(carol, tag) == []
     assert found(dave, alice.name) == []
     # A public room puts its members in everyone's directory.
-    pub = carol.create(preset="public_chat")
+    pub = carol.create_room(preset="public_chat")
     dave.join(pub)
     assert found(alice, "dave " + tag) == [dave.user_id]
     assert set(found(alice, tag)) == {alice.user_id, bob.user_id, carol.user_id,

@@ -14,19 +14,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import urllib.parse
 
 import pytest
 
-from conftest import ROOT, STACK, SERVER_NAME, Stack, free_port, start_stack, stop_stack
+from conftest import (C, ROOT, STACK, SERVER_NAME, Stack, User, free_port, q, start_stack,
+                      stop_stack)
 
-C = "/_matrix/client/v3"
 BIN = os.environ.get("MYELIN_BIN", os.path.join(ROOT, "build", "bin"))
 PER_USER, PER_ADDRESS = 2, 3
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
 
 
 @pytest.fixture(scope="module")
@@ -37,35 +32,6 @@ def tuned():
                                "access_log = no\n" % (PER_USER, PER_ADDRESS))
     yield s
     stop_stack(s)
-
-
-class User:
-    def __init__(self, stack, name):
-        resp = stack.register(name, "pw-" + name)
-        self.s = stack
-        self.user_id = resp["user_id"]
-        self.token = resp["access_token"]
-        self.txn = 0
-
-    def call(self, method, path, body=None):
-        return self.s.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
-
-    def create_room(self, **body):
-        return self.ok("POST", "/createRoom", body)["room_id"]
-
-    def send(self, room_id, text):
-        self.txn += 1
-        return self.ok("PUT", "/rooms/%s/send/m.room.message/t%d" % (q(room_id), self.txn),
-                       {"msgtype": "m.text", "body": text})["event_id"]
-
-    def sync(self, since=None, timeout=0):
-        path = "/sync?timeout=%d" % timeout + ("&since=" + q(since) if since else "")
-        return self.call("GET", path)
 
 
 def timeline_ids(body, room_id):
@@ -106,13 +72,13 @@ def test_parked_syncs_are_limited_per_user_and_address(tuned, uniq):
     max_parked_per_address from one address: the one past either limit
     gets 429 M_LIMIT_EXCEEDED at once, others still park, and a sync
     that returned frees its place."""
-    a, b = User(tuned, uniq("pa")), User(tuned, uniq("pb"))
+    a, b = User.register(tuned, uniq("pa")), User.register(tuned, uniq("pb"))
     room_a, room_b = a.create_room(), b.create_room()
     since_a = a.sync()[1]["next_batch"]
     since_b = b.sync()[1]["next_batch"]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         # One more than the user may park: whichever comes last is refused.
-        waits = [pool.submit(a.sync, since_a, 120000) for _ in range(PER_USER + 1)]
+        waits = [pool.submit(a.sync, since=since_a, timeout=120000) for _ in range(PER_USER + 1)]
         done, _ = concurrent.futures.wait(waits, return_when=concurrent.futures.FIRST_COMPLETED)
         status, body = done.pop().result()
         assert (status, body["errcode"]) == (429, "M_LIMIT_EXCEEDED")
@@ -120,17 +86,17 @@ def test_parked_syncs_are_limited_per_user_and_address(tuned, uniq):
 
         # Another user still parks; the address's last place goes to one of
         # b's two syncs (a holds PER_USER of PER_ADDRESS), the other is refused.
-        waits_b = [pool.submit(b.sync, since_b, 120000) for _ in range(2)]
+        waits_b = [pool.submit(b.sync, since=since_b, timeout=120000) for _ in range(2)]
         done, _ = concurrent.futures.wait(waits_b, return_when=concurrent.futures.FIRST_COMPLETED)
         status, body = done.pop().result()
         assert (status, body["errcode"]) == (429, "M_LIMIT_EXCEEDED")
-        ev_b = b.send(room_b, "wake b")
+        ev_b = b.send_text(room_b, "wake b")
         results_b = sorted((f.result() for f in waits_b), key=lambda r: r[0])
         assert results_b[0][0] == 200 and ev_b in timeline_ids(results_b[0][1], room_b)
         assert results_b[1][0] == 429
 
         # b's message woke a's syncs, which found nothing and waited again.
-        ev_a = a.send(room_a, "wake a")
+        ev_a = a.send_text(room_a, "wake a")
         results = sorted((f.result() for f in waits), key=lambda r: r[0])
         assert [r[0] for r in results] == [200] * PER_USER + [429]
         for status, body in results[:PER_USER]:
@@ -138,8 +104,8 @@ def test_parked_syncs_are_limited_per_user_and_address(tuned, uniq):
         since_a = results[0][1]["next_batch"]
 
         # Every place came back: a may park PER_USER syncs again.
-        again = [pool.submit(a.sync, since_a, 120000) for _ in range(PER_USER)]
-        ev = a.send(room_a, "again")
+        again = [pool.submit(a.sync, since=since_a, timeout=120000) for _ in range(PER_USER)]
+        ev = a.send_text(room_a, "again")
         for f in again:
             status, body = f.result()
             assert status == 200, body
@@ -243,7 +209,7 @@ def test_stack_under_a_private_parent():
 def test_default_room_version_is_ten(stack, uniq):
     """Without room_version, createRoom makes version 10, which every
     client handles; /capabilities says so."""
-    a = User(stack, uniq("rv"))
+    a = User.register(stack, uniq("rv"))
     caps = a.ok("GET", "/capabilities")["capabilities"]["m.room_versions"]
     assert caps["default"] == "10"
     room = a.create_room()
@@ -253,7 +219,7 @@ def test_default_room_version_is_ten(stack, uniq):
 
 
 def test_default_room_version_follows_the_config(tuned, uniq):
-    a = User(tuned, uniq("rv"))
+    a = User.register(tuned, uniq("rv"))
     caps = a.ok("GET", "/capabilities")["capabilities"]["m.room_versions"]
     assert caps["default"] == "11" and "11" in caps["available"]
     room = a.create_room()
@@ -297,7 +263,7 @@ def access_lines(stack):
 
 
 def test_access_log_names_path_status_handler_and_time(stack, uniq):
-    a = User(stack, uniq("al"))
+    a = User.register(stack, uniq("al"))
     token = a.token
     status, _ = stack.request("GET", C + "/account/whoami?access_token=" + token)
     assert status == 200
@@ -321,6 +287,6 @@ def test_access_log_names_path_status_handler_and_time(stack, uniq):
 
 
 def test_access_log_off(tuned, uniq):
-    a = User(tuned, uniq("al"))
+    a = User.register(tuned, uniq("al"))
     a.ok("GET", "/account/whoami")
     assert access_lines(tuned) == []

@@ -6,36 +6,15 @@ fully-read marker only moves forwards under concurrent requests.
 Runs on SQLite and, with MYELIN_TEST_PG, on PostgreSQL, where writers of
 different rooms really run at once."""
 import threading
-import urllib.parse
 
 import pytest
 
-C = "/_matrix/client/v3"
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class User:
-    def __init__(self, stack, name):
-        resp = stack.register(name, "pw-" + name)
-        self.s = stack
-        self.user_id = resp["user_id"]
-        self.token = resp["access_token"]
-
-    def call(self, method, path, body=None):
-        return self.s.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
+from conftest import C, User, q
 
 
 @pytest.fixture
 def user(stack, uniq):
-    return lambda: User(stack, uniq("st"))
+    return lambda: User.register(stack, uniq("st"))
 
 
 # -- the events stream ---------------------------------------------------------
@@ -91,10 +70,10 @@ def test_concurrent_writers_reach_a_syncing_reader_exactly_once(user):
     loops /sync with since=next_batch: every event arrives, once."""
     reader, rooms, start, sent, errors = writing(user)
     # Big enough that no incremental timeline is ever limited.
-    flt = urllib.parse.quote('{"room":{"timeline":{"limit":500}}}')
+    flt = q('{"room":{"timeline":{"limit":500}}}')
 
     def sync(since, timeout):
-        status, body = reader.s.request(
+        status, body = reader.stack.request(
             "GET", C + "/sync?timeout=%d&filter=%s%s" % (
                 timeout, flt, "&since=" + q(since) if since else ""), token=reader.token)
         assert status == 200, body
@@ -268,3 +247,21 @@ def test_push_rules_past_the_count_are_refused(user):
     # One gone makes room for one.
     u.ok("DELETE", "/pushrules/global/content/r2")
     u.ok("PUT", "/pushrules/global/content/onemore", {"pattern": "x", "actions": NOTIFY})
+
+
+def test_push_rule_id_past_255_bytes_is_refused(user):
+    """Rule IDs are capped at 255 bytes (400 M_INVALID_PARAM, as other bad
+    IDs): each is stored, in the ruleset every sync's account data
+    carries, and read for every event."""
+    u = user()
+    at = "a" * 255
+    u.ok("PUT", "/pushrules/global/override/" + at, {"actions": NOTIFY})
+    for kind, rid in (("override", "a" * 256), ("underride", "b" * 5000),
+                      ("content", "\u00e9" * 128), ("room", "!" + "r" * 255),
+                      ("sender", "@" + "s" * 300 + ":localhost")):
+        body = {"actions": NOTIFY, "pattern": "x"} if kind == "content" else {"actions": NOTIFY}
+        status, resp = u.call("PUT", "/pushrules/global/%s/%s" % (kind, q(rid)), body)
+        assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM"), (kind, resp)
+        assert user_rules(u, kind) == ([at] if kind == "override" else [])
+        status, _ = u.call("GET", "/pushrules/global/%s/%s" % (kind, q(rid)))
+        assert status == 404

@@ -12,73 +12,28 @@ import json
 import os
 import subprocess
 import time
-import urllib.parse
 
 import nio
 import pytest
 
-from conftest import STACK, nio_run, start_stack, stop_stack
+from conftest import C, STACK, User, nio_run, q, start_stack, stop_stack
 
-C = "/_matrix/client/v3"
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class User:
-    """One registered user: raw calls, raw syncs, and nio clients."""
-
-    def __init__(self, stack, name):
-        resp = stack.register(name, "pw-" + name)
-        self.s = stack
-        self.user_id = resp["user_id"]
-        self.token = resp["access_token"]
-        self.device_id = resp["device_id"]
-        self.txn = 0
-
-    def call(self, method, path, body=None):
-        return self.s.request(method, C + path, body, token=self.token)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.call(method, path, body)
-        assert status == 200, (method, path, status, resp)
-        return resp
+class SyncUser(User):
+    """A user whose rooms are public by default, with raw syncs and nio
+    clients."""
 
     def create_room(self, **body):
         body.setdefault("preset", "public_chat")
-        return self.ok("POST", "/createRoom", body)["room_id"]
-
-    def send(self, room_id, body, etype="m.room.message", content=None):
-        self.txn += 1
-        content = content or {"msgtype": "m.text", "body": body}
-        return self.ok("PUT", "/rooms/%s/send/%s/t%d.%d" % (
-            q(room_id), q(etype), os.getpid(), self.txn), content)["event_id"]
-
-    def put_state(self, room_id, etype, content, key=""):
-        return self.ok("PUT", "/rooms/%s/state/%s/%s" % (q(room_id), q(etype), q(key)),
-                       content)["event_id"]
-
-    def join(self, room_id):
-        self.ok("POST", "/rooms/%s/join" % q(room_id), {})
-
-    def leave(self, room_id):
-        self.ok("POST", "/rooms/%s/leave" % q(room_id), {})
-
-    def membership(self, room_id, what, user_id):
-        self.ok("POST", "/rooms/%s/%s" % (q(room_id), what), {"user_id": user_id})
+        return super().create_room(**body)
 
     def sync(self, since=None, filter=None, full_state=None, timeout=0):
         """Raw GET /sync: (status, body).  filter: an ID or a dict."""
-        params = {"timeout": str(timeout)}
-        if since is not None:
-            params["since"] = since
-        if filter is not None:
-            params["filter"] = filter if isinstance(filter, str) else json.dumps(filter)
+        if filter is not None and not isinstance(filter, str):
+            filter = json.dumps(filter)
         if full_state is not None:
-            params["full_state"] = "true" if full_state else "false"
-        return self.s.request("GET", C + "/sync?" + urllib.parse.urlencode(params),
-                              token=self.token)
+            full_state = "true" if full_state else "false"
+        return super().sync(since=since, filter=filter, full_state=full_state,
+                            timeout=str(timeout))
 
     def sync_ok(self, **kw):
         status, body = self.sync(**kw)
@@ -90,14 +45,14 @@ class User:
         async def go(client):
             client.restore_login(self.user_id, self.device_id, self.token)
             return await fn(client)
-        return nio_run(self.s, go, user=self.user_id, device_id=self.device_id)
+        return nio_run(self.stack, go, user=self.user_id, device_id=self.device_id)
 
 
 @pytest.fixture(scope="module")
 def people(stack):
     out = {}
     for who in ("alice", "bob", "carol", "dave"):
-        out[who] = User(stack, "sy%s%d" % (who, os.getpid()))
+        out[who] = SyncUser.register(stack, "sy%s%d" % (who, os.getpid()))
     return out
 
 
@@ -132,7 +87,7 @@ def test_initial_sync_shows_joined_rooms_with_state_and_timeline(people):
     alice = people["alice"]
     room = alice.create_room(name="Initial sync room", topic="about things")
     for i in range(3):
-        alice.send(room, "hello %d" % i)
+        alice.send_text(room, "hello %d" % i)
 
     async def go(client):
         resp = await client.sync(timeout=0, full_state=False)
@@ -153,12 +108,12 @@ def test_initial_sync_shows_joined_rooms_with_state_and_timeline(people):
 def test_incremental_sync_delivers_new_messages_once(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room()
-    bob.join(room)
+    bob.room_post(room, "join")
 
     async def go(client):
         first = await client.sync(timeout=0)
         assert room in first.rooms.join
-        alice.send(room, "news for bob")
+        alice.send_text(room, "news for bob")
         second = await client.sync(timeout=0)
         info = second.rooms.join[room]
         assert bodies(info.timeline.events) == ["news for bob"]
@@ -176,7 +131,7 @@ def test_invite_join_and_leave_through_incremental_sync(people):
     async def go(client):
         await client.sync(timeout=0)
         room = alice.create_room(name="Invitation", preset="private_chat")
-        alice.membership(room, "invite", carol.user_id)
+        alice.room_post(room, "invite", carol.user_id)
 
         resp = await client.sync(timeout=0)
         assert room in resp.rooms.invite
@@ -189,7 +144,7 @@ def test_invite_join_and_leave_through_incremental_sync(people):
         assert any(isinstance(e, nio.InviteMemberEvent) for e in state)
         assert room in client.invited_rooms
 
-        carol.join(room)
+        carol.room_post(room, "join")
         resp = await client.sync(timeout=0)
         assert room in resp.rooms.join and room not in resp.rooms.invite
         info = resp.rooms.join[room]
@@ -199,7 +154,7 @@ def test_invite_join_and_leave_through_incremental_sync(people):
                    for e in everything)
         assert client.rooms[room].name == "Invitation"
 
-        carol.leave(room)
+        carol.room_post(room, "leave")
         resp = await client.sync(timeout=0)
         assert room in resp.rooms.leave and room not in resp.rooms.join
         last = resp.rooms.leave[room].timeline.events[-1]
@@ -207,7 +162,7 @@ def test_invite_join_and_leave_through_incremental_sync(people):
         assert last.state_key == carol.user_id and last.membership == "leave"
 
         # What happens after the leave is not carol's to see.
-        alice.send(room, "said after carol left")
+        alice.send_text(room, "said after carol left")
         resp = await client.sync(timeout=0)
         assert room not in resp.rooms.join and room not in resp.rooms.leave
     carol.nio(go)
@@ -216,11 +171,11 @@ def test_invite_join_and_leave_through_incremental_sync(people):
 def test_kick_and_ban_appear_in_leave_section(people):
     alice, dave = people["alice"], people["dave"]
     room = alice.create_room()
-    dave.join(room)
+    dave.room_post(room, "join")
     tok = dave.sync_ok()["next_batch"]
 
-    alice.send(room, "before the kick")
-    alice.membership(room, "kick", dave.user_id)
+    alice.send_text(room, "before the kick")
+    alice.room_post(room, "kick", dave.user_id)
     body = dave.sync_ok(since=tok)
     left = room_of(body, "leave", room)
     assert left is not None and room not in body["rooms"]["join"]
@@ -231,9 +186,9 @@ def test_kick_and_ban_appear_in_leave_section(people):
     assert events[-1]["content"]["membership"] == "leave"
     assert events[-1]["sender"] == alice.user_id
 
-    dave.join(room)
+    dave.room_post(room, "join")
     tok = dave.sync_ok(since=body["next_batch"])["next_batch"]
-    alice.membership(room, "ban", dave.user_id)
+    alice.room_post(room, "ban", dave.user_id)
     body = dave.sync_ok(since=tok)
     events = room_of(body, "leave", room)["timeline"]["events"]
     assert events[-1]["content"]["membership"] == "ban"
@@ -245,9 +200,9 @@ def test_kick_and_ban_appear_in_leave_section(people):
 def test_include_leave_on_initial_sync(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room()
-    bob.join(room)
-    bob.send(room, "bye")
-    bob.leave(room)
+    bob.room_post(room, "join")
+    bob.send_text(room, "bye")
+    bob.room_post(room, "leave")
 
     assert room_of(bob.sync_ok(), "leave", room) is None
     body = bob.sync_ok(filter={"room": {"include_leave": True}})
@@ -262,9 +217,9 @@ def test_rejected_invite_shows_only_the_leave(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room(preset="private_chat")
     tok = bob.sync_ok()["next_batch"]
-    alice.send(room, "secret before the invite")
-    alice.membership(room, "invite", bob.user_id)
-    bob.leave(room)
+    alice.send_text(room, "secret before the invite")
+    alice.room_post(room, "invite", bob.user_id)
+    bob.room_post(room, "leave")
     left = room_of(bob.sync_ok(since=tok), "leave", room)
     assert left is not None
     assert raw_bodies(left["timeline"]["events"]) == []
@@ -277,7 +232,7 @@ def test_rejected_invite_shows_only_the_leave(people):
 def test_waiting_long_poll_returns_soon_after_a_send(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room()
-    bob.join(room)
+    bob.room_post(room, "join")
 
     async def go(client):
         await client.sync(timeout=0)
@@ -288,7 +243,7 @@ def test_waiting_long_poll_returns_soon_after_a_send(people):
         assert not poll.done()
         sent = time.monotonic()
         await asyncio.get_running_loop().run_in_executor(
-            None, alice.send, room, "wake up")
+            None, alice.send_text, room, "wake up")
         resp = await asyncio.wait_for(poll, 30)
         returned = time.monotonic()
         assert bodies(resp.rooms.join[room].timeline.events) == ["wake up"]
@@ -303,13 +258,13 @@ def test_waiting_long_poll_returns_soon_after_a_send(people):
 def test_limited_timeline_backfills_with_messages(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room()
-    bob.join(room)
+    bob.room_post(room, "join")
     sent = ["m%02d" % i for i in range(15)]
 
     async def go(client):
         await client.sync(timeout=0)
         for b in sent:
-            alice.send(room, b)
+            alice.send_text(room, b)
         resp = await client.sync(timeout=0, sync_filter={"room": {"timeline": {"limit": 5}}})
         tl = resp.rooms.join[room].timeline
         assert bodies(tl.events) == sent[-5:]
@@ -326,7 +281,7 @@ def test_unlimited_timeline_is_not_limited(people):
     alice = people["alice"]
     room = alice.create_room()
     tok = alice.sync_ok()["next_batch"]
-    alice.send(room, "one")
+    alice.send_text(room, "one")
     sec = room_of(alice.sync_ok(since=tok), "join", room)
     assert sec["timeline"]["limited"] is False
     assert raw_bodies(sec["timeline"]["events"]) == ["one"]
@@ -389,7 +344,7 @@ def test_filter_of_the_wrong_shape_is_refused(people, bad):
 
 def test_filter_bodies_that_are_not_json_objects(people):
     alice = people["alice"]
-    status, err = alice.s.request("POST", C + "/user/%s/filter" % q(alice.user_id),
+    status, err = alice.stack.request("POST", C + "/user/%s/filter" % q(alice.user_id),
                                   raw=b"{not json", token=alice.token)
     assert status == 400 and err["errcode"] == "M_NOT_JSON"
     status, err = alice.call("POST", "/user/%s/filter" % q(alice.user_id), [1])
@@ -406,10 +361,10 @@ def filtered_rooms(people):
     alice, carol = people["alice"], people["carol"]
     keep, other = alice.create_room(), alice.create_room()
     for r in (keep, other):
-        carol.join(r)
-        alice.send(r, "from alice")
-        carol.send(r, "from carol")
-        alice.send(r, None, etype="org.example.custom", content={"x": 1})
+        carol.room_post(r, "join")
+        alice.send_text(r, "from alice")
+        carol.send_text(r, "from carol")
+        alice.send_ok(r, {"x": 1}, "org.example.custom")
     return keep, other
 
 
@@ -463,9 +418,9 @@ def test_timeline_filter_reaches_past_filtered_events(people):
     alice = people["alice"]
     room = alice.create_room()
     tok = alice.sync_ok()["next_batch"]
-    alice.send(room, "wanted")
+    alice.send_text(room, "wanted")
     for i in range(30):
-        alice.send(room, None, etype="org.example.noise", content={"i": i})
+        alice.send_ok(room, {"i": i}, "org.example.noise")
     body = alice.sync_ok(since=tok, filter={"room": {"timeline": {
         "limit": 3, "types": ["m.room.message"]}}})
     tl = room_of(body, "join", room)["timeline"]
@@ -476,11 +431,11 @@ def test_timeline_filter_reaches_past_filtered_events(people):
 def test_state_hidden_by_the_timeline_filter_comes_as_state(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room(name="Old name")
-    bob.join(room)
+    bob.room_post(room, "join")
     only_messages = {"room": {"timeline": {"types": ["m.room.message"]}}}
     tok = bob.sync_ok(filter=only_messages)["next_batch"]
-    alice.put_state(room, "m.room.name", {"name": "New name"})
-    alice.send(room, "after the rename")
+    assert alice.put_state(room, "m.room.name", {"name": "New name"})[0] == 200
+    alice.send_text(room, "after the rename")
     sec = room_of(bob.sync_ok(since=tok, filter=only_messages), "join", room)
     assert raw_bodies(sec["timeline"]["events"]) == ["after the rename"]
     names = [e["content"]["name"] for e in sec["state"]["events"]
@@ -491,7 +446,7 @@ def test_state_hidden_by_the_timeline_filter_comes_as_state(people):
 def test_state_filter(people):
     alice = people["alice"]
     room = alice.create_room(name="Filtered state", topic="t")
-    alice.send(room, "x")
+    alice.send_text(room, "x")
     body = alice.sync_ok(filter={"room": {"rooms": [room], "timeline": {"limit": 1},
                                           "state": {"types": ["m.room.name"]}}})
     sec = room_of(body, "join", room)
@@ -514,9 +469,9 @@ def lazy_room(people):
     alice, bob, carol, dave = (people[w] for w in ("alice", "bob", "carol", "dave"))
     room = alice.create_room()
     for u in (bob, carol, dave):
-        u.join(room)
-    bob.send(room, "bob speaks")
-    carol.send(room, "carol speaks")
+        u.room_post(room, "join")
+    bob.send_text(room, "bob speaks")
+    carol.send_text(room, "carol speaks")
     return room
 
 
@@ -544,11 +499,11 @@ def test_lazy_loaded_members(people):
 
     # Incremental: bob's membership was sent to this device already.
     tok = alice.sync_ok(filter=LAZY)["next_batch"]
-    bob.send(room, "bob again")
+    bob.send_text(room, "bob again")
     body = alice.sync_ok(since=tok, filter=LAZY)
     assert state_members(body, room) == {}
     # dave speaks for the first time: his membership comes along.
-    dave.send(room, "dave at last")
+    dave.send_text(room, "dave at last")
     body2 = alice.sync_ok(since=body["next_batch"], filter=LAZY)
     assert state_members(body2, room) == {dave.user_id: "join"}
     # A response that was lost: syncing again from the older token repeats it.
@@ -560,7 +515,7 @@ def test_lazy_loading_with_redundant_members(people):
     alice, bob = people["alice"], people["bob"]
     room = lazy_room(people)
     tok = alice.sync_ok(filter=LAZY_REDUNDANT)["next_batch"]
-    bob.send(room, "bob again")
+    bob.send_text(room, "bob again")
     body = alice.sync_ok(since=tok, filter=LAZY_REDUNDANT)
     assert state_members(body, room) == {bob.user_id: "join"}
 
@@ -569,11 +524,11 @@ def test_lazy_loading_sends_changed_members_again(people):
     alice, bob = people["alice"], people["bob"]
     room = lazy_room(people)
     tok = alice.sync_ok(filter=LAZY)["next_batch"]
-    bob.put_state(room, "m.room.member", {"membership": "join", "displayname": "Bobby"},
-                  key=bob.user_id)
+    assert bob.put_state(room, "m.room.member", {"membership": "join", "displayname": "Bobby"},
+                         key=bob.user_id)[0] == 200
     for i in range(3):
-        people["carol"].send(room, "filler %d" % i)
-    bob.send(room, "renamed")
+        people["carol"].send_text(room, "filler %d" % i)
+    bob.send_text(room, "renamed")
     body = alice.sync_ok(since=tok, filter=LAZY)
     sec = room_of(body, "join", room)
     assert sec["timeline"]["limited"] is True
@@ -587,7 +542,7 @@ def test_lazy_loading_sends_changed_members_again(people):
 def test_full_state(people):
     alice, bob = people["alice"], people["bob"]
     room = alice.create_room(name="Full state")
-    bob.join(room)
+    bob.room_post(room, "join")
 
     async def go(client):
         await client.sync(timeout=0)
@@ -611,13 +566,13 @@ def test_malformed_since_token(people, token):
 def test_tokens_survive_a_restart():
     stack = start_stack()
     try:
-        alice = User(stack, "syrestart%d" % os.getpid())
+        alice = SyncUser.register(stack, "syrestart%d" % os.getpid())
         room = alice.create_room()
-        alice.send(room, "before")
+        alice.send_text(room, "before")
         tok = alice.sync_ok()["next_batch"]
         subprocess.run([STACK, "down", stack.dir], check=True, timeout=60)
         subprocess.run([STACK, "up", stack.dir], check=True, timeout=120)
-        alice.send(room, "after")
+        alice.send_text(room, "after")
 
         async def go(client):
             resp = await client.sync(timeout=0, since=tok)

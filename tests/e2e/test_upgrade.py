@@ -1,17 +1,9 @@
 """Room upgrades (spec: "Room Upgrades"): the replacement room, its
 predecessor and carried state, the tombstone, the old room gone quiet,
 aliases and the directory moved, bans kept; refusals."""
-from urllib.parse import quote
-
 import nio
 
-from conftest import nio_run
-
-C = "/_matrix/client/v3"
-
-
-def q(s):
-    return quote(s, safe="")
+from conftest import C, nio_run, q
 
 
 def user(stack, uniq):

@@ -7,61 +7,22 @@ history_visibility, messages go before and after bob's invite, join or
 leave, and the test reads them back as bob (or carol, who never joins)
 through one path."""
 import json
-import urllib.parse
 
 import pytest
 
-C = "/_matrix/client/v3"
+from conftest import C, User, q
+
 V1 = "/_matrix/client/v1"
 
 
-def q(s):
-    return urllib.parse.quote(s, safe="")
-
-
-class User:
-    def __init__(self, stack, name):
-        resp = stack.register(name)
-        self.s = stack
-        self.user_id = resp["user_id"]
-        self.token = resp["access_token"]
-        self.txn = 0
-
-    def req(self, method, path, body=None):
-        return self.s.request(method, path, body, token=self.token)
-
-    def get(self, path, **params):
-        if params:
-            path += "?" + urllib.parse.urlencode(params)
-        return self.req("GET", path)
-
-    def ok(self, method, path, body=None):
-        status, resp = self.req(method, path, body)
-        assert status == 200, (path, resp)
-        return resp
+class VisUser(User):
+    """A user making rooms of a history visibility and reading them back."""
 
     def create(self, visibility):
-        room = self.ok("POST", C + "/createRoom", {"preset": "public_chat"})["room_id"]
+        room = self.create_room(preset="public_chat")
         self.ok("PUT", C + "/rooms/%s/state/m.room.history_visibility/" % q(room),
                 {"history_visibility": visibility})
         return room
-
-    def send(self, room, body, rel=None):
-        self.txn += 1
-        content = {"msgtype": "m.text", "body": body}
-        if rel is not None:
-            content["m.relates_to"] = rel
-        return self.ok("PUT", C + "/rooms/%s/send/m.room.message/v%d" % (q(room), self.txn),
-                       content)["event_id"]
-
-    def join(self, room):
-        self.ok("POST", C + "/rooms/%s/join" % q(room), {})
-
-    def leave(self, room):
-        self.ok("POST", C + "/rooms/%s/leave" % q(room), {})
-
-    def invite(self, room, user):
-        self.ok("POST", C + "/rooms/%s/invite" % q(room), {"user_id": user.user_id})
 
     def messages(self, room, **params):
         params.setdefault("dir", "b")
@@ -75,9 +36,14 @@ class User:
                 if e["type"] == "m.room.message"]
 
 
+def in_thread(root):
+    """The extra content of a thread reply to root."""
+    return {"m.relates_to": {"rel_type": "m.thread", "event_id": root}}
+
+
 @pytest.fixture
 def users(stack, uniq):
-    return [User(stack, uniq(n)) for n in ("va", "vb", "vc")]
+    return [VisUser(stack, stack.register(uniq(n))) for n in ("va", "vb", "vc")]
 
 
 # ---- /messages ----------------------------------------------------------
@@ -85,9 +51,9 @@ def users(stack, uniq):
 def test_messages_joined_hides_history_before_join(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    alice.send(room, "before")
-    bob.join(room)
-    alice.send(room, "after")
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    alice.send_text(room, "after")
     assert bob.bodies(room) == ["after"]
     # Forwards from the start too, and alice reads everything.
     assert bob.bodies(room, dir="f") == ["after"]
@@ -97,31 +63,31 @@ def test_messages_joined_hides_history_before_join(users):
 def test_messages_invited_reads_from_the_invite(users):
     alice, bob, _ = users
     room = alice.create("invited")
-    alice.send(room, "before invite")
-    alice.invite(room, bob)
-    alice.send(room, "while invited")
-    bob.join(room)
-    alice.send(room, "joined")
+    alice.send_text(room, "before invite")
+    alice.room_post(room, "invite", bob.user_id)
+    alice.send_text(room, "while invited")
+    bob.room_post(room, "join")
+    alice.send_text(room, "joined")
     assert bob.bodies(room) == ["joined", "while invited"]
 
 
 def test_messages_shared_reads_all(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    alice.send(room, "before")
-    bob.join(room)
-    alice.send(room, "after")
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    alice.send_text(room, "after")
     assert bob.bodies(room) == ["after", "before"]
 
 
 def test_messages_former_member_reads_up_to_leave(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    alice.send(room, "before")
-    bob.join(room)
-    alice.send(room, "while joined")
-    bob.leave(room)
-    alice.send(room, "after leave")
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    alice.send_text(room, "while joined")
+    bob.room_post(room, "leave")
+    alice.send_text(room, "after leave")
     assert bob.bodies(room) == ["while joined", "before"]
     assert bob.bodies(room, dir="f") == ["before", "while joined"]
 
@@ -129,18 +95,18 @@ def test_messages_former_member_reads_up_to_leave(users):
 def test_messages_joined_then_left_sees_only_membership_span(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    alice.send(room, "before")
-    bob.join(room)
-    alice.send(room, "while joined")
-    bob.leave(room)
-    alice.send(room, "after leave")
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    alice.send_text(room, "while joined")
+    bob.room_post(room, "leave")
+    alice.send_text(room, "after leave")
     assert bob.bodies(room) == ["while joined"]
 
 
 def test_messages_world_readable_by_non_member(users):
     alice, _, carol = users
     room = alice.create("world_readable")
-    alice.send(room, "open")
+    alice.send_text(room, "open")
     assert carol.bodies(room) == ["open"]
     # Not world-readable: a stranger is refused.
     closed = alice.create("shared")
@@ -153,10 +119,10 @@ def test_messages_world_readable_only_while_it_was(users):
     world_readable, not those sent under shared."""
     alice, _, carol = users
     room = alice.create("shared")
-    alice.send(room, "shared era")
+    alice.send_text(room, "shared era")
     alice.ok("PUT", C + "/rooms/%s/state/m.room.history_visibility/" % q(room),
              {"history_visibility": "world_readable"})
-    alice.send(room, "open era")
+    alice.send_text(room, "open era")
     assert carol.bodies(room) == ["open era"]
 
 
@@ -165,10 +131,10 @@ def test_messages_filtered_pages_still_page(users):
     alice, bob, _ = users
     room = alice.create("joined")
     for i in range(5):
-        alice.send(room, "old %d" % i)
-    bob.join(room)
-    alice.send(room, "new 1")
-    alice.send(room, "new 2")
+        alice.send_text(room, "old %d" % i)
+    bob.room_post(room, "join")
+    alice.send_text(room, "new 1")
+    alice.send_text(room, "new 2")
     status, body = bob.messages(room, limit="2")
     assert status == 200
     assert [e["content"]["body"] for e in body["chunk"]] == ["new 2", "new 1"]
@@ -188,9 +154,9 @@ def test_messages_filtered_pages_still_page(users):
 def test_event_hidden_before_join(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    before = alice.send(room, "before")
-    bob.join(room)
-    after = alice.send(room, "after")
+    before = alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    after = alice.send_text(room, "after")
     status, body = bob.get(C + "/rooms/%s/event/%s" % (q(room), q(before)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = bob.get(C + "/rooms/%s/event/%s" % (q(room), q(after)))
@@ -200,16 +166,16 @@ def test_event_hidden_before_join(users):
 def test_event_former_member_and_world_readable(users):
     alice, bob, carol = users
     room = alice.create("shared")
-    bob.join(room)
-    seen = alice.send(room, "seen")
-    bob.leave(room)
-    unseen = alice.send(room, "unseen")
+    bob.room_post(room, "join")
+    seen = alice.send_text(room, "seen")
+    bob.room_post(room, "leave")
+    unseen = alice.send_text(room, "unseen")
     status, body = bob.get(C + "/rooms/%s/event/%s" % (q(room), q(seen)))
     assert status == 200 and body["event_id"] == seen
     status, body = bob.get(C + "/rooms/%s/event/%s" % (q(room), q(unseen)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     open_room = alice.create("world_readable")
-    ev = alice.send(open_room, "open")
+    ev = alice.send_text(open_room, "open")
     status, body = carol.get(C + "/rooms/%s/event/%s" % (q(open_room), q(ev)))
     assert status == 200 and body["event_id"] == ev
     status, body = carol.get(C + "/rooms/%s/event/%s" % (q(room), q(seen)))
@@ -219,9 +185,9 @@ def test_event_former_member_and_world_readable(users):
 def test_context_hides_history_before_join(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    before = alice.send(room, "before")
-    bob.join(room)
-    after = alice.send(room, "after")
+    before = alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    after = alice.send_text(room, "after")
     status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(before)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(after)), limit="20")
@@ -236,10 +202,10 @@ def test_context_hides_history_before_join(users):
 def test_context_former_member_stops_at_leave(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    bob.join(room)
-    mid = alice.send(room, "mid")
-    bob.leave(room)
-    late = alice.send(room, "late")
+    bob.room_post(room, "join")
+    mid = alice.send_text(room, "mid")
+    bob.room_post(room, "leave")
+    late = alice.send_text(room, "late")
     status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(mid)), limit="20")
     assert status == 200
     assert late not in [e["event_id"] for e in body["events_after"]]
@@ -263,16 +229,16 @@ def timeline_bodies(section):
 def test_sync_timeline_joined_hides_history_before_join(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    alice.send(room, "before")
-    bob.join(room)
-    alice.send(room, "after")
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
+    alice.send_text(room, "after")
     body = sync(bob)
     assert timeline_bodies(body["rooms"]["join"][room]) == ["after"]
     # An incremental sync across the join says the same.
     since = sync(bob)["next_batch"]
     other = alice.create("joined")
-    alice.send(other, "old news")
-    bob.join(other)
+    alice.send_text(other, "old news")
+    bob.room_post(other, "join")
     body = sync(bob, since=since)
     assert timeline_bodies(body["rooms"]["join"][other]) == []
 
@@ -280,10 +246,10 @@ def test_sync_timeline_joined_hides_history_before_join(users):
 def test_sync_timeline_invited_from_the_invite(users):
     alice, bob, _ = users
     room = alice.create("invited")
-    alice.send(room, "before invite")
-    alice.invite(room, bob)
-    alice.send(room, "while invited")
-    bob.join(room)
+    alice.send_text(room, "before invite")
+    alice.room_post(room, "invite", bob.user_id)
+    alice.send_text(room, "while invited")
+    bob.room_post(room, "join")
     body = sync(bob)
     assert timeline_bodies(body["rooms"]["join"][room]) == ["while invited"]
 
@@ -291,10 +257,10 @@ def test_sync_timeline_invited_from_the_invite(users):
 def test_context_invited_from_the_invite(users):
     alice, bob, _ = users
     room = alice.create("invited")
-    early = alice.send(room, "before invite")
-    alice.invite(room, bob)
-    mid = alice.send(room, "while invited")
-    bob.join(room)
+    early = alice.send_text(room, "before invite")
+    alice.room_post(room, "invite", bob.user_id)
+    mid = alice.send_text(room, "while invited")
+    bob.room_post(room, "join")
     status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(early)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = bob.get(C + "/rooms/%s/context/%s" % (q(room), q(mid)), limit="20")
@@ -305,8 +271,8 @@ def test_context_invited_from_the_invite(users):
 def test_sync_timeline_shared_shows_history(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    alice.send(room, "before")
-    bob.join(room)
+    alice.send_text(room, "before")
+    bob.room_post(room, "join")
     body = sync(bob)
     assert timeline_bodies(body["rooms"]["join"][room]) == ["before"]
 
@@ -314,11 +280,11 @@ def test_sync_timeline_shared_shows_history(users):
 def test_sync_left_room_stops_at_leave(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    bob.join(room)
+    bob.room_post(room, "join")
     since = sync(bob)["next_batch"]
-    alice.send(room, "while joined")
-    bob.leave(room)
-    alice.send(room, "after leave")
+    alice.send_text(room, "while joined")
+    bob.room_post(room, "leave")
+    alice.send_text(room, "after leave")
     body = sync(bob, since=since)
     assert timeline_bodies(body["rooms"]["leave"][room]) == ["while joined"]
     full = sync(bob, filter=json.dumps({"room": {"include_leave": True}}))
@@ -329,8 +295,8 @@ def test_sync_left_room_stops_at_leave(users):
 
 def search(user, term, **crit):
     crit["search_term"] = term
-    status, body = user.req("POST", C + "/search",
-                            {"search_categories": {"room_events": crit}})
+    status, body = user.call("POST", C + "/search",
+                             {"search_categories": {"room_events": crit}})
     assert status == 200, body
     return body["search_categories"]["room_events"]
 
@@ -339,9 +305,9 @@ def test_search_hides_history_before_join(users, uniq):
     alice, bob, _ = users
     old, new = uniq("oldword"), uniq("newword")
     room = alice.create("joined")
-    alice.send(room, old)
-    bob.join(room)
-    alice.send(room, new)
+    alice.send_text(room, old)
+    bob.room_post(room, "join")
+    alice.send_text(room, new)
     assert [r["result"]["content"]["body"] for r in search(bob, old)["results"]] == []
     assert [r["result"]["content"]["body"] for r in search(bob, new)["results"]] == [new]
     assert [r["result"]["content"]["body"] for r in search(alice, old)["results"]] == [old]
@@ -356,9 +322,9 @@ def test_search_hidden_hits_do_not_shorten_the_page(users, uniq):
     word = uniq("pageword")
     room = alice.create("joined")
     for i in range(4):
-        alice.send(room, "%s old %d" % (word, i))
-    bob.join(room)
-    alice.send(room, "%s new" % word)
+        alice.send_text(room, "%s old %d" % (word, i))
+    bob.room_post(room, "join")
+    alice.send_text(room, "%s new" % word)
     res = search(bob, word, order_by="recent", filter={"limit": 1})
     assert [r["result"]["content"]["body"] for r in res["results"]] == ["%s new" % word]
     assert "next_batch" not in res
@@ -370,8 +336,8 @@ def test_state_and_members_as_of_leave(users):
     alice, bob, _ = users
     room = alice.create("shared")
     alice.ok("PUT", C + "/rooms/%s/state/m.room.name/" % q(room), {"name": "old name"})
-    bob.join(room)
-    bob.leave(room)
+    bob.room_post(room, "join")
+    bob.room_post(room, "leave")
     alice.ok("PUT", C + "/rooms/%s/state/m.room.name/" % q(room), {"name": "new name"})
     status, body = bob.get(C + "/rooms/%s/state/m.room.name/" % q(room))
     assert status == 200 and body == {"name": "old name"}, body
@@ -394,8 +360,8 @@ def test_banned_user_reads_nothing(users):
     """As Synapse: a banned user is no former member for reading."""
     alice, bob, _ = users
     room = alice.create("shared")
-    bob.join(room)
-    alice.send(room, "while joined")
+    bob.room_post(room, "join")
+    alice.send_text(room, "while joined")
     alice.ok("POST", C + "/rooms/%s/ban" % q(room), {"user_id": bob.user_id})
     for path in ("/messages", "/state", "/members"):
         status, body = bob.get(C + "/rooms/%s%s" % (q(room), path))
@@ -425,11 +391,11 @@ def test_state_and_members_world_readable(users):
 def test_relations_and_threads_hide_history_before_join(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    old_root = alice.send(room, "old root")
-    alice.send(room, "old reply", {"rel_type": "m.thread", "event_id": old_root})
-    bob.join(room)
-    root = alice.send(room, "new root")
-    alice.send(room, "new reply", {"rel_type": "m.thread", "event_id": root})
+    old_root = alice.send_text(room, "old root")
+    alice.send_text(room, "old reply", **in_thread(old_root))
+    bob.room_post(room, "join")
+    root = alice.send_text(room, "new root")
+    alice.send_text(room, "new reply", **in_thread(root))
     status, body = bob.get(V1 + "/rooms/%s/relations/%s" % (q(room), q(old_root)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
     status, body = bob.get(V1 + "/rooms/%s/relations/%s" % (q(room), q(root)))
@@ -442,11 +408,11 @@ def test_relations_and_threads_hide_history_before_join(users):
 def test_relations_children_hidden_after_leave(users):
     alice, bob, _ = users
     room = alice.create("shared")
-    bob.join(room)
-    root = alice.send(room, "root")
-    alice.send(room, "early", {"rel_type": "m.thread", "event_id": root})
-    bob.leave(room)
-    alice.send(room, "late", {"rel_type": "m.thread", "event_id": root})
+    bob.room_post(room, "join")
+    root = alice.send_text(room, "root")
+    alice.send_text(room, "early", **in_thread(root))
+    bob.room_post(room, "leave")
+    alice.send_text(room, "late", **in_thread(root))
     status, body = bob.get(V1 + "/rooms/%s/relations/%s" % (q(room), q(root)))
     assert status == 200 and [e["content"]["body"] for e in body["chunk"]] == ["early"]
 
@@ -456,11 +422,11 @@ def test_bundles_hide_children_after_leave(users):
     bundled into the events they can still read."""
     alice, bob, _ = users
     room = alice.create("shared")
-    bob.join(room)
-    root = alice.send(room, "root")
-    edited = alice.send(room, "typo")
-    bob.leave(room)
-    alice.send(room, "reply", {"rel_type": "m.thread", "event_id": root})
+    bob.room_post(room, "join")
+    root = alice.send_text(room, "root")
+    edited = alice.send_text(room, "typo")
+    bob.room_post(room, "leave")
+    alice.send_text(room, "reply", **in_thread(root))
     alice.txn += 1
     alice.ok("PUT", C + "/rooms/%s/send/m.room.message/v%d" % (q(room), alice.txn), {
         "msgtype": "m.text", "body": "* fixed",
@@ -479,9 +445,9 @@ def test_bundles_hide_children_after_leave(users):
 def test_timestamp_to_event_skips_hidden_events(users):
     alice, bob, _ = users
     room = alice.create("joined")
-    hidden = [alice.send(room, "before %d" % i) for i in range(3)]
-    bob.join(room)
-    after = alice.send(room, "after")
+    hidden = [alice.send_text(room, "before %d" % i) for i in range(3)]
+    bob.room_post(room, "join")
+    after = alice.send_text(room, "after")
     ts = alice.get(C + "/rooms/%s/event/%s" % (q(room), q(hidden[-1])))[1]["origin_server_ts"]
     path = V1 + "/rooms/%s/timestamp_to_event" % q(room)
     status, body = alice.get(path, ts=str(ts), dir="f")
@@ -501,8 +467,8 @@ def test_notifications_still_listed(users):
     """Notifications are of events the user was joined for: all kept."""
     alice, bob, _ = users
     room = alice.create("joined")
-    bob.join(room)
-    ev = alice.send(room, "hello %s" % bob.user_id)
+    bob.room_post(room, "join")
+    ev = alice.send_text(room, "hello %s" % bob.user_id)
     status, body = bob.get(C + "/notifications")
     assert status == 200
     assert ev in [n["event"]["event_id"] for n in body["notifications"]]

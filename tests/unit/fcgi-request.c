@@ -1,4 +1,7 @@
-/* lib/fcgi/request.c: query values, Content-Length, bodies and error texts, through a fake transport. */
+/*
+ * lib/fcgi/request.c: query values, Content-Length, bodies, error texts
+ * and Retry-After, through a fake transport; the token number parser.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +349,107 @@ error_texts(void)
 	}
 }
 
+/* Answers a 429 with retry_after_ms ms (< 0: none) and returns its head (static). */
+static const char *
+limited_head(enum merr err, long long ms)
+{
+	static char	 head[sizeof(((struct fake *)NULL)->out)];
+	struct mreq	 req;
+	struct fake	 f;
+	struct mfcgi_io	 io = { &f, f_param, f_read, f_write };
+	char		*e;
+
+	memset(&f, 0, sizeof(f));
+	mfcgi_req_init(&req, &srv, NULL);
+	mfcgi_fail(&req, err, "Too many requests waiting");
+	if (ms >= 0)
+		mfcgi_fail_add(&req, "retry_after_ms", json_integer(ms));
+	mfcgi_req_respond(&req, &io);
+	mfcgi_req_fini(&req);
+	snprintf(head, sizeof(head), "%s", f.out);
+	if ((e = strstr(head, "\r\n\r\n")) != NULL)
+		e[2] = '\0';
+	return head;
+}
+
+/* Spec: C-S API, "Rate limiting": Retry-After in whole seconds, rounded up. */
+static void
+retry_after(void)
+{
+	static const struct {
+		long long	 ms;
+		const char	*want;
+	} v[] = {
+		{ 5000, "\r\nRetry-After: 5\r\n" },
+		{ 4001, "\r\nRetry-After: 5\r\n" },
+		{ 1, "\r\nRetry-After: 1\r\n" },
+		{ 0, "\r\nRetry-After: 0\r\n" },
+		{ 999999999999LL, "\r\nRetry-After: 1000000000\r\n" },
+	};
+	const char *h;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		h = limited_head(MERR_LIMITED, v[i].ms);
+		if (strncmp(h, "Status: 429 ", 12) != 0 || strstr(h, v[i].want) == NULL)
+			FAIL("retry_after_ms %lld: want%s got %s", v[i].ms, v[i].want, h);
+	}
+	/* No retry_after_ms, or not a 429: no header. */
+	CHECK(strstr(limited_head(MERR_LIMITED, -1), "Retry-After") == NULL);
+	CHECK(strstr(limited_head(MERR_FORBIDDEN, 5000), "Retry-After") == NULL);
+}
+
+/* mfcgi_num_parse(s, min, max) over the whole of s: want (ok) or -1. */
+static void
+num_is(const char *s, int64_t min, int64_t max, int ok, int64_t want)
+{
+	int64_t	 got = 42;
+	int	 rc = mfcgi_num_parse(s, min, max, NULL, &got);
+
+	if (ok ? rc != 0 || got != want : rc != -1 || got != 42)
+		FAIL("\"%s\" in [%lld, %lld]: rc %d, got %lld", s, (long long)min,
+		    (long long)max, rc, (long long)got);
+}
+
+static void
+numbers(void)
+{
+	const char	*end = NULL;
+	int64_t		 n = 0;
+
+	num_is("0", 0, INT64_MAX, 1, 0);
+	num_is("12", 0, INT64_MAX, 1, 12);
+	num_is("0012", 0, INT64_MAX, 1, 12);
+	num_is("9223372036854775807", 0, INT64_MAX, 1, INT64_MAX);
+	num_is("-1", -1, INT64_MAX, 1, -1);
+	num_is("-9223372036854775808", INT64_MIN, INT64_MAX, 1, INT64_MIN);
+	/* Overflow is refused, never clamped. */
+	num_is("9223372036854775808", 0, INT64_MAX, 0, 0);
+	num_is("99999999999999999999999", 0, INT64_MAX, 0, 0);
+	num_is("18446744073709551616", 0, INT64_MAX, 0, 0);
+	num_is("-9223372036854775809", INT64_MIN, INT64_MAX, 0, 0);
+	/* Only digits: no sign unless min < 0, no space, no other base. */
+	num_is("", 0, INT64_MAX, 0, 0);
+	num_is("-1", 0, INT64_MAX, 0, 0);
+	num_is("+1", 0, INT64_MAX, 0, 0);
+	num_is("-", -1, INT64_MAX, 0, 0);
+	num_is(" 1", 0, INT64_MAX, 0, 0);
+	num_is("1 ", 0, INT64_MAX, 0, 0);
+	num_is("0x10", 0, INT64_MAX, 0, 0);
+	num_is("12abc", 0, INT64_MAX, 0, 0);
+	/* The range. */
+	num_is("2", 0, 1, 0, 0);
+	num_is("-2", -1, 5, 0, 0);
+	num_is("9223372036854775807", 0, INT64_MAX - 1, 0, 0);
+	/* With end, what follows is the caller's. */
+	CHECK(mfcgi_num_parse("12_3", 0, INT64_MAX, &end, &n) == 0 && n == 12 &&
+	    strcmp(end, "_3") == 0);
+	CHECK(mfcgi_num_parse("7", 0, INT64_MAX, &end, &n) == 0 && n == 7 && *end == '\0');
+	end = NULL;
+	CHECK(mfcgi_num_parse("99999999999999999999_3", 0, INT64_MAX, &end, &n) == -1 &&
+	    end == NULL);
+	CHECK(mfcgi_num_parse("_3", 0, INT64_MAX, &end, &n) == -1);
+}
+
 int
 main(void)
 {
@@ -355,5 +459,7 @@ main(void)
 	content_length();
 	bodies();
 	error_texts();
+	retry_after();
+	numbers();
 	return failed;
 }
