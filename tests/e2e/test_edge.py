@@ -58,16 +58,8 @@ def sync(stack, user, query=""):
 
 def raw_http(stack, data):
     """Sends bytes as they are and returns (status, body bytes)."""
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as s:
-        s.sendall(data)
-        got = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    head, _, body = got.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    status, _, body = raw_answer(stack, data)
+    return status, body
 
 
 # 1. Path parameters and query values that are not UTF-8 text.
