@@ -83,6 +83,21 @@ $(O)/bench/driver: $(O)/bench/driver.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljansson
 
+# SyTest, the Matrix project's suite (about 20 minutes; not part of make
+# test): ../shared/sytest's runner against this checkout, then the
+# comparison with Synapse 1.67.  SYTEST_FILES picks test files,
+# SYTEST_ROOM_VERSION SyTest's --room-version, SAN=0 a plain build.
+SYTEST_DIR ?= $(CURDIR)/../shared/sytest
+SYTEST_OUT ?= /tmp/myelin-sytest
+sytest:
+	@test -x $(SYTEST_DIR)/run-myelin.sh || \
+	    { echo "make sytest: no SyTest runner in $(SYTEST_DIR) (set SYTEST_DIR)" >&2; exit 1; }
+	@$(SYTEST_DIR)/setup.sh >/dev/null
+	@mkdir -p $(SYTEST_OUT) && chmod 755 $(SYTEST_OUT)
+	SYTEST_WORK=$(SYTEST_OUT)/work $(SYTEST_DIR)/run-myelin.sh $(CURDIR) \
+	    $(SYTEST_OUT)/myelin.results.tsv $(SYTEST_FILES)
+	$(SYTEST_DIR)/compare.py $(SYTEST_OUT)/myelin.results.tsv $(SYTEST_OUT)/myelin.run/detail.tsv
+
 bench: deps all $(O)/bench/driver
 	bench/run $(if $(BACKEND),--backend $(BACKEND))
 
@@ -106,7 +121,7 @@ lint:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps run test bench lint clean
+.PHONY: all deps run test sytest bench lint clean
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d) \
