@@ -315,12 +315,23 @@ def test_support_contact_config_checked(tmp_path):
     from conftest import ROOT
     binary = os.path.join(os.environ.get("MYELIN_BIN", os.path.join(ROOT, "build", "bin")),
                           "myelin-admin")
-    conf = tmp_path / "myelin.conf"
-    conf.write_text("server_name = localhost\ndatabase = %s\n"
-                    "support_contact = m.role.admin - -\n" % (tmp_path / "db"))
-    r = subprocess.run([binary, "-c", str(conf), "config", "check"], capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode != 0 and "support_contact" in r.stderr + r.stdout
+
+    def check(lines):
+        conf = tmp_path / "myelin.conf"
+        conf.write_text("server_name = localhost\ndatabase = %s\n%s" % (tmp_path / "db", lines))
+        return subprocess.run([binary, "-c", str(conf), "config", "check"],
+                              capture_output=True, text=True, timeout=60)
+
+    good = check("support_contact = m.role.admin @a:localhost -\n"
+                 "support_contact = m.role.security - sec@example.org\n"
+                 "turn_uris = turn:a turn:b\nturn_uris = turn:c\n")
+    assert good.returncode == 0, good.stderr
+    for bad in ("support_contact = m.role.admin - -\n",
+                "support_contact = m.role.admin not-a-user -\n",
+                "support_contact = m.role.admin\n",
+                "turn_username = u\n"):
+        r = check(bad)
+        assert r.returncode != 0, bad
 
 
 # --- 7. whois, locks, suspensions --------------------------------------------
