@@ -10,10 +10,10 @@
 
 #include "config/config.h"
 #include "events/events.h"
-#include "room/room.h"
 #include "log/log.h"
+#include "room/room.h"
 
-enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER, C_WORDS, C_CONTACT };
+enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER, C_TURN_URIS, C_CONTACT };
 
 struct ckey {
 	const char	*name;
@@ -46,7 +46,7 @@ static const struct ckey keys[] = {
 	{ "max_parked_per_address", C_INT, OFF(max_parked_per_address), 1, 1000000 },
 	{ "default_room_version", C_ROOMVER, OFF(default_room_version), 0, 0 },
 	{ "access_log", C_BOOL, OFF(access_log), 0, 0 },
-	{ "turn_uris", C_WORDS, OFF(turn_uris), 0, 0 },
+	{ "turn_uris", C_TURN_URIS, OFF(turn_uris), 0, 0 },
 	{ "turn_shared_secret", C_STR, OFF(turn_shared_secret), 0, 0 },
 	{ "turn_username", C_STR, OFF(turn_username), 0, 0 },
 	{ "turn_password", C_STR, OFF(turn_password), 0, 0 },
@@ -102,9 +102,13 @@ abspath(const struct mconfig *c, const char *v)
 	return p;
 }
 
-/* Appends each whitespace-separated word of v to c->turn_uris.  0 or -1. */
+/*
+ * Appends each whitespace-separated word of v to c->turn_uris.  0, 1
+ * for a word that is no TURN URI (RFC 7065: "turn:" or "turns:"), -1
+ * without memory.
+ */
 static int
-words_add(struct mconfig *c, const char *v)
+turn_uris_add(struct mconfig *c, const char *v)
 {
 	char	**n;
 	size_t	  len;
@@ -113,6 +117,9 @@ words_add(struct mconfig *c, const char *v)
 		v += strspn(v, " \t");
 		if ((len = strcspn(v, " \t")) == 0)
 			return 0;
+		if ((strncmp(v, "turn:", 5) != 0 || len == 5) &&
+		    (strncmp(v, "turns:", 6) != 0 || len == 6))
+			return 1;
 		if ((n = reallocarray(c->turn_uris, c->turn_urisz + 1, sizeof(*n))) == NULL)
 			return -1;
 		c->turn_uris = n;
@@ -302,9 +309,18 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			free(*(char **)field);
 			*(char **)field = strdup(v);
 			break;
-		case C_WORDS:
-			if (words_add(c, v) == -1)
+		case C_TURN_URIS:
+			switch (turn_uris_add(c, v)) {
+			case 0:
+				break;
+			case 1:
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected turn: or turns: URIs",
+				    path, lineno, k);
+				break;
+			default:
 				adderr(errs, errsz, &nerr, "%s: out of memory", path);
+				break;
+			}
 			break;
 		case C_CONTACT:
 			switch (contact_add(c, v)) {

@@ -329,6 +329,7 @@ def test_support_contact_config_checked(tmp_path):
     for bad in ("support_contact = m.role.admin - -\n",
                 "support_contact = m.role.admin not-a-user -\n",
                 "support_contact = m.role.admin\n",
+                "turn_uris = turn.example.org\n",
                 "turn_username = u\n"):
         r = check(bad)
         assert r.returncode != 0, bad
