@@ -68,8 +68,9 @@ out:
 /*
  * Spec: C-S API, GET /_matrix/client/v1/mutual_rooms?user_id= (v1.19;
  * MSC2666, whose unstable path Synapse serves): {joined: rooms both the
- * caller and user_id are joined to, next_batch when more follow}, a
- * page of 100 in room ID order; from is a next_batch.  400
+ * caller and user_id are joined to, count: how many in all, next_batch
+ * when more follow}, a page of 100 in room ID order; from is a
+ * next_batch.  400
  * M_MISSING_PARAM without user_id, M_INVALID_PARAM for one that is not
  * a user ID or is the caller's own (Synapse's 422 in the 400 class).
  */
@@ -78,6 +79,7 @@ h_mutual_rooms(struct mreq *req)
 {
 	char	*user = mreq_query(req, "user_id"), *from = mreq_query(req, "from");
 	json_t	*rooms = NULL, *out;
+	int64_t	 count;
 	int	 rc = -1;
 
 	if (user == NULL) {
@@ -97,7 +99,11 @@ h_mutual_rooms(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
-	out = json_object();
+	if (mstore_mutual_rooms_count(req->db, req->auth.user_id, user, &count) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	out = json_pack("{s:I}", "count", (json_int_t)count);
 	if (json_array_size(rooms) > MUTUAL_LIMIT) {
 		json_array_remove(rooms, MUTUAL_LIMIT);
 		json_object_set(out, "next_batch", json_array_get(rooms, MUTUAL_LIMIT - 1));

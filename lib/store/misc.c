@@ -167,6 +167,13 @@ mstore_mutual_rooms(struct mdb *db, const char *a, const char *b, const char *af
 }
 
 int
+mstore_mutual_rooms_count(struct mdb *db, const char *a, const char *b, int64_t *n)
+{
+	return mcur_first_int(mdb_query(db, MSTMT_MUTUAL_ROOMS_COUNT, "ss", a, b), n) == 1 ?
+	    0 : -1;
+}
+
+int
 mstore_room_report_add(struct mdb *db, const char *room_id, const char *user_id,
     const char *reason)
 {

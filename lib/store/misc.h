@@ -55,6 +55,8 @@ int	mstore_profile_field_del(struct mdb *, const char *user_id, const char *name
  */
 json_t	*mstore_mutual_rooms(struct mdb *, const char *a, const char *b, const char *after,
 	    int64_t limit);
+/* How many rooms a and b are both joined to, into *n.  0 or -1. */
+int	mstore_mutual_rooms_count(struct mdb *, const char *a, const char *b, int64_t *n);
 
 /* Spec: POST /rooms/{roomId}/report, POST /users/{userId}/report.  0 or -1. */
 int	mstore_room_report_add(struct mdb *, const char *room_id, const char *user_id,

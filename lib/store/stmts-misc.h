@@ -31,6 +31,10 @@
 	    " AND b.membership = 'join'" \
 	    " WHERE a.type = 'm.room.member' AND a.state_key = $1 AND a.membership = 'join'" \
 	    " AND a.room_id > $3 ORDER BY a.room_id LIMIT $4") \
+	X(MSTMT_MUTUAL_ROOMS_COUNT, "SELECT COUNT(*) FROM current_state a JOIN current_state b" \
+	    " ON b.room_id = a.room_id AND b.type = 'm.room.member' AND b.state_key = $2" \
+	    " AND b.membership = 'join'" \
+	    " WHERE a.type = 'm.room.member' AND a.state_key = $1 AND a.membership = 'join'") \
 	X(MSTMT_ROOM_REPORT_ADD, "INSERT INTO room_reports (room_id, user_id, reason, received_ts)" \
 	    " VALUES ($1, $2, $3, $4)") \
 	X(MSTMT_USER_REPORT_ADD, "INSERT INTO user_reports (target_user_id, user_id, reason," \

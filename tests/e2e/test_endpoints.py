@@ -263,6 +263,7 @@ def test_mutual_rooms(stack, uniq):
     c.join(r2)
     body = a.ok("GET", V1 + "/mutual_rooms?user_id=" + q(b.user_id))
     assert sorted(body["joined"]) == sorted([r1, r2]) and "next_batch" not in body
+    assert body["count"] == 2
     assert a.ok("GET", V1 + "/mutual_rooms?user_id=" + q(c.user_id))["joined"] == [r2]
     unstable = "/_matrix/client/unstable/uk.half-shot.msc2666/user/mutual_rooms?user_id="
     assert a.ok("GET", unstable + q(c.user_id))["joined"] == [r2]
@@ -274,6 +275,21 @@ def test_mutual_rooms(stack, uniq):
     assert status == 400 and err["errcode"] == "M_INVALID_PARAM"
     status, err = a.call("GET", V1 + "/mutual_rooms?user_id=" + q(a.user_id))
     assert status == 400 and err["errcode"] == "M_INVALID_PARAM"
+
+
+def test_mutual_rooms_pages(stack, uniq):
+    a, b = user(stack, uniq), user(stack, uniq)
+    rooms = []
+    for _ in range(101):
+        r = a.create_room(preset="public_chat")
+        b.join(r)
+        rooms.append(r)
+    page = a.ok("GET", V1 + "/mutual_rooms?user_id=" + q(b.user_id))
+    assert len(page["joined"]) == 100 and page["count"] == 101 and page["next_batch"]
+    rest = a.ok("GET", V1 + "/mutual_rooms?user_id=%s&from=%s" % (
+        q(b.user_id), q(page["next_batch"])))
+    assert len(rest["joined"]) == 1 and "next_batch" not in rest
+    assert sorted(page["joined"] + rest["joined"]) == sorted(rooms)
 
 
 def test_report_room_and_user(stack, uniq):
