@@ -24,6 +24,7 @@ h_versions(struct mreq *req)
  * login_via_existing_session.  Third-party IDs are not kept at all, so
  * m.3pid_changes is off; every profile field may be set (m.profile_fields,
  * v1.16), and the older unstable name says the same for older clients.
+ * m.account_moderation (v1.18): server admins may lock and suspend.
  */
 int
 h_capabilities(struct mreq *req)
@@ -37,7 +38,7 @@ h_capabilities(struct mreq *req)
 		json_object_set_new(avail, all[i].id, json_string(all[i].stable ?
 		    "stable" : "unstable"));
 	return mfcgi_reply(req, 200, json_pack("{s:{s:{s:b},s:{s:b},s:{s:b},s:{s:b},s:{s:b},"
-	    "s:{s:b},s:{s:b},s:{s:s,s:o}}}",
+	    "s:{s:b},s:{s:b},s:{s:b,s:b},s:{s:s,s:o}}}",
 	    "capabilities",
 	    "m.change_password", "enabled", 1,
 	    "m.set_displayname", "enabled", 1,
@@ -46,6 +47,7 @@ h_capabilities(struct mreq *req)
 	    "m.get_login_token", "enabled", req->conf->login_via_existing_session ? 1 : 0,
 	    "m.profile_fields", "enabled", 1,
 	    "uk.tcpip.msc4133.profile_fields", "enabled", 1,
+	    "m.account_moderation", "lock", req->auth.is_admin, "suspend", req->auth.is_admin,
 	    "m.room_versions", "default", req->conf->default_room_version,
 	    "available", avail));
 }

@@ -447,3 +447,9 @@ def test_capabilities(stack, uniq):
     assert caps["m.profile_fields"] == {"enabled": True}
     assert caps["m.room_versions"]["default"] == "10"
     assert caps["m.room_versions"]["available"]["10"] == "stable"
+    assert caps["m.account_moderation"] == {"lock": False, "suspend": False}
+
+
+def test_capabilities_account_moderation(stack, admin):
+    caps = admin.ok("GET", "/capabilities")["capabilities"]
+    assert caps["m.account_moderation"] == {"lock": True, "suspend": True}
