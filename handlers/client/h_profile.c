@@ -164,7 +164,7 @@ h_profile_field_put(struct mreq *req)
 	struct muser	 u;
 	json_t		*v = json_object_get(req->body, key), *all = NULL;
 	char		*s = NULL;
-	int		 rc = -1, found;
+	int		 rc = -1;
 
 	if (!profile_may_change(req, key))
 		return -1;
@@ -177,7 +177,7 @@ h_profile_field_put(struct mreq *req)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing key '%s'", key);
 	if (strcmp(key, "m.tz") == 0 && !json_is_string(v))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "m.tz must be a string");
-	if ((found = mstore_user_get(req->db, req->auth.user_id, &u)) != 1)
+	if (mstore_user_get(req->db, req->auth.user_id, &u) != 1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if ((all = json_object()) == NULL ||
 	    mstore_profile_fields_all(req->db, req->auth.user_id, all) == -1) {
