@@ -72,6 +72,34 @@ def test_turn_server_rest_credentials(conf_stack, uniq):
     assert body["password"] == base64.b64encode(mac.digest()).decode()
 
 
+STATIC_TURN = """
+turn_uris = turns:turn.example.org:5349
+turn_username = fixed-user
+turn_password = fixed-password
+turn_allow_guests = no
+allow_guest_access = yes
+"""
+
+
+@pytest.fixture(scope="module")
+def static_turn_stack():
+    s = start_stack(extra_conf=STATIC_TURN)
+    yield s
+    stop_stack(s)
+
+
+def test_turn_server_static_credentials_and_guests(static_turn_stack, uniq):
+    u = user(static_turn_stack, uniq)
+    body = u.ok("GET", "/voip/turnServer")
+    assert body == {"username": "fixed-user", "password": "fixed-password",
+                    "uris": ["turns:turn.example.org:5349"], "ttl": 3600}
+    status, guest = static_turn_stack.request("POST", C + "/register?kind=guest", {})
+    assert status == 200, guest
+    status, err = static_turn_stack.request("GET", C + "/voip/turnServer",
+                                            token=guest["access_token"])
+    assert status == 403 and err["errcode"] == "M_FORBIDDEN"
+
+
 # --- 2. OpenID ---------------------------------------------------------------
 
 def openid_userinfo(stack, token):
