@@ -80,6 +80,8 @@ int	cmd_user_reactivate(struct ctx *, int, char **);
 int	cmd_user_reset_password(struct ctx *, int, char **);
 int	cmd_user_set_admin(struct ctx *, int, char **);
 int	cmd_user_shadow_ban(struct ctx *, int, char **);
+int	cmd_user_lock(struct ctx *, int, char **);
+int	cmd_user_suspend(struct ctx *, int, char **);
 int	cmd_user_login_as(struct ctx *, int, char **);
 
 int	cmd_room_list(struct ctx *, int, char **);

@@ -33,6 +33,8 @@ static const struct cmd cmds[] = {
 	    cmd_user_reset_password },
 	{ "user", "set-admin", "NAME on|off", cmd_user_set_admin },
 	{ "user", "shadow-ban", "NAME on|off", cmd_user_shadow_ban },
+	{ "user", "lock", "NAME on|off", cmd_user_lock },
+	{ "user", "suspend", "NAME on|off", cmd_user_suspend },
 	{ "user", "login-as", "NAME [--valid-until MS]", cmd_user_login_as },
 	{ "room", "list", "[--limit N] [--from OFFSET] [--search TEXT] [--order-by KEY] [--reverse]",
 	    cmd_room_list },

@@ -294,6 +294,22 @@ cmd_user_shadow_ban(struct ctx *c, int argc, char **argv)
 	    "is no longer shadow-banned", "shadow_banned");
 }
 
+/* user lock NAME on|off: spec, "Account locking", as PUT /admin/lock/{userId}. */
+int
+cmd_user_lock(struct ctx *c, int argc, char **argv)
+{
+	return user_flag(c, argc, argv, mstore_user_set_locked, "is locked",
+	    "is no longer locked", "locked");
+}
+
+/* user suspend NAME on|off: spec, "Account suspension", as PUT /admin/suspend/{userId}. */
+int
+cmd_user_suspend(struct ctx *c, int argc, char **argv)
+{
+	return user_flag(c, argc, argv, mstore_user_set_suspended, "is suspended",
+	    "is no longer suspended", "suspended");
+}
+
 /* user login-as NAME [--valid-until MS]: prints an access token for the user. */
 int
 cmd_user_login_as(struct ctx *c, int argc, char **argv)

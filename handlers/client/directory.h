@@ -2,6 +2,8 @@
 #ifndef MYELIN_CLIENT_DIRECTORY_H
 #define MYELIN_CLIENT_DIRECTORY_H
 
+#include <jansson.h>
+
 #include "fcgi/fcgi.h"
 
 struct mroom_ctx;
@@ -14,6 +16,16 @@ struct mroom_ctx;
  */
 int	dir_may_send_state(struct mroom_ctx *, const char *room_id, const char *user_id,
 	    const char *type);
+
+/*
+ * Whether user_id (NULL: a client without a token) may see the summary
+ * of room_id (mstore_room_summary's, which gets allowed_room_ids for a
+ * restricted room): joined or invited, a public or knockable join rule,
+ * a restricted one whose rooms the user is in, world-readable history.
+ * 1 yes, 0 no, -1 on failure.
+ */
+int	dir_room_accessible(struct mroom_ctx *, const char *user_id, const char *room_id,
+	    json_t *summary);
 
 int	h_dir_visibility_get(struct mreq *);
 int	h_dir_visibility_put(struct mreq *);

@@ -8,6 +8,7 @@
 
 int	h_versions(struct mreq *);
 int	h_capabilities(struct mreq *);
+int	h_support(struct mreq *);
 void	client_nginx_extra(const struct mconfig *, FILE *);
 
 int	h_register(struct mreq *);
@@ -19,6 +20,7 @@ int	h_login(struct mreq *);
 int	h_refresh(struct mreq *);
 int	h_logout(struct mreq *);
 int	h_logout_all(struct mreq *);
+int	h_login_get_token(struct mreq *);
 
 int	h_whoami(struct mreq *);
 int	h_password(struct mreq *);
@@ -29,6 +31,24 @@ int	h_displayname_get(struct mreq *);
 int	h_displayname_put(struct mreq *);
 int	h_avatar_get(struct mreq *);
 int	h_avatar_put(struct mreq *);
+int	h_profile_field_get(struct mreq *);
+int	h_profile_field_put(struct mreq *);
+int	h_profile_field_delete(struct mreq *);
+
+int	h_turn_server(struct mreq *);
+int	h_openid_request_token(struct mreq *);
+int	h_openid_userinfo(struct mreq *);
+
+int	h_whois(struct mreq *);
+int	h_lock_get(struct mreq *);
+int	h_lock_put(struct mreq *);
+int	h_suspend_get(struct mreq *);
+int	h_suspend_put(struct mreq *);
+
+int	h_room_summary(struct mreq *);
+int	h_mutual_rooms(struct mreq *);
+int	h_report_room(struct mreq *);
+int	h_report_user(struct mreq *);
 
 int	h_devices(struct mreq *);
 int	h_device_get(struct mreq *);

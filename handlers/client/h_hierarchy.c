@@ -46,9 +46,9 @@ push(struct walk *w, const char *room_id, int64_t depth)
 }
 
 static int
-is_joined(struct walk *w, const char *room_id)
+is_joined(struct mroom_ctx *ctx, const char *room_id, const char *user_id)
 {
-	char	*m = mroom_membership(&w->ctx, room_id, w->req->auth.user_id);
+	char	*m = mroom_membership(ctx, room_id, user_id);
 	int	 rc = m != NULL && strcmp(m, "join") == 0;
 
 	free(m);
@@ -60,11 +60,12 @@ is_joined(struct walk *w, const char *room_id)
  * or invited; a public join rule; a restricted one whose conditions the
  * user meets; knockable (knock, knock_restricted where the version has
  * them); or world-readable history.  Synapse's _is_local_room_accessible
- * answers the same.  Fills allowed_room_ids for restricted rooms.
- * 1 yes, 0 no, -1 on failure.
+ * answers the same.  Fills allowed_room_ids for restricted rooms.  GET
+ * /room_summary asks the same, also for no user (NULL).
  */
-static int
-accessible(struct walk *w, const char *room_id, json_t *summary)
+int
+dir_room_accessible(struct mroom_ctx *ctx, const char *user_id, const char *room_id,
+    json_t *summary)
 {
 	const struct mroomver	*ver = mroomver_get(mjson_str(summary, "room_version"));
 	const char		*jr = mjson_str(summary, "join_rule");
@@ -80,7 +81,7 @@ accessible(struct walk *w, const char *room_id, json_t *summary)
 	    (ver->knock && strcmp(jr, "knock") == 0) ||
 	    (ver->knock_restricted && strcmp(jr, "knock_restricted") == 0))))
 		ok = 1;
-	m = mroom_membership(&w->ctx, room_id, w->req->auth.user_id);
+	m = user_id != NULL ? mroom_membership(ctx, room_id, user_id) : NULL;
 	if (m != NULL && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
 		ok = 1;
 	free(m);
@@ -88,7 +89,7 @@ accessible(struct walk *w, const char *room_id, json_t *summary)
 	    (ver->knock_restricted && strcmp(jr, "knock_restricted") == 0));
 	if (!restricted)
 		return ok;
-	ev = mroom_state_get(&w->ctx, room_id, "m.room.join_rules", "", &err);
+	ev = mroom_state_get(ctx, room_id, "m.room.join_rules", "", &err);
 	if (err)
 		return -1;
 	allow = json_object_get(json_object_get(ev, "content"), "allow");
@@ -100,7 +101,7 @@ accessible(struct walk *w, const char *room_id, json_t *summary)
 		    strcmp(mjson_str(a, "type"), "m.room_membership") != 0)
 			continue;
 		json_array_append_new(ids, json_string(r));
-		if (!ok && is_joined(w, r))
+		if (!ok && user_id != NULL && is_joined(ctx, r, user_id))
 			ok = 1;
 	}
 	if (json_array_size(ids) > 0)
@@ -142,7 +143,7 @@ visit(struct walk *w, const char *room_id, int64_t depth, json_t **entry)
 	 */
 	if ((r = mstore_room_summary(w->req->db, room_id, &s)) != 1)
 		return r;
-	if ((r = accessible(w, room_id, s)) != 1) {
+	if ((r = dir_room_accessible(&w->ctx, w->req->auth.user_id, room_id, s)) != 1) {
 		json_decref(s);
 		return r;
 	}

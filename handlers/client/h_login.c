@@ -3,24 +3,127 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "clock/clock.h"
 #include "crypto/crypto.h"
 #include "extern.h"
 #include "json/json.h"
 #include "store/store.h"
 
-/* Spec: C-S API, GET /login. */
+/* Spec: C-S API, "Login via existing session": a login token lives two minutes. */
+#define LOGIN_TOKEN_LIFETIME_MS	(2 * 60 * 1000)
+
+static const char *const stage_password[] = { "m.login.password", NULL };
+static const struct muia_flow flows_password[] = { { stage_password } };
+
+/*
+ * Spec: C-S API, GET /login: m.login.password, and m.login.token with
+ * get_login_token when login_via_existing_session is on.
+ */
 int
 h_login_flows(struct mreq *req)
 {
+	if (req->conf->login_via_existing_session)
+		return mfcgi_reply(req, 200, json_pack("{s:[{s:s},{s:s,s:b}]}", "flows",
+		    "type", "m.login.password", "type", "m.login.token",
+		    "get_login_token", 1));
 	return mfcgi_reply(req, 200, json_pack("{s:[{s:s}]}", "flows",
 	    "type", "m.login.password"));
+}
+
+/*
+ * Spec: C-S API, POST /_matrix/client/v1/login/get_token (v1.7):
+ * behind user-interactive auth (the user's password), {login_token,
+ * expires_in_ms}: a token for one m.login.token login within two
+ * minutes, kept as its hash.  Off unless login_via_existing_session:
+ * then 404 M_UNRECOGNIZED, as for an endpoint not served (the spec lets
+ * a server leave it out; m.get_login_token says which).
+ */
+int
+h_login_get_token(struct mreq *req)
+{
+	char	*session = NULL, *tok = NULL, *hash = NULL;
+	int64_t	 now = mclock_now_ms();
+	int	 rc;
+
+	if (!req->conf->login_via_existing_session)
+		return mfcgi_fail(req, MERR_UNRECOGNIZED, "Unrecognized request");
+	if (req->auth.is_guest)
+		return mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN, "Guests cannot get login tokens");
+	rc = mauth_uia(req, "login_token", req->auth.user_id, NULL, flows_password, 1, &session);
+	if (rc != 1) {
+		free(session);
+		return rc;
+	}
+	rc = -1;
+	if ((tok = mcrypto_random_string(32)) == NULL ||
+	    (hash = mcrypto_token_hash(tok)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if (mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	free(mauth_uia_done(req, session));
+	if (mstore_login_token_add(req->db, hash, req->auth.user_id,
+	    now + LOGIN_TOKEN_LIFETIME_MS, now) == -1 || mdb_commit(req->db) == -1) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:i}", "login_token", tok,
+	    "expires_in_ms", LOGIN_TOKEN_LIFETIME_MS));
+out:
+	free(session);
+	free(tok);
+	free(hash);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /login with m.login.token: the token is used up
+ * whether or not the login then succeeds.  Unknown, used or expired:
+ * 403 M_FORBIDDEN, as Synapse.  *user_id (malloc'd) gets its user.
+ * 0, or -1 with the request failed.
+ */
+static int
+login_token(struct mreq *req, char **user_id)
+{
+	const char	*t = mjson_str(req->body, "token");
+	struct muser	 u;
+	char		*hash;
+	int		 rc, deactivated;
+
+	*user_id = NULL;
+	if (!req->conf->login_via_existing_session)
+		return mfcgi_fail(req, MERR_UNKNOWN, "Unknown login type m.login.token");
+	if (t == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing token");
+	if ((hash = mcrypto_token_hash(t)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mstore_login_token_take(req->db, hash, mclock_now_ms(), user_id);
+	free(hash);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid login token");
+	/* The account may have been deactivated since the token was made. */
+	if ((rc = mstore_user_get(req->db, *user_id, &u)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	deactivated = rc == 0 || u.deactivated;
+	if (rc == 1)
+		muser_fini(&u);
+	if (deactivated)
+		return mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
+	return 0;
 }
 
 /*
  * Spec: C-S API, POST /login.  m.login.password with identifier m.id.user
  * or the legacy top-level "user".  Wrong user or password: 403 M_FORBIDDEN
  * (the same answer, as slow, for both, so user names do not leak); a
- * deactivated account: 403 M_USER_DEACTIVATED.  device_id and
+ * deactivated account: 403 M_USER_DEACTIVATED; a locked one 401
+ * M_USER_LOCKED.  m.login.token takes a token of login/get_token.  device_id and
  * initial_device_display_name have Synapse's limits (mauth_device_check).
  */
 int
@@ -31,10 +134,18 @@ h_login(struct mreq *req)
 	const char	*device_id = mjson_str(b, "device_id");
 	const char	*devname = mjson_str(b, "initial_device_display_name");
 	char		*user_id = NULL;
-	int		 rc = -1;
+	int		 rc = -1, locked, suspended;
 
 	if (type == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing type");
+	if (strcmp(type, "m.login.token") == 0) {
+		if (json_object_get(b, "device_id") != NULL && device_id == NULL)
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
+		if (mauth_device_check(req, device_id, devname) == -1 ||
+		    login_token(req, &user_id) == -1)
+			goto out;
+		goto session;
+	}
 	if (strcmp(type, "m.login.password") != 0)
 		return mfcgi_fail(req, MERR_UNKNOWN, "Unknown login type %s", type);
 	if ((ident = json_object_get(b, "identifier")) != NULL) {
@@ -67,6 +178,16 @@ h_login(struct mreq *req)
 	case MAUTH_LOGIN_ERROR:
 	default:
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+session:
+	/* Spec: C-S API, "Account locking": a locked account cannot log in. */
+	if (mstore_user_flags(req->db, user_id, &locked, &suspended) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (locked) {
+		mfcgi_fail(req, MERR_USER_LOCKED, "This account has been locked");
 		goto out;
 	}
 	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {

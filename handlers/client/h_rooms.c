@@ -54,6 +54,8 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "%s", ctx->why);
 	case MROOM_BAD_JSON:
 		return mfcgi_fail(req, MERR_BAD_JSON, "%s", ctx->why);
+	case MROOM_SUSPENDED:
+		return mfcgi_fail(req, MERR_USER_SUSPENDED, "%s", ctx->why);
 	case MROOM_CONFLICT:
 	case MROOM_ERROR:
 	default:

@@ -20,8 +20,10 @@ static const struct mroute routes[] = {
 	{ MM_GET,	C "/login",				MAUTH_NONE,	h_login_flows },
 	{ MM_POST,	C "/login",				MAUTH_NONE,	h_login },
 	{ MM_POST,	C "/refresh",				MAUTH_NONE,	h_refresh },
-	{ MM_POST,	C "/logout",				MAUTH_USER,	h_logout },
-	{ MM_POST,	C "/logout/all",			MAUTH_USER,	h_logout_all },
+	/* Spec: "Account locking": a locked account may still log out. */
+	{ MM_POST,	C "/logout",				MAUTH_LOCKED_OK, h_logout },
+	{ MM_POST,	C "/logout/all",			MAUTH_LOCKED_OK, h_logout_all },
+	{ MM_POST,	"/_matrix/client/v1/login/get_token",	MAUTH_USER,	h_login_get_token },
 	{ MM_GET,	C "/account/whoami",			MAUTH_USER,	h_whoami },
 	{ MM_POST,	C "/account/password",			MAUTH_USER,	h_password },
 	{ MM_POST,	C "/account/deactivate",		MAUTH_USER,	h_deactivate },
@@ -30,6 +32,24 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	C "/profile/{userId}/displayname",	MAUTH_USER,	h_displayname_put },
 	{ MM_GET,	C "/profile/{userId}/avatar_url",	MAUTH_NONE,	h_avatar_get },
 	{ MM_PUT,	C "/profile/{userId}/avatar_url",	MAUTH_USER,	h_avatar_put },
+	{ MM_GET,	C "/profile/{userId}/{keyName}",	MAUTH_NONE,	h_profile_field_get },
+	{ MM_PUT,	C "/profile/{userId}/{keyName}",	MAUTH_USER,	h_profile_field_put },
+	{ MM_DELETE,	C "/profile/{userId}/{keyName}",	MAUTH_USER,	h_profile_field_delete },
+	{ MM_GET,	C "/voip/turnServer",			MAUTH_USER,	h_turn_server },
+	{ MM_POST,	C "/user/{userId}/openid/request_token", MAUTH_USER,	h_openid_request_token },
+	{ MM_GET,	"/_matrix/federation/v1/openid/userinfo", MAUTH_NONE,	h_openid_userinfo },
+	{ MM_GET,	"/.well-known/matrix/support",		MAUTH_NONE,	h_support },
+	{ MM_GET,	C "/admin/whois/{userId}",		MAUTH_USER,	h_whois },
+	{ MM_GET,	"/_matrix/client/v1/admin/lock/{userId}", MAUTH_ADMIN,	h_lock_get },
+	{ MM_PUT,	"/_matrix/client/v1/admin/lock/{userId}", MAUTH_ADMIN,	h_lock_put },
+	{ MM_GET,	"/_matrix/client/v1/admin/suspend/{userId}", MAUTH_ADMIN, h_suspend_get },
+	{ MM_PUT,	"/_matrix/client/v1/admin/suspend/{userId}", MAUTH_ADMIN, h_suspend_put },
+	{ MM_GET,	"/_matrix/client/v1/room_summary/{roomIdOrAlias}", MAUTH_OPTIONAL,
+								h_room_summary },
+	{ MM_GET,	"/_matrix/client/v1/mutual_rooms",	MAUTH_USER,	h_mutual_rooms },
+	{ MM_GET,	"/_matrix/client/unstable/uk.half-shot.msc2666/user/mutual_rooms",
+								MAUTH_USER,	h_mutual_rooms },
+	{ MM_POST,	C "/users/{userId}/report",		MAUTH_USER,	h_report_user },
 	{ MM_GET,	C "/devices",				MAUTH_USER,	h_devices },
 	{ MM_GET,	C "/devices/{deviceId}",		MAUTH_USER,	h_device_get },
 	{ MM_PUT,	C "/devices/{deviceId}",		MAUTH_USER,	h_device_put },
@@ -78,6 +98,7 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/knock/{roomIdOrAlias}",		MAUTH_USER,	h_knock },
 	{ MM_POST,	C "/rooms/{roomId}/forget",		MAUTH_USER,	h_forget },
 	{ MM_POST,	C "/rooms/{roomId}/report/{eventId}",	MAUTH_USER,	h_report_event },
+	{ MM_POST,	C "/rooms/{roomId}/report",		MAUTH_USER,	h_report_room },
 	{ MM_POST,	C "/rooms/{roomId}/upgrade",		MAUTH_USER,	h_upgrade },
 	{ MM_GET,	"/_matrix/client/v1/rooms/{roomId}/hierarchy", MAUTH_USER,	h_hierarchy },
 	{ MM_POST,	C "/search",				MAUTH_USER,	h_search },
@@ -116,8 +137,15 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/pushers/set",			MAUTH_USER,	h_pushers_set },
 };
 
+/*
+ * The userinfo route belongs to the federation API; it lives here until
+ * a federation handler exists, by its own exact location, which wins
+ * over any prefix a federation handler will declare.
+ */
 static const char *const locations[] = {
 	"/_matrix/client/",
+	"= /_matrix/federation/v1/openid/userinfo",
+	"= /.well-known/matrix/support",
 };
 
 /* Spec: C-S API, the endpoints with no request body: null, {} or none. */

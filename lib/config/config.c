@@ -11,8 +11,9 @@
 #include "config/config.h"
 #include "events/events.h"
 #include "log/log.h"
+#include "room/room.h"
 
-enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER };
+enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER, C_TURN_URIS, C_CONTACT };
 
 struct ckey {
 	const char	*name;
@@ -45,6 +46,15 @@ static const struct ckey keys[] = {
 	{ "max_parked_per_address", C_INT, OFF(max_parked_per_address), 1, 1000000 },
 	{ "default_room_version", C_ROOMVER, OFF(default_room_version), 0, 0 },
 	{ "access_log", C_BOOL, OFF(access_log), 0, 0 },
+	{ "turn_uris", C_TURN_URIS, OFF(turn_uris), 0, 0 },
+	{ "turn_shared_secret", C_STR, OFF(turn_shared_secret), 0, 0 },
+	{ "turn_username", C_STR, OFF(turn_username), 0, 0 },
+	{ "turn_password", C_STR, OFF(turn_password), 0, 0 },
+	{ "turn_user_lifetime", C_INT, OFF(turn_user_lifetime), 1, 31536000 },
+	{ "turn_allow_guests", C_BOOL, OFF(turn_allow_guests), 0, 0 },
+	{ "support_contact", C_CONTACT, OFF(support_contacts), 0, 0 },
+	{ "support_page", C_STR, OFF(support_page), 0, 0 },
+	{ "login_via_existing_session", C_BOOL, OFF(login_via_existing_session), 0, 0 },
 };
 
 static void
@@ -92,11 +102,79 @@ abspath(const struct mconfig *c, const char *v)
 	return p;
 }
 
+/*
+ * Appends each whitespace-separated word of v to c->turn_uris.  0, 1
+ * for a word that is no TURN URI (RFC 7065: "turn:" or "turns:"), -1
+ * without memory.
+ */
+static int
+turn_uris_add(struct mconfig *c, const char *v)
+{
+	char	**n;
+	size_t	  len;
+
+	for (;;) {
+		v += strspn(v, " \t");
+		if ((len = strcspn(v, " \t")) == 0)
+			return 0;
+		if ((strncmp(v, "turn:", 5) != 0 || len == 5) &&
+		    (strncmp(v, "turns:", 6) != 0 || len == 6))
+			return 1;
+		if ((n = reallocarray(c->turn_uris, c->turn_urisz + 1, sizeof(*n))) == NULL)
+			return -1;
+		c->turn_uris = n;
+		if ((n[c->turn_urisz] = strndup(v, len)) == NULL)
+			return -1;
+		c->turn_urisz++;
+		v += len;
+	}
+}
+
+/*
+ * Appends the contact "ROLE MATRIX_ID EMAIL" ("-" for either left out)
+ * to c->support_contacts.  0, 1 when the line is not one (spec:
+ * /.well-known/matrix/support, a contact has a role and at least one of
+ * a Matrix ID and an email address), -1 without memory.
+ */
+static int
+contact_add(struct mconfig *c, const char *v)
+{
+	struct mconfig_contact	*n, *k;
+	char			 role[256], mxid[256], email[256], extra[2];
+
+	if (sscanf(v, "%255s %255s %255s %1s", role, mxid, email, extra) != 3 ||
+	    (strcmp(mxid, "-") == 0 && strcmp(email, "-") == 0) ||
+	    (strcmp(mxid, "-") != 0 && !mroom_user_id_check(mxid)) ||
+	    (strcmp(email, "-") != 0 && strchr(email, '@') == NULL))
+		return 1;
+	if ((n = reallocarray(c->support_contacts, c->support_contactsz + 1,
+	    sizeof(*n))) == NULL)
+		return -1;
+	c->support_contacts = n;
+	k = &n[c->support_contactsz];
+	memset(k, 0, sizeof(*k));
+	c->support_contactsz++;
+	if ((k->role = strdup(role)) == NULL ||
+	    (strcmp(mxid, "-") != 0 && (k->matrix_id = strdup(mxid)) == NULL) ||
+	    (strcmp(email, "-") != 0 && (k->email_address = strdup(email)) == NULL))
+		return -1;
+	return 0;
+}
+
 void
 mconfig_free(struct mconfig *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; i < c->turn_urisz; i++)
+		free(c->turn_uris[i]);
+	free(c->turn_uris);
+	for (size_t i = 0; i < c->support_contactsz; i++) {
+		free(c->support_contacts[i].role);
+		free(c->support_contacts[i].matrix_id);
+		free(c->support_contacts[i].email_address);
+	}
+	free(c->support_contacts);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].kind == C_STR || keys[i].kind == C_PATH || keys[i].kind == C_ROOMVER)
 			free(*(char **)((char *)c + keys[i].off));
@@ -132,6 +210,9 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->max_parked_per_user = 100;
 	c->max_parked_per_address = 10000;
 	c->access_log = 1;
+	/* Synapse's defaults: an hour, guests too. */
+	c->turn_user_lifetime = 3600;
+	c->turn_allow_guests = 1;
 	if ((c->path = strdup(path)) == NULL || (tmp = strdup(path)) == NULL) {
 		mconfig_free(c);
 		return NULL;
@@ -228,6 +309,32 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			free(*(char **)field);
 			*(char **)field = strdup(v);
 			break;
+		case C_TURN_URIS:
+			switch (turn_uris_add(c, v)) {
+			case 0:
+				break;
+			case 1:
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected turn: or turns: URIs",
+				    path, lineno, k);
+				break;
+			default:
+				adderr(errs, errsz, &nerr, "%s: out of memory", path);
+				break;
+			}
+			break;
+		case C_CONTACT:
+			switch (contact_add(c, v)) {
+			case 0:
+				break;
+			case 1:
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected \"ROLE MATRIX_ID EMAIL\","
+				    " \"-\" for one left out", path, lineno, k);
+				break;
+			default:
+				adderr(errs, errsz, &nerr, "%s: out of memory", path);
+				break;
+			}
+			break;
 		case C_BACKEND:
 			if (strcmp(v, "sqlite") == 0)
 				c->db_backend = MDB_SQLITE;
@@ -270,6 +377,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	if (c->default_room_version == NULL &&
 	    (c->default_room_version = strdup("10")) == NULL)
 		adderr(errs, errsz, &nerr, "%s: out of memory", path);
+	if (c->turn_username != NULL && c->turn_password == NULL)
+		adderr(errs, errsz, &nerr, "%s: turn_username needs turn_password", path);
 	if (c->registration_requires_token && !c->enable_registration)
 		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);
 	if (nerr > 0) {

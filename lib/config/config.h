@@ -32,6 +32,24 @@ struct mconfig {
 	int		 max_parked_per_address;
 	char		*default_room_version;	/* for createRoom without room_version */
 	int		 access_log;		/* myelin-stack writes log/access.log */
+	/* GET /voip/turnServer: TURN URIs and how clients authenticate there. */
+	char		**turn_uris;		/* turn_uris, every word of every line */
+	size_t		 turn_urisz;
+	char		*turn_shared_secret;	/* coturn's static-auth-secret, or NULL */
+	char		*turn_username;		/* static credentials, when no secret */
+	char		*turn_password;
+	int		 turn_user_lifetime;	/* seconds */
+	int		 turn_allow_guests;
+	/* GET /.well-known/matrix/support. */
+	struct mconfig_contact {
+		char	*role;
+		char	*matrix_id;		/* NULL: none */
+		char	*email_address;		/* NULL: none */
+	}		*support_contacts;
+	size_t		 support_contactsz;
+	char		*support_page;
+	/* POST /_matrix/client/v1/login/get_token and m.login.token. */
+	int		 login_via_existing_session;
 };
 
 /*

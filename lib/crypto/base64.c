@@ -1,4 +1,4 @@
-/* Unpadded base64 (Matrix appendix "Unpadded Base64"), both alphabets. */
+/* Unpadded base64 (Matrix appendix "Unpadded Base64"), both alphabets; RFC 4648's padded form. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +31,12 @@ char *
 mcrypto_b64_encode(const unsigned char *p, size_t n)
 {
 	return b64_encode(p, n, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+}
+
+char *
+mcrypto_b64_encode_padded(const unsigned char *p, size_t n)
+{
+	return b64_encode(p, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
 char *

@@ -11,6 +11,8 @@ int	mcrypto_init(void);
 
 /* Unpadded standard base64 (Matrix "unpadded Base64"). malloc'd or NULL. */
 char	*mcrypto_b64_encode(const unsigned char *, size_t);
+/* RFC 4648 base64 with '=' padding (coturn's TURN REST passwords). malloc'd or NULL. */
+char	*mcrypto_b64_encode_padded(const unsigned char *, size_t);
 /* Also URL-safe alphabet: the variant event IDs of room v4+ use. */
 char	*mcrypto_b64url_encode(const unsigned char *, size_t);
 /* Decodes padded or unpadded standard base64.  Returns the byte count or -1. */
@@ -18,6 +20,9 @@ int	 mcrypto_b64_decode(const char *, unsigned char *out, size_t outsz);
 
 /* SHA-256 of buf into out[32]. */
 void	mcrypto_sha256(const void *buf, size_t len, unsigned char out[32]);
+/* HMAC-SHA1 of msg under key, raw, into md.  0, or -1 with md zeroed. */
+int	mcrypto_hmac_sha1(const void *key, size_t keysz, const void *msg, size_t msgsz,
+	    unsigned char md[20]);
 /* HMAC-SHA1 of msg under key, as lowercase hex (41 bytes with NUL) in out. */
 void	mcrypto_hmac_sha1_hex(const void *key, size_t keysz, const void *msg,
 	    size_t msgsz, char out[41]);

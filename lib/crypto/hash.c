@@ -21,26 +21,52 @@ mcrypto_sha256(const void *buf, size_t len, unsigned char out[32])
  * out is the empty string, which equals no 40-digit MAC, so a caller
  * comparing against it fails closed.
  */
-void
-mcrypto_hmac_sha1_hex(const void *key, size_t keysz, const void *msg,
-    size_t msgsz, char out[41])
+/*
+ * The raw 20-byte HMAC-SHA1 (RFC 2104) of msg under key into md.  0, or
+ * -1 on allocation failure or an absurd key size, with md zeroed.
+ */
+int
+mcrypto_hmac_sha1(const void *key, size_t keysz, const void *msg, size_t msgsz,
+    unsigned char md[20])
 {
-	static const char		 hex[] = "0123456789abcdef";
 	static const unsigned char	 empty[1];
-	unsigned char			 md[EVP_MAX_MD_SIZE];
+	unsigned char			 buf[EVP_MAX_MD_SIZE];
 	unsigned int			 mdlen = 0;
-	size_t				 i;
 
-	out[0] = '\0';
+	memset(md, 0, 20);
 	if (keysz > INT_MAX)
-		return;
+		return -1;
 	/* Empty inputs still point somewhere: no OpenSSL has to handle NULL. */
 	if (key == NULL)
 		key = empty;
 	if (msg == NULL)
 		msg = empty;
-	if (HMAC(EVP_sha1(), key, (int)keysz, msg, msgsz, md, &mdlen) == NULL ||
-	    mdlen != 20)
+	if (HMAC(EVP_sha1(), key, (int)keysz, msg, msgsz, buf, &mdlen) == NULL ||
+	    mdlen != 20) {
+		sodium_memzero(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(md, buf, 20);
+	sodium_memzero(buf, sizeof(buf));
+	return 0;
+}
+
+/*
+ * HMAC-SHA1 as hex, which Synapse's shared-secret registration
+ * (POST /_synapse/admin/v1/register) uses for its "mac" field.  On
+ * failure out is the empty string, which equals no 40-digit MAC, so a
+ * caller comparing against it fails closed.
+ */
+void
+mcrypto_hmac_sha1_hex(const void *key, size_t keysz, const void *msg,
+    size_t msgsz, char out[41])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[20];
+	size_t			 i;
+
+	out[0] = '\0';
+	if (mcrypto_hmac_sha1(key, keysz, msg, msgsz, md) == -1)
 		return;
 	for (i = 0; i < 20; i++) {
 		out[2 * i] = hex[md[i] >> 4];

@@ -64,6 +64,16 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 		mtokeninfo_fini(&t);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: token first use", __func__);
 	}
+	/*
+	 * Spec: C-S API, "Account locking": every request of a locked
+	 * account but logging out answers 401 M_USER_LOCKED with
+	 * soft_logout, so that the client keeps its session for an unlock.
+	 */
+	if (t.locked && need != MAUTH_LOCKED_OK) {
+		mtokeninfo_fini(&t);
+		mfcgi_fail(req, MERR_USER_LOCKED, "This account has been locked");
+		return mfcgi_fail_add(req, "soft_logout", json_true());
+	}
 	if (need == MAUTH_ADMIN && !t.is_admin) {
 		mtokeninfo_fini(&t);
 		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");
@@ -81,5 +91,6 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 	req->auth.is_admin = t.is_admin;
 	req->auth.is_guest = t.is_guest;
 	req->auth.is_shadow_banned = t.shadow_banned;
+	req->auth.is_suspended = t.suspended;
 	return 0;
 }

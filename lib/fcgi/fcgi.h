@@ -14,6 +14,7 @@ enum mauth {
 	MAUTH_NONE,		/* no token looked at */
 	MAUTH_OPTIONAL,		/* token used when given */
 	MAUTH_USER,		/* a valid access token is required */
+	MAUTH_LOCKED_OK,	/* ... which may be a locked account's (logout) */
 	MAUTH_ADMIN,		/* ... of a server admin */
 };
 
@@ -32,12 +33,16 @@ enum mauth {
 	X(MERR_BAD_ALIAS, 400, "M_BAD_ALIAS") \
 	X(MERR_INVALID_ROOM_STATE, 400, "M_INVALID_ROOM_STATE") \
 	X(MERR_TOO_LONG, 400, "M_TOO_LARGE") \
+	X(MERR_PROFILE_TOO_LARGE, 400, "M_PROFILE_TOO_LARGE") \
+	X(MERR_KEY_TOO_LARGE, 400, "M_KEY_TOO_LARGE") \
 	X(MERR_MISSING_TOKEN, 401, "M_MISSING_TOKEN") \
 	X(MERR_UNKNOWN_TOKEN, 401, "M_UNKNOWN_TOKEN") \
 	X(MERR_UNAUTHORIZED, 401, "M_UNAUTHORIZED") \
+	X(MERR_USER_LOCKED, 401, "M_USER_LOCKED") \
 	X(MERR_FORBIDDEN, 403, "M_FORBIDDEN") \
 	X(MERR_USER_DEACTIVATED, 403, "M_USER_DEACTIVATED") \
 	X(MERR_GUEST_ACCESS_FORBIDDEN, 403, "M_GUEST_ACCESS_FORBIDDEN") \
+	X(MERR_USER_SUSPENDED, 403, "M_USER_SUSPENDED") \
 	X(MERR_NOT_FOUND, 404, "M_NOT_FOUND") \
 	X(MERR_UNRECOGNIZED, 404, "M_UNRECOGNIZED") \
 	X(MERR_BAD_METHOD, 405, "M_UNRECOGNIZED") \
@@ -74,6 +79,7 @@ struct mauthinfo {
 	int		 is_admin;
 	int		 is_guest;
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
+	int		 is_suspended;		/* spec: "Account suspension": reads only */
 };
 
 #define MREQ_PARAMS	8

@@ -741,6 +741,47 @@ same_state(const json_t *cur, const char *type, const char *sender, const json_t
 	return same;
 }
 
+/*
+ * Spec: C-S API, "Account suspension": a suspended user may read, leave
+ * rooms and reject invites, and redact their own events, but sends
+ * nothing else.  Checked here, on the one write path of local events,
+ * so that no endpoint sending for a user can forget it.  A sender not
+ * of this server has no account here and is never suspended.
+ * MROOM_OK, MROOM_SUSPENDED or MROOM_ERROR.
+ */
+static enum mroom_err
+suspended_check(struct mroom_ctx *ctx, const char *sender, const char *type,
+    const char *state_key, const json_t *content, const char *redacts)
+{
+	struct mevrow	 row;
+	const char	*m;
+	int		 locked, suspended, rc;
+
+	/* m.room.redaction's redacts may be in content (room v11) instead. */
+	if (redacts == NULL)
+		redacts = mjson_str(content, "redacts");
+	if (mstore_user_flags(ctx->db, sender, &locked, &suspended) == -1)
+		return MROOM_ERROR;
+	if (!suspended)
+		return MROOM_OK;
+	m = mjson_str(content, "membership");
+	if (state_key != NULL && strcmp(type, "m.room.member") == 0 &&
+	    strcmp(state_key, sender) == 0 && m != NULL && strcmp(m, "leave") == 0)
+		return MROOM_OK;
+	if (strcmp(type, "m.room.redaction") == 0 && redacts != NULL) {
+		if ((rc = mstore_event_get(ctx->db, redacts, &row)) == -1)
+			return MROOM_ERROR;
+		if (rc == 1) {
+			rc = row.sender != NULL && strcmp(row.sender, sender) == 0;
+			mevrow_fini(&row);
+			if (rc)
+				return MROOM_OK;
+		}
+	}
+	snprintf(ctx->why, sizeof(ctx->why), "This account is suspended");
+	return MROOM_SUSPENDED;
+}
+
 enum mroom_err
 mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
     const char *type, const char *state_key, const json_t *content, const char *redacts,
@@ -768,6 +809,9 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 		    txn->device_id, txn->txn_id, txn->scope, event_id)) != 0)
 			return found == 1 ? MROOM_OK : MROOM_ERROR;
 	}
+	if ((rc = suspended_check(ctx, sender, type, state_key, content, redacts)) != MROOM_OK)
+		return rc;
+	rc = MROOM_ERROR;
 	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1)
 		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
 	if ((ver = mroomver_get(room.version)) == NULL) {

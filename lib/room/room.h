@@ -20,6 +20,7 @@ enum mroom_err {
 	MROOM_ERROR,		/* storage or internal failure */
 	MROOM_BAD_PARAM,	/* an identifier or a size limit: type, state_key, user ID */
 	MROOM_BAD_JSON,		/* content that is not an object of canonical JSON */
+	MROOM_SUSPENDED,	/* spec: "Account suspension": the sender may not send it */
 };
 
 /*
@@ -72,7 +73,8 @@ struct mroom_txn {
  * +-(2**53 - 1)).  MROOM_BAD_EVENT: the PDU is over 65536 bytes.
  * MROOM_FORBIDDEN: the auth rules refuse the event, ctx->target is not
  * met, or a redaction of another user's event lacks the room's redact
- * power level.
+ * power level.  MROOM_SUSPENDED: the sender's account is suspended and
+ * the event is neither their own leave nor a redaction of their own event.
  */
 enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *sender,
 		    const char *type, const char *state_key, const json_t *content,

@@ -303,6 +303,8 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 		t->refresh_id = mcur_int(c, 9);
 		t->has_device = mcur_int(c, 10) != 0;
 		t->last_seen_ts = mcur_int(c, 11);
+		t->locked = mcur_int(c, 12) != 0;
+		t->suspended = mcur_int(c, 13) != 0;
 		if (t->user_id == NULL || t->device_id == NULL) {
 			mtokeninfo_fini(t);
 			rc = -1;

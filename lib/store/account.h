@@ -39,6 +39,8 @@ struct mtokeninfo {
 	int64_t		 refresh_id;		/* refresh token issued with it, or 0 */
 	int		 has_device;		/* 0: no devices row (login-as tokens) */
 	int64_t		 last_seen_ts;		/* the device's, 0: never */
+	int		 locked;		/* spec: "Account locking" */
+	int		 suspended;		/* spec: "Account suspension" */
 };
 
 struct mregtoken {

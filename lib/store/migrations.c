@@ -403,5 +403,43 @@ const struct mmigration mmigrations[] = {
 	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
 	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
 	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
+	/*
+	 * The endpoints of issue 10.  users.locked and users.suspended: an
+	 * admin's lock (every request answers 401 M_USER_LOCKED) and
+	 * suspension (reads only).  openid_tokens and login_tokens: tokens
+	 * by their hash (mcrypto_token_hash) with their expiry.
+	 * profile_fields: extended profile fields, values as JSON text.
+	 * room_reports and user_reports: POST /rooms/{roomId}/report and
+	 * /users/{userId}/report.
+	 */
+	{ 15, "endpoints",
+	  "ALTER TABLE users ADD COLUMN locked BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE users ADD COLUMN suspended BIGINT NOT NULL DEFAULT 0;"
+	  "CREATE TABLE openid_tokens ("
+	  " token_hash TEXT PRIMARY KEY,"
+	  " user_id TEXT NOT NULL,"
+	  " valid_until_ms BIGINT NOT NULL);"
+	  "CREATE TABLE login_tokens ("
+	  " token_hash TEXT PRIMARY KEY,"
+	  " user_id TEXT NOT NULL,"
+	  " valid_until_ms BIGINT NOT NULL);"
+	  "CREATE TABLE profile_fields ("
+	  " user_id TEXT NOT NULL,"
+	  " name TEXT NOT NULL,"
+	  " value TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, name));"
+	  "CREATE TABLE room_reports ("
+	  " id SERIAL_PK,"
+	  " room_id TEXT NOT NULL,"
+	  " user_id TEXT NOT NULL,"
+	  " reason TEXT,"
+	  " received_ts BIGINT NOT NULL);"
+	  "CREATE TABLE user_reports ("
+	  " id SERIAL_PK,"
+	  " target_user_id TEXT NOT NULL,"
+	  " user_id TEXT NOT NULL,"
+	  " reason TEXT,"
+	  " received_ts BIGINT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -48,7 +48,8 @@
 	    " CASE WHEN CAST($5 AS BIGINT) = 0 THEN 1 ELSE 0 END)") \
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
 	    " u.deactivated, u.is_guest, t.id, u.shadow_banned, t.used, t.refresh_token_id," \
-	    " CASE WHEN d.device_id IS NULL THEN 0 ELSE 1 END, d.last_seen_ts" \
+	    " CASE WHEN d.device_id IS NULL THEN 0 ELSE 1 END, d.last_seen_ts," \
+	    " u.locked, u.suspended" \
 	    " FROM access_tokens t JOIN users u ON u.user_id = t.user_id" \
 	    " LEFT JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id" \
 	    " WHERE t.token_hash = $1") \
@@ -109,6 +110,7 @@
 #include "store/stmts-search.h"
 #include "store/stmts-push.h"
 #include "store/stmts-vis.h"
+#include "store/stmts-misc.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
@@ -117,7 +119,8 @@
 	MSTMT_TABLE_FILTER \
 	MSTMT_TABLE_SEARCH \
 	MSTMT_TABLE_PUSH \
-	MSTMT_TABLE_VIS
+	MSTMT_TABLE_VIS \
+	MSTMT_TABLE_MISC
 
 /*
  * PostgreSQL's own text of a statement, P(id, sql), where the engines

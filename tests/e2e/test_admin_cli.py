@@ -231,6 +231,26 @@ def test_user_shadow_ban(stack, admin, uniq):
     assert js(stack, "user", "show", name)["shadow_banned"] is False
 
 
+def test_user_lock_and_suspend(stack, admin, uniq):
+    name = uniq("clil")
+    user = stack.register(name, "pw")
+    assert js(stack, "user", "lock", name, "on") == {"user_id": user["user_id"], "locked": True}
+    status, body = stack.request("GET", "/_matrix/client/v3/account/whoami",
+                                 token=user["access_token"])
+    assert status == 401 and body["errcode"] == "M_USER_LOCKED"
+    ok(stack.admin("user", "lock", name, "off"))
+    assert stack.request("GET", "/_matrix/client/v3/account/whoami",
+                         token=user["access_token"])[0] == 200
+    assert js(stack, "user", "suspend", name, "on") == \
+        {"user_id": user["user_id"], "suspended": True}
+    status, body = stack.request("POST", "/_matrix/client/v3/createRoom", {},
+                                 token=user["access_token"])
+    assert status == 403 and body["errcode"] == "M_USER_SUSPENDED"
+    ok(stack.admin("user", "suspend", name, "off"))
+    assert stack.request("POST", "/_matrix/client/v3/createRoom", {},
+                         token=user["access_token"])[0] == 200
+
+
 # -- rooms --------------------------------------------------------------------------
 
 def test_room_list_show_members_state(stack, admin, account, uniq):

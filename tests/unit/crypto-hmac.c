@@ -81,6 +81,24 @@ main(void)
 	/* Empty key and message (a well-known value). */
 	hmac(NULL, 0, NULL, 0, "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
 
+	/*
+	 * The raw digest, padded base64 as a TURN REST password is made
+	 * (coturn's --use-auth-secret): RFC 2202 case 2, then a username
+	 * "expiry:user_id" under a shared secret (Python's hmac and base64).
+	 */
+	h = NULL;
+	if (mcrypto_hmac_sha1("Jefe", 4, "what do ya want for nothing?", 28, raw) == -1 ||
+	    (h = mcrypto_b64_encode_padded(raw, 20)) == NULL ||
+	    strcmp(h, "7/zfauXrL6LSdBbV8YTfnCWafHk=") != 0)
+		FAIL("raw HMAC-SHA1, RFC 2202 case 2: %s", h == NULL ? "NULL" : h);
+	free(h);
+	h = NULL;
+	if (mcrypto_hmac_sha1("coturn-secret", 13, "1600000000:@alice:example.org", 29,
+	    raw) == -1 || (h = mcrypto_b64_encode_padded(raw, 20)) == NULL ||
+	    strcmp(h, "uVNFipTpT2e9kdkvkQVGAvfc4Fk=") != 0)
+		FAIL("TURN password: %s", h == NULL ? "NULL" : h);
+	free(h);
+
 	/* SHA-256 of "abc" (FIPS 180-2, appendix B.1). */
 	mcrypto_sha256("abc", 3, md);
 	if ((h = mcrypto_b64_encode(md, 32)) == NULL ||
