@@ -213,7 +213,9 @@ event_reply(struct mreq *req, const char *room_id, struct mevrow *row, enum merr
 /*
  * Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND
  * when unknown, and, as the spec says, when the user may not read it
- * (history visibility).
+ * (history visibility), a room they may not read at all included, as
+ * Synapse answers (SyTest: "/event/ on non world readable room does not
+ * work").
  */
 int
 h_event_get(struct mreq *req)
@@ -222,8 +224,16 @@ h_event_get(struct mreq *req)
 	struct mevrow		 row;
 	int			 rc;
 
-	if (room_require_reader(req, req->params[0], &r) != 1)
-		return -1;
+	switch (mroom_vis_reader(req->db, req->params[0], req->auth.user_id, &r)) {
+	case MROOM_OK:
+		break;
+	case MROOM_NO_ROOM:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+	case MROOM_FORBIDDEN:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)

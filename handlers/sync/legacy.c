@@ -261,6 +261,11 @@ events_setup(struct mreq *req, struct evstate **out)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
+	/* Synapse: "Guest users must specify room_id param" (400 M_UNKNOWN). */
+	if (req->auth.is_guest && room == NULL) {
+		mfcgi_fail(req, MERR_UNKNOWN, "Guest users must specify room_id param");
+		goto out;
+	}
 	/* Spec: C-S API, GET /events: from, timeout, room_id; Synapse also reads limit. */
 	if (mreq_query_int(req, "timeout", EVENTS_DEFAULT_TIMEOUT, 0, INT64_MAX, &timeout) == -1 ||
 	    mreq_query_int(req, "limit", EVENTS_DEFAULT_LIMIT, 0, INT64_MAX, &es->limit) == -1)
@@ -354,6 +359,68 @@ followed_rooms(struct mreq *req, const struct evstate *es, int64_t to, json_t *j
 }
 
 /*
+ * The typing, receipts and members' presence of the one room GET /events
+ * follows (room_id), over (since, to], for a member or a peeker alike
+ * (spec: "Peeking"; SyTest, 30rooms/30history-visibility.pl): appended
+ * to chunk.  0, or -1 with the request failed.
+ */
+static int
+room_side(struct mreq *req, const struct evstate *es, const struct syncpos *to, json_t *chunk)
+{
+	const struct syncpos	*from = &es->st.since;
+	struct mreceipt		*v = NULL;
+	size_t			 n = 0, i;
+	json_t			*typing = NULL, *presence = NULL, *content = NULL, *ev;
+	int			 rc = -1;
+
+	if (from->p[SPOS_TYPING] < to->p[SPOS_TYPING]) {
+		if ((typing = mstore_typing_room(req->db, es->room_id, from->p[SPOS_TYPING],
+		    to->p[SPOS_TYPING])) == NULL)
+			goto fail;
+		if ((ev = json_object_get(typing, es->room_id)) != NULL)
+			json_array_append_new(chunk, json_pack("{s:s,s:s,s:{s:O}}", "type",
+			    "m.typing", "room_id", es->room_id, "content", "user_ids", ev));
+	}
+	if (from->p[SPOS_RECEIPTS] < to->p[SPOS_RECEIPTS]) {
+		if (mstore_receipts_room(req->db, es->room_id, from->p[SPOS_RECEIPTS],
+		    to->p[SPOS_RECEIPTS], &v, &n) == -1 || (content = json_object()) == NULL)
+			goto fail;
+		/* Spec: m.receipt, {event_id: {receipt_type: {user_id: {ts, thread_id?}}}}. */
+		for (i = 0; i < n; i++) {
+			json_t *byev, *bytype, *r;
+
+			if ((byev = json_object_get(content, v[i].event_id)) == NULL)
+				json_object_set_new(content, v[i].event_id, byev = json_object());
+			if ((bytype = json_object_get(byev, v[i].type)) == NULL)
+				json_object_set_new(byev, v[i].type, bytype = json_object());
+			r = json_pack("{s:I}", "ts", (json_int_t)v[i].ts);
+			if (*v[i].thread_id != '\0')
+				json_object_set_new(r, "thread_id", json_string(v[i].thread_id));
+			json_object_set_new(bytype, v[i].user_id, r);
+		}
+		if (json_object_size(content) > 0)
+			json_array_append_new(chunk, json_pack("{s:s,s:s,s:O}", "type",
+			    "m.receipt", "room_id", es->room_id, "content", content));
+	}
+	if (from->p[SPOS_PRESENCE] < to->p[SPOS_PRESENCE]) {
+		if ((presence = mstore_presence_room(req->db, es->room_id,
+		    from->p[SPOS_PRESENCE], to->p[SPOS_PRESENCE], mclock_now_ms())) == NULL)
+			goto fail;
+		append_events(chunk, presence, NULL);
+	}
+	rc = 0;
+	goto out;
+fail:
+	mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+out:
+	mreceipt_list_free(v, n);
+	json_decref(typing);
+	json_decref(presence);
+	json_decref(content);
+	return rc;
+}
+
+/*
  * One look at the streams for GET /events over (since, now].  Returns
  * {chunk, start, end}, or NULL with the request failed; *more is set
  * when room events were left unread past end.
@@ -384,9 +451,15 @@ events_run(struct mreq *req, struct evstate *es, int *more)
 	    chunk) == -1)
 		goto out;
 	*more = to.p[SPOS_EVENTS] < now;
-	/* A followed room: its typing and receipts only, as Synapse. */
-	if (es->room_id != NULL)
-		mask = (1u << SIDE_TYPING) | (1u << SIDE_RECEIPTS);
+	/*
+	 * A followed room: its own typing, receipts and members' presence,
+	 * which a peeker, joined to nothing there, is owed too.
+	 */
+	if (es->room_id != NULL) {
+		if (room_side(req, es, &to, chunk) == -1)
+			goto out;
+		mask = 0;
+	}
 	if ((side = side_run(req, &es->st, &to, joined, mask)) == NULL)
 		goto out;
 	append_events(chunk, json_object_get(json_object_get(side, "presence"), "events"), NULL);
@@ -684,21 +757,42 @@ out:
 	return rc;
 }
 
-/* The user IDs joined in a state array (v1 events): an object user -> true, new reference. */
+/*
+ * Spec: C-S API, GET /rooms/{roomId}/initialSync, presence: that of the
+ * room's joined members (state, v1 events), as Synapse gives it: those
+ * never seen are offline.  A new array, or NULL with the request failed.
+ */
 static json_t *
-state_members(const json_t *state)
+room_presence(struct mreq *req, const char *room_id, const json_t *state, int64_t to)
 {
-	json_t	*out = json_object(), *ev;
+	json_t	*known, *out, *seen, *ev;
 	size_t	 i;
+	int64_t	 now = mclock_now_ms();
 
+	if ((known = mstore_presence_room(req->db, room_id, 0, to, now)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		return NULL;
+	}
+	out = json_array();
+	seen = json_object();
+	json_array_foreach(known, i, ev) {
+		json_object_set_new(seen, mjson_str(ev, "sender"), json_true());
+		json_array_append(out, event_v1(ev));
+	}
 	json_array_foreach(state, i, ev) {
 		const char *t = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
 		const char *m = mjson_str(json_object_get(ev, "content"), "membership");
 
-		if (t != NULL && sk != NULL && m != NULL && strcmp(t, "m.room.member") == 0 &&
-		    strcmp(m, "join") == 0)
-			json_object_set_new(out, sk, json_true());
+		if (t == NULL || sk == NULL || m == NULL || strcmp(t, "m.room.member") != 0 ||
+		    strcmp(m, "join") != 0 || json_object_get(seen, sk) != NULL)
+			continue;
+		json_array_append_new(out, event_v1(json_pack("{s:s,s:s,s:o}", "type",
+		    "m.presence", "sender", sk, "content", mpresence_content(NULL, now))));
 	}
+	json_decref(known);
+	json_decref(seen);
+	if (out == NULL)
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	return out;
 }
 
@@ -715,14 +809,13 @@ h_room_initial_sync(struct mreq *req)
 	struct syncstate	 st;
 	struct syncpos		 to;
 	const char		*room_id = req->params[0];
-	json_t			*sec = NULL, *side = NULL, *joined = json_array(), *members = NULL;
-	json_t			*presence = json_array(), *ev;
+	json_t			*sec = NULL, *side = NULL, *joined = json_array();
+	json_t			*presence = NULL;
 	char			 end[256];
 	int64_t			 limit;
-	size_t			 i;
 	int			 rc = -1;
 
-	if (joined == NULL || presence == NULL) {
+	if (joined == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
@@ -758,24 +851,16 @@ h_room_initial_sync(struct mreq *req)
 	memset(&st, 0, sizeof(st));
 	st.initial = 1;
 	if ((side = side_run(req, &st, &to, joined, (1u << SIDE_RECEIPTS) |
-	    (1u << SIDE_ACCOUNT_DATA) | (1u << SIDE_PRESENCE))) == NULL)
+	    (1u << SIDE_ACCOUNT_DATA))) == NULL)
 		goto out;
 	append_events(json_object_get(sec, "account_data"), side_room(side, room_id,
 	    "account_data"), NULL);
 	json_object_set_new(sec, "receipts", json_array());
 	append_events(json_object_get(sec, "receipts"), side_room(side, room_id, "ephemeral"),
 	    room_id);
-	/* Spec: presence of the room's members (those the user shares a room with). */
-	if ((members = state_members(json_object_get(sec, "state"))) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if ((presence = room_presence(req, room_id, json_object_get(sec, "state"),
+	    to.p[SPOS_PRESENCE])) == NULL)
 		goto out;
-	}
-	json_array_foreach(json_object_get(json_object_get(side, "presence"), "events"), i, ev) {
-		const char *who = mjson_str(ev, "sender");
-
-		if (who != NULL && json_object_get(members, who) != NULL)
-			json_array_append_new(presence, event_v1(json_deep_copy(ev)));
-	}
 	json_object_set(sec, "presence", presence);
 	rc = mfcgi_reply(req, 200, sec);
 	sec = NULL;
@@ -783,7 +868,6 @@ out:
 	json_decref(sec);
 	json_decref(side);
 	json_decref(joined);
-	json_decref(members);
 	json_decref(presence);
 	return rc;
 }

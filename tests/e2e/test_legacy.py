@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import User, q
+from conftest import User, q, start_stack, stop_stack
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +212,31 @@ def test_events_peek_world_readable_room(people):
     assert eid not in [e.get("event_id") for e in events(carol, **{"from": tok})["chunk"]]
 
 
+def test_events_peek_gets_room_ephemera(people):
+    """A peeker hears the room's typing, receipts and its members' presence,
+    not the presence of users outside it."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    room = world_readable(alice)
+    eid = alice.send_text(room, "read by alice")
+    tok = events(carol, room_id=room)["end"]
+    assert alice.call("PUT", "/presence/%s/status" % q(alice.user_id),
+                      {"presence": "online", "status_msg": "peeked at"})[0] == 200
+    assert bob.call("PUT", "/presence/%s/status" % q(bob.user_id),
+                    {"presence": "online", "status_msg": "elsewhere"})[0] == 200
+    assert alice.call("POST", "/rooms/%s/receipt/m.read/%s" % (q(room), q(eid)), {})[0] == 200
+    assert alice.call("PUT", "/rooms/%s/typing/%s" % (q(room), q(alice.user_id)),
+                      {"typing": True, "timeout": 30000})[0] == 200
+    chunk = events(carol, **{"from": tok, "room_id": room})["chunk"]
+    pres = [e["content"]["user_id"] for e in chunk if e["type"] == "m.presence"]
+    assert alice.user_id in pres and bob.user_id not in pres
+    rcpt = [e for e in chunk if e["type"] == "m.receipt"]
+    assert rcpt and rcpt[0]["room_id"] == room
+    assert alice.user_id in rcpt[0]["content"][eid]["m.read"]
+    typing = [e for e in chunk if e["type"] == "m.typing"]
+    assert typing and typing[-1]["room_id"] == room
+    assert typing[-1]["content"]["user_ids"] == [alice.user_id]
+
+
 def test_events_peek_refused(people):
     alice, carol = people["alice"], people["carol"]
     room = alice.create_room(preset="public_chat")
@@ -241,6 +266,28 @@ def test_events_bad_params(people, params):
     params = dict(params)
     params.setdefault("timeout", 0)
     assert status_code(alice.get("/events", **params)) == (400, "M_INVALID_PARAM")
+
+
+@pytest.fixture(scope="module")
+def guest_stack():
+    """A stack of its own that lets guests register."""
+    s = start_stack(extra_conf="\nallow_guest_access = yes\n")
+    yield s
+    stop_stack(s)
+
+
+def test_events_guest_needs_room_id(guest_stack):
+    status, resp = guest_stack.request("POST", "/_matrix/client/v3/register?kind=guest", {})
+    assert status == 200, resp
+    guest = User(guest_stack, resp)
+    owner = User.register(guest_stack, "lgowner%d" % os.getpid())
+    # As Synapse: a guest follows one room, never the whole stream.
+    assert status_code(guest.get("/events", timeout=0)) == (400, "M_UNKNOWN")
+    room = world_readable(owner)
+    tok = events(guest, room_id=room)["end"]
+    eid = owner.send_text(room, "guests read this")
+    ids = [e.get("event_id") for e in events(guest, **{"from": tok, "room_id": room})["chunk"]]
+    assert eid in ids
 
 
 def test_events_needs_token(stack):
@@ -345,6 +392,12 @@ def test_room_initial_sync_member(people):
     assert {"m.room.create", "m.room.join_rules", "m.room.member", "m.room.topic"} <= types
     pres = {e["content"]["user_id"]: e for e in body["presence"]}
     assert pres[alice.user_id]["content"]["status_msg"] == "busy"
+    # Members never seen are there too, offline.
+    dave = User.register(alice.stack, "lgdave%d" % os.getpid())
+    dave.join(room)
+    status, body2 = bob.get("/rooms/%s/initialSync" % q(room))
+    pres = {e["content"]["user_id"]: e for e in body2["presence"]}
+    assert pres[dave.user_id]["content"]["presence"] == "offline"
     rcpt = [e for e in body["receipts"] if e["type"] == "m.receipt"]
     assert rcpt and bob.user_id in rcpt[0]["content"][eid]["m.read"]
     status, body = bob.get("/rooms/%s/initialSync" % q(room), limit=0)
@@ -403,6 +456,9 @@ def test_event_by_id(people):
     assert ev["event_id"] == eid and ev["room_id"] == room
     assert ev["content"]["body"] == "by id"
     assert status_code(carol.get("/events/%s" % q(eid))) == (403, "M_FORBIDDEN")
+    # The room-scoped form answers 404, as Synapse.
+    assert status_code(carol.get("/rooms/%s/event/%s" % (q(room), q(eid)))) == \
+        (404, "M_NOT_FOUND")
     assert status_code(carol.get("/events/%s" % q("$nope:localhost"))) == \
         (404, "M_NOT_FOUND")
     wr = world_readable(alice)
