@@ -858,7 +858,10 @@ h_room_initial_sync(struct mreq *req)
 	json_object_set_new(sec, "receipts", json_array());
 	append_events(json_object_get(sec, "receipts"), side_room(side, room_id, "ephemeral"),
 	    room_id);
-	if ((presence = room_presence(req, room_id, json_object_get(sec, "state"),
+	/* A former member is owed nothing of now: no presence (SyTest, 11leaving.pl). */
+	if (r.stand == MROOM_STAND_DEPARTED)
+		presence = json_array();
+	else if ((presence = room_presence(req, room_id, json_object_get(sec, "state"),
 	    to.p[SPOS_PRESENCE])) == NULL)
 		goto out;
 	json_object_set(sec, "presence", presence);

@@ -442,6 +442,7 @@ def test_room_initial_sync_departed(people):
     ids = [e["event_id"] for e in body["messages"]["chunk"]]
     assert seen in ids and unseen not in ids
     assert "m.room.topic" not in {e["type"] for e in body["state"]}
+    assert body["presence"] == [] and body["receipts"] == []
 
 
 # GET /events/{eventId}
