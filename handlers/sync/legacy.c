@@ -224,7 +224,8 @@ room_events(struct mreq *req, const json_t *rooms, int64_t from, int64_t *to, in
 		allsz += n;
 		free(rows);
 	}
-	qsort(all, allsz, sizeof(*all), row_cmp);
+	if (allsz > 1)
+		qsort(all, allsz, sizeof(*all), row_cmp);
 	if ((keep = calloc(allsz > 0 ? allsz : 1, 1)) == NULL ||
 	    mroom_vis_filter(req->db, req->auth.user_id, all, allsz, keep) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
