@@ -300,6 +300,29 @@ events_setup(struct mreq *req, struct evstate **out)
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
+		/*
+		 * A former member follows the room only while anyone may
+		 * (Synapse: "not in room, and room previews are disabled").
+		 */
+		if (r.stand == MROOM_STAND_DEPARTED) {
+			json_t	*hv;
+			int	 err = 0, open;
+
+			hv = mstore_cstate_event(req->db, room, "m.room.history_visibility", "",
+			    &err);
+			open = hv != NULL && mjson_str(json_object_get(hv, "content"),
+			    "history_visibility") != NULL && strcmp(mjson_str(json_object_get(hv,
+			    "content"), "history_visibility"), "world_readable") == 0;
+			json_decref(hv);
+			if (err) {
+				mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+				goto out;
+			}
+			if (!open) {
+				mfcgi_fail(req, MERR_FORBIDDEN, "You may not read this room");
+				goto out;
+			}
+		}
 		es->peeking = r.stand != MROOM_STAND_JOINED;
 		es->room_id = room;
 		room = NULL;
@@ -318,12 +341,13 @@ out:
  * The rooms whose events the user follows: joined rooms to now, rooms
  * left since since up to the leave, and only room_id when given (a
  * peeked room to now).  joined gets the joined ones (for the collectors);
- * invites that arrived in (since, to] go to chunk.  Returns an object
- * room ID -> last readable position, or NULL with the request failed.
+ * invites that arrived in (since, to] go to invites, as [position,
+ * event].  Returns an object room ID -> last readable position, or NULL
+ * with the request failed.
  */
 static json_t *
 followed_rooms(struct mreq *req, const struct evstate *es, int64_t to, json_t *joined,
-    json_t *chunk)
+    json_t *invites)
 {
 	struct msyncmember	*mem = NULL;
 	size_t			 memsz = 0;
@@ -347,8 +371,9 @@ followed_rooms(struct mreq *req, const struct evstate *es, int64_t to, json_t *j
 		} else if (strcmp(m->membership, "invite") == 0) {
 			/* Spec: the invitee hears of the invite in the stream. */
 			if (m->stream > since && m->stream <= to)
-				json_array_append_new(chunk, state_event(req, m->event,
-				    m->room_id));
+				json_array_append_new(invites, json_pack("[I,o]",
+				    (json_int_t)m->stream, state_event(req, m->event,
+				    m->room_id)));
 		} else if (m->stream > since && strcmp(m->membership, "knock") != 0)
 			/* Left, kicked or banned since: the events up to that. */
 			json_object_set_new(rooms, m->room_id, json_integer(m->stream));
@@ -431,27 +456,32 @@ events_run(struct mreq *req, struct evstate *es, int *more)
 {
 	struct syncpos	 to;
 	json_t		*chunk = json_array(), *joined = json_array(), *rooms = NULL;
-	json_t		*side = NULL, *out = NULL;
+	json_t		*side = NULL, *out = NULL, *invites = json_array(), *inv;
 	char		 tok[256];
 	unsigned	 mask = SIDE_ALL;
 	int64_t		 now;
+	size_t		 i;
 
-	if (chunk == NULL || joined == NULL) {
+	if (chunk == NULL || joined == NULL || invites == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
 	if (sync_now(req, &to) == -1)
 		goto out;
 	/* A token past the present is read as the present, as /sync does. */
-	for (int i = 0; i < SPOS__MAX; i++)
-		if (es->st.since.p[i] > to.p[i])
-			es->st.since.p[i] = to.p[i];
+	for (int k = 0; k < SPOS__MAX; k++)
+		if (es->st.since.p[k] > to.p[k])
+			es->st.since.p[k] = to.p[k];
 	now = to.p[SPOS_EVENTS];
-	if ((rooms = followed_rooms(req, es, to.p[SPOS_EVENTS], joined, chunk)) == NULL ||
+	if ((rooms = followed_rooms(req, es, to.p[SPOS_EVENTS], joined, invites)) == NULL ||
 	    room_events(req, rooms, es->st.since.p[SPOS_EVENTS], &to.p[SPOS_EVENTS], es->limit,
 	    chunk) == -1)
 		goto out;
 	*more = to.p[SPOS_EVENTS] < now;
+	/* An invite past a shortened end comes with the next answer, once. */
+	json_array_foreach(invites, i, inv)
+		if (json_integer_value(json_array_get(inv, 0)) <= to.p[SPOS_EVENTS])
+			json_array_append(chunk, json_array_get(inv, 1));
 	/*
 	 * A followed room: its own typing, receipts and members' presence,
 	 * which a peeker, joined to nothing there, is owed too.
@@ -480,6 +510,7 @@ events_run(struct mreq *req, struct evstate *es, int *more)
 out:
 	json_decref(chunk);
 	json_decref(joined);
+	json_decref(invites);
 	json_decref(rooms);
 	json_decref(side);
 	return out;

@@ -197,6 +197,27 @@ def test_events_invite_reaches_invitee(people):
     assert inv and inv[0]["content"]["membership"] == "invite"
 
 
+def test_events_invite_once_across_short_pages(people):
+    """An invite newer than a page's shortened end comes once, in order."""
+    alice, carol = people["alice"], people["carol"]
+    shared = alice.create_room(preset="public_chat")
+    carol.join(shared)
+    tok = now_token(carol)
+    first = alice.send_text(shared, "one")
+    second = alice.send_text(shared, "two")
+    other = alice.create_room()
+    alice.room_post(other, "invite", carol.user_id)
+    seen = []
+    for _ in range(6):
+        body = events(carol, **{"from": tok, "limit": 1})
+        seen += [e.get("event_id") if e["type"] == "m.room.message" else e["room_id"]
+                 for e in body["chunk"] if e["type"] == "m.room.message" or
+                 (e["type"] == "m.room.member" and e["room_id"] == other and
+                  e["state_key"] == carol.user_id)]
+        tok = body["end"]
+    assert seen == [first, second, other]
+
+
 def test_events_peek_world_readable_room(people):
     alice, carol = people["alice"], people["carol"]
     room = world_readable(alice)
@@ -243,6 +264,21 @@ def test_events_peek_refused(people):
     assert status_code(carol.get("/events", timeout=0, room_id=room)) == (403, "M_FORBIDDEN")
     assert status_code(carol.get("/events", timeout=0, room_id="!nowhere:localhost")) == \
         (403, "M_FORBIDDEN")
+
+
+def test_events_room_id_of_left_room(people):
+    """A former member follows a room only while it is world_readable."""
+    alice, bob = people["alice"], people["bob"]
+    room = alice.create_room(preset="public_chat")
+    bob.join(room)
+    bob.room_post(room, "leave")
+    assert status_code(bob.get("/events", timeout=0, room_id=room)) == (403, "M_FORBIDDEN")
+    assert alice.put_state(room, "m.room.history_visibility",
+                           {"history_visibility": "world_readable"})[0] == 200
+    tok = events(bob, room_id=room)["end"]
+    eid = alice.send_text(room, "open again")
+    assert eid in [e.get("event_id") for e in
+                   events(bob, **{"from": tok, "room_id": room})["chunk"]]
 
 
 def test_events_hides_history_from_peeker(people):
