@@ -691,6 +691,38 @@ room_snapshot(struct mreq *req, const char *room_id, const char *membership, int
 	    "visibility", room_visibility(req, room_id), "account_data");
 }
 
+/* The membership the user had before the membership event of m (unsigned.prev_content). */
+static int
+was_joined(const struct msyncmember *m)
+{
+	const char *prev = mjson_str(json_object_get(json_object_get(m->event, "unsigned"),
+	    "prev_content"), "membership");
+
+	return prev != NULL && strcmp(prev, "join") == 0;
+}
+
+/*
+ * An archived room the user left without having been joined (a rejected
+ * invite, a withdrawn knock, a ban while invited): its events and state
+ * were never the user's to read, so both are the membership event alone,
+ * as /sync answers.  NULL with the request failed.
+ */
+static json_t *
+left_unjoined(struct mreq *req, const struct msyncmember *m, const char *end)
+{
+	json_t	*ev = state_event(req, m->event, m->room_id), *out;
+	char	 start[32];
+
+	snprintf(start, sizeof(start), "t%lld", (long long)(m->stream - 1));
+	out = json_pack("{s:s,s:s,s:{s:[O],s:s,s:s},s:[O],s:s,s:[]}", "room_id", m->room_id,
+	    "membership", m->membership, "messages", "chunk", ev, "start", start, "end", end,
+	    "state", ev, "visibility", room_visibility(req, m->room_id), "account_data");
+	json_decref(ev);
+	if (out == NULL)
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	return out;
+}
+
 /*
  * Spec: C-S API, deprecated GET /initialSync: every room the user is
  * joined or invited to (with archived=true also those left), global
@@ -743,17 +775,22 @@ h_initial_sync(struct mreq *req)
 		} else if (all && (strcmp(m->membership, "leave") == 0 ||
 		    strcmp(m->membership, "ban") == 0)) {
 			/* Spec: archived: rooms left, as they were at the leave. */
-			int64_t group = mstore_room_state_at(req->db, m->room_id, m->stream);
+			int64_t group;
 
-			if (group < 0) {
-				mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			snprintf(left, sizeof(left), "t%lld", (long long)m->stream);
+			if (!was_joined(m)) {
+				sec = left_unjoined(req, m, left);
+				goto add;
+			}
+			if ((group = mstore_room_state_at(req->db, m->room_id, m->stream)) <= 0) {
+				mfcgi_fail(req, MERR_INTERNAL, "%s: no state at the leave", __func__);
 				goto out;
 			}
-			snprintf(left, sizeof(left), "t%lld", (long long)m->stream);
-			sec = room_snapshot(req, m->room_id, m->membership, m->stream,
-			    group > 0 ? group : -1, limit, left);
+			sec = room_snapshot(req, m->room_id, m->membership, m->stream, group,
+			    limit, left);
 		} else
 			continue;
+add:
 		if (sec == NULL)
 			goto out;
 		json_array_append_new(rooms, sec);
@@ -871,8 +908,11 @@ h_room_initial_sync(struct mreq *req)
 		char left[32];
 
 		snprintf(left, sizeof(left), "t%lld", (long long)r.upto);
-		sec = room_snapshot(req, room_id, "leave", r.upto,
-		    r.state_group > 0 ? r.state_group : -1, limit, left);
+		if (r.state_group <= 0) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: no state at the leave", __func__);
+			goto out;
+		}
+		sec = room_snapshot(req, room_id, "leave", r.upto, r.state_group, limit, left);
 	} else
 		/* Synapse shows a peeker the room as a member would see it. */
 		sec = room_snapshot(req, room_id, "join", to.p[SPOS_EVENTS], 0, limit, end);

@@ -409,6 +409,23 @@ def test_initial_sync_invite_and_archived(people):
     assert me[0]["content"]["membership"] == "leave"
 
 
+def test_initial_sync_archived_rejected_invite(people):
+    """A room whose invite the user rejected shows only that leave, not the
+    room's history or state, as /sync does."""
+    alice, carol = people["alice"], people["carol"]
+    room = alice.create_room(topic="not for carol")
+    alice.send_text(room, "secret")
+    alice.room_post(room, "invite", carol.user_id)
+    carol.room_post(room, "leave")
+    status, body = carol.get("/initialSync", archived="true")
+    assert status == 200, body
+    r = rooms_of(body)[room]
+    assert r["membership"] == "leave"
+    for section in (r["messages"]["chunk"], r["state"]):
+        assert [(e["type"], e["state_key"], e["content"]["membership"]) for e in section] == \
+            [("m.room.member", carol.user_id, "leave")]
+
+
 # GET /rooms/{roomId}/initialSync
 
 def test_room_initial_sync_member(people):
