@@ -180,43 +180,91 @@ h_state_all(struct mreq *req)
 }
 
 /*
+ * The event row of event_id in room_id as the reader may see it, bundled,
+ * replied with 200.  hidden: the error for an event the user may not see.
+ * Returns 0, or -1 with the request failed (404 M_NOT_FOUND when unknown).
+ */
+static int
+event_reply(struct mreq *req, const char *room_id, struct mevrow *row, enum merr hidden)
+{
+	unsigned char	*keep = NULL;
+	json_t		*one;
+	int		 rc;
+
+	if (row->rejected == NULL && (keep = room_vis_keep(req, row, 1)) == NULL)
+		return -1;
+	if (keep == NULL || !keep[0]) {
+		free(keep);
+		return mfcgi_fail(req, hidden, hidden == MERR_NOT_FOUND ? "Event not found" :
+		    "You don't have permission to access that event");
+	}
+	free(keep);
+	one = json_pack("[o]", mroom_client_event(row, mclock_now_ms(), req->auth.user_id,
+	    req->auth.device_id));
+	/* Spec: C-S API, "Aggregations of child events": /event bundles them. */
+	if (one == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = room_bundle(req, room_id, one) == -1 ? -1 :
+	    mfcgi_reply(req, 200, json_incref(json_array_get(one, 0)));
+	json_decref(one);
+	return rc;
+}
+
+/*
  * Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND
  * when unknown, and, as the spec says, when the user may not read it
- * (history visibility).
+ * (history visibility), a room they may not read at all included, as
+ * Synapse answers (SyTest: "/event/ on non world readable room does not
+ * work").
  */
 int
 h_event_get(struct mreq *req)
 {
 	struct mroom_reader	 r;
 	struct mevrow		 row;
-	unsigned char		*keep = NULL;
-	json_t			*one;
 	int			 rc;
 
-	if (room_require_reader(req, req->params[0], &r) != 1)
-		return -1;
+	switch (mroom_vis_reader(req->db, req->params[0], req->auth.user_id, &r)) {
+	case MROOM_OK:
+		break;
+	case MROOM_NO_ROOM:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+	case MROOM_FORBIDDEN:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 1 && strcmp(row.room_id, req->params[0]) == 0 && row.rejected == NULL &&
-	    (keep = room_vis_keep(req, &row, 1)) == NULL) {
-		mevrow_fini(&row);
-		return -1;
-	}
-	if (keep == NULL || !keep[0]) {
-		free(keep);
-		mevrow_fini(&row);
+	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
-	}
-	free(keep);
-	one = json_pack("[o]", mroom_client_event(&row, mclock_now_ms(), req->auth.user_id,
-	    req->auth.device_id));
+	rc = strcmp(row.room_id, req->params[0]) != 0 ?
+	    mfcgi_fail(req, MERR_NOT_FOUND, "Event not found") :
+	    event_reply(req, req->params[0], &row, MERR_NOT_FOUND);
 	mevrow_fini(&row);
-	/* Spec: C-S API, "Aggregations of child events": /event bundles them. */
-	if (one == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	rc = room_bundle(req, req->params[0], one) == -1 ? -1 :
-	    mfcgi_reply(req, 200, json_incref(json_array_get(one, 0)));
-	json_decref(one);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, deprecated GET /events/{eventId}: the event in whatever
+ * room holds it.  As Synapse 1.67: 404 M_NOT_FOUND when unknown, 403
+ * M_FORBIDDEN when the user may not read the room or the event (history
+ * visibility, rejected events).
+ */
+int
+h_event_get_legacy(struct mreq *req)
+{
+	struct mroom_reader	 r;
+	struct mevrow		 row;
+	int			 rc;
+
+	if ((rc = mstore_event_get(req->db, req->params[0], &row)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	rc = room_require_reader(req, row.room_id, &r) != 1 ? -1 :
+	    event_reply(req, row.room_id, &row, MERR_FORBIDDEN);
+	mevrow_fini(&row);
 	return rc;
 }
 

@@ -680,7 +680,11 @@ h_unban(struct mreq *req)
 	    "leave", 0);
 }
 
-/* Spec: C-S API, PUT /rooms/{roomId}/send/{eventType}/{txnId}. */
+/*
+ * Spec: C-S API, PUT /rooms/{roomId}/send/{eventType}/{txnId}, and the
+ * deprecated POST /rooms/{roomId}/send/{eventType} (no txnId, so each
+ * call sends anew, as Synapse does).
+ */
 int
 h_send(struct mreq *req)
 {
@@ -688,7 +692,7 @@ h_send(struct mreq *req)
 	int	 rc;
 
 	if (room_send1(req, req->params[0], req->params[1], NULL, req->body, NULL,
-	    req->params[2], &eid) == -1)
+	    req->paramsz > 2 ? req->params[2] : NULL, &eid) == -1)
 		return -1;
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));
 	free(eid);

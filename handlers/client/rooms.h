@@ -72,6 +72,7 @@ int	h_redact(struct mreq *);
 int	h_state_get(struct mreq *);
 int	h_state_all(struct mreq *);
 int	h_event_get(struct mreq *);
+int	h_event_get_legacy(struct mreq *);
 int	h_messages(struct mreq *);
 int	h_members(struct mreq *);
 int	h_joined_members(struct mreq *);

@@ -36,12 +36,8 @@ static const struct syncstream *const streams[] = {
 	&sync_presence,
 };
 
-/*
- * Parses "s<p0>_<p1>...".  Returns 0, or -1 with 400 M_INVALID_PARAM,
- * also for a position too large for int64 (no server ever gave one).
- */
-static int
-parse_since(struct mreq *req, const char *tok, struct syncpos *pos)
+int
+sync_token_parse(struct mreq *req, const char *tok, struct syncpos *pos)
 {
 	const char	*p = tok + 1;
 	char		*end;
@@ -69,13 +65,24 @@ parse_since(struct mreq *req, const char *tok, struct syncpos *pos)
 	return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid sync token");
 }
 
-static void
-format_token(const struct syncpos *pos, char *buf, size_t bufsz)
+void
+sync_token_format(const struct syncpos *pos, char *buf, size_t bufsz)
 {
 	size_t n = (size_t)snprintf(buf, bufsz, "s%lld", (long long)pos->p[0]);
 
 	for (int i = 1; i < SPOS__MAX && n < bufsz; i++)
 		n += (size_t)snprintf(buf + n, bufsz - n, "_%lld", (long long)pos->p[i]);
+}
+
+int
+sync_now(struct mreq *req, struct syncpos *pos)
+{
+	memset(pos, 0, sizeof(*pos));
+	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+		if ((pos->p[streams[i]->pos] = streams[i]->current(req)) < 0)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: %s position", __func__,
+			    streams[i]->name);
+	return 0;
 }
 
 /* Reads the query once, on the first run.  0 or -1 (request failed). */
@@ -94,7 +101,7 @@ setup(struct mreq *req, struct syncstate **out)
 	}
 	st->initial = since == NULL;
 	st->limit = DEFAULT_TIMELINE_LIMIT;
-	if (since != NULL && parse_since(req, since, &st->since) == -1)
+	if (since != NULL && sync_token_parse(req, since, &st->since) == -1)
 		goto out;
 	if (mreq_query_int(req, "timeout", 0, 0, INT64_MAX, &timeout) == -1)
 		goto out;
@@ -159,7 +166,7 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty)
 	/* Counts go to every joined room in the response, whichever stream put it there. */
 	if (sync_unread(&ctx) == -1)
 		goto fail;
-	format_token(&ctx.to, tok, sizeof(tok));
+	sync_token_format(&ctx.to, tok, sizeof(tok));
 	json_object_set_new(ctx.resp, "next_batch", json_string(tok));
 	json_decref(ctx.joined);
 	*empty = ctx.empty;
@@ -210,10 +217,17 @@ h_sync(struct mreq *req)
 
 static const struct mroute routes[] = {
 	{ MM_GET,	"/_matrix/client/v3/sync",	MAUTH_USER,	h_sync },
+	{ MM_GET,	"/_matrix/client/v3/events",	MAUTH_USER,	h_events },
+	{ MM_GET,	"/_matrix/client/v3/initialSync", MAUTH_USER,	h_initial_sync },
+	{ MM_GET,	"/_matrix/client/v3/rooms/{roomId}/initialSync", MAUTH_USER,
+							h_room_initial_sync },
 };
 
+/* GET /events/{eventId} is not here: myelin-client answers it. */
 static const char *const locations[] = {
 	"~ ^/_matrix/client/(v3|r0)/sync$",
+	"~ ^/_matrix/client/(v3|r0)/(events|initialSync)$",
+	"~ ^/_matrix/client/(v3|r0)/rooms/[^/]+/initialSync$",
 };
 
 static const struct mapp app = {

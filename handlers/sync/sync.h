@@ -26,6 +26,17 @@ struct syncpos {
 	int64_t		 p[SPOS__MAX];
 };
 
+/*
+ * Parses a sync token "s<p0>_<p1>..." into pos (main.c).  Returns 0, or
+ * -1 with 400 M_INVALID_PARAM, also for a position too large for int64
+ * (no server ever gave one).
+ */
+int	sync_token_parse(struct mreq *, const char *tok, struct syncpos *pos);
+/* Writes pos as a sync token into buf (main.c). */
+void	sync_token_format(const struct syncpos *pos, char *buf, size_t bufsz);
+/* Every stream's newest position into pos (main.c).  0, or -1 with the request failed. */
+int	sync_now(struct mreq *, struct syncpos *pos);
+
 /* Timeline events per room a filter may ask for. */
 #define SYNC_MAX_TIMELINE_LIMIT	100
 
@@ -108,5 +119,10 @@ int	sync_unread(struct syncctx *);
 
 /* The response's section of room_id under rooms.join (created when absent). */
 json_t	*sync_joined_room(struct syncctx *, const char *room_id);
+
+/* The deprecated endpoints (legacy.c): GET /events, /initialSync, /rooms/{roomId}/initialSync. */
+int	h_events(struct mreq *);
+int	h_initial_sync(struct mreq *);
+int	h_room_initial_sync(struct mreq *);
 
 #endif

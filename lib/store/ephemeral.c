@@ -142,6 +142,13 @@ mstore_typing_sync(struct mdb *db, const char *user_id, int64_t from, int64_t to
 	    json_object(), typing_row, NULL);
 }
 
+json_t *
+mstore_typing_room(struct mdb *db, const char *room_id, int64_t from, int64_t to)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_TYPING_ROOM, "sii", room_id, from, to),
+	    json_object(), typing_row, NULL);
+}
+
 /*
  * Stores content under position pos (from estream_next), inside the
  * caller's transaction.  0 or -1.  A read-modify-write takes pos before
@@ -525,5 +532,13 @@ mstore_presence_sync(struct mdb *db, const char *user_id, int64_t from, int64_t 
     int64_t now)
 {
 	return mcur_json_fold(mdb_query(db, MSTMT_PRESENCE_SYNC, "sii", user_id, from, to),
+	    json_array(), presence_row, &now);
+}
+
+json_t *
+mstore_presence_room(struct mdb *db, const char *room_id, int64_t from, int64_t to,
+    int64_t now)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_PRESENCE_ROOM, "sii", room_id, from, to),
 	    json_array(), presence_row, &now);
 }

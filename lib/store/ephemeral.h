@@ -37,6 +37,8 @@ int64_t	mstore_typing_expire(struct mdb *, int64_t now, int64_t *next);
  * stopped.  New reference, or NULL.
  */
 json_t	*mstore_typing_sync(struct mdb *, const char *user_id, int64_t from, int64_t to);
+/* The same for the one room room_id, whoever reads it (peeking). */
+json_t	*mstore_typing_room(struct mdb *, const char *room_id, int64_t from, int64_t to);
 
 /*
  * Account data: room_id "" is global.  _put stores content (an object)
@@ -127,6 +129,9 @@ int	mstore_presence_share(struct mdb *, const char *a, const char *b);
  * content}, ages from now).  New reference, or NULL.
  */
 json_t	*mstore_presence_sync(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    int64_t now);
+/* The presence that moved in (from, to] of the users joined to room_id (peeking). */
+json_t	*mstore_presence_room(struct mdb *, const char *room_id, int64_t from, int64_t to,
 	    int64_t now);
 
 #endif

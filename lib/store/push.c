@@ -89,6 +89,20 @@ mstore_receipts_sync(struct mdb *db, const char *user_id, int64_t from, int64_t 
 	return rc;
 }
 
+int
+mstore_receipts_room(struct mdb *db, const char *room_id, int64_t from, int64_t to,
+    struct mreceipt **out, size_t *outsz)
+{
+	void	*v = NULL;
+	int	 rc;
+
+	*outsz = 0;
+	rc = mcur_collect(mdb_query(db, MSTMT_RECEIPT_ROOM, "sii", room_id, from, to),
+	    sizeof(**out), receipt_row, receipt_fini, &v, outsz);
+	*out = v;
+	return rc;
+}
+
 static void
 pushmember_fini(void *elem)
 {

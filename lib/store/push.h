@@ -44,6 +44,12 @@ struct mreceipt {
  */
 int	mstore_receipts_sync(struct mdb *, const char *user_id, int64_t from, int64_t to,
 	    struct mreceipt **out, size_t *outsz);
+/*
+ * The m.read receipts of room_id that moved in (from, to], for a reader
+ * who need not be joined (peeking): the same rows, ordered by event.
+ */
+int	mstore_receipts_room(struct mdb *, const char *room_id, int64_t from, int64_t to,
+	    struct mreceipt **out, size_t *outsz);
 void	mreceipt_list_free(struct mreceipt *, size_t);
 
 /* A local member an event concerns, for push rule evaluation. */

@@ -68,6 +68,17 @@
 	X(MSTMT_PRESENCE_SYNC, "SELECT user_id, presence, status_msg, last_active_ts" \
 	    " FROM presence WHERE stream > $2 AND stream <= $3 AND (user_id = $1" \
 	    " OR user_id IN (SELECT state_key FROM current_state WHERE type = 'm.room.member'" \
-	    " AND membership = 'join' AND room_id IN " MEPH_JOINED ")) ORDER BY user_id")
+	    " AND membership = 'join' AND room_id IN " MEPH_JOINED ")) ORDER BY user_id") \
+	/* \
+	 * One room's typing and its joined members' presence that moved in \
+	 * ($2, $3], for whoever may read room $1 (peeking, GET /events). \
+	 */ \
+	X(MSTMT_TYPING_ROOM, "SELECT room_id, user_id, until_ms FROM typing WHERE room_id = $1" \
+	    " AND EXISTS (SELECT 1 FROM typing WHERE room_id = $1 AND stream > $2" \
+	    " AND stream <= $3) ORDER BY user_id") \
+	X(MSTMT_PRESENCE_ROOM, "SELECT user_id, presence, status_msg, last_active_ts" \
+	    " FROM presence WHERE stream > $2 AND stream <= $3 AND user_id IN (SELECT state_key" \
+	    " FROM current_state WHERE room_id = $1 AND type = 'm.room.member'" \
+	    " AND membership = 'join') ORDER BY user_id")
 
 #endif

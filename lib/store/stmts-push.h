@@ -40,6 +40,10 @@
 	    " AND me.type = 'm.room.member' AND me.state_key = $1 AND me.membership = 'join'" \
 	    " WHERE r.stream > $2 AND r.stream <= $3 AND (r.receipt_type = 'm.read'" \
 	    " OR r.user_id = $1) ORDER BY r.room_id, r.event_id") \
+	/* One room's public receipts moved in ($2, $3], for whoever may read room $1. */ \
+	X(MSTMT_RECEIPT_ROOM, "SELECT room_id, user_id, receipt_type, thread_id, event_id, ts" \
+	    " FROM receipts WHERE room_id = $1 AND stream > $2 AND stream <= $3" \
+	    " AND receipt_type = 'm.read' ORDER BY event_id") \
 	/* evaluation: the members of an event, their number, their own rules */ \
 	X(MSTMT_PUSH_MEMBERS, "SELECT c.state_key, e.json FROM current_state c" \
 	    " JOIN users u ON u.user_id = c.state_key JOIN events e ON e.event_id = c.event_id" \
