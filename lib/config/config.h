@@ -32,6 +32,14 @@ struct mconfig {
 	int		 max_parked_per_address;
 	char		*default_room_version;	/* for createRoom without room_version */
 	int		 access_log;		/* myelin-stack writes log/access.log */
+	int		 threads_federation;
+	/* Federation (myelin-federation, lib/fed). */
+	char		*federation_listen;	/* host:port of nginx's TLS listener, or NULL */
+	char		*tls_certificate;	/* PEM chain for it */
+	char		*tls_certificate_key;
+	char		*federation_ca_file;	/* CAs trusted for outbound requests; NULL: system */
+	char		*federation_allow_ips;	/* CIDRs outbound requests may reach anyway */
+	char		*trusted_key_servers;	/* notaries asked for keys, space-separated */
 };
 
 /*

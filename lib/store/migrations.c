@@ -403,5 +403,26 @@ const struct mmigration mmigrations[] = {
 	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
 	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
 	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
+	/*
+	 * Other servers' signing keys (lib/fed's keyring): one row per key
+	 * (expired_ts 0 for a current key, else when the server retired
+	 * it), and each server's own signed answer, which a notary hands on
+	 * as it was signed.
+	 */
+	{ 15, "server-keys",
+	  "CREATE TABLE server_keys ("
+	  " server_name TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " verify_key TEXT NOT NULL,"
+	  " valid_until_ts BIGINT NOT NULL,"
+	  " expired_ts BIGINT NOT NULL DEFAULT 0,"
+	  " fetched_ts BIGINT NOT NULL,"
+	  " PRIMARY KEY (server_name, key_id));"
+	  "CREATE TABLE server_key_json ("
+	  " server_name TEXT PRIMARY KEY,"
+	  " valid_until_ts BIGINT NOT NULL,"
+	  " fetched_ts BIGINT NOT NULL,"
+	  " json TEXT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);
