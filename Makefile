@@ -28,10 +28,12 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(O)/%.o)
 LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
-PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin
+PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
+		  myelin-federation
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
+myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c))
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)

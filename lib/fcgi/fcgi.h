@@ -15,6 +15,7 @@ enum mauth {
 	MAUTH_OPTIONAL,		/* token used when given */
 	MAUTH_USER,		/* a valid access token is required */
 	MAUTH_ADMIN,		/* ... of a server admin */
+	MAUTH_SERVER,		/* X-Matrix: a request signed by another server */
 };
 
 /* Every Matrix error myelin sends: one table of status and errcode. */
@@ -32,6 +33,7 @@ enum mauth {
 	X(MERR_BAD_ALIAS, 400, "M_BAD_ALIAS") \
 	X(MERR_INVALID_ROOM_STATE, 400, "M_INVALID_ROOM_STATE") \
 	X(MERR_TOO_LONG, 400, "M_TOO_LARGE") \
+	X(MERR_BAD_UNAUTHORIZED, 400, "M_UNAUTHORIZED") \
 	X(MERR_MISSING_TOKEN, 401, "M_MISSING_TOKEN") \
 	X(MERR_UNKNOWN_TOKEN, 401, "M_UNKNOWN_TOKEN") \
 	X(MERR_UNAUTHORIZED, 401, "M_UNAUTHORIZED") \
@@ -74,6 +76,7 @@ struct mauthinfo {
 	int		 is_admin;
 	int		 is_guest;
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
+	char		*origin;	/* MAUTH_SERVER: the server that signed it */
 };
 
 #define MREQ_PARAMS	8
@@ -91,6 +94,8 @@ struct mreq {
 	json_t			*body;		/* JSON object for PUT/POST */
 	struct mauthinfo	 auth;
 	char			*token;		/* the raw access token given, if any */
+	char			*authz;		/* the Authorization header, if any */
+	int			 body_given;	/* the request had a body (Content-Length > 0) */
 	char			 id[20];	/* request id for logs */
 	/* The response. */
 	int			 status;

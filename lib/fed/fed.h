@@ -144,4 +144,19 @@ int	mfed_key_get(struct mdb *, const struct mconfig *, const struct mkey *,
 json_t	*mfed_keys_query(struct mdb *, const struct mconfig *, const struct mkey *,
 	    const char *server_name, int64_t min_valid_ts);
 
+/*
+ * Received PDUs (PUT /send/{txnId}).  The write path (lib/room) gives
+ * the function that checks and persists one PDU from origin, whose room
+ * has room_version and whose ID by that version is event_id: it returns
+ * NULL when the PDU was accepted (or was known already), else a malloc'd
+ * reason, the per-PDU error of the transaction's answer.
+ */
+typedef char *(*mfed_pdu_fn)(struct mdb *, const struct mconfig *, const char *origin,
+	    const json_t *pdu, const char *room_version, const char *event_id);
+/* Sets the function PDUs go to (none before: every PDU gets an error). */
+void	mfed_receive_set(mfed_pdu_fn);
+/* Hands one PDU to that function.  NULL, or a malloc'd reason. */
+char	*mfed_receive_pdu(struct mdb *, const struct mconfig *, const char *origin,
+	    const json_t *pdu, const char *room_version, const char *event_id);
+
 #endif

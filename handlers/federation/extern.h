@@ -1,0 +1,14 @@
+/* myelin-federation's handlers. */
+#ifndef MYELIN_FEDERATION_EXTERN_H
+#define MYELIN_FEDERATION_EXTERN_H
+
+#include "fcgi/fcgi.h"
+
+int	h_version(struct mreq *);
+int	h_key_server(struct mreq *);
+int	h_key_query_post(struct mreq *);
+int	h_key_query_get(struct mreq *);
+int	h_send(struct mreq *);
+int	h_query_profile(struct mreq *);
+
+#endif

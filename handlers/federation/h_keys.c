@@ -1,0 +1,112 @@
+/* The key server: our keys, and a notary's answers for other servers' keys. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/clock.h"
+#include "extern.h"
+#include "fed/fed.h"
+#include "json/json.h"
+
+/* At most this many servers in one POST /key/v2/query, as a bound on fetches. */
+#define QUERY_SERVERS_MAX	50
+
+/* Spec: S-S API, GET /_matrix/federation/v1/version. */
+int
+h_version(struct mreq *req)
+{
+	return mfcgi_reply(req, 200, json_pack("{s:{s:s,s:s}}", "server", "name", "myelin",
+	    "version", "0.1"));
+}
+
+/* Spec: S-S API, GET /_matrix/key/v2/server: signed, valid_until_ts, old keys. */
+int
+h_key_server(struct mreq *req)
+{
+	json_t	*out;
+
+	if ((out = mfed_keys_own(req->conf, req->srv->key)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot sign the key answer", __func__);
+	return mfcgi_reply(req, 200, out);
+}
+
+/* Appends to all the answers known for server_name.  0 or -1 (failed). */
+static int
+query_one(struct mreq *req, const char *server_name, int64_t min_valid, json_t *all)
+{
+	struct mfed_name	 n;
+	json_t			*got;
+
+	/* A name that is no server name has no keys: an empty answer, as Synapse. */
+	if (mfed_name_parse(server_name, &n) == -1)
+		return 0;
+	if ((got = mfed_keys_query(req->db, req->conf, req->srv->key, server_name,
+	    min_valid)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: key query", __func__);
+	json_array_extend(all, got);
+	json_decref(got);
+	return 0;
+}
+
+/*
+ * Spec: S-S API, POST /_matrix/key/v2/query: server_keys maps server
+ * names to key IDs, each with an optional minimum_valid_until_ts (the
+ * notary's time when absent).  Answers {"server_keys": [...]}: each
+ * server's own signed answer with the notary's signature added.
+ */
+int
+h_key_query_post(struct mreq *req)
+{
+	json_t		*sk = json_object_get(req->body, "server_keys"), *all, *keys, *v;
+	const char	*server, *kid;
+	int64_t		 now = mclock_now_ms();
+
+	if (!json_is_object(sk))
+		return mfcgi_fail(req, MERR_BAD_JSON, "server_keys must be an object");
+	if (json_object_size(sk) > QUERY_SERVERS_MAX)
+		return mfcgi_fail(req, MERR_BAD_JSON, "Too many servers in one query");
+	if ((all = json_array()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	json_object_foreach(sk, server, keys) {
+		int64_t min_valid = now;
+
+		if (!json_is_object(keys)) {
+			json_decref(all);
+			return mfcgi_fail(req, MERR_BAD_JSON, "server_keys values must be objects");
+		}
+		json_object_foreach(keys, kid, v) {
+			json_t *m = json_object_get(v, "minimum_valid_until_ts");
+
+			if (!json_is_object(v) || (m != NULL && !json_is_integer(m))) {
+				json_decref(all);
+				return mfcgi_fail(req, MERR_BAD_JSON,
+				    "minimum_valid_until_ts must be an integer");
+			}
+			if (m != NULL && json_integer_value(m) > min_valid)
+				min_valid = json_integer_value(m);
+		}
+		if (query_one(req, server, min_valid, all) == -1) {
+			json_decref(all);
+			return -1;
+		}
+	}
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "server_keys", all));
+}
+
+/* Spec: S-S API, GET /_matrix/key/v2/query/{serverName}[?minimum_valid_until_ts=]. */
+int
+h_key_query_get(struct mreq *req)
+{
+	json_t	*all;
+	int64_t	 min_valid;
+
+	if (mreq_query_int(req, "minimum_valid_until_ts", mclock_now_ms(), 0, INT64_MAX,
+	    &min_valid) == -1)
+		return -1;
+	if ((all = json_array()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (query_one(req, req->params[0], min_valid, all) == -1) {
+		json_decref(all);
+		return -1;
+	}
+	return mfcgi_reply(req, 200, json_pack("{s:o}", "server_keys", all));
+}
