@@ -29,9 +29,10 @@ h_key_server(struct mreq *req)
 	return mfcgi_reply(req, 200, out);
 }
 
-/* Appends to all the answers known for server_name.  0 or -1 (failed). */
+/* Appends to all the answers known for server_name's key_ids.  0 or -1 (failed). */
 static int
-query_one(struct mreq *req, const char *server_name, int64_t min_valid, json_t *all)
+query_one(struct mreq *req, const char *server_name, const json_t *key_ids,
+    int64_t min_valid, json_t *all)
 {
 	struct mfed_name	 n;
 	json_t			*got;
@@ -39,7 +40,7 @@ query_one(struct mreq *req, const char *server_name, int64_t min_valid, json_t *
 	/* A name that is no server name has no keys: an empty answer, as Synapse. */
 	if (mfed_name_parse(server_name, &n) == -1)
 		return 0;
-	if ((got = mfed_keys_query(req->db, req->conf, req->srv->key, server_name,
+	if ((got = mfed_keys_query(req->db, req->conf, req->srv->key, server_name, key_ids,
 	    min_valid)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: key query", __func__);
 	json_array_extend(all, got);
@@ -67,24 +68,35 @@ h_key_query_post(struct mreq *req)
 	if ((all = json_array()) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	json_object_foreach(sk, server, keys) {
-		int64_t min_valid = now;
+		json_t	*kids;
+		int64_t	 min_valid = -1;
+		int	 rc;
 
 		if (!json_is_object(keys)) {
 			json_decref(all);
 			return mfcgi_fail(req, MERR_BAD_JSON, "server_keys values must be objects");
 		}
+		if ((kids = json_array()) == NULL) {
+			json_decref(all);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		}
 		json_object_foreach(keys, kid, v) {
 			json_t *m = json_object_get(v, "minimum_valid_until_ts");
 
 			if (!json_is_object(v) || (m != NULL && !json_is_integer(m))) {
+				json_decref(kids);
 				json_decref(all);
 				return mfcgi_fail(req, MERR_BAD_JSON,
 				    "minimum_valid_until_ts must be an integer");
 			}
-			if (m != NULL && json_integer_value(m) > min_valid)
-				min_valid = json_integer_value(m);
+			/* Spec: absent, it is the notary's present time. */
+			if ((m != NULL ? json_integer_value(m) : now) > min_valid)
+				min_valid = m != NULL ? json_integer_value(m) : now;
+			json_array_append_new(kids, json_string(kid));
 		}
-		if (query_one(req, server, min_valid, all) == -1) {
+		rc = query_one(req, server, kids, min_valid >= 0 ? min_valid : now, all);
+		json_decref(kids);
+		if (rc == -1) {
 			json_decref(all);
 			return -1;
 		}
@@ -96,15 +108,23 @@ h_key_query_post(struct mreq *req)
 int
 h_key_query_get(struct mreq *req)
 {
-	json_t	*all;
+	json_t	*all, *kids;
 	int64_t	 min_valid;
+	int	 rc;
 
 	if (mreq_query_int(req, "minimum_valid_until_ts", mclock_now_ms(), 0, INT64_MAX,
 	    &min_valid) == -1)
 		return -1;
 	if ((all = json_array()) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	if (query_one(req, req->params[0], min_valid, all) == -1) {
+	kids = req->paramsz > 1 ? json_pack("[s]", req->params[1]) : json_array();
+	if (kids == NULL) {
+		json_decref(all);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	rc = query_one(req, req->params[0], kids, min_valid, all);
+	json_decref(kids);
+	if (rc == -1) {
 		json_decref(all);
 		return -1;
 	}

@@ -136,13 +136,15 @@ int	mfed_keys_check(const json_t *obj, const char *server_name, int64_t now_ms,
 int	mfed_key_get(struct mdb *, const struct mconfig *, const struct mkey *,
 	    const char *server_name, const char *key_id, int64_t ts, unsigned char pk[32]);
 /*
- * The key answers known for server_name (stored, else fetched as
- * mfed_key_get fetches), as a JSON array of the servers' own signed
- * objects, for a notary's answer.  min_valid_ts: an answer valid until
- * before it is fetched again.  NULL on failure.
+ * The key answers known for server_name's keys key_ids (a JSON array of
+ * key ID strings; NULL or empty: all), as a JSON array of the server's
+ * own signed objects with our signature added, for a notary's answer.
+ * Fetched from the server first when one is missing or valid until
+ * before min_valid_ts; the stored ones are answered whatever the
+ * fetch gave.  NULL on failure.
  */
 json_t	*mfed_keys_query(struct mdb *, const struct mconfig *, const struct mkey *,
-	    const char *server_name, int64_t min_valid_ts);
+	    const char *server_name, const json_t *key_ids, int64_t min_valid_ts);
 
 /*
  * Received PDUs (PUT /send/{txnId}).  The write path (lib/room) gives

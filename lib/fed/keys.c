@@ -144,9 +144,12 @@ keys_store(struct mdb *db, const char *server_name, const json_t *obj)
 		    json_integer_value(ts), json_integer_value(ts), now) == -1)
 			rc = -1;
 	}
-	if ((js = mjson_canonical(obj, NULL)) == NULL ||
-	    mstore_server_key_json_put(db, server_name, until, now, js) == -1)
-		rc = -1;
+	/* The answer is kept for each key it lists as current. */
+	if ((js = mjson_canonical(obj, NULL)) == NULL)
+		return -1;
+	json_object_foreach(json_object_get(obj, "verify_keys"), k, v)
+		if (mstore_server_key_json_put(db, server_name, k, until, now, js) == -1)
+			rc = -1;
 	free(js);
 	return rc;
 }
@@ -300,14 +303,74 @@ mfed_key_get(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	return rc;
 }
 
+/*
+ * Appends to out, once each, the stored answers of server_name for the
+ * key IDs of want (every stored one when want is empty), each with our
+ * signature added.  *stale is set when one wanted is missing or valid
+ * until before min_valid.  0 or -1.
+ */
+static int
+stored_answers(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *server_name, const json_t *want, int64_t min_valid, json_t *out, int *stale)
+{
+	struct mstore_keyjson	*rows = NULL;
+	json_t			*seen, *obj;
+	size_t			 n = 0;
+	int			 rc = 0;
+
+	*stale = 0;
+	if (mstore_server_key_json_list(db, server_name, &rows, &n) == -1)
+		return -1;
+	if ((seen = json_object()) == NULL) {
+		mstore_keyjson_free(rows, n);
+		return -1;
+	}
+	if (n == 0)
+		*stale = 1;
+	/* A wanted key no answer listed. */
+	for (size_t w = 0; w < json_array_size(want); w++) {
+		const char	*kid = json_string_value(json_array_get(want, w));
+		size_t		 i;
+
+		for (i = 0; i < n && kid != NULL && strcmp(rows[i].key_id, kid) != 0; i++)
+			;
+		if (i == n)
+			*stale = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int wanted = json_array_size(want) == 0;
+
+		for (size_t w = 0; !wanted && w < json_array_size(want); w++)
+			wanted = json_is_string(json_array_get(want, w)) &&
+			    strcmp(json_string_value(json_array_get(want, w)), rows[i].key_id) == 0;
+		if (!wanted)
+			continue;
+		if (rows[i].valid_until_ts < min_valid)
+			*stale = 1;
+		/* One answer may be kept for several of its keys: given once. */
+		if (out == NULL || json_object_get(seen, rows[i].json) != NULL)
+			continue;
+		json_object_set_new(seen, rows[i].json, json_true());
+		if ((obj = json_loads(rows[i].json, 0, NULL)) == NULL) {
+			rc = -1;
+			break;
+		}
+		/* Spec: a notary adds its own signature to what it hands on. */
+		if (key != NULL)
+			mcrypto_sign_json(obj, conf->server_name, key);
+		json_array_append_new(out, obj);
+	}
+	json_decref(seen);
+	mstore_keyjson_free(rows, n);
+	return rc;
+}
+
 json_t *
 mfed_keys_query(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
-    const char *server_name, int64_t min_valid_ts)
+    const char *server_name, const json_t *key_ids, int64_t min_valid_ts)
 {
 	json_t	*out, *obj = NULL;
-	char	*js = NULL;
-	int64_t	 until = 0;
-	int	 rc;
+	int	 stale;
 
 	if ((out = json_array()) == NULL)
 		return NULL;
@@ -319,27 +382,23 @@ mfed_keys_query(struct mdb *db, const struct mconfig *conf, const struct mkey *k
 		json_array_append_new(out, obj);
 		return out;
 	}
-	if ((rc = mstore_server_key_json_get(db, server_name, &js, &until)) == -1) {
+	if (stored_answers(db, conf, NULL, server_name, key_ids, min_valid_ts, NULL,
+	    &stale) == -1) {
 		json_decref(out);
 		return NULL;
 	}
-	/* Spec: the notary fetches again when what it has expires too soon. */
-	if (rc == 0 || until < min_valid_ts) {
-		if (fetch_direct(db, conf, server_name) == 0) {
-			free(js);
-			js = NULL;
-			if (mstore_server_key_json_get(db, server_name, &js, &until) == -1) {
-				json_decref(out);
-				return NULL;
-			}
-		}
+	/*
+	 * Spec: the notary fetches again when what it has is missing or
+	 * expires too soon; what it had stays, and is what it answers when
+	 * the server gives nothing better (SyTest: "Key notary server
+	 * should return an expired key if it can't find any others").
+	 */
+	if (stale)
+		fetch_direct(db, conf, server_name);
+	if (stored_answers(db, conf, key, server_name, key_ids, min_valid_ts, out,
+	    &stale) == -1) {
+		json_decref(out);
+		return NULL;
 	}
-	if (js != NULL && (obj = json_loads(js, 0, NULL)) != NULL) {
-		/* Spec: a notary adds its own signature to what it hands on. */
-		if (key != NULL)
-			mcrypto_sign_json(obj, conf->server_name, key);
-		json_array_append_new(out, obj);
-	}
-	free(js);
 	return out;
 }

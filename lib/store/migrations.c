@@ -406,8 +406,11 @@ const struct mmigration mmigrations[] = {
 	/*
 	 * Other servers' signing keys (lib/fed's keyring): one row per key
 	 * (expired_ts 0 for a current key, else when the server retired
-	 * it), and each server's own signed answer, which a notary hands on
-	 * as it was signed.
+	 * it), and per key the server's own signed answer that listed it,
+	 * which a notary hands on as it was signed.  Per key, not per
+	 * server: a later answer without a key must not make the notary
+	 * forget the answer that had it (SyTest: "must not overwrite a
+	 * valid key with a spurious result from the origin server").
 	 */
 	{ 15, "server-keys",
 	  "CREATE TABLE server_keys ("
@@ -419,10 +422,12 @@ const struct mmigration mmigrations[] = {
 	  " fetched_ts BIGINT NOT NULL,"
 	  " PRIMARY KEY (server_name, key_id));"
 	  "CREATE TABLE server_key_json ("
-	  " server_name TEXT PRIMARY KEY,"
+	  " server_name TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
 	  " valid_until_ts BIGINT NOT NULL,"
 	  " fetched_ts BIGINT NOT NULL,"
-	  " json TEXT NOT NULL);",
+	  " json TEXT NOT NULL,"
+	  " PRIMARY KEY (server_name, key_id));",
 	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

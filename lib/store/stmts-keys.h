@@ -11,12 +11,15 @@
 	    " fetched_ts = excluded.fetched_ts") \
 	X(MSTMT_SKEY_GET, "SELECT verify_key, valid_until_ts, expired_ts FROM server_keys" \
 	    " WHERE server_name = $1 AND key_id = $2") \
-	/* The server's own signed answer, kept whole for notary answers. */ \
-	X(MSTMT_SKEY_JSON_PUT, "INSERT INTO server_key_json (server_name, valid_until_ts," \
-	    " fetched_ts, json) VALUES ($1, $2, $3, $4) ON CONFLICT (server_name) DO UPDATE" \
+	/* The server's own signed answer that listed a key, kept whole for notary answers. */ \
+	X(MSTMT_SKEY_JSON_PUT, "INSERT INTO server_key_json (server_name, key_id," \
+	    " valid_until_ts, fetched_ts, json) VALUES ($1, $2, $3, $4, $5)" \
+	    " ON CONFLICT (server_name, key_id) DO UPDATE" \
 	    " SET valid_until_ts = excluded.valid_until_ts, fetched_ts = excluded.fetched_ts," \
 	    " json = excluded.json") \
 	X(MSTMT_SKEY_JSON_GET, "SELECT json, valid_until_ts FROM server_key_json" \
-	    " WHERE server_name = $1")
+	    " WHERE server_name = $1 AND key_id = $2") \
+	X(MSTMT_SKEY_JSON_LIST, "SELECT key_id, json, valid_until_ts FROM server_key_json" \
+	    " WHERE server_name = $1 ORDER BY key_id")
 
 #endif

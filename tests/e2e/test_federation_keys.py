@@ -299,6 +299,34 @@ def test_notary_fetches_checks_and_signs_remote_keys(fstack, remote):
     assert status == 200 and remote.hits == hits
 
 
+def test_notary_keeps_a_key_the_origin_forgot(fstack, ca):
+    """A later answer without a key does not make the notary forget the
+    answer that listed it (SyTest 01keys.pl: "must not overwrite a valid
+    key with a spurious result from the origin server")."""
+    other = Remote(ca)
+    try:
+        first = other.key_id
+        status, obj = fstack.fed("POST", "/_matrix/key/v2/query", {
+            "server_keys": {other.name: {first: {}}}})
+        assert status == 200 and first in obj["server_keys"][0]["verify_keys"]
+        # The origin now has another key only; a later minimum forces a fetch.
+        other.key, other.key_id = nacl.signing.SigningKey.generate(), "ed25519:py2"
+        later = int(time.time() * 1000) + 7200 * 1000
+        hits = other.hits
+        status, obj = fstack.fed("POST", "/_matrix/key/v2/query", {
+            "server_keys": {other.name: {first: {"minimum_valid_until_ts": later}}}})
+        assert status == 200 and other.hits == hits + 1
+        assert [list(a["verify_keys"]) for a in obj["server_keys"]] == [[first]]
+        # Asked for every key, both answers come.
+        status, obj = fstack.fed("POST", "/_matrix/key/v2/query", {
+            "server_keys": {other.name: {}}})
+        assert status == 200
+        assert sorted(k for a in obj["server_keys"] for k in a["verify_keys"]) == sorted(
+            [first, "ed25519:py2"])
+    finally:
+        other.stop()
+
+
 def test_xmatrix_signed_request_is_accepted(fstack, remote):
     reg = fstack.register("fedprofile%d" % os.getpid())
     uri = "/_matrix/federation/v1/query/profile?user_id=" + q(reg["user_id"])
