@@ -47,7 +47,8 @@ enum mauth {
 	X(MERR_CONFLICT, 409, "M_UNKNOWN") \
 	X(MERR_TOO_LARGE, 413, "M_TOO_LARGE") \
 	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
-	X(MERR_INTERNAL, 500, "M_UNKNOWN")
+	X(MERR_INTERNAL, 500, "M_UNKNOWN") \
+	X(MERR_BAD_GATEWAY, 502, "M_UNKNOWN")
 
 enum merr {
 #define X(id, status, code) id,

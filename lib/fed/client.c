@@ -91,6 +91,27 @@ out:
 	return rc;
 }
 
+char *
+mfed_escape(const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			*out, *o;
+
+	if ((out = o = malloc(strlen(s) * 3 + 1)) == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			*o++ = (char)*p;
+		else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	*o = '\0';
+	return out;
+}
+
 int
 mfed_request(const struct mconfig *conf, const struct mkey *key, const char *destination,
     const char *method, const char *path, const json_t *body, long *status, json_t **reply)

@@ -78,6 +78,12 @@ int	mfed_request(const struct mconfig *, const struct mkey *, const char *destin
 	    json_t **reply);
 
 /*
+ * s percent-encoded for a path segment or query value (every byte but
+ * RFC 3986's unreserved ones), malloc'd, or NULL.
+ */
+char	*mfed_escape(const char *s);
+
+/*
  * X-Matrix (S-S API, "Request Authentication").
  */
 struct mfed_authz {

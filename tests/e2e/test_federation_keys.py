@@ -561,3 +561,27 @@ def test_myelin_signs_and_synapse_verifies(fstack, synapse):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=60, context=fstack.ssl)
     assert e.value.code == 401
+
+
+def test_client_profile_of_a_synapse_user(fstack, synapse):
+    """GET /profile of a remote user asks its server (/query/profile)."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    subprocess.run([os.path.join(KIT, "run"), "register", synapse["dir"], "dave",
+                    "secret-pw-1"], capture_output=True, text=True, timeout=60)
+    me = fstack.register("profreader%d" % os.getpid())
+    path = "/_matrix/client/v3/profile/" + q("@dave:" + name)
+    status, body = fstack.request("GET", path, token=me["access_token"])
+    assert status == 200 and body["displayname"] == "dave", body
+    status, body = fstack.request("GET", path + "/displayname", token=me["access_token"])
+    assert status == 200 and body == {"displayname": "dave"}
+    status, body = fstack.request("GET", "/_matrix/client/v3/profile/" + q("@nobody:" + name),
+                                  token=me["access_token"])
+    assert status == 404 and body["errcode"] == "M_NOT_FOUND"
+
+
+def test_client_profile_of_an_unreachable_server(fstack):
+    """Synapse: no answer from the user's server is 502 "Failed to fetch profile"."""
+    me = fstack.register("profreader2%d" % os.getpid())
+    status, body = fstack.request("GET", "/_matrix/client/v3/profile/" + q(
+        "@x:localhost:%d" % free_port()), token=me["access_token"])
+    assert status == 502 and body["errcode"] == "M_UNKNOWN"
