@@ -5,6 +5,7 @@
 
 #include "directory.h"
 #include "events/events.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "log/log.h"
 #include "rooms.h"
@@ -546,9 +547,53 @@ h_alias_put(struct mreq *req)
 }
 
 /*
+ * Another server's alias, asked of it over federation (S-S API, GET
+ * /query/directory), as Synapse asks: its 404 is ours, no answer or
+ * another error 502.  The answer must name a room ID and a list of
+ * server names, which are passed on.
+ */
+static int
+alias_remote(struct mreq *req, const char *server)
+{
+	json_t		*reply = NULL, *servers, *v;
+	const char	*room_id;
+	char		*alias, *path = NULL;
+	long		 status;
+	size_t		 i;
+	int		 rc;
+
+	if ((alias = mfed_escape(req->params[0])) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v1/query/directory?room_alias=%s", alias) == -1) {
+		free(alias);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	free(alias);
+	rc = mfed_request(req->conf, req->srv->key, server, "GET", path, NULL, &status, &reply);
+	free(path);
+	if (rc == 0 && status == 404) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	}
+	room_id = mjson_str(reply, "room_id");
+	servers = json_object_get(reply, "servers");
+	if (rc == -1 || status != 200 || room_id == NULL || room_id[0] != '!' ||
+	    !json_is_array(servers)) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch alias");
+	}
+	json_array_foreach(servers, i, v)
+		if (!json_is_string(v)) {
+			json_decref(reply);
+			return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch alias");
+		}
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:O}", "room_id", room_id, "servers", servers));
+	json_decref(reply);
+	return rc;
+}
+
+/*
  * Spec: C-S API, GET /directory/room/{roomAlias}: 400 M_INVALID_PARAM,
- * 404 M_NOT_FOUND.  Remote aliases are not asked for yet (federation):
- * they are not found.
+ * 404 M_NOT_FOUND.  Another server's alias is asked of it (alias_remote).
  */
 int
 h_alias_get(struct mreq *req)
@@ -558,6 +603,8 @@ h_alias_get(struct mreq *req)
 
 	if (!alias_param(req, req->params[0]))
 		return -1;
+	if (strcmp(strchr(req->params[0], ':') + 1, req->conf->server_name) != 0)
+		return alias_remote(req, strchr(req->params[0], ':') + 1);
 	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)

@@ -139,3 +139,40 @@ done:
 	free(field);
 	return rc;
 }
+
+/*
+ * Spec: S-S API, GET /_matrix/federation/v1/query/directory: room_alias,
+ * one of this server's aliases.  As Synapse: another server's alias is
+ * 400 M_INVALID_PARAM ("not hosted on this homeserver"), an unknown one
+ * 404 M_NOT_FOUND.  servers lists this server only: the room's other
+ * servers are not known to it yet.
+ */
+int
+h_query_directory(struct mreq *req)
+{
+	char		*alias = mreq_query(req, "room_alias"), *room_id = NULL;
+	const char	*colon;
+	int		 rc;
+
+	if (alias == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing room_alias");
+	if (!mroom_alias_check(alias)) {
+		free(alias);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid room_alias");
+	}
+	colon = strchr(alias, ':');
+	if (strcmp(colon + 1, req->conf->server_name) != 0) {
+		free(alias);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Room Alias is not hosted on this homeserver");
+	}
+	rc = mstore_alias_get(req->db, alias, &room_id, NULL);
+	free(alias);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: alias lookup", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:[s]}", "room_id", room_id, "servers",
+	    req->conf->server_name));
+	free(room_id);
+	return rc;
+}

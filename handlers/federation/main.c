@@ -19,6 +19,7 @@ static const struct mroute routes[] = {
 	{ MM_GET,	K2 "/query/{serverName}/{keyId}",	MAUTH_NONE,	h_key_query_get },
 	{ MM_PUT,	F1 "/send/{txnId}",			MAUTH_SERVER,	h_send },
 	{ MM_GET,	F1 "/query/profile",			MAUTH_SERVER,	h_query_profile },
+	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
 };
 
 static const char *const locations[] = {

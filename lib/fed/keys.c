@@ -13,6 +13,12 @@
 
 /* Key fetches wait at most this long: an inbound request waits for them. */
 #define KEY_FETCH_MS	10000
+/*
+ * Spec: S-S API, "Retrieving server keys": a key counts as valid until
+ * the lesser of valid_until_ts and 7 days ahead, so that an answer
+ * naming a far future is fetched again within a week.
+ */
+#define KEY_VALID_CAP_MS	(7LL * 24 * 3600 * 1000)
 
 json_t *
 mfed_keys_own(const struct mconfig *conf, const struct mkey *key)
@@ -129,8 +135,8 @@ keys_store(struct mdb *db, const char *server_name, const json_t *obj)
 	int		 rc = 0;
 
 	json_object_foreach(json_object_get(obj, "verify_keys"), k, v)
-		if (mstore_server_key_put(db, server_name, k, mjson_str(v, "key"), until, 0,
-		    now) == -1)
+		if (mstore_server_key_put(db, server_name, k, mjson_str(v, "key"),
+		    until < now + KEY_VALID_CAP_MS ? until : now + KEY_VALID_CAP_MS, 0, now) == -1)
 			rc = -1;
 	json_object_foreach(json_object_get(obj, "old_verify_keys"), k, v) {
 		json_t		*ts = json_object_get(v, "expired_ts");

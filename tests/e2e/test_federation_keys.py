@@ -23,7 +23,7 @@ import urllib.request
 import nacl.signing
 import pytest
 
-from conftest import ROOT, STACK, Stack, free_port, q
+from conftest import ROOT, STACK, FakeClock, Stack, free_port, q
 
 # The Synapse kit: ../shared/peers/synapse beside the checkout (main), or
 # beside the folder of worktrees; MYELIN_SYNAPSE_KIT names another.
@@ -83,7 +83,8 @@ def make_ca(directory, base, *names):
 class Remote:
     """A remote server in Python: a key server over TLS, and X-Matrix signing."""
 
-    def __init__(self, ca_dir):
+    def __init__(self, ca_dir, valid_ms=3600 * 1000):
+        self.valid_ms = valid_ms
         self.port = free_port()
         self.name = "localhost:%d" % self.port
         self.key = nacl.signing.SigningKey.generate()
@@ -118,7 +119,7 @@ class Remote:
 
     def key_answer(self):
         obj = {"server_name": self.name,
-               "valid_until_ts": int(time.time() * 1000) + 3600 * 1000,
+               "valid_until_ts": int(time.time() * 1000) + self.valid_ms,
                "verify_keys": {self.key_id: {"key": b64(bytes(self.key.verify_key))}},
                "old_verify_keys": {}}
         obj["signatures"] = {self.name: {self.key_id: b64(self.key.sign(canonical(obj)).signature)}}
@@ -198,10 +199,15 @@ def fstack(ca):
         f.write(open(os.path.join(directory, "myelin.conf")).read() + extra)
     with open(os.path.join(directory, "myelin.conf"), "a") as f:
         f.write(extra + "federation_allow_ips = 127.0.0.0/8 ::1\n")
-    subprocess.run([STACK, "up", directory], check=True, timeout=120)
+    # On a fake clock, moved only by the last test of the file.
+    clock = FakeClock()
+    subprocess.run([STACK, "up", directory], check=True, timeout=120,
+                   env=dict(os.environ, MYELIN_FAKE_CLOCK=clock.path))
     s = FedStack(directory, port, fport, os.path.join(ca, "ca.crt"))
+    s.clock = clock
     yield s
     subprocess.run([STACK, "down", directory], check=True, timeout=60)
+    os.unlink(clock.path)
     bad = s.check_logs()
     if os.environ.get("MYELIN_TEST_KEEP") != "1":
         shutil.rmtree(directory, ignore_errors=True)
@@ -465,6 +471,36 @@ def test_outbound_checks_the_certificate(fstack, remote):
     assert remote.hits == hits
 
 
+def test_query_directory(fstack, remote):
+    def get(alias):
+        uri = "/_matrix/federation/v1/query/directory" + (
+            "?room_alias=" + q(alias) if alias is not None else "")
+        return fstack.fed("GET", uri, authorization=remote.authorization(
+            fstack.server_name, "GET", uri))
+
+    owner = fstack.register("fedalias%d" % os.getpid())
+    local = "#fedalias%d:%s" % (os.getpid(), fstack.server_name)
+    st, room = fstack.request("POST", "/_matrix/client/v3/createRoom", {
+        "room_alias_name": local[1:].split(":")[0]}, token=owner["access_token"])
+    assert st == 200, room
+    status, obj = get(local)
+    assert status == 200 and obj == {"room_id": room["room_id"], "servers": [fstack.server_name]}
+    status, obj = get("#nope%d:%s" % (os.getpid(), fstack.server_name))
+    assert status == 404 and obj["errcode"] == "M_NOT_FOUND"
+    status, obj = get("#a:" + remote.name)
+    assert status == 400 and obj["errcode"] == "M_INVALID_PARAM"
+    status, obj = get("not an alias")
+    assert status == 400 and obj["errcode"] == "M_INVALID_PARAM"
+    status, obj = get(None)
+    assert status == 400 and obj["errcode"] == "M_MISSING_PARAM"
+
+
+def test_client_alias_of_a_server_that_does_not_answer(fstack):
+    status, body = fstack.request("GET", "/_matrix/client/v3/directory/room/" + q(
+        "#x:localhost:%d" % free_port()))
+    assert status == 502 and body["errcode"] == "M_UNKNOWN"
+
+
 # Interop with a real Synapse 1.67.
 
 
@@ -585,3 +621,78 @@ def test_client_profile_of_an_unreachable_server(fstack):
     status, body = fstack.request("GET", "/_matrix/client/v3/profile/" + q(
         "@x:localhost:%d" % free_port()), token=me["access_token"])
     assert status == 502 and body["errcode"] == "M_UNKNOWN"
+
+
+def synapse_user(synapse, name):
+    out = subprocess.run([os.path.join(KIT, "run"), "register", synapse["dir"], name,
+                          "secret-pw-1"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [l.split("=", 1)[1].strip("'") for l in out.stdout.splitlines()
+            if l.startswith("SYNAPSE_ACCESS_TOKEN=")][0]
+
+
+def synapse_client(synapse, method, path, token, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(synapse["SYNAPSE_BASE_URL"] + path, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + token)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def test_aliases_resolve_both_ways_with_synapse(fstack, synapse):
+    """myelin resolves a Synapse room alias, and Synapse one of myelin's,
+    each asking the other with a signed /query/directory."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "erin")
+    st, sroom = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token,
+                               {"room_alias_name": "synroom"})
+    assert st == 200, sroom
+    status, body = fstack.request("GET", "/_matrix/client/v3/directory/room/" + q(
+        "#synroom:" + name))
+    assert status == 200 and body["room_id"] == sroom["room_id"], body
+    assert name in body["servers"]
+    status, body = fstack.request("GET", "/_matrix/client/v3/directory/room/" + q(
+        "#nosuch:" + name))
+    assert status == 404 and body["errcode"] == "M_NOT_FOUND"
+
+    owner = fstack.register("aliasowner%d" % os.getpid())
+    st, room = fstack.request("POST", "/_matrix/client/v3/createRoom", {
+        "room_alias_name": "myroom%d" % os.getpid()}, token=owner["access_token"])
+    assert st == 200
+    st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/directory/room/" + q(
+        "#myroom%d:%s" % (os.getpid(), fstack.server_name)), token)
+    assert st == 200 and body["room_id"] == room["room_id"], body
+
+
+# Last: it moves the stack's clock days ahead of every peer's.
+
+
+def test_remote_key_validity_is_capped_at_seven_days(fstack, ca):
+    """Spec: a key is valid until the lesser of valid_until_ts and 7 days
+    ahead: an answer naming a month is fetched again after a week."""
+    other = Remote(ca, valid_ms=30 * 86400 * 1000)
+    day = 86400 * 1000
+    uri = "/_matrix/federation/v1/query/profile?user_id=" + q("@ghost:" + fstack.server_name)
+
+    def ask():
+        # 404 from the handler: the signature was checked and good.
+        status, obj = fstack.fed("GET", uri, authorization=other.authorization(
+            fstack.server_name, "GET", uri))
+        assert status == 404 and obj["errcode"] == "M_NOT_FOUND", obj
+
+    try:
+        ask()
+        assert other.hits == 1
+        fstack.clock.advance(6 * day)
+        ask()
+        assert other.hits == 1
+        fstack.clock.advance(2 * day)
+        ask()
+        assert other.hits == 2
+    finally:
+        other.stop()
