@@ -11,5 +11,7 @@ int	h_key_query_get(struct mreq *);
 int	h_send(struct mreq *);
 int	h_query_profile(struct mreq *);
 int	h_query_directory(struct mreq *);
+int	h_public_rooms_get(struct mreq *);
+int	h_public_rooms_post(struct mreq *);
 
 #endif

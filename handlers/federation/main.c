@@ -20,6 +20,8 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	F1 "/send/{txnId}",			MAUTH_SERVER,	h_send },
 	{ MM_GET,	F1 "/query/profile",			MAUTH_SERVER,	h_query_profile },
 	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
+	{ MM_GET,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_get },
+	{ MM_POST,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_post },
 };
 
 static const char *const locations[] = {

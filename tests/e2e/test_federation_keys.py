@@ -495,6 +495,51 @@ def test_query_directory(fstack, remote):
     assert status == 400 and obj["errcode"] == "M_MISSING_PARAM"
 
 
+def test_public_rooms_over_federation(fstack, remote):
+    def call(method, uri, body=None):
+        return fstack.fed(method, uri, body, authorization=remote.authorization(
+            fstack.server_name, method, uri, body))
+
+    owner = fstack.register("fedpub%d" % os.getpid())
+    tag = "fedpub%d" % time.time_ns()
+    ids = []
+    for i in range(3):
+        st, room = fstack.request("POST", "/_matrix/client/v3/createRoom", {
+            "visibility": "public", "name": "%s %d" % (tag, i), "topic": "t%d" % i},
+            token=owner["access_token"])
+        assert st == 200
+        ids.append(room["room_id"])
+    # Unsigned: refused like every federation endpoint but the keys.
+    status, obj = fstack.fed("GET", "/_matrix/federation/v1/publicRooms")
+    assert status == 401 and obj["errcode"] == "M_UNAUTHORIZED"
+    status, obj = call("GET", "/_matrix/federation/v1/publicRooms")
+    assert status == 200
+    mine = [r for r in obj["chunk"] if r["room_id"] in ids]
+    assert len(mine) == 3 and all(r["num_joined_members"] == 1 and "world_readable" in r
+                                  for r in mine)
+    assert {r["name"] for r in mine} == {"%s %d" % (tag, i) for i in range(3)}
+    # Paged two by two, forward then back, as the client API pages.
+    status, p1 = call("GET", "/_matrix/federation/v1/publicRooms?limit=2")
+    assert status == 200 and len(p1["chunk"]) == 2 and "next_batch" in p1
+    status, p2 = call("GET", "/_matrix/federation/v1/publicRooms?limit=2&since=" +
+                      q(p1["next_batch"]))
+    assert status == 200 and "prev_batch" in p2
+    assert not {r["room_id"] for r in p1["chunk"]} & {r["room_id"] for r in p2["chunk"]}
+    status, back = call("GET", "/_matrix/federation/v1/publicRooms?limit=2&since=" +
+                        q(p2["prev_batch"]))
+    assert status == 200 and [r["room_id"] for r in back["chunk"]] == [
+        r["room_id"] for r in p1["chunk"]]
+    # POST with a search term.
+    status, obj = call("POST", "/_matrix/federation/v1/publicRooms",
+                       {"filter": {"generic_search_term": tag + " 1"}, "limit": 10})
+    assert status == 200 and [r["room_id"] for r in obj["chunk"]] == [ids[1]]
+    for bad in ({"limit": "x"}, {"filter": []}, {"include_all_networks": "yes"}):
+        status, obj = call("POST", "/_matrix/federation/v1/publicRooms", bad)
+        assert status == 400 and obj["errcode"] == "M_BAD_JSON", bad
+    status, obj = call("GET", "/_matrix/federation/v1/publicRooms?since=garbage")
+    assert status == 400 and obj["errcode"] == "M_INVALID_PARAM"
+
+
 def test_client_alias_of_a_server_that_does_not_answer(fstack):
     status, body = fstack.request("GET", "/_matrix/client/v3/directory/room/" + q(
         "#x:localhost:%d" % free_port()))
@@ -513,6 +558,10 @@ def synapse(fstack, ca):
                        timeout=600)
     d = tempfile.mkdtemp(prefix="myelin-fed-synapse-")
     port, fport = free_port(), free_port()
+    # Synapse 1.67 keeps its directory from other servers unless told.
+    os.makedirs(d + "/hs")
+    with open(d + "/hs/extra.yaml", "w") as f:
+        f.write("allow_public_rooms_over_federation: true\n")
     out = subprocess.run(
         [os.path.join(KIT, "run"), "start", d + "/hs", "--server-name", "localhost:%d" % fport,
          "--client-port", str(port), "--federation-port", str(fport),
@@ -667,6 +716,31 @@ def test_aliases_resolve_both_ways_with_synapse(fstack, synapse):
     st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/directory/room/" + q(
         "#myroom%d:%s" % (os.getpid(), fstack.server_name)), token)
     assert st == 200 and body["room_id"] == room["room_id"], body
+
+
+def test_public_rooms_both_ways_with_synapse(fstack, synapse):
+    """A client of each server lists the other's public rooms (the spec's
+    server parameter), each server asking the other over federation."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "frank")
+    st, sroom = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token,
+                               {"visibility": "public", "name": "on synapse"})
+    assert st == 200, sroom
+    me = fstack.register("publister%d" % os.getpid())
+    status, body = fstack.request("GET", "/_matrix/client/v3/publicRooms?server=" + q(name))
+    assert status == 200 and sroom["room_id"] in [r["room_id"] for r in body["chunk"]], body
+    status, body = fstack.request("POST", "/_matrix/client/v3/publicRooms?server=" + q(name),
+                                  {"filter": {"generic_search_term": "on synapse"}},
+                                  token=me["access_token"])
+    assert status == 200 and [r["room_id"] for r in body["chunk"]] == [sroom["room_id"]], body
+
+    st, room = fstack.request("POST", "/_matrix/client/v3/createRoom", {
+        "visibility": "public", "name": "on myelin %d" % os.getpid()},
+        token=me["access_token"])
+    assert st == 200
+    st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/publicRooms?server=" +
+                              q(fstack.server_name), token)
+    assert st == 200 and room["room_id"] in [r["room_id"] for r in body["chunk"]], body
 
 
 # Last: it moves the stack's clock days ahead of every peer's.
