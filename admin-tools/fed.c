@@ -63,7 +63,7 @@ cmd_fed_keys(struct ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	if (need_db(c) == -1 || need_key(c) == -1)
 		return EX_FAILED;
-	if ((all = mfed_keys_query(c->db, c->conf, c->key, argv[0], NULL, mclock_now_ms())) == NULL)
+	if ((all = mfed_keys_query(c->db, c->conf, c->key, argv[0], NULL, mclock_now_ms(), 1)) == NULL)
 		return EX_FAILED;
 	if (json_array_size(all) == 0) {
 		fprintf(stderr, "myelin-admin: %s: no keys found\n", argv[0]);

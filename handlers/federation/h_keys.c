@@ -32,7 +32,7 @@ h_key_server(struct mreq *req)
 /* Appends to all the answers known for server_name's key_ids.  0 or -1 (failed). */
 static int
 query_one(struct mreq *req, const char *server_name, const json_t *key_ids,
-    int64_t min_valid, json_t *all)
+    int64_t min_valid, int fetch, json_t *all)
 {
 	struct mfed_name	 n;
 	json_t			*got;
@@ -41,7 +41,7 @@ query_one(struct mreq *req, const char *server_name, const json_t *key_ids,
 	if (mfed_name_parse(server_name, &n) == -1)
 		return 0;
 	if ((got = mfed_keys_query(req->db, req->conf, req->srv->key, server_name, key_ids,
-	    min_valid)) == NULL)
+	    min_valid, fetch)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: key query", __func__);
 	json_array_extend(all, got);
 	json_decref(got);
@@ -57,51 +57,59 @@ query_one(struct mreq *req, const char *server_name, const json_t *key_ids,
 int
 h_key_query_post(struct mreq *req)
 {
-	json_t		*sk = json_object_get(req->body, "server_keys"), *all, *keys, *v;
-	const char	*server, *kid;
-	int64_t		 now = mclock_now_ms();
+	json_t		*sk = json_object_get(req->body, "server_keys"), *all = NULL, *keys, *v;
+	json_t		*kids[QUERY_SERVERS_MAX];
+	const char	*server, *kid, *names[QUERY_SERVERS_MAX];
+	int64_t		 now = mclock_now_ms(), mins[QUERY_SERVERS_MAX];
+	size_t		 n = 0;
+	int		 rc = -1;
 
 	if (!json_is_object(sk))
 		return mfcgi_fail(req, MERR_BAD_JSON, "server_keys must be an object");
 	if (json_object_size(sk) > QUERY_SERVERS_MAX)
 		return mfcgi_fail(req, MERR_BAD_JSON, "Too many servers in one query");
-	if ((all = json_array()) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	/* First what is asked, checked whole; then every fetch at once; then the answers. */
 	json_object_foreach(sk, server, keys) {
-		json_t	*kids;
-		int64_t	 min_valid = -1;
-		int	 rc;
-
 		if (!json_is_object(keys)) {
-			json_decref(all);
-			return mfcgi_fail(req, MERR_BAD_JSON, "server_keys values must be objects");
+			mfcgi_fail(req, MERR_BAD_JSON, "server_keys values must be objects");
+			goto out;
 		}
-		if ((kids = json_array()) == NULL) {
-			json_decref(all);
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		if ((kids[n] = json_array()) == NULL) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto out;
 		}
+		names[n] = server;
+		mins[n] = -1;
+		n++;
 		json_object_foreach(keys, kid, v) {
 			json_t *m = json_object_get(v, "minimum_valid_until_ts");
 
 			if (!json_is_object(v) || (m != NULL && !json_is_integer(m))) {
-				json_decref(kids);
-				json_decref(all);
-				return mfcgi_fail(req, MERR_BAD_JSON,
-				    "minimum_valid_until_ts must be an integer");
+				mfcgi_fail(req, MERR_BAD_JSON, "minimum_valid_until_ts must be an integer");
+				goto out;
 			}
 			/* Spec: absent, it is the notary's present time. */
-			if ((m != NULL ? json_integer_value(m) : now) > min_valid)
-				min_valid = m != NULL ? json_integer_value(m) : now;
-			json_array_append_new(kids, json_string(kid));
+			if ((m != NULL ? json_integer_value(m) : now) > mins[n - 1])
+				mins[n - 1] = m != NULL ? json_integer_value(m) : now;
+			json_array_append_new(kids[n - 1], json_string(kid));
 		}
-		rc = query_one(req, server, kids, min_valid >= 0 ? min_valid : now, all);
-		json_decref(kids);
-		if (rc == -1) {
-			json_decref(all);
-			return -1;
-		}
+		if (mins[n - 1] < 0)
+			mins[n - 1] = now;
 	}
-	return mfcgi_reply(req, 200, json_pack("{s:o}", "server_keys", all));
+	mfed_keys_prefetch(req->db, req->conf, names, (const json_t *const *)kids, mins, n);
+	if ((all = json_array()) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (query_one(req, names[i], kids[i], mins[i], 0, all) == -1)
+			goto out;
+	rc = mfcgi_reply(req, 200, json_pack("{s:O}", "server_keys", all));
+out:
+	for (size_t i = 0; i < n; i++)
+		json_decref(kids[i]);
+	json_decref(all);
+	return rc;
 }
 
 /* Spec: S-S API, GET /_matrix/key/v2/query/{serverName}[?minimum_valid_until_ts=]. */
@@ -122,7 +130,7 @@ h_key_query_get(struct mreq *req)
 		json_decref(all);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	}
-	rc = query_one(req, req->params[0], kids, min_valid, all);
+	rc = query_one(req, req->params[0], kids, min_valid, 1, all);
 	json_decref(kids);
 	if (rc == -1) {
 		json_decref(all);

@@ -14,80 +14,111 @@
 #define FED_MAX_BYTES	(8 * 1024 * 1024)
 
 int
-mfed_http(const struct mconfig *conf, const struct mkey *key, const char *destination,
-    const char *method, const char *path, const json_t *body, long timeout_ms,
-    long *status, json_t **reply)
+mfed_call_init(struct mfed_call *c, const struct mconfig *conf, const struct mkey *key,
+    const char *destination, const char *method, const char *path, const json_t *body,
+    long timeout_ms)
 {
 	struct mfed_lookup	 lk;
 	struct mfed_dest	 d;
-	struct mhttp_allow	 allow;
-	struct mhttp_req	 r;
-	const char		*hdrs[1];
-	char			*authz = NULL, *js = NULL, *url = NULL, *conn = NULL;
 	const char		*colon;
-	int			 urlport = 443, rc = -1;
+	int			 urlport = 443;
 	size_t			 jsz = 0;
 
-	*status = 0;
-	*reply = NULL;
-	memset(&r, 0, sizeof(r));
+	memset(c, 0, sizeof(*c));
+	c->destination = destination;
+	c->method = method;
+	c->path = path;
 	mfed_lookup_init(&lk, conf);
 	if (mfed_resolve(&lk, destination, &d) == -1) {
 		mlog_warn(NULL, "federation: %s: not a server name", destination);
 		return -1;
 	}
-	if (mhttp_allow_parse(conf->federation_allow_ips, &allow) == -1)
-		memset(&allow, 0, sizeof(allow));
+	if (mhttp_allow_parse(conf->federation_allow_ips, &c->allow) == -1)
+		memset(&c->allow, 0, sizeof(c->allow));
 	/* The authority's port, after an IPv6 literal's closing bracket. */
 	colon = strrchr(d.authority, ':');
 	if (colon != NULL && strchr(colon, ']') == NULL)
 		urlport = atoi(colon + 1);
-	if (asprintf(&url, "https://%s%s", d.authority, path) == -1) {
-		url = NULL;
-		goto out;
+	if (asprintf(&c->url, "https://%s%s", d.authority, path) == -1) {
+		c->url = NULL;
+		goto fail;
 	}
 	if ((strcmp(d.connect_host, d.tls_host) != 0 || d.connect_port != urlport) &&
-	    asprintf(&conn, "%s:%d:%s:%d", d.tls_host, urlport, d.connect_host,
+	    asprintf(&c->conn, "%s:%d:%s:%d", d.tls_host, urlport, d.connect_host,
 	    d.connect_port) == -1) {
-		conn = NULL;
-		goto out;
+		c->conn = NULL;
+		goto fail;
 	}
-	if (body != NULL && (js = mjson_canonical(body, &jsz)) == NULL)
-		goto out;
+	if (body != NULL && (c->js = mjson_canonical(body, &jsz)) == NULL)
+		goto fail;
 	if (key != NULL) {
 		char *h = mfed_xmatrix_sign(key, conf->server_name, destination, method, path, body);
 
-		if (h == NULL || asprintf(&authz, "Authorization: %s", h) == -1)
-			authz = NULL;
+		if (h == NULL || asprintf(&c->authz, "Authorization: %s", h) == -1)
+			c->authz = NULL;
 		free(h);
-		if (authz == NULL)
-			goto out;
-		hdrs[0] = authz;
-		r.headers = hdrs;
-		r.headersz = 1;
+		if (c->authz == NULL)
+			goto fail;
+		c->hdrs[0] = c->authz;
+		c->r.headers = c->hdrs;
+		c->r.headersz = 1;
 	}
-	r.method = method;
-	r.url = url;
-	r.body = js;
-	r.bodysz = jsz;
-	r.connect_to = conn;
-	r.ca_file = conf->federation_ca_file;
-	r.allow = &allow;
-	r.timeout_ms = timeout_ms;
-	r.max_bytes = FED_MAX_BYTES;
-	if (mhttp_perform(&r) == -1) {
-		mlog_warn(NULL, "federation: %s %s to %s: %s", method, path, destination, r.err);
-		goto out;
+	c->r.method = method;
+	c->r.url = c->url;
+	c->r.body = c->js;
+	c->r.bodysz = jsz;
+	c->r.connect_to = c->conn;
+	c->r.ca_file = conf->federation_ca_file;
+	c->r.allow = &c->allow;
+	c->r.timeout_ms = timeout_ms;
+	c->r.max_bytes = FED_MAX_BYTES;
+	return 0;
+fail:
+	mfed_call_fini(c);
+	return -1;
+}
+
+int
+mfed_call_done(struct mfed_call *c, long *status, json_t **reply)
+{
+	*status = 0;
+	*reply = NULL;
+	if (c->r.status == 0) {
+		mlog_warn(NULL, "federation: %s %s to %s: %s", c->method, c->path, c->destination,
+		    c->r.err[0] != '\0' ? c->r.err : "no answer");
+		return -1;
 	}
-	*status = r.status;
-	*reply = mhttp_json(&r);
-	rc = 0;
-out:
-	mhttp_req_fini(&r);
-	free(authz);
-	free(js);
-	free(url);
-	free(conn);
+	*status = c->r.status;
+	*reply = mhttp_json(&c->r);
+	return 0;
+}
+
+void
+mfed_call_fini(struct mfed_call *c)
+{
+	mhttp_req_fini(&c->r);
+	free(c->authz);
+	free(c->js);
+	free(c->url);
+	free(c->conn);
+	c->authz = c->js = c->url = c->conn = NULL;
+}
+
+int
+mfed_http(const struct mconfig *conf, const struct mkey *key, const char *destination,
+    const char *method, const char *path, const json_t *body, long timeout_ms,
+    long *status, json_t **reply)
+{
+	struct mfed_call	 c;
+	int			 rc;
+
+	*status = 0;
+	*reply = NULL;
+	if (mfed_call_init(&c, conf, key, destination, method, path, body, timeout_ms) == -1)
+		return -1;
+	mhttp_perform(&c.r);
+	rc = mfed_call_done(&c, status, reply);
+	mfed_call_fini(&c);
 	return rc;
 }
 

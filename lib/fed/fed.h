@@ -145,12 +145,21 @@ int	mfed_key_get(struct mdb *, const struct mconfig *, const struct mkey *,
  * The key answers known for server_name's keys key_ids (a JSON array of
  * key ID strings; NULL or empty: all), as a JSON array of the server's
  * own signed objects with our signature added, for a notary's answer.
- * Fetched from the server first when one is missing or valid until
- * before min_valid_ts; the stored ones are answered whatever the
- * fetch gave.  NULL on failure.
+ * Fetched from the server first (when fetch is 1) when one is missing
+ * or valid until before min_valid_ts; the stored ones are answered
+ * whatever the fetch gave.  NULL on failure.
  */
 json_t	*mfed_keys_query(struct mdb *, const struct mconfig *, const struct mkey *,
-	    const char *server_name, const json_t *key_ids, int64_t min_valid_ts);
+	    const char *server_name, const json_t *key_ids, int64_t min_valid_ts, int fetch);
+/*
+ * Fetches at once, from each server itself, the keys of the n servers
+ * for which mfed_keys_query would fetch (key_ids[i] and min_valid_ts[i]
+ * as it takes them), and stores what checks: a notary asked for several
+ * servers waits for the slowest, not for their sum.  mfed_keys_query
+ * with fetch 0 then answers from the store.
+ */
+void	mfed_keys_prefetch(struct mdb *, const struct mconfig *, const char *const *servers,
+	    const json_t *const *key_ids, const int64_t *min_valid_ts, size_t n);
 
 /*
  * Received PDUs (PUT /send/{txnId}).  The write path (lib/room) gives

@@ -203,18 +203,13 @@ stored_key(struct mdb *db, const char *server_name, const char *key_id, int64_t 
 	return rc;
 }
 
-/* GET /_matrix/key/v2/server from the server itself; stores what checks.  0 or -1. */
+/* Checks and stores server_name's key answer (status, reply: stolen).  0 or -1. */
 static int
-fetch_direct(struct mdb *db, const struct mconfig *conf, const char *server_name)
+answer_store(struct mdb *db, const char *server_name, long status, json_t *reply)
 {
-	json_t		*reply = NULL;
-	long		 status;
 	const char	*why;
 	int		 rc = -1;
 
-	if (mfed_http(conf, NULL, server_name, "GET", "/_matrix/key/v2/server", NULL,
-	    KEY_FETCH_MS, &status, &reply) == -1)
-		return -1;
 	if (status != 200 || reply == NULL)
 		mlog_warn(NULL, "keyring: %s answered %ld to a key request", server_name, status);
 	else if (mfed_keys_check(reply, server_name, mclock_now_ms(), &why) == -1)
@@ -223,6 +218,19 @@ fetch_direct(struct mdb *db, const struct mconfig *conf, const char *server_name
 		rc = keys_store(db, server_name, reply);
 	json_decref(reply);
 	return rc;
+}
+
+/* GET /_matrix/key/v2/server from the server itself; stores what checks.  0 or -1. */
+static int
+fetch_direct(struct mdb *db, const struct mconfig *conf, const char *server_name)
+{
+	json_t	*reply = NULL;
+	long	 status;
+
+	if (mfed_http(conf, NULL, server_name, "GET", "/_matrix/key/v2/server", NULL,
+	    KEY_FETCH_MS, &status, &reply) == -1)
+		return -1;
+	return answer_store(db, server_name, status, reply);
 }
 
 /*
@@ -371,9 +379,52 @@ stored_answers(struct mdb *db, const struct mconfig *conf, const struct mkey *ke
 	return rc;
 }
 
+void
+mfed_keys_prefetch(struct mdb *db, const struct mconfig *conf, const char *const *servers,
+    const json_t *const *key_ids, const int64_t *min_valid_ts, size_t n)
+{
+	struct mfed_call	*calls;
+	struct mhttp_req	**reqs;
+	size_t			 m = 0;
+	int			 stale;
+
+	if (n == 0 || (calls = calloc(n, sizeof(*calls))) == NULL)
+		return;
+	if ((reqs = calloc(n, sizeof(*reqs))) == NULL) {
+		free(calls);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct mfed_name nm;
+
+		if (strcmp(servers[i], conf->server_name) == 0 ||
+		    mfed_name_parse(servers[i], &nm) == -1 ||
+		    stored_answers(db, conf, NULL, servers[i], key_ids[i], min_valid_ts[i], NULL,
+		    &stale) == -1 || !stale)
+			continue;
+		if (mfed_call_init(&calls[m], conf, NULL, servers[i], "GET",
+		    "/_matrix/key/v2/server", NULL, KEY_FETCH_MS) == 0) {
+			reqs[m] = &calls[m].r;
+			m++;
+		}
+	}
+	if (m > 0 && mhttp_perform_many(reqs, m) == 0)
+		for (size_t i = 0; i < m; i++) {
+			json_t	*reply;
+			long	 status;
+
+			if (mfed_call_done(&calls[i], &status, &reply) == 0)
+				answer_store(db, calls[i].destination, status, reply);
+		}
+	for (size_t i = 0; i < m; i++)
+		mfed_call_fini(&calls[i]);
+	free(reqs);
+	free(calls);
+}
+
 json_t *
 mfed_keys_query(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
-    const char *server_name, const json_t *key_ids, int64_t min_valid_ts)
+    const char *server_name, const json_t *key_ids, int64_t min_valid_ts, int fetch)
 {
 	json_t	*out, *obj = NULL;
 	int	 stale;
@@ -399,7 +450,7 @@ mfed_keys_query(struct mdb *db, const struct mconfig *conf, const struct mkey *k
 	 * the server gives nothing better (SyTest: "Key notary server
 	 * should return an expired key if it can't find any others").
 	 */
-	if (stale)
+	if (stale && fetch)
 		fetch_direct(db, conf, server_name);
 	if (stored_answers(db, conf, key, server_name, key_ids, min_valid_ts, out,
 	    &stale) == -1) {

@@ -298,7 +298,7 @@ mhttp_perform(struct mhttp_req *r)
 }
 
 int
-mhttp_perform_many(struct mhttp_req *rs, size_t n)
+mhttp_perform_many(struct mhttp_req *const *rs, size_t n)
 {
 	CURLM		*m;
 	CURLMsg		*msg;
@@ -308,8 +308,8 @@ mhttp_perform_many(struct mhttp_req *rs, size_t n)
 	if (!init_ok || (m = curl_multi_init()) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (setup(&rs[i]) == 0 && curl_multi_add_handle(m, rs[i].impl) != CURLM_OK)
-			finish(&rs[i], CURLE_FAILED_INIT);
+		if (setup(rs[i]) == 0 && curl_multi_add_handle(m, rs[i]->impl) != CURLM_OK)
+			finish(rs[i], CURLE_FAILED_INIT);
 	do {
 		if (curl_multi_perform(m, &running) != CURLM_OK)
 			break;
@@ -327,9 +327,9 @@ mhttp_perform_many(struct mhttp_req *rs, size_t n)
 	} while (running > 0);
 	/* Whatever did not end (a failed multi call) ends as failed. */
 	for (size_t i = 0; i < n; i++)
-		if (rs[i].impl != NULL) {
-			curl_multi_remove_handle(m, rs[i].impl);
-			finish(&rs[i], CURLE_FAILED_INIT);
+		if (rs[i]->impl != NULL) {
+			curl_multi_remove_handle(m, rs[i]->impl);
+			finish(rs[i], CURLE_FAILED_INIT);
 		}
 	curl_multi_cleanup(m);
 	return 0;

@@ -83,11 +83,11 @@ struct mhttp_req {
  */
 int	mhttp_perform(struct mhttp_req *r);
 /*
- * Performs the n requests of rs at once (libcurl multi) and waits for
- * all.  Each gets its answer or err as mhttp_perform gives it.  Returns
- * 0, or -1 when the requests could not be started at all.
+ * Performs the n requests rs points at, at once (libcurl multi), and
+ * waits for all.  Each gets its answer or err as mhttp_perform gives
+ * it.  Returns 0, or -1 when the requests could not be started at all.
  */
-int	mhttp_perform_many(struct mhttp_req *rs, size_t n);
+int	mhttp_perform_many(struct mhttp_req *const *rs, size_t n);
 /* The answer's body as a JSON object (new reference), or NULL. */
 json_t	*mhttp_json(const struct mhttp_req *r);
 /* Frees the answer; the request part is the caller's. */

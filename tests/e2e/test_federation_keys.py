@@ -305,6 +305,25 @@ def test_notary_fetches_checks_and_signs_remote_keys(fstack, remote):
     assert status == 200 and remote.hits == hits
 
 
+def test_notary_fetches_several_servers_in_one_query(fstack, ca):
+    """One POST naming several servers: each is fetched (at once) and answered;
+    one that cannot be reached gives nothing and spoils nothing."""
+    a, b = Remote(ca), Remote(ca)
+    try:
+        status, obj = fstack.fed("POST", "/_matrix/key/v2/query", {"server_keys": {
+            a.name: {}, b.name: {a.key_id: {}}, "localhost:%d" % free_port(): {},
+            fstack.server_name: {}}})
+        assert status == 200, obj
+        names = sorted(x["server_name"] for x in obj["server_keys"])
+        assert names == sorted([a.name, b.name, fstack.server_name])
+        for x in obj["server_keys"]:
+            verify_self_signed(x, x["server_name"])
+        assert a.hits == 1 and b.hits == 1
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_notary_keeps_a_key_the_origin_forgot(fstack, ca):
     """A later answer without a key does not make the notary forget the
     answer that listed it (SyTest 01keys.pl: "must not overwrite a valid

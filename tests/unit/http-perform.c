@@ -156,7 +156,11 @@ main(void)
 		many[i].url = urls[i];
 		many[i].allow = i == 2 ? &none : &lo;
 	}
-	CHECK(mhttp_perform_many(many, 3) == 0);
+	{
+		struct mhttp_req *ptrs[3] = { &many[0], &many[1], &many[2] };
+
+		CHECK(mhttp_perform_many(ptrs, 3) == 0);
+	}
 	CHECK(many[0].status == 200 && many[1].status == 404 && many[2].status == 0);
 	CHECK(strstr(many[2].err, "not allowed") != NULL);
 	for (int i = 0; i < 3; i++)
