@@ -390,7 +390,7 @@ mfed_keys_prefetch(struct mdb *db, const struct mconfig *conf, const char *const
 
 	if (n == 0 || (calls = calloc(n, sizeof(*calls))) == NULL)
 		return;
-	if ((reqs = calloc(n, sizeof(*reqs))) == NULL) {
+	if ((reqs = calloc(n, sizeof(struct mhttp_req *))) == NULL) {
 		free(calls);
 		return;
 	}
