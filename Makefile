@@ -16,7 +16,7 @@ CFLAGS	?= -g -O2
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fvisibility=hidden \
 	   -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags libpq 2>/dev/null)
-LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lcrypt -lcrypto -lpthread -lm
+LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lresolv -lcrypt -lcrypto -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=address,undefined
@@ -28,10 +28,12 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(O)/%.o)
 LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
-PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin
+PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
+		  myelin-federation
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
+myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c))
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)

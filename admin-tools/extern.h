@@ -91,4 +91,8 @@ int	cmd_room_state(struct ctx *, int, char **);
 int	cmd_room_delete(struct ctx *, int, char **);
 int	cmd_room_block(struct ctx *, int, char **);
 
+/* fed.c */
+int	cmd_fed_request(struct ctx *, int, char **);
+int	cmd_fed_keys(struct ctx *, int, char **);
+
 #endif

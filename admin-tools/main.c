@@ -24,6 +24,8 @@ static const struct cmd cmds[] = {
 	{ "key", "generate", "[path]", cmd_key_generate },
 	{ "key", "rotate", "", cmd_key_rotate },
 	{ "key", "show", "", cmd_key_show },
+	{ "federation", "request", "SERVER METHOD PATH [BODY]", cmd_fed_request },
+	{ "federation", "keys", "SERVER", cmd_fed_keys },
 	{ "user", "add", "NAME --password PW [--admin]", cmd_user_add },
 	{ "user", "list", "[--limit N] [--from USER]", cmd_user_list },
 	{ "user", "show", "NAME", cmd_user_show },

@@ -5,6 +5,7 @@
 
 #include "directory.h"
 #include "events/events.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "log/log.h"
 #include "rooms.h"
@@ -225,10 +226,8 @@ public_rooms(struct mreq *req, int64_t limit, const char *since, const char *sea
 	size_t		 n, lo, hi, i;
 	int		 more, rc = -1;
 
-	/* Spec: server, "Defaults to the local server. Case sensitive." */
-	if (server != NULL && strcmp(server, req->conf->server_name) != 0)
-		return mfcgi_fail(req, MERR_FORBIDDEN,
-		    "Listing other servers' rooms needs federation, not available yet");
+	/* Spec: server, "Defaults to the local server. Case sensitive." (others: public_rooms_remote). */
+	(void)server;
 	if (since != NULL && pubkey_parse(req, since, &key) == -1)
 		return -1;
 	if (limit <= 0 || limit > PUBLIC_ROOMS_MAX)
@@ -280,6 +279,57 @@ out:
 	return rc;
 }
 
+/*
+ * Another server's directory (the spec's server parameter), asked of it
+ * over federation as Synapse asks: GET with limit and since, or POST
+ * with the client's body when it has more.  The page is passed on;
+ * no answer, or an error, is 502 "Failed to fetch room list", as
+ * Synapse answers.  A server parameter that is no server name is 400
+ * M_INVALID_PARAM.
+ */
+static int
+public_rooms_remote(struct mreq *req, const char *server, int64_t limit, const char *since,
+    const json_t *body)
+{
+	struct mfed_name	 n;
+	json_t			*reply = NULL, *out, *v;
+	char			*path = NULL, *tok = NULL;
+	long			 status;
+	int			 rc;
+
+	if (mfed_name_parse(server, &n) == -1)
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid server name");
+	if (since != NULL && (tok = mfed_escape(since)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (body != NULL)
+		rc = asprintf(&path, "/_matrix/federation/v1/publicRooms");
+	else if (limit > 0)
+		rc = asprintf(&path, "/_matrix/federation/v1/publicRooms?limit=%lld%s%s",
+		    (long long)limit, tok != NULL ? "&since=" : "", tok != NULL ? tok : "");
+	else
+		rc = asprintf(&path, "/_matrix/federation/v1/publicRooms%s%s",
+		    tok != NULL ? "?since=" : "", tok != NULL ? tok : "");
+	free(tok);
+	if (rc == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = mfed_request(req->conf, req->srv->key, server, body != NULL ? "POST" : "GET", path,
+	    body, &status, &reply);
+	free(path);
+	if (rc == -1 || status != 200 || !json_is_array(json_object_get(reply, "chunk"))) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch room list");
+	}
+	out = json_pack("{s:O}", "chunk", json_object_get(reply, "chunk"));
+	if (out != NULL && json_is_string(v = json_object_get(reply, "next_batch")))
+		json_object_set(out, "next_batch", v);
+	if (out != NULL && json_is_string(v = json_object_get(reply, "prev_batch")))
+		json_object_set(out, "prev_batch", v);
+	if (out != NULL && json_is_integer(v = json_object_get(reply, "total_room_count_estimate")))
+		json_object_set(out, "total_room_count_estimate", v);
+	json_decref(reply);
+	return mfcgi_reply(req, 200, out);
+}
+
 /* Spec: C-S API, GET /publicRooms (limit, since, server); no token needed. */
 int
 h_public_rooms_get(struct mreq *req)
@@ -288,7 +338,10 @@ h_public_rooms_get(struct mreq *req)
 	int64_t	 limit;
 	int	 rc = -1;
 
-	if (mreq_query_int(req, "limit", 0, 0, INT64_MAX, &limit) == 0)
+	if (mreq_query_int(req, "limit", 0, 0, INT64_MAX, &limit) == 0 && server != NULL &&
+	    strcmp(server, req->conf->server_name) != 0)
+		rc = public_rooms_remote(req, server, limit, since, NULL);
+	else if (!req->failed)
 		rc = public_rooms(req, limit, since, NULL, NULL, server, 0);
 	free(since);
 	free(server);
@@ -343,7 +396,23 @@ h_public_rooms_post(struct mreq *req)
 	if (v != NULL && !json_is_string(v) && !json_is_null(v))
 		goto bad;
 	network = !all && json_is_string(v);
-	rc = public_rooms(req, limit, since, search, types, server, network);
+	if (server != NULL && strcmp(server, req->conf->server_name) != 0) {
+		json_t	*fwd = json_object();
+		void	*it;
+
+		/* What the spec's federation POST takes, as the client sent it. */
+		for (it = json_object_iter(b); it != NULL; it = json_object_iter_next(b, it)) {
+			const char *k = json_object_iter_key(it);
+
+			if (strcmp(k, "limit") == 0 || strcmp(k, "since") == 0 ||
+			    strcmp(k, "filter") == 0 || strcmp(k, "include_all_networks") == 0 ||
+			    strcmp(k, "third_party_instance_id") == 0)
+				json_object_set(fwd, k, json_object_iter_value(it));
+		}
+		rc = public_rooms_remote(req, server, limit, since, fwd);
+		json_decref(fwd);
+	} else
+		rc = public_rooms(req, limit, since, search, types, server, network);
 	free(server);
 	return rc;
 bad:
@@ -546,9 +615,53 @@ h_alias_put(struct mreq *req)
 }
 
 /*
+ * Another server's alias, asked of it over federation (S-S API, GET
+ * /query/directory), as Synapse asks: its 404 is ours, no answer or
+ * another error 502.  The answer must name a room ID and a list of
+ * server names, which are passed on.
+ */
+static int
+alias_remote(struct mreq *req, const char *server)
+{
+	json_t		*reply = NULL, *servers, *v;
+	const char	*room_id;
+	char		*alias, *path = NULL;
+	long		 status;
+	size_t		 i;
+	int		 rc;
+
+	if ((alias = mfed_escape(req->params[0])) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v1/query/directory?room_alias=%s", alias) == -1) {
+		free(alias);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	free(alias);
+	rc = mfed_request(req->conf, req->srv->key, server, "GET", path, NULL, &status, &reply);
+	free(path);
+	if (rc == 0 && status == 404) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	}
+	room_id = mjson_str(reply, "room_id");
+	servers = json_object_get(reply, "servers");
+	if (rc == -1 || status != 200 || room_id == NULL || room_id[0] != '!' ||
+	    !json_is_array(servers)) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch alias");
+	}
+	json_array_foreach(servers, i, v)
+		if (!json_is_string(v)) {
+			json_decref(reply);
+			return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch alias");
+		}
+	rc = mfcgi_reply(req, 200, json_pack("{s:s,s:O}", "room_id", room_id, "servers", servers));
+	json_decref(reply);
+	return rc;
+}
+
+/*
  * Spec: C-S API, GET /directory/room/{roomAlias}: 400 M_INVALID_PARAM,
- * 404 M_NOT_FOUND.  Remote aliases are not asked for yet (federation):
- * they are not found.
+ * 404 M_NOT_FOUND.  Another server's alias is asked of it (alias_remote).
  */
 int
 h_alias_get(struct mreq *req)
@@ -558,6 +671,8 @@ h_alias_get(struct mreq *req)
 
 	if (!alias_param(req, req->params[0]))
 		return -1;
+	if (strcmp(strchr(req->params[0], ':') + 1, req->conf->server_name) != 0)
+		return alias_remote(req, strchr(req->params[0], ':') + 1);
 	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)

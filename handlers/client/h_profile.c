@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "extern.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "rooms.h"
 #include "store/store.h"
@@ -10,17 +11,62 @@
 enum field { F_ALL, F_DISPLAYNAME, F_AVATAR };
 
 /*
+ * A user of another server: asked of that server over federation (S-S
+ * API, GET /query/profile), as Synapse asks it.  Its 404 is ours; no
+ * answer, or another error, is 502 as Synapse answers "Failed to fetch
+ * profile".  Only string values are passed on.
+ */
+static int
+profile_remote(struct mreq *req, const char *server, enum field f)
+{
+	json_t		*reply = NULL, *out;
+	char		*user = NULL, *path = NULL;
+	long		 status;
+	int		 rc;
+
+	if ((user = mfed_escape(req->params[0])) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v1/query/profile?user_id=%s%s", user,
+	    f == F_DISPLAYNAME ? "&field=displayname" : f == F_AVATAR ? "&field=avatar_url" :
+	    "") == -1) {
+		free(user);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	free(user);
+	rc = mfed_request(req->conf, req->srv->key, server, "GET", path, NULL, &status, &reply);
+	free(path);
+	if (rc == -1 || (status != 200 && status != 404) || (status == 200 && reply == NULL)) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch profile");
+	}
+	if (status == 404) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Profile was not found");
+	}
+	out = json_object();
+	if (json_is_string(json_object_get(reply, "displayname")) && f != F_AVATAR)
+		json_object_set(out, "displayname", json_object_get(reply, "displayname"));
+	if (json_is_string(json_object_get(reply, "avatar_url")) && f != F_DISPLAYNAME)
+		json_object_set(out, "avatar_url", json_object_get(reply, "avatar_url"));
+	json_decref(reply);
+	return mfcgi_reply(req, 200, out);
+}
+
+/*
  * Spec: C-S API, GET /profile/{userId}[/displayname|/avatar_url].  404
- * M_NOT_FOUND when the user does not exist here.  Users of other servers
- * need federation, which myelin does not speak yet: they are not found.
+ * M_NOT_FOUND when the user does not exist here; a user of another
+ * server is asked of it (profile_remote).
  */
 static int
 profile_get(struct mreq *req, enum field f)
 {
 	struct muser	 u;
 	json_t		*out;
+	const char	*colon = strchr(req->params[0], ':');
 	int		 rc;
 
+	if (mroom_user_id_check(req->params[0]) && colon != NULL &&
+	    strcmp(colon + 1, req->conf->server_name) != 0)
+		return profile_remote(req, colon + 1, f);
 	if ((rc = mstore_user_get(req->db, req->params[0], &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0 || u.deactivated) {

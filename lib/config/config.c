@@ -10,6 +10,8 @@
 
 #include "config/config.h"
 #include "events/events.h"
+#include "fed/fed.h"
+#include "http/http.h"
 #include "log/log.h"
 #include "room/room.h"
 
@@ -55,6 +57,13 @@ static const struct ckey keys[] = {
 	{ "support_contact", C_CONTACT, OFF(support_contacts), 0, 0 },
 	{ "support_page", C_STR, OFF(support_page), 0, 0 },
 	{ "login_via_existing_session", C_BOOL, OFF(login_via_existing_session), 0, 0 },
+	{ "threads.federation", C_INT, OFF(threads_federation), 1, 256 },
+	{ "federation_listen", C_STR, OFF(federation_listen), 0, 0 },
+	{ "tls_certificate", C_PATH, OFF(tls_certificate), 0, 0 },
+	{ "tls_certificate_key", C_PATH, OFF(tls_certificate_key), 0, 0 },
+	{ "federation_ca_file", C_PATH, OFF(federation_ca_file), 0, 0 },
+	{ "federation_allow_ips", C_STR, OFF(federation_allow_ips), 0, 0 },
+	{ "trusted_key_servers", C_STR, OFF(trusted_key_servers), 0, 0 },
 };
 
 static void
@@ -202,6 +211,7 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->threads_client = 4;
 	c->threads_admin = 2;
 	c->threads_sync = 2;
+	c->threads_federation = 4;
 	/*
 	 * 100 waiting syncs is more devices than a person keeps open; the
 	 * address limit is the benchmark's 10,000 long-polls from one host,
@@ -349,7 +359,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	fclose(f);
 	if (c->server_name == NULL)
 		adderr(errs, errsz, &nerr, "%s: server_name is required", path);
-	else if (strchr(c->server_name, '/') != NULL || strchr(c->server_name, '@') != NULL)
+	else if (strchr(c->server_name, '/') != NULL || strchr(c->server_name, '@') != NULL ||
+	    mfed_name_parse(c->server_name, &(struct mfed_name){ 0 }) == -1)
 		adderr(errs, errsz, &nerr, "%s: server_name: not a valid server name", path);
 	if (c->database == NULL)
 		adderr(errs, errsz, &nerr, "%s: database is required", path);
@@ -379,6 +390,17 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 		adderr(errs, errsz, &nerr, "%s: out of memory", path);
 	if (c->turn_username != NULL && c->turn_password == NULL)
 		adderr(errs, errsz, &nerr, "%s: turn_username needs turn_password", path);
+	if (c->federation_listen != NULL && (c->tls_certificate == NULL ||
+	    c->tls_certificate_key == NULL))
+		adderr(errs, errsz, &nerr, "%s: federation_listen needs tls_certificate and"
+		    " tls_certificate_key", path);
+	if (c->federation_allow_ips != NULL) {
+		struct mhttp_allow a;
+
+		if (mhttp_allow_parse(c->federation_allow_ips, &a) == -1)
+			adderr(errs, errsz, &nerr, "%s: federation_allow_ips: expected at most %d"
+			    " addresses or CIDR networks", path, MHTTP_ALLOW_MAX);
+	}
 	if (c->registration_requires_token && !c->enable_registration)
 		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);
 	if (nerr > 0) {
@@ -397,5 +419,7 @@ mconfig_threads(const struct mconfig *c, const char *name)
 		return c->threads_admin;
 	if (strcmp(name, "sync") == 0)
 		return c->threads_sync;
+	if (strcmp(name, "federation") == 0)
+		return c->threads_federation;
 	return 0;
 }

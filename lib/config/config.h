@@ -50,6 +50,14 @@ struct mconfig {
 	char		*support_page;
 	/* POST /_matrix/client/v1/login/get_token and m.login.token. */
 	int		 login_via_existing_session;
+	int		 threads_federation;
+	/* Federation (myelin-federation, lib/fed). */
+	char		*federation_listen;	/* host:port of nginx's TLS listener, or NULL */
+	char		*tls_certificate;	/* PEM chain for it */
+	char		*tls_certificate_key;
+	char		*federation_ca_file;	/* CAs trusted for outbound requests; NULL: system */
+	char		*federation_allow_ips;	/* CIDRs outbound requests may reach anyway */
+	char		*trusted_key_servers;	/* notaries asked for keys, space-separated */
 };
 
 /*

@@ -4,6 +4,7 @@
 
 #include "clock/clock.h"
 #include "crypto/crypto.h"
+#include "fed/fed.h"
 #include "fcgi/extern.h"
 #include "log/log.h"
 #include "store/store.h"
@@ -20,7 +21,47 @@ mfcgi_auth_fini(struct mauthinfo *a)
 {
 	free(a->user_id);
 	free(a->device_id);
+	free(a->origin);
 	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Spec: S-S API, "Request Authentication": the X-Matrix header names
+ * the origin, the key and the signature over the method, the raw URI,
+ * origin, destination and the body.  As Synapse 1.67: 401
+ * M_UNAUTHORIZED without the header; 400 M_UNAUTHORIZED when it does
+ * not parse or the origin is no server name; 401 M_UNAUTHORIZED for a
+ * request to another destination, a key not found or a signature that
+ * does not verify.  Only the first X-Matrix header is read (nginx
+ * passes one Authorization header).
+ */
+static int
+server_authenticate(struct mreq *req)
+{
+	struct mfed_authz	 a;
+	struct mfed_name	 n;
+	unsigned char		 pk[32];
+	int			 rc;
+
+	if (req->authz == NULL || strncasecmp(req->authz, "X-Matrix", 8) != 0)
+		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Missing Authorization headers");
+	if (mfed_xmatrix_parse(req->authz, &a) == -1 || mfed_name_parse(a.origin, &n) == -1)
+		return mfcgi_fail(req, MERR_BAD_UNAUTHORIZED, "Malformed Authorization header");
+	if (a.destination[0] != '\0' && strcmp(a.destination, req->conf->server_name) != 0)
+		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Request is not for this server");
+	if ((rc = mfed_key_get(req->db, req->conf, req->srv->key, a.origin, a.key_id,
+	    mclock_now_ms(), pk)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: key lookup", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Failed to find any key to satisfy %s",
+		    a.key_id);
+	if (mfed_xmatrix_verify(&a, req->conf->server_name, mfcgi_method_name(req->method),
+	    req->uri, req->body_given ? req->body : NULL, pk) == -1)
+		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid signature for server %s with key %s",
+		    a.origin, a.key_id);
+	if ((req->auth.origin = strdup(a.origin)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	return 0;
 }
 
 /*
@@ -37,6 +78,8 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 
 	if (need == MAUTH_NONE)
 		return 0;
+	if (need == MAUTH_SERVER)
+		return server_authenticate(req);
 	if (req->token == NULL) {
 		if (need == MAUTH_OPTIONAL)
 			return 0;

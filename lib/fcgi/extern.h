@@ -20,6 +20,8 @@ char	*mfcgi_formdecode(const char *s, size_t len);
  * no surrogates, nothing past U+10FFFF).
  */
 size_t	mfcgi_utf8_len(const char *s, size_t n);
+/* "GET", "PUT"...: the name of method m as HTTP writes it. */
+const char *mfcgi_method_name(enum mmethod m);
 /* Checks the access token as route->auth asks.  0 or -1 (request failed). */
 int	mfcgi_authenticate(struct mreq *, enum mauth);
 void	mfcgi_auth_fini(struct mauthinfo *);

@@ -16,6 +16,7 @@ enum mauth {
 	MAUTH_USER,		/* a valid access token is required */
 	MAUTH_LOCKED_OK,	/* ... which may be a locked account's (logout) */
 	MAUTH_ADMIN,		/* ... of a server admin */
+	MAUTH_SERVER,		/* X-Matrix: a request signed by another server */
 };
 
 /* Every Matrix error myelin sends: one table of status and errcode. */
@@ -35,6 +36,7 @@ enum mauth {
 	X(MERR_TOO_LONG, 400, "M_TOO_LARGE") \
 	X(MERR_PROFILE_TOO_LARGE, 400, "M_PROFILE_TOO_LARGE") \
 	X(MERR_KEY_TOO_LARGE, 400, "M_KEY_TOO_LARGE") \
+	X(MERR_BAD_UNAUTHORIZED, 400, "M_UNAUTHORIZED") \
 	X(MERR_MISSING_TOKEN, 401, "M_MISSING_TOKEN") \
 	X(MERR_UNKNOWN_TOKEN, 401, "M_UNKNOWN_TOKEN") \
 	X(MERR_UNAUTHORIZED, 401, "M_UNAUTHORIZED") \
@@ -50,7 +52,8 @@ enum mauth {
 	X(MERR_CONFLICT, 409, "M_UNKNOWN") \
 	X(MERR_TOO_LARGE, 413, "M_TOO_LARGE") \
 	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
-	X(MERR_INTERNAL, 500, "M_UNKNOWN")
+	X(MERR_INTERNAL, 500, "M_UNKNOWN") \
+	X(MERR_BAD_GATEWAY, 502, "M_UNKNOWN")
 
 enum merr {
 #define X(id, status, code) id,
@@ -80,6 +83,7 @@ struct mauthinfo {
 	int		 is_guest;
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
 	int		 is_suspended;		/* spec: "Account suspension": reads only */
+	char		*origin;	/* MAUTH_SERVER: the server that signed it */
 };
 
 #define MREQ_PARAMS	8
@@ -97,6 +101,8 @@ struct mreq {
 	json_t			*body;		/* JSON object for PUT/POST */
 	struct mauthinfo	 auth;
 	char			*token;		/* the raw access token given, if any */
+	char			*authz;		/* the Authorization header, if any */
+	int			 body_given;	/* the request had a body (Content-Length > 0) */
 	char			 id[20];	/* request id for logs */
 	/* The response. */
 	int			 status;

@@ -29,6 +29,12 @@ static const char *const methods[MMETHOD__MAX] = {
 static atomic_uint	reqcount;
 
 const char *
+mfcgi_method_name(enum mmethod m)
+{
+	return m < MMETHOD__MAX ? methods[m] : "GET";
+}
+
+const char *
 merr_code(enum merr e)
 {
 	return errs[e].code;
@@ -281,6 +287,7 @@ reason(int status)
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	default: return "";
 	}
 }
@@ -417,6 +424,7 @@ read_body(struct mreq *req, const struct mapp *app, const struct mroute *r,
 	if (req->method != MM_PUT && req->method != MM_POST &&
 	    !(req->method == MM_DELETE && len > 0))
 		return 0;
+	req->body_given = len > 0;
 	if (len == 0) {
 		/* Spec: several POSTs (logout, join) have no body; treat as {}. */
 		req->body = json_object();
@@ -490,6 +498,12 @@ mfcgi_req_prepare(struct mreq *req, const struct mapp *app, const struct mfcgi_i
 		return NULL;
 	}
 	req->token = token_of(req, io->param(io->ctx, "HTTP_AUTHORIZATION"));
+	if (io->param(io->ctx, "HTTP_AUTHORIZATION") != NULL &&
+	    (req->authz = strdup(io->param(io->ctx, "HTTP_AUTHORIZATION"))) == NULL) {
+		free(path);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
 	if ((r = mfcgi_route(req, app, path)) != NULL &&
 	    (query_check(req) == -1 || read_body(req, app, r, io) == -1))
 		r = NULL;
@@ -526,6 +540,7 @@ void
 mfcgi_req_fini(struct mreq *req)
 {
 	free(req->token);
+	free(req->authz);
 	for (size_t k = 0; k < req->paramsz; k++)
 		free(req->params[k]);
 	mfcgi_auth_fini(&req->auth);

@@ -441,5 +441,31 @@ const struct mmigration mmigrations[] = {
 	  " reason TEXT,"
 	  " received_ts BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * Other servers' signing keys (lib/fed's keyring): one row per key
+	 * (expired_ts 0 for a current key, else when the server retired
+	 * it), and per key the server's own signed answer that listed it,
+	 * which a notary hands on as it was signed.  Per key, not per
+	 * server: a later answer without a key must not make the notary
+	 * forget the answer that had it (SyTest: "must not overwrite a
+	 * valid key with a spurious result from the origin server").
+	 */
+	{ 16, "server-keys",
+	  "CREATE TABLE server_keys ("
+	  " server_name TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " verify_key TEXT NOT NULL,"
+	  " valid_until_ts BIGINT NOT NULL,"
+	  " expired_ts BIGINT NOT NULL DEFAULT 0,"
+	  " fetched_ts BIGINT NOT NULL,"
+	  " PRIMARY KEY (server_name, key_id));"
+	  "CREATE TABLE server_key_json ("
+	  " server_name TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " valid_until_ts BIGINT NOT NULL,"
+	  " fetched_ts BIGINT NOT NULL,"
+	  " json TEXT NOT NULL,"
+	  " PRIMARY KEY (server_name, key_id));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -200,8 +200,12 @@ def test_public_rooms_search_types_and_paging(stack, uniq):
     status, body = stack.request("POST", C + "/publicRooms", {"limit": "ten"},
                                  token=alice["access_token"])
     assert (status, body["errcode"]) == (400, "M_BAD_JSON")
+    # Another server's directory is asked of it: one that cannot be
+    # reached is 502, as Synapse answers; a server that is no name, 400.
     status, body = stack.request("GET", C + "/publicRooms?server=elsewhere.example")
-    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+    assert (status, body["errcode"]) == (502, "M_UNKNOWN")
+    status, body = stack.request("GET", C + "/publicRooms?server=bad%20name")
+    assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
     status, body = stack.request("POST", C + "/publicRooms", {})
     assert (status, body["errcode"]) == (401, "M_MISSING_TOKEN")
 

@@ -1,0 +1,17 @@
+/* myelin-federation's handlers. */
+#ifndef MYELIN_FEDERATION_EXTERN_H
+#define MYELIN_FEDERATION_EXTERN_H
+
+#include "fcgi/fcgi.h"
+
+int	h_version(struct mreq *);
+int	h_key_server(struct mreq *);
+int	h_key_query_post(struct mreq *);
+int	h_key_query_get(struct mreq *);
+int	h_send(struct mreq *);
+int	h_query_profile(struct mreq *);
+int	h_query_directory(struct mreq *);
+int	h_public_rooms_get(struct mreq *);
+int	h_public_rooms_post(struct mreq *);
+
+#endif

@@ -1,0 +1,45 @@
+/* myelin-federation: the federation and key APIs, and its route table. */
+#include "extern.h"
+
+#define F1 "/_matrix/federation/v1"
+#define K2 "/_matrix/key/v2"
+
+/*
+ * Key requests carry no X-Matrix (MAUTH_NONE): they are how a server
+ * gets the keys to check one.  Everything else under /_matrix/federation
+ * is signed (MAUTH_SERVER); what is not listed is 404 M_UNRECOGNIZED.
+ */
+static const struct mroute routes[] = {
+	{ MM_GET,	F1 "/version",				MAUTH_NONE,	h_version },
+	{ MM_GET,	K2 "/server",				MAUTH_NONE,	h_key_server },
+	/* Spec: the key ID segment is deprecated; the answer has every key. */
+	{ MM_GET,	K2 "/server/{keyId}",			MAUTH_NONE,	h_key_server },
+	{ MM_POST,	K2 "/query",				MAUTH_NONE,	h_key_query_post },
+	{ MM_GET,	K2 "/query/{serverName}",		MAUTH_NONE,	h_key_query_get },
+	{ MM_GET,	K2 "/query/{serverName}/{keyId}",	MAUTH_NONE,	h_key_query_get },
+	{ MM_PUT,	F1 "/send/{txnId}",			MAUTH_SERVER,	h_send },
+	{ MM_GET,	F1 "/query/profile",			MAUTH_SERVER,	h_query_profile },
+	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
+	{ MM_GET,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_get },
+	{ MM_POST,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_post },
+};
+
+static const char *const locations[] = {
+	"/_matrix/federation/",
+	"/_matrix/key/",
+};
+
+static const struct mapp app = {
+	.name = "federation",
+	.routes = routes,
+	.routesz = sizeof(routes) / sizeof(routes[0]),
+	.locations = locations,
+	.locationsz = sizeof(locations) / sizeof(locations[0]),
+	.needs_key = 1,
+};
+
+int
+main(int argc, char *argv[])
+{
+	return mfcgi_main(&app, argc, argv);
+}

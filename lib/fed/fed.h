@@ -1,0 +1,179 @@
+/* Federation's edge: server names, discovery, server keys, X-Matrix, signed requests. */
+#ifndef MYELIN_FED_H
+#define MYELIN_FED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct mconfig;
+struct mdb;
+struct mkey;
+
+/*
+ * A server name split per the spec's grammar (Appendices, "Server
+ * Name"): server_name = hostname [ ":" port ], hostname an IPv4
+ * literal, a bracketed IPv6 literal or a DNS name of 1 to 255 of
+ * [A-Za-z0-9.-], port 1 to 5 digits.
+ */
+struct mfed_name {
+	char	 host[256];	/* as written: "[::1]" keeps its brackets */
+	int	 port;		/* 0: none given */
+	int	 ip;		/* 4 or 6 for an IP literal, else 0 */
+};
+
+/* 0 with *out filled, or -1 when s is not a server name. */
+int	mfed_name_parse(const char *s, struct mfed_name *out);
+
+/*
+ * Where to send requests for a server name (S-S API, "Resolving server
+ * names").  The URL is https://authority/...: its host is the name the
+ * certificate must carry (SNI) and authority the Host header; the
+ * connection goes to connect_host:connect_port.
+ */
+struct mfed_dest {
+	char	 authority[300];
+	char	 tls_host[256];
+	char	 connect_host[256];
+	int	 connect_port;
+};
+
+/* The lookups discovery makes, replaceable for tests. */
+struct mfed_lookup {
+	/*
+	 * GET https://hostname/.well-known/matrix/server: 1 with *server
+	 * set (malloc'd, the m.server value), 0 when there is none or it
+	 * is invalid (discovery goes on without delegation).
+	 */
+	int	(*well_known)(void *ctx, const char *hostname, char **server);
+	/* SRV lookup of name: 1 with target and port set, 0 when none. */
+	int	(*srv)(void *ctx, const char *name, char *target, size_t targetsz,
+		    int *port);
+	void	*ctx;
+};
+
+/*
+ * Resolves server_name with lk.  0 with *out filled, or -1 when the
+ * name (or the delegated one) is not a server name.
+ */
+int	mfed_resolve(const struct mfed_lookup *lk, const char *server_name,
+	    struct mfed_dest *out);
+/*
+ * The real lookups: .well-known over HTTPS with conf's CA file and
+ * address allowlist, cached per process (a day when found, an hour
+ * when not, as Synapse caches), and SRV with res_query.
+ */
+void	mfed_lookup_init(struct mfed_lookup *, const struct mconfig *);
+/* Forgets every cached .well-known answer (tests). */
+void	mfed_well_known_flush(void);
+
+/*
+ * A signed federation request to destination: method, path (with its
+ * query, as sent), and body (NULL for none).  0 when an answer came,
+ * with *status and *reply (a JSON object or NULL, a new reference);
+ * -1 when none came (logged with why).
+ */
+int	mfed_request(const struct mconfig *, const struct mkey *, const char *destination,
+	    const char *method, const char *path, const json_t *body, long *status,
+	    json_t **reply);
+
+/*
+ * s percent-encoded for a path segment or query value (every byte but
+ * RFC 3986's unreserved ones), malloc'd, or NULL.
+ */
+char	*mfed_escape(const char *s);
+
+/*
+ * X-Matrix (S-S API, "Request Authentication").
+ */
+struct mfed_authz {
+	char	 origin[256];
+	char	 destination[256];	/* "" when the header had none */
+	char	 key_id[64];
+	char	 sig[128];
+};
+
+/*
+ * The Authorization header value for a request from origin to
+ * destination, signed with key: malloc'd "X-Matrix origin=...", or NULL.
+ */
+char	*mfed_xmatrix_sign(const struct mkey *, const char *origin, const char *destination,
+	    const char *method, const char *uri, const json_t *content);
+/*
+ * Parses an Authorization header value.  0, or -1 when it is not
+ * X-Matrix or lacks origin, key or sig (S-S API: params may be quoted,
+ * the scheme and names are case-insensitive).
+ */
+int	mfed_xmatrix_parse(const char *header, struct mfed_authz *out);
+/*
+ * Checks a's signature over (method, uri, content) to us with public
+ * key pk.  0 when it verifies, -1 when not.
+ */
+int	mfed_xmatrix_verify(const struct mfed_authz *a, const char *us, const char *method,
+	    const char *uri, const json_t *content, const unsigned char pk[32]);
+
+/*
+ * Server keys (S-S API, "Retrieving server keys").
+ */
+
+/* How long our published keys are valid: a day, as Synapse publishes. */
+#define MFED_KEY_VALID_MS	(24LL * 60 * 60 * 1000)
+
+/*
+ * Our GET /_matrix/key/v2/server answer, signed with key, valid until
+ * now + MFED_KEY_VALID_MS, old_verify_keys from signing_key_path.old.
+ * A new reference, or NULL.
+ */
+json_t	*mfed_keys_own(const struct mconfig *, const struct mkey *);
+/*
+ * Checks a server's key answer obj as fetched for server_name: it
+ * names server_name, every verify key is well-formed, the answer is
+ * signed by each of its verify keys, and valid_until_ts is in the
+ * future (now_ms).  0, or -1 with *why.
+ */
+int	mfed_keys_check(const json_t *obj, const char *server_name, int64_t now_ms,
+	    const char **why);
+/*
+ * Public key key_id of server_name, valid at ts (ms): from the store,
+ * else fetched from the server itself and then from trusted_key_servers,
+ * checked and stored.  Returns 1 with pk filled, 0 when none was found
+ * or it is not valid at ts, -1 on failure of the store.
+ */
+int	mfed_key_get(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *server_name, const char *key_id, int64_t ts, unsigned char pk[32]);
+/*
+ * The key answers known for server_name's keys key_ids (a JSON array of
+ * key ID strings; NULL or empty: all), as a JSON array of the server's
+ * own signed objects with our signature added, for a notary's answer.
+ * Fetched from the server first (when fetch is 1) when one is missing
+ * or valid until before min_valid_ts; the stored ones are answered
+ * whatever the fetch gave.  NULL on failure.
+ */
+json_t	*mfed_keys_query(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *server_name, const json_t *key_ids, int64_t min_valid_ts, int fetch);
+/*
+ * Fetches at once, from each server itself, the keys of the n servers
+ * for which mfed_keys_query would fetch (key_ids[i] and min_valid_ts[i]
+ * as it takes them), and stores what checks: a notary asked for several
+ * servers waits for the slowest, not for their sum.  mfed_keys_query
+ * with fetch 0 then answers from the store.
+ */
+void	mfed_keys_prefetch(struct mdb *, const struct mconfig *, const char *const *servers,
+	    const json_t *const *key_ids, const int64_t *min_valid_ts, size_t n);
+
+/*
+ * Received PDUs (PUT /send/{txnId}).  The write path (lib/room) gives
+ * the function that checks and persists one PDU from origin, whose room
+ * has room_version and whose ID by that version is event_id: it returns
+ * NULL when the PDU was accepted (or was known already), else a malloc'd
+ * reason, the per-PDU error of the transaction's answer.
+ */
+typedef char *(*mfed_pdu_fn)(struct mdb *, const struct mconfig *, const char *origin,
+	    const json_t *pdu, const char *room_version, const char *event_id);
+/* Sets the function PDUs go to (none before: every PDU gets an error). */
+void	mfed_receive_set(mfed_pdu_fn);
+/* Hands one PDU to that function.  NULL, or a malloc'd reason. */
+char	*mfed_receive_pdu(struct mdb *, const struct mconfig *, const char *origin,
+	    const json_t *pdu, const char *room_version, const char *event_id);
+
+#endif
