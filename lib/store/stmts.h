@@ -114,15 +114,21 @@
 #include "store/stmts-keys.h"
 
 /* Every table of statements, one per noun. */
-#define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
+#define MSTMT_ALL \
+	MSTMT_TABLE \
+	MSTMT_TABLE_ROOM \
+	MSTMT_TABLE_SYNC \
+	MSTMT_TABLE_REL \
+	MSTMT_TABLE_DIR \
 	MSTMT_TABLE_ADMIN \
 	MSTMT_TABLE_EPHEMERAL \
 	MSTMT_TABLE_FILTER \
 	MSTMT_TABLE_SEARCH \
 	MSTMT_TABLE_PUSH \
 	MSTMT_TABLE_VIS \
-	MSTMT_TABLE_MISC
-	MSTMT_TABLE_KEYS
+	MSTMT_TABLE_MISC \
+	MSTMT_TABLE_KEYS \
+	/* a table more is one line more above, each ending in a backslash */
 
 /*
  * PostgreSQL's own text of a statement, P(id, sql), where the engines
