@@ -403,5 +403,28 @@ const struct mmigration mmigrations[] = {
 	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
 	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
 	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
+	/*
+	 * Events from other servers (lib/room/receive.c): an outlier is
+	 * stored without state (an auth chain fetched for its own sake), a
+	 * soft-failed event passed the auth rules at its place in the DAG
+	 * but not against the room's current state; neither is shown to
+	 * clients nor a forward extremity.  Row 2 of events_position counts
+	 * down from 0: the positions of history from elsewhere (backfill,
+	 * outliers), which sort before every live event and which no sync
+	 * token reaches.  event_edges: the DAG read the other way, so that
+	 * an event with children is never made an extremity.  The events
+	 * stored before have none: they are local, and on one line.
+	 */
+	{ 15, "federation-write",
+	  "ALTER TABLE events ADD COLUMN outlier BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE events ADD COLUMN soft_failed BIGINT NOT NULL DEFAULT 0;"
+	  "INSERT INTO events_position (id, pos) VALUES (2, 0);"
+	  /* The DAG's edges, event to each of its prev_events, for its children. */
+	  "CREATE TABLE event_edges ("
+	  " event_id TEXT NOT NULL,"
+	  " prev_id TEXT NOT NULL,"
+	  " PRIMARY KEY (event_id, prev_id));"
+	  "CREATE INDEX event_edges_prev ON event_edges (prev_id);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -84,21 +84,67 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 
 	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
 		return -1;
-	if (mcur_first_int(mdb_query(db, MSTMT_EVENTS_POS_NEXT, ""), stream) != 1) {
+	if (mcur_first_int(mdb_query(db, e->history ? MSTMT_EVENTS_BACKPOS_NEXT :
+	    MSTMT_EVENTS_POS_NEXT, ""), stream) != 1) {
 		free(js);
 		return -1;
 	}
-	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssis", e->event_id, e->room_id,
+	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssisii", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
-	    e->txn_id, js, e->txn_scope, *stream, e->replaces_state);
+	    e->txn_id, js, e->txn_scope, *stream, e->replaces_state, (int64_t)e->outlier,
+	    (int64_t)e->soft_failed);
 	free(js);
 	if (n < 0)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
 	if (n != 1)
 		return -1;
-	mstore_moved(db, MSTREAM_EVENTS);
+	/* History from elsewhere is below every token: nothing to wake. */
+	if (!e->history)
+		mstore_moved(db, MSTREAM_EVENTS);
 	return 0;
+}
+
+int
+mstore_event_flags(struct mdb *db, const char *event_id, struct mevflags *f)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((c = mdb_query(db, MSTMT_EVENT_FLAGS, "s", event_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		f->state_after = mcur_null(c, 0) ? 0 : mcur_int(c, 0);
+		f->rejected = !mcur_null(c, 1);
+		f->outlier = mcur_int(c, 2) != 0;
+		f->soft_failed = mcur_int(c, 3) != 0;
+		if ((f->room_id = mcur_dup(c, 4)) == NULL)
+			rc = -1;
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_edges_add(struct mdb *db, const char *event_id, const json_t *prev_ids)
+{
+	size_t	 i;
+	json_t	*p;
+
+	json_array_foreach(prev_ids, i, p)
+		if (json_is_string(p) &&
+		    mdb_exec(db, MSTMT_EDGE_ADD, "ss", event_id, json_string_value(p)) < 0)
+			return -1;
+	return 0;
+}
+
+int
+mstore_event_has_child(struct mdb *db, const char *event_id)
+{
+	int64_t one;
+
+	return mcur_first_int(mdb_query(db, MSTMT_EVENT_HAS_CHILD, "s", event_id), &one);
 }
 
 void
@@ -398,6 +444,20 @@ out:
 	return rc;
 }
 
+json_t *
+mstore_cstate_map(struct mdb *db, const char *room_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_CSTATE_MAP, "s", room_id), json_object(),
+	    sgroup_row, NULL);
+}
+
+int
+mstore_cstate_del(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key)
+{
+	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ? -1 : 0;
+}
+
 int
 mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
     const char *state_key, const char *event_id, const char *membership)
@@ -512,6 +572,21 @@ mstore_fwd_list(struct mdb *db, const char *room_id, int64_t *maxdepth)
 	*maxdepth = 0;
 	return mcur_json_fold(mdb_query(db, MSTMT_FWD_LIST, "s", room_id), json_array(), fwd_row,
 	    maxdepth);
+}
+
+/* Adds column 0 of a row, an integer, to arr.  0 or -1. */
+static int
+int_row(struct mcur *c, json_t *arr, void *arg)
+{
+	(void)arg;
+	return json_array_append_new(arr, json_integer(mcur_int(c, 0)));
+}
+
+json_t *
+mstore_fwd_groups(struct mdb *db, const char *room_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_FWD_GROUPS, "s", room_id), json_array(),
+	    int_row, NULL);
 }
 
 int
