@@ -414,6 +414,7 @@ const struct mmigration mmigrations[] = {
 	 * token reaches.  event_edges: the DAG read the other way, so that
 	 * an event with children is never made an extremity.  The events
 	 * stored before have none: they are local, and on one line.
+	 * events_room_topo serves pages in topological order.
 	 */
 	{ 15, "federation-write",
 	  "ALTER TABLE events ADD COLUMN outlier BIGINT NOT NULL DEFAULT 0;"
@@ -424,7 +425,9 @@ const struct mmigration mmigrations[] = {
 	  " event_id TEXT NOT NULL,"
 	  " prev_id TEXT NOT NULL,"
 	  " PRIMARY KEY (event_id, prev_id));"
-	  "CREATE INDEX event_edges_prev ON event_edges (prev_id);",
+	  "CREATE INDEX event_edges_prev ON event_edges (prev_id);"
+	  /* Topological pages: depth, then stream. */
+	  "CREATE INDEX events_room_topo ON events (room_id, depth, stream);",
 	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

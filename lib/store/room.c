@@ -329,6 +329,34 @@ mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t f
 	    "siii", room_id, from, to, limit), out, outsz);
 }
 
+int
+mstore_events_topo_page(struct mdb *db, const char *room_id, int backwards,
+    const struct mtopo *from, const struct mtopo *to, int64_t limit, struct mevrow **out,
+    size_t *outsz)
+{
+	return mstore_evrows(mdb_query(db, backwards ? MSTMT_EVENTS_TOPO_BACK :
+	    MSTMT_EVENTS_TOPO_FWD, "siiiii", room_id, from->depth, from->stream, to->depth,
+	    to->stream, limit), out, outsz);
+}
+
+int
+mstore_topo_at(struct mdb *db, const char *room_id, int64_t pos, struct mtopo *t)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	t->depth = 0;
+	t->stream = pos;
+	if ((c = mdb_query(db, MSTMT_EVENTS_TOPO_AT, "si", room_id, pos)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		t->depth = mcur_int(c, 0);
+		t->stream = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	return rc;
+}
+
 int64_t
 mstore_events_max_stream(struct mdb *db)
 {

@@ -104,6 +104,28 @@ int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redact
 int	mstore_events_page(struct mdb *, const char *room_id, int backwards,
 	    int64_t from, int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
 /*
+ * A place in a room's topological order (spec: S-S API, "Backfilling"):
+ * depth, then stream position, so that history fetched from elsewhere
+ * (positions below 0) sorts by its place in the DAG, not by arrival.
+ */
+struct mtopo {
+	int64_t	 depth;
+	int64_t	 stream;
+};
+/*
+ * mstore_events_page in topological order: backwards (from >= place >
+ * to, deepest first) or forwards (from < place <= to).
+ */
+int	mstore_events_topo_page(struct mdb *, const char *room_id, int backwards,
+	    const struct mtopo *from, const struct mtopo *to, int64_t limit,
+	    struct mevrow **out, size_t *outsz);
+/*
+ * The place of stream position pos in room_id's topological order: that
+ * of its last shown event at or before pos (1), or {0, pos} when none (0).
+ * -1 on failure.
+ */
+int	mstore_topo_at(struct mdb *, const char *room_id, int64_t pos, struct mtopo *t);
+/*
  * The events stream's committed position: every event at or below it is
  * visible to this connection, so it may be handed out as a token.  -1.
  */

@@ -266,6 +266,69 @@ tip(struct world *w)
 	return x;
 }
 
+/* The index of event id in rows (n of them), or n. */
+static size_t
+index_of(const struct mevrow *rows, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < n; i++)
+		if (strcmp(rows[i].event_id, id) == 0)
+			break;
+	return i;
+}
+
+/*
+ * Topological pages: the backfilled event hist (depth 11, a position
+ * below 0) comes between the fork's topic (depth 11, live) and the join
+ * (depth 10) it was built on, where stream order puts it last; forwards
+ * the reverse; and a page bounded at the join's place stops there.
+ */
+static void
+topo_check(struct world *w, const char *hist, const char *join, const char *topic)
+{
+	struct mtopo	 hi = { INT64_MAX, INT64_MAX }, lo = { INT64_MIN, INT64_MIN }, at;
+	struct mevrow	*rows = NULL, *fwd = NULL;
+	size_t		 n = 0, nf = 0, h, j, t, i;
+	struct mevrow	 row;
+
+	if (mstore_events_topo_page(w->ctx.db, w->room, 1, &hi, &lo, 1000, &rows, &n) == -1 ||
+	    mstore_events_topo_page(w->ctx.db, w->room, 0, &lo, &hi, 1000, &fwd, &nf) == -1) {
+		FAIL("topological pages not read");
+		goto out;
+	}
+	h = index_of(rows, n, hist);
+	j = index_of(rows, n, join);
+	t = index_of(rows, n, topic);
+	CHECK(h < n && j < n && t < n && t < h && h < j);
+	for (i = 1; i < n; i++)
+		CHECK(rows[i - 1].depth >= rows[i].depth);
+	CHECK(nf == n);
+	h = index_of(fwd, nf, hist);
+	j = index_of(fwd, nf, join);
+	CHECK(h < nf && j < nf && j < h);
+	mevrow_list_free(rows, n);
+	rows = NULL;
+	n = 0;
+	/* Back from the top to the join's place, the join left out. */
+	if (join != NULL && mstore_event_get(w->ctx.db, join, &row) == 1) {
+		at.depth = row.depth;
+		at.stream = row.stream;
+		mevrow_fini(&row);
+		if (mstore_events_topo_page(w->ctx.db, w->room, 1, &hi, &at, 1000, &rows,
+		    &n) == 0) {
+			CHECK(index_of(rows, n, join) == n && index_of(rows, n, hist) < n);
+			for (i = 0; i < n; i++)
+				CHECK(rows[i].depth >= at.depth);
+		}
+	}
+	/* A stream position's place: the last event at or before it. */
+	CHECK(mstore_topo_at(w->ctx.db, w->room, INT64_MAX - 1, &at) == 1 && at.depth > 11);
+out:
+	mevrow_list_free(rows, n);
+	mevrow_list_free(fwd, nf);
+}
+
 static void
 checks(struct world *w)
 {
@@ -482,6 +545,7 @@ checks(struct world *w)
 	    strcmp(json_string_value(json_array_get(x, 0)), ban) == 0);
 	json_decref(x);
 	CHECK(mstore_events_max_stream(w->ctx.db) > 0);
+	topo_check(w, hist, join, t2);
 
 	free(join);
 	free(t1);
