@@ -439,8 +439,15 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 		json_array_foreach(prev, i, p) {
 			if ((found = mstore_event_flags(ctx->db, json_string_value(p), &f)) == -1)
 				goto out;
-			if (found == 1)
+			if (found == 1) {
+				ok = strcmp(f.room_id, room_id) == 0;
 				free(f.room_id);
+				/* Another room's state is not this one's: not a valid event. */
+				if (!ok) {
+					rc = invalid(ctx, "a prev event is of another room");
+					goto out;
+				}
+			}
 			/* An outlier has no state to start from: as good as missing. */
 			if ((found == 0 || f.outlier) &&
 			    missing_add(&r->missing, json_string_value(p)) == -1)

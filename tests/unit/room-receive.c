@@ -186,6 +186,38 @@ send_local(struct world *w, const char *type, const char *sk, json_t *content)
 	return id;
 }
 
+/* A message in a second room of ALICE's: its ID (malloc'd), or NULL. */
+static char *
+send_other_room(struct world *w)
+{
+	json_t		*msg = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "elsewhere");
+	json_t		*initial = json_pack("[{s:s,s:s,s:{s:s}}]", "type", "m.room.member",
+			    "state_key", ALICE, "content", "membership", "join");
+	char		*room = NULL, *id = NULL;
+	enum mroom_err	 rc = MROOM_ERROR;
+
+	if (msg == NULL || initial == NULL || mdb_begin(w->ctx.db) == -1) {
+		json_decref(msg);
+		json_decref(initial);
+		return NULL;
+	}
+	if ((rc = mroom_create(&w->ctx, w->ver, ALICE, NULL, initial, &room)) != MROOM_OK ||
+	    (rc = mroom_send(&w->ctx, room, ALICE, "m.room.message", NULL, msg, NULL, NULL,
+	    &id)) != MROOM_OK) {
+		FAIL("other room: %d (%s)", (int)rc, w->ctx.why);
+		mdb_rollback(w->ctx.db);
+		free(id);
+		id = NULL;
+	} else if (mdb_commit(w->ctx.db) == -1) {
+		free(id);
+		id = NULL;
+	}
+	json_decref(msg);
+	json_decref(initial);
+	free(room);
+	return id;
+}
+
 /* The room's forward extremities: a JSON array of IDs. */
 static json_t *
 extremities(struct world *w)
@@ -458,6 +490,18 @@ checks(struct world *w)
 		CHECK(receive(w, ev, 0, &r) == MROOM_BAD_EVENT);
 		mroom_recv_fini(&r);
 		json_decref(ev);
+	}
+
+	/* A prev event of another room: not a valid event, nothing stored. */
+	if ((id = send_other_room(w)) != NULL) {
+		ev = pdu(w, w->ring.remote, BOB, "m.room.message", NULL, json_pack("{s:s,s:s}",
+		    "msgtype", "m.text", "body", "astray"), json_pack("[s]", id),
+		    auth_of(w, "m.room.create", "", "m.room.power_levels", "", "m.room.member",
+		    BOB, NULL), 14, 4350);
+		CHECK(receive(w, ev, 0, &r) == MROOM_BAD_EVENT);
+		mroom_recv_fini(&r);
+		json_decref(ev);
+		free(id);
 	}
 
 	/* Unknown prev events: reported by ID, nothing stored or invented. */
