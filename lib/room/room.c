@@ -637,18 +637,20 @@ static const struct persist_hook {
 
 /*
  * Stores a checked event: its row (the PDU as signed, the state event it
- * replaces beside it), its state group, the DAG's edges, the room's
- * extremities and current state, then runs persist_hooks, as flags say
+ * replaces beside it), its state group, the room's extremities and
+ * current state, then runs persist_hooks, as flags say
  * (write.h):
  *
  * - rejected: the row alone, its state that before it; in nothing else.
  * - outlier: the row alone, without state.
- * - soft-failed: its state group and edges (a later event may build on
- *   it), but neither an extremity nor current state, and no hooks.
- * - history: state and edges, a position below every other, no hook
+ * - soft-failed: its state group (a later event may build on it), but
+ *   neither an extremity nor current state, and no hooks.
+ * - history: its state, a position below every other, no hook
  *   that notifies (push); the extremities and current state unmoved.
  * - otherwise its prev_events leave the extremities and it joins them
- *   (unless a child is stored already), and current state follows:
+ *   (no stored event can name it: an event is stored only once its prev
+ *   events are, outliers aside, which have no place in the DAG), and
+ *   current state follows:
  *   with linear (its prev_events were every extremity, so the state
  *   before it was the current state) by its own entry, else as the
  *   resolution of the extremities' states.
@@ -666,7 +668,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	json_t			*delta = NULL;
 	int64_t			 after = state_before;
 	enum mroom_err		 rc = MROOM_ERROR;
-	int			 in_state, child;
+	int			 in_state;
 	size_t			 i;
 
 	if (f == NULL)
@@ -721,18 +723,12 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 		rc = MROOM_OK;
 		goto out;
 	}
-	if (mstore_edges_add(ctx->db, event_id, prev_ids) == -1)
-		goto out;
 	if (f->soft_failed) {
 		rc = MROOM_OK;
 		goto out;
 	}
 	if (!f->history) {
-		/* A local event is the newest: only history can have children first. */
-		child = 0;
-		if (!f->linear && (child = mstore_event_has_child(ctx->db, event_id)) == -1)
-			goto out;
-		if (!child && mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
+		if (mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
 			goto out;
 		if (f->linear) {
 			if (sk != NULL && mstore_cstate_put(ctx->db, room_id, type, sk, event_id,

@@ -75,7 +75,7 @@ struct mroom_pflags {
 
 /*
  * Stores a checked event with its state group (after state_before), the
- * DAG's edges and extremities, the room's current state and the persist
+ * room's extremities and current state and the persist
  * hooks, as flags say.  sv reads the state before the event.  MROOM_OK,
  * MROOM_CONFLICT (stored already) or MROOM_ERROR.
  */

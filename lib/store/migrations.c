@@ -411,21 +411,12 @@ const struct mmigration mmigrations[] = {
 	 * clients nor a forward extremity.  Row 2 of events_position counts
 	 * down from 0: the positions of history from elsewhere (backfill,
 	 * outliers), which sort before every live event and which no sync
-	 * token reaches.  event_edges: the DAG read the other way, so that
-	 * an event with children is never made an extremity.  The events
-	 * stored before have none: they are local, and on one line.
-	 * events_room_topo serves pages in topological order.
+	 * token reaches.  events_room_topo serves pages in topological order.
 	 */
 	{ 15, "federation-write",
 	  "ALTER TABLE events ADD COLUMN outlier BIGINT NOT NULL DEFAULT 0;"
 	  "ALTER TABLE events ADD COLUMN soft_failed BIGINT NOT NULL DEFAULT 0;"
 	  "INSERT INTO events_position (id, pos) VALUES (2, 0);"
-	  /* The DAG's edges, event to each of its prev_events, for its children. */
-	  "CREATE TABLE event_edges ("
-	  " event_id TEXT NOT NULL,"
-	  " prev_id TEXT NOT NULL,"
-	  " PRIMARY KEY (event_id, prev_id));"
-	  "CREATE INDEX event_edges_prev ON event_edges (prev_id);"
 	  /* Topological pages: depth, then stream. */
 	  "CREATE INDEX events_room_topo ON events (room_id, depth, stream);",
 	  NULL },

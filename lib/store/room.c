@@ -126,27 +126,6 @@ mstore_event_flags(struct mdb *db, const char *event_id, struct mevflags *f)
 	return rc;
 }
 
-int
-mstore_edges_add(struct mdb *db, const char *event_id, const json_t *prev_ids)
-{
-	size_t	 i;
-	json_t	*p;
-
-	json_array_foreach(prev_ids, i, p)
-		if (json_is_string(p) &&
-		    mdb_exec(db, MSTMT_EDGE_ADD, "ss", event_id, json_string_value(p)) < 0)
-			return -1;
-	return 0;
-}
-
-int
-mstore_event_has_child(struct mdb *db, const char *event_id)
-{
-	int64_t one;
-
-	return mcur_first_int(mdb_query(db, MSTMT_EVENT_HAS_CHILD, "s", event_id), &one);
-}
-
 void
 mevrow_fini(struct mevrow *e)
 {

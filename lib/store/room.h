@@ -82,10 +82,6 @@ struct mevflags {
 };
 /* 1 found (free f->room_id), 0 unknown, -1. */
 int	mstore_event_flags(struct mdb *, const char *event_id, struct mevflags *f);
-/* Records the DAG's edges from event_id to each of prev_ids.  0 or -1. */
-int	mstore_edges_add(struct mdb *, const char *event_id, const json_t *prev_ids);
-/* 1 when an event in the DAG names event_id among its prev_events, 0 not, -1. */
-int	mstore_event_has_child(struct mdb *, const char *event_id);
 void	mevrow_fini(struct mevrow *);
 void	mevrow_list_free(struct mevrow *, size_t);
 /* 1 with *event_id (malloc'd) when this device already sent txn_id to scope in room. */

@@ -119,8 +119,6 @@
 	X(MSTMT_ADMIN_PURGE_SGROUP_ENTRIES, "DELETE FROM state_group_entries WHERE state_group" \
 	    " IN (SELECT id FROM state_groups WHERE room_id = $1)") \
 	X(MSTMT_ADMIN_PURGE_SGROUPS, "DELETE FROM state_groups WHERE room_id = $1") \
-	X(MSTMT_ADMIN_PURGE_EDGES, "DELETE FROM event_edges WHERE event_id IN" \
-	    " (SELECT event_id FROM events WHERE room_id = $1)") \
 	X(MSTMT_ADMIN_PURGE_EVENTS, "DELETE FROM events WHERE room_id = $1") \
 	X(MSTMT_ADMIN_PURGE_CSTATE, "DELETE FROM current_state WHERE room_id = $1") \
 	X(MSTMT_ADMIN_PURGE_FWD, "DELETE FROM forward_extremities WHERE room_id = $1") \

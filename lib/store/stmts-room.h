@@ -126,10 +126,6 @@
 	X(MSTMT_FWD_GROUPS, "SELECT DISTINCT e.state_after FROM forward_extremities f" \
 	    " JOIN events e ON e.event_id = f.event_id WHERE f.room_id = $1" \
 	    " ORDER BY e.state_after") \
-	/* 1 when an event has a child: it cannot become an extremity. */ \
-	X(MSTMT_EVENT_HAS_CHILD, "SELECT 1 FROM event_edges WHERE prev_id = $1 LIMIT 1") \
-	X(MSTMT_EDGE_ADD, "INSERT INTO event_edges (event_id, prev_id) VALUES ($1, $2)" \
-	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_FWD_ADD, "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)" \
 	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \
