@@ -67,16 +67,17 @@
 	X(MSTMT_EVENTS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND stream > $2 AND stream <= $3 AND" MEVENT_SHOWN("") " ORDER BY stream ASC LIMIT $4") \
 	/* \
-	 * Timeline pages in topological order, (depth, stream) pairs: \
-	 * backwards from >= pos > to, forwards from < pos <= to. \
+	 * Timeline pages in topological order, (depth, stream) pairs compared \
+	 * as rows (one index range on both backends): backwards from >= pos > \
+	 * to, forwards from < pos <= to. \
 	 */ \
 	X(MSTMT_EVENTS_TOPO_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
-	    " AND (depth < $2 OR (depth = $2 AND stream <= $3))" \
-	    " AND (depth > $4 OR (depth = $4 AND stream > $5)) AND" MEVENT_SHOWN("") \
+	    " AND (depth, stream) <= ($2, $3) AND (depth, stream) > ($4, $5) AND" \
+	    MEVENT_SHOWN("") \
 	    " ORDER BY depth DESC, stream DESC LIMIT $6") \
 	X(MSTMT_EVENTS_TOPO_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
-	    " AND (depth > $2 OR (depth = $2 AND stream > $3))" \
-	    " AND (depth < $4 OR (depth = $4 AND stream <= $5)) AND" MEVENT_SHOWN("") \
+	    " AND (depth, stream) > ($2, $3) AND (depth, stream) <= ($4, $5) AND" \
+	    MEVENT_SHOWN("") \
 	    " ORDER BY depth ASC, stream ASC LIMIT $6") \
 	/* The topological place of a stream position: its room's last event at or before it. */ \
 	X(MSTMT_EVENTS_TOPO_AT, "SELECT depth, stream FROM events WHERE room_id = $1" \
