@@ -97,11 +97,42 @@ auth_of(struct world *w, ...)
  * A PDU of the remote server, signed by key (the remote's, or the
  * forger's): content, prev and auth are taken (stolen references).
  */
+/*
+ * Room versions 1 and 2 name events by [event_id, {"sha256": hash}]:
+ * ids (a JSON array of IDs, taken) made so, from the stored events.
+ */
+static json_t *
+v1_refs(struct world *w, json_t *ids)
+{
+	struct mevrow	 row;
+	json_t		*out = json_array(), *id;
+	size_t		 i;
+
+	json_array_foreach(ids, i, id) {
+		if (mstore_event_get(w->ctx.db, json_string_value(id), &row) != 1) {
+			json_array_append_new(out, json_pack("[O,{s:s}]", id, "sha256", "x"));
+			continue;
+		}
+		json_array_append_new(out, json_pack("[O,O]", id, json_object_get(row.json,
+		    "hashes")));
+		mevrow_fini(&row);
+	}
+	json_decref(ids);
+	return out;
+}
+
 static json_t *
 pdu(struct world *w, const struct mkey *key, const char *sender, const char *type,
     const char *sk, json_t *content, json_t *prev, json_t *auth, int64_t depth, int64_t ts)
 {
-	json_t *ev;
+	static int	 n;
+	char		 eid[64];
+	json_t		*ev;
+
+	if (w->ver->evid == MEVID_V1) {
+		prev = v1_refs(w, prev);
+		auth = v1_refs(w, auth);
+	}
 
 	ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:s}", "room_id", w->room,
 	    "sender", sender, "type", type, "content", content, "prev_events", prev,
@@ -113,6 +144,10 @@ pdu(struct world *w, const struct mkey *key, const char *sender, const char *typ
 	}
 	if (sk != NULL)
 		json_object_set_new(ev, "state_key", json_string(sk));
+	if (w->ver->evid == MEVID_V1) {
+		snprintf(eid, sizeof(eid), "$ev%d:%s", ++n, REMOTE);
+		json_object_set_new(ev, "event_id", json_string(eid));
+	}
 	if (mevent_sign(ev, w->ver, REMOTE, key) == -1) {
 		fprintf(stderr, "FAIL: pdu not signed\n");
 		exit(1);
@@ -369,7 +404,7 @@ checks(struct world *w)
 	json_t			*x, *ev, *big;
 	char			*join = NULL, *t1 = NULL, *t2 = NULL, *merge = NULL;
 	char			*msg = NULL, *ban = NULL, *soft = NULL, *rej = NULL;
-	char			*hist = NULL, *out = NULL, *id;
+	char			*hist = NULL, *out = NULL, *id, *t3 = NULL, *late = NULL;
 	int64_t			 low;
 
 	/* A remote join, on the room's one extremity: accepted, current. */
@@ -399,8 +434,13 @@ checks(struct world *w)
 	    json_pack("{s:s}", "topic", "earlier"), json_pack("[s]", join),
 	    auth_of(w, "m.room.create", "", "m.room.power_levels", "", "m.room.member", BOB,
 	    NULL), 11, 2000), 0, MROOM_FATE_ACCEPTED, "topic 1");
+	/* A third branch, between the two in time: three extremities, the latest stands. */
+	t3 = expect(w, pdu(w, w->ring.remote, BOB, "m.room.topic", "",
+	    json_pack("{s:s}", "topic", "between"), json_pack("[s]", join),
+	    auth_of(w, "m.room.create", "", "m.room.power_levels", "", "m.room.member", BOB,
+	    NULL), 11, 2500), 0, MROOM_FATE_ACCEPTED, "topic 3");
 	x = extremities(w);
-	CHECK(json_array_size(x) == 2);
+	CHECK(json_array_size(x) == 3);
 	json_decref(x);
 	CHECK(is_current(w, "m.room.topic", "", t2));
 	if (t1 != NULL && mstore_event_get(w->ctx.db, t1, &row) == 1) {
@@ -417,7 +457,7 @@ checks(struct world *w)
 	merge = send_local(w, "m.room.message", NULL, json_pack("{s:s,s:s}", "msgtype",
 	    "m.text", "body", "merge"));
 	if (merge != NULL && mstore_event_get(w->ctx.db, merge, &row) == 1) {
-		CHECK(json_array_size(json_object_get(row.json, "prev_events")) == 2);
+		CHECK(json_array_size(json_object_get(row.json, "prev_events")) == 3);
 		x = mstore_sgroup_state(w->ctx.db, row.state_before);
 		CHECK(x != NULL && mjson_str(x, "m.room.topic\x1f") != NULL && t2 != NULL &&
 		    strcmp(mjson_str(x, "m.room.topic\x1f"), t2) == 0);
@@ -555,6 +595,19 @@ checks(struct world *w)
 	json_decref(x);
 
 	/*
+	 * The same on the ban itself: its auth events (bob's join) allow it,
+	 * the state before it does not: rejected, not soft-failed.
+	 */
+	x = auth_of(w, "m.room.create", "", "m.room.power_levels", "", NULL);
+	json_array_append_new(x, json_string(join));
+	late = expect(w, pdu(w, w->ring.remote, BOB, "m.room.topic", "",
+	    json_pack("{s:s}", "topic", "on the ban"), json_pack("[s]", ban), x, 16, 5100),
+	    0, MROOM_FATE_REJECTED, "state before");
+	CHECK(strncmp(w->ctx.why, "state before", 12) == 0);
+	CHECK(is_current(w, "m.room.topic", "", t2));
+	CHECK(late == NULL || !in_timeline(w, late));
+
+	/*
 	 * Backfilled history (a message on bob's join): a position below
 	 * every other event, the extremity and current state unmoved.
 	 */
@@ -594,6 +647,8 @@ checks(struct world *w)
 	free(join);
 	free(t1);
 	free(t2);
+	free(t3);
+	free(late);
 	free(merge);
 	free(msg);
 	free(ban);
@@ -601,6 +656,40 @@ checks(struct world *w)
 	free(rej);
 	free(hist);
 	free(out);
+}
+
+/*
+ * Spec: room version 1 resolves state with state resolution v1, which
+ * lib/events leaves out: a line of events is received, a fork is refused
+ * with a reason that says so, and nothing of it is stored.
+ */
+static void
+v1_checks(struct world *w)
+{
+	struct mroom_recv	 r;
+	struct mevrow		 row;
+	json_t			*ev;
+	char			*join, *t2;
+
+	join = expect(w, pdu(w, w->ring.remote, BOB, "m.room.member", BOB, member("join"),
+	    tip(w), auth_of(w, "m.room.create", "", "m.room.power_levels", "",
+	    "m.room.join_rules", "", NULL), 10, 1000), 0, MROOM_FATE_ACCEPTED, "v1 join");
+	t2 = expect(w, pdu(w, w->ring.remote, BOB, "m.room.topic", "",
+	    json_pack("{s:s}", "topic", "later"), json_pack("[s]", join),
+	    auth_of(w, "m.room.create", "", "m.room.power_levels", "", "m.room.member", BOB,
+	    NULL), 11, 3000), 0, MROOM_FATE_ACCEPTED, "v1 topic");
+	CHECK(is_current(w, "m.room.topic", "", t2));
+	ev = pdu(w, w->ring.remote, BOB, "m.room.topic", "", json_pack("{s:s}", "topic",
+	    "fork"), json_pack("[s]", join), auth_of(w, "m.room.create", "",
+	    "m.room.power_levels", "", "m.room.member", BOB, NULL), 11, 2000);
+	CHECK(receive(w, ev, 0, &r) == MROOM_FORBIDDEN);
+	CHECK(strstr(w->ctx.why, "state resolution v1") != NULL);
+	CHECK(mstore_event_get(w->ctx.db, mjson_str(ev, "event_id"), &row) == 0);
+	mroom_recv_fini(&r);
+	json_decref(ev);
+	CHECK(is_current(w, "m.room.topic", "", t2));
+	free(join);
+	free(t2);
 }
 
 /* Runs every check on one database, in room version vid.  0 or -1 (reported). */
@@ -630,7 +719,10 @@ run(enum mdb_backend kind, const char *database, struct mkey *local, struct mkey
 		FAIL("room not made");
 		goto out;
 	}
-	checks(&w);
+	if (w.ver->state_res_v2)
+		checks(&w);
+	else
+		v1_checks(&w);
 	rc = 0;
 out:
 	free(w.room);
@@ -670,6 +762,10 @@ main(void)
 	}
 	snprintf(path, sizeof(path), "%s/myelin.db", dir);
 	if (run(MDB_SQLITE, path, local, remote, forger, "10") == -1)
+		failed = 1;
+	db_remove(dir);
+	/* Version 1: IDs chosen by their servers, references with hashes, no forks. */
+	if (run(MDB_SQLITE, path, local, remote, forger, "1") == -1)
 		failed = 1;
 	db_remove(dir);
 	/* Version 12: room ID from the create event, which auth_events leave out. */
