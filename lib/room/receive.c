@@ -95,7 +95,8 @@ ref_ids(const struct mroomver *ver, const json_t *refs, size_t max)
 /*
  * Spec: S-S API, "Checks performed on receipt of a PDU", 1: the event
  * format of the room version (rooms, "Event format"), with the size
- * limits.  MROOM_OK, or MROOM_BAD_EVENT with ctx->why set.
+ * limits; room_id NULL for a create event of room version 12.  MROOM_OK,
+ * or MROOM_BAD_EVENT with ctx->why set.
  */
 static enum mroom_err
 shape_check(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
@@ -112,8 +113,13 @@ shape_check(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu
 	free(js);
 	if (n > PDU_MAX_BYTES)
 		return invalid(ctx, "more than 65536 bytes");
-	if (!short_str(json_object_get(pdu, "room_id")) ||
-	    strcmp(mjson_str(pdu, "room_id"), room_id) != 0)
+	/* Spec: room version 12: the create event has no room_id, its ID names the room. */
+	if (room_id == NULL) {
+		if (json_object_get(pdu, "room_id") != NULL)
+			return invalid(ctx, "a create event of this version has no room_id");
+	} else if (!short_str(json_object_get(pdu, "room_id")) ||
+	    strcmp(mjson_str(pdu, "room_id"), room_id) != 0 || room_id[0] != '!' ||
+	    (!ver->create_room_id && server_of(room_id) == NULL))
 		return invalid(ctx, "room_id");
 	if (!short_str(json_object_get(pdu, "sender")) ||
 	    !mroom_user_id_check(mjson_str(pdu, "sender")))
@@ -358,6 +364,67 @@ auth_against(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *ev
 	return sv.err ? -1 : ok;
 }
 
+/*
+ * The room version a create event names (spec: m.room.create,
+ * room_version, "1" when absent), when supported: MROOM_OK with *ver,
+ * else MROOM_BAD_EVENT with ctx->why set.
+ */
+static enum mroom_err
+create_version(struct mroom_ctx *ctx, const json_t *pdu, const struct mroomver **ver)
+{
+	const json_t *v = json_object_get(json_object_get(pdu, "content"), "room_version");
+
+	if (v != NULL && !json_is_string(v))
+		return invalid(ctx, "room_version is not a string");
+	if ((*ver = mroomver_get(v != NULL ? json_string_value(v) : "1")) == NULL) {
+		snprintf(ctx->why, sizeof(ctx->why), "Unsupported room version %.64s",
+		    v != NULL ? json_string_value(v) : "1");
+		return MROOM_BAD_EVENT;
+	}
+	return MROOM_OK;
+}
+
+/*
+ * The state before an event that its origin gave (r->state, from
+ * /state_ids or a send_join answer), stored as a new group: every event
+ * named must be stored here (outliers will do), of the room and not
+ * rejected.  MROOM_OK with *group; MROOM_MISSING with the unknown ones
+ * in r->missing; MROOM_BAD_EVENT (another room's, a rejected one, not a
+ * state map); MROOM_ERROR.
+ */
+static enum mroom_err
+given_state(struct mroom_ctx *ctx, const char *room_id, struct mroom_recv *r,
+    int64_t *group)
+{
+	struct mevflags	 f;
+	const char	*k;
+	json_t		*v;
+	int		 found, same;
+
+	if (!json_is_object(r->state))
+		return invalid(ctx, "the given state is not a state map");
+	json_object_foreach((json_t *)r->state, k, v) {
+		if (!json_is_string(v) || strchr(k, '\x1f') == NULL)
+			return invalid(ctx, "the given state is not a state map");
+		if ((found = mstore_event_flags(ctx->db, json_string_value(v), &f)) == -1)
+			return MROOM_ERROR;
+		if (found == 0) {
+			if (missing_add(&r->missing, json_string_value(v)) == -1)
+				return MROOM_ERROR;
+			continue;
+		}
+		same = strcmp(f.room_id, room_id) == 0;
+		free(f.room_id);
+		if (!same || f.rejected)
+			return invalid(ctx, "the given state names an event of another room"
+			    " or a rejected one");
+	}
+	if (r->missing != NULL)
+		return MROOM_MISSING;
+	return mstore_sgroup_add(ctx->db, room_id, 0, r->state, group) == 0 ? MROOM_OK :
+	    MROOM_ERROR;
+}
+
 enum mroom_err
 mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
     struct mroom_recv *r)
@@ -370,11 +437,12 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 	json_t			*ev = NULL, *prev = NULL, *auths = NULL, *amap = NULL;
 	json_t			*bmap = NULL, *fwd = NULL, *p;
 	const char		*room_id = mjson_str(pdu, "room_id");
-	char			 reason[sizeof(ctx->why)];
+	const char		*type = mjson_str(pdu, "type"), *sk = mjson_str(pdu, "state_key");
+	char			 reason[sizeof(ctx->why)], *rid = NULL;
 	int64_t			 before = 0, maxdepth;
 	enum mroom_err		 rc = MROOM_ERROR;
 	size_t			 i;
-	int			 found, ok;
+	int			 found = 0, ok, create, newroom = 0;
 
 	r->event_id = NULL;
 	r->missing = NULL;
@@ -384,15 +452,38 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 	memset(&sv, 0, sizeof(sv));
 	memset(&fl, 0, sizeof(fl));
 	memset(&room, 0, sizeof(room));
-	if (!json_is_object(pdu) || room_id == NULL)
-		return invalid(ctx, "no room_id");
-	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1)
-		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
-	if ((ver = mroomver_get(room.version)) == NULL)
+	if (!json_is_object(pdu))
+		return invalid(ctx, "not an object");
+	create = type != NULL && sk != NULL && strcmp(type, "m.room.create") == 0 && *sk == '\0';
+	if (room_id != NULL && (found = mstore_room_get(ctx->db, room_id, &room)) == -1)
+		return MROOM_ERROR;
+	if (found == 0) {
+		/* A room new here: only its create event, and only when asked (a join). */
+		if (!create || !(r->flags & MROOM_RECV_NEW_ROOM))
+			return room_id == NULL ? invalid(ctx, "no room_id") : MROOM_NO_ROOM;
+		if ((rc = create_version(ctx, pdu, &ver)) != MROOM_OK)
+			return rc;
+		if ((ver->create_room_id && room_id != NULL) ||
+		    (!ver->create_room_id && room_id == NULL))
+			return invalid(ctx, "room_id");
+		newroom = 1;
+	} else if ((ver = mroomver_get(room.version)) == NULL)
 		goto out;
 	/* 1. A valid event of the room version, else dropped. */
 	if ((rc = shape_check(ctx, ver, pdu, room_id)) != MROOM_OK)
 		goto out;
+	rc = MROOM_ERROR;
+	if (newroom && ver->create_room_id) {
+		char *id = mevent_id(pdu, ver);
+
+		if (id == NULL || asprintf(&rid, "!%s", id + 1) == -1) {
+			free(id);
+			rid = NULL;
+			goto out;
+		}
+		free(id);
+		room_id = rid;
+	}
 	if ((rc = mroom_policy_check(ctx, room_id, mjson_str(pdu, "type"),
 	    mjson_str(pdu, "state_key"), json_object_get(pdu, "content"))) != MROOM_OK)
 		goto out;
@@ -405,18 +496,33 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 	/* The ID names it from here on: the reference hash of the event as sent. */
 	if ((r->event_id = mevent_id(pdu, ver)) == NULL)
 		goto out;
-	if (mstore_room_lock(ctx->db, room_id) == -1 ||
-	    (found = mstore_event_flags(ctx->db, r->event_id, &f)) == -1)
-		goto out;
-	if (found == 1) {
-		free(f.room_id);
-		rc = MROOM_OK;
-		goto out;
+	if (!newroom) {
+		if (mstore_room_lock(ctx->db, room_id) == -1 ||
+		    (found = mstore_event_flags(ctx->db, r->event_id, &f)) == -1)
+			goto out;
+		if (found == 1) {
+			free(f.room_id);
+			rc = MROOM_OK;
+			goto out;
+		}
 	}
 	/* 2. Signatures, else dropped. */
 	if ((rc = signature_check(ctx, ver, pdu, r)) != MROOM_OK)
 		goto out;
 	rc = MROOM_ERROR;
+	if (newroom) {
+		switch (mstore_room_add(ctx->db, room_id, ver->id, mjson_str(pdu, "sender"))) {
+		case 0:
+			break;
+		case MSTORE_CONFLICT:
+			rc = MROOM_CONFLICT;
+			goto out;
+		default:
+			goto out;
+		}
+		if (mstore_room_lock(ctx->db, room_id) == -1)
+			goto out;
+	}
 	/*
 	 * 3. The content hash, else redacted before anything reads it.  The
 	 * stored PDU is the event as signed, without the sender's "unsigned".
@@ -448,8 +554,11 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 					goto out;
 				}
 			}
-			/* An outlier has no state to start from: as good as missing. */
-			if ((found == 0 || f.outlier) &&
+			/*
+			 * An outlier has no state to start from: as good as
+			 * missing, unless the origin gave the state before.
+			 */
+			if (r->state == NULL && (found == 0 || f.outlier) &&
 			    missing_add(&r->missing, json_string_value(p)) == -1)
 				goto out;
 		}
@@ -474,7 +583,11 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 		goto store;
 	}
 	/* 5. The auth rules against the state before it, else rejected. */
-	if ((rc = mroom_state_before(ctx, ver, room_id, prev, &before)) != MROOM_OK)
+	if (r->state != NULL)
+		rc = given_state(ctx, room_id, r, &before);
+	else
+		rc = mroom_state_before(ctx, ver, room_id, prev, &before);
+	if (rc != MROOM_OK)
 		goto out;
 	rc = MROOM_ERROR;
 	if ((bmap = mstore_sgroup_state(ctx->db, before)) == NULL)
@@ -491,14 +604,15 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 	 * 6. The auth rules against the current state, else soft-failed:
 	 * kept at its place in the DAG, shown to no one, built on by no new
 	 * event of ours.  History fetched from elsewhere is not live, and
-	 * is not checked against the present (as Synapse).
+	 * is not checked against the present (as Synapse); nor is the first
+	 * event of a room joined, which has no present yet.
 	 */
 	if ((fwd = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL)
 		goto out;
 	fl.linear = same_set(prev, fwd);
 	if (r->flags & MROOM_RECV_HISTORY)
 		fl.history = 1;
-	else if (fl.rejected == NULL && !fl.linear) {
+	else if (fl.rejected == NULL && !fl.linear && json_array_size(fwd) > 0) {
 		if ((ok = auth_against(ctx, ver, ev, room_id, NULL)) == -1)
 			goto out;
 		fl.soft_failed = !ok;
@@ -536,5 +650,6 @@ out:
 	json_decref(prev);
 	json_decref(ev);
 	mroom_fini(&room);
+	free(rid);
 	return rc;
 }

@@ -111,11 +111,19 @@ enum mroom_fate {
 
 #define MROOM_RECV_OUTLIER	0x1	/* fetched for an auth chain: no state, no DAG */
 #define MROOM_RECV_HISTORY	0x2	/* backfilled: positioned before everything seen */
+#define MROOM_RECV_NEW_ROOM	0x4	/* a create event may make its room here (a join) */
 
 struct mroom_recv {
 	mroom_key_fn	 key;		/* in: the keyring */
 	void		*key_arg;
 	int		 flags;		/* in: MROOM_RECV_* */
+	/*
+	 * in, or NULL: the state before the event as its origin gave it
+	 * (/state_ids, send_join), a state map (mstate_key_join) of stored
+	 * events, used instead of its prev events', which may then be
+	 * unknown here.
+	 */
+	const json_t	*state;
 	char		*event_id;	/* out, malloc'd: the event's ID */
 	enum mroom_fate	 fate;		/* out, with MROOM_OK */
 	int		 redacted;	/* out: the content hash failed, stored redacted */
@@ -142,6 +150,12 @@ void		mroom_recv_fini(struct mroom_recv *);
  * state, else accepted; the room's current state is the resolution of
  * its extremities.  MROOM_FORBIDDEN: a blocked room, or a fork in a room
  * of state resolution v1.  An event known already: MROOM_OK, fate KNOWN.
+ * A room unknown here: MROOM_NO_ROOM, unless the PDU is its create event
+ * and flags has MROOM_RECV_NEW_ROOM, when the room is made (its version
+ * from the content, its ID the PDU's or, from version 12, the event's).
+ * With r->state, the state before is that one (every event in it
+ * stored), and the prev events need not be known.  Whatever it returns
+ * but MROOM_OK, the caller rolls its transaction back.
  */
 enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_t *pdu,
 		    struct mroom_recv *r);

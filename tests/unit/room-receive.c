@@ -134,7 +134,7 @@ pdu(struct world *w, const struct mkey *key, const char *sender, const char *typ
 		auth = v1_refs(w, auth);
 	}
 
-	ev = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:s}", "room_id", w->room,
+	ev = json_pack("{s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:s}",
 	    "sender", sender, "type", type, "content", content, "prev_events", prev,
 	    "auth_events", auth, "depth", (json_int_t)depth, "origin_server_ts",
 	    (json_int_t)ts, "origin", REMOTE);
@@ -142,6 +142,9 @@ pdu(struct world *w, const struct mkey *key, const char *sender, const char *typ
 		fprintf(stderr, "FAIL: pdu not built\n");
 		exit(1);
 	}
+	/* A version 12 create event has none: its ID names the room. */
+	if (w->room != NULL)
+		json_object_set_new(ev, "room_id", json_string(w->room));
 	if (sk != NULL)
 		json_object_set_new(ev, "state_key", json_string(sk));
 	if (w->ver->evid == MEVID_V1) {
@@ -692,6 +695,147 @@ v1_checks(struct world *w)
 	free(t2);
 }
 
+/* receive() with the state before given; the event's ID (malloc'd) when fate. */
+static char *
+expect_with_state(struct world *w, json_t *ev, const json_t *state, enum mroom_fate fate,
+    const char *what)
+{
+	struct mroom_recv	 r;
+	enum mroom_err		 rc;
+	char			*id;
+
+	memset(&r, 0, sizeof(r));
+	r.key = ring_get;
+	r.key_arg = &w->ring;
+	r.state = state;
+	if (mdb_begin(w->ctx.db) == -1)
+		return NULL;
+	if ((rc = mroom_receive(&w->ctx, REMOTE, ev, &r)) != MROOM_OK) {
+		mdb_rollback(w->ctx.db);
+		FAIL("%s: rc %d (%s)", what, (int)rc, w->ctx.why);
+		json_decref(ev);
+		mroom_recv_fini(&r);
+		return NULL;
+	}
+	json_decref(ev);
+	if (mdb_commit(w->ctx.db) == -1 || r.fate != fate) {
+		FAIL("%s: fate %d, wanted %d", what, (int)r.fate, (int)fate);
+		mroom_recv_fini(&r);
+		return NULL;
+	}
+	id = r.event_id;
+	r.event_id = NULL;
+	mroom_recv_fini(&r);
+	return id;
+}
+
+/*
+ * Joining a room of another server, as the federation layer will: its
+ * create event makes the room here (MROOM_RECV_NEW_ROOM, refused
+ * without), its auth chain arrives as outliers, and the join comes with
+ * the state before it as the origin gave it, its prev event an outlier.
+ * The join is then the room's extremity, its state current, and a
+ * message on it a plain live event.
+ */
+static void
+join_checks(struct world *w)
+{
+	struct mroom_recv	 r;
+	json_t			*ev, *state, *content;
+	char			*create = NULL, *cjoin = NULL, *pl = NULL, *jr = NULL;
+	char			*join = NULL, *msg = NULL, *k;
+	char			*mine = w->room;
+	const char		*carol = "@carol:remote";
+
+	w->room = w->ver->create_room_id ? NULL : strdup("!theirs:remote");
+	content = json_pack("{s:s}", "room_version", w->ver->id);
+	if (!w->ver->implicit_creator)
+		json_object_set_new(content, "creator", json_string(carol));
+	ev = pdu(w, w->ring.remote, carol, "m.room.create", "", content, json_array(),
+	    json_array(), 1, 100);
+	/* Not without the caller's leave: no room is made by a stray create event. */
+	CHECK(receive(w, ev, MROOM_RECV_OUTLIER, &r) ==
+	    (w->room != NULL ? MROOM_NO_ROOM : MROOM_BAD_EVENT));
+	mroom_recv_fini(&r);
+	if (w->room == NULL) {
+		char *id = mevent_id(ev, w->ver);
+
+		if (id == NULL || asprintf(&w->room, "!%s", id + 1) == -1)
+			w->room = NULL;
+		free(id);
+	}
+	create = expect(w, ev, MROOM_RECV_OUTLIER | MROOM_RECV_NEW_ROOM, MROOM_FATE_OUTLIER,
+	    "their create");
+	if (create == NULL || w->room == NULL)
+		goto out;
+#define AUTH0()	(w->ver->create_room_id ? json_array() : json_pack("[s]", create))
+	ev = pdu(w, w->ring.remote, carol, "m.room.member", carol, member("join"),
+	    json_pack("[s]", create), AUTH0(), 2, 101);
+	cjoin = expect(w, ev, MROOM_RECV_OUTLIER, MROOM_FATE_OUTLIER, "carol's join");
+	if (cjoin == NULL)
+		goto out;
+	/* Spec: room version 12: a creator is above power levels, and not in them. */
+	content = json_pack("{s:{}}", "users");
+	if (!w->ver->create_room_id)
+		json_object_set_new(json_object_get(content, "users"), carol, json_integer(100));
+	ev = AUTH0();
+	json_array_append_new(ev, json_string(cjoin));
+	pl = expect(w, pdu(w, w->ring.remote, carol, "m.room.power_levels", "", content,
+	    json_pack("[s]", cjoin), ev, 3, 102), MROOM_RECV_OUTLIER, MROOM_FATE_OUTLIER,
+	    "their power levels");
+	if (pl == NULL)
+		goto out;
+	ev = AUTH0();
+	json_array_append_new(ev, json_string(cjoin));
+	json_array_append_new(ev, json_string(pl));
+	jr = expect(w, pdu(w, w->ring.remote, carol, "m.room.join_rules", "",
+	    json_pack("{s:s}", "join_rule", "public"), json_pack("[s]", pl), ev, 4, 103),
+	    MROOM_RECV_OUTLIER, MROOM_FATE_OUTLIER, "their join rules");
+	if (cjoin == NULL || pl == NULL || jr == NULL)
+		goto out;
+	CHECK(!in_timeline(w, jr));
+
+	/* The join, with the state before it given: accepted, current, the extremity. */
+	state = json_object();
+	/* In version 12 too: only auth_events leave the create event out. */
+	json_object_set_new(state, "m.room.create\x1f", json_string(create));
+	k = NULL;
+	if (asprintf(&k, "m.room.member\x1f%s", carol) != -1)
+		json_object_set_new(state, k, json_string(cjoin));
+	free(k);
+	json_object_set_new(state, "m.room.power_levels\x1f", json_string(pl));
+	json_object_set_new(state, "m.room.join_rules\x1f", json_string(jr));
+	ev = AUTH0();
+	json_array_append_new(ev, json_string(pl));
+	json_array_append_new(ev, json_string(jr));
+	join = expect_with_state(w, pdu(w, w->ring.remote, BOB, "m.room.member", BOB,
+	    member("join"), json_pack("[s]", jr), ev, 5, 104), state, MROOM_FATE_ACCEPTED,
+	    "join with state");
+	json_decref(state);
+	CHECK(is_current(w, "m.room.member", BOB, join));
+	CHECK(is_current(w, "m.room.power_levels", "", pl));
+	CHECK(is_current(w, "m.room.create", "", create));
+	CHECK(join == NULL || in_timeline(w, join));
+	json_decref(tip(w));
+	ev = AUTH0();
+	json_array_append_new(ev, json_string(pl));
+	json_array_append_new(ev, json_string(cjoin));
+	msg = expect(w, pdu(w, w->ring.remote, carol, "m.room.message", NULL,
+	    json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "welcome"), tip(w), ev, 6, 105),
+	    0, MROOM_FATE_ACCEPTED, "their message");
+	CHECK(msg == NULL || in_timeline(w, msg));
+#undef AUTH0
+out:
+	free(create);
+	free(cjoin);
+	free(pl);
+	free(jr);
+	free(join);
+	free(msg);
+	free(w->room);
+	w->room = mine;
+}
+
 /* Runs every check on one database, in room version vid.  0 or -1 (reported). */
 static int
 run(enum mdb_backend kind, const char *database, struct mkey *local, struct mkey *remote,
@@ -719,9 +863,10 @@ run(enum mdb_backend kind, const char *database, struct mkey *local, struct mkey
 		FAIL("room not made");
 		goto out;
 	}
-	if (w.ver->state_res_v2)
+	if (w.ver->state_res_v2) {
 		checks(&w);
-	else
+		join_checks(&w);
+	} else
 		v1_checks(&w);
 	rc = 0;
 out:
