@@ -609,7 +609,8 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 	 */
 	if ((fwd = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL)
 		goto out;
-	fl.linear = same_set(prev, fwd);
+	/* Given state need not be the current one, even on every extremity. */
+	fl.linear = r->state == NULL && same_set(prev, fwd);
 	if (r->flags & MROOM_RECV_HISTORY)
 		fl.history = 1;
 	else if (fl.rejected == NULL && !fl.linear && json_array_size(fwd) > 0) {
