@@ -293,7 +293,7 @@ resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *
 	if (json_array_size(groups) == 0)
 		return (*out = json_object()) != NULL ? MROOM_OK : MROOM_ERROR;
 	/*
-	 * Spec: room versions 1 uses state resolution v1, which lib/events
+	 * Spec: room version 1 uses state resolution v1, which lib/events
 	 * leaves out: a fork there cannot be resolved, and is refused
 	 * rather than resolved by the wrong algorithm.
 	 */
@@ -638,8 +638,7 @@ static const struct persist_hook {
 /*
  * Stores a checked event: its row (the PDU as signed, the state event it
  * replaces beside it), its state group, the room's extremities and
- * current state, then runs persist_hooks, as flags say
- * (write.h):
+ * current state, then runs persist_hooks, as flags say (write.h):
  *
  * - rejected: the row alone, its state that before it; in nothing else.
  * - outlier: the row alone, without state.
