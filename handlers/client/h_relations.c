@@ -29,6 +29,16 @@ room_token_parse(struct mreq *req, const char *tok, int64_t *pos)
 	if ((tok[0] != 't' && tok[0] != 's') ||
 	    mfcgi_num_parse(tok + 1, 0, INT64_MAX - 1, &p, &n) == -1)
 		goto bad;
+	/*
+	 * A place of /messages, "t<depth>-<stream>": its stream position;
+	 * history from elsewhere (below 0) reads as the room's start.
+	 */
+	if (tok[0] == 't' && *p == '-') {
+		if (mfcgi_num_parse(p + 1, INT64_MIN + 1, INT64_MAX - 1, &p, &n) == -1)
+			goto bad;
+		if (n < 0)
+			n = 0;
+	}
 	/* A sync token's other streams are checked, not used. */
 	while (tok[0] == 's' && *p == '_')
 		if (mfcgi_num_parse(p + 1, 0, INT64_MAX, &p, &other) == -1)

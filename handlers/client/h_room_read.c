@@ -317,11 +317,52 @@ lazy_members(struct mreq *req, const json_t *chunk, int64_t group)
 }
 
 /*
+ * A /messages token as a place in the room's topological order (struct
+ * mtopo): "t<depth>-<stream>" as /messages writes them, the stream below
+ * 0 for history fetched from elsewhere, or a stream position ("t<N>" of
+ * /context and /relations, a sync token) at its room's last event there.
+ * 0, or -1 after failing the request.
+ */
+static int
+messages_token(struct mreq *req, const char *room_id, const char *tok, struct mtopo *t)
+{
+	const char	*p;
+	int64_t		 d, s, pos;
+
+	if (tok[0] == 't' && mfcgi_num_parse(tok + 1, 0, INT64_MAX - 1, &p, &d) == 0 &&
+	    *p == '-') {
+		if (mfcgi_num_parse(p + 1, INT64_MIN + 1, INT64_MAX - 1, NULL, &s) == -1)
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid pagination token");
+		t->depth = d;
+		t->stream = s;
+		return 0;
+	}
+	if (room_token_parse(req, tok, &pos) == -1)
+		return -1;
+	if (mstore_topo_at(req->db, room_id, pos, t) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return 0;
+}
+
+/* <0, 0, >0 as place a is before, at or after b. */
+static int
+topo_cmp(const struct mtopo *a, const struct mtopo *b)
+{
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	return a->stream < b->stream ? -1 : a->stream > b->stream;
+}
+
+/*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  * Only the events history visibility lets the user see; a former member
  * pages no further than the leave (as Synapse clamps the token there).
  * With lazy_load_members, state holds the senders' member events.
+ * Pages follow the topological order (depth, then stream: S-S API,
+ * "Backfilling"), where history fetched from elsewhere takes its place
+ * in the DAG; in a room whose events all came in order it is the stream
+ * order.
  */
 int
 h_messages(struct mreq *req)
@@ -333,9 +374,9 @@ h_messages(struct mreq *req)
 	struct mevrow		*rows = NULL;
 	unsigned char		*keep = NULL;
 	size_t			 n = 0, i;
-	int64_t			 limit, start = 0, stop = 0, pos, last = -1, scanned = 0;
-	int64_t			 first_group = -1;
-	int			 back, rc = -1, more = 1;
+	struct mtopo		 start, stop, pos, last, upto;
+	int64_t			 limit, scanned = 0, first_group = -1, max;
+	int			 back, rc = -1, more = 1, read = 0;
 
 	if (room_require_reader(req, req->params[0], &r) != 1)
 		goto out;
@@ -355,23 +396,27 @@ h_messages(struct mreq *req)
 	 * sends from= to page from the end before it has a sync token.
 	 */
 	if (from != NULL && *from != '\0') {
-		if (room_token_parse(req, from, &start) == -1)
+		if (messages_token(req, req->params[0], from, &start) == -1)
 			goto out;
-	} else if (back) {
-		if ((start = mstore_events_max_stream(req->db)) < 0) {
+	} else {
+		if ((max = back ? mstore_events_max_stream(req->db) : 0) < 0 ||
+		    mstore_topo_at(req->db, req->params[0], max, &start) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
-	} else
-		start = 0;
-	stop = back ? 0 : INT64_MAX;
-	if (to != NULL && *to != '\0' && room_token_parse(req, to, &stop) == -1)
+	}
+	stop.depth = stop.stream = back ? INT64_MIN : INT64_MAX;
+	if (to != NULL && *to != '\0' && messages_token(req, req->params[0], to, &stop) == -1)
 		goto out;
 	/* A former member's view ends at the leave. */
-	if (back && start > r.upto)
-		start = r.upto;
-	if (!back && stop > r.upto)
-		stop = r.upto;
+	if (mstore_topo_at(req->db, req->params[0], r.upto, &upto) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (back && topo_cmp(&start, &upto) > 0)
+		start = upto;
+	if (!back && topo_cmp(&stop, &upto) > 0)
+		stop = upto;
 	if (filter != NULL && json_is_integer(json_object_get(filter, "limit")) &&
 	    json_integer_value(json_object_get(filter, "limit")) < limit)
 		limit = json_integer_value(json_object_get(filter, "limit"));
@@ -383,7 +428,7 @@ h_messages(struct mreq *req)
 
 		if (scanned > 0 && want < MESSAGES_PAGE)
 			want = MESSAGES_PAGE;
-		if (mstore_events_page(req->db, req->params[0], back, pos, stop, want,
+		if (mstore_events_topo_page(req->db, req->params[0], back, &pos, &stop, want,
 		    &rows, &n) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
@@ -391,7 +436,9 @@ h_messages(struct mreq *req)
 		if ((keep = room_vis_keep(req, rows, n)) == NULL)
 			goto out;
 		for (i = 0; i < n && (int64_t)json_array_size(chunk) < limit; i++) {
-			last = rows[i].stream;
+			last.depth = rows[i].depth;
+			last.stream = rows[i].stream;
+			read = 1;
 			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json)) {
 				if (json_array_size(chunk) == 0)
 					first_group = rows[i].state_after;
@@ -402,8 +449,12 @@ h_messages(struct mreq *req)
 		/* More: rows left unread in this page, or a full page. */
 		more = i < n || (int64_t)n == want;
 		scanned += (int64_t)i;
-		if (i > 0)
-			pos = back ? last - 1 : last;
+		if (i > 0) {
+			pos = last;
+			/* Back: strictly before the last read, the next place down. */
+			if (back)
+				pos.stream--;
+		}
 		mevrow_list_free(rows, n);
 		rows = NULL;
 		n = 0;
@@ -423,9 +474,10 @@ h_messages(struct mreq *req)
 		goto out;
 	{
 		json_t	*out = json_object();
-		char	 tok[32];
+		char	 tok[48];
 
-		snprintf(tok, sizeof(tok), "t%lld", (long long)start);
+		snprintf(tok, sizeof(tok), "t%lld-%lld", (long long)start.depth,
+		    (long long)start.stream);
 		json_object_set_new(out, "start", json_string(tok));
 		json_object_set_new(out, "chunk", chunk);
 		chunk = NULL;
@@ -438,8 +490,9 @@ h_messages(struct mreq *req)
 		 * the room's start has an end, and the page from it none
 		 * (SyTest, 10apidoc/34room-messages.pl, wants both).
 		 */
-		if (last >= 0) {
-			snprintf(tok, sizeof(tok), "t%lld", (long long)pos);
+		if (read) {
+			snprintf(tok, sizeof(tok), "t%lld-%lld", (long long)pos.depth,
+			    (long long)pos.stream);
 			json_object_set_new(out, "end", json_string(tok));
 		}
 		rc = mfcgi_reply(req, 200, out);

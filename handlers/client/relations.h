@@ -18,8 +18,9 @@ int	room_bundle(struct mreq *, const char *room_id, json_t *events);
 
 /*
  * Parses a pagination token: "t<N>", a position in the events stream
- * (between the event at N and the next), or a sync token "s<N>_<M>..."
- * whose first position is the events stream's.  Every number is read
+ * (between the event at N and the next), a place of /messages
+ * "t<depth>-<N>" for its N (0 when below 0), or a sync token
+ * "s<N>_<M>..." whose first position is the events stream's.  Every number is read
  * whole (mfcgi_num_parse) and nothing may follow the last one, so a
  * token that overflows or carries garbage never stands for some other
  * position.  Returns 0, or -1 with 400 M_INVALID_PARAM.

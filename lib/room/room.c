@@ -10,6 +10,7 @@
 #include "log/log.h"
 #include "push/push.h"
 #include "room/room.h"
+#include "room/write.h"
 #include "store/store.h"
 
 /* Spec: S-S API, "Size limits": a PDU is at most 65536 bytes. */
@@ -20,20 +21,35 @@
 /* Spec: C-S API, "Restricted rooms": the key only a resident server may set. */
 #define VIA_KEY		"join_authorised_via_users_server"
 
-/* Current state lookups for the auth rules, each event fetched once. */
-struct stateview {
-	struct mroom_ctx	*ctx;
-	const char		*room_id;
-	json_t			*cache;		/* key -> event, or null when absent */
-	const json_t		*extra;		/* an event not stored yet (the create event) */
-	int			 err;
-};
+/* A stored PDU with its "event_id" (new reference), NULL when unknown; *err on failure. */
+static json_t *
+stored_pdu(struct mroom_ctx *ctx, const char *event_id, int *err)
+{
+	struct mevrow	 row;
+	json_t		*ev;
+	int		 found;
 
-static const json_t *
-state_get(void *arg, const char *type, const char *state_key)
+	*err = 0;
+	if ((found = mstore_event_get(ctx->db, event_id, &row)) != 1) {
+		*err = found == -1;
+		return NULL;
+	}
+	ev = json_incref(row.json);
+	mevrow_fini(&row);
+	if (json_object_set_new(ev, "event_id", json_string(event_id)) == -1) {
+		json_decref(ev);
+		*err = 1;
+		return NULL;
+	}
+	return ev;
+}
+
+const json_t *
+mroom_sv_get(void *arg, const char *type, const char *state_key)
 {
 	struct stateview	*v = arg;
 	char			*k;
+	const char		*id;
 	json_t			*ev;
 	int			 err;
 
@@ -44,12 +60,35 @@ state_get(void *arg, const char *type, const char *state_key)
 		return NULL;
 	}
 	if ((ev = json_object_get(v->cache, k)) == NULL) {
-		ev = mstore_cstate_event(v->ctx->db, v->room_id, type, state_key, &err);
+		if (v->map == NULL)
+			ev = mstore_cstate_event(v->ctx->db, v->room_id, type, state_key, &err);
+		else {
+			id = json_string_value(json_object_get(v->map, k));
+			ev = id != NULL ? stored_pdu(v->ctx, id, &err) : NULL;
+			if (id == NULL)
+				err = 0;
+		}
 		if (err)
 			v->err = 1;
 		json_object_set_new(v->cache, k, ev != NULL ? ev : json_null());
 	}
 	free(k);
+	return json_is_null(ev) ? NULL : ev;
+}
+
+const json_t *
+mroom_evcache_get(void *arg, const char *event_id)
+{
+	struct evcache	*c = arg;
+	json_t		*ev;
+	int		 err;
+
+	if ((ev = json_object_get(c->cache, event_id)) == NULL) {
+		ev = stored_pdu(c->ctx, event_id, &err);
+		if (err)
+			c->err = 1;
+		json_object_set_new(c->cache, event_id, ev != NULL ? ev : json_null());
+	}
 	return json_is_null(ev) ? NULL : ev;
 }
 
@@ -150,7 +189,7 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 	sv.room_id = room_id;
 	if ((sv.cache = json_object()) == NULL)
 		goto out;
-	jr = state_get(&sv, "m.room.join_rules", "");
+	jr = mroom_sv_get(&sv, "m.room.join_rules", "");
 	rule = mjson_str(json_object_get(jr, "content"), "join_rule");
 	if (rule == NULL || (strcmp(rule, "restricted") != 0 &&
 	    strcmp(rule, "knock_restricted") != 0))
@@ -174,7 +213,7 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 	}
 	if (!allowed)
 		goto out;
-	pl = state_get(&sv, "m.room.power_levels", "");
+	pl = mroom_sv_get(&sv, "m.room.power_levels", "");
 	if (json_is_integer(json_object_get(json_object_get(pl, "content"), "invite")))
 		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "invite"));
 	if ((all = mstore_cstate_all(ctx->db, room_id)) == NULL)
@@ -187,7 +226,7 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 		    strcmp(m, "join") != 0 || sk == NULL || (colon = strchr(sk, ':')) == NULL ||
 		    strcmp(colon + 1, ctx->server_name) != 0)
 			continue;
-		if (mevent_user_power(ver, state_get, &sv, sk) >= need) {
+		if (mevent_user_power(ver, mroom_sv_get, &sv, sk) >= need) {
 			who = strdup(sk);
 			break;
 		}
@@ -231,28 +270,207 @@ event_ref(struct mroom_ctx *ctx, const struct mroomver *ver, const char *id)
 	return ref;
 }
 
-/* The state group after the room's latest event(s), for a new event's state_before. */
-static int
-state_before_of(struct mroom_ctx *ctx, const json_t *prev, int64_t *group)
+/*
+ * The resolution of the state groups groups (a JSON array of distinct
+ * group IDs) of room_id: the one group's state, or state resolution v2
+ * over each one's state (spec: S-S API, "Room State Resolution"; room
+ * versions, "State resolution").  *out (new reference) gets the state
+ * map.  MROOM_OK, MROOM_FORBIDDEN when the version needs state
+ * resolution v1, MROOM_ERROR.
+ */
+static enum mroom_err
+resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *groups,
+    json_t **out)
 {
-	struct mevrow	 row;
+	struct evcache	 ec;
+	json_t		*states, *g;
+	size_t		 i;
+
+	*out = NULL;
+	if (json_array_size(groups) == 1)
+		return (*out = mstore_sgroup_state(ctx->db,
+		    json_integer_value(json_array_get(groups, 0)))) != NULL ? MROOM_OK : MROOM_ERROR;
+	if (json_array_size(groups) == 0)
+		return (*out = json_object()) != NULL ? MROOM_OK : MROOM_ERROR;
+	/*
+	 * Spec: room version 1 uses state resolution v1, which lib/events
+	 * leaves out: a fork there cannot be resolved, and is refused
+	 * rather than resolved by the wrong algorithm.
+	 */
+	if (!ver->state_res_v2) {
+		snprintf(ctx->why, sizeof(ctx->why), "Room version %s needs state resolution v1, "
+		    "which this server does not implement: its forks cannot be merged", ver->id);
+		return MROOM_FORBIDDEN;
+	}
+	if ((states = json_array()) == NULL)
+		return MROOM_ERROR;
+	json_array_foreach(groups, i, g) {
+		json_t *m = mstore_sgroup_state(ctx->db, json_integer_value(g));
+
+		if (m == NULL || json_array_append_new(states, m) == -1) {
+			json_decref(states);
+			return MROOM_ERROR;
+		}
+	}
+	ec.ctx = ctx;
+	ec.err = 0;
+	if ((ec.cache = json_object()) == NULL) {
+		json_decref(states);
+		return MROOM_ERROR;
+	}
+	*out = mstate_resolve(ver, states, mroom_evcache_get, &ec);
+	json_decref(states);
+	json_decref(ec.cache);
+	if (*out != NULL && ec.err) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return *out != NULL ? MROOM_OK : MROOM_ERROR;
+}
+
+/*
+ * Stores state map, the resolution of several groups, as a new group of
+ * room_id: a delta on base when it only adds to or replaces base's
+ * entries, else a snapshot.  *id gets it.  0 or -1.
+ */
+static int
+sgroup_store(struct mroom_ctx *ctx, const char *room_id, int64_t base, const json_t *map,
+    int64_t *id)
+{
+	json_t		*b, *delta;
+	const char	*k;
+	json_t		*v;
+	int		 rc = -1, snapshot = 0;
+
+	if ((b = mstore_sgroup_state(ctx->db, base)) == NULL || (delta = json_object()) == NULL) {
+		json_decref(b);
+		return -1;
+	}
+	json_object_foreach(b, k, v)
+		if (json_object_get(map, k) == NULL)
+			snapshot = 1;	/* an entry gone: deltas cannot remove */
+	json_object_foreach((json_t *)map, k, v)
+		if (!json_equal(json_object_get(b, k), v) && json_object_set(delta, k, v) == -1)
+			goto out;
+	rc = snapshot ? mstore_sgroup_add(ctx->db, room_id, 0, map, id) :
+	    mstore_sgroup_add(ctx->db, room_id, base, delta, id);
+out:
+	json_decref(delta);
+	json_decref(b);
+	return rc;
+}
+
+enum mroom_err
+mroom_state_before(struct mroom_ctx *ctx, const struct mroomver *ver, const char *room_id,
+    const json_t *prev_ids, int64_t *group)
+{
+	struct mevflags	 f;
+	json_t		*groups, *map = NULL, *p;
 	const char	*id;
+	enum mroom_err	 rc = MROOM_ERROR;
+	size_t		 i, j;
+	int		 dup;
 
 	*group = 0;
-	if (json_array_size(prev) == 0)
-		return 0;
-	/*
-	 * XXX Local sends are serialised by the room lock, so a room has one
-	 * extremity until federation brings forks; then the state before a
-	 * new event is the resolution of every extremity's state, and
-	 * current_state must follow it.  Until then the deepest one stands.
-	 */
-	id = json_string_value(json_array_get(prev, 0));
-	if (id == NULL || mstore_event_get(ctx->db, id, &row) != 1)
+	if (json_array_size(prev_ids) == 0)
+		return MROOM_OK;
+	if ((groups = json_array()) == NULL)
+		return MROOM_ERROR;
+	/* The distinct states after the prev events, in the order named. */
+	json_array_foreach(prev_ids, i, p) {
+		if ((id = json_string_value(p)) == NULL || mstore_event_flags(ctx->db, id, &f) != 1)
+			goto out;
+		free(f.room_id);
+		dup = 0;
+		for (j = 0; j < json_array_size(groups); j++)
+			if (json_integer_value(json_array_get(groups, j)) == f.state_after)
+				dup = 1;
+		if (!dup && json_array_append_new(groups, json_integer(f.state_after)) == -1)
+			goto out;
+	}
+	if (json_array_size(groups) == 1) {
+		*group = json_integer_value(json_array_get(groups, 0));
+		rc = MROOM_OK;
+		goto out;
+	}
+	if ((rc = resolve_groups(ctx, ver, groups, &map)) != MROOM_OK)
+		goto out;
+	rc = sgroup_store(ctx, room_id, json_integer_value(json_array_get(groups, 0)), map,
+	    group) == 0 ? MROOM_OK : MROOM_ERROR;
+out:
+	json_decref(map);
+	json_decref(groups);
+	return rc;
+}
+
+/* The membership of a member event in the store, malloc'd; NULL for none. */
+static int
+membership_of(struct mroom_ctx *ctx, const char *event_id, char **m)
+{
+	struct mevrow	 row;
+	const char	*s;
+	int		 found;
+
+	*m = NULL;
+	if ((found = mstore_event_get(ctx->db, event_id, &row)) != 1)
+		return found == 0 ? 0 : -1;
+	s = mjson_str(json_object_get(row.json, "content"), "membership");
+	if (s != NULL && (*m = strdup(s)) == NULL) {
+		mevrow_fini(&row);
 		return -1;
-	*group = row.state_after;
+	}
 	mevrow_fini(&row);
 	return 0;
+}
+
+enum mroom_err
+mroom_cstate_resync(struct mroom_ctx *ctx, const struct mroomver *ver, const char *room_id)
+{
+	json_t		*groups, *want = NULL, *have = NULL, *v;
+	const char	*k, *sk;
+	char		*type, *m;
+	enum mroom_err	 rc = MROOM_ERROR;
+
+	if ((groups = mstore_fwd_groups(ctx->db, room_id)) == NULL)
+		return MROOM_ERROR;
+	if ((rc = resolve_groups(ctx, ver, groups, &want)) != MROOM_OK)
+		goto out;
+	rc = MROOM_ERROR;
+	if ((have = mstore_cstate_map(ctx->db, room_id)) == NULL)
+		goto out;
+	json_object_foreach(have, k, v) {
+		if (json_object_get(want, k) != NULL)
+			continue;
+		if ((sk = strchr(k, '\x1f')) == NULL || (type = strndup(k, (size_t)(sk - k))) == NULL)
+			goto out;
+		if (mstore_cstate_del(ctx->db, room_id, type, sk + 1) == -1) {
+			free(type);
+			goto out;
+		}
+		free(type);
+	}
+	json_object_foreach(want, k, v) {
+		if (json_equal(json_object_get(have, k), v))
+			continue;
+		if ((sk = strchr(k, '\x1f')) == NULL || (type = strndup(k, (size_t)(sk - k))) == NULL)
+			goto out;
+		m = NULL;
+		if ((strcmp(type, "m.room.member") == 0 &&
+		    membership_of(ctx, json_string_value(v), &m) == -1) ||
+		    mstore_cstate_put(ctx->db, room_id, type, sk + 1, json_string_value(v), m) == -1) {
+			free(m);
+			free(type);
+			goto out;
+		}
+		free(m);
+		free(type);
+	}
+	rc = MROOM_OK;
+out:
+	json_decref(have);
+	json_decref(want);
+	json_decref(groups);
+	return rc;
 }
 
 /* An event persist() has written with its state, as the hooks after it see it. */
@@ -302,10 +520,10 @@ may_redact(const struct mroomver *ver, struct stateview *sv, const char *sender,
 
 	if (strcmp(target_sender, sender) == 0)
 		return 1;
-	if ((pl = state_get(sv, "m.room.power_levels", "")) != NULL &&
+	if ((pl = mroom_sv_get(sv, "m.room.power_levels", "")) != NULL &&
 	    json_is_integer(json_object_get(json_object_get(pl, "content"), "redact")))
 		need = json_integer_value(json_object_get(json_object_get(pl, "content"), "redact"));
-	return mevent_user_power(ver, state_get, sv, sender) >= need;
+	return mevent_user_power(ver, mroom_sv_get, sv, sender) >= need;
 }
 
 /*
@@ -390,9 +608,9 @@ hook_push(struct mroom_ctx *ctx, const struct persisted *p)
 	struct mpush_event	 pe;
 
 	memset(&pe, 0, sizeof(pe));
-	pe.power_levels = json_object_get(state_get(p->sv, "m.room.power_levels", ""),
+	pe.power_levels = json_object_get(mroom_sv_get(p->sv, "m.room.power_levels", ""),
 	    "content");
-	pe.sender_power = mevent_user_power(p->ver, state_get, p->sv, p->sender);
+	pe.sender_power = mevent_user_power(p->ver, mroom_sv_get, p->sv, p->sender);
 	if (p->sv->err)
 		return -1;
 	return mpush_event_process(ctx->db, p->ev, p->event_id, p->room_id, p->stream, &pe);
@@ -409,24 +627,39 @@ hook_push(struct mroom_ctx *ctx, const struct persisted *p)
 static const struct persist_hook {
 	const char	*name;
 	int		(*fn)(struct mroom_ctx *, const struct persisted *);
+	int		 live;		/* not for history fetched from elsewhere */
 } persist_hooks[] = {
-	{ "relations",	hook_relations },
-	{ "search",	hook_search },
-	{ "redaction",	hook_redaction },
-	{ "push",	hook_push },
+	{ "relations",	hook_relations,	0 },
+	{ "search",	hook_search,	0 },
+	{ "redaction",	hook_redaction,	0 },
+	{ "push",	hook_push,	1 },
 };
 
 /*
  * Stores a checked event: its row (the PDU as signed, the state event it
- * replaces beside it), its state group and current state, the room's
- * extremities, then runs persist_hooks.  MROOM_OK, MROOM_CONFLICT (an
- * event ID or transaction stored already) or MROOM_ERROR.
+ * replaces beside it), its state group, the room's extremities and
+ * current state, then runs persist_hooks, as flags say (write.h):
+ *
+ * - rejected: the row alone, its state that before it; in nothing else.
+ * - outlier: the row alone, without state.
+ * - soft-failed: its state group (a later event may build on it), but
+ *   neither an extremity nor current state, and no hooks.
+ * - history: its state, a position below every other, no hook
+ *   that notifies (push); the extremities and current state unmoved.
+ * - otherwise its prev_events leave the extremities and it joins them
+ *   (no stored event can name it: an event is stored only once its prev
+ *   events are, outliers aside, which have no place in the DAG), and
+ *   current state follows:
+ *   with linear (its prev_events were every extremity, so the state
+ *   before it was the current state) by its own entry, else as the
+ *   resolution of the extremities' states.
  */
-static enum mroom_err
-persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
+enum mroom_err
+mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
-    const json_t *prev_ids, const struct mroom_txn *txn)
+    const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -434,11 +667,15 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	json_t			*delta = NULL;
 	int64_t			 after = state_before;
 	enum mroom_err		 rc = MROOM_ERROR;
+	int			 in_state;
 	size_t			 i;
 
+	if (f == NULL)
+		f = &live;
+	in_state = f->rejected == NULL && !f->outlier;
 	memset(&row, 0, sizeof(row));
-	if (sk != NULL) {
-		const json_t	*old = state_get(sv, type, sk);
+	if (sk != NULL && in_state) {
+		const json_t	*old = mroom_sv_get(sv, type, sk);
 		char		*k = mstate_key_join(type, sk);
 
 		if (k == NULL || (delta = json_pack("{s:s}", k, event_id)) == NULL ||
@@ -459,8 +696,12 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	row.sender = (char *)sender;
 	row.depth = json_integer_value(json_object_get(ev, "depth"));
 	row.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	row.state_before = state_before;
-	row.state_after = after;
+	row.state_before = f->outlier ? 0 : state_before;
+	row.state_after = f->outlier ? 0 : after;
+	row.rejected = (char *)f->rejected;
+	row.outlier = f->outlier;
+	row.soft_failed = f->soft_failed;
+	row.history = f->history || f->outlier;
 	if (txn != NULL) {
 		row.txn_user = (char *)txn->user_id;
 		row.txn_device = (char *)txn->device_id;
@@ -477,12 +718,26 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	default:
 		goto out;
 	}
-	if (sk != NULL && mstore_cstate_put(ctx->db, room_id, type, sk, event_id,
-	    strcmp(type, "m.room.member") == 0 ?
-	    mjson_str(json_object_get(ev, "content"), "membership") : NULL) == -1)
+	if (!in_state) {
+		rc = MROOM_OK;
 		goto out;
-	if (mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
+	}
+	if (f->soft_failed) {
+		rc = MROOM_OK;
 		goto out;
+	}
+	if (!f->history) {
+		if (mstore_fwd_advance(ctx->db, room_id, prev_ids, event_id) == -1)
+			goto out;
+		if (f->linear) {
+			if (sk != NULL && mstore_cstate_put(ctx->db, room_id, type, sk, event_id,
+			    strcmp(type, "m.room.member") == 0 ?
+			    mjson_str(json_object_get(ev, "content"), "membership") : NULL) == -1)
+				goto out;
+		} else if ((rc = mroom_cstate_resync(ctx, ver, room_id)) != MROOM_OK)
+			goto out;
+		rc = MROOM_ERROR;
+	}
 	p.ver = ver;
 	p.sv = sv;
 	p.ev = ev;
@@ -491,12 +746,15 @@ persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	p.type = type;
 	p.sender = sender;
 	p.stream = ctx->stream;
-	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++)
+	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++) {
+		if (f->history && persist_hooks[i].live)
+			continue;
 		if (persist_hooks[i].fn(ctx, &p) == -1) {
 			mlog_err(NULL, "%s: %s of %s failed", __func__, persist_hooks[i].name,
 			    event_id);
 			goto out;
 		}
+	}
 	rc = MROOM_OK;
 out:
 	json_decref(delta);
@@ -567,7 +825,7 @@ build(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	json_object_set_new(ev, "auth_events", auths);
 	n = mevent_auth_types(ev, ver, keys, MAX_AUTH_TYPES);
 	for (i = 0; i < n; i++) {
-		const json_t	*st = state_get(sv, keys[i].type, keys[i].state_key);
+		const json_t	*st = mroom_sv_get(sv, keys[i].type, keys[i].state_key);
 		const char	*id = mjson_str(st, "event_id");
 		json_t		*ref;
 
@@ -597,7 +855,7 @@ build(struct mroom_ctx *ctx, const struct mroomver *ver, struct stateview *sv,
 	js = NULL;
 	if (*event_id == NULL && (*event_id = mevent_id(ev, ver)) == NULL)
 		goto fail;
-	if (!mevent_auth_check(ev, ver, state_get, sv, ctx->why, sizeof(ctx->why))) {
+	if (!mevent_auth_check(ev, ver, mroom_sv_get, sv, ctx->why, sizeof(ctx->why))) {
 		*err = MROOM_FORBIDDEN;
 		goto fail;
 	}
@@ -613,17 +871,13 @@ fail:
 	return NULL;
 }
 
-/*
- * The limits of every local event that need no room state (spec: C-S
- * API, "Size limits"; appendix, "User Identifiers"): a type and a state
- * key of at most 255 bytes, the state key of a member event a user ID,
- * content an object.  MROOM_OK, or MROOM_BAD_PARAM / MROOM_BAD_JSON with
- * ctx->why set.
- */
-static enum mroom_err
-event_check(struct mroom_ctx *ctx, const char *type, const char *state_key,
-    const json_t *content)
+enum mroom_err
+mroom_policy_check(struct mroom_ctx *ctx, const char *room_id, const char *type,
+    const char *state_key, const json_t *content)
 {
+	const char	*m;
+	int		 blocked;
+
 	if (type == NULL || strlen(type) > ID_MAX_BYTES) {
 		snprintf(ctx->why, sizeof(ctx->why), "Event type must be at most %d bytes",
 		    ID_MAX_BYTES);
@@ -642,6 +896,18 @@ event_check(struct mroom_ctx *ctx, const char *type, const char *state_key,
 	if (!json_is_object(content)) {
 		snprintf(ctx->why, sizeof(ctx->why), "Event content must be an object");
 		return MROOM_BAD_JSON;
+	}
+	/* Synapse's room blocking: nobody joins, is invited or knocks, from anywhere. */
+	m = mjson_str(content, "membership");
+	if (strcmp(type, "m.room.member") == 0 && m != NULL && (strcmp(m, "join") == 0 ||
+	    strcmp(m, "invite") == 0 || strcmp(m, "knock") == 0)) {
+		if ((blocked = mstore_room_blocked(ctx->db, room_id, NULL)) == -1)
+			return MROOM_ERROR;
+		if (blocked) {
+			snprintf(ctx->why, sizeof(ctx->why),
+			    "This room has been blocked on this server");
+			return MROOM_FORBIDDEN;
+		}
 	}
 	return MROOM_OK;
 }
@@ -687,7 +953,7 @@ member_content(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 static enum mroom_err
 target_check(struct mroom_ctx *ctx, struct stateview *sv, const char *target)
 {
-	const json_t	*cur = state_get(sv, "m.room.member", target);
+	const json_t	*cur = mroom_sv_get(sv, "m.room.member", target);
 	const char	*m = mjson_str(json_object_get(cur, "content"), "membership");
 
 	if (sv->err)
@@ -800,7 +1066,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	*event_id = NULL;
 	ctx->why[0] = '\0';
 	memset(&sv, 0, sizeof(sv));
-	if ((rc = event_check(ctx, type, state_key, content)) != MROOM_OK)
+	if ((rc = mroom_policy_check(ctx, room_id, type, state_key, content)) != MROOM_OK)
 		return rc;
 	rc = MROOM_ERROR;
 	if (txn != NULL && txn->txn_id != NULL) {
@@ -823,9 +1089,12 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if ((sv.cache = json_object()) == NULL)
 		goto out;
 	if (mstore_room_lock(ctx->db, room_id) == -1 ||
-	    (prev = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL ||
-	    state_before_of(ctx, prev, &before) == -1)
+	    (prev = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL)
 		goto out;
+	/* Every extremity: the state before is the current state. */
+	if ((rc = mroom_state_before(ctx, ver, room_id, prev, &before)) != MROOM_OK)
+		goto out;
+	rc = MROOM_ERROR;
 	if (state_key != NULL && strcmp(type, "m.room.member") == 0) {
 		if ((member = member_content(ctx, room_id, sender, state_key, content)) == NULL)
 			goto out;
@@ -835,7 +1104,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 		rc = MROOM_ERROR;
 	}
 	if (state_key != NULL) {
-		cur = state_get(&sv, type, state_key);
+		cur = mroom_sv_get(&sv, type, state_key);
 		if (sv.err)
 			goto out;
 		if (same_state(cur, type, sender, content)) {
@@ -861,7 +1130,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if ((rc = mroom_canonical_alias_check(ctx, room_id, type, state_key, content)) !=
 	    MROOM_OK)
 		goto out;
-	rc = persist(ctx, ver, &sv, ev, *event_id, room_id, before, prev, txn);
+	rc = mroom_persist(ctx, ver, &sv, ev, *event_id, room_id, before, prev, txn, NULL);
 out:
 	if (rc != MROOM_OK) {
 		free(*event_id);
@@ -932,7 +1201,8 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 	default:
 		goto out;
 	}
-	if ((rc = persist(ctx, ver, &sv, ev, id, rid, 0, noprev, NULL)) != MROOM_OK)
+	if ((rc = mroom_persist(ctx, ver, &sv, ev, id, rid, 0, noprev, NULL, NULL)) !=
+	    MROOM_OK)
 		goto out;
 	json_array_foreach(initial, i, item) {
 		char *eid = NULL;

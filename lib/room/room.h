@@ -21,6 +21,8 @@ enum mroom_err {
 	MROOM_BAD_PARAM,	/* an identifier or a size limit: type, state_key, user ID */
 	MROOM_BAD_JSON,		/* content that is not an object of canonical JSON */
 	MROOM_SUSPENDED,	/* spec: "Account suspension": the sender may not send it */
+	MROOM_BAD_SIGNATURE,	/* a received PDU its servers did not sign */
+	MROOM_MISSING,		/* a received PDU whose prev or auth events are unknown */
 };
 
 /*
@@ -90,6 +92,75 @@ enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *s
  */
 enum mroom_err	mroom_create(struct mroom_ctx *, const struct mroomver *, const char *creator,
 		    const json_t *creation_content, const json_t *initial, char **room_id);
+
+/*
+ * Events from other servers (lib/room/receive.c).  A key lookup gives
+ * the public key of server's key key_id, valid when an event of ts_ms was
+ * signed: 0 with pk filled, -1 when unknown or expired (the federation
+ * layer's keyring; unit tests pass their own).
+ */
+typedef int	(*mroom_key_fn)(void *arg, const char *server_name, const char *key_id,
+		    int64_t ts_ms, unsigned char pk[32]);
+
+/* What became of a received event. */
+enum mroom_fate {
+	MROOM_FATE_ACCEPTED,	/* in the DAG with its state, shown, current state moved */
+	MROOM_FATE_SOFT_FAILED,	/* in the DAG with its state, shown to no one, no extremity */
+	MROOM_FATE_REJECTED,	/* stored for the record only (ctx->why says why) */
+	MROOM_FATE_OUTLIER,	/* stored without state (MROOM_RECV_OUTLIER) */
+	MROOM_FATE_KNOWN,	/* stored before: nothing changed */
+};
+
+#define MROOM_RECV_OUTLIER	0x1	/* fetched for an auth chain: no state, no DAG */
+#define MROOM_RECV_HISTORY	0x2	/* backfilled: positioned before everything seen */
+#define MROOM_RECV_NEW_ROOM	0x4	/* a create event may make its room here (a join) */
+
+struct mroom_recv {
+	mroom_key_fn	 key;		/* in: the keyring */
+	void		*key_arg;
+	int		 flags;		/* in: MROOM_RECV_* */
+	/*
+	 * in, or NULL: the state before the event as its origin gave it
+	 * (/state_ids, send_join), a state map (mstate_key_join) of stored
+	 * events, used instead of its prev events', which may then be
+	 * unknown here.
+	 */
+	const json_t	*state;
+	char		*event_id;	/* out, malloc'd: the event's ID */
+	enum mroom_fate	 fate;		/* out, with MROOM_OK */
+	int		 redacted;	/* out: the content hash failed, stored redacted */
+	int64_t		 stream;	/* out: its position (below 0 for history) */
+	json_t		*missing;	/* out, MROOM_MISSING: the unknown event IDs */
+};
+void		mroom_recv_fini(struct mroom_recv *);
+
+/*
+ * Receives one PDU from origin into its room, inside the caller's
+ * transaction, by the spec's "Checks performed on receipt of a PDU"
+ * (S-S API): a valid event of the room's version (sizes, types, depth,
+ * at most 20 prev and 10 auth events, canonical JSON) and policy as
+ * local events (mroom_send), else MROOM_BAD_EVENT, MROOM_BAD_PARAM or
+ * MROOM_BAD_JSON; signed by the sender's server (and, as the version
+ * says, the event ID's and a restricted join's voucher's), else
+ * MROOM_BAD_SIGNATURE; nothing stored for either.  A content hash that
+ * does not match: stored redacted (r->redacted).  Its auth events and
+ * (unless an outlier) its prev events must be stored, the prev events
+ * with state, else MROOM_MISSING with r->missing naming them; nothing is
+ * invented.  Then MROOM_OK with r->fate: rejected when the auth rules
+ * refuse it against its auth events or the state before it (resolved
+ * across its prev events), soft-failed when only against the current
+ * state, else accepted; the room's current state is the resolution of
+ * its extremities.  MROOM_FORBIDDEN: a blocked room, or a fork in a room
+ * of state resolution v1.  An event known already: MROOM_OK, fate KNOWN.
+ * A room unknown here: MROOM_NO_ROOM, unless the PDU is its create event
+ * and flags has MROOM_RECV_NEW_ROOM, when the room is made (its version
+ * from the content, its ID the PDU's or, from version 12, the event's).
+ * With r->state, the state before is that one (every event in it
+ * stored), and the prev events need not be known.  Whatever it returns
+ * but MROOM_OK, the caller rolls its transaction back.
+ */
+enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_t *pdu,
+		    struct mroom_recv *r);
 
 /* The current state event (new reference) or NULL; *err set on storage failure. */
 json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,

@@ -467,5 +467,22 @@ const struct mmigration mmigrations[] = {
 	  " json TEXT NOT NULL,"
 	  " PRIMARY KEY (server_name, key_id));",
 	  NULL },
+	/*
+	 * Events from other servers (lib/room/receive.c): an outlier is
+	 * stored without state (an auth chain fetched for its own sake), a
+	 * soft-failed event passed the auth rules at its place in the DAG
+	 * but not against the room's current state; neither is shown to
+	 * clients nor a forward extremity.  Row 2 of events_position counts
+	 * down from 0: the positions of history from elsewhere (backfill,
+	 * outliers), which sort before every live event and which no sync
+	 * token reaches.  events_room_topo serves pages in topological order.
+	 */
+	{ 17, "federation-write",
+	  "ALTER TABLE events ADD COLUMN outlier BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE events ADD COLUMN soft_failed BIGINT NOT NULL DEFAULT 0;"
+	  "INSERT INTO events_position (id, pos) VALUES (2, 0);"
+	  /* Topological pages: depth, then stream. */
+	  "CREATE INDEX events_room_topo ON events (room_id, depth, stream);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -84,21 +84,46 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 
 	if ((js = json_dumps(e->json, JSON_COMPACT)) == NULL)
 		return -1;
-	if (mcur_first_int(mdb_query(db, MSTMT_EVENTS_POS_NEXT, ""), stream) != 1) {
+	if (mcur_first_int(mdb_query(db, e->history ? MSTMT_EVENTS_BACKPOS_NEXT :
+	    MSTMT_EVENTS_POS_NEXT, ""), stream) != 1) {
 		free(js);
 		return -1;
 	}
-	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssis", e->event_id, e->room_id,
+	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssisii", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
-	    e->txn_id, js, e->txn_scope, *stream, e->replaces_state);
+	    e->txn_id, js, e->txn_scope, *stream, e->replaces_state, (int64_t)e->outlier,
+	    (int64_t)e->soft_failed);
 	free(js);
 	if (n < 0)
 		return mdb_error(db) == MDB_ERR_CONSTRAINT ? MSTORE_CONFLICT : -1;
 	if (n != 1)
 		return -1;
-	mstore_moved(db, MSTREAM_EVENTS);
+	/* History from elsewhere is below every token: nothing to wake. */
+	if (!e->history)
+		mstore_moved(db, MSTREAM_EVENTS);
 	return 0;
+}
+
+int
+mstore_event_flags(struct mdb *db, const char *event_id, struct mevflags *f)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((c = mdb_query(db, MSTMT_EVENT_FLAGS, "s", event_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		f->state_after = mcur_null(c, 0) ? 0 : mcur_int(c, 0);
+		f->rejected = !mcur_null(c, 1);
+		f->outlier = mcur_int(c, 2) != 0;
+		f->soft_failed = mcur_int(c, 3) != 0;
+		if ((f->room_id = mcur_dup(c, 4)) == NULL)
+			rc = -1;
+	}
+	mcur_free(c);
+	return rc;
 }
 
 void
@@ -283,6 +308,34 @@ mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t f
 	    "siii", room_id, from, to, limit), out, outsz);
 }
 
+int
+mstore_events_topo_page(struct mdb *db, const char *room_id, int backwards,
+    const struct mtopo *from, const struct mtopo *to, int64_t limit, struct mevrow **out,
+    size_t *outsz)
+{
+	return mstore_evrows(mdb_query(db, backwards ? MSTMT_EVENTS_TOPO_BACK :
+	    MSTMT_EVENTS_TOPO_FWD, "siiiii", room_id, from->depth, from->stream, to->depth,
+	    to->stream, limit), out, outsz);
+}
+
+int
+mstore_topo_at(struct mdb *db, const char *room_id, int64_t pos, struct mtopo *t)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	t->depth = 0;
+	t->stream = pos;
+	if ((c = mdb_query(db, MSTMT_EVENTS_TOPO_AT, "si", room_id, pos)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		t->depth = mcur_int(c, 0);
+		t->stream = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	return rc;
+}
+
 int64_t
 mstore_events_max_stream(struct mdb *db)
 {
@@ -396,6 +449,20 @@ mstore_sgroup_add(struct mdb *db, const char *room_id, int64_t prev_group,
 out:
 	json_decref(full);
 	return rc;
+}
+
+json_t *
+mstore_cstate_map(struct mdb *db, const char *room_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_CSTATE_MAP, "s", room_id), json_object(),
+	    sgroup_row, NULL);
+}
+
+int
+mstore_cstate_del(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key)
+{
+	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ? -1 : 0;
 }
 
 int
@@ -512,6 +579,21 @@ mstore_fwd_list(struct mdb *db, const char *room_id, int64_t *maxdepth)
 	*maxdepth = 0;
 	return mcur_json_fold(mdb_query(db, MSTMT_FWD_LIST, "s", room_id), json_array(), fwd_row,
 	    maxdepth);
+}
+
+/* Adds column 0 of a row, an integer, to arr.  0 or -1. */
+static int
+int_row(struct mcur *c, json_t *arr, void *arg)
+{
+	(void)arg;
+	return json_array_append_new(arr, json_integer(mcur_int(c, 0)));
+}
+
+json_t *
+mstore_fwd_groups(struct mdb *db, const char *room_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_FWD_GROUPS, "s", room_id), json_array(),
+	    int_row, NULL);
 }
 
 int

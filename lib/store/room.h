@@ -31,6 +31,16 @@ struct mevrow {
 	char		*redacted_by;
 	char		*txn_user, *txn_device, *txn_id;	/* local sends only */
 	char		*txn_scope;		/* the endpoint it was sent through */
+	/*
+	 * Written, not read back by the event readers (mstore_event_flags
+	 * has them): an outlier has no state, a soft-failed event is not
+	 * shown to clients (both: not an extremity, lib/room/receive.c);
+	 * history takes its position from the counter below 0, which no
+	 * token reaches and no sync wakes for (backfill and outliers).
+	 */
+	int		 outlier;
+	int		 soft_failed;
+	int		 history;
 	json_t		*json;			/* the PDU, exactly as signed (or redacted) */
 	/*
 	 * Local annotations, kept beside the PDU and never in it (spec: C-S
@@ -62,6 +72,16 @@ int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
  */
 int	mstore_event_add(struct mdb *, const struct mevrow *in, int64_t *stream);
 int	mstore_event_get(struct mdb *, const char *event_id, struct mevrow *out);
+/* What the write path of a received event needs of one it refers to. */
+struct mevflags {
+	int64_t		 state_after;		/* 0: none (an outlier, or no state) */
+	int		 rejected;
+	int		 outlier;
+	int		 soft_failed;
+	char		*room_id;		/* malloc'd */
+};
+/* 1 found (free f->room_id), 0 unknown, -1. */
+int	mstore_event_flags(struct mdb *, const char *event_id, struct mevflags *f);
 void	mevrow_fini(struct mevrow *);
 void	mevrow_list_free(struct mevrow *, size_t);
 /* 1 with *event_id (malloc'd) when this device already sent txn_id to scope in room. */
@@ -79,6 +99,28 @@ int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redact
  */
 int	mstore_events_page(struct mdb *, const char *room_id, int backwards,
 	    int64_t from, int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
+/*
+ * A place in a room's topological order (spec: S-S API, "Backfilling"):
+ * depth, then stream position, so that history fetched from elsewhere
+ * (positions below 0) sorts by its place in the DAG, not by arrival.
+ */
+struct mtopo {
+	int64_t	 depth;
+	int64_t	 stream;
+};
+/*
+ * mstore_events_page in topological order: backwards (from >= place >
+ * to, deepest first) or forwards (from < place <= to).
+ */
+int	mstore_events_topo_page(struct mdb *, const char *room_id, int backwards,
+	    const struct mtopo *from, const struct mtopo *to, int64_t limit,
+	    struct mevrow **out, size_t *outsz);
+/*
+ * The place of stream position pos in room_id's topological order: that
+ * of its last shown event at or before pos (1), or {0, pos} when none (0).
+ * -1 on failure.
+ */
+int	mstore_topo_at(struct mdb *, const char *room_id, int64_t pos, struct mtopo *t);
 /*
  * The events stream's committed position: every event at or below it is
  * visible to this connection, so it may be handed out as a token.  -1.
@@ -110,6 +152,10 @@ int	mstore_cstate_put(struct mdb *, const char *room_id, const char *type,
  */
 json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
 	    const char *state_key, int *err);
+/* The current state as a state map (see mstate_key_join): new reference, or NULL. */
+json_t	*mstore_cstate_map(struct mdb *, const char *room_id);
+int	mstore_cstate_del(struct mdb *, const char *room_id, const char *type,
+	    const char *state_key);
 /* Every current state event of a room, with IDs: a new JSON array, or NULL. */
 json_t	*mstore_cstate_all(struct mdb *, const char *room_id);
 /* Room IDs where user's current membership is membership: a new JSON array, or NULL. */
@@ -117,6 +163,8 @@ json_t	*mstore_user_rooms(struct mdb *, const char *user_id, const char *members
 
 /* The forward extremities: a new JSON array of IDs; *maxdepth their highest depth. */
 json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);
+/* The distinct state groups after the forward extremities: a new JSON array of integers. */
+json_t	*mstore_fwd_groups(struct mdb *, const char *room_id);
 /* Makes event_id an extremity and its prev_events no longer ones. */
 int	mstore_fwd_advance(struct mdb *, const char *room_id, const json_t *prev_events,
 	    const char *event_id);

@@ -14,7 +14,7 @@
 #define MREL_IN_3 "($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 
 /* The children of a parent (relations pages): accepted, not redacted. */
-#define MREL_LIVE " rejected IS NULL AND redacted_by IS NULL"
+#define MREL_LIVE MEVENT_SHOWN("") " AND redacted_by IS NULL"
 
 /*
  * "room_id || ''" tests the room without offering event_relations_room
@@ -66,7 +66,7 @@
 	    " (PARTITION BY r.relates_to) AS cnt, MAX(CASE WHEN c.sender = $2 THEN 1 ELSE 0" \
 	    " END) OVER (PARTITION BY r.relates_to) AS mine FROM event_relations r" \
 	    " JOIN events c ON c.event_id = r.event_id WHERE r.rel_type = 'm.thread'" \
-	    " AND r.room_id || '' = $1 AND r.relates_to IN " MREL_IN_3 " AND c.rejected IS NULL" \
+	    " AND r.room_id || '' = $1 AND r.relates_to IN " MREL_IN_3 " AND" MEVENT_SHOWN("c.") \
 	    " AND c.redacted_by IS NULL) t ON t.child = event_id WHERE t.rn = 1") \
 	/* \
 	 * Candidate edits of a batch of parents in room $1 (spec: "Validity \
@@ -80,7 +80,7 @@
 	    " (PARTITION BY r.relates_to ORDER BY c.origin_server_ts DESC) AS rk" \
 	    " FROM event_relations r JOIN events c ON c.event_id = r.event_id" \
 	    " JOIN events p ON p.event_id = r.relates_to WHERE r.rel_type = 'm.replace'" \
-	    " AND r.room_id || '' = $1 AND r.relates_to IN " MREL_IN_2 " AND c.rejected IS NULL" \
+	    " AND r.room_id || '' = $1 AND r.relates_to IN " MREL_IN_2 " AND" MEVENT_SHOWN("c.") \
 	    " AND c.redacted_by IS NULL AND c.sender = p.sender AND c.type = p.type" \
 	    " AND c.state_key IS NULL AND p.state_key IS NULL" \
 	    " AND c.json LIKE '%\"m.new_content\"%') t ON t.child = event_id WHERE t.rk <= 2" \
@@ -88,7 +88,7 @@
 	/* References to a batch of parents in room $1, oldest first. */ \
 	X(MSTMT_REL_REFS, "SELECT r.relates_to, r.event_id FROM event_relations r JOIN events c" \
 	    " ON c.event_id = r.event_id WHERE r.rel_type = 'm.reference' AND r.room_id || '' = $1" \
-	    " AND r.relates_to IN " MREL_IN_2 " AND c.rejected IS NULL AND c.redacted_by IS NULL" \
+	    " AND r.relates_to IN " MREL_IN_2 " AND" MEVENT_SHOWN("c.") " AND c.redacted_by IS NULL" \
 	    " ORDER BY r.relates_to, r.stream") \
 	/* \
 	 * Thread roots of room $1 by latest activity (the stream position of \
@@ -99,8 +99,8 @@
 	    " (SELECT r.relates_to AS root, MAX(r.stream) AS latest, MAX(CASE WHEN c.sender = $2" \
 	    " THEN 1 ELSE 0 END) AS mine FROM event_relations r JOIN events c" \
 	    " ON c.event_id = r.event_id WHERE r.room_id = $1 AND r.rel_type = 'm.thread'" \
-	    " AND c.rejected IS NULL AND c.redacted_by IS NULL GROUP BY r.relates_to) t" \
-	    " ON t.root = event_id WHERE room_id = $1 AND rejected IS NULL AND t.latest <= $3" \
+	    " AND" MEVENT_SHOWN("c.") " AND c.redacted_by IS NULL GROUP BY r.relates_to) t" \
+	    " ON t.root = event_id WHERE room_id = $1 AND" MEVENT_SHOWN("") " AND t.latest <= $3" \
 	    " AND (CAST($4 AS BIGINT) = 0 OR t.mine = 1 OR sender = $2)" \
 	    " ORDER BY t.latest DESC LIMIT $5")
 

@@ -46,19 +46,42 @@
 	 */ \
 	X(MSTMT_EVENTS_POS_NEXT, "UPDATE events_position SET pos = pos + 1 WHERE id = 1" \
 	    " RETURNING pos") \
+	/* The next position of history from elsewhere: 0, -1, -2... (migration 15). */ \
+	X(MSTMT_EVENTS_BACKPOS_NEXT, "UPDATE events_position SET pos = pos - 1 WHERE id = 2" \
+	    " RETURNING pos") \
 	X(MSTMT_EVENT_ADD, "INSERT INTO events (event_id, room_id, type, state_key, sender," \
 	    " depth, origin_server_ts, state_before, state_after, rejected, txn_user," \
-	    " txn_device, txn_id, json, txn_scope, stream, replaces_state) VALUES ($1, $2, $3," \
-	    " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)") \
+	    " txn_device, txn_id, json, txn_scope, stream, replaces_state, outlier, soft_failed)" \
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
+	    " $18, $19)") \
+	/* What the write path of a received event reads of one it refers to. */ \
+	X(MSTMT_EVENT_FLAGS, "SELECT state_after, rejected, outlier, soft_failed, room_id" \
+	    " FROM events WHERE event_id = $1") \
 	X(MSTMT_EVENT_GET, "SELECT " MEVENT_COLS " FROM events WHERE event_id = $1") \
 	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
 	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4 AND txn_scope = $5") \
 	X(MSTMT_EVENT_REDACT, "UPDATE events SET json = $2, redacted_by = $3 WHERE event_id = $1") \
 	/* Timeline pages: events of a room by stream position. */ \
 	X(MSTMT_EVENTS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
-	    " AND stream <= $2 AND stream > $3 AND rejected IS NULL ORDER BY stream DESC LIMIT $4") \
+	    " AND stream <= $2 AND stream > $3 AND" MEVENT_SHOWN("") " ORDER BY stream DESC LIMIT $4") \
 	X(MSTMT_EVENTS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
-	    " AND stream > $2 AND stream <= $3 AND rejected IS NULL ORDER BY stream ASC LIMIT $4") \
+	    " AND stream > $2 AND stream <= $3 AND" MEVENT_SHOWN("") " ORDER BY stream ASC LIMIT $4") \
+	/* \
+	 * Timeline pages in topological order, (depth, stream) pairs compared \
+	 * as rows (one index range on both backends): backwards from >= pos > \
+	 * to, forwards from < pos <= to. \
+	 */ \
+	X(MSTMT_EVENTS_TOPO_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND (depth, stream) <= ($2, $3) AND (depth, stream) > ($4, $5) AND" \
+	    MEVENT_SHOWN("") \
+	    " ORDER BY depth DESC, stream DESC LIMIT $6") \
+	X(MSTMT_EVENTS_TOPO_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
+	    " AND (depth, stream) > ($2, $3) AND (depth, stream) <= ($4, $5) AND" \
+	    MEVENT_SHOWN("") \
+	    " ORDER BY depth ASC, stream ASC LIMIT $6") \
+	/* The topological place of a stream position: its room's last event at or before it. */ \
+	X(MSTMT_EVENTS_TOPO_AT, "SELECT depth, stream FROM events WHERE room_id = $1" \
+	    " AND stream <= $2 AND" MEVENT_SHOWN("") " ORDER BY stream DESC LIMIT 1") \
 	/* \
 	 * The committed position: every event at or below it is visible \
 	 * (MAX(stream) is not, while lower positions are uncommitted). \
@@ -66,7 +89,7 @@
 	X(MSTMT_EVENTS_MAX_STREAM, "SELECT pos FROM events_position WHERE id = 1") \
 	/* The state after a room's last event at or before a stream position. */ \
 	X(MSTMT_ROOM_STATE_AT, "SELECT state_after FROM events WHERE room_id = $1" \
-	    " AND stream <= $2 AND rejected IS NULL ORDER BY stream DESC LIMIT 1") \
+	    " AND stream <= $2 AND" MEVENT_SHOWN("") " ORDER BY stream DESC LIMIT 1") \
 	/* state groups: deltas on a previous group, a full snapshot every so often */ \
 	X(MSTMT_SGROUP_ADD, "INSERT INTO state_groups (room_id, prev_group, chain)" \
 	    " VALUES ($1, $2, $3) RETURNING id") \
@@ -83,6 +106,10 @@
 	X(MSTMT_CSTATE_PUT, "INSERT INTO current_state (room_id, type, state_key, event_id," \
 	    " membership) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, type, state_key)" \
 	    " DO UPDATE SET event_id = excluded.event_id, membership = excluded.membership") \
+	X(MSTMT_CSTATE_DEL, "DELETE FROM current_state WHERE room_id = $1 AND type = $2" \
+	    " AND state_key = $3") \
+	X(MSTMT_CSTATE_MAP, "SELECT type, state_key, event_id FROM current_state" \
+	    " WHERE room_id = $1") \
 	X(MSTMT_CSTATE_GET, "SELECT event_id FROM current_state WHERE room_id = $1" \
 	    " AND type = $2 AND state_key = $3") \
 	X(MSTMT_CSTATE_GET_JSON, "SELECT " MEVENT_VIEW("e") " FROM current_state c JOIN events e" \
@@ -97,6 +124,9 @@
 	/* forward extremities */ \
 	X(MSTMT_FWD_LIST, "SELECT f.event_id, e.depth FROM forward_extremities f JOIN events e" \
 	    " ON e.event_id = f.event_id WHERE f.room_id = $1 ORDER BY e.depth DESC, f.event_id") \
+	X(MSTMT_FWD_GROUPS, "SELECT DISTINCT e.state_after FROM forward_extremities f" \
+	    " JOIN events e ON e.event_id = f.event_id WHERE f.room_id = $1" \
+	    " ORDER BY e.state_after") \
 	X(MSTMT_FWD_ADD, "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)" \
 	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \

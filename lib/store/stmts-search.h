@@ -28,7 +28,7 @@
 	" AND ($4 IS NULL OR e.sender IN (SELECT value FROM json_each($4)))" \
 	" AND ($5 IS NULL OR e.sender NOT IN (SELECT value FROM json_each($5)))" \
 	" AND ($6 < 0 OR ($6 = 1) = COALESCE(json_type(e.json, '$.content.url') = 'text', 0))" \
-	" AND e.rejected IS NULL AND e.redacted_by IS NULL"
+	" AND" MEVENT_SHOWN("e.") " AND e.redacted_by IS NULL"
 #define MSEARCH_WHERE_PG \
 	" e.room_id IN (SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))" \
 	" AND e.type IN (SELECT jsonb_array_elements_text(CAST($3 AS jsonb)))" \
@@ -38,7 +38,7 @@
 	" (SELECT jsonb_array_elements_text(CAST($5 AS jsonb))))" \
 	" AND (CAST($6 AS BIGINT) < 0 OR (CAST($6 AS BIGINT) = 1) =" \
 	" COALESCE(jsonb_typeof(CAST(e.json AS jsonb)->'content'->'url') = 'string', false))" \
-	" AND e.rejected IS NULL AND e.redacted_by IS NULL"
+	" AND" MEVENT_SHOWN("e.") " AND e.redacted_by IS NULL"
 
 /*
  * The matches of $1 with their scaled rank: rows (sid, rk).  SQLite's $1

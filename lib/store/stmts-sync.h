@@ -26,7 +26,7 @@
 	    " FROM events e JOIN current_state c ON c.room_id = e.room_id" \
 	    " AND c.type = 'm.room.member' AND c.state_key = $1" \
 	    " JOIN events m ON m.event_id = c.event_id" \
-	    " WHERE e.stream > $2 AND e.stream <= $3 AND e.rejected IS NULL" \
+	    " WHERE e.stream > $2 AND e.stream <= $3 AND" MEVENT_SHOWN("e.") \
 	    " AND (c.membership = 'join' OR (c.membership IN ('leave', 'ban')" \
 	    " AND e.stream <= m.stream))) AS t WHERE rn <= $4 ORDER BY room_id, stream") \
 	/* Every state event of a state group, older links first. */ \

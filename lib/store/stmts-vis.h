@@ -58,11 +58,11 @@
 	 */ \
 	X(MSTMT_VIS_TS_FWD, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND origin_server_ts >= $2 AND (origin_server_ts > $3 OR" \
-	    " (origin_server_ts = $3 AND stream > $4)) AND rejected IS NULL" \
+	    " (origin_server_ts = $3 AND stream > $4)) AND" MEVENT_SHOWN("") \
 	    " ORDER BY origin_server_ts ASC, stream ASC LIMIT $5") \
 	X(MSTMT_VIS_TS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND origin_server_ts <= $2 AND (origin_server_ts < $3 OR" \
-	    " (origin_server_ts = $3 AND stream < $4)) AND rejected IS NULL" \
+	    " (origin_server_ts = $3 AND stream < $4)) AND" MEVENT_SHOWN("") \
 	    " ORDER BY origin_server_ts DESC, stream DESC LIMIT $5")
 
 #define MSTMT_PG_VIS \

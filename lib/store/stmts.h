@@ -6,6 +6,12 @@
 #ifndef MYELIN_STORE_STMTS_H
 #define MYELIN_STORE_STMTS_H
 
+/*
+ * An event clients may be shown: accepted, not soft-failed, not an
+ * outlier (lib/room/receive.c).  t: the events table's prefix, "" or "e.".
+ */
+#define MEVENT_SHOWN(t) " " t "rejected IS NULL AND " t "soft_failed = 0 AND " t "outlier = 0"
+
 #define MUSER_COLS "user_id, password_hash, displayname, avatar_url, is_admin," \
 	" is_guest, deactivated, shadow_banned, user_type, created_ts"
 
