@@ -182,7 +182,8 @@ h_state_all(struct mreq *req)
 /*
  * Spec: C-S API, GET /rooms/{roomId}/event/{eventId}: 404 M_NOT_FOUND
  * when unknown, and, as the spec says, when the user may not read it
- * (history visibility).
+ * (history visibility), a room they may not read at all included:
+ * Synapse answers that 404 too, never 403.
  */
 int
 h_event_get(struct mreq *req)
@@ -193,8 +194,16 @@ h_event_get(struct mreq *req)
 	json_t			*one;
 	int			 rc;
 
-	if (room_require_reader(req, req->params[0], &r) != 1)
-		return -1;
+	switch (mroom_vis_reader(req->db, req->params[0], req->auth.user_id, &r)) {
+	case MROOM_OK:
+		break;
+	case MROOM_NO_ROOM:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+	case MROOM_FORBIDDEN:
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Event not found");
+	default:
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	if ((rc = mstore_event_get(req->db, req->params[1], &row)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 1 && strcmp(row.room_id, req->params[0]) == 0 && row.rejected == NULL &&

@@ -43,6 +43,8 @@ struct mroom_ctx {
 	char			 why[256];	/* reason for MROOM_FORBIDDEN / BAD_EVENT */
 	int64_t			 stream;	/* stream position of the last event persisted */
 	enum mroom_target	 target;	/* for membership events; zeroed: ANY */
+	const char		*new_room_id;	/* mroom_create's room ID when the version
+						   does not derive it; zeroed: a fresh one */
 };
 
 /* The idempotency key of a client send (spec: transaction IDs). */

@@ -51,3 +51,29 @@ def test_push_rules_malformed_path_is_400(alice, method, path):
 def test_push_rules_of_one_kind(alice):
     got = alice.ok("GET", "/pushrules/global/override/")
     assert isinstance(got, list) and got[0]["rule_id"] == ".m.rule.master"
+
+
+# Room upgrades --------------------------------------------------------
+
+def test_upgrade_predecessor_is_the_tombstone(alice):
+    """Synapse: the new room's predecessor.event_id is the old room's tombstone."""
+    old = alice.create_room(room_version="10")
+    new = alice.ok("POST", "/rooms/%s/upgrade" % q(old), {"new_version": "10"})[
+        "replacement_room"]
+    status, tomb = alice.call("GET", "/rooms/%s/state/m.room.tombstone/" % q(old))
+    assert status == 200 and tomb["replacement_room"] == new
+    tomb_id = [e for e in alice.timeline(old) if e["type"] == "m.room.tombstone"][0][
+        "event_id"]
+    create = [e for e in alice.timeline(new) if e["type"] == "m.room.create"][0]
+    assert create["content"]["predecessor"] == {"room_id": old, "event_id": tomb_id}
+
+
+# Reading events -------------------------------------------------------
+
+def test_event_of_unreadable_room_is_404(alice, bob):
+    """A non-member asking for an event of a room that is not world
+    readable gets 404 M_NOT_FOUND, as from Synapse, not 403."""
+    room = alice.create_room(preset="public_chat")
+    eid = alice.send_text(room, "hello, world")
+    status, body = bob.call("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
