@@ -224,7 +224,10 @@ enum mroom_err	mroom_vis_reader(struct mdb *, const char *room_id, const char *u
  * The visibility algorithm over a page: keep[i] is set to whether
  * user_id may see rows[i] (rows of any rooms).  Batched: one query for
  * the user's standing in the rooms, one for the state at every distinct
- * state group, whatever n is.  0, or -1 on storage failure.
+ * state group, whatever n is.  An event whose sender's account was
+ * erased and that the user sees without having been joined at it is
+ * pruned in place (rows[i].json becomes its redacted form), as Synapse
+ * serves it.  0, or -1 on storage failure.
  */
 int		mroom_vis_filter(struct mdb *, const char *user_id, const struct mevrow *rows,
 		    size_t n, unsigned char *keep);

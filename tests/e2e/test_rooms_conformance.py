@@ -70,6 +70,42 @@ def test_upgrade_predecessor_is_the_tombstone(alice):
 
 # Reading events -------------------------------------------------------
 
+def deactivate_erase(user, password):
+    """POST /account/deactivate with erase: true, through its password stage."""
+    status, resp = user.call("POST", "/account/deactivate", {"erase": True})
+    assert status == 401, resp
+    user.ok("POST", "/account/deactivate", {"erase": True, "auth": {
+        "type": "m.login.password", "session": resp["session"], "password": password,
+        "identifier": {"type": "m.id.user", "user": user.user_id}}})
+
+
+def test_erased_sender_seen_pruned_by_later_joiners(stack, uniq, bob):
+    """Synapse: once its sender is erased, an event reaches those joined
+    at it as sent and everyone else pruned."""
+    name = uniq("rce")
+    creator = User.register(stack, name, "pw-erase-1")
+    late = User.register(stack, uniq("rcl"))
+    room = creator.create_room(preset="public_chat")
+    bob.join(room)
+    eid = creator.send_text(room, "body1")
+    late.join(room)
+    assert late.ok("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))["content"]["body"] == \
+        "body1"
+    deactivate_erase(creator, "pw-erase-1")
+    assert bob.ok("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))["content"]["body"] == \
+        "body1"
+    got = late.ok("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))
+    assert got["type"] == "m.room.message" and got["content"] == {}
+    status, resp = late.sync()
+    assert status == 200
+    ev = [e for e in resp["rooms"]["join"][room]["timeline"]["events"]
+          if e["event_id"] == eid]
+    assert not ev or ev[0]["content"] == {}
+    assert [e for e in late.timeline(room) if e["event_id"] == eid][0]["content"] == {}
+    assert [e for e in bob.timeline(room) if e["event_id"] == eid][0]["content"][
+        "body"] == "body1"
+
+
 def test_event_of_unreadable_room_is_404(alice, bob):
     """A non-member asking for an event of a room that is not world
     readable gets 404 M_NOT_FOUND, as from Synapse, not 403."""
