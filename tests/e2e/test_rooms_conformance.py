@@ -113,3 +113,29 @@ def test_event_of_unreadable_room_is_404(alice, bob):
     eid = alice.send_text(room, "hello, world")
     status, body = bob.call("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+
+
+# User directory -------------------------------------------------------
+
+def in_directory(user, term):
+    got = user.ok("POST", "/user_directory/search", {"search_term": term})
+    return any(r["user_id"] == user.user_id for r in got["results"])
+
+
+@pytest.mark.parametrize("etype,key,public,private", [
+    ("m.room.join_rules", "join_rule", "public", "invite"),
+    ("m.room.history_visibility", "history_visibility", "world_readable", "shared"),
+])
+def test_user_directory_follows_room_publicity(alice, bob, uniq, etype, key, public,
+                                               private):
+    """Synapse: a user sharing only a private room is not listed to
+    themselves; the room turning public lists them, turning back unlists."""
+    name = uniq("Dir")
+    bob.ok("PUT", "/profile/%s/displayname" % q(bob.user_id), {"displayname": name})
+    room = alice.create_room(preset="private_chat", invite=[bob.user_id])
+    bob.join(room)
+    assert not in_directory(bob, name)
+    alice.ok("PUT", "/rooms/%s/state/%s/" % (q(room), etype), {key: public})
+    assert in_directory(bob, name)
+    alice.ok("PUT", "/rooms/%s/state/%s/" % (q(room), etype), {key: private})
+    assert not in_directory(bob, name)
