@@ -107,6 +107,87 @@ blocked_check(struct mreq *req, const char *room_id, const char *type, const jso
 	return 0;
 }
 
+/*
+ * Spec: C-S API, "Guest access": guests may join a room whose
+ * m.room.guest_access is can_join, and once it is no longer, "guest
+ * users that are currently joined" leave.  As Synapse, each local guest
+ * joined or invited leaves by their own membership event (no power
+ * level is needed, and the room admin kicked nobody), in the
+ * transaction of the guest_access event.  MROOM_OK or an error of
+ * mroom_send.
+ */
+static enum mroom_err
+guests_leave(struct mreq *req, struct mroom_ctx *ctx, const char *room_id)
+{
+	json_t		*all, *ev, *leave = NULL;
+	enum mroom_err	 e = MROOM_ERROR;
+	size_t		 i;
+
+	if ((all = mstore_cstate_all(req->db, room_id)) == NULL ||
+	    (leave = json_pack("{s:s}", "membership", "leave")) == NULL)
+		goto out;
+	e = MROOM_OK;
+	json_array_foreach(all, i, ev) {
+		const char	*sk = mjson_str(ev, "state_key");
+		const char	*m = mjson_str(json_object_get(ev, "content"), "membership");
+		const char	*host = sk != NULL ? strchr(sk, ':') : NULL;
+		struct muser	 u;
+		char		*eid = NULL;
+		int		 r, guest;
+
+		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || m == NULL ||
+		    (strcmp(m, "join") != 0 && strcmp(m, "invite") != 0) || host == NULL ||
+		    strcmp(host + 1, req->conf->server_name) != 0)
+			continue;
+		if ((r = mstore_user_get(req->db, sk, &u)) == -1) {
+			e = MROOM_ERROR;
+			break;
+		}
+		guest = r == 1 && u.is_guest;
+		if (r == 1)
+			muser_fini(&u);
+		if (!guest)
+			continue;
+		ctx->target = MROOM_TARGET_ANY;
+		e = mroom_send(ctx, room_id, sk, "m.room.member", sk, leave, NULL, NULL, &eid);
+		free(eid);
+		if (e != MROOM_OK)
+			break;
+	}
+out:
+	json_decref(all);
+	json_decref(leave);
+	return e;
+}
+
+/*
+ * Spec: C-S API, "Guest access": a guest may join only when the room's
+ * m.room.guest_access is can_join; else 403 M_FORBIDDEN, as Synapse
+ * ("Guest access not allowed").  1 when allowed, 0 with the request
+ * failed.
+ */
+static int
+guest_join_check(struct mreq *req, const char *room_id)
+{
+	json_t	*ga;
+	int	 err, ok;
+
+	if (!req->auth.is_guest)
+		return 1;
+	ga = mstore_cstate_event(req->db, room_id, "m.room.guest_access", "", &err);
+	if (err) {
+		json_decref(ga);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		return 0;
+	}
+	ok = strcmp(mjson_str(json_object_get(ga, "content"), "guest_access") != NULL ?
+	    mjson_str(json_object_get(ga, "content"), "guest_access") : "", "can_join") == 0;
+	json_decref(ga);
+	if (!ok)
+		mfcgi_fail(req, MERR_FORBIDDEN, "Guest access not allowed");
+	return ok;
+}
+
 /* room_send1, with what the endpoint requires of a membership event's target. */
 static int
 send_event(struct mreq *req, enum mroom_target need, const char *room_id, const char *type,
@@ -142,7 +223,16 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);
 	free(scope);
+	if (e == MROOM_OK && strcmp(type, "m.room.guest_access") == 0 && state_key != NULL &&
+	    *state_key == '\0') {
+		const char *ga = mjson_str(content, "guest_access");
+
+		if (ga == NULL || strcmp(ga, "can_join") != 0)
+			e = guests_leave(req, &ctx, room_id);
+	}
 	if (e != MROOM_OK) {
+		free(*event_id);
+		*event_id = NULL;
 		mdb_rollback(req->db);
 		return room_fail(req, &ctx, e);
 	}
@@ -557,8 +647,16 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		json_decref(content);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	}
-	if (join)
+	if (join) {
+		if (guest_join_check(req, room_id) == 0) {
+			json_decref(content);
+			return -1;
+		}
 		room_member_profile(req, req->auth.user_id, content);
+		/* As Synapse: a guest's join says so. */
+		if (req->auth.is_guest)
+			json_object_set_new(content, "kind", json_string("guest"));
+	}
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
 	free(eid);

@@ -3,7 +3,7 @@ SyTest) expect them of a homeserver that behaves as Synapse 1.67: one
 test per behaviour."""
 import pytest
 
-from conftest import User, q
+from conftest import C, User, q, start_stack, stop_stack
 
 
 @pytest.fixture
@@ -139,3 +139,79 @@ def test_user_directory_follows_room_publicity(alice, bob, uniq, etype, key, pub
     assert in_directory(bob, name)
     alice.ok("PUT", "/rooms/%s/state/%s/" % (q(room), etype), {key: private})
     assert not in_directory(bob, name)
+
+
+# Guests ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def guest_stack():
+    """A stack of its own with guest access on."""
+    s = start_stack(extra_conf="allow_guest_access = yes\n")
+    yield s
+    stop_stack(s)
+
+
+def new_guest(stack):
+    status, resp = stack.request("POST", C + "/register?kind=guest", {})
+    assert status == 200, resp
+    return User(stack, resp)
+
+
+def test_guest_join_needs_can_join(guest_stack, uniq):
+    """Spec, "Guest access": a guest joins only a room whose guest_access is can_join."""
+    owner, guest = User.register(guest_stack, uniq("gjo")), new_guest(guest_stack)
+    room = owner.create_room(preset="public_chat")
+    status, body = guest.call("POST", "/join/" + q(room), {})
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+    owner.ok("PUT", "/rooms/%s/state/m.room.guest_access/" % q(room),
+             {"guest_access": "can_join"})
+    guest.join(room)
+    assert owner.membership(room, guest.user_id) == "join"
+
+
+def test_guests_leave_when_guest_access_forbidden(guest_stack, uniq):
+    """Synapse: revoking guest access makes every local guest member leave."""
+    owner, guest = User.register(guest_stack, uniq("gko")), new_guest(guest_stack)
+    member = User.register(guest_stack, uniq("gkm"))
+    room = owner.create_room(preset="public_chat")
+    owner.ok("PUT", "/rooms/%s/state/m.room.guest_access/" % q(room),
+             {"guest_access": "can_join"})
+    guest.join(room)
+    member.join(room)
+    owner.ok("PUT", "/rooms/%s/state/m.room.guest_access/" % q(room),
+             {"guest_access": "forbidden"})
+    assert owner.membership(room, guest.user_id) == "leave"
+    assert owner.membership(room, member.user_id) == "join"
+    _, leave = owner.state(room, "m.room.member", guest.user_id)
+    ev = [e for e in owner.timeline(room) if e["type"] == "m.room.member" and
+          e["state_key"] == guest.user_id][-1]
+    assert ev["sender"] == guest.user_id and leave["membership"] == "leave"
+
+
+def test_guest_upgrade_keeps_user_id(guest_stack, uniq):
+    """Spec, "Guest access": a guest account can be upgraded; as Synapse,
+    POST /register with guest_access_token and the guest's own localpart."""
+    guest = new_guest(guest_stack)
+    owner = User.register(guest_stack, uniq("guo"))
+    room = owner.create_room(preset="public_chat")
+    local = guest.user_id[1:].split(":")[0]
+    body = {"username": local, "password": "SIR_Arthur_David",
+            "guest_access_token": guest.token}
+    status, resp = guest_stack.request("POST", C + "/register", body)
+    assert status == 401 and "flows" in resp, resp
+    body["auth"] = {"type": "m.login.dummy", "session": resp["session"]}
+    status, resp = guest_stack.request("POST", C + "/register", body)
+    assert status == 200 and resp["user_id"] == guest.user_id, resp
+    full = User(guest_stack, resp)
+    assert full.ok("GET", "/account/whoami")["is_guest"] is False
+    full.join(room)
+    status, resp = guest_stack.login(local, "SIR_Arthur_David")
+    assert status == 200 and resp["user_id"] == guest.user_id
+
+
+def test_guest_cannot_upgrade_another(guest_stack):
+    one, two = new_guest(guest_stack), new_guest(guest_stack)
+    status, resp = guest_stack.request("POST", C + "/register", {
+        "username": one.user_id[1:].split(":")[0], "password": "SIR_Arthur_David",
+        "guest_access_token": two.token, "auth": {"type": "m.login.dummy"}})
+    assert (status, resp["errcode"]) == (400, "M_USER_IN_USE")
