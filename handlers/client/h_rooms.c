@@ -634,7 +634,7 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 {
 	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
-	char		*eid = NULL;
+	char		*eid = NULL, *before = NULL;
 	int		 rc, join = strcmp(m, "join") == 0;
 
 	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
@@ -657,8 +657,18 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		if (req->auth.is_guest)
 			json_object_set_new(content, "kind", json_string("guest"));
 	}
+	if (join) {
+		struct mroom_ctx ctx;
+
+		room_ctx(req, &ctx);
+		before = mroom_membership(&ctx, room_id, req->auth.user_id);
+	}
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
+	/* A new join (not a profile change) of a replacement room. */
+	if (rc == 0 && eid != NULL && join && (before == NULL || strcmp(before, "join") != 0))
+		room_upgrade_joined(req, room_id, req->auth.user_id);
+	free(before);
 	free(eid);
 	if (rc == -1)
 		return -1;

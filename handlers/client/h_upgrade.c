@@ -7,6 +7,7 @@
 #include "directory.h"
 #include "events/events.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -497,6 +498,56 @@ out:
 	return e;
 }
 
+void
+room_upgrade_carry(struct mreq *req, const char *old_id, const char *new_id,
+    const char *user_id)
+{
+	json_t		*tags = NULL, *direct = NULL, *list, *v;
+	const char	*k;
+	size_t		 i;
+	int		 changed = 0;
+
+	if (mstore_account_data_get(req->db, user_id, old_id, "m.tag", &tags) == 1 &&
+	    json_object_size(json_object_get(tags, "tags")) > 0 &&
+	    mstore_account_data_put(req->db, user_id, new_id, "m.tag", tags) == -1)
+		mlog_warn(req->id, "%s: tags of %s not carried", __func__, old_id);
+	if (mstore_account_data_get(req->db, user_id, "", "m.direct", &direct) == 1 &&
+	    json_is_object(direct)) {
+		json_object_foreach(direct, k, list) {
+			int has_old = 0, has_new = 0;
+
+			json_array_foreach(list, i, v)
+				if (json_is_string(v)) {
+					has_old |= strcmp(json_string_value(v), old_id) == 0;
+					has_new |= strcmp(json_string_value(v), new_id) == 0;
+				}
+			if (has_old && !has_new &&
+			    json_array_append_new(list, json_string(new_id)) == 0)
+				changed = 1;
+		}
+		if (changed &&
+		    mstore_account_data_put(req->db, user_id, "", "m.direct", direct) == -1)
+			mlog_warn(req->id, "%s: m.direct not carried to %s", __func__, new_id);
+	}
+	json_decref(tags);
+	json_decref(direct);
+}
+
+void
+room_upgrade_joined(struct mreq *req, const char *room_id, const char *user_id)
+{
+	json_t		*create;
+	const char	*old;
+	int		 err;
+
+	create = mstore_cstate_event(req->db, room_id, "m.room.create", "", &err);
+	old = mjson_str(json_object_get(json_object_get(create, "content"), "predecessor"),
+	    "room_id");
+	if (!err && old != NULL)
+		room_upgrade_carry(req, old, room_id, user_id);
+	json_decref(create);
+}
+
 /*
  * Spec: C-S API, POST /rooms/{roomId}/upgrade {new_version,
  * additional_creators}: 400 M_UNSUPPORTED_ROOM_VERSION for an unknown
@@ -556,6 +607,7 @@ h_upgrade(struct mreq *req)
 		free(new_id);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 	}
+	room_upgrade_carry(req, req->params[0], new_id, req->auth.user_id);
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "replacement_room", new_id));
 	free(new_id);
 	return rc;

@@ -68,6 +68,22 @@ def test_upgrade_predecessor_is_the_tombstone(alice):
     assert create["content"]["predecessor"] == {"room_id": old, "event_id": tomb_id}
 
 
+def test_upgrade_carries_tags_and_direct(alice, bob):
+    """Synapse: joining the replacement room takes along the user's tags
+    of the old one and its place in m.direct (the upgrader's too)."""
+    old = alice.create_room(preset="public_chat", room_version="10")
+    bob.join(old)
+    bob.ok("PUT", "/user/%s/rooms/%s/tags/test_tag" % (q(bob.user_id), q(old)), {})
+    alice.ok("PUT", "/user/%s/account_data/m.direct" % q(alice.user_id),
+             {bob.user_id: [old]})
+    new = alice.ok("POST", "/rooms/%s/upgrade" % q(old), {"new_version": "10"})[
+        "replacement_room"]
+    assert alice.ok("GET", "/user/%s/account_data/m.direct" % q(alice.user_id)) == \
+        {bob.user_id: [old, new]}
+    bob.join(new)
+    assert bob.ok("GET", "/user/%s/rooms/%s/tags" % (q(bob.user_id), q(new))) == \
+        {"tags": {"test_tag": {}}}
+
 # Reading events -------------------------------------------------------
 
 def deactivate_erase(user, password):
