@@ -119,43 +119,26 @@ blocked_check(struct mreq *req, const char *room_id, const char *type, const jso
 static enum mroom_err
 guests_leave(struct mreq *req, struct mroom_ctx *ctx, const char *room_id)
 {
-	json_t		*all, *ev, *leave = NULL;
+	json_t		*guests, *leave = NULL, *g;
 	enum mroom_err	 e = MROOM_ERROR;
 	size_t		 i;
 
-	if ((all = mstore_cstate_all(req->db, room_id)) == NULL ||
+	if ((guests = mstore_room_guests(req->db, room_id)) == NULL ||
 	    (leave = json_pack("{s:s}", "membership", "leave")) == NULL)
 		goto out;
 	e = MROOM_OK;
-	json_array_foreach(all, i, ev) {
-		const char	*sk = mjson_str(ev, "state_key");
-		const char	*m = mjson_str(json_object_get(ev, "content"), "membership");
-		const char	*host = sk != NULL ? strchr(sk, ':') : NULL;
-		struct muser	 u;
-		char		*eid = NULL;
-		int		 r, guest;
+	json_array_foreach(guests, i, g) {
+		char *eid = NULL;
 
-		if (strcmp(mjson_str(ev, "type"), "m.room.member") != 0 || m == NULL ||
-		    (strcmp(m, "join") != 0 && strcmp(m, "invite") != 0) || host == NULL ||
-		    strcmp(host + 1, req->conf->server_name) != 0)
-			continue;
-		if ((r = mstore_user_get(req->db, sk, &u)) == -1) {
-			e = MROOM_ERROR;
-			break;
-		}
-		guest = r == 1 && u.is_guest;
-		if (r == 1)
-			muser_fini(&u);
-		if (!guest)
-			continue;
 		ctx->target = MROOM_TARGET_ANY;
-		e = mroom_send(ctx, room_id, sk, "m.room.member", sk, leave, NULL, NULL, &eid);
+		e = mroom_send(ctx, room_id, json_string_value(g), "m.room.member",
+		    json_string_value(g), leave, NULL, NULL, &eid);
 		free(eid);
 		if (e != MROOM_OK)
 			break;
 	}
 out:
-	json_decref(all);
+	json_decref(guests);
 	json_decref(leave);
 	return e;
 }
@@ -169,8 +152,9 @@ out:
 static int
 guest_join_check(struct mreq *req, const char *room_id)
 {
-	json_t	*ga;
-	int	 err, ok;
+	json_t		*ga;
+	const char	*v;
+	int		 err, ok;
 
 	if (!req->auth.is_guest)
 		return 1;
@@ -180,8 +164,8 @@ guest_join_check(struct mreq *req, const char *room_id)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		return 0;
 	}
-	ok = strcmp(mjson_str(json_object_get(ga, "content"), "guest_access") != NULL ?
-	    mjson_str(json_object_get(ga, "content"), "guest_access") : "", "can_join") == 0;
+	v = mjson_str(json_object_get(ga, "content"), "guest_access");
+	ok = v != NULL && strcmp(v, "can_join") == 0;
 	json_decref(ga);
 	if (!ok)
 		mfcgi_fail(req, MERR_FORBIDDEN, "Guest access not allowed");

@@ -495,6 +495,12 @@ mstore_user_rooms(struct mdb *db, const char *user_id, const char *membership)
 	    membership));
 }
 
+json_t *
+mstore_room_guests(struct mdb *db, const char *room_id)
+{
+	return mcur_json_strings(mdb_query(db, MSTMT_CSTATE_GUESTS, "s", room_id));
+}
+
 /* Adds a row (event ID, depth) to the extremities, the depth to the highest (arg).  0 or -1. */
 static int
 fwd_row(struct mcur *c, json_t *arr, void *arg)

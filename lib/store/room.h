@@ -114,6 +114,8 @@ json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
 json_t	*mstore_cstate_all(struct mdb *, const char *room_id);
 /* Room IDs where user's current membership is membership: a new JSON array, or NULL. */
 json_t	*mstore_user_rooms(struct mdb *, const char *user_id, const char *membership);
+/* The local guests joined to or invited into a room: a new JSON array of user IDs, or NULL. */
+json_t	*mstore_room_guests(struct mdb *, const char *room_id);
 
 /* The forward extremities: a new JSON array of IDs; *maxdepth their highest depth. */
 json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);
