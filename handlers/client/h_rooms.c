@@ -164,6 +164,16 @@ guest_join_check(struct mreq *req, const char *room_id)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		return 0;
 	}
+	if (ga == NULL) {
+		struct mroom	room;
+		int		r;
+
+		/* An unknown room is the write path's to answer (404). */
+		if ((r = mstore_room_get(req->db, room_id, &room)) == 1)
+			mroom_fini(&room);
+		if (r != 1)
+			return 1;
+	}
 	v = mjson_str(json_object_get(ga, "content"), "guest_access");
 	ok = v != NULL && strcmp(v, "can_join") == 0;
 	json_decref(ga);
