@@ -217,6 +217,10 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);
 	free(scope);
+	/* MSC2228, as Synapse: only when the option is on, else the key is plain content. */
+	if (e == MROOM_OK && req->conf->enable_ephemeral_messages &&
+	    mroom_expiry_note(req->db, *event_id, state_key, content) == -1)
+		e = MROOM_ERROR;
 	if (e == MROOM_OK && strcmp(type, "m.room.guest_access") == 0 && state_key != NULL &&
 	    *state_key == '\0') {
 		const char *ga = mjson_str(content, "guest_access");

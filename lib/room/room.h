@@ -91,6 +91,21 @@ enum mroom_err	mroom_send(struct mroom_ctx *, const char *room_id, const char *s
 enum mroom_err	mroom_create(struct mroom_ctx *, const struct mroomver *, const char *creator,
 		    const json_t *creation_content, const json_t *initial, char **room_id);
 
+/*
+ * MSC2228 (the option enable_ephemeral_messages): a message event whose
+ * content has an integer org.matrix.self_destruct_after, a time in ms,
+ * is pruned as a redaction leaves it once that time has passed.
+ * mroom_expiry_note records event_id for that, in the caller's
+ * transaction, when content asks (state events never do): 0 or -1.
+ * mroom_expiry_run prunes every event due at now, a transaction per
+ * batch, and sets *next to the soonest time still to come (0: none):
+ * the count pruned, or -1.
+ */
+#define MROOM_SELF_DESTRUCT_AFTER	"org.matrix.self_destruct_after"
+int		mroom_expiry_note(struct mdb *, const char *event_id, const char *state_key,
+		    const json_t *content);
+int64_t		mroom_expiry_run(struct mdb *, int64_t now, int64_t *next);
+
 /* The current state event (new reference) or NULL; *err set on storage failure. */
 json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,
 		    const char *state_key, int *err);

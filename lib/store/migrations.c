@@ -403,5 +403,15 @@ const struct mmigration mmigrations[] = {
 	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
 	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
 	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
+	/*
+	 * MSC2228 (enable_ephemeral_messages): the message events that asked
+	 * to be pruned, and when; myelin-timerd prunes each once due and
+	 * forgets it.
+	 */
+	{ 15, "event-expiry",
+	  "CREATE TABLE event_expiry (event_id TEXT PRIMARY KEY,"
+	  " expiry_ts BIGINT NOT NULL);"
+	  "CREATE INDEX event_expiry_ts ON event_expiry (expiry_ts);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

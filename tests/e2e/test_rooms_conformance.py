@@ -1,9 +1,12 @@
 """Rooms, guests, push rules and the user directory as clients (and
 SyTest) expect them of a homeserver that behaves as Synapse 1.67: one
 test per behaviour."""
+import os
+import time
+
 import pytest
 
-from conftest import C, User, q, start_stack, stop_stack
+from conftest import C, FakeClock, User, q, start_stack, stop_stack
 
 
 @pytest.fixture
@@ -231,3 +234,48 @@ def test_guest_cannot_upgrade_another(guest_stack):
         "username": one.user_id[1:].split(":")[0], "password": "SIR_Arthur_David",
         "guest_access_token": two.token, "auth": {"type": "m.login.dummy"}})
     assert (status, resp["errcode"]) == (400, "M_USER_IN_USE")
+
+
+# Ephemeral messages (MSC2228) -----------------------------------------
+
+@pytest.fixture(scope="module")
+def expiry_stack():
+    """A stack of its own, on a FakeClock, with enable_ephemeral_messages."""
+    clock = FakeClock()
+    s = start_stack(extra_conf="enable_ephemeral_messages = yes\n",
+                    env={"MYELIN_FAKE_CLOCK": clock.path})
+    s.clock = clock
+    yield s
+    stop_stack(s)
+    os.unlink(clock.path)
+
+
+def event_content(user, room, eid):
+    return user.ok("GET", "/rooms/%s/event/%s" % (q(room), q(eid)))["content"]
+
+
+def test_self_destruct_after_prunes_the_message(expiry_stack, uniq):
+    """MSC2228, as Synapse with enable_ephemeral_messages: once
+    org.matrix.self_destruct_after has passed, the message is served
+    pruned; one without it, or a state event, is left alone."""
+    s = expiry_stack
+    alice = User.register(s, uniq("eph"))
+    room = alice.create_room(preset="public_chat")
+    at = s.clock.now + 1000
+    eid = alice.send_text(room, "This is a message", **{
+        "org.matrix.self_destruct_after": at})
+    kept = alice.send_text(room, "stays")
+    status, _ = alice.put_state(room, "org.example.s", {
+        "org.matrix.self_destruct_after": at})
+    assert status == 200
+    assert event_content(alice, room, eid)["body"] == "This is a message"
+    s.clock.advance(2000)
+    # myelin-timerd prunes it on its next look: wait for that, boundedly.
+    for _ in range(100):
+        if event_content(alice, room, eid) == {}:
+            break
+        time.sleep(0.1)
+    assert event_content(alice, room, eid) == {}
+    assert [e for e in alice.timeline(room) if e["event_id"] == eid][0]["content"] == {}
+    assert event_content(alice, room, kept)["body"] == "stays"
+    assert alice.state(room, "org.example.s")[1] == {"org.matrix.self_destruct_after": at}
