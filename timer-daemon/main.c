@@ -88,6 +88,7 @@ main(int argc, char *argv[])
 		{ "nonces", t_nonces, MSTREAM__MAX, 0, 0 },
 		{ "typing", t_typing, MSTREAM_TYPING, 0, 0 },
 		{ "presence", t_presence, MSTREAM__MAX, 0, 0 },
+		{ "expiry", t_expiry, MSTREAM_EVENTS, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
@@ -131,6 +132,12 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	/* Nothing to reload yet: SIGHUP must not end the daemon. */
 	signal(SIGHUP, SIG_IGN);
+	/* MSC2228 is off unless the configuration turns it on, as in Synapse. */
+	for (size_t i = 0; i < ntimers; i++)
+		if (timers[i].fn == t_expiry && !conf->enable_ephemeral_messages) {
+			timers[i].due = NOMORE;
+			timers[i].stream = MSTREAM__MAX;	/* no move wakes it */
+		}
 	mlog_info(NULL, "started");
 	while (!quit) {
 		int64_t		 now = mclock_now_ms(), next = now + 60 * 1000;

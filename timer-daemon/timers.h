@@ -22,4 +22,10 @@ int64_t	t_typing(struct mdb *, struct mnotify *, int64_t now);
  */
 int64_t	t_presence(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * MSC2228: prunes the messages whose self_destruct_after passed.
+ * Returns the milliseconds until the next one is due (or a guard).
+ */
+int64_t	t_expiry(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

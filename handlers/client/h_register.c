@@ -77,6 +77,69 @@ generated_user_id(struct mreq *req)
 }
 
 /*
+ * Spec: C-S API, "Guest access": "guest accounts can be upgraded to full
+ * accounts".  As Synapse, POST /register names the guest by
+ * guest_access_token in the body (never kept in the UIA session: it is a
+ * secret), and the username, when given, must be the guest's own
+ * localpart; another taken name stays 400 M_USER_IN_USE.  Returns the
+ * guest's user ID (malloc'd) when the request upgrades one, else NULL;
+ * *failed is set when the request has failed (a token that is no
+ * guest's: 401 M_UNKNOWN_TOKEN, as for any unknown token).
+ */
+static char *
+guest_upgrade_of(struct mreq *req, const char *token, const char *username, int *failed)
+{
+	struct mtokeninfo	 t;
+	char			*hash, *id = NULL, *want = NULL;
+	int			 rc;
+
+	*failed = 0;
+	if (token == NULL)
+		return NULL;
+	if ((hash = mcrypto_token_hash(token)) == NULL) {
+		*failed = 1;
+		mfcgi_fail(req, MERR_INTERNAL, "%s: token hash", __func__);
+		return NULL;
+	}
+	rc = mstore_token_get(req->db, hash, &t);
+	free(hash);
+	if (rc == -1) {
+		*failed = 1;
+		mfcgi_fail(req, MERR_INTERNAL, "%s: token lookup", __func__);
+		return NULL;
+	}
+	if (rc == 0 || !t.is_guest || t.deactivated) {
+		if (rc == 1)
+			mtokeninfo_fini(&t);
+		*failed = 1;
+		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown guest access token");
+		return NULL;
+	}
+	if (username != NULL) {
+		char *lp = strdup(username);
+
+		for (char *p = lp; p != NULL && *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (lp == NULL || asprintf(&want, "@%s:%s", lp, req->conf->server_name) == -1)
+			want = NULL;
+		free(lp);
+		if (want == NULL) {
+			mtokeninfo_fini(&t);
+			*failed = 1;
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			return NULL;
+		}
+	}
+	/* Another name than the guest's own: an ordinary registration of it. */
+	if (want == NULL || strcmp(want, t.user_id) == 0)
+		id = strdup(t.user_id);
+	free(want);
+	mtokeninfo_fini(&t);
+	return id;
+}
+
+/*
  * Keeps what a registration step sent in its UIA session, the password
  * as its hash: a later step may send "auth" alone.  0, or -1 with the
  * request failed.
@@ -122,8 +185,8 @@ h_register(struct mreq *req)
 	const char	*sid = mjson_str(json_object_get(b, "auth"), "session");
 	const char	*username, *password, *device_id, *devname, *kept_hash;
 	char		*user_id = NULL, *session = NULL, *hash = NULL, *regtoken = NULL;
-	char		*made = NULL;
-	int		 inhibit, refresh, guest, rc = -1, uia;
+	char		*made = NULL, *upgrade = NULL;
+	int		 inhibit, refresh, guest, rc = -1, uia, failed;
 
 	{
 		char *k = mreq_query(req, "kind");
@@ -177,8 +240,16 @@ h_register(struct mreq *req)
 	}
 	/* A session that made its account already is the same request again. */
 	made = sid != NULL ? mauth_uia_result(req, sid, "register") : NULL;
+	upgrade = guest_upgrade_of(req, mjson_str(b, "guest_access_token"), username, &failed);
+	if (failed)
+		goto out;
 	/* Name problems are reported before auth, as clients expect early errors. */
-	if (made == NULL && username != NULL && (user_id = wanted_user_id(req, username, 1)) == NULL)
+	if (made == NULL && upgrade != NULL && (user_id = strdup(upgrade)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	if (made == NULL && user_id == NULL && username != NULL &&
+	    (user_id = wanted_user_id(req, username, 1)) == NULL)
 		goto out;
 	/*
 	 * Spec: a client may resend registration's parameters at each step
@@ -229,7 +300,19 @@ create:
 			mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid registration token");
 			goto out;
 		}
-		if (mauth_user_add(req, user_id, hash, NULL, 0, guest, NULL) == -1) {
+		if (upgrade != NULL && strcmp(upgrade, user_id) == 0 && hash != NULL) {
+			/* Upgraded in place: same user ID, rooms and data; a new device. */
+			if ((rc = mstore_user_upgrade_guest(req->db, user_id, hash)) != 1) {
+				mdb_rollback(req->db);
+				if (rc == 0)
+					mfcgi_fail(req, MERR_USER_IN_USE, "User ID already taken.");
+				else
+					mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+				rc = -1;
+				goto out;
+			}
+			rc = -1;
+		} else if (mauth_user_add(req, user_id, hash, NULL, 0, guest, NULL) == -1) {
 			mdb_rollback(req->db);
 			goto out;
 		}
@@ -254,6 +337,7 @@ out:
 	free(hash);
 	free(regtoken);
 	free(made);
+	free(upgrade);
 	return rc;
 }
 

@@ -109,6 +109,81 @@ blocked_check(struct mreq *req, const char *room_id, const char *type, const jso
 	return 0;
 }
 
+/*
+ * Spec: C-S API, "Guest access": guests may join a room whose
+ * m.room.guest_access is can_join, and once it is no longer, "guest
+ * users that are currently joined" leave.  As Synapse, each local guest
+ * joined or invited leaves by their own membership event (no power
+ * level is needed, and the room admin kicked nobody), in the
+ * transaction of the guest_access event.  MROOM_OK or an error of
+ * mroom_send.
+ */
+static enum mroom_err
+guests_leave(struct mreq *req, struct mroom_ctx *ctx, const char *room_id)
+{
+	json_t		*guests, *leave = NULL, *g;
+	enum mroom_err	 e = MROOM_ERROR;
+	size_t		 i;
+
+	if ((guests = mstore_room_guests(req->db, room_id)) == NULL ||
+	    (leave = json_pack("{s:s}", "membership", "leave")) == NULL)
+		goto out;
+	e = MROOM_OK;
+	json_array_foreach(guests, i, g) {
+		char *eid = NULL;
+
+		ctx->target = MROOM_TARGET_ANY;
+		e = mroom_send(ctx, room_id, json_string_value(g), "m.room.member",
+		    json_string_value(g), leave, NULL, NULL, &eid);
+		free(eid);
+		if (e != MROOM_OK)
+			break;
+	}
+out:
+	json_decref(guests);
+	json_decref(leave);
+	return e;
+}
+
+/*
+ * Spec: C-S API, "Guest access": a guest may join only when the room's
+ * m.room.guest_access is can_join; else 403 M_FORBIDDEN, as Synapse
+ * ("Guest access not allowed").  1 when allowed, 0 with the request
+ * failed.
+ */
+static int
+guest_join_check(struct mreq *req, const char *room_id)
+{
+	json_t		*ga;
+	const char	*v;
+	int		 err, ok;
+
+	if (!req->auth.is_guest)
+		return 1;
+	ga = mstore_cstate_event(req->db, room_id, "m.room.guest_access", "", &err);
+	if (err) {
+		json_decref(ga);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		return 0;
+	}
+	if (ga == NULL) {
+		struct mroom	room;
+		int		r;
+
+		/* An unknown room is the write path's to answer (404). */
+		if ((r = mstore_room_get(req->db, room_id, &room)) == 1)
+			mroom_fini(&room);
+		if (r != 1)
+			return 1;
+	}
+	v = mjson_str(json_object_get(ga, "content"), "guest_access");
+	ok = v != NULL && strcmp(v, "can_join") == 0;
+	json_decref(ga);
+	if (!ok)
+		mfcgi_fail(req, MERR_FORBIDDEN, "Guest access not allowed");
+	return ok;
+}
+
 /* room_send1, with what the endpoint requires of a membership event's target. */
 static int
 send_event(struct mreq *req, enum mroom_target need, const char *room_id, const char *type,
@@ -144,7 +219,20 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);
 	free(scope);
+	/* MSC2228, as Synapse: only when the option is on, else the key is plain content. */
+	if (e == MROOM_OK && req->conf->enable_ephemeral_messages &&
+	    mroom_expiry_note(req->db, *event_id, state_key, content) == -1)
+		e = MROOM_ERROR;
+	if (e == MROOM_OK && strcmp(type, "m.room.guest_access") == 0 && state_key != NULL &&
+	    *state_key == '\0') {
+		const char *ga = mjson_str(content, "guest_access");
+
+		if (ga == NULL || strcmp(ga, "can_join") != 0)
+			e = guests_leave(req, &ctx, room_id);
+	}
 	if (e != MROOM_OK) {
+		free(*event_id);
+		*event_id = NULL;
 		mdb_rollback(req->db);
 		return room_fail(req, &ctx, e);
 	}
@@ -546,7 +634,7 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 {
 	json_t		*content;
 	const char	*reason = mjson_str(req->body, "reason");
-	char		*eid = NULL;
+	char		*eid = NULL, *before = NULL;
 	int		 rc, join = strcmp(m, "join") == 0;
 
 	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
@@ -559,10 +647,28 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		json_decref(content);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	}
-	if (join)
+	if (join) {
+		if (guest_join_check(req, room_id) == 0) {
+			json_decref(content);
+			return -1;
+		}
 		room_member_profile(req, req->auth.user_id, content);
+		/* As Synapse: a guest's join says so. */
+		if (req->auth.is_guest)
+			json_object_set_new(content, "kind", json_string("guest"));
+	}
+	if (join) {
+		struct mroom_ctx ctx;
+
+		room_ctx(req, &ctx);
+		before = mroom_membership(&ctx, room_id, req->auth.user_id);
+	}
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
+	/* A new join (not a profile change) of a replacement room. */
+	if (rc == 0 && eid != NULL && join && (before == NULL || strcmp(before, "join") != 0))
+		room_upgrade_joined(req, room_id, req->auth.user_id);
+	free(before);
 	free(eid);
 	if (rc == -1)
 		return -1;

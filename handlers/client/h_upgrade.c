@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "directory.h"
 #include "events/events.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -346,6 +348,7 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	json_t		*cc = NULL, *initial = NULL, *pl = NULL, *restore = NULL;
 	json_t		*old_alias = NULL, *new_alias = NULL, *quiet = NULL, *tomb = NULL;
 	json_t		*member, *ev, *occ;
+	char		*new_room = NULL, *tomb_id = NULL;
 	enum mroom_err	 e = MROOM_ERROR;
 	size_t		 i;
 
@@ -359,8 +362,32 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	cc = json_pack("{s:{s:s}}", "predecessor", "room_id", old_id);
 	if (cc == NULL || (initial = json_array()) == NULL)
 		goto out;
-	/* Spec v1.16: event_id is deprecated, yet "SHOULD still be populated where possible". */
-	if (o.last_event != NULL)
+	/*
+	 * Spec v1.16: event_id is deprecated, yet "SHOULD still be populated
+	 * where possible".  As Synapse, it is the tombstone's (SyTest checks),
+	 * so the tombstone (step 5) goes first, naming the room ID chosen
+	 * here.  A version that derives the room ID from its create event
+	 * (12) cannot be named before it exists: there predecessor names the
+	 * old room's latest event, and the tombstone follows.
+	 */
+	if (!ver->create_room_id) {
+		char *r = mcrypto_random_string(18);
+
+		if (r == NULL || asprintf(&new_room, "!%s:%s", r, req->conf->server_name) == -1)
+			new_room = NULL;
+		free(r);
+		if (new_room == NULL ||
+		    (tomb = json_pack("{s:s,s:s}", "body", TOMBSTONE_BODY,
+		    "replacement_room", new_room)) == NULL)
+			goto out;
+		if ((e = mroom_send(ctx, old_id, me, "m.room.tombstone", "", tomb, NULL, NULL,
+		    &tomb_id)) != MROOM_OK)
+			goto out;
+		e = MROOM_ERROR;
+		json_object_set_new(json_object_get(cc, "predecessor"), "event_id",
+		    json_string(tomb_id));
+		ctx->new_room_id = new_room;
+	} else if (o.last_event != NULL)
 		json_object_set_new(json_object_get(cc, "predecessor"), "event_id",
 		    json_string(o.last_event));
 	if (rtype != NULL)
@@ -388,7 +415,9 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 				    json_deep_copy(json_object_get(ev, "content")));
 	split_aliases(req, o.alias, &old_alias, &new_alias);
 
-	if ((e = mroom_create(ctx, ver, me, cc, initial, new_id)) != MROOM_OK)
+	e = mroom_create(ctx, ver, me, cc, initial, new_id);
+	ctx->new_room_id = NULL;
+	if (e != MROOM_OK)
 		goto out;
 	/* Bans carry over (Synapse does the same); other memberships cannot. */
 	json_array_foreach(o.all, i, ev) {
@@ -411,13 +440,17 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	    (e = send_part(ctx, *new_id, me, "m.room.power_levels", "", restore, 0)) != MROOM_OK)
 		goto out;
 
-	/* Step 5: the tombstone; the permission was checked before, and is again here. */
-	if ((tomb = json_pack("{s:s,s:s}", "body", TOMBSTONE_BODY, "replacement_room",
-	    *new_id)) == NULL) {
+	/*
+	 * Step 5: the tombstone, unless it went first (above); the permission
+	 * was checked before, and is again here.
+	 */
+	if (tomb == NULL && (tomb = json_pack("{s:s,s:s}", "body", TOMBSTONE_BODY,
+	    "replacement_room", *new_id)) == NULL) {
 		e = MROOM_ERROR;
 		goto out;
 	}
-	if ((e = send_part(ctx, old_id, me, "m.room.tombstone", "", tomb, 0)) != MROOM_OK)
+	if (tomb_id == NULL &&
+	    (e = send_part(ctx, old_id, me, "m.room.tombstone", "", tomb, 0)) != MROOM_OK)
 		goto out;
 	/* Step 4: local aliases follow the room. */
 	e = MROOM_ERROR;
@@ -459,8 +492,60 @@ out:
 	json_decref(new_alias);
 	json_decref(quiet);
 	json_decref(tomb);
+	free(tomb_id);
+	free(new_room);
 	oldroom_fini(&o);
 	return e;
+}
+
+void
+room_upgrade_carry(struct mreq *req, const char *old_id, const char *new_id,
+    const char *user_id)
+{
+	json_t		*tags = NULL, *direct = NULL, *list, *v;
+	const char	*k;
+	size_t		 i;
+	int		 changed = 0;
+
+	if (mstore_account_data_get(req->db, user_id, old_id, "m.tag", &tags) == 1 &&
+	    json_object_size(json_object_get(tags, "tags")) > 0 &&
+	    mstore_account_data_put(req->db, user_id, new_id, "m.tag", tags) == -1)
+		mlog_warn(req->id, "%s: tags of %s not carried", __func__, old_id);
+	if (mstore_account_data_get(req->db, user_id, "", "m.direct", &direct) == 1 &&
+	    json_is_object(direct)) {
+		json_object_foreach(direct, k, list) {
+			int has_old = 0, has_new = 0;
+
+			json_array_foreach(list, i, v)
+				if (json_is_string(v)) {
+					has_old |= strcmp(json_string_value(v), old_id) == 0;
+					has_new |= strcmp(json_string_value(v), new_id) == 0;
+				}
+			if (has_old && !has_new &&
+			    json_array_append_new(list, json_string(new_id)) == 0)
+				changed = 1;
+		}
+		if (changed &&
+		    mstore_account_data_put(req->db, user_id, "", "m.direct", direct) == -1)
+			mlog_warn(req->id, "%s: m.direct not carried to %s", __func__, new_id);
+	}
+	json_decref(tags);
+	json_decref(direct);
+}
+
+void
+room_upgrade_joined(struct mreq *req, const char *room_id, const char *user_id)
+{
+	json_t		*create;
+	const char	*old;
+	int		 err;
+
+	create = mstore_cstate_event(req->db, room_id, "m.room.create", "", &err);
+	old = mjson_str(json_object_get(json_object_get(create, "content"), "predecessor"),
+	    "room_id");
+	if (!err && old != NULL)
+		room_upgrade_carry(req, old, room_id, user_id);
+	json_decref(create);
 }
 
 /*
@@ -522,6 +607,7 @@ h_upgrade(struct mreq *req)
 		free(new_id);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 	}
+	room_upgrade_carry(req, req->params[0], new_id, req->auth.user_id);
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "replacement_room", new_id));
 	free(new_id);
 	return rc;

@@ -11,6 +11,8 @@ int	h_read_markers(struct mreq *);
 /* h_push.c */
 int	h_pushrules(struct mreq *);
 int	h_pushrules_global(struct mreq *);
+int	h_pushrules_kind(struct mreq *);
+int	h_pushrules_malformed(struct mreq *);
 int	h_pushrule_get(struct mreq *);
 int	h_pushrule_put(struct mreq *);
 int	h_pushrule_delete(struct mreq *);

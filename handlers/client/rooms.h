@@ -57,6 +57,17 @@ int	room_require_reader(struct mreq *, const char *room_id, struct mroom_reader 
  */
 unsigned char	*room_vis_keep(struct mreq *, const struct mevrow *rows, size_t n);
 
+/*
+ * Synapse (copy_room_tags_and_direct_to_room): a user newly joined to
+ * new_id, the replacement of old_id, takes along their tags of old_id
+ * and its place in their m.direct lists.  Best effort after the join:
+ * a failure is logged, the join stands.
+ */
+void	room_upgrade_carry(struct mreq *, const char *old_id, const char *new_id,
+	    const char *user_id);
+/* room_upgrade_carry for a user newly joined to room_id, when it replaced a room. */
+void	room_upgrade_joined(struct mreq *, const char *room_id, const char *user_id);
+
 int	h_create_room(struct mreq *);
 int	h_join_room_id(struct mreq *);
 int	h_join_alias(struct mreq *);

@@ -34,6 +34,7 @@ static const struct ckey keys[] = {
 	{ "enable_registration", C_BOOL, OFF(enable_registration), 0, 0 },
 	{ "registration_requires_token", C_BOOL, OFF(registration_requires_token), 0, 0 },
 	{ "allow_guest_access", C_BOOL, OFF(allow_guest_access), 0, 0 },
+	{ "enable_ephemeral_messages", C_BOOL, OFF(enable_ephemeral_messages), 0, 0 },
 	{ "registration_shared_secret", C_STR, OFF(registration_shared_secret), 0, 0 },
 	{ "signing_key_path", C_PATH, OFF(signing_key_path), 0, 0 },
 	{ "media_path", C_PATH, OFF(media_path), 0, 0 },

@@ -18,6 +18,7 @@ struct mconfig {
 	int		 enable_registration;
 	int		 registration_requires_token;
 	int		 allow_guest_access;
+	int		 enable_ephemeral_messages;	/* MSC2228 */
 	char		*registration_shared_secret;	/* NULL: shared-secret registration off */
 	char		*signing_key_path;
 	char		*media_path;

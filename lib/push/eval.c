@@ -565,10 +565,13 @@ mpush_actions_clean(const json_t *actions)
 	json_array_foreach(actions, i, a) {
 		const char *s = json_string_value(a);
 
-		/* Spec: "Historical Actions": dont_notify and coalesce are ignored. */
-		if (s != NULL && (strcmp(s, "dont_notify") == 0 || strcmp(s, "coalesce") == 0))
-			continue;
-		if ((s != NULL && strcmp(s, "notify") == 0) ||
+		/*
+		 * Spec: "Historical Actions": dont_notify and coalesce are
+		 * ignored when evaluating, but they are kept as sent, as
+		 * Synapse does: older clients set them and read them back.
+		 */
+		if ((s != NULL && (strcmp(s, "notify") == 0 ||
+		    strcmp(s, "dont_notify") == 0 || strcmp(s, "coalesce") == 0)) ||
 		    (json_is_object(a) && json_is_string(json_object_get(a, "set_tweak"))))
 			json_array_append(out, (json_t *)a);
 		else {

@@ -78,8 +78,8 @@ int	mpush_actions_highlight(const json_t *actions);
 /*
  * Checks actions a client sent: an array of "notify" and tweak objects
  * ({"set_tweak": name, "value"?}).  The historical "dont_notify" and
- * "coalesce" are dropped, as the spec says to ignore them.  New
- * reference, or NULL when invalid.
+ * "coalesce" are kept as sent (Synapse does; clients read them back)
+ * and mean nothing to evaluation.  New reference, or NULL when invalid.
  */
 json_t	*mpush_actions_clean(const json_t *actions);
 

@@ -1176,7 +1176,8 @@ mroom_create(struct mroom_ctx *ctx, const struct mroomver *ver, const char *crea
 		json_object_set_new(content, "creator", json_string(creator));
 	else
 		json_object_del(content, "creator");
-	if (!derived_id && (rid = opaque_id('!', ctx->server_name)) == NULL)
+	if (!derived_id && (rid = ctx->new_room_id != NULL ? strdup(ctx->new_room_id) :
+	    opaque_id('!', ctx->server_name)) == NULL)
 		goto out;
 	sv.room_id = rid;
 	ev = build(ctx, ver, &sv, rid, creator, "m.room.create", "", content, NULL, noprev,

@@ -46,6 +46,8 @@ struct mroom_ctx {
 	char			 why[256];	/* reason for MROOM_FORBIDDEN / BAD_EVENT */
 	int64_t			 stream;	/* stream position of the last event persisted */
 	enum mroom_target	 target;	/* for membership events; zeroed: ANY */
+	const char		*new_room_id;	/* mroom_create's room ID when the version
+						   does not derive it; zeroed: a fresh one */
 };
 
 /* The idempotency key of a client send (spec: transaction IDs). */
@@ -161,6 +163,19 @@ void		mroom_recv_fini(struct mroom_recv *);
  */
 enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_t *pdu,
 		    struct mroom_recv *r);
+ * MSC2228 (the option enable_ephemeral_messages): a message event whose
+ * content has an integer org.matrix.self_destruct_after, a time in ms,
+ * is pruned as a redaction leaves it once that time has passed.
+ * mroom_expiry_note records event_id for that, in the caller's
+ * transaction, when content asks (state events never do): 0 or -1.
+ * mroom_expiry_run prunes every event due at now, a transaction per
+ * batch, and sets *next to the soonest time still to come (0: none):
+ * the count pruned, or -1.
+ */
+#define MROOM_SELF_DESTRUCT_AFTER	"org.matrix.self_destruct_after"
+int		mroom_expiry_note(struct mdb *, const char *event_id, const char *state_key,
+		    const json_t *content);
+int64_t		mroom_expiry_run(struct mdb *, int64_t now, int64_t *next);
 
 /* The current state event (new reference) or NULL; *err set on storage failure. */
 json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,
@@ -295,7 +310,10 @@ enum mroom_err	mroom_vis_reader(struct mdb *, const char *room_id, const char *u
  * The visibility algorithm over a page: keep[i] is set to whether
  * user_id may see rows[i] (rows of any rooms).  Batched: one query for
  * the user's standing in the rooms, one for the state at every distinct
- * state group, whatever n is.  0, or -1 on storage failure.
+ * state group, whatever n is.  An event whose sender's account was
+ * erased and that the user sees without having been joined at it is
+ * pruned in place (rows[i].json becomes its redacted form), as Synapse
+ * serves it.  0, or -1 on storage failure.
  */
 int		mroom_vis_filter(struct mdb *, const char *user_id, const struct mevrow *rows,
 		    size_t n, unsigned char *keep);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/events.h"
 #include "json/json.h"
 #include "room/room.h"
 #include "store/store.h"
@@ -177,6 +178,62 @@ out:
 	return rc;
 }
 
+/*
+ * Synapse (filter_events_for_client): an event whose sender's account
+ * was erased reaches only those joined at it as sent; everyone else who
+ * may see it gets it pruned, as a redaction leaves it.  joined[i] says
+ * whether the user was.  Prunes rows[i].json in place, so that every
+ * reader serialises what the filter decided; the stored PDU stays.
+ * Nothing is queried unless a kept row is another user's.  0 or -1.
+ */
+static int
+erased_prune(struct mdb *db, const char *user_id, const struct mevrow *rows, size_t n,
+    const unsigned char *keep, const unsigned char *joined)
+{
+	json_t	*senders = NULL, *erased = NULL, *pruned;
+	size_t	 i;
+	int	 rc = -1;
+
+	if ((senders = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (keep[i] && !joined[i] && strcmp(rows[i].sender, user_id) != 0 &&
+		    json_array_append_new(senders, json_string(rows[i].sender)) == -1)
+			goto out;
+	if (json_array_size(senders) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((erased = mstore_vis_erased(db, senders)) == NULL)
+		goto out;
+	for (i = 0; i < n && json_object_size(erased) > 0; i++) {
+		struct mroom		 room;
+		const struct mroomver	*ver;
+		const char		*k;
+		json_t			*v;
+		int			 r;
+
+		if (!keep[i] || joined[i] || json_object_get(erased, rows[i].sender) == NULL)
+			continue;
+		if ((r = mstore_room_get(db, rows[i].room_id, &room)) == -1)
+			goto out;
+		ver = r == 1 ? mroomver_get(room.version) : NULL;
+		if (r == 1)
+			mroom_fini(&room);
+		if (ver == NULL || (pruned = mevent_redact(rows[i].json, ver)) == NULL)
+			goto out;
+		json_object_clear(rows[i].json);
+		json_object_foreach(pruned, k, v)
+			json_object_set(rows[i].json, k, v);
+		json_decref(pruned);
+	}
+	rc = 0;
+out:
+	json_decref(senders);
+	json_decref(erased);
+	return rc;
+}
+
 /* 1 when row is a state event of type with state key sk. */
 static int
 state_is(const struct mevrow *row, const char *type, const char *sk)
@@ -193,11 +250,14 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 	struct mvisgroup	*g = NULL;
 	size_t			 nst = 0, ng = 0, i;
 	json_t			*rooms = NULL, *seen = NULL, *groups = NULL, *at = NULL;
+	unsigned char		*joined = NULL;
 	int			 rc = -1;
 
 	if (n == 0)
 		return 0;
 	memset(keep, 0, n);
+	if ((joined = calloc(n, 1)) == NULL)
+		return -1;
 	if ((rooms = json_array()) == NULL || (seen = json_object()) == NULL ||
 	    (groups = json_array()) == NULL || (at = json_object()) == NULL)
 		goto out;
@@ -255,9 +315,11 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 			ms_after = mroom_ms_parse(mjson_str(content, "membership"));
 		peeking = u == NULL || json_integer_value(u) < row->stream;
 		keep[i] = (unsigned char)mroom_vis_rule(hv, hv_after, ms, ms_after, peeking);
+		joined[i] = ms == MROOM_MS_JOIN || ms_after == MROOM_MS_JOIN;
 	}
-	rc = 0;
+	rc = erased_prune(db, user_id, rows, n, keep, joined);
 out:
+	free(joined);
 	json_decref(rooms);
 	json_decref(seen);
 	json_decref(groups);

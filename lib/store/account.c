@@ -106,6 +106,12 @@ mstore_user_set_password(struct mdb *db, const char *user_id, const char *hash)
 }
 
 int
+mstore_user_upgrade_guest(struct mdb *db, const char *user_id, const char *hash)
+{
+	return mstore_changed(mdb_exec(db, MSTMT_USER_UPGRADE_GUEST, "ss", user_id, hash));
+}
+
+int
 mstore_user_set_displayname(struct mdb *db, const char *user_id, const char *name)
 {
 	return mstore_changed(mdb_exec(db, MSTMT_USER_SET_DISPLAYNAME, "ss", user_id, name));

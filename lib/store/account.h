@@ -76,6 +76,8 @@ void	muser_list_free(struct muser *, size_t);
 int	mstore_user_add(struct mdb *, const char *user_id, const char *password_hash,
 	    const char *displayname, int is_admin, int is_guest, const char *user_type);
 int	mstore_user_set_password(struct mdb *, const char *user_id, const char *hash);
+/* A guest account becomes a full one with password hash: 1, 0 when not a guest, -1. */
+int	mstore_user_upgrade_guest(struct mdb *, const char *user_id, const char *hash);
 int	mstore_user_set_displayname(struct mdb *, const char *user_id, const char *name);
 int	mstore_user_set_avatar(struct mdb *, const char *user_id, const char *url);
 int	mstore_user_set_admin(struct mdb *, const char *user_id, int admin);

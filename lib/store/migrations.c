@@ -484,5 +484,15 @@ const struct mmigration mmigrations[] = {
 	  /* Topological pages: depth, then stream. */
 	  "CREATE INDEX events_room_topo ON events (room_id, depth, stream);",
 	  NULL },
+	/*
+	 * MSC2228 (enable_ephemeral_messages): the message events that asked
+	 * to be pruned, and when; myelin-timerd prunes each once due and
+	 * forgets it.
+	 */
+	{ 18, "event-expiry",
+	  "CREATE TABLE event_expiry (event_id TEXT PRIMARY KEY,"
+	  " expiry_ts BIGINT NOT NULL);"
+	  "CREATE INDEX event_expiry_ts ON event_expiry (expiry_ts);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -562,6 +562,48 @@ mstore_user_rooms(struct mdb *db, const char *user_id, const char *membership)
 	    membership));
 }
 
+int
+mstore_expiry_add(struct mdb *db, const char *event_id, int64_t expiry_ts)
+{
+	return mdb_exec(db, MSTMT_EXPIRY_ADD, "si", event_id, expiry_ts) < 0 ? -1 : 0;
+}
+
+json_t *
+mstore_expiry_due(struct mdb *db, int64_t now, int64_t limit)
+{
+	return mcur_json_strings(mdb_query(db, MSTMT_EXPIRY_DUE, "ii", now, limit));
+}
+
+int
+mstore_expiry_next(struct mdb *db, int64_t *ts)
+{
+	struct mcur	*c;
+	int		 r;
+
+	if ((c = mdb_query(db, MSTMT_EXPIRY_NEXT, "")) == NULL)
+		return -1;
+	if ((r = mcur_next(c)) == 1) {
+		if (mcur_null(c, 0))
+			r = 0;
+		else
+			*ts = mcur_int(c, 0);
+	}
+	mcur_free(c);
+	return r;
+}
+
+int
+mstore_expiry_del(struct mdb *db, const char *event_id)
+{
+	return mdb_exec(db, MSTMT_EXPIRY_DEL, "s", event_id) < 0 ? -1 : 0;
+}
+
+json_t *
+mstore_room_guests(struct mdb *db, const char *room_id)
+{
+	return mcur_json_strings(mdb_query(db, MSTMT_CSTATE_GUESTS, "s", room_id));
+}
+
 /* Adds a row (event ID, depth) to the extremities, the depth to the highest (arg).  0 or -1. */
 static int
 fwd_row(struct mcur *c, json_t *arr, void *arg)

@@ -160,6 +160,18 @@ int	mstore_cstate_del(struct mdb *, const char *room_id, const char *type,
 json_t	*mstore_cstate_all(struct mdb *, const char *room_id);
 /* Room IDs where user's current membership is membership: a new JSON array, or NULL. */
 json_t	*mstore_user_rooms(struct mdb *, const char *user_id, const char *membership);
+/*
+ * MSC2228: event_id is to be pruned at expiry_ts (_add, 0 or -1); the
+ * IDs of up to limit events due at now, soonest first (_due, a new JSON
+ * array or NULL); the soonest time of any (_next: 1 with *ts, 0 when
+ * none, -1); an event pruned (_del, 0 or -1).
+ */
+int	mstore_expiry_add(struct mdb *, const char *event_id, int64_t expiry_ts);
+json_t	*mstore_expiry_due(struct mdb *, int64_t now, int64_t limit);
+int	mstore_expiry_next(struct mdb *, int64_t *ts);
+int	mstore_expiry_del(struct mdb *, const char *event_id);
+/* The local guests joined to or invited into a room: a new JSON array of user IDs, or NULL. */
+json_t	*mstore_room_guests(struct mdb *, const char *room_id);
 
 /* The forward extremities: a new JSON array of IDs; *maxdepth their highest depth. */
 json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);

@@ -121,6 +121,17 @@
 	    " AND c.type = 'm.room.member'") \
 	X(MSTMT_CSTATE_USER_ROOMS, "SELECT room_id FROM current_state WHERE type = 'm.room.member'" \
 	    " AND state_key = $1 AND membership = $2 ORDER BY room_id") \
+	/* MSC2228: events to prune at expiry_ts, the due ones first. */ \
+	X(MSTMT_EXPIRY_ADD, "INSERT INTO event_expiry (event_id, expiry_ts) VALUES ($1, $2)" \
+	    " ON CONFLICT DO NOTHING") \
+	X(MSTMT_EXPIRY_DUE, "SELECT event_id FROM event_expiry WHERE expiry_ts <= $1" \
+	    " ORDER BY expiry_ts, event_id LIMIT $2") \
+	X(MSTMT_EXPIRY_NEXT, "SELECT MIN(expiry_ts) FROM event_expiry") \
+	X(MSTMT_EXPIRY_DEL, "DELETE FROM event_expiry WHERE event_id = $1") \
+	/* The room's local guests joined or invited (users holds local accounts only). */ \
+	X(MSTMT_CSTATE_GUESTS, "SELECT c.state_key FROM current_state c JOIN users u" \
+	    " ON u.user_id = c.state_key WHERE c.room_id = $1 AND c.type = 'm.room.member'" \
+	    " AND c.membership IN ('join', 'invite') AND u.is_guest <> 0 ORDER BY c.state_key") \
 	/* forward extremities */ \
 	X(MSTMT_FWD_LIST, "SELECT f.event_id, e.depth FROM forward_extremities f JOIN events e" \
 	    " ON e.event_id = f.event_id WHERE f.room_id = $1 ORDER BY e.depth DESC, f.event_id") \

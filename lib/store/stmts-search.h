@@ -105,8 +105,9 @@
 
 /*
  * The user directory (Synapse's default scope): joined members of the
- * rooms requester $1 is joined to, and of public rooms (join rule public
- * or history world-readable), whose user ID starts with $2 or $3, or
+ * rooms requester $1 is joined to (the requester not: Synapse lists
+ * those who share a private room with them), and of public rooms (join
+ * rule public or history world-readable), whose user ID starts with $2 or $3, or
  * whose display name starts with $3 or holds a word starting so ($4);
  * patterns are lower case with '\' escapes.  Local users show their
  * profile, others their membership; people sharing a room with the
@@ -126,7 +127,8 @@
 	" FROM current_state m JOIN events e ON e.event_id = m.event_id" \
 	" LEFT JOIN users u ON u.user_id = m.state_key" \
 	" WHERE m.type = 'm.room.member' AND m.membership = 'join'" \
-	" AND (m.room_id IN (SELECT room_id FROM mine) OR m.room_id IN (SELECT room_id FROM pub))" \
+	" AND ((m.state_key <> $1 AND m.room_id IN (SELECT room_id FROM mine))" \
+	" OR m.room_id IN (SELECT room_id FROM pub))" \
 	" AND COALESCE(u.deactivated, 0) = 0 GROUP BY m.state_key)" \
 	" SELECT user_id, name, avatar FROM dir WHERE lower(user_id) LIKE $2 ESCAPE '\\'" \
 	" OR lower(user_id) LIKE $3 ESCAPE '\\' OR lower(name) LIKE $3 ESCAPE '\\'" \

@@ -47,8 +47,15 @@
 #define MVIS_CONTENT_SQ(key)	"json_extract(e.json, '$.content." key "')"
 #define MVIS_CONTENT_PG(key)	"(CAST(e.json AS jsonb) -> 'content' ->> '" key "')"
 
+/* $1 a JSON array of user IDs: those of them whose accounts were erased. */
+#define MVIS_ERASED(users) \
+	"SELECT user_id FROM users WHERE erased <> 0 AND user_id IN " users
+#define MVIS_USERS_SQ	"(SELECT value FROM json_each($1))"
+#define MVIS_USERS_PG	"(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))"
+
 #define MSTMT_TABLE_VIS \
 	X(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_SQ)) \
+	X(MSTMT_VIS_ERASED, MVIS_ERASED(MVIS_USERS_SQ)) \
 	X(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_SQ, MVIS_CONTENT_SQ("membership"), \
 	    MVIS_CONTENT_SQ("history_visibility"))) \
 	/* \
@@ -67,6 +74,7 @@
 
 #define MSTMT_PG_VIS \
 	P(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_PG)) \
+	P(MSTMT_VIS_ERASED, MVIS_ERASED(MVIS_USERS_PG)) \
 	P(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_PG, MVIS_CONTENT_PG("membership"), \
 	    MVIS_CONTENT_PG("history_visibility")))
 

@@ -25,6 +25,8 @@
 	    " is_guest, user_type, created_ts) VALUES ($1, $2, $3, $4, $5, $6, $7)" \
 	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_USER_SET_PASSWORD, "UPDATE users SET password_hash = $2 WHERE user_id = $1") \
+	X(MSTMT_USER_UPGRADE_GUEST, "UPDATE users SET password_hash = $2, is_guest = 0" \
+	    " WHERE user_id = $1 AND is_guest <> 0") \
 	X(MSTMT_USER_SET_DISPLAYNAME, "UPDATE users SET displayname = $2 WHERE user_id = $1") \
 	X(MSTMT_USER_SET_AVATAR, "UPDATE users SET avatar_url = $2 WHERE user_id = $1") \
 	X(MSTMT_USER_SET_ADMIN, "UPDATE users SET is_admin = $2 WHERE user_id = $1") \

@@ -46,6 +46,40 @@ mstore_vis_standings(struct mdb *db, const char *user_id, const json_t *rooms,
 	return rc;
 }
 
+json_t *
+mstore_vis_erased(struct mdb *db, const json_t *users)
+{
+	struct mcur	*c;
+	json_t		*out;
+	char		*js;
+	int		 r;
+
+	if ((js = json_dumps(users, JSON_COMPACT)) == NULL)
+		return NULL;
+	c = mdb_query(db, MSTMT_VIS_ERASED, "s", js);
+	free(js);
+	if (c == NULL)
+		return NULL;
+	if ((out = json_object()) == NULL) {
+		mcur_free(c);
+		return NULL;
+	}
+	while ((r = mcur_next(c)) == 1) {
+		const char *u = mcur_text(c, 0);
+
+		if (u == NULL || json_object_set_new(out, u, json_true()) == -1) {
+			r = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (r != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 void
 mvisstand_list_free(struct mvisstand *v, size_t n)
 {

@@ -28,6 +28,13 @@ int	mstore_vis_standings(struct mdb *, const char *user_id, const json_t *rooms,
 	    struct mvisstand **out, size_t *outsz);
 void	mvisstand_list_free(struct mvisstand *, size_t);
 
+/*
+ * Which of users (a JSON array of user IDs) had their accounts erased
+ * (deactivated with erase): a new object with each of those as a key,
+ * possibly empty, or NULL.  One query whatever the count.
+ */
+json_t	*mstore_vis_erased(struct mdb *, const json_t *users);
+
 /* What the state of one group says of a user's view. */
 struct mvisgroup {
 	int64_t		 group;

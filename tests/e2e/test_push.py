@@ -345,7 +345,7 @@ def test_push_rules_crud_and_effect(stack, people):
     got = alice.ok("GET", rule)
     assert got == {"rule_id": "mute%d" % os.getpid(), "default": False, "enabled": True,
                    "conditions": [{"kind": "event_match", "key": "room_id", "pattern": room}],
-                   "actions": []}
+                   "actions": ["dont_notify"]}
     ids = [r["rule_id"] for r in alice.ok("GET", "/pushrules/global/")["override"]]
     assert ids[:2] == [".m.rule.master", "mute%d" % os.getpid()]
     # The change reaches alice's clients as m.push_rules account data.
