@@ -163,6 +163,8 @@ void		mroom_recv_fini(struct mroom_recv *);
  */
 enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_t *pdu,
 		    struct mroom_recv *r);
+
+/*
  * MSC2228 (the option enable_ephemeral_messages): a message event whose
  * content has an integer org.matrix.self_destruct_after, a time in ms,
  * is pruned as a redaction leaves it once that time has passed.
