@@ -57,6 +57,21 @@ int	room_require_reader(struct mreq *, const char *room_id, struct mroom_reader 
  */
 unsigned char	*room_vis_keep(struct mreq *, const struct mevrow *rows, size_t n);
 
+/*
+ * Third-party invites (h_3pid.c).  room_3pid_invite_keys: 1 when an
+ * invite body names a 3PID (medium and address: Synapse's test).
+ * room_3pid_invite_check: the keys one needs (400 M_MISSING_PARAM,
+ * M_BAD_JSON, M_INVALID_PARAM), 0 or -1 after failing the request.
+ * room_3pid_invite: looks the 3PID up and invites its user, or stores
+ * the invite at the identity server and sends m.room.third_party_invite;
+ * room_3pid_exchange: POST /join's third_party_signed made an invite.
+ * Both 0, or -1 after failing the request.
+ */
+int	room_3pid_invite_keys(const json_t *body);
+int	room_3pid_invite_check(struct mreq *, const json_t *inv);
+int	room_3pid_invite(struct mreq *, const char *room_id, const json_t *inv);
+int	room_3pid_exchange(struct mreq *, const char *room_id, const json_t *tps);
+
 int	h_create_room(struct mreq *);
 int	h_join_room_id(struct mreq *);
 int	h_join_alias(struct mreq *);

@@ -10,5 +10,6 @@ int	h_key_query_post(struct mreq *);
 int	h_key_query_get(struct mreq *);
 int	h_send(struct mreq *);
 int	h_query_profile(struct mreq *);
+int	h_3pid_onbind(struct mreq *);
 
 #endif

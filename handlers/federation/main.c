@@ -19,6 +19,9 @@ static const struct mroute routes[] = {
 	{ MM_GET,	K2 "/query/{serverName}/{keyId}",	MAUTH_NONE,	h_key_query_get },
 	{ MM_PUT,	F1 "/send/{txnId}",			MAUTH_SERVER,	h_send },
 	{ MM_GET,	F1 "/query/profile",			MAUTH_SERVER,	h_query_profile },
+	/* Called by identity servers, which hold no server keys (h_3pid.c). */
+	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
+	{ MM_POST,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
 };
 
 static const char *const locations[] = {
