@@ -24,9 +24,7 @@ static const struct muia_flow flows_password[] = { { stage_password } };
 static int
 ident_fail(struct mreq *req, const struct mident_err *e)
 {
-	mfcgi_reply(req, e->status, json_pack("{s:s,s:s}", "errcode", e->errcode,
-	    "error", e->error));
-	return -1;
+	return mfcgi_fail_as(req, (int)e->status, e->errcode, e->error);
 }
 
 /*
@@ -236,8 +234,7 @@ h_3pid_add(struct mreq *req)
 	}
 	free(mauth_uia_done(req, session));
 	free(session);
-	return mfcgi_reply(req, 400, json_pack("{s:s,s:s}", "errcode", "M_THREEPID_AUTH_FAILED",
-	    "error", "No validated 3pid session found"));
+	return mfcgi_fail_as(req, 400, "M_THREEPID_AUTH_FAILED", "No validated 3pid session found");
 }
 
 /*

@@ -49,7 +49,7 @@ perform(const struct mconfig *conf, const char *url, const char *bearer, const c
 {
 	struct mhttp_req	 r;
 	struct mhttp_allow	 allow;
-	const char		*hdrs[2];
+	const char		*hdrs[1];
 	char			*js = NULL, *h = NULL;
 	size_t			 jsz = 0;
 	enum mident_rc		 rc = MIDENT_UNREACHABLE;
@@ -62,8 +62,7 @@ perform(const struct mconfig *conf, const char *url, const char *bearer, const c
 		memset(&allow, 0, sizeof(allow));
 	if (body != NULL && (js = mjson_canonical(body, &jsz)) == NULL)
 		goto out;
-	hdrs[0] = "Content-Type: application/json";
-	r.headersz = body != NULL ? 1 : 0;
+	/* lib/http sends a body as application/json itself. */
 	if (bearer != NULL || authz != NULL) {
 		if ((bearer != NULL && asprintf(&h, "Authorization: Bearer %s", bearer) == -1) ||
 		    (bearer == NULL && asprintf(&h, "Authorization: %s", authz) == -1)) {
