@@ -402,6 +402,13 @@ def test_unbound_invite_then_onbind_then_join(istack, ident):
     assert m["membership"] == "invite"
     assert m["third_party_invite"]["display_name"] == "B..."
     assert m["third_party_invite"]["signed"]["token"] == token
+    # The invite reaches bob's /sync with the inviter's member event in invite_state.
+    status, sync = bob.sync()
+    assert status == 200
+    stripped = sync["rooms"]["invite"][room]["invite_state"]["events"]
+    members = {e["state_key"]: e for e in stripped if e["type"] == "m.room.member"}
+    assert members[alice.user_id]["content"]["membership"] == "join"
+    assert members[bob.user_id]["content"]["third_party_invite"]["display_name"] == "B..."
     bob.ok("POST", "/rooms/%s/join" % q(room), {})
     assert alice.state(room, "m.room.member", bob.user_id)[1]["membership"] == "join"
 
