@@ -167,8 +167,9 @@ mident_bind(const struct mconfig *conf, const char *id_server, const char *token
 		return rc;
 	m = mjson_str(reply, "medium");
 	a = mjson_str(reply, "address");
-	if (m == NULL || a == NULL || mjson_str(reply, "mxid") == NULL ||
-	    strcmp(mjson_str(reply, "mxid"), mxid) != 0) {
+	/* Kept in the store: bounded as the spec's 3PID fields are used (RFC 5321: 254). */
+	if (m == NULL || a == NULL || strlen(m) > 32 || strlen(a) > 512 ||
+	    mjson_str(reply, "mxid") == NULL || strcmp(mjson_str(reply, "mxid"), mxid) != 0) {
 		mlog_warn(NULL, "identity server %s: bind answer without medium, address or"
 		    " our mxid", id_server);
 		err_set(e, 502, "M_UNKNOWN", "Bad answer from the identity server");

@@ -109,6 +109,13 @@ class IdentityServer:
                 if not self.authed():
                     return
                 if path == "/_matrix/identity/v2/3pid/bind":
+                    if body.get("sid") == "teapot":
+                        self.reply(418, {"errcode": "not an errcode", "error": "x"})
+                        return
+                    if body.get("sid") == "long":
+                        self.reply(200, {"medium": "email", "address": "a" * 600,
+                                         "mxid": body["mxid"]})
+                        return
                     s = ident.sessions.get(body.get("sid"))
                     if s is None or s[2] != body.get("client_secret"):
                         self.reply(404, {"errcode": "M_NO_VALID_SESSION",
@@ -289,6 +296,10 @@ def test_bind_refusals(istack, ident):
                                                               client_secret="wrong"))
     assert (status, body["errcode"]) == (404, "M_NO_VALID_SESSION")
     assert ("email", a) not in ident.bindings
+    # An errcode that is not one is not passed on; nor a bind answer out of bounds.
+    assert u.call("POST", "/account/3pid/bind", dict(base, sid="teapot")) == \
+        (502, {"errcode": "M_UNKNOWN", "error": "x"})
+    assert u.call("POST", "/account/3pid/bind", dict(base, sid="long"))[0] == 502
     # An identity server that does not answer: 502, nothing remembered.
     status, body = u.call("POST", "/account/3pid/bind", dict(
         base, sid=sid, client_secret="right", id_server="localhost:%d" % free_port()))
