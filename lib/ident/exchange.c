@@ -87,6 +87,7 @@ mident_exchange(struct mroom_ctx *ctx, const struct mconfig *conf, const char *r
 	json_t		*create = NULL, *tpe = NULL, *tpi = NULL, *content = NULL, *k;
 	const json_t	*tc;
 	const char	*token = mjson_str(signed_, "token"), *pk = NULL, *url = NULL;
+	char		*m;
 	size_t		 i;
 	int		 err = 0, v;
 	enum mroom_err	 rc;
@@ -109,6 +110,17 @@ mident_exchange(struct mroom_ctx *ctx, const struct mconfig *conf, const char *r
 	if ((create = mroom_state_get(ctx, room_id, "m.room.create", "", &err)) == NULL)
 		return err ? MROOM_ERROR : MROOM_NO_ROOM;
 	json_decref(create);
+	/*
+	 * The auth rules let a third-party invite replace any membership
+	 * but a ban, and a signed block is in the room's state for every
+	 * member to see: a joined member is left joined, so that replaying
+	 * one cannot turn them back into an invitee.
+	 */
+	if ((m = mroom_membership(ctx, room_id, mxid)) != NULL && strcmp(m, "join") == 0) {
+		free(m);
+		return MROOM_OK;
+	}
+	free(m);
 	if ((tpe = mroom_state_get(ctx, room_id, "m.room.third_party_invite", token,
 	    &err)) == NULL) {
 		if (err)

@@ -102,7 +102,9 @@ enum mident_rc	mident_store_invite(const struct mconfig *, const char *id_server
  * answer valid (a revoked key, or an identity server that does not
  * answer, refuses the exchange, as Synapse).  The event goes through
  * mroom_send in a transaction of its own (the identity server is asked
- * before it begins).  MROOM_OK with *event_id (malloc'd);
+ * before it begins).  MROOM_OK with *event_id (malloc'd), or NULL when
+ * mxid is joined already (nothing is sent: a replayed block cannot turn
+ * a member back into an invitee);
  * MROOM_NO_ROOM for a room not on this server (the exchange with the
  * room's server is not done: M_UNRECOGNIZED there); MROOM_FORBIDDEN
  * (ctx->why says why) for no such invite, a bad signature, a key not

@@ -422,6 +422,9 @@ def test_unbound_invite_then_onbind_then_join(istack, ident):
     assert members[bob.user_id]["content"]["third_party_invite"]["display_name"] == "B..."
     bob.ok("POST", "/rooms/%s/join" % q(room), {})
     assert alice.state(room, "m.room.member", bob.user_id)[1]["membership"] == "join"
+    # The signed block is in the room's state: replayed, it leaves bob joined.
+    assert onbind(istack, ident, bob, a, room, alice.user_id, token) == (200, {})
+    assert alice.state(room, "m.room.member", bob.user_id)[1]["membership"] == "join"
 
 
 def test_onbind_after_the_inviter_left(istack, ident):
