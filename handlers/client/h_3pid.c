@@ -109,8 +109,8 @@ unbind(struct mreq *req, const char *medium, const char *address, const char *id
 	size_t			 n = 0, i;
 	int			 all = 1, r;
 
-	if (id_server == NULL && mstore_binding_list(req->db, req->auth.user_id, medium, address, &b,
-	    &n) == -1)
+	if (id_server == NULL && mstore_binding_list(req->db, req->auth.user_id, medium,
+	    address, &b, &n) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (id_server == NULL && n == 0)
 		return 0;
@@ -187,6 +187,8 @@ threepid_unbind_all(struct mreq *req, const char *id_server, int *all)
 	int			 r;
 
 	*all = 1;
+	if (id_server != NULL && !mident_server_check(id_server))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid id_server");
 	if (mstore_binding_list(req->db, req->auth.user_id, NULL, NULL, &b, &n) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	for (i = 0; i < n; i++) {
