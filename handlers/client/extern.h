@@ -26,6 +26,17 @@ int	h_whoami(struct mreq *);
 int	h_password(struct mreq *);
 int	h_deactivate(struct mreq *);
 
+int	h_3pid_list(struct mreq *);
+int	h_3pid_bind(struct mreq *);
+int	h_3pid_unbind(struct mreq *);
+int	h_3pid_delete(struct mreq *);
+int	h_3pid_add(struct mreq *);
+int	h_3pid_email_token(struct mreq *);
+int	h_3pid_msisdn_token(struct mreq *);
+int	h_register_email_token(struct mreq *);
+int	h_register_msisdn_token(struct mreq *);
+int	threepid_unbind_all(struct mreq *, const char *id_server, int *all);
+
 int	h_profile_get(struct mreq *);
 int	h_displayname_get(struct mreq *);
 int	h_displayname_put(struct mreq *);

@@ -85,8 +85,9 @@ h_deactivate(struct mreq *req)
 {
 	struct madmin	 a;
 	json_t		*params;
+	const char	*ids;
 	char		*session = NULL, *tok;
-	int		 rc, erase = json_is_true(json_object_get(req->body, "erase"));
+	int		 rc, all, erase = json_is_true(json_object_get(req->body, "erase"));
 
 	if ((params = json_pack("{s:b}", "erase", erase)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -96,6 +97,12 @@ h_deactivate(struct mreq *req)
 	if (rc != 1) {
 		free(session);
 		return rc;
+	}
+	/* Spec: the 3PIDs bound through here are unbound first (h_3pid.c). */
+	ids = mjson_str(req->body, "id_server");
+	if (threepid_unbind_all(req, ids, &all) == -1) {
+		free(session);
+		return -1;
 	}
 	memset(&a, 0, sizeof(a));
 	a.db = req->db;
@@ -110,7 +117,10 @@ h_deactivate(struct mreq *req)
 	tok = mauth_uia_done(req, session);
 	free(tok);
 	free(session);
-	/* Spec: myelin binds no 3PIDs to identity servers, so nothing was unbound. */
+	/*
+	 * Spec: "success" when the identity servers unbound every 3PID
+	 * (Synapse: also when there was none), else "no-support".
+	 */
 	return mfcgi_reply(req, 200, json_pack("{s:s}", "id_server_unbind_result",
-	    "no-support"));
+	    all ? "success" : "no-support"));
 }

@@ -493,6 +493,13 @@ h_create_room(struct mreq *req)
 			if (!mroom_user_id_check(json_string_value(v)))
 				return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid user ID in invite");
 	}
+	if ((v = json_object_get(b, "invite_3pid")) != NULL) {
+		if (!json_is_array(v))
+			return mfcgi_fail(req, MERR_BAD_JSON, "invite_3pid must be a list");
+		json_array_foreach(json_object_get(b, "invite_3pid"), i, v)
+			if (room_3pid_invite_check(req, v) == -1)
+				return -1;
+	}
 	if ((cc = json_object_get(b, "creation_content")) != NULL && !json_is_object(cc))
 		return mfcgi_fail(req, MERR_BAD_JSON, "creation_content must be an object");
 	if ((plo = json_object_get(b, "power_level_content_override")) != NULL &&
@@ -607,6 +614,10 @@ h_create_room(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
 	}
+	/* Synapse: invite_3pid once the room exists, each as POST /invite would. */
+	json_array_foreach(json_object_get(b, "invite_3pid"), i, v)
+		if (room_3pid_invite(req, room_id, v) == -1)
+			goto out;
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "room_id", room_id));
 out:
 	json_decref(initial);
@@ -656,6 +667,13 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		/* As Synapse: a guest's join says so. */
 		if (req->auth.is_guest)
 			json_object_set_new(content, "kind", json_string("guest"));
+	}
+	/* Spec: POST /join's third_party_signed first turns into an invite (h_3pid.c). */
+	if (join && json_object_get(req->body, "third_party_signed") != NULL &&
+	    room_3pid_exchange(req, room_id, json_object_get(req->body,
+	    "third_party_signed")) == -1) {
+		json_decref(content);
+		return -1;
 	}
 	if (join) {
 		struct mroom_ctx ctx;
@@ -733,6 +751,10 @@ h_invite(struct mreq *req)
 	struct muser	 u;
 	int		 rc;
 
+	/* Spec: a body naming a 3PID is a third-party invite (h_3pid.c). */
+	if (room_3pid_invite_keys(req->body))
+		return room_3pid_invite(req, req->params[0], req->body) == -1 ? -1 :
+		    mfcgi_reply(req, 200, json_object());
 	if ((t = target_of(req)) == NULL)
 		return -1;
 	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0)

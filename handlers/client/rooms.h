@@ -67,6 +67,19 @@ void	room_upgrade_carry(struct mreq *, const char *old_id, const char *new_id,
 	    const char *user_id);
 /* room_upgrade_carry for a user newly joined to room_id, when it replaced a room. */
 void	room_upgrade_joined(struct mreq *, const char *room_id, const char *user_id);
+ * Third-party invites (h_3pid.c).  room_3pid_invite_keys: 1 when an
+ * invite body names a 3PID (medium and address: Synapse's test).
+ * room_3pid_invite_check: the keys one needs (400 M_MISSING_PARAM,
+ * M_BAD_JSON, M_INVALID_PARAM), 0 or -1 after failing the request.
+ * room_3pid_invite: looks the 3PID up and invites its user, or stores
+ * the invite at the identity server and sends m.room.third_party_invite;
+ * room_3pid_exchange: POST /join's third_party_signed made an invite.
+ * Both 0, or -1 after failing the request.
+ */
+int	room_3pid_invite_keys(const json_t *body);
+int	room_3pid_invite_check(struct mreq *, const json_t *inv);
+int	room_3pid_invite(struct mreq *, const char *room_id, const json_t *inv);
+int	room_3pid_exchange(struct mreq *, const char *room_id, const json_t *tps);
 
 int	h_create_room(struct mreq *);
 int	h_join_room_id(struct mreq *);

@@ -13,5 +13,6 @@ int	h_query_profile(struct mreq *);
 int	h_query_directory(struct mreq *);
 int	h_public_rooms_get(struct mreq *);
 int	h_public_rooms_post(struct mreq *);
+int	h_3pid_onbind(struct mreq *);
 
 #endif

@@ -22,6 +22,9 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
 	{ MM_GET,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_get },
 	{ MM_POST,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_post },
+	/* Called by identity servers, which hold no server keys (h_3pid.c). */
+	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
+	{ MM_POST,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
 };
 
 static const char *const locations[] = {

@@ -85,7 +85,11 @@ state_event(struct mreq *req, json_t *ev)
 	    req->auth.device_id);
 }
 
-/* Spec: "stripped state" for invites and knocks: type, state_key, sender, content. */
+/*
+ * Spec: "stripped state" for invites and knocks: type, state_key, sender,
+ * content.  As Synapse, the member event of the invite's sender comes
+ * too (SyTest: a third-party invite's invite_state names its inviter).
+ */
 static json_t *
 stripped_state(struct mreq *req, const char *room_id, const json_t *own)
 {
@@ -93,19 +97,24 @@ stripped_state(struct mreq *req, const char *room_id, const json_t *own)
 		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
 		"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
 	};
-	json_t	*all = mstore_cstate_all(req->db, room_id), *out = json_array(), *ev;
-	size_t	 i;
+	json_t		*all = mstore_cstate_all(req->db, room_id), *out = json_array(), *ev;
+	const char	*by = mjson_str(own, "sender"), *me = mjson_str(own, "state_key");
+	size_t		 i;
 
 	json_array_foreach(all, i, ev) {
-		const char *t = mjson_str(ev, "type");
+		const char *t = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
+		int want = t != NULL && strcmp(t, "m.room.member") == 0 && sk != NULL &&
+		    by != NULL && strcmp(sk, by) == 0 && (me == NULL || strcmp(sk, me) != 0);
 
 		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
 			if (t != NULL && strcmp(t, keep[k]) == 0)
-				json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O}",
-				    "type", json_object_get(ev, "type"),
-				    "state_key", json_object_get(ev, "state_key"),
-				    "sender", json_object_get(ev, "sender"),
-				    "content", json_object_get(ev, "content")));
+				want = 1;
+		if (want)
+			json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O}",
+			    "type", json_object_get(ev, "type"),
+			    "state_key", json_object_get(ev, "state_key"),
+			    "sender", json_object_get(ev, "sender"),
+			    "content", json_object_get(ev, "content")));
 	}
 	json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O}",
 	    "type", json_object_get(own, "type"), "state_key", json_object_get(own, "state_key"),

@@ -59,6 +59,9 @@ struct mconfig {
 	char		*federation_ca_file;	/* CAs trusted for outbound requests; NULL: system */
 	char		*federation_allow_ips;	/* CIDRs outbound requests may reach anyway */
 	char		*trusted_key_servers;	/* notaries asked for keys, space-separated */
+	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
+	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
+	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
 };
 
 /*

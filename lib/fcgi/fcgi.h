@@ -112,6 +112,8 @@ struct mreq {
 	int			 failed;
 	char			 errmsg[256];
 	json_t			*errextra;	/* more members of the error object */
+	int			 errstatus;	/* mfcgi_fail_as: its status, else 0 */
+	char			 errcode[64];	/* mfcgi_fail_as: its errcode */
 	/* Long polls (mfcgi_main_async only): see mfcgi_park. */
 	int64_t			 park_until;	/* deadline in ms of mclock, 0: not parked */
 	int			 woken;		/* MWAKE_* why the handler runs again */
@@ -180,6 +182,12 @@ int	mfcgi_park(struct mreq *, int64_t deadline_ms);
 /* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
 int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * Fails the request with a status and errcode another server gave (an
+ * identity server's error passed on, as Synapse does): status 400 to
+ * 599, errcode "M_..." (else 502 M_UNKNOWN).  Returns -1.
+ */
+int	mfcgi_fail_as(struct mreq *, int status, const char *errcode, const char *msg);
 /* Adds a member to the error object (steals value).  Returns -1. */
 int	mfcgi_fail_add(struct mreq *, const char *key, json_t *value);
 /* Sets the reply (steals obj).  Returns 0, or -1 with an internal error if obj is NULL. */

@@ -90,6 +90,19 @@ mfcgi_fail(struct mreq *req, enum merr e, const char *fmt, ...)
 }
 
 int
+mfcgi_fail_as(struct mreq *req, int status, const char *errcode, const char *msg)
+{
+	int ok = status >= 400 && status <= 599 && errcode != NULL &&
+	    strncmp(errcode, "M_", 2) == 0 && strlen(errcode) < sizeof(req->errcode) &&
+	    strspn(errcode, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(errcode);
+
+	mfcgi_fail(req, MERR_BAD_GATEWAY, "%s", msg != NULL ? msg : "");
+	req->errstatus = ok ? status : 502;
+	snprintf(req->errcode, sizeof(req->errcode), "%s", ok ? errcode : "M_UNKNOWN");
+	return -1;
+}
+
+int
 mfcgi_fail_add(struct mreq *req, const char *key, json_t *value)
 {
 	if (req->errextra == NULL)
@@ -321,14 +334,15 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 	int	 status, hlen;
 
 	if (req->failed) {
-		status = errs[req->err].status;
+		status = req->errstatus != 0 ? req->errstatus : errs[req->err].status;
 		if (req->err == MERR_INTERNAL) {
 			/* The client learns only that it failed; the log has why. */
 			mlog_err(req->id, "%s", req->errmsg);
 			snprintf(req->errmsg, sizeof(req->errmsg), "Internal server error");
 		}
 		obj = req->errextra != NULL ? json_incref(req->errextra) : json_object();
-		json_object_set_new(obj, "errcode", json_string(errs[req->err].code));
+		json_object_set_new(obj, "errcode", json_string(req->errstatus != 0 ?
+		    req->errcode : errs[req->err].code));
 		json_object_set_new(obj, "error", json_string(req->errmsg));
 	} else {
 		status = req->status != 0 ? req->status : 200;

@@ -919,9 +919,9 @@ mroom_policy_check(struct mroom_ctx *ctx, const char *room_id, const char *type,
  * event, a key kept from client content would meet the auth rules'
  * signature requirement by the client's choice (Synapse strips the
  * voucher too).  Returns content (new reference) without both, with the
- * voucher mroom_join_authoriser names for a local join, or NULL.
- * XXX A real third-party invite exchange (identity servers) would add
- * its signed block here, from the server's own check of the signature.
+ * voucher mroom_join_authoriser names for a local join, and for an
+ * invite the third_party_invite block the server built and checked
+ * (ctx->third_party_invite, lib/ident's exchange), or NULL.
  */
 static json_t *
 member_content(struct mroom_ctx *ctx, const char *room_id, const char *sender,
@@ -936,6 +936,12 @@ member_content(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	json_object_del(c, VIA_KEY);
 	json_object_del(c, "third_party_invite");
 	m = mjson_str(c, "membership");
+	if (ctx->third_party_invite != NULL && m != NULL && strcmp(m, "invite") == 0 &&
+	    json_object_set_new(c, "third_party_invite",
+	    json_deep_copy(ctx->third_party_invite)) == -1) {
+		json_decref(c);
+		return NULL;
+	}
 	if (m != NULL && strcmp(m, "join") == 0 && strcmp(sender, target) == 0 &&
 	    (via = mroom_join_authoriser(ctx, room_id, sender)) != NULL) {
 		json_object_set_new(c, VIA_KEY, json_string(via));

@@ -48,6 +48,12 @@ struct mroom_ctx {
 	enum mroom_target	 target;	/* for membership events; zeroed: ANY */
 	const char		*new_room_id;	/* mroom_create's room ID when the version
 						   does not derive it; zeroed: a fresh one */
+	/*
+	 * A member invite's content.third_party_invite as the server built
+	 * it after checking the identity server's signature (lib/ident's
+	 * exchange), never a client's; NULL: none.
+	 */
+	const json_t		*third_party_invite;
 };
 
 /* The idempotency key of a client send (spec: transaction IDs). */
@@ -69,7 +75,8 @@ struct mroom_txn {
  *
  * Member event content loses the keys only a server may set
  * (join_authorised_via_users_server, third_party_invite); a local join
- * to a restricted room gets its voucher from mroom_join_authoriser.
+ * to a restricted room gets its voucher from mroom_join_authoriser, and
+ * an invite gets ctx->third_party_invite when the server set one.
  *
  * MROOM_BAD_PARAM: type or state_key over 255 bytes, or a member event
  * whose state_key is not a user ID (mroom_user_id_check).  MROOM_BAD_JSON:

@@ -494,5 +494,20 @@ const struct mmigration mmigrations[] = {
 	  " expiry_ts BIGINT NOT NULL);"
 	  "CREATE INDEX event_expiry_ts ON event_expiry (expiry_ts);",
 	  NULL },
+	/*
+	 * Third-party identifiers a user bound through an identity server
+	 * (POST /account/3pid/bind), remembered so that /3pid/unbind,
+	 * /3pid/delete and deactivation know where to unbind them (Synapse
+	 * keeps user_threepid_id_server for the same).
+	 */
+	{ 19, "threepid-bindings",
+	  "CREATE TABLE user_threepid_id_server ("
+	  " user_id TEXT NOT NULL,"
+	  " medium TEXT NOT NULL,"
+	  " address TEXT NOT NULL,"
+	  " id_server TEXT NOT NULL,"
+	  " bound_ts BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, medium, address, id_server));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

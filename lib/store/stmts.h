@@ -120,6 +120,7 @@
 #include "store/stmts-vis.h"
 #include "store/stmts-misc.h"
 #include "store/stmts-keys.h"
+#include "store/stmts-threepid.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -136,6 +137,7 @@
 	MSTMT_TABLE_VIS \
 	MSTMT_TABLE_MISC \
 	MSTMT_TABLE_KEYS \
+	MSTMT_TABLE_THREEPID \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -59,5 +59,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/vis.h"
 #include "store/misc.h"
 #include "store/keys.h"
+#include "store/threepid.h"
 
 #endif
