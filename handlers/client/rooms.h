@@ -67,6 +67,8 @@ void	room_upgrade_carry(struct mreq *, const char *old_id, const char *new_id,
 	    const char *user_id);
 /* room_upgrade_carry for a user newly joined to room_id, when it replaced a room. */
 void	room_upgrade_joined(struct mreq *, const char *room_id, const char *user_id);
+
+/*
  * Third-party invites (h_3pid.c).  room_3pid_invite_keys: 1 when an
  * invite body names a 3PID (medium and address: Synapse's test).
  * room_3pid_invite_check: the keys one needs (400 M_MISSING_PARAM,
