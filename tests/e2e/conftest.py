@@ -119,22 +119,32 @@ class Stack:
 
 
 def start_stack(open_registration=True, extra_conf="", env=None):
-    """env: extra environment for every process of the stack."""
-    directory = tempfile.mkdtemp(prefix="myelin-e2e-")
-    port = free_port()
-    argv = [STACK, "init", directory, "--server-name", SERVER_NAME, "--port", str(port)]
-    if open_registration:
-        argv.append("--open-registration")
-    pg = os.environ.get("MYELIN_TEST_PG")
-    if pg:
-        argv += ["--postgres", pg]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
-    if extra_conf:
-        with open(os.path.join(directory, "myelin.conf"), "a") as f:
-            f.write(extra_conf)
-    subprocess.run([STACK, "up", directory], check=True, timeout=120,
-                   env=dict(os.environ, **(env or {})))
-    return Stack(directory, port)
+    """env: extra environment for every process of the stack.
+
+    free_port() closes its socket before nginx binds the port, so another
+    program can take it in between (several test runs on one machine):
+    then the stack starts again on another port, at most three times."""
+    for attempt in range(3):
+        directory = tempfile.mkdtemp(prefix="myelin-e2e-")
+        port = free_port()
+        argv = [STACK, "init", directory, "--server-name", SERVER_NAME, "--port", str(port)]
+        if open_registration:
+            argv.append("--open-registration")
+        pg = os.environ.get("MYELIN_TEST_PG")
+        if pg:
+            argv += ["--postgres", pg]
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        if extra_conf:
+            with open(os.path.join(directory, "myelin.conf"), "a") as f:
+                f.write(extra_conf)
+        up = subprocess.run([STACK, "up", directory], timeout=120, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, **(env or {})))
+        if up.returncode == 0:
+            return Stack(directory, port)
+        subprocess.run([STACK, "down", directory], capture_output=True, timeout=60)
+        if "Address already in use" not in up.stderr or attempt == 2:
+            raise subprocess.CalledProcessError(up.returncode, up.args, stderr=up.stderr)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def stop_stack(stack):
