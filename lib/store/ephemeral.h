@@ -128,5 +128,13 @@ int	mstore_presence_share(struct mdb *, const char *a, const char *b);
  */
 json_t	*mstore_presence_sync(struct mdb *, const char *user_id, int64_t from, int64_t to,
 	    int64_t now);
+/*
+ * As Synapse: the presence, moved or not, of the users a sync over events
+ * positions (from, to] introduces to user_id: the others joined to a room
+ * user_id joined, and those who joined a room of user_id's.  Users
+ * without presence read offline.  m.presence events as above, or NULL.
+ */
+json_t	*mstore_presence_newly(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    int64_t now);
 
 #endif

@@ -68,6 +68,20 @@
 	X(MSTMT_PRESENCE_SYNC, "SELECT user_id, presence, status_msg, last_active_ts" \
 	    " FROM presence WHERE stream > $2 AND stream <= $3 AND (user_id = $1" \
 	    " OR user_id IN (SELECT state_key FROM current_state WHERE type = 'm.room.member'" \
-	    " AND membership = 'join' AND room_id IN " MEPH_JOINED ")) ORDER BY user_id")
+	    " AND membership = 'join' AND room_id IN " MEPH_JOINED ")) ORDER BY user_id") \
+	/* \
+	 * Presence (offline when never set) of the others joined to a room \
+	 * user $1 joined in events positions ($2, $3], and of those who \
+	 * joined a room of $1's in that range. \
+	 */ \
+	X(MSTMT_PRESENCE_NEWLY, "SELECT u.user_id, COALESCE(p.presence, 'offline')," \
+	    " p.status_msg, COALESCE(p.last_active_ts, 0) FROM (SELECT DISTINCT c.state_key" \
+	    " AS user_id FROM current_state me JOIN events me_e ON me_e.event_id = me.event_id" \
+	    " JOIN current_state c ON c.room_id = me.room_id AND c.type = 'm.room.member'" \
+	    " AND c.membership = 'join' JOIN events ce ON ce.event_id = c.event_id" \
+	    " WHERE me.type = 'm.room.member' AND me.state_key = $1 AND me.membership = 'join'" \
+	    " AND ((me_e.stream > $2 AND me_e.stream <= $3) OR (ce.stream > $2" \
+	    " AND ce.stream <= $3))) AS u LEFT JOIN presence p ON p.user_id = u.user_id" \
+	    " WHERE u.user_id <> $1 ORDER BY u.user_id")
 
 #endif
