@@ -286,12 +286,11 @@ state_events_at(struct mreq *req, const char *room_id, int64_t pos)
 static int
 joined_at(struct mreq *req, const char *room_id, const char *user_id, int64_t pos)
 {
-	int64_t	 group = mstore_room_state_at(req->db, room_id, pos);
 	json_t	*map, *ev;
 	char	*k;
 	int	 rc = -1;
 
-	if (group < 0 || (map = mstore_sgroup_state_events(req->db, group)) == NULL)
+	if ((map = state_events_at(req, room_id, pos)) == NULL)
 		return -1;
 	if ((k = mstate_key_join("m.room.member", user_id)) != NULL) {
 		ev = json_object_get(map, k);
@@ -353,6 +352,7 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 	json_t		*known = NULL, *start = NULL, *end = NULL, *prev = NULL, *ev;
 	const char	*k;
 	size_t		 oldest = tl->scansz;	/* the oldest event kept, or scansz */
+	int64_t		 gstart, gend, gprev;	/* state groups: start, end, since */
 	int		 rc = -1, dropped = 0;
 
 	if (seen == NULL || tlids == NULL || wanted == NULL)
@@ -400,16 +400,24 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 	}
 	/* The state at the timeline's start; an empty timeline starts at its end. */
 	if (tl->scansz == 0)
-		start = state_events_at(req, room_id, upto);
+		gstart = mstore_room_state_at(req->db, room_id, upto);
 	else
-		start = mstore_sgroup_state_events(req->db, oldest < tl->scansz ?
-		    tl->scan[oldest].row->state_before : tl->scan[0].row->state_after);
+		gstart = oldest < tl->scansz ? tl->scan[oldest].row->state_before :
+		    tl->scan[0].row->state_after;
 	/* XXX With forks from federation, the newest event need not hold the end's state. */
-	if (tl->scansz == 0)
-		end = json_incref(start);
-	else
-		end = mstore_sgroup_state_events(req->db, tl->scan[0].row->state_after);
-	prev = full ? json_object() : state_events_at(req, room_id, since);
+	gend = tl->scansz == 0 ? gstart : tl->scan[0].row->state_after;
+	gprev = full ? 0 : mstore_room_state_at(req->db, room_id, since);
+	if (gstart < 0 || gprev < 0)
+		goto out;
+	/* A gap of messages only: the client's state is the state throughout. */
+	if (!full && gprev == gstart && gprev == gend && json_object_size(wanted) == 0) {
+		rc = 0;
+		goto out;
+	}
+	start = mstore_sgroup_state_events(req->db, gstart);
+	end = gend == gstart ? json_incref(start) : mstore_sgroup_state_events(req->db, gend);
+	prev = full ? json_object() : gprev == gend ? json_incref(end) :
+	    mstore_sgroup_state_events(req->db, gprev);
 	if (start == NULL || end == NULL || prev == NULL)
 		goto out;
 	for (int pass = 0; pass < 2; pass++)
