@@ -363,6 +363,7 @@ topo_cmp(const struct mtopo *a, const struct mtopo *b)
  * "Backfilling"), where history fetched from elsewhere takes its place
  * in the DAG; in a room whose events all came in order it is the stream
  * order.
+ * Spec: "Ignoring Users": no events (but state events) of ignored users.
  */
 int
 h_messages(struct mreq *req)
@@ -370,7 +371,8 @@ h_messages(struct mreq *req)
 	char			*dir = mreq_query(req, "dir"), *from = mreq_query(req, "from");
 	char			*to = mreq_query(req, "to"), *fs = mreq_query(req, "filter");
 	struct mroom_reader	 r;
-	json_t			*filter = NULL, *chunk = NULL, *state = NULL;
+	json_t			*filter = NULL, *chunk = NULL, *state = NULL, *ign = NULL;
+	const json_t		*ignored;
 	struct mevrow		*rows = NULL;
 	unsigned char		*keep = NULL;
 	size_t			 n = 0, i;
@@ -391,6 +393,12 @@ h_messages(struct mreq *req)
 		limit = MESSAGES_MAX_LIMIT;
 	if (room_filter_parse(req, fs, &filter) == -1)
 		goto out;
+	if (mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
+	    &ign) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	ignored = json_object_get(ign, "ignored_users");
 	/*
 	 * An empty from is no from: Synapse reads it so, and matrix-nio
 	 * sends from= to page from the end before it has a sync token.
@@ -439,7 +447,9 @@ h_messages(struct mreq *req)
 			last.depth = rows[i].depth;
 			last.stream = rows[i].stream;
 			read = 1;
-			if (keep[i] && mfilter_event_match(filter, rows[i].room_id, rows[i].json)) {
+			if (keep[i] && (rows[i].state_key != NULL ||
+			    json_object_get(ignored, rows[i].sender) == NULL) &&
+			    mfilter_event_match(filter, rows[i].room_id, rows[i].json)) {
 				if (json_array_size(chunk) == 0)
 					first_group = rows[i].state_after;
 				json_array_append_new(chunk, mroom_client_event(&rows[i],
@@ -503,6 +513,7 @@ out:
 	json_decref(chunk);
 	json_decref(state);
 	json_decref(filter);
+	json_decref(ign);
 	free(dir);
 	free(from);
 	free(to);

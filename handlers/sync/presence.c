@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "clock/clock.h"
+#include "json/json.h"
 #include "room/filter.h"
 #include "store/store.h"
 #include "sync.h"
@@ -13,9 +14,25 @@ current(struct mreq *req)
 	return mstore_estream_pos(req->db, MSTREAM_PRESENCE);
 }
 
+/* Appends ev to out unless the filter or its limit says no.  1 added, 0 not. */
+static int
+presence_add(const json_t *pf, json_t *out, json_t *ev)
+{
+	const json_t *limit = json_object_get(pf, "limit");
+
+	if (json_is_number(limit) && (double)json_array_size(out) >= json_number_value(limit))
+		return 0;
+	if (!mfilter_event_match(pf, NULL, ev))
+		return 0;
+	return json_array_append(out, ev) == 0;
+}
+
 /*
  * Spec: C-S API, GET /sync: presence.events, the m.presence of the user
  * and of users joined to a room with them, that changed in (from, to].
+ * As Synapse, an incremental sync also brings the presence, changed or
+ * not, of the users it introduces: the members of a room the user joined
+ * and those who joined one of the user's rooms (mstore_presence_newly).
  * The filter's presence (with its limit) applies.
  */
 static int
@@ -23,27 +40,39 @@ collect(struct syncctx *ctx)
 {
 	struct mreq	*req = ctx->req;
 	int64_t		 from = ctx->st->initial ? 0 : ctx->from.p[SPOS_PRESENCE];
+	int64_t		 efrom = ctx->from.p[SPOS_EVENTS], eto = ctx->to.p[SPOS_EVENTS];
 	const json_t	*pf = json_object_get(ctx->st->filter, "presence");
-	const json_t	*limit = json_object_get(pf, "limit");
-	json_t		*events, *ev, *out;
+	json_t		*events = NULL, *newly = NULL, *ev, *out, *seen;
 	size_t		 i;
+	int		 rc = 0;
 
-	if (from >= ctx->to.p[SPOS_PRESENCE])
-		return 0;
-	if ((events = mstore_presence_sync(req->db, req->auth.user_id, from,
-	    ctx->to.p[SPOS_PRESENCE], mclock_now_ms())) == NULL)
+	if (from < ctx->to.p[SPOS_PRESENCE] && (events = mstore_presence_sync(req->db,
+	    req->auth.user_id, from, ctx->to.p[SPOS_PRESENCE], mclock_now_ms())) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	out = json_object_get(json_object_get(ctx->resp, "presence"), "events");
-	json_array_foreach(events, i, ev) {
-		if (json_is_number(limit) && (double)json_array_size(out) >= json_number_value(limit))
-			break;
-		if (!mfilter_event_match(pf, NULL, ev))
-			continue;
-		json_array_append(out, ev);
-		ctx->empty = 0;
+	if (!ctx->st->initial && efrom < eto && (newly = mstore_presence_newly(req->db,
+	    req->auth.user_id, efrom, eto, mclock_now_ms())) == NULL) {
+		json_decref(events);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
+	out = json_object_get(json_object_get(ctx->resp, "presence"), "events");
+	if ((seen = json_object()) == NULL) {
+		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
+	json_array_foreach(events, i, ev)
+		if (presence_add(pf, out, ev)) {
+			json_object_set_new(seen, mjson_str(ev, "sender"), json_true());
+			ctx->empty = 0;
+		}
+	json_array_foreach(newly, i, ev)
+		if (json_object_get(seen, mjson_str(ev, "sender")) == NULL &&
+		    presence_add(pf, out, ev))
+			ctx->empty = 0;
+out:
+	json_decref(seen);
 	json_decref(events);
-	return 0;
+	json_decref(newly);
+	return rc;
 }
 
 /*

@@ -27,6 +27,8 @@ struct evfilter {
 	int		 include_leave;
 	int		 lazy;		/* state.lazy_load_members */
 	int		 redundant;	/* state.include_redundant_members */
+	int		 fed;		/* event_format "federation": the PDUs */
+	const json_t	*ignored;	/* m.ignored_user_list's ignored_users, or NULL */
 };
 
 /* One page of events read beyond the batch, and which of them the user may see. */
@@ -62,6 +64,10 @@ evfilter_init(struct evfilter *f, const json_t *filter)
 	/* Spec: /sync reads lazy_load_members from the StateFilter. */
 	f->lazy = json_is_true(json_object_get(f->state, "lazy_load_members"));
 	f->redundant = json_is_true(json_object_get(f->state, "include_redundant_members"));
+	/* Spec: Filter.event_format: "client" (the default) or "federation". */
+	f->fed = mjson_str(filter, "event_format") != NULL &&
+	    strcmp(mjson_str(filter, "event_format"), "federation") == 0;
+	f->ignored = NULL;
 }
 
 int
@@ -70,19 +76,71 @@ sync_room_allowed(const struct syncctx *ctx, const char *room_id)
 	return mfilter_room_match(json_object_get(ctx->st->filter, "room"), room_id);
 }
 
-/* The client format of an event for /sync (rooms are keyed, so no room_id is needed). */
+/*
+ * An event for /sync (rooms are keyed, so no room_id is needed): the
+ * client format, or with event_format "federation" the PDU with its
+ * event_id and an unsigned age, as Synapse sends it.
+ */
 static json_t *
-sync_event(struct mreq *req, const struct mevrow *row)
+sync_event(struct mreq *req, const struct evfilter *f, const struct mevrow *row)
 {
-	return mroom_client_event(row, mclock_now_ms(), req->auth.user_id, req->auth.device_id);
+	json_t *ev;
+
+	if (!f->fed)
+		return mroom_client_event(row, mclock_now_ms(), req->auth.user_id,
+		    req->auth.device_id);
+	if ((ev = json_deep_copy(row->json)) == NULL)
+		return NULL;
+	json_object_set_new(ev, "event_id", json_string(row->event_id));
+	json_object_set_new(ev, "unsigned", json_pack("{s:I}", "age",
+	    (json_int_t)(mclock_now_ms() - row->origin_server_ts)));
+	return ev;
 }
 
-/* A state event as a client event: it carries its "event_id". */
+/* A state event (a store view: the PDU with its "event_id") for /sync. */
 static json_t *
-state_event(struct mreq *req, json_t *ev)
+state_event(struct mreq *req, const struct evfilter *f, json_t *ev)
 {
+	if (f != NULL && f->fed)
+		return json_deep_copy(ev);
 	return mroom_state_client_event(ev, NULL, mclock_now_ms(), req->auth.user_id,
 	    req->auth.device_id);
+}
+
+/* Spec: m.ignored_user_list: "events from those users" stay hidden (not state). */
+static int
+ignored_sender(const struct evfilter *f, const struct mevrow *row)
+{
+	return f->ignored != NULL && row->state_key == NULL &&
+	    json_object_get(f->ignored, row->sender) != NULL;
+}
+
+/*
+ * Whether row goes into a timeline: the user may see it (vis), or, as
+ * Synapse does, it is a state event of the room's current state in a
+ * room the user is joined to (a member who joined while the history was
+ * hidden from the user still shows), and it passes the timeline filter.
+ */
+static int
+timeline_keep(struct mreq *req, const struct evfilter *f, const char *room_id,
+    const struct mevrow *row, int vis, int joined)
+{
+	if (!vis) {
+		json_t	*cur;
+		int	 err, ok;
+
+		if (!joined || row->state_key == NULL)
+			return 0;
+		cur = mstore_cstate_event(req->db, room_id, row->type, row->state_key, &err);
+		ok = cur != NULL && mjson_str(cur, "event_id") != NULL &&
+		    strcmp(mjson_str(cur, "event_id"), row->event_id) == 0;
+		json_decref(cur);
+		if (!ok)
+			return 0;
+	}
+	if (ignored_sender(f, row))
+		return 0;
+	return mfilter_event_match(f->timeline, room_id, row->json);
 }
 
 /*
@@ -165,26 +223,27 @@ roomtl_push(struct roomtl *tl, const struct mevrow *row, int keep)
 }
 
 /*
- * Fills tl with the newest events of room_id after since that the user
- * may see (spec: "History visibility") and that pass the timeline
- * filter, at most limit.  rows[0..n) are the batch's newest events of
- * the room, oldest first, at most limit + 1, and keep[0..n) which of
- * them the user may see: when some are dropped and the batch was full,
- * older pages are read.  limited: more matching events exist, or
- * SCAN_MAX were looked at.  0 or -1.
+ * Fills tl with the newest events of room_id in (since, upto] that go
+ * into the timeline (see timeline_keep), at most limit.  rows[0..n) are
+ * the batch's newest events of the room, oldest first, at most limit +
+ * 1, and vis[0..n) which of them the user may see: when some are
+ * dropped and the batch was full, or the batch stopped at the sync's
+ * since while the timeline goes back further (since 0: a room new to
+ * the client), older pages are read.  limited: more matching events
+ * exist, or SCAN_MAX were looked at.  0 or -1.
  */
 static int
 room_timeline(struct mreq *req, const struct evfilter *f, int64_t limit, int64_t since,
-    const char *room_id, struct mevrow *rows, const unsigned char *keep, size_t n,
-    struct roomtl *tl)
+    int64_t upto, int unbounded, int joined, const char *room_id, struct mevrow *rows,
+    const unsigned char *vis, size_t n, struct roomtl *tl)
 {
 	size_t	 want = (size_t)limit + 1;
-	int	 more = n >= want;
-	int64_t	 pos = n > 0 ? rows[0].stream : 0;
+	int	 more = n >= want || unbounded;
+	int64_t	 pos = n > 0 ? rows[0].stream : upto + 1;
 
 	for (size_t i = n; i > 0 && tl->nkeep < want; i--)
-		if (roomtl_push(tl, &rows[i - 1], keep[i - 1] && mfilter_event_match(f->timeline,
-		    room_id, rows[i - 1].json)) == -1)
+		if (roomtl_push(tl, &rows[i - 1], timeline_keep(req, f, room_id, &rows[i - 1],
+		    vis[i - 1], joined)) == -1)
 			return -1;
 	while (more && tl->nkeep < want && tl->scansz < SCAN_MAX) {
 		struct page *np, *p;
@@ -203,8 +262,8 @@ room_timeline(struct mreq *req, const struct evfilter *f, int64_t limit, int64_t
 			return -1;
 		more = p->n == SCAN_PAGE;
 		for (size_t i = 0; i < p->n && tl->nkeep < want; i++)
-			if (roomtl_push(tl, &p->v[i], p->keep[i] && mfilter_event_match(f->timeline,
-			    room_id, p->v[i].json)) == -1)
+			if (roomtl_push(tl, &p->v[i], timeline_keep(req, f, room_id, &p->v[i],
+			    p->keep[i], joined)) == -1)
 				return -1;
 		if (p->n > 0)
 			pos = p->v[p->n - 1].stream;
@@ -223,47 +282,33 @@ room_timeline(struct mreq *req, const struct evfilter *f, int64_t limit, int64_t
 	return 0;
 }
 
-/* A state map (state key -> event) of a room's current state, or NULL. */
+/* The state map (state key -> event) of room_id after its last event at or before pos. */
 static json_t *
-current_state_map(struct mreq *req, const char *room_id)
+state_events_at(struct mreq *req, const char *room_id, int64_t pos)
 {
-	json_t	*all, *map, *ev;
-	size_t	 i;
+	int64_t group = mstore_room_state_at(req->db, room_id, pos);
 
-	if ((all = mstore_cstate_all(req->db, room_id)) == NULL)
-		return NULL;
-	if ((map = json_object()) == NULL) {
-		json_decref(all);
-		return NULL;
-	}
-	json_array_foreach(all, i, ev) {
-		char *k = mstate_key_join(mjson_str(ev, "type"), mjson_str(ev, "state_key"));
-
-		if (k == NULL || json_object_set(map, k, ev) == -1) {
-			free(k);
-			json_decref(map);
-			map = NULL;
-			break;
-		}
-		free(k);
-	}
-	json_decref(all);
-	return map;
+	return group < 0 ? NULL : mstore_sgroup_state_events(req->db, group);
 }
 
-/* Whether a state event of the map goes into the state section. */
+/* Whether user_id was joined to room_id after its last event at or before pos.  -1. */
 static int
-state_wanted(const struct evfilter *f, const char *room_id, const json_t *ev,
-    const json_t *wanted, int other)
+joined_at(struct mreq *req, const char *room_id, const char *user_id, int64_t pos)
 {
-	const char *type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
+	json_t	*map, *ev;
+	char	*k;
+	int	 rc = -1;
 
-	if (!mfilter_event_match(f->state, room_id, ev))
-		return 0;
-	/* Spec: "Lazy-loading room members": only the members asked for. */
-	if (f->lazy && type != NULL && strcmp(type, "m.room.member") == 0)
-		return sk != NULL && json_object_get(wanted, sk) != NULL;
-	return other;
+	if ((map = state_events_at(req, room_id, pos)) == NULL)
+		return -1;
+	if ((k = mstate_key_join("m.room.member", user_id)) != NULL) {
+		ev = json_object_get(map, k);
+		rc = mjson_str(json_object_get(ev, "content"), "membership") != NULL &&
+		    strcmp(mjson_str(json_object_get(ev, "content"), "membership"), "join") == 0;
+	}
+	free(k);
+	json_decref(map);
+	return rc;
 }
 
 /* Appends a state event to the section, remembering lazy members sent.  0 or -1. */
@@ -273,7 +318,7 @@ state_add(struct mreq *req, const struct evfilter *f, const char *room_id, json_
 {
 	const char *type = mjson_str(ev, "type");
 
-	if (json_array_append_new(state, state_event(req, ev)) == -1)
+	if (json_array_append_new(state, state_event(req, f, ev)) == -1)
 		return -1;
 	if (f->lazy && type != NULL && strcmp(type, "m.room.member") == 0 &&
 	    json_array_append_new(lazysent, json_pack("[s,s,s]", room_id,
@@ -282,31 +327,44 @@ state_add(struct mreq *req, const struct evfilter *f, const char *room_id, json_
 	return 0;
 }
 
+/* 1 when both state events (either may be NULL) are the same event. */
+static int
+same_event(const json_t *a, const json_t *b)
+{
+	const char *ia = mjson_str(a, "event_id"), *ib = mjson_str(b, "event_id");
+
+	return ia != NULL && ib != NULL && strcmp(ia, ib) == 0;
+}
+
 /*
  * The state section of one room (spec: GET /sync, "state": "updates to
  * the state, between the time indicated by the since parameter, and the
- * start of the timeline").  full (the client has no state for the room,
- * or a gap hides changes): the whole state at the timeline's start.
- * Otherwise, as Synapse does, the state events the timeline filter hid:
- * those before the timeline's start at their value there, those after
- * it at their value at the end, unless the timeline sets them later.
- * With lazy-loading, membership events only for the timeline's senders
- * (and the user, when the room is new to the client), less those this
- * device was sent already (see mstore_sync_lazy_known).  Appends to
- * state; lazy members sent go to lazysent.  0 or -1.
+ * start of the timeline").  As Synapse computes it: for each state key,
+ * its value at the timeline's start when the timeline sets it, else its
+ * value at the timeline's end, sent unless the timeline holds that event
+ * or the client had it at since (full: the client has nothing, as on an
+ * initial sync, a full_state or a new join).  So a gap brings what
+ * changed in it, and a filtered timeline the state events it dropped.
+ * With lazy-loading, membership events go only for the timeline's
+ * senders (and the user, when the room is new to the client) and, on an
+ * incremental sync, for members that changed; less those this device
+ * was sent already (see mstore_sync_lazy_known).  Appends to state; lazy
+ * members sent go to lazysent.  0 or -1.
  */
 static int
 room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
-    const struct roomtl *tl, int full, int newly, json_t *state, json_t *lazysent)
+    const struct roomtl *tl, int full, int64_t since, int64_t upto, json_t *state,
+    json_t *lazysent)
 {
 	struct mreq	*req = ctx->req;
-	json_t		*before = json_object(), *after = json_object(), *seen = json_object();
-	json_t		*wanted = json_object(), *known = NULL, *start = NULL, *end = NULL, *ev;
+	json_t		*seen = json_object(), *tlids = json_object(), *wanted = json_object();
+	json_t		*known = NULL, *start = NULL, *end = NULL, *prev = NULL, *ev;
 	const char	*k;
 	size_t		 oldest = tl->scansz;	/* the oldest event kept, or scansz */
-	int		 rc = -1;
+	int64_t		 gstart, gend, gprev;	/* state groups: start, end, since */
+	int		 rc = -1, dropped = 0;
 
-	if (before == NULL || after == NULL || seen == NULL || wanted == NULL)
+	if (seen == NULL || tlids == NULL || wanted == NULL)
 		goto out;
 	for (size_t i = 0; i < tl->scansz; i++)
 		if (tl->scan[i].keep)
@@ -323,20 +381,20 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 			    row->state_key, row->event_id));
 		if (row->state_key == NULL)
 			continue;
+		if (!tl->scan[i].keep) {
+			dropped = 1;
+			continue;
+		}
 		if ((key = mstate_key_join(row->type, row->state_key)) == NULL)
 			goto out;
-		if (tl->scan[i].keep)
-			json_object_set_new(seen, key, json_true());
-		else if (oldest == tl->scansz || i > oldest)
-			json_object_set_new(before, key, json_true());
-		else if (json_object_get(seen, key) == NULL)
-			json_object_set_new(after, key, json_true());
+		json_object_set_new(seen, key, json_true());
+		json_object_set_new(tlids, row->event_id, json_true());
 		free(key);
 	}
-	if (f->lazy && newly)
+	if (f->lazy && full)
 		json_object_set_new(wanted, req->auth.user_id, json_true());
 	/* Spec: the server MAY skip "redundant membership events". */
-	if (f->lazy && !f->redundant && !newly && json_object_size(wanted) > 0) {
+	if (f->lazy && !f->redundant && !full) {
 		if ((known = mstore_sync_lazy_known(req->db, req->auth.user_id,
 		    req->auth.device_id != NULL ? req->auth.device_id : "", room_id,
 		    ctx->from.p[SPOS_EVENTS])) == NULL)
@@ -344,57 +402,113 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 		json_object_foreach(known, k, ev)
 			json_object_del(wanted, k);
 	}
-	if (full || json_object_size(before) > 0 || json_object_size(wanted) > 0) {
-		/* The state at the timeline's start; an empty timeline starts at its end. */
-		if (tl->scansz == 0)
-			start = current_state_map(req, room_id);
-		else
-			start = mstore_sgroup_state_events(req->db, oldest < tl->scansz ?
-			    tl->scan[oldest].row->state_before : tl->scan[0].row->state_after);
-		if (start == NULL)
-			goto out;
-		json_object_foreach(start, k, ev)
-			if (json_object_get(after, k) == NULL &&
-			    state_wanted(f, room_id, ev, wanted, full ||
-			    json_object_get(before, k) != NULL) &&
-			    state_add(req, f, room_id, ev, state, lazysent) == -1)
-				goto out;
+	/* Nothing can have changed out of the timeline's sight. */
+	if (!full && !tl->limited && !dropped && json_object_size(wanted) == 0) {
+		rc = 0;
+		goto out;
 	}
-	if (json_object_size(after) > 0 && tl->scansz > 0) {
-		/* XXX With forks from federation, the newest event need not hold the end's state. */
-		if ((end = mstore_sgroup_state_events(req->db, tl->scan[0].row->state_after)) == NULL)
-			goto out;
-		json_object_foreach(after, k, ev) {
-			json_t *sev = json_object_get(end, k);
+	/* The state at the timeline's start; an empty timeline starts at its end. */
+	if (tl->scansz == 0)
+		gstart = mstore_room_state_at(req->db, room_id, upto);
+	else
+		gstart = oldest < tl->scansz ? tl->scan[oldest].row->state_before :
+		    tl->scan[0].row->state_after;
+	/* XXX With forks from federation, the newest event need not hold the end's state. */
+	gend = tl->scansz == 0 ? gstart : tl->scan[0].row->state_after;
+	gprev = full ? 0 : mstore_room_state_at(req->db, room_id, since);
+	if (gstart < 0 || gprev < 0)
+		goto out;
+	/* A gap of messages only: the client's state is the state throughout. */
+	if (!full && gprev == gstart && gprev == gend && json_object_size(wanted) == 0) {
+		rc = 0;
+		goto out;
+	}
+	start = mstore_sgroup_state_events(req->db, gstart);
+	end = gend == gstart ? json_incref(start) : mstore_sgroup_state_events(req->db, gend);
+	prev = full ? json_object() : gprev == gend ? json_incref(end) :
+	    mstore_sgroup_state_events(req->db, gprev);
+	if (start == NULL || end == NULL || prev == NULL)
+		goto out;
+	for (int pass = 0; pass < 2; pass++)
+		json_object_foreach(pass == 0 ? end : start, k, ev) {
+			const char	*type, *sk;
+			json_t		*sev;
 
-			if (sev != NULL && state_wanted(f, room_id, sev, wanted, 1) &&
+			if (pass == 1 && json_object_get(end, k) != NULL)
+				continue;
+			sev = json_object_get(seen, k) != NULL ? json_object_get(start, k) : ev;
+			if (sev == NULL ||
+			    json_object_get(tlids, mjson_str(sev, "event_id")) != NULL)
+				continue;
+			type = mjson_str(sev, "type");
+			sk = mjson_str(sev, "state_key");
+			if (f->lazy && type != NULL && sk != NULL &&
+			    strcmp(type, "m.room.member") == 0) {
+				/* Spec: "Lazy-loading room members": only those asked for. */
+				if (json_object_get(wanted, sk) == NULL &&
+				    (full || same_event(sev, json_object_get(prev, k))))
+					continue;
+				if (json_object_get(known, sk) != NULL)
+					continue;
+			} else if (same_event(sev, json_object_get(prev, k)))
+				continue;
+			if (mfilter_event_match(f->state, room_id, sev) &&
 			    state_add(req, f, room_id, sev, state, lazysent) == -1)
 				goto out;
 		}
-	}
 	rc = 0;
 out:
-	json_decref(before);
-	json_decref(after);
 	json_decref(seen);
+	json_decref(tlids);
 	json_decref(wanted);
 	json_decref(known);
 	json_decref(start);
 	json_decref(end);
+	json_decref(prev);
 	return rc;
 }
 
 /*
+ * Synapse's rule for m.heroes: only a room with neither a name nor a
+ * canonical alias gets them.  1 named, 0 not, -1.
+ */
+static int
+room_named(struct mreq *req, const char *room_id)
+{
+	static const char *const named[][2] = {
+		{ "m.room.name", "name" }, { "m.room.canonical_alias", "alias" },
+	};
+
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		json_t		*ev;
+		const char	*v;
+		int		 err;
+
+		ev = mstore_cstate_event(req->db, room_id, named[i][0], "", &err);
+		if (err)
+			return -1;
+		v = mjson_str(json_object_get(ev, "content"), named[i][1]);
+		if (v != NULL && *v != '\0') {
+			json_decref(ev);
+			return 1;
+		}
+		json_decref(ev);
+	}
+	return 0;
+}
+
+/*
  * One joined or left room's section from its timeline rows[0..n) (oldest
- * first, at most limit + 1; keep[0..n) those the user may see), with the
- * state the client needs.  newly:
- * the client has nothing of the room yet (initial sync, full_state, a
- * new join).  upto: the end of the user's view (a leave's position).
- * *empty is set when the section says nothing.  Returns it, or NULL.
+ * first, at most limit + 1; vis[0..n) those the user may see), with the
+ * state the client needs.  newly: the client has nothing of the room yet
+ * (initial sync, full_state, a join since the token: then the timeline
+ * reaches back past the token).  upto: the end of the user's view (a
+ * leave's position).  *empty is set when the section says nothing.
+ * Returns it, or NULL.
  */
 static json_t *
 room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncmember *m,
-    struct mevrow *rows, const unsigned char *keep, size_t n, int newly, int64_t upto,
+    struct mevrow *rows, const unsigned char *vis, size_t n, int newly, int64_t upto,
     const json_t *members, json_t *lazysent, int *empty)
 {
 	struct mreq		*req = ctx->req;
@@ -402,24 +516,38 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 	struct roomtl		 tl;
 	json_t			*sec = NULL, *tl_events = json_array(), *state = json_array();
 	int64_t			 since = st->initial ? 0 : ctx->from.p[SPOS_EVENTS], prev;
+	int			 joined = strcmp(m->membership, "join") == 0;
+	int			 unbounded = newly && since > 0 && !st->full_state;
 	char			 tok[32];
 
 	memset(&tl, 0, sizeof(tl));
 	if (tl_events == NULL || state == NULL ||
-	    room_timeline(req, f, st->limit, since, m->room_id, rows, keep, n, &tl) == -1 ||
-	    room_state(ctx, f, m->room_id, &tl, newly || tl.limited, newly, state,
-	    lazysent) == -1)
+	    room_timeline(req, f, st->limit, unbounded ? 0 : since, upto, unbounded, joined,
+	    m->room_id, rows, vis, n, &tl) == -1 ||
+	    room_state(ctx, f, m->room_id, &tl, newly, since, upto, state, lazysent) == -1)
 		goto fail;
 	prev = upto;
 	for (size_t i = tl.scansz; i > 0; i--)
 		if (tl.scan[i - 1].keep) {
 			if (json_array_size(tl_events) == 0)
 				prev = tl.scan[i - 1].row->stream - 1;
-			if (json_array_append_new(tl_events, sync_event(req, tl.scan[i - 1].row)) == -1)
+			if (json_array_append_new(tl_events, sync_event(req, f,
+			    tl.scan[i - 1].row)) == -1)
 				goto fail;
 		}
 	if (json_array_size(tl_events) == 0 && tl.scansz > 0)
 		prev = tl.scan[0].row->stream;
+	/*
+	 * As Synapse: a timeline read from the room's end back (an initial
+	 * sync, a new join) that holds all there is pages back from the end,
+	 * where /messages finds its events again (SyTest 34room-messages.pl
+	 * pages from such a prev_batch and wants events and an end); and a
+	 * new join is always limited: the client holds nothing before it.
+	 */
+	if (!tl.limited && (since == 0 || unbounded))
+		prev = upto;
+	if (unbounded)
+		tl.limited = 1;
 	*empty = json_array_size(tl_events) == 0 && json_array_size(state) == 0;
 	/* Spec: prev_batch pages back from the timeline's start with /messages. */
 	snprintf(tok, sizeof(tok), "t%lld", (long long)prev);
@@ -427,23 +555,34 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 	    "timeline", "events", tl_events, "limited", tl.limited, "prev_batch", tok,
 	    "state", "events", state, "ephemeral", "events", "account_data", "events")) == NULL)
 		goto fail2;
-	if (strcmp(m->membership, "join") == 0) {
+	if (joined) {
 		json_t	*r = json_object_get(members, m->room_id);
-		json_t	*heroes = json_array(), *v;
+		json_t	*sum, *heroes, *v;
 		size_t	 i;
+		int	 named;
 
-		/* Spec: m.heroes: up to 5 other members, for naming unnamed rooms. */
-		json_array_foreach(json_object_get(r, "join"), i, v)
-			if (json_array_size(heroes) < 5 &&
-			    strcmp(json_string_value(v), req->auth.user_id) != 0)
-				json_array_append(heroes, v);
-		json_array_foreach(json_object_get(r, "invite"), i, v)
-			if (json_array_size(heroes) < 5)
-				json_array_append(heroes, v);
-		json_object_set_new(sec, "summary", json_pack("{s:o,s:I,s:I}", "m.heroes", heroes,
-		    "m.joined_member_count", (json_int_t)json_array_size(json_object_get(r, "join")),
+		if ((named = room_named(req, m->room_id)) == -1 ||
+		    (sum = json_pack("{s:I,s:I}", "m.joined_member_count",
+		    (json_int_t)json_array_size(json_object_get(r, "join")),
 		    "m.invited_member_count",
-		    (json_int_t)json_array_size(json_object_get(r, "invite"))));
+		    (json_int_t)json_array_size(json_object_get(r, "invite")))) == NULL) {
+			json_decref(sec);
+			roomtl_fini(&tl);
+			return NULL;
+		}
+		/* Spec: m.heroes: up to 5 other members, for naming unnamed rooms. */
+		if (!named) {
+			heroes = json_array();
+			json_array_foreach(json_object_get(r, "join"), i, v)
+				if (json_array_size(heroes) < 5 &&
+				    strcmp(json_string_value(v), req->auth.user_id) != 0)
+					json_array_append(heroes, v);
+			json_array_foreach(json_object_get(r, "invite"), i, v)
+				if (json_array_size(heroes) < 5)
+					json_array_append(heroes, v);
+			json_object_set_new(sum, "m.heroes", heroes);
+		}
+		json_object_set_new(sec, "summary", sum);
 		json_object_set_new(sec, "unread_notifications", json_object());
 	}
 	roomtl_fini(&tl);
@@ -462,10 +601,10 @@ fail2:
  * user's to read, so the timeline is the membership event alone.
  */
 static json_t *
-left_unjoined(struct mreq *req, const struct msyncmember *m)
+left_unjoined(struct mreq *req, const struct evfilter *f, const struct msyncmember *m)
 {
 	return json_pack("{s:{s:[o],s:b},s:{s:[]},s:{s:[]},s:{s:[]}}",
-	    "timeline", "events", state_event(req, m->event), "limited", 0,
+	    "timeline", "events", state_event(req, f, m->event), "limited", 0,
 	    "state", "events", "ephemeral", "events", "account_data", "events");
 }
 
@@ -507,12 +646,15 @@ collect(struct syncctx *ctx)
 	size_t			 memsz = 0, rowsz = 0;
 	json_t			*rooms = json_object_get(ctx->resp, "rooms");
 	json_t			*members = NULL, *index = json_object(), *lazysent = json_array();
+	json_t			*ignore = NULL;
 	int64_t			 from = st->initial ? 0 : ctx->from.p[SPOS_EVENTS];
 	int64_t			 to = ctx->to.p[SPOS_EVENTS];
 	int			 rc = -1;
 
 	evfilter_init(&f, st->filter);
 	if (index == NULL || lazysent == NULL ||
+	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
+	    &ignore) == -1 ||
 	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
 	    mstore_sync_timelines(req->db, req->auth.user_id, from, to, st->limit + 1, &rows,
 	    &rowsz) == -1 ||
@@ -522,6 +664,9 @@ collect(struct syncctx *ctx)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	/* Spec: "Ignoring Users": their events and invites are not sent. */
+	if (json_is_object(json_object_get(ignore, "ignored_users")))
+		f.ignored = json_object_get(ignore, "ignored_users");
 	/* Rows come grouped by room: where each room's start. */
 	for (size_t r = 0; r < rowsz; r++)
 		if (r == 0 || strcmp(rows[r].room_id, rows[r - 1].room_id) != 0)
@@ -531,6 +676,7 @@ collect(struct syncctx *ctx)
 		json_t			*at = json_object_get(index, m->room_id), *sec = NULL;
 		size_t			 start = 0, n = 0;
 		int			 changed = m->stream > from || st->initial, empty = 0;
+		int			 fresh = 1;	/* joined at since */
 		const char		*section = NULL;
 
 		if (at != NULL)
@@ -542,9 +688,18 @@ collect(struct syncctx *ctx)
 		/* Spec: RoomFilter rooms, not_rooms: "applied before" the other filters. */
 		if (!mfilter_room_match(f.room, m->room_id))
 			continue;
+		/*
+		 * As Synapse: a room is new to the client when the user was not
+		 * joined to it at since (a rejoin after a leave in between is not).
+		 */
+		if (!st->initial && !st->full_state && m->stream > from &&
+		    strcmp(m->membership, "invite") != 0 && strcmp(m->membership, "knock") != 0 &&
+		    (fresh = joined_at(req, m->room_id, req->auth.user_id, from)) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
 		if (strcmp(m->membership, "join") == 0) {
-			int newly = st->initial || st->full_state ||
-			    (m->stream > from && !was_joined(m));
+			int newly = st->initial || st->full_state || fresh == 0;
 
 			if (n == 0 && !newly)
 				continue;
@@ -559,6 +714,9 @@ collect(struct syncctx *ctx)
 		} else if (strcmp(m->membership, "invite") == 0) {
 			if (!changed && !st->full_state)
 				continue;
+			if (f.ignored != NULL && json_object_get(f.ignored,
+			    mjson_str(m->event, "sender")) != NULL)
+				continue;
 			section = "invite";
 			sec = json_pack("{s:{s:o}}", "invite_state", "events",
 			    stripped_state(req, m->room_id, m->event));
@@ -572,8 +730,9 @@ collect(struct syncctx *ctx)
 			/* Left, kicked or banned: the events up to the leave. */
 			section = "leave";
 			sec = was_joined(m) ? room_section(ctx, &f, m, rows + start, keep + start, n,
-			    st->initial || st->full_state, m->stream < to ? m->stream : to,
-			    members, lazysent, &empty) : left_unjoined(req, m);
+			    st->initial || st->full_state || fresh == 0,
+			    m->stream < to ? m->stream : to,
+			    members, lazysent, &empty) : left_unjoined(req, &f, m);
 		} else
 			continue;
 		if (sec == NULL) {
@@ -595,6 +754,7 @@ collect(struct syncctx *ctx)
 	}
 	rc = 0;
 out:
+	json_decref(ignore);
 	json_decref(index);
 	json_decref(lazysent);
 	json_decref(members);

@@ -542,3 +542,11 @@ mstore_presence_room(struct mdb *db, const char *room_id, int64_t from, int64_t 
 	return mcur_json_fold(mdb_query(db, MSTMT_PRESENCE_ROOM, "sii", room_id, from, to),
 	    json_array(), presence_row, &now);
 }
+
+json_t *
+mstore_presence_newly(struct mdb *db, const char *user_id, int64_t from, int64_t to,
+    int64_t now)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_PRESENCE_NEWLY, "sii", user_id, from, to),
+	    json_array(), presence_row, &now);
+}

@@ -133,5 +133,13 @@ json_t	*mstore_presence_sync(struct mdb *, const char *user_id, int64_t from, in
 /* The presence that moved in (from, to] of the users joined to room_id (peeking). */
 json_t	*mstore_presence_room(struct mdb *, const char *room_id, int64_t from, int64_t to,
 	    int64_t now);
+/*
+ * As Synapse: the presence, moved or not, of the users a sync over events
+ * positions (from, to] introduces to user_id: the others joined to a room
+ * user_id joined, and those who joined a room of user_id's.  Users
+ * without presence read offline.  m.presence events as above, or NULL.
+ */
+json_t	*mstore_presence_newly(struct mdb *, const char *user_id, int64_t from, int64_t to,
+	    int64_t now);
 
 #endif
