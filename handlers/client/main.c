@@ -1,5 +1,6 @@
 /* myelin-client: the route table of the client-server API. */
 #include "directory.h"
+#include "e2ee.h"
 #include "ephemeral.h"
 #include "extern.h"
 #include "filter.h"
@@ -114,6 +115,12 @@ static const struct mroute routes[] = {
 	{ MM_GET,	C "/notifications",			MAUTH_USER,	h_notifications },
 	{ MM_GET,	C "/pushers",				MAUTH_USER,	h_pushers },
 	{ MM_POST,	C "/pushers/set",			MAUTH_USER,	h_pushers_set },
+	/* End-to-end encryption (h_keys.c, h_todevice.c). */
+	{ MM_POST,	C "/keys/upload",			MAUTH_USER,	h_keys_upload },
+	{ MM_POST,	C "/keys/query",			MAUTH_USER,	h_keys_query },
+	{ MM_POST,	C "/keys/claim",			MAUTH_USER,	h_keys_claim },
+	{ MM_GET,	C "/keys/changes",			MAUTH_USER,	h_keys_changes },
+	{ MM_PUT,	C "/sendToDevice/{eventType}/{txnId}",	MAUTH_USER,	h_send_to_device },
 };
 
 static const char *const locations[] = {

@@ -233,6 +233,9 @@ mstore_device_del(struct mdb *db, const char *user_id, const char *device_id)
 	    mdb_exec(db, MSTMT_PUSHER_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    (n = mdb_exec(db, MSTMT_DEVICE_DEL, "ss", user_id, device_id)) < 0)
 		return -1;
+	/* Its keys and to-device messages go too; others see the list change. */
+	if (n > 0 && mstore_e2ee_device_gone(db, user_id, device_id) == -1)
+		return -1;
 	return n > 0;
 }
 

@@ -403,5 +403,57 @@ const struct mmigration mmigrations[] = {
 	  " AND jsonb_typeof(CAST(json AS jsonb) -> 'unsigned' -> 'replaces_state') = 'string';"
 	  "UPDATE events SET json = CAST(CAST(json AS jsonb) - 'unsigned' AS TEXT)"
 	  " WHERE json LIKE '%\"unsigned\"%' AND (CAST(json AS jsonb) -> 'unsigned') IS NOT NULL;" },
+	/*
+	 * End-to-end encryption (issue 12).  The to-device and device-list
+	 * streams take their positions from ephemeral_streams.  device_keys
+	 * holds each device's signed keys as uploaded; one_time_keys are
+	 * handed out once each (a claim deletes the row); fallback_keys keep
+	 * one key per device and algorithm, used 1 once claimed.
+	 * device_list_changes keeps each user's newest device-list change.
+	 * to_device holds the messages a device has not acknowledged yet,
+	 * each at its own position; to_device_txns the transaction IDs a
+	 * sending device used, so that a retried PUT delivers once.
+	 */
+	{ 15, "e2ee",
+	  "INSERT INTO ephemeral_streams (name, pos) VALUES ('to_device', 0),"
+	  " ('device_lists', 0);"
+	  "CREATE TABLE device_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id));"
+	  "CREATE TABLE one_time_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, algorithm, key_id));"
+	  "CREATE TABLE fallback_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " used BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (user_id, device_id, algorithm));"
+	  "CREATE TABLE device_list_changes ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream BIGINT NOT NULL);"
+	  "CREATE INDEX device_list_changes_stream ON device_list_changes (stream);"
+	  "CREATE TABLE to_device ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " sender TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " content TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, stream));"
+	  "CREATE TABLE to_device_txns ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " txn_id TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, txn_id));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

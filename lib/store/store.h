@@ -57,5 +57,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/push.h"
 #include "store/search.h"
 #include "store/vis.h"
+#include "store/e2ee.h"
 
 #endif

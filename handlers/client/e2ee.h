@@ -1,0 +1,19 @@
+/* End-to-end encryption in myelin-client: keys and to-device messages. */
+#ifndef MYELIN_CLIENT_E2EE_H
+#define MYELIN_CLIENT_E2EE_H
+
+#include "fcgi/fcgi.h"
+
+/* h_keys.c */
+int	h_keys_upload(struct mreq *);
+int	h_keys_query(struct mreq *);
+int	h_keys_claim(struct mreq *);
+int	h_keys_changes(struct mreq *);
+
+/* h_todevice.c */
+int	h_send_to_device(struct mreq *);
+
+/* 1 when user_id, a checked user ID, belongs to this server (h_keys.c). */
+int	e2ee_user_local(const struct mreq *, const char *user_id);
+
+#endif

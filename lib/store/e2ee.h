@@ -1,0 +1,75 @@
+/* Storage of end-to-end encryption: keys, to-device messages, device lists. */
+#ifndef MYELIN_STORE_E2EE_H
+#define MYELIN_STORE_E2EE_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct mdb;
+
+/*
+ * Stores what device_id of user_id uploads, in one transaction: dkeys
+ * (its signed device keys, or NULL), otks ({"<algorithm>:<key id>": key},
+ * or NULL) and fallbacks (the same shape, one per algorithm, or NULL),
+ * all checked by the caller.  A one-time key already stored under its ID
+ * with the same content is left alone.  New or changed device keys mark
+ * the user's device list changed.  Returns 0; 1 when a one-time key ID
+ * is stored with other content, nothing stored and *conflict that ID
+ * (malloc'd); or -1.
+ */
+int	 mstore_keys_upload(struct mdb *, const char *user_id, const char *device_id,
+	    const json_t *dkeys, const json_t *otks, const json_t *fallbacks,
+	    char **conflict);
+/* {algorithm: count} of the device's unclaimed one-time keys.  New reference, or NULL. */
+json_t	*mstore_otk_counts(struct mdb *, const char *user_id, const char *device_id);
+/* [algorithm] of the device's fallback keys not claimed yet.  New reference, or NULL. */
+json_t	*mstore_fallback_unused(struct mdb *, const char *user_id, const char *device_id);
+/*
+ * {device_id: keys} of user_id's devices that uploaded keys, only those
+ * named in devices (an array of strings) unless it is NULL or empty;
+ * each with unsigned.device_display_name when the device has a name.
+ * New reference, or NULL.
+ */
+json_t	*mstore_keys_query(struct mdb *, const char *user_id, const json_t *devices);
+/*
+ * Claims one key per device of query, {user_id: {device_id: algorithm}}
+ * (checked by the caller), in one transaction: an unclaimed one-time key
+ * of that algorithm, deleted as it is read so that no two claimers get
+ * it, else the device's fallback key of that algorithm, marked used.
+ * Returns {user_id: {device_id: {"<algorithm>:<key id>": key}}} without
+ * the devices that had nothing; new reference, or NULL.
+ */
+json_t	*mstore_keys_claim(struct mdb *, const json_t *query);
+
+/*
+ * Queues a to-device message of type from sender to each target of
+ * messages, {user_id: {device_id or "*": content}} (local users, checked
+ * by the caller; "*" is every device of the user, an unknown device is
+ * skipped), each message at its own position of the to-device stream,
+ * in one transaction, unless sender's device sender_device already used
+ * txn_id.  Returns 1 queued, 0 for a transaction ID seen before, -1.
+ */
+int	 mstore_todevice_send(struct mdb *, const char *sender, const char *sender_device,
+	    const char *txn_id, const char *type, const json_t *messages);
+/*
+ * Deletes the messages of device_id of user_id at or before ack (the
+ * client has them), then returns those in (ack, to], oldest first, at
+ * most limit, as [{"sender", "type", "content"}].  *next is the position
+ * the client has seen all of: to, or the last one returned when limit
+ * cut the list.  New reference, or NULL.
+ */
+json_t	*mstore_todevice_sync(struct mdb *, const char *user_id, const char *device_id,
+	    int64_t ack, int64_t to, int64_t limit, int64_t *next);
+
+/*
+ * The users whose device lists user_id must refresh between two
+ * positions: *changed those sharing a room with user_id (user_id among
+ * them) whose device list changed in (dl_from, dl_to] of the device-list
+ * stream, or who started sharing a room with user_id in (ev_from, ev_to]
+ * of the events stream; *left those who shared one and share none now.
+ * Both new arrays of user IDs.  0 or -1.
+ */
+int	 mstore_devlist_changes(struct mdb *, const char *user_id, int64_t dl_from,
+	    int64_t dl_to, int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left);
+
+#endif
