@@ -1,0 +1,323 @@
+"""End-to-end encryption: to-device messages, device keys, one-time and
+fallback keys, device lists in /sync and /keys/changes, raw and through
+matrix-nio with python3-olm (an Olm session and a Megolm message)."""
+import asyncio
+import concurrent.futures
+import os
+import tempfile
+
+import nio
+import pytest
+
+from conftest import User, q
+
+OTK = "signed_curve25519"
+
+
+def device_keys(u, **extra):
+    d = {"user_id": u.user_id, "device_id": u.device_id,
+         "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+         "keys": {"curve25519:" + u.device_id: "c-" + u.device_id,
+                  "ed25519:" + u.device_id: "e-" + u.device_id},
+         "signatures": {u.user_id: {"ed25519:" + u.device_id: "sig"}}}
+    d.update(extra)
+    return d
+
+
+def otks(prefix, n):
+    return {"%s:%s%d" % (OTK, prefix, i): {"key": "k-%s%d" % (prefix, i),
+                                          "signatures": {}} for i in range(n)}
+
+
+def to_device(u, etype, txn, messages):
+    return u.call("PUT", "/sendToDevice/%s/%s" % (q(etype), q(txn)), {"messages": messages})
+
+
+def login_again(stack, u, password):
+    status, resp = stack.login(u.user_id, password)
+    assert status == 200, resp
+    return User(stack, resp)
+
+
+def shared_room(a, *others):
+    room = a.create_room(preset="public_chat")
+    for o in others:
+        o.join(room)
+    return room
+
+
+# --- to-device ---------------------------------------------------------------
+
+def test_to_device_delivered_once_in_order_then_acknowledged(stack, uniq):
+    a, b = User.register(stack, uniq("tda")), User.register(stack, uniq("tdb"))
+    _, first = b.sync()
+    since = first["next_batch"]
+    assert first["to_device"]["events"] == []
+    for i in range(3):
+        status, resp = to_device(a, "m.test", "txn%d" % i,
+                                 {b.user_id: {b.device_id: {"n": i}}})
+        assert (status, resp) == (200, {})
+    # The same txnId again delivers nothing more.
+    assert to_device(a, "m.test", "txn0", {b.user_id: {b.device_id: {"n": 99}}})[0] == 200
+    _, s1 = b.sync(since=since)
+    evs = s1["to_device"]["events"]
+    assert [e["content"]["n"] for e in evs] == [0, 1, 2]
+    assert all(e["sender"] == a.user_id and e["type"] == "m.test" for e in evs)
+    # Not acknowledged yet: the same since gives them again.
+    _, again = b.sync(since=since)
+    assert [e["content"]["n"] for e in again["to_device"]["events"]] == [0, 1, 2]
+    # Acknowledged by the next since: gone, even for the old since.
+    _, s2 = b.sync(since=s1["next_batch"])
+    assert s2["to_device"]["events"] == []
+    _, s3 = b.sync(since=since)
+    assert s3["to_device"]["events"] == []
+
+
+def test_to_device_star_reaches_every_device_and_unknown_is_dropped(stack, uniq):
+    name = uniq("tdstar")
+    b1 = User.register(stack, name, "pw-" + name)
+    b2 = login_again(stack, b1, "pw-" + name)
+    a = User.register(stack, uniq("tdsend"))
+    since = {u.device_id: u.sync()[1]["next_batch"] for u in (b1, b2)}
+    assert to_device(a, "m.x", "t1", {b1.user_id: {"*": {"all": True}}})[0] == 200
+    assert to_device(a, "m.x", "t2", {b1.user_id: {"NOSUCHDEVICE": {"x": 1}}})[0] == 200
+    for u in (b1, b2):
+        _, s = u.sync(since=since[u.device_id])
+        assert [e["content"] for e in s["to_device"]["events"]] == [{"all": True}]
+
+
+def test_to_device_limit_100_rest_next_time(stack, uniq):
+    a, b = User.register(stack, uniq("tdla")), User.register(stack, uniq("tdlb"))
+    since = b.sync()[1]["next_batch"]
+    for i in range(105):
+        assert to_device(a, "m.n", "n%d" % i, {b.user_id: {b.device_id: {"i": i}}})[0] == 200
+    _, s1 = b.sync(since=since)
+    assert [e["content"]["i"] for e in s1["to_device"]["events"]] == list(range(100))
+    _, s2 = b.sync(since=s1["next_batch"])
+    assert [e["content"]["i"] for e in s2["to_device"]["events"]] == list(range(100, 105))
+    _, s3 = b.sync(since=s2["next_batch"])
+    assert s3["to_device"]["events"] == []
+
+
+def test_to_device_wakes_a_waiting_sync(stack, uniq):
+    a, b = User.register(stack, uniq("tdwa")), User.register(stack, uniq("tdwb"))
+    since = b.sync()[1]["next_batch"]
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(b.sync, since=since, timeout=20000)
+        to_device(a, "m.wake", "w1", {b.user_id: {b.device_id: {"w": 1}}})
+        status, s = fut.result()
+    assert status == 200
+    assert [e["content"] for e in s["to_device"]["events"]] == [{"w": 1}]
+
+
+def test_to_device_bad_input(stack, uniq):
+    a = User.register(stack, uniq("tdbad"))
+    assert to_device(a, "m.x", "b1", {"not-a-user": {"D": {}}})[1]["errcode"] == "M_BAD_JSON"
+    assert to_device(a, "m.x", "b2", {a.user_id: {"D": "str"}})[1]["errcode"] == "M_BAD_JSON"
+    status, resp = a.call("PUT", "/sendToDevice/m.x/b3", {"messages": []})
+    assert (status, resp["errcode"]) == (400, "M_BAD_JSON")
+
+
+# --- keys --------------------------------------------------------------------
+
+def test_upload_must_name_caller_and_nothing_is_stored(stack, uniq):
+    a, b = User.register(stack, uniq("kua")), User.register(stack, uniq("kub"))
+    for bad in (device_keys(a, user_id=b.user_id), device_keys(a, device_id="OTHER")):
+        status, resp = a.call("POST", "/keys/upload",
+                              {"device_keys": bad, "one_time_keys": otks("x", 2)})
+        assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+    resp = b.ok("POST", "/keys/query", {"device_keys": {a.user_id: []}})
+    assert resp["device_keys"] == {a.user_id: {}}
+    assert a.ok("POST", "/keys/upload", {})["one_time_key_counts"] == {OTK: 0}
+
+
+def test_upload_query_claim_and_fallback(stack, uniq):
+    a, b = User.register(stack, uniq("kqa")), User.register(stack, uniq("kqb"))
+    a.ok("PUT", "/devices/" + q(a.device_id), {"display_name": "A's laptop"})
+    resp = a.ok("POST", "/keys/upload", {"device_keys": device_keys(a),
+                                         "one_time_keys": otks("a", 2),
+                                         "fallback_keys": {OTK + ":fb": {"key": "fbk",
+                                                                         "fallback": True}}})
+    assert resp["one_time_key_counts"] == {OTK: 2}
+    # The same key again is fine; another key under a stored ID is refused.
+    assert a.ok("POST", "/keys/upload", {"one_time_keys": otks("a", 1)})[
+        "one_time_key_counts"] == {OTK: 2}
+    status, resp = a.call("POST", "/keys/upload",
+                          {"one_time_keys": {OTK + ":a0": {"key": "different"}}})
+    assert (status, resp["errcode"]) == (400, "M_BAD_JSON")
+    _, s = a.sync()
+    assert s["device_one_time_keys_count"] == {OTK: 2}
+    assert s["device_unused_fallback_key_types"] == [OTK]
+
+    resp = b.ok("POST", "/keys/query", {"device_keys": {a.user_id: []}, "timeout": 10000})
+    got = resp["device_keys"][a.user_id][a.device_id]
+    assert got["keys"] == device_keys(a)["keys"]
+    assert got["unsigned"]["device_display_name"] == "A's laptop"
+    assert b.ok("POST", "/keys/query", {"device_keys": {a.user_id: ["NOPE"]}})[
+        "device_keys"] == {a.user_id: {}}
+
+    claimed = []
+    for _ in range(2):
+        r = b.ok("POST", "/keys/claim", {"one_time_keys": {a.user_id: {a.device_id: OTK}}})
+        (kid, key), = r["one_time_keys"][a.user_id][a.device_id].items()
+        claimed.append(kid)
+    assert sorted(claimed) == [OTK + ":a0", OTK + ":a1"]
+    # Out of one-time keys: the fallback key, then marked used.
+    for _ in range(2):
+        r = b.ok("POST", "/keys/claim", {"one_time_keys": {a.user_id: {a.device_id: OTK}}})
+        assert r["one_time_keys"][a.user_id][a.device_id] == {
+            OTK + ":fb": {"key": "fbk", "fallback": True}}
+    _, s = a.sync()
+    assert s["device_one_time_keys_count"] == {OTK: 0}
+    assert s["device_unused_fallback_key_types"] == []
+    # Unknown users and devices give nothing.
+    r = b.ok("POST", "/keys/claim", {"one_time_keys": {
+        a.user_id: {"NODEVICE": OTK}, "@nobody-here:" + stack.server_name: {"X": OTK}}})
+    assert r["one_time_keys"] == {}
+
+
+def test_concurrent_claims_hand_out_each_key_once(stack, uniq):
+    a = User.register(stack, uniq("kca"))
+    claimers = [User.register(stack, uniq("kcc")) for _ in range(4)]
+    a.ok("POST", "/keys/upload", {"device_keys": device_keys(a),
+                                  "one_time_keys": otks("c", 10)})
+    body = {"one_time_keys": {a.user_id: {a.device_id: OTK}}}
+
+    def claim(i):
+        return claimers[i % len(claimers)].ok("POST", "/keys/claim", body)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(claim, range(20)))
+    got = [kid for r in results
+           for kid in r["one_time_keys"].get(a.user_id, {}).get(a.device_id, {})]
+    assert len(got) == len(set(got)) == 10
+    assert a.ok("POST", "/keys/upload", {})["one_time_key_counts"] == {OTK: 0}
+
+
+def test_query_and_claim_bad_input(stack, uniq):
+    a = User.register(stack, uniq("kbad"))
+    for path, body in (("/keys/query", {}), ("/keys/query", {"device_keys": {a.user_id: "x"}}),
+                       ("/keys/claim", {"one_time_keys": {a.user_id: {"D": 5}}}),
+                       ("/keys/upload", {"one_time_keys": {"nocolon": "k"}})):
+        status, resp = a.call("POST", path, body)
+        assert (status, resp["errcode"]) == (400, "M_BAD_JSON"), (path, body)
+    status, resp = a.call("POST", "/keys/query", {"device_keys": {"bad": []}})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+    status, resp = a.get("/keys/changes")
+    assert (status, resp["errcode"]) == (400, "M_MISSING_PARAM")
+    status, resp = a.get("/keys/changes", **{"from": "garbage"})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+
+
+# --- device lists ------------------------------------------------------------
+
+def test_device_lists_changed_and_left(stack, uniq):
+    a, b, c = (User.register(stack, uniq(n)) for n in ("dla", "dlb", "dlc"))
+    room = shared_room(a, b)
+    since = a.sync()[1]["next_batch"]
+    b.ok("POST", "/keys/upload", {"device_keys": device_keys(b)})
+    _, s = a.sync(since=since)
+    assert b.user_id in s["device_lists"]["changed"]
+    resp = a.ok("GET", "/keys/changes?from=%s&to=%s" % (since, s["next_batch"]))
+    assert b.user_id in resp["changed"] and resp["left"] == []
+    # c never shares a room with a: its change is not a's business.
+    since = s["next_batch"]
+    c.ok("POST", "/keys/upload", {"device_keys": device_keys(c)})
+    _, s = a.sync(since=since)
+    assert c.user_id not in s.get("device_lists", {}).get("changed", [])
+    # c joins: changed; b leaves: left.
+    since = s["next_batch"]
+    c.join(room)
+    b.room_post(room, "leave")
+    _, s = a.sync(since=since)
+    assert c.user_id in s["device_lists"]["changed"]
+    assert s["device_lists"]["left"] == [b.user_id]
+    resp = a.ok("GET", "/keys/changes?from=" + q(since))
+    assert c.user_id in resp["changed"] and resp["left"] == [b.user_id]
+
+
+def test_new_device_and_logout(stack, uniq):
+    name = uniq("dln")
+    a = User.register(stack, uniq("dlo"))
+    b1 = User.register(stack, name, "pw-" + name)
+    shared_room(a, b1)
+    since = a.sync()[1]["next_batch"]
+    b2 = login_again(stack, b1, "pw-" + name)
+    b2.ok("POST", "/keys/upload", {"device_keys": device_keys(b2),
+                                   "one_time_keys": otks("n", 3)})
+    _, s = a.sync(since=since)
+    assert b1.user_id in s["device_lists"]["changed"]
+    assert b2.device_id in a.ok("POST", "/keys/query", {"device_keys": {b1.user_id: []}})[
+        "device_keys"][b1.user_id]
+    # A message waits for b2; b2 logs out: its keys and the message go.
+    to_device(a, "m.x", "bye", {b1.user_id: {b2.device_id: {"x": 1}}})
+    since = s["next_batch"]
+    b2.ok("POST", "/logout", {})
+    _, s = a.sync(since=since)
+    assert b1.user_id in s["device_lists"]["changed"]
+    assert a.ok("POST", "/keys/query", {"device_keys": {b1.user_id: []}})[
+        "device_keys"][b1.user_id] == {}
+    r = a.ok("POST", "/keys/claim", {"one_time_keys": {b1.user_id: {b2.device_id: OTK}}})
+    assert r["one_time_keys"] == {}
+
+
+# --- a real client -----------------------------------------------------------
+
+async def _nio_client(stack, u, store):
+    cfg = nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+    c = nio.AsyncClient(stack.base, u.user_id, device_id=u.device_id, store_path=store,
+                        config=cfg)
+    c.restore_login(u.user_id, u.device_id, u.token)
+    return c
+
+
+def test_nio_olm_megolm_round_trip(stack, uniq):
+    """Two nio clients upload keys, A claims B's one-time key, sets up an
+    Olm session, shares its Megolm session by to-device, and B decrypts
+    A's message in an encrypted room."""
+    a, b = User.register(stack, uniq("nioa")), User.register(stack, uniq("niob"))
+    room = a.create_room(preset="private_chat", invite=[b.user_id], initial_state=[
+        {"type": "m.room.encryption", "state_key": "",
+         "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    b.join(room)
+
+    async def go(da, db):
+        ca, cb = await _nio_client(stack, a, da), await _nio_client(stack, b, db)
+        try:
+            for c in (ca, cb):
+                r = await c.sync(timeout=0, full_state=True)
+                assert isinstance(r, nio.SyncResponse), r
+                if c.should_upload_keys:
+                    assert isinstance(await c.keys_upload(), nio.KeysUploadResponse)
+            await ca.sync(timeout=0)
+            if ca.should_query_keys:
+                assert isinstance(await ca.keys_query(), nio.KeysQueryResponse)
+            # A trusts B's device, as a user who compared keys would.
+            for dev in ca.device_store.active_user_devices(b.user_id):
+                ca.verify_device(dev)
+            sent = await ca.room_send(room, "m.room.message",
+                                      {"msgtype": "m.text", "body": "secret hello"},
+                                      ignore_unverified_devices=True)
+            assert isinstance(sent, nio.RoomSendResponse), sent
+            body = None
+            for _ in range(5):
+                r = await cb.sync(timeout=3000)
+                assert isinstance(r, nio.SyncResponse), r
+                for ev in r.rooms.join.get(room, nio.RoomInfo([], [], [], [])).timeline.events \
+                        if room in r.rooms.join else []:
+                    if isinstance(ev, nio.RoomMessageText):
+                        body = ev.body
+                if body:
+                    break
+            return body, sent.event_id
+        finally:
+            await ca.close()
+            await cb.close()
+
+    with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
+        body, event_id = asyncio.run(go(da, db))
+    assert body == "secret hello"
+    # What went through the server was ciphertext.
+    status, ev = b.call("GET", "/rooms/%s/event/%s" % (q(room), q(event_id)))
+    assert status == 200 and ev["type"] == "m.room.encrypted"
+    assert "secret hello" not in str(ev)
