@@ -61,7 +61,8 @@ otk_counts(struct mreq *req)
  * Spec: C-S API, POST /keys/upload: device_keys, one_time_keys and
  * fallback_keys of the caller's device.  400 M_INVALID_PARAM when the
  * device keys name another user or device, or without a device; 400
- * M_BAD_JSON for another shape, or for a one-time key ID stored with
+ * M_BAD_JSON for another shape (device keys without algorithms, keys
+ * and signatures among them), or for a one-time key ID stored with
  * other content (Synapse: 400); nothing is stored then.  Answers
  * one_time_key_counts.
  */
@@ -93,9 +94,12 @@ h_keys_upload(struct mreq *req)
 		    strcmp(mjson_str(dk, "device_id"), req->auth.device_id) != 0)
 			return mfcgi_fail(req, MERR_INVALID_PARAM,
 			    "device_keys must be for the caller's user and device");
-		if (json_object_get(dk, "keys") != NULL &&
-		    !json_is_object(json_object_get(dk, "keys")))
-			return mfcgi_fail(req, MERR_BAD_JSON, "device_keys.keys must be an object");
+		/* Spec: DeviceKeys, algorithms, keys and signatures are required. */
+		if (!json_is_array(json_object_get(dk, "algorithms")) ||
+		    !json_is_object(json_object_get(dk, "keys")) ||
+		    !json_is_object(json_object_get(dk, "signatures")))
+			return mfcgi_fail(req, MERR_BAD_JSON,
+			    "device_keys needs algorithms, keys and signatures");
 	}
 	if ((otk != NULL && !keys_check(otk)) || (fb != NULL && !keys_check(fb)))
 		return mfcgi_fail(req, MERR_BAD_JSON,

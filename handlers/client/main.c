@@ -121,6 +121,20 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/keys/claim",			MAUTH_USER,	h_keys_claim },
 	{ MM_GET,	C "/keys/changes",			MAUTH_USER,	h_keys_changes },
 	{ MM_PUT,	C "/sendToDevice/{eventType}/{txnId}",	MAUTH_USER,	h_send_to_device },
+	{ MM_POST,	C "/room_keys/version",			MAUTH_USER,	h_backup_create },
+	{ MM_GET,	C "/room_keys/version",			MAUTH_USER,	h_backup_current },
+	{ MM_GET,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_get },
+	{ MM_PUT,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_update },
+	{ MM_DELETE,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_delete },
+	{ MM_PUT,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_delete },
+	{ MM_PUT,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_delete },
+	{ MM_PUT,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_delete },
 };
 
 static const char *const locations[] = {
@@ -130,6 +144,7 @@ static const char *const locations[] = {
 /* Spec: C-S API, the endpoints with no request body: null, {} or none. */
 static const mhandler body_optional[] = {
 	h_logout, h_logout_all, h_forget, h_alias_delete, h_pushrule_delete, h_tag_delete,
+	h_backup_delete, h_room_keys_delete,
 };
 
 static const struct mapp app = {

@@ -6,7 +6,17 @@
 #include "log/log.h"
 #include "store/extern.h"
 
-/* Stored JSON (written by this file, canonical) as a new reference, or NULL. */
+/*
+ * v as stored text: compact, keys sorted, so that the same value is the
+ * same text (canonical JSON would refuse a client's float).  malloc'd, or NULL.
+ */
+static char *
+to_text(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Stored JSON (written by this file) as a new reference, or NULL. */
 static json_t *
 stored_json(const char *s)
 {
@@ -47,7 +57,7 @@ upload_dkeys(struct mdb *db, const char *user_id, const char *device_id, const j
 	char		*text;
 	int		 rc = -1, same = 0;
 
-	if ((text = mjson_canonical(dkeys, NULL)) == NULL)
+	if ((text = to_text(dkeys)) == NULL)
 		return -1;
 	if ((c = mdb_query(db, MSTMT_E2EE_DKEYS_GET, "ss", user_id, device_id)) == NULL)
 		goto out;
@@ -80,7 +90,7 @@ upload_otks(struct mdb *db, const char *user_id, const char *device_id, const js
 
 	json_object_foreach((json_t *)otks, name, key) {
 		if ((key_id = key_split(name, &alg)) == NULL ||
-		    (text = mjson_canonical(key, NULL)) == NULL)
+		    (text = to_text(key)) == NULL)
 			goto out;
 		if ((c = mdb_query(db, MSTMT_E2EE_OTK_GET, "ssss", user_id, device_id, alg,
 		    key_id)) == NULL)
@@ -120,7 +130,7 @@ upload_fallbacks(struct mdb *db, const char *user_id, const char *device_id,
 
 	json_object_foreach((json_t *)fallbacks, name, key) {
 		if ((key_id = key_split(name, &alg)) == NULL ||
-		    (text = mjson_canonical(key, NULL)) == NULL)
+		    (text = to_text(key)) == NULL)
 			goto out;
 		if ((c = mdb_query(db, MSTMT_E2EE_FB_GET, "sss", user_id, device_id, alg)) == NULL)
 			goto out;
@@ -209,11 +219,11 @@ query_row(struct mcur *c, json_t *out, void *arg)
 		json_decref(keys);
 		return -1;
 	}
-	if (mcur_text(c, 2) != NULL) {
-		if ((uns = json_object_get(keys, "unsigned")) == NULL || !json_is_object(uns))
-			json_object_set_new(keys, "unsigned", uns = json_object());
+	/* Synapse: unsigned is always there, the name only when there is one. */
+	if ((uns = json_object_get(keys, "unsigned")) == NULL || !json_is_object(uns))
+		json_object_set_new(keys, "unsigned", uns = json_object());
+	if (mcur_text(c, 2) != NULL)
 		json_object_set_new(uns, "device_display_name", json_string(mcur_text(c, 2)));
-	}
 	return json_object_set_new(out, mcur_text(c, 0), keys);
 }
 
@@ -324,7 +334,7 @@ todevice_user(struct mdb *db, const char *user_id, const char *device_id, const 
 	size_t		 i;
 	int		 rc = -1;
 
-	if ((text = mjson_canonical(content, NULL)) == NULL)
+	if ((text = to_text(content)) == NULL)
 		return -1;
 	if (strcmp(device_id, "*") == 0) {
 		if ((ids = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DEVICE_IDS, "s",
@@ -526,6 +536,21 @@ out:
 		*changed = *left = NULL;
 	}
 	return rc;
+}
+
+int
+mstore_e2ee_devlist_changed(struct mdb *db, const char *user_id)
+{
+	if (db->intx)
+		return devlist_mark(db, user_id);
+	/* The device's own write was its own commit: so is the mark, after it. */
+	if (mdb_begin(db) == -1)
+		return -1;
+	if (devlist_mark(db, user_id) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	return mdb_commit(db) == -1 ? -1 : 0;
 }
 
 int

@@ -72,4 +72,43 @@ json_t	*mstore_todevice_sync(struct mdb *, const char *user_id, const char *devi
 int	 mstore_devlist_changes(struct mdb *, const char *user_id, int64_t dl_from,
 	    int64_t dl_to, int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left);
 
+/*
+ * Key backup (lib/store/backup.c).  Versions count from 1 per user and
+ * are never reused; the current one is the newest not deleted.
+ * _current: its number, 0 when there is none, -1.
+ */
+int64_t	 mstore_backup_current(struct mdb *, const char *user_id);
+/* A new version of algorithm with auth_data (any JSON), in one transaction: its number, or -1. */
+int64_t	 mstore_backup_create(struct mdb *, const char *user_id, const char *algorithm,
+	    const json_t *auth_data);
+/*
+ * The spec's version object, {algorithm, auth_data, count, etag,
+ * version} (etag and version strings), of a version not deleted as *out.
+ * 1, 0 when there is none, -1.
+ */
+int	 mstore_backup_get(struct mdb *, const char *user_id, int64_t version, json_t **out);
+/* Replaces the auth_data of a version not deleted.  1, 0 when none, -1. */
+int	 mstore_backup_update(struct mdb *, const char *user_id, int64_t version,
+	    const json_t *auth_data);
+/* Deletes a version and its keys, in one transaction.  1, 0 when none, -1. */
+int	 mstore_backup_delete(struct mdb *, const char *user_id, int64_t version);
+/*
+ * Stores rooms, {room_id: {"sessions": {session_id: KeyBackupData}}}
+ * (checked by the caller), each key only when better than the stored one
+ * by the spec's rules, and moves the etag when any was stored; one
+ * transaction.  0 or -1.
+ */
+int	 mstore_backup_keys_put(struct mdb *, const char *user_id, int64_t version,
+	    const json_t *rooms);
+/*
+ * {"rooms": {room_id: {"sessions": {session_id: KeyBackupData}}}} of a
+ * version, of one room unless room_id is NULL, of one session unless
+ * session_id is NULL.  New reference, or NULL.
+ */
+json_t	*mstore_backup_keys_get(struct mdb *, const char *user_id, int64_t version,
+	    const char *room_id, const char *session_id);
+/* Deletes keys as _get selects them, moving the etag when any went.  0 or -1. */
+int	 mstore_backup_keys_del(struct mdb *, const char *user_id, int64_t version,
+	    const char *room_id, const char *session_id);
+
 #endif

@@ -73,6 +73,11 @@ int64_t		 mstore_estream_next(struct mdb *, enum mstream s);
 int		 mstore_e2ee_device_gone(struct mdb *, const char *user_id,
 		    const char *device_id);
 /*
+ * Marks user_id's device list changed (a device added or renamed): in
+ * the caller's transaction, or in one of its own outside any.  0 or -1.
+ */
+int		 mstore_e2ee_devlist_changed(struct mdb *, const char *user_id);
+/*
  * Runs prepared statement st with parameters described by fmt:
  * 's' const char * (NULL binds SQL NULL), 'i' int64_t.
  * mdb_query returns a cursor (free with mcur_free) or NULL on error;

@@ -413,6 +413,11 @@ const struct mmigration mmigrations[] = {
 	 * to_device holds the messages a device has not acknowledged yet,
 	 * each at its own position; to_device_txns the transaction IDs a
 	 * sending device used, so that a retried PUT delivers once.
+	 * cross_signing_keys: a user's master, self_signing and
+	 * user_signing keys; key_signatures the signatures uploaded for a
+	 * device (key_id its ID) or a master key (its public key).
+	 * backup_versions and backup_keys: server-side key backup, a
+	 * version deleted 1 once deleted (its number is never reused).
 	 */
 	{ 15, "e2ee",
 	  "INSERT INTO ephemeral_streams (name, pos) VALUES ('to_device', 0),"
@@ -453,7 +458,37 @@ const struct mmigration mmigrations[] = {
 	  " user_id TEXT NOT NULL,"
 	  " device_id TEXT NOT NULL,"
 	  " txn_id TEXT NOT NULL,"
-	  " PRIMARY KEY (user_id, device_id, txn_id));",
+	  " PRIMARY KEY (user_id, device_id, txn_id));"
+	  "CREATE TABLE cross_signing_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " usage TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, usage));"
+	  "CREATE TABLE key_signatures ("
+	  " user_id TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " signer TEXT NOT NULL,"
+	  " signer_key TEXT NOT NULL,"
+	  " signature TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, key_id, signer, signer_key));"
+	  "CREATE TABLE backup_versions ("
+	  " user_id TEXT NOT NULL,"
+	  " version BIGINT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " auth_data TEXT NOT NULL,"
+	  " etag BIGINT NOT NULL,"
+	  " deleted BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, version));"
+	  "CREATE TABLE backup_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " version BIGINT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " session_id TEXT NOT NULL,"
+	  " first_message_index BIGINT NOT NULL,"
+	  " forwarded_count BIGINT NOT NULL,"
+	  " is_verified BIGINT NOT NULL,"
+	  " session_data TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, version, room_id, session_id));",
 	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

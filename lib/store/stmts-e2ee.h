@@ -86,7 +86,53 @@
 	X(MSTMT_E2EE_TD_GET, "SELECT stream, sender, type, content FROM to_device" \
 	    " WHERE user_id = $1 AND device_id = $2 AND stream > $3 AND stream <= $4" \
 	    " ORDER BY stream LIMIT $5") \
-	X(MSTMT_E2EE_TD_DEL_DEVICE, "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2")
+	X(MSTMT_E2EE_TD_DEL_DEVICE, "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2") \
+	/* cross-signing */ \
+	X(MSTMT_E2EE_XSIGN_GET, "SELECT key_json FROM cross_signing_keys WHERE user_id = $1" \
+	    " AND usage = $2") \
+	X(MSTMT_E2EE_XSIGN_PUT, "INSERT INTO cross_signing_keys (user_id, usage, key_json)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (user_id, usage)" \
+	    " DO UPDATE SET key_json = excluded.key_json") \
+	X(MSTMT_E2EE_SIG_ADD, "INSERT INTO key_signatures (user_id, key_id, signer, signer_key," \
+	    " signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key_id, signer," \
+	    " signer_key) DO UPDATE SET signature = excluded.signature") \
+	/* The signatures of user $1's keys that requester $2 may see: its own and $2's. */ \
+	X(MSTMT_E2EE_SIG_LIST, "SELECT key_id, signer, signer_key, signature FROM key_signatures" \
+	    " WHERE user_id = $1 AND (signer = $1 OR signer = $2)") \
+	X(MSTMT_E2EE_SIG_DEL_KEY, "DELETE FROM key_signatures WHERE user_id = $1 AND key_id = $2") \
+	/* key backup */ \
+	X(MSTMT_E2EE_BV_NEXT, "SELECT COALESCE(MAX(version), 0) + 1 FROM backup_versions" \
+	    " WHERE user_id = $1") \
+	X(MSTMT_E2EE_BV_ADD, "INSERT INTO backup_versions (user_id, version, algorithm," \
+	    " auth_data, etag, deleted) VALUES ($1, $2, $3, $4, 0, 0)") \
+	X(MSTMT_E2EE_BV_CURRENT, "SELECT MAX(version) FROM backup_versions WHERE user_id = $1" \
+	    " AND deleted = 0") \
+	X(MSTMT_E2EE_BV_GET, "SELECT v.algorithm, v.auth_data, v.etag, (SELECT COUNT(*)" \
+	    " FROM backup_keys k WHERE k.user_id = v.user_id AND k.version = v.version)" \
+	    " FROM backup_versions v WHERE v.user_id = $1 AND v.version = $2 AND v.deleted = 0") \
+	X(MSTMT_E2EE_BV_SET, "UPDATE backup_versions SET auth_data = $3 WHERE user_id = $1" \
+	    " AND version = $2 AND deleted = 0") \
+	X(MSTMT_E2EE_BV_DEL, "UPDATE backup_versions SET deleted = 1 WHERE user_id = $1" \
+	    " AND version = $2 AND deleted = 0") \
+	X(MSTMT_E2EE_BV_ETAG, "UPDATE backup_versions SET etag = etag + 1 WHERE user_id = $1" \
+	    " AND version = $2") \
+	X(MSTMT_E2EE_BK_GET, "SELECT first_message_index, forwarded_count, is_verified" \
+	    " FROM backup_keys WHERE user_id = $1 AND version = $2 AND room_id = $3" \
+	    " AND session_id = $4") \
+	X(MSTMT_E2EE_BK_PUT, "INSERT INTO backup_keys (user_id, version, room_id, session_id," \
+	    " first_message_index, forwarded_count, is_verified, session_data)" \
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (user_id, version, room_id," \
+	    " session_id) DO UPDATE SET first_message_index = excluded.first_message_index," \
+	    " forwarded_count = excluded.forwarded_count, is_verified = excluded.is_verified," \
+	    " session_data = excluded.session_data") \
+	/* The keys of a version, of one room ($3 not NULL), of one session ($4 not NULL). */ \
+	X(MSTMT_E2EE_BK_LIST, "SELECT room_id, session_id, first_message_index," \
+	    " forwarded_count, is_verified, session_data FROM backup_keys WHERE user_id = $1" \
+	    " AND version = $2 AND (CAST($3 AS TEXT) IS NULL OR room_id = $3)" \
+	    " AND (CAST($4 AS TEXT) IS NULL OR session_id = $4) ORDER BY room_id, session_id") \
+	X(MSTMT_E2EE_BK_DEL, "DELETE FROM backup_keys WHERE user_id = $1 AND version = $2" \
+	    " AND (CAST($3 AS TEXT) IS NULL OR room_id = $3)" \
+	    " AND (CAST($4 AS TEXT) IS NULL OR session_id = $4)")
 
 #define MSTMT_PG_E2EE \
 	P(MSTMT_E2EE_OTK_CLAIM, ME2EE_OTK_CLAIM(" FOR UPDATE SKIP LOCKED"))

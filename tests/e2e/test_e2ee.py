@@ -321,3 +321,78 @@ def test_nio_olm_megolm_round_trip(stack, uniq):
     status, ev = b.call("GET", "/rooms/%s/event/%s" % (q(room), q(event_id)))
     assert status == 200 and ev["type"] == "m.room.encrypted"
     assert "secret hello" not in str(ev)
+
+
+# --- key backup --------------------------------------------------------------
+
+def kbd(fmi, fc=0, verified=False, data="opaque"):
+    return {"first_message_index": fmi, "forwarded_count": fc, "is_verified": verified,
+            "session_data": data}
+
+
+def test_key_backup_round_trip(stack, uniq):
+    u = User.register(stack, uniq("kb"))
+    status, resp = u.call("GET", "/room_keys/version")
+    assert (status, resp["errcode"]) == (404, "M_NOT_FOUND")
+    v1 = u.ok("POST", "/room_keys/version", {"algorithm": "m.megolm_backup.v1",
+                                            "auth_data": {"public_key": "pk"}})["version"]
+    info = u.ok("GET", "/room_keys/version")
+    assert info == {"algorithm": "m.megolm_backup.v1", "auth_data": {"public_key": "pk"},
+                    "count": 0, "etag": info["etag"], "version": v1}
+    assert u.ok("PUT", "/room_keys/version/" + v1,
+                {"algorithm": "m.megolm_backup.v1", "auth_data": {"public_key": "pk2"},
+                 "version": v1}) == {}
+    status, resp = u.call("PUT", "/room_keys/version/" + v1,
+                          {"algorithm": "other", "auth_data": {}})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+    assert u.ok("GET", "/room_keys/version/" + v1)["auth_data"] == {"public_key": "pk2"}
+
+    # Three levels of upload and reading back.
+    r = u.ok("PUT", "/room_keys/keys?version=" + v1,
+             {"rooms": {"!r1:x": {"sessions": {"s1": kbd(5), "s2": kbd(1)}}}})
+    assert r["count"] == 2
+    etag = r["etag"]
+    r = u.ok("PUT", "/room_keys/keys/%s?version=%s" % (q("!r2:x"), v1),
+             {"sessions": {"s3": kbd(0)}})
+    assert r["count"] == 3 and r["etag"] != etag
+    u.ok("PUT", "/room_keys/keys/%s/s4?version=%s" % (q("!r2:x"), v1), kbd(2))
+    allk = u.ok("GET", "/room_keys/keys?version=" + v1)
+    assert sorted(allk["rooms"]) == ["!r1:x", "!r2:x"]
+    assert sorted(allk["rooms"]["!r2:x"]["sessions"]) == ["s3", "s4"]
+    assert u.ok("GET", "/room_keys/keys/%s?version=%s" % (q("!r1:x"), v1))[
+        "sessions"]["s2"] == kbd(1)
+    assert u.ok("GET", "/room_keys/keys/%s/s1?version=%s" % (q("!r1:x"), v1)) == kbd(5)
+    assert u.ok("GET", "/room_keys/keys/%s?version=%s" % (q("!none:x"), v1)) == {"sessions": {}}
+    status, resp = u.call("GET", "/room_keys/keys/%s/nope?version=%s" % (q("!r1:x"), v1))
+    assert (status, resp["errcode"]) == (404, "M_NOT_FOUND")
+
+    # Replace rules: a lower index wins, a higher one does not, verified beats both.
+    path = "/room_keys/keys/%s/s1?version=%s" % (q("!r1:x"), v1)
+    u.ok("PUT", path, kbd(3, data="better"))
+    u.ok("PUT", path, kbd(4, data="worse"))
+    assert u.ok("GET", path)["session_data"] == "better"
+    u.ok("PUT", path, kbd(9, verified=True, data="verified"))
+    u.ok("PUT", path, kbd(0, data="unverified"))
+    assert u.ok("GET", path)["session_data"] == "verified"
+    u.ok("PUT", path, kbd(9, fc=0, verified=True, data="same-index-fewer-forwards"))
+    assert u.ok("GET", path)["session_data"] == "verified"
+
+    # A newer version: the old one takes no more keys.
+    v2 = u.ok("POST", "/room_keys/version", {"algorithm": "m.megolm_backup.v1",
+                                            "auth_data": "x"})["version"]
+    status, resp = u.call("PUT", path, kbd(0))
+    assert (status, resp["errcode"], resp["current_version"]) == (
+        403, "M_WRONG_ROOM_KEYS_VERSION", v2)
+    # Deleting: keys at each level, then the version.
+    r = u.call("DELETE", "/room_keys/keys/%s/s1?version=%s" % (q("!r1:x"), v1))[1]
+    assert r["count"] == 3
+    assert u.ok("DELETE", "/room_keys/keys/%s?version=%s" % (q("!r2:x"), v1))["count"] == 1
+    assert u.ok("DELETE", "/room_keys/keys?version=" + v1)["count"] == 0
+    assert u.ok("DELETE", "/room_keys/version/" + v2) == {}
+    assert u.ok("GET", "/room_keys/version")["version"] == v1
+    for path in ("/room_keys/version/" + v2, "/room_keys/version/bogus",
+                 "/room_keys/keys?version=" + v2):
+        status, resp = u.call("GET", path)
+        assert (status, resp["errcode"]) == (404, "M_NOT_FOUND"), path
+    status, resp = u.call("PUT", "/room_keys/keys?version=" + v1, {"rooms": {"!r": {}}})
+    assert (status, resp["errcode"]) == (400, "M_BAD_JSON")
