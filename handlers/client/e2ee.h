@@ -13,6 +13,10 @@ int	h_keys_changes(struct mreq *);
 /* h_todevice.c */
 int	h_send_to_device(struct mreq *);
 
+/* h_cross_signing.c */
+int	h_device_signing_upload(struct mreq *);
+int	h_signatures_upload(struct mreq *);
+
 /* h_room_keys.c */
 int	h_backup_create(struct mreq *);
 int	h_backup_current(struct mreq *);

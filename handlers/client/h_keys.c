@@ -136,9 +136,40 @@ timeout_check(struct mreq *req)
 }
 
 /*
+ * Adds user_id's cross-signing keys to xs's master_keys and
+ * self_signing_keys, and its user_signing_key to user_signing_keys when
+ * user_id is the caller (spec: no one else sees it).  0 or -1.
+ */
+static int
+xsign_add(struct mreq *req, const char *user_id, json_t *xs)
+{
+	static const char *const usages[][2] = {
+		{ "master", "master_keys" },
+		{ "self_signing", "self_signing_keys" },
+		{ "user_signing", "user_signing_keys" },
+	};
+	json_t	*key;
+	int	 rc;
+
+	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++) {
+		if (i == 2 && strcmp(user_id, req->auth.user_id) != 0)
+			break;
+		if ((rc = mstore_xsign_get(req->db, user_id, usages[i][0], req->auth.user_id,
+		    &key)) == -1)
+			return -1;
+		if (rc == 1)
+			json_object_set_new(json_object_get(xs, usages[i][1]), user_id, key);
+	}
+	return 0;
+}
+
+/*
  * Spec: C-S API, POST /keys/query: device_keys {user_id: [device_id]}
  * (an empty list: all devices).  A local user without keys gives {};
  * users of other servers are listed in failures until federation comes.
+ * master_keys and self_signing_keys of the users asked for, and the
+ * caller's own user_signing_keys, carry the signatures by their owner
+ * and by the caller.
  * timeout is accepted and has nothing to wait for.  400 M_BAD_JSON for
  * another shape, 400 M_INVALID_PARAM for a bad user ID.
  */
@@ -146,7 +177,7 @@ int
 h_keys_query(struct mreq *req)
 {
 	json_t		*q = json_object_get(req->body, "device_keys"), *devs, *v, *out, *fail;
-	json_t		*keys;
+	json_t		*keys, *xs;
 	const char	*user_id;
 	size_t		 i;
 
@@ -165,20 +196,26 @@ h_keys_query(struct mreq *req)
 	}
 	out = json_object();
 	fail = json_object();
+	xs = json_pack("{s:{},s:{},s:{}}", "master_keys", "self_signing_keys",
+	    "user_signing_keys");
 	json_object_foreach(q, user_id, devs) {
 		if (!e2ee_user_local(req, user_id)) {
 			remote_failure(fail, user_id);
 			continue;
 		}
-		if ((keys = mstore_keys_query(req->db, user_id, devs)) == NULL) {
+		if ((keys = mstore_keys_query(req->db, user_id, devs, req->auth.user_id)) == NULL ||
+		    xsign_add(req, user_id, xs) == -1) {
+			json_decref(keys);
 			json_decref(out);
 			json_decref(fail);
+			json_decref(xs);
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		}
 		json_object_set_new(out, user_id, keys);
 	}
-	return mfcgi_reply(req, 200, json_pack("{s:o,s:o}", "device_keys", out,
-	    "failures", fail));
+	json_object_set_new(xs, "device_keys", out);
+	json_object_set_new(xs, "failures", fail);
+	return mfcgi_reply(req, 200, xs);
 }
 
 /*

@@ -206,14 +206,68 @@ device_wanted(const json_t *devices, const char *device_id)
 	return 0;
 }
 
+/*
+ * The signatures of user_id's keys that requester may see, as rows
+ * [[key_id, signer, signer_key, signature]...].  New reference, or NULL.
+ */
+static json_t *
+sigs_load(struct mdb *db, const char *user_id, const char *requester)
+{
+	struct mcur	*c;
+	json_t		*out;
+	int		 r;
+
+	if ((c = mdb_query(db, MSTMT_E2EE_SIG_LIST, "ss", user_id, requester)) == NULL)
+		return NULL;
+	if ((out = json_array()) == NULL) {
+		mcur_free(c);
+		return NULL;
+	}
+	while ((r = mcur_next(c)) == 1)
+		json_array_append_new(out, json_pack("[ssss]", mcur_text(c, 0), mcur_text(c, 1),
+		    mcur_text(c, 2), mcur_text(c, 3)));
+	mcur_free(c);
+	if (r == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Adds the rows of sigs for key_id to obj's signatures. */
+static void
+sigs_merge(const json_t *sigs, const char *key_id, json_t *obj)
+{
+	json_t	*row, *all, *by;
+	size_t	 i;
+
+	json_array_foreach(sigs, i, row) {
+		if (strcmp(json_string_value(json_array_get(row, 0)), key_id) != 0)
+			continue;
+		if ((all = json_object_get(obj, "signatures")) == NULL || !json_is_object(all))
+			json_object_set_new(obj, "signatures", all = json_object());
+		if ((by = json_object_get(all, json_string_value(json_array_get(row, 1)))) == NULL ||
+		    !json_is_object(by))
+			json_object_set_new(all, json_string_value(json_array_get(row, 1)),
+			    by = json_object());
+		json_object_set(by, json_string_value(json_array_get(row, 2)),
+		    json_array_get(row, 3));
+	}
+}
+
+struct query_arg {
+	const json_t	*devices;
+	const json_t	*sigs;
+};
+
 /* Adds a row (device_id, keys, display name) to {device_id: keys}. */
 static int
 query_row(struct mcur *c, json_t *out, void *arg)
 {
-	const json_t	*devices = arg;
-	json_t		*keys, *uns;
+	const struct query_arg	*qa = arg;
+	json_t			*keys, *uns;
 
-	if (!device_wanted(devices, mcur_text(c, 0)))
+	if (!device_wanted(qa->devices, mcur_text(c, 0)))
 		return 0;
 	if ((keys = stored_json(mcur_text(c, 1))) == NULL || !json_is_object(keys)) {
 		json_decref(keys);
@@ -224,14 +278,131 @@ query_row(struct mcur *c, json_t *out, void *arg)
 		json_object_set_new(keys, "unsigned", uns = json_object());
 	if (mcur_text(c, 2) != NULL)
 		json_object_set_new(uns, "device_display_name", json_string(mcur_text(c, 2)));
+	sigs_merge(qa->sigs, mcur_text(c, 0), keys);
 	return json_object_set_new(out, mcur_text(c, 0), keys);
 }
 
 json_t *
-mstore_keys_query(struct mdb *db, const char *user_id, const json_t *devices)
+mstore_keys_query(struct mdb *db, const char *user_id, const json_t *devices,
+    const char *requester)
 {
-	return mcur_json_fold(mdb_query(db, MSTMT_E2EE_DKEYS_USER, "s", user_id), json_object(),
-	    query_row, (void *)devices);
+	struct query_arg	 qa;
+	json_t			*out, *sigs;
+
+	if ((sigs = sigs_load(db, user_id, requester)) == NULL)
+		return NULL;
+	qa.devices = devices;
+	qa.sigs = sigs;
+	out = mcur_json_fold(mdb_query(db, MSTMT_E2EE_DKEYS_USER, "s", user_id), json_object(),
+	    query_row, &qa);
+	json_decref(sigs);
+	return out;
+}
+
+int
+mstore_dkeys_get(struct mdb *db, const char *user_id, const char *device_id, json_t **out)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*out = NULL;
+	if ((c = mdb_query(db, MSTMT_E2EE_DKEYS_GET, "ss", user_id, device_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*out = stored_json(mcur_text(c, 0))) == NULL)
+		rc = -1;
+	mcur_free(c);
+	return rc;
+}
+
+/* The public key of a cross-signing key, {"keys": {"ed25519:<pub>": "<pub>"}}, or NULL. */
+const char *
+mstore_xsign_pub(const json_t *key)
+{
+	const char	*name;
+	json_t		*v;
+
+	json_object_foreach(json_object_get(key, "keys"), name, v)
+		if (strncmp(name, "ed25519:", 8) == 0)
+			return name + 8;
+	return NULL;
+}
+
+int
+mstore_xsign_get(struct mdb *db, const char *user_id, const char *usage,
+    const char *requester, json_t **out)
+{
+	struct mcur	*c;
+	json_t		*sigs;
+	int		 rc;
+
+	*out = NULL;
+	if ((c = mdb_query(db, MSTMT_E2EE_XSIGN_GET, "ss", user_id, usage)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*out = stored_json(mcur_text(c, 0))) == NULL)
+		rc = -1;
+	mcur_free(c);
+	if (rc == 1 && requester != NULL && mstore_xsign_pub(*out) != NULL) {
+		if ((sigs = sigs_load(db, user_id, requester)) == NULL) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		sigs_merge(sigs, mstore_xsign_pub(*out), *out);
+		json_decref(sigs);
+	}
+	return rc;
+}
+
+int
+mstore_xsign_put(struct mdb *db, const char *user_id, const json_t *keys)
+{
+	const char	*usage;
+	json_t		*key, *old = NULL;
+	char		*text;
+
+	if (mdb_begin(db) == -1)
+		return -1;
+	json_object_foreach((json_t *)keys, usage, key) {
+		/* A new master key: the signatures of the old one go with it. */
+		if (strcmp(usage, "master") == 0) {
+			if (mstore_xsign_get(db, user_id, usage, NULL, &old) == -1)
+				goto fail;
+			if (old != NULL && mstore_xsign_pub(old) != NULL &&
+			    mdb_exec(db, MSTMT_E2EE_SIG_DEL_KEY, "ss", user_id,
+			    mstore_xsign_pub(old)) < 0)
+				goto fail;
+			json_decref(old);
+			old = NULL;
+		}
+		if ((text = to_text(key)) == NULL)
+			goto fail;
+		if (mdb_exec(db, MSTMT_E2EE_XSIGN_PUT, "sss", user_id, usage, text) < 0) {
+			free(text);
+			goto fail;
+		}
+		free(text);
+	}
+	if (devlist_mark(db, user_id) == -1)
+		goto fail;
+	return mdb_commit(db) == -1 ? -1 : 0;
+fail:
+	json_decref(old);
+	mdb_rollback(db);
+	return -1;
+}
+
+int
+mstore_sig_add(struct mdb *db, const char *user_id, const char *key_id, const char *signer,
+    const char *signer_key, const char *signature)
+{
+	if (mdb_begin(db) == -1)
+		return -1;
+	if (mdb_exec(db, MSTMT_E2EE_SIG_ADD, "sssss", user_id, key_id, signer, signer_key,
+	    signature) < 0 || devlist_mark(db, user_id) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	return mdb_commit(db) == -1 ? -1 : 0;
 }
 
 /*
@@ -561,6 +732,7 @@ mstore_e2ee_device_gone(struct mdb *db, const char *user_id, const char *device_
 	    mdb_exec(db, MSTMT_E2EE_FB_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    mdb_exec(db, MSTMT_E2EE_TD_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    mdb_exec(db, MSTMT_E2EE_TXN_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
+	    mdb_exec(db, MSTMT_E2EE_SIG_DEL_KEY, "ss", user_id, device_id) < 0 ||
 	    devlist_mark(db, user_id) == -1)
 		return -1;
 	return 0;

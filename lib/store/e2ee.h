@@ -30,7 +30,35 @@ json_t	*mstore_fallback_unused(struct mdb *, const char *user_id, const char *de
  * each with unsigned.device_display_name when the device has a name.
  * New reference, or NULL.
  */
-json_t	*mstore_keys_query(struct mdb *, const char *user_id, const json_t *devices);
+json_t	*mstore_keys_query(struct mdb *, const char *user_id, const json_t *devices,
+	    const char *requester);
+/* The stored device keys of one device as *out: 1, 0 when none, -1. */
+int	 mstore_dkeys_get(struct mdb *, const char *user_id, const char *device_id,
+	    json_t **out);
+
+/*
+ * Cross-signing.  usage is "master", "self_signing" or "user_signing".
+ * _get: user_id's key of that usage as *out, with the signatures
+ * requester may see (those by user_id and by requester; NULL: none
+ * added): 1, 0 when none, -1.
+ */
+int	 mstore_xsign_get(struct mdb *, const char *user_id, const char *usage,
+	    const char *requester, json_t **out);
+/* The public key a cross-signing key names ("ed25519:<pub>"), borrowed, or NULL. */
+const char *mstore_xsign_pub(const json_t *key);
+/*
+ * Stores keys, {usage: key} (checked by the caller), in one transaction,
+ * dropping the signatures of a replaced master key, and marks the
+ * user's device list changed.  0 or -1.
+ */
+int	 mstore_xsign_put(struct mdb *, const char *user_id, const json_t *keys);
+/*
+ * Stores signature, by signer's key signer_key ("ed25519:<id>"), of
+ * user_id's key key_id (a device ID or a master public key), checked by
+ * the caller, and marks user_id's device list changed.  0 or -1.
+ */
+int	 mstore_sig_add(struct mdb *, const char *user_id, const char *key_id,
+	    const char *signer, const char *signer_key, const char *signature);
 /*
  * Claims one key per device of query, {user_id: {device_id: algorithm}}
  * (checked by the caller), in one transaction: an unclaimed one-time key

@@ -396,3 +396,119 @@ def test_key_backup_round_trip(stack, uniq):
         assert (status, resp["errcode"]) == (404, "M_NOT_FOUND"), path
     status, resp = u.call("PUT", "/room_keys/keys?version=" + v1, {"rooms": {"!r": {}}})
     assert (status, resp["errcode"]) == (400, "M_BAD_JSON")
+
+
+# --- cross-signing -----------------------------------------------------------
+
+def canonical(obj):
+    import json
+    o = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Signer:
+    """An ed25519 key (olm's PkSigning) that signs JSON as the spec says."""
+
+    def __init__(self):
+        import olm
+        self.key = olm.PkSigning(olm.PkSigning.generate_seed())
+        self.pub = self.key.public_key
+
+    def xkey(self, user_id, usage):
+        return {"user_id": user_id, "usage": [usage],
+                "keys": {"ed25519:" + self.pub: self.pub}}
+
+    def sign(self, obj, user_id, key_id=None):
+        obj = dict(obj)
+        sigs = {u: dict(s) for u, s in obj.get("signatures", {}).items()}
+        sigs.setdefault(user_id, {})["ed25519:" + (key_id or self.pub)] = \
+            self.key.sign(canonical(obj))
+        obj["signatures"] = sigs
+        return obj
+
+
+def password_auth(u, session):
+    name = u.user_id.split(":")[0][1:]
+    return {"type": "m.login.password", "session": session, "password": "pw-" + name,
+            "identifier": {"type": "m.id.user", "user": u.user_id}}
+
+
+def test_cross_signing_upload_query_and_uia(stack, uniq):
+    a, b, c = (User.register(stack, uniq(n)) for n in ("xsa", "xsb", "xsc"))
+    master, ssk, usk = Signer(), Signer(), Signer()
+    body = {"master_key": master.xkey(a.user_id, "master"),
+            "self_signing_key": master.sign(ssk.xkey(a.user_id, "self_signing"), a.user_id),
+            "user_signing_key": master.sign(usk.xkey(a.user_id, "user_signing"), a.user_id)}
+    # The first upload needs no UIA.
+    assert a.ok("POST", "/keys/device_signing/upload", body) == {}
+    seen = b.ok("POST", "/keys/query", {"device_keys": {a.user_id: []}})
+    assert seen["master_keys"][a.user_id]["keys"] == {"ed25519:" + master.pub: master.pub}
+    assert seen["self_signing_keys"][a.user_id]["usage"] == ["self_signing"]
+    assert a.user_id not in seen["user_signing_keys"]
+    own = a.ok("POST", "/keys/query", {"device_keys": {a.user_id: []}})
+    assert own["user_signing_keys"][a.user_id]["keys"] == {"ed25519:" + usk.pub: usk.pub}
+
+    # Replacing needs the password.
+    new_master = Signer()
+    repl = {"master_key": new_master.xkey(a.user_id, "master")}
+    status, resp = a.call("POST", "/keys/device_signing/upload", repl)
+    assert status == 401 and resp["session"]
+    repl["auth"] = password_auth(a, resp["session"])
+    assert a.ok("POST", "/keys/device_signing/upload", repl) == {}
+    assert b.ok("POST", "/keys/query", {"device_keys": {a.user_id: []}})[
+        "master_keys"][a.user_id]["keys"] == {"ed25519:" + new_master.pub: new_master.pub}
+
+    # No master key to verify a self-signing key; a key not signed by the master.
+    status, resp = c.call("POST", "/keys/device_signing/upload",
+                          {"self_signing_key": ssk.xkey(c.user_id, "self_signing")})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+    cm = Signer()
+    status, resp = c.call("POST", "/keys/device_signing/upload", {
+        "master_key": cm.xkey(c.user_id, "master"),
+        "self_signing_key": Signer().sign(ssk.xkey(c.user_id, "self_signing"), c.user_id)})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_SIGNATURE")
+    status, resp = c.call("POST", "/keys/device_signing/upload",
+                          {"master_key": cm.xkey(a.user_id, "master")})
+    assert (status, resp["errcode"]) == (400, "M_INVALID_PARAM")
+    assert c.ok("POST", "/keys/query", {"device_keys": {c.user_id: []}})["master_keys"] == {}
+
+
+def test_signatures_upload(stack, uniq):
+    a, b = User.register(stack, uniq("sga")), User.register(stack, uniq("sgb"))
+    room = shared_room(a, b)
+    signers = {}
+    for u in (a, b):
+        m, s, us = Signer(), Signer(), Signer()
+        signers[u.user_id] = (m, s, us)
+        u.ok("POST", "/keys/device_signing/upload", {
+            "master_key": m.xkey(u.user_id, "master"),
+            "self_signing_key": m.sign(s.xkey(u.user_id, "self_signing"), u.user_id),
+            "user_signing_key": m.sign(us.xkey(u.user_id, "user_signing"), u.user_id)})
+    dk = device_keys(a)
+    a.ok("POST", "/keys/upload", {"device_keys": dk})
+    m, s, us = signers[a.user_id]
+    since = b.sync()[1]["next_batch"]
+    bm = signers[b.user_id][0].xkey(b.user_id, "master")
+    resp = a.ok("POST", "/keys/signatures/upload", {
+        a.user_id: {a.device_id: s.sign(dk, a.user_id),
+                    "NOSUCHKEY": s.sign({"x": 1}, a.user_id)},
+        b.user_id: {signers[b.user_id][0].pub: us.sign(bm, a.user_id)}})
+    assert resp["failures"][a.user_id]["NOSUCHKEY"]["errcode"] == "M_NOT_FOUND"
+    assert list(resp["failures"]) == [a.user_id]
+    # A bad signature is a failure and is not stored.
+    forged = dict(dk, signatures={a.user_id: {"ed25519:" + s.pub: "AAAA" * 22}})
+    resp = a.ok("POST", "/keys/signatures/upload", {a.user_id: {a.device_id: forged}})
+    assert resp["failures"][a.user_id][a.device_id]["errcode"] == "M_INVALID_SIGNATURE"
+
+    got = b.ok("POST", "/keys/query", {"device_keys": {a.user_id: [], b.user_id: []}})
+    sigs = got["device_keys"][a.user_id][a.device_id]["signatures"][a.user_id]
+    assert sigs["ed25519:" + s.pub] == s.sign(dk, a.user_id)["signatures"][a.user_id][
+        "ed25519:" + s.pub]
+    # a's signature of b's master key is a's business: b does not see it, a does.
+    assert a.user_id not in got["master_keys"][b.user_id].get("signatures", {})
+    mine = a.ok("POST", "/keys/query", {"device_keys": {b.user_id: []}})
+    assert "ed25519:" + us.pub in mine["master_keys"][b.user_id]["signatures"][a.user_id]
+    # The signed device shows as a device-list change.
+    _, sy = b.sync(since=since)
+    assert a.user_id in sy["device_lists"]["changed"]
+    assert room
