@@ -36,6 +36,21 @@ devlist_mark(struct mdb *db, const char *user_id)
 }
 
 /*
+ * Marks target's keys changed for user_id alone (a change of what only
+ * user_id sees), inside the caller's transaction.  0 or -1.
+ */
+static int
+devlist_mark_private(struct mdb *db, const char *user_id, const char *target)
+{
+	int64_t pos;
+
+	if ((pos = mstore_estream_next(db, MSTREAM_DEVICE_LISTS)) == -1 ||
+	    mdb_exec(db, MSTMT_E2EE_DLP_MARK, "ssi", user_id, target, pos) < 0)
+		return -1;
+	return 0;
+}
+
+/*
  * Splits "<algorithm>:<key id>" into its parts (alg malloc'd); the
  * caller checked that the colon is there.  Key ID or NULL.
  */
@@ -382,7 +397,15 @@ mstore_xsign_put(struct mdb *db, const char *user_id, const json_t *keys)
 		}
 		free(text);
 	}
-	if (devlist_mark(db, user_id) == -1)
+	/*
+	 * A user-signing key alone is the user's own business: others see
+	 * no change (Synapse; SyTest checks it).
+	 */
+	if (json_object_get(keys, "master") == NULL &&
+	    json_object_get(keys, "self_signing") == NULL) {
+		if (devlist_mark_private(db, user_id, user_id) == -1)
+			goto fail;
+	} else if (devlist_mark(db, user_id) == -1)
 		goto fail;
 	return mdb_commit(db) == -1 ? -1 : 0;
 fail:
@@ -397,8 +420,10 @@ mstore_sig_add(struct mdb *db, const char *user_id, const char *key_id, const ch
 {
 	if (mdb_begin(db) == -1)
 		return -1;
+	/* Another user's key as signer signed it: only signer sees that signature. */
 	if (mdb_exec(db, MSTMT_E2EE_SIG_ADD, "sssss", user_id, key_id, signer, signer_key,
-	    signature) < 0 || devlist_mark(db, user_id) == -1) {
+	    signature) < 0 || (strcmp(signer, user_id) == 0 ? devlist_mark(db, user_id) :
+	    devlist_mark_private(db, signer, user_id)) == -1) {
 		mdb_rollback(db);
 		return -1;
 	}
@@ -652,6 +677,13 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			if ((strcmp(json_string_value(v), user_id) == 0 ||
 			    has(shared, json_string_value(v))) &&
 			    add(*changed, json_string_value(v)) == -1)
+				goto out;
+		json_decref(users);
+		if ((users = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DLP_CHANGED, "sii",
+		    user_id, dl_from, dl_to))) == NULL)
+			goto out;
+		json_array_foreach(users, i, v)
+			if (add(*changed, json_string_value(v)) == -1)
 				goto out;
 	}
 	if (ev_from < ev_to) {

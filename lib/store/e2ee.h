@@ -49,13 +49,16 @@ const char *mstore_xsign_pub(const json_t *key);
 /*
  * Stores keys, {usage: key} (checked by the caller), in one transaction,
  * dropping the signatures of a replaced master key, and marks the
- * user's device list changed.  0 or -1.
+ * user's device list changed (for the user alone when only the
+ * user-signing key changed).  0 or -1.
  */
 int	 mstore_xsign_put(struct mdb *, const char *user_id, const json_t *keys);
 /*
  * Stores signature, by signer's key signer_key ("ed25519:<id>"), of
  * user_id's key key_id (a device ID or a master public key), checked by
- * the caller, and marks user_id's device list changed.  0 or -1.
+ * the caller, and marks user_id's device list changed: for everyone
+ * sharing a room when user_id signed it, for signer alone otherwise.
+ * 0 or -1.
  */
 int	 mstore_sig_add(struct mdb *, const char *user_id, const char *key_id,
 	    const char *signer, const char *signer_key, const char *signature);
@@ -94,7 +97,9 @@ json_t	*mstore_todevice_sync(struct mdb *, const char *user_id, const char *devi
  * positions: *changed those sharing a room with user_id (user_id among
  * them) whose device list changed in (dl_from, dl_to] of the device-list
  * stream, or who started sharing a room with user_id in (ev_from, ev_to]
- * of the events stream; *left those who shared one and share none now.
+ * of the events stream, and those whose keys changed for user_id alone
+ * (signed by user_id's user-signing key, or that key itself); *left
+ * those who shared one and share none now.
  * Both new arrays of user IDs.  0 or -1.
  */
 int	 mstore_devlist_changes(struct mdb *, const char *user_id, int64_t dl_from,

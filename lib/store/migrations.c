@@ -409,7 +409,10 @@ const struct mmigration mmigrations[] = {
 	 * holds each device's signed keys as uploaded; one_time_keys are
 	 * handed out once each (a claim deletes the row); fallback_keys keep
 	 * one key per device and algorithm, used 1 once claimed.
-	 * device_list_changes keeps each user's newest device-list change.
+	 * device_list_changes keeps each user's newest device-list change,
+	 * device_list_private the changes only user_id hears of (target's
+	 * keys as user_id's user-signing key signed them, user_id's own
+	 * user-signing key).
 	 * to_device holds the messages a device has not acknowledged yet,
 	 * each at its own position; to_device_txns the transaction IDs a
 	 * sending device used, so that a retried PUT delivers once.
@@ -459,6 +462,11 @@ const struct mmigration mmigrations[] = {
 	  " device_id TEXT NOT NULL,"
 	  " txn_id TEXT NOT NULL,"
 	  " PRIMARY KEY (user_id, device_id, txn_id));"
+	  "CREATE TABLE device_list_private ("
+	  " user_id TEXT NOT NULL,"
+	  " target TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, target));"
 	  "CREATE TABLE cross_signing_keys ("
 	  " user_id TEXT NOT NULL,"
 	  " usage TEXT NOT NULL,"

@@ -56,6 +56,12 @@
 	    " ON CONFLICT (user_id) DO UPDATE SET stream = excluded.stream") \
 	X(MSTMT_E2EE_DL_CHANGED, "SELECT user_id FROM device_list_changes WHERE stream > $1" \
 	    " AND stream <= $2 ORDER BY user_id") \
+	/* A change only user $1 hears of: $2's keys as $1 signed them. */ \
+	X(MSTMT_E2EE_DLP_MARK, "INSERT INTO device_list_private (user_id, target, stream)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (user_id, target) DO UPDATE" \
+	    " SET stream = excluded.stream") \
+	X(MSTMT_E2EE_DLP_CHANGED, "SELECT target FROM device_list_private WHERE user_id = $1" \
+	    " AND stream > $2 AND stream <= $3 ORDER BY target") \
 	/* Everyone joined to a room user $1 is joined to, $1 among them. */ \
 	X(MSTMT_E2EE_SHARED, "SELECT DISTINCT state_key FROM current_state" \
 	    " WHERE type = 'm.room.member' AND membership = 'join' AND room_id IN " \

@@ -274,14 +274,16 @@ async def _nio_client(stack, u, store):
 def test_nio_olm_megolm_round_trip(stack, uniq):
     """Two nio clients upload keys, A claims B's one-time key, sets up an
     Olm session, shares its Megolm session by to-device, and B decrypts
-    A's message in an encrypted room."""
-    a, b = User.register(stack, uniq("nioa")), User.register(stack, uniq("niob"))
+    A's message in an encrypted room; B's second device then reaches A's
+    client through device_lists.changed and /keys/query."""
+    bname = uniq("niob")
+    a, b = User.register(stack, uniq("nioa")), User.register(stack, bname)
     room = a.create_room(preset="private_chat", invite=[b.user_id], initial_state=[
         {"type": "m.room.encryption", "state_key": "",
          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
     b.join(room)
 
-    async def go(da, db):
+    async def go(da, db, db2):
         ca, cb = await _nio_client(stack, a, da), await _nio_client(stack, b, db)
         try:
             for c in (ca, cb):
@@ -309,14 +311,29 @@ def test_nio_olm_megolm_round_trip(stack, uniq):
                         body = ev.body
                 if body:
                     break
-            return body, sent.event_id
+            # B logs in on a second device: A's client hears of it and sees it.
+            b2 = login_again(stack, b, "pw-" + bname)
+            cb2 = await _nio_client(stack, b2, db2)
+            try:
+                await cb2.sync(timeout=0)
+                assert isinstance(await cb2.keys_upload(), nio.KeysUploadResponse)
+            finally:
+                await cb2.close()
+            r = await ca.sync(timeout=0)
+            changed = r.device_list.changed
+            assert isinstance(await ca.keys_query(), nio.KeysQueryResponse)
+            devices = {d.id for d in ca.device_store.active_user_devices(b.user_id)}
+            return body, sent.event_id, changed, devices, b2.device_id
         finally:
             await ca.close()
             await cb.close()
 
-    with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db:
-        body, event_id = asyncio.run(go(da, db))
+    with tempfile.TemporaryDirectory() as da, tempfile.TemporaryDirectory() as db, \
+            tempfile.TemporaryDirectory() as db2:
+        body, event_id, changed, devices, second = asyncio.run(go(da, db, db2))
     assert body == "secret hello"
+    assert b.user_id in changed
+    assert devices == {b.device_id, second}
     # What went through the server was ciphertext.
     status, ev = b.call("GET", "/rooms/%s/event/%s" % (q(room), q(event_id)))
     assert status == 200 and ev["type"] == "m.room.encrypted"
@@ -512,3 +529,31 @@ def test_signatures_upload(stack, uniq):
     _, sy = b.sync(since=since)
     assert a.user_id in sy["device_lists"]["changed"]
     assert room
+
+
+def test_user_signing_changes_are_private(stack, uniq):
+    a, b = User.register(stack, uniq("xpa")), User.register(stack, uniq("xpb"))
+    shared_room(a, b)
+    m, bm = Signer(), Signer()
+    a.ok("POST", "/keys/device_signing/upload", {"master_key": m.xkey(a.user_id, "master")})
+    b.ok("POST", "/keys/device_signing/upload", {"master_key": bm.xkey(b.user_id, "master")})
+    since_a, since_b = a.sync()[1]["next_batch"], b.sync()[1]["next_batch"]
+    usk = Signer()
+    body = {"user_signing_key": m.sign(usk.xkey(a.user_id, "user_signing"), a.user_id)}
+    status, resp = a.call("POST", "/keys/device_signing/upload", body)
+    assert status == 401
+    body["auth"] = password_auth(a, resp["session"])
+    a.ok("POST", "/keys/device_signing/upload", body)
+    _, sb = b.sync(since=since_b)
+    assert a.user_id not in sb.get("device_lists", {}).get("changed", [])
+    _, sa = a.sync(since=since_a)
+    assert a.user_id in sa["device_lists"]["changed"]
+    # a signs b's master key: a hears of b, b hears nothing.
+    since_a, since_b = sa["next_batch"], sb["next_batch"]
+    resp = a.ok("POST", "/keys/signatures/upload", {
+        b.user_id: {bm.pub: usk.sign(bm.xkey(b.user_id, "master"), a.user_id)}})
+    assert resp["failures"] == {}
+    _, sa = a.sync(since=since_a)
+    assert sa["device_lists"]["changed"] == [b.user_id]
+    _, sb = b.sync(since=since_b)
+    assert "device_lists" not in sb
