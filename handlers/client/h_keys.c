@@ -263,6 +263,13 @@ h_keys_claim(struct mreq *req)
 	    "failures", fail));
 }
 
+/* Each stream's slot in a sync token, from MSTREAM_TABLE (store/streams.h). */
+enum token_slot {
+#define TOKEN_SLOT(id, slot, row) TSLOT_##id = (slot),
+	MSTREAM_TABLE(TOKEN_SLOT)
+#undef TOKEN_SLOT
+};
+
 /*
  * The events and device-list positions of sync token tok ("s" and the
  * positions by slot, see handlers/sync: a shorter token reads the
@@ -282,10 +289,9 @@ token_parse(struct mreq *req, const char *tok, int64_t *events, int64_t *devlist
 		if (mfcgi_num_parse(p, 0, INT64_MAX, &end, &n) == -1 ||
 		    (*end != '\0' && *end != '_'))
 			return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid token");
-		/* The slots of MSTREAM_TABLE (store/streams.h). */
-		if (slot == 0)
+		if (slot == TSLOT_EVENTS)
 			*events = n;
-		else if (slot == 6)
+		else if (slot == TSLOT_DEVICE_LISTS)
 			*devlists = n;
 		if (*end == '\0')
 			return 0;
