@@ -557,3 +557,20 @@ def test_user_signing_changes_are_private(stack, uniq):
     assert sa["device_lists"]["changed"] == [b.user_id]
     _, sb = b.sync(since=since_b)
     assert "device_lists" not in sb
+
+
+def test_admin_shows_devices_and_keys(stack, uniq):
+    import json
+    u = User.register(stack, uniq("adm"))
+    u.ok("POST", "/keys/upload", {"device_keys": device_keys(u), "one_time_keys": otks("m", 3),
+                                  "fallback_keys": {OTK + ":f": {"key": "f"}}})
+    r = stack.admin("user", "devices", u.user_id, json_out=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    (d,) = out["devices"]
+    assert d["device_id"] == u.device_id
+    assert d["keys"]["keys"] == device_keys(u)["keys"]
+    assert d["one_time_key_counts"] == {OTK: 3}
+    assert d["unused_fallback_key_types"] == [OTK]
+    r = stack.admin("user", "devices", u.user_id)
+    assert r.returncode == 0 and u.device_id in r.stdout and "uploaded" in r.stdout
