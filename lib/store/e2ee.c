@@ -632,26 +632,46 @@ mstore_todevice_sync(struct mdb *db, const char *user_id, const char *device_id,
 	return out;
 }
 
-/* 1 when the array of strings set holds s. */
-static int
-has(const json_t *set, const char *s)
+/* The strings of array a as the keys of a new object (a set), or NULL. */
+static json_t *
+set_of(json_t *a)
 {
+	json_t	*set, *v;
 	size_t	 i;
-	json_t	*v;
 
-	json_array_foreach(set, i, v)
-		if (strcmp(json_string_value(v), s) == 0)
-			return 1;
-	return 0;
+	if (a == NULL || (set = json_object()) == NULL) {
+		json_decref(a);
+		return NULL;
+	}
+	json_array_foreach(a, i, v)
+		json_object_set_new(set, json_string_value(v), json_true());
+	json_decref(a);
+	return set;
 }
 
-/* Appends s to the array of strings set unless it holds it.  0 or -1. */
-static int
-add(json_t *set, const char *s)
+/* The keys of the object set as a new array, or NULL. */
+static json_t *
+array_of(const json_t *set)
 {
-	if (has(set, s))
-		return 0;
-	return json_array_append_new(set, json_string(s));
+	const char	*k;
+	json_t		*a, *v;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	json_object_foreach((json_t *)set, k, v)
+		if (json_array_append_new(a, json_string(k)) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* Adds who to chg when it shares a room with the user (in shared), else to lft. */
+static int
+sort_user(const json_t *shared, json_t *chg, json_t *lft, const char *who)
+{
+	return json_object_set_new(json_object_get(shared, who) != NULL ? chg : lft, who,
+	    json_true());
 }
 
 int
@@ -659,15 +679,20 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
     int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left)
 {
 	json_t		*shared = NULL, *users = NULL, *moves = NULL, *mv, *members, *v;
+	json_t		*chg = json_object(), *lft = json_object();
+	const char	*k;
 	struct mcur	*c;
 	size_t		 i, j;
 	int		 r, rc = -1;
 
-	*changed = json_array();
-	*left = json_array();
-	if (*changed == NULL || *left == NULL)
+	*changed = *left = NULL;
+	if (chg == NULL || lft == NULL)
 		goto out;
-	if ((shared = mcur_json_strings(mdb_query(db, MSTMT_E2EE_SHARED, "s", user_id))) == NULL)
+	/* Nothing moved: no query at all (most syncs). */
+	if (dl_from >= dl_to && ev_from >= ev_to)
+		goto done;
+	if ((shared = set_of(mcur_json_strings(mdb_query(db, MSTMT_E2EE_SHARED, "s",
+	    user_id)))) == NULL)
 		goto out;
 	if (dl_from < dl_to) {
 		if ((users = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DL_CHANGED, "ii", dl_from,
@@ -675,15 +700,15 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			goto out;
 		json_array_foreach(users, i, v)
 			if ((strcmp(json_string_value(v), user_id) == 0 ||
-			    has(shared, json_string_value(v))) &&
-			    add(*changed, json_string_value(v)) == -1)
+			    json_object_get(shared, json_string_value(v)) != NULL) &&
+			    json_object_set_new(chg, json_string_value(v), json_true()) == -1)
 				goto out;
 		json_decref(users);
 		if ((users = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DLP_CHANGED, "sii",
 		    user_id, dl_from, dl_to))) == NULL)
 			goto out;
 		json_array_foreach(users, i, v)
-			if (add(*changed, json_string_value(v)) == -1)
+			if (json_object_set_new(chg, json_string_value(v), json_true()) == -1)
 				goto out;
 	}
 	if (ev_from < ev_to) {
@@ -704,7 +729,7 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			const char *who = json_string_value(json_array_get(mv, 1));
 
 			if (strcmp(who, user_id) != 0) {
-				if (add(has(shared, who) ? *changed : *left, who) == -1)
+				if (sort_user(shared, chg, lft, who) == -1)
 					goto out;
 				continue;
 			}
@@ -715,8 +740,7 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			json_array_foreach(members, j, v) {
 				if (strcmp(json_string_value(v), user_id) == 0)
 					continue;
-				if (add(has(shared, json_string_value(v)) ? *changed : *left,
-				    json_string_value(v)) == -1) {
+				if (sort_user(shared, chg, lft, json_string_value(v)) == -1) {
 					json_decref(members);
 					goto out;
 				}
@@ -724,15 +748,19 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			json_decref(members);
 		}
 	}
-	/* Someone both left one room and still shares another is only changed. */
-	for (i = json_array_size(*left); i-- > 0;)
-		if (has(*changed, json_string_value(json_array_get(*left, i))))
-			json_array_remove(*left, i);
+	/* Someone who left one room but still shares another is only changed. */
+	json_object_foreach(chg, k, v)
+		json_object_del(lft, k);
+done:
+	if ((*changed = array_of(chg)) == NULL || (*left = array_of(lft)) == NULL)
+		goto out;
 	rc = 0;
 out:
 	json_decref(shared);
 	json_decref(users);
 	json_decref(moves);
+	json_decref(chg);
+	json_decref(lft);
 	if (rc == -1) {
 		json_decref(*changed);
 		json_decref(*left);
