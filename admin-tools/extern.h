@@ -75,6 +75,7 @@ int	cmd_stats(struct ctx *, int, char **);
 int	cmd_user_add(struct ctx *, int, char **);
 int	cmd_user_list(struct ctx *, int, char **);
 int	cmd_user_show(struct ctx *, int, char **);
+int	cmd_user_devices(struct ctx *, int, char **);
 int	cmd_user_deactivate(struct ctx *, int, char **);
 int	cmd_user_reactivate(struct ctx *, int, char **);
 int	cmd_user_reset_password(struct ctx *, int, char **);

@@ -29,6 +29,7 @@ static const struct cmd cmds[] = {
 	{ "user", "add", "NAME --password PW [--admin]", cmd_user_add },
 	{ "user", "list", "[--limit N] [--from USER]", cmd_user_list },
 	{ "user", "show", "NAME", cmd_user_show },
+	{ "user", "devices", "NAME", cmd_user_devices },
 	{ "user", "deactivate", "NAME [--erase]", cmd_user_deactivate },
 	{ "user", "reactivate", "NAME --password PW", cmd_user_reactivate },
 	{ "user", "reset-password", "NAME --password PW [--keep-devices]",

@@ -165,6 +165,67 @@ cmd_user_show(struct ctx *c, int argc, char **argv)
 	return EX_DONE;
 }
 
+/*
+ * user devices NAME: each device with its last use and what end-to-end
+ * encryption keeps of it: its device keys (as /keys/query shows them),
+ * its unclaimed one-time keys by algorithm and its unused fallback keys.
+ */
+int
+cmd_user_devices(struct ctx *c, int argc, char **argv)
+{
+	struct mdevice	*v = NULL;
+	size_t		 n = 0;
+	json_t		*out = NULL, *keys = NULL, *d, *k, *otk, *fb;
+	char		*id;
+	int		 rc;
+
+	if (argc != 1)
+		return EX_USAGE;
+	if ((id = existing_user(c, argv[0], &rc)) == NULL)
+		return rc;
+	rc = EX_FAILED;
+	if (mstore_device_list(c->db, id, &v, &n) == -1 ||
+	    (keys = mstore_keys_query(c->db, id, NULL, id)) == NULL ||
+	    (out = json_array()) == NULL)
+		goto out;
+	if (!c->json)
+		printf("%-16s %-24s %-9s %-9s %s\n", "DEVICE_ID", "DISPLAY_NAME", "KEYS",
+		    "ONE_TIME", "FALLBACK");
+	for (size_t i = 0; i < n; i++) {
+		k = json_object_get(keys, v[i].device_id);
+		if ((otk = mstore_otk_counts(c->db, id, v[i].device_id)) == NULL ||
+		    (fb = mstore_fallback_unused(c->db, id, v[i].device_id)) == NULL) {
+			json_decref(otk);
+			goto out;
+		}
+		d = json_pack("{s:s,s:s?,s:I,s:s?,s:O?,s:o,s:o}", "device_id", v[i].device_id,
+		    "display_name", v[i].display_name, "last_seen_ts",
+		    (json_int_t)v[i].last_seen_ts, "last_seen_ip", v[i].last_seen_ip,
+		    "keys", k, "one_time_key_counts", otk, "unused_fallback_key_types", fb);
+		if (d == NULL)
+			goto out;
+		if (!c->json) {
+			json_int_t	 total = 0;
+			const char	*alg;
+			json_t		*cnt;
+
+			json_object_foreach(otk, alg, cnt)
+				total += json_integer_value(cnt);
+			printf("%-16s %-24s %-9s %-9lld %zu\n", v[i].device_id,
+			    v[i].display_name != NULL ? v[i].display_name : "-",
+			    k != NULL ? "uploaded" : "none", (long long)total, json_array_size(fb));
+		}
+		json_array_append_new(out, d);
+	}
+	rc = c->json ? print_json(json_pack("{s:s,s:O}", "user_id", id, "devices", out)) : EX_DONE;
+out:
+	mdevice_list_free(v, n);
+	json_decref(keys);
+	json_decref(out);
+	free(id);
+	return rc;
+}
+
 /* user deactivate NAME [--erase] */
 int
 cmd_user_deactivate(struct ctx *c, int argc, char **argv)

@@ -1193,6 +1193,201 @@ out:
 	load_free(&l);
 }
 
+/* keys_claim: one device's one-time keys, uploaded in pages of this many. */
+#define CLAIM_PAGE	1000
+#define CLAIM_PAGES	5
+
+/* The device ID of u's token (malloc'd), or NULL. */
+static char *
+device_of(struct bench *b, struct user *u)
+{
+	json_t	*r = NULL;
+	char	*d = NULL;
+
+	if (call(b, "GET", "/_matrix/client/v3/account/whoami", NULL, u->token, &r) == 200 &&
+	    json_is_string(json_object_get(r, "device_id")))
+		d = xstrdup(json_string_value(json_object_get(r, "device_id")));
+	json_decref(r);
+	return d;
+}
+
+/* who[0] claims a key of who[1]'s device rooms[0] (the load's "room"). */
+static void
+claim_prep(struct bench *b, struct load *l, struct slot *s)
+{
+	json_t *body = json_pack("{s:{s:{s:s}}}", "one_time_keys", l->who[1]->user_id,
+	    l->rooms[0], "signed_curve25519");
+
+	request(b, s, "POST", "/_matrix/client/v3/keys/claim", body, l->who[0]->token);
+	json_decref(body);
+}
+
+static int
+claim_check(struct bench *b, struct load *l, struct slot *s, long status)
+{
+	json_t	*r, *keys;
+	int	 rc = 0;
+
+	(void)b;
+	if (status != 200)
+		return bad_reply(l, s, status);
+	r = reply_json(s);
+	keys = json_object_get(json_object_get(json_object_get(r, "one_time_keys"),
+	    l->who[1]->user_id), l->rooms[0]);
+	if (json_object_size(keys) != 1) {
+		load_err(l, "a claim gave %zu keys, not 1", json_object_size(keys));
+		rc = -1;
+	}
+	json_decref(r);
+	return rc;
+}
+
+/*
+ * keys_claim_per_s: one user claims, 64 at once, the 5,000 one-time keys
+ * another user's device uploaded; each claim must get a key.
+ */
+static void
+w_keys_claim(struct bench *b, const struct workload *w)
+{
+	struct load	 l = { .name = w->name, .items = CLAIM_PAGE * CLAIM_PAGES,
+			       .prep = claim_prep, .check = claim_check };
+	struct user	*who[2];
+	char		*dev = NULL, *id;
+	json_t		*body, *otks;
+	long		 st;
+
+	if ((who[0] = setup_user(b, w)) == NULL || (who[1] = setup_user(b, w)) == NULL)
+		return;
+	if ((dev = device_of(b, who[1])) == NULL) {
+		setup_fail(b, w, "whoami", 0);
+		return;
+	}
+	for (long p = 0; p < CLAIM_PAGES; p++) {
+		otks = json_object();
+		for (long i = 0; i < CLAIM_PAGE; i++) {
+			id = xasprintf("signed_curve25519:k%ld", p * CLAIM_PAGE + i);
+			json_object_set_new(otks, id, json_pack("{s:s,s:{}}", "key",
+			    "bench-one-time-key", "signatures"));
+			free(id);
+		}
+		body = json_pack("{s:o}", "one_time_keys", otks);
+		st = call(b, "POST", "/_matrix/client/v3/keys/upload", body, who[1]->token, NULL);
+		json_decref(body);
+		if (st != 200) {
+			setup_fail(b, w, "keys/upload", st);
+			free(dev);
+			return;
+		}
+	}
+	load_on(&l, who, 2, &dev, 1);
+	measure_rate(b, w, &l);
+	free(dev);
+}
+
+/*
+ * todevice_wakeup_ms: p50/p95 over 50 samples of the time from a PUT
+ * /sendToDevice leaving the driver to the recipient's waiting /sync
+ * answering with it (sent 20 ms after the /sync).
+ */
+static void
+w_todevice_wakeup(struct bench *b, const struct workload *w)
+{
+	struct load	 l = { .name = w->name };
+	struct user	*tx, *rx;
+	struct slot	*ss, *sx, *d;
+	char		*since = NULL, *path, *mark = NULL;
+	json_t		*r = NULL, *body;
+	CURLcode	 cc = CURLE_OK;
+	long		 st, sst = 0, xst = 0, i, tries = 0;
+	double		 tsend, tsync;
+	int		 left;
+
+	if ((tx = setup_user(b, w)) == NULL || (rx = setup_user(b, w)) == NULL)
+		return;
+	st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, rx->token, &r);
+	if (st != 200 || (since = next_batch(r)) == NULL) {
+		setup_fail(b, w, "initial sync", st);
+		goto out;
+	}
+	json_decref(r);
+	r = NULL;
+	ss = slot(b, 0);
+	sx = slot(b, 1);
+	l.start = now();
+	for (i = 0; i < 50 && l.errors < 3 && tries < 200; tries++) {
+		path = sync_path(b, since, 10000);
+		request(b, ss, "GET", path, NULL, rx->token);
+		free(path);
+		add(b, ss);
+		if ((d = drive(b, now() + 0.02, &cc)) != NULL) {
+			r = reply_json(d);
+			if (status_of(d, cc) == 200 && (path = next_batch(r)) != NULL) {
+				free(since);
+				since = path;
+			} else {
+				bad_reply(&l, d, status_of(d, cc));
+				l.errors++;
+			}
+			json_decref(r);
+			r = NULL;
+			continue;
+		}
+		free(mark);
+		mark = xasprintf("%s-td-%ld", b->prefix, tries);
+		body = json_pack("{s:{s:{s:{s:s}}}}", "messages", rx->user_id, "*", "mark", mark);
+		path = xasprintf("/_matrix/client/v3/sendToDevice/m.bench/%s", mark);
+		request(b, sx, "PUT", path, body, tx->token);
+		free(path);
+		json_decref(body);
+		tsend = now();
+		add(b, sx);
+		tsync = 0;
+		for (left = 2; left > 0; left--) {
+			if ((d = drive(b, tsend + 30, &cc)) == NULL)
+				break;
+			if (d == ss) {
+				sst = status_of(d, cc);
+				tsync = d->t1;
+			} else
+				xst = status_of(d, cc);
+		}
+		if (left > 0) {
+			curl_multi_remove_handle(b->multi, ss->h);
+			curl_multi_remove_handle(b->multi, sx->h);
+			load_err(&l, "no answer within 30 s of a send");
+			l.errors++;
+			break;
+		}
+		if (xst != 200 || sst != 200) {
+			bad_reply(&l, xst != 200 ? sx : ss, xst != 200 ? xst : sst);
+			l.errors++;
+			continue;
+		}
+		r = reply_json(ss);
+		if ((path = next_batch(r)) != NULL) {
+			free(since);
+			since = path;
+		}
+		json_decref(r);
+		r = NULL;
+		if (ss->resp.p == NULL || strstr(ss->resp.p, mark) == NULL) {
+			load_err(&l, "a /sync returned without the message sent");
+			l.errors++;
+			continue;
+		}
+		lat_add(&l, (tsync - tsend) * 1000);
+		l.ok++;
+		i++;
+	}
+	l.end = now();
+	report_latency(b, w, &l);
+out:
+	json_decref(r);
+	free(since);
+	free(mark);
+	load_free(&l);
+}
+
 /* /messages, 50 events back a page, paging back from the newest. */
 static void
 messages_prep(struct bench *b, struct load *l, struct slot *s)
@@ -1431,6 +1626,8 @@ static const struct workload workloads[] = {
 	{ "sync_initial", "sync_initial_ms", w_sync_initial, NULL },
 	{ "sync_wakeup", "sync_wakeup_ms", w_sync_wakeup, NULL },
 	{ "messages_page", "messages_page_ms", w_messages_page, NULL },
+	{ "keys_claim", "keys_claim_per_s", w_keys_claim, NULL },
+	{ "todevice_wakeup", "todevice_wakeup_ms", w_todevice_wakeup, NULL },
 	{ "profile", "profile_per_s", w_profile, NULL },
 	{ "versions", "versions_per_s", w_versions, NULL },
 	{ "longpoll", "longpoll_capacity", w_longpoll, NULL },

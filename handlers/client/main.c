@@ -1,5 +1,6 @@
 /* myelin-client: the route table of the client-server API. */
 #include "directory.h"
+#include "e2ee.h"
 #include "ephemeral.h"
 #include "extern.h"
 #include "filter.h"
@@ -165,6 +166,32 @@ static const struct mroute routes[] = {
 	{ MM_GET,	C "/notifications",			MAUTH_USER,	h_notifications },
 	{ MM_GET,	C "/pushers",				MAUTH_USER,	h_pushers },
 	{ MM_POST,	C "/pushers/set",			MAUTH_USER,	h_pushers_set },
+	/* End-to-end encryption (h_keys.c, h_todevice.c). */
+	{ MM_POST,	C "/keys/upload",			MAUTH_USER,	h_keys_upload },
+	{ MM_POST,	C "/keys/query",			MAUTH_USER,	h_keys_query },
+	{ MM_POST,	C "/keys/claim",			MAUTH_USER,	h_keys_claim },
+	{ MM_GET,	C "/keys/changes",			MAUTH_USER,	h_keys_changes },
+	{ MM_PUT,	C "/sendToDevice/{eventType}/{txnId}",	MAUTH_USER,	h_send_to_device },
+	{ MM_POST,	C "/keys/device_signing/upload",	MAUTH_USER,	h_device_signing_upload },
+	{ MM_POST,	C "/keys/signatures/upload",		MAUTH_USER,	h_signatures_upload },
+	{ MM_POST,	"/_matrix/client/unstable/keys/device_signing/upload", MAUTH_USER,
+								h_device_signing_upload },
+	{ MM_POST,	"/_matrix/client/unstable/keys/signatures/upload", MAUTH_USER,
+								h_signatures_upload },
+	{ MM_POST,	C "/room_keys/version",			MAUTH_USER,	h_backup_create },
+	{ MM_GET,	C "/room_keys/version",			MAUTH_USER,	h_backup_current },
+	{ MM_GET,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_get },
+	{ MM_PUT,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_update },
+	{ MM_DELETE,	C "/room_keys/version/{version}",	MAUTH_USER,	h_backup_delete },
+	{ MM_PUT,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys",			MAUTH_USER,	h_room_keys_delete },
+	{ MM_PUT,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys/{roomId}",		MAUTH_USER,	h_room_keys_delete },
+	{ MM_PUT,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_put },
+	{ MM_GET,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_get },
+	{ MM_DELETE,	C "/room_keys/keys/{roomId}/{sessionId}", MAUTH_USER,	h_room_keys_delete },
 };
 
 /*
@@ -181,6 +208,7 @@ static const char *const locations[] = {
 /* Spec: C-S API, the endpoints with no request body: null, {} or none. */
 static const mhandler body_optional[] = {
 	h_logout, h_logout_all, h_forget, h_alias_delete, h_pushrule_delete, h_tag_delete,
+	h_backup_delete, h_room_keys_delete,
 };
 
 static const struct mapp app = {

@@ -34,6 +34,8 @@ static const struct syncstream *const streams[] = {
 	&sync_receipts,
 	&sync_account_data,
 	&sync_presence,
+	&sync_todevice,
+	&sync_devicelists,
 };
 
 int

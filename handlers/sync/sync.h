@@ -82,6 +82,10 @@ extern const struct syncstream sync_receipts;
 extern const struct syncstream sync_account_data;
 /* m.presence of the user and of those sharing a room (presence.c). */
 extern const struct syncstream sync_presence;
+/* Messages sent to the requesting device (todevice.c). */
+extern const struct syncstream sync_todevice;
+/* device_lists and the device's key counts (devicelists.c). */
+extern const struct syncstream sync_devicelists;
 
 /*
  * Applies the query's set_presence to the user, once per request, before

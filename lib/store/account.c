@@ -140,8 +140,19 @@ int
 mstore_device_put(struct mdb *db, const char *user_id, const char *device_id,
     const char *display_name, const char *ip)
 {
-	return mdb_exec(db, MSTMT_DEVICE_ADD, "sssis", user_id, device_id, display_name,
-	    mclock_now_ms(), ip) < 0 ? -1 : 0;
+	struct mdevice	 d;
+	int		 known;
+
+	if ((known = mstore_device_get(db, user_id, device_id, &d)) == -1)
+		return -1;
+	mdevice_fini(&d);
+	if (mdb_exec(db, MSTMT_DEVICE_ADD, "sssis", user_id, device_id, display_name,
+	    mclock_now_ms(), ip) < 0)
+		return -1;
+	/* Spec: a new device is a device-list change for everyone sharing a room. */
+	if (!known && mstore_e2ee_devlist_changed(db, user_id) == -1)
+		return -1;
+	return 0;
 }
 
 void
@@ -216,8 +227,13 @@ int
 mstore_device_rename(struct mdb *db, const char *user_id, const char *device_id,
     const char *name)
 {
-	return mstore_changed(mdb_exec(db, MSTMT_DEVICE_SET_NAME, "sss", user_id, device_id,
+	int rc = mstore_changed(mdb_exec(db, MSTMT_DEVICE_SET_NAME, "sss", user_id, device_id,
 	    name));
+
+	/* The display name is in others' /keys/query: they refresh it. */
+	if (rc == 1 && mstore_e2ee_devlist_changed(db, user_id) == -1)
+		return -1;
+	return rc;
 }
 
 int
@@ -238,6 +254,9 @@ mstore_device_del(struct mdb *db, const char *user_id, const char *device_id)
 	    mdb_exec(db, MSTMT_REFRESH_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    mdb_exec(db, MSTMT_PUSHER_DEL_DEVICE, "ss", user_id, device_id) < 0 ||
 	    (n = mdb_exec(db, MSTMT_DEVICE_DEL, "ss", user_id, device_id)) < 0)
+		return -1;
+	/* Its keys and to-device messages go too; others see the list change. */
+	if (n > 0 && mstore_e2ee_device_gone(db, user_id, device_id) == -1)
 		return -1;
 	return n > 0;
 }

@@ -53,6 +53,12 @@ estream_next(struct mdb *db, enum mstream s)
 	return pos;
 }
 
+int64_t
+mstore_estream_next(struct mdb *db, enum mstream s)
+{
+	return estream_next(db, s);
+}
+
 int
 mstore_typing_set(struct mdb *db, const char *room_id, const char *user_id, int64_t until_ms)
 {

@@ -60,6 +60,24 @@ extern const struct mbackend mbackend_pg;
  */
 void		 mstore_moved(struct mdb *, enum mstream s);
 /*
+ * Takes the next position of stream s, one kept in ephemeral_streams,
+ * inside the caller's transaction, and records the move.  -1 on failure.
+ */
+int64_t		 mstore_estream_next(struct mdb *, enum mstream s);
+/*
+ * Removes what end-to-end encryption keeps of a device (its keys, its
+ * pending to-device messages, its transaction IDs) and marks the user's
+ * device list changed, inside the caller's transaction (lib/store/e2ee.c,
+ * called by device deletion).  0 or -1.
+ */
+int		 mstore_e2ee_device_gone(struct mdb *, const char *user_id,
+		    const char *device_id);
+/*
+ * Marks user_id's device list changed (a device added or renamed): in
+ * the caller's transaction, or in one of its own outside any.  0 or -1.
+ */
+int		 mstore_e2ee_devlist_changed(struct mdb *, const char *user_id);
+/*
  * Runs prepared statement st with parameters described by fmt:
  * 's' const char * (NULL binds SQL NULL), 'i' int64_t.
  * mdb_query returns a cursor (free with mcur_free) or NULL on error;

@@ -509,5 +509,100 @@ const struct mmigration mmigrations[] = {
 	  " bound_ts BIGINT NOT NULL,"
 	  " PRIMARY KEY (user_id, medium, address, id_server));",
 	  NULL },
+	/*
+	 * End-to-end encryption (issue 12).  The to-device and device-list
+	 * streams take their positions from ephemeral_streams.  device_keys
+	 * holds each device's signed keys as uploaded; one_time_keys are
+	 * handed out once each (a claim deletes the row); fallback_keys keep
+	 * one key per device and algorithm, used 1 once claimed.
+	 * device_list_changes keeps each user's newest device-list change,
+	 * device_list_private the changes only user_id hears of (target's
+	 * keys as user_id's user-signing key signed them, user_id's own
+	 * user-signing key).
+	 * to_device holds the messages a device has not acknowledged yet,
+	 * each at its own position; to_device_txns the transaction IDs a
+	 * sending device used, so that a retried PUT delivers once.
+	 * cross_signing_keys: a user's master, self_signing and
+	 * user_signing keys; key_signatures the signatures uploaded for a
+	 * device (key_id its ID) or a master key (its public key).
+	 * backup_versions and backup_keys: server-side key backup, a
+	 * version deleted 1 once deleted (its number is never reused).
+	 */
+	{ 20, "e2ee",
+	  "INSERT INTO ephemeral_streams (name, pos) VALUES ('to_device', 0),"
+	  " ('device_lists', 0);"
+	  "CREATE TABLE device_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id));"
+	  "CREATE TABLE one_time_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, algorithm, key_id));"
+	  "CREATE TABLE fallback_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " used BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (user_id, device_id, algorithm));"
+	  "CREATE TABLE device_list_changes ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream BIGINT NOT NULL);"
+	  "CREATE INDEX device_list_changes_stream ON device_list_changes (stream);"
+	  "CREATE TABLE to_device ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " sender TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " content TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, stream));"
+	  "CREATE TABLE to_device_txns ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " txn_id TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, device_id, txn_id));"
+	  "CREATE TABLE device_list_private ("
+	  " user_id TEXT NOT NULL,"
+	  " target TEXT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, target));"
+	  "CREATE TABLE cross_signing_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " usage TEXT NOT NULL,"
+	  " key_json TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, usage));"
+	  "CREATE TABLE key_signatures ("
+	  " user_id TEXT NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " signer TEXT NOT NULL,"
+	  " signer_key TEXT NOT NULL,"
+	  " signature TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, key_id, signer, signer_key));"
+	  "CREATE TABLE backup_versions ("
+	  " user_id TEXT NOT NULL,"
+	  " version BIGINT NOT NULL,"
+	  " algorithm TEXT NOT NULL,"
+	  " auth_data TEXT NOT NULL,"
+	  " etag BIGINT NOT NULL,"
+	  " deleted BIGINT NOT NULL,"
+	  " PRIMARY KEY (user_id, version));"
+	  "CREATE TABLE backup_keys ("
+	  " user_id TEXT NOT NULL,"
+	  " version BIGINT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " session_id TEXT NOT NULL,"
+	  " first_message_index BIGINT NOT NULL,"
+	  " forwarded_count BIGINT NOT NULL,"
+	  " is_verified BIGINT NOT NULL,"
+	  " session_data TEXT NOT NULL,"
+	  " PRIMARY KEY (user_id, version, room_id, session_id));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

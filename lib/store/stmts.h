@@ -121,6 +121,7 @@
 #include "store/stmts-misc.h"
 #include "store/stmts-keys.h"
 #include "store/stmts-threepid.h"
+#include "store/stmts-e2ee.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -138,6 +139,7 @@
 	MSTMT_TABLE_MISC \
 	MSTMT_TABLE_KEYS \
 	MSTMT_TABLE_THREEPID \
+	MSTMT_TABLE_E2EE \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*
@@ -145,7 +147,7 @@
  * cannot share one (full-text search); every other statement runs as
  * MSTMT_ALL gives it on both.
  */
-#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE
 
 enum mstmt {
 #define X(id, sql) id,

@@ -18,9 +18,9 @@
 	X(EVENTS,	0, NULL)			\
 	X(TYPING,	1, "typing")			\
 	X(RECEIPTS,	2, NULL)			\
-	X(TODEVICE,	5, NULL)			\
+	X(TODEVICE,	5, "to_device")		\
 	X(ACCOUNT_DATA,	3, "account_data")		\
-	X(DEVICE_LISTS,	6, NULL)			\
+	X(DEVICE_LISTS,	6, "device_lists")		\
 	X(PRESENCE,	4, "presence")
 
 enum mstream {

@@ -1,0 +1,58 @@
+/* The device-list stream of /sync, with the requesting device's key counts. */
+#include "store/store.h"
+#include "sync.h"
+
+static int64_t
+current(struct mreq *req)
+{
+	return mstore_estream_pos(req->db, MSTREAM_DEVICE_LISTS);
+}
+
+/*
+ * Spec: C-S API, GET /sync: device_lists.changed, the users sharing a
+ * room with the user (and the user) whose devices or keys changed since
+ * the token, or who started sharing a room; device_lists.left, those who
+ * no longer share any (not on an initial sync: there is nothing to
+ * refresh yet).  Always: device_one_time_keys_count (signed_curve25519
+ * counted as 0 when there is none, as Synapse, so clients upload more)
+ * and device_unused_fallback_key_types of the requesting device.
+ */
+static int
+collect(struct syncctx *ctx)
+{
+	struct mreq	*req = ctx->req;
+	json_t		*changed = NULL, *left = NULL, *counts, *unused;
+
+	if (!ctx->st->initial) {
+		if (mstore_devlist_changes(req->db, req->auth.user_id,
+		    ctx->from.p[SPOS_DEVICE_LISTS], ctx->to.p[SPOS_DEVICE_LISTS],
+		    ctx->from.p[SPOS_EVENTS], ctx->to.p[SPOS_EVENTS], &changed, &left) == -1)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		if (json_array_size(changed) > 0 || json_array_size(left) > 0) {
+			json_object_set_new(ctx->resp, "device_lists",
+			    json_pack("{s:o,s:o}", "changed", changed, "left", left));
+			ctx->empty = 0;
+		} else {
+			json_decref(changed);
+			json_decref(left);
+		}
+	}
+	if (req->auth.device_id == NULL)
+		return 0;
+	if ((counts = mstore_otk_counts(req->db, req->auth.user_id,
+	    req->auth.device_id)) == NULL ||
+	    (unused = mstore_fallback_unused(req->db, req->auth.user_id,
+	    req->auth.device_id)) == NULL) {
+		json_decref(counts);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	if (json_object_get(counts, "signed_curve25519") == NULL)
+		json_object_set_new(counts, "signed_curve25519", json_integer(0));
+	json_object_set_new(ctx->resp, "device_one_time_keys_count", counts);
+	json_object_set_new(ctx->resp, "device_unused_fallback_key_types", unused);
+	return 0;
+}
+
+const struct syncstream sync_devicelists = {
+	SPOS_DEVICE_LISTS, "device_lists", current, collect
+};
