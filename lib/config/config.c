@@ -54,6 +54,8 @@ static const struct ckey keys[] = {
 	{ "federation_ca_file", C_PATH, OFF(federation_ca_file), 0, 0 },
 	{ "federation_allow_ips", C_STR, OFF(federation_allow_ips), 0, 0 },
 	{ "trusted_key_servers", C_STR, OFF(trusted_key_servers), 0, 0 },
+	{ "push_ca_file", C_PATH, OFF(push_ca_file), 0, 0 },
+	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
 };
 
 static void
@@ -290,6 +292,13 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 
 		if (mhttp_allow_parse(c->federation_allow_ips, &a) == -1)
 			adderr(errs, errsz, &nerr, "%s: federation_allow_ips: expected at most %d"
+			    " addresses or CIDR networks", path, MHTTP_ALLOW_MAX);
+	}
+	if (c->push_allow_ips != NULL) {
+		struct mhttp_allow a;
+
+		if (mhttp_allow_parse(c->push_allow_ips, &a) == -1)
+			adderr(errs, errsz, &nerr, "%s: push_allow_ips: expected at most %d"
 			    " addresses or CIDR networks", path, MHTTP_ALLOW_MAX);
 	}
 	if (c->registration_requires_token && !c->enable_registration)

@@ -110,6 +110,7 @@
 #include "store/stmts-push.h"
 #include "store/stmts-vis.h"
 #include "store/stmts-keys.h"
+#include "store/stmts-outbox.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
@@ -119,14 +120,15 @@
 	MSTMT_TABLE_SEARCH \
 	MSTMT_TABLE_PUSH \
 	MSTMT_TABLE_VIS \
-	MSTMT_TABLE_KEYS
+	MSTMT_TABLE_KEYS \
+	MSTMT_TABLE_OUTBOX
 
 /*
  * PostgreSQL's own text of a statement, P(id, sql), where the engines
  * cannot share one (full-text search); every other statement runs as
  * MSTMT_ALL gives it on both.
  */
-#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_PUSH
 
 enum mstmt {
 #define X(id, sql) id,

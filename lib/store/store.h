@@ -58,5 +58,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/search.h"
 #include "store/vis.h"
 #include "store/keys.h"
+#include "store/outbox.h"
 
 #endif
