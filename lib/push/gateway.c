@@ -9,8 +9,8 @@
 #include "store/store.h"
 
 /*
- * Spec: Push Gateway API, "tweaks": the actions' set_tweak values.  As
- * Synapse, a tweak without a value (highlight) is left out.
+ * Spec: Push Gateway API, "tweaks": the actions' set_tweak values; one
+ * without a value is true, as the spec reads highlight (and Synapse).
  */
 static json_t *
 tweaks_of(const json_t *actions)
@@ -23,8 +23,8 @@ tweaks_of(const json_t *actions)
 		const char *name = json_string_value(json_object_get(a, "set_tweak"));
 		json_t *v = json_object_get(a, "value");
 
-		if (name != NULL && v != NULL)
-			json_object_set(t, name, v);
+		if (name != NULL)
+			json_object_set_new(t, name, v != NULL ? json_incref(v) : json_true());
 	}
 	return t;
 }
@@ -36,7 +36,7 @@ mpush_notify_body(const json_t *ev, const char *event_id, const char *user_id,
 {
 	json_t		*n = NULL, *dev = NULL, *d = NULL, *tweaks = NULL;
 	const char	*format = json_string_value(json_object_get(data, "format"));
-	const char	*type = push_str(ev, "type");
+	const char	*type = push_str(ev, "type"), *prio;
 	const json_t	*content = json_object_get(ev, "content");
 
 	/* Synapse 1.67 hands the pusher's data on without its url. */
@@ -53,8 +53,8 @@ mpush_notify_body(const json_t *ev, const char *event_id, const char *user_id,
 	}
 	tweaks = tweaks_of(actions);
 	/* As Synapse: encrypted events, highlights and sounds are urgent. */
-	const char *prio = strcmp(type, "m.room.encrypted") == 0 ||
-	    json_object_get(tweaks, "highlight") != NULL ||
+	prio = strcmp(type, "m.room.encrypted") == 0 ||
+	    json_is_true(json_object_get(tweaks, "highlight")) ||
 	    json_object_get(tweaks, "sound") != NULL ? "high" : "low";
 	if (format != NULL && strcmp(format, "event_id_only") == 0) {
 		json_decref(tweaks);
