@@ -150,7 +150,6 @@ deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
     const char *app_id, const char *pushkey, const char *url, const json_t *data,
     int64_t pushkey_ts, const struct moutbox_row *row)
 {
-	static const char *const headers[] = { "Content-Type: application/json" };
 	struct mhttp_req	 r;
 	struct mevrow		 ev;
 	json_t			*body = NULL, *actions = NULL;
@@ -189,8 +188,7 @@ deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
 	}
 	r.method = "POST";
 	r.url = url;
-	r.headers = headers;
-	r.headersz = 1;
+	/* lib/http says Content-Type: application/json for a body. */
 	r.body = js;
 	r.bodysz = strlen(js);
 	r.allow = gw->allow;

@@ -32,7 +32,7 @@ class Gateway:
 
     def __init__(self):
         self.mode = "ok"
-        self.accepted, self.attempts = [], []
+        self.accepted, self.attempts, self.types = [], [], []
         self.cond = threading.Condition()
         self.held = None
         gw = self
@@ -41,6 +41,7 @@ class Gateway:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with gw.cond:
+                    gw.types.append(self.headers.get_all("Content-Type"))
                     gw.attempts.append((self.path, body))
                     gw.cond.notify_all()
                     mode = gw.mode
@@ -160,6 +161,8 @@ def test_mention_is_pushed_with_counts_and_device(pstack, gw):
     first, body = gw.wait_accepted(2)
     path, _ = gw.attempts[0]
     assert path == PATH
+    # Once: SyTest's gateway refuses a body typed twice.
+    assert gw.types[0] == ["application/json"]
     assert first["notification"]["event_id"] == plain
     assert first["notification"]["prio"] == "low"
     assert first["notification"]["devices"][0]["tweaks"] == {}
