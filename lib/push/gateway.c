@@ -148,7 +148,7 @@ rejected(const struct mhttp_req *r, const char *pushkey)
 static enum moutbox_res
 deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
     const char *app_id, const char *pushkey, const char *url, const json_t *data,
-    int64_t pushkey_ts, const struct moutbox_row *row)
+    int64_t pushkey_ts, int64_t *last_badge, const struct moutbox_row *row)
 {
 	struct mhttp_req	 r;
 	struct mevrow		 ev;
@@ -162,6 +162,9 @@ deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
 	memset(&ev, 0, sizeof(ev));
 	if ((unread = badge_of(db, user_id)) == -1)
 		return MOUTBOX_RETRY;
+	/* As Synapse: a badge update goes only when the number changed. */
+	if (row->ref == NULL && unread == *last_badge)
+		return MOUTBOX_DONE;
 	if (row->ref != NULL) {
 		int rc = mstore_event_get(db, row->ref, &ev);
 
@@ -204,6 +207,7 @@ deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
 		goto out;
 	}
 	res = MOUTBOX_DONE;
+	*last_badge = unread;
 	/* Spec: the pushkeys the gateway rejects are to be removed. */
 	if (rejected(&r, pushkey)) {
 		mlog_info(NULL, "push gateway rejected a pushkey of %s: pusher removed", user_id);
@@ -235,7 +239,7 @@ mpush_gateway_deliver(void *arg, struct mdb *db, const char *destination,
 	const char	*pushkey = json_string_value(json_array_get(dest, 2));
 	const char	*url;
 	char		*kind = NULL;
-	int64_t		 created = 0;
+	int64_t		 created = 0, badge = -1, sent;
 	enum moutbox_res res = MOUTBOX_DONE;
 	int		 rc;
 
@@ -244,7 +248,7 @@ mpush_gateway_deliver(void *arg, struct mdb *db, const char *destination,
 		goto out;
 	}
 	if ((rc = mstore_pusher_get(db, user_id, app_id, pushkey, &kind, &data,
-	    &created)) != 1) {
+	    &created, &badge)) != 1) {
 		/* A pusher deleted since its rows were queued takes them along. */
 		res = rc == 0 ? MOUTBOX_GONE : MOUTBOX_RETRY;
 		goto out;
@@ -256,8 +260,17 @@ mpush_gateway_deliver(void *arg, struct mdb *db, const char *destination,
 		res = MOUTBOX_GONE;
 		goto out;
 	}
+	sent = badge;
 	for (size_t i = 0; i < n && res == MOUTBOX_DONE; i++)
-		res = deliver_one(gw, db, user_id, app_id, pushkey, url, data, created, &rows[i]);
+		res = deliver_one(gw, db, user_id, app_id, pushkey, url, data, created, &badge,
+		    &rows[i]);
+	/*
+	 * Recorded before the rows go: after a crash in between, the rows
+	 * are sent again, but a badge update finds its number told already.
+	 */
+	if (res == MOUTBOX_DONE && badge != sent &&
+	    mstore_pusher_badge(db, user_id, app_id, pushkey, badge) == -1)
+		res = MOUTBOX_RETRY;
 out:
 	free(kind);
 	json_decref(data);

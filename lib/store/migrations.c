@@ -435,7 +435,9 @@ const struct mmigration mmigrations[] = {
 	 * id order and deleted once delivered.  A destination's row holds
 	 * its backoff (failures, failing_since, retry_ts) and the lease of
 	 * the daemon delivering it (lease_owner until lease_until), so
-	 * several daemons never send one row at once.
+	 * several daemons never send one row at once.  pushers.last_badge
+	 * is the unread count a pusher's gateway was last told (NULL: none
+	 * yet), so a badge update that would not change it is not sent.
 	 */
 	{ 16, "outbox",
 	  "CREATE TABLE outbox ("
@@ -454,7 +456,8 @@ const struct mmigration mmigrations[] = {
 	  " retry_ts BIGINT NOT NULL DEFAULT 0,"
 	  " lease_owner TEXT,"
 	  " lease_until BIGINT NOT NULL DEFAULT 0,"
-	  " PRIMARY KEY (kind, destination));",
+	  " PRIMARY KEY (kind, destination));"
+	  "ALTER TABLE pushers ADD COLUMN last_badge BIGINT;",
 	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

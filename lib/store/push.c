@@ -564,7 +564,8 @@ mpusherkey_list_free(struct mpusherkey *v, size_t n)
 
 int
 mstore_pusher_get(struct mdb *db, const char *user_id, const char *app_id,
-    const char *pushkey, char **kind, json_t **data, int64_t *created_ts)
+    const char *pushkey, char **kind, json_t **data, int64_t *created_ts,
+    int64_t *last_badge)
 {
 	struct mcur	*c;
 	int		 rc;
@@ -575,6 +576,7 @@ mstore_pusher_get(struct mdb *db, const char *user_id, const char *app_id,
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		*created_ts = mcur_int(c, 2);
+		*last_badge = mcur_null(c, 3) ? -1 : mcur_int(c, 3);
 		if ((*kind = mcur_dup(c, 0)) == NULL ||
 		    (*data = json_loads(mcur_text(c, 1), 0, NULL)) == NULL) {
 			free(*kind);
@@ -584,4 +586,12 @@ mstore_pusher_get(struct mdb *db, const char *user_id, const char *app_id,
 	}
 	mcur_free(c);
 	return rc;
+}
+
+int
+mstore_pusher_badge(struct mdb *db, const char *user_id, const char *app_id,
+    const char *pushkey, int64_t badge)
+{
+	return mdb_exec(db, MSTMT_PUSHER_BADGE, "sssi", user_id, app_id, pushkey, badge) == -1 ?
+	    -1 : 0;
 }

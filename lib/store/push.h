@@ -178,10 +178,14 @@ int	mstore_pushers_http(struct mdb *, const json_t *users, struct mpusherkey **o
 	    size_t *outsz);
 void	mpusherkey_list_free(struct mpusherkey *, size_t);
 /*
- * One pusher's kind, data (new reference) and creation time.  1 found,
- * 0 none, -1.
+ * One pusher's kind, data (new reference), creation time and the badge
+ * its gateway was last sent (-1: none yet).  1 found, 0 none, -1.
  */
 int	mstore_pusher_get(struct mdb *, const char *user_id, const char *app_id,
-	    const char *pushkey, char **kind, json_t **data, int64_t *created_ts);
+	    const char *pushkey, char **kind, json_t **data, int64_t *created_ts,
+	    int64_t *last_badge);
+/* Records the badge a pusher's gateway was sent.  0 or -1. */
+int	mstore_pusher_badge(struct mdb *, const char *user_id, const char *app_id,
+	    const char *pushkey, int64_t badge);
 
 #endif

@@ -123,7 +123,9 @@
 	X(MSTMT_PUSHER_HTTP_OF, "SELECT user_id, app_id, pushkey FROM pushers" \
 	    " WHERE kind = 'http' AND user_id IN (SELECT value FROM json_each($1))" \
 	    " ORDER BY user_id, app_id, pushkey") \
-	X(MSTMT_PUSHER_GET, "SELECT kind, data, created_ts FROM pushers WHERE user_id = $1" \
+	X(MSTMT_PUSHER_GET, "SELECT kind, data, created_ts, last_badge FROM pushers" \
+	    " WHERE user_id = $1 AND app_id = $2 AND pushkey = $3") \
+	X(MSTMT_PUSHER_BADGE, "UPDATE pushers SET last_badge = $4 WHERE user_id = $1" \
 	    " AND app_id = $2 AND pushkey = $3")
 
 /* PostgreSQL's texts (see MSTMT_PG_ALL in stmts.h). */

@@ -188,6 +188,27 @@ def test_mention_is_pushed_with_counts_and_device(pstack, gw):
     assert "event_id" not in badge
 
 
+def test_badge_only_when_it_changes(pstack, gw):
+    """As Synapse: a receipt sends the badge (rooms with unread
+    notifications) when that number changed, not on every receipt."""
+    alice, bob = user(pstack, "a"), user(pstack, "b")
+    one, two = room_of(bob, alice), room_of(bob, alice)
+    set_pusher(alice, gw.url)
+    first = bob.send_text(one, "first")
+    bob.send_text(one, "second")
+    gw.wait_accepted(2)
+    # Still an unread notification in the room: the badge stays 1.
+    alice.ok("POST", "/rooms/%s/receipt/m.read/%s" % (q(one), q(first)), {})
+    other = bob.send_text(two, "elsewhere")
+    got = gw.wait_accepted(3)
+    assert event_ids(got[2:]) == [other]
+    assert got[2]["notification"]["counts"] == {"unread": 2}
+    # Room two read: 1 room left.
+    alice.ok("POST", "/rooms/%s/receipt/m.read/%s" % (q(two), q(other)), {})
+    badge = gw.wait_accepted(4)[3]["notification"]
+    assert "event_id" not in badge and badge["counts"] == {"unread": 1}
+
+
 def test_event_id_only_format(pstack, gw):
     alice, bob = user(pstack, "a"), user(pstack, "b")
     room = room_of(bob, alice)
