@@ -29,12 +29,13 @@ LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
 PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
-		  myelin-federation
+		  myelin-federation myelin-pusher
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
 myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c))
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
+myelin-pusher_SRCS	= $(sort $(wildcard pusher-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)
 
@@ -114,7 +115,7 @@ TIDY_OFF = -bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 	    --suppress=missingIncludeSystem -Ilib $(shell pkg-config --cflags-only-I libpq) \
-	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon
+	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,$(TIDY_OFF)' \
 	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) 2>&1 | \
 	    { ! grep -E 'warning:|error:'; }

@@ -67,6 +67,8 @@ static const struct ckey keys[] = {
 	{ "trusted_key_servers", C_STR, OFF(trusted_key_servers), 0, 0 },
 	{ "identity_ca_file", C_PATH, OFF(identity_ca_file), 0, 0 },
 	{ "identity_allow_ips", C_STR, OFF(identity_allow_ips), 0, 0 },
+	{ "push_ca_file", C_PATH, OFF(push_ca_file), 0, 0 },
+	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
 };
 
 static void
@@ -397,19 +399,20 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	    c->tls_certificate_key == NULL))
 		adderr(errs, errsz, &nerr, "%s: federation_listen needs tls_certificate and"
 		    " tls_certificate_key", path);
-	if (c->federation_allow_ips != NULL) {
+	/* Every list of networks outbound requests may reach, one rule. */
+	{
+		const struct { const char *key, *list; } nets[] = {
+			{ "federation_allow_ips", c->federation_allow_ips },
+			{ "identity_allow_ips", c->identity_allow_ips },
+			{ "push_allow_ips", c->push_allow_ips },
+		};
 		struct mhttp_allow a;
 
-		if (mhttp_allow_parse(c->federation_allow_ips, &a) == -1)
-			adderr(errs, errsz, &nerr, "%s: federation_allow_ips: expected at most %d"
-			    " addresses or CIDR networks", path, MHTTP_ALLOW_MAX);
-	}
-	if (c->identity_allow_ips != NULL) {
-		struct mhttp_allow a;
-
-		if (mhttp_allow_parse(c->identity_allow_ips, &a) == -1)
-			adderr(errs, errsz, &nerr, "%s: identity_allow_ips: expected at most %d"
-			    " addresses or CIDR networks", path, MHTTP_ALLOW_MAX);
+		for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+			if (nets[i].list != NULL && mhttp_allow_parse(nets[i].list, &a) == -1)
+				adderr(errs, errsz, &nerr, "%s: %s: expected at most %d"
+				    " addresses or CIDR networks", path, nets[i].key,
+				    MHTTP_ALLOW_MAX);
 	}
 	if (c->registration_requires_token && !c->enable_registration)
 		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);

@@ -58,6 +58,8 @@ struct mconfig {
 	char		*tls_certificate_key;
 	char		*federation_ca_file;	/* CAs trusted for outbound requests; NULL: system */
 	char		*federation_allow_ips;	/* CIDRs outbound requests may reach anyway */
+	char		*push_ca_file;		/* CAs trusted for push gateways; NULL: system */
+	char		*push_allow_ips;	/* CIDRs push gateways may be on anyway */
 	char		*trusted_key_servers;	/* notaries asked for keys, space-separated */
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */

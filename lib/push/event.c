@@ -77,6 +77,55 @@ needs_display_name(const json_t *userset)
 }
 
 char *
+mpush_destination(const char *user_id, const char *app_id, const char *pushkey)
+{
+	json_t	*a = json_pack("[sss]", user_id, app_id, pushkey);
+	char	*s = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+
+	json_decref(a);
+	return s;
+}
+
+/*
+ * Queues, for the gateway of every http pusher of users[0..n), the
+ * notification of event_id with actions (JSON text), or a badge update
+ * when event_id is NULL, in the caller's transaction.  0 or -1.
+ */
+static int
+push_queue(struct mdb *db, const char *event_id, const char *actions,
+    const char *const *users, size_t n)
+{
+	struct mpusherkey	*keys = NULL;
+	json_t			*list;
+	size_t			 keysz = 0;
+	int			 rc = -1;
+
+	if ((list = json_array()) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(list, json_string(users[i])) == -1)
+			goto out;
+	if (mstore_pushers_http(db, list, &keys, &keysz) == -1)
+		goto out;
+	for (size_t i = 0; i < keysz; i++) {
+		char *dest = mpush_destination(keys[i].user_id, keys[i].app_id,
+		    keys[i].pushkey);
+
+		if (dest == NULL || mstore_outbox_put(db, MPUSH_OUTBOX, dest, event_id,
+		    event_id != NULL ? actions : NULL, mclock_now_ms()) == -1) {
+			free(dest);
+			goto out;
+		}
+		free(dest);
+	}
+	rc = 0;
+out:
+	mpusherkey_list_free(keys, keysz);
+	json_decref(list);
+	return rc;
+}
+
+char *
 mpush_thread_of(struct mdb *db, const json_t *content)
 {
 	const json_t	*rel = json_object_get(content, "m.relates_to");
@@ -172,7 +221,9 @@ mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
 	for (size_t i = 0; i < outsz; i++)
 		if (mstore_push_actions_add(db, room_id, event_id, stream, out[i].notify,
 		    out[i].highlight, thread, out[i].actions, mclock_now_ms(), out[i].users,
-		    out[i].usersz) == -1)
+		    out[i].usersz) == -1 ||
+		    (out[i].notify && push_queue(db, event_id, out[i].actions, out[i].users,
+		    out[i].usersz) == -1))
 			goto out;
 	rc = 0;
 out:
@@ -189,7 +240,7 @@ mpush_receipt_put(struct mdb *db, const char *room_id, const char *user_id, cons
     const char *thread_id, const char *event_id, int64_t ts)
 {
 	struct mevrow	 row;
-	int64_t		 stream;
+	int64_t		 stream, n;
 	int		 rc;
 
 	if ((rc = mstore_event_get(db, event_id, &row)) != 1)
@@ -208,7 +259,13 @@ mpush_receipt_put(struct mdb *db, const char *room_id, const char *user_id, cons
 	 * m.read.private the one further ahead counts: a read notification
 	 * never becomes unread again.
 	 */
-	if (mstore_push_read(db, user_id, room_id, stream, thread_id) == -1)
+	if ((n = mstore_push_read(db, user_id, room_id, stream, thread_id)) == -1)
+		return -1;
+	/*
+	 * The unread count moved: the user's gateways get the new badge, as
+	 * Synapse sends one on a receipt.
+	 */
+	if (n > 0 && push_queue(db, NULL, NULL, &user_id, 1) == -1)
 		return -1;
 	return 1;
 }

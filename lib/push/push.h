@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "outbox/outbox.h"
+
 struct mdb;
 
 /* Rule kinds, in the order the spec checks them (C-S API, "Push Rules"). */
@@ -166,5 +168,49 @@ char	*mpush_thread_of(struct mdb *, const json_t *content);
  */
 int	mpush_receipt_put(struct mdb *, const char *room_id, const char *user_id,
 	    const char *type, const char *thread_id, const char *event_id, int64_t ts);
+
+/*
+ * Delivery to push gateways (spec: Push Gateway API, POST
+ * /_matrix/push/v1/notify) through the outbound queue (lib/outbox):
+ * mpush_event_process queues a row per notified http pusher (ref: the
+ * event ID, payload: the actions), a read receipt that changes a user's
+ * unread count one per pusher of the user (no ref: a badge update).
+ * The destination is one pusher, mpush_destination's text.
+ */
+#define MPUSH_OUTBOX	"push"
+
+/* A pusher's destination in the queue: a malloc'd string, or NULL. */
+char	*mpush_destination(const char *user_id, const char *app_id, const char *pushkey);
+
+struct mhttp_allow;
+
+/* How delivery reaches gateways. */
+struct mpush_gateway {
+	const struct mhttp_allow *allow;	/* networks allowed besides public ones */
+	const char		*ca_file;	/* CAs for https gateways; NULL: the system's */
+	long			 timeout_ms;	/* 0: lib/http's default */
+};
+
+/*
+ * Sends rows[0..n) of destination (see struct moutbox_kind; arg is a
+ * struct mpush_gateway) to the pusher's gateway, one notification per
+ * row.  A pusher that is gone, or not http, or without a URL, is
+ * MOUTBOX_GONE; a pushkey the gateway lists in "rejected" removes the
+ * pusher (GONE); no answer or a status other than 2xx is MOUTBOX_RETRY.
+ */
+enum moutbox_res mpush_gateway_deliver(void *arg, struct mdb *, const char *destination,
+	    const struct moutbox_row *rows, size_t n);
+
+/*
+ * The body of a notification (spec: Push Gateway API): of event for
+ * user_id with actions, or a badge update when event is NULL; unread is
+ * counts.unread, data the pusher's data (its "url" is left out),
+ * pushkey_ts the pusher's creation in ms; format "event_id_only" or
+ * NULL.  sender_name and room_name may be NULL.  New reference, or NULL.
+ */
+json_t	*mpush_notify_body(const json_t *event, const char *event_id, const char *user_id,
+	    const json_t *actions, int64_t unread, const char *app_id, const char *pushkey,
+	    int64_t pushkey_ts, const json_t *data, const char *sender_name,
+	    const char *room_name);
 
 #endif

@@ -604,5 +604,35 @@ const struct mmigration mmigrations[] = {
 	  " session_data TEXT NOT NULL,"
 	  " PRIMARY KEY (user_id, version, room_id, session_id));",
 	  NULL },
+	/*
+	 * The outbound queue (lib/outbox): rows per kind ("push"; federation
+	 * and application services to come) and destination, delivered in
+	 * id order and deleted once delivered.  A destination's row holds
+	 * its backoff (failures, failing_since, retry_ts) and the lease of
+	 * the daemon delivering it (lease_owner until lease_until), so
+	 * several daemons never send one row at once.  pushers.last_badge
+	 * is the unread count a pusher's gateway was last told (NULL: none
+	 * yet), so a badge update that would not change it is not sent.
+	 */
+	{ 21, "outbox",
+	  "CREATE TABLE outbox ("
+	  " id SERIAL_PK,"
+	  " kind TEXT NOT NULL,"
+	  " destination TEXT NOT NULL,"
+	  " ref TEXT,"
+	  " payload TEXT,"
+	  " created_ts BIGINT NOT NULL);"
+	  "CREATE INDEX outbox_queue ON outbox (kind, destination, id);"
+	  "CREATE TABLE outbox_destinations ("
+	  " kind TEXT NOT NULL,"
+	  " destination TEXT NOT NULL,"
+	  " failures BIGINT NOT NULL DEFAULT 0,"
+	  " failing_since BIGINT NOT NULL DEFAULT 0,"
+	  " retry_ts BIGINT NOT NULL DEFAULT 0,"
+	  " lease_owner TEXT,"
+	  " lease_until BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (kind, destination));"
+	  "ALTER TABLE pushers ADD COLUMN last_badge BIGINT;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -529,3 +529,83 @@ mstore_pusher_del(struct mdb *db, const char *user_id, const char *app_id,
 
 	return n < 0 ? -1 : n > 0;
 }
+
+static int
+pusherkey_row(struct mcur *c, void *elem)
+{
+	struct mpusherkey *k = elem;
+
+	if ((k->user_id = mcur_dup(c, 0)) == NULL || (k->app_id = mcur_dup(c, 1)) == NULL ||
+	    (k->pushkey = mcur_dup(c, 2)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+pusherkey_fini(void *elem)
+{
+	struct mpusherkey *k = elem;
+
+	free(k->user_id);
+	free(k->app_id);
+	free(k->pushkey);
+}
+
+int
+mstore_pushers_http(struct mdb *db, const json_t *users, struct mpusherkey **out,
+    size_t *outsz)
+{
+	char	*js = json_dumps(users, JSON_COMPACT);
+	void	*v = NULL;
+	int	 rc;
+
+	*out = NULL;
+	*outsz = 0;
+	if (js == NULL)
+		return -1;
+	rc = mcur_collect(mdb_query(db, MSTMT_PUSHER_HTTP_OF, "s", js), sizeof(**out),
+	    pusherkey_row, pusherkey_fini, &v, outsz);
+	free(js);
+	*out = v;
+	return rc;
+}
+
+void
+mpusherkey_list_free(struct mpusherkey *v, size_t n)
+{
+	mstore_list_free(v, n, sizeof(*v), pusherkey_fini);
+}
+
+int
+mstore_pusher_get(struct mdb *db, const char *user_id, const char *app_id,
+    const char *pushkey, char **kind, json_t **data, int64_t *created_ts,
+    int64_t *last_badge)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*kind = NULL;
+	*data = NULL;
+	if ((c = mdb_query(db, MSTMT_PUSHER_GET, "sss", user_id, app_id, pushkey)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*created_ts = mcur_int(c, 2);
+		*last_badge = mcur_null(c, 3) ? -1 : mcur_int(c, 3);
+		if ((*kind = mcur_dup(c, 0)) == NULL ||
+		    (*data = json_loads(mcur_text(c, 1), 0, NULL)) == NULL) {
+			free(*kind);
+			*kind = NULL;
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_pusher_badge(struct mdb *db, const char *user_id, const char *app_id,
+    const char *pushkey, int64_t badge)
+{
+	return mdb_exec(db, MSTMT_PUSHER_BADGE, "sssi", user_id, app_id, pushkey, badge) == -1 ?
+	    -1 : 0;
+}

@@ -169,4 +169,29 @@ int	mstore_pusher_put(struct mdb *, const char *user_id, const char *device_id,
 int	mstore_pusher_del(struct mdb *, const char *user_id, const char *app_id,
 	    const char *pushkey);
 
+/* An http pusher, as delivery names it. */
+struct mpusherkey {
+	char		*user_id;
+	char		*app_id;
+	char		*pushkey;
+};
+
+/*
+ * The http pushers of the users of the JSON array users, ordered by
+ * user: 0 with *out (free with mpusherkey_list_free), or -1.
+ */
+int	mstore_pushers_http(struct mdb *, const json_t *users, struct mpusherkey **out,
+	    size_t *outsz);
+void	mpusherkey_list_free(struct mpusherkey *, size_t);
+/*
+ * One pusher's kind, data (new reference), creation time and the badge
+ * its gateway was last sent (-1: none yet).  1 found, 0 none, -1.
+ */
+int	mstore_pusher_get(struct mdb *, const char *user_id, const char *app_id,
+	    const char *pushkey, char **kind, json_t **data, int64_t *created_ts,
+	    int64_t *last_badge);
+/* Records the badge a pusher's gateway was sent.  0 or -1. */
+int	mstore_pusher_badge(struct mdb *, const char *user_id, const char *app_id,
+	    const char *pushkey, int64_t badge);
+
 #endif

@@ -122,6 +122,21 @@
 	    " AND user_id <> $3") \
 	X(MSTMT_PUSHER_DEL_DEVICE, "DELETE FROM pushers WHERE user_id = $1 AND device_id = $2") \
 	X(MSTMT_PUSHER_DEL_USER_EXCEPT, "DELETE FROM pushers WHERE user_id = $1" \
-	    " AND (device_id IS NULL OR device_id <> $2)")
+	    " AND (device_id IS NULL OR device_id <> $2)") \
+	/* delivery (lib/push/gateway.c): the http pushers of users $1 (a JSON array) */ \
+	X(MSTMT_PUSHER_HTTP_OF, "SELECT user_id, app_id, pushkey FROM pushers" \
+	    " WHERE kind = 'http' AND user_id IN (SELECT value FROM json_each($1))" \
+	    " ORDER BY user_id, app_id, pushkey") \
+	X(MSTMT_PUSHER_GET, "SELECT kind, data, created_ts, last_badge FROM pushers" \
+	    " WHERE user_id = $1 AND app_id = $2 AND pushkey = $3") \
+	X(MSTMT_PUSHER_BADGE, "UPDATE pushers SET last_badge = $4 WHERE user_id = $1" \
+	    " AND app_id = $2 AND pushkey = $3")
+
+/* PostgreSQL's texts (see MSTMT_PG_ALL in stmts.h). */
+#define MSTMT_PG_PUSH \
+	P(MSTMT_PUSHER_HTTP_OF, "SELECT user_id, app_id, pushkey FROM pushers" \
+	    " WHERE kind = 'http' AND user_id IN" \
+	    " (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))" \
+	    " ORDER BY user_id, app_id, pushkey")
 
 #endif

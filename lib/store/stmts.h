@@ -122,6 +122,7 @@
 #include "store/stmts-keys.h"
 #include "store/stmts-threepid.h"
 #include "store/stmts-e2ee.h"
+#include "store/stmts-outbox.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -140,6 +141,7 @@
 	MSTMT_TABLE_KEYS \
 	MSTMT_TABLE_THREEPID \
 	MSTMT_TABLE_E2EE \
+	MSTMT_TABLE_OUTBOX \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*
@@ -147,7 +149,7 @@
  * cannot share one (full-text search); every other statement runs as
  * MSTMT_ALL gives it on both.
  */
-#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH
 
 enum mstmt {
 #define X(id, sql) id,

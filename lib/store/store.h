@@ -61,5 +61,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/keys.h"
 #include "store/threepid.h"
 #include "store/e2ee.h"
+#include "store/outbox.h"
 
 #endif

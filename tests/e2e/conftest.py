@@ -134,9 +134,11 @@ def start_stack(open_registration=True, extra_conf="", env=None):
         if pg:
             argv += ["--postgres", pg]
         subprocess.run(argv, check=True, capture_output=True, timeout=60)
-        if extra_conf:
-            with open(os.path.join(directory, "myelin.conf"), "a") as f:
-                f.write(extra_conf)
+        # The tests' push gateways listen on loopback, which pushers reach
+        # only when allowed.  Every stack allows it: on PostgreSQL all stacks
+        # share one database, so any stack's myelin-pusher may deliver a row.
+        with open(os.path.join(directory, "myelin.conf"), "a") as f:
+            f.write("push_allow_ips = 127.0.0.1\n" + extra_conf)
         up = subprocess.run([STACK, "up", directory], timeout=120, stderr=subprocess.PIPE,
                             text=True, env=dict(os.environ, **(env or {})))
         if up.returncode == 0:

@@ -1,0 +1,210 @@
+/* The outbound queue's delivery loop, shared by every daemon that sends rows of lib/store/outbox. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "clock/clock.h"
+#include "log/log.h"
+#include "notify/notify.h"
+#include "outbox/outbox.h"
+#include "store/store.h"
+
+/* Destinations looked at per round. */
+#define DUE_MAX		64
+
+int64_t
+moutbox_backoff(const struct moutbox_kind *k, int64_t failures)
+{
+	int64_t	 ms = k->backoff_min_ms > 0 ? k->backoff_min_ms : 1000;
+
+	for (int64_t i = 1; i < failures && ms < k->backoff_max_ms; i++)
+		ms *= 2;
+	return k->backoff_max_ms > 0 && ms > k->backoff_max_ms ? k->backoff_max_ms : ms;
+}
+
+char *
+moutbox_owner_new(void)
+{
+	char	 host[256], *s;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "?");
+	host[sizeof(host) - 1] = '\0';
+	if (asprintf(&s, "%s/%ld/%08x", host, (long)getpid(), randombytes_random()) == -1)
+		return NULL;
+	return s;
+}
+
+/*
+ * Delivers the head of one destination owner holds until it is empty,
+ * fails, or had its turn.  Returns 1 when rows may be left that are due
+ * now (its turn ended), else 0.
+ */
+static int
+run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const char *owner)
+{
+	struct moutbox_row	*rows = NULL;
+	int64_t			*ids = NULL, failures, since, now;
+	size_t			 n = 0, batch = k->batch > 0 ? k->batch : 1;
+	enum moutbox_res	 res;
+	int			 kept;
+
+	if ((ids = calloc(batch, sizeof(*ids))) == NULL)
+		return 0;
+	for (int turn = 0; ; turn++) {
+		moutbox_row_list_free(rows, n);
+		rows = NULL;
+		n = 0;
+		if (turn == MOUTBOX_TURN) {
+			mstore_outbox_release(db, k->kind, dest, owner);
+			free(ids);
+			return 1;
+		}
+		if (mstore_outbox_head(db, k->kind, dest, (int64_t)batch, &rows, &n) == -1) {
+			mlog_err(NULL, "%s: %s: cannot read the queue", __func__, k->kind);
+			break;
+		}
+		if (n == 0) {
+			mstore_outbox_release(db, k->kind, dest, owner);
+			break;
+		}
+		res = k->deliver(k->arg, db, dest, rows, n);
+		now = mclock_now_ms();
+		if (res == MOUTBOX_GONE) {
+			mstore_outbox_drop(db, k->kind, dest);
+			mstore_outbox_release(db, k->kind, dest, owner);
+			break;
+		}
+		if (res == MOUTBOX_RETRY) {
+			if (mstore_outbox_dest_get(db, k->kind, dest, &failures, &since) != 1)
+				failures = since = 0;
+			/*
+			 * Synapse gives up on a push after a day of failures, so a
+			 * gateway fixed later is not flooded with stale ones; the
+			 * next failure starts a new day.
+			 */
+			if (k->give_up_ms > 0 && since > 0 && now - since >= k->give_up_ms) {
+				mlog_warn(NULL, "%s: giving up on %zu rows after %lld ms of failures",
+				    k->kind, n, (long long)(now - since));
+				for (size_t i = 0; i < n; i++)
+					ids[i] = rows[i].id;
+				mstore_outbox_done(db, k->kind, dest, owner, ids, n, 0);
+				mstore_outbox_fail(db, k->kind, dest, owner, now, now, 1);
+				break;
+			}
+			mstore_outbox_fail(db, k->kind, dest, owner,
+			    now + moutbox_backoff(k, failures + 1), now, 0);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			ids[i] = rows[i].id;
+		if ((kept = mstore_outbox_done(db, k->kind, dest, owner, ids, n,
+		    now + MOUTBOX_LEASE_MS)) == -1) {
+			/*
+			 * Delivered but not recorded: the rows are sent again once
+			 * the lease ends.  At least once, never lost.
+			 */
+			mlog_err(NULL, "%s: %s: cannot record a delivery", __func__, k->kind);
+			break;
+		}
+		if (kept == 0) {
+			mlog_warn(NULL, "%s: lost the lease of a destination", k->kind);
+			break;
+		}
+	}
+	moutbox_row_list_free(rows, n);
+	free(ids);
+	return 0;
+}
+
+int64_t
+moutbox_run(struct mdb *db, const struct moutbox_kind *k, const char *owner, int64_t now)
+{
+	char	**dests = NULL;
+	size_t	  n = 0;
+	int	  more = 0;
+	int64_t	  next;
+
+	if (mstore_outbox_due(db, k->kind, now, DUE_MAX, &dests, &n) == -1) {
+		mlog_err(NULL, "%s: %s: cannot read the queue", __func__, k->kind);
+		return 1000;
+	}
+	if (n == DUE_MAX)
+		more = 1;
+	for (size_t i = 0; i < n; i++) {
+		int c = mstore_outbox_claim(db, k->kind, dests[i], owner,
+		    mclock_now_ms() + MOUTBOX_LEASE_MS, now);
+
+		if (c == 1 && run_dest(db, k, dests[i], owner))
+			more = 1;
+	}
+	mstore_outbox_dests_free(dests, n);
+	if (more)
+		return 0;
+	if ((next = mstore_outbox_next(db, k->kind, now)) == -1)
+		return 1000;
+	if (next == 0)
+		return -1;
+	return next > now ? next - now : 0;
+}
+
+/* 1 when a stream of mask moved since seen[] (then seen is brought up to date). */
+static int
+streams_moved(struct mnotify *notify, unsigned mask, uint64_t *seen)
+{
+	int moved = 0;
+
+	for (int s = 0; notify != NULL && s < MSTREAM__MAX; s++) {
+		uint64_t pos;
+
+		if (!(mask & (1u << s)))
+			continue;
+		if ((pos = mnotify_pos(notify, (enum mstream)s)) != seen[s]) {
+			seen[s] = pos;
+			moved = 1;
+		}
+	}
+	return moved;
+}
+
+void
+moutbox_loop(struct mdb *db, struct mnotify *notify, const struct moutbox_kind *kinds,
+    size_t n, const char *owner, int64_t guard_ms, volatile sig_atomic_t *quit)
+{
+	uint64_t	 seen[MSTREAM__MAX];
+	unsigned	 mask = 0;
+
+	for (size_t i = 0; i < n; i++)
+		mask |= kinds[i].streams;
+	memset(seen, 0, sizeof(seen));
+	streams_moved(notify, mask, seen);
+	while (!*quit) {
+		int64_t	 now = mclock_now_ms(), next = now + guard_ms;
+
+		for (size_t i = 0; i < n && !*quit; i++) {
+			int64_t in = moutbox_run(db, &kinds[i], owner, now);
+
+			if (in >= 0 && now + in < next)
+				next = now + in;
+		}
+		/*
+		 * Sleep in short steps: the fake clock of the tests may jump,
+		 * and a signal should end the loop promptly.  A move of a
+		 * stream that may have queued rows ends the sleep at once.
+		 */
+		for (;;) {
+			/* The sequence first: a bump after it ends the wait at once. */
+			uint32_t seq = notify != NULL ? mnotify_seq(notify) : 0;
+
+			if (*quit || mclock_now_ms() >= next || streams_moved(notify, mask, seen))
+				break;
+			if (notify != NULL)
+				mnotify_wait(notify, seq, 200);
+			else
+				usleep(200 * 1000);
+		}
+	}
+}
