@@ -28,10 +28,19 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(O)/%.o)
 LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
-PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin
+PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
+		  myelin-media myelin-thumbnail
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
+myelin-media_SRCS	= $(sort $(wildcard handlers/media/*.c))
+# libvips lives in its own program (handlers/media/thumbnailer), run per
+# thumbnail under limits: the handler links none of it.  Its headers are
+# system headers, outside our warnings.
+myelin-thumbnail_SRCS	= $(sort $(wildcard handlers/media/thumbnailer/*.c))
+myelin-thumbnail_LDLIBS	= $(shell pkg-config --libs vips 2>/dev/null)
+VIPS_CFLAGS	= $(patsubst -I%,-isystem %,$(shell pkg-config --cflags vips 2>/dev/null))
+$(O)/handlers/media/thumbnailer/%.o: CFLAGS += $(VIPS_CFLAGS)
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)
@@ -55,7 +64,7 @@ $(LIB): $(LIB_OBJS)
 define prog_rule
 $(O)/bin/$(1): $$($(1)_SRCS:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$($(1)_LDLIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 

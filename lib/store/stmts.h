@@ -111,6 +111,7 @@
 #include "store/stmts-push.h"
 #include "store/stmts-vis.h"
 #include "store/stmts-misc.h"
+#include "store/stmts-media.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL MSTMT_TABLE MSTMT_TABLE_ROOM MSTMT_TABLE_SYNC MSTMT_TABLE_REL MSTMT_TABLE_DIR \
@@ -120,7 +121,8 @@
 	MSTMT_TABLE_SEARCH \
 	MSTMT_TABLE_PUSH \
 	MSTMT_TABLE_VIS \
-	MSTMT_TABLE_MISC
+	MSTMT_TABLE_MISC \
+	MSTMT_TABLE_MEDIA
 
 /*
  * PostgreSQL's own text of a statement, P(id, sql), where the engines

@@ -58,5 +58,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/search.h"
 #include "store/vis.h"
 #include "store/misc.h"
+#include "store/media.h"
 
 #endif

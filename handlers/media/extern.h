@@ -1,0 +1,61 @@
+/* myelin-media: what its files share. */
+#ifndef MYELIN_MEDIA_EXTERN_H
+#define MYELIN_MEDIA_EXTERN_H
+
+#include <stdint.h>
+
+#include "fcgi/fcgi.h"
+#include "store/store.h"
+
+/* The internal nginx location the media files are sent from. */
+#define MEDIA_ACCEL	"/_myelin/media/"
+
+/* The kinds of files under media_path. */
+enum mfile { MFILE_LOCAL, MFILE_THUMB };
+
+/*
+ * Whether id may name a local media file: the IDs myelin makes and
+ * Synapse's ([A-Za-z0-9_-], 1 to 255 bytes).  No '/', no '.', so no
+ * path made from one leaves its folder.
+ */
+int	media_id_check(const char *id);
+/*
+ * The path of id's file relative to media_path ("local/AB/CD/rest"),
+ * or, for MFILE_THUMB, of its thumbnail folder; with suffix (a
+ * thumbnail's "WxH-method") appended.  malloc'd, NULL without memory.
+ */
+char	*media_relpath(enum mfile, const char *id, const char *suffix);
+/* The same under conf->media_path.  malloc'd or NULL. */
+char	*media_abspath(const struct mconfig *, enum mfile, const char *id, const char *suffix);
+/* Makes the folders of abspath (mode 0755).  0 or -1 (errno). */
+int	media_mkdirs(const char *abspath);
+
+/* Bytes of stored media files the handler itself has read (thumbnails only). */
+uint64_t media_bytes_read(void);
+void	media_bytes_read_add(uint64_t);
+
+/*
+ * Makes the thumbnail of the image file src, at most w x h (method
+ * "crop" or "scale"), as outtype ("image/png", "image/jpeg") at dst, by
+ * running myelin-thumbnail under hard limits (address space, CPU time,
+ * file size) and max_image_pixels.  Returns 0 with *size, or -1 with
+ * the request failed: 404 M_NOT_FOUND when the image is refused (too
+ * many pixels, not decodable), 500 otherwise.
+ */
+int	thumb_make(struct mreq *, const char *src, const char *dst, int w, int h,
+	    const char *method, const char *outtype, int64_t *size);
+
+/* Path of the myelin-thumbnail program, found beside our own binary. */
+extern char	*media_thumbnailer;
+
+int	h_upload(struct mreq *);
+int	h_upload_put(struct mreq *);
+int	h_create(struct mreq *);
+int	h_config(struct mreq *);
+int	h_download(struct mreq *);
+int	h_download_legacy(struct mreq *);
+int	h_thumbnail(struct mreq *);
+int	h_thumbnail_legacy(struct mreq *);
+int	h_preview_url(struct mreq *);
+
+#endif
