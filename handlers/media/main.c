@@ -42,7 +42,8 @@ static const char *const upload_locations[] = {
 	"~ ^/_matrix/media/[^/]+/upload(/|$)",
 };
 
-static const mhandler raw_body[] = { h_upload, h_upload_put };
+/* /create has no body: whatever comes is not read. */
+static const mhandler raw_body[] = { h_upload, h_upload_put, h_create };
 
 /*
  * Downloads: the handler answers X-Accel-Redirect to MEDIA_ACCEL, an
