@@ -34,13 +34,13 @@ myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
 myelin-media_SRCS	= $(sort $(wildcard handlers/media/*.c))
-# libvips lives in its own program (handlers/media/thumbnailer), run per
+# libvips lives in its own program (thumbnailer/), run per
 # thumbnail under limits: the handler links none of it.  Its headers are
 # system headers, outside our warnings.
-myelin-thumbnail_SRCS	= $(sort $(wildcard handlers/media/thumbnailer/*.c))
+myelin-thumbnail_SRCS	= $(sort $(wildcard thumbnailer/*.c))
 myelin-thumbnail_LDLIBS	= $(shell pkg-config --libs vips 2>/dev/null)
 VIPS_CFLAGS	= $(patsubst -I%,-isystem %,$(shell pkg-config --cflags vips 2>/dev/null))
-$(O)/handlers/media/thumbnailer/%.o: CFLAGS += $(VIPS_CFLAGS)
+$(O)/thumbnailer/%.o: CFLAGS += $(VIPS_CFLAGS)
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)
@@ -123,7 +123,8 @@ lint:
 	    --suppress=missingIncludeSystem -Ilib $(shell pkg-config --cflags-only-I libpq) \
 	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,$(TIDY_OFF)' \
-	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) 2>&1 | \
+	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) \
+	    $(VIPS_CFLAGS) 2>&1 | \
 	    { ! grep -E 'warning:|error:'; }
 	mandoc -Tlint -Wwarning man/*.[1-8]
 

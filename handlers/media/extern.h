@@ -5,30 +5,11 @@
 #include <stdint.h>
 
 #include "fcgi/fcgi.h"
+#include "media/media.h"
 #include "store/store.h"
 
 /* The internal nginx location the media files are sent from. */
 #define MEDIA_ACCEL	"/_myelin/media/"
-
-/* The kinds of files under media_path. */
-enum mfile { MFILE_LOCAL, MFILE_THUMB };
-
-/*
- * Whether id may name a local media file: the IDs myelin makes and
- * Synapse's ([A-Za-z0-9_-], 1 to 255 bytes).  No '/', no '.', so no
- * path made from one leaves its folder.
- */
-int	media_id_check(const char *id);
-/*
- * The path of id's file relative to media_path ("local/AB/CD/rest"),
- * or, for MFILE_THUMB, of its thumbnail folder; with suffix (a
- * thumbnail's "WxH-method") appended.  malloc'd, NULL without memory.
- */
-char	*media_relpath(enum mfile, const char *id, const char *suffix);
-/* The same under conf->media_path.  malloc'd or NULL. */
-char	*media_abspath(const struct mconfig *, enum mfile, const char *id, const char *suffix);
-/* Makes the folders of abspath (mode 0755).  0 or -1 (errno). */
-int	media_mkdirs(const char *abspath);
 
 /* Bytes of stored media files the handler itself has read (thumbnails only). */
 uint64_t media_bytes_read(void);

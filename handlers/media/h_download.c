@@ -90,7 +90,7 @@ media_find(struct mreq *req, int legacy, struct mmedia *m)
 
 	memset(m, 0, sizeof(*m));
 	/* XXX Remote media waits for federation (issue 13): never a fake success. */
-	if (strcmp(server, req->conf->server_name) != 0 || !media_id_check(id) ||
+	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
 	    (got = mstore_media_get(req->db, id, m)) == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Not found");
 	if (got == -1)
@@ -138,7 +138,7 @@ download(struct mreq *req, int legacy)
 		return -1;
 	/* Spec: the {fileName} of the path names the download instead. */
 	name = req->paramsz > 2 ? req->params[2] : m.upload_name;
-	if ((rel = media_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
+	if ((rel = mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	else if ((rc = send_file(req, rel, m.content_type, name)) == 0) {
 		if (now - m.last_access_ts >= TOUCH_MS)
@@ -259,9 +259,9 @@ thumbnail(struct mreq *req, int legacy)
 		goto out;
 	}
 	snprintf(suffix, sizeof(suffix), "%dx%d-%s", t->w, t->h, t->method);
-	if ((rel = media_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (abs = media_abspath(req->conf, MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (src = media_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL) {
+	if ((rel = mmedia_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
+	    (abs = mmedia_abspath(req->conf, MFILE_THUMB, m.media_id, suffix)) == NULL ||
+	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}

@@ -72,13 +72,13 @@ store_body(struct mreq *req, const char *id, int64_t *size, char **sha)
 	int		 in = -1, out = -1, rc = -1;
 
 	*sha = NULL;
-	if ((dst = media_abspath(req->conf, MFILE_LOCAL, id, NULL)) == NULL ||
+	if ((dst = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL)) == NULL ||
 	    asprintf(&tmp, "%s.part", dst) == -1) {
 		tmp = NULL;
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
-	if (media_mkdirs(dst) == -1) {
+	if (mmedia_mkdirs(dst) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: %s: %s", __func__, dst, strerror(errno));
 		goto out;
 	}
@@ -251,7 +251,7 @@ h_upload(struct mreq *req)
 	rc = mfcgi_reply(req, 200, json_pack("{s:o}", "content_uri", content_uri(req, id)));
 out:
 	if (rc == -1 && stored) {
-		char *p = media_abspath(req->conf, MFILE_LOCAL, id, NULL);
+		char *p = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL);
 
 		if (p != NULL)
 			unlink(p);
@@ -321,7 +321,7 @@ h_upload_put(struct mreq *req)
 	if (may_upload(req) == -1 || content_type_check(req, req->content_type) == -1 ||
 	    upload_name(req, &name) == -1)
 		goto out;
-	if (strcmp(server, req->conf->server_name) != 0 || !media_id_check(id) ||
+	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
 	    (got = mstore_media_get(req->db, id, &m)) == 0) {
 		mfcgi_fail(req, MERR_NOT_FOUND, "Unknown media ID");
 		goto out;
@@ -353,7 +353,7 @@ h_upload_put(struct mreq *req)
 			mfcgi_fail(req, MERR_CANNOT_OVERWRITE_MEDIA, "Media already uploaded");
 		else {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record %s", __func__, id);
-			if ((path = media_abspath(req->conf, MFILE_LOCAL, id, NULL)) != NULL)
+			if ((path = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL)) != NULL)
 				unlink(path);
 		}
 		goto out;

@@ -41,7 +41,7 @@ thumb_make(struct mreq *req, const char *src, const char *dst, int w, int h,
 
 	if (media_thumbnailer == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: no myelin-thumbnail", __func__);
-	if (media_mkdirs(dst) == -1)
+	if (mmedia_mkdirs(dst) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: %s: %s", __func__, dst, strerror(errno));
 	if (asprintf(&tmp, "%s.%s.part", dst, req->id) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);

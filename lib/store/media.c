@@ -144,7 +144,7 @@ mstore_media_list(struct mdb *db, const char *after, int64_t before_ms, int64_t 
 	*out = NULL;
 	*outsz = 0;
 	if (before_ms > 0)
-		c = mdb_query(db, MSTMT_MEDIA_BEFORE, "siis", before_ms, min_size, after, limit);
+		c = mdb_query(db, MSTMT_MEDIA_BEFORE, "iisi", before_ms, min_size, after, limit);
 	else
 		c = mdb_query(db, MSTMT_MEDIA_LIST, "si", after, limit);
 	return mcur_collect(c, sizeof(**out), media_row, media_fini, (void **)out, outsz);

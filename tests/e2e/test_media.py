@@ -5,16 +5,18 @@ leave as X-Accel-Redirect answers whose bytes nginx sends.  Each test
 names the behaviour a client or a sysadmin depends on.
 """
 import http.client
+import json
 import os
 import re
 import struct
+import subprocess
 import zlib
 
 import nio
 import pytest
 
-from conftest import (User, media_path, nio_clients, q, start_stack,
-                      stop_stack)
+from conftest import (User, admin_login, media_path, nio_clients, q,
+                      start_stack, stop_stack)
 
 M3 = "/_matrix/media/v3"
 C1 = "/_matrix/client/v1/media"
@@ -75,7 +77,6 @@ def upload(stack, token, data, ctype="application/octet-stream", filename=None):
     path = M3 + "/upload" + ("?filename=" + q(filename) if filename is not None else "")
     status, _, body = fetch(stack, "POST", path, token, data, {"Content-Type": ctype})
     assert status == 200, body
-    import json
     uri = json.loads(body)["content_uri"]
     assert uri.startswith("mxc://%s/" % stack.server_name)
     return uri[len("mxc://%s/" % stack.server_name):]
@@ -349,3 +350,107 @@ def test_enable_authenticated_media_refuses_legacy_downloads():
         assert status == 200 and data == b"private"
     finally:
         stop_stack(s)
+
+
+# -- administration ---------------------------------------------------------------
+
+def synadm_run(stack, admin, home, *args):
+    """synadm, configured by file for this stack and admin: its parsed JSON output."""
+    conf = home / "synadm.yaml"
+    conf.write_text(json.dumps({
+        "user": admin.user_id, "token": admin.token, "base_url": stack.base,
+        "admin_path": "/_synapse/admin", "matrix_path": "/_matrix", "timeout": 30,
+        "server_discovery": "well-known", "homeserver": stack.server_name, "format": "json",
+        "ssl_verify": True,
+    }))
+    r = subprocess.run(["synadm", "--batch", "-o", "json", "-c", str(conf)] + list(args),
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, HOME=str(home)))
+    assert r.returncode == 0, (args, r.stdout, r.stderr)
+    lines = [l for l in r.stdout.splitlines() if l.strip()]
+    for i in range(len(lines)):
+        try:
+            return json.loads("\n".join(lines[i:]))
+        except ValueError:
+            continue
+    raise AssertionError("no JSON in %r" % r.stdout)
+
+
+def test_synadm_lists_and_deletes_a_users_media(stack, uniq, tmp_path):
+    """synadm lists a user's media through the Synapse admin API and
+    deletes them: the rows and the files go, downloads answer 404."""
+    admin = User(stack, admin_login(stack, uniq("madm"), "pw-madm"))
+    u = User.register(stack, uniq("owner"))
+    ids = [upload(stack, u.token, b"file %d" % i, "text/plain", "f%d.txt" % i)
+           for i in range(3)]
+    listed = synadm_run(stack, admin, tmp_path, "media", "list", "-u", u.user_id)
+    assert listed["total"] == 3
+    assert sorted(m["media_id"] for m in listed["media"]) == sorted(ids)
+    m = [m for m in listed["media"] if m["media_id"] == ids[0]][0]
+    assert (m["media_type"], m["upload_name"], m["media_length"]) == \
+        ("text/plain", "f0.txt", 6)
+    out = synadm_run(stack, admin, tmp_path, "media", "delete", "-i", ids[0])
+    assert out == {"deleted_media": [ids[0]], "total": 1}
+    status, body = stack.request("GET", M3 + "/download/localhost/" + ids[0])
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    assert not [f for f in stored_files(stack) if f.endswith(ids[0][4:])]
+    status, body = admin.call("DELETE", "/_synapse/admin/v1/users/%s/media" % q(u.user_id))
+    assert status == 200 and sorted(body["deleted_media"]) == sorted(ids[1:])
+    assert body["total"] == 2
+    listed = synadm_run(stack, admin, tmp_path, "media", "list", "-u", u.user_id)
+    assert listed["total"] == 0 and listed["media"] == []
+    for i in ids:
+        assert not [f for f in stored_files(stack) if f.endswith(i[4:])]
+    # Others' users and servers: Synapse's answers.
+    status, body = admin.call("DELETE", "/_synapse/admin/v1/media/other.example/" + ids[1])
+    assert status == 400
+    status, body = admin.call("DELETE", "/_synapse/admin/v1/media/localhost/" + ids[1])
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    status, body = u.call("GET", "/_synapse/admin/v1/users/%s/media" % q(u.user_id))
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+
+
+def test_quarantined_media_is_not_served(stack, uniq):
+    admin = User(stack, admin_login(stack, uniq("qadm"), "pw-qadm"))
+    u = User.register(stack, uniq("q"))
+    media_id = upload(stack, u.token, b"bad")
+    status, _ = admin.call("POST", "/_synapse/admin/v1/media/quarantine/localhost/" + media_id,
+                           {})
+    assert status == 200
+    status, body = stack.request("GET", M3 + "/download/localhost/" + media_id)
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    r = stack.admin("media", "show", media_id, json_out=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["quarantined"] is True
+    r = stack.admin("media", "unquarantine", "mxc://localhost/" + media_id)
+    assert r.returncode == 0, r.stderr
+    status, _, data = fetch(stack, "GET", M3 + "/download/localhost/" + media_id)
+    assert status == 200 and data == b"bad"
+
+
+def test_myelin_admin_media_purge_by_date(clock_stack):
+    """myelin-admin media purge --before removes local media last used
+    before the date, files included, with progress on stderr; later
+    media and quarantined media stay."""
+    s = clock_stack
+    u = User.register(s, "purger")
+    s.clock.set(1_700_000_000_000)
+    old = upload(s, u.token, b"old bytes")
+    kept = upload(s, u.token, b"kept bytes")
+    assert s.admin("media", "quarantine", kept).returncode == 0
+    s.clock.set(1_800_000_000_000)
+    new = upload(s, u.token, b"new bytes")
+    r = s.admin("media", "list", "--user", u.user_id, json_out=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(m["media_id"] for m in json.loads(r.stdout)) == sorted([old, kept, new])
+    r = s.admin("media", "purge", "--before", "2025-01-01", json_out=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"total": 1, "deleted_media": [old]}
+    assert "media deleted so far" in r.stderr
+    assert not [f for f in stored_files(s) if f.endswith(old[4:])]
+    for media_id, data in ((kept, None), (new, b"new bytes")):
+        r = s.admin("media", "show", media_id)
+        assert r.returncode == 0, r.stderr
+    status, _, body = fetch(s, "GET", M3 + "/download/localhost/" + new)
+    assert status == 200 and body == b"new bytes"
+    r = s.admin("media", "purge", "--before", "yesterday")
+    assert r.returncode == 2
