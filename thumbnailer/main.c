@@ -23,7 +23,7 @@ static const char *const loaders[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: myelin-thumbnail -p pixels -w width -h height -m crop|scale"
+	fprintf(stderr, "usage: myelin-thumbnail -p pixels -w width -h height -m crop | scale"
 	    " -t type source target\n");
 	exit(2);
 }
