@@ -52,7 +52,8 @@ static const mhandler raw_body[] = { h_upload, h_upload_put, h_create };
  * media answer carries (spec: C-S API, "Content repository", v1.12:
  * a restrictive CSP, Cross-Origin-Resource-Policy cross-origin).  The
  * server's add_header lines (CORS) are not inherited by a location
- * with its own, so they are repeated here.
+ * with its own, so they are repeated here.  A file gone from under a
+ * row (removed by hand) is a Matrix 404, not nginx's page.
  */
 static void
 nginx_extra(const struct mconfig *conf, FILE *f)
@@ -70,7 +71,12 @@ nginx_extra(const struct mconfig *conf, FILE *f)
 	    "\tadd_header Access-Control-Allow-Methods \"GET, POST, PUT, DELETE, OPTIONS\" always;\n"
 	    "\tadd_header Access-Control-Allow-Headers \"X-Requested-With, Content-Type, "
 	    "Authorization\" always;\n"
-	    "}\n", conf->media_path, getprogname());
+	    "\terror_page 404 @media_gone;\n"
+	    "}\n"
+	    "location @media_gone {\n"
+	    "\tset $myelin_handler %s;\n"
+	    "\treturn 404 '{\"errcode\":\"M_NOT_FOUND\",\"error\":\"Not found\"}';\n"
+	    "}\n", conf->media_path, getprogname(), getprogname());
 }
 
 static const struct mapp app = {

@@ -454,3 +454,14 @@ def test_myelin_admin_media_purge_by_date(clock_stack):
     assert status == 200 and body == b"new bytes"
     r = s.admin("media", "purge", "--before", "yesterday")
     assert r.returncode == 2
+
+
+def test_a_file_gone_from_disk_is_a_matrix_404(stack, account):
+    """The row stays, the file was removed by hand: nginx answers the
+    Matrix error, not an HTML page."""
+    tok = account["access_token"]
+    media_id = upload(stack, tok, b"soon gone")
+    f = [f for f in stored_files(stack) if f.endswith(media_id[4:])][0]
+    os.unlink(os.path.join(media_path(stack.dir), f))
+    status, body = stack.request("GET", C1 + "/download/localhost/" + media_id, token=tok)
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
