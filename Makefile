@@ -29,11 +29,19 @@ LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
 PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
-		  myelin-federation myelin-pusher
+		  myelin-federation myelin-pusher myelin-media myelin-thumbnail
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
 myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c))
+myelin-media_SRCS	= $(sort $(wildcard handlers/media/*.c))
+# libvips lives in its own program (thumbnailer/), run per
+# thumbnail under limits: the handler links none of it.  Its headers are
+# system headers, outside our warnings.
+myelin-thumbnail_SRCS	= $(sort $(wildcard thumbnailer/*.c))
+myelin-thumbnail_LDLIBS	= $(shell pkg-config --libs vips 2>/dev/null)
+VIPS_CFLAGS	= $(patsubst -I%,-isystem %,$(shell pkg-config --cflags vips 2>/dev/null))
+$(O)/thumbnailer/%.o: CFLAGS += $(VIPS_CFLAGS)
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-pusher_SRCS	= $(sort $(wildcard pusher-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
@@ -58,7 +66,7 @@ $(LIB): $(LIB_OBJS)
 define prog_rule
 $(O)/bin/$(1): $$($(1)_SRCS:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$($(1)_LDLIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
@@ -115,9 +123,10 @@ TIDY_OFF = -bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 	    --suppress=missingIncludeSystem -Ilib $(shell pkg-config --cflags-only-I libpq) \
-	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon
+	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon thumbnailer
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,$(TIDY_OFF)' \
-	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) 2>&1 | \
+	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) \
+	    $(VIPS_CFLAGS) 2>&1 | \
 	    { ! grep -E 'warning:|error:'; }
 	mandoc -Tlint -Wwarning man/*.[1-8]
 

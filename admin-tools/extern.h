@@ -71,6 +71,12 @@ int	cmd_regtoken_add(struct ctx *, int, char **);
 int	cmd_regtoken_list(struct ctx *, int, char **);
 int	cmd_regtoken_delete(struct ctx *, int, char **);
 int	cmd_stats(struct ctx *, int, char **);
+int	cmd_media_list(struct ctx *, int, char **);
+int	cmd_media_show(struct ctx *, int, char **);
+int	cmd_media_quarantine(struct ctx *, int, char **);
+int	cmd_media_unquarantine(struct ctx *, int, char **);
+int	cmd_media_delete(struct ctx *, int, char **);
+int	cmd_media_purge(struct ctx *, int, char **);
 
 int	cmd_user_add(struct ctx *, int, char **);
 int	cmd_user_list(struct ctx *, int, char **);

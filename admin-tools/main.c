@@ -49,6 +49,12 @@ static const struct cmd cmds[] = {
 	{ "registration-token", "add", "[TOKEN] [--uses N] [--expiry MS]", cmd_regtoken_add },
 	{ "registration-token", "list", "", cmd_regtoken_list },
 	{ "registration-token", "delete", "TOKEN", cmd_regtoken_delete },
+	{ "media", "list", "[--user NAME] [--limit N] [--from ID]", cmd_media_list },
+	{ "media", "show", "ID", cmd_media_show },
+	{ "media", "quarantine", "ID", cmd_media_quarantine },
+	{ "media", "unquarantine", "ID", cmd_media_unquarantine },
+	{ "media", "delete", "ID", cmd_media_delete },
+	{ "media", "purge", "--before DATE [--min-size N] [--quiet]", cmd_media_purge },
 	{ "stats", NULL, "", cmd_stats },
 };
 

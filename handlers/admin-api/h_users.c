@@ -385,26 +385,6 @@ h_user_admin_put(struct mreq *req)
 }
 
 /*
- * Synapse: GET /_synapse/admin/v1/users/{userId}/media.  myelin has no
- * media repository yet, so no user has uploaded anything: the list is
- * empty and total 0, after the same checks as Synapse's.
- */
-int
-h_user_media(struct mreq *req)
-{
-	struct muser	 u;
-	int64_t		 from, limit;
-	int		 backwards = 1;
-
-	if (existing_user(req, &u) == -1)
-		return -1;
-	muser_fini(&u);
-	if (api_query_page(req, &from, &limit) == -1 || api_query_dir(req, &backwards) == -1)
-		return -1;
-	return mfcgi_reply(req, 200, json_pack("{s:[],s:i}", "media", "total", 0));
-}
-
-/*
  * Synapse: POST /_synapse/admin/v1/users/{userId}/login: an access token
  * for the user, valid until valid_until_ms when given; not for oneself.
  */

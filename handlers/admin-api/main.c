@@ -32,6 +32,7 @@ static const struct mroute routes[] = {
 	{ MM_GET,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_get },
 	{ MM_PUT,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_put },
 	{ MM_GET,	A1 "/users/{userId}/media",		MAUTH_ADMIN,	h_user_media },
+	{ MM_DELETE,	A1 "/users/{userId}/media",		MAUTH_ADMIN,	h_user_media_delete },
 	{ MM_POST,	A1 "/users/{userId}/login",		MAUTH_ADMIN,	h_user_login },
 	{ MM_POST,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_ban },
 	{ MM_DELETE,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_unban },
@@ -46,6 +47,13 @@ static const struct mroute routes[] = {
 	{ MM_GET,	A2 "/rooms/delete_status/{deleteId}",	MAUTH_ADMIN,	h_delete_status },
 	{ MM_DELETE,	A2 "/rooms/{roomId}",			MAUTH_ADMIN,	h_room_delete_v2 },
 	{ MM_GET,	A2 "/rooms/{roomId}/delete_status",	MAUTH_ADMIN,	h_room_delete_status },
+	/* media */
+	{ MM_POST,	A1 "/media/delete",			MAUTH_ADMIN,	h_media_delete_before },
+	{ MM_POST,	A1 "/media/quarantine/{serverName}/{mediaId}", MAUTH_ADMIN, h_media_quarantine },
+	{ MM_POST,	A1 "/media/unquarantine/{serverName}/{mediaId}", MAUTH_ADMIN, h_media_unquarantine },
+	{ MM_POST,	A1 "/media/{serverName}/delete",	MAUTH_ADMIN,	h_media_delete_before },
+	{ MM_DELETE,	A1 "/media/{serverName}/{mediaId}",	MAUTH_ADMIN,	h_media_delete },
+	{ MM_POST,	A1 "/purge_media_cache",		MAUTH_ADMIN,	h_purge_media_cache },
 	/* registration tokens */
 	{ MM_GET,	A1 "/registration_tokens",		MAUTH_ADMIN,	h_regtokens_list },
 	{ MM_POST,	A1 "/registration_tokens/new",		MAUTH_ADMIN,	h_regtoken_new },
@@ -65,7 +73,8 @@ static const char *const locations[] = {
 /* Synapse reads no body here, or allows an empty one: null, {} or none. */
 static const mhandler body_optional[] = {
 	h_user_deactivate, h_user_login, h_user_shadow_ban, h_user_shadow_unban,
-	h_regtoken_delete, h_report_delete,
+	h_regtoken_delete, h_report_delete, h_user_media_delete, h_media_delete,
+	h_media_delete_before, h_media_quarantine, h_media_unquarantine, h_purge_media_cache,
 };
 
 /* The key signs the leave events of deactivations and room shutdowns. */

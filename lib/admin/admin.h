@@ -86,4 +86,22 @@ struct madmin_delete {
 enum madmin_rc	madmin_room_delete(struct madmin *, const char *room_id,
 		    const struct madmin_delete *, json_t **status);
 
+/*
+ * The media repository (issue 13).  _quarantine: a quarantined media is
+ * answered 404 M_NOT_FOUND and kept.  _delete: the row, its thumbnails
+ * and its files.  MADMIN_NOT_FOUND for an unknown ID.
+ */
+enum madmin_rc	madmin_media_quarantine(struct madmin *, const char *media_id, int on);
+enum madmin_rc	madmin_media_delete(struct madmin *, const char *media_id);
+/*
+ * Deletes, as Synapse's POST /media/delete, local media last accessed
+ * before before_ms of at least min_size bytes, quarantined ones kept;
+ * or, with user_id, every media of that user.  The IDs deleted are
+ * appended to deleted; progress (when not NULL) is called after each
+ * batch with the count so far.
+ */
+enum madmin_rc	madmin_media_purge(struct madmin *, int64_t before_ms, int64_t min_size,
+		    const char *user_id, json_t *deleted, void (*progress)(void *, size_t),
+		    void *arg);
+
 #endif

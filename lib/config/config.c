@@ -45,6 +45,10 @@ static const struct ckey keys[] = {
 	{ "threads.client", C_INT, OFF(threads_client), 1, 256 },
 	{ "threads.admin", C_INT, OFF(threads_admin), 1, 256 },
 	{ "threads.sync", C_INT, OFF(threads_sync), 1, 256 },
+	{ "threads.media", C_INT, OFF(threads_media), 1, 256 },
+	{ "max_upload_size", C_INT, OFF(max_upload_size), 1, INT64_C(10737418240) },
+	{ "max_image_pixels", C_INT, OFF(max_image_pixels), 1, INT64_C(1000000000) },
+	{ "enable_authenticated_media", C_BOOL, OFF(enable_authenticated_media), 0, 0 },
 	{ "max_parked_per_user", C_INT, OFF(max_parked_per_user), 1, 1000000 },
 	{ "max_parked_per_address", C_INT, OFF(max_parked_per_address), 1, 1000000 },
 	{ "default_room_version", C_ROOMVER, OFF(default_room_version), 0, 0 },
@@ -217,6 +221,10 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->threads_admin = 2;
 	c->threads_sync = 2;
 	c->threads_federation = 4;
+	c->threads_media = 4;
+	/* Synapse's defaults: 50 MiB uploads, 32 megapixel thumbnail sources. */
+	c->max_upload_size = 50 * 1024 * 1024;
+	c->max_image_pixels = 32 * 1000 * 1000;
 	/*
 	 * 100 waiting syncs is more devices than a person keeps open; the
 	 * address limit is the benchmark's 10,000 long-polls from one host,
@@ -302,7 +310,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 				    path, lineno, k, (long long)key->min, (long long)key->max);
 				break;
 			}
-			if (key->off == OFF(access_token_lifetime_ms) || key->off == OFF(max_body_bytes))
+			if (key->off == OFF(access_token_lifetime_ms) || key->off == OFF(max_body_bytes) ||
+			    key->off == OFF(max_upload_size) || key->off == OFF(max_image_pixels))
 				*(int64_t *)field = n;
 			else
 				*(int *)field = (int)n;
@@ -434,5 +443,7 @@ mconfig_threads(const struct mconfig *c, const char *name)
 		return c->threads_sync;
 	if (strcmp(name, "federation") == 0)
 		return c->threads_federation;
+	if (strcmp(name, "media") == 0)
+		return c->threads_media;
 	return 0;
 }

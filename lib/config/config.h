@@ -29,6 +29,11 @@ struct mconfig {
 	int		 threads_client;
 	int		 threads_admin;
 	int		 threads_sync;
+	int		 threads_media;
+	/* The media repository (myelin-media(8)). */
+	int64_t		 max_upload_size;	/* bytes of one upload */
+	int64_t		 max_image_pixels;	/* larger images get no thumbnail */
+	int		 enable_authenticated_media;	/* legacy downloads of new media refused */
 	int		 max_parked_per_user;	/* waiting long-polls, see async.c */
 	int		 max_parked_per_address;
 	char		*default_room_version;	/* for createRoom without room_version */

@@ -20,6 +20,12 @@ int	 mcrypto_b64_decode(const char *, unsigned char *out, size_t outsz);
 
 /* SHA-256 of buf into out[32]. */
 void	mcrypto_sha256(const void *buf, size_t len, unsigned char out[32]);
+/*
+ * SHA-256 of what is left to read on fd in, into hash, with the byte
+ * count in *size; each byte is also written to fd out unless out is -1
+ * (hashing a file while copying it).  0, or -1 with errno set.
+ */
+int	mcrypto_sha256_copy(int in, int out, unsigned char hash[32], int64_t *size);
 /* HMAC-SHA1 of msg under key, raw, into md.  0, or -1 with md zeroed. */
 int	mcrypto_hmac_sha1(const void *key, size_t keysz, const void *msg, size_t msgsz,
 	    unsigned char md[20]);

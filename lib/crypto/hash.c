@@ -1,6 +1,8 @@
 /* SHA-256 and HMAC-SHA1. */
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -74,4 +76,39 @@ mcrypto_hmac_sha1_hex(const void *key, size_t keysz, const void *msg,
 	}
 	out[40] = '\0';
 	sodium_memzero(md, sizeof(md));
+}
+
+/*
+ * Reads in to its end in 64 kB steps, writing each to out unless out is
+ * -1, and hashes what passed: a file of any size is hashed in a small,
+ * fixed amount of memory.
+ */
+int
+mcrypto_sha256_copy(int in, int out, unsigned char hash[32], int64_t *size)
+{
+	crypto_hash_sha256_state	 st;
+	unsigned char			 buf[65536];
+	ssize_t				 n;
+
+	*size = 0;
+	crypto_hash_sha256_init(&st);
+	for (;;) {
+		if ((n = read(in, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		crypto_hash_sha256_update(&st, buf, (unsigned long long)n);
+		*size += n;
+		for (ssize_t o = 0, w; out != -1 && o < n; o += w)
+			if ((w = write(out, buf + o, (size_t)(n - o))) == -1) {
+				if (errno != EINTR)
+					return -1;
+				w = 0;
+			}
+	}
+	crypto_hash_sha256_final(&st, hash);
+	return 0;
 }

@@ -53,10 +53,12 @@ enum mauth {
 	X(MERR_BAD_METHOD, 405, "M_UNRECOGNIZED") \
 	X(MERR_SERVER_CONTROLLED, 405, "M_BAD_JSON") \
 	X(MERR_CONFLICT, 409, "M_UNKNOWN") \
+	X(MERR_CANNOT_OVERWRITE_MEDIA, 409, "M_CANNOT_OVERWRITE_MEDIA") \
 	X(MERR_TOO_LARGE, 413, "M_TOO_LARGE") \
 	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
 	X(MERR_INTERNAL, 500, "M_UNKNOWN") \
-	X(MERR_BAD_GATEWAY, 502, "M_UNKNOWN")
+	X(MERR_BAD_GATEWAY, 502, "M_UNKNOWN") \
+	X(MERR_NOT_YET_UPLOADED, 504, "M_NOT_YET_UPLOADED")
 
 enum merr {
 #define X(id, status, code) id,
@@ -66,6 +68,7 @@ enum merr {
 };
 
 struct mdb;
+struct mfcgi_io;
 struct mkey;
 struct mnotify;
 struct mreq;
@@ -102,6 +105,11 @@ struct mreq {
 	char			*params[MREQ_PARAMS];	/* decoded {path} values */
 	size_t			 paramsz;
 	json_t			*body;		/* JSON object for PUT/POST */
+	/* Raw bodies (mapp.raw_body): what nginx says of the body. */
+	const char		*content_type;	/* CONTENT_TYPE, or NULL */
+	int64_t			 content_length;
+	const char		*body_file;	/* the file nginx wrote it to, or NULL */
+	const struct mfcgi_io	*io;		/* for mreq_body_read, first run only */
 	struct mauthinfo	 auth;
 	char			*token;		/* the raw access token given, if any */
 	char			*authz;		/* the Authorization header, if any */
@@ -116,6 +124,8 @@ struct mreq {
 	json_t			*errextra;	/* more members of the error object */
 	int			 errstatus;	/* mfcgi_fail_as: its status, else 0 */
 	char			 errcode[64];	/* mfcgi_fail_as: its errcode */
+	char			*headers;	/* "Name: value\r\n"..., from mfcgi_header */
+	int			 empty;		/* mfcgi_reply_empty: no body at all */
 	/* Long polls (mfcgi_main_async only): see mfcgi_park. */
 	int64_t			 park_until;	/* deadline in ms of mclock, 0: not parked */
 	int			 woken;		/* MWAKE_* why the handler runs again */
@@ -154,6 +164,25 @@ struct mapp {
 	 */
 	const mhandler		*body_optional;
 	size_t			 body_optionalsz;
+	/*
+	 * Handlers of routes whose body is not JSON (media uploads): the
+	 * loop reads none of it and parses nothing.  It stops one longer
+	 * than conf->max_upload_size (413 M_TOO_LARGE) and gives the handler
+	 * req->content_type, req->content_length and req->body_file, the
+	 * file nginx wrote the body to when the route's location is one of
+	 * upload_locations; without one the handler reads it with
+	 * mreq_body_read.
+	 */
+	const mhandler		*raw_body;
+	size_t			 raw_bodysz;
+	/*
+	 * nginx locations (regular expressions or prefixes, as locations)
+	 * whose bodies nginx writes to a file of its own and does not pass
+	 * over FastCGI: the handler gets the file's name and makes it its
+	 * own (client_body_in_file_only clean: nginx removes what is left).
+	 */
+	const char *const	*upload_locations;
+	size_t			 upload_locationsz;
 };
 
 /*
@@ -180,6 +209,27 @@ int	mfcgi_main_async(const struct mapp *, int argc, char *argv[]);
  * (freed with req->state_free when the request ends).  Returns 0.
  */
 int	mfcgi_park(struct mreq *, int64_t deadline_ms);
+
+/*
+ * Adds a header to a successful answer (not to a Matrix error):
+ * name, then the value printed from fmt.  A value holding CR, LF or a
+ * control character is refused, as is a name that is no RFC 9110 token.
+ * Returns 0, or -1 with an internal error.
+ */
+int	mfcgi_header(struct mreq *, const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * The answer is status and the headers set, with no body and no
+ * Content-Type of its own (an X-Accel-Redirect, whose body nginx
+ * sends).  Returns 0.
+ */
+int	mfcgi_reply_empty(struct mreq *, int status);
+/*
+ * Reads up to len bytes of a raw body that came over FastCGI (no
+ * req->body_file), in the handler's first run only.  Returns the count,
+ * 0 at the end.
+ */
+size_t	mreq_body_read(struct mreq *, char *buf, size_t len);
 
 /* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
 int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)

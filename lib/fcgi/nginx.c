@@ -41,6 +41,34 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 			fprintf(f, "\tfastcgi_read_timeout %ds;\n", app->wait_seconds + 30);
 		fputs("}\n", f);
 	}
+	/*
+	 * Uploads: nginx writes the body to a file under its
+	 * client_body_temp_path and passes only the file's name (a FastCGI
+	 * parameter, which no client header can set: those arrive as
+	 * HTTP_*).  The handler hashes the file and moves it into the media
+	 * store; "clean" has nginx remove it when the handler did not, so a
+	 * refused upload leaves no file.  A body over max_upload_size is
+	 * refused from the Content-Length before any byte is written, or,
+	 * chunked, once it passes the limit.
+	 */
+	for (size_t i = 0; i < app->upload_locationsz; i++)
+		fprintf(f, "location %s {\n"
+		    "\tfastcgi_pass unix:%s;\n"
+		    "\tfastcgi_param REQUEST_METHOD $request_method;\n"
+		    "\tfastcgi_param REQUEST_URI $request_uri;\n"
+		    "\tfastcgi_param QUERY_STRING $query_string;\n"
+		    "\tfastcgi_param CONTENT_TYPE $content_type;\n"
+		    "\tfastcgi_param CONTENT_LENGTH $content_length;\n"
+		    "\tfastcgi_param REMOTE_ADDR $remote_addr;\n"
+		    "\tfastcgi_param SERVER_NAME $server_name;\n"
+		    "\tfastcgi_param MYELIN_BODY_FILE $request_body_file;\n"
+		    "\tfastcgi_pass_request_body off;\n"
+		    "\tclient_body_in_file_only clean;\n"
+		    "\tclient_max_body_size %lld;\n"
+		    "\tset $myelin_handler %s;\n"
+		    "}\n",
+		    app->upload_locations[i], sock, (long long)conf->max_upload_size,
+		    getprogname());
 	if (app->nginx_extra != NULL)
 		app->nginx_extra(conf, f);
 }

@@ -125,6 +125,74 @@ mfcgi_reply(struct mreq *req, int status, json_t *obj)
 	return 0;
 }
 
+/* RFC 9110, 5.6.2: token = 1*tchar. */
+static int
+header_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+			return 0;
+	return 1;
+}
+
+/*
+ * The value may hold what RFC 9110's field-value allows but controls
+ * (a client's file name may carry any byte): bytes past 0x7f go as they
+ * are, which RFC 9110 calls obs-text and nginx passes on.
+ */
+int
+mfcgi_header(struct mreq *req, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*v = NULL, *n;
+	size_t	 have = req->headers != NULL ? strlen(req->headers) : 0;
+	int	 len;
+
+	va_start(ap, fmt);
+	len = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (len == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			free(v);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: control byte in %s", __func__, name);
+		}
+	if (!header_name_ok(name)) {
+		free(v);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: bad header name", __func__);
+	}
+	if ((n = realloc(req->headers, have + strlen(name) + (size_t)len + 5)) == NULL) {
+		free(v);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	req->headers = n;
+	sprintf(n + have, "%s: %s\r\n", name, v);
+	free(v);
+	return 0;
+}
+
+int
+mfcgi_reply_empty(struct mreq *req, int status)
+{
+	json_decref(req->reply);
+	req->reply = NULL;
+	req->status = status;
+	req->empty = 1;
+	return 0;
+}
+
+size_t
+mreq_body_read(struct mreq *req, char *buf, size_t len)
+{
+	if (req->io == NULL || req->body_file != NULL)
+		return 0;
+	return req->io->read(req->io->ctx, buf, len);
+}
+
 /*
  * A deadline of 0 or less would read as "not parked": it becomes 1, a
  * moment long past, so the request wakes at once with MWAKE_TIMEOUT.
@@ -301,6 +369,7 @@ reason(int status)
 	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
+	case 504: return "Gateway Timeout";
 	default: return "";
 	}
 }
@@ -333,6 +402,17 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 	char	*body, head[320], retry[64];
 	int	 status, hlen;
 
+	if (!req->failed && req->empty) {
+		status = req->status != 0 ? req->status : 200;
+		hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, reason(status));
+		io->write(io->ctx, head, (size_t)hlen);
+		if (req->headers != NULL)
+			io->write(io->ctx, req->headers, strlen(req->headers));
+		io->write(io->ctx, "Content-Length: 0\r\n\r\n", 21);
+		mlog_debug(req->id, "%s %.*s %d", methods[req->method],
+		    (int)strcspn(req->uri, "?"), req->uri, status);
+		return;
+	}
 	if (req->failed) {
 		status = req->errstatus != 0 ? req->errstatus : errs[req->err].status;
 		if (req->err == MERR_INTERNAL) {
@@ -361,7 +441,13 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 	    "%s"
 	    "Content-Length: %zu\r\n\r\n", status, reason(status), retry,
 	    body != NULL ? strlen(body) : 0);
-	io->write(io->ctx, head, (size_t)hlen);
+	/* The handler's headers, before the blank line that ends head. */
+	if (!req->failed && req->headers != NULL) {
+		io->write(io->ctx, head, (size_t)hlen - 2);
+		io->write(io->ctx, req->headers, strlen(req->headers));
+		io->write(io->ctx, "\r\n", 2);
+	} else
+		io->write(io->ctx, head, (size_t)hlen);
 	if (body != NULL && req->method != MM_HEAD)
 		io->write(io->ctx, body, strlen(body));
 	free(body);
@@ -417,6 +503,16 @@ body_optional(const struct mapp *app, const struct mroute *r)
 	return 0;
 }
 
+/* Whether route r of app takes a raw body (app->raw_body). */
+static int
+body_raw(const struct mapp *app, const struct mroute *r)
+{
+	for (size_t i = 0; i < app->raw_bodysz; i++)
+		if (app->raw_body[i] == r->fn)
+			return 1;
+	return 0;
+}
+
 /*
  * Reads and parses the body for route r of app.  0 or -1 with the request
  * failed: 400 M_INVALID_PARAM (Content-Length not a number), 413
@@ -432,6 +528,20 @@ read_body(struct mreq *req, const struct mapp *app, const struct mroute *r,
 
 	if (len < 0)
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Bad Content-Length");
+	if (body_raw(app, r)) {
+		const char *f = io->param(io->ctx, "MYELIN_BODY_FILE");
+
+		/* Spec: C-S API, POST /upload: 413 M_TOO_LARGE past the limit. */
+		if (len > req->conf->max_upload_size)
+			return mfcgi_fail(req, MERR_TOO_LARGE, "Upload too large");
+		req->content_length = len;
+		req->content_type = io->param(io->ctx, "CONTENT_TYPE");
+		if (req->content_type != NULL && *req->content_type == '\0')
+			req->content_type = NULL;
+		req->body_file = f != NULL && *f != '\0' ? f : NULL;
+		req->io = io;
+		return 0;
+	}
 	if (len > req->conf->max_body_bytes)
 		return mfcgi_fail(req, MERR_TOO_LARGE, "Request body too large");
 	/* DELETE bodies carry UIA (DELETE /devices/{deviceId}). */
@@ -561,6 +671,7 @@ mfcgi_req_fini(struct mreq *req)
 	json_decref(req->body);
 	json_decref(req->reply);
 	json_decref(req->errextra);
+	free(req->headers);
 	if (req->state != NULL && req->state_free != NULL)
 		req->state_free(req->state);
 	memset(req, 0, sizeof(*req));

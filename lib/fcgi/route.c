@@ -125,7 +125,7 @@ mfcgi_formdecode(const char *s, size_t len)
 
 /*
  * Compares one pattern segment with one path segment.  "{name}" takes any
- * non-empty segment.  Under /_matrix/client/ the version "v3" also
+ * non-empty segment.  Under /_matrix/client/ and /_matrix/media/ the version "v3" also
  * accepts "r0": clients packaged in Debian (matrix-nio 0.20) still call
  * the r0 paths, which the spec defines as the same endpoints.
  */
@@ -159,7 +159,8 @@ params_free(struct mreq *req)
 static int
 match(struct mreq *req, const char *pat, const char *path)
 {
-	int		 clientver = strncmp(pat, "/_matrix/client/", 16) == 0;
+	int		 clientver = strncmp(pat, "/_matrix/client/", 16) == 0 ||
+			    strncmp(pat, "/_matrix/media/", 15) == 0;
 	int		 segno = 0;
 	const char	*seg[MREQ_PARAMS];
 	size_t		 segsz[MREQ_PARAMS], n = 0;

@@ -634,5 +634,38 @@ const struct mmigration mmigrations[] = {
 	  " PRIMARY KEY (kind, destination));"
 	  "ALTER TABLE pushers ADD COLUMN last_badge BIGINT;",
 	  NULL },
+	/*
+	 * The media repository (issue 13, myelin-media(8)).  media: one row
+	 * per local media ID; size NULL while an asynchronous upload (POST
+	 * /create) is pending, until expires_ts.  authenticated: uploaded
+	 * while enable_authenticated_media was on, so the legacy download
+	 * paths refuse it.  size is -1 and expires_ts the deadline while an
+	 * upload is pending (expires_ts 0 otherwise).  The bytes live in files under media_path named
+	 * from the ID; thumbnails are cached per size and method.
+	 */
+	{ 22, "media",
+	  "CREATE TABLE media ("
+	  " media_id TEXT PRIMARY KEY,"
+	  " user_id TEXT NOT NULL,"
+	  " content_type TEXT,"
+	  " upload_name TEXT,"
+	  " size BIGINT NOT NULL,"
+	  " sha256 TEXT,"
+	  " created_ts BIGINT NOT NULL,"
+	  " last_access_ts BIGINT NOT NULL,"
+	  " expires_ts BIGINT NOT NULL,"
+	  " quarantined BIGINT NOT NULL DEFAULT 0,"
+	  " authenticated BIGINT NOT NULL DEFAULT 0);"
+	  "CREATE INDEX media_user ON media (user_id, created_ts);"
+	  "CREATE INDEX media_created ON media (created_ts);"
+	  "CREATE TABLE media_thumbnails ("
+	  " media_id TEXT NOT NULL,"
+	  " width BIGINT NOT NULL,"
+	  " height BIGINT NOT NULL,"
+	  " method TEXT NOT NULL,"
+	  " content_type TEXT NOT NULL,"
+	  " size BIGINT NOT NULL,"
+	  " PRIMARY KEY (media_id, width, height, method));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

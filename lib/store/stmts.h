@@ -123,6 +123,7 @@
 #include "store/stmts-threepid.h"
 #include "store/stmts-e2ee.h"
 #include "store/stmts-outbox.h"
+#include "store/stmts-media.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -142,6 +143,7 @@
 	MSTMT_TABLE_THREEPID \
 	MSTMT_TABLE_E2EE \
 	MSTMT_TABLE_OUTBOX \
+	MSTMT_TABLE_MEDIA \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -62,5 +62,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/threepid.h"
 #include "store/e2ee.h"
 #include "store/outbox.h"
+#include "store/media.h"
 
 #endif

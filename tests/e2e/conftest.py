@@ -149,10 +149,22 @@ def start_stack(open_registration=True, extra_conf="", env=None):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def media_path(directory):
+    """The media_path of the stack in directory (myelin-stack init as root
+    puts it in /var/lib/myelin, where nginx's workers can reach it)."""
+    with open(os.path.join(directory, "myelin.conf")) as f:
+        m = re.search(r"^media_path = (.*)$", f.read(), re.M)
+    p = m.group(1) if m else "media"
+    return p if p.startswith("/") else os.path.join(directory, p)
+
+
 def stop_stack(stack):
     subprocess.run([STACK, "down", stack.dir], check=True, timeout=60)
     bad = stack.check_logs()
     if os.environ.get("MYELIN_TEST_KEEP") != "1":
+        media = media_path(stack.dir)
+        if media.startswith("/var/lib/myelin/media."):
+            shutil.rmtree(media, ignore_errors=True)
         shutil.rmtree(stack.dir, ignore_errors=True)
     else:
         print("kept", stack.dir)

@@ -17,8 +17,8 @@ import tempfile
 
 import pytest
 
-from conftest import (C, ROOT, STACK, SERVER_NAME, Stack, User, free_port, q, start_stack,
-                      stop_stack)
+from conftest import (C, ROOT, STACK, SERVER_NAME, Stack, User, free_port, media_path, q,
+                      start_stack, stop_stack)
 
 BIN = os.environ.get("MYELIN_BIN", os.path.join(ROOT, "build", "bin"))
 PER_USER, PER_ADDRESS = 2, 3
@@ -200,6 +200,9 @@ def test_stack_under_a_private_parent():
     finally:
         subprocess.run([STACK, "down", d], timeout=60)
         bad = s.check_logs()
+        media = media_path(d)
+        if media.startswith("/var/lib/myelin/media."):
+            shutil.rmtree(media, ignore_errors=True)
         shutil.rmtree(parent, ignore_errors=True)
     assert not bad, "problems in logs:\n" + "\n".join(bad)
 

@@ -1,0 +1,42 @@
+/* myelin-media: what its files share. */
+#ifndef MYELIN_MEDIA_EXTERN_H
+#define MYELIN_MEDIA_EXTERN_H
+
+#include <stdint.h>
+
+#include "fcgi/fcgi.h"
+#include "media/media.h"
+#include "store/store.h"
+
+/* The internal nginx location the media files are sent from. */
+#define MEDIA_ACCEL	"/_myelin/media/"
+
+/* Bytes of stored media files the handler itself has read (thumbnails only). */
+uint64_t media_bytes_read(void);
+void	media_bytes_read_add(uint64_t);
+
+/*
+ * Makes the thumbnail of the image file src, at most w x h (method
+ * "crop" or "scale"), as outtype ("image/png", "image/jpeg") at dst, by
+ * running myelin-thumbnail under hard limits (address space, CPU time,
+ * file size) and max_image_pixels.  Returns 0 with *size, or -1 with
+ * the request failed: 404 M_NOT_FOUND when the image is refused (too
+ * many pixels, not decodable), 500 otherwise.
+ */
+int	thumb_make(struct mreq *, const char *src, const char *dst, int w, int h,
+	    const char *method, const char *outtype, int64_t *size);
+
+/* Path of the myelin-thumbnail program, found beside our own binary. */
+extern char	*media_thumbnailer;
+
+int	h_upload(struct mreq *);
+int	h_upload_put(struct mreq *);
+int	h_create(struct mreq *);
+int	h_config(struct mreq *);
+int	h_download(struct mreq *);
+int	h_download_legacy(struct mreq *);
+int	h_thumbnail(struct mreq *);
+int	h_thumbnail_legacy(struct mreq *);
+int	h_preview_url(struct mreq *);
+
+#endif

@@ -1,0 +1,33 @@
+/* The media store on disk: files under media_path named from media IDs, sharded. */
+#ifndef MYELIN_MEDIA_H
+#define MYELIN_MEDIA_H
+
+struct mconfig;
+
+/* The kinds of files under media_path. */
+enum mfile { MFILE_LOCAL, MFILE_THUMB };
+
+/*
+ * Whether id may name a local media file: the IDs myelin makes and
+ * Synapse's ([A-Za-z0-9_-], 1 to 255 bytes).  No '/', no '.', so no
+ * path made from one leaves its folder.
+ */
+int	mmedia_id_check(const char *id);
+/*
+ * The path of id's file relative to media_path ("local/AB/CD/rest"),
+ * or, for MFILE_THUMB, of its thumbnails' folder; with suffix (a
+ * thumbnail's "WxH-method") appended as a file in it.  malloc'd, NULL
+ * without memory.
+ */
+char	*mmedia_relpath(enum mfile, const char *id, const char *suffix);
+/* The same under conf->media_path.  malloc'd or NULL. */
+char	*mmedia_abspath(const struct mconfig *, enum mfile, const char *id, const char *suffix);
+/* Makes the folders above the file abspath (mode 0755).  0 or -1 (errno). */
+int	mmedia_mkdirs(const char *abspath);
+/*
+ * Removes id's file and its thumbnails' folder (what is absent is no
+ * error).  0, or -1 with errno.
+ */
+int	mmedia_unlink(const struct mconfig *, const char *id);
+
+#endif
