@@ -118,8 +118,22 @@ class Stack:
         return bad
 
 
-def start_stack(open_registration=True, extra_conf="", env=None):
-    """env: extra environment for every process of the stack.
+def own_pg_database(name):
+    """On PostgreSQL, a fresh database of the test cluster for one stack
+    (its conninfo), where no other stack's daemons can take its rows;
+    None on SQLite, where every stack has its own file anyway."""
+    pg = os.environ.get("MYELIN_TEST_PG")
+    if not pg:
+        return None
+    name = "%s_%d_%d" % (name, os.getpid(), time.monotonic_ns())
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c",
+                    'CREATE DATABASE "%s"' % name], check=True, capture_output=True, timeout=60)
+    return re.sub(r"dbname=\S+", "dbname=" + name, pg)
+
+
+def start_stack(open_registration=True, extra_conf="", env=None, pg=None):
+    """env: extra environment for every process of the stack; pg: a
+    conninfo of its own (own_pg_database) instead of MYELIN_TEST_PG's.
 
     free_port() closes its socket before nginx binds the port, so another
     program can take it in between (several test runs on one machine):
@@ -130,9 +144,9 @@ def start_stack(open_registration=True, extra_conf="", env=None):
         argv = [STACK, "init", directory, "--server-name", SERVER_NAME, "--port", str(port)]
         if open_registration:
             argv.append("--open-registration")
-        pg = os.environ.get("MYELIN_TEST_PG")
-        if pg:
-            argv += ["--postgres", pg]
+        conninfo = pg or os.environ.get("MYELIN_TEST_PG")
+        if conninfo:
+            argv += ["--postgres", conninfo]
         subprocess.run(argv, check=True, capture_output=True, timeout=60)
         # The tests' push gateways listen on loopback, which pushers reach
         # only when allowed.  Every stack allows it: on PostgreSQL all stacks
