@@ -208,4 +208,21 @@ int	mfed_member(struct mdb *, const struct mconfig *, const struct mkey *,
 	    struct mfed_member *);
 void	mfed_member_fini(struct mfed_member *);
 
+/*
+ * The sender (lib/fed/sender.c): every destination with queued events
+ * and no backoff running at now gets them, oldest first, in PUT
+ * /_matrix/federation/v1/send transactions of at most 50 PDUs; one
+ * answered with a 2xx (or refused with a 4xx) leaves the queue, one not
+ * answered starts or doubles the destination's backoff (from
+ * MFED_BACKOFF_MIN_MS to MFED_BACKOFF_MAX_MS), stored so that it
+ * survives a restart.  Returns the milliseconds until it wants to run
+ * again (a new event moves the events stream, which runs it at once).
+ */
+#define MFED_BACKOFF_MIN_MS	(2 * 1000)
+#define MFED_BACKOFF_MAX_MS	(60 * 60 * 1000)
+#define MFED_SENDER_GUARD_MS	(60 * 1000)
+int64_t	mfed_send_due(struct mdb *, const struct mconfig *, const struct mkey *, int64_t now);
+/* The backoff after one of prev ms (0: none) failed. */
+int64_t	mfed_backoff_next(int64_t prev);
+
 #endif

@@ -118,3 +118,52 @@ def test_synapse_refusal_is_passed_on(fstack, synapse):
     st, body = fstack.request("GET", "/_matrix/client/v3/joined_rooms",
                               token=me["access_token"])
     assert room["room_id"] not in body["joined_rooms"]
+
+
+def synapse_sees(synapse, token, room_id, pred, deadline=60):
+    """Polls Synapse's /messages of room_id (newest first) until pred holds for one event."""
+    end = time.time() + deadline
+    while True:
+        st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/rooms/%s/messages?"
+                                  "dir=b&limit=50" % q(room_id), token)
+        assert st == 200, body
+        hit = [e for e in body["chunk"] if pred(e)]
+        if hit or time.time() > end:
+            return hit
+        time.sleep(0.2)
+
+
+def test_local_messages_reach_synapse_in_order(fstack, synapse):
+    """Events a myelin user sends in a Synapse room go out in /send
+    transactions (the outbound queue, sent by myelin-timerd's sender)."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "msghost")
+    st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
+        "preset": "public_chat", "room_version": "10"})
+    rid = room["room_id"]
+    me = fstack.register("sender%d" % os.getpid())
+    st, body = fstack.request("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (
+        q(rid), q(name)), {}, token=me["access_token"])
+    assert st == 200, body
+    ids = []
+    for i in range(3):
+        st, body = fstack.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/t%d"
+                                  % (q(rid), i), {"msgtype": "m.text", "body": "hello %d" % i},
+                                  token=me["access_token"])
+        assert st == 200, body
+        ids.append(body["event_id"])
+    got = synapse_sees(synapse, token, rid, lambda e: e["event_id"] == ids[-1])
+    assert got, "Synapse never received the messages"
+    st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/rooms/%s/messages?"
+                              "dir=b&limit=50" % q(rid), token)
+    mine = [e["content"]["body"] for e in reversed(body["chunk"])
+            if e["sender"] == me["user_id"] and e["type"] == "m.room.message"]
+    assert mine == ["hello 0", "hello 1", "hello 2"]
+    # A state change crosses too.
+    st, body = fstack.request("PUT", "/_matrix/client/v3/profile/%s/displayname" % q(
+        me["user_id"]), {"displayname": "Renamed"}, token=me["access_token"])
+    assert st == 200
+    got = synapse_sees(synapse, token, rid, lambda e: e["type"] == "m.room.member" and
+                       e["state_key"] == me["user_id"] and
+                       e["content"].get("displayname") == "Renamed")
+    assert got
