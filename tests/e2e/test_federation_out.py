@@ -167,3 +167,106 @@ def test_local_messages_reach_synapse_in_order(fstack, synapse):
                        e["state_key"] == me["user_id"] and
                        e["content"].get("displayname") == "Renamed")
     assert got
+
+
+# A Python "remote server" answering make_join as a test says.
+
+
+class JoinRemote:
+    """Serves keys (as test_federation_keys.Remote) and answers every
+    make_join with self.answer (status, body); records the paths asked."""
+
+    def __init__(self, ca_dir):
+        self.port = free_port()
+        self.name = "localhost:%d" % self.port
+        self.keys = fk.Remote.__new__(fk.Remote)
+        self.keys.valid_ms = 3600 * 1000
+        self.keys.name = self.name
+        self.keys.key = __import__("nacl.signing").signing.SigningKey.generate()
+        self.keys.key_id = "ed25519:py1"
+        self.answer = (404, {"errcode": "M_NOT_FOUND", "error": "no"})
+        self.paths = []
+        remote = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def reply(self, status, obj):
+                body = canonical(obj)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                remote.paths.append(self.path)
+                if self.path.startswith("/_matrix/key/v2/server"):
+                    return self.reply(200, remote.keys.key_answer())
+                if self.path.startswith("/_matrix/federation/v1/make_join/"):
+                    return self.reply(*remote.answer)
+                self.reply(404, {"errcode": "M_UNRECOGNIZED", "error": "no"})
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(ca_dir, "remote.chain.crt"),
+                            os.path.join(ca_dir, "remote.key"))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def jremote(ca):
+    r = JoinRemote(ca)
+    yield r
+    r.stop()
+
+
+def join_via(fstack, token, room_id, *servers):
+    qs = "&".join("server_name=" + q(s) for s in servers)
+    return fstack.request("POST", "/_matrix/client/v3/join/%s%s" % (
+        q(room_id), "?" + qs if qs else ""), {}, token=token)
+
+
+def test_join_errors_from_the_resident(fstack, jremote):
+    me = fstack.register("joinerr%d" % os.getpid())
+    rid = "!nosuch:" + jremote.name
+    # Not found there, and no other server: 404 M_NOT_FOUND.
+    jremote.answer = (404, {"errcode": "M_NOT_FOUND", "error": "Unknown room"})
+    st, body = join_via(fstack, me["access_token"], rid, jremote.name)
+    assert st == 404 and body["errcode"] == "M_NOT_FOUND", body
+    asked = [p for p in jremote.paths if "/make_join/" in p]
+    assert asked and asked[-1].startswith("/_matrix/federation/v1/make_join/%s/%s?" % (
+        q(rid), q(me["user_id"])))
+    # Every version we support is offered.
+    assert "ver=10" in asked[-1] and "ver=1&" in asked[-1]
+    # No server answers at all (a port nobody listens on): 404 as well.
+    dead = "localhost:%d" % free_port()
+    st, body = join_via(fstack, me["access_token"], "!x:" + dead, dead)
+    assert st == 404 and body["errcode"] == "M_NOT_FOUND", body
+    # The resident's 403 is the client's, as it gave it.
+    jremote.answer = (403, {"errcode": "M_FORBIDDEN", "error": "You are not invited"})
+    st, body = join_via(fstack, me["access_token"], rid, jremote.name)
+    assert st == 403 and body == {"errcode": "M_FORBIDDEN", "error": "You are not invited"}
+    # A version the resident does not share.
+    jremote.answer = (400, {"errcode": "M_INCOMPATIBLE_ROOM_VERSION", "error": "v",
+                            "room_version": "99"})
+    st, body = join_via(fstack, me["access_token"], rid, jremote.name)
+    assert st == 400 and body["errcode"] == "M_INCOMPATIBLE_ROOM_VERSION", body
+    # A template of a version not supported here.
+    jremote.answer = (200, {"room_version": "org.example.99", "event": {
+        "type": "m.room.member", "room_id": rid, "content": {"membership": "join"}}})
+    st, body = join_via(fstack, me["access_token"], rid, jremote.name)
+    assert st == 400 and body["errcode"] == "M_INCOMPATIBLE_ROOM_VERSION", body
+    # A server_name that is not one: 400 M_INVALID_PARAM, nobody asked.
+    st, body = join_via(fstack, me["access_token"], rid, "not a server")
+    assert st == 400 and body["errcode"] == "M_INVALID_PARAM", body
+    # Nothing was stored: the room is not known here.
+    st, body = fstack.request("GET", "/_matrix/client/v3/joined_rooms",
+                              token=me["access_token"])
+    assert body["joined_rooms"] == []
