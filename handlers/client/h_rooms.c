@@ -986,7 +986,132 @@ h_join_alias(struct mreq *req)
 	return rc;
 }
 
-/* Spec: C-S API, POST /rooms/{roomId}/invite (local users; federation comes later). */
+/*
+ * The stripped state an invitee's server is given with the invite
+ * (S-S API, PUT /v2/invite, invite_room_state; Synapse's default
+ * room_prejoin_state types), and the inviter's member event.  A new
+ * array, or NULL.
+ */
+static json_t *
+invite_room_state(struct mreq *req, const char *room_id)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic" };
+	json_t	*out, *ev;
+	size_t	 i;
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
+		const char *t = i < sizeof(types) / sizeof(types[0]) ? types[i] : "m.room.member";
+
+		ev = mstore_cstate_event(req->db, room_id, t, i < sizeof(types) /
+		    sizeof(types[0]) ? "" : req->auth.user_id, &err);
+		if (err) {
+			json_decref(out);
+			return NULL;
+		}
+		if (ev == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
+}
+
+/*
+ * Spec: S-S API, "Inviting to a room": an invite of another server's
+ * user is sent to that server (PUT /v2/invite) before it is committed
+ * here; the invitee's server refusing it (its 4xx passed on) or not
+ * answering (502) leaves nothing stored.  The room's other servers get
+ * it through the outbound queue.
+ */
+static int
+invite_remote(struct mreq *req, const char *room_id, const char *target)
+{
+	struct mroom_ctx	 ctx;
+	struct mevrow		 row;
+	struct mroom		 room;
+	json_t			*content, *body = NULL, *reply = NULL, *irs = NULL;
+	const char		*reason = mjson_str(req->body, "reason");
+	char			*eid = NULL, *path = NULL, *re = NULL, *ee = NULL;
+	enum mroom_err		 e;
+	long			 status;
+	int			 rc = -1, found;
+
+	memset(&row, 0, sizeof(row));
+	memset(&room, 0, sizeof(room));
+	if ((content = json_pack("{s:s}", "membership", "invite")) == NULL ||
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1))
+		goto oom;
+	if (blocked_check(req, room_id, "m.room.member", content) == -1)
+		goto out;
+	room_ctx(req, &ctx);
+	if (mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	e = mroom_send(&ctx, room_id, req->auth.user_id, "m.room.member", target, content,
+	    NULL, NULL, &eid);
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		room_fail(req, &ctx, e);
+		goto out;
+	}
+	if ((found = mstore_event_get(req->db, eid, &row)) != 1 ||
+	    mstore_room_get(req->db, room_id, &room) != 1 ||
+	    (irs = invite_room_state(req, room_id)) == NULL) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if ((body = json_pack("{s:O,s:s,s:O}", "event", row.json, "room_version", room.version,
+	    "invite_room_state", irs)) == NULL || (re = mfed_escape(room_id)) == NULL ||
+	    (ee = mfed_escape(eid)) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v2/invite/%s/%s", re, ee) == -1) {
+		path = NULL;
+		mdb_rollback(req->db);
+		goto oom;
+	}
+	if (mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path, body,
+	    &status, &reply) == -1 || status != 200) {
+		mdb_rollback(req->db);
+		if (reply != NULL && status >= 400 && status < 500 && mjson_str(reply, "errcode"))
+			mfcgi_fail_as(req, (int)status, mjson_str(reply, "errcode"),
+			    mjson_str(reply, "error") != NULL ? mjson_str(reply, "error") : "");
+		else
+			mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server did not take the"
+			    " invite");
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, json_object());
+	goto out;
+oom:
+	mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+out:
+	mevrow_fini(&row);
+	mroom_fini(&room);
+	json_decref(content);
+	json_decref(body);
+	json_decref(reply);
+	json_decref(irs);
+	free(eid);
+	free(path);
+	free(re);
+	free(ee);
+	return rc;
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/invite: local users here, others' through their server. */
 int
 h_invite(struct mreq *req)
 {
@@ -1000,9 +1125,22 @@ h_invite(struct mreq *req)
 		    mfcgi_reply(req, 200, json_object());
 	if ((t = target_of(req)) == NULL)
 		return -1;
-	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0)
-		return mfcgi_fail(req, MERR_FORBIDDEN,
-		    "Inviting users of other servers needs federation, not available yet");
+	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0) {
+		char	*fake = NULL;
+		int	 sb;
+
+		/* As local invites: a shadow-banned inviter's invite reaches nobody. */
+		json_t *inv = json_pack("{s:s}", "membership", "invite");
+
+		sb = inv != NULL ? shadow_banned(req, "m.room.member", inv, &fake) :
+		    mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		json_decref(inv);
+		if (sb != 0) {
+			free(fake);
+			return sb == 1 ? mfcgi_reply(req, 200, json_object()) : -1;
+		}
+		return invite_remote(req, req->params[0], t);
+	}
 	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	muser_fini(&u);

@@ -636,7 +636,10 @@ hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
 		return 0;
 	if ((dests = mstore_fedq_room_servers(ctx->db, p->room_id, ctx->server_name)) == NULL)
 		return -1;
-	if (strcmp(p->type, "m.room.member") == 0 &&
+	/* An invite reached its target's server by PUT /v2/invite already. */
+	if (strcmp(p->type, "m.room.member") == 0 && strcmp(mjson_str(json_object_get(p->ev,
+	    "content"), "membership") != NULL ? mjson_str(json_object_get(p->ev, "content"),
+	    "membership") : "", "invite") != 0 &&
 	    (sk = mjson_str(p->ev, "state_key")) != NULL && (t = strchr(sk, ':')) != NULL &&
 	    strcmp(t + 1, ctx->server_name) != 0) {
 		int seen = 0;

@@ -270,3 +270,43 @@ def test_join_errors_from_the_resident(fstack, jremote):
     st, body = fstack.request("GET", "/_matrix/client/v3/joined_rooms",
                               token=me["access_token"])
     assert body["joined_rooms"] == []
+
+
+def test_invite_a_synapse_user(fstack, synapse):
+    """PUT /v2/invite to Synapse, which signs it: the Synapse user sees
+    the invite with the room's stripped state; a refused invite stores
+    nothing."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "invitee")
+    me = fstack.register("inviter%d" % os.getpid())
+    st, room = fstack.request("POST", "/_matrix/client/v3/createRoom", {
+        "name": "from myelin", "room_version": "10"}, token=me["access_token"])
+    assert st == 200, room
+    rid = room["room_id"]
+    st, body = fstack.request("POST", "/_matrix/client/v3/rooms/%s/invite" % q(rid), {
+        "user_id": "@invitee:" + name}, token=me["access_token"])
+    assert st == 200, body
+    end = time.time() + 60
+    while True:
+        st, sync = synapse_client(synapse, "GET", "/_matrix/client/v3/sync?timeout=0", token)
+        assert st == 200
+        inv = sync.get("rooms", {}).get("invite", {}).get(rid)
+        if inv or time.time() > end:
+            break
+        time.sleep(0.2)
+    assert inv, "Synapse's user never saw the invite"
+    stripped = {(e["type"], e["state_key"]): e for e in inv["invite_state"]["events"]}
+    assert stripped[("m.room.name", "")]["content"]["name"] == "from myelin"
+    assert stripped[("m.room.member", "@invitee:" + name)]["content"]["membership"] == "invite"
+    # Here the invitee is invited.
+    st, body = fstack.request("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (
+        q(rid), q("@invitee:" + name)), token=me["access_token"])
+    assert st == 200 and body["membership"] == "invite", body
+    # A server that does not answer: 502, and no invite stored.
+    dead = "@x:localhost:%d" % free_port()
+    st, body = fstack.request("POST", "/_matrix/client/v3/rooms/%s/invite" % q(rid), {
+        "user_id": dead}, token=me["access_token"])
+    assert st == 502, body
+    st, body = fstack.request("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (
+        q(rid), q(dead)), token=me["access_token"])
+    assert st == 404, body
