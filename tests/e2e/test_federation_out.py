@@ -310,3 +310,45 @@ def test_invite_a_synapse_user(fstack, synapse):
     st, body = fstack.request("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (
         q(rid), q(dead)), token=me["access_token"])
     assert st == 404, body
+
+
+def test_queue_survives_a_sender_restart(fstack, synapse):
+    """Events queued while the sender (myelin-timerd) is down reach
+    Synapse once it runs again, each once and in order."""
+    import signal
+    import subprocess
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "restarthost")
+    st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
+        "preset": "public_chat", "room_version": "10"})
+    rid = room["room_id"]
+    me = fstack.register("restarter%d" % os.getpid())
+    st, body = join_via(fstack, me["access_token"], rid, name)
+    assert st == 200, body
+    pidfile = os.path.join(fstack.dir, "run", "timerd.pid")
+    pid = int(open(pidfile).read())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    for i in range(5):
+        st, body = fstack.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/r%d"
+                                  % (q(rid), i), {"msgtype": "m.text", "body": "queued %d" % i},
+                                  token=me["access_token"])
+        assert st == 200, body
+    last = body["event_id"]
+    with open(os.path.join(fstack.dir, "log", "timerd.log"), "ab") as log:
+        p = subprocess.Popen([os.path.join(fk.BIN, "myelin-timerd"), "-c", fstack.conf],
+                             stdout=log, stderr=log,
+                             env=dict(os.environ, MYELIN_FAKE_CLOCK=fstack.clock.path))
+    with open(pidfile, "w") as f:
+        f.write("%d\n" % p.pid)
+    assert synapse_sees(synapse, token, rid, lambda e: e["event_id"] == last)
+    st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/rooms/%s/messages?"
+                              "dir=b&limit=50" % q(rid), token)
+    mine = [e["content"]["body"] for e in reversed(body["chunk"])
+            if e["sender"] == me["user_id"] and e["type"] == "m.room.message"]
+    assert mine == ["queued %d" % i for i in range(5)]
