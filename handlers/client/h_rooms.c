@@ -750,6 +750,8 @@ remote_membership(struct mreq *req, const char *room_id, const char *m, const js
 	fm.servers = servers;
 	if (mfed_member(req->db, req->conf, req->srv->key, &fm) == -1) {
 		mfcgi_fail_as(req, fm.status, fm.errcode, fm.error);
+		if (fm.room_version[0] != '\0')
+			mfcgi_fail_add(req, "room_version", json_string(fm.room_version));
 		return -1;
 	}
 	mfed_member_fini(&fm);
@@ -1078,8 +1080,22 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		mdb_rollback(req->db);
 		goto oom;
 	}
-	if (mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path, body,
-	    &status, &reply) == -1 || status != 200) {
+	rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path, body,
+	    &status, &reply);
+	/* Spec: a server without v2 takes the event alone on v1 and answers [200, {event}]. */
+	if (rc == 0 && (status == 404 || status == 400 || status == 405) &&
+	    (mjson_str(reply, "errcode") == NULL ||
+	    strcmp(mjson_str(reply, "errcode"), "M_UNRECOGNIZED") == 0)) {
+		json_decref(reply);
+		reply = NULL;
+		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path,
+		    row.json, &status, &reply);
+		if (rc == 0 && status == 200 && !json_is_array(reply))
+			status = 502;
+	}
+	if (rc == -1 || status != 200) {
+		rc = -1;
 		mdb_rollback(req->db);
 		if (reply != NULL && status >= 400 && status < 500 && mjson_str(reply, "errcode"))
 			mfcgi_fail_as(req, (int)status, mjson_str(reply, "errcode"),
@@ -1089,6 +1105,7 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 			    " invite");
 		goto out;
 	}
+	rc = -1;
 	if (mdb_commit(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;

@@ -197,6 +197,7 @@ struct mfed_member {
 	int		 status;
 	char		 errcode[64];
 	char		 error[256];
+	char		 room_version[32];	/* M_INCOMPATIBLE_ROOM_VERSION's, or "" */
 };
 /*
  * 0 with m->event_id, the event stored and committed; -1 with m's

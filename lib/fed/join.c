@@ -59,6 +59,10 @@ fail_remote(struct mfed_member *m, long status, const json_t *reply, const char 
 	m->status = (int)status;
 	snprintf(m->errcode, sizeof(m->errcode), "%s", code != NULL ? code : "M_UNKNOWN");
 	snprintf(m->error, sizeof(m->error), "%s", err != NULL ? err : server);
+	/* Spec: M_INCOMPATIBLE_ROOM_VERSION names the room's version. */
+	if (mjson_str(reply, "room_version") != NULL)
+		snprintf(m->room_version, sizeof(m->room_version), "%s",
+		    mjson_str(reply, "room_version"));
 }
 
 /* The ?ver= of every room version we support. */
@@ -124,6 +128,7 @@ struct chain {
 	const struct mroomver	*ver;
 	json_t			*byid;		/* event ID -> PDU */
 	json_t			*done;		/* event ID -> true */
+	json_t			*bad;		/* event ID -> true: dropped, badly signed */
 	char			 why[512];
 };
 
@@ -167,6 +172,16 @@ chain_store(struct chain *c, const char *event_id, int depth)
 	c->r.state = NULL;
 	e = mroom_receive(c->ctx, c->origin, pdu, &c->r);
 	mroom_recv_fini(&c->r);
+	/*
+	 * As Synapse: an event of the answer its servers did not sign is
+	 * left out (nothing of it was stored), not the whole join.
+	 */
+	if (e == MROOM_BAD_SIGNATURE && !(c->r.flags & MROOM_RECV_NEW_ROOM)) {
+		mlog_warn(NULL, "federation: %s of the send_join answer dropped: %s", event_id,
+		    c->ctx->why);
+		json_object_set_new(c->bad, event_id, json_true());
+		return 0;
+	}
 	if (e != MROOM_OK) {
 		snprintf(c->why, sizeof(c->why), "event %.80s of the room's state: %.150s (%d)",
 		    event_id, c->ctx->why, (int)e);
@@ -221,6 +236,7 @@ join_store(struct mroom_ctx *ctx, struct keyarg *k, struct mfed_member *m, const
 		return -1;
 	}
 	if ((c.byid = json_object()) == NULL || (c.done = json_object()) == NULL ||
+	    (c.bad = json_object()) == NULL ||
 	    (smap = json_object()) == NULL)
 		goto oom;
 	if (chain_index(&c, achain) == -1 || chain_index(&c, state) == -1) {
@@ -246,7 +262,8 @@ join_store(struct mroom_ctx *ctx, struct keyarg *k, struct mfed_member *m, const
 			free(sk);
 			goto oom;
 		}
-		json_object_set_new(smap, sk, json_string(id));
+		if (json_object_get(c.bad, id) == NULL)
+			json_object_set_new(smap, sk, json_string(id));
 		free(sk);
 		free(id);
 	}
@@ -276,6 +293,7 @@ out:
 	json_decref(smap);
 	json_decref(c.byid);
 	json_decref(c.done);
+	json_decref(c.bad);
 	return rc;
 }
 
@@ -350,6 +368,16 @@ fill_template(const struct mconfig *conf, const struct mkey *key, struct mfed_me
 	return ev;
 }
 
+/* 1 when an answer says the endpoint is not served (an older server). */
+static int
+unrecognized(long status, const json_t *reply)
+{
+	const char *code = mjson_str(reply, "errcode");
+
+	return (status == 404 || status == 400 || status == 405) &&
+	    (code == NULL || strcmp(code, "M_UNRECOGNIZED") == 0);
+}
+
 /*
  * One attempt through server: 1 done, 0 try the next server (no answer,
  * a 404 or a server error), -1 finished with m's error.
@@ -403,8 +431,23 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		rc = -1;
 		goto out;
 	}
-	if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == -1 ||
-	    status == 404 || status >= 500 || status == 401)
+	if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
+	    unrecognized(status, reply)) {
+		/* Spec: a server without v2 answers v1, [200, answer]. */
+		json_decref(reply);
+		reply = NULL;
+		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
+		    status == 200 && json_is_array(reply)) {
+			json_t *inner = json_incref(json_array_get(reply, 1));
+
+			json_decref(reply);
+			reply = inner;
+		}
+	}
+	if (reply == NULL && status == 200)
+		status = 502;
+	if (status == 0 || status == 404 || status >= 500 || status == 401)
 		goto out;
 	if (status != 200) {
 		fail_remote(m, status, reply, server);
@@ -502,7 +545,7 @@ mfed_member(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 
 	m->event_id = NULL;
 	m->status = 0;
-	m->errcode[0] = m->error[0] = '\0';
+	m->errcode[0] = m->error[0] = m->room_version[0] = '\0';
 	json_array_foreach(m->servers, i, v) {
 		const char *s = json_string_value(v);
 
