@@ -1,4 +1,4 @@
-/* myelin-timerd: fires the stack's timers (expiries) from one loop. */
+/* myelin-timerd: fires the stack's timers (expiries, the federation sender) from one loop. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "clock/clock.h"
 #include "config/config.h"
+#include "crypto/crypto.h"
 #include "log/log.h"
 #include "notify/notify.h"
 #include "store/store.h"
@@ -89,11 +90,13 @@ main(int argc, char *argv[])
 		{ "typing", t_typing, MSTREAM_TYPING, 0, 0 },
 		{ "presence", t_presence, MSTREAM__MAX, 0, 0 },
 		{ "expiry", t_expiry, MSTREAM_EVENTS, 0, 0 },
+		{ "federation", t_fedsend, MSTREAM_EVENTS, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
 	struct mdb	*db;
 	struct mnotify	*notify = NULL;
+	struct mkey	*key;
 	char		*notpath = NULL;
 	struct sigaction sa;
 	const char	*cfpath = NULL;
@@ -126,6 +129,11 @@ main(int argc, char *argv[])
 		mnotify_close(notify);
 		return 1;
 	}
+	/* Without the signing key nothing can be sent to other servers. */
+	if ((key = mcrypto_key_load(conf->signing_key_path)) == NULL)
+		mlog_err(NULL, "%s: cannot load the signing key: nothing is sent to other servers",
+		    conf->signing_key_path);
+	t_fedsend_init(conf, key);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
@@ -182,6 +190,7 @@ main(int argc, char *argv[])
 	}
 	mdb_close(db);
 	mnotify_close(notify);
+	mcrypto_key_free(key);
 	mconfig_free(conf);
 	mlog_info(NULL, "stopped");
 	return 0;

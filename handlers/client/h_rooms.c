@@ -6,6 +6,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "log/log.h"
 #include "rooms.h"
@@ -627,6 +628,136 @@ out:
 	return rc;
 }
 
+/* The server name of an ID ("@u:s", "!r:s"), or NULL when it has none. */
+static const char *
+server_of(const char *id)
+{
+	const char *c = id != NULL ? strchr(id, ':') : NULL;
+
+	return c != NULL && c[1] != '\0' ? c + 1 : NULL;
+}
+
+/* Appends s to the array list once (not ours, not NULL).  0 or -1. */
+static int
+server_add(struct mreq *req, json_t *list, const char *s)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	if (s == NULL || strcmp(s, req->conf->server_name) == 0)
+		return 0;
+	json_array_foreach(list, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return 0;
+	return json_array_append_new(list, json_string(s));
+}
+
+/*
+ * Whether user_id's join or leave in room_id must go through another
+ * server (S-S API, "Joining Rooms", "Leaving Rooms"): a join when no
+ * user of ours is joined there (the room unknown here, or left by all
+ * of ours), a leave when the room has other servers' members or the
+ * invite being rejected came from another server; with no sender of
+ * local events yet, a leave of a shared room is sent through them too.
+ * 1 with *servers (a new array: via, then the inviter's server, the
+ * room ID's, the servers of its joined members), 0 for the local path,
+ * -1 after failing the request.
+ */
+static int
+remote_servers(struct mreq *req, const char *room_id, const char *user_id, int join,
+    const json_t *via, json_t **servers)
+{
+	struct mroom	 room;
+	json_t		*all = NULL, *me = NULL, *list, *ev;
+	const json_t	*v;
+	const char	*m, *sk, *mine = NULL;
+	size_t		 i;
+	int		 found, err = 0, local = 0, others = 0, rc = 0;
+
+	*servers = NULL;
+	memset(&room, 0, sizeof(room));
+	if ((found = mstore_room_get(req->db, room_id, &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	mroom_fini(&room);
+	if ((list = json_array()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	json_array_foreach(via, i, v)
+		if (json_is_string(v) && server_add(req, list, json_string_value(v)) == -1)
+			goto oom;
+	if (found) {
+		if ((me = mstore_cstate_event(req->db, room_id, "m.room.member", user_id,
+		    &err)) == NULL && err)
+			goto store;
+		mine = mjson_str(json_object_get(me, "content"), "membership");
+		if (mine != NULL && strcmp(mine, "invite") == 0 &&
+		    server_add(req, list, server_of(mjson_str(me, "sender"))) == -1)
+			goto oom;
+		if ((all = mstore_cstate_all(req->db, room_id)) == NULL)
+			goto store;
+		json_array_foreach(all, i, ev) {
+			if (strcmp(mjson_str(ev, "type") != NULL ? mjson_str(ev, "type") : "",
+			    "m.room.member") != 0 || (sk = mjson_str(ev, "state_key")) == NULL ||
+			    (m = mjson_str(json_object_get(ev, "content"), "membership")) == NULL ||
+			    strcmp(m, "join") != 0 || server_of(sk) == NULL)
+				continue;
+			if (strcmp(server_of(sk), req->conf->server_name) == 0)
+				local++;
+			else {
+				others++;
+				if (server_add(req, list, server_of(sk)) == -1)
+					goto oom;
+			}
+		}
+	}
+	if (server_add(req, list, server_of(room_id)) == -1)
+		goto oom;
+	if (join)
+		rc = (!found || local == 0) && json_array_size(list) > 0;
+	else
+		rc = found && mine != NULL && ((strcmp(mine, "invite") == 0 && local == 0 &&
+		    server_of(mjson_str(me, "sender")) != NULL &&
+		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0) ||
+		    (strcmp(mine, "join") == 0 && others > 0));
+	if (rc == 1) {
+		*servers = list;
+		list = NULL;
+	}
+	goto out;
+oom:
+	rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	goto out;
+store:
+	rc = mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+out:
+	json_decref(list);
+	json_decref(all);
+	json_decref(me);
+	return rc;
+}
+
+/* The membership through servers (lib/fed/join.c): 0 with the event stored, or -1 failed. */
+static int
+remote_membership(struct mreq *req, const char *room_id, const char *m, const json_t *content,
+    const json_t *servers)
+{
+	struct mfed_member	 fm;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.room_id = room_id;
+	fm.user_id = req->auth.user_id;
+	fm.membership = m;
+	fm.content = content;
+	fm.servers = servers;
+	if (mfed_member(req->db, req->conf, req->srv->key, &fm) == -1) {
+		mfcgi_fail_as(req, fm.status, fm.errcode, fm.error);
+		if (fm.room_version[0] != '\0')
+			mfcgi_fail_add(req, "room_version", json_string(fm.room_version));
+		return -1;
+	}
+	mfed_member_fini(&fm);
+	return 0;
+}
+
 /*
  * Sends a membership event for target and replies {} or {room_id}.  A
  * local join's voucher in a restricted room is lib/room's to name.  A
@@ -640,10 +771,10 @@ out:
  * membership keeps a string reason; a reason of another type is dropped.
  */
 static int
-membership(struct mreq *req, enum mroom_target need, const char *room_id, const char *target,
-    const char *m, int reply_room)
+membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
+    const char *target, const char *m, int reply_room, const json_t *via)
 {
-	json_t		*content;
+	json_t		*content, *servers = NULL;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL, *before = NULL;
 	int		 rc, join = strcmp(m, "join") == 0;
@@ -681,6 +812,19 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		room_ctx(req, &ctx);
 		before = mroom_membership(&ctx, room_id, req->auth.user_id);
 	}
+	/* A room whose residents are elsewhere: through them. */
+	if ((join || strcmp(m, "leave") == 0) && strcmp(target, req->auth.user_id) == 0 &&
+	    (rc = remote_servers(req, room_id, target, join, via, &servers)) != 0) {
+		if (rc == 1)
+			rc = remote_membership(req, room_id, m, content, servers);
+		json_decref(servers);
+		json_decref(content);
+		free(before);
+		if (rc == -1)
+			return -1;
+		return mfcgi_reply(req, 200, reply_room ? json_pack("{s:s}", "room_id",
+		    room_id) : json_object());
+	}
 	rc = send_event(req, need, room_id, "m.room.member", target, content, NULL, NULL, &eid);
 	json_decref(content);
 	/* A new join (not a profile change) of a replacement room. */
@@ -692,6 +836,13 @@ membership(struct mreq *req, enum mroom_target need, const char *room_id, const 
 		return -1;
 	return mfcgi_reply(req, 200, reply_room ? json_pack("{s:s}", "room_id", room_id) :
 	    json_object());
+}
+
+static int
+membership(struct mreq *req, enum mroom_target need, const char *room_id, const char *target,
+    const char *m, int reply_room)
+{
+	return membership_via(req, need, room_id, target, m, reply_room, NULL);
 }
 
 /*
@@ -722,28 +873,262 @@ h_join_room_id(struct mreq *req)
 	return membership(req, MROOM_TARGET_ANY, req->params[0], req->auth.user_id, "join", 1);
 }
 
-/* Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server resolve here. */
+/*
+ * The servers a POST /join names: server_name (the spec's older name)
+ * and via, each a server name (else 400 M_INVALID_PARAM).  A new array
+ * (maybe empty), or NULL after failing the request.
+ */
+static json_t *
+join_via(struct mreq *req)
+{
+	struct mfed_name	 n;
+	json_t			*list, *more;
+	const json_t		*v;
+	size_t			 i;
+
+	if ((list = mreq_query_all(req, "server_name")) == NULL ||
+	    (more = mreq_query_all(req, "via")) == NULL) {
+		json_decref(list);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	json_array_extend(list, more);
+	json_decref(more);
+	json_array_foreach(list, i, v)
+		if (mfed_name_parse(json_string_value(v), &n) == -1) {
+			json_decref(list);
+			mfcgi_fail(req, MERR_INVALID_PARAM, "Not a server name: %s",
+			    json_string_value(v));
+			return NULL;
+		}
+	return list;
+}
+
+/*
+ * Another server's alias, asked of it (S-S API, GET /query/directory):
+ * 1 with *room_id and its servers appended to via, or -1 after failing
+ * the request (404 M_NOT_FOUND as it answered, else 502... as Synapse).
+ */
+static int
+join_alias_remote(struct mreq *req, const char *alias, char **room_id, json_t *via)
+{
+	json_t		*reply = NULL;
+	const json_t	*v;
+	const char	*rid;
+	char		*a, *path = NULL;
+	long		 status;
+	size_t		 i;
+	int		 rc;
+
+	if ((a = mfed_escape(alias)) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v1/query/directory?room_alias=%s", a) == -1) {
+		free(a);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	}
+	free(a);
+	rc = mfed_request(req->conf, req->srv->key, strchr(alias, ':') + 1, "GET", path, NULL,
+	    &status, &reply);
+	free(path);
+	if (rc == -1 || status == 404) {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias %s not found", alias);
+	}
+	rid = mjson_str(reply, "room_id");
+	if (status != 200 || rid == NULL || rid[0] != '!') {
+		json_decref(reply);
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "Failed to fetch alias");
+	}
+	json_array_foreach(json_object_get(reply, "servers"), i, v)
+		if (json_is_string(v))
+			json_array_append(via, (json_t *)v);
+	json_array_append_new(via, json_string(strchr(alias, ':') + 1));
+	*room_id = strdup(rid);
+	json_decref(reply);
+	return *room_id != NULL ? 1 : mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+}
+
+/*
+ * Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server
+ * resolve here, others' are asked of their server; server_name and via
+ * name the servers to join through when no user of ours is in the room.
+ */
 int
 h_join_alias(struct mreq *req)
 {
 	const char	*target = req->params[0];
 	char		*room_id = NULL;
+	json_t		*via;
 	int		 rc;
 
-	if (target[0] == '!')
-		return membership(req, MROOM_TARGET_ANY, target, req->auth.user_id, "join", 1);
-	if (target[0] != '#' || strchr(target, ':') == NULL)
+	if (target[0] != '!' && (target[0] != '#' || strchr(target, ':') == NULL))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
-	if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1)
+	if ((via = join_via(req)) == NULL)
+		return -1;
+	if (target[0] == '!') {
+		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, "join", 1,
+		    via);
+		json_decref(via);
+		return rc;
+	}
+	if (strcmp(strchr(target, ':') + 1, req->conf->server_name) != 0) {
+		if (join_alias_remote(req, target, &room_id, via) == -1) {
+			json_decref(via);
+			return -1;
+		}
+	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
+		json_decref(via);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (rc == 0)
+	} else if (rc == 0) {
+		json_decref(via);
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
-	rc = membership(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "join", 1);
+	}
+	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "join", 1, via);
+	json_decref(via);
 	free(room_id);
 	return rc;
 }
 
-/* Spec: C-S API, POST /rooms/{roomId}/invite (local users; federation comes later). */
+/*
+ * The stripped state an invitee's server is given with the invite
+ * (S-S API, PUT /v2/invite, invite_room_state; Synapse's default
+ * room_prejoin_state types), and the inviter's member event.  A new
+ * array, or NULL.
+ */
+static json_t *
+invite_room_state(struct mreq *req, const char *room_id)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic" };
+	json_t	*out, *ev;
+	size_t	 i;
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
+		const char *t = i < sizeof(types) / sizeof(types[0]) ? types[i] : "m.room.member";
+
+		ev = mstore_cstate_event(req->db, room_id, t, i < sizeof(types) /
+		    sizeof(types[0]) ? "" : req->auth.user_id, &err);
+		if (err) {
+			json_decref(out);
+			return NULL;
+		}
+		if (ev == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
+}
+
+/*
+ * Spec: S-S API, "Inviting to a room": an invite of another server's
+ * user is sent to that server (PUT /v2/invite) before it is committed
+ * here; the invitee's server refusing it (its 4xx passed on) or not
+ * answering (502) leaves nothing stored.  The room's other servers get
+ * it through the outbound queue.
+ */
+static int
+invite_remote(struct mreq *req, const char *room_id, const char *target)
+{
+	struct mroom_ctx	 ctx;
+	struct mevrow		 row;
+	struct mroom		 room;
+	json_t			*content, *body = NULL, *reply = NULL, *irs = NULL;
+	const char		*reason = mjson_str(req->body, "reason");
+	char			*eid = NULL, *path = NULL, *re = NULL, *ee = NULL;
+	enum mroom_err		 e;
+	long			 status;
+	int			 rc = -1, found;
+
+	memset(&row, 0, sizeof(row));
+	memset(&room, 0, sizeof(room));
+	if ((content = json_pack("{s:s}", "membership", "invite")) == NULL ||
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1))
+		goto oom;
+	if (blocked_check(req, room_id, "m.room.member", content) == -1)
+		goto out;
+	room_ctx(req, &ctx);
+	if (mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	e = mroom_send(&ctx, room_id, req->auth.user_id, "m.room.member", target, content,
+	    NULL, NULL, &eid);
+	if (e != MROOM_OK) {
+		mdb_rollback(req->db);
+		room_fail(req, &ctx, e);
+		goto out;
+	}
+	if ((found = mstore_event_get(req->db, eid, &row)) != 1 ||
+	    mstore_room_get(req->db, room_id, &room) != 1 ||
+	    (irs = invite_room_state(req, room_id)) == NULL) {
+		mdb_rollback(req->db);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if ((body = json_pack("{s:O,s:s,s:O}", "event", row.json, "room_version", room.version,
+	    "invite_room_state", irs)) == NULL || (re = mfed_escape(room_id)) == NULL ||
+	    (ee = mfed_escape(eid)) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v2/invite/%s/%s", re, ee) == -1) {
+		path = NULL;
+		mdb_rollback(req->db);
+		goto oom;
+	}
+	rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path, body,
+	    &status, &reply);
+	/* Spec: a server without v2 takes the event alone on v1 and answers [200, {event}]. */
+	if (rc == 0 && (status == 404 || status == 400 || status == 405) &&
+	    (mjson_str(reply, "errcode") == NULL ||
+	    strcmp(mjson_str(reply, "errcode"), "M_UNRECOGNIZED") == 0)) {
+		json_decref(reply);
+		reply = NULL;
+		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path,
+		    row.json, &status, &reply);
+		if (rc == 0 && status == 200 && !json_is_array(reply))
+			status = 502;
+	}
+	if (rc == -1 || status != 200) {
+		rc = -1;
+		mdb_rollback(req->db);
+		if (reply != NULL && status >= 400 && status < 500 && mjson_str(reply, "errcode"))
+			mfcgi_fail_as(req, (int)status, mjson_str(reply, "errcode"),
+			    mjson_str(reply, "error") != NULL ? mjson_str(reply, "error") : "");
+		else
+			mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server did not take the"
+			    " invite");
+		goto out;
+	}
+	rc = -1;
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, json_object());
+	goto out;
+oom:
+	mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+out:
+	mevrow_fini(&row);
+	mroom_fini(&room);
+	json_decref(content);
+	json_decref(body);
+	json_decref(reply);
+	json_decref(irs);
+	free(eid);
+	free(path);
+	free(re);
+	free(ee);
+	return rc;
+}
+
+/* Spec: C-S API, POST /rooms/{roomId}/invite: local users here, others' through their server. */
 int
 h_invite(struct mreq *req)
 {
@@ -757,9 +1142,22 @@ h_invite(struct mreq *req)
 		    mfcgi_reply(req, 200, json_object());
 	if ((t = target_of(req)) == NULL)
 		return -1;
-	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0)
-		return mfcgi_fail(req, MERR_FORBIDDEN,
-		    "Inviting users of other servers needs federation, not available yet");
+	if (strcmp(strchr(t, ':') + 1, req->conf->server_name) != 0) {
+		char	*fake = NULL;
+		int	 sb;
+
+		/* As local invites: a shadow-banned inviter's invite reaches nobody. */
+		json_t *inv = json_pack("{s:s}", "membership", "invite");
+
+		sb = inv != NULL ? shadow_banned(req, "m.room.member", inv, &fake) :
+		    mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		json_decref(inv);
+		if (sb != 0) {
+			free(fake);
+			return sb == 1 ? mfcgi_reply(req, 200, json_object()) : -1;
+		}
+		return invite_remote(req, req->params[0], t);
+	}
 	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	muser_fini(&u);

@@ -251,6 +251,8 @@ int	mfcgi_reply(struct mreq *, int status, json_t *obj);
  * M_INVALID_PARAM) before its handler ran.
  */
 char	*mreq_query(const struct mreq *, const char *name);
+/* Every decoded value of query parameter name, in order: a new JSON array, or NULL. */
+json_t	*mreq_query_all(const struct mreq *, const char *name);
 /* Integer query parameter, or def when absent; -1 with M_INVALID_PARAM when bad. */
 int	mreq_query_int(struct mreq *, const char *name, int64_t def, int64_t min,
 	    int64_t max, int64_t *out);

@@ -264,6 +264,30 @@ mreq_query(const struct mreq *req, const char *name)
 	return NULL;
 }
 
+json_t *
+mreq_query_all(const struct mreq *req, const char *name)
+{
+	const char	*p = req->query;
+	char		*k, *v;
+	json_t		*out;
+	int		 rc;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	while ((rc = query_next(&p, &k, &v)) != 0) {
+		if (rc == 1 && strcmp(k, name) == 0 &&
+		    json_array_append_new(out, json_string(v)) == -1) {
+			free(k);
+			free(v);
+			json_decref(out);
+			return NULL;
+		}
+		free(k);
+		free(v);
+	}
+	return out;
+}
+
 /*
  * Spec: C-S API, M_INVALID_PARAM ("a parameter ... has the wrong
  * value"): every name and value of the query must decode to UTF-8 text,

@@ -176,4 +176,54 @@ void	mfed_receive_set(mfed_pdu_fn);
 char	*mfed_receive_pdu(struct mdb *, const struct mconfig *, const char *origin,
 	    const json_t *pdu, const char *room_version, const char *event_id);
 
+/*
+ * A local user's membership through another server (lib/fed/join.c):
+ * membership "join" (make_join, send_join v2: the room's auth chain and
+ * state are received as outliers, the create event making the room
+ * here, and the join on the state the answer gave) or "leave"
+ * (make_leave, send_leave v2: a remote invite rejected, or a room left
+ * whose resident servers must hear of it; stored on the state known
+ * here, when the room is known).  The servers are tried in order until
+ * one answers; each is asked with its own transaction.
+ */
+struct mfed_member {
+	const char	*room_id;		/* in */
+	const char	*user_id;		/* in: a local user */
+	const char	*membership;		/* in: "join" or "leave" */
+	const json_t	*content;		/* in: the member event's content */
+	const json_t	*servers;		/* in: a JSON array of server names */
+	char		*event_id;		/* out, malloc'd */
+	/* out, on failure: the client's error (a 403 of the remote passed on) */
+	int		 status;
+	char		 errcode[64];
+	char		 error[256];
+	char		 room_version[32];	/* M_INCOMPATIBLE_ROOM_VERSION's, or "" */
+};
+/*
+ * 0 with m->event_id, the event stored and committed; -1 with m's
+ * error: 404 M_NOT_FOUND when no server answered, the remote's 4xx as
+ * it gave it, 400 M_INCOMPATIBLE_ROOM_VERSION for a room version not
+ * supported here, 502 when the room's state did not check.
+ */
+int	mfed_member(struct mdb *, const struct mconfig *, const struct mkey *,
+	    struct mfed_member *);
+void	mfed_member_fini(struct mfed_member *);
+
+/*
+ * The sender (lib/fed/sender.c): every destination with queued events
+ * and no backoff running at now gets them, oldest first, in PUT
+ * /_matrix/federation/v1/send transactions of at most 50 PDUs; one
+ * answered with a 2xx (or refused with a 4xx) leaves the queue, one not
+ * answered starts or doubles the destination's backoff (from
+ * MFED_BACKOFF_MIN_MS to MFED_BACKOFF_MAX_MS), stored so that it
+ * survives a restart.  Returns the milliseconds until it wants to run
+ * again (a new event moves the events stream, which runs it at once).
+ */
+#define MFED_BACKOFF_MIN_MS	(2 * 1000)
+#define MFED_BACKOFF_MAX_MS	(60 * 60 * 1000)
+#define MFED_SENDER_GUARD_MS	(60 * 1000)
+int64_t	mfed_send_due(struct mdb *, const struct mconfig *, const struct mkey *, int64_t now);
+/* The backoff after one of prev ms (0: none) failed. */
+int64_t	mfed_backoff_next(int64_t prev);
+
 #endif

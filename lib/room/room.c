@@ -617,6 +617,47 @@ hook_push(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * The outbound federation queue: an event one of our users sent goes to
+ * every other server with members joined in the room's state after it,
+ * and a membership event also to its target's server (an invite, a
+ * kick), queued in its transaction (lib/store/fedq.c; lib/fed/sender.c
+ * sends).  A room of our users alone costs one probe.  0 or -1.
+ */
+static int
+hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	const char	*s = strchr(p->sender, ':'), *sk, *t;
+	json_t		*dests;
+	const json_t	*v;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (s == NULL || strcmp(s + 1, ctx->server_name) != 0)
+		return 0;
+	if ((dests = mstore_fedq_room_servers(ctx->db, p->room_id, ctx->server_name)) == NULL)
+		return -1;
+	/* An invite reached its target's server by PUT /v2/invite already. */
+	if (strcmp(p->type, "m.room.member") == 0 && strcmp(mjson_str(json_object_get(p->ev,
+	    "content"), "membership") != NULL ? mjson_str(json_object_get(p->ev, "content"),
+	    "membership") : "", "invite") != 0 &&
+	    (sk = mjson_str(p->ev, "state_key")) != NULL && (t = strchr(sk, ':')) != NULL &&
+	    strcmp(t + 1, ctx->server_name) != 0) {
+		int seen = 0;
+
+		json_array_foreach(dests, i, v)
+			seen |= strcmp(json_string_value(v), t + 1) == 0;
+		if (!seen)
+			json_array_append_new(dests, json_string(t + 1));
+	}
+	json_array_foreach(dests, i, v)
+		if (mstore_fedq_add(ctx->db, json_string_value(v), p->event_id,
+		    mclock_now_ms()) == -1)
+			rc = -1;
+	json_decref(dests);
+	return rc;
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -633,6 +674,7 @@ static const struct persist_hook {
 	{ "search",	hook_search,	0 },
 	{ "redaction",	hook_redaction,	0 },
 	{ "push",	hook_push,	1 },
+	{ "federation",	hook_federation, 1 },
 };
 
 /*

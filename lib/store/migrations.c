@@ -667,5 +667,24 @@ const struct mmigration mmigrations[] = {
 	  " size BIGINT NOT NULL,"
 	  " PRIMARY KEY (media_id, width, height, method));",
 	  NULL },
+	/*
+	 * The outbound federation queue (lib/fed/sender.c): one row per
+	 * event and destination, in the order queued, written by a persist
+	 * hook in the event's transaction; the sender sends a destination's
+	 * rows in transactions and deletes them once answered.  A
+	 * destination that did not answer waits out its backoff.
+	 */
+	{ 23, "federation-outbox",
+	  "CREATE TABLE fed_outbox ("
+	  " id SERIAL_PK,"
+	  " destination TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " created_ts BIGINT NOT NULL);"
+	  "CREATE INDEX fed_outbox_dest ON fed_outbox (destination, id);"
+	  "CREATE TABLE fed_destinations ("
+	  " destination TEXT PRIMARY KEY,"
+	  " retry_at BIGINT NOT NULL DEFAULT 0,"
+	  " backoff_ms BIGINT NOT NULL DEFAULT 0);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

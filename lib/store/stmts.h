@@ -124,6 +124,7 @@
 #include "store/stmts-e2ee.h"
 #include "store/stmts-outbox.h"
 #include "store/stmts-media.h"
+#include "store/stmts-fedq.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -144,6 +145,7 @@
 	MSTMT_TABLE_E2EE \
 	MSTMT_TABLE_OUTBOX \
 	MSTMT_TABLE_MEDIA \
+	MSTMT_TABLE_FEDQ \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

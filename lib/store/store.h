@@ -63,5 +63,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/e2ee.h"
 #include "store/outbox.h"
 #include "store/media.h"
+#include "store/fedq.h"
 
 #endif

@@ -1,0 +1,101 @@
+/*
+ * The sender of local events to other servers (S-S API, "Transactions"):
+ * each destination's queued PDUs (lib/store/fedq.c), oldest first, in
+ * PUT /_matrix/federation/v1/send/{txnId} transactions of at most 50,
+ * retried with a doubling backoff while the destination does not answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "fed/extern.h"
+#include "log/log.h"
+#include "store/store.h"
+
+/* Spec: a transaction holds at most 50 PDUs (and 100 EDUs). */
+#define TXN_MAX_PDUS	50
+/* A request to a destination waits at most this long. */
+#define SEND_TIMEOUT_MS	(20 * 1000)
+
+int64_t
+mfed_backoff_next(int64_t prev)
+{
+	if (prev <= 0)
+		return MFED_BACKOFF_MIN_MS;
+	return prev >= MFED_BACKOFF_MAX_MS / 2 ? MFED_BACKOFF_MAX_MS : prev * 2;
+}
+
+/*
+ * Sends destination's queue in order until it is empty or the
+ * destination fails: 1 sent all, 0 backing off, -1 store failure.
+ */
+static int
+send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *dest, int64_t now)
+{
+	json_t	*pdus, *body, *reply;
+	char	 path[128];
+	int64_t	 last, backoff;
+	long	 status;
+	int	 rc;
+
+	for (;;) {
+		if ((pdus = mstore_fedq_batch(db, dest, TXN_MAX_PDUS, &last)) == NULL)
+			return -1;
+		if (last == 0) {
+			json_decref(pdus);
+			return 1;
+		}
+		/* The same rows make the same transaction ID: a retry is one to the receiver. */
+		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%lld", (long long)last);
+		if ((body = json_pack("{s:s,s:I,s:o,s:[]}", "origin", conf->server_name,
+		    "origin_server_ts", (json_int_t)now, "pdus", pdus, "edus")) == NULL)
+			return -1;
+		rc = mfed_http(conf, key, dest, "PUT", path, body, SEND_TIMEOUT_MS, &status,
+		    &reply);
+		json_decref(body);
+		json_decref(reply);
+		if (rc == 0 && status >= 200 && status < 300) {
+			if (mstore_fedq_done(db, dest, last) == -1 ||
+			    mstore_fedq_backoff_set(db, dest, 0, 0) == -1)
+				return -1;
+			continue;
+		}
+		if (rc == 0 && status >= 400 && status < 500 && status != 429) {
+			/* Refused as it is: sending it again would not help. */
+			mlog_warn(NULL, "federation: %s refused transaction %s: %ld", dest, path,
+			    status);
+			if (mstore_fedq_done(db, dest, last) == -1)
+				return -1;
+			continue;
+		}
+		if ((backoff = mstore_fedq_backoff(db, dest)) == -1)
+			return -1;
+		backoff = mfed_backoff_next(backoff);
+		mlog_info(NULL, "federation: %s did not take transaction %s (%ld):"
+		    " again in %lld ms", dest, path, status, (long long)backoff);
+		return mstore_fedq_backoff_set(db, dest, now + backoff, backoff) == -1 ? -1 : 0;
+	}
+}
+
+int64_t
+mfed_send_due(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    int64_t now)
+{
+	json_t		*due;
+	const json_t	*v;
+	int64_t		 next = MFED_SENDER_GUARD_MS, ts;
+	size_t		 i;
+
+	if ((due = mstore_fedq_due(db, now)) == NULL)
+		return MFED_BACKOFF_MIN_MS;
+	json_array_foreach(due, i, v)
+		if (send_dest(db, conf, key, json_string_value(v), now) == -1)
+			mlog_err(NULL, "federation: the queue of %s: store failed",
+			    json_string_value(v));
+	json_decref(due);
+	if (mstore_fedq_next_retry(db, now, &ts) == 1 && ts - now < next)
+		next = ts > now ? ts - now : 0;
+	return next;
+}

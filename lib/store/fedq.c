@@ -1,0 +1,171 @@
+/* The outbound federation queue: events per destination, and backoff. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/extern.h"
+
+int
+mstore_fedq_add(struct mdb *db, const char *destination, const char *event_id, int64_t now)
+{
+	return mdb_exec(db, MSTMT_FEDQ_ADD, "ssi", destination, event_id, now) < 0 ? -1 : 0;
+}
+
+json_t *
+mstore_fedq_room_servers(struct mdb *db, const char *room_id, const char *server_name)
+{
+	struct mcur	*c;
+	json_t		*out, *seen;
+	char		*like;
+	const char	*sk, *s;
+	int		 rc;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	if (asprintf(&like, "%%:%s", server_name) == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	c = mdb_query(db, MSTMT_FEDQ_ROOM_REMOTE, "ss", room_id, like);
+	free(like);
+	if (c == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	rc = mcur_next(c);
+	mcur_free(c);
+	if (rc != 1) {
+		if (rc == -1) {
+			json_decref(out);
+			return NULL;
+		}
+		return out;
+	}
+	if ((seen = json_object()) == NULL ||
+	    (c = mdb_query(db, MSTMT_FEDQ_ROOM_JOINED, "s", room_id)) == NULL) {
+		json_decref(seen);
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		if ((sk = mcur_text(c, 0)) == NULL || (s = strchr(sk, ':')) == NULL ||
+		    strcmp(++s, server_name) == 0 || json_object_get(seen, s) != NULL)
+			continue;
+		if (json_object_set_new(seen, s, json_true()) == -1 ||
+		    json_array_append_new(out, json_string(s)) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	json_decref(seen);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+json_t *
+mstore_fedq_due(struct mdb *db, int64_t now)
+{
+	struct mcur	*c;
+	json_t		*out;
+	int		 rc;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	if ((c = mdb_query(db, MSTMT_FEDQ_DUE, "i", now)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1)
+		if (json_array_append_new(out, json_string(mcur_text(c, 0))) == -1) {
+			rc = -1;
+			break;
+		}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+mstore_fedq_next_retry(struct mdb *db, int64_t now, int64_t *ts)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_FEDQ_NEXT_RETRY, "i", now)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		if (mcur_text(c, 0) == NULL)
+			rc = 0;
+		else
+			*ts = mcur_int(c, 0);
+	}
+	mcur_free(c);
+	return rc;
+}
+
+json_t *
+mstore_fedq_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
+{
+	struct mcur	*c;
+	json_t		*out, *pdu;
+	int		 rc;
+
+	*last = 0;
+	if ((out = json_array()) == NULL)
+		return NULL;
+	if ((c = mdb_query(db, MSTMT_FEDQ_BATCH, "si", destination, limit)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		*last = mcur_int(c, 0);
+		/* A row that does not parse cannot be sent: it is skipped. */
+		if ((pdu = json_loads(mcur_text(c, 1), 0, NULL)) != NULL &&
+		    json_array_append_new(out, pdu) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+mstore_fedq_done(struct mdb *db, const char *destination, int64_t last)
+{
+	return mdb_exec(db, MSTMT_FEDQ_DONE, "si", destination, last) < 0 ? -1 : 0;
+}
+
+int64_t
+mstore_fedq_backoff(struct mdb *db, const char *destination)
+{
+	struct mcur	*c;
+	int64_t		 v = 0;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_FEDQ_BACKOFF_GET, "s", destination)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1)
+		v = mcur_int(c, 0);
+	mcur_free(c);
+	return rc == -1 ? -1 : v;
+}
+
+int
+mstore_fedq_backoff_set(struct mdb *db, const char *destination, int64_t retry_at,
+    int64_t backoff_ms)
+{
+	return mdb_exec(db, MSTMT_FEDQ_BACKOFF_SET, "sii", destination, retry_at,
+	    backoff_ms) < 0 ? -1 : 0;
+}

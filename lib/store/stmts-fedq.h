@@ -1,0 +1,32 @@
+/* Statements on the outbound federation queue (lib/fed/sender.c; see stmts.h). */
+#ifndef MYELIN_STORE_STMTS_FEDQ_H
+#define MYELIN_STORE_STMTS_FEDQ_H
+
+#define MSTMT_TABLE_FEDQ \
+	X(MSTMT_FEDQ_ADD, "INSERT INTO fed_outbox (destination, event_id, created_ts)" \
+	    " VALUES ($1, $2, $3)") \
+	/* Whether a room has joined members whose ID does not end like ours ($2: "%:name"). */ \
+	X(MSTMT_FEDQ_ROOM_REMOTE, "SELECT 1 FROM current_state WHERE room_id = $1" \
+	    " AND type = 'm.room.member' AND membership = 'join' AND state_key NOT LIKE $2" \
+	    " LIMIT 1") \
+	X(MSTMT_FEDQ_ROOM_JOINED, "SELECT state_key FROM current_state WHERE room_id = $1" \
+	    " AND type = 'm.room.member' AND membership = 'join'") \
+	/* The destinations with events queued and no backoff running at $1. */ \
+	X(MSTMT_FEDQ_DUE, "SELECT DISTINCT o.destination FROM fed_outbox o" \
+	    " LEFT JOIN fed_destinations d ON d.destination = o.destination" \
+	    " WHERE d.retry_at IS NULL OR d.retry_at <= $1 ORDER BY o.destination") \
+	/* The soonest end of a backoff with events waiting behind it. */ \
+	X(MSTMT_FEDQ_NEXT_RETRY, "SELECT MIN(d.retry_at) FROM fed_destinations d" \
+	    " WHERE d.retry_at > $1 AND EXISTS (SELECT 1 FROM fed_outbox o" \
+	    " WHERE o.destination = d.destination)") \
+	X(MSTMT_FEDQ_BATCH, "SELECT o.id, e.json FROM fed_outbox o" \
+	    " JOIN events e ON e.event_id = o.event_id WHERE o.destination = $1" \
+	    " ORDER BY o.id LIMIT $2") \
+	X(MSTMT_FEDQ_DONE, "DELETE FROM fed_outbox WHERE destination = $1 AND id <= $2") \
+	X(MSTMT_FEDQ_BACKOFF_GET, "SELECT backoff_ms FROM fed_destinations" \
+	    " WHERE destination = $1") \
+	X(MSTMT_FEDQ_BACKOFF_SET, "INSERT INTO fed_destinations (destination, retry_at," \
+	    " backoff_ms) VALUES ($1, $2, $3) ON CONFLICT (destination) DO UPDATE" \
+	    " SET retry_at = excluded.retry_at, backoff_ms = excluded.backoff_ms")
+
+#endif
