@@ -24,5 +24,7 @@ int	h_make_join(struct mreq *);
 int	h_make_leave(struct mreq *);
 int	h_send_join(struct mreq *);
 int	h_send_leave(struct mreq *);
+int	h_send_join_v1(struct mreq *);
+int	h_send_leave_v1(struct mreq *);
 
 #endif

@@ -295,6 +295,20 @@ state_at(struct mreq *req, const char *room_id)
 	return map;
 }
 
+/* Spec: event_id is required: 400 before anything else, as Synapse. 1, or 0 failed. */
+static int
+mreq_has_event_id(struct mreq *req)
+{
+	char *eid = mreq_query(req, "event_id");
+
+	if (eid == NULL) {
+		mfcgi_fail(req, MERR_MISSING_PARAM, "Missing event_id");
+		return 0;
+	}
+	free(eid);
+	return 1;
+}
+
 /* The event IDs of a state map: a new array. */
 static json_t *
 map_ids(const json_t *map)
@@ -332,6 +346,8 @@ h_fed_state(struct mreq *req)
 	json_t			*map, *ids, *chain;
 	int			 rc;
 
+	if (!mreq_has_event_id(req))
+		return -1;
 	if (room_open_in(req, req->params[0], &room, &ver) == -1)
 		return -1;
 	mroom_fini(&room);
@@ -361,6 +377,8 @@ h_fed_state_ids(struct mreq *req)
 	json_t			*map, *ids, *chain, *cids, *v;
 	size_t			 i;
 
+	if (!mreq_has_event_id(req))
+		return -1;
 	if (room_open_in(req, req->params[0], &room, &ver) == -1)
 		return -1;
 	mroom_fini(&room);
@@ -411,8 +429,9 @@ h_fed_event_auth(struct mreq *req)
 /*
  * Walks back from the events from (IDs) through prev_events, deepest
  * first, not past the events of stop nor below min_depth: at most limit
- * events the server may see, each once, as PDUs, oldest (lowest depth)
- * first.  with_start: the events of from are part of the answer.
+ * events the server may see, each once, as PDUs.  with_start (backfill):
+ * the events of from are part of the answer, deepest first; else
+ * (get_missing_events) the answer is oldest first.
  */
 static json_t *
 walk_back(struct mreq *req, const char *room_id, const json_t *from, const json_t *stop,
@@ -485,7 +504,9 @@ walk_back(struct mreq *req, const char *room_id, const json_t *from, const json_
 	}
 	json_decref(front);
 	json_decref(seen);
-	/* Oldest first. */
+	/* Backfill answers newest first (as Synapse); get_missing_events oldest first. */
+	if (with_start)
+		return out;
 	if ((sorted = json_array()) == NULL) {
 		json_decref(out);
 		return NULL;
@@ -655,6 +676,13 @@ make_member(struct mreq *req, const char *membership)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "User not from origin");
 	if (room_open(req, room_id, &room, &ver) == -1)
 		return -1;
+	/* As Synapse: a room no user of ours is in is not ours to let anyone into. */
+	if ((rc = mfed_server_in_room(req->db, room_id, req->conf->server_name)) != 1) {
+		rc = rc == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: members", __func__) :
+		    mfcgi_fail(req, MERR_NOT_FOUND, "No user of this server is in the room");
+		goto out;
+	}
+	rc = -1;
 	if (strcmp(membership, "join") == 0) {
 		if ((vers = query_all(req, "ver")) == NULL) {
 			rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -753,7 +781,7 @@ h_make_leave(struct mreq *req)
  * join: answers the state before it and that state's auth chain.
  */
 static int
-send_member(struct mreq *req, const char *membership)
+send_member(struct mreq *req, const char *membership, int v1)
 {
 	struct mroom		 room;
 	const struct mroomver	*ver;
@@ -823,7 +851,7 @@ send_member(struct mreq *req, const char *membership)
 		goto out;
 	}
 	if (strcmp(membership, "leave") == 0) {
-		rc = mfcgi_reply(req, 200, json_object());
+		rc = mfcgi_reply(req, 200, v1 ? json_pack("[i,{}]", 200) : json_object());
 		goto out;
 	}
 	if (mstore_event_get(req->db, id, &row) != 1) {
@@ -848,6 +876,9 @@ send_member(struct mreq *req, const char *membership)
 	    "members_omitted", 0));
 	if (rc == 0 && signed_here)
 		json_object_set(req->reply, "event", ev);
+	/* Spec: the v1 endpoints answer [200, body]. */
+	if (rc == 0 && v1)
+		req->reply = json_pack("[i,o]", 200, req->reply);
 	json_decref(ids);
 out:
 	free(id);
@@ -860,12 +891,26 @@ out:
 int
 h_send_join(struct mreq *req)
 {
-	return send_member(req, "join");
+	return send_member(req, "join", 0);
+}
+
+/* Spec: S-S API, PUT /_matrix/federation/v1/send_join (deprecated): the same as [200, body]. */
+int
+h_send_join_v1(struct mreq *req)
+{
+	return send_member(req, "join", 1);
 }
 
 /* Spec: S-S API, PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}. */
 int
 h_send_leave(struct mreq *req)
 {
-	return send_member(req, "leave");
+	return send_member(req, "leave", 0);
+}
+
+/* Spec: S-S API, PUT /_matrix/federation/v1/send_leave (deprecated): [200, {}]. */
+int
+h_send_leave_v1(struct mreq *req)
+{
+	return send_member(req, "leave", 1);
 }

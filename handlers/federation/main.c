@@ -31,7 +31,9 @@ static const struct mroute routes[] = {
 	{ MM_POST,	F1 "/get_missing_events/{roomId}",	MAUTH_SERVER,	h_fed_missing },
 	{ MM_GET,	F1 "/make_join/{roomId}/{userId}",	MAUTH_SERVER,	h_make_join },
 	{ MM_PUT,	F2 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join },
+	{ MM_PUT,	F1 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join_v1 },
 	{ MM_GET,	F1 "/make_leave/{roomId}/{userId}",	MAUTH_SERVER,	h_make_leave },
+	{ MM_PUT,	F1 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave_v1 },
 	{ MM_PUT,	F2 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave },
 	/* Called by identity servers, which hold no server keys (h_3pid.c). */
 	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },

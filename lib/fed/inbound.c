@@ -486,9 +486,12 @@ inbound_pdu(struct mdb *db, const struct mconfig *conf, const char *origin,
 	rc = handle(&in, pdu, 0, why, sizeof(why));
 	switch (rc) {
 	case MROOM_OK:
-		if (in.fate == MROOM_FATE_REJECTED && asprintf(&out, "Event rejected: %s",
-		    why) == -1)
-			out = NULL;
+		/*
+		 * Rejected by the auth rules: stored for the record, and {} as
+		 * Synapse answers it (the PDU was processed; SyTest expects so).
+		 */
+		if (in.fate == MROOM_FATE_REJECTED)
+			mlog_info(NULL, "federation: %s's event rejected: %s", origin, why);
 		break;
 	case MROOM_MISSING:
 		if (asprintf(&out, "Could not fetch the missing events: %s", why) == -1)
@@ -498,7 +501,7 @@ inbound_pdu(struct mdb *db, const struct mconfig *conf, const char *origin,
 		out = strdup(why[0] != '\0' ? why : "Event refused");
 		break;
 	}
-	if ((rc != MROOM_OK || in.fate == MROOM_FATE_REJECTED) && out == NULL)
+	if (rc != MROOM_OK && out == NULL)
 		out = strdup("Event refused");
 	return out;
 }
