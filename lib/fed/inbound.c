@@ -403,10 +403,13 @@ is_auth_ref(const json_t *pdu, const char *id)
 /*
  * Takes one PDU in, fetching what it lacks: its auth events (the
  * origin's /event_auth), then, for a live event (level 0), the gap
- * before it (get_missing_events), and when a gap stays, the state after
- * its first unknown prev event (/state_ids), which then stands for the
- * state before it (as Synapse does for a single gap; several unknown
- * prev events are not resolved together).
+ * before it (get_missing_events); a live event whose gap stays is
+ * refused, as Synapse refuses it ("isn't divulging details about
+ * prev_events").  An event get_missing_events gave (level 1) whose prev
+ * events stay unknown gets the state after its first unknown prev event
+ * (/state_ids), which then stands for the state before it (as Synapse
+ * does for a single gap; several unknown prev events are not resolved
+ * together).
  */
 static enum mroom_err
 handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
@@ -443,7 +446,7 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 		} else if (state == NULL && level == 0 && step <= 1) {
 			fetch_missing(in, eid);
 			step = 1;
-		} else if (state == NULL) {
+		} else if (state == NULL && level > 0) {
 			id = NULL;
 			json_array_foreach(miss, i, v)
 				if (json_is_string(v) && !is_auth_ref(pdu, json_string_value(v))) {

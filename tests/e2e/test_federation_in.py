@@ -271,6 +271,21 @@ def test_missing_prev_event_is_fetched(fstack, remote):  # noqa: F811
     assert bodies(j.alice, j.room)[-2:] == ["the gap", "after the gap"]
 
 
+def test_unfillable_gap_is_refused(fstack, remote):  # noqa: F811
+    """As Synapse: a live PDU whose prev events get_missing_events does not
+    give is refused, and no state is asked for it."""
+    j = Joined(fstack, remote)
+    first, first_id = finish(j.message(remote, "withheld"), remote.name, remote.key,
+                             remote.key_id)
+    second, second_id = remote.sign(j.message(remote, "orphan", prev=first_id,
+                                              depth=first["depth"] + 1))
+    del remote.asked[:]
+    assert "error" in send(fstack, remote, [second])[second_id]
+    assert any(p.startswith(F1 + "/get_missing_events/") for _, p in remote.asked)
+    assert not any("/state_ids/" in p for _, p in remote.asked)
+    assert "orphan" not in bodies(j.alice, j.room)
+
+
 def test_forged_pdu_is_refused(fstack, remote):  # noqa: F811
     j = Joined(fstack, remote)
     ev = j.message(remote, "forged")
