@@ -14,5 +14,17 @@ int	h_query_directory(struct mreq *);
 int	h_public_rooms_get(struct mreq *);
 int	h_public_rooms_post(struct mreq *);
 int	h_3pid_onbind(struct mreq *);
+int	h_fed_event(struct mreq *);
+int	h_fed_state(struct mreq *);
+int	h_fed_state_ids(struct mreq *);
+int	h_fed_event_auth(struct mreq *);
+int	h_fed_backfill(struct mreq *);
+int	h_fed_missing(struct mreq *);
+int	h_make_join(struct mreq *);
+int	h_make_leave(struct mreq *);
+int	h_send_join(struct mreq *);
+int	h_send_leave(struct mreq *);
+int	h_send_join_v1(struct mreq *);
+int	h_send_leave_v1(struct mreq *);
 
 #endif

@@ -41,7 +41,12 @@ send_pdu(struct mreq *req, const json_t *pdu, json_t *results)
 		mroom_fini(&room);
 		return 0;
 	}
-	why = mfed_receive_pdu(req->db, req->conf, req->auth.origin, pdu, room.version, id);
+	/* Spec: m.room.server_acl: a denied origin's PDUs are refused. */
+	if ((rc = mfed_acl_allows(req->db, room_id, req->auth.origin)) != 1)
+		why = strdup(rc == -1 ? "storage failure" : "Server is banned from room");
+	else
+		why = mfed_receive_pdu(req->db, req->conf, req->auth.origin, pdu, room.version,
+		    id);
 	json_object_set_new(results, id, why == NULL ? json_object() :
 	    json_pack("{s:s}", "error", why));
 	free(why);
@@ -55,9 +60,11 @@ send_pdu(struct mreq *req, const json_t *pdu, json_t *results)
  * origin_server_ts, pdus (at most 50) and edus (at most 100, optional).
  * Over the limits it is 400, as Synapse answers it (with M_BAD_JSON
  * here, as every myelin error carries a code).  The answer maps each
- * PDU's ID to {} or {"error": ...}.  EDUs are read and dropped until
- * their streams take remote input (XXX: typing, receipts, presence,
- * device lists, to-device).
+ * PDU's ID to {} or {"error": ...}.  Each PDU is taken in through
+ * lib/fed/inbound.c, in its own transaction, fetching from the origin
+ * what it lacks; a PDU seen before is {} again and changes nothing, so
+ * a replayed transaction changes nothing.  EDUs: typing, receipts and
+ * presence (XXX: device lists, to-device, signing keys are dropped).
  */
 int
 h_send(struct mreq *req)
@@ -78,11 +85,14 @@ h_send(struct mreq *req)
 		return mfcgi_fail(req, MERR_BAD_JSON, "Transaction PDU or EDU count too large");
 	if ((results = json_object()) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	mfed_inbound_init(req->srv->key);
 	json_array_foreach(pdus, i, v)
 		if (send_pdu(req, v, results) == -1) {
 			json_decref(results);
 			return -1;
 		}
+	json_array_foreach(edus, i, v)
+		mfed_receive_edu(req->db, req->auth.origin, v);
 	return mfcgi_reply(req, 200, json_pack("{s:o}", "pdus", results));
 }
 

@@ -2,6 +2,7 @@
 #include "extern.h"
 
 #define F1 "/_matrix/federation/v1"
+#define F2 "/_matrix/federation/v2"
 #define K2 "/_matrix/key/v2"
 
 /*
@@ -22,6 +23,18 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
 	{ MM_GET,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_get },
 	{ MM_POST,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_post },
+	{ MM_GET,	F1 "/event/{eventId}",			MAUTH_SERVER,	h_fed_event },
+	{ MM_GET,	F1 "/state/{roomId}",			MAUTH_SERVER,	h_fed_state },
+	{ MM_GET,	F1 "/state_ids/{roomId}",		MAUTH_SERVER,	h_fed_state_ids },
+	{ MM_GET,	F1 "/event_auth/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_event_auth },
+	{ MM_GET,	F1 "/backfill/{roomId}",		MAUTH_SERVER,	h_fed_backfill },
+	{ MM_POST,	F1 "/get_missing_events/{roomId}",	MAUTH_SERVER,	h_fed_missing },
+	{ MM_GET,	F1 "/make_join/{roomId}/{userId}",	MAUTH_SERVER,	h_make_join },
+	{ MM_PUT,	F2 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join },
+	{ MM_PUT,	F1 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join_v1 },
+	{ MM_GET,	F1 "/make_leave/{roomId}/{userId}",	MAUTH_SERVER,	h_make_leave },
+	{ MM_PUT,	F1 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave_v1 },
+	{ MM_PUT,	F2 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave },
 	/* Called by identity servers, which hold no server keys (h_3pid.c). */
 	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
 	{ MM_POST,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },

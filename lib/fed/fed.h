@@ -226,4 +226,39 @@ int64_t	mfed_send_due(struct mdb *, const struct mconfig *, const struct mkey *,
 /* The backoff after one of prev ms (0: none) failed. */
 int64_t	mfed_backoff_next(int64_t prev);
 
+/*
+ * The inbound path (lib/fed/inbound.c).  mfed_inbound_init registers
+ * its PDU function, with key as ours for the requests it makes: each
+ * PDU in its own transaction through mroom_receive; missing auth events
+ * fetched from the origin (/event_auth) as outliers, a gap before a
+ * live event with get_missing_events (limit 10), and when it stays, the
+ * state after the first unknown prev event (/state_ids, /event) given
+ * as the state before.  Nothing is fetched inside a transaction.
+ */
+void	mfed_inbound_init(const struct mkey *key);
+/*
+ * One EDU from origin (m.typing, m.receipt, m.presence), into the
+ * ephemeral stores, each in its own transaction: only for users of
+ * origin, joined to the room (presence: joined to some room here).
+ * Anything else is ignored.
+ */
+void	mfed_receive_edu(struct mdb *, const char *origin, const json_t *edu);
+/*
+ * One event from origin taken in as a PDU of /send is (fetching what it
+ * lacks), for send_join and send_leave: what mroom_receive returned,
+ * with *fate and why.
+ */
+enum mroom_err;
+enum mroom_fate;
+enum mroom_err	mfed_receive_event(struct mdb *, const struct mconfig *, const char *origin,
+		    const json_t *pdu, enum mroom_fate *fate, char *why, size_t whysz);
+/*
+ * Spec: m.room.server_acl: 1 when the room's current ACL (none: any)
+ * lets server in (its host, port dropped, matching allow and no deny;
+ * an IP literal only with allow_ip_literals), 0 not, -1 on failure.
+ */
+int	mfed_acl_allows(struct mdb *, const char *room_id, const char *server);
+/* 1 when a user of server is joined to room_id now, 0 not, -1 on failure. */
+int	mfed_server_in_room(struct mdb *, const char *room_id, const char *server);
+
 #endif
