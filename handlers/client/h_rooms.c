@@ -656,9 +656,10 @@ server_add(struct mreq *req, json_t *list, const char *s)
  * Whether user_id's join or leave in room_id must go through another
  * server (S-S API, "Joining Rooms", "Leaving Rooms"): a join when no
  * user of ours is joined there (the room unknown here, or left by all
- * of ours), a leave when the room has other servers' members or the
- * invite being rejected came from another server; with no sender of
- * local events yet, a leave of a shared room is sent through them too.
+ * of ours), a leave only when the invite being rejected came from
+ * another server to a room no user of ours is in: a member's leave of a
+ * room this server is in is stored here and the sender hands it on, as
+ * any local event.
  * 1 with *servers (a new array: via, then the inviter's server, the
  * room ID's, the servers of its joined members), 0 for the local path,
  * -1 after failing the request.
@@ -714,10 +715,9 @@ remote_servers(struct mreq *req, const char *room_id, const char *user_id, int j
 	if (join)
 		rc = (!found || local == 0) && json_array_size(list) > 0;
 	else
-		rc = found && mine != NULL && ((strcmp(mine, "invite") == 0 && local == 0 &&
+		rc = found && mine != NULL && strcmp(mine, "invite") == 0 && local == 0 &&
 		    server_of(mjson_str(me, "sender")) != NULL &&
-		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0) ||
-		    (strcmp(mine, "join") == 0 && others > 0));
+		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0;
 	if (rc == 1) {
 		*servers = list;
 		list = NULL;
