@@ -23,7 +23,7 @@ import urllib.request
 import nacl.signing
 import pytest
 
-from conftest import ROOT, STACK, FakeClock, Stack, free_port, q
+from conftest import ROOT, STACK, FakeClock, Stack, free_port, own_pg_database, q
 
 # The Synapse kit: ../shared/peers/synapse beside the checkout (main), or
 # beside the folder of worktrees; MYELIN_SYNAPSE_KIT names another.
@@ -188,8 +188,12 @@ def fstack(ca):
     port, fport = free_port(), free_port()
     argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
             "--port", str(port), "--open-registration"]
-    if os.environ.get("MYELIN_TEST_PG"):
-        argv += ["--postgres", os.environ["MYELIN_TEST_PG"]]
+    # On PostgreSQL a database of its own: the other stacks' senders and
+    # pushers must not take this server's queued rows (they sign as
+    # another server).
+    pg = own_pg_database("fed")
+    if pg:
+        argv += ["--postgres", pg]
     subprocess.run(argv, check=True, capture_output=True, timeout=60)
     extra = ("federation_listen = 127.0.0.1:%d\n"
              "tls_certificate = %s/server.chain.crt\n"
