@@ -44,6 +44,9 @@ int	h_user_admin_put(struct mreq *);
 int	h_user_media(struct mreq *);
 int	h_user_login(struct mreq *);
 int	h_user_shadow_ban(struct mreq *);
+int	h_user_ratelimit_get(struct mreq *);
+int	h_user_ratelimit_set(struct mreq *);
+int	h_user_ratelimit_delete(struct mreq *);
 int	h_user_shadow_unban(struct mreq *);
 
 int	h_rooms_list(struct mreq *);

@@ -121,6 +121,7 @@
 #include "store/stmts-misc.h"
 #include "store/stmts-keys.h"
 #include "store/stmts-threepid.h"
+#include "store/stmts-ratelimit.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -138,6 +139,7 @@
 	MSTMT_TABLE_MISC \
 	MSTMT_TABLE_KEYS \
 	MSTMT_TABLE_THREEPID \
+	MSTMT_TABLE_RATELIMIT \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

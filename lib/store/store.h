@@ -60,5 +60,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/misc.h"
 #include "store/keys.h"
 #include "store/threepid.h"
+#include "store/ratelimit.h"
 
 #endif
