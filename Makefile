@@ -4,6 +4,7 @@
 #   make test     install test needs, build with sanitizers, run every test
 #   make bench    the workload benchmark
 #   make lint     cppcheck, clang-tidy, mandoc -Tlint
+#   make fuzz     libFuzzer harnesses of tests/fuzz, FUZZ_SECONDS each
 
 O	?= build
 SAN	?= 0
@@ -21,6 +22,9 @@ ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=address,undefined
 endif
+# Extra flags from a recursive make (make fuzz): CFLAGS on its command line would drop the above.
+CFLAGS	+= $(XCFLAGS)
+LDFLAGS	+= $(XLDFLAGS)
 -include Makefile.local
 
 LIB_SRCS	= $(sort $(wildcard lib/*/*.c))
@@ -78,6 +82,30 @@ $(O)/tests/fixtures/%: $(O)/tests/fixtures/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Fuzzing: the library again with clang, ASan and libFuzzer's coverage
+# into build-fuzz/, one harness per tests/fuzz/*.c, each run for
+# FUZZ_SECONDS from its seeds in tests/fuzz/corpus/NAME (new inputs go
+# to build-fuzz/corpus/NAME, crashes to build-fuzz/crash-NAME-*).
+FUZZ_SECONDS	?= 30
+FUZZ_SRCS	= $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_NAMES	= $(FUZZ_SRCS:tests/fuzz/%.c=%)
+fuzz:
+	$(MAKE) O=build-fuzz CC=clang XCFLAGS="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	    XLDFLAGS="-fsanitize=fuzzer,address,undefined" \
+	    $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
+	@for f in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/corpus/$$f && \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s" && \
+		build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+		    -artifact_prefix=build-fuzz/crash-$$f- build-fuzz/corpus/$$f \
+		    tests/fuzz/corpus/$$f 2>&1 | grep -E '^(#[0-9]+ +DONE|Done|==.*ERROR|SUMMARY)' || exit 1; \
+		ls build-fuzz/crash-$$f-* >/dev/null 2>&1 && { echo "fuzz: $$f crashed"; exit 1; }; \
+	done; true
+
+$(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@bin/myelin-deps build
 
@@ -131,9 +159,9 @@ lint:
 	mandoc -Tlint -Wwarning man/*.[1-8]
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all deps run test sytest bench lint clean
+.PHONY: all deps run test sytest bench lint clean fuzz
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d) \

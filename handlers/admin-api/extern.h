@@ -50,6 +50,9 @@ int	h_media_unquarantine(struct mreq *);
 int	h_purge_media_cache(struct mreq *);
 int	h_user_login(struct mreq *);
 int	h_user_shadow_ban(struct mreq *);
+int	h_user_ratelimit_get(struct mreq *);
+int	h_user_ratelimit_set(struct mreq *);
+int	h_user_ratelimit_delete(struct mreq *);
 int	h_user_shadow_unban(struct mreq *);
 
 int	h_rooms_list(struct mreq *);

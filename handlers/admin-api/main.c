@@ -36,6 +36,9 @@ static const struct mroute routes[] = {
 	{ MM_POST,	A1 "/users/{userId}/login",		MAUTH_ADMIN,	h_user_login },
 	{ MM_POST,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_ban },
 	{ MM_DELETE,	A1 "/users/{userId}/shadow_ban",	MAUTH_ADMIN,	h_user_shadow_unban },
+	{ MM_GET,	A1 "/users/{userId}/override_ratelimit", MAUTH_ADMIN,	h_user_ratelimit_get },
+	{ MM_POST,	A1 "/users/{userId}/override_ratelimit", MAUTH_ADMIN,	h_user_ratelimit_set },
+	{ MM_DELETE,	A1 "/users/{userId}/override_ratelimit", MAUTH_ADMIN,	h_user_ratelimit_delete },
 	/* rooms */
 	{ MM_GET,	A1 "/rooms",				MAUTH_ADMIN,	h_rooms_list },
 	{ MM_GET,	A1 "/rooms/{roomId}",			MAUTH_ADMIN,	h_room_get },
@@ -75,6 +78,7 @@ static const mhandler body_optional[] = {
 	h_user_deactivate, h_user_login, h_user_shadow_ban, h_user_shadow_unban,
 	h_regtoken_delete, h_report_delete, h_user_media_delete, h_media_delete,
 	h_media_delete_before, h_media_quarantine, h_media_unquarantine, h_purge_media_cache,
+	h_regtoken_delete, h_report_delete, h_user_ratelimit_set, h_user_ratelimit_delete,
 };
 
 /* The key signs the leave events of deactivations and room shutdowns. */

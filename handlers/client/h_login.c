@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "extern.h"
 #include "json/json.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 /* Spec: C-S API, "Login via existing session": a login token lives two minutes. */
@@ -138,6 +139,9 @@ h_login(struct mreq *req)
 
 	if (type == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing type");
+	/* Synapse: every attempt counts against the address, before anything. */
+	if (mratelimit_take(req, MRC_LOGIN_ADDRESS, req->remote_addr) == -1)
+		return -1;
 	if (strcmp(type, "m.login.token") == 0) {
 		if (json_object_get(b, "device_id") != NULL && device_id == NULL)
 			return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
@@ -165,9 +169,11 @@ h_login(struct mreq *req)
 		return -1;
 	if ((user_id = mauth_user_id(name, req->conf->server_name)) == NULL)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
-	switch (mauth_login_check(req->db, user_id, pw)) {
+	switch (mauth_login_limited(req, user_id, pw)) {
 	case MAUTH_LOGIN_OK:
 		break;
+	case MAUTH_LOGIN_LIMITED:
+		goto out;
 	case MAUTH_LOGIN_WRONG:
 		mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
 		goto out;

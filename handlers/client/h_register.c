@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "extern.h"
 #include "json/json.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 static const char *const stage_dummy[] = { "m.login.dummy", NULL };
@@ -286,6 +287,10 @@ h_register(struct mreq *req)
 		goto out;
 	}
 create:
+	/* Synapse: rc_registration counts the accounts made from an address. */
+	if ((hash != NULL || guest) &&
+	    mratelimit_take(req, MRC_REGISTRATION, req->remote_addr) == -1)
+		goto out;
 	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 		goto out;

@@ -9,6 +9,7 @@
 #include "fed/fed.h"
 #include "json/json.h"
 #include "log/log.h"
+#include "ratelimit/ratelimit.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -199,7 +200,8 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 
 	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
 		return fake == 1 ? 0 : -1;
-	if (blocked_check(req, room_id, type, content) == -1)
+	if (blocked_check(req, room_id, type, content) == -1 ||
+	    mratelimit_event(req, room_id, type, state_key, content) == -1)
 		return -1;
 	room_ctx(req, &ctx);
 	ctx.target = need;

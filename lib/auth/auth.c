@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "fcgi/fcgi.h"
 #include "json/json.h"
+#include "ratelimit/ratelimit.h"
 #include "store/store.h"
 
 int
@@ -161,6 +162,24 @@ mauth_login_check(struct mdb *db, const char *user_id, const char *password)
 	else
 		rc = u.deactivated ? MAUTH_LOGIN_DEACTIVATED : MAUTH_LOGIN_OK;
 	muser_fini(&u);
+	return rc;
+}
+
+enum mauth_login
+mauth_login_limited(struct mreq *req, const char *user_id, const char *password)
+{
+	enum mauth_login rc;
+
+	if (mratelimit_check(req, MRC_LOGIN_FAILED, user_id) == -1)
+		return req->err == MERR_LIMITED ? MAUTH_LOGIN_LIMITED : MAUTH_LOGIN_ERROR;
+	rc = mauth_login_check(req->db, user_id, password);
+	if (rc == MAUTH_LOGIN_ERROR)
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	else if (rc == MAUTH_LOGIN_WRONG)
+		/* Counted unless full already; the answer stays a plain 403. */
+		mratelimit_count(req, MRC_LOGIN_FAILED, user_id);
+	else if (rc == MAUTH_LOGIN_OK && mratelimit_take(req, MRC_LOGIN_ACCOUNT, user_id) == -1)
+		rc = req->err == MERR_LIMITED ? MAUTH_LOGIN_LIMITED : MAUTH_LOGIN_ERROR;
 	return rc;
 }
 

@@ -87,6 +87,7 @@ enum mauth_login {
 	MAUTH_LOGIN_WRONG,		/* no such user, no password, or another one */
 	MAUTH_LOGIN_DEACTIVATED,
 	MAUTH_LOGIN_ERROR,		/* storage failure */
+	MAUTH_LOGIN_LIMITED,		/* mauth_login_limited: the request failed (429) */
 };
 
 /*
@@ -99,6 +100,15 @@ enum mauth_login {
  * there is nothing to verify, and Synapse says why too.
  */
 enum mauth_login mauth_login_check(struct mdb *, const char *user_id, const char *password);
+
+/*
+ * mauth_login_check under the login rate limits, as Synapse applies
+ * them: while rc_login.failed_attempts of user_id is full no password is
+ * checked (the right one neither), a wrong one counts there, and a right
+ * one counts in rc_login.account.  MAUTH_LOGIN_LIMITED and ERROR leave
+ * the request failed (429 M_LIMIT_EXCEEDED with retry_after_ms, 500).
+ */
+enum mauth_login mauth_login_limited(struct mreq *, const char *user_id, const char *password);
 
 /* Checks a login password for user_id: 1 right, 0 wrong or no such user, -1 error. */
 int	mauth_password_check(struct mreq *, const char *user_id, const char *password);

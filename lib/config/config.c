@@ -75,6 +75,72 @@ static const struct ckey keys[] = {
 	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
 };
 
+static void	adderr(char *, size_t, int *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static const struct {
+	const char	*name;
+	double		 per_second;
+	int64_t		 burst_count;
+} rcs[MRC__MAX] = {
+#define X(id, name, ps, burst) [id] = { name, ps, burst },
+	MRC_TABLE
+#undef X
+};
+
+const char *
+mconfig_rc_name(enum mrc rc)
+{
+	return rc < MRC__MAX ? rcs[rc].name : NULL;
+}
+
+/*
+ * A rate limit's key, "NAME.per_second" or "NAME.burst_count" (the
+ * names of Synapse's YAML, flattened): 1 when k is one (stored, or an
+ * error added), 0 when it is not.
+ */
+static int
+rc_key(struct mconfig *c, const char *k, const char *v, const char *path, int lineno,
+    char *errs, size_t errsz, int *nerr)
+{
+	const char	*dot = strrchr(k, '.');
+	char		*end;
+	size_t		 len;
+	int		 i;
+
+	if (strncmp(k, "rc_", 3) != 0 || dot == NULL)
+		return 0;
+	len = (size_t)(dot - k);
+	for (i = 0; i < MRC__MAX; i++)
+		if (strlen(rcs[i].name) == len && strncmp(rcs[i].name, k, len) == 0)
+			break;
+	if (i == MRC__MAX)
+		return 0;
+	errno = 0;
+	if (strcmp(dot + 1, "per_second") == 0) {
+		double d = strtod(v, &end);
+
+		/* NaN fails every comparison: refused with the rest. */
+		if (errno != 0 || end == v || *end != '\0' || !(d >= 0.000001 && d <= 1000000))
+			adderr(errs, errsz, nerr, "%s:%d: %s: expected a number from 0.000001"
+			    " to 1000000", path, lineno, k);
+		else
+			c->rc[i].per_second = d;
+		return 1;
+	}
+	if (strcmp(dot + 1, "burst_count") == 0) {
+		long long n = strtoll(v, &end, 10);
+
+		if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 1000000000)
+			adderr(errs, errsz, nerr, "%s:%d: %s: expected a number from 1 to"
+			    " 1000000000", path, lineno, k);
+		else
+			c->rc[i].burst_count = n;
+		return 1;
+	}
+	return 0;
+}
+
 static void
 adderr(char *errs, size_t errsz, int *nerr, const char *fmt, ...)
 {
@@ -236,6 +302,10 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	/* Synapse's defaults: an hour, guests too. */
 	c->turn_user_lifetime = 3600;
 	c->turn_allow_guests = 1;
+	for (int i = 0; i < MRC__MAX; i++) {
+		c->rc[i].per_second = rcs[i].per_second;
+		c->rc[i].burst_count = rcs[i].burst_count;
+	}
 	if ((c->path = strdup(path)) == NULL || (tmp = strdup(path)) == NULL) {
 		mconfig_free(c);
 		return NULL;
@@ -275,6 +345,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(keys[i].name, k) == 0)
 				key = &keys[i];
+		if (key == NULL && rc_key(c, k, v, path, lineno, errs, errsz, &nerr))
+			continue;
 		if (key == NULL) {
 			adderr(errs, errsz, &nerr, "%s:%d: unknown key \"%s\"", path, lineno, k);
 			continue;

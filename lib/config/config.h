@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ratelimit/limits.h"
+
 enum mdb_backend { MDB_SQLITE, MDB_POSTGRES };
 
 struct mconfig {
@@ -69,6 +71,8 @@ struct mconfig {
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
 	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
+	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
+	struct mrc_limit rc[MRC__MAX];
 };
 
 /*
@@ -79,5 +83,7 @@ struct mconfig	*mconfig_load(const char *path, char *errs, size_t errsz);
 void		 mconfig_free(struct mconfig *);
 /* Threads configured for the handler named name ("client", ...), or 0. */
 int		 mconfig_threads(const struct mconfig *, const char *name);
+/* The config name of rate limit rc ("rc_message"). */
+const char	*mconfig_rc_name(enum mrc);
 
 #endif

@@ -189,8 +189,13 @@ nv_put(struct mfcgi_buf *b, const char *name, const char *value)
 static int
 params_decode(struct mfcgi_buf *b)
 {
-	unsigned char	*r = b->data, *w = b->data, *end = b->data + b->len;
+	unsigned char	*r, *w, *end;
 
+	/* No parameters at all: no buffer either, and NULL + 0 is undefined. */
+	if (b->len == 0)
+		return 0;
+	r = w = b->data;
+	end = b->data + b->len;
 	while (r < end) {
 		size_t nl, vl, hl;
 

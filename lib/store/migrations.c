@@ -686,5 +686,18 @@ const struct mmigration mmigrations[] = {
 	  " retry_at BIGINT NOT NULL DEFAULT 0,"
 	  " backoff_ms BIGINT NOT NULL DEFAULT 0);",
 	  NULL },
+	/*
+	 * Rate limits (lib/ratelimit): a bucket per limit and key (user,
+	 * address), the time at which it is empty again; rows of empty
+	 * buckets are dropped as new ones come.  And the per-user overrides
+	 * of Synapse's admin API (override_ratelimit).
+	 */
+	{ 24, "ratelimit",
+	  "CREATE TABLE ratelimit_buckets (name TEXT NOT NULL, bucket TEXT NOT NULL,"
+	  " tat_us BIGINT NOT NULL, PRIMARY KEY (name, bucket));"
+	  "CREATE INDEX ratelimit_buckets_tat ON ratelimit_buckets (tat_us);"
+	  "CREATE TABLE ratelimit_override (user_id TEXT PRIMARY KEY,"
+	  " messages_per_second BIGINT NOT NULL, burst_count BIGINT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -125,6 +125,7 @@
 #include "store/stmts-outbox.h"
 #include "store/stmts-media.h"
 #include "store/stmts-fedq.h"
+#include "store/stmts-ratelimit.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -146,6 +147,7 @@
 	MSTMT_TABLE_OUTBOX \
 	MSTMT_TABLE_MEDIA \
 	MSTMT_TABLE_FEDQ \
+	MSTMT_TABLE_RATELIMIT \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -64,5 +64,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/outbox.h"
 #include "store/media.h"
 #include "store/fedq.h"
+#include "store/ratelimit.h"
 
 #endif

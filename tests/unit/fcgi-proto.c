@@ -417,6 +417,28 @@ test_noise(void)
 	}
 }
 
+/*
+ * A request without a single parameter (found by tests/fuzz/fcgi): the
+ * empty PARAMS stream is decoded without arithmetic on its NULL buffer
+ * (undefined behaviour, fatal in the sanitizer build) and the request
+ * is whole, with no parameter to find.
+ */
+static void
+test_no_params(void)
+{
+	struct mfcgi_buf	 b = { NULL, 0, 0 };
+	struct mfcgi_in		 in;
+
+	mfcgi_in_init(&in, 256, 256);
+	begin(&b, 1, 1, 0);
+	rec(&b, MFCGI_PARAMS, 1, NULL, 0, 0);
+	rec(&b, MFCGI_STDIN, 1, NULL, 0, 0);
+	CHECK(feed(&in, &b, 0) == MFCGI_READY);
+	CHECK(mfcgi_in_param(&in, "REQUEST_URI") == NULL);
+	mfcgi_buf_free(&b);
+	mfcgi_in_fini(&in);
+}
+
 int
 main(void)
 {
@@ -429,5 +451,6 @@ main(void)
 	test_bad();
 	test_output();
 	test_noise();
+	test_no_params();
 	return failed;
 }
