@@ -137,7 +137,14 @@ def start_stack(open_registration=True, extra_conf="", env=None, pg=None):
 
     free_port() closes its socket before nginx binds the port, so another
     program can take it in between (several test runs on one machine):
-    then the stack starts again on another port, at most three times."""
+    then the stack starts again on another port, at most three times.
+
+    On PostgreSQL the stacks share MYELIN_TEST_PG's database, except one
+    on a fake clock (MYELIN_FAKE_CLOCK in env), which gets a database of
+    its own: its rows carry its own times (rate-limit buckets, leases,
+    backoffs), which must not reach the stacks on the real clock."""
+    if pg is None and "MYELIN_FAKE_CLOCK" in (env or {}):
+        pg = own_pg_database("clock")
     for attempt in range(3):
         directory = tempfile.mkdtemp(prefix="myelin-e2e-")
         port = free_port()

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from conftest import C, FakeClock, User, admin_login, q, start_stack, stop_stack
+from conftest import C, FakeClock, User, admin_login, own_pg_database, q, start_stack, stop_stack
 
 # Low limits, one action regained every 10 s, except where said.
 LIMITS = """
@@ -30,8 +30,12 @@ rc_invites.per_user.burst_count = 2
 
 @pytest.fixture(scope="module")
 def rl():
+    # On PostgreSQL a database of its own: buckets are rows keyed by user
+    # and address (127.0.0.1 for every stack), filled at this stack's low
+    # rates on its fake clock, which must not limit the other stacks.
     clock = FakeClock()
-    s = start_stack(extra_conf=LIMITS, env={"MYELIN_FAKE_CLOCK": clock.path})
+    s = start_stack(extra_conf=LIMITS, env={"MYELIN_FAKE_CLOCK": clock.path},
+                    pg=own_pg_database("ratelimit"))
     s.clock = clock
     yield s
     stop_stack(s)
