@@ -98,7 +98,8 @@ mstore_backup_delete(struct mdb *db, const char *user_id, int64_t version)
 	if (mdb_begin(db) == -1)
 		return -1;
 	if ((n = mdb_exec(db, MSTMT_E2EE_BV_DEL, "si", user_id, version)) < 0 ||
-	    mdb_exec(db, MSTMT_E2EE_BK_DEL, "siss", user_id, version, NULL, NULL) < 0 ||
+	    mdb_exec(db, MSTMT_E2EE_BK_DEL, "siss", user_id, version, (const char *)NULL,
+	    (const char *)NULL) < 0 ||
 	    mdb_commit(db) == -1) {
 		mdb_rollback(db);
 		return -1;
