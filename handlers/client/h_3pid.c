@@ -220,12 +220,12 @@ threepid_unbind_all(struct mreq *req, const char *id_server, int *all)
 int
 h_3pid_add(struct mreq *req)
 {
-	const char	*sid, *secret;
+	const char	*secret;
 	char		*session = NULL;
 	int		 rc;
 
 	if ((secret = need_str(req, req->body, "client_secret")) == NULL ||
-	    (sid = need_str(req, req->body, "sid")) == NULL)
+	    need_str(req, req->body, "sid") == NULL)
 		return -1;
 	if (!mident_secret_check(secret))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid client_secret parameter");
@@ -374,7 +374,7 @@ room_3pid_invite(struct mreq *req, const char *room_id, const json_t *inv)
 	json_t			*body = NULL, *content = NULL;
 	const char		*ids, *tok, *medium, *address;
 	char			*mxid = NULL, *token = NULL, *eid = NULL;
-	int			 rc = -1, r;
+	int			 rc = -1;
 
 	if (room_3pid_invite_check(req, inv) == -1)
 		return -1;
@@ -382,7 +382,7 @@ room_3pid_invite(struct mreq *req, const char *room_id, const json_t *inv)
 	tok = mjson_str(inv, "id_access_token");
 	medium = mjson_str(inv, "medium");
 	address = mjson_str(inv, "address");
-	if ((r = room_require_joined(req, room_id)) != 1)
+	if (room_require_joined(req, room_id) != 1)
 		return -1;
 	/* Synapse: a shadow-banned inviter's 3PID invite answers as if sent. */
 	if (req->auth.is_shadow_banned)

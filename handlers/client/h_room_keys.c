@@ -135,6 +135,7 @@ keys_version(struct mreq *req, int64_t *v)
 	json_t	*info = NULL;
 	int	 rc;
 
+	*v = 0;
 	if (s == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "version is required");
 	rc = version_parse(req, s, v);
@@ -181,7 +182,7 @@ reply_etag(struct mreq *req, int64_t v)
 	json_t	*info;
 	int	 rc;
 
-	if ((rc = mstore_backup_get(req->db, req->auth.user_id, v, &info)) != 1)
+	if (mstore_backup_get(req->db, req->auth.user_id, v, &info) != 1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	rc = mfcgi_reply(req, 200, json_pack("{s:O,s:O}", "etag", json_object_get(info, "etag"),
 	    "count", json_object_get(info, "count")));

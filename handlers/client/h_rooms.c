@@ -1046,7 +1046,7 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 	char			*eid = NULL, *path = NULL, *re = NULL, *ee = NULL;
 	enum mroom_err		 e;
 	long			 status;
-	int			 rc = -1, found;
+	int			 rc = -1;
 
 	memset(&row, 0, sizeof(row));
 	memset(&room, 0, sizeof(room));
@@ -1067,7 +1067,7 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		room_fail(req, &ctx, e);
 		goto out;
 	}
-	if ((found = mstore_event_get(req->db, eid, &row)) != 1 ||
+	if (mstore_event_get(req->db, eid, &row) != 1 ||
 	    mstore_room_get(req->db, room_id, &room) != 1 ||
 	    (irs = invite_room_state(req, room_id)) == NULL) {
 		mdb_rollback(req->db);
@@ -1090,7 +1090,7 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 	    strcmp(mjson_str(reply, "errcode"), "M_UNRECOGNIZED") == 0)) {
 		json_decref(reply);
 		reply = NULL;
-		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		strstr(path, "/v2/")[2] = '1';	/* "/v2/" -> "/v1/" */
 		rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path,
 		    row.json, &status, &reply);
 		if (rc == 0 && status == 200 && !json_is_array(reply))

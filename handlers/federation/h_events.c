@@ -60,6 +60,7 @@ room_open(struct mreq *req, const char *room_id, struct mroom *room,
 {
 	int rc;
 
+	*ver = NULL;
 	memset(room, 0, sizeof(*room));
 	if ((rc = mstore_room_get(req->db, room_id, room)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: room lookup", __func__);
@@ -659,7 +660,7 @@ static int
 make_member(struct mreq *req, const char *membership)
 {
 	struct mroom		 room;
-	const struct mroomver	*ver;
+	const struct mroomver	*ver = NULL;
 	struct mstate_key	 keys[8];
 	struct mroom_ctx	 ctx;
 	struct cur		 c;
@@ -676,13 +677,17 @@ make_member(struct mreq *req, const char *membership)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "User not from origin");
 	if (room_open(req, room_id, &room, &ver) == -1)
 		return -1;
+	/* A room of a version we do not know: no version rules to build or check by. */
+	if (ver == NULL) {
+		rc = mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+		goto out;
+	}
 	/* As Synapse: a room no user of ours is in is not ours to let anyone into. */
 	if ((rc = mfed_server_in_room(req->db, room_id, req->conf->server_name)) != 1) {
 		rc = rc == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: members", __func__) :
 		    mfcgi_fail(req, MERR_NOT_FOUND, "No user of this server is in the room");
 		goto out;
 	}
-	rc = -1;
 	if (strcmp(membership, "join") == 0) {
 		if ((vers = query_all(req, "ver")) == NULL) {
 			rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -706,7 +711,7 @@ make_member(struct mreq *req, const char *membership)
 	ev = json_pack("{s:s,s:s,s:s,s:s,s:{s:s},s:I,s:I}", "type", "m.room.member",
 	    "room_id", room_id, "sender", user, "state_key", user, "content", "membership",
 	    membership, "origin_server_ts", (json_int_t)mclock_now_ms(), "depth",
-	    (json_int_t)(maxdepth + 1));
+	    (json_int_t)maxdepth + 1);
 	if (ev == NULL) {
 		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
@@ -784,7 +789,7 @@ static int
 send_member(struct mreq *req, const char *membership, int v1)
 {
 	struct mroom		 room;
-	const struct mroomver	*ver;
+	const struct mroomver	*ver = NULL;
 	struct mevrow		 row;
 	enum mroom_fate		 fate;
 	const char		*room_id = req->params[0], *sender, *via, *at;
@@ -795,6 +800,11 @@ send_member(struct mreq *req, const char *membership, int v1)
 
 	if (room_open(req, room_id, &room, &ver) == -1)
 		return -1;
+	/* A room of a version we do not know: no version rules to build or check by. */
+	if (ver == NULL) {
+		rc = mfcgi_fail(req, MERR_NOT_FOUND, "Unknown room");
+		goto out;
+	}
 	if ((ev = json_deep_copy(req->body)) == NULL) {
 		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;

@@ -130,13 +130,13 @@ by_depth(const json_t *pdus)
 		return NULL;
 	if (n == 0)
 		return out;
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
+	if ((v = calloc(n, sizeof(json_t *))) == NULL) {
 		json_decref(out);
 		return NULL;
 	}
 	for (i = 0; i < n; i++)
 		v[i] = json_array_get(pdus, i);
-	qsort(v, n, sizeof(*v), depth_cmp);
+	qsort(v, n, sizeof(json_t *), depth_cmp);
 	for (i = 0; i < n; i++)
 		if (json_is_object(v[i]))
 			json_array_append(out, v[i]);
@@ -314,7 +314,6 @@ fetch_state(struct inb *in, const char *prev)
 	json_t	*reply, *ids, *pdus = NULL, *state = NULL, *v, *all;
 	char	*r, *e, *path = NULL;
 	size_t	 i, j;
-	int	 k;
 
 	r = mfed_escape(in->room_id);
 	e = mfed_escape(prev);
@@ -343,7 +342,7 @@ fetch_state(struct inb *in, const char *prev)
 			if (!json_is_string(v) || json_object_get(all, json_string_value(v)))
 				continue;
 			json_object_set_new(all, json_string_value(v), json_true());
-			if ((k = known(in, json_string_value(v))) != 0)
+			if (known(in, json_string_value(v)) != 0)
 				continue;
 			if ((pdu = fetch_event(in, json_string_value(v))) != NULL)
 				json_array_append_new(pdus, pdu);

@@ -70,7 +70,7 @@ static char *
 versions_query(void)
 {
 	const struct mroomver	*all;
-	size_t			 n, len = 0, i;
+	size_t			 n, len = 0, i, o = 0;
 	char			*s;
 
 	all = mroomver_all(&n);
@@ -79,10 +79,9 @@ versions_query(void)
 	if ((s = malloc(len + 1)) == NULL)
 		return NULL;
 	*s = '\0';
-	for (i = 0; i < n; i++) {
-		strcat(s, i == 0 ? "?ver=" : "&ver=");
-		strcat(s, all[i].id);
-	}
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, len + 1 - o, "%cver=%s", i == 0 ? '?' : '&',
+		    all[i].id);
 	return s;
 }
 

@@ -35,7 +35,7 @@ prune(struct mdb *db, const char *event_id)
 
 	if ((r = mstore_event_get(db, event_id, &row)) != 1)
 		return r;
-	if ((r = mstore_room_get(db, row.room_id, &room)) == 1) {
+	if (mstore_room_get(db, row.room_id, &room) == 1) {
 		ver = mroomver_get(room.version);
 		mroom_fini(&room);
 	}

@@ -171,13 +171,11 @@ int
 mstore_keys_upload(struct mdb *db, const char *user_id, const char *device_id,
     const json_t *dkeys, const json_t *otks, const json_t *fallbacks, char **conflict)
 {
-	int rc;
-
 	*conflict = NULL;
 	if (mdb_begin(db) == -1)
 		return -1;
 	if ((dkeys != NULL && upload_dkeys(db, user_id, device_id, dkeys) == -1) ||
-	    (otks != NULL && (rc = upload_otks(db, user_id, device_id, otks, conflict)) != 0) ||
+	    (otks != NULL && upload_otks(db, user_id, device_id, otks, conflict) != 0) ||
 	    (fallbacks != NULL && upload_fallbacks(db, user_id, device_id, fallbacks) == -1)) {
 		mdb_rollback(db);
 		return *conflict != NULL ? 1 : -1;
