@@ -675,7 +675,7 @@ remote_servers(struct mreq *req, const char *room_id, const char *user_id, int j
 	const json_t	*v;
 	const char	*m, *sk, *mine = NULL;
 	size_t		 i;
-	int		 found, err = 0, local = 0, others = 0, rc = 0;
+	int		 found, err = 0, local = 0, rc = 0;
 
 	*servers = NULL;
 	memset(&room, 0, sizeof(room));
@@ -705,11 +705,8 @@ remote_servers(struct mreq *req, const char *room_id, const char *user_id, int j
 				continue;
 			if (strcmp(server_of(sk), req->conf->server_name) == 0)
 				local++;
-			else {
-				others++;
-				if (server_add(req, list, server_of(sk)) == -1)
-					goto oom;
-			}
+			else if (server_add(req, list, server_of(sk)) == -1)
+				goto oom;
 		}
 	}
 	if (server_add(req, list, server_of(room_id)) == -1)
