@@ -88,6 +88,23 @@ h_support(struct mreq *req)
 	return mfcgi_reply(req, 200, out);
 }
 
+/*
+ * Spec: C-S API v1.18, GET /.well-known/matrix/policy_server: the
+ * public_keys of the policy server that runs under this server name, for
+ * sysadmins who host one (a Meowlnir or policyserv) beside myelin;
+ * 404 M_NOT_FOUND when policy_server_ed25519 is not configured (no
+ * policy server here).  The key was checked at start.
+ */
+int
+h_policy_server(struct mreq *req)
+{
+	const char *k = req->conf->policy_server_ed25519;
+
+	if (k == NULL)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "No policy server is configured");
+	return mfcgi_reply(req, 200, json_pack("{s:{s:s}}", "public_keys", "ed25519", k));
+}
+
 /* Writes s as the body of an nginx "return" string: escapes ' and \. */
 static void
 nginx_quoted(FILE *f, const char *s)
