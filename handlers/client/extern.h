@@ -9,6 +9,8 @@
 int	h_versions(struct mreq *);
 int	h_capabilities(struct mreq *);
 int	h_support(struct mreq *);
+int	h_delayed_list(struct mreq *);
+int	h_delayed_update(struct mreq *);
 int	h_policy_server(struct mreq *);
 void	client_nginx_extra(const struct mconfig *, FILE *);
 

@@ -10,10 +10,15 @@
 int
 h_versions(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:{}}",
+	json_t *unstable = json_object();
+
+	/* MSC4140 delayed events, when max_event_delay_ms turns them on. */
+	if (req->conf->max_event_delay_ms > 0)
+		json_object_set_new(unstable, "org.matrix.msc4140", json_true());
+	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:o}",
 	    "versions", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4",
 	    "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12",
-	    "unstable_features"));
+	    "unstable_features", unstable));
 }
 
 /*

@@ -1221,8 +1221,12 @@ int
 h_send(struct mreq *req)
 {
 	char	*eid = NULL;
+	int64_t	 delay;
 	int	 rc;
 
+	if ((rc = room_delay_param(req, &delay)) != 0)
+		return rc == -1 ? -1 : room_delay(req, req->params[0], req->params[1], NULL,
+		    req->body, delay);
 	if (room_send1(req, req->params[0], req->params[1], NULL, req->body, NULL,
 	    req->paramsz > 2 ? req->params[2] : NULL, &eid) == -1)
 		return -1;
@@ -1237,8 +1241,12 @@ h_state_put(struct mreq *req)
 {
 	const char	*sk = req->paramsz > 2 ? req->params[2] : "";
 	char		*eid = NULL;
+	int64_t		 delay;
 	int		 rc;
 
+	if ((rc = room_delay_param(req, &delay)) != 0)
+		return rc == -1 ? -1 : room_delay(req, req->params[0], req->params[1], sk,
+		    req->body, delay);
 	if (room_send1(req, req->params[0], req->params[1], sk, req->body, NULL, NULL, &eid) == -1)
 		return -1;
 	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "event_id", eid));

@@ -63,6 +63,7 @@ static const struct ckey keys[] = {
 	{ "support_contact", C_CONTACT, OFF(support_contacts), 0, 0 },
 	{ "support_page", C_STR, OFF(support_page), 0, 0 },
 	{ "policy_server_ed25519", C_STR, OFF(policy_server_ed25519), 0, 0 },
+	{ "max_event_delay_ms", C_INT, OFF(max_event_delay_ms), 1, INT64_C(31536000000) },
 	{ "login_via_existing_session", C_BOOL, OFF(login_via_existing_session), 0, 0 },
 	{ "threads.federation", C_INT, OFF(threads_federation), 1, 256 },
 	{ "federation_listen", C_STR, OFF(federation_listen), 0, 0 },
