@@ -54,7 +54,7 @@ fire(struct mroom_ctx *ctx, const struct mdelayed *d)
 		    ctx->why);
 		if (mdb_begin(ctx->db) == -1)
 			return -1;
-		if ((r = mstore_delayed_claim(ctx->db, d->delay_id)) == -1) {
+		if (mstore_delayed_claim(ctx->db, d->delay_id) == -1) {
 			mdb_rollback(ctx->db);
 			return -1;
 		}
