@@ -38,4 +38,13 @@ struct mkey;
 void	t_fedsend_init(const struct mconfig *, const struct mkey *);
 int64_t	t_fedsend(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * Delayed events (MSC4140, max_event_delay_ms): sends those due, as
+ * their users, with the server's signing key given once.  Returns the
+ * milliseconds until the next is due (at most a second: new ones are
+ * rows, not stream moves), NOMORE when delayed events are off.
+ */
+void	t_delayed_init(const struct mconfig *, const struct mkey *);
+int64_t	t_delayed(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

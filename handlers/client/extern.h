@@ -9,6 +9,9 @@
 int	h_versions(struct mreq *);
 int	h_capabilities(struct mreq *);
 int	h_support(struct mreq *);
+int	h_delayed_list(struct mreq *);
+int	h_delayed_update(struct mreq *);
+int	h_policy_server(struct mreq *);
 void	client_nginx_extra(const struct mconfig *, FILE *);
 
 int	h_register(struct mreq *);
@@ -33,6 +36,8 @@ int	h_3pid_delete(struct mreq *);
 int	h_3pid_add(struct mreq *);
 int	h_3pid_email_token(struct mreq *);
 int	h_3pid_msisdn_token(struct mreq *);
+int	h_password_email_token(struct mreq *);
+int	h_password_msisdn_token(struct mreq *);
 int	h_register_email_token(struct mreq *);
 int	h_register_msisdn_token(struct mreq *);
 int	threepid_unbind_all(struct mreq *, const char *id_server, int *all);

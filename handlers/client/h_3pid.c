@@ -281,6 +281,23 @@ h_3pid_msisdn_token(struct mreq *req)
 	    "Adding phone numbers to user account is not supported by this homeserver");
 }
 
+/* Password resets: the same, with Synapse's words (it checks nothing first). */
+int
+h_password_email_token(struct mreq *req)
+{
+	return mfcgi_fail(req, MERR_UNKNOWN,
+	    "Email-based password resets have been disabled on this server");
+}
+
+int
+h_password_msisdn_token(struct mreq *req)
+{
+	if (msisdn_params(req) == -1)
+		return -1;
+	return mfcgi_fail(req, MERR_UNKNOWN,
+	    "Password resets by phone number are not supported on this homeserver");
+}
+
 int
 h_register_msisdn_token(struct mreq *req)
 {

@@ -11,9 +11,6 @@
 #include "rooms.h"
 #include "store/store.h"
 
-/* The largest page of /publicRooms; also the page size when none is asked. */
-#define PUBLIC_ROOMS_MAX	1000
-
 /* Current state lookups for a probe event, each state event fetched once. */
 struct probeview {
 	struct mroom_ctx	*ctx;
@@ -148,135 +145,24 @@ h_dir_visibility_put(struct mreq *req)
 }
 
 /*
- * Pagination tokens of /publicRooms name the room a page ended on by
- * its sort key: "n<members>_<room_id>" continues after it, and
- * "p<members>_<room_id>" pages back before it.  Keys rather than offsets
- * keep pages steady while rooms come and go.
- */
-struct pubkey {
-	int		 forward;
-	int64_t		 members;
-	const char	*room_id;	/* borrowed from the token */
-};
-
-/*
- * 0, or -1 with 400 M_INVALID_PARAM, also for a member count that
- * overflows (mfcgi_num_parse) or is followed by anything but '_'.
- */
-static int
-pubkey_parse(struct mreq *req, const char *tok, struct pubkey *k)
-{
-	const char	*end;
-	int64_t		 n;
-
-	if ((tok[0] != 'n' && tok[0] != 'p') ||
-	    mfcgi_num_parse(tok + 1, 0, INT64_MAX, &end, &n) == -1 ||
-	    *end != '_' || end[1] == '\0')
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token");
-	k->forward = tok[0] == 'n';
-	k->members = n;
-	k->room_id = end + 1;
-	return 0;
-}
-
-/* The token naming room's place, to page forward after it or back before it. */
-static json_t *
-pubkey_token(const json_t *room, int forward)
-{
-	char	*s;
-	json_t	*t;
-
-	if (asprintf(&s, "%c%lld_%s", forward ? 'n' : 'p', (long long)json_integer_value(
-	    json_object_get(room, "num_joined_members")), mjson_str(room, "room_id")) == -1)
-		return NULL;
-	t = json_string(s);
-	free(s);
-	return t;
-}
-
-/*
- * Where room sorts against key: -1 before it (more members, or as many
- * and a greater room ID), 0 at it, 1 after it.
- */
-static int
-key_cmp(const json_t *room, const struct pubkey *k)
-{
-	int64_t	n = json_integer_value(json_object_get(room, "num_joined_members"));
-	int	d;
-
-	if (n != k->members)
-		return n > k->members ? -1 : 1;
-	d = strcmp(mjson_str(room, "room_id"), k->room_id);
-	return d > 0 ? -1 : d < 0;
-}
-
-/*
- * The shared part of GET and POST /publicRooms.  limit 0: none asked,
- * and then as for a larger one, a page of PUBLIC_ROOMS_MAX at most.
- * Tokens and their presence follow Synapse's RoomListHandler: a page
- * reached with a token has a token back, and a page with more beyond
- * has a token onwards.
+ * The shared part of GET and POST /publicRooms, one page
+ * (mstore_public_rooms_page, also the federation API's).
  */
 static int
 public_rooms(struct mreq *req, int64_t limit, const char *since, const char *search,
     const json_t *types, const char *server, int no_network)
 {
-	struct pubkey	 key = { 1, 0, "" };
-	json_t		*all = NULL, *chunk = NULL, *out = NULL;
-	size_t		 n, lo, hi, i;
-	int		 more, rc = -1;
+	json_t	*out;
+	int	 bad;
 
 	/* Spec: server, "Defaults to the local server. Case sensitive." (others: public_rooms_remote). */
 	(void)server;
-	if (since != NULL && pubkey_parse(req, since, &key) == -1)
-		return -1;
-	if (limit <= 0 || limit > PUBLIC_ROOMS_MAX)
-		limit = PUBLIC_ROOMS_MAX;
 	/* Application services' networks: there are none here to list. */
-	all = no_network ? json_array() : mstore_public_rooms(req->db, search, types);
-	if (all == NULL || (chunk = json_array()) == NULL || (out = json_object()) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-		goto out;
-	}
-	n = json_array_size(all);
-	if (since == NULL || key.forward) {
-		for (lo = 0; since != NULL && lo < n && key_cmp(json_array_get(all, lo), &key) <= 0;
-		    lo++)
-			;
-		hi = n - lo > (size_t)limit ? lo + (size_t)limit : n;
-		more = hi < n;
-	} else {
-		for (hi = 0; hi < n && key_cmp(json_array_get(all, hi), &key) < 0; hi++)
-			;
-		lo = hi > (size_t)limit ? hi - (size_t)limit : 0;
-		more = lo > 0;
-	}
-	for (i = lo; i < hi; i++)
-		json_array_append(chunk, json_array_get(all, i));
-	if (hi > lo) {
-		const json_t *first = json_array_get(all, lo), *last = json_array_get(all, hi - 1);
-
-		if (since == NULL || key.forward) {
-			if (since != NULL)
-				json_object_set_new(out, "prev_batch", pubkey_token(first, 0));
-			if (more)
-				json_object_set_new(out, "next_batch", pubkey_token(last, 1));
-		} else {
-			json_object_set_new(out, "next_batch", pubkey_token(last, 1));
-			if (more)
-				json_object_set_new(out, "prev_batch", pubkey_token(first, 0));
-		}
-	}
-	json_object_set_new(out, "chunk", chunk);
-	chunk = NULL;
-	json_object_set_new(out, "total_room_count_estimate", json_integer((json_int_t)n));
-	rc = mfcgi_reply(req, 200, out);
-	out = NULL;
-out:
-	json_decref(all);
-	json_decref(chunk);
-	json_decref(out);
-	return rc;
+	if ((out = mstore_public_rooms_page(req->db, limit, since, search, types, no_network,
+	    &bad)) == NULL)
+		return bad ? mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token") :
+		    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, out);
 }
 
 /*

@@ -10,10 +10,15 @@
 int
 h_versions(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:{}}",
+	json_t *unstable = json_object();
+
+	/* MSC4140 delayed events, when max_event_delay_ms turns them on. */
+	if (req->conf->max_event_delay_ms > 0)
+		json_object_set_new(unstable, "org.matrix.msc4140", json_true());
+	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:o}",
 	    "versions", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4",
 	    "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12",
-	    "unstable_features"));
+	    "unstable_features", unstable));
 }
 
 /*
@@ -86,6 +91,23 @@ h_support(struct mreq *req)
 	if (c->support_page != NULL)
 		json_object_set_new(out, "support_page", json_string(c->support_page));
 	return mfcgi_reply(req, 200, out);
+}
+
+/*
+ * Spec: C-S API v1.18, GET /.well-known/matrix/policy_server: the
+ * public_keys of the policy server that runs under this server name, for
+ * sysadmins who host one (a Meowlnir or policyserv) beside myelin;
+ * 404 M_NOT_FOUND when policy_server_ed25519 is not configured (no
+ * policy server here).  The key was checked at start.
+ */
+int
+h_policy_server(struct mreq *req)
+{
+	const char *k = req->conf->policy_server_ed25519;
+
+	if (k == NULL)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "No policy server is configured");
+	return mfcgi_reply(req, 200, json_pack("{s:{s:s}}", "public_keys", "ed25519", k));
 }
 
 /* Writes s as the body of an nginx "return" string: escapes ' and \. */

@@ -37,6 +37,8 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/account/3pid/add",			MAUTH_USER,	h_3pid_add },
 	{ MM_POST,	C "/account/3pid/email/requestToken",	MAUTH_NONE,	h_3pid_email_token },
 	{ MM_POST,	C "/account/3pid/msisdn/requestToken",	MAUTH_NONE,	h_3pid_msisdn_token },
+	{ MM_POST,	C "/account/password/email/requestToken",	MAUTH_NONE,	h_password_email_token },
+	{ MM_POST,	C "/account/password/msisdn/requestToken",	MAUTH_NONE,	h_password_msisdn_token },
 	{ MM_POST,	C "/register/email/requestToken",	MAUTH_NONE,	h_register_email_token },
 	{ MM_POST,	C "/register/msisdn/requestToken",	MAUTH_NONE,	h_register_msisdn_token },
 	{ MM_GET,	C "/profile/{userId}",			MAUTH_NONE,	h_profile_get },
@@ -51,6 +53,11 @@ static const struct mroute routes[] = {
 	{ MM_POST,	C "/user/{userId}/openid/request_token", MAUTH_USER,	h_openid_request_token },
 	{ MM_GET,	"/_matrix/federation/v1/openid/userinfo", MAUTH_NONE,	h_openid_userinfo },
 	{ MM_GET,	"/.well-known/matrix/support",		MAUTH_NONE,	h_support },
+	{ MM_GET,	"/.well-known/matrix/policy_server",	MAUTH_NONE,	h_policy_server },
+	{ MM_GET,	"/_matrix/client/unstable/org.matrix.msc4140/delayed_events", MAUTH_USER,
+	    h_delayed_list },
+	{ MM_POST,	"/_matrix/client/unstable/org.matrix.msc4140/delayed_events/{delayId}",
+	    MAUTH_USER, h_delayed_update },
 	{ MM_GET,	C "/admin/whois/{userId}",		MAUTH_USER,	h_whois },
 	{ MM_GET,	"/_matrix/client/v1/admin/lock/{userId}", MAUTH_ADMIN,	h_lock_get },
 	{ MM_PUT,	"/_matrix/client/v1/admin/lock/{userId}", MAUTH_ADMIN,	h_lock_put },
@@ -203,6 +210,7 @@ static const char *const locations[] = {
 	"/_matrix/client/",
 	"= /_matrix/federation/v1/openid/userinfo",
 	"= /.well-known/matrix/support",
+	"= /.well-known/matrix/policy_server",
 };
 
 /* Spec: C-S API, the endpoints with no request body: null, {} or none. */

@@ -10,6 +10,16 @@ void	room_ctx(struct mreq *, struct mroom_ctx *);
 /* Turns a failed mroom_* call into the Matrix error.  Returns -1. */
 int	room_fail(struct mreq *, struct mroom_ctx *, enum mroom_err);
 /*
+ * MSC4140 (h_delayed.c).  room_delay_param: 1 with *delay when the
+ * request asks for a delayed event (and delayed events are on and the
+ * delay within max_event_delay_ms), 0 when it does not, -1 after
+ * failing the request.  room_delay: keeps the event for later and
+ * answers {delay_id}; 0 or -1 (failed).
+ */
+int	room_delay_param(struct mreq *, int64_t *delay);
+int	room_delay(struct mreq *, const char *room_id, const char *type,
+	    const char *state_key, const json_t *content, int64_t delay);
+/*
  * Sends one event in its own transaction and wakes waiting syncs.
  * Returns 0 with *event_id (malloc'd), or -1 with the request failed.
  * A shadow-banned sender's event (not a join or leave) is not sent and

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "crypto/crypto.h"
 #include "events/events.h"
 #include "fed/fed.h"
 #include "http/http.h"
@@ -61,6 +62,8 @@ static const struct ckey keys[] = {
 	{ "turn_allow_guests", C_BOOL, OFF(turn_allow_guests), 0, 0 },
 	{ "support_contact", C_CONTACT, OFF(support_contacts), 0, 0 },
 	{ "support_page", C_STR, OFF(support_page), 0, 0 },
+	{ "policy_server_ed25519", C_STR, OFF(policy_server_ed25519), 0, 0 },
+	{ "max_event_delay_ms", C_INT, OFF(max_event_delay_ms), 1, INT64_C(31536000000) },
 	{ "login_via_existing_session", C_BOOL, OFF(login_via_existing_session), 0, 0 },
 	{ "threads.federation", C_INT, OFF(threads_federation), 1, 256 },
 	{ "federation_listen", C_STR, OFF(federation_listen), 0, 0 },
@@ -448,6 +451,14 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	else if (strchr(c->server_name, '/') != NULL || strchr(c->server_name, '@') != NULL ||
 	    mfed_name_parse(c->server_name, &(struct mfed_name){ 0 }) == -1)
 		adderr(errs, errsz, &nerr, "%s: server_name: not a valid server name", path);
+	if (c->policy_server_ed25519 != NULL) {
+		unsigned char k[33];
+
+		if (strchr(c->policy_server_ed25519, '=') != NULL ||
+		    mcrypto_b64_decode(c->policy_server_ed25519, k, sizeof(k)) != 32)
+			adderr(errs, errsz, &nerr, "%s: policy_server_ed25519: expected the "
+			    "unpadded base64 of a 32-byte ed25519 public key", path);
+	}
 	if (c->database == NULL)
 		adderr(errs, errsz, &nerr, "%s: database is required", path);
 	else if (c->db_backend == MDB_SQLITE && c->database[0] != '/') {

@@ -56,6 +56,8 @@ struct mconfig {
 	}		*support_contacts;
 	size_t		 support_contactsz;
 	char		*support_page;
+	char		*policy_server_ed25519;	/* /.well-known/matrix/policy_server */
+	int64_t		 max_event_delay_ms;	/* MSC4140 delayed events; 0: off */
 	/* POST /_matrix/client/v1/login/get_token and m.login.token. */
 	int		 login_via_existing_session;
 	int		 threads_federation;

@@ -472,10 +472,24 @@ rule_matches(int kind, const json_t *r, const struct mpush_user *u,
 			if (!mpush_cond(c, u, e, dflt))
 				return 0;
 		return 1;
-	case MPUSH_CONTENT:
+	case MPUSH_CONTENT: {
+		const char	*pat = json_string_value(json_object_get(r, "pattern"));
+		const char	*colon;
+		char		 local[256];
+
+		/* A server-default rule names its owner's localpart by a placeholder. */
+		if (dflt && pat != NULL && strcmp(pat, MPUSH_LOCALPART) == 0) {
+			if (u->user_id[0] != '@' || (colon = strchr(u->user_id, ':')) == NULL ||
+			    (size_t)(colon - u->user_id) > sizeof(local))
+				return 0;
+			memcpy(local, u->user_id + 1, (size_t)(colon - u->user_id - 1));
+			local[colon - u->user_id - 1] = '\0';
+			pat = local;
+		}
 		v = mpush_property(e->event, "content.body");
-		return json_is_string(v) && json_is_string(json_object_get(r, "pattern")) &&
-		    mpush_glob(push_str(r, "pattern"), json_string_value(v), 1, 0);
+		return json_is_string(v) && pat != NULL &&
+		    mpush_glob(pat, json_string_value(v), 1, 0);
+	}
 	case MPUSH_ROOM:
 		return strcmp(id, push_str(e->event, "room_id")) == 0;
 	case MPUSH_SENDER:
@@ -485,11 +499,25 @@ rule_matches(int kind, const json_t *r, const struct mpush_user *u,
 	}
 }
 
+/*
+ * Spec v1.7-v1.16 (MSC3952): the legacy mention rules, which look in the
+ * body, do not apply to an event whose content has m.mentions.
+ */
+int
+mpush_legacy_mention_rule(const char *rule_id)
+{
+	return strcmp(rule_id, ".m.rule.contains_display_name") == 0 ||
+	    strcmp(rule_id, ".m.rule.contains_user_name") == 0 ||
+	    strcmp(rule_id, ".m.rule.roomnotif") == 0;
+}
+
 const json_t *
 mpush_eval(const json_t *defaults, const json_t *userset, const struct mpush_user *u,
     const struct mpush_event *e, const char **rule_id)
 {
-	const json_t *tweaks = json_object_get(userset, "defaults");
+	const json_t	*tweaks = json_object_get(userset, "defaults");
+	int		 mentions = json_object_get(json_object_get(e->event, "content"),
+	    "m.mentions") != NULL;
 
 	for (int k = 0; k < MPUSH__MAX; k++) {
 		const json_t	*dl = json_object_get(defaults, mpush_kinds[k]);
@@ -508,6 +536,8 @@ mpush_eval(const json_t *defaults, const json_t *userset, const struct mpush_use
 				int		 master = strcmp(id, ".m.rule.master") == 0;
 
 				if ((pass == 0 && !master) || (pass == 2 && master))
+					continue;
+				if (pass == 2 && mentions && mpush_legacy_mention_rule(id))
 					continue;
 				if (pass != 1)
 					t = json_object_get(tweaks, id);

@@ -62,11 +62,16 @@ outcome_add(struct outcome **v, size_t *n, const json_t *actions, const char *us
 
 /* 1 when a user's own rules look at their display name (it costs a parse). */
 static int
-needs_display_name(const json_t *userset)
+needs_display_name(const json_t *userset, const json_t *ev)
 {
 	static const char *const kinds[] = { "override", "underride" };
-	const json_t	*r, *c;
+	const json_t	*r, *c, *content = json_object_get(ev, "content");
 	size_t		 i, j;
+
+	/* The default .m.rule.contains_display_name looks at a body without m.mentions. */
+	if (json_is_string(json_object_get(content, "body")) &&
+	    json_object_get(content, "m.mentions") == NULL)
+		return 1;
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		json_array_foreach(json_object_get(userset, kinds[k]), i, r)
@@ -205,7 +210,7 @@ mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
 		struct mpush_user	 u = { mem[i].user_id, NULL };
 		json_t			*m = NULL;
 
-		if (needs_display_name(set) &&
+		if (needs_display_name(set, ev) &&
 		    (m = json_loads(mem[i].member_json, 0, NULL)) != NULL)
 			u.display_name = mjson_str(json_object_get(m, "content"), "displayname");
 		acts = mpush_eval(defaults, set, &u, &pe, NULL);

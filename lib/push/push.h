@@ -25,6 +25,8 @@ int	mpush_kind_parse(const char *s);
  * stands in their conditions until mpush_defaults is given a user.
  */
 #define MPUSH_ME	"[the user's Matrix ID]"
+/* The owner's localpart, the pattern of .m.rule.contains_user_name. */
+#define MPUSH_LOCALPART	"[the user's localpart]"
 
 /*
  * The server-default rules (spec: C-S API, "Predefined Rules") as a
@@ -70,6 +72,8 @@ struct mpush_user {
  * from defaults or userset), or NULL when none does.  *rule_id (when not
  * NULL) names the rule.
  */
+/* 1 when rule_id is a legacy body-mention rule, which m.mentions turns off. */
+int	mpush_legacy_mention_rule(const char *rule_id);
 const json_t *mpush_eval(const json_t *defaults, const json_t *userset,
 	    const struct mpush_user *, const struct mpush_event *, const char **rule_id);
 

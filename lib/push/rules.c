@@ -8,10 +8,15 @@ const char *const mpush_kinds[MPUSH__MAX] = {
 };
 
 /*
- * Spec: C-S API v1.19, "Predefined Rules", in the spec's order.  v1.17
- * removed the legacy rules that looked for mentions in the body
- * (.m.rule.contains_display_name, .m.rule.contains_user_name,
- * .m.rule.roomnotif): mentions are m.mentions now.
+ * Spec: C-S API v1.19, "Predefined Rules", in the spec's order, and the
+ * three legacy rules that look for mentions in the body
+ * (.m.rule.contains_display_name, .m.rule.roomnotif,
+ * .m.rule.contains_user_name) where v1.16 and Synapse place them.  v1.17
+ * (MSC4210) dropped them from the spec, but Synapse still has them, and
+ * bridges, bots and older clients that send no m.mentions still mention
+ * users only in the body.  As v1.7 (MSC3952) says, they never apply to
+ * an event whose content has m.mentions (mpush_eval), so a client that
+ * sends m.mentions gets exactly the v1.17 behaviour.
  */
 #define TWEAK(n, v)	"{\"set_tweak\":\"" n "\",\"value\":\"" v "\"}"
 #define HIGHLIGHT	"{\"set_tweak\":\"highlight\"}"
@@ -33,8 +38,14 @@ static const char defaults_json[] = "{"
 	    "{\"kind\":\"event_property_contains\",\"key\":\"content.m\\\\.mentions.user_ids\","
 	    "\"value\":\"" MPUSH_ME "\"}",
 	    "\"notify\"," TWEAK("sound", "default") "," HIGHLIGHT) ","
+	RULE(".m.rule.contains_display_name", "true", "{\"kind\":\"contains_display_name\"}",
+	    "\"notify\"," TWEAK("sound", "default") "," HIGHLIGHT) ","
 	RULE(".m.rule.is_room_mention", "true",
 	    "{\"kind\":\"event_property_is\",\"key\":\"content.m\\\\.mentions.room\",\"value\":true},"
+	    "{\"kind\":\"sender_notification_permission\",\"key\":\"room\"}",
+	    "\"notify\"," HIGHLIGHT) ","
+	RULE(".m.rule.roomnotif", "true",
+	    MATCH("content.body", "@room") ","
 	    "{\"kind\":\"sender_notification_permission\",\"key\":\"room\"}",
 	    "\"notify\"," HIGHLIGHT) ","
 	RULE(".m.rule.tombstone", "true",
@@ -47,7 +58,11 @@ static const char defaults_json[] = "{"
 	    "{\"kind\":\"event_property_is\",\"key\":\"content.m\\\\.relates_to.rel_type\","
 	    "\"value\":\"m.replace\"}", "")
     "],"
-    "\"content\":[],\"room\":[],\"sender\":[],"
+    "\"content\":["
+	"{\"rule_id\":\".m.rule.contains_user_name\",\"default\":true,\"enabled\":true,"
+	"\"pattern\":\"" MPUSH_LOCALPART "\","
+	"\"actions\":[\"notify\"," TWEAK("sound", "default") "," HIGHLIGHT "]}"
+    "],\"room\":[],\"sender\":[],"
     "\"underride\":["
 	RULE(".m.rule.call", "true", MATCH("type", "m.call.invite"),
 	    "\"notify\"," TWEAK("sound", "ring")) ","
@@ -70,20 +85,29 @@ mpush_kind_parse(const char *s)
 	return -1;
 }
 
-/* Replaces MPUSH_ME in the pattern or value of each condition of rules. */
+/*
+ * Replaces MPUSH_ME in the pattern or value of each condition of rules,
+ * and MPUSH_LOCALPART in the pattern of a content rule.
+ */
 static void
 put_user(json_t *rules, const char *user_id)
 {
-	json_t	*r, *c;
-	size_t	 i, j;
+	json_t		*r, *c;
+	const char	*colon;
+	size_t		 i, j;
 
-	json_array_foreach(rules, i, r)
+	json_array_foreach(rules, i, r) {
+		if (strcmp(push_str(r, "pattern"), MPUSH_LOCALPART) == 0 &&
+		    user_id[0] == '@' && (colon = strchr(user_id, ':')) != NULL)
+			json_object_set_new(r, "pattern",
+			    json_stringn(user_id + 1, (size_t)(colon - user_id - 1)));
 		json_array_foreach(json_object_get(r, "conditions"), j, c) {
 			if (strcmp(push_str(c, "pattern"), MPUSH_ME) == 0)
 				json_object_set_new(c, "pattern", json_string(user_id));
 			if (strcmp(push_str(c, "value"), MPUSH_ME) == 0)
 				json_object_set_new(c, "value", json_string(user_id));
 		}
+	}
 }
 
 json_t *

@@ -658,6 +658,21 @@ hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * MSC4140: a state event cancels the delayed state events of other
+ * users that would set the same state after it (Synapse does so).
+ * 0 or -1.
+ */
+static int
+hook_delayed(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	const char *sk = mjson_str(p->ev, "state_key");
+
+	if (sk == NULL)
+		return 0;
+	return mstore_delayed_cancel_state(ctx->db, p->room_id, p->type, sk, p->sender);
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -675,6 +690,7 @@ static const struct persist_hook {
 	{ "redaction",	hook_redaction,	0 },
 	{ "push",	hook_push,	1 },
 	{ "federation",	hook_federation, 1 },
+	{ "delayed",	hook_delayed,	1 },
 };
 
 /*

@@ -185,6 +185,14 @@ enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_
 int		mroom_expiry_note(struct mdb *, const char *event_id, const char *state_key,
 		    const json_t *content);
 int64_t		mroom_expiry_run(struct mdb *, int64_t now, int64_t *next);
+/*
+ * Delayed events (MSC4140, lib/room/delayed.c): sends, as their users
+ * through mroom_send with ctx's server and key, every delayed event due
+ * at now, each in a transaction that deletes its row (so of several
+ * timer daemons one sends it); one the room refuses is dropped and
+ * logged.  *next: the next due time (0: none).  The count sent, or -1.
+ */
+int64_t		mroom_delayed_run(struct mroom_ctx *, int64_t now, int64_t *next);
 
 /* The current state event (new reference) or NULL; *err set on storage failure. */
 json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *type,

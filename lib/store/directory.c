@@ -1,4 +1,5 @@
 /* The room directory in the store: summaries, published rooms, space children, forgetting, reports. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -368,4 +369,127 @@ mstore_event_report_add(struct mdb *db, const char *room_id, const char *event_i
 		n = mdb_exec(db, MSTMT_DIR_REPORT_ADD, "sssssi", room_id, event_id, user_id,
 		    reason, (const char *)NULL, mclock_now_ms());
 	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Pagination tokens of /publicRooms name the room a page ended on by
+ * its sort key: "n<members>_<room_id>" continues after it, and
+ * "p<members>_<room_id>" pages back before it.  Keys rather than offsets
+ * keep pages steady while rooms come and go.
+ */
+struct pubkey {
+	int		 forward;
+	int64_t		 members;
+	const char	*room_id;	/* borrowed from the token */
+};
+
+/* 0, or -1 for anything but [np]<decimal without overflow>_<non-empty>. */
+static int
+pubkey_parse(const char *tok, struct pubkey *k)
+{
+	const char	*p = tok + 1;
+	int64_t		 n = 0;
+
+	if (tok[0] != 'n' && tok[0] != 'p')
+		return -1;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (*p != '_' || p[1] == '\0')
+		return -1;
+	k->forward = tok[0] == 'n';
+	k->members = n;
+	k->room_id = p + 1;
+	return 0;
+}
+
+/* The token naming room's place, to page forward after it or back before it. */
+static json_t *
+pubkey_token(const json_t *room, int forward)
+{
+	char	*s;
+	json_t	*t;
+
+	if (asprintf(&s, "%c%lld_%s", forward ? 'n' : 'p', (long long)json_integer_value(
+	    json_object_get(room, "num_joined_members")), mjson_str(room, "room_id")) == -1)
+		return NULL;
+	t = json_string(s);
+	free(s);
+	return t;
+}
+
+/*
+ * Where room sorts against key: -1 before it (more members, or as many
+ * and a greater room ID), 0 at it, 1 after it.
+ */
+static int
+key_cmp(const json_t *room, const struct pubkey *k)
+{
+	int64_t	n = json_integer_value(json_object_get(room, "num_joined_members"));
+	int	d;
+
+	if (n != k->members)
+		return n > k->members ? -1 : 1;
+	d = strcmp(mjson_str(room, "room_id"), k->room_id);
+	return d > 0 ? -1 : d < 0;
+}
+
+json_t *
+mstore_public_rooms_page(struct mdb *db, int64_t limit, const char *since,
+    const char *search, const json_t *types, int none, int *bad_since)
+{
+	struct pubkey	 key = { 1, 0, "" };
+	json_t		*all, *chunk, *out;
+	size_t		 n, lo, hi;
+	int		 more;
+
+	*bad_since = 0;
+	if (since != NULL && pubkey_parse(since, &key) == -1) {
+		*bad_since = 1;
+		return NULL;
+	}
+	if (limit <= 0 || limit > MSTORE_PUBLIC_ROOMS_MAX)
+		limit = MSTORE_PUBLIC_ROOMS_MAX;
+	if ((all = none ? json_array() : mstore_public_rooms(db, search, types)) == NULL)
+		return NULL;
+	n = json_array_size(all);
+	if (since == NULL || key.forward) {
+		for (lo = 0; since != NULL && lo < n && key_cmp(json_array_get(all, lo), &key) <= 0;
+		    lo++)
+			;
+		hi = n - lo > (size_t)limit ? lo + (size_t)limit : n;
+		more = hi < n;
+	} else {
+		for (hi = 0; hi < n && key_cmp(json_array_get(all, hi), &key) < 0; hi++)
+			;
+		lo = hi > (size_t)limit ? hi - (size_t)limit : 0;
+		more = lo > 0;
+	}
+	if ((chunk = json_array()) == NULL || (out = json_object()) == NULL) {
+		json_decref(chunk);
+		json_decref(all);
+		return NULL;
+	}
+	for (size_t i = lo; i < hi; i++)
+		json_array_append(chunk, json_array_get(all, i));
+	/*
+	 * As Synapse's RoomListHandler: a page reached with a token has a
+	 * token back, and a page with more beyond it a token onwards.
+	 */
+	if (hi > lo) {
+		const json_t *first = json_array_get(all, lo), *last = json_array_get(all, hi - 1);
+
+		if (since != NULL && (key.forward || more))
+			json_object_set_new(out, "prev_batch", pubkey_token(first, 0));
+		if (more || (since != NULL && !key.forward))
+			json_object_set_new(out, "next_batch", pubkey_token(last, 1));
+	}
+	json_object_set_new(out, "chunk", chunk);
+	json_object_set_new(out, "total_room_count_estimate", json_integer((json_int_t)n));
+	json_decref(all);
+	return out;
 }

@@ -33,6 +33,17 @@ int	mstore_room_summary(struct mdb *, const char *room_id, json_t **out);
  * page and search.
  */
 json_t	*mstore_public_rooms(struct mdb *, const char *search, const json_t *room_types);
+/*
+ * One page of them, as /publicRooms answers for clients and for other
+ * servers: {chunk, total_room_count_estimate, next_batch?, prev_batch?}
+ * after or before the room the since token names; limit 0 or above
+ * MSTORE_PUBLIC_ROOMS_MAX gives that many.  none: an empty list (a
+ * network nobody publishes).  A new object, or NULL with *bad_since 1
+ * for a token that is not one of ours, else on failure.
+ */
+#define MSTORE_PUBLIC_ROOMS_MAX	1000
+json_t	*mstore_public_rooms_page(struct mdb *, int64_t limit, const char *since,
+	    const char *search, const json_t *room_types, int none, int *bad_since);
 
 /*
  * The current m.space.child events of a room with a valid via (a

@@ -699,5 +699,26 @@ const struct mmigration mmigrations[] = {
 	  "CREATE TABLE ratelimit_override (user_id TEXT PRIMARY KEY,"
 	  " messages_per_second BIGINT NOT NULL, burst_count BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * Delayed events (MSC4140): an event a client asked to be sent
+	 * later, until myelin-timerd sends it (deleting the row in the
+	 * event's transaction, so two timer daemons never send it twice).
+	 */
+	{ 25, "delayed-events",
+	  "CREATE TABLE delayed_events ("
+	  " delay_id TEXT PRIMARY KEY,"
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT,"
+	  " room_id TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " state_key TEXT,"
+	  " content TEXT NOT NULL,"
+	  " delay_ms BIGINT NOT NULL,"
+	  " running_since BIGINT NOT NULL,"
+	  " due_ts BIGINT NOT NULL);"
+	  "CREATE INDEX delayed_events_due ON delayed_events (due_ts);"
+	  "CREATE INDEX delayed_events_user ON delayed_events (user_id);"
+	  "CREATE INDEX delayed_events_state ON delayed_events (room_id, type, state_key);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -18,6 +18,7 @@ from conftest import C, FakeClock, User, admin_login, q, start_stack, stop_stack
 
 V1 = "/_matrix/client/v1"
 TURN_SECRET = "turn-shared-secret-for-tests"
+POLICY_KEY = "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ"   # 32 bytes, unpadded
 
 CONF = """
 turn_uris = turn:turn.example.org?transport=udp turn:turn.example.org?transport=tcp
@@ -28,7 +29,8 @@ support_contact = m.role.admin @admin:localhost admin@example.org
 support_contact = m.role.security - security@example.org
 support_page = https://example.org/support
 login_via_existing_session = yes
-""" % TURN_SECRET
+policy_server_ed25519 = %s
+""" % (TURN_SECRET, POLICY_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -354,6 +356,15 @@ def test_support_configured(conf_stack):
         "support_page": "https://example.org/support"}
 
 
+def test_policy_server_well_known(stack, conf_stack):
+    """Spec v1.18: GET /.well-known/matrix/policy_server names the policy
+    server's keys when one is configured here, else 404 M_NOT_FOUND."""
+    status, body = stack.request("GET", "/.well-known/matrix/policy_server")
+    assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
+    status, body = conf_stack.request("GET", "/.well-known/matrix/policy_server")
+    assert (status, body) == (200, {"public_keys": {"ed25519": POLICY_KEY}})
+
+
 def test_support_contact_config_checked(tmp_path):
     import subprocess
     from conftest import ROOT
@@ -374,7 +385,9 @@ def test_support_contact_config_checked(tmp_path):
                 "support_contact = m.role.admin not-a-user -\n",
                 "support_contact = m.role.admin\n",
                 "turn_uris = turn.example.org\n",
-                "turn_username = u\n"):
+                "turn_username = u\n",
+                "policy_server_ed25519 = short\n",
+                "policy_server_ed25519 = %s=\n" % POLICY_KEY):
         r = check(bad)
         assert r.returncode != 0, bad
 

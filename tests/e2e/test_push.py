@@ -331,6 +331,36 @@ def test_default_rules(stack, people):
                  "M_NOT_FOUND")
     assert_error(alice.call("GET", "/pushrules/global/bogus/x"), 400,
                  "M_INVALID_PARAM")
+    # The legacy body rules, where v1.16 and Synapse place them.
+    assert ids.index(".m.rule.contains_display_name") == ids.index(".m.rule.is_user_mention") + 1
+    assert ids.index(".m.rule.roomnotif") == ids.index(".m.rule.is_room_mention") + 1
+    assert rs["content"] == [{
+        "rule_id": ".m.rule.contains_user_name", "default": True, "enabled": True,
+        "pattern": alice.user_id[1:].split(":")[0],
+        "actions": ["notify", {"set_tweak": "sound", "value": "default"},
+                    {"set_tweak": "highlight"}]}]
+
+
+def test_body_mention_in_a_muted_room(stack, people):
+    """A room muted with a room rule still highlights a message that names the
+    user in its body (.m.rule.contains_user_name comes before room rules), as
+    Synapse does for senders without m.mentions (SyTest 61push "Don't get pushed
+    for rooms you've muted"); with m.mentions the body is not looked at."""
+    alice, bob = people["alice"], people["bob"]
+    room = room_of(alice, bob)
+    alice.ok("PUT", "/pushrules/global/room/" + q(room), {"actions": ["dont_notify"]})
+    # A display name that is not in the bodies below, so the content rule decides.
+    alice.ok("PUT", "/profile/%s/displayname" % q(alice.user_id), {"displayname": "Zed Q"})
+    base = sync(alice)
+    bob.send_text(room, "nobody named")
+    assert counts(sync(alice, base["next_batch"]), room) == (0, 0)
+    bob.send_text(room, "hello " + alice.user_id)
+    resp = sync(alice, base["next_batch"])
+    assert counts(resp, room) == (1, 1)
+    bob.send_text(room, "hello " + alice.user_id, **{"m.mentions": {}})
+    assert counts(sync(alice, base["next_batch"]), room) == (1, 1)
+    bob.send_text(room, "hi Zed Q", **{"m.mentions": {"user_ids": [alice.user_id]}})
+    assert counts(sync(alice, base["next_batch"]), room) == (2, 2)
 
 
 def test_push_rules_crud_and_effect(stack, people):
@@ -380,7 +410,7 @@ def test_push_rule_order_and_errors(stack, people):
     for rid in ("a", "b"):
         carol.ok("PUT", base + rid, {"pattern": "cake", "actions": ["notify"]})
     order = lambda: [r["rule_id"] for r in  # noqa: E731
-                     carol.ok("GET", "/pushrules/global/")["content"]]
+                     carol.ok("GET", "/pushrules/global/")["content"] if not r["default"]]
     # Spec: a new rule is the most important of its kind.
     assert order() == ["b", "a"]
     carol.ok("PUT", base + "c?before=a", {"pattern": "x", "actions": []})

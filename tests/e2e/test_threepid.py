@@ -322,11 +322,13 @@ def test_deactivation_unbinds(istack, ident):
 
 
 def test_request_token_and_add_without_email_sending(istack):
-    for path in ("/account/3pid/email/requestToken", "/register/email/requestToken"):
+    for path in ("/account/3pid/email/requestToken", "/register/email/requestToken",
+                 "/account/password/email/requestToken"):
         status, body = istack.request("POST", C + path, {
             "client_secret": "abc", "email": "a@example.org", "send_attempt": 1})
         assert (status, body["errcode"]) == (400, "M_UNKNOWN"), path
-    for path in ("/account/3pid/msisdn/requestToken", "/register/msisdn/requestToken"):
+    for path in ("/account/3pid/msisdn/requestToken", "/register/msisdn/requestToken",
+                 "/account/password/msisdn/requestToken"):
         status, body = istack.request("POST", C + path, {"client_secret": "abc"})
         assert (status, body["errcode"]) == (400, "M_MISSING_PARAM"), path
         status, body = istack.request("POST", C + path, {

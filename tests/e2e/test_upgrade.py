@@ -43,6 +43,7 @@ def test_upgrade(stack, uniq):
                 ("m.room.avatar", {"url": "mxc://localhost/avatar"}),
                 ("m.room.history_visibility", {"history_visibility": "world_readable"}),
                 ("m.room.encryption", {"algorithm": "m.megolm.v1.aes-sha2"}),
+                ("m.room.guest_access", {"guest_access": "forbidden"}),
                 ("org.example.custom", {"kept": False})):
             r = await client.room_put_state(rid, etype, content)
             assert isinstance(r, nio.RoomPutStateResponse), r

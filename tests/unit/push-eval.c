@@ -251,6 +251,28 @@ static const struct {
 	  "{\"type\":\"m.room.message\","
 	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"hi\",\"m.mentions\":{\"room\":true}}}",
 	  3, 0, NULL },
+	/* The legacy body rules, off for an event with m.mentions (MSC3952). */
+	{ "display name in the body", ".m.rule.contains_display_name", 1, 1,
+	  "{\"type\":\"m.room.message\","
+	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"hi Alice!\"}}", 3, 0, NULL },
+	{ "display name with m.mentions", ".m.rule.message", 1, 0,
+	  "{\"type\":\"m.room.message\","
+	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"hi Alice!\",\"m.mentions\":{}}}",
+	  3, 0, NULL },
+	{ "localpart in the body", ".m.rule.contains_user_name", 1, 1,
+	  "{\"type\":\"m.room.message\","
+	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"ping @alice:example.org\"}}", 3, 0,
+	  "{\"defaults\":{\".m.rule.contains_display_name\":{\"enabled\":false}}}" },
+	{ "localpart with m.mentions", ".m.rule.message", 1, 0,
+	  "{\"type\":\"m.room.message\",\"sender\":\"@bob:x\","
+	  "\"content\":{\"body\":\"ping @alice:example.org\",\"m.mentions\":{}}}", 3, 0,
+	  "{\"defaults\":{\".m.rule.contains_display_name\":{\"enabled\":false}}}" },
+	{ "@room with power", ".m.rule.roomnotif", 1, 1,
+	  "{\"type\":\"m.room.message\","
+	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"@room: lunch\"}}", 3, 50, NULL },
+	{ "@room without power", ".m.rule.message", 1, 0,
+	  "{\"type\":\"m.room.message\","
+	  "\"sender\":\"@bob:x\",\"content\":{\"body\":\"@room: lunch\"}}", 3, 0, NULL },
 	{ "invite for me", ".m.rule.invite_for_me", 1, 0,
 	  "{\"type\":\"m.room.member\","
 	  "\"sender\":\"@bob:x\",\"state_key\":\"@alice:example.org\",\"content\":"
@@ -336,8 +358,11 @@ defaults(void)
 	    json_object_get(d, "override"), 0), "rule_id")), ".m.rule.master") == 0);
 	EXPECT("master disabled", json_is_false(json_object_get(json_array_get(
 	    json_object_get(d, "override"), 0), "enabled")));
-	EXPECT("no legacy body rules", mpush_ruleset_find(d, "override", ".m.rule.roomnotif") ==
-	    NULL && mpush_ruleset_find(d, "content", ".m.rule.contains_user_name") == NULL);
+	EXPECT("legacy body rules", mpush_ruleset_find(d, "override", ".m.rule.roomnotif") !=
+	    NULL && mpush_ruleset_find(d, "override", ".m.rule.contains_display_name") != NULL);
+	r = mpush_ruleset_find(d, "content", ".m.rule.contains_user_name");
+	EXPECT("contains_user_name is alice's localpart", r != NULL &&
+	    strcmp(json_string_value(json_object_get(r, "pattern")), "alice") == 0);
 	us = load("{\"override\":[{\"rule_id\":\"mine\",\"enabled\":true,"
 	    "\"actions\":[],\"conditions\":[]}],\"defaults\":{\".m.rule.message\":"
 	    "{\"enabled\":false}}}");
