@@ -77,8 +77,9 @@ json_t	*mstore_keys_claim(struct mdb *, const json_t *query);
  * messages, {user_id: {device_id or "*": content}} (local users, checked
  * by the caller; "*" is every device of the user, an unknown device is
  * skipped), each message at its own position of the to-device stream,
- * in one transaction, unless sender's device sender_device already used
- * txn_id.  Returns 1 queued, 0 for a transaction ID seen before, -1.
+ * in one transaction (the caller's when one is open, else its own),
+ * unless sender's device sender_device already used txn_id.  Returns 1
+ * queued, 0 for a transaction ID seen before (nothing written), -1.
  */
 int	 mstore_todevice_send(struct mdb *, const char *sender, const char *sender_device,
 	    const char *txn_id, const char *type, const json_t *messages);

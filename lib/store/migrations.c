@@ -699,5 +699,25 @@ const struct mmigration mmigrations[] = {
 	  "CREATE TABLE ratelimit_override (user_id TEXT PRIMARY KEY,"
 	  " messages_per_second BIGINT NOT NULL, burst_count BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * The outbound EDUs (lib/fed/edu.c, lib/fed/sender.c): one row per
+	 * EDU and destination, in the order queued.  ekey names what a newer
+	 * EDU replaces (typing of one user in one room, presence of one
+	 * user, a receipt): such a row is deleted when the next one of its
+	 * kind is queued.  Device list updates and to-device messages have
+	 * no ekey, are queued in the transaction of what they tell and stay
+	 * until the destination takes them.
+	 */
+	{ 25, "federation-edus",
+	  "CREATE TABLE fed_edus ("
+	  " id SERIAL_PK,"
+	  " destination TEXT NOT NULL,"
+	  " edu_type TEXT NOT NULL,"
+	  " ekey TEXT,"
+	  " content TEXT NOT NULL,"
+	  " created_ts BIGINT NOT NULL);"
+	  "CREATE INDEX fed_edus_dest ON fed_edus (destination, id);"
+	  "CREATE INDEX fed_edus_key ON fed_edus (destination, edu_type, ekey);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

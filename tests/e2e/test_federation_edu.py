@@ -1,0 +1,178 @@
+"""Federation, EDUs between two myelin stacks (A and B, named
+localhost:PORT, TLS from the test CA of test_federation_keys.py): typing,
+read receipts, presence and to-device messages of one server's users
+reach the other's through the sender's transactions.  B's user joins A's
+room over federation first."""
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import STACK, free_port, own_pg_database, q
+from test_federation_keys import FedStack, ca  # noqa: F401 (fixture)
+
+C = "/_matrix/client/v3"
+
+
+def make_stack(ca, tag):
+    directory = tempfile.mkdtemp(prefix="myelin-e2e-edu-")
+    port, fport = free_port(), free_port()
+    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
+            "--port", str(port), "--open-registration"]
+    pg = own_pg_database(tag)
+    if pg:
+        argv += ["--postgres", pg]
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    with open(os.path.join(directory, "myelin.conf"), "a") as f:
+        f.write("federation_listen = 127.0.0.1:%d\n"
+                "tls_certificate = %s/server.chain.crt\n"
+                "tls_certificate_key = %s/server.key\n"
+                "federation_ca_file = %s/ca.crt\n"
+                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca, ca, ca))
+    subprocess.run([STACK, "up", directory], check=True, timeout=120)
+    return FedStack(directory, port, fport, os.path.join(ca, "ca.crt"))
+
+
+@pytest.fixture(scope="module")
+def pair(ca):
+    a = make_stack(ca, "edua")
+    try:
+        b = make_stack(ca, "edub")
+    except Exception:
+        subprocess.run([STACK, "down", a.dir], timeout=60)
+        raise
+    yield a, b
+    bad = []
+    for s in (a, b):
+        subprocess.run([STACK, "down", s.dir], check=True, timeout=60)
+        bad += s.check_logs()
+    assert not bad, "problems in logs:\n" + "\n".join(bad)
+
+
+def call(s, tok, method, path, body=None):
+    st, r = s.request(method, path, body, token=tok)
+    assert st == 200, (method, path, st, r)
+    return r
+
+
+class Waiter:
+    """Incremental /sync of one user until a predicate holds (60 s at most)."""
+
+    def __init__(self, s, tok):
+        self.s, self.tok = s, tok
+        self.since = call(s, tok, "GET", C + "/sync?timeout=0")["next_batch"]
+
+    def until(self, pred, what):
+        end = time.time() + 60
+        while time.time() < end:
+            body = call(self.s, self.tok, "GET", C + "/sync?timeout=2000&since=" + q(self.since))
+            self.since = body["next_batch"]
+            hit = pred(body)
+            if hit:
+                return hit
+        raise AssertionError("never seen: " + what)
+
+
+@pytest.fixture(scope="module")
+def room(pair):
+    """alice on A, bob on B, both joined to alice's public room."""
+    a, b = pair
+    alice = a.register("alice%d" % os.getpid())
+    bob = b.register("bob%d" % os.getpid())
+    rid = call(a, alice["access_token"], "POST", C + "/createRoom",
+               {"preset": "public_chat"})["room_id"]
+    call(b, bob["access_token"], "POST", C + "/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {})
+    # A has bob's join (B's sender), so A's EDUs go to B.
+    end = time.time() + 60
+    while True:
+        st, m = a.request("GET", C + "/rooms/%s/joined_members" % q(rid),
+                          token=alice["access_token"])
+        if st == 200 and bob["user_id"] in m["joined"]:
+            break
+        assert time.time() < end, "A never saw bob's join"
+        time.sleep(0.2)
+    return a, b, alice, bob, rid
+
+
+def ephemeral(body, rid, etype):
+    r = body["rooms"].get("join", {}).get(rid, {})
+    return [e for e in r.get("ephemeral", {}).get("events", []) if e["type"] == etype]
+
+
+def test_typing_crosses_and_stops(room):
+    a, b, alice, bob, rid = room
+    w = Waiter(b, bob["access_token"])
+    call(a, alice["access_token"], "PUT", C + "/rooms/%s/typing/%s" % (q(rid), q(
+        alice["user_id"])), {"typing": True, "timeout": 30000})
+    w.until(lambda body: any(alice["user_id"] in e["content"]["user_ids"]
+                             for e in ephemeral(body, rid, "m.typing")), "alice typing on B")
+    call(a, alice["access_token"], "PUT", C + "/rooms/%s/typing/%s" % (q(rid), q(
+        alice["user_id"])), {"typing": False})
+    w.until(lambda body: any(alice["user_id"] not in e["content"]["user_ids"]
+                             for e in ephemeral(body, rid, "m.typing")), "alice stopped on B")
+    # And the other way: bob's typing reaches A.
+    wa = Waiter(a, alice["access_token"])
+    call(b, bob["access_token"], "PUT", C + "/rooms/%s/typing/%s" % (q(rid), q(
+        bob["user_id"])), {"typing": True, "timeout": 30000})
+    wa.until(lambda body: any(bob["user_id"] in e["content"]["user_ids"]
+                              for e in ephemeral(body, rid, "m.typing")), "bob typing on A")
+
+
+def test_read_receipt_crosses_private_does_not(room):
+    a, b, alice, bob, rid = room
+    eid = call(a, alice["access_token"], "PUT", C + "/rooms/%s/send/m.room.message/r1" % q(rid),
+               {"msgtype": "m.text", "body": "read me"})["event_id"]
+    wb = Waiter(b, bob["access_token"])
+    wb.until(lambda body: any(e["event_id"] == eid for e in body["rooms"].get("join", {}).get(
+        rid, {}).get("timeline", {}).get("events", [])), "the message on B")
+    wa = Waiter(a, alice["access_token"])
+    call(b, bob["access_token"], "POST", C + "/rooms/%s/receipt/m.read.private/%s" % (
+        q(rid), q(eid)), {})
+    call(b, bob["access_token"], "POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(eid)),
+         {})
+    got = wa.until(lambda body: [e for e in ephemeral(body, rid, "m.receipt")
+                                 if bob["user_id"] in e["content"].get(eid, {}).get(
+                                     "m.read", {})], "bob's receipt on A")
+    # The private receipt stayed on B.
+    assert all("m.read.private" not in e["content"].get(eid, {}) for e in got)
+
+
+def test_presence_crosses(room):
+    a, b, alice, bob, rid = room
+    wb = Waiter(b, bob["access_token"])
+    call(a, alice["access_token"], "PUT", C + "/presence/%s/status" % q(alice["user_id"]),
+         {"presence": "unavailable", "status_msg": "away for lunch"})
+
+    def seen(body):
+        return [e for e in body.get("presence", {}).get("events", [])
+                if e["sender"] == alice["user_id"] and
+                e["content"].get("status_msg") == "away for lunch"]
+    e = wb.until(seen, "alice's presence on B")[0]
+    assert e["content"]["presence"] == "unavailable"
+    st, p = b.request("GET", C + "/presence/%s/status" % q(alice["user_id"]),
+                      token=bob["access_token"])
+    assert st == 200 and p["presence"] == "unavailable", p
+
+
+def test_to_device_crosses_once(room):
+    a, b, alice, bob, rid = room
+    wb = Waiter(b, bob["access_token"])
+    msg = {"messages": {bob["user_id"]: {bob["device_id"]: {"n": 1}}}}
+    path = C + "/sendToDevice/m.test/t%d" % os.getpid()
+    call(a, alice["access_token"], "PUT", path, msg)
+    # The same txnId again delivers nothing again; a new one does.
+    call(a, alice["access_token"], "PUT", path, msg)
+    call(a, alice["access_token"], "PUT", path + "b",
+         {"messages": {bob["user_id"]: {"*": {"n": 2}}}})
+    got = []
+
+    def seen(body):
+        got.extend(e for e in body.get("to_device", {}).get("events", [])
+                   if e["type"] == "m.test")
+        return any(e["content"] == {"n": 2} for e in got)
+    wb.until(seen, "alice's to-device on B")
+    assert [e["content"] for e in got] == [{"n": 1}, {"n": 2}], got
+    assert all(e["sender"] == alice["user_id"] for e in got)
