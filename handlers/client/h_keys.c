@@ -4,7 +4,9 @@
 
 #include "e2ee.h"
 #include "fcgi/fcgi.h"
+#include "fed/fed.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "room/room.h"
 #include "store/store.h"
 
@@ -113,6 +115,10 @@ h_keys_upload(struct mreq *req)
 	}
 	if (rc == -1 || (counts = otk_counts(req)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/* New or changed device keys: the servers sharing a room hear of them. */
+	if (dk != NULL && mfed_edu_devices(req->db, req->conf->server_name, req->auth.user_id,
+	    req->auth.device_id, 0) == -1)
+		mlog_warn(req->id, "device list update of %s not queued", req->auth.user_id);
 	return mfcgi_reply(req, 200, json_pack("{s:o}", "one_time_key_counts", counts));
 }
 

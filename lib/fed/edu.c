@@ -1,10 +1,10 @@
 /*
  * EDUs (S-S API, "EDUs"), both ways.  Out: what a local user's typing,
- * read receipts, presence and to-device messages tell other servers is
- * queued per destination (lib/store/fedq.c), for the sender to put in
- * its transactions; typing, presence and receipts replace what was
- * queued before of their kind, to-device messages are kept in order
- * until taken.  In: each EDU of a received transaction is taken only
+ * read receipts, presence, to-device messages and device-list changes
+ * tell other servers is queued per destination (lib/store/fedq.c), for
+ * the sender to put in its transactions; typing, presence and receipts
+ * replace what was queued before of their kind, to-device messages and
+ * device-list updates are kept in order until taken.  In: each EDU of a received transaction is taken only
  * for users of the origin, in rooms where the origin has a joined
  * member; anything else is ignored, as Synapse ignores it.
  */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clock/clock.h"
+#include "config/config.h"
 #include "fed/fed.h"
 #include "json/json.h"
 #include "log/log.h"
@@ -224,6 +225,77 @@ mfed_edu_todevice(struct mdb *db, const char *sender, const char *type,
 	return rc;
 }
 
+int
+mfed_edu_devices(struct mdb *db, const char *us, const char *user_id, const char *device_id,
+    int deleted)
+{
+	struct mdevice	 d;
+	json_t		*servers = NULL, *content = NULL, *keys = NULL;
+	int64_t		 sid, prev;
+	int		 rc = -1, own = !mdb_in_txn(db), have = 0;
+
+	if (own && mdb_begin(db) == -1)
+		return -1;
+	if ((rc = mstore_ldl_next(db, user_id, &sid, &prev)) != 1)
+		goto out;
+	rc = -1;
+	memset(&d, 0, sizeof(d));
+	if (!deleted) {
+		if ((have = mstore_device_get(db, user_id, device_id, &d)) == -1 ||
+		    mstore_dkeys_get(db, user_id, device_id, &keys) == -1)
+			goto out;
+		/* A device gone by now is told as deleted. */
+		deleted = have == 0;
+	}
+	content = json_pack("{s:s,s:s,s:I,s:[],s:b}", "user_id", user_id, "device_id",
+	    device_id, "stream_id", (json_int_t)sid, "prev_id", "deleted", deleted);
+	if (content == NULL)
+		goto out;
+	if (prev > 0)
+		json_array_append_new(json_object_get(content, "prev_id"), json_integer(prev));
+	if (have && d.display_name != NULL)
+		json_object_set_new(content, "device_display_name", json_string(d.display_name));
+	if (keys != NULL)
+		json_object_set(content, "keys", keys);
+	if ((servers = user_servers(db, us, user_id)) == NULL)
+		goto out;
+	rc = queue_each(db, servers, "m.device_list_update", NULL, content,
+	    MSTREAM_DEVICE_LISTS);
+out:
+	if (have == 1)
+		mdevice_fini(&d);
+	json_decref(keys);
+	json_decref(content);
+	json_decref(servers);
+	if (own) {
+		if (rc == -1 || mdb_commit(db) == -1) {
+			mdb_rollback(db);
+			return -1;
+		}
+	}
+	return rc == -1 ? -1 : 0;
+}
+
+int
+mfed_edu_signing(struct mdb *db, const char *us, const char *user_id)
+{
+	json_t	*content, *servers, *k;
+	int	 rc = -1;
+
+	if ((content = json_pack("{s:s}", "user_id", user_id)) == NULL)
+		return -1;
+	if (mstore_xsign_get(db, user_id, "master", NULL, &k) == 1)
+		json_object_set_new(content, "master_key", k);
+	if (mstore_xsign_get(db, user_id, "self_signing", NULL, &k) == 1)
+		json_object_set_new(content, "self_signing_key", k);
+	if ((servers = user_servers(db, us, user_id)) != NULL)
+		rc = queue_each(db, servers, "m.signing_key_update", NULL, content,
+		    MSTREAM_DEVICE_LISTS);
+	json_decref(servers);
+	json_decref(content);
+	return rc;
+}
+
 /*
  * Inbound.
  */
@@ -368,8 +440,80 @@ edu_todevice(struct mdb *db, const char *origin, const char *us, const json_t *c
 	json_decref(local);
 }
 
+/* 1 when user_id shares a room with one of our users (is joined to a room here). */
+static int
+followed(struct mdb *db, const char *user_id)
+{
+	json_t	*rooms;
+	int	 n;
+
+	if ((rooms = mstore_user_rooms(db, user_id, "join")) == NULL)
+		return -1;
+	n = json_array_size(rooms) > 0;
+	json_decref(rooms);
+	return n;
+}
+
+/*
+ * m.device_list_update: {user_id, device_id, device_display_name,
+ * stream_id, prev_id, deleted, keys}.  Taken when the list is followed
+ * and prev_id names only the last update taken; else the whole list is
+ * fetched from origin.  An update seen already (stream_id not past the
+ * last) changes nothing.
+ */
+static void
+edu_device_list(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const json_t *c)
+{
+	const char	*user = mjson_str(c, "user_id"), *dev = mjson_str(c, "device_id");
+	json_t		*sid = json_object_get(c, "stream_id"), *prev = json_object_get(c, "prev_id");
+	json_t		*v;
+	int64_t		 last;
+	size_t		 i;
+	int		 tracked, known = 1;
+
+	if (!user_of(user, origin) || dev == NULL || *dev == '\0' || !json_is_integer(sid))
+		return;
+	if (followed(db, user) != 1) {
+		/* Nobody here shares a room: what was cached is no longer followed. */
+		(void)mstore_rdl_forget(db, user);
+		return;
+	}
+	if ((tracked = mstore_rdl_get(db, user, &last)) == -1)
+		return;
+	if (tracked == 1 && json_integer_value(sid) <= last)
+		return;
+	json_array_foreach(prev, i, v)
+		if (!json_is_integer(v) || json_integer_value(v) != last)
+			known = 0;
+	if (tracked == 1 && known && (prev == NULL || json_is_array(prev))) {
+		json_t *keys = json_object_get(c, "keys");
+
+		(void)mstore_rdl_update(db, user, dev, mjson_str(c, "device_display_name"),
+		    json_is_object(keys) ? keys : NULL, json_is_true(json_object_get(c, "deleted")),
+		    json_integer_value(sid));
+		return;
+	}
+	(void)mfed_devices_resync(db, conf, key, user);
+}
+
+/* m.signing_key_update: {user_id, master_key, self_signing_key}. */
+static void
+edu_signing_key(struct mdb *db, const char *origin, const json_t *c)
+{
+	const char	*user = mjson_str(c, "user_id");
+	json_t		*m = json_object_get(c, "master_key");
+	json_t		*ss = json_object_get(c, "self_signing_key");
+
+	if (!user_of(user, origin) || followed(db, user) != 1)
+		return;
+	(void)mstore_rdl_xsign(db, user, json_is_object(m) ? m : NULL,
+	    json_is_object(ss) ? ss : NULL);
+}
+
 void
-mfed_receive_edu(struct mdb *db, const char *origin, const char *us, const json_t *edu)
+mfed_receive_edu(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const json_t *edu)
 {
 	const char	*type = mjson_str(edu, "edu_type");
 	json_t		*c = json_object_get(edu, "content");
@@ -383,5 +527,9 @@ mfed_receive_edu(struct mdb *db, const char *origin, const char *us, const json_
 	else if (strcmp(type, "m.presence") == 0)
 		edu_presence(db, origin, c);
 	else if (strcmp(type, "m.direct_to_device") == 0)
-		edu_todevice(db, origin, us, c);
+		edu_todevice(db, origin, conf->server_name, c);
+	else if (strcmp(type, "m.device_list_update") == 0)
+		edu_device_list(db, conf, key, origin, c);
+	else if (strcmp(type, "m.signing_key_update") == 0)
+		edu_signing_key(db, origin, c);
 }

@@ -145,4 +145,42 @@ json_t	*mstore_backup_keys_get(struct mdb *, const char *user_id, int64_t versio
 int	 mstore_backup_keys_del(struct mdb *, const char *user_id, int64_t version,
 	    const char *room_id, const char *session_id);
 
+/*
+ * Device lists over federation (lib/store/devcache.c).  Another
+ * server's user is followed once their server gave their whole list:
+ * _get is 1 with *stream_id, the last update taken, 0 when the user is
+ * not followed or an update was missed (stale), -1.
+ */
+int	 mstore_rdl_get(struct mdb *, const char *user_id, int64_t *stream_id);
+/*
+ * Replaces the cached list of user_id with devices (an array of
+ * {device_id, keys, device_display_name}, as GET /user/devices answers)
+ * and its master and self-signing keys (objects or NULL), at stream_id,
+ * and marks the list changed for local syncs; one transaction.  0 or -1.
+ */
+int	 mstore_rdl_replace(struct mdb *, const char *user_id, int64_t stream_id,
+	    const json_t *devices, const json_t *master, const json_t *self_signing);
+/* One device updated (keys an object or NULL) or deleted, at stream_id, as _replace. */
+int	 mstore_rdl_update(struct mdb *, const char *user_id, const char *device_id,
+	    const char *display_name, const json_t *keys, int deleted, int64_t stream_id);
+/* An m.signing_key_update: the keys given (objects or NULL) replace the cached ones. */
+int	 mstore_rdl_xsign(struct mdb *, const char *user_id, const json_t *master,
+	    const json_t *self_signing);
+/* The list must be fetched again before it is answered from.  0 or -1. */
+int	 mstore_rdl_stale(struct mdb *, const char *user_id);
+/* Forgets the cached list (no room shared any more).  0 or -1. */
+int	 mstore_rdl_forget(struct mdb *, const char *user_id);
+/* {device_id: keys} of the cached devices with keys, as mstore_keys_query; or NULL. */
+json_t	*mstore_rdl_query(struct mdb *, const char *user_id, const json_t *devices);
+/*
+ * For a local user: 1 when the list changed since the last update sent,
+ * with *stream_id the change's position (recorded as sent) and *prev_id
+ * the last one sent (0: none); 0 when nothing is to be sent; -1.  In
+ * the caller's transaction.
+ */
+int	 mstore_ldl_next(struct mdb *, const char *user_id, int64_t *stream_id,
+	    int64_t *prev_id);
+/* The position of a local user's last device-list change (0: none), or -1. */
+int64_t	 mstore_ldl_stream(struct mdb *, const char *user_id);
+
 #endif

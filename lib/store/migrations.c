@@ -719,5 +719,30 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX fed_edus_dest ON fed_edus (destination, id);"
 	  "CREATE INDEX fed_edus_key ON fed_edus (destination, edu_type, ekey);",
 	  NULL },
+	/*
+	 * Device lists over federation (lib/store/devcache.c).  A row of
+	 * remote_device_lists is another server's user whose devices we
+	 * follow, at the stream_id of the last update taken (stale 1: an
+	 * update was missed, the list must be fetched again);
+	 * remote_devices their devices (key_json NULL: no keys), their
+	 * cross-signing keys in cross_signing_keys beside ours.
+	 * device_list_sent: the stream_id of the last m.device_list_update
+	 * sent for a local user, the prev_id of the next.
+	 */
+	{ 26, "device-list-cache",
+	  "CREATE TABLE remote_device_lists ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream_id BIGINT NOT NULL,"
+	  " stale BIGINT NOT NULL DEFAULT 0);"
+	  "CREATE TABLE remote_devices ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " display_name TEXT,"
+	  " key_json TEXT,"
+	  " PRIMARY KEY (user_id, device_id));"
+	  "CREATE TABLE device_list_sent ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream_id BIGINT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);
