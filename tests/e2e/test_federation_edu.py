@@ -176,3 +176,81 @@ def test_to_device_crosses_once(room):
     wb.until(seen, "alice's to-device on B")
     assert [e["content"] for e in got] == [{"n": 1}, {"n": 2}], got
     assert all(e["sender"] == alice["user_id"] for e in got)
+
+
+OTK = "signed_curve25519"
+
+
+def dkeys(user, key):
+    return {"user_id": user["user_id"], "device_id": user["device_id"],
+            "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+            "keys": {"ed25519:" + user["device_id"]: key,
+                     "curve25519:" + user["device_id"]: key + "-c"},
+            "signatures": {user["user_id"]: {"ed25519:" + user["device_id"]: "sig"}}}
+
+
+def test_remote_keys_query_and_claim(room):
+    """alice on A asks for bob's keys on B: answered from the device list A
+    follows (fetched whole with GET /user/devices), and claims one of his
+    one-time keys through POST /user/keys/claim; a user sharing no room is
+    asked with POST /user/keys/query; a server that does not answer is in
+    failures."""
+    a, b, alice, bob, rid = room
+    tok = alice["access_token"]
+    call(b, bob["access_token"], "POST", C + "/keys/upload", {
+        "device_keys": dkeys(bob, "bobkey1"),
+        "one_time_keys": {"%s:AAA%d" % (OTK, i): {"key": "otk%d" % i, "signatures": {}}
+                          for i in range(2)}})
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    assert r["failures"] == {}, r
+    got = r["device_keys"][bob["user_id"]][bob["device_id"]]
+    assert got["keys"]["ed25519:" + bob["device_id"]] == "bobkey1"
+    claimed = set()
+    for _ in range(3):
+        r = call(a, tok, "POST", C + "/keys/claim", {"one_time_keys": {
+            bob["user_id"]: {bob["device_id"]: OTK}}})
+        assert r["failures"] == {}, r
+        keys = r["one_time_keys"].get(bob["user_id"], {}).get(bob["device_id"], {})
+        claimed |= set(keys)
+    # Two keys, each handed out once; the third claim finds none.
+    assert claimed == {"%s:AAA0" % OTK, "%s:AAA1" % OTK}, claimed
+    # carol on B shares no room with anyone on A: her server is asked.
+    carol = b.register("carol%d" % os.getpid())
+    call(b, carol["access_token"], "POST", C + "/keys/upload",
+         {"device_keys": dkeys(carol, "carolkey")})
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {carol["user_id"]: []}})
+    assert r["device_keys"][carol["user_id"]][carol["device_id"]]["keys"][
+        "ed25519:" + carol["device_id"]] == "carolkey", r
+    # A server that is not there: failures, and the rest answered.
+    gone = "localhost:%d" % free_port()
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {
+        "@x:" + gone: [], bob["user_id"]: []}, "timeout": 5000})
+    assert gone in r["failures"] and bob["user_id"] in r["device_keys"], r
+    r = call(a, tok, "POST", C + "/keys/claim", {"one_time_keys": {
+        "@x:" + gone: {"D": OTK}}, "timeout": 5000})
+    assert gone in r["failures"], r
+
+
+def test_device_list_update_reaches_remote_sync_and_query(room):
+    """bob changes his keys and renames his device on B: alice's /sync on A
+    lists him in device_lists.changed (an m.device_list_update) and her
+    /keys/query shows the new key and name."""
+    a, b, alice, bob, rid = room
+    tok = alice["access_token"]
+    # A follows bob's list (the query fetches it when it does not yet).
+    call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    w = Waiter(a, tok)
+    call(b, bob["access_token"], "POST", C + "/keys/upload",
+         {"device_keys": dkeys(bob, "bobkey2")})
+    w.until(lambda body: bob["user_id"] in body.get("device_lists", {}).get("changed", []),
+            "bob in alice's device_lists.changed")
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    assert r["device_keys"][bob["user_id"]][bob["device_id"]]["keys"][
+        "ed25519:" + bob["device_id"]] == "bobkey2", r
+    call(b, bob["access_token"], "PUT", C + "/devices/" + q(bob["device_id"]),
+         {"display_name": "bob's phone"})
+    w.until(lambda body: bob["user_id"] in body.get("device_lists", {}).get("changed", []),
+            "bob's rename in alice's device_lists.changed")
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    assert r["device_keys"][bob["user_id"]][bob["device_id"]]["unsigned"][
+        "device_display_name"] == "bob's phone", r
