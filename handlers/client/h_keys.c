@@ -149,18 +149,11 @@ remote_timeout(struct mreq *req)
 	return ms > REMOTE_TIMEOUT_MAX_MS ? REMOTE_TIMEOUT_MAX_MS : (long)ms;
 }
 
-/* 1 when user_id is joined to a room here (its device list is followed), 0 not, -1. */
+/* 1 when user_id shares a room with one of ours (its device list is followed), 0 not, -1. */
 static int
 shares_room(struct mreq *req, const char *user_id)
 {
-	json_t	*rooms;
-	int	 n;
-
-	if ((rooms = mstore_user_rooms(req->db, user_id, "join")) == NULL)
-		return -1;
-	n = json_array_size(rooms) > 0;
-	json_decref(rooms);
-	return n;
+	return mstore_rdl_shared(req->db, user_id, req->conf->server_name);
 }
 
 /* Copies the members of from whose keys are users of server into to. */

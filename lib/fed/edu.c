@@ -440,18 +440,11 @@ edu_todevice(struct mdb *db, const char *origin, const char *us, const json_t *c
 	json_decref(local);
 }
 
-/* 1 when user_id shares a room with one of our users (is joined to a room here). */
+/* 1 when user_id shares a room with one of our users, 0 not, -1. */
 static int
-followed(struct mdb *db, const char *user_id)
+followed(struct mdb *db, const struct mconfig *conf, const char *user_id)
 {
-	json_t	*rooms;
-	int	 n;
-
-	if ((rooms = mstore_user_rooms(db, user_id, "join")) == NULL)
-		return -1;
-	n = json_array_size(rooms) > 0;
-	json_decref(rooms);
-	return n;
+	return mstore_rdl_shared(db, user_id, conf->server_name);
 }
 
 /*
@@ -474,7 +467,7 @@ edu_device_list(struct mdb *db, const struct mconfig *conf, const struct mkey *k
 
 	if (!user_of(user, origin) || dev == NULL || *dev == '\0' || !json_is_integer(sid))
 		return;
-	if (followed(db, user) != 1) {
+	if (followed(db, conf, user) != 1) {
 		/* Nobody here shares a room: what was cached is no longer followed. */
 		(void)mstore_rdl_forget(db, user);
 		return;
@@ -499,13 +492,14 @@ edu_device_list(struct mdb *db, const struct mconfig *conf, const struct mkey *k
 
 /* m.signing_key_update: {user_id, master_key, self_signing_key}. */
 static void
-edu_signing_key(struct mdb *db, const char *origin, const json_t *c)
+edu_signing_key(struct mdb *db, const struct mconfig *conf, const char *origin,
+    const json_t *c)
 {
 	const char	*user = mjson_str(c, "user_id");
 	json_t		*m = json_object_get(c, "master_key");
 	json_t		*ss = json_object_get(c, "self_signing_key");
 
-	if (!user_of(user, origin) || followed(db, user) != 1)
+	if (!user_of(user, origin) || followed(db, conf, user) != 1)
 		return;
 	(void)mstore_rdl_xsign(db, user, json_is_object(m) ? m : NULL,
 	    json_is_object(ss) ? ss : NULL);
@@ -531,5 +525,5 @@ mfed_receive_edu(struct mdb *db, const struct mconfig *conf, const struct mkey *
 	else if (strcmp(type, "m.device_list_update") == 0)
 		edu_device_list(db, conf, key, origin, c);
 	else if (strcmp(type, "m.signing_key_update") == 0)
-		edu_signing_key(db, origin, c);
+		edu_signing_key(db, conf, origin, c);
 }

@@ -3,6 +3,7 @@
  * devices as their servers sent them (m.device_list_update, GET
  * /user/devices), and the last update sent for each local user.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,16 +135,74 @@ mstore_rdl_stale(struct mdb *db, const char *user_id)
 int
 mstore_rdl_forget(struct mdb *db, const char *user_id)
 {
-	if (mdb_begin(db) == -1)
+	int own = !db->intx;
+
+	if (own && mdb_begin(db) == -1)
 		return -1;
 	if (mdb_exec(db, MSTMT_RDEV_DEL_USER, "s", user_id) < 0 ||
 	    mdb_exec(db, MSTMT_RDL_DEL, "s", user_id) < 0 ||
 	    mdb_exec(db, MSTMT_RXS_DEL, "ss", user_id, "master") < 0 ||
 	    mdb_exec(db, MSTMT_RXS_DEL, "ss", user_id, "self_signing") < 0) {
-		mdb_rollback(db);
+		if (own)
+			mdb_rollback(db);
 		return -1;
 	}
-	return mdb_commit(db);
+	return own ? mdb_commit(db) : 0;
+}
+
+int
+mstore_rdl_shared(struct mdb *db, const char *user_id, const char *server_name)
+{
+	struct mcur	*c;
+	char		*like;
+	int		 rc;
+
+	if (asprintf(&like, "%%:%s", server_name) == -1)
+		return -1;
+	c = mdb_query(db, MSTMT_RDL_SHARED, "ss", user_id, like);
+	free(like);
+	if (c == NULL)
+		return -1;
+	rc = mcur_next(c);
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_rdl_left(struct mdb *db, const char *room_id, const char *user_id,
+    const char *server_name)
+{
+	json_t		*users;
+	const json_t	*v;
+	const char	*colon = strchr(user_id, ':');
+	char		*like;
+	size_t		 i;
+	int		 rc = 0, s;
+
+	if (colon == NULL)
+		return 0;
+	if (strcmp(colon + 1, server_name) != 0) {
+		/* Another server's user left: followed still while a room is shared. */
+		if ((s = mstore_rdl_shared(db, user_id, server_name)) == -1)
+			return -1;
+		return s == 0 ? mstore_rdl_forget(db, user_id) : 0;
+	}
+	/* One of ours left: each other member may now share nothing with us. */
+	if (asprintf(&like, "%%:%s", server_name) == -1)
+		return -1;
+	users = mcur_json_strings(mdb_query(db, MSTMT_RDL_ROOM_REMOTE, "ss", room_id, like));
+	free(like);
+	if (users == NULL)
+		return -1;
+	json_array_foreach(users, i, v) {
+		if ((s = mstore_rdl_shared(db, json_string_value(v), server_name)) == -1 ||
+		    (s == 0 && mstore_rdl_forget(db, json_string_value(v)) == -1)) {
+			rc = -1;
+			break;
+		}
+	}
+	json_decref(users);
+	return rc;
 }
 
 /* 1 when device_id is among devices (NULL or empty: all). */

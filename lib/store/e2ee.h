@@ -168,8 +168,18 @@ int	 mstore_rdl_xsign(struct mdb *, const char *user_id, const json_t *master,
 	    const json_t *self_signing);
 /* The list must be fetched again before it is answered from.  0 or -1. */
 int	 mstore_rdl_stale(struct mdb *, const char *user_id);
-/* Forgets the cached list (no room shared any more).  0 or -1. */
+/* Forgets the cached list (no room shared any more), in the caller's transaction if open.  0 or -1. */
 int	 mstore_rdl_forget(struct mdb *, const char *user_id);
+/* 1 when user_id is joined to a room where a user of server_name is joined, 0 not, -1. */
+int	 mstore_rdl_shared(struct mdb *, const char *user_id, const char *server_name);
+/*
+ * user_id's membership of room_id is no longer join (in the event's
+ * transaction): the device lists of the other servers' users who now
+ * share no room with ours are forgotten, so that a room shared again
+ * fetches them whole.  0 or -1.
+ */
+int	 mstore_rdl_left(struct mdb *, const char *room_id, const char *user_id,
+	    const char *server_name);
 /* {device_id: keys} of the cached devices with keys, as mstore_keys_query; or NULL. */
 json_t	*mstore_rdl_query(struct mdb *, const char *user_id, const json_t *devices);
 /*

@@ -20,6 +20,14 @@
 	    " SET display_name = excluded.display_name, key_json = excluded.key_json") \
 	X(MSTMT_RDEV_USER, "SELECT device_id, key_json, display_name FROM remote_devices" \
 	    " WHERE user_id = $1 AND key_json IS NOT NULL ORDER BY device_id") \
+	/* Whether user $1 is joined to a room where a user of ours ($2: "%:name") is joined. */ \
+	X(MSTMT_RDL_SHARED, "SELECT 1 FROM current_state a JOIN current_state b" \
+	    " ON b.room_id = a.room_id WHERE a.type = 'm.room.member' AND a.state_key = $1" \
+	    " AND a.membership = 'join' AND b.type = 'm.room.member' AND b.membership = 'join'" \
+	    " AND b.state_key LIKE $2 LIMIT 1") \
+	/* The joined members of room $1 not of ours ($2: "%:name"). */ \
+	X(MSTMT_RDL_ROOM_REMOTE, "SELECT state_key FROM current_state WHERE room_id = $1" \
+	    " AND type = 'm.room.member' AND membership = 'join' AND state_key NOT LIKE $2") \
 	X(MSTMT_RXS_DEL, "DELETE FROM cross_signing_keys WHERE user_id = $1 AND usage = $2") \
 	/* The device-list position of a local user's last change, and of the last update sent. */ \
 	X(MSTMT_LDL_CHANGED, "SELECT stream FROM device_list_changes WHERE user_id = $1") \
