@@ -2,7 +2,9 @@
 localhost:PORT, TLS from the test CA of test_federation_keys.py): typing,
 read receipts, presence and to-device messages of one server's users
 reach the other's through the sender's transactions.  B's user joins A's
-room over federation first."""
+room over federation first.  Then the same for typing and receipts
+with a real Synapse 1.67 from ../shared/peers/synapse (skipped, saying
+so, when the kit is absent)."""
 import os
 import subprocess
 import tempfile
@@ -11,7 +13,8 @@ import time
 import pytest
 
 from conftest import STACK, free_port, own_pg_database, q
-from test_federation_keys import FedStack, ca  # noqa: F401 (fixture)
+from test_federation_keys import (  # noqa: F401 (fixtures)
+    FedStack, ca, fstack, synapse, synapse_client, synapse_user)
 
 C = "/_matrix/client/v3"
 
@@ -254,3 +257,69 @@ def test_device_list_update_reaches_remote_sync_and_query(room):
     r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
     assert r["device_keys"][bob["user_id"]][bob["device_id"]]["unsigned"][
         "device_display_name"] == "bob's phone", r
+
+
+def synapse_sync(synapse, token, since=None):
+    path = "/_matrix/client/v3/sync?timeout=2000" + ("&since=" + q(since) if since else "")
+    st, body = synapse_client(synapse, "GET", path, token)
+    assert st == 200, body
+    return body
+
+
+def test_typing_and_receipts_with_synapse(fstack, synapse):
+    """A myelin user in a Synapse room: typing and read receipts cross both ways."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    stok = synapse_user(synapse, "edutyper")
+    suser = "@edutyper:" + name
+    st, room = synapse_client(synapse, "POST", C + "/createRoom", stok, {
+        "preset": "public_chat", "room_version": "10"})
+    assert st == 200, room
+    rid = room["room_id"]
+    me = fstack.register("eduguest%d" % os.getpid())
+    call(fstack, me["access_token"], "POST", C + "/join/%s?server_name=%s" % (
+        q(rid), q(name)), {})
+    # Synapse types: myelin's /sync shows it.
+    w = Waiter(fstack, me["access_token"])
+    st, _ = synapse_client(synapse, "PUT", C + "/rooms/%s/typing/%s" % (q(rid), q(suser)),
+                           stok, {"typing": True, "timeout": 30000})
+    assert st == 200
+    w.until(lambda body: any(suser in e["content"]["user_ids"]
+                             for e in ephemeral(body, rid, "m.typing")), "Synapse's typing")
+    # myelin types: Synapse's /sync shows it, and the stop after.
+    since = synapse_sync(synapse, stok)["next_batch"]
+    call(fstack, me["access_token"], "PUT", C + "/rooms/%s/typing/%s" % (
+        q(rid), q(me["user_id"])), {"typing": True, "timeout": 30000})
+
+    def synapse_sees(pred, what):
+        nonlocal since
+        end = time.time() + 60
+        while time.time() < end:
+            body = synapse_sync(synapse, stok, since)
+            since = body["next_batch"]
+            if pred(body):
+                return
+        raise AssertionError("Synapse never saw " + what)
+    synapse_sees(lambda body: any(me["user_id"] in e["content"]["user_ids"]
+                                  for e in ephemeral(body, rid, "m.typing")), "myelin's typing")
+    call(fstack, me["access_token"], "PUT", C + "/rooms/%s/typing/%s" % (
+        q(rid), q(me["user_id"])), {"typing": False})
+    synapse_sees(lambda body: any(me["user_id"] not in e["content"]["user_ids"]
+                                  for e in ephemeral(body, rid, "m.typing")), "myelin's stop")
+    # A Synapse message, read on myelin: Synapse sees the receipt.
+    st, sent = synapse_client(synapse, "PUT", C + "/rooms/%s/send/m.room.message/e1" % q(rid),
+                              stok, {"msgtype": "m.text", "body": "read me"})
+    assert st == 200, sent
+    eid = sent["event_id"]
+    w.until(lambda body: any(e["event_id"] == eid for e in body["rooms"].get("join", {}).get(
+        rid, {}).get("timeline", {}).get("events", [])), "Synapse's message on myelin")
+    call(fstack, me["access_token"], "POST", C + "/rooms/%s/receipt/m.read/%s" % (
+        q(rid), q(eid)), {})
+    synapse_sees(lambda body: any(me["user_id"] in e["content"].get(eid, {}).get("m.read", {})
+                                  for e in ephemeral(body, rid, "m.receipt")),
+                 "myelin's receipt")
+    # And Synapse's receipt of it on myelin.
+    st, _ = synapse_client(synapse, "POST", C + "/rooms/%s/receipt/m.read/%s" % (
+        q(rid), q(eid)), stok, {})
+    assert st == 200
+    w.until(lambda body: any(suser in e["content"].get(eid, {}).get("m.read", {})
+                             for e in ephemeral(body, rid, "m.receipt")), "Synapse's receipt")
