@@ -160,6 +160,27 @@ def test_presence_crosses(room):
     assert st == 200 and p["presence"] == "unavailable", p
 
 
+def test_presence_from_sync_crosses(pair):
+    """A sync's set_presence that changes presence tells the other server too."""
+    a, b = pair
+    carl = a.register("carl%d" % os.getpid())
+    dana = b.register("dana%d" % os.getpid())
+    rid = call(a, carl["access_token"], "POST", C + "/createRoom",
+               {"preset": "public_chat"})["room_id"]
+    call(b, dana["access_token"], "POST", C + "/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {})
+    end = time.time() + 60
+    while dana["user_id"] not in call(a, carl["access_token"], "GET", C + (
+            "/rooms/%s/joined_members" % q(rid)))["joined"]:
+        assert time.time() < end, "A never saw dana's join"
+        time.sleep(0.2)
+    wb = Waiter(b, dana["access_token"])
+    call(a, carl["access_token"], "GET", C + "/sync?timeout=0&set_presence=unavailable")
+    wb.until(lambda body: [e for e in body.get("presence", {}).get("events", [])
+                           if e["sender"] == carl["user_id"] and
+                           e["content"]["presence"] == "unavailable"], "carl unavailable on B")
+
+
 def test_to_device_crosses_once(room):
     a, b, alice, bob, rid = room
     wb = Waiter(b, bob["access_token"])
@@ -264,6 +285,36 @@ def synapse_sync(synapse, token, since=None):
     st, body = synapse_client(synapse, "GET", path, token)
     assert st == 200, body
     return body
+
+
+def test_leaving_the_last_shared_room_is_left(pair):
+    """When erin on B leaves the only room she shares with frank on A,
+    frank's /sync lists her in device_lists.left; a query for her keys
+    then asks B (POST /user/keys/query) and gets her new key."""
+    a, b = pair
+    frank = a.register("frank%d" % os.getpid())
+    erin = b.register("erin%d" % os.getpid())
+    rid = call(a, frank["access_token"], "POST", C + "/createRoom",
+               {"preset": "public_chat"})["room_id"]
+    call(b, erin["access_token"], "POST", C + "/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {})
+    call(b, erin["access_token"], "POST", C + "/keys/upload",
+         {"device_keys": dkeys(erin, "erinkey1")})
+    w = Waiter(a, frank["access_token"])
+    w.until(lambda body: erin["user_id"] in body.get("device_lists", {}).get("changed", []),
+            "erin's join or keys in frank's device_lists.changed")
+    r = call(a, frank["access_token"], "POST", C + "/keys/query",
+             {"device_keys": {erin["user_id"]: []}})
+    assert erin["device_id"] in r["device_keys"][erin["user_id"]], r
+    call(b, erin["access_token"], "POST", C + "/rooms/%s/leave" % q(rid), {})
+    w.until(lambda body: erin["user_id"] in body.get("device_lists", {}).get("left", []),
+            "erin in frank's device_lists.left")
+    call(b, erin["access_token"], "POST", C + "/keys/upload",
+         {"device_keys": dkeys(erin, "erinkey2")})
+    r = call(a, frank["access_token"], "POST", C + "/keys/query",
+             {"device_keys": {erin["user_id"]: []}})
+    assert r["device_keys"][erin["user_id"]][erin["device_id"]]["keys"][
+        "ed25519:" + erin["device_id"]] == "erinkey2", r
 
 
 def test_typing_and_receipts_with_synapse(fstack, synapse):
