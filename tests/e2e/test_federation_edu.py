@@ -287,6 +287,30 @@ def synapse_sync(synapse, token, since=None):
     return body
 
 
+def test_cross_signing_keys_reach_the_other_server(room):
+    """bob's new master and self-signing keys on B reach A as an
+    m.signing_key_update: alice's /sync marks him changed and her
+    /keys/query (from the followed list) has them; not his user-signing key."""
+    from test_e2ee import Signer
+    a, b, alice, bob, rid = room
+    tok = alice["access_token"]
+    call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    w = Waiter(a, tok)
+    master, ssk, usk = Signer(), Signer(), Signer()
+    call(b, bob["access_token"], "POST", C + "/keys/device_signing/upload", {
+        "master_key": master.xkey(bob["user_id"], "master"),
+        "self_signing_key": master.sign(ssk.xkey(bob["user_id"], "self_signing"),
+                                        bob["user_id"]),
+        "user_signing_key": master.sign(usk.xkey(bob["user_id"], "user_signing"),
+                                        bob["user_id"])})
+    w.until(lambda body: bob["user_id"] in body.get("device_lists", {}).get("changed", []),
+            "bob's new keys in alice's device_lists.changed")
+    r = call(a, tok, "POST", C + "/keys/query", {"device_keys": {bob["user_id"]: []}})
+    assert r["master_keys"][bob["user_id"]]["keys"] == {"ed25519:" + master.pub: master.pub}
+    assert r["self_signing_keys"][bob["user_id"]]["usage"] == ["self_signing"]
+    assert bob["user_id"] not in r.get("user_signing_keys", {})
+
+
 def test_leaving_the_last_shared_room_is_left(pair):
     """When erin on B leaves the only room she shares with frank on A,
     frank's /sync lists her in device_lists.left; a query for her keys
