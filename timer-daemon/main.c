@@ -92,6 +92,12 @@ main(int argc, char *argv[])
 		{ "expiry", t_expiry, MSTREAM_EVENTS, 0, 0 },
 		{ "federation", t_fedsend, MSTREAM_EVENTS, 0, 0 },
 		{ "delayed", t_delayed, MSTREAM__MAX, 0, 0 },
+		/* EDUs queued move the stream of what they tell: each wakes the sender. */
+		{ "federation-typing", t_fedsend, MSTREAM_TYPING, 0, 0 },
+		{ "federation-receipts", t_fedsend, MSTREAM_RECEIPTS, 0, 0 },
+		{ "federation-presence", t_fedsend, MSTREAM_PRESENCE, 0, 0 },
+		{ "federation-to-device", t_fedsend, MSTREAM_TODEVICE, 0, 0 },
+		{ "federation-device-lists", t_fedsend, MSTREAM_DEVICE_LISTS, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;

@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "e2ee.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "store/store.h"
 
@@ -114,6 +115,13 @@ h_device_signing_upload(struct mreq *req)
 		json_object_set(keys, kinds[i][1], k);
 	}
 	if (json_object_size(keys) > 0 && mstore_xsign_put(req->db, req->auth.user_id, keys) == -1) {
+		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	/* Other servers see the master and self-signing keys, never the user-signing one. */
+	if ((json_object_get(keys, "master") != NULL ||
+	    json_object_get(keys, "self_signing") != NULL) &&
+	    mfed_edu_signing(req->db, req->conf->server_name, req->auth.user_id) == -1) {
 		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}

@@ -4,6 +4,7 @@
 
 #include "auth/auth.h"
 #include "extern.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "store/store.h"
 
@@ -83,6 +84,9 @@ h_device_put(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Device not found");
+	if (v != NULL && mfed_edu_devices(req->db, req->conf->server_name, req->auth.user_id,
+	    req->params[0], 0) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return mfcgi_reply(req, 200, json_object());
 }
 
@@ -118,7 +122,9 @@ delete_devices(struct mreq *req, json_t *ids)
 	free(tok);
 	free(session);
 	json_array_foreach(ids, i, id)
-		if (mstore_device_del(req->db, req->auth.user_id, json_string_value(id)) == -1) {
+		if (mstore_device_del(req->db, req->auth.user_id, json_string_value(id)) == -1 ||
+		    mfed_edu_devices(req->db, req->conf->server_name, req->auth.user_id,
+		    json_string_value(id), 1) == -1) {
 			mdb_rollback(req->db);
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		}

@@ -4,7 +4,9 @@
 
 #include "e2ee.h"
 #include "fcgi/fcgi.h"
+#include "fed/fed.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "room/room.h"
 #include "store/store.h"
 
@@ -113,15 +115,60 @@ h_keys_upload(struct mreq *req)
 	}
 	if (rc == -1 || (counts = otk_counts(req)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/* New or changed device keys: the servers sharing a room hear of them. */
+	if (dk != NULL && mfed_edu_devices(req->db, req->conf->server_name, req->auth.user_id,
+	    req->auth.device_id, 0) == -1)
+		mlog_warn(req->id, "device list update of %s not queued", req->auth.user_id);
 	return mfcgi_reply(req, 200, json_pack("{s:o}", "one_time_key_counts", counts));
 }
 
-/* Records in failures that server did not answer (there is no federation yet). */
+/* Records in failures that server did not answer (or refused with status). */
 static void
-remote_failure(json_t *failures, const char *user_id)
+remote_failure(json_t *failures, const char *server, long status)
 {
-	json_object_set_new(failures, user_server(user_id),
-	    json_pack("{s:i,s:s}", "status", 503, "message", "Federation is not supported"));
+	json_object_set_new(failures, server, json_pack("{s:i,s:s}", "status",
+	    status >= 400 ? (int)status : 503, "message", status >= 400 ?
+	    "The server refused the request" : "The server did not answer"));
+}
+
+/* Synapse: other servers get 10 s unless the client says otherwise, never more than a minute. */
+#define REMOTE_TIMEOUT_MS	10000
+#define REMOTE_TIMEOUT_MAX_MS	60000
+
+static long
+remote_timeout(struct mreq *req)
+{
+	json_t	*t = json_object_get(req->body, "timeout");
+	double	 ms;
+
+	if (!json_is_number(t))
+		return REMOTE_TIMEOUT_MS;
+	ms = json_number_value(t);
+	if (ms < 1000)
+		return 1000;
+	return ms > REMOTE_TIMEOUT_MAX_MS ? REMOTE_TIMEOUT_MAX_MS : (long)ms;
+}
+
+/* 1 when user_id shares a room with one of ours (its device list is followed), 0 not, -1. */
+static int
+shares_room(struct mreq *req, const char *user_id)
+{
+	return mstore_rdl_shared(req->db, user_id, req->conf->server_name);
+}
+
+/* Copies the members of from whose keys are users of server into to. */
+static void
+merge_server(json_t *to, const json_t *from, const char *server)
+{
+	const char	*k;
+	json_t		*v;
+
+	if (!json_is_object(from) || !json_is_object(to))
+		return;
+	json_object_foreach((json_t *)from, k, v)
+		if (mroom_user_id_check(k) && strcmp(user_server(k), server) == 0 &&
+		    json_is_object(v))
+			json_object_set(to, k, v);
 }
 
 /* 0 when timeout is absent or a number, else -1 with 400 M_BAD_JSON. */
@@ -165,21 +212,25 @@ xsign_add(struct mreq *req, const char *user_id, json_t *xs)
 
 /*
  * Spec: C-S API, POST /keys/query: device_keys {user_id: [device_id]}
- * (an empty list: all devices).  A local user without keys gives {};
- * users of other servers are listed in failures until federation comes.
+ * (an empty list: all devices).  A local user without keys gives {}.
+ * Another server's user sharing a room with one of ours is answered
+ * from the device list followed here (fetched whole when it is not
+ * yet); the others are asked of their servers (POST /user/keys/query,
+ * at once per server, waiting at most timeout ms, 10 s by default),
+ * a server that does not answer listed in failures.
  * master_keys and self_signing_keys of the users asked for, and the
  * caller's own user_signing_keys, carry the signatures by their owner
  * and by the caller.
- * timeout is accepted and has nothing to wait for.  400 M_BAD_JSON for
- * another shape, 400 M_INVALID_PARAM for a bad user ID.
+ * 400 M_BAD_JSON for another shape, 400 M_INVALID_PARAM for a bad user ID.
  */
 int
 h_keys_query(struct mreq *req)
 {
 	json_t		*q = json_object_get(req->body, "device_keys"), *devs, *v, *out, *fail;
-	json_t		*keys, *xs;
-	const char	*user_id;
+	json_t		*keys, *xs, *remote = NULL;
+	const char	*user_id, *server;
 	size_t		 i;
+	int		 shared, rc = 0;
 
 	if (timeout_check(req) == -1)
 		return -1;
@@ -198,39 +249,86 @@ h_keys_query(struct mreq *req)
 	fail = json_object();
 	xs = json_pack("{s:{},s:{},s:{}}", "master_keys", "self_signing_keys",
 	    "user_signing_keys");
+	remote = json_object();
 	json_object_foreach(q, user_id, devs) {
+		int64_t sid;
+
 		if (!e2ee_user_local(req, user_id)) {
-			remote_failure(fail, user_id);
-			continue;
-		}
-		if ((keys = mstore_keys_query(req->db, user_id, devs, req->auth.user_id)) == NULL ||
-		    xsign_add(req, user_id, xs) == -1) {
+			/*
+			 * A user sharing a room: the device list followed
+			 * here, fetched whole first when it is not (yet).
+			 * Anyone else: asked of their server below.
+			 */
+			if ((shared = shares_room(req, user_id)) == -1 ||
+			    (shared && (rc = mstore_rdl_get(req->db, user_id, &sid)) == -1))
+				goto fail;
+			if (shared && rc == 0 && mfed_devices_resync(req->db, req->conf,
+			    req->srv->key, user_id) == 0)
+				rc = 1;
+			if (!shared || rc != 1) {
+				json_t *m = json_object_get(remote, user_server(user_id));
+
+				if (m == NULL)
+					json_object_set_new(remote, user_server(user_id),
+					    m = json_object());
+				json_object_set_new(m, user_id, json_is_array(devs) ?
+				    json_incref(devs) : json_array());
+				continue;
+			}
+			keys = mstore_rdl_query(req->db, user_id, devs);
+		} else
+			keys = mstore_keys_query(req->db, user_id, devs, req->auth.user_id);
+		if (keys == NULL || xsign_add(req, user_id, xs) == -1) {
 			json_decref(keys);
-			json_decref(out);
-			json_decref(fail);
-			json_decref(xs);
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto fail;
 		}
 		json_object_set_new(out, user_id, keys);
 	}
+	json_object_foreach(remote, server, v) {
+		json_t	*body = json_pack("{s:O}", "device_keys", v), *r;
+		long	 status;
+
+		r = mfed_user_keys(req->conf, req->srv->key, server, "query", body,
+		    remote_timeout(req), &status);
+		json_decref(body);
+		if (r == NULL) {
+			remote_failure(fail, server, status);
+			continue;
+		}
+		merge_server(out, json_object_get(r, "device_keys"), server);
+		merge_server(json_object_get(xs, "master_keys"), json_object_get(r, "master_keys"),
+		    server);
+		merge_server(json_object_get(xs, "self_signing_keys"),
+		    json_object_get(r, "self_signing_keys"), server);
+		json_decref(r);
+	}
+	json_decref(remote);
 	json_object_set_new(xs, "device_keys", out);
 	json_object_set_new(xs, "failures", fail);
 	return mfcgi_reply(req, 200, xs);
+fail:
+	json_decref(remote);
+	json_decref(out);
+	json_decref(fail);
+	json_decref(xs);
+	return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 }
 
 /*
  * Spec: C-S API, POST /keys/claim: one_time_keys {user_id: {device_id:
  * algorithm}}; one key per device, each handed out once (else the
  * device's fallback key).  Unknown users and devices are left out of
- * the answer; users of other servers go to failures.  400 M_BAD_JSON
+ * the answer; users of other servers are claimed from their servers
+ * (POST /user/keys/claim, once per server, within timeout), those that
+ * do not answer listed in failures.  400 M_BAD_JSON
  * for another shape, 400 M_INVALID_PARAM for a bad user ID.
  */
 int
 h_keys_claim(struct mreq *req)
 {
 	json_t		*q = json_object_get(req->body, "one_time_keys"), *devs, *alg;
-	json_t		*local, *fail, *out;
-	const char	*user_id, *device_id;
+	json_t		*local, *fail, *out, *remote, *m;
+	const char	*user_id, *device_id, *server;
 
 	if (timeout_check(req) == -1)
 		return -1;
@@ -247,18 +345,37 @@ h_keys_claim(struct mreq *req)
 	}
 	local = json_object();
 	fail = json_object();
+	remote = json_object();
 	json_object_foreach(q, user_id, devs) {
-		if (e2ee_user_local(req, user_id))
+		if (e2ee_user_local(req, user_id)) {
 			json_object_set(local, user_id, devs);
-		else
-			remote_failure(fail, user_id);
+			continue;
+		}
+		if ((m = json_object_get(remote, user_server(user_id))) == NULL)
+			json_object_set_new(remote, user_server(user_id), m = json_object());
+		json_object_set(m, user_id, devs);
 	}
 	out = mstore_keys_claim(req->db, local);
 	json_decref(local);
 	if (out == NULL) {
 		json_decref(fail);
+		json_decref(remote);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
+	json_object_foreach(remote, server, m) {
+		json_t	*body = json_pack("{s:O}", "one_time_keys", m), *r;
+		long	 status;
+
+		r = mfed_user_keys(req->conf, req->srv->key, server, "claim", body,
+		    remote_timeout(req), &status);
+		json_decref(body);
+		if (r == NULL)
+			remote_failure(fail, server, status);
+		else
+			merge_server(out, json_object_get(r, "one_time_keys"), server);
+		json_decref(r);
+	}
+	json_decref(remote);
 	return mfcgi_reply(req, 200, json_pack("{s:o,s:o}", "one_time_keys", out,
 	    "failures", fail));
 }

@@ -6,6 +6,7 @@
 #include "clock/clock.h"
 #include "crypto/crypto.h"
 #include "extern.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "ratelimit/ratelimit.h"
 #include "store/store.h"
@@ -285,7 +286,8 @@ h_logout(struct mreq *req)
 	if (mdb_begin(req->db) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
 	if (mstore_device_del(req->db, req->auth.user_id, req->auth.device_id) == -1 ||
-	    mdb_commit(req->db) == -1) {
+	    (req->auth.device_id != NULL && mfed_edu_devices(req->db, req->conf->server_name,
+	    req->auth.user_id, req->auth.device_id, 1) == -1) || mdb_commit(req->db) == -1) {
 		mdb_rollback(req->db);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}

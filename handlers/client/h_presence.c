@@ -3,7 +3,9 @@
 
 #include "clock/clock.h"
 #include "ephemeral.h"
+#include "fed/fed.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "store/store.h"
 
 /*
@@ -73,5 +75,9 @@ h_presence_put(struct mreq *req)
 	if (mstore_presence_put(req->db, req->auth.user_id, presence, json_string_value(mv),
 	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/* The servers sharing a room hear of it; only the newest state counts. */
+	if (mfed_edu_presence(req->db, req->conf->server_name, req->auth.user_id) == -1)
+		mlog_warn(req->id, "presence of %s not queued for other servers",
+		    req->auth.user_id);
 	return mfcgi_reply(req, 200, json_object());
 }

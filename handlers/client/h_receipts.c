@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "clock/clock.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "push.h"
 #include "push/push.h"
@@ -67,7 +68,7 @@ mark(struct mreq *req, const char *room_id, const struct marks *m)
 {
 	const char	*types[] = { MPUSH_READ, MPUSH_READ_PRIVATE };
 	const char	*ids[] = { m->read, m->read_private };
-	int64_t		 frstream = 0, s;
+	int64_t		 frstream = 0, s, now;
 	int		 any = 0, rc;
 
 	if (room_require_joined(req, room_id) != 1)
@@ -86,11 +87,18 @@ mark(struct mreq *req, const char *room_id, const struct marks *m)
 		for (size_t i = 0; i < 2; i++) {
 			if (ids[i] == NULL)
 				continue;
+			now = mclock_now_ms();
 			if ((rc = mpush_receipt_put(req->db, room_id, req->auth.user_id, types[i],
-			    m->thread_id, ids[i], mclock_now_ms())) != 1) {
+			    m->thread_id, ids[i], now)) != 1) {
 				mdb_rollback(req->db);
 				return rc == 0 ? mfcgi_fail(req, MERR_NOT_FOUND, "Event not found") :
 				    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			}
+			/* Spec: m.read goes to the room's other servers, the private one not. */
+			if (i == 0 && mfed_edu_receipt(req->db, req->conf->server_name, room_id,
+			    req->auth.user_id, m->thread_id, ids[i], now) == -1) {
+				mdb_rollback(req->db);
+				return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			}
 		}
 		if (mdb_commit(req->db) == -1)

@@ -4,6 +4,8 @@
 
 #include "clock/clock.h"
 #include "ephemeral.h"
+#include "fed/fed.h"
+#include "log/log.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -17,7 +19,8 @@
  * Synapse answers, whether or not the room exists).  typing must be a
  * boolean (400 M_BAD_JSON); timeout, when typing, a non-negative integer
  * of milliseconds (400 M_INVALID_PARAM), capped.  The state lives in the
- * database; myelin-timerd ends it when the timeout passes.
+ * database; myelin-timerd ends it when the timeout passes.  The room's
+ * other servers get an m.typing EDU.
  */
 int
 h_typing(struct mreq *req)
@@ -54,5 +57,12 @@ h_typing(struct mreq *req)
 	    json_is_true(typing) ? mclock_now_ms() + ms : 0);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/*
+	 * The room's other servers hear of it, renewals too (their copy
+	 * lapses on its own after 30 s); only the newest state counts.
+	 */
+	if (mfed_edu_typing(req->db, req->conf->server_name, room_id, req->auth.user_id,
+	    json_is_true(typing)) == -1)
+		mlog_warn(req->id, "typing in %s not queued for other servers", room_id);
 	return mfcgi_reply(req, 200, json_object());
 }

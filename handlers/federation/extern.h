@@ -26,5 +26,8 @@ int	h_send_join(struct mreq *);
 int	h_send_leave(struct mreq *);
 int	h_send_join_v1(struct mreq *);
 int	h_send_leave_v1(struct mreq *);
+int	h_user_devices(struct mreq *);
+int	h_user_keys_query(struct mreq *);
+int	h_user_keys_claim(struct mreq *);
 
 #endif

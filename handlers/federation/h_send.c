@@ -92,7 +92,7 @@ h_send(struct mreq *req)
 			return -1;
 		}
 	json_array_foreach(edus, i, v)
-		mfed_receive_edu(req->db, req->auth.origin, v);
+		mfed_receive_edu(req->db, req->conf, req->srv->key, req->auth.origin, v);
 	return mfcgi_reply(req, 200, json_pack("{s:o}", "pdus", results));
 }
 

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "clock/clock.h"
+#include "fed/fed.h"
 #include "json/json.h"
+#include "log/log.h"
 #include "room/filter.h"
 #include "store/store.h"
 #include "sync.h"
@@ -100,6 +102,11 @@ sync_set_presence(struct mreq *req)
 	free(sp);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/* A change (not a refresh) goes to the servers sharing a room. */
+	if (rc == 1 && mfed_edu_presence(req->db, req->conf->server_name,
+	    req->auth.user_id) == -1)
+		mlog_warn(req->id, "presence of %s not queued for other servers",
+		    req->auth.user_id);
 	return 0;
 }
 

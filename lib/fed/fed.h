@@ -237,12 +237,64 @@ int64_t	mfed_backoff_next(int64_t prev);
  */
 void	mfed_inbound_init(const struct mkey *key);
 /*
- * One EDU from origin (m.typing, m.receipt, m.presence), into the
- * ephemeral stores, each in its own transaction: only for users of
- * origin, joined to the room (presence: joined to some room here).
- * Anything else is ignored.
+ * EDUs (lib/fed/edu.c).  One EDU from origin to us (m.typing,
+ * m.receipt, m.presence, m.direct_to_device, m.device_list_update,
+ * m.signing_key_update), into the stores, each in its own transaction:
+ * only for users of origin, joined to the room (presence and device
+ * lists: sharing some room here; to-device: for our users, once per
+ * sender and message_id).  A device-list update whose prev_id is not
+ * the last one taken fetches the whole list (GET /user/devices) from
+ * origin.  Anything else is ignored.
  */
-void	mfed_receive_edu(struct mdb *, const char *origin, const json_t *edu);
+void	mfed_receive_edu(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *origin, const json_t *edu);
+/*
+ * Outbound EDUs of a local user, queued for the sender (in the
+ * caller's transaction when one is open), us our server name.  Each
+ * goes to the other servers with a member joined to the room (presence:
+ * to a room the user is joined to); typing, a receipt (m.read) and
+ * presence replace the one of their kind queued before.  0 or -1.
+ */
+int	mfed_edu_typing(struct mdb *, const char *us, const char *room_id,
+	    const char *user_id, int typing);
+int	mfed_edu_receipt(struct mdb *, const char *us, const char *room_id,
+	    const char *user_id, const char *thread_id, const char *event_id, int64_t ts);
+/* The user's presence as stored now. */
+int	mfed_edu_presence(struct mdb *, const char *us, const char *user_id);
+/*
+ * m.direct_to_device from sender: messages, {user_id: {device_id or
+ * "*": content}} of other servers' users (checked by the caller), one
+ * EDU per server, kept until that server takes it.
+ */
+int	mfed_edu_todevice(struct mdb *, const char *sender, const char *type,
+	    const char *message_id, const json_t *messages);
+/*
+ * A local user's device list changed (device_id's keys or name, or
+ * deleted): an m.device_list_update to the servers sharing a room,
+ * stream_id the change's position and prev_id the last one sent; kept
+ * until taken.  Nothing when nothing changed since the last one sent.
+ * In the caller's transaction when one is open.  0 or -1.
+ */
+int	mfed_edu_devices(struct mdb *, const char *us, const char *user_id,
+	    const char *device_id, int deleted);
+/* A local user's cross-signing keys changed: an m.signing_key_update, as above. */
+int	mfed_edu_signing(struct mdb *, const char *us, const char *user_id);
+
+/*
+ * Other servers' users' devices (lib/fed/user.c).  _resync fetches
+ * user_id's whole device list from its server into the cache (marked
+ * stale when it cannot).  0 or -1.
+ */
+int	mfed_devices_resync(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *user_id);
+/*
+ * POST /_matrix/federation/v1/user/keys/{what} ("query" or "claim") of
+ * server with body: its 200 answer (an object, new reference), else
+ * NULL with *status (0: no answer).
+ */
+json_t	*mfed_user_keys(const struct mconfig *, const struct mkey *, const char *server,
+	    const char *what, const json_t *body, long timeout_ms, long *status);
+
 /*
  * One event from origin taken in as a PDU of /send is (fetching what it
  * lacks), for send_join and send_leave: what mroom_receive returned,

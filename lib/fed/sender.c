@@ -1,8 +1,9 @@
 /*
  * The sender of local events to other servers (S-S API, "Transactions"):
- * each destination's queued PDUs (lib/store/fedq.c), oldest first, in
- * PUT /_matrix/federation/v1/send/{txnId} transactions of at most 50,
- * retried with a doubling backoff while the destination does not answer.
+ * each destination's queued PDUs and EDUs (lib/store/fedq.c), oldest
+ * first, in PUT /_matrix/federation/v1/send/{txnId} transactions of at
+ * most 50 PDUs and 100 EDUs, retried with a doubling backoff while the
+ * destination does not answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 /* Spec: a transaction holds at most 50 PDUs (and 100 EDUs). */
 #define TXN_MAX_PDUS	50
+#define TXN_MAX_EDUS	100
 /* A request to a destination waits at most this long. */
 #define SEND_TIMEOUT_MS	(20 * 1000)
 
@@ -34,30 +36,41 @@ static int
 send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
     const char *dest, int64_t now)
 {
-	json_t	*pdus, *body, *reply;
+	json_t	*pdus, *edus, *body, *reply;
 	char	 path[128];
-	int64_t	 last, backoff;
+	int64_t	 last, elast, backoff;
 	long	 status;
 	int	 rc;
 
 	for (;;) {
 		if ((pdus = mstore_fedq_batch(db, dest, TXN_MAX_PDUS, &last)) == NULL)
 			return -1;
-		if (last == 0) {
+		if ((edus = mstore_fedq_edu_batch(db, dest, TXN_MAX_EDUS, &elast)) == NULL) {
 			json_decref(pdus);
+			return -1;
+		}
+		if (last == 0 && elast == 0) {
+			json_decref(pdus);
+			json_decref(edus);
 			return 1;
 		}
-		/* The same rows make the same transaction ID: a retry is one to the receiver. */
-		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%lld", (long long)last);
-		if ((body = json_pack("{s:s,s:I,s:o,s:[]}", "origin", conf->server_name,
-		    "origin_server_ts", (json_int_t)now, "pdus", pdus, "edus")) == NULL)
+		/*
+		 * The same rows make the same transaction ID: a retry is one
+		 * to the receiver.  (A typing or presence row replaced in
+		 * between makes a new one, which is only a newer state.)
+		 */
+		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%lld.%lld",
+		    (long long)last, (long long)elast);
+		if ((body = json_pack("{s:s,s:I,s:o,s:o}", "origin", conf->server_name,
+		    "origin_server_ts", (json_int_t)now, "pdus", pdus, "edus", edus)) == NULL)
 			return -1;
 		rc = mfed_http(conf, key, dest, "PUT", path, body, SEND_TIMEOUT_MS, &status,
 		    &reply);
 		json_decref(body);
 		json_decref(reply);
 		if (rc == 0 && status >= 200 && status < 300) {
-			if (mstore_fedq_done(db, dest, last) == -1 ||
+			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
+			    (elast > 0 && mstore_fedq_edu_done(db, dest, elast) == -1) ||
 			    mstore_fedq_backoff_set(db, dest, 0, 0) == -1)
 				return -1;
 			continue;
@@ -66,7 +79,8 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 			/* Refused as it is: sending it again would not help. */
 			mlog_warn(NULL, "federation: %s refused transaction %s: %ld", dest, path,
 			    status);
-			if (mstore_fedq_done(db, dest, last) == -1)
+			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
+			    (elast > 0 && mstore_fedq_edu_done(db, dest, elast) == -1))
 				return -1;
 			continue;
 		}

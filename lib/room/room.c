@@ -673,6 +673,24 @@ hook_delayed(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * Device lists over federation: a membership that is no longer join
+ * may end what one of our users shares with another server's user,
+ * whose device list then stops being followed (lib/store/devcache.c).
+ * 0 or -1.
+ */
+static int
+hook_devlists(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	const char *sk = mjson_str(p->ev, "state_key"), *m;
+
+	if (strcmp(p->type, "m.room.member") != 0 || sk == NULL ||
+	    (m = mjson_str(json_object_get(p->ev, "content"), "membership")) == NULL ||
+	    strcmp(m, "join") == 0)
+		return 0;
+	return mstore_rdl_left(ctx->db, p->room_id, sk, ctx->server_name);
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -691,6 +709,7 @@ static const struct persist_hook {
 	{ "push",	hook_push,	1 },
 	{ "federation",	hook_federation, 1 },
 	{ "delayed",	hook_delayed,	1 },
+	{ "devlists",	hook_devlists,	1 },
 };
 
 /*

@@ -119,6 +119,12 @@ mdb_commit(struct mdb *db)
 	return 0;
 }
 
+int
+mdb_in_txn(const struct mdb *db)
+{
+	return db->intx;
+}
+
 void
 mdb_rollback(struct mdb *db)
 {

@@ -560,24 +560,29 @@ mstore_todevice_send(struct mdb *db, const char *sender, const char *sender_devi
 	const char	*user_id, *device_id;
 	json_t		*devs, *content;
 	int64_t		 n;
+	int		 own = !db->intx;
 
-	if (mdb_begin(db) == -1)
+	if (own && mdb_begin(db) == -1)
 		return -1;
 	/* A login-as token has no device: its transactions are scoped to "". */
 	if ((n = mdb_exec(db, MSTMT_E2EE_TXN_ADD, "sss", sender,
 	    sender_device != NULL ? sender_device : "", txn_id)) < 0)
 		goto fail;
 	if (n == 0) {
-		mdb_rollback(db);
+		if (own)
+			mdb_rollback(db);
 		return 0;
 	}
 	json_object_foreach((json_t *)messages, user_id, devs)
 		json_object_foreach(devs, device_id, content)
 			if (todevice_user(db, user_id, device_id, sender, type, content) == -1)
 				goto fail;
+	if (!own)
+		return 1;
 	return mdb_commit(db) == -1 ? -1 : 1;
 fail:
-	mdb_rollback(db);
+	if (own)
+		mdb_rollback(db);
 	return -1;
 }
 

@@ -77,8 +77,9 @@ json_t	*mstore_keys_claim(struct mdb *, const json_t *query);
  * messages, {user_id: {device_id or "*": content}} (local users, checked
  * by the caller; "*" is every device of the user, an unknown device is
  * skipped), each message at its own position of the to-device stream,
- * in one transaction, unless sender's device sender_device already used
- * txn_id.  Returns 1 queued, 0 for a transaction ID seen before, -1.
+ * in one transaction (the caller's when one is open, else its own),
+ * unless sender's device sender_device already used txn_id.  Returns 1
+ * queued, 0 for a transaction ID seen before (nothing written), -1.
  */
 int	 mstore_todevice_send(struct mdb *, const char *sender, const char *sender_device,
 	    const char *txn_id, const char *type, const json_t *messages);
@@ -143,5 +144,53 @@ json_t	*mstore_backup_keys_get(struct mdb *, const char *user_id, int64_t versio
 /* Deletes keys as _get selects them, moving the etag when any went.  0 or -1. */
 int	 mstore_backup_keys_del(struct mdb *, const char *user_id, int64_t version,
 	    const char *room_id, const char *session_id);
+
+/*
+ * Device lists over federation (lib/store/devcache.c).  Another
+ * server's user is followed once their server gave their whole list:
+ * _get is 1 with *stream_id, the last update taken, 0 when the user is
+ * not followed or an update was missed (stale), -1.
+ */
+int	 mstore_rdl_get(struct mdb *, const char *user_id, int64_t *stream_id);
+/*
+ * Replaces the cached list of user_id with devices (an array of
+ * {device_id, keys, device_display_name}, as GET /user/devices answers)
+ * and its master and self-signing keys (objects or NULL), at stream_id,
+ * and marks the list changed for local syncs; one transaction.  0 or -1.
+ */
+int	 mstore_rdl_replace(struct mdb *, const char *user_id, int64_t stream_id,
+	    const json_t *devices, const json_t *master, const json_t *self_signing);
+/* One device updated (keys an object or NULL) or deleted, at stream_id, as _replace. */
+int	 mstore_rdl_update(struct mdb *, const char *user_id, const char *device_id,
+	    const char *display_name, const json_t *keys, int deleted, int64_t stream_id);
+/* An m.signing_key_update: the keys given (objects or NULL) replace the cached ones. */
+int	 mstore_rdl_xsign(struct mdb *, const char *user_id, const json_t *master,
+	    const json_t *self_signing);
+/* The list must be fetched again before it is answered from.  0 or -1. */
+int	 mstore_rdl_stale(struct mdb *, const char *user_id);
+/* Forgets the cached list (no room shared any more), in the caller's transaction if open.  0 or -1. */
+int	 mstore_rdl_forget(struct mdb *, const char *user_id);
+/* 1 when user_id is joined to a room where a user of server_name is joined, 0 not, -1. */
+int	 mstore_rdl_shared(struct mdb *, const char *user_id, const char *server_name);
+/*
+ * user_id's membership of room_id is no longer join (in the event's
+ * transaction): the device lists of the other servers' users who now
+ * share no room with ours are forgotten, so that a room shared again
+ * fetches them whole.  0 or -1.
+ */
+int	 mstore_rdl_left(struct mdb *, const char *room_id, const char *user_id,
+	    const char *server_name);
+/* {device_id: keys} of the cached devices with keys, as mstore_keys_query; or NULL. */
+json_t	*mstore_rdl_query(struct mdb *, const char *user_id, const json_t *devices);
+/*
+ * For a local user: 1 when the list changed since the last update sent,
+ * with *stream_id the change's position (recorded as sent) and *prev_id
+ * the last one sent (0: none); 0 when nothing is to be sent; -1.  In
+ * the caller's transaction.
+ */
+int	 mstore_ldl_next(struct mdb *, const char *user_id, int64_t *stream_id,
+	    int64_t *prev_id);
+/* The position of a local user's last device-list change (0: none), or -1. */
+int64_t	 mstore_ldl_stream(struct mdb *, const char *user_id);
 
 #endif

@@ -169,3 +169,60 @@ mstore_fedq_backoff_set(struct mdb *db, const char *destination, int64_t retry_a
 	return mdb_exec(db, MSTMT_FEDQ_BACKOFF_SET, "sii", destination, retry_at,
 	    backoff_ms) < 0 ? -1 : 0;
 }
+
+int
+mstore_fedq_edu_add(struct mdb *db, const char *destination, const char *edu_type,
+    const char *ekey, const json_t *content, enum mstream stream, int64_t now)
+{
+	char	*text;
+	int	 rc;
+
+	if ((text = json_dumps(content, JSON_COMPACT)) == NULL)
+		return -1;
+	rc = (ekey == NULL || mdb_exec(db, MSTMT_FEDQ_EDU_REPLACE, "sss", destination,
+	    edu_type, ekey) >= 0) && mdb_exec(db, MSTMT_FEDQ_EDU_ADD, "ssssi", destination,
+	    edu_type, ekey, text, now) >= 0 ? 0 : -1;
+	free(text);
+	if (rc == 0)
+		mstore_moved(db, stream);
+	return rc;
+}
+
+json_t *
+mstore_fedq_edu_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
+{
+	struct mcur	*c;
+	json_t		*out, *content;
+	int		 rc;
+
+	*last = 0;
+	if ((out = json_array()) == NULL)
+		return NULL;
+	if ((c = mdb_query(db, MSTMT_FEDQ_EDU_BATCH, "si", destination, limit)) == NULL) {
+		json_decref(out);
+		return NULL;
+	}
+	while ((rc = mcur_next(c)) == 1) {
+		*last = mcur_int(c, 0);
+		/* A row that does not parse cannot be sent: it is skipped. */
+		if ((content = json_loads(mcur_text(c, 2), 0, NULL)) == NULL)
+			continue;
+		if (json_array_append_new(out, json_pack("{s:s,s:o}", "edu_type",
+		    mcur_text(c, 1), "content", content)) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (rc == -1) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int
+mstore_fedq_edu_done(struct mdb *db, const char *destination, int64_t last)
+{
+	return mdb_exec(db, MSTMT_FEDQ_EDU_DONE, "si", destination, last) < 0 ? -1 : 0;
+}

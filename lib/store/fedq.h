@@ -37,4 +37,23 @@ int64_t	mstore_fedq_backoff(struct mdb *, const char *destination);
 int	mstore_fedq_backoff_set(struct mdb *, const char *destination, int64_t retry_at,
 	    int64_t backoff_ms);
 
+/*
+ * EDUs (lib/fed/edu.c).  Queues edu_type with content (a JSON object)
+ * for destination, in the caller's transaction when one is open; ekey
+ * non-NULL replaces the row queued before with the same type and ekey
+ * (typing, presence, receipts: only the newest counts).  stream is the
+ * stream that wakes the sender (the one the EDU's change moves).  0 or -1.
+ */
+enum mstream;
+int	mstore_fedq_edu_add(struct mdb *, const char *destination, const char *edu_type,
+	    const char *ekey, const json_t *content, enum mstream stream, int64_t now);
+/*
+ * Up to limit queued EDUs of destination, oldest first: a new JSON array
+ * of {"edu_type", "content"}, *last the queue position of the last, or NULL.
+ */
+json_t	*mstore_fedq_edu_batch(struct mdb *, const char *destination, int64_t limit,
+	    int64_t *last);
+/* Forgets destination's EDUs up to position last.  0 or -1. */
+int	mstore_fedq_edu_done(struct mdb *, const char *destination, int64_t last);
+
 #endif

@@ -720,5 +720,50 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX delayed_events_user ON delayed_events (user_id);"
 	  "CREATE INDEX delayed_events_state ON delayed_events (room_id, type, state_key);",
 	  NULL },
+	/*
+	 * The outbound EDUs (lib/fed/edu.c, lib/fed/sender.c): one row per
+	 * EDU and destination, in the order queued.  ekey names what a newer
+	 * EDU replaces (typing of one user in one room, presence of one
+	 * user, a receipt): such a row is deleted when the next one of its
+	 * kind is queued.  Device list updates and to-device messages have
+	 * no ekey, are queued in the transaction of what they tell and stay
+	 * until the destination takes them.
+	 */
+	{ 26, "federation-edus",
+	  "CREATE TABLE fed_edus ("
+	  " id SERIAL_PK,"
+	  " destination TEXT NOT NULL,"
+	  " edu_type TEXT NOT NULL,"
+	  " ekey TEXT,"
+	  " content TEXT NOT NULL,"
+	  " created_ts BIGINT NOT NULL);"
+	  "CREATE INDEX fed_edus_dest ON fed_edus (destination, id);"
+	  "CREATE INDEX fed_edus_key ON fed_edus (destination, edu_type, ekey);",
+	  NULL },
+	/*
+	 * Device lists over federation (lib/store/devcache.c).  A row of
+	 * remote_device_lists is another server's user whose devices we
+	 * follow, at the stream_id of the last update taken (stale 1: an
+	 * update was missed, the list must be fetched again);
+	 * remote_devices their devices (key_json NULL: no keys), their
+	 * cross-signing keys in cross_signing_keys beside ours.
+	 * device_list_sent: the stream_id of the last m.device_list_update
+	 * sent for a local user, the prev_id of the next.
+	 */
+	{ 27, "device-list-cache",
+	  "CREATE TABLE remote_device_lists ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream_id BIGINT NOT NULL,"
+	  " stale BIGINT NOT NULL DEFAULT 0);"
+	  "CREATE TABLE remote_devices ("
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " display_name TEXT,"
+	  " key_json TEXT,"
+	  " PRIMARY KEY (user_id, device_id));"
+	  "CREATE TABLE device_list_sent ("
+	  " user_id TEXT PRIMARY KEY,"
+	  " stream_id BIGINT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

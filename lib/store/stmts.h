@@ -127,6 +127,7 @@
 #include "store/stmts-fedq.h"
 #include "store/stmts-ratelimit.h"
 #include "store/stmts-delayed.h"
+#include "store/stmts-devcache.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -150,6 +151,7 @@
 	MSTMT_TABLE_FEDQ \
 	MSTMT_TABLE_RATELIMIT \
 	MSTMT_TABLE_DELAYED \
+	MSTMT_TABLE_DEVCACHE \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

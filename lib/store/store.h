@@ -39,6 +39,8 @@ enum mdb_backend mdb_backend(const struct mdb *);
 int		 mdb_begin(struct mdb *);
 int		 mdb_commit(struct mdb *);
 void		 mdb_rollback(struct mdb *);
+/* 1 inside a transaction mdb_begin opened, else 0. */
+int		 mdb_in_txn(const struct mdb *);
 
 /* The kind of the last failure on this connection. */
 enum mdb_err	 mdb_error(const struct mdb *);

@@ -132,6 +132,21 @@ def test_initial_sync_shows_typing(stack, people):
     assert {"type": "m.typing", "content": {"user_ids": [alice.user_id]}} in events
 
 
+def test_initial_sync_shows_typing_stopped(stack, people):
+    """Synapse 1.67: once someone typed, an initial sync has the room's
+    m.typing, empty when everyone stopped (SyTest waits for it so)."""
+    alice, bob = people["alice"], people["bob"]
+    room = shared_room(alice, bob)
+    path = "/rooms/%s/typing/%s" % (q(room), q(alice.user_id))
+    alice.ok("PUT", path, {"typing": True, "timeout": 60000})
+    alice.ok("PUT", path, {"typing": False})
+    for who in (alice, bob):
+        status, resp = who.call("GET", "/sync")
+        assert status == 200, resp
+        events = resp["rooms"]["join"][room]["ephemeral"]["events"]
+        assert {"type": "m.typing", "content": {"user_ids": []}} in events
+
+
 def test_typing_errors(stack, people):
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     room = shared_room(alice, bob)
