@@ -183,11 +183,24 @@ struct mapp {
 	 */
 	const char *const	*upload_locations;
 	size_t			 upload_locationsz;
+	/*
+	 * Modes (beside a running Synapse, docs/beside-synapse.md): the app
+	 * to serve instead under this config, or NULL for this one.  Called
+	 * once the config is read, before -L, -R and serving.
+	 */
+	const struct mapp	*(*mode)(const struct mconfig *);
+	/*
+	 * A database that is not myelin's (Synapse's): opens one connection
+	 * and checks its schema, never migrates it.  NULL: myelin's own,
+	 * migrated at start.  Returns NULL (logged) when unusable.
+	 */
+	struct mdb		*(*db_open)(const struct mconfig *);
 };
 
 /*
  * The whole life of a handler program: flags (-c config, -s socket,
- * -t threads, -d debug, -n check, -L print nginx locations), config,
+ * -t threads, -d debug, -n check, -L print nginx locations, -R print
+ * the route table: "METHOD PATH AUTH" a line), config,
  * database migration, then threads serving until SIGTERM/SIGINT.
  * Returns the exit status.
  */

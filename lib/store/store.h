@@ -65,5 +65,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/media.h"
 #include "store/fedq.h"
 #include "store/ratelimit.h"
+#include "store/synapse.h"
 
 #endif

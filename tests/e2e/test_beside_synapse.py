@@ -1,0 +1,326 @@
+"""myelin beside a running Synapse 1.67 (docs/beside-synapse.md, issue 16):
+myelin-media over the database and media store a real Synapse wrote
+(../shared/peers/synapse), Synapse's access tokens, and the nginx layout
+that hands chosen endpoint groups to myelin and the rest to Synapse.
+
+Synapse runs on SQLite here, or on PostgreSQL (a database of its own in
+MYELIN_TEST_PG's cluster) when that is set; myelin-media reads whichever
+Synapse uses.  Skipped only when the Synapse kit is absent.
+"""
+import json
+import os
+import re
+import shutil
+import sqlite3
+import struct
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+import pytest
+
+from conftest import (ROOT, FakeClock, free_port, own_pg_database, q, start_stack,
+                      stop_stack)
+
+KIT = next(
+    (p for p in (os.path.join(os.path.dirname(ROOT), "shared", "peers", "synapse"),
+                 os.path.join(os.path.dirname(os.path.dirname(ROOT)), "shared", "peers",
+                              "synapse"))
+     if os.path.isfile(os.path.join(p, "run"))), None)
+BIN = os.environ.get("MYELIN_BIN", os.path.join(ROOT, "build", "bin"))
+NAME = "localhost"
+
+
+def make_png(w=64, h=48):
+    """A real RGB PNG of w x h, which both thumbnailers decode."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    rows = b"".join(b"\0" + bytes(v for x in range(w) for v in (x * 4 % 256, y * 5 % 256, 128))
+                    for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = make_png()
+
+
+def http(method, url, body=None, token=None, ctype=None):
+    """(status, bytes, headers) of one request."""
+    req = urllib.request.Request(url, data=body, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if ctype:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers
+
+
+def jbody(raw):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class Synapse:
+    def __init__(self, env, media):
+        self.env = env
+        self.dir = env["dir"]
+        self.base = env["SYNAPSE_BASE_URL"]
+        self.media = media
+
+    def register(self, user, password="pw-beside-1", admin=False):
+        out = subprocess.run([os.path.join(KIT, "run"), "register", self.dir, user, password] +
+                             (["--admin"] if admin else []),
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return re.search(r"SYNAPSE_ACCESS_TOKEN='?([^'\n]+)", out.stdout).group(1)
+
+    def login(self, user, password="pw-beside-1", **extra):
+        body = {"type": "m.login.password", "password": password,
+                "identifier": {"type": "m.id.user", "user": user}}
+        body.update(extra)
+        st, raw, _ = http("POST", self.base + "/_matrix/client/v3/login",
+                          json.dumps(body).encode(), ctype="application/json")
+        assert st == 200, raw
+        return json.loads(raw)
+
+
+@pytest.fixture(scope="module")
+def beside():
+    """A Synapse, and a myelin stack of the same server name whose
+    myelin-media serves over Synapse's database and media store (on a
+    fake clock, so that a token can be made to expire)."""
+    if not KIT:
+        pytest.skip("no Synapse kit in ../shared/peers/synapse")
+    if os.getuid() == 0:
+        subprocess.run([os.path.join(KIT, "setup")], check=True, capture_output=True,
+                       timeout=600)
+    d = tempfile.mkdtemp(prefix="myelin-beside-")
+    # nginx's workers (nobody:nogroup under a root stack) send the files
+    # out of Synapse's media store: a folder they may enter, as
+    # myelin-stack makes its own.
+    if os.getuid() == 0:
+        os.makedirs("/var/lib/myelin", mode=0o755, exist_ok=True)
+        media = tempfile.mkdtemp(prefix="syn-media.", dir="/var/lib/myelin")
+        shutil.chown(media, group="nogroup")
+        os.chmod(media, 0o710)
+    else:
+        media = os.path.join(d, "media_store")
+        os.makedirs(media)
+    hs = os.path.join(d, "hs")
+    os.makedirs(hs)
+    with open(os.path.join(hs, "extra.yaml"), "w") as f:
+        f.write("media_store_path: %s\n" % media)
+    port = free_port()
+    argv = [os.path.join(KIT, "run"), "start", hs, "--server-name", NAME,
+            "--client-port", str(port)]
+    pg = own_pg_database("synapse") if os.environ.get("MYELIN_TEST_PG") else None
+    if pg:
+        # Synapse insists on C collation; own_pg_database made a default one.
+        db = re.search(r"dbname=(\S+)", pg).group(1)
+        base = os.environ["MYELIN_TEST_PG"]
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", base, "-c",
+                        'DROP DATABASE "%s"' % db, "-c",
+                        "CREATE DATABASE \"%s\" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+                        " TEMPLATE template0" % db], check=True, capture_output=True,
+                       timeout=60)
+        argv += ["--postgres", pg]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    env = {k: v.strip("'") for k, v in env.items()}
+    env["dir"] = hs
+    syn = Synapse(env, media)
+    if pg:
+        syn.dbconf = "synapse_database_backend = postgres\nsynapse_database = %s\n" % pg
+    else:
+        syn.dbconf = ("synapse_database_backend = sqlite\nsynapse_database = %s\n" %
+                      os.path.join(hs, "homeserver.db"))
+    clock = FakeClock()
+    stack = None
+    try:
+        stack = start_stack(extra_conf=syn.dbconf + "synapse_media_store = %s\n" % media,
+                            env={"MYELIN_FAKE_CLOCK": clock.path})
+        stack.clock = clock
+        syn.stack = stack
+        yield syn
+    finally:
+        if stack is not None:
+            stop_stack(stack)
+        subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
+                       timeout=60)
+        os.unlink(clock.path)
+        shutil.rmtree(d, ignore_errors=True)
+        if media.startswith("/var/lib/myelin/"):
+            shutil.rmtree(media, ignore_errors=True)
+
+
+def upload(base, token, data, ctype="application/octet-stream", name=None):
+    path = "/_matrix/media/v3/upload" + ("?filename=" + q(name) if name else "")
+    st, raw, _ = http("POST", base + path, data, token=token, ctype=ctype)
+    assert st == 200, raw
+    uri = json.loads(raw)["content_uri"]
+    assert uri.startswith("mxc://%s/" % NAME)
+    return uri.split("/")[-1]
+
+
+def test_synapse_upload_downloads_through_myelin(beside):
+    token = beside.register("ann")
+    data = os.urandom(5000)
+    mid = upload(beside.base, token, data, "text/plain", "notes.txt")
+    # The legacy path, with no token, as Synapse 1.67 serves it.
+    st, raw, hdr = http("GET", beside.stack.base + "/_matrix/media/v3/download/%s/%s" %
+                        (NAME, mid))
+    assert st == 200 and raw == data
+    assert hdr["Content-Type"] == "text/plain"
+    assert "notes.txt" in hdr["Content-Disposition"]
+    # The authenticated path, with Synapse's token.
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/client/v1/media/download/%s/%s" %
+                      (NAME, mid), token=token)
+    assert st == 200 and raw == data
+    # nginx sent the bytes: the handler answered with X-Accel-Redirect.
+    with open(os.path.join(beside.stack.dir, "log", "media.log"),
+              errors="replace") as f:
+        assert "download %s: sent by nginx from Synapse's store" % mid in f.read()
+
+
+def test_myelin_upload_downloads_through_synapse(beside):
+    token = beside.register("bob")
+    data = os.urandom(7000)
+    mid = upload(beside.stack.base, token, data, "application/x-test", "b.bin")
+    assert re.fullmatch(r"[A-Za-z0-9]{24}", mid)
+    # Where Synapse keeps it, and the row it reads.
+    with open(os.path.join(beside.media, "local_content", mid[:2], mid[2:4], mid[4:]),
+              "rb") as f:
+        assert f.read() == data
+    st, raw, hdr = http("GET", beside.base + "/_matrix/media/v3/download/%s/%s" % (NAME, mid))
+    assert st == 200 and raw == data
+    assert hdr["Content-Type"] == "application/x-test"
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/media/v3/download/%s/%s" %
+                      (NAME, mid))
+    assert st == 200 and raw == data
+    # Synapse's admin API lists it as the user's.
+    admin = beside.register("boss", admin=True)
+    st, raw, _ = http("GET", beside.base + "/_synapse/admin/v1/users/%s/media" %
+                      q("@bob:" + NAME), token=admin)
+    assert st == 200, raw
+    got = {m["media_id"]: m for m in json.loads(raw)["media"]}
+    assert got[mid]["media_length"] == len(data) and got[mid]["upload_name"] == "b.bin"
+
+
+def test_thumbnails_made_by_either_are_served_by_both(beside):
+    token = beside.register("cat")
+    sid = upload(beside.base, token, PNG, "image/png")
+    mid = upload(beside.stack.base, token, PNG, "image/png")
+    for m in (sid, mid):
+        for base in (beside.stack.base, beside.base):
+            st, raw, hdr = http("GET", base + "/_matrix/media/v3/thumbnail/%s/%s"
+                                "?width=32&height=32&method=crop" % (NAME, m))
+            assert st == 200, (base, m, raw)
+            assert hdr["Content-Type"] in ("image/png", "image/jpeg")
+            assert raw[:4] == b"\x89PNG" or raw[:2] == b"\xff\xd8"
+
+
+def test_quarantined_media_refused_by_both(beside):
+    token = beside.register("dan")
+    admin = beside.register("root", admin=True)
+    sid = upload(beside.base, token, b"from synapse " * 50)
+    mid = upload(beside.stack.base, token, b"from myelin " * 50)
+    for m in (sid, mid):
+        st, raw, _ = http("POST", beside.base + "/_synapse/admin/v1/media/quarantine/%s/%s" %
+                          (NAME, m), b"{}", token=admin, ctype="application/json")
+        assert st == 200, raw
+        for url in (beside.base + "/_matrix/media/v3/download/%s/%s" % (NAME, m),
+                    beside.stack.base + "/_matrix/media/v3/download/%s/%s" % (NAME, m)):
+            st, raw, _ = http("GET", url)
+            assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND", (url, raw)
+        st, raw, _ = http("GET", beside.stack.base + "/_matrix/client/v1/media/download/%s/%s" %
+                          (NAME, m), token=token)
+        assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
+        st, raw, _ = http("GET", beside.stack.base + "/_matrix/client/v1/media/thumbnail/%s/%s"
+                          "?width=32&height=32" % (NAME, m), token=token)
+        assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
+
+
+def test_unknown_and_expired_synapse_tokens_refused(beside):
+    beside.register("eve")
+    url = beside.stack.base + "/_matrix/client/v1/media/config"
+    st, raw, _ = http("GET", url)
+    assert st == 401 and jbody(raw)["errcode"] == "M_MISSING_TOKEN"
+    st, raw, _ = http("GET", url, token="syt_not_a_token_of_synapse")
+    assert st == 401 and jbody(raw)["errcode"] == "M_UNKNOWN_TOKEN"
+    st, raw, _ = http("POST", beside.stack.base + "/_matrix/media/v3/upload", b"x",
+                      token="syt_not_a_token_of_synapse", ctype="text/plain")
+    assert st == 401 and jbody(raw)["errcode"] == "M_UNKNOWN_TOKEN"
+    # A refreshable token: Synapse gives it 5 minutes (valid_until_ms).
+    login = beside.login("eve", refresh_token=True)
+    tok = login["access_token"]
+    assert login.get("expires_in_ms")
+    st, raw, _ = http("GET", url, token=tok)
+    assert st == 200 and jbody(raw)["m.upload.size"] > 0
+    # The fake clock stood still since the stack started: past the token's end.
+    beside.stack.clock.set(int(time.time() * 1000) + login["expires_in_ms"] + 60000)
+    try:
+        st, raw, _ = http("GET", url, token=tok)
+        assert st == 401, raw
+        assert jbody(raw)["errcode"] == "M_UNKNOWN_TOKEN" and jbody(raw)["soft_logout"] is True
+        st, raw, _ = http("POST", beside.stack.base + "/_matrix/media/v3/upload", b"x",
+                          token=tok, ctype="text/plain")
+        assert st == 401 and jbody(raw)["errcode"] == "M_UNKNOWN_TOKEN"
+    finally:
+        # Later tests use fresh tokens of Synapse's real clock.
+        beside.stack.clock.set(int(time.time() * 1000))
+
+
+def test_endpoints_synapse_lacks_are_unrecognized(beside):
+    token = beside.register("fay")
+    st, raw, _ = http("POST", beside.stack.base + "/_matrix/media/v1/create", token=token)
+    assert st == 404 and jbody(raw)["errcode"] == "M_UNRECOGNIZED"
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/client/v1/media/download/"
+                      "other.example/abcdefgh", token=token)
+    assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/media/v3/download/%s/..%%2Fx" % NAME)
+    assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
+
+
+def media_conf(d, dbconf, extra=""):
+    conf = os.path.join(d, "m.conf")
+    with open(conf, "w") as f:
+        f.write("server_name = %s\ndatabase_backend = sqlite\ndatabase = %s\n%s"
+                "synapse_media_store = %s\n%s" % (NAME, os.path.join(d, "m.db"), dbconf,
+                                                  d, extra))
+    return conf
+
+
+def test_schema_version_outside_the_tested_range_refused(beside, tmp_path):
+    if "postgres" in beside.dbconf:
+        pytest.skip("the copy of Synapse's database is made of its SQLite file")
+    copy = str(tmp_path / "hs.db")
+    src = sqlite3.connect(os.path.join(beside.dir, "homeserver.db"))
+    dst = sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.execute("UPDATE schema_version SET version = 99")
+    dst.commit()
+    dst.close()
+    conf = media_conf(str(tmp_path), "synapse_database = %s\n" % copy)
+    out = subprocess.run([os.path.join(BIN, "myelin-media"), "-c", conf, "-s",
+                          str(tmp_path / "m.sock"), "-t", "1"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "schema version 99" in out.stderr and "72 to 72" in out.stderr, out.stderr
+    # And a database that is no Synapse's at all.
+    sqlite3.connect(str(tmp_path / "empty.db")).close()
+    conf = media_conf(str(tmp_path), "synapse_database = %s\n" % (tmp_path / "empty.db"))
+    out = subprocess.run([os.path.join(BIN, "myelin-media"), "-c", conf, "-s",
+                          str(tmp_path / "m.sock"), "-t", "1"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "not a Synapse database" in out.stderr, out.stderr
