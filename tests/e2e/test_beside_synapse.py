@@ -139,6 +139,7 @@ def beside():
     env = {k: v.strip("'") for k, v in env.items()}
     env["dir"] = hs
     syn = Synapse(env, media)
+    syn.pg = pg
     if pg:
         syn.dbconf = "synapse_database_backend = postgres\nsynapse_database = %s\n" % pg
     else:
@@ -300,27 +301,47 @@ def media_conf(d, dbconf, extra=""):
     return conf
 
 
+def copy_of_synapse_db(beside, tmp_path, version):
+    """A copy of the database Synapse wrote, with its schema_version set
+    to version: the synapse_* lines of a config naming it."""
+    if beside.pg is None:
+        copy = str(tmp_path / "hs.db")
+        src = sqlite3.connect(os.path.join(beside.dir, "homeserver.db"))
+        dst = sqlite3.connect(copy)
+        src.backup(dst)
+        src.close()
+        dst.execute("UPDATE schema_version SET version = ?", (version,))
+        dst.commit()
+        dst.close()
+        return "synapse_database = %s\n" % copy
+    pg = own_pg_database("synapsecopy")
+    dump = subprocess.run(["pg_dump", "--no-owner", beside.pg], capture_output=True,
+                          check=True, timeout=120).stdout
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", pg], input=dump,
+                   capture_output=True, check=True, timeout=120)
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", pg, "-c",
+                    "UPDATE schema_version SET version = %d" % version],
+                   capture_output=True, check=True, timeout=60)
+    return "synapse_database_backend = postgres\nsynapse_database = %s\n" % pg
+
+
+def run_media(conf, tmp_path):
+    return subprocess.run([os.path.join(BIN, "myelin-media"), "-c", conf, "-s",
+                           str(tmp_path / "m.sock"), "-t", "1"],
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_schema_version_outside_the_tested_range_refused(beside, tmp_path):
-    if "postgres" in beside.dbconf:
-        pytest.skip("the copy of Synapse's database is made of its SQLite file")
-    copy = str(tmp_path / "hs.db")
-    src = sqlite3.connect(os.path.join(beside.dir, "homeserver.db"))
-    dst = sqlite3.connect(copy)
-    src.backup(dst)
-    src.close()
-    dst.execute("UPDATE schema_version SET version = 99")
-    dst.commit()
-    dst.close()
-    conf = media_conf(str(tmp_path), "synapse_database = %s\n" % copy)
-    out = subprocess.run([os.path.join(BIN, "myelin-media"), "-c", conf, "-s",
-                          str(tmp_path / "m.sock"), "-t", "1"],
-                         capture_output=True, text=True, timeout=60)
+    dbconf = copy_of_synapse_db(beside, tmp_path, 99)
+    out = run_media(media_conf(str(tmp_path), dbconf), tmp_path)
     assert out.returncode != 0
     assert "schema version 99" in out.stderr and "72 to 72" in out.stderr, out.stderr
-    # And a database that is no Synapse's at all.
+    assert not os.path.exists(tmp_path / "m.sock")
+    # The fixture's myelin-media serves over the original, at version 72.
+
+
+def test_a_database_not_synapses_refused(tmp_path):
     sqlite3.connect(str(tmp_path / "empty.db")).close()
     conf = media_conf(str(tmp_path), "synapse_database = %s\n" % (tmp_path / "empty.db"))
-    out = subprocess.run([os.path.join(BIN, "myelin-media"), "-c", conf, "-s",
-                          str(tmp_path / "m.sock"), "-t", "1"],
-                         capture_output=True, text=True, timeout=60)
+    out = run_media(conf, tmp_path)
     assert out.returncode != 0 and "not a Synapse database" in out.stderr, out.stderr
