@@ -437,42 +437,29 @@ h_syn_config(struct mreq *req)
 }
 
 /*
- * Synapse 1.67 has neither /create nor PUT /upload (no column for a
- * pending upload), and URL previews are off: not served in this mode.
+ * Every route authenticates in its handler, against Synapse's tokens.
+ * Only these go to myelin (nginx locations are made from this table):
+ * what it lacks (Synapse 1.67 has no /create nor PUT /upload; URL
+ * previews) stays Synapse's.
  */
-static int
-h_syn_unrecognized(struct mreq *req)
-{
-	return mfcgi_fail(req, MERR_UNRECOGNIZED, "Not served beside Synapse");
-}
-
-/* Every route authenticates in its handler, against Synapse's tokens. */
 static const struct mroute syn_routes[] = {
 	{ MM_POST,	M3 "/upload",					MAUTH_NONE,	h_syn_upload },
-	{ MM_PUT,	M3 "/upload/{serverName}/{mediaId}",		MAUTH_NONE,	h_syn_unrecognized },
-	{ MM_POST,	"/_matrix/media/v1/create",			MAUTH_NONE,	h_syn_unrecognized },
 	{ MM_GET,	M3 "/config",					MAUTH_NONE,	h_syn_config },
 	{ MM_GET,	M3 "/download/{serverName}/{mediaId}",		MAUTH_NONE,	h_syn_download_legacy },
 	{ MM_GET,	M3 "/download/{serverName}/{mediaId}/{fileName}", MAUTH_NONE,	h_syn_download_legacy },
 	{ MM_GET,	M3 "/thumbnail/{serverName}/{mediaId}",		MAUTH_NONE,	h_syn_thumbnail_legacy },
-	{ MM_GET,	M3 "/preview_url",				MAUTH_NONE,	h_syn_unrecognized },
 	{ MM_GET,	C1 "/config",					MAUTH_NONE,	h_syn_config },
 	{ MM_GET,	C1 "/download/{serverName}/{mediaId}",		MAUTH_NONE,	h_syn_download },
 	{ MM_GET,	C1 "/download/{serverName}/{mediaId}/{fileName}", MAUTH_NONE,	h_syn_download },
 	{ MM_GET,	C1 "/thumbnail/{serverName}/{mediaId}",		MAUTH_NONE,	h_syn_thumbnail },
-	{ MM_GET,	C1 "/preview_url",				MAUTH_NONE,	h_syn_unrecognized },
 };
 
-static const char *const syn_locations[] = {
-	"/_matrix/media/",
-	"/_matrix/client/v1/media/",
-};
-
+/* The route's own location (see mfcgi_nginx), with the body in a file. */
 static const char *const syn_upload_locations[] = {
-	"~ ^/_matrix/media/[^/]+/upload(/|$)",
+	"~ ^/_matrix/media/(?:v3|r0)/upload$",
 };
 
-static const mhandler syn_raw_body[] = { h_syn_upload, h_syn_unrecognized };
+static const mhandler syn_raw_body[] = { h_syn_upload };
 
 /* Downloads go out of Synapse's media store. */
 static void
@@ -485,8 +472,6 @@ static const struct mapp syn_app = {
 	.name = "media",
 	.routes = syn_routes,
 	.routesz = sizeof(syn_routes) / sizeof(syn_routes[0]),
-	.locations = syn_locations,
-	.locationsz = sizeof(syn_locations) / sizeof(syn_locations[0]),
 	.nginx_extra = syn_nginx_extra,
 	.raw_body = syn_raw_body,
 	.raw_bodysz = sizeof(syn_raw_body) / sizeof(syn_raw_body[0]),

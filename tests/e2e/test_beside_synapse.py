@@ -11,14 +11,17 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import zlib
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -288,8 +291,11 @@ def test_endpoints_synapse_lacks_are_unrecognized(beside):
     st, raw, _ = http("GET", beside.stack.base + "/_matrix/client/v1/media/download/"
                       "other.example/abcdefgh", token=token)
     assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
-    st, raw, _ = http("GET", beside.stack.base + "/_matrix/media/v3/download/%s/..%%2Fx" % NAME)
-    assert st == 404 and jbody(raw)["errcode"] == "M_NOT_FOUND"
+    # IDs that name no file of Synapse's layout: never a path out of it.
+    for bad in ("..%2Fx", "ab%20cdefg", "abc", "..", "a.b.c.d.e"):
+        st, raw, _ = http("GET", beside.stack.base + "/_matrix/media/v3/download/%s/%s" %
+                          (NAME, bad))
+        assert st == 404 and jbody(raw)["errcode"] in ("M_NOT_FOUND", "M_UNRECOGNIZED"), bad
 
 
 def media_conf(d, dbconf, extra=""):
@@ -345,3 +351,159 @@ def test_a_database_not_synapses_refused(tmp_path):
     conf = media_conf(str(tmp_path), "synapse_database = %s\n" % (tmp_path / "empty.db"))
     out = run_media(conf, tmp_path)
     assert out.returncode != 0 and "not a Synapse database" in out.stderr, out.stderr
+
+
+# The nginx layout (myelin-stack nginx-layout): chosen groups to myelin,
+# the rest to Synapse as sent.
+
+STACK = os.path.join(ROOT, "bin", "myelin-stack")
+
+
+class Echo(BaseHTTPRequestHandler):
+    """A stand-in upstream that records the request line it was sent."""
+    seen = []
+
+    def do_GET(self):
+        Echo.seen.append(self.path)
+        body = json.dumps({"echo": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def layout(stack, groups, upstream):
+    rt = open(os.path.join(stack.dir, "run", "runtime_dir")).read().strip() \
+        if os.path.exists(os.path.join(stack.dir, "run", "runtime_dir")) else stack.dir
+    return subprocess.run([STACK, "nginx-layout", "--config", stack.conf, "--groups", groups,
+                           "--synapse", upstream, "--sockets", os.path.join(rt, "sock")],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, MYELIN_BIN=BIN))
+
+
+class Nginx:
+    """nginx serving a printed layout inside a server block of its own,
+    as a sysadmin includes it."""
+
+    def __init__(self, text):
+        if os.getuid() == 0:
+            os.makedirs("/run/myelin", mode=0o755, exist_ok=True)
+            self.dir = tempfile.mkdtemp(prefix="layout.", dir="/run/myelin")
+            shutil.chown(self.dir, group="nogroup")
+            os.chmod(self.dir, 0o710)
+        else:
+            self.dir = tempfile.mkdtemp(prefix="myelin-layout-")
+        self.port = free_port()
+        with open(os.path.join(self.dir, "layout.conf"), "w") as f:
+            f.write(text)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write("%s\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n"
+                    "events { worker_connections 64; }\nhttp {\n"
+                    "\tclient_body_temp_path %s/body;\n\tproxy_temp_path %s/proxy;\n"
+                    "\tfastcgi_temp_path %s/fastcgi;\n\tuwsgi_temp_path %s/uwsgi;\n"
+                    "\tscgi_temp_path %s/scgi;\n\tdefault_type application/json;\n"
+                    "\tmerge_slashes off;\n"
+                    "\tserver {\n\t\tlisten 127.0.0.1:%d;\n\t\tserver_name _;\n"
+                    "\t\tinclude %s/layout.conf;\n\t}\n}\n" % (
+                        "user nobody nogroup;" if os.getuid() == 0 else "", self.dir,
+                        self.dir, self.dir, self.dir, self.dir, self.dir, self.dir,
+                        self.port, self.dir))
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+
+    def test(self):
+        return subprocess.run(["/usr/sbin/nginx", "-t", "-c", self.conf, "-p", self.dir, "-e",
+                               os.path.join(self.dir, "error.log")],
+                              capture_output=True, text=True, timeout=60)
+
+    def start(self):
+        self.proc = subprocess.Popen(["/usr/sbin/nginx", "-c", self.conf, "-p", self.dir, "-e",
+                                      os.path.join(self.dir, "error.log"), "-g",
+                                      "daemon off;"])
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("nginx did not start")
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_nginx_layout_routes_media_to_myelin_and_the_rest_to_synapse(beside):
+    out = layout(beside.stack, "media", beside.base)
+    assert out.returncode == 0, out.stderr
+    assert "proxy_pass %s;" % beside.base in out.stdout
+    ng = Nginx(out.stdout)
+    try:
+        t = ng.test()
+        assert t.returncode == 0, t.stderr
+        ng.start()
+        token = beside.register("gil")
+        data = os.urandom(3000)
+        # Media through the layout: myelin-media writes and sends it.
+        mid = upload(ng.base, token, data, "text/plain")
+        with open(os.path.join(beside.stack.dir, "log", "media.log"), errors="replace") as f:
+            assert "upload %s:" % mid in f.read()
+        st, raw, _ = http("GET", ng.base + "/_matrix/media/r0/download/%s/%s" % (NAME, mid))
+        assert st == 200 and raw == data
+        with open(os.path.join(beside.stack.dir, "log", "media.log"), errors="replace") as f:
+            assert "download %s: sent by nginx" % mid in f.read()
+        # And Synapse has it, as its own.
+        st, raw, _ = http("GET", beside.base + "/_matrix/media/v3/download/%s/%s" % (NAME, mid))
+        assert st == 200 and raw == data
+        # The client API is Synapse's: myelin's own handlers would not know
+        # Synapse's token; Synapse does.
+        st, raw, _ = http("GET", ng.base + "/_matrix/client/v3/account/whoami", token=token)
+        assert st == 200 and json.loads(raw)["user_id"] == "@gil:" + NAME, raw
+        st, raw, _ = http("GET", ng.base + "/_matrix/client/versions")
+        assert st == 200 and "r0.6.1" in json.loads(raw)["versions"]
+        # What myelin's media route table lacks goes to Synapse too.
+        st, raw, _ = http("GET", ng.base + "/_matrix/media/v3/preview_url?url=" +
+                          q("http://127.0.0.1:1/"), token=token)
+        assert (st, jbody(raw)) != (404, {"errcode": "M_UNRECOGNIZED",
+                                          "error": "Unrecognized request"})
+    finally:
+        ng.stop()
+
+
+def test_nginx_layout_passes_the_raw_uri_to_synapse(beside):
+    srv = HTTPServer(("127.0.0.1", 0), Echo)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    out = layout(beside.stack, "media", "http://127.0.0.1:%d" % srv.server_port)
+    assert out.returncode == 0, out.stderr
+    ng = Nginx(out.stdout)
+    try:
+        ng.start()
+        raw_path = ("/_matrix/client/v3/rooms/%21abc%3Alocalhost/state/m.room.name/"
+                    "a%2Fb%20c?filter=%7B%22x%22%3A1%7D&y=%2F")
+        st, raw, _ = http("GET", ng.base + raw_path)
+        assert st == 200 and json.loads(raw)["echo"] == raw_path
+        assert Echo.seen[-1] == raw_path
+    finally:
+        ng.stop()
+        srv.shutdown()
+
+
+def test_nginx_layout_refuses_what_it_cannot_lay_out(beside, tmp_path):
+    out = layout(beside.stack, "media,nosuchgroup", beside.base)
+    assert out.returncode != 0 and "unknown group nosuchgroup" in out.stderr
+    out = layout(beside.stack, "media", "ftp://127.0.0.1:1")
+    assert out.returncode != 0 and "--synapse" in out.stderr
+    # A config not beside Synapse would hand myelin's own data out.
+    conf = tmp_path / "plain.conf"
+    conf.write_text("server_name = %s\ndatabase = %s\n" % (NAME, tmp_path / "m.db"))
+    out = subprocess.run([STACK, "nginx-layout", "--config", str(conf), "--groups", "media",
+                          "--synapse", beside.base], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "no synapse_database" in out.stderr
