@@ -9,7 +9,6 @@
 int	h_versions(struct mreq *);
 int	h_capabilities(struct mreq *);
 int	h_support(struct mreq *);
-void	client_nginx_extra(const struct mconfig *, FILE *);
 
 int	h_register(struct mreq *);
 int	h_register_available(struct mreq *);

@@ -3,6 +3,7 @@
 #define MYELIN_FCGI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -195,6 +196,8 @@ struct mapp {
 	 * migrated at start.  Returns NULL (logged) when unusable.
 	 */
 	struct mdb		*(*db_open)(const struct mconfig *);
+	/* The signing key file to load (needs_key), NULL: signing_key_path. */
+	const char		*(*key_path)(const struct mconfig *);
 };
 
 /*
@@ -243,6 +246,12 @@ int	mfcgi_reply_empty(struct mreq *, int status);
  * 0 at the end.
  */
 size_t	mreq_body_read(struct mreq *, char *buf, size_t len);
+
+/*
+ * Writes the nginx locations that answer /.well-known/matrix/client and
+ * /.well-known/matrix/server from conf (public_baseurl): static.
+ */
+void	mfcgi_nginx_well_known(const struct mconfig *, FILE *);
 
 /* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
 int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)

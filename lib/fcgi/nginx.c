@@ -1,6 +1,7 @@
 /* nginx configuration generated from a program's route table. */
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "compat.h"
 #include "fcgi/extern.h"
@@ -157,4 +158,63 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 	}
 	if (app->nginx_extra != NULL)
 		app->nginx_extra(conf, f);
+}
+
+/* Writes s as the body of an nginx "return" string: escapes ' and \. */
+static void
+nginx_quoted(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '\'' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/*
+ * Spec: C-S API, "Server Discovery" and S-S API, "Resolving server
+ * names".  nginx answers both documents itself: they are static for a
+ * given config, so no handler needs to wake for them.  myelin-client
+ * writes them, or beside Synapse myelin-federation's keys group.
+ */
+void
+mfcgi_nginx_well_known(const struct mconfig *conf, FILE *f)
+{
+	json_t		*cl, *sv;
+	char		*cls, *svs, host[512];
+	const char	*u = conf->public_baseurl, *p;
+	size_t		 n;
+
+	/* m.server: the host and port of the public base URL. */
+	if ((p = strstr(u, "://")) != NULL)
+		u = p + 3;
+	n = strcspn(u, "/");
+	if (n >= sizeof(host))
+		n = sizeof(host) - 1;
+	memcpy(host, u, n);
+	host[n] = '\0';
+	if (strchr(host, ':') == NULL && n + 4 < sizeof(host))
+		memcpy(host + n, ":443", 5);
+	cl = json_pack("{s:{s:s}}", "m.homeserver", "base_url", conf->public_baseurl);
+	sv = json_pack("{s:s}", "m.server", host);
+	cls = json_dumps(cl, JSON_COMPACT);
+	svs = json_dumps(sv, JSON_COMPACT);
+	if (cls != NULL && svs != NULL) {
+		fputs("location = /.well-known/matrix/client {\n"
+		    "\tdefault_type application/json;\n"
+		    "\tadd_header Access-Control-Allow-Origin * always;\n"
+		    "\treturn 200 ", f);
+		nginx_quoted(f, cls);
+		fputs(";\n}\nlocation = /.well-known/matrix/server {\n"
+		    "\tdefault_type application/json;\n"
+		    "\treturn 200 ", f);
+		nginx_quoted(f, svs);
+		fputs(";\n}\n", f);
+	}
+	free(cls);
+	free(svs);
+	json_decref(cl);
+	json_decref(sv);
 }

@@ -99,10 +99,14 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		mlog_err(NULL, "libsodium failed to start");
 		goto bad;
 	}
-	if (app->needs_key &&
-	    (st->srv.key = mcrypto_key_load(conf->signing_key_path)) == NULL) {
-		mlog_err(NULL, "%s: cannot load the signing key", conf->signing_key_path);
-		goto bad;
+	if (app->needs_key) {
+		const char *kp = app->key_path != NULL ? app->key_path(conf) : conf->signing_key_path;
+
+		if (kp == NULL || (st->srv.key = mcrypto_key_load(kp)) == NULL) {
+			mlog_err(NULL, "%s: cannot load the signing key", kp != NULL ? kp :
+			    "(no signing key file configured)");
+			goto bad;
+		}
 	}
 	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) != -1)
 		st->srv.notify = mnotify_open(notpath);

@@ -24,6 +24,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import signedjson.key
+import signedjson.sign
 
 from conftest import (ROOT, FakeClock, free_port, own_pg_database, q, start_stack,
                       stop_stack)
@@ -151,7 +153,8 @@ def beside():
     clock = FakeClock()
     stack = None
     try:
-        stack = start_stack(extra_conf=syn.dbconf + "synapse_media_store = %s\n" % media,
+        stack = start_stack(extra_conf=syn.dbconf + "synapse_media_store = %s\n" % media +
+                            "synapse_signing_key = %s\n" % os.path.join(hs, "signing.key"),
                             env={"MYELIN_FAKE_CLOCK": clock.path})
         stack.clock = clock
         syn.stack = stack
@@ -473,6 +476,57 @@ def test_nginx_layout_routes_media_to_myelin_and_the_rest_to_synapse(beside):
                           q("http://127.0.0.1:1/"), token=token)
         assert (st, jbody(raw)) != (404, {"errcode": "M_UNRECOGNIZED",
                                           "error": "Unrecognized request"})
+    finally:
+        ng.stop()
+
+
+def synapse_verify_key(beside):
+    with open(os.path.join(beside.dir, "signing.key")) as f:
+        sk = signedjson.key.read_signing_keys(f)[0]
+    return "%s:%s" % (sk.alg, sk.version), signedjson.key.get_verify_key(sk)
+
+
+def check_key_answer(obj, beside):
+    key_id, vk = synapse_verify_key(beside)
+    assert obj["server_name"] == NAME
+    assert list(obj["verify_keys"]) == [key_id]
+    assert obj["verify_keys"][key_id]["key"] == signedjson.key.encode_verify_key_base64(vk)
+    assert obj["valid_until_ts"] > time.time() * 1000
+    signedjson.sign.verify_signed_json(obj, NAME, vk)
+
+
+def test_key_server_answers_with_synapses_key(beside):
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/key/v2/server")
+    assert st == 200, raw
+    check_key_answer(json.loads(raw), beside)
+    key_id, _ = synapse_verify_key(beside)
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/key/v2/server/" + q(key_id))
+    assert st == 200
+    check_key_answer(json.loads(raw), beside)
+    # The rest of the federation API is not myelin's beside Synapse.
+    st, raw, _ = http("GET", beside.stack.base + "/_matrix/federation/v1/version")
+    assert st == 404 and jbody(raw)["errcode"] == "M_UNRECOGNIZED"
+
+
+def test_nginx_layout_keys_group(beside):
+    out = layout(beside.stack, "media,keys", beside.base)
+    assert out.returncode == 0, out.stderr
+    ng = Nginx(out.stdout)
+    try:
+        t = ng.test()
+        assert t.returncode == 0, t.stderr
+        ng.start()
+        st, raw, _ = http("GET", ng.base + "/_matrix/key/v2/server")
+        assert st == 200, raw
+        check_key_answer(json.loads(raw), beside)
+        st, raw, _ = http("GET", ng.base + "/.well-known/matrix/client")
+        assert st == 200 and json.loads(raw)["m.homeserver"]["base_url"]
+        st, raw, _ = http("GET", ng.base + "/.well-known/matrix/server")
+        assert st == 200 and json.loads(raw)["m.server"]
+        # Other key paths are Synapse's (its client listener has none).
+        st, raw, _ = http("POST", ng.base + "/_matrix/key/v2/query", b'{"server_keys":{}}',
+                          ctype="application/json")
+        assert st != 200 or "server_keys" in jbody(raw)
     finally:
         ng.stop()
 
