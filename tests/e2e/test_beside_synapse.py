@@ -561,3 +561,21 @@ def test_nginx_layout_refuses_what_it_cannot_lay_out(beside, tmp_path):
     out = subprocess.run([STACK, "nginx-layout", "--config", str(conf), "--groups", "media",
                           "--synapse", beside.base], capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "no synapse_database" in out.stderr
+
+
+def test_worked_example_is_what_the_command_prints(tmp_path):
+    """etc/nginx-beside-synapse.conf shows the layout for the config in its
+    header: it must be what nginx-layout prints today."""
+    with open(os.path.join(ROOT, "etc", "nginx-beside-synapse.conf")) as f:
+        text = f.read()
+    head, printed = text.split("# What the command above prints for that config (myelin 0.1):\n")
+    conf = "".join(line[4:] + "\n" for line in head.splitlines()
+                   if re.match(r"^#   [a-z_]+ = ", line))
+    assert "synapse_database = " in conf
+    (tmp_path / "myelin.conf").write_text(conf)
+    out = subprocess.run([STACK, "nginx-layout", "--config", str(tmp_path / "myelin.conf"),
+                          "--groups", "media,keys", "--synapse", "http://127.0.0.1:8008",
+                          "--sockets", "/run/myelin"], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, MYELIN_BIN=BIN))
+    assert out.returncode == 0, out.stderr
+    assert printed == "".join("# " + line + "\n" for line in out.stdout.splitlines())
