@@ -88,6 +88,20 @@ shard(const char *id)
 	return p;
 }
 
+/* Synapse's URL-preview IDs of the form YYYY-MM-DD_rest (filepath.py). */
+static int
+dated_id(const char *id)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (strlen(id) <= 11)
+		return 0;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)id[i]) : id[i] != shape[i])
+			return 0;
+	return 1;
+}
+
 /*
  * The file of a media relative to the media store, as Synapse lays it
  * out: local_content/AB/CD/rest, url_cache/... for a URL preview's
@@ -120,14 +134,13 @@ syn_relpath(const char *origin, const char *id, const struct msyn_media *m,
 			rc = asprintf(&p, "remote_thumbnail/%s/%s/%s", origin, sh, name);
 		else
 			rc = asprintf(&p, "remote_content/%s/%s", origin, sh);
-	} else if (m->url_cache && thumb == NULL && strlen(id) > 11 &&
-	    isdigit((unsigned char)id[0]) && isdigit((unsigned char)id[1]) &&
-	    isdigit((unsigned char)id[2]) && isdigit((unsigned char)id[3]) && id[4] == '-' &&
-	    isdigit((unsigned char)id[5]) && isdigit((unsigned char)id[6]) && id[7] == '-' &&
-	    isdigit((unsigned char)id[8]) && isdigit((unsigned char)id[9])) {
+	} else if (m->url_cache && dated_id(id)) {
 		if (!path_component_ok(id + 11, strlen(id + 11)))
 			return NULL;
-		rc = asprintf(&p, "url_cache/%.10s/%s", id, id + 11);
+		if (thumb != NULL)
+			rc = asprintf(&p, "url_cache_thumbnails/%.10s/%s/%s", id, id + 11, name);
+		else
+			rc = asprintf(&p, "url_cache/%.10s/%s", id, id + 11);
 	} else {
 		if ((sh = shard(id)) == NULL)
 			return NULL;
@@ -393,10 +406,6 @@ h_syn_upload(struct mreq *req)
 	    (rel = syn_relpath(NULL, id, &m, NULL, NULL)) == NULL ||
 	    (abs = syn_abspath(req, rel)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-		goto out;
-	}
-	if (mmedia_mkdirs(abs) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot make the folders of %s", __func__, abs);
 		goto out;
 	}
 	if (media_store_body(req, abs, &size, &sha) == -1)
