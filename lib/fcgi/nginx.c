@@ -21,6 +21,19 @@
  * inherit as they set none.  $myelin_handler names the program in the
  * access log.
  */
+/* Appends str to buf (of bufsz, *n used).  0, or -1 when it does not fit. */
+static int
+append(char *buf, size_t bufsz, size_t *n, const char *str)
+{
+	size_t len = strlen(str);
+
+	if (*n + len + 1 > bufsz)
+		return -1;
+	memcpy(buf + *n, str, len + 1);
+	*n += len;
+	return 0;
+}
+
 /*
  * The nginx location of one route: "= PATH" when the path has no
  * parameter and no other version, else a regular expression where each
@@ -34,46 +47,33 @@ route_location(const char *path, char *buf, size_t bufsz)
 	int	 clientver = strncmp(path, "/_matrix/client/", 16) == 0 ||
 		    strncmp(path, "/_matrix/media/", 15) == 0;
 	size_t	 n = 0;
-	int	 plain = strchr(path, '{') == NULL &&
-		    !(clientver && strstr(path, "/v3/") != NULL);
 
-#define PUT(str) do {							\
-	size_t l_ = strlen(str);					\
-	if (n + l_ + 1 > bufsz)						\
-		return -1;						\
-	memcpy(buf + n, (str), l_);					\
-	n += l_;							\
-} while (0)
-	if (plain) {
-		PUT("= ");
-		PUT(path);
-		buf[n] = '\0';
-		return 0;
-	}
-	PUT("~ ^");
+	buf[0] = '\0';
+	if (strchr(path, '{') == NULL && !(clientver && strstr(path, "/v3/") != NULL))
+		return append(buf, bufsz, &n, "= ") == -1 ? -1 : append(buf, bufsz, &n, path);
+	if (append(buf, bufsz, &n, "~ ^") == -1)
+		return -1;
 	for (const char *p = path; *p != '\0'; p++) {
-		if (*p == '{') {
-			const char *close = strchr(p, '}');
+		char	 one[3] = { *p, '\0', '\0' };
+		int	 rc;
 
-			if (close == NULL)
+		if (*p == '{') {
+			if ((p = strchr(p, '}')) == NULL)
 				return -1;
-			PUT("[^/]+");
-			p = close;
+			rc = append(buf, bufsz, &n, "[^/]+");
 		} else if (clientver && strncmp(p, "/v3/", 4) == 0) {
-			PUT("/(?:v3|r0)/");
+			rc = append(buf, bufsz, &n, "/(?:v3|r0)/");
 			p += 3;
 		} else if (strchr(".+*?()[]^$|\\", *p) != NULL) {
-			char esc[3] = { '\\', *p, '\0' };
-			PUT(esc);
-		} else {
-			char one[2] = { *p, '\0' };
-			PUT(one);
-		}
+			one[0] = '\\';
+			one[1] = *p;
+			rc = append(buf, bufsz, &n, one);
+		} else
+			rc = append(buf, bufsz, &n, one);
+		if (rc == -1)
+			return -1;
 	}
-	PUT("$");
-	buf[n] = '\0';
-	return 0;
-#undef PUT
+	return append(buf, bufsz, &n, "$");
 }
 
 static void
