@@ -12,7 +12,6 @@ int	h_support(struct mreq *);
 int	h_delayed_list(struct mreq *);
 int	h_delayed_update(struct mreq *);
 int	h_policy_server(struct mreq *);
-void	client_nginx_extra(const struct mconfig *, FILE *);
 
 int	h_register(struct mreq *);
 int	h_register_available(struct mreq *);

@@ -219,6 +219,17 @@ static const mhandler body_optional[] = {
 	h_backup_delete, h_room_keys_delete,
 };
 
+/*
+ * The well-known documents, nginx's own answers; beside Synapse they
+ * are the keys group's, written by myelin-federation there.
+ */
+static void
+client_nginx_extra(const struct mconfig *conf, FILE *f)
+{
+	if (conf->synapse_database == NULL)
+		mfcgi_nginx_well_known(conf, f);
+}
+
 static const struct mapp app = {
 	.name = "client",
 	.routes = routes,

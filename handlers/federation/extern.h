@@ -3,6 +3,10 @@
 #define MYELIN_FEDERATION_EXTERN_H
 
 #include "fcgi/fcgi.h"
+#include "store/store.h"
+
+/* Beside Synapse (synapse.c): the app served when synapse_database is set. */
+const struct mapp *federation_synapse_mode(const struct mconfig *);
 
 int	h_version(struct mreq *);
 int	h_key_server(struct mreq *);

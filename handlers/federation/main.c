@@ -55,6 +55,7 @@ static const struct mapp app = {
 	.locations = locations,
 	.locationsz = sizeof(locations) / sizeof(locations[0]),
 	.needs_key = 1,
+	.mode = federation_synapse_mode,
 };
 
 int

@@ -3,6 +3,7 @@
 #define MYELIN_MEDIA_EXTERN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fcgi/fcgi.h"
 #include "media/media.h"
@@ -28,6 +29,40 @@ int	thumb_make(struct mreq *, const char *src, const char *dst, int w, int h,
 
 /* Path of the myelin-thumbnail program, found beside our own binary. */
 extern char	*media_thumbnailer;
+
+/* Synapse's default thumbnail_sizes. */
+struct tsize {
+	int		 w, h;
+	const char	*method;
+};
+
+/*
+ * As Synapse picks among its sizes: the smallest of the method asked
+ * at least as large as asked, else the largest of that method.
+ */
+const struct tsize *media_tsize_pick(int64_t w, int64_t h, const char *method);
+/* The type the thumbnailer writes for a source of type ct, NULL: none made. */
+const char *media_thumb_type(const char *ct);
+/*
+ * Answers with X-Accel-Redirect to rel (under MEDIA_ACCEL), its type,
+ * Content-Disposition from name and the cache headers.  0 or -1.
+ */
+int	media_send_file(struct mreq *, const char *rel, const char *ct, const char *name);
+/* Refuses a Content-Type that cannot go back out as a header (400).  0 or -1. */
+int	media_content_type_check(struct mreq *, const char *ct);
+/* ?filename= into *name (NULL: none).  0 or -1 (400 M_INVALID_PARAM). */
+int	media_upload_name(struct mreq *, char **name);
+/*
+ * Makes the request's body the new file dst (an upload never replaces
+ * one: 409 M_CANNOT_OVERWRITE_MEDIA).  0 with *size and *sha (malloc'd),
+ * or -1 with the request failed and no file left.
+ */
+int	media_store_body(struct mreq *, const char *dst, int64_t *size, char **sha);
+/* The internal location nginx sends media files from, aliased to path. */
+void	media_nginx_accel(FILE *, const char *path);
+
+/* Beside Synapse (synapse.c): the app served when synapse_database is set. */
+const struct mapp *media_synapse_mode(const struct mconfig *);
 
 int	h_upload(struct mreq *);
 int	h_upload_put(struct mreq *);

@@ -112,8 +112,8 @@ media_find(struct mreq *req, int legacy, struct mmedia *m)
 }
 
 /* The headers every media answer carries, and the redirect to rel. */
-static int
-send_file(struct mreq *req, const char *rel, const char *ct, const char *name)
+int
+media_send_file(struct mreq *req, const char *rel, const char *ct, const char *name)
 {
 	if (ct == NULL)
 		ct = "application/octet-stream";
@@ -140,7 +140,7 @@ download(struct mreq *req, int legacy)
 	name = req->paramsz > 2 ? req->params[2] : m.upload_name;
 	if ((rel = mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	else if ((rc = send_file(req, rel, m.content_type, name)) == 0) {
+	else if ((rc = media_send_file(req, rel, m.content_type, name)) == 0) {
 		if (now - m.last_access_ts >= TOUCH_MS)
 			(void)mstore_media_touch(req->db, m.media_id, now);
 		/* The handler's own account: tests read it (myelin-media(8)). */
@@ -167,10 +167,7 @@ h_download_legacy(struct mreq *req)
 }
 
 /* Synapse's default thumbnail_sizes: thumbnails come in these only. */
-static const struct tsize {
-	int		 w, h;
-	const char	*method;
-} tsizes[] = {
+static const struct tsize tsizes[] = {
 	{ 32, 32, "crop" }, { 96, 96, "crop" }, { 320, 240, "scale" },
 	{ 640, 480, "scale" }, { 800, 600, "scale" },
 };
@@ -179,8 +176,8 @@ static const struct tsize {
  * As Synapse picks among its sizes: the smallest of the method asked
  * at least as large as asked, else the largest of that method.
  */
-static const struct tsize *
-tsize_pick(int64_t w, int64_t h, const char *method)
+const struct tsize *
+media_tsize_pick(int64_t w, int64_t h, const char *method)
 {
 	const struct tsize *best = NULL, *largest = NULL;
 
@@ -197,8 +194,8 @@ tsize_pick(int64_t w, int64_t h, const char *method)
 }
 
 /* What the thumbnailer reads, and what it writes for each. */
-static const char *
-thumb_type(const char *ct)
+const char *
+media_thumb_type(const char *ct)
 {
 	size_t n;
 
@@ -253,8 +250,8 @@ thumbnail(struct mreq *req, int legacy)
 	}
 	if (media_find(req, legacy, &m) == -1)
 		goto out;
-	t = tsize_pick(w, h, method);
-	if ((outtype = thumb_type(m.content_type)) == NULL) {
+	t = media_tsize_pick(w, h, method);
+	if ((outtype = media_thumb_type(m.content_type)) == NULL) {
 		mfcgi_fail(req, MERR_NOT_FOUND, "No thumbnail for this media");
 		goto out;
 	}
@@ -284,7 +281,7 @@ thumbnail(struct mreq *req, int legacy)
 			goto out;
 		}
 	}
-	if ((rc = send_file(req, rel, ct, NULL)) == 0)
+	if ((rc = media_send_file(req, rel, ct, NULL)) == 0)
 		mlog_info(req->id, "thumbnail %s %s: sent by nginx", m.media_id, suffix);
 out:
 	free(method);

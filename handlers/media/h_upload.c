@@ -23,8 +23,8 @@
  * RFC 9110's media-type grammar allows, and no longer than Synapse
  * keeps.  Raises 400 M_INVALID_PARAM.
  */
-static int
-content_type_check(struct mreq *req, const char *ct)
+int
+media_content_type_check(struct mreq *req, const char *ct)
 {
 	if (ct == NULL)
 		return 0;
@@ -42,8 +42,8 @@ content_type_check(struct mreq *req, const char *ct)
  * otherwise).  It only ever names the download (Content-Disposition);
  * no path is made from it.  Raises 400 M_INVALID_PARAM when too long.
  */
-static int
-upload_name(struct mreq *req, char **name)
+int
+media_upload_name(struct mreq *req, char **name)
 {
 	if ((*name = mreq_query(req, "filename")) != NULL && strlen(*name) > 1024) {
 		free(*name);
@@ -58,7 +58,7 @@ upload_name(struct mreq *req, char **name)
 }
 
 /*
- * Makes the request's body the file of media id: nginx's file is hashed
+ * Makes the request's body the file dst: nginx's file is hashed
  * where it lies and renamed into place (copied across file systems);
  * a body that came over FastCGI is copied in.  The file is 0644 (nginx
  * sends it).  Returns 0 with *size and *sha (malloc'd), or -1 with the
@@ -67,13 +67,25 @@ upload_name(struct mreq *req, char **name)
 static int
 store_body(struct mreq *req, const char *id, int64_t *size, char **sha)
 {
+	char	*dst;
+	int	 rc;
+
+	if ((dst = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	rc = media_store_body(req, dst, size, sha);
+	free(dst);
+	return rc;
+}
+
+int
+media_store_body(struct mreq *req, const char *dst, int64_t *size, char **sha)
+{
 	unsigned char	 h[32];
-	char		*dst = NULL, *tmp = NULL;
+	char		*tmp = NULL;
 	int		 in = -1, out = -1, rc = -1;
 
 	*sha = NULL;
-	if ((dst = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL)) == NULL ||
-	    asprintf(&tmp, "%s.part", dst) == -1) {
+	if (asprintf(&tmp, "%s.part", dst) == -1) {
 		tmp = NULL;
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
@@ -183,7 +195,6 @@ out:
 	if (rc == -1 && tmp != NULL)
 		unlink(tmp);
 	free(tmp);
-	free(dst);
 	return rc;
 }
 
@@ -225,8 +236,8 @@ h_upload(struct mreq *req)
 	int		 rc = -1, stored = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (may_upload(req) == -1 || content_type_check(req, req->content_type) == -1 ||
-	    upload_name(req, &name) == -1)
+	if (may_upload(req) == -1 || media_content_type_check(req, req->content_type) == -1 ||
+	    media_upload_name(req, &name) == -1)
 		goto out;
 	if ((id = mcrypto_random_string(MEDIA_ID_LEN)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -318,8 +329,8 @@ h_upload_put(struct mreq *req)
 	int		 rc = -1, got;
 
 	memset(&m, 0, sizeof(m));
-	if (may_upload(req) == -1 || content_type_check(req, req->content_type) == -1 ||
-	    upload_name(req, &name) == -1)
+	if (may_upload(req) == -1 || media_content_type_check(req, req->content_type) == -1 ||
+	    media_upload_name(req, &name) == -1)
 		goto out;
 	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
 	    (got = mstore_media_get(req->db, id, &m)) == 0) {

@@ -55,8 +55,8 @@ static const mhandler raw_body[] = { h_upload, h_upload_put, h_create };
  * with its own, so they are repeated here.  A file gone from under a
  * row (removed by hand) is a Matrix 404, not nginx's page.
  */
-static void
-nginx_extra(const struct mconfig *conf, FILE *f)
+void
+media_nginx_accel(FILE *f, const char *path)
 {
 	fprintf(f, "location " MEDIA_ACCEL " {\n"
 	    "\tinternal;\n"
@@ -76,7 +76,13 @@ nginx_extra(const struct mconfig *conf, FILE *f)
 	    "location @media_gone {\n"
 	    "\tset $myelin_handler %s;\n"
 	    "\treturn 404 '{\"errcode\":\"M_NOT_FOUND\",\"error\":\"Not found\"}';\n"
-	    "}\n", conf->media_path, getprogname(), getprogname());
+	    "}\n", path, getprogname(), getprogname());
+}
+
+static void
+nginx_extra(const struct mconfig *conf, FILE *f)
+{
+	media_nginx_accel(f, conf->media_path);
 }
 
 static const struct mapp app = {
@@ -90,6 +96,7 @@ static const struct mapp app = {
 	.raw_bodysz = sizeof(raw_body) / sizeof(raw_body[0]),
 	.upload_locations = upload_locations,
 	.upload_locationsz = sizeof(upload_locations) / sizeof(upload_locations[0]),
+	.mode = media_synapse_mode,
 };
 
 /* myelin-thumbnail sits beside myelin-media (the build and install put it there). */

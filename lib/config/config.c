@@ -76,6 +76,10 @@ static const struct ckey keys[] = {
 	{ "identity_allow_ips", C_STR, OFF(identity_allow_ips), 0, 0 },
 	{ "push_ca_file", C_PATH, OFF(push_ca_file), 0, 0 },
 	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
+	{ "synapse_database_backend", C_BACKEND, OFF(synapse_db_backend), 0, 0 },
+	{ "synapse_database", C_STR, OFF(synapse_database), 0, 0 },
+	{ "synapse_media_store", C_PATH, OFF(synapse_media_store), 0, 0 },
+	{ "synapse_signing_key", C_PATH, OFF(synapse_signing_key), 0, 0 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -436,9 +440,9 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			break;
 		case C_BACKEND:
 			if (strcmp(v, "sqlite") == 0)
-				c->db_backend = MDB_SQLITE;
+				*(enum mdb_backend *)field = MDB_SQLITE;
 			else if (strcmp(v, "postgres") == 0)
-				c->db_backend = MDB_POSTGRES;
+				*(enum mdb_backend *)field = MDB_POSTGRES;
 			else
 				adderr(errs, errsz, &nerr, "%s:%d: %s: expected sqlite or postgres", path, lineno, k);
 			break;
@@ -466,6 +470,14 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 		free(c->database);
 		c->database = p;
 	}
+	if (c->synapse_database != NULL && c->synapse_db_backend == MDB_SQLITE &&
+	    c->synapse_database[0] != '/') {
+		char *p = abspath(c, c->synapse_database);
+		free(c->synapse_database);
+		c->synapse_database = p;
+	}
+	if (c->synapse_database != NULL && c->synapse_media_store == NULL)
+		adderr(errs, errsz, &nerr, "%s: synapse_database needs synapse_media_store", path);
 	if (c->public_baseurl == NULL && c->server_name != NULL &&
 	    asprintf(&c->public_baseurl, "https://%s/", c->server_name) == -1)
 		c->public_baseurl = NULL;

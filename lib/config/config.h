@@ -73,6 +73,14 @@ struct mconfig {
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
 	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
+	/*
+	 * Beside a running Synapse (docs/beside-synapse.md): its database
+	 * (NULL: not beside one), its media store and its signing key.
+	 */
+	enum mdb_backend synapse_db_backend;
+	char		*synapse_database;	/* SQLite path or libpq conninfo */
+	char		*synapse_media_store;	/* its media_store_path */
+	char		*synapse_signing_key;	/* its signing_key_path */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

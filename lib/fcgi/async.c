@@ -855,7 +855,7 @@ worker_main(void *arg)
 	struct aloop	*L = w->loop;
 
 	/* Each thread has its own connection: neither engine shares one well. */
-	if ((w->db = mdb_open(L->srv->conf, L->srv->notify)) == NULL)
+	if ((w->db = mfcgi_db_open(L->app, L->srv->conf, L->srv->notify)) == NULL)
 		mlog_err(NULL, "worker %d: no database connection", w->id);
 	for (;;) {
 		struct conn *c;
@@ -1032,7 +1032,7 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 		return rc;
 	rc = 1;
 	memset(&L, 0, sizeof(L));
-	L.app = app;
+	L.app = st.app;
 	L.srv = &st.srv;
 	L.epfd = L.wakefd = L.sigfd = L.lfd = -1;
 	pthread_mutex_init(&L.qlock, NULL);

@@ -25,6 +25,10 @@ const char *mfcgi_method_name(enum mmethod m);
 /* Checks the access token as route->auth asks.  0 or -1 (request failed). */
 int	mfcgi_authenticate(struct mreq *, enum mauth);
 void	mfcgi_auth_fini(struct mauthinfo *);
+/* Prints app's route table, "METHOD PATH AUTH" a line. */
+void	mfcgi_routes(const struct mapp *, FILE *);
+/* Opens the per-thread database connection of app under conf.  NULL: none (logged). */
+struct mdb *mfcgi_db_open(const struct mapp *, const struct mconfig *, struct mnotify *);
 /* Prints nginx location blocks for app, passing to socket. */
 void	mfcgi_nginx(const struct mapp *, const struct mconfig *, const char *socket, FILE *);
 
@@ -32,6 +36,7 @@ void	mfcgi_nginx(const struct mapp *, const struct mconfig *, const char *socket
  * start.c: the start-up both loops share.
  */
 struct mfcgi_start {
+	const struct mapp *app;		/* the app served (the mode's, see mapp.mode) */
 	struct mserver	 srv;
 	struct mconfig	*conf;
 	const char	*sockpath;

@@ -3,6 +3,7 @@
 #define MYELIN_FCGI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -183,11 +184,26 @@ struct mapp {
 	 */
 	const char *const	*upload_locations;
 	size_t			 upload_locationsz;
+	/*
+	 * Modes (beside a running Synapse, docs/beside-synapse.md): the app
+	 * to serve instead under this config, or NULL for this one.  Called
+	 * once the config is read, before -L, -R and serving.
+	 */
+	const struct mapp	*(*mode)(const struct mconfig *);
+	/*
+	 * A database that is not myelin's (Synapse's): opens one connection
+	 * and checks its schema, never migrates it.  NULL: myelin's own,
+	 * migrated at start.  Returns NULL (logged) when unusable.
+	 */
+	struct mdb		*(*db_open)(const struct mconfig *);
+	/* The signing key file to load (needs_key), NULL: signing_key_path. */
+	const char		*(*key_path)(const struct mconfig *);
 };
 
 /*
  * The whole life of a handler program: flags (-c config, -s socket,
- * -t threads, -d debug, -n check, -L print nginx locations), config,
+ * -t threads, -d debug, -n check, -L print nginx locations, -R print
+ * the route table: "METHOD PATH AUTH" a line), config,
  * database migration, then threads serving until SIGTERM/SIGINT.
  * Returns the exit status.
  */
@@ -230,6 +246,12 @@ int	mfcgi_reply_empty(struct mreq *, int status);
  * 0 at the end.
  */
 size_t	mreq_body_read(struct mreq *, char *buf, size_t len);
+
+/*
+ * Writes the nginx locations that answer /.well-known/matrix/client and
+ * /.well-known/matrix/server from conf (public_baseurl): static.
+ */
+void	mfcgi_nginx_well_known(const struct mconfig *, FILE *);
 
 /* Fails the request with err; the loop writes {"errcode","error"}.  Returns -1. */
 int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)

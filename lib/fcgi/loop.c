@@ -113,7 +113,7 @@ worker_main(void *arg)
 	struct mdb	*db;
 
 	/* Each thread has its own connection: neither engine shares one well. */
-	db = mdb_open(w->srv->conf, w->srv->notify);
+	db = mfcgi_db_open(w->app, w->srv->conf, w->srv->notify);
 	if (db == NULL)
 		mlog_err(NULL, "worker %d: no database connection", w->id);
 	FCGX_InitRequest(&fr, w->sock, 0);
@@ -143,7 +143,7 @@ mfcgi_main(const struct mapp *app, int argc, char *argv[])
 	if ((workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
 		return 1;
 	for (int i = 0; i < st.threads; i++) {
-		workers[i].app = app;
+		workers[i].app = st.app;
 		workers[i].srv = &st.srv;
 		workers[i].sock = sock;
 		workers[i].id = i;

@@ -29,7 +29,7 @@
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-dn] [-L] -c config [-s socket] [-t threads]\n", prog);
+	fprintf(stderr, "usage: %s [-dn] [-L | -R] -c config [-s socket] [-t threads]\n", prog);
 }
 
 int
@@ -39,15 +39,16 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 	struct mdb	*db;
 	const char	*cfpath = NULL;
 	char		 errbuf[4096], *notpath = NULL;
-	int		 ch, debug = 0, check = 0, locations = 0;
+	int		 ch, debug = 0, check = 0, locations = 0, routes = 0;
 
 	memset(st, 0, sizeof(*st));
-	while ((ch = getopt(argc, argv, "c:dLns:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dLnRs:t:")) != -1) {
 		switch (ch) {
 		case 'c': cfpath = optarg; break;
 		case 'd': debug = 1; break;
 		case 'L': locations = 1; break;
 		case 'n': check = 1; break;
+		case 'R': routes = 1; break;
 		case 's': st->sockpath = optarg; break;
 		case 't': {
 			char *end;
@@ -65,7 +66,7 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		}
 	}
 	if (cfpath == NULL || optind != argc ||
-	    (!check && !locations && st->sockpath == NULL)) {
+	    (!check && !locations && !routes && st->sockpath == NULL)) {
 		usage(getprogname());
 		return 2;
 	}
@@ -73,6 +74,9 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		fputs(errbuf, stderr);
 		return 1;
 	}
+	if (app->mode != NULL && app->mode(conf) != NULL)
+		app = app->mode(conf);
+	st->app = app;
 	if (check) {
 		puts("configuration OK");
 		mconfig_free(conf);
@@ -83,6 +87,11 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		mconfig_free(conf);
 		return 0;
 	}
+	if (routes) {
+		mfcgi_routes(app, stdout);
+		mconfig_free(conf);
+		return 0;
+	}
 	st->conf = conf;
 	st->srv.conf = conf;
 	mlog_init(getprogname(), debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
@@ -90,10 +99,14 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		mlog_err(NULL, "libsodium failed to start");
 		goto bad;
 	}
-	if (app->needs_key &&
-	    (st->srv.key = mcrypto_key_load(conf->signing_key_path)) == NULL) {
-		mlog_err(NULL, "%s: cannot load the signing key", conf->signing_key_path);
-		goto bad;
+	if (app->needs_key) {
+		const char *kp = app->key_path != NULL ? app->key_path(conf) : conf->signing_key_path;
+
+		if (kp == NULL || (st->srv.key = mcrypto_key_load(kp)) == NULL) {
+			mlog_err(NULL, "%s: cannot load the signing key", kp != NULL ? kp :
+			    "(no signing key file configured)");
+			goto bad;
+		}
 	}
 	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) != -1)
 		st->srv.notify = mnotify_open(notpath);
@@ -102,7 +115,11 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 	if (st->srv.notify != NULL && conf->db_backend == MDB_POSTGRES &&
 	    mnotify_attach_pg(st->srv.notify, conf->database) == -1)
 		mlog_warn(NULL, "no wake-ups across hosts: notify bridge failed");
-	if ((db = mdb_open(conf, NULL)) == NULL || mdb_migrate(db) == -1) {
+	if (app->db_open != NULL) {
+		/* Another's database (Synapse's): checked, never migrated. */
+		if ((db = app->db_open(conf)) == NULL)
+			goto bad;
+	} else if ((db = mdb_open(conf, NULL)) == NULL || mdb_migrate(db) == -1) {
 		mlog_err(NULL, "database %s is not usable", conf->db_backend == MDB_SQLITE ?
 		    conf->database : "(postgres)");
 		mdb_close(db);
@@ -124,6 +141,29 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 bad:
 	mfcgi_start_fini(st);
 	return 1;
+}
+
+struct mdb *
+mfcgi_db_open(const struct mapp *app, const struct mconfig *conf, struct mnotify *notify)
+{
+	if (app->db_open != NULL)
+		return app->db_open(conf);
+	return mdb_open(conf, notify);
+}
+
+void
+mfcgi_routes(const struct mapp *app, FILE *f)
+{
+	static const char *const auths[] = {
+		"none", "optional", "user", "user", "admin", "server",
+	};
+
+	for (size_t i = 0; i < app->routesz; i++) {
+		const struct mroute *r = &app->routes[i];
+
+		fprintf(f, "%s %s %s\n", mfcgi_method_name(r->method), r->path,
+		    (size_t)r->auth < sizeof(auths) / sizeof(auths[0]) ? auths[r->auth] : "?");
+	}
 }
 
 void

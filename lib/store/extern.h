@@ -37,6 +37,7 @@ struct mdb {
 	void			*impl;
 	enum mdb_err		 err;
 	int			 intx;
+	int			 foreign;	/* another's database (Synapse's): no settings of ours */
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
 };

@@ -48,7 +48,8 @@ sq_open(struct mdb *db, const char *path)
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
-	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
+	    (db->foreign ? 0 : SQLITE_OPEN_CREATE) |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		mlog_err(NULL, "sqlite: %s: %s", path, s->h ? sqlite3_errmsg(s->h) : "open failed");
 		sqlite3_close(s->h);
@@ -57,6 +58,12 @@ sq_open(struct mdb *db, const char *path)
 	}
 	db->impl = s;
 	sqlite3_busy_timeout(s->h, 10000);
+	/*
+	 * Another's file (Synapse's) keeps its journal mode: WAL would stay
+	 * set on it.  Synapse itself turns foreign keys on, as we do.
+	 */
+	if (db->foreign)
+		return 0;
 	if (sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	    " PRAGMA foreign_keys=ON;") == -1) {
 		sqlite3_close(s->h);

@@ -128,6 +128,7 @@
 #include "store/stmts-ratelimit.h"
 #include "store/stmts-delayed.h"
 #include "store/stmts-devcache.h"
+#include "store/stmts-synapse.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -152,6 +153,7 @@
 	MSTMT_TABLE_RATELIMIT \
 	MSTMT_TABLE_DELAYED \
 	MSTMT_TABLE_DEVCACHE \
+	MSTMT_TABLE_SYNAPSE \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

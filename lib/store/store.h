@@ -68,5 +68,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/fedq.h"
 #include "store/ratelimit.h"
 #include "store/delayed.h"
+#include "store/synapse.h"
 
 #endif
