@@ -29,6 +29,27 @@ int	thumb_make(struct mreq *, const char *src, const char *dst, int w, int h,
 /* Path of the myelin-thumbnail program, found beside our own binary. */
 extern char	*media_thumbnailer;
 
+/*
+ * Stores len bytes at buf as new local media of the requesting user
+ * (a URL preview's image): its file and row.  0 with *id (malloc'd),
+ * or -1 (logged; the request not failed).
+ */
+int	media_store_local(struct mreq *, const char *buf, size_t len, const char *ct,
+	    const char *name, char **id);
+/*
+ * With max_upload_size_per_user set: whether the user may store more
+ * bytes beside theirs.  0, or -1 with 400 M_RESOURCE_LIMIT_EXCEEDED.
+ */
+int	media_quota_check(struct mreq *, int64_t more);
+/*
+ * Media id of another server origin into *m (origin set): cached here,
+ * or fetched over federation and cached (remote.c).  legacy: the
+ * legacy paths, where ?allow_remote=false keeps to the cache.  0, or
+ * -1 with 404 M_NOT_FOUND (unknown there, unreachable, quarantined).
+ */
+int	media_remote_find(struct mreq *, const char *origin, const char *id, int legacy,
+	    struct mmedia *);
+
 int	h_upload(struct mreq *);
 int	h_upload_put(struct mreq *);
 int	h_create(struct mreq *);

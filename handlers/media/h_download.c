@@ -77,8 +77,9 @@ disposition(struct mreq *req, const char *ct, const char *name)
 
 /*
  * The local media the path names ({serverName}, {mediaId}), into *m:
- * 0, or -1 with the request failed.  Raises 404 M_NOT_FOUND (another
- * server's: no federation yet; unknown; quarantined; with legacy set,
+ * 0, or -1 with the request failed.  Another server's comes from
+ * remote.c (m->origin set).  Raises 404 M_NOT_FOUND (unknown;
+ * quarantined; with legacy set,
  * uploaded while enable_authenticated_media was on), 504
  * M_NOT_YET_UPLOADED (created, not uploaded yet).
  */
@@ -89,9 +90,9 @@ media_find(struct mreq *req, int legacy, struct mmedia *m)
 	int		 got;
 
 	memset(m, 0, sizeof(*m));
-	/* XXX Remote media waits for federation (issue 13): never a fake success. */
-	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
-	    (got = mstore_media_get(req->db, id, m)) == 0)
+	if (strcmp(server, req->conf->server_name) != 0)
+		return media_remote_find(req, server, id, legacy, m);
+	if (!mmedia_id_check(id) || (got = mstore_media_get(req->db, id, m)) == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Not found");
 	if (got == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read %s", __func__, id);
@@ -138,10 +139,13 @@ download(struct mreq *req, int legacy)
 		return -1;
 	/* Spec: the {fileName} of the path names the download instead. */
 	name = req->paramsz > 2 ? req->params[2] : m.upload_name;
-	if ((rel = mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
+	if ((rel = m.origin != NULL ? mmedia_remote_relpath(0, m.origin, m.media_id, NULL) :
+	    mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	else if ((rc = send_file(req, rel, m.content_type, name)) == 0) {
-		if (now - m.last_access_ts >= TOUCH_MS)
+		if (now - m.last_access_ts >= TOUCH_MS && m.origin != NULL)
+			(void)mstore_rmedia_touch(req->db, m.origin, m.media_id, now);
+		else if (now - m.last_access_ts >= TOUCH_MS)
 			(void)mstore_media_touch(req->db, m.media_id, now);
 		/* The handler's own account: tests read it (myelin-media(8)). */
 		mlog_info(req->id, "download %s: sent by nginx, handler read %llu media bytes"
@@ -228,7 +232,7 @@ thumbnail(struct mreq *req, int legacy)
 	const struct tsize	*t;
 	const char		*outtype;
 	char			*method = NULL, *rel = NULL, *abs = NULL, *src = NULL,
-				*ct = NULL, suffix[64];
+				*ct = NULL, *key = NULL, suffix[64];
 	int64_t			 w, h;
 	int			 rc = -1, got;
 
@@ -259,13 +263,25 @@ thumbnail(struct mreq *req, int legacy)
 		goto out;
 	}
 	snprintf(suffix, sizeof(suffix), "%dx%d-%s", t->w, t->h, t->method);
-	if ((rel = mmedia_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
+	if (m.origin != NULL) {
+		/* Made here from the cached copy; rows keyed "origin/id". */
+		if ((rel = mmedia_remote_relpath(1, m.origin, m.media_id, suffix)) == NULL ||
+		    (abs = mmedia_remote_abspath(req->conf, 1, m.origin, m.media_id,
+		    suffix)) == NULL ||
+		    (src = mmedia_remote_abspath(req->conf, 0, m.origin, m.media_id, NULL)) == NULL ||
+		    asprintf(&key, "%s/%s", m.origin, m.media_id) == -1) {
+			key = NULL;
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto out;
+		}
+	} else if ((rel = mmedia_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
 	    (abs = mmedia_abspath(req->conf, MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL) {
+	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL ||
+	    (key = strdup(m.media_id)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
-	if ((got = mstore_media_thumb_get(req->db, m.media_id, t->w, t->h, t->method, &ct)) == -1) {
+	if ((got = mstore_media_thumb_get(req->db, key, t->w, t->h, t->method, &ct)) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read thumbnails", __func__);
 		goto out;
 	}
@@ -274,7 +290,7 @@ thumbnail(struct mreq *req, int legacy)
 
 		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
 			goto out;
-		if (mstore_media_thumb_add(req->db, m.media_id, t->w, t->h, t->method, outtype,
+		if (mstore_media_thumb_add(req->db, key, t->w, t->h, t->method, outtype,
 		    size) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record a thumbnail", __func__);
 			goto out;
@@ -287,6 +303,7 @@ thumbnail(struct mreq *req, int legacy)
 	if ((rc = send_file(req, rel, ct, NULL)) == 0)
 		mlog_info(req->id, "thumbnail %s %s: sent by nginx", m.media_id, suffix);
 out:
+	free(key);
 	free(method);
 	free(rel);
 	free(abs);
@@ -314,15 +331,4 @@ h_config(struct mreq *req)
 {
 	return mfcgi_reply(req, 200, json_pack("{s:I}", "m.upload.size",
 	    (json_int_t)req->conf->max_upload_size));
-}
-
-/*
- * XXX URL previews need the outbound HTTP layer (lib/http, issue 12),
- * not on main yet: off, as Synapse answers with url_preview_enabled
- * false.
- */
-int
-h_preview_url(struct mreq *req)
-{
-	return mfcgi_fail(req, MERR_UNRECOGNIZED, "URL previews are disabled on this server");
 }

@@ -81,6 +81,8 @@ nginx_extra(const struct mconfig *conf, FILE *f)
 
 static const struct mapp app = {
 	.name = "media",
+	/* Remote media is asked for with X-Matrix (remote.c). */
+	.needs_key = 1,
 	.routes = routes,
 	.routesz = sizeof(routes) / sizeof(routes[0]),
 	.locations = locations,

@@ -71,6 +71,14 @@ struct mconfig {
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
 	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
+	/* Media of others (myelin-media(8)): URL previews, remote media, retention. */
+	int		 url_preview_enabled;		/* off by default, as in Synapse */
+	char		*url_preview_allow_ips;	/* CIDRs previews may fetch from anyway */
+	int64_t		 max_spider_size;	/* bytes of a page or image fetched */
+	int64_t		 media_retention_local_ms;	/* 0: kept for ever */
+	int64_t		 media_retention_remote_ms;	/* 0: kept for ever */
+	int64_t		 max_upload_size_per_user;	/* bytes stored per user; 0: no quota */
+	int		 remote_media_download;	/* fetch other servers' media (default yes) */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };
