@@ -230,7 +230,7 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 	json_t		*deleted;
 	int64_t		 before = -1, min_size = 0;
 	enum madmin_rc	 rc;
-	int		 quiet = 0;
+	int		 quiet = 0, local_only = 0, remote_only = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--before") == 0 && i + 1 < argc &&
@@ -243,6 +243,14 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
+		if (strcmp(argv[i], "--local") == 0) {
+			local_only = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--remote") == 0) {
+			remote_only = 1;
+			continue;
+		}
 		return EX_USAGE;
 	}
 	if (before < 0)
@@ -250,8 +258,10 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 	if (need_db(c) == -1 || (deleted = json_array()) == NULL)
 		return EX_FAILED;
 	admin_init(c, &a);
-	if ((rc = madmin_media_purge(&a, before > 0 ? before : 1, min_size, NULL, deleted,
-	    quiet ? NULL : purge_progress, NULL)) != MADMIN_OK) {
+	if ((!remote_only && (rc = madmin_media_purge(&a, before > 0 ? before : 1, min_size,
+	    NULL, deleted, quiet ? NULL : purge_progress, NULL)) != MADMIN_OK) ||
+	    (!local_only && (rc = madmin_media_purge_remote(&a, before > 0 ? before : 1, deleted,
+	    quiet ? NULL : purge_progress, NULL)) != MADMIN_OK)) {
 		json_decref(deleted);
 		return admin_failed(&a, rc);
 	}

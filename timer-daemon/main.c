@@ -91,6 +91,7 @@ main(int argc, char *argv[])
 		{ "presence", t_presence, MSTREAM__MAX, 0, 0 },
 		{ "expiry", t_expiry, MSTREAM_EVENTS, 0, 0 },
 		{ "federation", t_fedsend, MSTREAM_EVENTS, 0, 0 },
+		{ "media", t_media, MSTREAM__MAX, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
@@ -134,6 +135,7 @@ main(int argc, char *argv[])
 		mlog_err(NULL, "%s: cannot load the signing key: nothing is sent to other servers",
 		    conf->signing_key_path);
 	t_fedsend_init(conf, key);
+	t_media_init(conf);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);

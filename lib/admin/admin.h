@@ -103,5 +103,12 @@ enum madmin_rc	madmin_media_delete(struct madmin *, const char *media_id);
 enum madmin_rc	madmin_media_purge(struct madmin *, int64_t before_ms, int64_t min_size,
 		    const char *user_id, json_t *deleted, void (*progress)(void *, size_t),
 		    void *arg);
+/*
+ * Deletes the cached media of other servers last accessed before
+ * before_ms (quarantined ones kept), rows and files, as Synapse's
+ * purge_media_cache; "origin/media_id" of each appended to deleted.
+ */
+enum madmin_rc	madmin_media_purge_remote(struct madmin *, int64_t before_ms, json_t *deleted,
+		    void (*progress)(void *, size_t), void *arg);
 
 #endif
