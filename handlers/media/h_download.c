@@ -200,15 +200,22 @@ tsize_pick(int64_t w, int64_t h, const char *method)
 	return best != NULL ? best : largest;
 }
 
-/* What the thumbnailer reads, and what it writes for each. */
+/*
+ * What the thumbnailer reads, and what it writes for each; with
+ * animated, a GIF or WebP gets a thumbnail of its own type, every frame.
+ */
 static const char *
-thumb_type(const char *ct)
+thumb_type(const char *ct, int animated)
 {
 	size_t n;
 
 	if (ct == NULL)
 		return NULL;
 	n = strcspn(ct, "; \t");
+	if (animated && n == 9 && strncasecmp(ct, "image/gif", n) == 0)
+		return "image/gif";
+	if (animated && n == 10 && strncasecmp(ct, "image/webp", n) == 0)
+		return "image/webp";
 	if ((n == 10 && strncasecmp(ct, "image/jpeg", n) == 0) ||
 	    (n == 10 && strncasecmp(ct, "image/webp", n) == 0))
 		return "image/jpeg";
@@ -232,9 +239,10 @@ thumbnail(struct mreq *req, int legacy)
 	const struct tsize	*t;
 	const char		*outtype;
 	char			*method = NULL, *rel = NULL, *abs = NULL, *src = NULL,
-				*ct = NULL, *key = NULL, suffix[64];
+				*ct = NULL, *key = NULL, suffix[64],
+				 rowmethod[32];
 	int64_t			 w, h;
-	int			 rc = -1, got;
+	int			 rc = -1, got, animated;
 
 	memset(&m, 0, sizeof(m));
 	{
@@ -255,14 +263,29 @@ thumbnail(struct mreq *req, int legacy)
 		free(method);
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "method must be crop or scale");
 	}
+	/* Spec (v1.11): animated=true asks for one; false or absent, a still image. */
+	{
+		char *a = mreq_query(req, "animated");
+
+		if (a != NULL && strcmp(a, "true") != 0 && strcmp(a, "false") != 0) {
+			free(a);
+			free(method);
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "animated must be true or false");
+		}
+		animated = a != NULL && strcmp(a, "true") == 0;
+		free(a);
+	}
 	if (media_find(req, legacy, &m) == -1)
 		goto out;
 	t = tsize_pick(w, h, method);
-	if ((outtype = thumb_type(m.content_type)) == NULL) {
+	if ((outtype = thumb_type(m.content_type, animated)) == NULL) {
 		mfcgi_fail(req, MERR_NOT_FOUND, "No thumbnail for this media");
 		goto out;
 	}
-	snprintf(suffix, sizeof(suffix), "%dx%d-%s", t->w, t->h, t->method);
+	/* Spec: animated thumbnails are a size of their own ("-animated" rows). */
+	snprintf(suffix, sizeof(suffix), "%dx%d-%s%s", t->w, t->h, t->method,
+	    strcmp(outtype, "image/gif") == 0 || strcmp(outtype, "image/webp") == 0 ?
+	    "-animated" : "");
 	if (m.origin != NULL) {
 		/* Made here from the cached copy; rows keyed "origin/id". */
 		if ((rel = mmedia_remote_relpath(1, m.origin, m.media_id, suffix)) == NULL ||
@@ -281,7 +304,10 @@ thumbnail(struct mreq *req, int legacy)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
-	if ((got = mstore_media_thumb_get(req->db, key, t->w, t->h, t->method, &ct)) == -1) {
+	/* The row's method: "crop-animated" and so on, beside the still ones. */
+	snprintf(rowmethod, sizeof(rowmethod), "%s%s", t->method,
+	    strstr(suffix, "-animated") != NULL ? "-animated" : "");
+	if ((got = mstore_media_thumb_get(req->db, key, t->w, t->h, rowmethod, &ct)) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read thumbnails", __func__);
 		goto out;
 	}
@@ -290,7 +316,7 @@ thumbnail(struct mreq *req, int legacy)
 
 		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
 			goto out;
-		if (mstore_media_thumb_add(req->db, key, t->w, t->h, t->method, outtype,
+		if (mstore_media_thumb_add(req->db, key, t->w, t->h, rowmethod, outtype,
 		    size) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record a thumbnail", __func__);
 			goto out;

@@ -320,3 +320,37 @@ def test_upload_quota_per_user(two):
     # Another user has a quota of their own.
     v = a.register("qt2")
     upload(a, v["access_token"], b"z" * 20000, ct="application/octet-stream")
+
+
+# Animated thumbnails.
+
+
+def gif_frames(n=3, size=(400, 300)):
+    import io
+    from PIL import Image
+    frames = [Image.new("RGB", size, (80 * i % 256, 40, 200 - 50 * i)) for i in range(n)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buf.getvalue()
+
+
+def test_animated_thumbnail_has_several_frames(two):
+    import io
+    from PIL import Image
+    a, _ = two
+    u = a.register("an1")
+    mxc = upload(a, u["access_token"], gif_frames(), ct="image/gif")
+    path = C1 + "/thumbnail/%s?width=32&height=32&method=scale" % mxc[6:]
+    st, h, got = fetch(a, "GET", path + "&animated=true", u["access_token"])
+    assert st == 200, got[:200]
+    assert h["content-type"] == "image/gif"
+    im = Image.open(io.BytesIO(got))
+    # 320 x 240: the smallest scale size of at least 32 x 32, shrunk, every frame.
+    assert im.n_frames == 3 and im.size == (320, 240)
+    # Not asked for (or false): a still image, as the spec has it.
+    for extra in ("", "&animated=false"):
+        st, h, got = fetch(a, "GET", path + extra, u["access_token"])
+        assert st == 200 and h["content-type"] == "image/png", (extra, got[:200])
+        assert getattr(Image.open(io.BytesIO(got)), "n_frames", 1) == 1
+    st, _, body = fetch(a, "GET", path + "&animated=yes", u["access_token"])
+    assert st == 400 and b"M_INVALID_PARAM" in body
