@@ -1,5 +1,6 @@
 /* URL previews: GET .../preview_url, a page's OpenGraph tags fetched through lib/http. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +317,7 @@ preview_req(struct mreq *req, struct mhttp_req *h, const struct mhttp_allow *all
 	h->max_bytes = (size_t)req->conf->max_spider_size;
 	h->max_redirects = PREVIEW_REDIRECTS;
 	h->redirect_http = 1;
+	h->ca_file = req->conf->url_preview_ca_file;
 }
 
 /* An absolute http(s) URL of ref on the page at base (malloc'd), or NULL. */
@@ -355,10 +357,81 @@ resolve_url(const char *base, const char *ref)
 	return out;
 }
 
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The width and height an image's header gives (PNG, GIF, JPEG, WebP),
+ * read from its first bytes, nothing decoded.  0, or -1 when none.
+ */
+static int
+image_size(const unsigned char *b, size_t n, long *w, long *h)
+{
+	if (n >= 24 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0) {
+		*w = (long)be32(b + 16);
+		*h = (long)be32(b + 20);
+		return 0;
+	}
+	if (n >= 10 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0)) {
+		*w = b[6] | b[7] << 8;
+		*h = b[8] | b[9] << 8;
+		return 0;
+	}
+	if (n >= 30 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0) {
+		if (memcmp(b + 12, "VP8X", 4) == 0) {
+			*w = 1 + (b[24] | b[25] << 8 | b[26] << 16);
+			*h = 1 + (b[27] | b[28] << 8 | (long)b[29] << 16);
+			return 0;
+		}
+		if (memcmp(b + 12, "VP8L", 4) == 0 && b[20] == 0x2f) {
+			*w = 1 + ((b[21] | b[22] << 8) & 0x3fff);
+			*h = 1 + ((b[22] >> 6 | b[23] << 2 | (b[24] & 0xf) << 10) & 0x3fff);
+			return 0;
+		}
+		if (memcmp(b + 12, "VP8 ", 4) == 0) {
+			*w = (b[26] | b[27] << 8) & 0x3fff;
+			*h = (b[28] | b[29] << 8) & 0x3fff;
+			return 0;
+		}
+		return -1;
+	}
+	if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) {
+		/* JPEG: the segments up to a start of frame (SOF0..SOF15 but DHT, JPG, DAC). */
+		size_t i = 2;
+
+		while (i + 9 < n) {
+			unsigned char m;
+			size_t len;
+
+			if (b[i] != 0xff)
+				return -1;
+			m = b[i + 1];
+			if (m == 0xff) {
+				i++;
+				continue;
+			}
+			len = (size_t)(b[i + 2] << 8 | b[i + 3]);
+			if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+				*h = b[i + 5] << 8 | b[i + 6];
+				*w = b[i + 7] << 8 | b[i + 8];
+				return 0;
+			}
+			if (len < 2)
+				return -1;
+			i += 2 + len;
+		}
+	}
+	return -1;
+}
+
 /*
  * Stores an image fetched for a preview as local media of the user who
  * asked (as Synapse keeps them), and adds og:image (its mxc URI),
- * og:image:type and matrix:image:size to og.  A failure leaves og as
+ * og:image:type, matrix:image:size and the image's og:image:width and
+ * og:image:height to og.  A failure leaves og as
  * it was (the preview goes on without its image).
  */
 static void
@@ -372,6 +445,15 @@ preview_image(struct mreq *req, json_t *og, const struct mhttp_req *h)
 		json_object_set_new(og, "og:image", json_string(uri));
 		json_object_set_new(og, "og:image:type", json_string(h->content_type));
 		json_object_set_new(og, "matrix:image:size", json_integer((json_int_t)h->respsz));
+		/* As Synapse: the image's own size, over what the tags said. */
+		{
+			long iw, ih;
+
+			if (image_size((const unsigned char *)h->resp, h->respsz, &iw, &ih) == 0) {
+				json_object_set_new(og, "og:image:width", json_integer(iw));
+				json_object_set_new(og, "og:image:height", json_integer(ih));
+			}
+		}
 		free(uri);
 	}
 	free(id);

@@ -75,6 +75,7 @@ static const struct ckey keys[] = {
 	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
 	{ "url_preview_enabled", C_BOOL, OFF(url_preview_enabled), 0, 0 },
 	{ "url_preview_ip_range_whitelist", C_STR, OFF(url_preview_allow_ips), 0, 0 },
+	{ "url_preview_ca_file", C_PATH, OFF(url_preview_ca_file), 0, 0 },
 	{ "max_spider_size", C_INT, OFF(max_spider_size), 1024, INT64_C(104857600) },
 	{ "media_retention_local_lifetime", C_DURATION, OFF(media_retention_local_ms), 0, 0 },
 	{ "media_retention_remote_lifetime", C_DURATION, OFF(media_retention_remote_ms), 0, 0 },

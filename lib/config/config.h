@@ -74,6 +74,7 @@ struct mconfig {
 	/* Media of others (myelin-media(8)): URL previews, remote media, retention. */
 	int		 url_preview_enabled;		/* off by default, as in Synapse */
 	char		*url_preview_allow_ips;	/* CIDRs previews may fetch from anyway */
+	char		*url_preview_ca_file;	/* CAs trusted for previews; NULL: system */
 	int64_t		 max_spider_size;	/* bytes of a page or image fetched */
 	int64_t		 media_retention_local_ms;	/* 0: kept for ever */
 	int64_t		 media_retention_remote_ms;	/* 0: kept for ever */
