@@ -27,5 +27,6 @@ int	h_send_leave(struct mreq *);
 int	h_send_join_v1(struct mreq *);
 int	h_send_leave_v1(struct mreq *);
 int	h_fed_media_download(struct mreq *);
+int	h_fed_media_thumbnail(struct mreq *);
 
 #endif

@@ -170,61 +170,6 @@ h_download_legacy(struct mreq *req)
 	return download(req, 1);
 }
 
-/* Synapse's default thumbnail_sizes: thumbnails come in these only. */
-static const struct tsize {
-	int		 w, h;
-	const char	*method;
-} tsizes[] = {
-	{ 32, 32, "crop" }, { 96, 96, "crop" }, { 320, 240, "scale" },
-	{ 640, 480, "scale" }, { 800, 600, "scale" },
-};
-
-/*
- * As Synapse picks among its sizes: the smallest of the method asked
- * at least as large as asked, else the largest of that method.
- */
-static const struct tsize *
-tsize_pick(int64_t w, int64_t h, const char *method)
-{
-	const struct tsize *best = NULL, *largest = NULL;
-
-	for (size_t i = 0; i < sizeof(tsizes) / sizeof(tsizes[0]); i++) {
-		const struct tsize *t = &tsizes[i];
-
-		if (strcmp(t->method, method) != 0)
-			continue;
-		largest = t;
-		if (best == NULL && t->w >= w && t->h >= h)
-			best = t;
-	}
-	return best != NULL ? best : largest;
-}
-
-/*
- * What the thumbnailer reads, and what it writes for each; with
- * animated, a GIF or WebP gets a thumbnail of its own type, every frame.
- */
-static const char *
-thumb_type(const char *ct, int animated)
-{
-	size_t n;
-
-	if (ct == NULL)
-		return NULL;
-	n = strcspn(ct, "; \t");
-	if (animated && n == 9 && strncasecmp(ct, "image/gif", n) == 0)
-		return "image/gif";
-	if (animated && n == 10 && strncasecmp(ct, "image/webp", n) == 0)
-		return "image/webp";
-	if ((n == 10 && strncasecmp(ct, "image/jpeg", n) == 0) ||
-	    (n == 10 && strncasecmp(ct, "image/webp", n) == 0))
-		return "image/jpeg";
-	if ((n == 9 && strncasecmp(ct, "image/png", n) == 0) ||
-	    (n == 9 && strncasecmp(ct, "image/gif", n) == 0))
-		return "image/png";
-	return NULL;
-}
-
 /*
  * Spec: C-S API, GET .../thumbnail/{serverName}/{mediaId}?width&height
  * &method&animated.  A thumbnail is made once per size by
@@ -236,104 +181,18 @@ static int
 thumbnail(struct mreq *req, int legacy)
 {
 	struct mmedia		 m;
-	const struct tsize	*t;
-	const char		*outtype;
-	char			*method = NULL, *rel = NULL, *abs = NULL, *src = NULL,
-				*ct = NULL, *key = NULL, suffix[64],
-				 rowmethod[32];
-	int64_t			 w, h;
-	int			 rc = -1, got, animated;
+	struct thumb_ask	 ask;
+	char			*rel = NULL, *ct = NULL, suffix[64];
+	int			 rc = -1;
 
-	memset(&m, 0, sizeof(m));
-	{
-		char *ws = mreq_query(req, "width"), *hs = mreq_query(req, "height");
-		int missing = ws == NULL || hs == NULL;
-
-		free(ws);
-		free(hs);
-		if (missing)
-			return mfcgi_fail(req, MERR_MISSING_PARAM, "width and height are required");
-	}
-	if (mreq_query_int(req, "width", 0, 1, 100000, &w) == -1 ||
-	    mreq_query_int(req, "height", 0, 1, 100000, &h) == -1)
+	if (thumb_query(req, &ask) == -1)
 		return -1;
-	if ((method = mreq_query(req, "method")) == NULL && (method = strdup("scale")) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	if (strcmp(method, "crop") != 0 && strcmp(method, "scale") != 0) {
-		free(method);
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "method must be crop or scale");
-	}
-	/* Spec (v1.11): animated=true asks for one; false or absent, a still image. */
-	{
-		char *a = mreq_query(req, "animated");
-
-		if (a != NULL && strcmp(a, "true") != 0 && strcmp(a, "false") != 0) {
-			free(a);
-			free(method);
-			return mfcgi_fail(req, MERR_INVALID_PARAM, "animated must be true or false");
-		}
-		animated = a != NULL && strcmp(a, "true") == 0;
-		free(a);
-	}
 	if (media_find(req, legacy, &m) == -1)
-		goto out;
-	t = tsize_pick(w, h, method);
-	if ((outtype = thumb_type(m.content_type, animated)) == NULL) {
-		mfcgi_fail(req, MERR_NOT_FOUND, "No thumbnail for this media");
-		goto out;
-	}
-	/* Spec: animated thumbnails are a size of their own ("-animated" rows). */
-	snprintf(suffix, sizeof(suffix), "%dx%d-%s%s", t->w, t->h, t->method,
-	    strcmp(outtype, "image/gif") == 0 || strcmp(outtype, "image/webp") == 0 ?
-	    "-animated" : "");
-	if (m.origin != NULL) {
-		/* Made here from the cached copy; rows keyed "origin/id". */
-		if ((rel = mmedia_remote_relpath(1, m.origin, m.media_id, suffix)) == NULL ||
-		    (abs = mmedia_remote_abspath(req->conf, 1, m.origin, m.media_id,
-		    suffix)) == NULL ||
-		    (src = mmedia_remote_abspath(req->conf, 0, m.origin, m.media_id, NULL)) == NULL ||
-		    asprintf(&key, "%s/%s", m.origin, m.media_id) == -1) {
-			key = NULL;
-			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-			goto out;
-		}
-	} else if ((rel = mmedia_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (abs = mmedia_abspath(req->conf, MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL ||
-	    (key = strdup(m.media_id)) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-		goto out;
-	}
-	/* The row's method: "crop-animated" and so on, beside the still ones. */
-	snprintf(rowmethod, sizeof(rowmethod), "%s%s", t->method,
-	    strstr(suffix, "-animated") != NULL ? "-animated" : "");
-	if ((got = mstore_media_thumb_get(req->db, key, t->w, t->h, rowmethod, &ct)) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read thumbnails", __func__);
-		goto out;
-	}
-	if (got == 0) {
-		int64_t size;
-
-		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
-			goto out;
-		if (mstore_media_thumb_add(req->db, key, t->w, t->h, rowmethod, outtype,
-		    size) == -1) {
-			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record a thumbnail", __func__);
-			goto out;
-		}
-		if ((ct = strdup(outtype)) == NULL) {
-			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-			goto out;
-		}
-	}
-	if ((rc = send_file(req, rel, ct, NULL)) == 0)
+		return -1;
+	if (thumb_get(req, &m, &ask, &rel, &ct, suffix, sizeof(suffix)) == 0 &&
+	    (rc = send_file(req, rel, ct, NULL)) == 0)
 		mlog_info(req->id, "thumbnail %s %s: sent by nginx", m.media_id, suffix);
-out:
-	free(key);
-	free(method);
 	free(rel);
-	free(abs);
-	free(src);
 	free(ct);
 	mmedia_fini(&m);
 	return rc;

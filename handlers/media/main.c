@@ -94,30 +94,12 @@ static const struct mapp app = {
 	.upload_locationsz = sizeof(upload_locations) / sizeof(upload_locations[0]),
 };
 
-/* myelin-thumbnail sits beside myelin-media (the build and install put it there). */
-static char *
-thumbnailer_path(void)
-{
-	char	 self[PATH_MAX], *slash, *p = NULL;
-	ssize_t	 n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return NULL;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	if (asprintf(&p, "%s/myelin-thumbnail", self) == -1)
-		return NULL;
-	return p;
-}
-
 int
 main(int argc, char *argv[])
 {
 	int rc;
 
-	media_thumbnailer = thumbnailer_path();
+	media_thumbnailer = thumb_program();
 	rc = mfcgi_main(&app, argc, argv);
 	free(media_thumbnailer);
 	return rc;

@@ -87,11 +87,11 @@ mmedia_remote_abspath(const struct mconfig *conf, int thumb, const char *origin,
 }
 
 char *
-mmedia_multipart_relpath(const char *id)
+mmedia_multipart_relpath(const char *id, const char *name)
 {
 	char	*rest, *p = NULL;
 
-	if (!mmedia_id_check(id) || (rest = mmedia_relpath(MFILE_LOCAL, id, NULL)) == NULL)
+	if (!mmedia_id_check(id) || (rest = mmedia_relpath(MFILE_LOCAL, id, name)) == NULL)
 		return NULL;
 	if (asprintf(&p, "federation/%s", rest + strlen("local/")) == -1)
 		p = NULL;
@@ -147,7 +147,7 @@ unlink_file_dir(const char *file, const char *dir)
 	DIR		*d;
 	struct dirent	*e;
 
-	if (unlink(file) == -1 && errno != ENOENT)
+	if (unlink(file) == -1 && errno != ENOENT && errno != EISDIR)
 		return -1;
 	if ((d = opendir(dir)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
@@ -197,10 +197,10 @@ mmedia_unlink(const struct mconfig *conf, const char *id)
 	if ((file = mmedia_abspath(conf, MFILE_LOCAL, id, NULL)) == NULL ||
 	    (dir = mmedia_abspath(conf, MFILE_THUMB, id, NULL)) == NULL)
 		goto out;
-	/* The federation answer's copy, when one was made. */
-	if ((mp = mmedia_multipart_relpath(id)) != NULL &&
+	/* The federation answers' copies, when made. */
+	if ((mp = mmedia_multipart_relpath(id, NULL)) != NULL &&
 	    asprintf(&abs, "%s/%s", conf->media_path, mp) != -1)
-		(void)unlink(abs);
+		(void)unlink_file_dir(abs, abs);
 	else
 		abs = NULL;
 	rc = unlink_file_dir(file, dir);

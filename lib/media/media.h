@@ -45,10 +45,12 @@ char	*mmedia_remote_abspath(const struct mconfig *, int thumb, const char *origi
 int	mmedia_remote_unlink(const struct mconfig *, const char *origin, const char *id);
 
 /*
- * The file a federation download of local media id is answered with
- * (S-S API, GET /_matrix/federation/v1/media/download: multipart/mixed,
- * a JSON part, then the bytes), made once beside the media.
+ * The file a federation download (name "download") or thumbnail (name
+ * the thumbnail's "WxH-method") of local media id is answered with
+ * (S-S API, GET /_matrix/federation/v1/media/...: multipart/mixed, a
+ * JSON part, then the bytes), made once: "federation/AB/CD/rest/name".
+ * With name NULL, the folder.
  */
-char	*mmedia_multipart_relpath(const char *id);
+char	*mmedia_multipart_relpath(const char *id, const char *name);
 
 #endif

@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import pytest
 
 from conftest import STACK, FakeClock, free_port, media_path, own_pg_database, q
-from test_federation_keys import FedStack, ca  # noqa: F401 (fixture)
+from test_federation_keys import FedStack, ca, remote  # noqa: F401 (fixtures)
 from test_media import M3, C1, fetch, png
 
 
@@ -265,13 +267,70 @@ def test_remote_unknown_media_is_not_found(two):
     assert st == 404 and b"M_NOT_FOUND" in body
 
 
-def test_federation_download_is_multipart_and_needs_a_signature(two):
+def fed_raw(stack, path, authorization=None):
+    req = urllib.request.Request(stack.fed_base + path)
+    if authorization:
+        req.add_header("Authorization", authorization)
+    try:
+        with urllib.request.urlopen(req, timeout=30, context=stack.ssl) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+def multipart(ctype, body):
+    """The parts of a multipart/mixed body: [(headers dict, content)]."""
+    assert ctype.startswith("multipart/mixed"), ctype
+    b = ctype.split("boundary=", 1)[1].strip('"').encode()
+    parts = []
+    for chunk in body.split(b"--" + b)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, content = chunk[2:].partition(b"\r\n\r\n")
+        hdrs = dict(line.split(b": ", 1) for line in head.split(b"\r\n") if line)
+        parts.append(({k.decode().lower(): v.decode() for k, v in hdrs.items()},
+                      content[:-2] if content.endswith(b"\r\n") else content))
+    return parts
+
+
+def test_federation_download_and_thumbnail_are_multipart(two, remote):  # noqa: F811
+    """Another server's signed GET /_matrix/federation/v1/media/download
+    and /thumbnail: a JSON part, then the bytes; unsigned, 401."""
     a, _ = two
     ua = a.register("rm3")
-    mxc = upload(a, ua["access_token"], b"bytes of a file", ct="text/plain")
-    mid = mxc.split("/")[-1]
-    st, body = a.fed("GET", "/_matrix/federation/v1/media/download/" + mid)
+    data = png(200, 100)
+    mid = upload(a, ua["access_token"], data).split("/")[-1]
+    for _ in range(2):  # made once, then sent as the same file
+        path = "/_matrix/federation/v1/media/download/" + mid
+        st, ct, body = fed_raw(a, path, remote.authorization(a.server_name, "GET", path))
+        assert st == 200, body[:300]
+        (h1, j), (h2, got) = multipart(ct, body)
+        assert h1["content-type"] == "application/json" and json.loads(j) == {}
+        assert h2["content-type"] == "image/png" and got == data
+    path = "/_matrix/federation/v1/media/thumbnail/%s?width=32&height=32&method=crop" % mid
+    st, ct, body = fed_raw(a, path, remote.authorization(a.server_name, "GET", path))
+    assert st == 200, body[:300]
+    (h1, j), (h2, got) = multipart(ct, body)
+    assert h2["content-type"] == "image/png" and got.startswith(b"\x89PNG")
+    # Errors are the usual JSON ones.
+    path = "/_matrix/federation/v1/media/thumbnail/%s" % mid
+    st, _, body = fed_raw(a, path, remote.authorization(a.server_name, "GET", path))
+    assert st == 400 and json.loads(body)["errcode"] == "M_MISSING_PARAM"
+    path = "/_matrix/federation/v1/media/download/NoSuchMedia123"
+    st, _, body = fed_raw(a, path, remote.authorization(a.server_name, "GET", path))
+    assert st == 404 and json.loads(body)["errcode"] == "M_NOT_FOUND"
+    st, _, body = fed_raw(a, "/_matrix/federation/v1/media/download/" + mid)
     assert st == 401, body
+
+
+def test_remote_server_without_media_endpoints_is_not_found(two, remote):  # noqa: F811
+    """A server answering 404 without JSON to both the v1 and the legacy
+    paths (the Python remote): 404 M_NOT_FOUND, nothing cached."""
+    _, b = two
+    ub = b.register("rm4")
+    st, _, body = fetch(b, "GET", C1 + "/download/%s/abcdefgh" % q(remote.name),
+                        ub["access_token"])
+    assert st == 404 and b"M_NOT_FOUND" in body
 
 
 def test_purge_removes_old_remote_and_local_media_by_date(two):
