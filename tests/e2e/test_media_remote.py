@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -113,11 +114,13 @@ def stop_fstack(s):
 @pytest.fixture(scope="module")
 def two(ca):  # noqa: F811
     """Stack a (previews allowed on 127.0.0.1 only, a quota of 40,000
-    bytes a user) and stack b, which fetches a's media."""
+    bytes a user) and stack b, which fetches a's media and keeps local
+    media 3 days, remote media 2 days after their last access."""
     a = make_fstack(ca, "ma", "url_preview_enabled = yes\n"
                     "url_preview_ip_range_whitelist = 127.0.0.1/32\n"
                     "max_upload_size_per_user = 40000\n")
-    b = make_fstack(ca, "mb")
+    b = make_fstack(ca, "mb", "media_retention_local_lifetime = 3d\n"
+                    "media_retention_remote_lifetime = 2d\n")
     yield a, b
     stop_fstack(b)
     stop_fstack(a)
@@ -360,6 +363,50 @@ def test_purge_removes_old_remote_and_local_media_by_date(two):
     # The remote media is fetched again when asked for again.
     st, _, got = fetch(b, "GET", M3 + "/download/" + remote[6:])
     assert st == 200 and got == b"remote bytes"
+
+
+def media_file(stack, kind, mxc):
+    """The file of mxc under the stack's media_path (kind "local" or
+    "remote"), read without a download, which would move its last access."""
+    server, mid = mxc[6:].split("/")
+    parts = [media_path(stack.dir), kind] + ([server] if kind == "remote" else [])
+    return os.path.join(*parts, mid[:2], mid[2:4], mid[4:])
+
+
+def gone(path, tries=100):
+    """Whether path is removed within tries looks (myelin-timerd runs the
+    media timer within 200 ms of a jump of the fake clock)."""
+    for _ in range(tries):
+        if not os.path.exists(path):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_retention_by_the_timer_daemon(two):
+    """media_retention_remote_lifetime 2d, _local_lifetime 3d on b: past
+    2 days the cached remote copy goes, the local medium stays; past 3
+    days it goes too, and a download answers 404."""
+    a, b = two
+    ua, ub = a.register("rt1"), b.register("rt1")
+    remote = upload(a, ua["access_token"], b"kept 2 days", ct="text/plain")
+    st, _, got = fetch(b, "GET", M3 + "/download/" + remote[6:])
+    assert st == 200 and got == b"kept 2 days"
+    local = upload(b, ub["access_token"], b"kept 3 days", ct="text/plain")
+    rfile, lfile = media_file(b, "remote", remote), media_file(b, "local", local)
+    assert os.path.exists(rfile) and os.path.exists(lfile)
+    b.clock.advance(2 * 24 * 3600 * 1000 + 3600 * 1000)
+    assert gone(rfile)
+    # The same run judged the local one: still there.
+    assert os.path.exists(lfile)
+    b.clock.advance(24 * 3600 * 1000)
+    assert gone(lfile)
+    st, _, _ = fetch(b, "GET", M3 + "/download/" + local[6:])
+    assert st == 404
+    st, _, _ = fetch(b, "GET", M3 + "/download/" + remote[6:] + "?allow_remote=false")
+    assert st == 404
+    with open(os.path.join(b.dir, "log", "timerd.log")) as f:
+        assert "media retention: " in f.read()
 
 
 # Quotas.
