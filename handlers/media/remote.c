@@ -19,10 +19,26 @@
 #define MEDIA_ID_LEN	24
 
 /*
+ * A Content-Type another server or a web page gave, as it may be stored
+ * and sent again: printable ASCII of at most 255 bytes (what uploads
+ * are held to), else none.
+ */
+static const char *
+ct_clean(const char *ct)
+{
+	if (ct == NULL || *ct == '\0' || strlen(ct) > 255)
+		return NULL;
+	for (const char *p = ct; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return NULL;
+	return ct;
+}
+
+/*
  * Writes len bytes at buf as the file abs (its folders made, a .part
  * file linked into place, so a reader never sees half of it), 0644.
- * Returns 0 with sha (unpadded base64, malloc'd), 1 when the file was
- * there already, -1 (errno).
+ * Returns 0, or 1 when the file was there already (another request's),
+ * with sha (the bytes' SHA-256, unpadded base64, malloc'd); -1 (errno).
  */
 static int
 write_file(const char *abs, const char *buf, size_t len, char **sha)
@@ -53,10 +69,11 @@ write_file(const char *abs, const char *buf, size_t len, char **sha)
 		rc = errno == EEXIST ? 1 : -1;
 	else
 		rc = 0;
-	if (rc == 0) {
+	if (rc != -1) {
 		mcrypto_sha256(buf, len, h);
 		if ((*sha = mcrypto_b64_encode(h, sizeof(h))) == NULL) {
-			(void)unlink(abs);
+			if (rc == 0)
+				(void)unlink(abs);
 			rc = -1;
 		}
 	}
@@ -91,11 +108,11 @@ media_store_local(struct mreq *req, const char *buf, size_t len, const char *ct,
 	int		 rc = -1;
 
 	*idp = NULL;
-	if (ct != NULL && (strlen(ct) > 255 || strpbrk(ct, "\r\n") != NULL))
-		ct = NULL;
+	ct = ct_clean(ct);
 	if ((id = mcrypto_random_string(MEDIA_ID_LEN)) == NULL ||
 	    (abs = mmedia_abspath(req->conf, MFILE_LOCAL, id, NULL)) == NULL)
 		goto out;
+	/* A fresh random ID: a file there already is a failure too. */
 	if (write_file(abs, buf, len, &sha) != 0) {
 		mlog_warn(req->id, "%s: %s: %s", __func__, abs, strerror(errno));
 		goto out;
@@ -153,24 +170,25 @@ remote_fetch(struct mreq *req, const char *origin, const char *id, struct mmedia
 		mfcgi_fail(req, MERR_INTERNAL, "%s: %s: %s", __func__, abs, strerror(errno));
 		goto out;
 	}
-	if (w == 0) {
-		memset(&nm, 0, sizeof(nm));
-		nm.origin = (char *)origin;
-		nm.media_id = (char *)id;
-		if (f.content_type != NULL && strlen(f.content_type) <= 255 &&
-		    strpbrk(f.content_type, "\r\n") == NULL)
-			nm.content_type = f.content_type;
-		nm.size = (int64_t)f.bodysz;
-		nm.sha256 = sha;
-		nm.created_ts = mclock_now_ms();
-		if (mstore_rmedia_add(req->db, &nm) == -1) {
+	/*
+	 * The row, also when another request's file was there first (the
+	 * same bytes, fetched at once): whichever row lands is the one.
+	 */
+	memset(&nm, 0, sizeof(nm));
+	nm.origin = (char *)origin;
+	nm.media_id = (char *)id;
+	nm.content_type = (char *)ct_clean(f.content_type);
+	nm.size = (int64_t)f.bodysz;
+	nm.sha256 = sha;
+	nm.created_ts = mclock_now_ms();
+	if (mstore_rmedia_add(req->db, &nm) == -1) {
+		if (w == 0)
 			(void)unlink(abs);
-			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record %s/%s", __func__,
-			    origin, id);
-			goto out;
-		}
-		mlog_info(req->id, "remote media %s/%s: %zu bytes cached", origin, id, f.bodysz);
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record %s/%s", __func__, origin, id);
+		goto out;
 	}
+	if (w == 0)
+		mlog_info(req->id, "remote media %s/%s: %zu bytes cached", origin, id, f.bodysz);
 	/* Ours, or that of a request that cached it meanwhile. */
 	if ((got = mstore_rmedia_get(req->db, origin, id, m)) != 1) {
 		mfcgi_fail(req, got == 0 ? MERR_NOT_FOUND : MERR_INTERNAL, "Not found");

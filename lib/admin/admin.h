@@ -93,6 +93,9 @@ enum madmin_rc	madmin_room_delete(struct madmin *, const char *room_id,
  */
 enum madmin_rc	madmin_media_quarantine(struct madmin *, const char *media_id, int on);
 enum madmin_rc	madmin_media_delete(struct madmin *, const char *media_id);
+/* The same for media of origin cached here (MADMIN_NOT_FOUND when not cached). */
+enum madmin_rc	madmin_media_quarantine_remote(struct madmin *, const char *origin,
+		    const char *media_id, int on);
 /*
  * Deletes, as Synapse's POST /media/delete, local media last accessed
  * before before_ms of at least min_size bytes, quarantined ones kept;

@@ -25,6 +25,20 @@ madmin_media_quarantine(struct madmin *a, const char *media_id, int on)
 	return rc == -1 ? MADMIN_ERROR : MADMIN_OK;
 }
 
+enum madmin_rc
+madmin_media_quarantine_remote(struct madmin *a, const char *origin, const char *media_id,
+    int on)
+{
+	int rc;
+
+	if (!mmedia_origin_check(origin) || !mmedia_id_check(media_id) ||
+	    (rc = mstore_rmedia_quarantine(a->db, origin, media_id, on)) == 0) {
+		snprintf(a->why, sizeof(a->why), "no media %s/%s cached", origin, media_id);
+		return MADMIN_NOT_FOUND;
+	}
+	return rc == -1 ? MADMIN_ERROR : MADMIN_OK;
+}
+
 /*
  * The row goes first: once it is gone nothing serves the file, and a
  * file left by a failure after it is only disk, never a broken answer.

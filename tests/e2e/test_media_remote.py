@@ -18,7 +18,8 @@ import urllib.request
 
 import pytest
 
-from conftest import STACK, FakeClock, free_port, media_path, own_pg_database, q
+from conftest import (STACK, FakeClock, admin_login, free_port, media_path, own_pg_database,
+                      q)
 from test_federation_keys import FedStack, ca, remote  # noqa: F401 (fixtures)
 from test_media import M3, C1, fetch, png
 
@@ -296,6 +297,28 @@ def multipart(ctype, body):
     return parts
 
 
+def test_quarantined_remote_media_is_not_served(two):
+    """myelin-admin media quarantine mxc://OTHER/ID quarantines the copy
+    cached here: 404, and not fetched again; unquarantined, served."""
+    a, b = two
+    ua, ub = a.register("rq1"), b.register("rq1")
+    mxc = upload(a, ua["access_token"], b"quarantine me", ct="text/plain")
+    path = C1 + "/download/" + mxc[6:]
+    st, _, got = fetch(b, "GET", path, ub["access_token"])
+    assert st == 200 and got == b"quarantine me"
+    r = b.admin("media", "quarantine", mxc)
+    assert r.returncode == 0, r.stderr
+    st, _, body = fetch(b, "GET", path, ub["access_token"])
+    assert st == 404 and b"M_NOT_FOUND" in body
+    r = b.admin("media", "unquarantine", mxc)
+    assert r.returncode == 0, r.stderr
+    st, _, got = fetch(b, "GET", path, ub["access_token"])
+    assert st == 200 and got == b"quarantine me"
+    # Not cached: nothing to quarantine.
+    r = b.admin("media", "quarantine", "mxc://%s/NotCachedHere1" % a.server_name)
+    assert r.returncode != 0
+
+
 def test_federation_download_and_thumbnail_are_multipart(two, remote):  # noqa: F811
     """Another server's signed GET /_matrix/federation/v1/media/download
     and /thumbnail: a JSON part, then the bytes; unsigned, 401."""
@@ -407,6 +430,25 @@ def test_retention_by_the_timer_daemon(two):
     assert st == 404
     with open(os.path.join(b.dir, "log", "timerd.log")) as f:
         assert "media retention: " in f.read()
+
+
+def test_admin_api_purge_media_cache_removes_old_remote_copies(two):
+    """Synapse's POST /_synapse/admin/v1/purge_media_cache?before_ts=."""
+    a, b = two
+    ua = a.register("pc1")
+    admin = admin_login(b, "pcadmin", "pw-pcadmin")
+    old = upload(a, ua["access_token"], b"old copy", ct="text/plain")
+    st, _, _ = fetch(b, "GET", M3 + "/download/" + old[6:])
+    assert st == 200
+    rfile = media_file(b, "remote", old)
+    b.clock.advance(3600 * 1000)
+    st, body = b.request("POST", "/_synapse/admin/v1/purge_media_cache?before_ts=%d" % (
+        b.clock.now - 60 * 1000), {}, token=admin["access_token"])
+    assert st == 200 and body["deleted"] >= 1, body
+    assert not os.path.exists(rfile)
+    st, body = b.request("POST", "/_synapse/admin/v1/purge_media_cache", {},
+                         token=admin["access_token"])
+    assert st == 400 and body["errcode"] == "M_MISSING_PARAM"
 
 
 # Quotas.
