@@ -37,7 +37,8 @@ PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
-myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c))
+# Federation thumbnails are made by myelin-media's code (h_media.c).
+myelin-federation_SRCS	= $(sort $(wildcard handlers/federation/*.c)) handlers/media/thumb.c
 myelin-media_SRCS	= $(sort $(wildcard handlers/media/*.c))
 # libvips lives in its own program (thumbnailer/), run per
 # thumbnail under limits: the handler links none of it.  Its headers are

@@ -54,7 +54,7 @@ static const struct cmd cmds[] = {
 	{ "media", "quarantine", "ID", cmd_media_quarantine },
 	{ "media", "unquarantine", "ID", cmd_media_unquarantine },
 	{ "media", "delete", "ID", cmd_media_delete },
-	{ "media", "purge", "--before DATE [--min-size N] [--quiet]", cmd_media_purge },
+	{ "media", "purge", "--before DATE [--min-size N] [--local | --remote] [--quiet]", cmd_media_purge },
 	{ "stats", NULL, "", cmd_stats },
 };
 

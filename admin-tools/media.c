@@ -153,6 +153,33 @@ quarantine(struct ctx *c, int argc, char **argv, int on)
 
 	if (argc != 1)
 		return EX_USAGE;
+	/* mxc://OTHER/ID: the copy of another server's media cached here. */
+	if (strncmp(argv[0], "mxc://", 6) == 0 && c->conf != NULL &&
+	    (strncmp(argv[0] + 6, c->conf->server_name, strlen(c->conf->server_name)) != 0 ||
+	    argv[0][6 + strlen(c->conf->server_name)] != '/')) {
+		char	*origin = strdup(argv[0] + 6), *slash;
+
+		if (origin == NULL || (slash = strchr(origin, '/')) == NULL) {
+			free(origin);
+			fprintf(stderr, "myelin-admin: %s: not an mxc URI\n", argv[0]);
+			return EX_FAILED;
+		}
+		*slash = '\0';
+		if (need_db(c) == -1) {
+			free(origin);
+			return EX_FAILED;
+		}
+		admin_init(c, &a);
+		rc = madmin_media_quarantine_remote(&a, origin, slash + 1, on);
+		free(origin);
+		if (rc != MADMIN_OK)
+			return admin_failed(&a, rc);
+		if (c->json)
+			return print_json(json_pack("{s:s,s:b}", "media_id", argv[0] + 6,
+			    "quarantined", on));
+		printf("%s %s\n", argv[0] + 6, on ? "quarantined" : "not quarantined");
+		return EX_DONE;
+	}
 	if (need_db(c) == -1 || (id = media_arg(c, argv[0])) == NULL)
 		return EX_FAILED;
 	admin_init(c, &a);
@@ -230,7 +257,7 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 	json_t		*deleted;
 	int64_t		 before = -1, min_size = 0;
 	enum madmin_rc	 rc;
-	int		 quiet = 0;
+	int		 quiet = 0, local_only = 0, remote_only = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--before") == 0 && i + 1 < argc &&
@@ -243,6 +270,14 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
+		if (strcmp(argv[i], "--local") == 0) {
+			local_only = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--remote") == 0) {
+			remote_only = 1;
+			continue;
+		}
 		return EX_USAGE;
 	}
 	if (before < 0)
@@ -250,8 +285,10 @@ cmd_media_purge(struct ctx *c, int argc, char **argv)
 	if (need_db(c) == -1 || (deleted = json_array()) == NULL)
 		return EX_FAILED;
 	admin_init(c, &a);
-	if ((rc = madmin_media_purge(&a, before > 0 ? before : 1, min_size, NULL, deleted,
-	    quiet ? NULL : purge_progress, NULL)) != MADMIN_OK) {
+	if ((!remote_only && (rc = madmin_media_purge(&a, before > 0 ? before : 1, min_size,
+	    NULL, deleted, quiet ? NULL : purge_progress, NULL)) != MADMIN_OK) ||
+	    (!local_only && (rc = madmin_media_purge_remote(&a, before > 0 ? before : 1, deleted,
+	    quiet ? NULL : purge_progress, NULL)) != MADMIN_OK)) {
 		json_decref(deleted);
 		return admin_failed(&a, rc);
 	}

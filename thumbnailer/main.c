@@ -24,7 +24,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: myelin-thumbnail -p pixels -w width -h height -m crop | scale"
-	    " -t type source target\n");
+	    " -t type source target\n"
+	    "  (type image/png or image/jpeg; image/gif or image/webp: animated)\n");
 	exit(2);
 }
 
@@ -46,7 +47,8 @@ main(int argc, char *argv[])
 	const char	*method = NULL, *type = NULL, *loader, *src, *dst;
 	long long	 maxpx = 0, w = 0, h = 0, px;
 	size_t		 i;
-	int		 ch, rc;
+	int		 ch, rc, animated;
+	char		 srcopt[4096 + 8];
 
 	while ((ch = getopt(argc, argv, "h:m:p:t:w:")) != -1) {
 		switch (ch) {
@@ -60,8 +62,11 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 2 || !w || !h || !maxpx || method == NULL || type == NULL ||
 	    (strcmp(method, "crop") != 0 && strcmp(method, "scale") != 0) ||
-	    (strcmp(type, "image/png") != 0 && strcmp(type, "image/jpeg") != 0))
+	    (strcmp(type, "image/png") != 0 && strcmp(type, "image/jpeg") != 0 &&
+	    strcmp(type, "image/gif") != 0 && strcmp(type, "image/webp") != 0))
 		usage();
+	/* GIF and WebP out: an animated thumbnail, every frame (n=-1) shrunk. */
+	animated = strcmp(type, "image/gif") == 0 || strcmp(type, "image/webp") == 0;
 	src = argv[optind];
 	dst = argv[optind + 1];
 	if (VIPS_INIT(argv[0]) != 0)
@@ -93,9 +98,11 @@ main(int argc, char *argv[])
 		warnx("%s: %lld pixels, over the limit of %lld", src, px, maxpx);
 		return REFUSED;
 	}
-	if (vips_thumbnail(src, &out, (int)w, "height", (int)h, "size", VIPS_SIZE_DOWN,
-	    "crop", strcmp(method, "crop") == 0 ? VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE,
-	    NULL) != 0) {
+	/* "[n=-1]": every page of the file (its loader's option), for an animated one. */
+	snprintf(srcopt, sizeof(srcopt), "%s%s", src, animated ? "[n=-1]" : "");
+	if (strlen(src) + 7 >= sizeof(srcopt) || vips_thumbnail(srcopt, &out, (int)w, "height",
+	    (int)h, "size", VIPS_SIZE_DOWN, "crop", strcmp(method, "crop") == 0 ?
+	    VIPS_INTERESTING_CENTRE : VIPS_INTERESTING_NONE, NULL) != 0) {
 		warnx("%s: %s", src, vips_error_buffer());
 		return REFUSED;
 	}
@@ -115,7 +122,11 @@ main(int argc, char *argv[])
 			out = flat;
 		}
 		rc = vips_jpegsave(out, dst, "Q", 80, "strip", TRUE, NULL);
-	} else
+	} else if (strcmp(type, "image/gif") == 0)
+		rc = vips_gifsave(out, dst, "strip", TRUE, NULL);
+	else if (strcmp(type, "image/webp") == 0)
+		rc = vips_webpsave(out, dst, "strip", TRUE, NULL);
+	else
 		rc = vips_pngsave(out, dst, "strip", TRUE, NULL);
 	g_object_unref(out);
 	if (rc != 0) {

@@ -98,6 +98,7 @@ main(int argc, char *argv[])
 		{ "federation-presence", t_fedsend, MSTREAM_PRESENCE, 0, 0 },
 		{ "federation-to-device", t_fedsend, MSTREAM_TODEVICE, 0, 0 },
 		{ "federation-device-lists", t_fedsend, MSTREAM_DEVICE_LISTS, 0, 0 },
+		{ "media", t_media, MSTREAM__MAX, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mconfig	*conf;
@@ -142,6 +143,7 @@ main(int argc, char *argv[])
 		    conf->signing_key_path);
 	t_fedsend_init(conf, key);
 	t_delayed_init(conf, key);
+	t_media_init(conf);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);

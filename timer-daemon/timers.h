@@ -47,4 +47,11 @@ int64_t	t_fedsend(struct mdb *, struct mnotify *, int64_t now);
 void	t_delayed_init(const struct mconfig *, const struct mkey *);
 int64_t	t_delayed(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * Media retention (media_retention_local_lifetime and
+ * _remote_lifetime) and expired URL previews, hourly.
+ */
+void	t_media_init(const struct mconfig *);
+int64_t	t_media(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

@@ -148,9 +148,16 @@ quarantine(struct mreq *req, int on)
 	const char	*id;
 	enum madmin_rc	 rc;
 
+	api_ctx(req, &a);
+	/* Synapse quarantines other servers' media too: the copy cached here. */
+	if (strcmp(req->params[0], req->conf->server_name) != 0) {
+		if ((rc = madmin_media_quarantine_remote(&a, req->params[0], req->params[1],
+		    on)) != MADMIN_OK)
+			return api_fail(req, &a, rc);
+		return mfcgi_reply(req, 200, json_object());
+	}
 	if ((id = local_media(req, "quarantine")) == NULL)
 		return -1;
-	api_ctx(req, &a);
 	if ((rc = madmin_media_quarantine(&a, id, on)) != MADMIN_OK)
 		return api_fail(req, &a, rc);
 	return mfcgi_reply(req, 200, json_object());
@@ -172,18 +179,31 @@ h_media_unquarantine(struct mreq *req)
 
 /*
  * Synapse: POST /_synapse/admin/v1/purge_media_cache?before_ts=: the
- * cache of remote media, which myelin has none of until federation.
+ * cached media of other servers last accessed before before_ts go
+ * (quarantined ones stay); answers {"deleted": N}.
  */
 int
 h_purge_media_cache(struct mreq *req)
 {
-	int64_t before;
-	char	*b;
+	struct madmin	 a;
+	enum madmin_rc	 rc;
+	json_t		*deleted;
+	int64_t		 before, n;
+	char		*b;
 
 	if ((b = mreq_query(req, "before_ts")) == NULL)
 		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing integer query parameter 'before_ts'");
 	free(b);
 	if (mreq_query_int(req, "before_ts", 0, 0, INT64_MAX, &before) == -1)
 		return -1;
-	return mfcgi_reply(req, 200, json_pack("{s:i}", "deleted", 0));
+	if ((deleted = json_array()) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	api_ctx(req, &a);
+	if ((rc = madmin_media_purge_remote(&a, before, deleted, NULL, NULL)) != MADMIN_OK) {
+		json_decref(deleted);
+		return api_fail(req, &a, rc);
+	}
+	n = (int64_t)json_array_size(deleted);
+	json_decref(deleted);
+	return mfcgi_reply(req, 200, json_pack("{s:I}", "deleted", (json_int_t)n));
 }

@@ -33,5 +33,7 @@ int	h_send_leave_v1(struct mreq *);
 int	h_user_devices(struct mreq *);
 int	h_user_keys_query(struct mreq *);
 int	h_user_keys_claim(struct mreq *);
+int	h_fed_media_download(struct mreq *);
+int	h_fed_media_thumbnail(struct mreq *);
 
 #endif

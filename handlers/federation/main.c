@@ -1,5 +1,8 @@
 /* myelin-federation: the federation and key APIs, and its route table. */
+#include <stdlib.h>
+
 #include "extern.h"
+#include "../media/extern.h"
 
 #define F1 "/_matrix/federation/v1"
 #define F2 "/_matrix/federation/v2"
@@ -38,6 +41,8 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/user/devices/{userId}",		MAUTH_SERVER,	h_user_devices },
 	{ MM_POST,	F1 "/user/keys/query",			MAUTH_SERVER,	h_user_keys_query },
 	{ MM_POST,	F1 "/user/keys/claim",			MAUTH_SERVER,	h_user_keys_claim },
+	{ MM_GET,	F1 "/media/download/{mediaId}",		MAUTH_SERVER,	h_fed_media_download },
+	{ MM_GET,	F1 "/media/thumbnail/{mediaId}",	MAUTH_SERVER,	h_fed_media_thumbnail },
 	/* Called by identity servers, which hold no server keys (h_3pid.c). */
 	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
 	{ MM_POST,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
@@ -61,5 +66,11 @@ static const struct mapp app = {
 int
 main(int argc, char *argv[])
 {
-	return mfcgi_main(&app, argc, argv);
+	int rc;
+
+	/* Thumbnails for other servers (h_media.c) are made as myelin-media makes them. */
+	media_thumbnailer = thumb_program();
+	rc = mfcgi_main(&app, argc, argv);
+	free(media_thumbnailer);
+	return rc;
 }

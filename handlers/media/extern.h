@@ -27,8 +27,52 @@ void	media_bytes_read_add(uint64_t);
 int	thumb_make(struct mreq *, const char *src, const char *dst, int w, int h,
 	    const char *method, const char *outtype, int64_t *size);
 
+/* A thumbnail asked for: the query's width, height, method, animated. */
+struct thumb_ask {
+	int64_t		 w, h;
+	const char	*method;	/* "crop" or "scale" */
+	int		 animated;
+};
+/*
+ * Reads the query of a thumbnail request into *ask.  0, or -1 with 400
+ * M_MISSING_PARAM (no width or height) or M_INVALID_PARAM.
+ */
+int	thumb_query(struct mreq *, struct thumb_ask *);
+/*
+ * The thumbnail of m (local, or remote with m->origin) for ask, in one
+ * of Synapse's default sizes: cached, or made now by myelin-thumbnail
+ * and recorded.  0 with *rel (its path under media_path) and *ct
+ * (malloc'd), the size's name in suffix; -1 with the request failed
+ * (404 M_NOT_FOUND when no thumbnail can be made).
+ */
+int	thumb_get(struct mreq *, const struct mmedia *m, const struct thumb_ask *ask,
+	    char **rel, char **ct, char *suffix, size_t suffixsz);
+
 /* Path of the myelin-thumbnail program, found beside our own binary. */
 extern char	*media_thumbnailer;
+/* That path (malloc'd, myelin-thumbnail beside /proc/self/exe), or NULL. */
+char	*thumb_program(void);
+
+/*
+ * Stores len bytes at buf as new local media of the requesting user
+ * (a URL preview's image): its file and row.  0 with *id (malloc'd),
+ * or -1 (logged; the request not failed).
+ */
+int	media_store_local(struct mreq *, const char *buf, size_t len, const char *ct,
+	    const char *name, char **id);
+/*
+ * With max_upload_size_per_user set: whether the user may store more
+ * bytes beside theirs.  0, or -1 with 400 M_RESOURCE_LIMIT_EXCEEDED.
+ */
+int	media_quota_check(struct mreq *, int64_t more);
+/*
+ * Media id of another server origin into *m (origin set): cached here,
+ * or fetched over federation and cached (remote.c).  legacy: the
+ * legacy paths, where ?allow_remote=false keeps to the cache.  0, or
+ * -1 with 404 M_NOT_FOUND (unknown there, unreachable, quarantined).
+ */
+int	media_remote_find(struct mreq *, const char *origin, const char *id, int legacy,
+	    struct mmedia *);
 
 /* Synapse's default thumbnail_sizes. */
 struct tsize {

@@ -77,8 +77,9 @@ disposition(struct mreq *req, const char *ct, const char *name)
 
 /*
  * The local media the path names ({serverName}, {mediaId}), into *m:
- * 0, or -1 with the request failed.  Raises 404 M_NOT_FOUND (another
- * server's: no federation yet; unknown; quarantined; with legacy set,
+ * 0, or -1 with the request failed.  Another server's comes from
+ * remote.c (m->origin set).  Raises 404 M_NOT_FOUND (unknown;
+ * quarantined; with legacy set,
  * uploaded while enable_authenticated_media was on), 504
  * M_NOT_YET_UPLOADED (created, not uploaded yet).
  */
@@ -89,9 +90,9 @@ media_find(struct mreq *req, int legacy, struct mmedia *m)
 	int		 got;
 
 	memset(m, 0, sizeof(*m));
-	/* XXX Remote media waits for federation (issue 13): never a fake success. */
-	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
-	    (got = mstore_media_get(req->db, id, m)) == 0)
+	if (strcmp(server, req->conf->server_name) != 0)
+		return media_remote_find(req, server, id, legacy, m);
+	if (!mmedia_id_check(id) || (got = mstore_media_get(req->db, id, m)) == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Not found");
 	if (got == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read %s", __func__, id);
@@ -138,10 +139,13 @@ download(struct mreq *req, int legacy)
 		return -1;
 	/* Spec: the {fileName} of the path names the download instead. */
 	name = req->paramsz > 2 ? req->params[2] : m.upload_name;
-	if ((rel = mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
+	if ((rel = m.origin != NULL ? mmedia_remote_relpath(0, m.origin, m.media_id, NULL) :
+	    mmedia_relpath(MFILE_LOCAL, m.media_id, NULL)) == NULL)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	else if ((rc = media_send_file(req, rel, m.content_type, name)) == 0) {
-		if (now - m.last_access_ts >= TOUCH_MS)
+		if (now - m.last_access_ts >= TOUCH_MS && m.origin != NULL)
+			(void)mstore_rmedia_touch(req->db, m.origin, m.media_id, now);
+		else if (now - m.last_access_ts >= TOUCH_MS)
 			(void)mstore_media_touch(req->db, m.media_id, now);
 		/* The handler's own account: tests read it (myelin-media(8)). */
 		mlog_info(req->id, "download %s: sent by nginx, handler read %llu media bytes"
@@ -166,51 +170,6 @@ h_download_legacy(struct mreq *req)
 	return download(req, 1);
 }
 
-/* Synapse's default thumbnail_sizes: thumbnails come in these only. */
-static const struct tsize tsizes[] = {
-	{ 32, 32, "crop" }, { 96, 96, "crop" }, { 320, 240, "scale" },
-	{ 640, 480, "scale" }, { 800, 600, "scale" },
-};
-
-/*
- * As Synapse picks among its sizes: the smallest of the method asked
- * at least as large as asked, else the largest of that method.
- */
-const struct tsize *
-media_tsize_pick(int64_t w, int64_t h, const char *method)
-{
-	const struct tsize *best = NULL, *largest = NULL;
-
-	for (size_t i = 0; i < sizeof(tsizes) / sizeof(tsizes[0]); i++) {
-		const struct tsize *t = &tsizes[i];
-
-		if (strcmp(t->method, method) != 0)
-			continue;
-		largest = t;
-		if (best == NULL && t->w >= w && t->h >= h)
-			best = t;
-	}
-	return best != NULL ? best : largest;
-}
-
-/* What the thumbnailer reads, and what it writes for each. */
-const char *
-media_thumb_type(const char *ct)
-{
-	size_t n;
-
-	if (ct == NULL)
-		return NULL;
-	n = strcspn(ct, "; \t");
-	if ((n == 10 && strncasecmp(ct, "image/jpeg", n) == 0) ||
-	    (n == 10 && strncasecmp(ct, "image/webp", n) == 0))
-		return "image/jpeg";
-	if ((n == 9 && strncasecmp(ct, "image/png", n) == 0) ||
-	    (n == 9 && strncasecmp(ct, "image/gif", n) == 0))
-		return "image/png";
-	return NULL;
-}
-
 /*
  * Spec: C-S API, GET .../thumbnail/{serverName}/{mediaId}?width&height
  * &method&animated.  A thumbnail is made once per size by
@@ -222,72 +181,18 @@ static int
 thumbnail(struct mreq *req, int legacy)
 {
 	struct mmedia		 m;
-	const struct tsize	*t;
-	const char		*outtype;
-	char			*method = NULL, *rel = NULL, *abs = NULL, *src = NULL,
-				*ct = NULL, suffix[64];
-	int64_t			 w, h;
-	int			 rc = -1, got;
+	struct thumb_ask	 ask;
+	char			*rel = NULL, *ct = NULL, suffix[64];
+	int			 rc = -1;
 
-	memset(&m, 0, sizeof(m));
-	{
-		char *ws = mreq_query(req, "width"), *hs = mreq_query(req, "height");
-		int missing = ws == NULL || hs == NULL;
-
-		free(ws);
-		free(hs);
-		if (missing)
-			return mfcgi_fail(req, MERR_MISSING_PARAM, "width and height are required");
-	}
-	if (mreq_query_int(req, "width", 0, 1, 100000, &w) == -1 ||
-	    mreq_query_int(req, "height", 0, 1, 100000, &h) == -1)
+	if (thumb_query(req, &ask) == -1)
 		return -1;
-	if ((method = mreq_query(req, "method")) == NULL && (method = strdup("scale")) == NULL)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	if (strcmp(method, "crop") != 0 && strcmp(method, "scale") != 0) {
-		free(method);
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "method must be crop or scale");
-	}
 	if (media_find(req, legacy, &m) == -1)
-		goto out;
-	t = media_tsize_pick(w, h, method);
-	if ((outtype = media_thumb_type(m.content_type)) == NULL) {
-		mfcgi_fail(req, MERR_NOT_FOUND, "No thumbnail for this media");
-		goto out;
-	}
-	snprintf(suffix, sizeof(suffix), "%dx%d-%s", t->w, t->h, t->method);
-	if ((rel = mmedia_relpath(MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (abs = mmedia_abspath(req->conf, MFILE_THUMB, m.media_id, suffix)) == NULL ||
-	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m.media_id, NULL)) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-		goto out;
-	}
-	if ((got = mstore_media_thumb_get(req->db, m.media_id, t->w, t->h, t->method, &ct)) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read thumbnails", __func__);
-		goto out;
-	}
-	if (got == 0) {
-		int64_t size;
-
-		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
-			goto out;
-		if (mstore_media_thumb_add(req->db, m.media_id, t->w, t->h, t->method, outtype,
-		    size) == -1) {
-			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record a thumbnail", __func__);
-			goto out;
-		}
-		if ((ct = strdup(outtype)) == NULL) {
-			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-			goto out;
-		}
-	}
-	if ((rc = media_send_file(req, rel, ct, NULL)) == 0)
+		return -1;
+	if (thumb_get(req, &m, &ask, &rel, &ct, suffix, sizeof(suffix)) == 0 &&
+	    (rc = media_send_file(req, rel, ct, NULL)) == 0)
 		mlog_info(req->id, "thumbnail %s %s: sent by nginx", m.media_id, suffix);
-out:
-	free(method);
 	free(rel);
-	free(abs);
-	free(src);
 	free(ct);
 	mmedia_fini(&m);
 	return rc;
@@ -311,15 +216,4 @@ h_config(struct mreq *req)
 {
 	return mfcgi_reply(req, 200, json_pack("{s:I}", "m.upload.size",
 	    (json_int_t)req->conf->max_upload_size));
-}
-
-/*
- * XXX URL previews need the outbound HTTP layer (lib/http, issue 12),
- * not on main yet: off, as Synapse answers with url_preview_enabled
- * false.
- */
-int
-h_preview_url(struct mreq *req)
-{
-	return mfcgi_fail(req, MERR_UNRECOGNIZED, "URL previews are disabled on this server");
 }

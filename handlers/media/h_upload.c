@@ -225,7 +225,8 @@ may_upload(struct mreq *req)
  * Spec: C-S API, POST /_matrix/media/v3/upload: the body is the
  * content, Content-Type its type, ?filename= its name.  Answers
  * {"content_uri"}.  Raises 413 M_TOO_LARGE (lib/fcgi and nginx, past
- * max_upload_size), 400 M_INVALID_PARAM.
+ * max_upload_size), 400 M_INVALID_PARAM, 400 M_RESOURCE_LIMIT_EXCEEDED
+ * (past max_upload_size_per_user).
  */
 int
 h_upload(struct mreq *req)
@@ -237,7 +238,7 @@ h_upload(struct mreq *req)
 
 	memset(&m, 0, sizeof(m));
 	if (may_upload(req) == -1 || media_content_type_check(req, req->content_type) == -1 ||
-	    media_upload_name(req, &name) == -1)
+	    media_upload_name(req, &name) == -1 || media_quota_check(req, req->content_length) == -1)
 		goto out;
 	if ((id = mcrypto_random_string(MEDIA_ID_LEN)) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -330,7 +331,7 @@ h_upload_put(struct mreq *req)
 
 	memset(&m, 0, sizeof(m));
 	if (may_upload(req) == -1 || media_content_type_check(req, req->content_type) == -1 ||
-	    media_upload_name(req, &name) == -1)
+	    media_upload_name(req, &name) == -1 || media_quota_check(req, req->content_length) == -1)
 		goto out;
 	if (strcmp(server, req->conf->server_name) != 0 || !mmedia_id_check(id) ||
 	    (got = mstore_media_get(req->db, id, &m)) == 0) {

@@ -87,6 +87,8 @@ nginx_extra(const struct mconfig *conf, FILE *f)
 
 static const struct mapp app = {
 	.name = "media",
+	/* Remote media is asked for with X-Matrix (remote.c). */
+	.needs_key = 1,
 	.routes = routes,
 	.routesz = sizeof(routes) / sizeof(routes[0]),
 	.locations = locations,
@@ -99,30 +101,12 @@ static const struct mapp app = {
 	.mode = media_synapse_mode,
 };
 
-/* myelin-thumbnail sits beside myelin-media (the build and install put it there). */
-static char *
-thumbnailer_path(void)
-{
-	char	 self[PATH_MAX], *slash, *p = NULL;
-	ssize_t	 n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return NULL;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	if (asprintf(&p, "%s/myelin-thumbnail", self) == -1)
-		return NULL;
-	return p;
-}
-
 int
 main(int argc, char *argv[])
 {
 	int rc;
 
-	media_thumbnailer = thumbnailer_path();
+	media_thumbnailer = thumb_program();
 	rc = mfcgi_main(&app, argc, argv);
 	free(media_thumbnailer);
 	return rc;

@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "extern.h"
@@ -28,6 +30,23 @@
 #define THUMB_REFUSED		3
 
 char	*media_thumbnailer;
+
+char *
+thumb_program(void)
+{
+	char	 self[PATH_MAX], *slash, *p = NULL;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if (asprintf(&p, "%s/myelin-thumbnail", self) == -1)
+		return NULL;
+	return p;
+}
 
 int
 thumb_make(struct mreq *req, const char *src, const char *dst, int w, int h,
@@ -124,4 +143,171 @@ out:
 		(void)unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+/* Synapse's default thumbnail_sizes: thumbnails come in these only. */
+static const struct tsize tsizes[] = {
+	{ 32, 32, "crop" }, { 96, 96, "crop" }, { 320, 240, "scale" },
+	{ 640, 480, "scale" }, { 800, 600, "scale" },
+};
+
+/*
+ * As Synapse picks among its sizes: the smallest of the method asked
+ * at least as large as asked, else the largest of that method.
+ */
+const struct tsize *
+media_tsize_pick(int64_t w, int64_t h, const char *method)
+{
+	const struct tsize *best = NULL, *largest = NULL;
+
+	for (size_t i = 0; i < sizeof(tsizes) / sizeof(tsizes[0]); i++) {
+		const struct tsize *t = &tsizes[i];
+
+		if (strcmp(t->method, method) != 0)
+			continue;
+		largest = t;
+		if (best == NULL && t->w >= w && t->h >= h)
+			best = t;
+	}
+	return best != NULL ? best : largest;
+}
+
+/*
+ * What the thumbnailer reads, and what it writes for each; with
+ * animated, a GIF or WebP gets a thumbnail of its own type, every frame.
+ */
+static const char *
+thumb_type(const char *ct, int animated)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return NULL;
+	n = strcspn(ct, "; \t");
+	if (animated && n == 9 && strncasecmp(ct, "image/gif", n) == 0)
+		return "image/gif";
+	if (animated && n == 10 && strncasecmp(ct, "image/webp", n) == 0)
+		return "image/webp";
+	if ((n == 10 && strncasecmp(ct, "image/jpeg", n) == 0) ||
+	    (n == 10 && strncasecmp(ct, "image/webp", n) == 0))
+		return "image/jpeg";
+	if ((n == 9 && strncasecmp(ct, "image/png", n) == 0) ||
+	    (n == 9 && strncasecmp(ct, "image/gif", n) == 0))
+		return "image/png";
+	return NULL;
+}
+
+const char *
+media_thumb_type(const char *ct)
+{
+	return thumb_type(ct, 0);
+}
+
+int
+thumb_query(struct mreq *req, struct thumb_ask *ask)
+{
+	char	*ws = mreq_query(req, "width"), *hs = mreq_query(req, "height"), *m, *a;
+	int	 missing = ws == NULL || hs == NULL;
+
+	memset(ask, 0, sizeof(*ask));
+	free(ws);
+	free(hs);
+	if (missing)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "width and height are required");
+	if (mreq_query_int(req, "width", 0, 1, 100000, &ask->w) == -1 ||
+	    mreq_query_int(req, "height", 0, 1, 100000, &ask->h) == -1)
+		return -1;
+	m = mreq_query(req, "method");
+	if (m == NULL || strcmp(m, "scale") == 0)
+		ask->method = "scale";
+	else if (strcmp(m, "crop") == 0)
+		ask->method = "crop";
+	else {
+		free(m);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "method must be crop or scale");
+	}
+	free(m);
+	/* Spec (v1.11): animated=true asks for one; false or absent, a still image. */
+	if ((a = mreq_query(req, "animated")) != NULL && strcmp(a, "true") != 0 &&
+	    strcmp(a, "false") != 0) {
+		free(a);
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "animated must be true or false");
+	}
+	ask->animated = a != NULL && strcmp(a, "true") == 0;
+	free(a);
+	return 0;
+}
+
+int
+thumb_get(struct mreq *req, const struct mmedia *m, const struct thumb_ask *ask, char **relp,
+    char **ctp, char *suffix, size_t suffixsz)
+{
+	const struct tsize	*t;
+	const char		*outtype;
+	char			*abs = NULL, *src = NULL, *key = NULL, rowmethod[32];
+	int			 got;
+
+	*relp = NULL;
+	*ctp = NULL;
+	t = media_tsize_pick(ask->w, ask->h, ask->method);
+	if ((outtype = thumb_type(m->content_type, ask->animated)) == NULL) {
+		mfcgi_fail(req, MERR_NOT_FOUND, "No thumbnail for this media");
+		goto fail;
+	}
+	/* Spec: animated thumbnails are a size of their own ("-animated" rows). */
+	snprintf(suffix, suffixsz, "%dx%d-%s%s", t->w, t->h, t->method,
+	    strcmp(outtype, "image/gif") == 0 || strcmp(outtype, "image/webp") == 0 ?
+	    "-animated" : "");
+	if (m->origin != NULL) {
+		/* Made here from the cached copy; rows keyed "origin/id". */
+		if ((*relp = mmedia_remote_relpath(1, m->origin, m->media_id, suffix)) == NULL ||
+		    (abs = mmedia_remote_abspath(req->conf, 1, m->origin, m->media_id,
+		    suffix)) == NULL ||
+		    (src = mmedia_remote_abspath(req->conf, 0, m->origin, m->media_id, NULL)) == NULL ||
+		    asprintf(&key, "%s/%s", m->origin, m->media_id) == -1) {
+			key = NULL;
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto fail;
+		}
+	} else if ((*relp = mmedia_relpath(MFILE_THUMB, m->media_id, suffix)) == NULL ||
+	    (abs = mmedia_abspath(req->conf, MFILE_THUMB, m->media_id, suffix)) == NULL ||
+	    (src = mmedia_abspath(req->conf, MFILE_LOCAL, m->media_id, NULL)) == NULL ||
+	    (key = strdup(m->media_id)) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto fail;
+	}
+	/* The row's method: "crop-animated" and so on, beside the still ones. */
+	snprintf(rowmethod, sizeof(rowmethod), "%s%s", t->method,
+	    strstr(suffix, "-animated") != NULL ? "-animated" : "");
+	if ((got = mstore_media_thumb_get(req->db, key, t->w, t->h, rowmethod, ctp)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot read thumbnails", __func__);
+		goto fail;
+	}
+	if (got == 0) {
+		int64_t size;
+
+		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
+			goto fail;
+		if (mstore_media_thumb_add(req->db, key, t->w, t->h, rowmethod, outtype,
+		    size) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: cannot record a thumbnail", __func__);
+			goto fail;
+		}
+		if ((*ctp = strdup(outtype)) == NULL) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+			goto fail;
+		}
+	}
+	free(key);
+	free(abs);
+	free(src);
+	return 0;
+fail:
+	free(*relp);
+	free(*ctp);
+	*relp = *ctp = NULL;
+	free(key);
+	free(abs);
+	free(src);
+	return -1;
 }

@@ -93,6 +93,9 @@ enum madmin_rc	madmin_room_delete(struct madmin *, const char *room_id,
  */
 enum madmin_rc	madmin_media_quarantine(struct madmin *, const char *media_id, int on);
 enum madmin_rc	madmin_media_delete(struct madmin *, const char *media_id);
+/* The same for media of origin cached here (MADMIN_NOT_FOUND when not cached). */
+enum madmin_rc	madmin_media_quarantine_remote(struct madmin *, const char *origin,
+		    const char *media_id, int on);
 /*
  * Deletes, as Synapse's POST /media/delete, local media last accessed
  * before before_ms of at least min_size bytes, quarantined ones kept;
@@ -103,5 +106,12 @@ enum madmin_rc	madmin_media_delete(struct madmin *, const char *media_id);
 enum madmin_rc	madmin_media_purge(struct madmin *, int64_t before_ms, int64_t min_size,
 		    const char *user_id, json_t *deleted, void (*progress)(void *, size_t),
 		    void *arg);
+/*
+ * Deletes the cached media of other servers last accessed before
+ * before_ms (quarantined ones kept), rows and files, as Synapse's
+ * purge_media_cache; "origin/media_id" of each appended to deleted.
+ */
+enum madmin_rc	madmin_media_purge_remote(struct madmin *, int64_t before_ms, json_t *deleted,
+		    void (*progress)(void *, size_t), void *arg);
 
 #endif

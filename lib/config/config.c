@@ -16,7 +16,7 @@
 #include "log/log.h"
 #include "room/room.h"
 
-enum ckind { C_STR, C_BOOL, C_INT, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER, C_TURN_URIS, C_CONTACT };
+enum ckind { C_STR, C_BOOL, C_INT, C_DURATION, C_LEVEL, C_BACKEND, C_PATH, C_ROOMVER, C_TURN_URIS, C_CONTACT };
 
 struct ckey {
 	const char	*name;
@@ -80,6 +80,15 @@ static const struct ckey keys[] = {
 	{ "synapse_database", C_STR, OFF(synapse_database), 0, 0 },
 	{ "synapse_media_store", C_PATH, OFF(synapse_media_store), 0, 0 },
 	{ "synapse_signing_key", C_PATH, OFF(synapse_signing_key), 0, 0 },
+	{ "url_preview_enabled", C_BOOL, OFF(url_preview_enabled), 0, 0 },
+	{ "url_preview_ip_range_whitelist", C_STR, OFF(url_preview_allow_ips), 0, 0 },
+	{ "url_preview_ca_file", C_PATH, OFF(url_preview_ca_file), 0, 0 },
+	{ "max_spider_size", C_INT, OFF(max_spider_size), 1024, INT64_C(104857600) },
+	{ "media_retention_local_lifetime", C_DURATION, OFF(media_retention_local_ms), 0, 0 },
+	{ "media_retention_remote_lifetime", C_DURATION, OFF(media_retention_remote_ms), 0, 0 },
+	{ "max_upload_size_per_user", C_INT, OFF(max_upload_size_per_user), 1,
+	    INT64_C(1099511627776) },
+	{ "remote_media_download", C_BOOL, OFF(remote_media_download), 0, 0 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -298,6 +307,9 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	/* Synapse's defaults: 50 MiB uploads, 32 megapixel thumbnail sources. */
 	c->max_upload_size = 50 * 1024 * 1024;
 	c->max_image_pixels = 32 * 1000 * 1000;
+	/* Synapse's max_spider_size; remote media is fetched, as Synapse does. */
+	c->max_spider_size = 10 * 1024 * 1024;
+	c->remote_media_download = 1;
 	/*
 	 * 100 waiting syncs is more devices than a person keeps open; the
 	 * address limit is the benchmark's 10,000 long-polls from one host,
@@ -390,10 +402,41 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 				break;
 			}
 			if (key->off == OFF(access_token_lifetime_ms) || key->off == OFF(max_body_bytes) ||
-			    key->off == OFF(max_upload_size) || key->off == OFF(max_image_pixels))
+			    key->off == OFF(max_upload_size) || key->off == OFF(max_image_pixels) ||
+			    key->off == OFF(max_spider_size) ||
+			    key->off == OFF(max_upload_size_per_user))
 				*(int64_t *)field = n;
 			else
 				*(int *)field = (int)n;
+			break;
+		}
+		case C_DURATION: {
+			/* Synapse's durations: a number of ms, or with s, m, h, d, w, y. */
+			char		*end;
+			long long	 n;
+			int64_t		 unit = 1;
+
+			errno = 0;
+			n = strtoll(v, &end, 10);
+			if (errno == 0 && end != v && n >= 0 && end[0] != '\0' && end[1] == '\0') {
+				switch (*end) {
+				case 's': unit = 1000; break;
+				case 'm': unit = 60 * 1000; break;
+				case 'h': unit = 60 * 60 * 1000; break;
+				case 'd': unit = 24 * 60 * 60 * 1000; break;
+				case 'w': unit = 7LL * 24 * 60 * 60 * 1000; break;
+				case 'y': unit = 365LL * 24 * 60 * 60 * 1000; break;
+				default: unit = 0; break;
+				}
+				end++;
+			}
+			if (errno != 0 || end == v || *end != '\0' || n < 0 || unit == 0 ||
+			    n > INT64_C(100000000000000) / unit) {
+				adderr(errs, errsz, &nerr, "%s:%d: %s: expected a duration"
+				    " (ms, or a number with s, m, h, d, w or y)", path, lineno, k);
+				break;
+			}
+			*(int64_t *)field = (int64_t)n * unit;
 			break;
 		}
 		case C_LEVEL:
@@ -509,6 +552,7 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			{ "federation_allow_ips", c->federation_allow_ips },
 			{ "identity_allow_ips", c->identity_allow_ips },
 			{ "push_allow_ips", c->push_allow_ips },
+			{ "url_preview_ip_range_whitelist", c->url_preview_allow_ips },
 		};
 		struct mhttp_allow a;
 

@@ -81,6 +81,15 @@ struct mconfig {
 	char		*synapse_database;	/* SQLite path or libpq conninfo */
 	char		*synapse_media_store;	/* its media_store_path */
 	char		*synapse_signing_key;	/* its signing_key_path */
+	/* Media of others (myelin-media(8)): URL previews, remote media, retention. */
+	int		 url_preview_enabled;		/* off by default, as in Synapse */
+	char		*url_preview_allow_ips;	/* CIDRs previews may fetch from anyway */
+	char		*url_preview_ca_file;	/* CAs trusted for previews; NULL: system */
+	int64_t		 max_spider_size;	/* bytes of a page or image fetched */
+	int64_t		 media_retention_local_ms;	/* 0: kept for ever */
+	int64_t		 media_retention_remote_ms;	/* 0: kept for ever */
+	int64_t		 max_upload_size_per_user;	/* bytes stored per user; 0: no quota */
+	int		 remote_media_download;	/* fetch other servers' media (default yes) */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

@@ -313,4 +313,25 @@ int	mfed_acl_allows(struct mdb *, const char *room_id, const char *server);
 /* 1 when a user of server is joined to room_id now, 0 not, -1 on failure. */
 int	mfed_server_in_room(struct mdb *, const char *room_id, const char *server);
 
+/*
+ * Other servers' media (lib/fed/media.c): GET
+ * /_matrix/federation/v1/media/download/{mediaId} (or /thumbnail with
+ * thumb_query, "width=..&height=..&method=..") signed, its multipart
+ * answer read (the bytes, or those at the URL of its Location part);
+ * a server without it (404 or 400 M_UNRECOGNIZED) is asked the legacy
+ * /_matrix/media/v3/download/{origin}/{mediaId}?allow_remote=false.
+ * 0 when an answer came: status 200 with the bytes (at most max_bytes)
+ * and their type, or the other server's status; -1 when none came.
+ */
+struct mfed_media {
+	long	 status;
+	char	*content_type;		/* malloc'd, or NULL */
+	char	*body;			/* malloc'd, NUL-terminated */
+	size_t	 bodysz;
+};
+int	mfed_media_get(const struct mconfig *, const struct mkey *, const char *origin,
+	    const char *media_id, const char *thumb_query, size_t max_bytes,
+	    struct mfed_media *out);
+void	mfed_media_fini(struct mfed_media *);
+
 #endif

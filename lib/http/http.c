@@ -192,6 +192,8 @@ setup(struct mhttp_req *r)
 	free(r->resp);
 	r->resp = NULL;
 	r->respsz = 0;
+	free(r->content_type);
+	r->content_type = NULL;
 	r->status = 0;
 	r->err[0] = '\0';
 	r->too_large = 0;
@@ -222,7 +224,7 @@ setup(struct mhttp_req *r)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, r->redirect_http ? "http,https" : "https");
 	/* Never through a proxy from the environment: the address check is ours. */
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, r->timeout_ms > 0 ? r->timeout_ms : MHTTP_TIMEOUT_MS);
@@ -272,7 +274,11 @@ finish(struct mhttp_req *r, CURLcode cc)
 			snprintf(r->err, sizeof(r->err), "%s", curl_easy_strerror(cc));
 		rc = -1;
 	} else {
+		char *ct = NULL;
+
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
+			r->content_type = strdup(ct);
 		if (r->resp == NULL && (r->resp = strdup("")) == NULL)
 			rc = -1;
 	}
@@ -359,4 +365,6 @@ mhttp_req_fini(struct mhttp_req *r)
 	free(r->resp);
 	r->resp = NULL;
 	r->respsz = 0;
+	free(r->content_type);
+	r->content_type = NULL;
 }

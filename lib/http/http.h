@@ -63,10 +63,12 @@ struct mhttp_req {
 	long			 timeout_ms;
 	size_t			 max_bytes;
 	long			 max_redirects;
+	int			 redirect_http;	/* redirects may go to http: too (else https only) */
 	/* The answer. */
 	long			 status;	/* HTTP status, 0 when none came */
 	char			*resp;		/* the body, NUL-terminated */
 	size_t			 respsz;
+	char			*content_type;	/* its Content-Type (malloc'd), or NULL */
 	char			 err[256];	/* why there is no answer */
 	/* libcurl's own, while running. */
 	void			*impl;

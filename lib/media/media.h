@@ -30,4 +30,27 @@ int	mmedia_mkdirs(const char *abspath);
  */
 int	mmedia_unlink(const struct mconfig *, const char *id);
 
+/*
+ * Media of other servers, cached under media_path/remote/ORIGIN and
+ * their thumbnails under media_path/rthumb/ORIGIN, sharded as local
+ * media.  mmedia_origin_check: whether origin may name a folder (a
+ * server name's characters, no leading '.', no "..", no '/').
+ */
+int	mmedia_origin_check(const char *origin);
+char	*mmedia_remote_relpath(int thumb, const char *origin, const char *id,
+	    const char *suffix);
+char	*mmedia_remote_abspath(const struct mconfig *, int thumb, const char *origin,
+	    const char *id, const char *suffix);
+/* Removes a remote media's file and thumbnails.  0, or -1 with errno. */
+int	mmedia_remote_unlink(const struct mconfig *, const char *origin, const char *id);
+
+/*
+ * The file a federation download (name "download") or thumbnail (name
+ * the thumbnail's "WxH-method") of local media id is answered with
+ * (S-S API, GET /_matrix/federation/v1/media/...: multipart/mixed, a
+ * JSON part, then the bytes), made once: "federation/AB/CD/rest/name".
+ * With name NULL, the folder.
+ */
+char	*mmedia_multipart_relpath(const char *id, const char *name);
+
 #endif

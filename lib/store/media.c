@@ -1,4 +1,5 @@
 /* Storage of the media repository (issue 13): local media and thumbnails. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ mmedia_fini(struct mmedia *m)
 	free(m->content_type);
 	free(m->upload_name);
 	free(m->sha256);
+	free(m->origin);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -93,6 +95,13 @@ int
 mstore_media_pending(struct mdb *db, const char *user_id, int64_t now_ms, int64_t *n)
 {
 	return mcur_first_int(mdb_query(db, MSTMT_MEDIA_PENDING, "si", user_id, now_ms),
+	    n) == -1 ? -1 : 0;
+}
+
+int
+mstore_media_user_bytes(struct mdb *db, const char *user_id, int64_t *n)
+{
+	return mcur_first_int(mdb_query(db, MSTMT_MEDIA_USER_BYTES, "s", user_id),
 	    n) == -1 ? -1 : 0;
 }
 
@@ -187,4 +196,119 @@ mstore_media_thumb_add(struct mdb *db, const char *media_id, int64_t w, int64_t 
 {
 	return mdb_exec(db, MSTMT_MEDIA_THUMB_ADD, "siissi", media_id, w, h, method,
 	    content_type, size) < 0 ? -1 : 0;
+}
+
+/* The MRMEDIA_COLS of the row at c into elem (a struct mmedia).  0 or -1. */
+static int
+rmedia_row(struct mcur *c, void *elem)
+{
+	struct mmedia	*m = elem;
+
+	memset(m, 0, sizeof(*m));
+	m->origin = mcur_dup(c, 0);
+	m->media_id = mcur_dup(c, 1);
+	m->content_type = mcur_dup(c, 2);
+	m->upload_name = mcur_dup(c, 3);
+	m->size = mcur_int(c, 4);
+	m->sha256 = mcur_dup(c, 5);
+	m->created_ts = mcur_int(c, 6);
+	m->last_access_ts = mcur_int(c, 7);
+	m->quarantined = mcur_int(c, 8) != 0;
+	if (m->origin == NULL || m->media_id == NULL) {
+		mmedia_fini(m);
+		return -1;
+	}
+	return 0;
+}
+
+int
+mstore_rmedia_add(struct mdb *db, const struct mmedia *m)
+{
+	int64_t n = mdb_exec(db, MSTMT_RMEDIA_ADD, "ssssisi", m->origin, m->media_id,
+	    m->content_type, m->upload_name, m->size, m->sha256, m->created_ts);
+
+	if (n < 0)
+		return -1;
+	return n == 0 ? MSTORE_CONFLICT : 0;
+}
+
+int
+mstore_rmedia_get(struct mdb *db, const char *origin, const char *media_id, struct mmedia *m)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((c = mdb_query(db, MSTMT_RMEDIA_GET, "ss", origin, media_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && rmedia_row(c, m) == -1)
+		rc = -1;
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_rmedia_touch(struct mdb *db, const char *origin, const char *media_id, int64_t now_ms)
+{
+	return mstore_changed(mdb_exec(db, MSTMT_RMEDIA_TOUCH, "ssi", origin, media_id, now_ms));
+}
+
+int
+mstore_rmedia_before(struct mdb *db, int64_t before_ms, const char *after_origin,
+    const char *after_id, int64_t limit, struct mmedia **out, size_t *outsz)
+{
+	*out = NULL;
+	*outsz = 0;
+	return mcur_collect(mdb_query(db, MSTMT_RMEDIA_BEFORE, "issi", before_ms, after_origin,
+	    after_id, limit), sizeof(**out), rmedia_row, media_fini, (void **)out, outsz);
+}
+
+int
+mstore_rmedia_del(struct mdb *db, const char *origin, const char *media_id)
+{
+	char	*key = NULL;
+	int	 rc;
+
+	if (asprintf(&key, "%s/%s", origin, media_id) == -1)
+		return -1;
+	rc = mdb_exec(db, MSTMT_MEDIA_THUMB_DEL, "s", key) < 0 ? -1 : 0;
+	free(key);
+	if (rc == -1)
+		return -1;
+	return mstore_changed(mdb_exec(db, MSTMT_RMEDIA_DEL, "ss", origin, media_id));
+}
+
+int
+mstore_rmedia_quarantine(struct mdb *db, const char *origin, const char *media_id, int on)
+{
+	return mstore_changed(mdb_exec(db, MSTMT_RMEDIA_QUARANTINE, "ssi", origin, media_id,
+	    (int64_t)(on != 0)));
+}
+
+int
+mstore_preview_get(struct mdb *db, const char *url, int64_t now_ms, char **og)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*og = NULL;
+	if ((c = mdb_query(db, MSTMT_PREVIEW_GET, "si", url, now_ms)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*og = mcur_dup(c, 0)) == NULL)
+		rc = -1;
+	mcur_free(c);
+	return rc;
+}
+
+int
+mstore_preview_put(struct mdb *db, const char *url, const char *og, int64_t now_ms,
+    int64_t expires_ms)
+{
+	return mdb_exec(db, MSTMT_PREVIEW_ADD, "ssii", url, og, now_ms, expires_ms) < 0 ? -1 : 0;
+}
+
+int64_t
+mstore_preview_expire(struct mdb *db, int64_t now_ms)
+{
+	return mdb_exec(db, MSTMT_PREVIEW_EXPIRE, "i", now_ms);
 }

@@ -765,5 +765,32 @@ const struct mmigration mmigrations[] = {
 	  " user_id TEXT PRIMARY KEY,"
 	  " stream_id BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * Media of other servers (issue 13): remote_media, one row per
+	 * (origin, media_id) fetched and cached under media_path/remote;
+	 * thumbnails made here of one are media_thumbnails rows keyed
+	 * "origin/media_id".  url_previews: GET /preview_url's answers
+	 * (the OpenGraph object as JSON text), per URL, until expires_ts.
+	 */
+	{ 28, "media-remote-previews",
+	  "CREATE TABLE remote_media ("
+	  " origin TEXT NOT NULL,"
+	  " media_id TEXT NOT NULL,"
+	  " content_type TEXT,"
+	  " upload_name TEXT,"
+	  " size BIGINT NOT NULL,"
+	  " sha256 TEXT,"
+	  " created_ts BIGINT NOT NULL,"
+	  " last_access_ts BIGINT NOT NULL,"
+	  " quarantined BIGINT NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (origin, media_id));"
+	  "CREATE INDEX remote_media_access ON remote_media (last_access_ts);"
+	  "CREATE TABLE url_previews ("
+	  " url TEXT PRIMARY KEY,"
+	  " og TEXT NOT NULL,"
+	  " fetched_ts BIGINT NOT NULL,"
+	  " expires_ts BIGINT NOT NULL);"
+	  "CREATE INDEX url_previews_expires ON url_previews (expires_ts);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);
