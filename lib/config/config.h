@@ -7,6 +7,8 @@
 
 #include "ratelimit/limits.h"
 
+struct mappsvc;
+
 enum mdb_backend { MDB_SQLITE, MDB_POSTGRES };
 
 struct mconfig {
@@ -71,6 +73,11 @@ struct mconfig {
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
 	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
+	/* Application services (lib/appsvc): registration files, loaded at start. */
+	char		*app_service_config_files;	/* as written: comma/space list */
+	char		*appservice_ca_file;	/* CAs trusted for their https URLs; NULL: system */
+	struct mappsvc	*appservices;
+	size_t		 appservicesz;
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

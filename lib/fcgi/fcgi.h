@@ -80,6 +80,8 @@ struct mserver {
 	struct mnotify		*notify;
 };
 
+struct mappsvc;
+
 /* Parsed Authorization of a request. */
 struct mauthinfo {
 	char		*user_id;
@@ -90,6 +92,7 @@ struct mauthinfo {
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
 	int		 is_suspended;		/* spec: "Account suspension": reads only */
 	char		*origin;	/* MAUTH_SERVER: the server that signed it */
+	const struct mappsvc *appservice;	/* its as_token authenticated: the service */
 };
 
 #define MREQ_PARAMS	8

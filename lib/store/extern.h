@@ -39,6 +39,7 @@ struct mdb {
 	int			 intx;
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
+	const struct mconfig	*conf;		/* the one mdb_open was given */
 };
 
 struct mcur {

@@ -27,6 +27,8 @@
 	X(MSTMT_OUTBOX_HEAD, "SELECT id, ref, payload, created_ts FROM outbox" \
 	    " WHERE kind = $1 AND destination = $2 ORDER BY id LIMIT $3") \
 	X(MSTMT_OUTBOX_DEL, "DELETE FROM outbox WHERE id = $1") \
+	X(MSTMT_OUTBOX_MARK, "UPDATE outbox SET payload = $5 WHERE kind = $1" \
+	    " AND destination = $2 AND id >= $3 AND id <= $4 AND payload IS NULL") \
 	X(MSTMT_OUTBOX_DEL_DEST, "DELETE FROM outbox WHERE kind = $1 AND destination = $2") \
 	X(MSTMT_OUTBOX_RELEASE, "UPDATE outbox_destinations SET lease_owner = NULL," \
 	    " lease_until = 0, failures = 0, failing_since = 0, retry_ts = 0" \
