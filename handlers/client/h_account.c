@@ -91,8 +91,9 @@ h_deactivate(struct mreq *req)
 
 	if ((params = json_pack("{s:b}", "erase", erase)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	rc = mauth_uia(req, "deactivate", req->auth.user_id, params, flows_password, 1,
-	    &session);
+	/* Synapse: an application service deactivates its users without UIA. */
+	rc = req->auth.appservice != NULL ? 1 : mauth_uia(req, "deactivate", req->auth.user_id,
+	    params, flows_password, 1, &session);
 	json_decref(params);
 	if (rc != 1) {
 		free(session);
@@ -114,7 +115,7 @@ h_deactivate(struct mreq *req)
 		    a.why);
 	}
 	/* The session goes after the deactivation, so that a failure can be retried. */
-	tok = mauth_uia_done(req, session);
+	tok = session != NULL ? mauth_uia_done(req, session) : NULL;
 	free(tok);
 	free(session);
 	/*

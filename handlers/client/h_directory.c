@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc.h"
 #include "directory.h"
 #include "events/events.h"
 #include "fed/fed.h"
@@ -594,7 +595,10 @@ h_alias_put(struct mreq *req)
 		return mfcgi_fail(req, MERR_BAD_JSON, "room_id must be a string");
 	if (room_known(req, room_id) != 1)
 		return -1;
-	if (!req->auth.is_admin) {
+	if (as_alias_may_create(req, alias) == -1)
+		return -1;
+	/* Synapse: a service creates the aliases of its namespace anywhere. */
+	if (!req->auth.is_admin && req->auth.appservice == NULL) {
 		room_ctx(req, &ctx);
 		m = mroom_membership(&ctx, room_id, req->auth.user_id);
 		rc = m != NULL && strcmp(m, "join") == 0;
@@ -673,7 +677,7 @@ h_alias_get(struct mreq *req)
 		return -1;
 	if (strcmp(strchr(req->params[0], ':') + 1, req->conf->server_name) != 0)
 		return alias_remote(req, strchr(req->params[0], ':') + 1);
-	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
+	if ((rc = as_alias_get(req, req->params[0], &room_id, NULL)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -974,7 +975,7 @@ h_join_alias(struct mreq *req)
 			json_decref(via);
 			return -1;
 		}
-	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
+	} else if ((rc = as_alias_get(req, target, &room_id, NULL)) == -1) {
 		json_decref(via);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	} else if (rc == 0) {
@@ -1157,7 +1158,7 @@ h_invite(struct mreq *req)
 		}
 		return invite_remote(req, req->params[0], t);
 	}
-	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
+	if ((rc = as_user_get(req, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	muser_fini(&u);
 	if (rc == 0)
