@@ -16,7 +16,8 @@ static const struct muia_flow flows_password[] = { { stage_password } };
 int
 h_whoami(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:s,s:s,s:b}",
+	/* An application service's requests have no device: none is named. */
+	return mfcgi_reply(req, 200, json_pack("{s:s,s:s*,s:b}",
 	    "user_id", req->auth.user_id, "device_id", req->auth.device_id,
 	    "is_guest", req->auth.is_guest));
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "appsvc.h"
+#include "appsvc/appsvc.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -194,7 +195,10 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
     char **event_id)
 {
 	struct mroom_ctx	 ctx;
-	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id, NULL };
+	/* An application service has no device: its transaction IDs are its own. */
+	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id != NULL ?
+	    req->auth.device_id : req->auth.appservice != NULL ? req->auth.appservice->id : NULL,
+	    txn_id, NULL };
 	enum mroom_err		 e;
 	char			*scope = NULL;
 	int			 fake;

@@ -144,7 +144,9 @@ mappsvc_call(const struct mconfig *c, const struct mappsvc *as, const char *meth
 		snprintf(err, errsz, "%s", r.err);
 	else {
 		status = r.status;
-		*out = mhttp_json(&r);
+		/* Third-party lookups answer arrays. */
+		if (r.resp != NULL)
+			*out = json_loadb(r.resp, r.respsz, JSON_REJECT_DUPLICATES, NULL);
 	}
 	mhttp_req_fini(&r);
 out:
