@@ -2,6 +2,8 @@
 #ifndef MYELIN_CLIENT_APPSVC_H
 #define MYELIN_CLIENT_APPSVC_H
 
+#include <jansson.h>
+
 #include "fcgi/fcgi.h"
 
 struct muser;
@@ -22,6 +24,14 @@ int	as_alias_get(struct mreq *, const char *alias, char **room_id, char **creato
 int	as_alias_may_create(struct mreq *, const char *alias);
 
 int	h_as_ping(struct mreq *);
+int	h_as_room_list_put(struct mreq *);
+int	h_as_room_list_delete(struct mreq *);
+/*
+ * The summaries of the rooms services list for instance_id
+ * ("SERVICE_ID|NETWORK_ID"; NULL: every network), unsorted: a new
+ * array, or NULL.
+ */
+json_t	*as_public_rooms(struct mreq *, const char *instance_id);
 int	h_tp_protocols(struct mreq *);
 int	h_tp_protocol(struct mreq *);
 int	h_tp_location_p(struct mreq *);

@@ -1,4 +1,5 @@
 /* Application services in myelin-client: queries, ping, third-party lookups. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,81 @@ h_as_ping(struct mreq *req)
 	return -1;
 }
 
+/*
+ * Spec: C-S API, PUT /directory/list/appservice/{networkId}/{roomId}:
+ * a service lists a room in its network's directory (visibility public)
+ * or takes it out (private; DELETE, as Synapse has it, too).  The
+ * service's as_token only (403 M_FORBIDDEN); 404 M_NOT_FOUND for an
+ * unknown room.
+ */
+static int
+as_room_list(struct mreq *req, int listed)
+{
+	const struct mappsvc	*as;
+	struct mroom		 room;
+	int			 rc;
+
+	if ((as = as_of(req)) == NULL)
+		return -1;
+	if ((rc = mstore_room_get(req->db, req->params[1], &room)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room not found");
+	mroom_fini(&room);
+	if (mstore_appservice_room_put(req->db, as->id, req->params[0], req->params[1],
+	    listed) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_object());
+}
+
+int
+h_as_room_list_put(struct mreq *req)
+{
+	const json_t	*v = json_object_get(req->body, "visibility");
+	const char	*vis = json_string_value(v);
+
+	if (v == NULL || vis == NULL || (strcmp(vis, "public") != 0 && strcmp(vis, "private") != 0))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "visibility must be public or private");
+	return as_room_list(req, strcmp(vis, "public") == 0);
+}
+
+int
+h_as_room_list_delete(struct mreq *req)
+{
+	return as_room_list(req, 0);
+}
+
+json_t *
+as_public_rooms(struct mreq *req, const char *instance_id)
+{
+	json_t		*ids, *out, *s;
+	const json_t	*v;
+	const char	*bar;
+	char		*as_id = NULL;
+	size_t		 i;
+
+	if (instance_id != NULL) {
+		/* Synapse's instance IDs: "APPSERVICE_ID|NETWORK_ID". */
+		if ((bar = strchr(instance_id, '|')) == NULL)
+			return json_array();
+		if ((as_id = strndup(instance_id, (size_t)(bar - instance_id))) == NULL)
+			return NULL;
+		ids = mstore_appservice_rooms(req->db, as_id, bar + 1);
+		free(as_id);
+	} else
+		ids = mstore_appservice_rooms(req->db, NULL, NULL);
+	if (ids == NULL || (out = json_array()) == NULL) {
+		json_decref(ids);
+		return NULL;
+	}
+	json_array_foreach(ids, i, v) {
+		if (mstore_room_summary(req->db, json_string_value(v), &s) == 1)
+			json_array_append_new(out, s);
+	}
+	json_decref(ids);
+	return out;
+}
+
 /* A path segment escaped for a URL (curl_free it), or NULL. */
 static char *
 esc(const char *s)
@@ -128,9 +204,41 @@ esc(const char *s)
 	return curl_easy_escape(NULL, s, 0);
 }
 
-/* The protocol description of p from every service naming it, merged: NULL when none answered. */
+/*
+ * Protocol descriptions change when a bridge is reconfigured: as
+ * Synapse, each is kept a while (per process) and served from memory.
+ */
+#define PROTOCOL_CACHE_MS	(5 * 60 * 1000)
+static pthread_mutex_t	 protocol_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t		*protocol_cache;	/* p -> {"ts": ms, "v": description} */
+
+static json_t *protocol_ask(struct mreq *, const char *);
+
+/* The protocol description of p, merged from every service naming it: NULL when none answered. */
 static json_t *
 protocol_of(struct mreq *req, const char *p)
+{
+	json_t	*e, *v = NULL;
+	int64_t	 now = mclock_now_ms();
+
+	pthread_mutex_lock(&protocol_lock);
+	if ((e = json_object_get(protocol_cache, p)) != NULL &&
+	    now - json_integer_value(json_object_get(e, "ts")) < PROTOCOL_CACHE_MS)
+		v = json_deep_copy(json_object_get(e, "v"));
+	pthread_mutex_unlock(&protocol_lock);
+	if (v != NULL || (v = protocol_ask(req, p)) == NULL)
+		return v;
+	pthread_mutex_lock(&protocol_lock);
+	if (protocol_cache == NULL)
+		protocol_cache = json_object();
+	json_object_set_new(protocol_cache, p, json_pack("{s:I,s:o}", "ts", (json_int_t)now,
+	    "v", json_deep_copy(v)));
+	pthread_mutex_unlock(&protocol_lock);
+	return v;
+}
+
+static json_t *
+protocol_ask(struct mreq *req, const char *p)
 {
 	json_t	*merged = NULL, *ans, *inst;
 	char	*e, *path = NULL, err[256];

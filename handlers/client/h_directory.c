@@ -218,9 +218,56 @@ key_cmp(const json_t *room, const struct pubkey *k)
  * reached with a token has a token back, and a page with more beyond
  * has a token onwards.
  */
+/* The directory's order: most joined members first, then room ID descending. */
+static int
+summary_cmp(const void *a, const void *b)
+{
+	const json_t	*x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	struct pubkey	 k = { 1, json_integer_value(json_object_get(y, "num_joined_members")),
+	    mjson_str(y, "room_id") };
+
+	return key_cmp(x, &k);
+}
+
+/*
+ * The rooms of the services' lists (instance NULL: every list) added to
+ * all, each room once, in the directory's order.  0 or -1.
+ */
+static int
+network_rooms(struct mreq *req, json_t *all, const char *instance)
+{
+	json_t		*more = as_public_rooms(req, instance), **v;
+	const json_t	*r, *o;
+	size_t		 i, j, n;
+	int		 dup;
+
+	if (more == NULL)
+		return -1;
+	json_array_foreach(more, i, r) {
+		dup = 0;
+		json_array_foreach(all, j, o)
+			dup |= strcmp(mjson_str(o, "room_id"), mjson_str(r, "room_id")) == 0;
+		if (!dup)
+			json_array_append(all, (json_t *)r);
+	}
+	json_decref(more);
+	if ((n = json_array_size(all)) < 2)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(all, i));
+	qsort(v, n, sizeof(*v), summary_cmp);
+	json_array_clear(all);
+	for (i = 0; i < n; i++)
+		json_array_append_new(all, v[i]);
+	free(v);
+	return 0;
+}
+
 static int
 public_rooms(struct mreq *req, int64_t limit, const char *since, const char *search,
-    const json_t *types, const char *server, int no_network)
+    const json_t *types, const char *server, const char *instance, int all_networks)
 {
 	struct pubkey	 key = { 1, 0, "" };
 	json_t		*all = NULL, *chunk = NULL, *out = NULL;
@@ -233,8 +280,17 @@ public_rooms(struct mreq *req, int64_t limit, const char *since, const char *sea
 		return -1;
 	if (limit <= 0 || limit > PUBLIC_ROOMS_MAX)
 		limit = PUBLIC_ROOMS_MAX;
-	/* Application services' networks: there are none here to list. */
-	all = no_network ? json_array() : mstore_public_rooms(req->db, search, types);
+	/*
+	 * Application services' networks (third_party_instance_id) list their
+	 * rooms alone; include_all_networks adds them to the server's.
+	 * XXX the search filter and room types apply to the server's rooms.
+	 */
+	all = instance != NULL ? json_array() : mstore_public_rooms(req->db, search, types);
+	if (all != NULL && (instance != NULL || all_networks) &&
+	    network_rooms(req, all, instance) == -1) {
+		json_decref(all);
+		all = NULL;
+	}
 	if (all == NULL || (chunk = json_array()) == NULL || (out = json_object()) == NULL) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
@@ -343,7 +399,7 @@ h_public_rooms_get(struct mreq *req)
 	    strcmp(server, req->conf->server_name) != 0)
 		rc = public_rooms_remote(req, server, limit, since, NULL);
 	else if (!req->failed)
-		rc = public_rooms(req, limit, since, NULL, NULL, server, 0);
+		rc = public_rooms(req, limit, since, NULL, NULL, server, NULL, 0);
 	free(since);
 	free(server);
 	return rc;
@@ -413,7 +469,9 @@ h_public_rooms_post(struct mreq *req)
 		rc = public_rooms_remote(req, server, limit, since, fwd);
 		json_decref(fwd);
 	} else
-		rc = public_rooms(req, limit, since, search, types, server, network);
+		rc = public_rooms(req, limit, since, search, types, server,
+		    network ? json_string_value(json_object_get(b, "third_party_instance_id")) : NULL,
+		    all);
 	free(server);
 	return rc;
 bad:

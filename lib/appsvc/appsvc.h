@@ -96,8 +96,8 @@ enum moutbox_res mappsvc_deliver(void *arg, struct mdb *, const char *destinatio
 
 /*
  * A request to a service: method, path under its url (already
- * escaped), body or NULL.  With the hs_token as Bearer header and as
- * ?access_token= (the legacy way).  Returns the HTTP status (0: no
+ * escaped), body or NULL.  With the hs_token as Bearer header and, but
+ * for third-party lookups, as ?access_token= (the legacy way).  Returns the HTTP status (0: no
  * answer, with why in err) and the answer's JSON in *out (may be NULL).
  */
 long	mappsvc_call(const struct mconfig *, const struct mappsvc *, const char *method,

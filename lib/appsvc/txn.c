@@ -103,9 +103,10 @@ mappsvc_call(const struct mconfig *c, const struct mappsvc *as, const char *meth
 	struct mhttp_req	 r;
 	struct mhttp_allow	 allow;
 	char			*url = NULL, *auth = NULL, *js = NULL, *tok = NULL;
-	const char		*hdrs[2];
+	const char		*hdrs[1];
 	size_t			 ul;
 	long			 status = 0;
+	int			 legacy;
 
 	*out = NULL;
 	err[0] = '\0';
@@ -120,9 +121,15 @@ mappsvc_call(const struct mconfig *c, const struct mappsvc *as, const char *meth
 	memset(&allow, 0, sizeof(allow));
 	mhttp_allow_parse("0.0.0.0/0 ::/0", &allow);
 	ul = strlen(as->url);
+	/*
+	 * Third-party lookups pass the client's query on as it is: there the
+	 * token goes in the header alone, as the spec has it since v1.4.
+	 */
+	legacy = strncmp(path, "/_matrix/app/v1/thirdparty/", 27) != 0;
 	if ((tok = curl_easy_escape(NULL, as->hs_token, 0)) == NULL ||
-	    asprintf(&url, "%.*s%s%saccess_token=%s", (int)(ul > 0 && as->url[ul - 1] == '/' ?
-	    ul - 1 : ul), as->url, path, strchr(path, '?') != NULL ? "&" : "?", tok) == -1 ||
+	    asprintf(&url, "%.*s%s%s%s%s", (int)(ul > 0 && as->url[ul - 1] == '/' ?
+	    ul - 1 : ul), as->url, path, !legacy ? "" : strchr(path, '?') != NULL ? "&" : "?",
+	    legacy ? "access_token=" : "", legacy ? tok : "") == -1 ||
 	    asprintf(&auth, "Authorization: Bearer %s", as->hs_token) == -1 ||
 	    (body != NULL && (js = json_dumps(body, JSON_COMPACT)) == NULL)) {
 		snprintf(err, errsz, "out of memory");
@@ -131,10 +138,10 @@ mappsvc_call(const struct mconfig *c, const struct mappsvc *as, const char *meth
 	memset(&r, 0, sizeof(r));
 	r.method = method;
 	r.url = url;
+	/* lib/http says Content-Type: application/json for a body. */
 	hdrs[0] = auth;
-	hdrs[1] = "Content-Type: application/json";
 	r.headers = hdrs;
-	r.headersz = js != NULL ? 2 : 1;
+	r.headersz = 1;
 	r.body = js;
 	r.bodysz = js != NULL ? strlen(js) : 0;
 	r.ca_file = c->appservice_ca_file;

@@ -329,6 +329,25 @@ mstore_alias_move(struct mdb *db, const char *from, const char *to)
 }
 
 int
+mstore_appservice_room_put(struct mdb *db, const char *as_id, const char *network_id,
+    const char *room_id, int listed)
+{
+	if (listed)
+		return mdb_exec(db, MSTMT_DIR_AS_ROOM_PUT, "sss", as_id, network_id, room_id) < 0 ?
+		    -1 : 0;
+	return mdb_exec(db, MSTMT_DIR_AS_ROOM_DEL, "sss", as_id, network_id, room_id) < 0 ?
+	    -1 : 0;
+}
+
+json_t *
+mstore_appservice_rooms(struct mdb *db, const char *as_id, const char *network_id)
+{
+	if (as_id == NULL)
+		return mcur_json_strings(mdb_query(db, MSTMT_DIR_AS_ROOMS_ALL, ""));
+	return mcur_json_strings(mdb_query(db, MSTMT_DIR_AS_ROOMS, "ss", as_id, network_id));
+}
+
+int
 mstore_room_forget(struct mdb *db, const char *user_id, const char *room_id,
     const char *event_id)
 {

@@ -43,6 +43,15 @@ json_t	*mstore_public_rooms(struct mdb *, const char *search, const json_t *room
  */
 json_t	*mstore_space_children(struct mdb *, const char *room_id);
 
+/*
+ * Lists (listed 1) or unlists room_id in the list of network_id of the
+ * application service as_id.  0 or -1.
+ */
+int	mstore_appservice_room_put(struct mdb *, const char *as_id, const char *network_id,
+	    const char *room_id, int listed);
+/* The rooms in as_id's list of network_id (as_id NULL: in every list): a new array, or NULL. */
+json_t	*mstore_appservice_rooms(struct mdb *, const char *as_id, const char *network_id);
+
 /* Points every local alias of room from at room to (room upgrades).  0 or -1. */
 int	mstore_alias_move(struct mdb *, const char *from, const char *to);
 

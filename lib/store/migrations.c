@@ -699,5 +699,15 @@ const struct mmigration mmigrations[] = {
 	  "CREATE TABLE ratelimit_override (user_id TEXT PRIMARY KEY,"
 	  " messages_per_second BIGINT NOT NULL, burst_count BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * Application services' room lists, one per network they bridge
+	 * (PUT /directory/list/appservice/{networkId}/{roomId}), apart from
+	 * the server's own directory (rooms.is_public).
+	 */
+	{ 25, "appservice-rooms",
+	  "CREATE TABLE appservice_rooms (appservice_id TEXT NOT NULL,"
+	  " network_id TEXT NOT NULL, room_id TEXT NOT NULL,"
+	  " PRIMARY KEY (appservice_id, network_id, room_id));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

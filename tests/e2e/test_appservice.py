@@ -52,8 +52,11 @@ class Service:
             def authorised(self):
                 u = urllib.parse.urlsplit(self.path)
                 qs = urllib.parse.parse_qs(u.query)
+                # The legacy ?access_token= too, but on third-party lookups,
+                # whose query is the client's.
+                tp = u.path.startswith("/_matrix/app/v1/thirdparty/")
                 ok = (self.headers.get("Authorization") == "Bearer " + HS_TOKEN and
-                      qs.get("access_token") == [HS_TOKEN])
+                      qs.get("access_token") == (None if tp else [HS_TOKEN]))
                 if not ok:
                     with svc.cond:
                         svc.auth_ok = False
@@ -114,6 +117,8 @@ class Service:
                                              "icon": "mxc://x/y", "field_types": {},
                                              "instances": [{"desc": "one"}]})
                 if path.startswith("/_matrix/app/v1/thirdparty/user/gopher"):
+                    if urllib.parse.urlsplit(self.path).query != "name=x":
+                        return self.answer(400, {})
                     return self.answer(200, [{"userid": "@bridge_g:localhost",
                                               "protocol": "gopher", "fields": {}}])
                 self.answer(404, {})
