@@ -9,6 +9,7 @@ time."""
 import http.server
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -357,6 +358,8 @@ def retry(st, svc):
 
 
 def test_down_service_gets_everything_once_back(astack, svc):
+    """Down for a while, and its daemon killed meanwhile: once back it gets
+    every event once, in order, the first under the ID it was refused."""
     owner = User.register(astack, name("owner2"))
     ghost = "@%s:localhost" % name("bridge_h")
     assert as_register(astack, ghost[1:].split(":")[0])[0] == 200
@@ -375,6 +378,18 @@ def test_down_service_gets_everything_once_back(astack, svc):
     for _ in range(3):
         retry(astack, svc)
     assert set(svc.attempts[n_attempts:]) == {failed}, "a retry is the same transaction"
+    # The daemon dies and starts again: the queue and the transaction are in the database.
+    pidfile = os.path.join(astack.dir, "run", "pusher.pid")
+    with open(pidfile) as f:
+        dead = f.read()
+        os.kill(int(dead), signal.SIGKILL)
+    # myelin-stack's supervisor starts it again.
+    deadline = time.monotonic() + WAIT_S
+    while open(pidfile).read() in ("", dead):
+        assert time.monotonic() < deadline, "myelin-pusher was not started again"
+        time.sleep(0.05)
+    retry(astack, svc)
+    assert set(svc.attempts[n_attempts:]) == {failed}
     with svc.cond:
         svc.down = False
     retry(astack, svc)
