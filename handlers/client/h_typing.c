@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "ephemeral.h"
+#include "log/log.h"
 #include "rooms.h"
 #include "store/store.h"
 
@@ -54,5 +56,23 @@ h_typing(struct mreq *req)
 	    json_is_true(typing) ? mclock_now_ms() + ms : 0);
 	if (rc == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/*
+	 * MSC2409: the room's typing list goes to the services that ask, once
+	 * it moved (expiries by myelin-timerd are not sent: XXX).  A failure
+	 * here loses that notice, not the request.
+	 */
+	if (rc == 1 && req->conf->appservicesz > 0) {
+		json_t *all = mstore_typing_room(req->db, room_id, 0,
+		    mstore_estream_pos(req->db, MSTREAM_TYPING));
+		json_t *list = json_object_get(all, room_id), *edu;
+
+		edu = json_pack("{s:s,s:s,s:{s:o}}", "type", "m.typing", "room_id", room_id,
+		    "content", "user_ids", json_is_array(list) ? json_incref(list) : json_array());
+		if (edu == NULL || mappsvc_ephemeral_queue(req->db, req->conf, room_id, edu) == -1)
+			mlog_warn(req->id, "%s: typing not queued for application services",
+			    __func__);
+		json_decref(edu);
+		json_decref(all);
+	}
 	return mfcgi_reply(req, 200, json_object());
 }

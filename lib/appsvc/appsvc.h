@@ -78,6 +78,15 @@ int	mappsvc_senders_ensure(struct mdb *, const struct mconfig *);
 int	mappsvc_event_queue(struct mdb *, const struct mconfig *, const json_t *ev,
 	    const char *event_id, const char *room_id);
 
+/*
+ * MSC2409: queues ephemeral event edu (m.receipt, m.typing) of room_id
+ * for each service with a URL that asked for them (receive_ephemeral)
+ * and is interested in the room, in the caller's transaction if any.
+ * 0 or -1.
+ */
+int	mappsvc_ephemeral_queue(struct mdb *, const struct mconfig *, const char *room_id,
+	    const json_t *edu);
+
 /* What the daemon's kind needs (myelin-pusher). */
 struct mappsvc_sender {
 	const struct mconfig	*conf;

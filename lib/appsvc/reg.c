@@ -375,7 +375,8 @@ mappsvc_match(const struct mappsvc *as, enum mappsvc_ns ns, const char *s, int e
 int
 mappsvc_user_ok(const struct mappsvc *as, const char *user_id)
 {
-	return strcmp(as->sender, user_id) == 0 || mappsvc_match(as, MAPPSVC_USERS, user_id, 0);
+	return user_id != NULL && (strcmp(as->sender, user_id) == 0 ||
+	    mappsvc_match(as, MAPPSVC_USERS, user_id, 0));
 }
 
 const struct mappsvc *

@@ -168,17 +168,60 @@ out:
 	return status;
 }
 
+int
+mappsvc_ephemeral_queue(struct mdb *db, const struct mconfig *c, const char *room_id,
+    const json_t *edu)
+{
+	struct seen	 s = { NULL, NULL, 0 };
+	char		*js = NULL;
+	int		 rc = 0;
+
+	for (size_t i = 0; c != NULL && i < c->appservicesz && rc == 0; i++) {
+		const struct mappsvc *as = &c->appservices[i];
+
+		if (as->url == NULL || !as->receive_ephemeral ||
+		    !interested(db, c, as, edu, room_id, &s)) {
+			if (s.err)
+				rc = -1;
+			continue;
+		}
+		if (js == NULL && (js = json_dumps(edu, JSON_COMPACT)) == NULL)
+			rc = -1;
+		else if (mstore_outbox_put(db, MAPPSVC_OUTBOX, as->id, NULL, js,
+		    mclock_now_ms()) == -1)
+			rc = -1;
+	}
+	free(js);
+	json_decref(s.aliases);
+	json_decref(s.members);
+	return rc;
+}
+
+/*
+ * A row's payload: NULL (an event, named by ref) or an ephemeral event's
+ * JSON, once sent preceded by "TXNID\n".  The mark's length (0: none).
+ */
+static size_t
+mark_len(const char *payload)
+{
+	const char *nl;
+
+	if (payload == NULL || payload[0] == '{' || (nl = strchr(payload, '\n')) == NULL)
+		return 0;
+	return (size_t)(nl - payload);
+}
+
 /* Rows rows[0..n) that go in one transaction: those of the head's recorded one. */
 size_t
 mappsvc_take(void *arg, const struct moutbox_row *rows, size_t n)
 {
-	size_t	 k;
+	size_t	 k, m;
 
 	(void)arg;
-	if (n == 0 || rows[0].payload == NULL)
+	if (n == 0 || (m = mark_len(rows[0].payload)) == 0)
 		return n;
-	for (k = 1; k < n && rows[k].payload != NULL &&
-	    strcmp(rows[k].payload, rows[0].payload) == 0; k++)
+	for (k = 1; k < n && mark_len(rows[k].payload) == m &&
+	    strncmp(rows[k].payload, rows[0].payload, m + 1) == 0; k++)
 		;
 	return k;
 }
@@ -189,8 +232,9 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 {
 	const struct mappsvc_sender	*snd = arg;
 	const struct mappsvc		*as = mappsvc_by_id(snd->conf, destination);
-	json_t				*events = NULL, *body = NULL, *ans = NULL;
-	char				*txn = NULL, path[128], err[256];
+	json_t				*events = NULL, *body = NULL, *ans = NULL, *eph = NULL;
+	char				*txn = NULL, *mark = NULL, path[128], err[256];
+	size_t				 ml;
 	enum moutbox_res		 res = MOUTBOX_RETRY;
 	int64_t				 now = mclock_now_ms();
 	long				 status;
@@ -205,24 +249,38 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 	 * before it is first sent: a retry sends the same events under the
 	 * same ID, which the service may recognise (spec: txnId).
 	 */
-	if (rows[0].payload != NULL)
-		txn = strdup(rows[0].payload);
+	if ((ml = mark_len(rows[0].payload)) > 0)
+		txn = strndup(rows[0].payload, ml);
 	else if (asprintf(&txn, "%lld", (long long)rows[n - 1].id) == -1)
 		txn = NULL;
-	else if (mstore_outbox_mark(db, MAPPSVC_OUTBOX, destination, rows[0].id,
-	    rows[n - 1].id, txn) == -1) {
+	else if (asprintf(&mark, "%s\n", txn) == -1 ||
+	    mstore_outbox_mark(db, MAPPSVC_OUTBOX, destination, rows[0].id,
+	    rows[n - 1].id, mark) == -1) {
+		free(mark);
 		free(txn);
 		return MOUTBOX_RETRY;
 	}
-	if (txn == NULL || (events = json_array()) == NULL)
+	free(mark);
+	if (txn == NULL || (events = json_array()) == NULL || (eph = json_array()) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct mevrow	 e;
 		json_t		*ce;
 		int		 rc;
 
-		if (rows[i].ref == NULL)
+		if (rows[i].ref == NULL) {
+			/* MSC2409: an ephemeral event, as queued. */
+			const char *p = rows[i].payload;
+			json_t *j;
+
+			if (p == NULL)
+				continue;
+			if ((ml = mark_len(p)) > 0)
+				p += ml + 1;
+			if ((j = json_loads(p, 0, NULL)) != NULL)
+				json_array_append_new(eph, j);
 			continue;
+		}
 		if ((rc = mstore_event_get(db, rows[i].ref, &e)) == -1)
 			goto out;
 		if (rc == 0)
@@ -235,6 +293,11 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 	}
 	if ((body = json_pack("{s:O}", "events", events)) == NULL)
 		goto out;
+	/* The stable name and MSC2409's, which bridges of today read. */
+	if (json_array_size(eph) > 0) {
+		json_object_set(body, "ephemeral", eph);
+		json_object_set(body, "de.sorunome.msc2409.ephemeral", eph);
+	}
 	snprintf(path, sizeof(path), "/_matrix/app/v1/transactions/%s", txn);
 	status = mappsvc_call(snd->conf, as, "PUT", path, body, &ans, err, sizeof(err));
 	if (status >= 200 && status < 300) {
@@ -248,6 +311,7 @@ out:
 	json_decref(ans);
 	json_decref(body);
 	json_decref(events);
+	json_decref(eph);
 	free(txn);
 	return res;
 }

@@ -157,10 +157,10 @@ mstore_outbox_fail(struct mdb *db, const char *kind, const char *destination,
 
 int
 mstore_outbox_mark(struct mdb *db, const char *kind, const char *destination, int64_t first,
-    int64_t last, const char *payload)
+    int64_t last, const char *mark)
 {
 	return mdb_exec(db, MSTMT_OUTBOX_MARK, "ssiis", kind, destination, first, last,
-	    payload) < 0 ? -1 : 0;
+	    mark) < 0 ? -1 : 0;
 }
 
 int64_t

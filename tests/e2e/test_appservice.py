@@ -33,6 +33,7 @@ class Service:
     def __init__(self):
         self.down = False
         self.txns, self.attempts, self.queries, self.pings = [], [], [], []
+        self.eph = []
         self.auth_ok = True
         self.cond = threading.Condition()
         self.stack = None
@@ -80,6 +81,7 @@ class Service:
                     # Spec: a transaction seen before is answered, not applied again.
                     if not down and txn not in [t for t, _ in svc.txns]:
                         svc.txns.append((txn, body["events"]))
+                        svc.eph += body.get("de.sorunome.msc2409.ephemeral", [])
                     svc.cond.notify_all()
                 self.answer(500 if down else 200, {})
 
@@ -172,6 +174,7 @@ namespaces:
       regex: '#bridge_.*:localhost'
   rooms: []
 protocols: [gopher]
+de.sorunome.msc2409.push_ephemeral: true
 """
 
 
@@ -398,3 +401,25 @@ def test_down_service_gets_everything_once_back(astack, svc):
     assert [got.count(i) for i in ids] == [1] * len(ids), "each event once"
     assert [got.index(i) for i in ids] == sorted(got.index(i) for i in ids)
     assert failed in [t for t, _ in svc.txns]
+
+
+def test_ephemeral_events_when_asked(astack, svc):
+    """MSC2409: the service asked for ephemeral events: read receipts and
+    typing in its rooms come in its transactions."""
+    owner = User.register(astack, name("owner3"))
+    ghost = "@%s:localhost" % name("bridge_e")
+    assert as_register(astack, ghost[1:].split(":")[0])[0] == 200
+    room = owner.create_room()
+    owner.room_post(room, "invite", ghost)
+    assert as_call(astack, "POST", "/rooms/%s/join" % q(room), {}, user_id=ghost)[0] == 200
+    ev = owner.send_text(room, "read me")
+    owner.ok("POST", "/rooms/%s/receipt/m.read/%s" % (q(room), q(ev)), {})
+    owner.ok("PUT", "/rooms/%s/typing/%s" % (q(room), q(owner.user_id)),
+             {"typing": True, "timeout": 30000})
+    def got(t):
+        with svc.cond:
+            return [e for e in svc.eph if e["type"] == t and e["room_id"] == room]
+    r = svc.wait(lambda: got("m.receipt"), "the receipt")
+    assert owner.user_id in r[0]["content"][ev]["m.read"]
+    t = svc.wait(lambda: got("m.typing"), "typing")
+    assert t[0]["content"]["user_ids"] == [owner.user_id]
