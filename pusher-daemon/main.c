@@ -130,7 +130,9 @@ main(int argc, char *argv[])
 	kinds[1].batch = AS_BATCH;
 	kinds[1].backoff_min_ms = AS_BACKOFF_MIN_MS;
 	kinds[1].backoff_max_ms = AS_BACKOFF_MAX_MS;
-	kinds[1].streams = 1u << MSTREAM_EVENTS;
+	/* Events, and MSC2409's receipts and typing. */
+	kinds[1].streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS) |
+	    (1u << MSTREAM_TYPING);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
