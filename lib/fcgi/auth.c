@@ -77,7 +77,7 @@ appservice_authenticate(struct mreq *req, enum mauth need, const struct mappsvc 
 {
 	struct muser	 u;
 	char		*uid = mreq_query(req, "user_id");
-	int		 rc;
+	int		 rc, locked, suspended;
 
 	if (uid == NULL && (uid = strdup(as->sender)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
@@ -112,6 +112,19 @@ appservice_authenticate(struct mreq *req, enum mauth need, const struct mappsvc 
 		free(uid);
 		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");
 	}
+	/* Its users' locks and suspensions hold as their own tokens' do. */
+	if (mstore_user_flags(req->db, uid, &locked, &suspended) == -1) {
+		muser_fini(&u);
+		free(uid);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: user flags", __func__);
+	}
+	if (locked && need != MAUTH_LOCKED_OK) {
+		muser_fini(&u);
+		free(uid);
+		mfcgi_fail(req, MERR_USER_LOCKED, "This account has been locked");
+		return mfcgi_fail_add(req, "soft_logout", json_true());
+	}
+	req->auth.is_suspended = suspended;
 	req->auth.user_id = uid;
 	req->auth.device_id = NULL;
 	req->auth.token_id = 0;

@@ -264,6 +264,12 @@ def test_register_login_and_masquerade(astack):
     assert (s, r["errcode"]) == (403, "M_FORBIDDEN"), r
     s, r = as_call(astack, "GET", "/account/whoami", user_id="@bridge_never:localhost")
     assert (s, r["errcode"]) == (403, "M_FORBIDDEN"), r
+    # Its users' locks hold for it too.
+    locked = name("bridge_l")
+    assert as_register(astack, locked)[0] == 200
+    assert astack.admin("user", "lock", locked, "on").returncode == 0
+    s, r = as_call(astack, "GET", "/account/whoami", user_id="@%s:localhost" % locked)
+    assert (s, r["errcode"]) == (401, "M_USER_LOCKED"), r
     # m.login.application_service: a device of its user.
     s, r = astack.request("POST", C + "/login", {
         "type": "m.login.application_service",
