@@ -10,9 +10,9 @@
 
 static const char *const ns_names[MAPPSVC__NS] = { "users", "aliases", "rooms" };
 
-/* What an admin sees of a registration: never its tokens. */
+/* What an admin sees of a registration: never its tokens.  text: namespaces as strings. */
 static json_t *
-as_json(const struct mappsvc *as, int full)
+as_json_of(const struct mappsvc *as, int full, int text)
 {
 	json_t *o = json_pack("{s:s,s:s?,s:s,s:b,s:b}", "id", as->id, "url", as->url,
 	    "sender", as->sender, "rate_limited", as->rate_limited, "receive_ephemeral",
@@ -24,9 +24,18 @@ as_json(const struct mappsvc *as, int full)
 	for (int n = 0; n < MAPPSVC__NS; n++) {
 		json_t *l = json_array();
 
-		for (size_t i = 0; i < as->nssz[n]; i++)
-			json_array_append_new(l, json_pack("{s:s,s:b}", "regex",
-			    as->ns[n][i].source, "exclusive", as->ns[n][i].exclusive));
+		for (size_t i = 0; i < as->nssz[n]; i++) {
+			char *t = NULL;
+
+			if (!text)
+				json_array_append_new(l, json_pack("{s:s,s:b}", "regex",
+				    as->ns[n][i].source, "exclusive", as->ns[n][i].exclusive));
+			else if (asprintf(&t, "%s%s", as->ns[n][i].source,
+			    as->ns[n][i].exclusive ? "(exclusive)" : "") != -1) {
+				json_array_append_new(l, json_string(t));
+				free(t);
+			}
+		}
 		json_object_set_new(o, ns_names[n], l);
 	}
 	{
@@ -37,6 +46,12 @@ as_json(const struct mappsvc *as, int full)
 		json_object_set_new(o, "protocols", p);
 	}
 	return o;
+}
+
+static json_t *
+as_json(const struct mappsvc *as, int full)
+{
+	return as_json_of(as, full, 0);
 }
 
 int
@@ -84,7 +99,7 @@ cmd_as_show(struct ctx *c, int argc, char **argv)
 	if (c->json)
 		return print_json(as_json(as, 1));
 	{
-		json_t *o = as_json(as, 1);
+		json_t *o = as_json_of(as, 1, 1);
 
 		print_fields(o);
 		json_decref(o);

@@ -429,3 +429,14 @@ def test_ephemeral_events_when_asked(astack, svc):
     assert owner.user_id in r[0]["content"][ev]["m.read"]
     t = svc.wait(lambda: got("m.typing"), "typing")
     assert t[0]["content"]["user_ids"] == [owner.user_id]
+
+
+def test_admin_appservice_commands(astack):
+    r = astack.admin("appservice", "list")
+    assert r.returncode == 0 and AS_ID in r.stdout and "@bridgebot:localhost" in r.stdout
+    r = astack.admin("appservice", "show", AS_ID, json_out=True)
+    shown = json.loads(r.stdout)
+    assert shown["users"] == [{"regex": "@bridge_.*:localhost", "exclusive": True}]
+    assert AS_TOKEN not in r.stdout and HS_TOKEN not in r.stdout
+    assert astack.admin("appservice", "check", astack.reg).returncode == 0
+    assert astack.admin("appservice", "show", "nope").returncode != 0
