@@ -17,7 +17,7 @@ CFLAGS	?= -g -O2
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fvisibility=hidden \
 	   -D_GNU_SOURCE -Ilib $(shell pkg-config --cflags libpq 2>/dev/null)
-LDLIBS	+= -lfcgi -ljansson -lsodium -lsqlite3 -lpq -lcurl -lresolv -lcrypt -lcrypto -lpthread -lm
+LDLIBS	+= -lfcgi -lyaml -ljansson -lsodium -lsqlite3 -lpq -lcurl -lresolv -lcrypt -lcrypto -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS	+= -fsanitize=address,undefined

@@ -102,4 +102,8 @@ int	cmd_room_block(struct ctx *, int, char **);
 int	cmd_fed_request(struct ctx *, int, char **);
 int	cmd_fed_keys(struct ctx *, int, char **);
 
+int	cmd_as_list(struct ctx *, int, char **);
+int	cmd_as_show(struct ctx *, int, char **);
+int	cmd_as_check(struct ctx *, int, char **);
+
 #endif

@@ -56,6 +56,9 @@ static const struct cmd cmds[] = {
 	{ "media", "delete", "ID", cmd_media_delete },
 	{ "media", "purge", "--before DATE [--min-size N] [--local | --remote] [--quiet]", cmd_media_purge },
 	{ "stats", NULL, "", cmd_stats },
+	{ "appservice", "list", "", cmd_as_list },
+	{ "appservice", "show", "ID", cmd_as_show },
+	{ "appservice", "check", "FILE", cmd_as_check },
 };
 
 /* The synopsis (the manual's SYNOPSIS), then every command's arguments. */

@@ -1,10 +1,15 @@
-/* myelin-pusher: sends the queued notifications to push gateways (lib/outbox, lib/push). */
+/*
+ * myelin-pusher: sends the queued notifications to push gateways
+ * (lib/outbox, lib/push) and the transactions of application services
+ * (lib/appsvc): two kinds of one queue on one loop.
+ */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "appsvc/appsvc.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "log/log.h"
@@ -23,6 +28,14 @@
 /* The longest sleep: rows queued on a host this segment does not see. */
 #define PUSH_GUARD_MS		5000
 #define PUSH_TIMEOUT_MS		20000
+/*
+ * Application services: 1 s after a failure, doubling to 5 minutes, and
+ * never given up (a bridge down for a day gets its day's events, as
+ * Synapse keeps them); 100 events a transaction.
+ */
+#define AS_BACKOFF_MIN_MS	1000
+#define AS_BACKOFF_MAX_MS	(5 * 60 * 1000)
+#define AS_BATCH		100
 
 static volatile sig_atomic_t quit;
 
@@ -47,7 +60,8 @@ main(int argc, char *argv[])
 	struct mnotify		*notify = NULL;
 	struct mhttp_allow	 allow;
 	struct mpush_gateway	 gw;
-	struct moutbox_kind	 kind;
+	struct moutbox_kind	 kinds[2];
+	struct mappsvc_sender	 as;
 	struct sigaction	 sa;
 	char			*notpath = NULL, *owner;
 	const char		*cfpath = NULL;
@@ -98,15 +112,27 @@ main(int argc, char *argv[])
 	gw.allow = &allow;
 	gw.ca_file = conf->push_ca_file;
 	gw.timeout_ms = PUSH_TIMEOUT_MS;
-	memset(&kind, 0, sizeof(kind));
-	kind.kind = MPUSH_OUTBOX;
-	kind.deliver = mpush_gateway_deliver;
-	kind.arg = &gw;
-	kind.batch = 1;
-	kind.backoff_min_ms = PUSH_BACKOFF_MIN_MS;
-	kind.backoff_max_ms = PUSH_BACKOFF_MAX_MS;
-	kind.give_up_ms = PUSH_GIVE_UP_MS;
-	kind.streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS);
+	memset(kinds, 0, sizeof(kinds));
+	kinds[0].kind = MPUSH_OUTBOX;
+	kinds[0].deliver = mpush_gateway_deliver;
+	kinds[0].arg = &gw;
+	kinds[0].batch = 1;
+	kinds[0].backoff_min_ms = PUSH_BACKOFF_MIN_MS;
+	kinds[0].backoff_max_ms = PUSH_BACKOFF_MAX_MS;
+	kinds[0].give_up_ms = PUSH_GIVE_UP_MS;
+	kinds[0].streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS);
+	as.conf = conf;
+	as.timeout_ms = PUSH_TIMEOUT_MS;
+	kinds[1].kind = MAPPSVC_OUTBOX;
+	kinds[1].deliver = mappsvc_deliver;
+	kinds[1].take = mappsvc_take;
+	kinds[1].arg = &as;
+	kinds[1].batch = AS_BATCH;
+	kinds[1].backoff_min_ms = AS_BACKOFF_MIN_MS;
+	kinds[1].backoff_max_ms = AS_BACKOFF_MAX_MS;
+	/* Events, and MSC2409's receipts and typing. */
+	kinds[1].streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS) |
+	    (1u << MSTREAM_TYPING);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGTERM, &sa, NULL);
@@ -115,7 +141,8 @@ main(int argc, char *argv[])
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	mlog_info(NULL, "started");
-	moutbox_loop(db, notify, &kind, 1, owner, PUSH_GUARD_MS, &quit);
+	moutbox_loop(db, notify, kinds, conf->appservicesz > 0 ? 2 : 1, owner, PUSH_GUARD_MS,
+	    &quit);
 	mdb_close(db);
 	mnotify_close(notify);
 	free(owner);

@@ -16,7 +16,8 @@ static const struct muia_flow flows_password[] = { { stage_password } };
 int
 h_whoami(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:s,s:s,s:b}",
+	/* An application service's requests have no device: none is named. */
+	return mfcgi_reply(req, 200, json_pack("{s:s,s:s*,s:b}",
 	    "user_id", req->auth.user_id, "device_id", req->auth.device_id,
 	    "is_guest", req->auth.is_guest));
 }
@@ -91,8 +92,9 @@ h_deactivate(struct mreq *req)
 
 	if ((params = json_pack("{s:b}", "erase", erase)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	rc = mauth_uia(req, "deactivate", req->auth.user_id, params, flows_password, 1,
-	    &session);
+	/* Synapse: an application service deactivates its users without UIA. */
+	rc = req->auth.appservice != NULL ? 1 : mauth_uia(req, "deactivate", req->auth.user_id,
+	    params, flows_password, 1, &session);
 	json_decref(params);
 	if (rc != 1) {
 		free(session);
@@ -114,7 +116,7 @@ h_deactivate(struct mreq *req)
 		    a.why);
 	}
 	/* The session goes after the deactivation, so that a failure can be retried. */
-	tok = mauth_uia_done(req, session);
+	tok = session != NULL ? mauth_uia_done(req, session) : NULL;
 	free(tok);
 	free(session);
 	/*

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc.h"
 #include "directory.h"
 #include "events/events.h"
 #include "fed/fed.h"
@@ -144,22 +145,74 @@ h_dir_visibility_put(struct mreq *req)
 	return mfcgi_reply(req, 200, json_object());
 }
 
+/* The directory's order: most joined members first, then room ID descending. */
+static int
+summary_cmp(const void *a, const void *b)
+{
+	return mstore_public_room_cmp(*(const json_t *const *)a, *(const json_t *const *)b);
+}
+
+/*
+ * The rooms of the services' lists (instance NULL: every list) added to
+ * all, each room once, in the directory's order.  0 or -1.
+ */
+static int
+network_rooms(struct mreq *req, json_t *all, const char *instance)
+{
+	json_t		*more = as_public_rooms(req, instance), **v;
+	const json_t	*r, *o;
+	size_t		 i, j, n;
+	int		 dup;
+
+	if (more == NULL)
+		return -1;
+	json_array_foreach(more, i, r) {
+		dup = 0;
+		json_array_foreach(all, j, o)
+			dup |= strcmp(mjson_str(o, "room_id"), mjson_str(r, "room_id")) == 0;
+		if (!dup)
+			json_array_append(all, (json_t *)r);
+	}
+	json_decref(more);
+	if ((n = json_array_size(all)) < 2)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(all, i));
+	qsort(v, n, sizeof(*v), summary_cmp);
+	json_array_clear(all);
+	for (i = 0; i < n; i++)
+		json_array_append_new(all, v[i]);
+	free(v);
+	return 0;
+}
+
 /*
  * The shared part of GET and POST /publicRooms, one page
  * (mstore_public_rooms_page, also the federation API's).
  */
 static int
 public_rooms(struct mreq *req, int64_t limit, const char *since, const char *search,
-    const json_t *types, const char *server, int no_network)
+    const json_t *types, const char *server, const char *instance, int all_networks)
 {
-	json_t	*out;
+	json_t	*all, *out;
 	int	 bad;
 
 	/* Spec: server, "Defaults to the local server. Case sensitive." (others: public_rooms_remote). */
 	(void)server;
-	/* Application services' networks: there are none here to list. */
-	if ((out = mstore_public_rooms_page(req->db, limit, since, search, types, no_network,
-	    &bad)) == NULL)
+	/*
+	 * Application services' networks (third_party_instance_id) list their
+	 * rooms alone; include_all_networks adds them to the server's.
+	 * XXX the search filter and room types apply to the server's rooms.
+	 */
+	all = instance != NULL ? json_array() : mstore_public_rooms(req->db, search, types);
+	if (all != NULL && (instance != NULL || all_networks) &&
+	    network_rooms(req, all, instance) == -1) {
+		json_decref(all);
+		all = NULL;
+	}
+	if ((out = mstore_public_rooms_page(all, limit, since, &bad)) == NULL)
 		return bad ? mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token") :
 		    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return mfcgi_reply(req, 200, out);
@@ -228,7 +281,7 @@ h_public_rooms_get(struct mreq *req)
 	    strcmp(server, req->conf->server_name) != 0)
 		rc = public_rooms_remote(req, server, limit, since, NULL);
 	else if (!req->failed)
-		rc = public_rooms(req, limit, since, NULL, NULL, server, 0);
+		rc = public_rooms(req, limit, since, NULL, NULL, server, NULL, 0);
 	free(since);
 	free(server);
 	return rc;
@@ -298,7 +351,9 @@ h_public_rooms_post(struct mreq *req)
 		rc = public_rooms_remote(req, server, limit, since, fwd);
 		json_decref(fwd);
 	} else
-		rc = public_rooms(req, limit, since, search, types, server, network);
+		rc = public_rooms(req, limit, since, search, types, server,
+		    network ? json_string_value(json_object_get(b, "third_party_instance_id")) : NULL,
+		    all);
 	free(server);
 	return rc;
 bad:
@@ -480,7 +535,10 @@ h_alias_put(struct mreq *req)
 		return mfcgi_fail(req, MERR_BAD_JSON, "room_id must be a string");
 	if (room_known(req, room_id) != 1)
 		return -1;
-	if (!req->auth.is_admin) {
+	if (as_alias_may_create(req, alias) == -1)
+		return -1;
+	/* Synapse: a service creates the aliases of its namespace anywhere. */
+	if (!req->auth.is_admin && req->auth.appservice == NULL) {
 		room_ctx(req, &ctx);
 		m = mroom_membership(&ctx, room_id, req->auth.user_id);
 		rc = m != NULL && strcmp(m, "join") == 0;
@@ -559,7 +617,7 @@ h_alias_get(struct mreq *req)
 		return -1;
 	if (strcmp(strchr(req->params[0], ':') + 1, req->conf->server_name) != 0)
 		return alias_remote(req, strchr(req->params[0], ':') + 1);
-	if ((rc = mstore_alias_get(req->db, req->params[0], &room_id, NULL)) == -1)
+	if ((rc = as_alias_get(req, req->params[0], &room_id, NULL)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "auth/auth.h"
 #include "clock/clock.h"
 #include "crypto/crypto.h"
@@ -24,12 +25,19 @@ static const struct muia_flow flows_password[] = { { stage_password } };
 int
 h_login_flows(struct mreq *req)
 {
+	json_t *f;
+
 	if (req->conf->login_via_existing_session)
-		return mfcgi_reply(req, 200, json_pack("{s:[{s:s},{s:s,s:b}]}", "flows",
+		f = json_pack("{s:[{s:s},{s:s,s:b}]}", "flows",
 		    "type", "m.login.password", "type", "m.login.token",
-		    "get_login_token", 1));
-	return mfcgi_reply(req, 200, json_pack("{s:[{s:s}]}", "flows",
-	    "type", "m.login.password"));
+		    "get_login_token", 1);
+	else
+		f = json_pack("{s:[{s:s}]}", "flows", "type", "m.login.password");
+	/* Spec: "Appservice Login", offered when services are registered. */
+	if (f != NULL && req->conf->appservicesz > 0)
+		json_array_append_new(json_object_get(f, "flows"),
+		    json_pack("{s:s}", "type", "m.login.application_service"));
+	return mfcgi_reply(req, 200, f);
 }
 
 /*
@@ -121,6 +129,45 @@ login_token(struct mreq *req, char **user_id)
 }
 
 /*
+ * Spec: C-S API, "Appservice Login": the as_token of a service logs in
+ * as a user of its namespace that exists (Synapse: 401 without the
+ * token, 403 outside the namespace).  0 with *user_id, or -1.
+ */
+static int
+login_appservice(struct mreq *req, char **user_id)
+{
+	const struct mappsvc	*as;
+	const json_t		*ident = json_object_get(req->body, "identifier");
+	const char		*name;
+	struct muser		 u;
+	int			 rc;
+
+	if (req->token == NULL)
+		return mfcgi_fail(req, MERR_MISSING_TOKEN, "Missing access token");
+	if ((as = mappsvc_by_token(req->conf, req->token)) == NULL)
+		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unrecognised access token");
+	if (ident != NULL && (!json_is_object(ident) || mjson_str(ident, "type") == NULL ||
+	    strcmp(mjson_str(ident, "type"), "m.id.user") != 0))
+		return mfcgi_fail(req, MERR_UNKNOWN, "Unknown identifier type");
+	name = ident != NULL ? mjson_str(ident, "user") : mjson_str(req->body, "user");
+	if (name == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing user");
+	if ((*user_id = mauth_user_id(name, req->conf->server_name)) == NULL ||
+	    !mappsvc_user_ok(as, *user_id))
+		return mfcgi_fail(req, MERR_FORBIDDEN,
+		    "An application service may only log in as users in its namespace");
+	if ((rc = mstore_user_get(req->db, *user_id, &u)) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	if (rc == 0)
+		return mfcgi_fail(req, MERR_FORBIDDEN, "Invalid username or password");
+	rc = u.deactivated;
+	muser_fini(&u);
+	if (rc)
+		return mfcgi_fail(req, MERR_USER_DEACTIVATED, "This account has been deactivated");
+	return 0;
+}
+
+/*
  * Spec: C-S API, POST /login.  m.login.password with identifier m.id.user
  * or the legacy top-level "user".  Wrong user or password: 403 M_FORBIDDEN
  * (the same answer, as slow, for both, so user names do not leak); a
@@ -148,6 +195,14 @@ h_login(struct mreq *req)
 			return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
 		if (mauth_device_check(req, device_id, devname) == -1 ||
 		    login_token(req, &user_id) == -1)
+			goto out;
+		goto session;
+	}
+	if (strcmp(type, "m.login.application_service") == 0) {
+		if (json_object_get(b, "device_id") != NULL && device_id == NULL)
+			return mfcgi_fail(req, MERR_INVALID_PARAM, "device_id must be a string");
+		if (mauth_device_check(req, device_id, devname) == -1 ||
+		    login_appservice(req, &user_id) == -1)
 			goto out;
 		goto session;
 	}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc.h"
 #include "extern.h"
 #include "fed/fed.h"
 #include "json/json.h"
@@ -67,7 +68,7 @@ profile_get(struct mreq *req, enum field f)
 	if (mroom_user_id_check(req->params[0]) && colon != NULL &&
 	    strcmp(colon + 1, req->conf->server_name) != 0)
 		return profile_remote(req, colon + 1, f);
-	if ((rc = mstore_user_get(req->db, req->params[0], &u)) == -1)
+	if ((rc = as_user_get(req, req->params[0], &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (rc == 0 || u.deactivated) {
 		muser_fini(&u);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "fed/fed.h"
 #include "json/json.h"
@@ -57,6 +58,26 @@ fully_read(struct mreq *req, const char *room_id, const char *event_id, int64_t 
 	return 0;
 }
 
+/* The m.receipt of one public read receipt, queued for application services.  0 or -1. */
+static int
+receipt_to_services(struct mreq *req, const char *room_id, const char *event_id,
+    const char *thread_id)
+{
+	json_t	*r, *edu;
+	int	 rc;
+
+	if ((r = json_pack("{s:I}", "ts", (json_int_t)mclock_now_ms())) == NULL)
+		return -1;
+	if (thread_id != NULL)
+		json_object_set_new(r, "thread_id", json_string(thread_id));
+	if ((edu = json_pack("{s:s,s:s,s:{s:{s:{s:o}}}}", "type", "m.receipt", "room_id",
+	    room_id, "content", event_id, MPUSH_READ, req->auth.user_id, r)) == NULL)
+		return -1;
+	rc = mappsvc_ephemeral_queue(req->db, req->conf, room_id, edu);
+	json_decref(edu);
+	return rc;
+}
+
 /*
  * Moves the markers of m in room_id: every event is checked first (404
  * M_NOT_FOUND when one is not in the room), then the receipts go in one
@@ -95,8 +116,11 @@ mark(struct mreq *req, const char *room_id, const struct marks *m)
 				    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			}
 			/* Spec: m.read goes to the room's other servers, the private one not. */
-			if (i == 0 && mfed_edu_receipt(req->db, req->conf->server_name, room_id,
-			    req->auth.user_id, m->thread_id, ids[i], now) == -1) {
+			/* MSC2409: public receipts go to the services that ask, with them. */
+			if (i == 0 && (mfed_edu_receipt(req->db, req->conf->server_name, room_id,
+			    req->auth.user_id, m->thread_id, ids[i], now) == -1 ||
+			    (req->conf->appservicesz > 0 &&
+			    receipt_to_services(req, room_id, ids[i], m->thread_id) == -1))) {
 				mdb_rollback(req->db);
 				return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			}

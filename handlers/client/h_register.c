@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "auth/auth.h"
 #include "clock/clock.h"
 #include "crypto/crypto.h"
@@ -47,6 +48,12 @@ wanted_user_id(struct mreq *req, const char *username, int lower)
 	free(lp);
 	if (rc == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		return NULL;
+	}
+	/* Spec: Application Service API, exclusive user namespaces. */
+	if (mappsvc_exclusive(req->conf, MAPPSVC_USERS, id, NULL) != NULL) {
+		free(id);
+		mfcgi_fail(req, MERR_EXCLUSIVE, "This user ID is reserved by an application service.");
 		return NULL;
 	}
 	if ((rc = mstore_user_get(req->db, id, &u)) != 0) {
@@ -173,6 +180,77 @@ register_keep(struct mreq *req, const char *session, json_t *b)
 }
 
 /*
+ * Spec: C-S API, POST /register with type m.login.application_service
+ * and a service's as_token: a user of its namespace, without UIA, nor
+ * enable_registration, nor rate limits (Synapse 1.67: 400 M_EXCLUSIVE
+ * outside it or in another's exclusive one, M_USER_IN_USE when taken).
+ */
+static int
+register_appservice(struct mreq *req, const struct mappsvc *as)
+{
+	json_t		*b = req->body, *out = NULL;
+	const char	*username = mjson_str(b, "username"), *type = mjson_str(b, "type");
+	const char	*device_id = mjson_str(b, "device_id");
+	const char	*devname = mjson_str(b, "initial_device_display_name");
+	char		*lp = NULL, *user_id = NULL;
+	int		 rc = -1;
+
+	if (type == NULL || strcmp(type, "m.login.application_service") != 0)
+		return mfcgi_fail(req, MERR_INVALID_PARAM,
+		    "Application services register with type m.login.application_service");
+	if (username == NULL)
+		return mfcgi_fail(req, MERR_MISSING_PARAM, "Missing username");
+	if ((json_object_get(b, "device_id") != NULL && device_id == NULL))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid parameter types");
+	if (mauth_device_check(req, device_id, devname) == -1)
+		return -1;
+	if ((lp = strdup(username)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	for (char *p = lp; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (!mauth_localpart_check(lp, req->conf->server_name) ||
+	    asprintf(&user_id, "@%s:%s", lp, req->conf->server_name) == -1) {
+		user_id = NULL;
+		mfcgi_fail(req, MERR_INVALID_USERNAME,
+		    "User ID can only contain characters a-z, 0-9, or '=_-./+'");
+		goto out;
+	}
+	if (!mappsvc_match(as, MAPPSVC_USERS, user_id, 0) ||
+	    mappsvc_exclusive(req->conf, MAPPSVC_USERS, user_id, as) != NULL) {
+		mfcgi_fail(req, MERR_EXCLUSIVE,
+		    "Invalid user localpart for this application service.");
+		goto out;
+	}
+	if ((out = json_object()) == NULL || mdb_begin(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+		goto out;
+	}
+	if (mauth_user_add(req, user_id, NULL, NULL, 0, 0, NULL) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
+	if (json_is_true(json_object_get(b, "inhibit_login")))
+		json_object_set_new(out, "user_id", json_string(user_id));
+	else if (mauth_session_new(req, user_id, device_id, devname,
+	    json_is_true(json_object_get(b, "refresh_token")), out) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
+	if (mdb_commit(req->db) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+		goto out;
+	}
+	rc = mfcgi_reply(req, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	free(lp);
+	free(user_id);
+	return rc;
+}
+
+/*
  * Spec: C-S API, POST /register.  As in Synapse, the UIA session keeps
  * the parameters a step sent (register_keep), used when a later step
  * sends nothing but "auth"; and once it made an account, the same
@@ -188,6 +266,17 @@ h_register(struct mreq *req)
 	char		*user_id = NULL, *session = NULL, *hash = NULL, *regtoken = NULL;
 	char		*made = NULL, *upgrade = NULL;
 	int		 inhibit, refresh, guest, rc = -1, uia, failed;
+
+	if (req->token != NULL && req->conf->appservicesz > 0) {
+		const struct mappsvc *as = mappsvc_by_token(req->conf, req->token);
+
+		if (as != NULL)
+			return register_appservice(req, as);
+	}
+	if (mjson_str(b, "type") != NULL &&
+	    strcmp(mjson_str(b, "type"), "m.login.application_service") == 0)
+		return mfcgi_fail(req, req->token == NULL ? MERR_MISSING_TOKEN : MERR_UNKNOWN_TOKEN,
+		    "Application service registration needs the service's as_token");
 
 	{
 		char *k = mreq_query(req, "kind");

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc.h"
+#include "appsvc/appsvc.h"
 #include "auth/auth.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -193,7 +195,10 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
     char **event_id)
 {
 	struct mroom_ctx	 ctx;
-	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id, txn_id, NULL };
+	/* An application service has no device: its transaction IDs are its own. */
+	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id != NULL ?
+	    req->auth.device_id : req->auth.appservice != NULL ? req->auth.appservice->id : NULL,
+	    txn_id, NULL };
 	enum mroom_err		 e;
 	char			*scope = NULL;
 	int			 fake;
@@ -981,7 +986,7 @@ h_join_alias(struct mreq *req)
 			json_decref(via);
 			return -1;
 		}
-	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
+	} else if ((rc = as_alias_get(req, target, &room_id, NULL)) == -1) {
 		json_decref(via);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	} else if (rc == 0) {
@@ -1164,7 +1169,7 @@ h_invite(struct mreq *req)
 		}
 		return invite_remote(req, req->params[0], t);
 	}
-	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
+	if ((rc = as_user_get(req, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	muser_fini(&u);
 	if (rc == 0)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "ephemeral.h"
 #include "fed/fed.h"
@@ -12,6 +13,56 @@
 /* As Synapse: 30 s when the client gives no timeout, never more than 2 minutes. */
 #define TYPING_DEFAULT_MS	30000
 #define TYPING_MAX_MS		120000
+
+/*
+ * MSC2409: the room's typing list as it is about to become, for the
+ * services that ask, when it changes (typing that only goes on changes
+ * nothing).  Queued before the typing is written, whose commit moves the
+ * typing stream and so wakes myelin-pusher to send it.  Expiries by
+ * myelin-timerd are not sent (XXX).  A failure loses the notice, not the
+ * request.
+ */
+static void
+typing_to_services(struct mreq *req, const char *room_id, int typing)
+{
+	json_t		*all, *list, *edu = NULL;
+	const json_t	*v;
+	size_t		 i;
+	int		 was = 0;
+
+	all = mstore_typing_room(req->db, room_id, 0, mstore_estream_pos(req->db, MSTREAM_TYPING));
+	if (all == NULL)
+		goto fail;
+	list = json_object_get(all, room_id);
+	if (!json_is_array(list)) {
+		list = json_array();
+		json_object_set_new(all, room_id, list);
+	}
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), req->auth.user_id) == 0) {
+			was = 1;
+			if (!typing)
+				json_array_remove(list, i);
+			break;
+		}
+	if (was == typing) {
+		json_decref(all);
+		return;
+	}
+	if (typing)
+		json_array_append_new(list, json_string(req->auth.user_id));
+	if ((edu = json_pack("{s:s,s:s,s:{s:O}}", "type", "m.typing", "room_id", room_id,
+	    "content", "user_ids", list)) == NULL ||
+	    mappsvc_ephemeral_queue(req->db, req->conf, room_id, edu) == -1)
+		goto fail;
+	json_decref(edu);
+	json_decref(all);
+	return;
+fail:
+	mlog_warn(req->id, "%s: typing not queued for application services", __func__);
+	json_decref(edu);
+	json_decref(all);
+}
 
 /*
  * Spec: C-S API, PUT /rooms/{roomId}/typing/{userId}.  Only for oneself
@@ -53,6 +104,8 @@ h_typing(struct mreq *req)
 	free(m);
 	if (!rc)
 		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not joined to this room");
+	if (req->conf->appservicesz > 0)
+		typing_to_services(req, room_id, json_is_true(typing));
 	rc = mstore_typing_set(req->db, room_id, req->auth.user_id,
 	    json_is_true(typing) ? mclock_now_ms() + ms : 0);
 	if (rc == -1)

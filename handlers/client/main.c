@@ -1,4 +1,5 @@
 /* myelin-client: the route table of the client-server API. */
+#include "appsvc.h"
 #include "directory.h"
 #include "e2ee.h"
 #include "ephemeral.h"
@@ -114,6 +115,17 @@ static const struct mroute routes[] = {
 	{ MM_DELETE,	C "/directory/room/{roomAlias}",	MAUTH_USER,	h_alias_delete },
 	{ MM_GET,	C "/directory/list/room/{roomId}",	MAUTH_NONE,	h_dir_visibility_get },
 	{ MM_PUT,	C "/directory/list/room/{roomId}",	MAUTH_USER,	h_dir_visibility_put },
+	{ MM_POST,	"/_matrix/client/v1/appservice/{appserviceId}/ping", MAUTH_USER, h_as_ping },
+	{ MM_PUT,	C "/directory/list/appservice/{networkId}/{roomId}", MAUTH_USER,
+								h_as_room_list_put },
+	{ MM_DELETE,	C "/directory/list/appservice/{networkId}/{roomId}", MAUTH_USER,
+								h_as_room_list_delete },
+	{ MM_GET,	C "/thirdparty/protocols",		MAUTH_USER,	h_tp_protocols },
+	{ MM_GET,	C "/thirdparty/protocol/{protocol}",	MAUTH_USER,	h_tp_protocol },
+	{ MM_GET,	C "/thirdparty/location/{protocol}",	MAUTH_USER,	h_tp_location_p },
+	{ MM_GET,	C "/thirdparty/user/{protocol}",	MAUTH_USER,	h_tp_user_p },
+	{ MM_GET,	C "/thirdparty/location",		MAUTH_USER,	h_tp_location },
+	{ MM_GET,	C "/thirdparty/user",			MAUTH_USER,	h_tp_user },
 	{ MM_GET,	C "/publicRooms",			MAUTH_OPTIONAL,	h_public_rooms_get },
 	{ MM_POST,	C "/publicRooms",			MAUTH_USER,	h_public_rooms_post },
 	{ MM_POST,	C "/knock/{roomIdOrAlias}",		MAUTH_USER,	h_knock },

@@ -15,8 +15,9 @@ page(struct mreq *req, int64_t limit, const char *since, const char *search,
 	json_t	*out;
 	int	 bad;
 
-	if ((out = mstore_public_rooms_page(req->db, limit, since, search, types, none,
-	    &bad)) == NULL)
+	/* The lists of application services are the client API's alone. */
+	if ((out = mstore_public_rooms_page(none ? json_array() :
+	    mstore_public_rooms(req->db, search, types), limit, since, &bad)) == NULL)
 		return bad ? mfcgi_fail(req, MERR_INVALID_PARAM, "Invalid since token") :
 		    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	return mfcgi_reply(req, 200, out);

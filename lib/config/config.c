@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "appsvc/appsvc.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -89,6 +90,8 @@ static const struct ckey keys[] = {
 	{ "max_upload_size_per_user", C_INT, OFF(max_upload_size_per_user), 1,
 	    INT64_C(1099511627776) },
 	{ "remote_media_download", C_BOOL, OFF(remote_media_download), 0, 0 },
+	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
+	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -261,6 +264,52 @@ contact_add(struct mconfig *c, const char *v)
 	return 0;
 }
 
+/*
+ * Reads every registration file named in app_service_config_files
+ * (relative to the config's directory), each error as "file: key: why";
+ * two services may not share an ID, an as_token or a sender.
+ */
+static void
+appservices_load(struct mconfig *c, char *errs, size_t errsz, int *nerr)
+{
+	char	*list, *tok, *save = NULL, err[512];
+	size_t	 n = 0;
+
+	if ((list = strdup(c->app_service_config_files)) == NULL)
+		return;
+	for (tok = strtok_r(list, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save))
+		n++;
+	free(list);
+	if (n == 0 || (c->appservices = calloc(n, sizeof(*c->appservices))) == NULL ||
+	    (list = strdup(c->app_service_config_files)) == NULL)
+		return;
+	for (tok = strtok_r(list, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		struct mappsvc	*as = &c->appservices[c->appservicesz];
+		char		*p = abspath(c, tok);
+
+		if (p == NULL || mappsvc_load(p, c->server_name, as, err, sizeof(err)) == -1) {
+			adderr(errs, errsz, nerr, "%s: app_service_config_files: %s", c->path,
+			    p == NULL ? "out of memory" : err);
+			free(p);
+			continue;
+		}
+		free(p);
+		for (size_t i = 0; i < c->appservicesz; i++) {
+			const struct mappsvc *o = &c->appservices[i];
+
+			if (strcmp(o->id, as->id) == 0 || strcmp(o->as_token, as->as_token) == 0 ||
+			    strcmp(o->sender, as->sender) == 0) {
+				adderr(errs, errsz, nerr, "%s: app_service_config_files: %s and %s"
+				    " share an id, an as_token or a sender_localpart", c->path,
+				    o->file, as->file);
+				break;
+			}
+		}
+		c->appservicesz++;
+	}
+	free(list);
+}
+
 void
 mconfig_free(struct mconfig *c)
 {
@@ -275,6 +324,9 @@ mconfig_free(struct mconfig *c)
 		free(c->support_contacts[i].email_address);
 	}
 	free(c->support_contacts);
+	for (size_t i = 0; i < c->appservicesz; i++)
+		mappsvc_fini(&c->appservices[i]);
+	free(c->appservices);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].kind == C_STR || keys[i].kind == C_PATH || keys[i].kind == C_ROOMVER)
 			free(*(char **)((char *)c + keys[i].off));
@@ -562,6 +614,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 				    " addresses or CIDR networks", path, nets[i].key,
 				    MHTTP_ALLOW_MAX);
 	}
+	if (c->app_service_config_files != NULL && c->server_name != NULL)
+		appservices_load(c, errs, errsz, &nerr);
 	if (c->registration_requires_token && !c->enable_registration)
 		adderr(errs, errsz, &nerr, "%s: registration_requires_token needs enable_registration = yes", path);
 	if (nerr > 0) {

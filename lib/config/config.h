@@ -7,6 +7,8 @@
 
 #include "ratelimit/limits.h"
 
+struct mappsvc;
+
 enum mdb_backend { MDB_SQLITE, MDB_POSTGRES };
 
 struct mconfig {
@@ -90,6 +92,11 @@ struct mconfig {
 	int64_t		 media_retention_remote_ms;	/* 0: kept for ever */
 	int64_t		 max_upload_size_per_user;	/* bytes stored per user; 0: no quota */
 	int		 remote_media_download;	/* fetch other servers' media (default yes) */
+	/* Application services (lib/appsvc): registration files, loaded at start. */
+	char		*app_service_config_files;	/* as written: comma/space list */
+	char		*appservice_ca_file;	/* CAs trusted for their https URLs; NULL: system */
+	struct mappsvc	*appservices;
+	size_t		 appservicesz;
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "crypto/crypto.h"
 #include "fed/fed.h"
@@ -65,6 +66,77 @@ server_authenticate(struct mreq *req)
 }
 
 /*
+ * Spec: Application Service API, "Identity assertion": the as_token of
+ * a registration authenticates as its sender, or, with ?user_id=, as a
+ * user of its namespace that exists (Synapse 1.67: 403 M_FORBIDDEN for
+ * one outside it, or one not registered yet).  No device; admin rights
+ * are the user's own.
+ */
+static int
+appservice_authenticate(struct mreq *req, enum mauth need, const struct mappsvc *as)
+{
+	struct muser	 u;
+	char		*uid = mreq_query(req, "user_id");
+	int		 rc, locked, suspended;
+
+	if (uid == NULL && (uid = strdup(as->sender)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (!mappsvc_user_ok(as, uid)) {
+		mfcgi_fail(req, MERR_FORBIDDEN,
+		    "Application service cannot masquerade as this user (%s).", uid);
+		free(uid);
+		return -1;
+	}
+	if ((rc = mstore_user_get(req->db, uid, &u)) == -1) {
+		free(uid);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: user lookup", __func__);
+	}
+	if (rc == 0 && strcmp(uid, as->sender) == 0) {
+		/* Its sender exists from the handler's start; made again if deleted. */
+		if (mappsvc_senders_ensure(req->db, req->conf) == -1 ||
+		    (rc = mstore_user_get(req->db, uid, &u)) != 1) {
+			free(uid);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: sender user", __func__);
+		}
+	}
+	if (rc == 0 || u.deactivated) {
+		mfcgi_fail(req, MERR_FORBIDDEN,
+		    "Application service has not registered this user (%s)", uid);
+		if (rc == 1)
+			muser_fini(&u);
+		free(uid);
+		return -1;
+	}
+	if (need == MAUTH_ADMIN && !u.is_admin) {
+		muser_fini(&u);
+		free(uid);
+		return mfcgi_fail(req, MERR_FORBIDDEN, "You are not a server admin");
+	}
+	/* Its users' locks and suspensions hold as their own tokens' do. */
+	if (mstore_user_flags(req->db, uid, &locked, &suspended) == -1) {
+		muser_fini(&u);
+		free(uid);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: user flags", __func__);
+	}
+	if (locked && need != MAUTH_LOCKED_OK) {
+		muser_fini(&u);
+		free(uid);
+		mfcgi_fail(req, MERR_USER_LOCKED, "This account has been locked");
+		return mfcgi_fail_add(req, "soft_logout", json_true());
+	}
+	req->auth.is_suspended = suspended;
+	req->auth.user_id = uid;
+	req->auth.device_id = NULL;
+	req->auth.token_id = 0;
+	req->auth.is_admin = u.is_admin;
+	req->auth.is_guest = 0;
+	req->auth.is_shadow_banned = u.shadow_banned;
+	req->auth.appservice = as;
+	muser_fini(&u);
+	return 0;
+}
+
+/*
  * Spec: C-S API, "Client authentication": a missing token is 401
  * M_MISSING_TOKEN, an unknown one 401 M_UNKNOWN_TOKEN; an expired
  * refreshable token also gets soft_logout, telling the client to refresh.
@@ -84,6 +156,12 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 		if (need == MAUTH_OPTIONAL)
 			return 0;
 		return mfcgi_fail(req, MERR_MISSING_TOKEN, "Missing access token");
+	}
+	if (req->conf->appservicesz > 0) {
+		const struct mappsvc *as = mappsvc_by_token(req->conf, req->token);
+
+		if (as != NULL)
+			return appservice_authenticate(req, need, as);
 	}
 	if ((hash = mcrypto_token_hash(req->token)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: token hash", __func__);

@@ -28,6 +28,8 @@ enum mauth {
 	X(MERR_INVALID_PARAM, 400, "M_INVALID_PARAM") \
 	X(MERR_UNKNOWN, 400, "M_UNKNOWN") \
 	X(MERR_USER_IN_USE, 400, "M_USER_IN_USE") \
+	X(MERR_EXCLUSIVE, 400, "M_EXCLUSIVE") \
+	X(MERR_URL_NOT_SET, 400, "M_URL_NOT_SET") \
 	X(MERR_INVALID_USERNAME, 400, "M_INVALID_USERNAME") \
 	X(MERR_WEAK_PASSWORD, 400, "M_WEAK_PASSWORD") \
 	X(MERR_UNSUPPORTED_ROOM_VERSION, 400, "M_UNSUPPORTED_ROOM_VERSION") \
@@ -59,6 +61,9 @@ enum mauth {
 	X(MERR_LIMITED, 429, "M_LIMIT_EXCEEDED") \
 	X(MERR_INTERNAL, 500, "M_UNKNOWN") \
 	X(MERR_BAD_GATEWAY, 502, "M_UNKNOWN") \
+	X(MERR_CONNECTION_FAILED, 502, "M_CONNECTION_FAILED") \
+	X(MERR_BAD_STATUS, 502, "M_BAD_STATUS") \
+	X(MERR_CONNECTION_TIMEOUT, 504, "M_CONNECTION_TIMEOUT") \
 	X(MERR_NOT_YET_UPLOADED, 504, "M_NOT_YET_UPLOADED")
 
 enum merr {
@@ -81,6 +86,8 @@ struct mserver {
 	struct mnotify		*notify;
 };
 
+struct mappsvc;
+
 /* Parsed Authorization of a request. */
 struct mauthinfo {
 	char		*user_id;
@@ -91,6 +98,7 @@ struct mauthinfo {
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
 	int		 is_suspended;		/* spec: "Account suspension": reads only */
 	char		*origin;	/* MAUTH_SERVER: the server that signed it */
+	const struct mappsvc *appservice;	/* its as_token authenticated: the service */
 };
 
 #define MREQ_PARAMS	8

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "appsvc/appsvc.h"
 #include "compat.h"
 #include "crypto/crypto.h"
 #include "fcgi/extern.h"
@@ -119,7 +120,9 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		/* Another's database (Synapse's): checked, never migrated. */
 		if ((db = app->db_open(conf)) == NULL)
 			goto bad;
-	} else if ((db = mdb_open(conf, NULL)) == NULL || mdb_migrate(db) == -1) {
+	/* Application services' own users exist without registering. */
+	} else if ((db = mdb_open(conf, NULL)) == NULL || mdb_migrate(db) == -1 ||
+	    mappsvc_senders_ensure(db, conf) == -1) {
 		mlog_err(NULL, "database %s is not usable", conf->db_backend == MDB_SQLITE ?
 		    conf->database : "(postgres)");
 		mdb_close(db);

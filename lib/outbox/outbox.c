@@ -48,7 +48,7 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 {
 	struct moutbox_row	*rows = NULL;
 	int64_t			*ids = NULL, failures, since, now;
-	size_t			 n = 0, batch = k->batch > 0 ? k->batch : 1;
+	size_t			 n = 0, send, t, batch = k->batch > 0 ? k->batch : 1;
 	enum moutbox_res	 res;
 	int			 kept;
 
@@ -71,7 +71,10 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 			mstore_outbox_release(db, k->kind, dest, owner);
 			break;
 		}
-		res = k->deliver(k->arg, db, dest, rows, n);
+		send = n;
+		if (k->take != NULL && (t = k->take(k->arg, rows, n)) >= 1 && t < n)
+			send = t;
+		res = k->deliver(k->arg, db, dest, rows, send);
 		now = mclock_now_ms();
 		if (res == MOUTBOX_GONE) {
 			mstore_outbox_drop(db, k->kind, dest);
@@ -88,10 +91,10 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 			 */
 			if (k->give_up_ms > 0 && since > 0 && now - since >= k->give_up_ms) {
 				mlog_warn(NULL, "%s: giving up on %zu rows after %lld ms of failures",
-				    k->kind, n, (long long)(now - since));
-				for (size_t i = 0; i < n; i++)
+				    k->kind, send, (long long)(now - since));
+				for (size_t i = 0; i < send; i++)
 					ids[i] = rows[i].id;
-				mstore_outbox_done(db, k->kind, dest, owner, ids, n, 0);
+				mstore_outbox_done(db, k->kind, dest, owner, ids, send, 0);
 				mstore_outbox_fail(db, k->kind, dest, owner, now, now, 1);
 				break;
 			}
@@ -99,9 +102,9 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 			    now + moutbox_backoff(k, failures + 1), now, 0);
 			break;
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < send; i++)
 			ids[i] = rows[i].id;
-		if ((kept = mstore_outbox_done(db, k->kind, dest, owner, ids, n,
+		if ((kept = mstore_outbox_done(db, k->kind, dest, owner, ids, send,
 		    now + MOUTBOX_LEASE_MS)) == -1) {
 			/*
 			 * Delivered but not recorded: the rows are sent again once

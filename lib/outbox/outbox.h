@@ -37,6 +37,12 @@ struct moutbox_kind {
 	size_t		  batch;
 	int64_t		  backoff_min_ms, backoff_max_ms, give_up_ms;
 	unsigned	  streams;
+	/*
+	 * How many of the head rows rows[0..n) go in the next request (at
+	 * least 1), or NULL: all of them.  A kind whose requests must stay
+	 * as first sent (application service transactions) says so here.
+	 */
+	size_t		(*take)(void *arg, const struct moutbox_row *rows, size_t n);
 };
 
 /* A claim lasts this long; each delivery renews it. */

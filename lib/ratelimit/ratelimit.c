@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "fcgi/fcgi.h"
 #include "json/json.h"
@@ -53,6 +54,16 @@ mratelimit_check(struct mreq *req, enum mrc rc, const char *key)
 	return take(req, rc, key, req->conf->rc[rc].per_second, req->conf->rc[rc].burst_count, 0);
 }
 
+/*
+ * Synapse: the users of an application service whose registration says
+ * rate_limited: false are not limited.
+ */
+static int
+appservice_exempt(const struct mreq *req)
+{
+	return req->auth.appservice != NULL && !req->auth.appservice->rate_limited;
+}
+
 int
 mratelimit_user(struct mreq *req, enum mrc rc)
 {
@@ -61,7 +72,7 @@ mratelimit_user(struct mreq *req, enum mrc rc)
 
 	if (rc >= MRC__MAX || req->auth.user_id == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: no user", __func__);
-	if (req->auth.is_admin)
+	if (req->auth.is_admin || appservice_exempt(req))
 		return 0;
 	found = mstore_ratelimit_override_get(req->db, req->auth.user_id, &ps, &burst);
 	if (found == -1)
@@ -98,7 +109,7 @@ mratelimit_event(struct mreq *req, const char *room_id, const char *type,
 	if (strcmp(m, "join") == 0)
 		return mratelimit_user(req, MRC_JOINS_LOCAL);
 	if (strcmp(m, "invite") == 0) {
-		if (req->auth.is_admin)
+		if (req->auth.is_admin || appservice_exempt(req))
 			return 0;
 		if (mratelimit_take(req, MRC_INVITES_ROOM, room_id) == -1)
 			return -1;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
 #include "crypto/crypto.h"
 #include "events/events.h"
@@ -691,6 +692,21 @@ hook_devlists(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * Application services (lib/appsvc): the event goes to the queue of
+ * every registered service whose namespaces it is in, in its
+ * transaction; myelin-pusher sends their transactions.  0 or -1.
+ */
+static int
+hook_appservice(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	const struct mconfig *c = mdb_conf(ctx->db);
+
+	if (c == NULL || c->appservicesz == 0)
+		return 0;
+	return mappsvc_event_queue(ctx->db, c, p->ev, p->event_id, p->room_id);
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -710,6 +726,7 @@ static const struct persist_hook {
 	{ "federation",	hook_federation, 1 },
 	{ "delayed",	hook_delayed,	1 },
 	{ "devlists",	hook_devlists,	1 },
+	{ "appservice",	hook_appservice, 1 },
 };
 
 /*

@@ -371,6 +371,7 @@ mstore_room_purge(struct mdb *db, const char *room_id)
 		MSTMT_ADMIN_PURGE_RECEIPTS, MSTMT_ADMIN_PURGE_PUSH_ACTIONS,
 		MSTMT_ADMIN_PURGE_CSTATE, MSTMT_ADMIN_PURGE_FWD, MSTMT_ADMIN_ALIASES_DEL,
 		MSTMT_ADMIN_PURGE_EVENTS, MSTMT_ADMIN_PURGE_ROOM,
+		MSTMT_DIR_AS_ROOMS_PURGE,
 	};
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)

@@ -30,6 +30,12 @@ mstmt_sql(enum mstmt st, enum mdb_backend kind)
 	return stmt_sql[st];
 }
 
+const struct mconfig *
+mdb_conf(const struct mdb *db)
+{
+	return db->conf;
+}
+
 struct mdb *
 mdb_open(const struct mconfig *conf, struct mnotify *notify)
 {
@@ -38,6 +44,7 @@ mdb_open(const struct mconfig *conf, struct mnotify *notify)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->kind = conf->db_backend;
+	db->conf = conf;
 	db->notify = notify;
 	db->be = conf->db_backend == MDB_POSTGRES ? &mbackend_pg : &mbackend_sqlite;
 	if (db->be->open(db, conf->database) == -1) {

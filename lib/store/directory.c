@@ -330,6 +330,25 @@ mstore_alias_move(struct mdb *db, const char *from, const char *to)
 }
 
 int
+mstore_appservice_room_put(struct mdb *db, const char *as_id, const char *network_id,
+    const char *room_id, int listed)
+{
+	if (listed)
+		return mdb_exec(db, MSTMT_DIR_AS_ROOM_PUT, "sss", as_id, network_id, room_id) < 0 ?
+		    -1 : 0;
+	return mdb_exec(db, MSTMT_DIR_AS_ROOM_DEL, "sss", as_id, network_id, room_id) < 0 ?
+	    -1 : 0;
+}
+
+json_t *
+mstore_appservice_rooms(struct mdb *db, const char *as_id, const char *network_id)
+{
+	if (as_id == NULL)
+		return mcur_json_strings(mdb_query(db, MSTMT_DIR_AS_ROOMS_ALL, ""));
+	return mcur_json_strings(mdb_query(db, MSTMT_DIR_AS_ROOMS, "ss", as_id, network_id));
+}
+
+int
 mstore_room_forget(struct mdb *db, const char *user_id, const char *room_id,
     const char *event_id)
 {
@@ -438,24 +457,33 @@ key_cmp(const json_t *room, const struct pubkey *k)
 	return d > 0 ? -1 : d < 0;
 }
 
+int
+mstore_public_room_cmp(const json_t *a, const json_t *b)
+{
+	struct pubkey k = { 1, json_integer_value(json_object_get(b, "num_joined_members")),
+	    mjson_str(b, "room_id") };
+
+	return key_cmp(a, &k);
+}
+
 json_t *
-mstore_public_rooms_page(struct mdb *db, int64_t limit, const char *since,
-    const char *search, const json_t *types, int none, int *bad_since)
+mstore_public_rooms_page(json_t *all, int64_t limit, const char *since, int *bad_since)
 {
 	struct pubkey	 key = { 1, 0, "" };
-	json_t		*all, *chunk, *out;
+	json_t		*chunk, *out;
 	size_t		 n, lo, hi;
 	int		 more;
 
 	*bad_since = 0;
+	if (all == NULL)
+		return NULL;
 	if (since != NULL && pubkey_parse(since, &key) == -1) {
 		*bad_since = 1;
+		json_decref(all);
 		return NULL;
 	}
 	if (limit <= 0 || limit > MSTORE_PUBLIC_ROOMS_MAX)
 		limit = MSTORE_PUBLIC_ROOMS_MAX;
-	if ((all = none ? json_array() : mstore_public_rooms(db, search, types)) == NULL)
-		return NULL;
 	n = json_array_size(all);
 	if (since == NULL || key.forward) {
 		for (lo = 0; since != NULL && lo < n && key_cmp(json_array_get(all, lo), &key) <= 0;

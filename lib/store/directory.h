@@ -33,17 +33,20 @@ int	mstore_room_summary(struct mdb *, const char *room_id, json_t **out);
  * page and search.
  */
 json_t	*mstore_public_rooms(struct mdb *, const char *search, const json_t *room_types);
+/* The directory's order of two summaries: <0 when a comes first. */
+int	mstore_public_room_cmp(const json_t *a, const json_t *b);
 /*
- * One page of them, as /publicRooms answers for clients and for other
- * servers: {chunk, total_room_count_estimate, next_batch?, prev_batch?}
- * after or before the room the since token names; limit 0 or above
- * MSTORE_PUBLIC_ROOMS_MAX gives that many.  none: an empty list (a
- * network nobody publishes).  A new object, or NULL with *bad_since 1
- * for a token that is not one of ours, else on failure.
+ * One page of all (summaries in the directory's order, as
+ * mstore_public_rooms gives; taken over, NULL a failure), as
+ * /publicRooms answers for clients and for other servers: {chunk,
+ * total_room_count_estimate, next_batch?, prev_batch?} after or before
+ * the room the since token names; limit 0 or above
+ * MSTORE_PUBLIC_ROOMS_MAX gives that many.  A new object, or NULL with
+ * *bad_since 1 for a token that is not one of ours, else on failure.
  */
 #define MSTORE_PUBLIC_ROOMS_MAX	1000
-json_t	*mstore_public_rooms_page(struct mdb *, int64_t limit, const char *since,
-	    const char *search, const json_t *room_types, int none, int *bad_since);
+json_t	*mstore_public_rooms_page(json_t *all, int64_t limit, const char *since,
+	    int *bad_since);
 
 /*
  * The current m.space.child events of a room with a valid via (a
@@ -53,6 +56,15 @@ json_t	*mstore_public_rooms_page(struct mdb *, int64_t limit, const char *since,
  * array, or NULL on failure.
  */
 json_t	*mstore_space_children(struct mdb *, const char *room_id);
+
+/*
+ * Lists (listed 1) or unlists room_id in the list of network_id of the
+ * application service as_id.  0 or -1.
+ */
+int	mstore_appservice_room_put(struct mdb *, const char *as_id, const char *network_id,
+	    const char *room_id, int listed);
+/* The rooms in as_id's list of network_id (as_id NULL: in every list): a new array, or NULL. */
+json_t	*mstore_appservice_rooms(struct mdb *, const char *as_id, const char *network_id);
 
 /* Points every local alias of room from at room to (room upgrades).  0 or -1. */
 int	mstore_alias_move(struct mdb *, const char *from, const char *to);

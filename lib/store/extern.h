@@ -40,6 +40,7 @@ struct mdb {
 	int			 foreign;	/* another's database (Synapse's): no settings of ours */
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
+	const struct mconfig	*conf;		/* the one mdb_open was given */
 };
 
 struct mcur {

@@ -792,5 +792,15 @@ const struct mmigration mmigrations[] = {
 	  " expires_ts BIGINT NOT NULL);"
 	  "CREATE INDEX url_previews_expires ON url_previews (expires_ts);",
 	  NULL },
+	/*
+	 * Application services' room lists, one per network they bridge
+	 * (PUT /directory/list/appservice/{networkId}/{roomId}), apart from
+	 * the server's own directory (rooms.is_public).
+	 */
+	{ 29, "appservice-rooms",
+	  "CREATE TABLE appservice_rooms (appservice_id TEXT NOT NULL,"
+	  " network_id TEXT NOT NULL, room_id TEXT NOT NULL,"
+	  " PRIMARY KEY (appservice_id, network_id, room_id));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

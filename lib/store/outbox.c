@@ -155,6 +155,14 @@ mstore_outbox_fail(struct mdb *db, const char *kind, const char *destination,
 	    now, (int64_t)(restart != 0)) == -1 ? -1 : 0;
 }
 
+int
+mstore_outbox_mark(struct mdb *db, const char *kind, const char *destination, int64_t first,
+    int64_t last, const char *mark)
+{
+	return mdb_exec(db, MSTMT_OUTBOX_MARK, "ssiis", kind, destination, first, last,
+	    mark) < 0 ? -1 : 0;
+}
+
 int64_t
 mstore_outbox_drop(struct mdb *db, const char *kind, const char *destination)
 {

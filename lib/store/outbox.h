@@ -68,6 +68,13 @@ int64_t	mstore_outbox_drop(struct mdb *, const char *kind, const char *destinati
  * stops backing off or being leased; 0 when none, -1 on failure.
  */
 int64_t	mstore_outbox_next(struct mdb *, const char *kind, int64_t now);
+/*
+ * Puts mark before the payload of destination's rows with ids
+ * first..last that have none or a JSON object's (a transaction recorded
+ * before it is sent).  0 or -1.
+ */
+int	mstore_outbox_mark(struct mdb *, const char *kind, const char *destination,
+	    int64_t first, int64_t last, const char *mark);
 /* Rows of kind waiting, or -1. */
 int64_t	mstore_outbox_count(struct mdb *, const char *kind);
 

@@ -22,6 +22,15 @@
 	X(MSTMT_DIR_PUBLIC_ROOMS, "SELECT r.room_id, r.room_version, (SELECT COUNT(*)" \
 	    " FROM current_state c WHERE c.room_id = r.room_id AND c.type = 'm.room.member'" \
 	    " AND c.membership = 'join') FROM rooms r WHERE r.is_public = 1") \
+	/* Application services' lists of their networks (PUT /directory/list/appservice). */ \
+	X(MSTMT_DIR_AS_ROOM_PUT, "INSERT INTO appservice_rooms (appservice_id, network_id," \
+	    " room_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING") \
+	X(MSTMT_DIR_AS_ROOM_DEL, "DELETE FROM appservice_rooms WHERE appservice_id = $1" \
+	    " AND network_id = $2 AND room_id = $3") \
+	X(MSTMT_DIR_AS_ROOMS, "SELECT DISTINCT room_id FROM appservice_rooms" \
+	    " WHERE appservice_id = $1 AND network_id = $2 ORDER BY room_id") \
+	X(MSTMT_DIR_AS_ROOMS_PURGE, "DELETE FROM appservice_rooms WHERE room_id = $1") \
+	X(MSTMT_DIR_AS_ROOMS_ALL, "SELECT DISTINCT room_id FROM appservice_rooms ORDER BY room_id") \
 	/* spaces */ \
 	X(MSTMT_DIR_SPACE_CHILDREN, "SELECT c.state_key, e.json, c.event_id FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1" \

@@ -27,6 +27,10 @@
 	X(MSTMT_OUTBOX_HEAD, "SELECT id, ref, payload, created_ts FROM outbox" \
 	    " WHERE kind = $1 AND destination = $2 ORDER BY id LIMIT $3") \
 	X(MSTMT_OUTBOX_DEL, "DELETE FROM outbox WHERE id = $1") \
+	/* Unmarked: no payload, or a JSON object's. */ \
+	X(MSTMT_OUTBOX_MARK, "UPDATE outbox SET payload = CAST($5 AS TEXT) ||" \
+	    " COALESCE(payload, '') WHERE kind = $1 AND destination = $2 AND id >= $3" \
+	    " AND id <= $4 AND (payload IS NULL OR substr(payload, 1, 1) = '{')") \
 	X(MSTMT_OUTBOX_DEL_DEST, "DELETE FROM outbox WHERE kind = $1 AND destination = $2") \
 	X(MSTMT_OUTBOX_RELEASE, "UPDATE outbox_destinations SET lease_owner = NULL," \
 	    " lease_until = 0, failures = 0, failing_since = 0, retry_ts = 0" \

@@ -22,6 +22,8 @@ enum mdb_err { MDB_OK, MDB_ERR_CONSTRAINT, MDB_ERR_OTHER };
  * a notify segment, whose writes wake nobody.  notify must outlive it.
  */
 struct mdb	*mdb_open(const struct mconfig *, struct mnotify *notify);
+/* The config the connection was opened with (it must outlive the connection). */
+const struct mconfig *mdb_conf(const struct mdb *);
 void		 mdb_close(struct mdb *);
 /* Applies pending numbered migrations in one locked transaction. 0 or -1. */
 int		 mdb_migrate(struct mdb *);
