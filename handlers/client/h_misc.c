@@ -10,10 +10,11 @@
 int
 h_versions(struct mreq *req)
 {
-	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:{}}",
+	/* MSC4186, simplified sliding sync: myelin-sync answers it. */
+	return mfcgi_reply(req, 200, json_pack("{s:[sssssssssssssss],s:{s:b}}",
 	    "versions", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4",
 	    "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11", "v1.12",
-	    "unstable_features"));
+	    "unstable_features", "org.matrix.simplified_msc3575", 1));
 }
 
 /*

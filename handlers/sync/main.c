@@ -219,6 +219,8 @@ h_sync(struct mreq *req)
 
 static const struct mroute routes[] = {
 	{ MM_GET,	"/_matrix/client/v3/sync",	MAUTH_USER,	h_sync },
+	{ MM_POST,	"/_matrix/client/unstable/org.matrix.simplified_msc3575/sync",
+							MAUTH_USER,	h_sliding_sync },
 	{ MM_GET,	"/_matrix/client/v3/events",	MAUTH_USER,	h_events },
 	{ MM_GET,	"/_matrix/client/v3/initialSync", MAUTH_USER,	h_initial_sync },
 	{ MM_GET,	"/_matrix/client/v3/rooms/{roomId}/initialSync", MAUTH_USER,
@@ -228,6 +230,7 @@ static const struct mroute routes[] = {
 /* GET /events/{eventId} is not here: myelin-client answers it. */
 static const char *const locations[] = {
 	"~ ^/_matrix/client/(v3|r0)/sync$",
+	"= /_matrix/client/unstable/org.matrix.simplified_msc3575/sync",
 	"~ ^/_matrix/client/(v3|r0)/(events|initialSync)$",
 	"~ ^/_matrix/client/(v3|r0)/rooms/[^/]+/initialSync$",
 };

@@ -121,6 +121,15 @@ int	sync_room_allowed(const struct syncctx *, const char *room_id);
  */
 int	sync_unread(struct syncctx *);
 
+/*
+ * The stripped state of an invite or knock to room_id, own the user's
+ * membership event, last (rooms.c).  New reference.
+ */
+json_t	*sync_stripped_state(struct mreq *, const char *room_id, const json_t *own);
+
+/* POST .../org.matrix.simplified_msc3575/sync (sliding.c). */
+int	h_sliding_sync(struct mreq *);
+
 /* The response's section of room_id under rooms.join (created when absent). */
 json_t	*sync_joined_room(struct syncctx *, const char *room_id);
 
