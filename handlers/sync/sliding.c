@@ -50,6 +50,7 @@ struct slctx {
 	json_t			*members;	/* mstore_sync_members */
 	json_t			*dms;		/* {room: true} from m.direct */
 	json_t			*counts;	/* {room: [notify, highlight]} */
+	json_t			*ignored;	/* m.ignored_user_list's ignored_users, or NULL */
 	int64_t			 now;
 };
 
@@ -655,6 +656,9 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 
 		if (!vis[i - 1] || (int64_t)(i - 1) >= limit)
 			continue;
+		/* Spec: "Ignoring Users": their events (not state) are not sent. */
+		if (row->state_key == NULL && json_object_get(x->ignored, row->sender) != NULL)
+			continue;
 		if (json_array_append_new(tl, mroom_client_event(row, x->now, me, dev)) == -1)
 			goto fail;
 		if (oldest < 0)
@@ -958,6 +962,7 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 	struct slroom		*rooms = NULL, *sorted = NULL;
 	size_t			 memsz = 0, nrooms = 0;
 	json_t			*resp = NULL, *want = NULL, *sent = NULL, *joinedset = NULL;
+	json_t			*ignore = NULL;
 	json_t			*lists_out, *rooms_out, *ext_out, *l, *w;
 	const json_t		*lists = json_object_get(st->body, "lists");
 	const json_t		*subs = json_object_get(st->body, "room_subscriptions");
@@ -980,6 +985,8 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 	    x.to.p[SPOS_EVENTS])) == NULL ||
 	    (x.members = mstore_sync_members(req->db, req->auth.user_id)) == NULL ||
 	    (x.dms = dm_rooms(req)) == NULL || (x.counts = push_counts(req)) == NULL ||
+	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
+	    &ignore) == -1 ||
 	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
 	    (rooms = calloc(memsz > 0 ? memsz : 1, sizeof(*rooms))) == NULL ||
 	    (sorted = calloc(memsz > 0 ? memsz : 1, sizeof(*sorted))) == NULL ||
@@ -988,6 +995,8 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	if (json_is_object(json_object_get(ignore, "ignored_users")))
+		x.ignored = json_object_get(ignore, "ignored_users");
 	/*
 	 * The rooms lists choose from: joined and invited ones, and, once,
 	 * a room left since the client was last sent it, so that it sees
@@ -1000,6 +1009,10 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		int			 join = strcmp(m->membership, "join") == 0;
 
 		if (m->stream > x.to.p[SPOS_EVENTS])
+			continue;
+		/* Spec: "Ignoring Users": nor their invites. */
+		if (strcmp(m->membership, "invite") == 0 && mjson_str(m->event, "sender") != NULL &&
+		    json_object_get(x.ignored, mjson_str(m->event, "sender")) != NULL)
 			continue;
 		if (!join && strcmp(m->membership, "invite") != 0 &&
 		    !(held != NULL && (strcmp(m->membership, "leave") == 0 ||
@@ -1101,6 +1114,7 @@ done:
 	json_decref(x.members);
 	json_decref(x.dms);
 	json_decref(x.counts);
+	json_decref(ignore);
 	msyncmember_list_free(mem, memsz);
 	free(rooms);
 	free(sorted);

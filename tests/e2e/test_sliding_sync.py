@@ -206,6 +206,21 @@ def test_invite_shows_invite_state_then_leave_drops_the_room(stack, uniq):
     assert ss_ok(b, body(conn_id="fresh"))["lists"]["all_rooms"]["count"] == 0
 
 
+def test_ignored_users_events_and_invites_are_not_sent(stack, uniq):
+    a = User.register(stack, uniq("ssg"))
+    b = User.register(stack, uniq("ssg"))
+    room = a.create_room(invite=[b.user_id])
+    b.join(room)
+    a.ok("PUT", "/user/%s/account_data/m.ignored_user_list" % q(a.user_id),
+         {"ignored_users": {b.user_id: {}}})
+    a.send_text(room, "mine")
+    b.send_text(room, "ignored")
+    other = b.create_room(invite=[a.user_id])
+    r = ss_ok(a, body(limit=5))
+    assert "ignored" not in bodies(r["rooms"][room]) and "mine" in bodies(r["rooms"][room])
+    assert other not in r["rooms"]
+
+
 def test_filters(stack, uniq):
     a = User.register(stack, uniq("ssf"))
     b = User.register(stack, uniq("ssf"))
