@@ -254,19 +254,15 @@ setup(struct mreq *req, struct slstate **out)
 	st->has_pos = pos != NULL;
 	if (pos != NULL && pos_parse(req, pos, &st->conn, &seq, &st->since) == -1)
 		goto out;
-	if (mstore_sliding_expire(req->db, now - CONN_TTL_MS) == -1) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-		goto out;
-	}
 	if (pos == NULL) {
 		if (mstore_sliding_conn_new(req->db, req->auth.user_id, dev, st->conn_id, now,
-		    &st->conn) == -1) {
+		    now - CONN_TTL_MS, &st->conn) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
 	} else {
 		found = mstore_sliding_conn_get(req->db, st->conn, req->auth.user_id, dev,
-		    st->conn_id, &last, &acked);
+		    st->conn_id, now - CONN_TTL_MS, &last, &acked);
 		if (found == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
@@ -281,7 +277,7 @@ setup(struct mreq *req, struct slstate **out)
 			mfcgi_fail_as(req, 400, "M_UNKNOWN_POS", "Unknown position");
 			goto out;
 		}
-		if (mstore_sliding_ack(req->db, st->conn, seq, now) == -1) {
+		if (mstore_sliding_ack(req->db, st->conn, seq, now, now - CONN_TTL_MS) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
@@ -597,7 +593,7 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	json_t		*sec = NULL, *state = NULL, *prev = NULL, *tl = NULL, *rs = NULL;
 	json_t		*senders = NULL, *tlids = NULL, *oldcfg = NULL, *ev;
 	const json_t	*want_rs = json_object_get(w, "required_state");
-	struct mevrow	*rows = NULL;
+	struct mevrow	*rows = NULL, inv;
 	unsigned char	*vis = NULL;
 	size_t		 n = 0, kept = 0;
 	int64_t		 limit = json_integer_value(json_object_get(w, "timeline_limit"));
@@ -609,6 +605,7 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	char		 tok[32];
 
 	*unchanged = 0;
+	memset(&inv, 0, sizeof(inv));
 	upto = joined || r->m->stream > x->to.p[SPOS_EVENTS] ? x->to.p[SPOS_EVENTS] :
 	    r->m->stream;
 	*stream = upto;
@@ -625,9 +622,14 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 			return NULL;
 		}
 		*stream = r->m->stream;
+		if (mstore_event_get(req->db, r->m->event_id, &inv) != 1) {
+			mevrow_fini(&inv);
+			return NULL;
+		}
 		sec = json_pack("{s:b,s:o,s:I}", "initial", 1, "invite_state",
-		    sync_stripped_state(req, room_id, r->m->event), "bump_stamp",
+		    sync_stripped_state(req, room_id, inv.json), "bump_stamp",
 		    (json_int_t)r->bump);
+		mevrow_fini(&inv);
 		if (sec != NULL && json_object_get(x->dms, room_id) != NULL)
 			json_object_set_new(sec, "is_dm", json_true());
 		return sec;
@@ -987,7 +989,7 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 	    (x.dms = dm_rooms(req)) == NULL || (x.counts = push_counts(req)) == NULL ||
 	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
 	    &ignore) == -1 ||
-	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
+	    mstore_sliding_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
 	    (rooms = calloc(memsz > 0 ? memsz : 1, sizeof(*rooms))) == NULL ||
 	    (sorted = calloc(memsz > 0 ? memsz : 1, sizeof(*sorted))) == NULL ||
 	    (want = json_object()) == NULL || (sent = json_object()) == NULL ||
@@ -1011,8 +1013,8 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		if (m->stream > x.to.p[SPOS_EVENTS])
 			continue;
 		/* Spec: "Ignoring Users": nor their invites. */
-		if (strcmp(m->membership, "invite") == 0 && mjson_str(m->event, "sender") != NULL &&
-		    json_object_get(x.ignored, mjson_str(m->event, "sender")) != NULL)
+		if (strcmp(m->membership, "invite") == 0 && m->sender != NULL &&
+		    json_object_get(x.ignored, m->sender) != NULL)
 			continue;
 		if (!join && strcmp(m->membership, "invite") != 0 &&
 		    !(held != NULL && (strcmp(m->membership, "leave") == 0 ||

@@ -5,11 +5,13 @@
 
 int
 mstore_sliding_conn_new(struct mdb *db, const char *user_id, const char *device_id,
-    const char *conn_id, int64_t now, int64_t *id)
+    const char *conn_id, int64_t now, int64_t expire, int64_t *id)
 {
 	if (mdb_begin(db) == -1)
 		return -1;
-	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_DEL_KEY, "sss", user_id, device_id, conn_id) == -1 ||
+	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_EXPIRE, "i", expire) == -1 ||
+	    mdb_exec(db, MSTMT_SLIDING_CONN_EXPIRE, "i", expire) == -1 ||
+	    mdb_exec(db, MSTMT_SLIDING_ROOMS_DEL_KEY, "sss", user_id, device_id, conn_id) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_CONN_DEL_KEY, "sss", user_id, device_id, conn_id) == -1 ||
 	    mcur_first_int(mdb_query(db, MSTMT_SLIDING_CONN_ADD, "sssi", user_id, device_id,
 	    conn_id, now), id) != 1) {
@@ -21,13 +23,14 @@ mstore_sliding_conn_new(struct mdb *db, const char *user_id, const char *device_
 
 int
 mstore_sliding_conn_get(struct mdb *db, int64_t id, const char *user_id,
-    const char *device_id, const char *conn_id, int64_t *seq, int64_t *acked)
+    const char *device_id, const char *conn_id, int64_t expire, int64_t *seq,
+    int64_t *acked)
 {
 	struct mcur	*c;
 	int		 rc;
 
-	if ((c = mdb_query(db, MSTMT_SLIDING_CONN_GET, "isss", id, user_id, device_id,
-	    conn_id)) == NULL)
+	if ((c = mdb_query(db, MSTMT_SLIDING_CONN_GET, "isssi", id, user_id, device_id,
+	    conn_id, expire)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		*seq = mcur_int(c, 0);
@@ -38,11 +41,13 @@ mstore_sliding_conn_get(struct mdb *db, int64_t id, const char *user_id,
 }
 
 int
-mstore_sliding_ack(struct mdb *db, int64_t id, int64_t seq, int64_t now)
+mstore_sliding_ack(struct mdb *db, int64_t id, int64_t seq, int64_t now, int64_t expire)
 {
 	if (mdb_begin(db) == -1)
 		return -1;
-	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_DROP_AFTER, "ii", id, seq) == -1 ||
+	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_EXPIRE, "i", expire) == -1 ||
+	    mdb_exec(db, MSTMT_SLIDING_CONN_EXPIRE, "i", expire) == -1 ||
+	    mdb_exec(db, MSTMT_SLIDING_ROOMS_DROP_AFTER, "ii", id, seq) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_ROOMS_PRUNE, "ii", id, seq) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_CONN_ACK, "iii", id, seq, now) == -1) {
 		mdb_rollback(db);
@@ -89,24 +94,53 @@ fail:
 	return -1;
 }
 
-int
-mstore_sliding_expire(struct mdb *db, int64_t before)
-{
-	if (mdb_begin(db) == -1)
-		return -1;
-	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_EXPIRE, "i", before) == -1 ||
-	    mdb_exec(db, MSTMT_SLIDING_CONN_EXPIRE, "i", before) == -1) {
-		mdb_rollback(db);
-		return -1;
-	}
-	return mdb_commit(db);
-}
-
 static int
 bump_row(struct mcur *c, json_t *out, void *arg)
 {
 	(void)arg;
+	if (mcur_null(c, 1))
+		return 0;
 	return json_object_set_new(out, mcur_text(c, 0), json_integer(mcur_int(c, 1)));
+}
+
+static void
+member_fini(void *elem)
+{
+	struct msyncmember *m = elem;
+
+	free(m->room_id);
+	free(m->membership);
+	free(m->event_id);
+	free(m->sender);
+	json_decref(m->event);
+}
+
+static int
+member_row(struct mcur *c, void *elem)
+{
+	struct msyncmember *m = elem;
+
+	m->room_id = mcur_dup(c, 0);
+	m->membership = mcur_dup(c, 1);
+	m->stream = mcur_int(c, 2);
+	m->event_id = mcur_dup(c, 3);
+	m->sender = mcur_dup(c, 4);
+	m->event = NULL;
+	return m->room_id == NULL || m->membership == NULL || m->event_id == NULL ? -1 : 0;
+}
+
+int
+mstore_sliding_memberships(struct mdb *db, const char *user_id, struct msyncmember **out,
+    size_t *outsz)
+{
+	void	*v = NULL;
+	int	 rc;
+
+	*outsz = 0;
+	rc = mcur_collect(mdb_query(db, MSTMT_SLIDING_MEMBERSHIPS, "s", user_id), sizeof(**out),
+	    member_row, member_fini, &v, outsz);
+	*out = v;
+	return rc;
 }
 
 json_t *
