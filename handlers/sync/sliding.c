@@ -601,6 +601,9 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	int64_t		 upto, oldest = -1, live = 0;
 	int		 joined = strcmp(r->m->membership, "join") == 0, fresh = held == NULL;
 	int		 recfg, expanded = 0, limited;
+	/* A room held as an invite (config "invite") is new to the client once joined. */
+	int		 was_invite = held != NULL &&
+			    strcmp(json_string_value(json_array_get(held, 1)), "invite") == 0;
 	const char	*k;
 	char		 tok[32];
 
@@ -617,7 +620,7 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	json_decref(oldcfg);
 	if (strcmp(r->m->membership, "invite") == 0) {
 		/* An invite: its stripped state, never the room's events. */
-		if (held != NULL && r->m->stream <= p) {
+		if (was_invite && r->m->stream <= p) {
 			*unchanged = 1;
 			return NULL;
 		}
@@ -633,6 +636,11 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 		if (sec != NULL && json_object_get(x->dms, room_id) != NULL)
 			json_object_set_new(sec, "is_dm", json_true());
 		return sec;
+	}
+	if (was_invite) {
+		fresh = 1;
+		recfg = expanded = 0;
+		p = -1;
 	}
 	if (upto <= p && !recfg) {
 		*unchanged = 1;
@@ -1094,7 +1102,7 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		if (sec != NULL) {
 			json_object_set_new(rooms_out, room_id, sec);
 			json_object_set_new(sent, room_id, json_pack("[I,s]", (json_int_t)stream,
-			    cfg));
+			    strcmp(r->m->membership, "invite") == 0 ? "invite" : cfg));
 			*news = 1;
 		}
 		free(cfg);

@@ -193,7 +193,11 @@ def test_invite_shows_invite_state_then_leave_drops_the_room(stack, uniq):
     assert ss_ok(b, f)["lists"]["inv"]["count"] == 1
     b.join(room)
     r = ss_ok(b, body(limit=2), pos=r["pos"])
-    assert r["rooms"][room]["timeline"][-1]["content"]["membership"] == "join"
+    # Joined: the room is new to the client, which had only the invite's stripped state.
+    sec = r["rooms"][room]
+    assert sec["timeline"][-1]["content"]["membership"] == "join"
+    assert sec["initial"] is True and "invite_state" not in sec
+    assert "m.room.create" in [e["type"] for e in sec["required_state"]]
     b.room_post(room, "leave")
     r = ss_ok(b, body(limit=2), pos=r["pos"])
     # The leave comes once...
