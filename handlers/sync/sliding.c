@@ -965,7 +965,8 @@ push_counts(struct mreq *req)
  * NULL with the request failed.
  */
 static json_t *
-compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp, int *news)
+compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp, int *news,
+    json_t **roomsp)
 {
 	struct slctx		 x;
 	struct msyncmember	*mem = NULL;
@@ -983,8 +984,13 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 	x.st = st;
 	x.now = mclock_now_ms();
 	*news = 0;
-	if (sync_now(req, &x.to) == -1)
+	if ((*roomsp = json_array()) == NULL)
 		return NULL;
+	if (sync_now(req, &x.to) == -1) {
+		json_decref(*roomsp);
+		*roomsp = NULL;
+		return NULL;
+	}
 	*to = x.to;
 	x.from = st->since;
 	for (int i = 0; i < SPOS__MAX; i++)
@@ -1034,6 +1040,7 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		rooms[nrooms].bump = join && b != NULL ? json_integer_value(b) : m->stream;
 		if (join)
 			json_object_set_new(joinedset, m->room_id, json_true());
+		json_array_append_new(*roomsp, json_string(m->room_id));
 		nrooms++;
 	}
 	if ((resp = json_pack("{s:{},s:{},s:{}}", "lists", "rooms", "extensions")) == NULL) {
@@ -1115,6 +1122,8 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 out:
 	json_decref(resp);
 	resp = NULL;
+	json_decref(*roomsp);
+	*roomsp = NULL;
 done:
 	json_decref(want);
 	json_decref(sent);
@@ -1156,15 +1165,25 @@ h_sliding_sync(struct mreq *req)
 		req->state_free = slstate_free;
 	}
 	for (;;) {
+		json_t *rooms = NULL;
+
 		seq = req->srv->notify != NULL ? mnotify_seq(req->srv->notify) : 0;
-		if ((out = compute(req, st, &to, &sent, &news)) == NULL)
+		if ((out = compute(req, st, &to, &sent, &news, &rooms)) == NULL)
 			return -1;
 		if (news || !st->has_pos || req->woken == MWAKE_TIMEOUT ||
-		    mclock_now_ms() >= st->deadline)
+		    mclock_now_ms() >= st->deadline) {
+			json_decref(rooms);
 			break;
+		}
 		json_decref(out);
 		json_decref(sent);
 		sent = NULL;
+		/* As GET /sync: woken by commits in the user's rooms or naming the user. */
+		if (req->srv->notify != NULL && sync_park_interest(req, rooms) == 0) {
+			json_decref(rooms);
+			return mfcgi_park(req, st->deadline);
+		}
+		json_decref(rooms);
 		if (req->srv->notify == NULL || mnotify_seq(req->srv->notify) == seq)
 			return mfcgi_park(req, st->deadline);
 	}
@@ -1177,5 +1196,5 @@ h_sliding_sync(struct mreq *req)
 	sync_token_format(&to, tok, sizeof(tok));
 	snprintf(pos, sizeof(pos), "%lld.%lld.%s", (long long)st->conn, (long long)aseq, tok);
 	json_object_set_new(out, "pos", json_string(pos));
-	return mfcgi_reply(req, 200, out);
+	return sync_reply(req, out);
 }

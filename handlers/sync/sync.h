@@ -127,6 +127,15 @@ int	sync_unread(struct syncctx *);
  */
 json_t	*sync_stripped_state(struct mreq *, const char *room_id, const json_t *own);
 
+/*
+ * Before a park: wake for commits naming the user or one of rooms (an
+ * array of room IDs, or an object keyed by them), or everyone (main.c).
+ * 0, or -1 (then every commit wakes it).
+ */
+int	sync_park_interest(struct mreq *, const json_t *rooms);
+/* A 200 answer of a long-poll, with X-Myelin-Wakes: the times it was woken (main.c). */
+int	sync_reply(struct mreq *, json_t *out);
+
 /* POST .../org.matrix.simplified_msc3575/sync (sliding.c). */
 int	h_sliding_sync(struct mreq *);
 
