@@ -154,6 +154,17 @@ def test_room_subscription(stack, uniq):
     assert r["rooms"][far]["expanded_timeline"] is True
 
 
+def test_subscription_to_a_v12_room(stack, uniq):
+    """Room version 12's IDs carry no server name; they are room IDs all the same."""
+    a = User.register(stack, uniq("ssv"))
+    room = a.create_room(room_version="12", name="twelve")
+    assert ":" not in room
+    r = ss_ok(a, {"room_subscriptions": {room: {"timeline_limit": 1,
+                                                "required_state": [["m.room.name", ""]]}}})
+    assert r["rooms"][room]["name"] == "twelve"
+    assert r["rooms"][room]["required_state"][0]["content"] == {"name": "twelve"}
+
+
 def test_lazy_members_are_the_timeline_senders(stack, uniq):
     a = User.register(stack, uniq("ssz"))
     b = User.register(stack, uniq("ssz"))
