@@ -800,6 +800,69 @@ v2_resp(void)
 	    "account_data", "events", "presence", "events");
 }
 
+/* The rooms of scope that rooms (the answer's) carries as initial. */
+static json_t *
+fresh_rooms(const json_t *scope, const json_t *rooms)
+{
+	json_t	*out = json_array(), *v;
+	size_t	 i;
+
+	json_array_foreach(scope, i, v)
+		if (json_is_true(json_object_get(json_object_get(rooms, json_string_value(v)),
+		    "initial")))
+			json_array_append(out, v);
+	return out;
+}
+
+/*
+ * Runs one of the /sync v2 collectors over the joined rooms scope, from
+ * the positions of pos (all of it with st->initial), and moves what it
+ * wrote to o: per room, account data events (account) or the ephemeral
+ * event; the global account data too with global.  0, or -1 with the
+ * request failed.
+ */
+static int
+ext_run(struct slctx *x, const struct syncstream *coll, const struct syncstate *st,
+    json_t *scope, int global, json_t *o, int *news)
+{
+	struct syncctx	 c;
+	json_t		*join, *sec, *ev, *orooms = json_object_get(o, "rooms");
+	const char	*room_id;
+	size_t		 i;
+	int		 account = coll == &sync_account_data;
+
+	memset(&c, 0, sizeof(c));
+	c.req = x->req;
+	c.st = st;
+	c.from = x->from;
+	c.to = x->to;
+	c.empty = 1;
+	c.joined = scope;
+	if ((c.resp = v2_resp()) == NULL || coll->collect(&c) == -1) {
+		json_decref(c.resp);
+		return mfcgi_fail(x->req, MERR_INTERNAL, "%s: extension failed", __func__);
+	}
+	join = json_object_get(json_object_get(c.resp, "rooms"), "join");
+	if (global)
+		json_object_set(o, "global", json_object_get(json_object_get(c.resp,
+		    "account_data"), "events"));
+	json_object_foreach(join, room_id, sec) {
+		if (account) {
+			json_t *evs = json_object_get(json_object_get(sec, "account_data"), "events");
+
+			if (json_array_size(evs) > 0)
+				json_object_set(orooms, room_id, evs);
+			continue;
+		}
+		json_array_foreach(json_object_get(json_object_get(sec, "ephemeral"), "events"),
+		    i, ev)
+			json_object_set(orooms, room_id, ev);
+	}
+	*news |= !c.empty;
+	json_decref(c.resp);
+	return 0;
+}
+
 /*
  * Extensions (MSC3885 to_device, MSC3884 e2ee, MSC3959 account_data,
  * MSC3960 receipts, MSC3961 typing), from the same collectors as /sync
@@ -807,17 +870,13 @@ v2_resp(void)
  * *news: something for the client.  0, or -1 with the request failed.
  */
 static int
-extensions(struct slctx *x, const json_t *want, const json_t *joinedset, json_t *out,
-    int *news)
+extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const json_t *rooms,
+    json_t *out, int *news)
 {
 	struct mreq	*req = x->req;
 	const json_t	*ext = json_object_get(x->st->body, "extensions");
 	struct syncstate ss;
 	struct syncctx	 c;
-	json_t		*join, *sec;
-	const char	*room_id;
-	size_t		 i;
-	json_t		*ev;
 
 	memset(&ss, 0, sizeof(ss));
 	ss.initial = !x->st->has_pos;
@@ -874,40 +933,39 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, json_t 
 		const struct syncstream *const coll[] = {
 			&sync_account_data, &sync_receipts, &sync_typing,
 		};
-		json_t *o;
+		json_t *o, *scope, *fresh = NULL;
 
 		if (!ext_enabled(ext, names[e]))
 			continue;
-		memset(&c, 0, sizeof(c));
-		c.req = req;
-		c.st = &ss;
-		c.from = x->from;
-		c.to = x->to;
-		c.empty = 1;
-		if ((c.resp = v2_resp()) == NULL ||
-		    (c.joined = ext_scope(json_object_get(ext, names[e]), want,
-		    joinedset)) == NULL || coll[e]->collect(&c) == -1)
-			goto fail;
-		join = json_object_get(json_object_get(c.resp, "rooms"), "join");
-		o = json_pack("{s:{}}", "rooms");
-		if (e == 0) {
-			json_object_set(o, "global", json_object_get(json_object_get(c.resp,
-			    "account_data"), "events"));
-			json_object_foreach(join, room_id, sec)
-				if (json_array_size(json_object_get(json_object_get(sec,
-				    "account_data"), "events")) > 0)
-					json_object_set(json_object_get(o, "rooms"), room_id,
-					    json_object_get(json_object_get(sec, "account_data"),
-					    "events"));
-		} else
-			json_object_foreach(join, room_id, sec)
-				json_array_foreach(json_object_get(json_object_get(sec,
-				    "ephemeral"), "events"), i, ev)
-					json_object_set(json_object_get(o, "rooms"), room_id, ev);
+		if ((scope = ext_scope(json_object_get(ext, names[e]), want, joinedset)) == NULL ||
+		    (o = json_pack("{s:{}}", "rooms")) == NULL) {
+			json_decref(scope);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		}
 		json_object_set_new(out, names[e], o);
-		*news |= !c.empty;
-		json_decref(c.resp);
-		json_decref(c.joined);
+		if (ext_run(x, coll[e], &ss, scope, e == 0, o, news) == -1) {
+			json_decref(scope);
+			return -1;
+		}
+		/*
+		 * A room new to the connection gets all of its account data and
+		 * receipts, not only what moved since pos (typing is only ever
+		 * the present).
+		 */
+		if (x->st->has_pos && e < 2 && (fresh = fresh_rooms(scope, rooms)) != NULL &&
+		    json_array_size(fresh) > 0) {
+			struct syncstate iss;
+
+			memset(&iss, 0, sizeof(iss));
+			iss.initial = 1;
+			if (ext_run(x, coll[e], &iss, fresh, 0, o, news) == -1) {
+				json_decref(fresh);
+				json_decref(scope);
+				return -1;
+			}
+		}
+		json_decref(fresh);
+		json_decref(scope);
 	}
 	return 0;
 fail:
@@ -1115,7 +1173,7 @@ compute(struct mreq *req, struct slstate *st, struct syncpos *to, json_t **sentp
 		}
 		free(cfg);
 	}
-	if (extensions(&x, want, joinedset, ext_out, news) == -1)
+	if (extensions(&x, want, joinedset, rooms_out, ext_out, news) == -1)
 		goto out;
 	*sentp = sent;
 	sent = NULL;

@@ -320,6 +320,13 @@ def test_extensions_account_data_receipts_typing(stack, uniq):
     # Room account data only for the rooms the lists and subscriptions cover.
     assert list(ad["rooms"]) == [room]
     assert ad["rooms"][room] == [{"type": "org.example.room", "content": {"r": 1}}]
+    # The room outside the range enters it: all its account data comes, not
+    # only what changed since pos.
+    r2 = ss_ok(a, body(rng=(0, 1), extensions=ext), pos=r["pos"])
+    assert r2["rooms"][outside]["initial"] is True
+    assert r2["extensions"]["account_data"]["rooms"][outside] == [
+        {"type": "org.example.room", "content": {"r": 2}}]
+    assert room not in r2["extensions"]["account_data"]["rooms"]
     eid = b.send_text(room, "read me")
     r = ss_ok(a, body(rng=(0, 0), extensions=ext), pos=r["pos"])
     b.ok("POST", "/rooms/%s/receipt/m.read/%s" % (q(room), q(eid)), {})
