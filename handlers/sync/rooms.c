@@ -785,4 +785,4 @@ sync_joined_room(struct syncctx *ctx, const char *room_id)
 	return sec;
 }
 
-const struct syncstream sync_events = { SPOS_EVENTS, "events", current, collect };
+const struct syncstream sync_events = { SPOS_EVENTS, "events", current, collect, NULL };

@@ -791,15 +791,6 @@ ext_scope(const json_t *ecfg, const json_t *want, const json_t *joinedset)
 	return out;
 }
 
-/* A scratch /sync v2 response for the collectors to write into. */
-static json_t *
-v2_resp(void)
-{
-	return json_pack("{s:{s:{},s:{},s:{},s:{}},s:{s:[]},s:{s:[]}}",
-	    "rooms", "join", "invite", "leave", "knock",
-	    "account_data", "events", "presence", "events");
-}
-
 /* The rooms of scope that rooms (the answer's) carries as initial. */
 static json_t *
 fresh_rooms(const json_t *scope, const json_t *rooms)
@@ -815,58 +806,44 @@ fresh_rooms(const json_t *scope, const json_t *rooms)
 }
 
 /*
- * Runs one of the /sync v2 collectors over the joined rooms scope, from
- * the positions of pos (all of it with st->initial), and moves what it
- * wrote to o: per room, account data events (account) or the ephemeral
- * event; the global account data too with global.  0, or -1 with the
- * request failed.
+ * Computes one of the /sync v2 streams (its compute, shared with v2's
+ * collect) over the joined rooms scope, from the positions of pos (all
+ * of it with st->initial), into o: per room, account data events or the
+ * ephemeral event; the global account data too with global.  0, or -1
+ * with the request failed.
  */
 static int
 ext_run(struct slctx *x, const struct syncstream *coll, const struct syncstate *st,
     json_t *scope, int global, json_t *o, int *news)
 {
 	struct syncctx	 c;
-	json_t		*join, *sec, *ev, *orooms = json_object_get(o, "rooms");
+	struct syncnews	 n;
+	json_t		*evs, *orooms = json_object_get(o, "rooms");
 	const char	*room_id;
-	size_t		 i;
-	int		 account = coll == &sync_account_data;
 
 	memset(&c, 0, sizeof(c));
 	c.req = x->req;
 	c.st = st;
 	c.from = x->from;
 	c.to = x->to;
-	c.empty = 1;
 	c.joined = scope;
-	if ((c.resp = v2_resp()) == NULL || coll->collect(&c) == -1) {
-		json_decref(c.resp);
-		return mfcgi_fail(x->req, MERR_INTERNAL, "%s: extension failed", __func__);
-	}
-	join = json_object_get(json_object_get(c.resp, "rooms"), "join");
+	if (coll->compute(&c, &n) == -1)
+		return -1;
 	if (global)
-		json_object_set(o, "global", json_object_get(json_object_get(c.resp,
-		    "account_data"), "events"));
-	json_object_foreach(join, room_id, sec) {
-		if (account) {
-			json_t *evs = json_object_get(json_object_get(sec, "account_data"), "events");
-
-			if (json_array_size(evs) > 0)
-				json_object_set(orooms, room_id, evs);
-			continue;
-		}
-		json_array_foreach(json_object_get(json_object_get(sec, "ephemeral"), "events"),
-		    i, ev)
-			json_object_set(orooms, room_id, ev);
-	}
-	*news |= !c.empty;
-	json_decref(c.resp);
+		json_object_set(o, "global", n.global);
+	/* Account data: a room's events; receipts and typing: a room's one event. */
+	json_object_foreach(n.rooms, room_id, evs)
+		json_object_set(orooms, room_id, coll == &sync_account_data ? evs :
+		    json_array_get(evs, json_array_size(evs) - 1));
+	*news |= n.any;
+	syncnews_fini(&n);
 	return 0;
 }
 
 /*
  * Extensions (MSC3885 to_device, MSC3884 e2ee, MSC3959 account_data,
- * MSC3960 receipts, MSC3961 typing), from the same collectors as /sync
- * v2: each runs over a scratch v2 response, which is then reshaped.
+ * MSC3960 receipts, MSC3961 typing), from the computations of the /sync
+ * v2 streams (struct syncnews), which v2's collectors write their way.
  * *news: something for the client.  0, or -1 with the request failed.
  */
 static int
@@ -877,6 +854,7 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const j
 	const json_t	*ext = json_object_get(x->st->body, "extensions");
 	struct syncstate ss;
 	struct syncctx	 c;
+	struct syncnews	 n;
 
 	memset(&ss, 0, sizeof(ss));
 	ss.initial = !x->st->has_pos;
@@ -885,24 +863,22 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const j
 		struct syncstate tds;
 		char		 nb[32];
 
+		/* The extension's own since, not pos, acknowledges. */
 		memset(&tds, 0, sizeof(tds));
 		memset(&c, 0, sizeof(c));
 		c.req = req;
 		c.st = &tds;
 		c.to = x->to;
-		c.empty = 1;
 		c.from.p[SPOS_TODEVICE] = since != NULL ? strtoll(since, NULL, 10) : 0;
 		if (c.from.p[SPOS_TODEVICE] > c.to.p[SPOS_TODEVICE])
 			c.from.p[SPOS_TODEVICE] = c.to.p[SPOS_TODEVICE];
-		if ((c.resp = json_object()) == NULL || (c.joined = json_array()) == NULL ||
-		    sync_todevice.collect(&c) == -1)
-			goto fail;
+		if (sync_todevice.compute(&c, &n) == -1)
+			return -1;
 		snprintf(nb, sizeof(nb), "%lld", (long long)c.to.p[SPOS_TODEVICE]);
 		json_object_set_new(out, "to_device", json_pack("{s:s,s:O}", "next_batch", nb,
-		    "events", json_object_get(json_object_get(c.resp, "to_device"), "events")));
-		*news |= !c.empty;
-		json_decref(c.resp);
-		json_decref(c.joined);
+		    "events", json_object_get(n.extra, "events")));
+		*news |= n.any;
+		syncnews_fini(&n);
 	}
 	if (ext_enabled(ext, "e2ee")) {
 		json_t *dl;
@@ -912,21 +888,18 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const j
 		c.st = &ss;
 		c.from = x->from;
 		c.to = x->to;
-		c.empty = 1;
-		if ((c.resp = json_object()) == NULL || (c.joined = json_array()) == NULL ||
-		    sync_devicelists.collect(&c) == -1)
-			goto fail;
-		dl = json_object_get(c.resp, "device_lists");
+		if (sync_devicelists.compute(&c, &n) == -1)
+			return -1;
+		dl = json_object_get(n.extra, "device_lists");
 		json_object_set_new(out, "e2ee", json_pack("{s:O*,s:O*,s:o}",
 		    "device_one_time_keys_count",
-		    json_object_get(c.resp, "device_one_time_keys_count"),
+		    json_object_get(n.extra, "device_one_time_keys_count"),
 		    "device_unused_fallback_key_types",
-		    json_object_get(c.resp, "device_unused_fallback_key_types"),
+		    json_object_get(n.extra, "device_unused_fallback_key_types"),
 		    "device_lists", dl != NULL ? json_incref(dl) :
 		    json_pack("{s:[],s:[]}", "changed", "left")));
-		*news |= !c.empty;
-		json_decref(c.resp);
-		json_decref(c.joined);
+		*news |= n.any;
+		syncnews_fini(&n);
 	}
 	for (int e = 0; e < 3; e++) {
 		static const char *const names[] = { "account_data", "receipts", "typing" };
@@ -968,10 +941,6 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const j
 		json_decref(scope);
 	}
 	return 0;
-fail:
-	json_decref(c.resp);
-	json_decref(c.joined);
-	return mfcgi_fail(req, MERR_INTERNAL, "%s: extension failed", __func__);
 }
 
 /* {room: true} of rooms m.direct names (the user's DMs). */
