@@ -592,11 +592,11 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	const char	*dev = req->auth.device_id;
 	json_t		*held = json_object_get(x->sent, room_id);
 	json_t		*sec = NULL, *state = NULL, *prev = NULL, *tl = NULL, *rs = NULL;
-	json_t		*senders = NULL, *tlids = NULL, *oldcfg = NULL, *ev;
+	json_t		*senders = NULL, *oldcfg = NULL, *ev;
 	const json_t	*want_rs = json_object_get(w, "required_state");
 	struct mevrow	*rows = NULL, inv;
 	unsigned char	*vis = NULL;
-	size_t		 n = 0, kept = 0;
+	size_t		 n = 0;
 	int64_t		 limit = json_integer_value(json_object_get(w, "timeline_limit"));
 	int64_t		 p = held != NULL ? json_integer_value(json_array_get(held, 0)) : -1;
 	int64_t		 upto, oldest = -1, live = 0;
@@ -659,7 +659,7 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 	}
 	limited = (int64_t)n > limit;
 	if ((tl = json_array()) == NULL || (senders = json_object()) == NULL ||
-	    (tlids = json_object()) == NULL || (rs = json_array()) == NULL)
+	    (rs = json_array()) == NULL)
 		goto fail;
 	/* rows: newest first; the timeline: the newest limit the user may see, oldest first. */
 	for (size_t i = n; i > 0; i--) {
@@ -674,10 +674,8 @@ room_section(struct slctx *x, const struct slroom *r, const json_t *w, const cha
 			goto fail;
 		if (oldest < 0)
 			oldest = row->stream;
-		kept++;
 		live += !fresh && row->stream > p;
 		json_object_set_new(senders, row->sender, json_true());
-		json_object_set_new(tlids, row->event_id, json_true());
 	}
 	if ((state = state_at(req, room_id, upto)) == NULL)
 		goto fail;
@@ -735,7 +733,6 @@ out:
 	json_decref(tl);
 	json_decref(rs);
 	json_decref(senders);
-	json_decref(tlids);
 	mevrow_list_free(rows, n);
 	free(vis);
 	return sec;

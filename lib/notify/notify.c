@@ -222,11 +222,11 @@ mnotify_close(struct mnotify *n)
 static void
 publish(struct mseg *seg, const uint64_t *topics, size_t n)
 {
-	static const uint64_t	 all = MNOTIFY_ALL;
+	static const uint64_t	 all[1] = { MNOTIFY_ALL };
 	uint64_t		 i;
 
 	if (n == 0) {
-		topics = &all;
+		topics = all;
 		n = 1;
 	}
 	i = __atomic_fetch_add(&seg->seg_next, n, __ATOMIC_SEQ_CST);
