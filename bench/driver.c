@@ -1614,6 +1614,112 @@ w_longpoll(struct bench *b, const struct workload *w)
 }
 
 /*
+ * Simplified sliding sync (MSC4186) for a user in 500 rooms, as Element
+ * X's room list asks: range [0, 19], timeline_limit 1, required_state of
+ * name, avatar, encryption, create and $LAZY members.  Samples: 10 first
+ * requests (no pos, a new connection each), then 20 incremental ones
+ * each after one new message in a room (timeout 0).  Memory after.
+ */
+#define SLIDING_ROOMS	500
+
+static json_t *
+sliding_body(void)
+{
+	return json_pack("{s:s,s:{s:{s:[[i,i]],s:i,s:[[s,s],[s,s],[s,s],[s,s],[s,s]]}}}",
+	    "conn_id", "bench", "lists", "all_rooms", "ranges", 0, 19, "timeline_limit", 1,
+	    "required_state", "m.room.name", "", "m.room.avatar", "", "m.room.encryption", "",
+	    "m.room.create", "", "m.room.member", "$LAZY");
+}
+
+#define SLIDING_PATH "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
+
+static void
+w_sliding(struct bench *b, const struct workload *w)
+{
+	struct load	 setup = { .name = "sliding_setup", .items = SLIDING_ROOMS,
+			       .conc = 8, .prep = send_prep, .check = send_check };
+	struct load	 first = { .name = w->name }, incr = { .name = "sliding_incremental" };
+	struct user	*u;
+	char		*rooms[SLIDING_ROOMS] = { NULL }, *pos = NULL, *path;
+	json_t		*body = sliding_body(), *r, *d;
+	long		 st;
+	double		 t;
+	int		 i;
+
+	if ((u = setup_user(b, w)) == NULL)
+		goto out;
+	for (i = 0; i < SLIDING_ROOMS; i++)
+		if ((rooms[i] = setup_room(b, w, u, "private_chat")) == NULL)
+			goto out;
+	load_on(&setup, &u, 1, rooms, SLIDING_ROOMS);
+	run_load(b, &setup);
+	if (setup.errors > 0) {
+		failf(b, w, "set-up, %ld sends failed: %s", setup.errors, setup.err);
+		goto out;
+	}
+	first.start = now();
+	for (i = 0; i < 10; i++) {
+		t = now();
+		r = NULL;
+		if ((st = call(b, "POST", SLIDING_PATH "?timeout=0", body, u->token, &r)) != 200 ||
+		    json_string_value(json_object_get(r, "pos")) == NULL) {
+			json_decref(r);
+			failf(b, w, "first request: status %ld", st);
+			goto out;
+		}
+		lat_add(&first, (now() - t) * 1000);
+		first.ok++;
+		free(pos);
+		pos = xstrdup(json_string_value(json_object_get(r, "pos")));
+		json_decref(r);
+	}
+	first.end = now();
+	incr.start = now();
+	for (i = 0; i < 20; i++) {
+		json_t	*msg = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "bump");
+		char	*e = esc(b, pos), *sp;
+
+		sp = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s-sl-%d",
+		    rooms[(i * 37) % SLIDING_ROOMS], b->prefix, i);
+		st = call(b, "PUT", sp, msg, u->token, NULL);
+		free(sp);
+		json_decref(msg);
+		path = xasprintf(SLIDING_PATH "?timeout=0&pos=%s", e);
+		free(e);
+		t = now();
+		r = NULL;
+		if (st != 200 || (st = call(b, "POST", path, body, u->token, &r)) != 200 ||
+		    json_string_value(json_object_get(r, "pos")) == NULL) {
+			free(path);
+			json_decref(r);
+			failf(b, w, "incremental request: status %ld", st);
+			goto out;
+		}
+		lat_add(&incr, (now() - t) * 1000);
+		incr.ok++;
+		free(path);
+		free(pos);
+		pos = xstrdup(json_string_value(json_object_get(r, "pos")));
+		json_decref(r);
+	}
+	incr.end = now();
+	d = json_incref(details(b, w, &incr));
+	report_latency(b, w, &first);
+	json_object_set_new(json_object_get(b->details, w->name), "incremental", d);
+	json_object_set_new(b->out, "sliding_incremental_ms", json_pack("{s:O,s:O}",
+	    "p50", json_object_get(json_object_get(d, "latency_ms"), "p50"),
+	    "p95", json_object_get(json_object_get(d, "latency_ms"), "p95")));
+out:
+	for (i = 0; i < SLIDING_ROOMS; i++)
+		free(rooms[i]);
+	free(pos);
+	json_decref(body);
+	load_free(&setup);
+	load_free(&first);
+	load_free(&incr);
+}
+
+/*
  * The workloads of issue 5, in the order they run.  A figure that
  * cannot be measured gets a reason here in place of its function.
  */
@@ -1631,6 +1737,7 @@ static const struct workload workloads[] = {
 	{ "profile", "profile_per_s", w_profile, NULL },
 	{ "versions", "versions_per_s", w_versions, NULL },
 	{ "longpoll", "longpoll_capacity", w_longpoll, NULL },
+	{ "sliding", "sliding_first_ms", w_sliding, NULL },
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 

@@ -10,8 +10,9 @@
 int
 h_versions(struct mreq *req)
 {
-	json_t *unstable = json_object();
+	json_t *unstable = json_pack("{s:b}", "org.matrix.simplified_msc3575", 1);
 
+	/* MSC4186, simplified sliding sync: myelin-sync answers it. */
 	/* MSC4140 delayed events, when max_event_delay_ms turns them on. */
 	if (req->conf->max_event_delay_ms > 0)
 		json_object_set_new(unstable, "org.matrix.msc4140", json_true());

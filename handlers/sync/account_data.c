@@ -18,7 +18,7 @@ current(struct mreq *req)
  * limit), room lists and room.account_data apply.
  */
 static int
-collect(struct syncctx *ctx)
+compute(struct syncctx *ctx, struct syncnews *news)
 {
 	struct mreq	*req = ctx->req;
 	int64_t		 from = ctx->st->initial ? 0 : ctx->from.p[SPOS_ACCOUNT_DATA];
@@ -26,14 +26,18 @@ collect(struct syncctx *ctx)
 	const json_t	*rf = json_object_get(json_object_get(ctx->st->filter, "room"),
 			    "account_data");
 	const json_t	*limit = json_object_get(gf, "limit");
-	json_t		*rows, *row, *events, *ev;
+	json_t		*rows, *row, *ev;
 	size_t		 i;
 
+	if (syncnews_init(news) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (from >= ctx->to.p[SPOS_ACCOUNT_DATA])
 		return 0;
 	if ((rows = mstore_account_data_sync(req->db, req->auth.user_id, from,
-	    ctx->to.p[SPOS_ACCOUNT_DATA])) == NULL)
+	    ctx->to.p[SPOS_ACCOUNT_DATA])) == NULL) {
+		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	json_array_foreach(rows, i, row) {
 		const char	*room_id = mjson_str(row, "room_id");
 		int		 global = room_id == NULL || *room_id == '\0';
@@ -47,23 +51,33 @@ collect(struct syncctx *ctx)
 			continue;
 		}
 		if (global) {
-			events = json_object_get(json_object_get(ctx->resp, "account_data"), "events");
 			/* Spec: EventFilter limit, the most events to return. */
 			if (json_is_number(limit) &&
-			    (double)json_array_size(events) >= json_number_value(limit)) {
+			    (double)json_array_size(news->global) >= json_number_value(limit)) {
 				json_decref(ev);
 				continue;
 			}
+			json_array_append_new(news->global, ev);
+			news->any = 1;
 		} else
-			events = json_object_get(json_object_get(sync_joined_room(ctx, room_id),
-			    "account_data"), "events");
-		json_array_append_new(events, ev);
-		ctx->empty = 0;
+			syncnews_room_add(news, room_id, ev);
 	}
 	json_decref(rows);
 	return 0;
 }
 
+static int
+collect(struct syncctx *ctx)
+{
+	struct syncnews news;
+
+	if (compute(ctx, &news) == -1)
+		return -1;
+	sync_news_write(ctx, &news, "account_data");
+	syncnews_fini(&news);
+	return 0;
+}
+
 const struct syncstream sync_account_data = {
-	SPOS_ACCOUNT_DATA, "account_data", current, collect
+	SPOS_ACCOUNT_DATA, "account_data", current, collect, compute
 };

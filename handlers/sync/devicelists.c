@@ -18,20 +18,24 @@ current(struct mreq *req)
  * and device_unused_fallback_key_types of the requesting device.
  */
 static int
-collect(struct syncctx *ctx)
+compute(struct syncctx *ctx, struct syncnews *news)
 {
 	struct mreq	*req = ctx->req;
 	json_t		*changed = NULL, *left = NULL, *counts, *unused;
 
+	if (syncnews_init(news) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (!ctx->st->initial) {
 		if (mstore_devlist_changes(req->db, req->auth.user_id,
 		    ctx->from.p[SPOS_DEVICE_LISTS], ctx->to.p[SPOS_DEVICE_LISTS],
-		    ctx->from.p[SPOS_EVENTS], ctx->to.p[SPOS_EVENTS], &changed, &left) == -1)
+		    ctx->from.p[SPOS_EVENTS], ctx->to.p[SPOS_EVENTS], &changed, &left) == -1) {
+			syncnews_fini(news);
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
 		if (json_array_size(changed) > 0 || json_array_size(left) > 0) {
-			json_object_set_new(ctx->resp, "device_lists",
+			json_object_set_new(news->extra, "device_lists",
 			    json_pack("{s:o,s:o}", "changed", changed, "left", left));
-			ctx->empty = 0;
+			news->any = 1;
 		} else {
 			json_decref(changed);
 			json_decref(left);
@@ -44,15 +48,31 @@ collect(struct syncctx *ctx)
 	    (unused = mstore_fallback_unused(req->db, req->auth.user_id,
 	    req->auth.device_id)) == NULL) {
 		json_decref(counts);
+		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
 	if (json_object_get(counts, "signed_curve25519") == NULL)
 		json_object_set_new(counts, "signed_curve25519", json_integer(0));
-	json_object_set_new(ctx->resp, "device_one_time_keys_count", counts);
-	json_object_set_new(ctx->resp, "device_unused_fallback_key_types", unused);
+	json_object_set_new(news->extra, "device_one_time_keys_count", counts);
+	json_object_set_new(news->extra, "device_unused_fallback_key_types", unused);
+	return 0;
+}
+
+/* In /sync v2: device_lists, device_one_time_keys_count, device_unused_fallback_key_types. */
+static int
+collect(struct syncctx *ctx)
+{
+	struct syncnews news;
+
+	if (compute(ctx, &news) == -1)
+		return -1;
+	json_object_update(ctx->resp, news.extra);
+	if (news.any)
+		ctx->empty = 0;
+	syncnews_fini(&news);
 	return 0;
 }
 
 const struct syncstream sync_devicelists = {
-	SPOS_DEVICE_LISTS, "device_lists", current, collect
+	SPOS_DEVICE_LISTS, "device_lists", current, collect, compute
 };

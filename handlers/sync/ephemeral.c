@@ -5,6 +5,59 @@
 #include "sync.h"
 
 int
+syncnews_init(struct syncnews *n)
+{
+	n->global = json_array();
+	n->rooms = json_object();
+	n->extra = json_object();
+	n->any = 0;
+	if (n->global == NULL || n->rooms == NULL || n->extra == NULL) {
+		syncnews_fini(n);
+		return -1;
+	}
+	return 0;
+}
+
+void
+syncnews_fini(struct syncnews *n)
+{
+	json_decref(n->global);
+	json_decref(n->rooms);
+	json_decref(n->extra);
+	n->global = n->rooms = n->extra = NULL;
+}
+
+int
+syncnews_room_add(struct syncnews *n, const char *room_id, json_t *ev)
+{
+	json_t *l = json_object_get(n->rooms, room_id);
+
+	if (l == NULL) {
+		if ((l = json_array()) == NULL || json_object_set_new(n->rooms, room_id, l) == -1) {
+			json_decref(ev);
+			return -1;
+		}
+	}
+	n->any = 1;
+	return json_array_append_new(l, ev);
+}
+
+void
+sync_news_write(struct syncctx *ctx, const struct syncnews *n, const char *section)
+{
+	json_t		*evs;
+	const char	*room_id;
+
+	json_array_extend(json_object_get(json_object_get(ctx->resp, "account_data"), "events"),
+	    n->global);
+	json_object_foreach(n->rooms, room_id, evs)
+		json_array_extend(json_object_get(json_object_get(sync_joined_room(ctx, room_id),
+		    section), "events"), evs);
+	if (n->any)
+		ctx->empty = 0;
+}
+
+int
 sync_joined(const struct syncctx *ctx, const char *room_id)
 {
 	size_t	 i;

@@ -126,7 +126,7 @@ out:
 
 /* Runs every stream once over (since, now].  Returns the response or NULL. */
 static json_t *
-run_streams(struct mreq *req, const struct syncstate *st, int *empty)
+run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **joined)
 {
 	struct syncctx	 ctx;
 	char		 tok[256];
@@ -170,7 +170,7 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty)
 		goto fail;
 	sync_token_format(&ctx.to, tok, sizeof(tok));
 	json_object_set_new(ctx.resp, "next_batch", json_string(tok));
-	json_decref(ctx.joined);
+	*joined = ctx.joined;
 	*empty = ctx.empty;
 	return ctx.resp;
 fail:
@@ -183,11 +183,43 @@ fail:
  * Spec: C-S API, GET /sync.  An incremental sync with nothing new waits
  * (parked, no thread held) until something moves or timeout passes.
  */
+int
+sync_park_interest(struct mreq *req, const json_t *rooms)
+{
+	uint64_t	*v;
+	size_t		 n = 0, i;
+	const char	*k;
+	json_t		*e;
+	int		 rc;
+
+	if ((v = reallocarray(NULL, (json_is_array(rooms) ? json_array_size(rooms) :
+	    json_object_size(rooms)) + 1, sizeof(*v))) == NULL)
+		return -1;
+	v[n++] = mnotify_topic(req->auth.user_id);
+	if (json_is_array(rooms))
+		json_array_foreach(rooms, i, e)
+			v[n++] = mnotify_topic(json_string_value(e));
+	else
+		json_object_foreach((json_t *)rooms, k, e)
+			v[n++] = mnotify_topic(k);
+	rc = mfcgi_park_interest(req, v, n);
+	free(v);
+	return rc;
+}
+
+int
+sync_reply(struct mreq *req, json_t *out)
+{
+	/* How often a commit ran this request again while it waited (tests read it). */
+	mfcgi_header(req, "X-Myelin-Wakes", "%d", req->wakes);
+	return mfcgi_reply(req, 200, out);
+}
+
 static int
 h_sync(struct mreq *req)
 {
 	struct syncstate	*st = req->state;
-	json_t			*out;
+	json_t			*out, *joined = NULL;
 	uint32_t		 seq;
 	int			 empty;
 
@@ -206,12 +238,24 @@ h_sync(struct mreq *req)
 		 * than waiting past an event it did not see.
 		 */
 		seq = req->srv->notify != NULL ? mnotify_seq(req->srv->notify) : 0;
-		if ((out = run_streams(req, st, &empty)) == NULL)
+		if ((out = run_streams(req, st, &empty, &joined)) == NULL)
 			return -1;
 		if (!empty || st->initial || st->full_state ||
-		    req->woken == MWAKE_TIMEOUT || mclock_now_ms() >= st->deadline)
-			return mfcgi_reply(req, 200, out);
+		    req->woken == MWAKE_TIMEOUT || mclock_now_ms() >= st->deadline) {
+			json_decref(joined);
+			return sync_reply(req, out);
+		}
 		json_decref(out);
+		/*
+		 * Filtered wake-ups: commits in the user's joined rooms or
+		 * naming the user (and those concerning everyone).  The loop
+		 * checks what moved since this run began before it parks.
+		 */
+		if (req->srv->notify != NULL && sync_park_interest(req, joined) == 0) {
+			json_decref(joined);
+			return mfcgi_park(req, st->deadline);
+		}
+		json_decref(joined);
 		if (req->srv->notify == NULL || mnotify_seq(req->srv->notify) == seq)
 			return mfcgi_park(req, st->deadline);
 	}
@@ -219,6 +263,8 @@ h_sync(struct mreq *req)
 
 static const struct mroute routes[] = {
 	{ MM_GET,	"/_matrix/client/v3/sync",	MAUTH_USER,	h_sync },
+	{ MM_POST,	"/_matrix/client/unstable/org.matrix.simplified_msc3575/sync",
+							MAUTH_USER,	h_sliding_sync },
 	{ MM_GET,	"/_matrix/client/v3/events",	MAUTH_USER,	h_events },
 	{ MM_GET,	"/_matrix/client/v3/initialSync", MAUTH_USER,	h_initial_sync },
 	{ MM_GET,	"/_matrix/client/v3/rooms/{roomId}/initialSync", MAUTH_USER,
@@ -228,6 +274,7 @@ static const struct mroute routes[] = {
 /* GET /events/{eventId} is not here: myelin-client answers it. */
 static const char *const locations[] = {
 	"~ ^/_matrix/client/(v3|r0)/sync$",
+	"= /_matrix/client/unstable/org.matrix.simplified_msc3575/sync",
 	"~ ^/_matrix/client/(v3|r0)/(events|initialSync)$",
 	"~ ^/_matrix/client/(v3|r0)/rooms/[^/]+/initialSync$",
 };

@@ -110,4 +110,4 @@ sync_set_presence(struct mreq *req)
 	return 0;
 }
 
-const struct syncstream sync_presence = { SPOS_PRESENCE, "presence", current, collect };
+const struct syncstream sync_presence = { SPOS_PRESENCE, "presence", current, collect, NULL };

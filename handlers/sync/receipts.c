@@ -30,18 +30,14 @@ wanted(const struct syncctx *ctx, const char *room_id)
 	return rc;
 }
 
-/* Appends the m.receipt event built for a room to its ephemeral events. */
+/* Adds the m.receipt event built for a room to news. */
 static void
-flush(struct syncctx *ctx, const char *room_id, json_t *content)
+flush(struct syncnews *news, const char *room_id, json_t *content)
 {
-	json_t *sec;
-
 	if (room_id == NULL || json_object_size(content) == 0)
 		return;
-	sec = sync_joined_room(ctx, room_id);
-	json_array_append_new(json_object_get(json_object_get(sec, "ephemeral"), "events"),
-	    json_pack("{s:s,s:O}", "type", "m.receipt", "content", content));
-	ctx->empty = 0;
+	syncnews_room_add(news, room_id, json_pack("{s:s,s:O}", "type", "m.receipt",
+	    "content", content));
 }
 
 /*
@@ -52,7 +48,7 @@ flush(struct syncctx *ctx, const char *room_id, json_t *content)
  * every receipt of the user's rooms.
  */
 static int
-collect(struct syncctx *ctx)
+compute(struct syncctx *ctx, struct syncnews *news)
 {
 	struct mreq	*req = ctx->req;
 	struct mreceipt	*v = NULL;
@@ -61,18 +57,22 @@ collect(struct syncctx *ctx)
 	const char	*room = NULL;
 	json_t		*content = NULL;
 
+	if (syncnews_init(news) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (from >= ctx->to.p[SPOS_RECEIPTS])
 		return 0;
 	if (mstore_receipts_sync(req->db, req->auth.user_id, from, ctx->to.p[SPOS_RECEIPTS],
-	    &v, &n) == -1)
+	    &v, &n) == -1) {
+		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev, *type, *r;
 
 		if (!sync_joined(ctx, v[i].room_id) || !wanted(ctx, v[i].room_id))
 			continue;
 		if (room == NULL || strcmp(room, v[i].room_id) != 0) {
-			flush(ctx, room, content);
+			flush(news, room, content);
 			json_decref(content);
 			content = json_object();
 			room = v[i].room_id;
@@ -90,13 +90,27 @@ collect(struct syncctx *ctx)
 			json_object_set_new(r, "thread_id", json_string(v[i].thread_id));
 		json_object_set_new(type, v[i].user_id, r);
 	}
-	flush(ctx, room, content);
+	flush(news, room, content);
 	json_decref(content);
 	mreceipt_list_free(v, n);
 	return 0;
 }
 
-const struct syncstream sync_receipts = { SPOS_RECEIPTS, "receipts", current, collect };
+static int
+collect(struct syncctx *ctx)
+{
+	struct syncnews news;
+
+	if (compute(ctx, &news) == -1)
+		return -1;
+	sync_news_write(ctx, &news, "ephemeral");
+	syncnews_fini(&news);
+	return 0;
+}
+
+const struct syncstream sync_receipts = {
+	SPOS_RECEIPTS, "receipts", current, collect, compute
+};
 
 static json_t *
 counts(int64_t notify, int64_t highlight)

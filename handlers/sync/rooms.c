@@ -148,8 +148,8 @@ timeline_keep(struct mreq *req, const struct evfilter *f, const char *room_id,
  * content.  As Synapse, the member event of the invite's sender comes
  * too (SyTest: a third-party invite's invite_state names its inviter).
  */
-static json_t *
-stripped_state(struct mreq *req, const char *room_id, const json_t *own)
+json_t *
+sync_stripped_state(struct mreq *req, const char *room_id, const json_t *own)
 {
 	static const char *const keep[] = {
 		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
@@ -719,13 +719,13 @@ collect(struct syncctx *ctx)
 				continue;
 			section = "invite";
 			sec = json_pack("{s:{s:o}}", "invite_state", "events",
-			    stripped_state(req, m->room_id, m->event));
+			    sync_stripped_state(req, m->room_id, m->event));
 		} else if (strcmp(m->membership, "knock") == 0) {
 			if (!changed && !st->full_state)
 				continue;
 			section = "knock";
 			sec = json_pack("{s:{s:o}}", "knock_state", "events",
-			    stripped_state(req, m->room_id, m->event));
+			    sync_stripped_state(req, m->room_id, m->event));
 		} else if (leave_shown(ctx, &f, m, from)) {
 			/* Left, kicked or banned: the events up to the leave. */
 			section = "leave";
@@ -785,4 +785,4 @@ sync_joined_room(struct syncctx *ctx, const char *room_id)
 	return sec;
 }
 
-const struct syncstream sync_events = { SPOS_EVENTS, "events", current, collect };
+const struct syncstream sync_events = { SPOS_EVENTS, "events", current, collect, NULL };

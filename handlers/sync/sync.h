@@ -60,6 +60,18 @@ struct syncctx {
 	int			 empty;		/* nothing new for the user yet */
 };
 
+/*
+ * What a stream has for the user in (from, to], computed before any JSON
+ * of a response is written (issue 14): /sync v2's collect writes it into
+ * its sections, sliding sync into its extensions.
+ */
+struct syncnews {
+	json_t		*global;	/* events outside rooms (account data): array */
+	json_t		*rooms;		/* {room_id: [event...]}, joined rooms only */
+	json_t		*extra;		/* the stream's other members (to_device...) */
+	int		 any;		/* something new for the user */
+};
+
 struct syncstream {
 	enum spos	 pos;
 	const char	*name;
@@ -70,7 +82,25 @@ struct syncstream {
 	 * ctx->empty when it added anything.  0, or -1 with the request failed.
 	 */
 	int		(*collect)(struct syncctx *);
+	/*
+	 * The news alone, into *news (syncnews_fini frees it), without
+	 * touching ctx->resp; NULL for the events and presence streams.
+	 * 0, or -1 with the request failed.
+	 */
+	int		(*compute)(struct syncctx *, struct syncnews *);
 };
+
+/* Starts news empty (global, rooms and extra new and empty).  0 or -1. */
+int	syncnews_init(struct syncnews *);
+void	syncnews_fini(struct syncnews *);
+/* Appends ev (stolen) to room_id's events in news.  0 or -1. */
+int	syncnews_room_add(struct syncnews *, const char *room_id, json_t *ev);
+/*
+ * The v2 half of collect: news's global events to account_data.events,
+ * each room's to rooms.join[room][section].events; ctx->empty cleared
+ * when news has any.
+ */
+void	sync_news_write(struct syncctx *, const struct syncnews *, const char *section);
 
 /* The events stream: rooms, membership, timelines, state (rooms.c). */
 extern const struct syncstream sync_events;
@@ -120,6 +150,24 @@ int	sync_room_allowed(const struct syncctx *, const char *room_id);
  * ran (receipts.c).  0, or -1 with the request failed.
  */
 int	sync_unread(struct syncctx *);
+
+/*
+ * The stripped state of an invite or knock to room_id, own the user's
+ * membership event, last (rooms.c).  New reference.
+ */
+json_t	*sync_stripped_state(struct mreq *, const char *room_id, const json_t *own);
+
+/*
+ * Before a park: wake for commits naming the user or one of rooms (an
+ * array of room IDs, or an object keyed by them), or everyone (main.c).
+ * 0, or -1 (then every commit wakes it).
+ */
+int	sync_park_interest(struct mreq *, const json_t *rooms);
+/* A 200 answer of a long-poll, with X-Myelin-Wakes: the times it was woken (main.c). */
+int	sync_reply(struct mreq *, json_t *out);
+
+/* POST .../org.matrix.simplified_msc3575/sync (sliding.c). */
+int	h_sliding_sync(struct mreq *);
 
 /* The response's section of room_id under rooms.join (created when absent). */
 json_t	*sync_joined_room(struct syncctx *, const char *room_id);

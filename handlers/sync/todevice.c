@@ -20,22 +20,44 @@ current(struct mreq *req)
  * without a device (login as a user) has no messages.
  */
 static int
-collect(struct syncctx *ctx)
+compute(struct syncctx *ctx, struct syncnews *news)
 {
 	struct mreq	*req = ctx->req;
 	int64_t		 from = ctx->st->initial ? 0 : ctx->from.p[SPOS_TODEVICE], next;
 	json_t		*evs;
 
+	if (syncnews_init(news) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (req->auth.device_id == NULL)
 		return 0;
 	if ((evs = mstore_todevice_sync(req->db, req->auth.user_id, req->auth.device_id, from,
-	    ctx->to.p[SPOS_TODEVICE], TODEVICE_LIMIT, &next)) == NULL)
+	    ctx->to.p[SPOS_TODEVICE], TODEVICE_LIMIT, &next)) == NULL) {
+		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	ctx->to.p[SPOS_TODEVICE] = next;
-	if (json_array_size(evs) > 0)
-		ctx->empty = 0;
-	json_object_set_new(ctx->resp, "to_device", json_pack("{s:o}", "events", evs));
+	news->any = json_array_size(evs) > 0;
+	json_object_set_new(news->extra, "events", evs);
 	return 0;
 }
 
-const struct syncstream sync_todevice = { SPOS_TODEVICE, "to_device", current, collect };
+/* In /sync v2: to_device.events, for a device. */
+static int
+collect(struct syncctx *ctx)
+{
+	struct syncnews news;
+
+	if (compute(ctx, &news) == -1)
+		return -1;
+	if (json_object_get(news.extra, "events") != NULL)
+		json_object_set_new(ctx->resp, "to_device", json_pack("{s:O}", "events",
+		    json_object_get(news.extra, "events")));
+	if (news.any)
+		ctx->empty = 0;
+	syncnews_fini(&news);
+	return 0;
+}
+
+const struct syncstream sync_todevice = {
+	SPOS_TODEVICE, "to_device", current, collect, compute
+};

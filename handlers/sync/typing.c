@@ -17,7 +17,7 @@ current(struct mreq *req)
  * filter's room lists and room.ephemeral apply.
  */
 static int
-collect(struct syncctx *ctx)
+compute(struct syncctx *ctx, struct syncnews *news)
 {
 	struct mreq	*req = ctx->req;
 	int64_t		 from = ctx->st->initial ? 0 : ctx->from.p[SPOS_TYPING];
@@ -26,11 +26,15 @@ collect(struct syncctx *ctx)
 	json_t		*rooms, *list;
 	const char	*room_id;
 
+	if (syncnews_init(news) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (from >= ctx->to.p[SPOS_TYPING])
 		return 0;
 	if ((rooms = mstore_typing_sync(req->db, req->auth.user_id, from,
-	    ctx->to.p[SPOS_TYPING])) == NULL)
+	    ctx->to.p[SPOS_TYPING])) == NULL) {
+		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
 	json_object_foreach(rooms, room_id, list) {
 		json_t *ev;
 
@@ -41,12 +45,22 @@ collect(struct syncctx *ctx)
 			json_decref(ev);
 			continue;
 		}
-		json_array_append_new(json_object_get(json_object_get(sync_joined_room(ctx, room_id),
-		    "ephemeral"), "events"), ev);
-		ctx->empty = 0;
+		syncnews_room_add(news, room_id, ev);
 	}
 	json_decref(rooms);
 	return 0;
 }
 
-const struct syncstream sync_typing = { SPOS_TYPING, "typing", current, collect };
+static int
+collect(struct syncctx *ctx)
+{
+	struct syncnews news;
+
+	if (compute(ctx, &news) == -1)
+		return -1;
+	sync_news_write(ctx, &news, "ephemeral");
+	syncnews_fini(&news);
+	return 0;
+}
+
+const struct syncstream sync_typing = { SPOS_TYPING, "typing", current, collect, compute };

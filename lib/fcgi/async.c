@@ -70,6 +70,7 @@ struct conn {
 	size_t			 bodyoff;	/* read so far by the pipeline */
 	struct mfcgi_buf	 out;		/* the answer, while a worker writes it */
 	uint32_t		 seq;		/* notify sequence before the handler ran */
+	uint64_t		 topic_seen;	/* the topic ring's head then (lib/notify) */
 	size_t			 slot;		/* index in the heap while parked */
 	int			 counted;	/* holds a place in the parked counts */
 	struct conn		*prev, *next;	/* reading list, queue or returns */
@@ -480,12 +481,23 @@ drop(struct aloop *L, struct conn *c, const char *why)
 	conn_free(L, c);
 }
 
+/* Whether what the topic ring got since c looked concerns it (see mfcgi_park_interest). */
+static int
+concerned(struct mnotify *n, struct conn *c)
+{
+	if (c->req.interest == NULL)
+		return 1;
+	return mnotify_concerns(n, &c->topic_seen, c->req.interest, c->req.ninterest);
+}
+
 /* Hands a connection to the workers. */
 static void
 dispatch(struct aloop *L, struct conn *c, enum mwake why)
 {
 	loop_detach(L, c);
 	c->req.woken = why;
+	if (why == MWAKE_NOTIFY)
+		c->req.wakes++;
 	c->next = NULL;
 	pthread_mutex_lock(&L->qlock);
 	if (L->qtail != NULL)
@@ -655,8 +667,15 @@ take_back(struct aloop *L, struct conn *c)
 	 * may be stale already, and the watcher's wake-up has passed.
 	 */
 	if (n != NULL && mnotify_seq(n) != c->seq) {
-		dispatch(L, c, MWAKE_NOTIFY);
-		return;
+		uint32_t seq = mnotify_seq(n);
+
+		/* Read before the topics: a later bump wakes the watcher. */
+		if (!concerned(n, c)) {
+			c->seq = seq;
+		} else {
+			dispatch(L, c, MWAKE_NOTIFY);
+			return;
+		}
 	}
 	if (c->req.park_until <= mclock_now_ms()) {
 		dispatch(L, c, MWAKE_TIMEOUT);
@@ -699,6 +718,33 @@ wake_all(struct aloop *L, enum mwake why)
 {
 	while (L->heaplen > 0)
 		dispatch(L, L->heap[L->heaplen - 1], why);
+}
+
+/*
+ * The notify sequence moved: the parked requests that what was published
+ * since they looked concerns run again (all of those without an
+ * interest); the others keep waiting, their place in the ring moved on.
+ * Picked first, then dispatched: dispatching reorders the heap.
+ */
+static void
+wake_concerned(struct aloop *L)
+{
+	struct mnotify	*n = L->srv->notify;
+	struct conn	*list = NULL, *c, *next;
+	uint32_t	 seq = mnotify_seq(n);
+
+	for (size_t i = 0; i < L->heaplen; i++) {
+		c = L->heap[i];
+		if (concerned(n, c)) {
+			c->next = list;
+			list = c;
+		} else
+			c->seq = seq;
+	}
+	for (c = list; c != NULL; c = next) {
+		next = c->next;
+		dispatch(L, c, MWAKE_NOTIFY);
+	}
 }
 
 static void
@@ -807,8 +853,15 @@ serve(struct aworker *w, struct conn *c)
 	}
 	if (c->route != NULL && !req->failed) {
 		req->db = w->db;
-		/* Read before the handler looks, so no bump is missed. */
+		/*
+		 * Read before the handler looks, so no bump is missed: the
+		 * ring's head first, as commits publish before they bump.
+		 */
+		c->topic_seen = n != NULL ? mnotify_topic_head(n) : 0;
 		c->seq = n != NULL ? mnotify_seq(n) : 0;
+		free(req->interest);
+		req->interest = NULL;
+		req->ninterest = 0;
 		if (mfcgi_req_run(req, c->route) == 1) {
 			req->db = NULL;
 			if (atomic_load(&L->stopping)) {
@@ -946,7 +999,7 @@ run(struct aloop *L)
 				(void)!read(L->wakefd, &v, sizeof(v));
 				take_returns(L);
 				if (atomic_exchange(&L->notified, 0))
-					wake_all(L, MWAKE_NOTIFY);
+					wake_concerned(L);
 			} else
 				conn_input(L, p);
 		}

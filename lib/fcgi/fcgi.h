@@ -138,6 +138,9 @@ struct mreq {
 	/* Long polls (mfcgi_main_async only): see mfcgi_park. */
 	int64_t			 park_until;	/* deadline in ms of mclock, 0: not parked */
 	int			 woken;		/* MWAKE_* why the handler runs again */
+	int			 wakes;		/* times the notify sequence ran it again */
+	uint64_t		*interest;	/* mfcgi_park_interest, sorted; NULL: all */
+	size_t			 ninterest;
 	void			*state;		/* the handler's own, kept across wakes */
 	void			(*state_free)(void *);
 	void			*impl;
@@ -233,6 +236,14 @@ int	mfcgi_main_async(const struct mapp *, int argc, char *argv[]);
  * (freed with req->state_free when the request ends).  Returns 0.
  */
 int	mfcgi_park(struct mreq *, int64_t deadline_ms);
+/*
+ * Before mfcgi_park: the request wakes only for commits whose topics
+ * (mnotify_topic of room and user IDs, lib/notify) are among these, or
+ * that concern everyone; without it, for every commit.  Set again on
+ * each run that parks (a run forgets it).  0, or -1 (out of memory: it
+ * then wakes for every commit).
+ */
+int	mfcgi_park_interest(struct mreq *, const uint64_t *topics, size_t n);
 
 /*
  * Adds a header to a successful answer (not to a Matrix error):

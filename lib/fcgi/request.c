@@ -10,6 +10,7 @@
 #include "fcgi/extern.h"
 #include "json/json.h"
 #include "log/log.h"
+#include "notify/notify.h"
 
 #define MAX_JSON_DEPTH	64
 
@@ -201,6 +202,23 @@ int
 mfcgi_park(struct mreq *req, int64_t deadline_ms)
 {
 	req->park_until = deadline_ms > 0 ? deadline_ms : 1;
+	return 0;
+}
+
+int
+mfcgi_park_interest(struct mreq *req, const uint64_t *topics, size_t n)
+{
+	uint64_t *v;
+
+	free(req->interest);
+	req->interest = NULL;
+	req->ninterest = 0;
+	if ((v = reallocarray(NULL, n > 0 ? n : 1, sizeof(*v))) == NULL)
+		return -1;
+	memcpy(v, topics, n * sizeof(*v));
+	mnotify_topics_sort(v, n);
+	req->interest = v;
+	req->ninterest = n;
 	return 0;
 }
 
@@ -696,6 +714,7 @@ mfcgi_req_fini(struct mreq *req)
 	json_decref(req->reply);
 	json_decref(req->errextra);
 	free(req->headers);
+	free(req->interest);
 	if (req->state != NULL && req->state_free != NULL)
 		req->state_free(req->state);
 	memset(req, 0, sizeof(*req));

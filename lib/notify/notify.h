@@ -21,6 +21,25 @@ void		 mnotify_bump(struct mnotify *, enum mstream s);
  * it only grows.  0 for a stream outside the enum.
  */
 uint64_t	 mnotify_pos(struct mnotify *, enum mstream s);
+/*
+ * Filtered wake-ups.  A commit says whom it concerns: topics, the
+ * mnotify_topic of room IDs and user IDs (MNOTIFY_ALL: everyone, what
+ * mnotify_bump says).  A waiter that keeps the ring's head from before
+ * it looked (mnotify_topic_head) asks mnotify_concerns whether anything
+ * published since names one of its interests (a sorted array of
+ * topics); 1 also for a wildcard, or when it fell behind the ring.
+ * *seen moves to the head either way.
+ */
+#define MNOTIFY_ALL	0ULL
+uint64_t	 mnotify_topic(const char *s);
+/* Announces a commit: topics (none: everyone), then a bump of each stream in streams (bits). */
+void		 mnotify_announce(struct mnotify *, unsigned streams, const uint64_t *topics,
+		    size_t ntopics);
+uint64_t	 mnotify_topic_head(struct mnotify *);
+int		 mnotify_concerns(struct mnotify *, uint64_t *seen, const uint64_t *interest,
+		    size_t ni);
+/* Sorts an interest array for mnotify_concerns. */
+void		 mnotify_topics_sort(uint64_t *, size_t);
 /* A counter that changes on every bump of any stream. */
 uint32_t	 mnotify_seq(struct mnotify *);
 /*

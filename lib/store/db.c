@@ -75,28 +75,37 @@ mdb_error(const struct mdb *db)
 	return db->err;
 }
 
+static void
+topics_reset(struct mdb *db)
+{
+	db->moved = 0;
+	db->ntopics = 0;
+	db->topics_all = 0;
+}
+
 int
 mdb_begin(struct mdb *db)
 {
 	if (db->be->exec_sql(db, db->be->begin_sql) == -1)
 		return -1;
 	db->intx = 1;
-	db->moved = 0;
+	topics_reset(db);
 	return 0;
 }
 
-/* Announces every stream recorded in moved, then forgets them. */
+/*
+ * Announces every stream recorded in moved, with whom they concern
+ * (everyone when a write named nobody), then forgets them.
+ */
 static void
 announce(struct mdb *db)
 {
-	unsigned moved = db->moved;
+	unsigned	 moved = db->moved;
+	size_t		 n = db->topics_all ? 0 : db->ntopics;
 
-	db->moved = 0;
-	if (db->notify == NULL)
-		return;
-	for (int s = 0; s < MSTREAM__MAX; s++)
-		if (moved & (1u << s))
-			mnotify_bump(db->notify, (enum mstream)s);
+	if (db->notify != NULL && moved != 0)
+		mnotify_announce(db->notify, moved, db->topics, n);
+	topics_reset(db);
 }
 
 void
@@ -105,8 +114,30 @@ mstore_moved(struct mdb *db, enum mstream s)
 	if ((unsigned int)s >= (unsigned int)MSTREAM__MAX)
 		return;
 	db->moved |= 1u << s;
+	/* Only these streams' writers name their topics (see mstore_topic). */
+	if (s != MSTREAM_EVENTS && s != MSTREAM_RECEIPTS)
+		db->topics_all = 1;
 	if (!db->intx)
 		announce(db);
+}
+
+void
+mstore_topic(struct mdb *db, const char *id)
+{
+	uint64_t t;
+
+	if (id == NULL) {
+		db->topics_all = 1;
+		return;
+	}
+	t = mnotify_topic(id);
+	for (size_t i = 0; i < db->ntopics; i++)
+		if (db->topics[i] == t)
+			return;
+	if (db->ntopics == MDB_TOPICS)
+		db->topics_all = 1;
+	else
+		db->topics[db->ntopics++] = t;
 }
 
 /*
@@ -119,7 +150,7 @@ mdb_commit(struct mdb *db)
 	db->intx = 0;
 	if (db->be->exec_sql(db, "COMMIT") == -1) {
 		db->be->exec_sql(db, "ROLLBACK");
-		db->moved = 0;
+		topics_reset(db);
 		return -1;
 	}
 	announce(db);
@@ -138,7 +169,7 @@ mdb_rollback(struct mdb *db)
 	if (db->intx)
 		db->be->exec_sql(db, "ROLLBACK");
 	db->intx = 0;
-	db->moved = 0;
+	topics_reset(db);
 }
 
 /* The highest $N placeholder of a statement: how many parameters it takes. */

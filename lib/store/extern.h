@@ -31,6 +31,8 @@ struct mbackend {
 	const char	*begin_sql;
 };
 
+#define MDB_TOPICS	32
+
 struct mdb {
 	const struct mbackend	*be;
 	enum mdb_backend	 kind;
@@ -41,6 +43,13 @@ struct mdb {
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
 	const struct mconfig	*conf;		/* the one mdb_open was given */
+	/*
+	 * Whom the writes since begin concern (see mstore_topic): topics of
+	 * room and user IDs, or everyone (topics_all, also past MDB_TOPICS).
+	 */
+	uint64_t		 topics[MDB_TOPICS];
+	size_t			 ntopics;
+	int			 topics_all;
 };
 
 struct mcur {
@@ -125,6 +134,13 @@ json_t		*mcur_json_array(struct mcur *c, json_t *(*obj)(struct mcur *));
 json_t		*mcur_json_strings(struct mcur *c);
 /* The count of rows mdb_exec changed as 1 (some), 0 (none) or -1: for setters. */
 int		 mstore_changed(int64_t n);
+/*
+ * The writes of the current transaction concern id (a room or user ID):
+ * its waiters wake for them.  A stream moved (mstore_moved) by a write
+ * that names no topic wakes everyone; so do the streams other than
+ * events and receipts, whatever the topics.
+ */
+void		 mstore_topic(struct mdb *, const char *id);
 /*
  * prefix, then s lowercased (when lower) with the LIKE wildcards % and _
  * and the escape character itself escaped by a backslash (every LIKE in

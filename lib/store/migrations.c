@@ -802,5 +802,32 @@ const struct mmigration mmigrations[] = {
 	  " network_id TEXT NOT NULL, room_id TEXT NOT NULL,"
 	  " PRIMARY KEY (appservice_id, network_id, room_id));",
 	  NULL },
+	/*
+	 * Simplified sliding sync (MSC4186, handlers/sync/sliding.c): a
+	 * connection per user, device and conn_id, with the sequence number
+	 * of its last answer and the one the client last came back with
+	 * (acked); and per room the answer (seq) that last carried it, the
+	 * events position it was sent up to and the room config it was sent
+	 * with.  Connections unused for a week go, lazily, at requests.
+	 */
+	{ 30, "sliding-sync",
+	  "CREATE TABLE sliding_conns ("
+	  " id SERIAL_PK,"
+	  " user_id TEXT NOT NULL,"
+	  " device_id TEXT NOT NULL,"
+	  " conn_id TEXT NOT NULL,"
+	  " seq BIGINT NOT NULL DEFAULT 0,"
+	  " acked BIGINT NOT NULL DEFAULT 0,"
+	  " used_ts BIGINT NOT NULL);"
+	  "CREATE UNIQUE INDEX sliding_conns_key ON sliding_conns (user_id, device_id, conn_id);"
+	  "CREATE INDEX sliding_conns_used ON sliding_conns (used_ts);"
+	  "CREATE TABLE sliding_rooms ("
+	  " conn BIGINT NOT NULL,"
+	  " room_id TEXT NOT NULL,"
+	  " seq BIGINT NOT NULL,"
+	  " stream BIGINT NOT NULL,"
+	  " config TEXT NOT NULL,"
+	  " PRIMARY KEY (conn, room_id, seq));",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

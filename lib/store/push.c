@@ -38,6 +38,7 @@ mstore_receipt_put(struct mdb *db, const char *room_id, const char *user_id, con
 	    mdb_exec(db, MSTMT_RECEIPT_PUT, "sssssiii", room_id, user_id, type, thread_id,
 	    event_id, event_stream, ts, pos) == -1)
 		return -1;
+	mstore_topic(db, room_id);
 	mstore_moved(db, MSTREAM_RECEIPTS);
 	return 1;
 }

@@ -100,8 +100,13 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 	if (n != 1)
 		return -1;
 	/* History from elsewhere is below every token: nothing to wake. */
-	if (!e->history)
+	if (!e->history) {
+		/* Whom it concerns: the room's members, and a membership's target. */
+		mstore_topic(db, e->room_id);
+		if (e->state_key != NULL && strcmp(e->type, "m.room.member") == 0)
+			mstore_topic(db, e->state_key);
 		mstore_moved(db, MSTREAM_EVENTS);
+	}
 	return 0;
 }
 

@@ -129,6 +129,7 @@
 #include "store/stmts-delayed.h"
 #include "store/stmts-devcache.h"
 #include "store/stmts-synapse.h"
+#include "store/stmts-sliding.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -154,6 +155,7 @@
 	MSTMT_TABLE_DELAYED \
 	MSTMT_TABLE_DEVCACHE \
 	MSTMT_TABLE_SYNAPSE \
+	MSTMT_TABLE_SLIDING \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -55,6 +55,7 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/directory.h"
 #include "store/relations.h"
 #include "store/sync.h"
+#include "store/sliding.h"
 #include "store/ephemeral.h"
 #include "store/admin.h"
 #include "store/filter.h"

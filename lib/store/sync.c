@@ -12,6 +12,7 @@ member_fini(void *elem)
 	free(m->room_id);
 	free(m->membership);
 	free(m->event_id);
+	free(m->sender);
 	json_decref(m->event);
 }
 

@@ -14,7 +14,8 @@ struct msyncmember {
 	char		*membership;	/* join, invite, leave, ban, knock */
 	int64_t		 stream;	/* position of the membership event */
 	char		*event_id;
-	json_t		*event;		/* the membership event */
+	json_t		*event;		/* the membership event (NULL: see mstore_sliding_memberships) */
+	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
 };
 
 int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,

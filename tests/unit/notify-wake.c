@@ -318,6 +318,75 @@ out:
 	mnotify_close(na);
 }
 
+/*
+ * (f) Topics: a waiter's interest decides; a wildcard (mnotify_bump)
+ * concerns everyone; a waiter that fell a whole ring behind looks again.
+ */
+static void
+test_topics(const char *path)
+{
+	struct mnotify	*n;
+	uint64_t	 mine[2], other, seen, head;
+	int		 i;
+
+	if ((n = mnotify_open(path)) == NULL) {
+		CHECK(!"mnotify_open");
+		return;
+	}
+	mine[0] = mnotify_topic("!mine:localhost");
+	mine[1] = mnotify_topic("@me:localhost");
+	other = mnotify_topic("!other:localhost");
+	CHECK(mine[0] != other && mine[0] != MNOTIFY_ALL);
+	mnotify_topics_sort(mine, 2);
+	seen = mnotify_topic_head(n);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 0);
+	mnotify_announce(n, 1u << MSTREAM_EVENTS, &other, 1);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 0);
+	CHECK(seen == mnotify_topic_head(n));
+	mnotify_announce(n, 1u << MSTREAM_EVENTS, &mine[1], 1);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 1);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 0);
+	mnotify_bump(n, MSTREAM_TYPING);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 1);
+	/* No topics at all: everyone. */
+	mnotify_announce(n, 1u << MSTREAM_EVENTS, NULL, 0);
+	CHECK(mnotify_concerns(n, &seen, mine, 2) == 1);
+	head = seen;
+	for (i = 0; i < 5000; i++)
+		mnotify_announce(n, 1u << MSTREAM_EVENTS, &other, 1);
+	CHECK(mnotify_concerns(n, &head, mine, 2) == 1);
+	CHECK(mnotify_concerns(n, &head, mine, 2) == 0);
+	mnotify_close(n);
+}
+
+/* (g) The shorter segment of version 1 (no ring) is sized and started again. */
+static void
+test_upgrade(const char *path)
+{
+	struct mnotify	*n;
+	uint32_t	 v1[36];
+	int		 fd;
+
+	memset(v1, 0, sizeof(v1));
+	v1[0] = 0x6d4e5446U;	/* MNOTIFY_MAGIC */
+	v1[1] = 1;
+	v1[3] = 16;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, v1, sizeof(v1)) != (ssize_t)sizeof(v1)) {
+		CHECK(!"write version 1 segment");
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(fd);
+	CHECK((n = mnotify_open(path)) != NULL);
+	if (n != NULL) {
+		mnotify_bump(n, MSTREAM_EVENTS);
+		CHECK(mnotify_pos(n, MSTREAM_EVENTS) == 1);
+	}
+	mnotify_close(n);
+}
+
 int
 main(void)
 {
@@ -341,6 +410,8 @@ main(void)
 	test_fork(path);
 	test_timeout(path);
 	test_threads(path);
+	test_topics(path);
+	test_upgrade(bad);
 
 	unlink(path);
 	unlink(bad);
