@@ -382,11 +382,11 @@ out:
 	return state;
 }
 
-/* 1 when id is among pdu's auth_events (either reference format), else 0. */
+/* 1 when id is among pdu's field (either reference format), else 0. */
 static int
-is_auth_ref(const json_t *pdu, const char *id)
+is_ref(const json_t *pdu, const char *field, const char *id)
 {
-	json_t	*a = json_object_get(pdu, "auth_events"), *v;
+	json_t	*a = json_object_get(pdu, field), *v;
 	size_t	 i;
 
 	json_array_foreach(a, i, v) {
@@ -397,6 +397,12 @@ is_auth_ref(const json_t *pdu, const char *id)
 			return 1;
 	}
 	return 0;
+}
+
+static int
+is_auth_ref(const json_t *pdu, const char *id)
+{
+	return is_ref(pdu, "auth_events", id);
 }
 
 /*
@@ -447,8 +453,13 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 			step = 1;
 		} else if (state == NULL && level > 0) {
 			id = NULL;
+			/*
+			 * A prev event, even one its auth events name too: its
+			 * state brings it (as an outlier) with what it needs.
+			 */
 			json_array_foreach(miss, i, v)
-				if (json_is_string(v) && !is_auth_ref(pdu, json_string_value(v))) {
+				if (json_is_string(v) && is_ref(pdu, "prev_events",
+				    json_string_value(v))) {
 					id = json_string_value(v);
 					break;
 				}
