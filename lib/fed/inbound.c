@@ -33,6 +33,7 @@ struct inb {
 	const struct mconfig	*conf;
 	const char		*origin;
 	const char		*room_id;
+	int			 flags;		/* MROOM_RECV_* of the events taken */
 	int			 fetched;	/* events fetched so far for one PDU */
 	enum mroom_fate		 fate;		/* of the last event taken */
 };
@@ -428,7 +429,7 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 	int			 authmiss = 0, step;
 
 	for (step = 0; step < 4; step++) {
-		rc = receive_one(in, pdu, 0, state, &r, why, whysz);
+		rc = receive_one(in, pdu, in->flags, state, &r, why, whysz);
 		if (rc != MROOM_MISSING) {
 			mroom_recv_fini(&r);
 			break;
@@ -535,6 +536,42 @@ mfed_receive_event(struct mdb *db, const struct mconfig *conf, const char *origi
 	rc = handle(&in, pdu, 0, why, whysz);
 	*fate = in.fate;
 	return rc;
+}
+
+size_t
+mfed_receive_history(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const char *room_id, const json_t *pdus)
+{
+	struct inb	 in;
+	json_t		*evs, *v;
+	char		 why[256];
+	size_t		 i, done = 0;
+
+	our_key = key;
+	if ((evs = by_depth(pdus)) == NULL)
+		return 0;
+	json_array_foreach(evs, i, v) {
+		const char *rid = mjson_str(v, "room_id");
+
+		/* Another room's event is no part of this one's history. */
+		if (rid == NULL || strcmp(rid, room_id) != 0)
+			continue;
+		memset(&in, 0, sizeof(in));
+		in.db = db;
+		in.conf = conf;
+		in.origin = origin;
+		in.room_id = room_id;
+		in.flags = MROOM_RECV_HISTORY;
+		why[0] = '\0';
+		if (handle(&in, v, 1, why, sizeof(why)) == MROOM_OK &&
+		    in.fate != MROOM_FATE_KNOWN)
+			done++;
+		else if (why[0] != '\0')
+			mlog_info(NULL, "federation: a backfilled event from %s not taken: %s",
+			    origin, why);
+	}
+	json_decref(evs);
+	return done;
 }
 
 /*

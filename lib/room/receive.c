@@ -500,10 +500,19 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 		if (mstore_room_lock(ctx->db, room_id) == -1 ||
 		    (found = mstore_event_flags(ctx->db, r->event_id, &f)) == -1)
 			goto out;
+		/*
+		 * Known: nothing to do, but for an outlier that backfill
+		 * brings as history, which takes its place in the DAG now
+		 * (as Synapse "de-outliers" it).
+		 */
 		if (found == 1) {
+			ok = strcmp(f.room_id, room_id) == 0;
 			free(f.room_id);
-			rc = MROOM_OK;
-			goto out;
+			if (!ok || !f.outlier || f.rejected || !(r->flags & MROOM_RECV_HISTORY)) {
+				rc = MROOM_OK;
+				goto out;
+			}
+			fl.deoutlier = 1;
 		}
 	}
 	/* 2. Signatures, else dropped. */

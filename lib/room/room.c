@@ -483,6 +483,7 @@ struct persisted {
 	const char		*type;
 	const char		*sender;
 	int64_t			 stream;	/* its position in the events stream */
+	const json_t		*prev_ids;	/* its prev events' IDs */
 };
 
 /* Records content["m.relates_to"] so relations and threads can be paged.  0 or -1. */
@@ -658,6 +659,18 @@ hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * The backward extremities (S-S API, "Backfilling"): the prev events it
+ * names that are not stored (or only as outliers) are ones (a local join through another
+ * server names the room's last events), and it is one no longer.  0 or -1.
+ */
+static int
+hook_backward(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	return mstore_bwd_advance(ctx->db, p->room_id, p->prev_ids,
+	    json_integer_value(json_object_get(p->ev, "depth")), p->event_id);
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -675,6 +688,7 @@ static const struct persist_hook {
 	{ "redaction",	hook_redaction,	0 },
 	{ "push",	hook_push,	1 },
 	{ "federation",	hook_federation, 1 },
+	{ "backward",	hook_backward,	0 },
 };
 
 /*
@@ -701,7 +715,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
-	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1 };
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -744,6 +758,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	row.outlier = f->outlier;
 	row.soft_failed = f->soft_failed;
 	row.history = f->history || f->outlier;
+	row.deoutlier = f->history && f->deoutlier && !f->outlier && f->rejected == NULL;
 	if (txn != NULL) {
 		row.txn_user = (char *)txn->user_id;
 		row.txn_device = (char *)txn->device_id;
@@ -788,6 +803,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	p.type = type;
 	p.sender = sender;
 	p.stream = ctx->stream;
+	p.prev_ids = prev_ids;
 	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++) {
 		if (f->history && persist_hooks[i].live)
 			continue;

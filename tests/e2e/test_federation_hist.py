@@ -2,14 +2,16 @@
 lacks events.  A Python remote (test_federation_in.FedRemote) joins a
 local room; a gap whose far end stays unknown gets the state there with
 /state_ids (the state then resolved), and a local user of a room joined
-through another server backfills its history through /messages."""
+through another server backfills its history through /messages (from Synapse 1.67 when ../shared/peers/synapse has
+it; skipped, saying so, when not)."""
+import os
 import time
 import urllib.parse
-import uuid
 
 from conftest import q
 from test_federation_in import F1, Joined, remote, send  # noqa: F401 (fixtures)
-from test_federation_keys import ca, fstack  # noqa: F401 (fixtures)
+from test_federation_keys import (  # noqa: F401 (fixtures)
+    ca, fstack, synapse, synapse_client, synapse_user)
 
 
 def state_ev(j, remote, etype, key, content, prev, depth, auth=None):
@@ -97,3 +99,60 @@ def test_outlier_has_no_state_to_give(fstack, remote):  # noqa: F811
         assert status == 404 and got["errcode"] == "M_NOT_FOUND", (ep, got)
     remote.routes.clear()
     remote.withhold.clear()
+
+
+def pages_back(stack, token, room, limit, most=20):
+    """Every page of /messages dir=b from the end, limit each: a list of chunks."""
+    out, tok = [], None
+    for _ in range(most):
+        path = "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=%d" % (q(room), limit)
+        if tok:
+            path += "&from=" + q(tok)
+        st, body = stack.request("GET", path, token=token)
+        assert st == 200, body
+        if not body["chunk"]:
+            break
+        out.append(body["chunk"])
+        tok = body.get("end")
+        if tok is None:
+            break
+    return out
+
+
+def test_history_is_backfilled_from_synapse(fstack, synapse):
+    """Issue 11: a myelin user who joins a Synapse room pages back through
+    history this server never had: /messages backfills it (GET /backfill),
+    each message once, in order, after the join; an incremental /sync does
+    not show it as new."""
+    name = synapse["SYNAPSE_SERVER_NAME"]
+    token = synapse_user(synapse, "histhost")
+    st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
+        "preset": "public_chat", "room_version": "10"})
+    assert st == 200, room
+    rid = room["room_id"]
+    for i in range(15):
+        st, body = synapse_client(synapse, "PUT", "/_matrix/client/v3/rooms/%s/send/"
+                                  "m.room.message/h%d" % (q(rid), i), token,
+                                  {"msgtype": "m.text", "body": "old %d" % i})
+        assert st == 200, body
+    me = fstack.register("hist%d" % os.getpid())
+    st, body = fstack.request("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (
+        q(rid), q(name)), {}, token=me["access_token"])
+    assert st == 200, body
+    st, s0 = fstack.request("GET", "/_matrix/client/v3/sync?timeout=0",
+                            token=me["access_token"])
+    assert st == 200
+    pages = pages_back(fstack, me["access_token"], rid, 6)
+    first = pages[0]
+    assert len(first) == 6, first
+    assert first[0]["type"] == "m.room.member" and first[0]["state_key"] == me["user_id"]
+    assert [e["content"]["body"] for e in first[1:]] == ["old %d" % i for i in (14, 13, 12, 11, 10)]
+    got = [e["content"]["body"] for p in pages for e in p if e["type"] == "m.room.message"]
+    assert got == ["old %d" % i for i in range(14, -1, -1)], got
+    # The room's creation is history too, at its place: oldest last.
+    assert pages[-1][-1]["type"] == "m.room.create", pages[-1]
+    st, s1 = fstack.request("GET", "/_matrix/client/v3/sync?timeout=0&since=" +
+                            q(s0["next_batch"]), token=me["access_token"])
+    assert st == 200
+    tl = s1.get("rooms", {}).get("join", {}).get(rid, {}).get("timeline", {}).get("events", [])
+    assert not any(e["type"] == "m.room.message" for e in tl), tl
