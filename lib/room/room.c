@@ -274,9 +274,8 @@ event_ref(struct mroom_ctx *ctx, const struct mroomver *ver, const char *id)
  * The resolution of the state groups groups (a JSON array of distinct
  * group IDs) of room_id: the one group's state, or state resolution v2
  * over each one's state (spec: S-S API, "Room State Resolution"; room
- * versions, "State resolution").  *out (new reference) gets the state
- * map.  MROOM_OK, MROOM_FORBIDDEN when the version needs state
- * resolution v1, MROOM_ERROR.
+ * versions, "State resolution"; v1 for room version 1).  *out (new
+ * reference) gets the state map.  MROOM_OK or MROOM_ERROR.
  */
 static enum mroom_err
 resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *groups,
@@ -292,16 +291,6 @@ resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *
 		    json_integer_value(json_array_get(groups, 0)))) != NULL ? MROOM_OK : MROOM_ERROR;
 	if (json_array_size(groups) == 0)
 		return (*out = json_object()) != NULL ? MROOM_OK : MROOM_ERROR;
-	/*
-	 * Spec: room version 1 uses state resolution v1, which lib/events
-	 * leaves out: a fork there cannot be resolved, and is refused
-	 * rather than resolved by the wrong algorithm.
-	 */
-	if (!ver->state_res_v2) {
-		snprintf(ctx->why, sizeof(ctx->why), "Room version %s needs state resolution v1, "
-		    "which this server does not implement: its forks cannot be merged", ver->id);
-		return MROOM_FORBIDDEN;
-	}
 	if ((states = json_array()) == NULL)
 		return MROOM_ERROR;
 	json_array_foreach(groups, i, g) {
@@ -318,7 +307,9 @@ resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *
 		json_decref(states);
 		return MROOM_ERROR;
 	}
-	*out = mstate_resolve(ver, states, mroom_evcache_get, &ec);
+	/* Spec: room version 1 resolves by state resolution v1. */
+	*out = ver->state_res_v2 ? mstate_resolve(ver, states, mroom_evcache_get, &ec) :
+	    mstate_resolve_v1(ver, states, mroom_evcache_get, &ec);
 	json_decref(states);
 	json_decref(ec.cache);
 	if (*out != NULL && ec.err) {
@@ -365,7 +356,7 @@ mroom_state_before(struct mroom_ctx *ctx, const struct mroomver *ver, const char
     const json_t *prev_ids, int64_t *group)
 {
 	struct mevflags	 f;
-	json_t		*groups, *map = NULL, *p;
+	json_t		*groups, *p;
 	const char	*id;
 	enum mroom_err	 rc = MROOM_ERROR;
 	size_t		 i, j;
@@ -388,18 +379,39 @@ mroom_state_before(struct mroom_ctx *ctx, const struct mroomver *ver, const char
 		if (!dup && json_array_append_new(groups, json_integer(f.state_after)) == -1)
 			goto out;
 	}
-	if (json_array_size(groups) == 1) {
-		*group = json_integer_value(json_array_get(groups, 0));
-		rc = MROOM_OK;
-		goto out;
-	}
-	if ((rc = resolve_groups(ctx, ver, groups, &map)) != MROOM_OK)
-		goto out;
-	rc = sgroup_store(ctx, room_id, json_integer_value(json_array_get(groups, 0)), map,
-	    group) == 0 ? MROOM_OK : MROOM_ERROR;
+	rc = mroom_state_resolve_groups(ctx, ver, room_id, groups, group);
 out:
-	json_decref(map);
 	json_decref(groups);
+	return rc;
+}
+
+enum mroom_err
+mroom_state_resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver,
+    const char *room_id, const json_t *groups, int64_t *group)
+{
+	json_t		*distinct, *map = NULL, *g;
+	enum mroom_err	 rc;
+	size_t		 i, j;
+
+	if ((distinct = json_array()) == NULL)
+		return MROOM_ERROR;
+	json_array_foreach(groups, i, g) {
+		for (j = 0; j < json_array_size(distinct); j++)
+			if (json_integer_value(json_array_get(distinct, j)) == json_integer_value(g))
+				break;
+		if (j == json_array_size(distinct))
+			json_array_append(distinct, g);
+	}
+	*group = json_integer_value(json_array_get(distinct, 0));
+	if (json_array_size(distinct) <= 1) {
+		json_decref(distinct);
+		return MROOM_OK;
+	}
+	if ((rc = resolve_groups(ctx, ver, distinct, &map)) == MROOM_OK)
+		rc = sgroup_store(ctx, room_id, *group, map, group) == 0 ? MROOM_OK :
+		    MROOM_ERROR;
+	json_decref(map);
+	json_decref(distinct);
 	return rc;
 }
 
