@@ -70,7 +70,8 @@ void	mfed_well_known_flush(void);
 /*
  * A signed federation request to destination: method, path (with its
  * query, as sent), and body (NULL for none).  0 when an answer came,
- * with *status and *reply (a JSON object or NULL, a new reference);
+ * with *status and *reply (a JSON object, or an array as v1 send_join
+ * answers, or NULL; a new reference);
  * -1 when none came (logged with why).
  */
 int	mfed_request(const struct mconfig *, const struct mkey *, const char *destination,

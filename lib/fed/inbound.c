@@ -370,7 +370,9 @@ fetch_state(struct inb *in, const char *prev)
 			state = NULL;
 			goto out;
 		}
-		if (row.state_key != NULL && strcmp(row.room_id, in->room_id) == 0 &&
+		/* A rejected event is in no state (SyTest: auth events of another room). */
+		if (row.state_key != NULL && row.rejected == NULL &&
+		    strcmp(row.room_id, in->room_id) == 0 &&
 		    (key = mstate_key_join(row.type, row.state_key)) != NULL) {
 			json_object_set_new(state, key, json_string(id));
 			free(key);
