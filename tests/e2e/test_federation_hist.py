@@ -3,15 +3,22 @@ lacks events.  A Python remote (test_federation_in.FedRemote) joins a
 local room; a gap whose far end stays unknown gets the state there with
 /state_ids (the state then resolved), and a local user of a room joined
 through another server backfills its history through /messages (from Synapse 1.67 when ../shared/peers/synapse has
-it; skipped, saying so, when not)."""
+it; skipped, saying so, when not).  Two myelin stacks on the real clock:
+one stopped while the other sends 200 messages has them all, once and in
+order, when it runs again."""
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 import urllib.parse
 
-from conftest import q
+import pytest
+
+from conftest import STACK, free_port, own_pg_database, q
 from test_federation_in import F1, Joined, remote, send  # noqa: F401 (fixtures)
 from test_federation_keys import (  # noqa: F401 (fixtures)
-    ca, fstack, synapse, synapse_client, synapse_user)
+    FedStack, ca, fstack, synapse, synapse_client, synapse_user)
 
 
 def state_ev(j, remote, etype, key, content, prev, depth, auth=None):
@@ -156,3 +163,155 @@ def test_history_is_backfilled_from_synapse(fstack, synapse):
     assert st == 200
     tl = s1.get("rooms", {}).get("join", {}).get(rid, {}).get("timeline", {}).get("events", [])
     assert not any(e["type"] == "m.room.message" for e in tl), tl
+
+
+def real_clock_stack(ca, name):  # noqa: F811
+    """A federating stack as test_federation_keys.fstack, on the real clock
+    (the sender's backoff must run out)."""
+    directory = tempfile.mkdtemp(prefix="myelin-e2e-hist-")
+    port, fport = free_port(), free_port()
+    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
+            "--port", str(port), "--open-registration"]
+    pg = own_pg_database(name)
+    if pg:
+        argv += ["--postgres", pg]
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    with open(os.path.join(directory, "myelin.conf"), "a") as f:
+        f.write("federation_listen = 127.0.0.1:%d\n"
+                "tls_certificate = %s/server.chain.crt\n"
+                "tls_certificate_key = %s/server.key\n"
+                "federation_ca_file = %s/ca.crt\n"
+                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca, ca, ca))
+    subprocess.run([STACK, "up", directory], check=True, timeout=120)
+    return FedStack(directory, port, fport, os.path.join(ca, "ca.crt"))
+
+
+@pytest.fixture(scope="module")
+def trio(ca):  # noqa: F811
+    stacks = [real_clock_stack(ca, "hist" + n) for n in "abc"]
+    yield stacks
+    for s in stacks:
+        subprocess.run([STACK, "down", s.dir], timeout=60)
+    if os.environ.get("MYELIN_TEST_KEEP") != "1":
+        for s in stacks:
+            shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def bodies_on(stack, token, room):
+    st, body = stack.request("GET", "/_matrix/client/v3/rooms/%s/messages?dir=f&limit=1000"
+                             % q(room), token=token)
+    assert st == 200, body
+    return [e["content"].get("body") for e in body["chunk"] if e["type"] == "m.room.message"]
+
+
+def test_stopped_server_gets_every_message_once_in_order(trio):
+    """Issue 11: B stopped while A sends 200 messages into a room both are
+    in; started again, B has all 200, each once, in order (A's queue and
+    its backoff survive, and what B missed comes in as it was sent)."""
+    a, b = trio[0], trio[1]
+    alice = a.register("alice%d" % os.getpid())
+    bob = b.register("bob%d" % os.getpid())
+    st, room = a.request("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"},
+                         token=alice["access_token"])
+    assert st == 200, room
+    rid = room["room_id"]
+    st, body = b.request("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {}, token=bob["access_token"])
+    assert st == 200, body
+    subprocess.run([STACK, "down", b.dir], check=True, timeout=60)
+    for i in range(200):
+        st, body = a.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/m%d" % (
+            q(rid), i), {"msgtype": "m.text", "body": "m %d" % i}, token=alice["access_token"])
+        assert st == 200, body
+    subprocess.run([STACK, "up", b.dir], check=True, timeout=120)
+    want = ["m %d" % i for i in range(200)]
+    # The sender's backoff (2 s doubling) decides when; no deadline but a generous one.
+    end = time.time() + 120
+    got = bodies_on(b, bob["access_token"], rid)
+    while got != want and len(got) <= 200 and time.time() < end:
+        time.sleep(0.5)
+        got = bodies_on(b, bob["access_token"], rid)
+    assert got == want, (len(got), got[:3], got[-3:])
+
+
+def state_ids(stack, token, room):
+    st, body = stack.request("GET", "/_matrix/client/v3/rooms/%s/state" % q(room), token=token)
+    assert st == 200, body
+    return {(e["type"], e["state_key"]): e["event_id"] for e in body}
+
+
+def test_three_servers_agree_after_conflicting_changes(trio):
+    """Issue 11: two servers change the power levels and a membership at
+    once (neither has the other's change), a third has both: once every
+    event has crossed, all three have the same current state (state
+    resolution v2: the demotion orders first, so the kick by the demoted
+    user does not stand)."""
+    a, b, c = trio
+    up = [s.register("u%s%d" % (n, os.getpid())) for s, n in zip(trio, "abc")]
+    ids = [u["user_id"] for u in up]
+    st, room = a.request("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "public_chat", "power_level_content_override": {
+            "users": {ids[0]: 100, ids[1]: 100, ids[2]: 50}}}, token=up[0]["access_token"])
+    assert st == 200, room
+    rid = room["room_id"]
+    other = a.register("v%d" % os.getpid())
+    st, body = a.request("POST", "/_matrix/client/v3/join/%s" % q(rid), {},
+                         token=other["access_token"])
+    assert st == 200, body
+    ids.append(other["user_id"])
+    for s, u in ((b, up[1]), (c, up[2])):
+        st, body = s.request("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (
+            q(rid), q(a.server_name)), {}, token=u["access_token"])
+        assert st == 200, body
+    # Every server has every join before the fork.
+    end = time.time() + 60
+    while time.time() < end and not all(
+            all(state_ids(s, u["access_token"], rid).get(("m.room.member", i)) for i in ids)
+            for s, u in zip(trio, up)):
+        time.sleep(0.3)
+    # B demotes C's user while C, cut off from B, kicks a user of A.
+    subprocess.run([STACK, "down", c.dir], check=True, timeout=60)
+    st, pl = b.request("GET", "/_matrix/client/v3/rooms/%s/state/m.room.power_levels/" % q(rid),
+                       token=up[1]["access_token"])
+    assert st == 200, pl
+    pl["users"][ids[2]] = 0
+    st, body = b.request("PUT", "/_matrix/client/v3/rooms/%s/state/m.room.power_levels/" % q(rid),
+                         pl, token=up[1]["access_token"])
+    assert st == 200, body
+    subprocess.run([STACK, "down", b.dir], check=True, timeout=60)
+    subprocess.run([STACK, "up", c.dir], check=True, timeout=120)
+    st, body = c.request("POST", "/_matrix/client/v3/rooms/%s/kick" % q(rid),
+                         {"user_id": ids[3], "reason": "fork"}, token=up[2]["access_token"])
+    assert st == 200, body
+    subprocess.run([STACK, "up", b.dir], check=True, timeout=120)
+    end = time.time() + 120
+    states = [state_ids(s, u["access_token"], rid) for s, u in zip(trio, up)]
+    while time.time() < end and not (states[0] == states[1] == states[2]):
+        time.sleep(0.5)
+        states = [state_ids(s, u["access_token"], rid) for s, u in zip(trio, up)]
+    assert states[0] == states[1] == states[2], states
+    st, m = a.request("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (
+        q(rid), q(ids[3])), token=up[0]["access_token"])
+    assert st == 200 and m["membership"] == "join", m
+
+
+def test_federation_edges_as_synapse(fstack, remote):  # noqa: F811
+    """SyTest 30room-join.pl, 50server-acl-endpoints.pl: get_missing_events
+    without its lists answers none; a body with a float (no canonical JSON
+    to verify) is 400 M_BAD_JSON, not a signature failure; an unsigned
+    join through v1 send_join is 403 M_FORBIDDEN (signatures before
+    hashes)."""
+    j = Joined(fstack, remote)
+    st, got = remote.call(fstack, "POST", "%s/get_missing_events/%s" % (F1, q(j.room)), {})
+    assert st == 200 and got == {"events": []}, got
+    st, got = remote.call(fstack, "PUT", "%s/send/f%d" % (F1, time.time_ns()), {
+        "origin": remote.name, "origin_server_ts": 0, "pdus": [], "x": 1.1})
+    assert st == 400 and got["errcode"] == "M_BAD_JSON", got
+    other = remote.user("c%d" % time.time_ns())
+    st, mk = remote.call(fstack, "GET", "%s/make_join/%s/%s?ver=10" % (F1, q(j.room), q(other)))
+    assert st == 200, mk
+    ev = dict(mk["event"], origin_server_ts=int(time.time() * 1000))
+    from test_federation_in import event_id
+    st, got = remote.call(fstack, "PUT", "%s/send_join/%s/%s" % (F1, q(j.room), q(event_id(ev))),
+                          ev)
+    assert st == 403 and got["errcode"] == "M_FORBIDDEN", got
