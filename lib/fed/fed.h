@@ -259,7 +259,8 @@ enum mroom_err	mfed_receive_event(struct mdb *, const struct mconfig *, const ch
  * MROOM_RECV_HISTORY in its own transaction, fetching from origin what
  * it lacks as a PDU of get_missing_events is (its auth events, the
  * state after an unknown prev event); another room's events are not
- * taken, nor those mroom_receive refuses.  How many were stored.
+ * taken, nor those mroom_receive refuses; at most 500 events fetched
+ * for the whole answer.  How many were stored.
  */
 size_t	mfed_receive_history(struct mdb *, const struct mconfig *, const struct mkey *,
 	    const char *origin, const char *room_id, const json_t *pdus);

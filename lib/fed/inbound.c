@@ -552,18 +552,20 @@ mfed_receive_history(struct mdb *db, const struct mconfig *conf, const struct mk
 	our_key = key;
 	if ((evs = by_depth(pdus)) == NULL)
 		return 0;
+	/* One budget of fetched events (FETCH_MAX) for the whole answer. */
+	memset(&in, 0, sizeof(in));
+	in.db = db;
+	in.conf = conf;
+	in.origin = origin;
+	in.room_id = room_id;
+	in.flags = MROOM_RECV_HISTORY;
 	json_array_foreach(evs, i, v) {
 		const char *rid = mjson_str(v, "room_id");
 
 		/* Another room's event is no part of this one's history. */
 		if (rid == NULL || strcmp(rid, room_id) != 0)
 			continue;
-		memset(&in, 0, sizeof(in));
-		in.db = db;
-		in.conf = conf;
-		in.origin = origin;
-		in.room_id = room_id;
-		in.flags = MROOM_RECV_HISTORY;
+		in.fate = MROOM_FATE_KNOWN;
 		why[0] = '\0';
 		if (handle(&in, v, 1, why, sizeof(why)) == MROOM_OK &&
 		    in.fate != MROOM_FATE_KNOWN)

@@ -315,3 +315,26 @@ def test_federation_edges_as_synapse(fstack, remote):  # noqa: F811
     st, got = remote.call(fstack, "PUT", "%s/send_join/%s/%s" % (F1, q(j.room), q(event_id(ev))),
                           ev)
     assert st == 403 and got["errcode"] == "M_FORBIDDEN", got
+
+
+def test_history_is_backfilled_from_another_myelin(trio):
+    """Issue 11: a user of C who joins A's room after 30 messages pages
+    back through them all (A answers /backfill), once each, in order."""
+    a, c = trio[0], trio[2]
+    host = a.register("bh%d" % os.getpid())
+    late = c.register("bl%d" % os.getpid())
+    st, room = a.request("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"},
+                         token=host["access_token"])
+    assert st == 200, room
+    rid = room["room_id"]
+    for i in range(30):
+        st, body = a.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/b%d" % (
+            q(rid), i), {"msgtype": "m.text", "body": "b %d" % i}, token=host["access_token"])
+        assert st == 200, body
+    st, body = c.request("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {}, token=late["access_token"])
+    assert st == 200, body
+    pages = pages_back(c, late["access_token"], rid, 8)
+    assert pages[0][0]["type"] == "m.room.member" and pages[0][0]["state_key"] == late["user_id"]
+    got = [e["content"]["body"] for p in pages for e in p if e["type"] == "m.room.message"]
+    assert got == ["b %d" % i for i in range(29, -1, -1)], got
