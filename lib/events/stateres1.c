@@ -223,7 +223,8 @@ mstate_resolve_v1(const struct mroomver *ver, const json_t *states, mevent_get_f
 	/* The auth state to start from: the unconflicted events the conflicted need. */
 	json_object_foreach(conf, k, ids) {
 		json_array_foreach(ids, i, v) {
-			const json_t *ev = json_is_string(v) ? get(arg, json_string_value(v)) : NULL;
+			const json_t *ev = json_is_string(v) ? get(arg, json_string_value(v)) :
+			    NULL;
 
 			if (ev == NULL)
 				continue;

@@ -397,7 +397,8 @@ mroom_state_resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver,
 		return MROOM_ERROR;
 	json_array_foreach(groups, i, g) {
 		for (j = 0; j < json_array_size(distinct); j++)
-			if (json_integer_value(json_array_get(distinct, j)) == json_integer_value(g))
+			if (json_integer_value(json_array_get(distinct, j)) ==
+			    json_integer_value(g))
 				break;
 		if (j == json_array_size(distinct))
 			json_array_append(distinct, g);

@@ -76,7 +76,7 @@ struct mroom_pflags {
 	int		 soft_failed;	/* state at its place, not shown, not an extremity */
 	int		 history;	/* backfilled: below every position, DAG tip unmoved */
 	int		 linear;	/* prev_events are every extremity (local sends) */
-	int		 deoutlier;	/* with history: an outlier stored before takes its place */
+	int		 deoutlier;	/* history: an outlier stored before takes its place */
 };
 
 /*

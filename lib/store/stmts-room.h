@@ -147,7 +147,8 @@
 	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \
 	/* backward extremities (migration 25): unknown prev events of the DAG */ \
 	X(MSTMT_BWD_ADD, "INSERT INTO backward_extremities (room_id, event_id, depth)" \
-	    " VALUES ($1, $2, $3) ON CONFLICT (room_id, event_id) DO UPDATE SET depth = excluded.depth" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (room_id, event_id)" \
+	    " DO UPDATE SET depth = excluded.depth" \
 	    " WHERE backward_extremities.depth < excluded.depth") \
 	X(MSTMT_BWD_DEL, "DELETE FROM backward_extremities WHERE event_id = $1") \
 	X(MSTMT_BWD_LIST, "SELECT event_id, depth FROM backward_extremities WHERE room_id = $1" \
