@@ -5,6 +5,7 @@
 
 #include "clock/clock.h"
 #include "events/events.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "relations.h"
 #include "room/filter.h"
@@ -354,6 +355,46 @@ topo_cmp(const struct mtopo *a, const struct mtopo *b)
 }
 
 /*
+ * Backfill before a backwards page from place at (S-S API, "Backfilling";
+ * as Synapse's maybe_backfill): when a backward extremity of the room is
+ * at most 2 * limit below at (or above it), the room's other servers are
+ * asked for the history before the extremities at or below at, else
+ * before the deepest ones.  Failures leave the page as it is.
+ */
+static void
+messages_backfill(struct mreq *req, const char *room_id, const struct mtopo *at,
+    int64_t limit)
+{
+	json_t	*near, *bwd, *v, *ids;
+	size_t	 i;
+	int64_t	 lo = at->depth > INT64_MIN / 2 ? at->depth - 2 * limit : INT64_MIN / 2;
+
+	if (req->srv->key == NULL)
+		return;
+	if ((near = mstore_bwd_list(req->db, room_id, INT64_MAX, lo, 1)) == NULL ||
+	    json_array_size(near) == 0) {
+		json_decref(near);
+		return;
+	}
+	json_decref(near);
+	if ((bwd = mstore_bwd_list(req->db, room_id, at->depth, INT64_MIN, 5)) != NULL &&
+	    json_array_size(bwd) == 0) {
+		json_decref(bwd);
+		bwd = mstore_bwd_list(req->db, room_id, INT64_MAX, INT64_MIN, 5);
+	}
+	if (bwd == NULL || (ids = json_array()) == NULL) {
+		json_decref(bwd);
+		return;
+	}
+	json_array_foreach(bwd, i, v)
+		json_array_append(ids, json_array_get(v, 0));
+	(void)mfed_backfill(req->db, req->conf, req->srv->key, room_id, ids,
+	    limit * 2 > 20 ? limit * 2 : 20);
+	json_decref(ids);
+	json_decref(bwd);
+}
+
+/*
  * Spec: C-S API, GET /rooms/{roomId}/messages: dir b or f, from/to tokens,
  * limit (default 10), filter (a RoomEventFilter: see mfilter_event_match).
  * Only the events history visibility lets the user see; a former member
@@ -423,6 +464,9 @@ h_messages(struct mreq *req)
 	}
 	if (back && topo_cmp(&start, &upto) > 0)
 		start = upto;
+	/* History that other servers have and we lack, before reading it. */
+	if (back && limit > 0)
+		messages_backfill(req, req->params[0], &start, limit);
 	if (!back && topo_cmp(&stop, &upto) > 0)
 		stop = upto;
 	if (filter != NULL && json_is_integer(json_object_get(filter, "limit")) &&

@@ -559,7 +559,8 @@ h_fed_backfill(struct mreq *req)
 /*
  * Spec: S-S API, POST /get_missing_events/{roomId}: {earliest_events,
  * latest_events, limit (10), min_depth (0)}: the events before the
- * latest ones back to the earliest ones: {events}.
+ * latest ones back to the earliest ones: {events}.  As Synapse, a list
+ * left out is an empty one.
  */
 int
 h_fed_missing(struct mreq *req)
@@ -576,10 +577,12 @@ h_fed_missing(struct mreq *req)
 	if (room_open_in(req, req->params[0], &room, &ver) == -1)
 		return -1;
 	mroom_fini(&room);
-	if (!json_is_array(early) || !json_is_array(late) || (lim != NULL &&
-	    !json_is_integer(lim)) || (md != NULL && !json_is_integer(md)))
+	/* As Synapse: absent lists are empty ones (and the answer then none). */
+	if ((early != NULL && !json_is_array(early)) || (late != NULL &&
+	    !json_is_array(late)) || (lim != NULL && !json_is_integer(lim)) ||
+	    (md != NULL && !json_is_integer(md)))
 		return mfcgi_fail(req, MERR_BAD_JSON, "earliest_events and latest_events are"
-		    " required lists, limit and min_depth integers");
+		    " lists, limit and min_depth integers");
 	if (lim != NULL)
 		limit = json_integer_value(lim);
 	if (limit > PAGE_MAX)

@@ -29,6 +29,8 @@ int	mcrypto_sha256_copy(int in, int out, unsigned char hash[32], int64_t *size);
 /* HMAC-SHA1 of msg under key, raw, into md.  0, or -1 with md zeroed. */
 int	mcrypto_hmac_sha1(const void *key, size_t keysz, const void *msg, size_t msgsz,
 	    unsigned char md[20]);
+/* SHA-1 of msg as lowercase hex (41 bytes with NUL) in out; "" on failure. */
+void	mcrypto_sha1_hex(const void *msg, size_t msgsz, char out[41]);
 /* HMAC-SHA1 of msg under key, as lowercase hex (41 bytes with NUL) in out. */
 void	mcrypto_hmac_sha1_hex(const void *key, size_t keysz, const void *msg,
 	    size_t msgsz, char out[41]);

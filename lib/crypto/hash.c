@@ -1,4 +1,4 @@
-/* SHA-256 and HMAC-SHA1. */
+/* SHA-256, SHA-1 and HMAC-SHA1. */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
@@ -14,6 +14,28 @@ void
 mcrypto_sha256(const void *buf, size_t len, unsigned char out[32])
 {
 	crypto_hash_sha256(out, buf, len);
+}
+
+/*
+ * SHA-1, which state resolution v1 orders events of one depth by (room
+ * version 1, "State resolution").
+ */
+void
+mcrypto_sha1_hex(const void *msg, size_t msgsz, char out[41])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0;
+	size_t			 i;
+
+	out[0] = '\0';
+	if (EVP_Digest(msg, msgsz, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
+		return;
+	for (i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[40] = '\0';
 }
 
 /*

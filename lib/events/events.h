@@ -127,5 +127,13 @@ typedef const json_t *(*mevent_get_fn)(void *arg, const char *event_id);
  */
 json_t	*mstate_resolve(const struct mroomver *, const json_t *states, mevent_get_fn get,
 	    void *arg);
+/*
+ * Spec: room version 1, "State resolution" (versions 1 and 2' own
+ * predecessor, used by room version 1): the unconflicted state, then
+ * the conflicted power levels, join rules, memberships and the rest,
+ * each resolved in turn on what was resolved before.  As mstate_resolve.
+ */
+json_t	*mstate_resolve_v1(const struct mroomver *, const json_t *states, mevent_get_fn get,
+	    void *arg);
 
 #endif

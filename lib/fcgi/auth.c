@@ -26,6 +26,28 @@ mfcgi_auth_fini(struct mauthinfo *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* 1 when v holds a float anywhere, else 0. */
+static int
+has_real(const json_t *v)
+{
+	const char	*k;
+	json_t		*e;
+	size_t		 i;
+
+	if (json_is_real(v))
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, e)
+			if (has_real(e))
+				return 1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (has_real(e))
+				return 1;
+	}
+	return 0;
+}
+
 /*
  * Spec: S-S API, "Request Authentication": the X-Matrix header names
  * the origin, the key and the signature over the method, the raw URI,
@@ -33,8 +55,10 @@ mfcgi_auth_fini(struct mauthinfo *a)
  * M_UNAUTHORIZED without the header; 400 M_UNAUTHORIZED when it does
  * not parse or the origin is no server name; 401 M_UNAUTHORIZED for a
  * request to another destination, a key not found or a signature that
- * does not verify.  Only the first X-Matrix header is read (nginx
- * passes one Authorization header).
+ * does not verify, but 400 M_BAD_JSON when the body has a float, which
+ * has no canonical form here to verify (as Synapse refuses the PDU of a
+ * room version 6 that holds one).  Only the first X-Matrix header is
+ * read (nginx passes one Authorization header).
  */
 static int
 server_authenticate(struct mreq *req)
@@ -57,9 +81,13 @@ server_authenticate(struct mreq *req)
 		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Failed to find any key to satisfy %s",
 		    a.key_id);
 	if (mfed_xmatrix_verify(&a, req->conf->server_name, mfcgi_method_name(req->method),
-	    req->uri, req->body_given ? req->body : NULL, pk) == -1)
+	    req->uri, req->body_given ? req->body : NULL, pk) == -1) {
+		if (req->body_given && has_real(req->body))
+			return mfcgi_fail(req, MERR_BAD_JSON, "Bad JSON value: a float is not"
+			    " canonical JSON");
 		return mfcgi_fail(req, MERR_UNAUTHORIZED, "Invalid signature for server %s with key %s",
 		    a.origin, a.key_id);
+	}
 	if ((req->auth.origin = strdup(a.origin)) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	return 0;

@@ -89,7 +89,16 @@ mfed_call_done(struct mfed_call *c, long *status, json_t **reply)
 		return -1;
 	}
 	*status = c->r.status;
-	*reply = mhttp_json(&c->r);
+	/*
+	 * An object, or an array: the v1 send_join and send_leave answer
+	 * [200, {...}] (spec: S-S API, "v1 /send_join").
+	 */
+	if ((*reply = mhttp_json(&c->r)) == NULL && c->r.resp != NULL &&
+	    (*reply = json_loadb(c->r.resp, c->r.respsz, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+	    !json_is_array(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
 	return 0;
 }
 

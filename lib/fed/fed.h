@@ -70,7 +70,8 @@ void	mfed_well_known_flush(void);
 /*
  * A signed federation request to destination: method, path (with its
  * query, as sent), and body (NULL for none).  0 when an answer came,
- * with *status and *reply (a JSON object or NULL, a new reference);
+ * with *status and *reply (a JSON object, or an array as v1 send_join
+ * answers, or NULL; a new reference);
  * -1 when none came (logged with why).
  */
 int	mfed_request(const struct mconfig *, const struct mkey *, const char *destination,
@@ -304,6 +305,28 @@ enum mroom_err;
 enum mroom_fate;
 enum mroom_err	mfed_receive_event(struct mdb *, const struct mconfig *, const char *origin,
 		    const json_t *pdu, enum mroom_fate *fate, char *why, size_t whysz);
+/*
+ * History from origin (a /backfill answer's PDUs) taken into room_id,
+ * lowest depth first, each through mroom_receive with
+ * MROOM_RECV_HISTORY in its own transaction, fetching from origin what
+ * it lacks as a PDU of get_missing_events is (its auth events, the
+ * state after an unknown prev event); another room's events are not
+ * taken, nor those mroom_receive refuses; at most 500 events fetched
+ * for the whole answer.  How many were stored.
+ */
+size_t	mfed_receive_history(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *origin, const char *room_id, const json_t *pdus);
+/*
+ * Backfill (S-S API, "Backfilling and retrieving missing events",
+ * lib/fed/backfill.c): GET /backfill of room_id from v (a JSON array of
+ * event IDs: backward extremities), at most limit events, from the
+ * room's other servers (the servers of its joined members, ours aside)
+ * in turn until one answers; its events taken by
+ * mfed_receive_history.  How many were stored, or -1 when no server
+ * answered.
+ */
+int64_t	mfed_backfill(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *room_id, const json_t *v, int64_t limit);
 /*
  * Spec: m.room.server_acl: 1 when the room's current ACL (none: any)
  * lets server in (its host, port dropped, matching allow and no deny;

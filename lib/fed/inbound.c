@@ -32,6 +32,7 @@ struct inb {
 	const struct mconfig	*conf;
 	const char		*origin;
 	const char		*room_id;
+	int			 flags;		/* MROOM_RECV_* of the events taken */
 	int			 fetched;	/* events fetched so far for one PDU */
 	enum mroom_fate		 fate;		/* of the last event taken */
 };
@@ -368,7 +369,9 @@ fetch_state(struct inb *in, const char *prev)
 			state = NULL;
 			goto out;
 		}
-		if (row.state_key != NULL && strcmp(row.room_id, in->room_id) == 0 &&
+		/* A rejected event is in no state (SyTest: auth events of another room). */
+		if (row.state_key != NULL && row.rejected == NULL &&
+		    strcmp(row.room_id, in->room_id) == 0 &&
 		    (key = mstate_key_join(row.type, row.state_key)) != NULL) {
 			json_object_set_new(state, key, json_string(id));
 			free(key);
@@ -381,11 +384,11 @@ out:
 	return state;
 }
 
-/* 1 when id is among pdu's auth_events (either reference format), else 0. */
+/* 1 when id is among pdu's field (either reference format), else 0. */
 static int
-is_auth_ref(const json_t *pdu, const char *id)
+is_ref(const json_t *pdu, const char *field, const char *id)
 {
-	json_t	*a = json_object_get(pdu, "auth_events"), *v;
+	json_t	*a = json_object_get(pdu, field), *v;
 	size_t	 i;
 
 	json_array_foreach(a, i, v) {
@@ -396,6 +399,12 @@ is_auth_ref(const json_t *pdu, const char *id)
 			return 1;
 	}
 	return 0;
+}
+
+static int
+is_auth_ref(const json_t *pdu, const char *id)
+{
+	return is_ref(pdu, "auth_events", id);
 }
 
 /*
@@ -421,7 +430,7 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 	int			 authmiss = 0, step;
 
 	for (step = 0; step < 4; step++) {
-		rc = receive_one(in, pdu, 0, state, &r, why, whysz);
+		rc = receive_one(in, pdu, in->flags, state, &r, why, whysz);
 		if (rc != MROOM_MISSING) {
 			mroom_recv_fini(&r);
 			break;
@@ -446,8 +455,13 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 			step = 1;
 		} else if (state == NULL && level > 0) {
 			id = NULL;
+			/*
+			 * A prev event, even one its auth events name too: its
+			 * state brings it (as an outlier) with what it needs.
+			 */
 			json_array_foreach(miss, i, v)
-				if (json_is_string(v) && !is_auth_ref(pdu, json_string_value(v))) {
+				if (json_is_string(v) && is_ref(pdu, "prev_events",
+				    json_string_value(v))) {
 					id = json_string_value(v);
 					break;
 				}
@@ -523,6 +537,44 @@ mfed_receive_event(struct mdb *db, const struct mconfig *conf, const char *origi
 	rc = handle(&in, pdu, 0, why, whysz);
 	*fate = in.fate;
 	return rc;
+}
+
+size_t
+mfed_receive_history(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const char *room_id, const json_t *pdus)
+{
+	struct inb	 in;
+	json_t		*evs, *v;
+	char		 why[256];
+	size_t		 i, done = 0;
+
+	our_key = key;
+	if ((evs = by_depth(pdus)) == NULL)
+		return 0;
+	/* One budget of fetched events (FETCH_MAX) for the whole answer. */
+	memset(&in, 0, sizeof(in));
+	in.db = db;
+	in.conf = conf;
+	in.origin = origin;
+	in.room_id = room_id;
+	in.flags = MROOM_RECV_HISTORY;
+	json_array_foreach(evs, i, v) {
+		const char *rid = mjson_str(v, "room_id");
+
+		/* Another room's event is no part of this one's history. */
+		if (rid == NULL || strcmp(rid, room_id) != 0)
+			continue;
+		in.fate = MROOM_FATE_KNOWN;
+		why[0] = '\0';
+		if (handle(&in, v, 1, why, sizeof(why)) == MROOM_OK &&
+		    in.fate != MROOM_FATE_KNOWN)
+			done++;
+		else if (why[0] != '\0')
+			mlog_info(NULL, "federation: a backfilled event from %s not taken: %s",
+			    origin, why);
+	}
+	json_decref(evs);
+	return done;
 }
 
 /*

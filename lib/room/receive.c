@@ -137,11 +137,17 @@ shape_check(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu
 	ts = json_object_get(pdu, "origin_server_ts");
 	if (!json_is_integer(ts))
 		return invalid(ctx, "origin_server_ts is not an integer");
+	/*
+	 * As Synapse: the signatures are checked before the content hash,
+	 * and an event without one is as one whose hash does not match
+	 * (redacted, step 3), so that an unsigned event is refused as such.
+	 */
 	h = json_object_get(pdu, "hashes");
-	if (!json_is_object(h) || !json_is_string(json_object_get(h, "sha256")))
-		return invalid(ctx, "hashes.sha256 is missing");
+	if (h != NULL && !json_is_object(h))
+		return invalid(ctx, "hashes is not an object");
+	/* Absent: unsigned, which the signature check refuses (403 on send_join). */
 	sigs = json_object_get(pdu, "signatures");
-	if (!json_is_object(sigs))
+	if (sigs != NULL && !json_is_object(sigs))
 		return invalid(ctx, "signatures is not an object");
 	if (ver->evid == MEVID_V1 && (!short_str(json_object_get(pdu, "event_id")) ||
 	    mjson_str(pdu, "event_id")[0] != '$' || server_of(mjson_str(pdu, "event_id")) == NULL))
@@ -425,6 +431,38 @@ given_state(struct mroom_ctx *ctx, const char *room_id, struct mroom_recv *r,
 	    MROOM_ERROR;
 }
 
+/*
+ * *group (the given state) resolved with the states after the prev
+ * events of prev that are stored in the room's DAG (not outliers).
+ */
+static enum mroom_err
+with_known_prevs(struct mroom_ctx *ctx, const struct mroomver *ver, const char *room_id,
+    const json_t *prev, int64_t *group)
+{
+	struct mevflags	 f;
+	json_t		*groups, *p;
+	enum mroom_err	 rc;
+	size_t		 i;
+	int		 found;
+
+	if ((groups = json_pack("[I]", (json_int_t)*group)) == NULL)
+		return MROOM_ERROR;
+	json_array_foreach(prev, i, p) {
+		if ((found = mstore_event_flags(ctx->db, json_string_value(p), &f)) == -1) {
+			json_decref(groups);
+			return MROOM_ERROR;
+		}
+		if (found == 0)
+			continue;
+		if (!f.outlier && f.state_after != 0 && strcmp(f.room_id, room_id) == 0)
+			json_array_append_new(groups, json_integer(f.state_after));
+		free(f.room_id);
+	}
+	rc = mroom_state_resolve_groups(ctx, ver, room_id, groups, group);
+	json_decref(groups);
+	return rc;
+}
+
 enum mroom_err
 mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
     struct mroom_recv *r)
@@ -500,10 +538,19 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 		if (mstore_room_lock(ctx->db, room_id) == -1 ||
 		    (found = mstore_event_flags(ctx->db, r->event_id, &f)) == -1)
 			goto out;
+		/*
+		 * Known: nothing to do, but for an outlier that backfill
+		 * brings as history, which takes its place in the DAG now
+		 * (as Synapse "de-outliers" it).
+		 */
 		if (found == 1) {
+			ok = strcmp(f.room_id, room_id) == 0;
 			free(f.room_id);
-			rc = MROOM_OK;
-			goto out;
+			if (!ok || !f.outlier || f.rejected || !(r->flags & MROOM_RECV_HISTORY)) {
+				rc = MROOM_OK;
+				goto out;
+			}
+			fl.deoutlier = 1;
 		}
 	}
 	/* 2. Signatures, else dropped. */
@@ -582,10 +629,16 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 		fl.outlier = 1;
 		goto store;
 	}
-	/* 5. The auth rules against the state before it, else rejected. */
-	if (r->state != NULL)
-		rc = given_state(ctx, room_id, r, &before);
-	else
+	/*
+	 * 5. The auth rules against the state before it, else rejected.
+	 * Given state stands for the prev events unknown here: resolved
+	 * with the states after those known (as Synapse resolves the state
+	 * fetched at a gap with the rest).
+	 */
+	if (r->state != NULL) {
+		if ((rc = given_state(ctx, room_id, r, &before)) == MROOM_OK)
+			rc = with_known_prevs(ctx, ver, room_id, prev, &before);
+	} else
 		rc = mroom_state_before(ctx, ver, room_id, prev, &before);
 	if (rc != MROOM_OK)
 		goto out;

@@ -275,9 +275,8 @@ event_ref(struct mroom_ctx *ctx, const struct mroomver *ver, const char *id)
  * The resolution of the state groups groups (a JSON array of distinct
  * group IDs) of room_id: the one group's state, or state resolution v2
  * over each one's state (spec: S-S API, "Room State Resolution"; room
- * versions, "State resolution").  *out (new reference) gets the state
- * map.  MROOM_OK, MROOM_FORBIDDEN when the version needs state
- * resolution v1, MROOM_ERROR.
+ * versions, "State resolution"; v1 for room version 1).  *out (new
+ * reference) gets the state map.  MROOM_OK or MROOM_ERROR.
  */
 static enum mroom_err
 resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *groups,
@@ -293,16 +292,6 @@ resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *
 		    json_integer_value(json_array_get(groups, 0)))) != NULL ? MROOM_OK : MROOM_ERROR;
 	if (json_array_size(groups) == 0)
 		return (*out = json_object()) != NULL ? MROOM_OK : MROOM_ERROR;
-	/*
-	 * Spec: room version 1 uses state resolution v1, which lib/events
-	 * leaves out: a fork there cannot be resolved, and is refused
-	 * rather than resolved by the wrong algorithm.
-	 */
-	if (!ver->state_res_v2) {
-		snprintf(ctx->why, sizeof(ctx->why), "Room version %s needs state resolution v1, "
-		    "which this server does not implement: its forks cannot be merged", ver->id);
-		return MROOM_FORBIDDEN;
-	}
 	if ((states = json_array()) == NULL)
 		return MROOM_ERROR;
 	json_array_foreach(groups, i, g) {
@@ -319,7 +308,9 @@ resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *
 		json_decref(states);
 		return MROOM_ERROR;
 	}
-	*out = mstate_resolve(ver, states, mroom_evcache_get, &ec);
+	/* Spec: room version 1 resolves by state resolution v1. */
+	*out = ver->state_res_v2 ? mstate_resolve(ver, states, mroom_evcache_get, &ec) :
+	    mstate_resolve_v1(ver, states, mroom_evcache_get, &ec);
 	json_decref(states);
 	json_decref(ec.cache);
 	if (*out != NULL && ec.err) {
@@ -366,7 +357,7 @@ mroom_state_before(struct mroom_ctx *ctx, const struct mroomver *ver, const char
     const json_t *prev_ids, int64_t *group)
 {
 	struct mevflags	 f;
-	json_t		*groups, *map = NULL, *p;
+	json_t		*groups, *p;
 	const char	*id;
 	enum mroom_err	 rc = MROOM_ERROR;
 	size_t		 i, j;
@@ -389,18 +380,40 @@ mroom_state_before(struct mroom_ctx *ctx, const struct mroomver *ver, const char
 		if (!dup && json_array_append_new(groups, json_integer(f.state_after)) == -1)
 			goto out;
 	}
-	if (json_array_size(groups) == 1) {
-		*group = json_integer_value(json_array_get(groups, 0));
-		rc = MROOM_OK;
-		goto out;
-	}
-	if ((rc = resolve_groups(ctx, ver, groups, &map)) != MROOM_OK)
-		goto out;
-	rc = sgroup_store(ctx, room_id, json_integer_value(json_array_get(groups, 0)), map,
-	    group) == 0 ? MROOM_OK : MROOM_ERROR;
+	rc = mroom_state_resolve_groups(ctx, ver, room_id, groups, group);
 out:
-	json_decref(map);
 	json_decref(groups);
+	return rc;
+}
+
+enum mroom_err
+mroom_state_resolve_groups(struct mroom_ctx *ctx, const struct mroomver *ver,
+    const char *room_id, const json_t *groups, int64_t *group)
+{
+	json_t		*distinct, *map = NULL, *g;
+	enum mroom_err	 rc;
+	size_t		 i, j;
+
+	if ((distinct = json_array()) == NULL)
+		return MROOM_ERROR;
+	json_array_foreach(groups, i, g) {
+		for (j = 0; j < json_array_size(distinct); j++)
+			if (json_integer_value(json_array_get(distinct, j)) ==
+			    json_integer_value(g))
+				break;
+		if (j == json_array_size(distinct))
+			json_array_append(distinct, g);
+	}
+	*group = json_integer_value(json_array_get(distinct, 0));
+	if (json_array_size(distinct) <= 1) {
+		json_decref(distinct);
+		return MROOM_OK;
+	}
+	if ((rc = resolve_groups(ctx, ver, distinct, &map)) == MROOM_OK)
+		rc = sgroup_store(ctx, room_id, *group, map, group) == 0 ? MROOM_OK :
+		    MROOM_ERROR;
+	json_decref(map);
+	json_decref(distinct);
 	return rc;
 }
 
@@ -484,6 +497,7 @@ struct persisted {
 	const char		*type;
 	const char		*sender;
 	int64_t			 stream;	/* its position in the events stream */
+	const json_t		*prev_ids;	/* its prev events' IDs */
 };
 
 /* Records content["m.relates_to"] so relations and threads can be paged.  0 or -1. */
@@ -707,6 +721,18 @@ hook_appservice(struct mroom_ctx *ctx, const struct persisted *p)
 }
 
 /*
+ * The backward extremities (S-S API, "Backfilling"): the prev events it
+ * names that are not stored (or only as outliers) are ones (a local join through another
+ * server names the room's last events), and it is one no longer.  0 or -1.
+ */
+static int
+hook_backward(struct mroom_ctx *ctx, const struct persisted *p)
+{
+	return mstore_bwd_advance(ctx->db, p->room_id, p->prev_ids,
+	    json_integer_value(json_object_get(p->ev, "depth")), p->event_id);
+}
+
+/*
  * What follows the write of an event and its state, run in this order
  * in the same transaction, so that a failure rolls the event back with
  * them: an event is never stored without its relations, index entry,
@@ -727,6 +753,7 @@ static const struct persist_hook {
 	{ "delayed",	hook_delayed,	1 },
 	{ "devlists",	hook_devlists,	1 },
 	{ "appservice",	hook_appservice, 1 },
+	{ "backward",	hook_backward,	0 },
 };
 
 /*
@@ -753,7 +780,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
-	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1 };
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -796,6 +823,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	row.outlier = f->outlier;
 	row.soft_failed = f->soft_failed;
 	row.history = f->history || f->outlier;
+	row.deoutlier = f->history && f->deoutlier && !f->outlier && f->rejected == NULL;
 	if (txn != NULL) {
 		row.txn_user = (char *)txn->user_id;
 		row.txn_device = (char *)txn->device_id;
@@ -840,6 +868,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	p.type = type;
 	p.sender = sender;
 	p.stream = ctx->stream;
+	p.prev_ids = prev_ids;
 	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++) {
 		if (f->history && persist_hooks[i].live)
 			continue;

@@ -44,14 +44,19 @@ const json_t	*mroom_evcache_get(void *arg, const char *event_id);
 /*
  * The state before an event whose prev_events are prev_ids (IDs), in
  * room_id: the state after the one prev event, or the resolution of
- * the states after each (state resolution v2, stored as a new state
- * group).  *group gets the group (0: none, no prev events).  MROOM_OK;
- * MROOM_FORBIDDEN with ctx->why set when the states differ in a room
- * whose version needs state resolution v1 (not implemented); MROOM_ERROR.
- * Every prev event must be stored with its state.
+ * the states after each (state resolution v2, v1 for room version 1,
+ * stored as a new state group).  *group gets the group (0: none, no
+ * prev events).  MROOM_OK or MROOM_ERROR.  Every prev event must be
+ * stored with its state.
  */
 enum mroom_err	mroom_state_before(struct mroom_ctx *, const struct mroomver *,
 		    const char *room_id, const json_t *prev_ids, int64_t *group);
+/*
+ * The same over a JSON array of state groups of room_id (distinct or
+ * not): *group the one group, or a new one of their resolution.
+ */
+enum mroom_err	mroom_state_resolve_groups(struct mroom_ctx *, const struct mroomver *,
+		    const char *room_id, const json_t *groups, int64_t *group);
 
 /*
  * The checks of every event, local or received, that need no room state
@@ -71,6 +76,7 @@ struct mroom_pflags {
 	int		 soft_failed;	/* state at its place, not shown, not an extremity */
 	int		 history;	/* backfilled: below every position, DAG tip unmoved */
 	int		 linear;	/* prev_events are every extremity (local sends) */
+	int		 deoutlier;	/* history: an outlier stored before takes its place */
 };
 
 /*

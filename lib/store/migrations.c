@@ -829,5 +829,20 @@ const struct mmigration mmigrations[] = {
 	  " config TEXT NOT NULL,"
 	  " PRIMARY KEY (conn, room_id, seq));",
 	  NULL },
+	/*
+	 * The backward extremities (S-S API, "Backfilling"): prev events
+	 * that an event in a room's DAG names and that are not stored, with
+	 * the depth of the deepest event naming them; /messages backfills
+	 * from other servers when a page reaches one.  Written by a persist
+	 * hook; a row goes when its event is stored.
+	 */
+	{ 31, "backward-extremities",
+	  "CREATE TABLE backward_extremities ("
+	  " room_id TEXT NOT NULL,"
+	  " event_id TEXT NOT NULL,"
+	  " depth BIGINT NOT NULL,"
+	  " PRIMARY KEY (room_id, event_id));"
+	  "CREATE INDEX backward_extremities_event ON backward_extremities (event_id);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -89,6 +89,12 @@ mstore_event_add(struct mdb *db, const struct mevrow *e, int64_t *stream)
 		free(js);
 		return -1;
 	}
+	if (e->deoutlier) {
+		free(js);
+		n = mdb_exec(db, MSTMT_EVENT_DEOUTLIER, "siiis", e->event_id, e->state_before,
+		    e->state_after, *stream, e->replaces_state);
+		return n == 1 ? 0 : n == 0 ? MSTORE_CONFLICT : -1;
+	}
 	n = mdb_exec(db, MSTMT_EVENT_ADD, "sssssiiiissssssisii", e->event_id, e->room_id,
 	    e->type, e->state_key, e->sender, e->depth, e->origin_server_ts,
 	    e->state_before, e->state_after, e->rejected, e->txn_user, e->txn_device,
@@ -655,6 +661,49 @@ mstore_fwd_advance(struct mdb *db, const char *room_id, const json_t *prev_event
 		    mdb_exec(db, MSTMT_FWD_DEL, "ss", room_id, json_string_value(p)) < 0)
 			return -1;
 	return mdb_exec(db, MSTMT_FWD_ADD, "ss", room_id, event_id) < 0 ? -1 : 0;
+}
+
+int
+mstore_bwd_advance(struct mdb *db, const char *room_id, const json_t *prev_events,
+    int64_t depth, const char *event_id)
+{
+	struct mevflags	 f;
+	size_t		 i;
+	json_t		*p;
+	int		 rc;
+
+	if (mdb_exec(db, MSTMT_BWD_DEL, "s", event_id) < 0)
+		return -1;
+	json_array_foreach(prev_events, i, p) {
+		if (!json_is_string(p))
+			continue;
+		if ((rc = mstore_event_flags(db, json_string_value(p), &f)) == -1)
+			return -1;
+		if (rc == 1) {
+			free(f.room_id);
+			if (!f.outlier)
+				continue;
+		}
+		if (mdb_exec(db, MSTMT_BWD_ADD, "ssi", room_id, json_string_value(p), depth) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Adds [column 0, column 1] of a row, a string and an integer, to arr.  0 or -1. */
+static int
+bwd_row(struct mcur *c, json_t *arr, void *arg)
+{
+	(void)arg;
+	return json_array_append_new(arr, json_pack("[sI]", mcur_text(c, 0),
+	    (json_int_t)mcur_int(c, 1)));
+}
+
+json_t *
+mstore_bwd_list(struct mdb *db, const char *room_id, int64_t hi, int64_t lo, int64_t limit)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_BWD_LIST, "siii", room_id, hi, lo, limit),
+	    json_array(), bwd_row, NULL);
 }
 
 int

@@ -41,6 +41,11 @@ struct mevrow {
 	int		 outlier;
 	int		 soft_failed;
 	int		 history;
+	/*
+	 * With history: the row is an outlier stored before, which now
+	 * takes its place (state, a position) rather than a new row.
+	 */
+	int		 deoutlier;
 	json_t		*json;			/* the PDU, exactly as signed (or redacted) */
 	/*
 	 * Local annotations, kept beside the PDU and never in it (spec: C-S
@@ -177,6 +182,21 @@ json_t	*mstore_room_guests(struct mdb *, const char *room_id);
 json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);
 /* The distinct state groups after the forward extremities: a new JSON array of integers. */
 json_t	*mstore_fwd_groups(struct mdb *, const char *room_id);
+/*
+ * The backward extremities (migration 25): prev_events (IDs) of an event
+ * of depth in room_id's DAG that are not stored, or only as outliers,
+ * become ones, and
+ * event_id, stored now, is one no longer.  0 or -1.
+ */
+int	mstore_bwd_advance(struct mdb *, const char *room_id, const json_t *prev_events,
+	    int64_t depth, const char *event_id);
+/*
+ * Up to limit backward extremities of room_id named by events of depth
+ * from lo to hi, deepest first: a new JSON array of [event ID, depth],
+ * or NULL.
+ */
+json_t	*mstore_bwd_list(struct mdb *, const char *room_id, int64_t hi, int64_t lo,
+	    int64_t limit);
 /* Makes event_id an extremity and its prev_events no longer ones. */
 int	mstore_fwd_advance(struct mdb *, const char *room_id, const json_t *prev_events,
 	    const char *event_id);

@@ -54,6 +54,10 @@
 	    " txn_device, txn_id, json, txn_scope, stream, replaces_state, outlier, soft_failed)" \
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
 	    " $18, $19)") \
+	/* An outlier given its place in the DAG by backfill (history). */ \
+	X(MSTMT_EVENT_DEOUTLIER, "UPDATE events SET state_before = $2, state_after = $3," \
+	    " stream = $4, replaces_state = $5, outlier = 0 WHERE event_id = $1 AND outlier <> 0" \
+	    " AND rejected IS NULL") \
 	/* What the write path of a received event reads of one it refers to. */ \
 	X(MSTMT_EVENT_FLAGS, "SELECT state_after, rejected, outlier, soft_failed, room_id" \
 	    " FROM events WHERE event_id = $1") \
@@ -141,6 +145,14 @@
 	X(MSTMT_FWD_ADD, "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)" \
 	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \
+	/* backward extremities (migration 25): unknown prev events of the DAG */ \
+	X(MSTMT_BWD_ADD, "INSERT INTO backward_extremities (room_id, event_id, depth)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (room_id, event_id)" \
+	    " DO UPDATE SET depth = excluded.depth" \
+	    " WHERE backward_extremities.depth < excluded.depth") \
+	X(MSTMT_BWD_DEL, "DELETE FROM backward_extremities WHERE event_id = $1") \
+	X(MSTMT_BWD_LIST, "SELECT event_id, depth FROM backward_extremities WHERE room_id = $1" \
+	    " AND depth <= $2 AND depth >= $3 ORDER BY depth DESC, event_id LIMIT $4") \
 	/* aliases */ \
 	X(MSTMT_ALIAS_ADD, "INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1, $2, $3)" \
 	    " ON CONFLICT DO NOTHING") \

@@ -78,6 +78,11 @@ class FedRemote:
         self.key_id = "ed25519:py1"
         self.events = {}
         self.asked = []
+        # Extra answers: (method, path prefix) -> fn(path, body) giving
+        # (status, obj), or None to answer as below; events get_missing_events
+        # does not give.
+        self.routes = {}
+        self.withhold = set()
         remote = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -89,8 +94,19 @@ class FedRemote:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def route(self, method, body):
+                for (m, prefix), fn in list(remote.routes.items()):
+                    if m == method and self.path.startswith(prefix):
+                        got = fn(self.path, body)
+                        if got is not None:
+                            self.answer(*got)
+                            return True
+                return False
+
             def do_GET(self):
                 remote.asked.append(("GET", self.path))
+                if self.route("GET", None):
+                    return
                 if self.path.startswith("/_matrix/key/v2/server"):
                     return self.answer(200, remote.key_answer())
                 if self.path.startswith(F1 + "/event/"):
@@ -104,6 +120,8 @@ class FedRemote:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n) or b"{}")
                 remote.asked.append(("POST", self.path))
+                if self.route("POST", body):
+                    return
                 if self.path.startswith(F1 + "/get_missing_events/"):
                     # Every held event between the latest and the earliest.
                     out, todo, seen = [], list(body["latest_events"]), set(body["earliest_events"])
@@ -112,7 +130,8 @@ class FedRemote:
                         if e is None:
                             continue
                         for p in e["prev_events"]:
-                            if p not in seen and p in remote.events:
+                            if p not in seen and p in remote.events and \
+                                    p not in remote.withhold:
                                 seen.add(p)
                                 out.append(remote.events[p])
                                 todo.append(p)

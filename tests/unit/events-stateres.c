@@ -522,7 +522,7 @@ test_subgraph(const char *ver)
 	resolve(&g, "conflicted state subgraph", &f0, &a, &b, want);
 }
 
-/* Room version 1 needs state resolution v1, which is not implemented. */
+/* Room version 1 needs state resolution v1: mstate_resolve refuses it. */
 static void
 test_v1(void)
 {
@@ -532,6 +532,10 @@ test_v1(void)
 	got = mstate_resolve(mroomver_get("1"), states, graph_get, NULL);
 	if (got != NULL)
 		FAIL("v1: resolved");
+	json_decref(got);
+	got = mstate_resolve_v1(mroomver_get("1"), states, graph_get, NULL);
+	if (got == NULL || json_object_size(got) != 0)
+		FAIL("v1: two empty states do not resolve to an empty one");
 	json_decref(got);
 	json_decref(states);
 }
