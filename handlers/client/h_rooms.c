@@ -734,6 +734,31 @@ out:
 	return rc;
 }
 
+/*
+ * A remote invite rejected here alone (S-S API, "Leaving Rooms
+ * (Rejecting Invites)"; lib/room/oob.c): a leave signed here after the
+ * invite, not in the room's DAG.  0, or -1 failed.
+ */
+static int
+reject_here(struct mreq *req, const char *room_id)
+{
+	struct mroom_ctx	 ctx;
+	enum mroom_err		 e;
+	char			*eid = NULL;
+
+	room_ctx(req, &ctx);
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	if ((e = mroom_oob_leave(&ctx, room_id, req->auth.user_id, NULL, &eid)) != MROOM_OK) {
+		mdb_rollback(req->db);
+		return room_fail(req, &ctx, e);
+	}
+	free(eid);
+	if (mdb_commit(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+	return 0;
+}
+
 /* The membership through servers (lib/fed/join.c): 0 with the event stored, or -1 failed. */
 static int
 remote_membership(struct mreq *req, const char *room_id, const char *m, const json_t *content,
@@ -748,6 +773,15 @@ remote_membership(struct mreq *req, const char *room_id, const char *m, const js
 	fm.content = content;
 	fm.servers = servers;
 	if (mfed_member(req->db, req->conf, req->srv->key, &fm) == -1) {
+		/*
+		 * As Synapse: an invite whose server cannot be reached, or
+		 * refuses the rejection, is still rejected here.
+		 */
+		if (strcmp(m, "leave") == 0) {
+			mlog_info(NULL, "rejection of %s through its servers failed (%d %s):"
+			    " rejected here", room_id, fm.status, fm.error);
+			return reject_here(req, room_id);
+		}
 		mfcgi_fail_as(req, fm.status, fm.errcode, fm.error);
 		if (fm.room_version[0] != '\0')
 			mfcgi_fail_add(req, "room_version", json_string(fm.room_version));
@@ -1026,6 +1060,44 @@ invite_room_state(struct mreq *req, const char *room_id)
 }
 
 /*
+ * The invitee server's answer to an invite (S-S API, PUT /v2/invite: the
+ * event, signed by it): valid JSON of the room version (else 400
+ * M_BAD_JSON, as Synapse), the event sent (its ID), and its signature
+ * kept on the stored event.  0, or -1 failed.
+ */
+static int
+invite_answer(struct mreq *req, const struct mevrow *row, const char *version,
+    const char *eid, const char *server, const json_t *got)
+{
+	const struct mroomver	*ver = mroomver_get(version);
+	const json_t		*sig = json_object_get(json_object_get(got, "signatures"), server);
+	json_t			*ev;
+	char			*js, *id;
+	int			 same, rc;
+
+	if ((js = mjson_canonical(got, NULL)) == NULL)
+		return mfcgi_fail(req, MERR_BAD_JSON, "The invitee's server answered an invalid"
+		    " event");
+	free(js);
+	if (ver == NULL || (id = mevent_id(got, ver)) == NULL)
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server answered an"
+		    " invalid event");
+	same = strcmp(id, eid) == 0;
+	free(id);
+	if (!same || !json_is_object(sig))
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server did not sign the"
+		    " invite");
+	if ((ev = json_deep_copy(row->json)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (!json_is_object(json_object_get(ev, "signatures")))
+		json_object_set_new(ev, "signatures", json_object());
+	json_object_set(json_object_get(ev, "signatures"), server, (json_t *)sig);
+	rc = mstore_event_json_set(req->db, eid, ev);
+	json_decref(ev);
+	return rc == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__) : 0;
+}
+
+/*
  * Spec: S-S API, "Inviting to a room": an invite of another server's
  * user is sent to that server (PUT /v2/invite) before it is committed
  * here; the invitee's server refusing it (its 4xx passed on) or not
@@ -1090,9 +1162,9 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		strstr(path, "/v2/")[2] = '1';	/* "/v2/" -> "/v1/" */
 		rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path,
 		    row.json, &status, &reply);
-		if (rc == 0 && status == 200 && !json_is_array(reply))
-			status = 502;
 	}
+	if (rc == 0 && status == 200 && !json_is_object(json_object_get(reply, "event")))
+		status = 502;
 	if (rc == -1 || status != 200) {
 		rc = -1;
 		mdb_rollback(req->db);
@@ -1105,6 +1177,11 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		goto out;
 	}
 	rc = -1;
+	if (invite_answer(req, &row, room.version, eid, strchr(target, ':') + 1,
+	    json_object_get(reply, "event")) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
 	if (mdb_commit(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;

@@ -26,5 +26,7 @@ int	h_send_join(struct mreq *);
 int	h_send_leave(struct mreq *);
 int	h_send_join_v1(struct mreq *);
 int	h_send_leave_v1(struct mreq *);
+int	h_fed_invite(struct mreq *);
+int	h_fed_invite_v1(struct mreq *);
 
 #endif

@@ -253,6 +253,17 @@ enum mroom_fate;
 enum mroom_err	mfed_receive_event(struct mdb *, const struct mconfig *, const char *origin,
 		    const json_t *pdu, enum mroom_fate *fate, char *why, size_t whysz);
 /*
+ * An invite from origin (PUT /invite, lib/fed/join.c) of room_version,
+ * co-signed by the caller: into a room whose DAG is here as any PDU
+ * (mfed_receive_event), else as an out-of-band membership
+ * (mroom_receive_invite) with irs (invite_room_state, a JSON array, or
+ * NULL) kept for /sync.  Its own transaction; what mroom_receive
+ * returned, with *fate and why.
+ */
+enum mroom_err	mfed_receive_invite(struct mdb *, const struct mconfig *, const struct mkey *,
+		    const char *origin, const json_t *pdu, const char *room_version,
+		    const json_t *irs, enum mroom_fate *fate, char *why, size_t whysz);
+/*
  * Spec: m.room.server_acl: 1 when the room's current ACL (none: any)
  * lets server in (its host, port dropped, matching allow and no deny;
  * an IP literal only with allow_ip_literals), 0 not, -1 on failure.

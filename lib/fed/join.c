@@ -487,6 +487,7 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	else {
 		struct mroom_recv	 r;
 		json_t			*smap = mstore_cstate_map(db, m->room_id);
+		char			*ck = mstate_key_join("m.room.create", ""), *oid = NULL;
 		enum mroom_err		 e;
 
 		/*
@@ -498,7 +499,17 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		r.key_arg = &k;
 		r.state = smap;
 		rc = 0;
-		if (smap != NULL && json_object_size(smap) > 0 &&
+		/* A room whose DAG is not here (an invite over /invite): out of band. */
+		if (smap != NULL && ck != NULL && json_object_size(smap) > 0 &&
+		    json_object_get(smap, ck) == NULL) {
+			if ((e = mroom_oob_leave(&ctx, m->room_id, m->user_id, sent, &oid)) !=
+			    MROOM_OK) {
+				mlog_warn(NULL, "federation: leave of %s through %s stored nowhere:"
+				    " %s (%d)", m->room_id, server, ctx.why, (int)e);
+				rc = -1;
+			}
+			free(oid);
+		} else if (smap != NULL && json_object_size(smap) > 0 &&
 		    (e = mroom_receive(&ctx, server, sent, &r)) != MROOM_OK) {
 			mlog_warn(NULL, "federation: leave of %s through %s stored nowhere: %s (%d)",
 			    m->room_id, server, ctx.why, (int)e);
@@ -508,8 +519,9 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		}
 		mroom_recv_fini(&r);
 		json_decref(smap);
+		free(ck);
 		if (rc == -1)
-			fail(m, 500, "M_UNKNOWN", "cannot begin");
+			fail(m, 500, "M_UNKNOWN", "cannot store the leave");
 	}
 	if (rc == 0 && mdb_commit(db) == -1) {
 		fail(m, 500, "M_UNKNOWN", "commit failed");
@@ -565,4 +577,63 @@ mfed_member_fini(struct mfed_member *m)
 {
 	free(m->event_id);
 	m->event_id = NULL;
+}
+
+enum mroom_err
+mfed_receive_invite(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const json_t *pdu, const char *room_version, const json_t *irs,
+    enum mroom_fate *fate, char *why, size_t whysz)
+{
+	struct keyarg		 k = { db, conf, key };
+	struct mroom_ctx	 ctx;
+	struct mroom_recv	 r;
+	const char		*room_id = mjson_str(pdu, "room_id");
+	json_t			*create, *list;
+	enum mroom_err		 e;
+	int			 err = 0;
+
+	*fate = MROOM_FATE_KNOWN;
+	why[0] = '\0';
+	if (room_id == NULL) {
+		snprintf(why, whysz, "Invalid PDU: room_id");
+		return MROOM_BAD_EVENT;
+	}
+	/* A room whose DAG is here takes the invite as any PDU. */
+	if ((create = mstore_cstate_event(db, room_id, "m.room.create", "", &err)) != NULL) {
+		json_decref(create);
+		return mfed_receive_event(db, conf, origin, pdu, fate, why, whysz);
+	}
+	if (err) {
+		snprintf(why, whysz, "store failed");
+		return MROOM_ERROR;
+	}
+	if ((list = json_pack("[O]", pdu)) != NULL)
+		prefetch_keys(&k, list);
+	json_decref(list);
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&r, 0, sizeof(r));
+	ctx.db = db;
+	ctx.server_name = conf->server_name;
+	ctx.key = key;
+	r.key = keyring;
+	r.key_arg = &k;
+	if (mdb_begin(db) == -1) {
+		snprintf(why, whysz, "cannot begin");
+		return MROOM_ERROR;
+	}
+	e = mroom_receive_invite(&ctx, origin, pdu, room_version, &r);
+	snprintf(why, whysz, "%s", ctx.why);
+	if (e == MROOM_OK && r.fate != MROOM_FATE_KNOWN && json_is_array(irs) &&
+	    mstore_invite_state_put(db, r.event_id, room_id, irs) == -1) {
+		snprintf(why, whysz, "store failed");
+		e = MROOM_ERROR;
+	}
+	if (e == MROOM_OK && mdb_commit(db) == -1) {
+		snprintf(why, whysz, "commit failed");
+		e = MROOM_ERROR;
+	} else if (e != MROOM_OK)
+		mdb_rollback(db);
+	*fate = r.fate;
+	mroom_recv_fini(&r);
+	return e;
 }

@@ -654,3 +654,17 @@ out:
 	free(rid);
 	return rc;
 }
+
+enum mroom_err
+mroom_recv_shape(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
+    const char *room_id)
+{
+	return shape_check(ctx, ver, pdu, room_id);
+}
+
+enum mroom_err
+mroom_recv_signed(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
+    const struct mroom_recv *r)
+{
+	return signature_check(ctx, ver, pdu, r);
+}

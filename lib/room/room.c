@@ -683,7 +683,8 @@ static const struct persist_hook {
  * current state, then runs persist_hooks, as flags say (write.h):
  *
  * - rejected: the row alone, its state that before it; in nothing else.
- * - outlier: the row alone, without state.
+ * - outlier: the row alone, without state; with oob, at a live position
+ *   and, a member event, the room's current member state (oob.c).
  * - soft-failed: its state group (a later event may build on it), but
  *   neither an extremity nor current state, and no hooks.
  * - history: its state, a position below every other, no hook
@@ -701,7 +702,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
-	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1 };
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -743,7 +744,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	row.rejected = (char *)f->rejected;
 	row.outlier = f->outlier;
 	row.soft_failed = f->soft_failed;
-	row.history = f->history || f->outlier;
+	row.history = f->history || (f->outlier && !f->oob);
 	if (txn != NULL) {
 		row.txn_user = (char *)txn->user_id;
 		row.txn_device = (char *)txn->device_id;
@@ -761,6 +762,12 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 		goto out;
 	}
 	if (!in_state) {
+		/* An out-of-band membership is the room's state here (oob.c). */
+		if (f->oob && f->rejected == NULL && sk != NULL &&
+		    strcmp(type, "m.room.member") == 0 && mstore_cstate_put(ctx->db, room_id,
+		    type, sk, event_id, mjson_str(json_object_get(ev, "content"),
+		    "membership")) == -1)
+			goto out;
 		rc = MROOM_OK;
 		goto out;
 	}

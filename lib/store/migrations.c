@@ -699,5 +699,16 @@ const struct mmigration mmigrations[] = {
 	  "CREATE TABLE ratelimit_override (user_id TEXT PRIMARY KEY,"
 	  " messages_per_second BIGINT NOT NULL, burst_count BIGINT NOT NULL);",
 	  NULL },
+	/*
+	 * Invites from other servers to rooms not known here (S-S API, PUT
+	 * /v2/invite): the invite_room_state its server gave, which /sync
+	 * shows as invite_state (handlers/federation/h_invite.c).
+	 */
+	{ 25, "invite-state",
+	  "CREATE TABLE invite_state ("
+	  " event_id TEXT PRIMARY KEY,"
+	  " room_id TEXT NOT NULL,"
+	  " state TEXT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

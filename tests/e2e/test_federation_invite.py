@@ -1,0 +1,216 @@
+"""Invites across servers, with a Python "remote server" (test_federation_in.py's
+FedRemote): an invite from the remote to a room unknown here is taken over
+/v2/invite and /v1/invite, co-signed and shown in the invitee's /sync with the
+stripped state the remote gave; the invites a server must refuse are refused;
+rejecting it while the remote does not answer still leaves the room here; and
+an invite of the remote's user is sent, through v1 when v2 is not served, the
+remote's signed copy kept, an answer of invalid JSON refused."""
+import json
+import time
+import uuid
+
+from conftest import User, q
+from test_federation_in import F1, F2, remote, finish  # noqa: F401 (fixtures)
+from test_federation_keys import ca, canonical, fstack  # noqa: F401 (fixtures)
+
+
+def new_room(remote):  # noqa: F811
+    """A room of the remote's, version 10: its create event, creator's join,
+    and an invite event template for user."""
+    creator = remote.user("c" + uuid.uuid4().hex[:8])
+    room = "!%s:%s" % (uuid.uuid4().hex[:12], remote.name)
+    now = int(time.time() * 1000)
+    create, cid = remote.sign({
+        "type": "m.room.create", "state_key": "", "room_id": room, "sender": creator,
+        "content": {"creator": creator, "room_version": "10"}, "origin": remote.name,
+        "origin_server_ts": now, "depth": 1, "prev_events": [], "auth_events": []})
+    join, jid = remote.sign({
+        "type": "m.room.member", "state_key": creator, "room_id": room, "sender": creator,
+        "content": {"membership": "join"}, "origin": remote.name, "origin_server_ts": now,
+        "depth": 2, "prev_events": [cid], "auth_events": [cid]})
+    return room, creator, cid, jid
+
+
+def invite_event(remote, room, creator, cid, jid, user_id, version="10"):  # noqa: F811
+    return remote.sign({
+        "type": "m.room.member", "state_key": user_id, "room_id": room, "sender": creator,
+        "content": {"membership": "invite"}, "origin": remote.name,
+        "origin_server_ts": int(time.time() * 1000), "depth": 3, "prev_events": [jid],
+        "auth_events": [cid, jid]})
+
+
+def invite_v2(fstack, remote, room, ev, eid, version="10", irs=None):  # noqa: F811
+    return remote.call(fstack, "PUT", "%s/invite/%s/%s" % (F2, q(room), q(eid)), {
+        "event": ev, "room_version": version, "invite_room_state": irs or []})
+
+
+def sync_rooms(user, section, since=None):
+    status, body = user.sync(since=since)
+    assert status == 200, body
+    return body.get("rooms", {}).get(section, {}), body["next_batch"]
+
+
+def test_inbound_v2_invite_shows_in_sync(fstack, remote):  # noqa: F811
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room, creator, cid, jid = new_room(remote)
+    ev, eid = invite_event(remote, room, creator, cid, jid, alice.user_id)
+    irs = [{"type": "m.room.name", "state_key": "", "sender": creator,
+            "content": {"name": "Over there"}},
+           {"type": "m.room.join_rules", "state_key": "", "sender": creator,
+            "content": {"join_rule": "invite"}}]
+    status, got = invite_v2(fstack, remote, room, ev, eid, irs=irs)
+    assert status == 200, got
+    # The event answered is the one sent, with our signature added.
+    assert got["event"]["state_key"] == alice.user_id
+    assert fstack.server_name in got["event"]["signatures"]
+    assert remote.name in got["event"]["signatures"]
+    inv, _ = sync_rooms(alice, "invite")
+    assert room in inv, inv
+    state = inv[room]["invite_state"]["events"]
+    assert {"type": "m.room.name", "state_key": "", "sender": creator,
+            "content": {"name": "Over there"}} in state
+    me = [e for e in state if e["type"] == "m.room.member" and e["state_key"] == alice.user_id]
+    assert me and me[0]["content"]["membership"] == "invite" and me[0]["sender"] == creator
+    # Sent again: the same answer, nothing new.
+    status, again = invite_v2(fstack, remote, room, ev, eid, irs=irs)
+    assert status == 200, again
+
+
+def test_inbound_v1_invite_answers_wrapped(fstack, remote):  # noqa: F811
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    creator = remote.user("c" + uuid.uuid4().hex[:8])
+    room = "!%s:%s" % (uuid.uuid4().hex[:12], remote.name)
+    # Room version 1: event IDs are the events' own.
+    ev, _ = finish({
+        "type": "m.room.member", "state_key": alice.user_id, "room_id": room,
+        "sender": creator, "content": {"membership": "invite"}, "origin": remote.name,
+        "event_id": "$inv1:" + remote.name, "origin_server_ts": int(time.time() * 1000),
+        "depth": 3, "prev_events": [], "auth_events": []}, remote.name, remote.key,
+        remote.key_id)
+    status, got = remote.call(fstack, "PUT", "%s/invite/%s/%s" % (
+        F1, q(room), q(ev["event_id"])), ev)
+    assert status == 200, got
+    assert isinstance(got, list) and got[0] == 200, got
+    assert got[1]["event"]["event_id"] == ev["event_id"]
+    assert fstack.server_name in got[1]["event"]["signatures"]
+    inv, _ = sync_rooms(alice, "invite")
+    assert room in inv, inv
+
+
+def test_inbound_invite_refusals(fstack, remote):  # noqa: F811
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room, creator, cid, jid = new_room(remote)
+    ev, eid = invite_event(remote, room, creator, cid, jid, alice.user_id)
+    # Not signed by the sender's server.
+    bare = dict(ev, signatures={})
+    status, got = invite_v2(fstack, remote, room, bare, eid)
+    assert (status, got["errcode"]) == (403, "M_FORBIDDEN"), got
+    # A room version not supported here.
+    status, got = invite_v2(fstack, remote, room, ev, eid, version="999")
+    assert (status, got["errcode"]) == (400, "M_INCOMPATIBLE_ROOM_VERSION"), got
+    assert got["room_version"] == "999"
+    # An invite of another server's user, or by another server's.
+    other, oid = invite_event(remote, room, creator, cid, jid, "@x:elsewhere.example")
+    status, got = invite_v2(fstack, remote, room, other, oid)
+    assert (status, got["errcode"]) == (403, "M_FORBIDDEN"), got
+    forged, fid = invite_event(remote, room, "@c:elsewhere.example", cid, jid, alice.user_id)
+    status, got = invite_v2(fstack, remote, room, forged, fid)
+    assert (status, got["errcode"]) == (403, "M_FORBIDDEN"), got
+    # The event ID of the path is not the event's.
+    status, got = invite_v2(fstack, remote, room, ev, "$not-it")
+    assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
+    # None of these made an invite.
+    inv, _ = sync_rooms(alice, "invite")
+    assert room not in inv
+
+
+def test_reject_remote_invite_when_remote_does_not_answer(fstack, remote):  # noqa: F811
+    """make_leave finds no resident (the remote answers 404): the rejection is
+    a leave made here, and the room moves from invite to leave in /sync."""
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room, creator, cid, jid = new_room(remote)
+    ev, eid = invite_event(remote, room, creator, cid, jid, alice.user_id)
+    status, got = invite_v2(fstack, remote, room, ev, eid)
+    assert status == 200, got
+    inv, since = sync_rooms(alice, "invite")
+    assert room in inv
+    status, got = alice.call("POST", "/rooms/%s/leave" % q(room), {})
+    assert status == 200, got
+    left, _ = sync_rooms(alice, "leave", since=since)
+    assert room in left, left
+    tl = left[room]["timeline"]["events"]
+    assert tl and tl[-1]["type"] == "m.room.member" and tl[-1]["sender"] == alice.user_id
+    assert tl[-1]["content"]["membership"] == "leave"
+    inv, _ = sync_rooms(alice, "invite")
+    assert room not in inv
+
+
+class InviteAnswer:
+    """What the remote answers to PUT /v2/invite and /v1/invite."""
+
+    def __init__(self, remote, mode):  # noqa: F811
+        self.remote, self.mode, self.got = remote, mode, []
+
+    def __call__(self, h):
+        n = int(h.headers.get("Content-Length") or 0)
+        body = json.loads(h.rfile.read(n) or b"{}")
+        self.got.append((h.path, body))
+        v2 = h.path.startswith(F2 + "/invite/")
+        if v2 and self.mode == "v1":
+            return answer(h, 404, {"errcode": "M_UNRECOGNIZED", "error": "no"})
+        ev = dict(body["event"] if v2 else body)
+        sig = self.remote.sign(ev)[0]["signatures"][self.remote.name]
+        ev.setdefault("signatures", {})[self.remote.name] = sig
+        if self.mode == "badjson":
+            ev["bad_val"] = 1.1
+            return answer(h, 200, {"event": ev}, raw=True)
+        return answer(h, 200, [200, {"event": ev}] if not v2 else {"event": ev})
+
+
+def answer(h, status, obj, raw=False):
+    body = json.dumps(obj).encode() if raw else canonical(obj)
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def outbound_invite(fstack, remote, mode):  # noqa: F811
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room = alice.create_room(preset="private_chat")
+    bob = remote.user("b" + uuid.uuid4().hex[:8])
+    a = InviteAnswer(remote, mode)
+    remote.httpd.RequestHandlerClass.do_PUT = lambda h: a(h)
+    try:
+        status, got = alice.call("POST", "/rooms/%s/invite" % q(room), {"user_id": bob})
+    finally:
+        del remote.httpd.RequestHandlerClass.do_PUT
+    return alice, room, bob, a, status, got
+
+
+def test_outbound_invite_keeps_the_invitee_servers_copy(fstack, remote):  # noqa: F811
+    alice, room, bob, a, status, got = outbound_invite(fstack, remote, "v2")
+    assert status == 200, got
+    assert alice.membership(room, bob) == "invite"
+    path, body = a.got[-1]
+    assert path.startswith(F2 + "/invite/") and body["room_version"] == "10"
+    eid = [e for e in alice.timeline(room) if e["type"] == "m.room.member" and
+           e["state_key"] == bob][-1]["event_id"]
+    status, got = remote.call(fstack, "GET", "%s/event/%s" % (F1, q(eid)))
+    assert status == 200, got
+    sigs = got["pdus"][0]["signatures"]
+    assert remote.name in sigs and fstack.server_name in sigs
+
+
+def test_outbound_invite_falls_back_to_v1(fstack, remote):  # noqa: F811
+    alice, room, bob, a, status, got = outbound_invite(fstack, remote, "v1")
+    assert status == 200, got
+    assert [p.split("/")[3] for p, _ in a.got] == ["v2", "v1"]
+    assert alice.membership(room, bob) == "invite"
+
+
+def test_outbound_invite_answer_of_invalid_json_is_refused(fstack, remote):  # noqa: F811
+    alice, room, bob, a, status, got = outbound_invite(fstack, remote, "badjson")
+    assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
+    assert alice.membership(room, bob) is None
