@@ -1321,7 +1321,9 @@ h_state_put(struct mreq *req)
  * M_NOT_FOUND for an event unknown here; an event of another room is 400
  * M_UNKNOWN, as Synapse answers ("Cannot redact event from a different
  * room"), once the user is known to be joined to roomId (else 403 or
- * 404 as for any room the user is not in), and nothing is sent.
+ * 404 as for any room the user is not in), and nothing is sent.  POST
+ * /rooms/{roomId}/redact/{eventId}, without a transaction ID, is the same
+ * (Synapse 1.67 serves it; each is a new redaction).
  */
 int
 h_redact(struct mreq *req)
@@ -1349,7 +1351,7 @@ h_redact(struct mreq *req)
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
 	rc = room_send1(req, req->params[0], "m.room.redaction", NULL, content, req->params[1],
-	    req->params[2], &eid);
+	    req->paramsz > 2 ? req->params[2] : NULL, &eid);
 	json_decref(content);
 	if (rc == -1)
 		return -1;

@@ -237,6 +237,28 @@ room_event(struct mreq *req, const char *room_id, const char *event_id, struct m
 	return 1;
 }
 
+/*
+ * The PDU of row for another server: pruned as a redaction prunes it
+ * when its sender's account was erased (deactivated with erase), as
+ * Synapse serves it.  A new reference, or NULL.
+ */
+static json_t *
+erased_pruned(struct mreq *req, const struct mevrow *row, const struct mroomver *ver)
+{
+	json_t	*who, *erased;
+	int	 is;
+
+	if ((who = json_pack("[s]", row->sender != NULL ? row->sender : "")) == NULL)
+		return NULL;
+	erased = mstore_vis_erased(req->db, who);
+	json_decref(who);
+	if (erased == NULL)
+		return NULL;
+	is = row->sender != NULL && json_object_get(erased, row->sender) != NULL;
+	json_decref(erased);
+	return is ? mevent_redact(row->json, ver) : json_incref(row->json);
+}
+
 /* Spec: S-S API, GET /_matrix/federation/v1/event/{eventId}: {origin, origin_server_ts, pdus}. */
 int
 h_fed_event(struct mreq *req)
@@ -244,6 +266,7 @@ h_fed_event(struct mreq *req)
 	struct mroom		 room;
 	const struct mroomver	*ver;
 	struct mevrow		 row;
+	json_t			*pdu;
 	int			 ok;
 
 	if (!room_event(req, NULL, req->params[0], &row))
@@ -258,9 +281,14 @@ h_fed_event(struct mreq *req)
 		return ok == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: visibility", __func__) :
 		    mfcgi_fail(req, MERR_FORBIDDEN, "Server may not see this event");
 	}
-	ok = mfcgi_reply(req, 200, json_pack("{s:s,s:I,s:[O]}", "origin",
+	/* As Synapse: the events of an erased user go to other servers pruned. */
+	if ((pdu = erased_pruned(req, &row, ver)) == NULL) {
+		mevrow_fini(&row);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: erased", __func__);
+	}
+	ok = mfcgi_reply(req, 200, json_pack("{s:s,s:I,s:[o]}", "origin",
 	    req->conf->server_name, "origin_server_ts", (json_int_t)mclock_now_ms(), "pdus",
-	    row.json));
+	    pdu));
 	mevrow_fini(&row);
 	return ok;
 }

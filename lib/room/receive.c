@@ -578,6 +578,26 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 			fl.rejected = reason;
 		}
 	}
+	/*
+	 * As Synapse: a redaction of an event of another room is no
+	 * redaction of this one (SyTest 39redactions.pl): rejected.
+	 */
+	if (fl.rejected == NULL && strcmp(type, "m.room.redaction") == 0) {
+		const char *t = mjson_str(ev, "redacts");
+
+		if (t == NULL)
+			t = mjson_str(json_object_get(ev, "content"), "redacts");
+		if (t != NULL && (found = mstore_event_flags(ctx->db, t, &f)) == -1)
+			goto out;
+		if (t != NULL && found == 1) {
+			ok = strcmp(f.room_id, room_id) == 0;
+			free(f.room_id);
+			if (!ok) {
+				snprintf(reason, sizeof(reason), "redacts an event of another room");
+				fl.rejected = reason;
+			}
+		}
+	}
 	if (r->flags & MROOM_RECV_OUTLIER) {
 		fl.outlier = 1;
 		goto store;

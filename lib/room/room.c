@@ -1351,9 +1351,12 @@ mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_
 		json_object_set(u, "prev_content", row->prev_content);
 	if (row->prev_sender != NULL)
 		json_object_set_new(u, "prev_sender", json_string(row->prev_sender));
-	if (row->redacted_by != NULL)
+	/* As Synapse: unsigned.redacted_by names the redaction too (SyTest reads it). */
+	if (row->redacted_by != NULL) {
 		json_object_set_new(u, "redacted_because", redacted_because(row->redaction,
 		    row->redacted_by, row->room_id));
+		json_object_set_new(u, "redacted_by", json_string(row->redacted_by));
+	}
 	json_object_set_new(out, "unsigned", u);
 	return out;
 }

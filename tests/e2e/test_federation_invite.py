@@ -4,14 +4,19 @@ FedRemote): an invite from the remote to a room unknown here is taken over
 stripped state the remote gave; the invites a server must refuse are refused;
 rejecting it while the remote does not answer still leaves the room here; and
 an invite of the remote's user is sent, through v1 when v2 is not served, the
-remote's signed copy kept, an answer of invalid JSON refused."""
+remote's signed copy kept, an answer of invalid JSON refused.  With Synapse
+1.67 (../shared/peers/synapse; skipped, saying so, without it): a Synapse
+user's invite reaches a myelin user, who joins or rejects it, and redactions
+cross both ways."""
 import json
 import time
 import uuid
 
 from conftest import User, q
-from test_federation_in import F1, F2, remote, finish  # noqa: F401 (fixtures)
-from test_federation_keys import ca, canonical, fstack  # noqa: F401 (fixtures)
+from test_federation_in import F1, F2, Joined, remote, finish, send  # noqa: F401 (fixtures)
+from test_federation_keys import (  # noqa: F401 (fixtures)
+    ca, canonical, fstack, synapse, synapse_client, synapse_user)
+from test_federation_out import synapse_sees
 
 
 def new_room(remote):  # noqa: F811
@@ -214,3 +219,103 @@ def test_outbound_invite_answer_of_invalid_json_is_refused(fstack, remote):  # n
     alice, room, bob, a, status, got = outbound_invite(fstack, remote, "badjson")
     assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
     assert alice.membership(room, bob) is None
+
+
+def wait_for(fn, deadline=60):
+    end = time.time() + deadline
+    while True:
+        got = fn()
+        if got or time.time() > end:
+            return got
+        time.sleep(0.2)
+
+
+def synapse_invites(fstack, synapse, who):  # noqa: F811
+    token = synapse_user(synapse, "inv" + uuid.uuid4().hex[:6])
+    st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
+        "name": "from synapse", "room_version": "10", "preset": "private_chat"})
+    assert st == 200, room
+    rid = room["room_id"]
+    me = User.register(fstack, who + uuid.uuid4().hex[:6])
+    st, body = synapse_client(synapse, "POST", "/_matrix/client/v3/rooms/%s/invite" % q(rid),
+                              token, {"user_id": me.user_id})
+    assert st == 200, body
+    inv = wait_for(lambda: sync_rooms(me, "invite")[0].get(rid))
+    assert inv, "the invite never reached /sync"
+    names = [e for e in inv["invite_state"]["events"] if e["type"] == "m.room.name"]
+    assert names and names[0]["content"]["name"] == "from synapse"
+    return token, rid, me
+
+
+def synapse_membership(synapse, token, rid, user_id):  # noqa: F811
+    st, body = synapse_client(synapse, "GET", "/_matrix/client/v3/rooms/%s/state/"
+                              "m.room.member/%s" % (q(rid), q(user_id)), token)
+    return body.get("membership") if st == 200 else None
+
+
+def test_synapse_invite_joined_and_redactions_cross(fstack, synapse):  # noqa: F811
+    token, rid, me = synapse_invites(fstack, synapse, "joiner")
+    st, body = me.call("POST", "/join/" + q(rid), {})
+    assert st == 200, body
+    assert wait_for(lambda: synapse_membership(synapse, token, rid, me.user_id) == "join")
+    # Synapse's user redacts its message: myelin applies the redaction.
+    st, sent = synapse_client(synapse, "PUT", "/_matrix/client/v3/rooms/%s/send/"
+                              "m.room.message/m1" % q(rid), token,
+                              {"msgtype": "m.text", "body": "oops"})
+    assert st == 200, sent
+    st, red = synapse_client(synapse, "PUT", "/_matrix/client/v3/rooms/%s/redact/%s/r1" % (
+        q(rid), q(sent["event_id"])), token, {})
+    assert st == 200, red
+
+    def redacted_here():
+        st, ev = me.call("GET", "/rooms/%s/event/%s" % (q(rid), q(sent["event_id"])))
+        return st == 200 and ev.get("unsigned", {}).get("redacted_by") == red["event_id"] \
+            and "body" not in ev["content"]
+    assert wait_for(redacted_here), "the redaction from Synapse was not applied"
+    # The myelin user redacts its own, by POST without a transaction ID.
+    mine = me.send_text(rid, "mine")
+    st, body = me.call("POST", "/rooms/%s/redact/%s" % (q(rid), q(mine)), {})
+    assert st == 200 and body["event_id"].startswith("$"), body
+    got = synapse_sees(synapse, token, rid, lambda e: e["event_id"] == mine and
+                       "body" not in e["content"])
+    assert got, "Synapse never applied the redaction"
+
+
+def test_synapse_invite_rejected(fstack, synapse):  # noqa: F811
+    token, rid, me = synapse_invites(fstack, synapse, "rejecter")
+    _, since = sync_rooms(me, "invite")
+    st, body = me.call("POST", "/rooms/%s/leave" % q(rid), {})
+    assert st == 200, body
+    assert wait_for(lambda: synapse_membership(synapse, token, rid, me.user_id) == "leave")
+    assert rid not in sync_rooms(me, "invite")[0]
+    assert rid in sync_rooms(me, "leave", since=since)[0]
+
+
+def test_redaction_of_another_rooms_event_is_rejected(fstack, remote):  # noqa: F811
+    """As Synapse (SyTest 39redactions.pl): a received redaction naming an
+    event of another room is no redaction: not shown, nothing redacted."""
+    one, two = Joined(fstack, remote), Joined(fstack, remote)
+    msg, mid = remote.sign(one.message(remote, "keep me"))
+    assert send(fstack, remote, [msg]) == {mid: {}}
+    red = dict(two.message(remote, "x"), type="m.room.redaction", content={}, redacts=mid)
+    red, rid = remote.sign(red)
+    send(fstack, remote, [red])
+    assert rid not in [e["event_id"] for e in two.alice.timeline(two.room)]
+    st, ev = one.alice.call("GET", "/rooms/%s/event/%s" % (q(one.room), q(mid)))
+    assert st == 200 and ev["content"]["body"] == "keep me", ev
+    assert "redacted_by" not in ev.get("unsigned", {})
+
+
+def test_erased_users_events_go_out_pruned(fstack, remote):  # noqa: F811
+    """As Synapse (SyTest 32room-getevent.pl): once its sender's account is
+    erased, GET /event gives other servers the event pruned."""
+    j = Joined(fstack, remote)
+    mid = j.alice.send_text(j.room, "secret")
+    st, got = remote.call(fstack, "GET", "%s/event/%s" % (F1, q(mid)))
+    assert st == 200 and got["pdus"][0]["content"]["body"] == "secret", got
+    st, body = j.alice.call("POST", "/account/deactivate", {
+        "erase": True, "auth": {"type": "m.login.password", "user": j.alice.user_id,
+                                "password": "pw-" + j.alice.user_id[1:].split(":")[0]}})
+    assert st == 200, body
+    st, got = remote.call(fstack, "GET", "%s/event/%s" % (F1, q(mid)))
+    assert st == 200 and "body" not in got["pdus"][0]["content"], got
