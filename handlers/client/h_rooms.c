@@ -72,6 +72,8 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
  * *event_id is such a fake (malloc'd), 0 when the event is to be sent,
  * -1 after failing the request.
  */
+static int	invite_remote(struct mreq *, const char *, const char *, int);
+
 static int
 shadow_banned(struct mreq *req, const char *type, const json_t *content, char **event_id)
 {
@@ -572,8 +574,12 @@ h_create_room(struct mreq *req)
 	if (topic != NULL)
 		add_state(initial, "m.room.topic", "", json_pack("{s:s}", "topic", topic));
 	json_array_foreach(invite, i, v) {
-		json_t *m = json_pack("{s:s}", "membership", "invite");
+		json_t *m;
 
+		/* Another server's user: invited once the room exists (below). */
+		if (strcmp(strchr(json_string_value(v), ':') + 1, req->conf->server_name) != 0)
+			continue;
+		m = json_pack("{s:s}", "membership", "invite");
 		if (is_direct)
 			json_object_set_new(m, "is_direct", json_true());
 		add_state(initial, "m.room.member", json_string_value(v), m);
@@ -617,6 +623,14 @@ h_create_room(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
 	}
+	/*
+	 * Synapse: another server's invitee once the room exists, through
+	 * its server as POST /invite (a failure is the answer, as Synapse's).
+	 */
+	json_array_foreach(invite, i, v)
+		if (strcmp(strchr(json_string_value(v), ':') + 1, req->conf->server_name) != 0 &&
+		    invite_remote(req, room_id, json_string_value(v), is_direct) == -1)
+			goto out;
 	/* Synapse: invite_3pid once the room exists, each as POST /invite would. */
 	json_array_foreach(json_object_get(b, "invite_3pid"), i, v)
 		if (room_3pid_invite(req, room_id, v) == -1)
@@ -1105,7 +1119,7 @@ invite_answer(struct mreq *req, const struct mevrow *row, const char *version,
  * it through the outbound queue.
  */
 static int
-invite_remote(struct mreq *req, const char *room_id, const char *target)
+invite_remote(struct mreq *req, const char *room_id, const char *target, int is_direct)
 {
 	struct mroom_ctx	 ctx;
 	struct mevrow		 row;
@@ -1120,7 +1134,8 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 	memset(&row, 0, sizeof(row));
 	memset(&room, 0, sizeof(room));
 	if ((content = json_pack("{s:s}", "membership", "invite")) == NULL ||
-	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1))
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1) ||
+	    (is_direct && json_object_set_new(content, "is_direct", json_true()) == -1))
 		goto oom;
 	if (blocked_check(req, room_id, "m.room.member", content) == -1)
 		goto out;
@@ -1232,7 +1247,7 @@ h_invite(struct mreq *req)
 			free(fake);
 			return sb == 1 ? mfcgi_reply(req, 200, json_object()) : -1;
 		}
-		return invite_remote(req, req->params[0], t);
+		return invite_remote(req, req->params[0], t, 0);
 	}
 	if ((rc = mstore_user_get(req->db, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);

@@ -215,6 +215,22 @@ def test_outbound_invite_falls_back_to_v1(fstack, remote):  # noqa: F811
     assert alice.membership(room, bob) == "invite"
 
 
+def test_create_room_invites_a_remote_user_through_its_server(fstack, remote):  # noqa: F811
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    bob = remote.user("b" + uuid.uuid4().hex[:8])
+    a = InviteAnswer(remote, "v2")
+    remote.httpd.RequestHandlerClass.do_PUT = lambda h: a(h)
+    try:
+        room = alice.create_room(preset="private_chat", invite=[bob], is_direct=True)
+    finally:
+        del remote.httpd.RequestHandlerClass.do_PUT
+    path, body = a.got[-1]
+    assert path.startswith(F2 + "/invite/%s/" % q(room)), path
+    assert body["event"]["state_key"] == bob
+    assert body["event"]["content"] == {"membership": "invite", "is_direct": True}
+    assert alice.membership(room, bob) == "invite"
+
+
 def test_outbound_invite_answer_of_invalid_json_is_refused(fstack, remote):  # noqa: F811
     alice, room, bob, a, status, got = outbound_invite(fstack, remote, "badjson")
     assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
