@@ -821,6 +821,7 @@ send_member(struct mreq *req, const char *membership, int v1)
 	struct mevrow		 row;
 	enum mroom_fate		 fate;
 	const char		*room_id = req->params[0], *sender, *via, *at;
+	const json_t		*sigs;
 	json_t			*ev = NULL, *map, *ids, *chain;
 	char			*id = NULL, why[256];
 	enum mroom_err		 err;
@@ -852,6 +853,16 @@ send_member(struct mreq *req, const char *membership, int v1)
 	}
 	if ((at = strchr(sender, ':')) == NULL || strcmp(at + 1, req->auth.origin) != 0) {
 		rc = mfcgi_fail(req, MERR_FORBIDDEN, "The sender is not of the origin server");
+		goto out;
+	}
+	/*
+	 * As Synapse: an event its server did not sign (no signature of it,
+	 * no content hash under one) is 403, before its shape is looked at.
+	 */
+	sigs = json_object_get(json_object_get(ev, "signatures"), req->auth.origin);
+	if (!json_is_object(sigs) || json_object_size(sigs) == 0 ||
+	    !json_is_string(json_object_get(json_object_get(ev, "hashes"), "sha256"))) {
+		rc = mfcgi_fail(req, MERR_FORBIDDEN, "The event is not signed by its server");
 		goto out;
 	}
 	if ((id = mevent_id(ev, ver)) == NULL || strcmp(id, req->params[1]) != 0) {

@@ -335,3 +335,19 @@ def test_erased_users_events_go_out_pruned(fstack, remote):  # noqa: F811
     assert st == 200, body
     st, got = remote.call(fstack, "GET", "%s/event/%s" % (F1, q(mid)))
     assert st == 200 and "body" not in got["pdus"][0]["content"], got
+
+
+def test_unsigned_send_leave_is_forbidden(fstack, remote):  # noqa: F811
+    """As Synapse (SyTest 35room-invite.pl): a leave its server did not
+    sign is 403 M_FORBIDDEN, whatever else it lacks."""
+    j = Joined(fstack, remote)
+    st, mk = remote.call(fstack, "GET", "%s/make_leave/%s/%s" % (F1, q(j.room), q(j.bob)))
+    assert st == 200, mk
+    tmpl = dict(mk["event"], origin_server_ts=int(time.time() * 1000))
+    ev, eid = remote.sign(tmpl)
+    for bad in (dict(tmpl), dict(tmpl, signatures={remote.name: {remote.key_id: "a" * 86}})):
+        st, got = remote.call(fstack, "PUT", "%s/send_leave/%s/%s" % (F1, q(j.room), q(eid)),
+                              bad)
+        assert (st, got["errcode"]) == (403, "M_FORBIDDEN"), got
+    st, got = remote.call(fstack, "PUT", "%s/send_leave/%s/%s" % (F1, q(j.room), q(eid)), ev)
+    assert st == 200 and got == [200, {}], got
