@@ -107,7 +107,8 @@ char	*mfed_xmatrix_sign(const struct mkey *, const char *origin, const char *des
 int	mfed_xmatrix_parse(const char *header, struct mfed_authz *out);
 /*
  * Checks a's signature over (method, uri, content) to us with public
- * key pk.  0 when it verifies, -1 when not.
+ * key pk, content's floats as mjson_canonical_lax writes them.  0 when
+ * it verifies, -1 when not.
  */
 int	mfed_xmatrix_verify(const struct mfed_authz *a, const char *us, const char *method,
 	    const char *uri, const json_t *content, const unsigned char pk[32]);

@@ -121,6 +121,10 @@ def test_inbound_invite_refusals(fstack, remote):  # noqa: F811
     forged, fid = invite_event(remote, room, "@c:elsewhere.example", cid, jid, alice.user_id)
     status, got = invite_v2(fstack, remote, room, forged, fid)
     assert (status, got["errcode"]) == (403, "M_FORBIDDEN"), got
+    # A float (not canonical JSON, room version 6 and later), in a request
+    # whose X-Matrix signature holds: 400 M_BAD_JSON, not 401, as Synapse.
+    status, got = invite_v2(fstack, remote, room, dict(ev, bad_val=1.1), eid)
+    assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
     # The event ID of the path is not the event's.
     status, got = invite_v2(fstack, remote, room, ev, "$not-it")
     assert (status, got["errcode"]) == (400, "M_BAD_JSON"), got
