@@ -728,9 +728,11 @@ remote_servers(struct mreq *req, const char *room_id, const char *user_id, int j
 	if (join)
 		rc = (!found || local == 0) && json_array_size(list) > 0;
 	else
-		rc = found && mine != NULL && strcmp(mine, "invite") == 0 && local == 0 &&
+		rc = found && mine != NULL && local == 0 && ((strcmp(mine, "invite") == 0 &&
 		    server_of(mjson_str(me, "sender")) != NULL &&
-		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0;
+		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0) ||
+		    /* A knock on a room no user of ours is in is withdrawn there. */
+		    strcmp(mine, "knock") == 0);
 	if (rc == 1) {
 		*servers = list;
 		list = NULL;
@@ -763,7 +765,7 @@ reject_here(struct mreq *req, const char *room_id)
 	room_ctx(req, &ctx);
 	if (mdb_begin(req->db) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
-	if ((e = mroom_oob_leave(&ctx, room_id, req->auth.user_id, NULL, &eid)) != MROOM_OK) {
+	if ((e = mroom_oob_member(&ctx, room_id, req->auth.user_id, NULL, NULL, &eid)) != MROOM_OK) {
 		mdb_rollback(req->db);
 		return room_fail(req, &ctx, e);
 	}
@@ -824,7 +826,7 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 	json_t		*content, *servers = NULL;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL, *before = NULL;
-	int		 rc, join = strcmp(m, "join") == 0;
+	int		 rc, join = strcmp(m, "join") == 0, knock = strcmp(m, "knock") == 0;
 
 	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
 	    json_object()) == NULL)
@@ -836,6 +838,9 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 		json_decref(content);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	}
+	/* As for a join: whoever answers a knock sees who is asking. */
+	if (knock)
+		room_member_profile(req, req->auth.user_id, content);
 	if (join) {
 		if (guest_join_check(req, room_id) == 0) {
 			json_decref(content);
@@ -860,8 +865,8 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 		before = mroom_membership(&ctx, room_id, req->auth.user_id);
 	}
 	/* A room whose residents are elsewhere: through them. */
-	if ((join || strcmp(m, "leave") == 0) && strcmp(target, req->auth.user_id) == 0 &&
-	    (rc = remote_servers(req, room_id, target, join, via, &servers)) != 0) {
+	if ((join || knock || strcmp(m, "leave") == 0) && strcmp(target, req->auth.user_id) == 0 &&
+	    (rc = remote_servers(req, room_id, target, join || knock, via, &servers)) != 0) {
 		if (rc == 1)
 			rc = remote_membership(req, room_id, m, content, servers);
 		json_decref(servers);
@@ -1030,6 +1035,54 @@ h_join_alias(struct mreq *req)
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
 	}
 	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "join", 1, via);
+	json_decref(via);
+	free(room_id);
+	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /knock/{roomIdOrAlias}: reason, and server_name and
+ * via for a room whose residents are elsewhere (make_knock, send_knock
+ * through them; lib/fed/join.c), an alias resolved as POST /join
+ * resolves it.  The room's auth rules decide: a join rule of knock or
+ * knock_restricted in a version that has them (v7 on, v10 on), no ban,
+ * not joined or invited already; else 403 M_FORBIDDEN.  404 M_NOT_FOUND
+ * for unknown rooms and aliases.
+ */
+int
+h_knock(struct mreq *req)
+{
+	const char	*target = req->params[0];
+	const json_t	*reason = json_object_get(req->body, "reason");
+	char		*room_id = NULL;
+	json_t		*via;
+	int		 rc;
+
+	if (reason != NULL && !json_is_string(reason))
+		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string");
+	if (target[0] != '!' && (target[0] != '#' || strchr(target, ':') == NULL))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
+	if ((via = join_via(req)) == NULL)
+		return -1;
+	if (target[0] == '!') {
+		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, "knock", 1,
+		    via);
+		json_decref(via);
+		return rc;
+	}
+	if (strcmp(strchr(target, ':') + 1, req->conf->server_name) != 0) {
+		if (join_alias_remote(req, target, &room_id, via) == -1) {
+			json_decref(via);
+			return -1;
+		}
+	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
+		json_decref(via);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	} else if (rc == 0) {
+		json_decref(via);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	}
+	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "knock", 1, via);
 	json_decref(via);
 	free(room_id);
 	return rc;

@@ -716,7 +716,14 @@ make_member(struct mreq *req, const char *membership)
 		    mfcgi_fail(req, MERR_NOT_FOUND, "No user of this server is in the room");
 		goto out;
 	}
-	if (strcmp(membership, "join") == 0) {
+	/* Spec: room versions 7 and later have knocks; make_knock names versions too. */
+	if (strcmp(membership, "knock") == 0 && !ver->knock) {
+		mfcgi_fail_as(req, 400, "M_INCOMPATIBLE_ROOM_VERSION",
+		    "This room's version does not support knocking");
+		rc = mfcgi_fail_add(req, "room_version", json_string(room.version));
+		goto out;
+	}
+	if (strcmp(membership, "join") == 0 || strcmp(membership, "knock") == 0) {
 		if ((vers = query_all(req, "ver")) == NULL) {
 			rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 			goto out;
@@ -805,6 +812,40 @@ int
 h_make_leave(struct mreq *req)
 {
 	return make_member(req, "leave");
+}
+
+/*
+ * The stripped state a knocking server is given (S-S API, send_knock's
+ * knock_room_state; Synapse's default room_prejoin_state types).  A new
+ * array, or NULL.
+ */
+static json_t *
+stripped_state(struct mreq *req, const char *room_id)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic" };
+	json_t	*out, *ev;
+	size_t	 i;
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((ev = mstore_cstate_event(req->db, room_id, types[i], "", &err)) == NULL) {
+			if (err) {
+				json_decref(out);
+				return NULL;
+			}
+			continue;
+		}
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
 }
 
 /*
@@ -903,6 +944,16 @@ send_member(struct mreq *req, const char *membership, int v1)
 		rc = mfcgi_reply(req, 200, v1 ? json_pack("[i,{}]", 200) : json_object());
 		goto out;
 	}
+	/* Spec: send_knock answers the room's stripped state. */
+	if (strcmp(membership, "knock") == 0) {
+		json_t *st = stripped_state(req, room_id);
+
+		/* Synapse 1.67 reads it as knock_state_events, its name before the spec's. */
+		rc = st != NULL ? mfcgi_reply(req, 200, json_pack("{s:O,s:o}", "knock_room_state",
+		    st, "knock_state_events", st)) : mfcgi_fail(req, MERR_INTERNAL,
+		    "%s: stripped state", __func__);
+		goto out;
+	}
 	if (mstore_event_get(req->db, id, &row) != 1) {
 		rc = mfcgi_fail(req, MERR_INTERNAL, "%s: stored join", __func__);
 		goto out;
@@ -962,4 +1013,18 @@ int
 h_send_leave_v1(struct mreq *req)
 {
 	return send_member(req, "leave", 1);
+}
+
+/* Spec: S-S API, GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=... */
+int
+h_make_knock(struct mreq *req)
+{
+	return make_member(req, "knock");
+}
+
+/* Spec: S-S API, PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}: {knock_room_state}. */
+int
+h_send_knock(struct mreq *req)
+{
+	return send_member(req, "knock", 0);
 }

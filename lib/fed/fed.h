@@ -181,16 +181,18 @@ char	*mfed_receive_pdu(struct mdb *, const struct mconfig *, const char *origin,
  * A local user's membership through another server (lib/fed/join.c):
  * membership "join" (make_join, send_join v2: the room's auth chain and
  * state are received as outliers, the create event making the room
- * here, and the join on the state the answer gave) or "leave"
+ * here, and the join on the state the answer gave), "leave"
  * (make_leave, send_leave v2: a remote invite rejected, or a room left
  * whose resident servers must hear of it; stored on the state known
- * here, when the room is known).  The servers are tried in order until
+ * here, when the room is known, else out of band) or "knock"
+ * (make_knock, send_knock v1: stored out of band when the room's DAG is
+ * not here, with the knock_room_state answered, for /sync).  The servers are tried in order until
  * one answers; each is asked with its own transaction.
  */
 struct mfed_member {
 	const char	*room_id;		/* in */
 	const char	*user_id;		/* in: a local user */
-	const char	*membership;		/* in: "join" or "leave" */
+	const char	*membership;		/* in: "join", "leave" or "knock" */
 	const json_t	*content;		/* in: the member event's content */
 	const json_t	*servers;		/* in: a JSON array of server names */
 	char		*event_id;		/* out, malloc'd */

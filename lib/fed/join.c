@@ -367,6 +367,18 @@ fill_template(const struct mconfig *conf, const struct mkey *key, struct mfed_me
 	return ev;
 }
 
+/*
+ * A send_knock answer's stripped state: the spec's knock_room_state, or
+ * knock_state_events, the name Synapse 1.67 answers with.
+ */
+static const json_t *
+knock_state(const json_t *reply)
+{
+	const json_t *st = json_object_get(reply, "knock_room_state");
+
+	return json_is_array(st) ? st : json_object_get(reply, "knock_state_events");
+}
+
 /* 1 when an answer says the endpoint is not served (an older server). */
 static int
 unrecognized(long status, const json_t *reply)
@@ -393,9 +405,10 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	char			*eide = NULL;
 	long			 status;
 	int			 join = strcmp(m->membership, "join") == 0, rc = 0;
+	int			 knock = strcmp(m->membership, "knock") == 0;
 
 	if ((room = mfed_escape(m->room_id)) == NULL || (user = mfed_escape(m->user_id)) ==
-	    NULL || (vq = join ? versions_query() : strdup("")) == NULL ||
+	    NULL || (vq = join || knock ? versions_query() : strdup("")) == NULL ||
 	    asprintf(&path, "/_matrix/federation/v1/make_%s/%s/%s%s", m->membership, room, user,
 	    vq) == -1) {
 		path = NULL;
@@ -423,26 +436,21 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		goto out;
 	}
 	free(path);
-	if (asprintf(&path, "/_matrix/federation/v2/send_%s/%s/%s", m->membership, room,
-	    eide) == -1) {
+	/* Spec: send_knock has only v1 (answered without the [200, ...] of the others). */
+	if (asprintf(&path, "/_matrix/federation/%s/send_%s/%s/%s", knock ? "v1" : "v2",
+	    m->membership, room, eide) == -1) {
 		path = NULL;
 		fail(m, 500, "M_UNKNOWN", "out of memory");
 		rc = -1;
 		goto out;
 	}
 	if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
-	    unrecognized(status, reply)) {
-		/* Spec: a server without v2 answers v1, [200, answer]. */
+	    !knock && unrecognized(status, reply)) {
+		/* Spec: a server without v2 answers v1, [200, answer] (mfed_request unwraps). */
 		json_decref(reply);
 		reply = NULL;
 		memcpy(strstr(path, "/v2/"), "/v1/", 4);
-		if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
-		    status == 200 && json_is_array(reply)) {
-			json_t *inner = json_incref(json_array_get(reply, 1));
-
-			json_decref(reply);
-			reply = inner;
-		}
+		(void)mfed_request(conf, key, server, "PUT", path, ev, &status, &reply);
 	}
 	if (reply == NULL && status == 200)
 		status = 502;
@@ -499,15 +507,21 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		r.key_arg = &k;
 		r.state = smap;
 		rc = 0;
-		/* A room whose DAG is not here (an invite over /invite): out of band. */
-		if (smap != NULL && ck != NULL && json_object_size(smap) > 0 &&
-		    json_object_get(smap, ck) == NULL) {
-			if ((e = mroom_oob_leave(&ctx, m->room_id, m->user_id, sent, &oid)) !=
-			    MROOM_OK) {
-				mlog_warn(NULL, "federation: leave of %s through %s stored nowhere:"
-				    " %s (%d)", m->room_id, server, ctx.why, (int)e);
+		/*
+		 * A room whose DAG is not here (an invite over /invite, a
+		 * knock on a room unknown here): out of band, a knock with
+		 * the stripped state the resident gave for /sync.
+		 */
+		if (smap != NULL && ck != NULL && ((knock && json_object_get(smap, ck) == NULL) ||
+		    (json_object_size(smap) > 0 && json_object_get(smap, ck) == NULL))) {
+			if ((e = mroom_oob_member(&ctx, m->room_id, m->user_id, sent, ver->id,
+			    &oid)) != MROOM_OK) {
+				mlog_warn(NULL, "federation: %s of %s through %s stored nowhere:"
+				    " %s (%d)", m->membership, m->room_id, server, ctx.why, (int)e);
 				rc = -1;
-			}
+			} else if (knock && json_is_array(knock_state(reply)) &&
+			    mstore_invite_state_put(db, oid, m->room_id, knock_state(reply)) == -1)
+				rc = -1;
 			free(oid);
 		} else if (smap != NULL && json_object_size(smap) > 0 &&
 		    (e = mroom_receive(&ctx, server, sent, &r)) != MROOM_OK) {

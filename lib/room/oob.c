@@ -178,8 +178,8 @@ build_leave(struct mroom_ctx *ctx, const struct mroomver *ver, const char *room_
 }
 
 enum mroom_err
-mroom_oob_leave(struct mroom_ctx *ctx, const char *room_id, const char *user_id,
-    const json_t *pdu, char **event_id)
+mroom_oob_member(struct mroom_ctx *ctx, const char *room_id, const char *user_id,
+    const json_t *pdu, const char *room_version, char **event_id)
 {
 	const struct mroomver	*ver;
 	struct mroom		 room;
@@ -191,7 +191,20 @@ mroom_oob_leave(struct mroom_ctx *ctx, const char *room_id, const char *user_id,
 	*event_id = NULL;
 	ctx->why[0] = '\0';
 	memset(&room, 0, sizeof(room));
-	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1) {
+	if ((found = mstore_room_get(ctx->db, room_id, &room)) == 0 && pdu != NULL &&
+	    room_version != NULL && mroomver_get(room_version) != NULL) {
+		/* A knock on a room unknown here: the room made known by its version. */
+		switch (mstore_room_add(ctx->db, room_id, room_version, user_id)) {
+		case 0:
+			break;
+		case MSTORE_CONFLICT:
+			return MROOM_CONFLICT;
+		default:
+			return MROOM_ERROR;
+		}
+		found = mstore_room_get(ctx->db, room_id, &room);
+	}
+	if (found != 1) {
 		mroom_fini(&room);
 		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
 	}

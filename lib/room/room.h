@@ -183,16 +183,17 @@ enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_
  * version must be room_version when known).  MROOM_OK with r->event_id
  * and r->fate (OUTLIER, or KNOWN).
  *
- * mroom_oob_leave: user_id's leave of room_id: pdu (the leave a
- * resident server took, as signed here), or, NULL, one built and signed
- * here after the user's current member event (an invite whose server
- * cannot be reached or refused the rejection).  MROOM_OK with *event_id
+ * mroom_oob_member: user_id's membership of room_id: pdu (a leave or a
+ * knock a resident server took, as signed here; for a room unknown here
+ * it is made, of room_version), or, NULL, a leave built and signed here
+ * after the user's current member event (an invite whose server cannot
+ * be reached or refused the rejection).  MROOM_OK with *event_id
  * (malloc'd), MROOM_NO_ROOM, MROOM_FORBIDDEN (no membership), MROOM_ERROR.
  */
 enum mroom_err	mroom_receive_invite(struct mroom_ctx *, const char *origin,
 		    const json_t *pdu, const char *room_version, struct mroom_recv *r);
-enum mroom_err	mroom_oob_leave(struct mroom_ctx *, const char *room_id, const char *user_id,
-		    const json_t *pdu, char **event_id);
+enum mroom_err	mroom_oob_member(struct mroom_ctx *, const char *room_id, const char *user_id,
+		    const json_t *pdu, const char *room_version, char **event_id);
 
 /*
  * MSC2228 (the option enable_ephemeral_messages): a message event whose

@@ -355,3 +355,78 @@ def test_unsigned_send_leave_is_forbidden(fstack, remote):  # noqa: F811
         assert (st, got["errcode"]) == (403, "M_FORBIDDEN"), got
     st, got = remote.call(fstack, "PUT", "%s/send_leave/%s/%s" % (F1, q(j.room), q(eid)), ev)
     assert st == 200 and got == [200, {}], got
+
+
+def test_inbound_knock(fstack, remote):  # noqa: F811
+    """make_knock/send_knock: the remote's user knocks on a local room whose
+    join rule is knock; the answer has the room's stripped state."""
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room = alice.create_room(room_version="10", name="knock here",
+                             initial_state=[{"type": "m.room.join_rules", "state_key": "",
+                                             "content": {"join_rule": "knock"}}])
+    bob = remote.user("k" + uuid.uuid4().hex[:8])
+    st, mk = remote.call(fstack, "GET", "%s/make_knock/%s/%s?ver=10" % (F1, q(room), q(bob)))
+    assert st == 200, mk
+    assert mk["room_version"] == "10" and mk["event"]["content"]["membership"] == "knock"
+    # A server that names no version of the room's is refused.
+    st, got = remote.call(fstack, "GET", "%s/make_knock/%s/%s?ver=6" % (F1, q(room), q(bob)))
+    assert (st, got["errcode"]) == (400, "M_INCOMPATIBLE_ROOM_VERSION"), got
+    ev, eid = remote.sign(dict(mk["event"], origin_server_ts=int(time.time() * 1000)))
+    st, got = remote.call(fstack, "PUT", "%s/send_knock/%s/%s" % (F1, q(room), q(eid)), ev)
+    assert st == 200, got
+    names = [e for e in got["knock_room_state"] if e["type"] == "m.room.name"]
+    assert names and names[0]["content"]["name"] == "knock here"
+    assert alice.membership(room, bob) == "knock"
+
+
+def test_knock_on_a_synapse_room(fstack, synapse):  # noqa: F811
+    """POST /knock of a Synapse room (version 10, join rule knock) goes
+    through make_knock/send_knock; /sync shows it under rooms.knock with
+    the stripped state Synapse gave; Synapse's user sees the knock and
+    invites, and the knocker joins."""
+    token = synapse_user(synapse, "kn" + uuid.uuid4().hex[:6])
+    st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
+        "name": "knock there", "room_version": "10", "initial_state": [
+            {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}]})
+    assert st == 200, room
+    rid = room["room_id"]
+    me = User.register(fstack, "knocker" + uuid.uuid4().hex[:6])
+    st, body = me.call("POST", "/knock/%s?server_name=%s" % (
+        q(rid), q(synapse["SYNAPSE_SERVER_NAME"])), {"reason": "let me in"})
+    assert st == 200 and body == {"room_id": rid}, body
+    kn, since = sync_rooms(me, "knock")
+    assert rid in kn, kn
+    names = [e for e in kn[rid]["knock_state"]["events"] if e["type"] == "m.room.name"]
+    assert names and names[0]["content"]["name"] == "knock there", kn
+    assert wait_for(lambda: synapse_membership(synapse, token, rid, me.user_id) == "knock")
+    st, body = synapse_client(synapse, "POST", "/_matrix/client/v3/rooms/%s/invite" % q(rid),
+                              token, {"user_id": me.user_id})
+    assert st == 200, body
+    assert wait_for(lambda: rid in sync_rooms(me, "invite", since=since)[0])
+    st, body = me.call("POST", "/join/" + q(rid), {})
+    assert st == 200, body
+    assert wait_for(lambda: synapse_membership(synapse, token, rid, me.user_id) == "join")
+
+
+def test_synapse_knocks_on_a_myelin_room(fstack, synapse):  # noqa: F811
+    """A Synapse user knocks on a myelin room (make_knock/send_knock in),
+    sees the room's stripped state, and the knock shows here."""
+    alice = User.register(fstack, "a" + uuid.uuid4().hex[:8])
+    room = alice.create_room(room_version="10", name="knock on myelin",
+                             initial_state=[{"type": "m.room.join_rules", "state_key": "",
+                                             "content": {"join_rule": "knock"}}])
+    token = synapse_user(synapse, "sk" + uuid.uuid4().hex[:6])
+    st, me = synapse_client(synapse, "GET", "/_matrix/client/v3/account/whoami", token)
+    assert st == 200, me
+    st, body = synapse_client(synapse, "POST", "/_matrix/client/v3/knock/%s?server_name=%s" % (
+        q(room), q(fstack.server_name)), token, {})
+    assert st == 200, body
+    assert wait_for(lambda: alice.membership(room, me["user_id"]) == "knock")
+
+    def knock_state():
+        st, sync = synapse_client(synapse, "GET", "/_matrix/client/v3/sync?timeout=0", token)
+        return st == 200 and sync.get("rooms", {}).get("knock", {}).get(room)
+    kn = wait_for(knock_state)
+    assert kn, "Synapse's user never saw the knock"
+    assert any(e["type"] == "m.room.name" and e["content"]["name"] == "knock on myelin"
+               for e in kn["knock_state"]["events"])
