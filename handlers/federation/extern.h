@@ -28,6 +28,7 @@ int	h_send_join_v1(struct mreq *);
 int	h_send_leave_v1(struct mreq *);
 int	h_fed_invite(struct mreq *);
 int	h_make_knock(struct mreq *);
+int	h_fed_exchange_3pid(struct mreq *);
 int	h_send_knock(struct mreq *);
 int	h_fed_invite_v1(struct mreq *);
 

@@ -35,6 +35,7 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/make_leave/{roomId}/{userId}",	MAUTH_SERVER,	h_make_leave },
 	{ MM_PUT,	F1 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave_v1 },
 	{ MM_PUT,	F2 "/send_leave/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_leave },
+	{ MM_PUT,	F1 "/exchange_third_party_invite/{roomId}", MAUTH_SERVER, h_fed_exchange_3pid },
 	{ MM_GET,	F1 "/make_knock/{roomId}/{userId}",	MAUTH_SERVER,	h_make_knock },
 	{ MM_PUT,	F1 "/send_knock/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_knock },
 	{ MM_PUT,	F1 "/invite/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_invite_v1 },

@@ -267,6 +267,15 @@ enum mroom_err	mfed_receive_invite(struct mdb *, const struct mconfig *, const s
 		    const char *origin, const json_t *pdu, const char *room_version,
 		    const json_t *irs, enum mroom_fate *fate, char *why, size_t whysz);
 /*
+ * Sends stored invite event_id (of a user of another server) to that
+ * server (PUT /v2/invite with the room's stripped state, v1 when v2 is
+ * not served), after it was committed here (a third-party invite made
+ * by exchange_third_party_invite); its signature from the answer is
+ * kept.  0 when it took the invite, -1 when not (logged).
+ */
+int	mfed_invite_send(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *event_id);
+/*
  * Spec: m.room.server_acl: 1 when the room's current ACL (none: any)
  * lets server in (its host, port dropped, matching allow and no deny;
  * an IP literal only with allow_ip_literals), 0 not, -1 on failure.

@@ -651,3 +651,108 @@ mfed_receive_invite(struct mdb *db, const struct mconfig *conf, const struct mke
 	mroom_recv_fini(&r);
 	return e;
 }
+
+/*
+ * The stripped state an invitee's server is given (invite_room_state:
+ * Synapse's default room_prejoin_state types) and the inviter's member
+ * event.  A new array, or NULL.
+ */
+static json_t *
+prejoin_state(struct mdb *db, const char *room_id, const char *inviter)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic", "m.room.member" };
+	json_t	*out, *ev;
+	size_t	 i, n = sizeof(types) / sizeof(types[0]);
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		ev = mstore_cstate_event(db, room_id, types[i], i == n - 1 ? inviter : "", &err);
+		if (err) {
+			json_decref(out);
+			return NULL;
+		}
+		if (ev == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
+}
+
+int
+mfed_invite_send(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *event_id)
+{
+	struct mevrow		 row;
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	const json_t		*got, *sig;
+	json_t			*body = NULL, *reply = NULL, *irs = NULL, *ev = NULL;
+	const char		*server;
+	char			*re = NULL, *ee = NULL, *path = NULL, *js, *id;
+	long			 status;
+	int			 rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	memset(&room, 0, sizeof(room));
+	if (mstore_event_get(db, event_id, &row) != 1 ||
+	    mstore_room_get(db, row.room_id, &room) != 1 ||
+	    (ver = mroomver_get(room.version)) == NULL || row.state_key == NULL ||
+	    (server = strchr(row.state_key, ':')) == NULL)
+		goto out;
+	server++;
+	if ((irs = prejoin_state(db, row.room_id, row.sender)) == NULL ||
+	    (body = json_pack("{s:O,s:s,s:O}", "event", row.json, "room_version", room.version,
+	    "invite_room_state", irs)) == NULL || (re = mfed_escape(row.room_id)) == NULL ||
+	    (ee = mfed_escape(event_id)) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v2/invite/%s/%s", re, ee) == -1) {
+		path = NULL;
+		goto out;
+	}
+	if (mfed_request(conf, key, server, "PUT", path, body, &status, &reply) == 0 &&
+	    unrecognized(status, reply)) {
+		json_decref(reply);
+		reply = NULL;
+		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		(void)mfed_request(conf, key, server, "PUT", path, row.json, &status, &reply);
+	}
+	got = json_object_get(reply, "event");
+	if (status != 200 || !json_is_object(got) || (js = mjson_canonical(got, NULL)) == NULL) {
+		mlog_warn(NULL, "federation: invite %s not taken by %s (%ld)", event_id, server,
+		    status);
+		goto out;
+	}
+	free(js);
+	/* As invite_remote (handlers/client): the invitee server's signature kept. */
+	if ((id = mevent_id(got, ver)) != NULL && strcmp(id, event_id) == 0 &&
+	    json_is_object(sig = json_object_get(json_object_get(got, "signatures"), server)) &&
+	    (ev = json_deep_copy(row.json)) != NULL) {
+		if (!json_is_object(json_object_get(ev, "signatures")))
+			json_object_set_new(ev, "signatures", json_object());
+		json_object_set(json_object_get(ev, "signatures"), server, (json_t *)sig);
+		if (mdb_begin(db) == 0) {
+			if (mstore_event_json_set(db, event_id, ev) == -1 || mdb_commit(db) == -1)
+				mdb_rollback(db);
+		}
+	}
+	free(id);
+	rc = 0;
+out:
+	mevrow_fini(&row);
+	mroom_fini(&room);
+	json_decref(body);
+	json_decref(reply);
+	json_decref(irs);
+	json_decref(ev);
+	free(re);
+	free(ee);
+	free(path);
+	return rc;
+}
