@@ -632,7 +632,16 @@ hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
 	size_t		 i;
 	int		 rc = 0;
 
-	if (s == NULL || strcmp(s + 1, ctx->server_name) != 0)
+	/*
+	 * Ours to send: our users' events, and a third-party invite this
+	 * server made for its invitee on another user's behalf (spec: the
+	 * invitee's server signs it; lib/ident's exchange).
+	 */
+	if ((s == NULL || strcmp(s + 1, ctx->server_name) != 0) &&
+	    !(strcmp(p->type, "m.room.member") == 0 &&
+	    json_is_object(json_object_get(json_object_get(p->ev, "content"),
+	    "third_party_invite")) && (sk = mjson_str(p->ev, "state_key")) != NULL &&
+	    (t = strchr(sk, ':')) != NULL && strcmp(t + 1, ctx->server_name) == 0))
 		return 0;
 	if ((dests = mstore_fedq_room_servers(ctx->db, p->room_id, ctx->server_name)) == NULL)
 		return -1;
