@@ -31,7 +31,6 @@ int	h_dir_visibility_get(struct mreq *);
 int	h_dir_visibility_put(struct mreq *);
 int	h_public_rooms_get(struct mreq *);
 int	h_public_rooms_post(struct mreq *);
-int	h_knock(struct mreq *);
 int	h_forget(struct mreq *);
 int	h_report_event(struct mreq *);
 int	h_upgrade(struct mreq *);

@@ -362,53 +362,6 @@ bad:
 }
 
 /*
- * Spec: C-S API, POST /knock/{roomIdOrAlias}: reason; local rooms and
- * aliases only (via is for federation).  The room's auth rules decide:
- * a join rule of knock or knock_restricted in a version that has them
- * (v7 on, v10 on), no ban, not joined or invited already; else 403
- * M_FORBIDDEN.  404 M_NOT_FOUND for unknown rooms and aliases.
- */
-int
-h_knock(struct mreq *req)
-{
-	const char	*target = req->params[0];
-	json_t		*content = NULL, *reason = json_object_get(req->body, "reason");
-	char		*room_id = NULL, *eid = NULL;
-	int		 rc = -1;
-
-	if (reason != NULL && !json_is_string(reason))
-		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string");
-	if (target[0] == '#' && strchr(target, ':') != NULL) {
-		if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1)
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-		if (rc == 0)
-			return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
-		rc = -1;
-	} else if (target[0] == '!') {
-		if ((room_id = strdup(target)) == NULL)
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-	} else
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
-	if ((content = json_pack("{s:s}", "membership", "knock")) == NULL) {
-		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
-		goto out;
-	}
-	if (reason != NULL)
-		json_object_set(content, "reason", reason);
-	/* As for a join: whoever answers the knock sees who is asking. */
-	room_member_profile(req, req->auth.user_id, content);
-	if (room_send1(req, room_id, "m.room.member", req->auth.user_id, content, NULL, NULL,
-	    &eid) == -1)
-		goto out;
-	rc = mfcgi_reply(req, 200, json_pack("{s:s}", "room_id", room_id));
-out:
-	json_decref(content);
-	free(room_id);
-	free(eid);
-	return rc;
-}
-
-/*
  * Spec: C-S API, POST /rooms/{roomId}/forget.  As Synapse
  * (RoomMemberHandler.forget): 400 M_UNKNOWN while the user is joined,
  * invited or knocking; after a leave or a ban the forgetting is stored;

@@ -74,6 +74,8 @@ room_fail(struct mreq *req, struct mroom_ctx *ctx, enum mroom_err e)
  * *event_id is such a fake (malloc'd), 0 when the event is to be sent,
  * -1 after failing the request.
  */
+static int	invite_remote(struct mreq *, const char *, const char *, int);
+
 static int
 shadow_banned(struct mreq *req, const char *type, const json_t *content, char **event_id)
 {
@@ -584,8 +586,12 @@ h_create_room(struct mreq *req)
 	if (topic != NULL)
 		add_state(initial, "m.room.topic", "", json_pack("{s:s}", "topic", topic));
 	json_array_foreach(invite, i, v) {
-		json_t *m = json_pack("{s:s}", "membership", "invite");
+		json_t *m;
 
+		/* Another server's user: invited once the room exists (below). */
+		if (strcmp(strchr(json_string_value(v), ':') + 1, req->conf->server_name) != 0)
+			continue;
+		m = json_pack("{s:s}", "membership", "invite");
 		if (is_direct)
 			json_object_set_new(m, "is_direct", json_true());
 		add_state(initial, "m.room.member", json_string_value(v), m);
@@ -629,6 +635,14 @@ h_create_room(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
 	}
+	/*
+	 * Synapse: another server's invitee once the room exists, through
+	 * its server as POST /invite (a failure is the answer, as Synapse's).
+	 */
+	json_array_foreach(invite, i, v)
+		if (strcmp(strchr(json_string_value(v), ':') + 1, req->conf->server_name) != 0 &&
+		    invite_remote(req, room_id, json_string_value(v), is_direct) == -1)
+			goto out;
 	/* Synapse: invite_3pid once the room exists, each as POST /invite would. */
 	json_array_foreach(json_object_get(b, "invite_3pid"), i, v)
 		if (room_3pid_invite(req, room_id, v) == -1)
@@ -726,9 +740,11 @@ remote_servers(struct mreq *req, const char *room_id, const char *user_id, int j
 	if (join)
 		rc = (!found || local == 0) && json_array_size(list) > 0;
 	else
-		rc = found && mine != NULL && strcmp(mine, "invite") == 0 && local == 0 &&
+		rc = found && mine != NULL && local == 0 && ((strcmp(mine, "invite") == 0 &&
 		    server_of(mjson_str(me, "sender")) != NULL &&
-		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0;
+		    strcmp(server_of(mjson_str(me, "sender")), req->conf->server_name) != 0) ||
+		    /* A knock on a room no user of ours is in is withdrawn there. */
+		    strcmp(mine, "knock") == 0);
 	if (rc == 1) {
 		*servers = list;
 		list = NULL;
@@ -746,6 +762,31 @@ out:
 	return rc;
 }
 
+/*
+ * A remote invite rejected here alone (S-S API, "Leaving Rooms
+ * (Rejecting Invites)"; lib/room/oob.c): a leave signed here after the
+ * invite, not in the room's DAG.  0, or -1 failed.
+ */
+static int
+reject_here(struct mreq *req, const char *room_id)
+{
+	struct mroom_ctx	 ctx;
+	enum mroom_err		 e;
+	char			*eid = NULL;
+
+	room_ctx(req, &ctx);
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	if ((e = mroom_oob_member(&ctx, room_id, req->auth.user_id, NULL, NULL, &eid)) != MROOM_OK) {
+		mdb_rollback(req->db);
+		return room_fail(req, &ctx, e);
+	}
+	free(eid);
+	if (mdb_commit(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
+	return 0;
+}
+
 /* The membership through servers (lib/fed/join.c): 0 with the event stored, or -1 failed. */
 static int
 remote_membership(struct mreq *req, const char *room_id, const char *m, const json_t *content,
@@ -760,6 +801,15 @@ remote_membership(struct mreq *req, const char *room_id, const char *m, const js
 	fm.content = content;
 	fm.servers = servers;
 	if (mfed_member(req->db, req->conf, req->srv->key, &fm) == -1) {
+		/*
+		 * As Synapse: an invite whose server cannot be reached, or
+		 * refuses the rejection, is still rejected here.
+		 */
+		if (strcmp(m, "leave") == 0) {
+			mlog_info(NULL, "rejection of %s through its servers failed (%d %s):"
+			    " rejected here", room_id, fm.status, fm.error);
+			return reject_here(req, room_id);
+		}
 		mfcgi_fail_as(req, fm.status, fm.errcode, fm.error);
 		if (fm.room_version[0] != '\0')
 			mfcgi_fail_add(req, "room_version", json_string(fm.room_version));
@@ -788,7 +838,7 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 	json_t		*content, *servers = NULL;
 	const char	*reason = mjson_str(req->body, "reason");
 	char		*eid = NULL, *before = NULL;
-	int		 rc, join = strcmp(m, "join") == 0;
+	int		 rc, join = strcmp(m, "join") == 0, knock = strcmp(m, "knock") == 0;
 
 	if ((content = join && json_is_object(req->body) ? json_deep_copy(req->body) :
 	    json_object()) == NULL)
@@ -800,6 +850,9 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 		json_decref(content);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	}
+	/* As for a join: whoever answers a knock sees who is asking. */
+	if (knock)
+		room_member_profile(req, req->auth.user_id, content);
 	if (join) {
 		if (guest_join_check(req, room_id) == 0) {
 			json_decref(content);
@@ -824,8 +877,8 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 		before = mroom_membership(&ctx, room_id, req->auth.user_id);
 	}
 	/* A room whose residents are elsewhere: through them. */
-	if ((join || strcmp(m, "leave") == 0) && strcmp(target, req->auth.user_id) == 0 &&
-	    (rc = remote_servers(req, room_id, target, join, via, &servers)) != 0) {
+	if ((join || knock || strcmp(m, "leave") == 0) && strcmp(target, req->auth.user_id) == 0 &&
+	    (rc = remote_servers(req, room_id, target, join || knock, via, &servers)) != 0) {
 		if (rc == 1)
 			rc = remote_membership(req, room_id, m, content, servers);
 		json_decref(servers);
@@ -1000,6 +1053,54 @@ h_join_alias(struct mreq *req)
 }
 
 /*
+ * Spec: C-S API, POST /knock/{roomIdOrAlias}: reason, and server_name and
+ * via for a room whose residents are elsewhere (make_knock, send_knock
+ * through them; lib/fed/join.c), an alias resolved as POST /join
+ * resolves it.  The room's auth rules decide: a join rule of knock or
+ * knock_restricted in a version that has them (v7 on, v10 on), no ban,
+ * not joined or invited already; else 403 M_FORBIDDEN.  404 M_NOT_FOUND
+ * for unknown rooms and aliases.
+ */
+int
+h_knock(struct mreq *req)
+{
+	const char	*target = req->params[0];
+	const json_t	*reason = json_object_get(req->body, "reason");
+	char		*room_id = NULL;
+	json_t		*via;
+	int		 rc;
+
+	if (reason != NULL && !json_is_string(reason))
+		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string");
+	if (target[0] != '!' && (target[0] != '#' || strchr(target, ':') == NULL))
+		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
+	if ((via = join_via(req)) == NULL)
+		return -1;
+	if (target[0] == '!') {
+		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, "knock", 1,
+		    via);
+		json_decref(via);
+		return rc;
+	}
+	if (strcmp(strchr(target, ':') + 1, req->conf->server_name) != 0) {
+		if (join_alias_remote(req, target, &room_id, via) == -1) {
+			json_decref(via);
+			return -1;
+		}
+	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
+		json_decref(via);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	} else if (rc == 0) {
+		json_decref(via);
+		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
+	}
+	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "knock", 1, via);
+	json_decref(via);
+	free(room_id);
+	return rc;
+}
+
+/*
  * The stripped state an invitee's server is given with the invite
  * (S-S API, PUT /v2/invite, invite_room_state; Synapse's default
  * room_prejoin_state types), and the inviter's member event.  A new
@@ -1038,6 +1139,44 @@ invite_room_state(struct mreq *req, const char *room_id)
 }
 
 /*
+ * The invitee server's answer to an invite (S-S API, PUT /v2/invite: the
+ * event, signed by it): valid JSON of the room version (else 400
+ * M_BAD_JSON, as Synapse), the event sent (its ID), and its signature
+ * kept on the stored event.  0, or -1 failed.
+ */
+static int
+invite_answer(struct mreq *req, const struct mevrow *row, const char *version,
+    const char *eid, const char *server, const json_t *got)
+{
+	const struct mroomver	*ver = mroomver_get(version);
+	const json_t		*sig = json_object_get(json_object_get(got, "signatures"), server);
+	json_t			*ev;
+	char			*js, *id;
+	int			 same, rc;
+
+	if ((js = mjson_canonical(got, NULL)) == NULL)
+		return mfcgi_fail(req, MERR_BAD_JSON, "The invitee's server answered an invalid"
+		    " event");
+	free(js);
+	if (ver == NULL || (id = mevent_id(got, ver)) == NULL)
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server answered an"
+		    " invalid event");
+	same = strcmp(id, eid) == 0;
+	free(id);
+	if (!same || !json_is_object(sig))
+		return mfcgi_fail(req, MERR_BAD_GATEWAY, "The invitee's server did not sign the"
+		    " invite");
+	if ((ev = json_deep_copy(row->json)) == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+	if (!json_is_object(json_object_get(ev, "signatures")))
+		json_object_set_new(ev, "signatures", json_object());
+	json_object_set(json_object_get(ev, "signatures"), server, (json_t *)sig);
+	rc = mstore_event_json_set(req->db, eid, ev);
+	json_decref(ev);
+	return rc == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__) : 0;
+}
+
+/*
  * Spec: S-S API, "Inviting to a room": an invite of another server's
  * user is sent to that server (PUT /v2/invite) before it is committed
  * here; the invitee's server refusing it (its 4xx passed on) or not
@@ -1045,7 +1184,7 @@ invite_room_state(struct mreq *req, const char *room_id)
  * it through the outbound queue.
  */
 static int
-invite_remote(struct mreq *req, const char *room_id, const char *target)
+invite_remote(struct mreq *req, const char *room_id, const char *target, int is_direct)
 {
 	struct mroom_ctx	 ctx;
 	struct mevrow		 row;
@@ -1060,7 +1199,8 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 	memset(&row, 0, sizeof(row));
 	memset(&room, 0, sizeof(room));
 	if ((content = json_pack("{s:s}", "membership", "invite")) == NULL ||
-	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1))
+	    (reason != NULL && json_object_set_new(content, "reason", json_string(reason)) == -1) ||
+	    (is_direct && json_object_set_new(content, "is_direct", json_true()) == -1))
 		goto oom;
 	if (blocked_check(req, room_id, "m.room.member", content) == -1)
 		goto out;
@@ -1102,9 +1242,9 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		strstr(path, "/v2/")[2] = '1';	/* "/v2/" -> "/v1/" */
 		rc = mfed_request(req->conf, req->srv->key, strchr(target, ':') + 1, "PUT", path,
 		    row.json, &status, &reply);
-		if (rc == 0 && status == 200 && !json_is_array(reply))
-			status = 502;
 	}
+	if (rc == 0 && status == 200 && !json_is_object(json_object_get(reply, "event")))
+		status = 502;
 	if (rc == -1 || status != 200) {
 		rc = -1;
 		mdb_rollback(req->db);
@@ -1117,6 +1257,11 @@ invite_remote(struct mreq *req, const char *room_id, const char *target)
 		goto out;
 	}
 	rc = -1;
+	if (invite_answer(req, &row, room.version, eid, strchr(target, ':') + 1,
+	    json_object_get(reply, "event")) == -1) {
+		mdb_rollback(req->db);
+		goto out;
+	}
 	if (mdb_commit(req->db) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: commit failed", __func__);
 		goto out;
@@ -1167,7 +1312,7 @@ h_invite(struct mreq *req)
 			free(fake);
 			return sb == 1 ? mfcgi_reply(req, 200, json_object()) : -1;
 		}
-		return invite_remote(req, req->params[0], t);
+		return invite_remote(req, req->params[0], t, 0);
 	}
 	if ((rc = as_user_get(req, t, &u)) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
@@ -1264,7 +1409,9 @@ h_state_put(struct mreq *req)
  * M_NOT_FOUND for an event unknown here; an event of another room is 400
  * M_UNKNOWN, as Synapse answers ("Cannot redact event from a different
  * room"), once the user is known to be joined to roomId (else 403 or
- * 404 as for any room the user is not in), and nothing is sent.
+ * 404 as for any room the user is not in), and nothing is sent.  POST
+ * /rooms/{roomId}/redact/{eventId}, without a transaction ID, is the same
+ * (Synapse 1.67 serves it; each is a new redaction).
  */
 int
 h_redact(struct mreq *req)
@@ -1292,7 +1439,7 @@ h_redact(struct mreq *req)
 	if (reason != NULL)
 		json_object_set_new(content, "reason", json_string(reason));
 	rc = room_send1(req, req->params[0], "m.room.redaction", NULL, content, req->params[1],
-	    req->params[2], &eid);
+	    req->paramsz > 2 ? req->params[2] : NULL, &eid);
 	json_decref(content);
 	if (rc == -1)
 		return -1;

@@ -93,6 +93,8 @@ static const struct mroute routes[] = {
 	{ MM_GET,	C "/rooms/{roomId}/state/{eventType}",	MAUTH_USER,	h_state_get },
 	{ MM_GET,	C "/rooms/{roomId}/state",		MAUTH_USER,	h_state_all },
 	{ MM_PUT,	C "/rooms/{roomId}/redact/{eventId}/{txnId}", MAUTH_USER, h_redact },
+	/* As Synapse 1.67 (SyTest sends it): POST without a transaction ID. */
+	{ MM_POST,	C "/rooms/{roomId}/redact/{eventId}", MAUTH_USER, h_redact },
 	{ MM_GET,	C "/rooms/{roomId}/event/{eventId}",	MAUTH_USER,	h_event_get },
 	{ MM_GET,	C "/events/{eventId}",			MAUTH_USER,	h_event_get_legacy },
 	{ MM_GET,	C "/rooms/{roomId}/messages",		MAUTH_USER,	h_messages },

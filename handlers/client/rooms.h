@@ -96,6 +96,7 @@ int	room_3pid_exchange(struct mreq *, const char *room_id, const json_t *tps);
 int	h_create_room(struct mreq *);
 int	h_join_room_id(struct mreq *);
 int	h_join_alias(struct mreq *);
+int	h_knock(struct mreq *);
 int	h_invite(struct mreq *);
 int	h_leave(struct mreq *);
 int	h_kick(struct mreq *);

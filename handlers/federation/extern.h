@@ -35,5 +35,10 @@ int	h_user_keys_query(struct mreq *);
 int	h_user_keys_claim(struct mreq *);
 int	h_fed_media_download(struct mreq *);
 int	h_fed_media_thumbnail(struct mreq *);
+int	h_fed_invite(struct mreq *);
+int	h_make_knock(struct mreq *);
+int	h_fed_exchange_3pid(struct mreq *);
+int	h_send_knock(struct mreq *);
+int	h_fed_invite_v1(struct mreq *);
 
 #endif

@@ -237,6 +237,28 @@ room_event(struct mreq *req, const char *room_id, const char *event_id, struct m
 	return 1;
 }
 
+/*
+ * The PDU of row for another server: pruned as a redaction prunes it
+ * when its sender's account was erased (deactivated with erase), as
+ * Synapse serves it.  A new reference, or NULL.
+ */
+static json_t *
+erased_pruned(struct mreq *req, const struct mevrow *row, const struct mroomver *ver)
+{
+	json_t	*who, *erased;
+	int	 is;
+
+	if ((who = json_pack("[s]", row->sender != NULL ? row->sender : "")) == NULL)
+		return NULL;
+	erased = mstore_vis_erased(req->db, who);
+	json_decref(who);
+	if (erased == NULL)
+		return NULL;
+	is = row->sender != NULL && json_object_get(erased, row->sender) != NULL;
+	json_decref(erased);
+	return is ? mevent_redact(row->json, ver) : json_incref(row->json);
+}
+
 /* Spec: S-S API, GET /_matrix/federation/v1/event/{eventId}: {origin, origin_server_ts, pdus}. */
 int
 h_fed_event(struct mreq *req)
@@ -244,6 +266,7 @@ h_fed_event(struct mreq *req)
 	struct mroom		 room;
 	const struct mroomver	*ver;
 	struct mevrow		 row;
+	json_t			*pdu;
 	int			 ok;
 
 	if (!room_event(req, NULL, req->params[0], &row))
@@ -258,9 +281,14 @@ h_fed_event(struct mreq *req)
 		return ok == -1 ? mfcgi_fail(req, MERR_INTERNAL, "%s: visibility", __func__) :
 		    mfcgi_fail(req, MERR_FORBIDDEN, "Server may not see this event");
 	}
-	ok = mfcgi_reply(req, 200, json_pack("{s:s,s:I,s:[O]}", "origin",
+	/* As Synapse: the events of an erased user go to other servers pruned. */
+	if ((pdu = erased_pruned(req, &row, ver)) == NULL) {
+		mevrow_fini(&row);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: erased", __func__);
+	}
+	ok = mfcgi_reply(req, 200, json_pack("{s:s,s:I,s:[o]}", "origin",
 	    req->conf->server_name, "origin_server_ts", (json_int_t)mclock_now_ms(), "pdus",
-	    row.json));
+	    pdu));
 	mevrow_fini(&row);
 	return ok;
 }
@@ -691,7 +719,14 @@ make_member(struct mreq *req, const char *membership)
 		    mfcgi_fail(req, MERR_NOT_FOUND, "No user of this server is in the room");
 		goto out;
 	}
-	if (strcmp(membership, "join") == 0) {
+	/* Spec: room versions 7 and later have knocks; make_knock names versions too. */
+	if (strcmp(membership, "knock") == 0 && !ver->knock) {
+		mfcgi_fail_as(req, 400, "M_INCOMPATIBLE_ROOM_VERSION",
+		    "This room's version does not support knocking");
+		rc = mfcgi_fail_add(req, "room_version", json_string(room.version));
+		goto out;
+	}
+	if (strcmp(membership, "join") == 0 || strcmp(membership, "knock") == 0) {
 		if ((vers = query_all(req, "ver")) == NULL) {
 			rc = mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 			goto out;
@@ -783,6 +818,40 @@ h_make_leave(struct mreq *req)
 }
 
 /*
+ * The stripped state a knocking server is given (S-S API, send_knock's
+ * knock_room_state; Synapse's default room_prejoin_state types).  A new
+ * array, or NULL.
+ */
+static json_t *
+stripped_state(struct mreq *req, const char *room_id)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic" };
+	json_t	*out, *ev;
+	size_t	 i;
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((ev = mstore_cstate_event(req->db, room_id, types[i], "", &err)) == NULL) {
+			if (err) {
+				json_decref(out);
+				return NULL;
+			}
+			continue;
+		}
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
+}
+
+/*
  * send_join and send_leave (v2): the signed member event of the path,
  * by a user of the origin, taken in through the write path.  A join a
  * user of ours vouches for (a restricted room) gets our signature first.
@@ -796,6 +865,7 @@ send_member(struct mreq *req, const char *membership, int v1)
 	struct mevrow		 row;
 	enum mroom_fate		 fate;
 	const char		*room_id = req->params[0], *sender, *via, *at;
+	const json_t		*sigs;
 	json_t			*ev = NULL, *map, *ids, *chain;
 	char			*id = NULL, why[256];
 	enum mroom_err		 err;
@@ -827,6 +897,16 @@ send_member(struct mreq *req, const char *membership, int v1)
 	}
 	if ((at = strchr(sender, ':')) == NULL || strcmp(at + 1, req->auth.origin) != 0) {
 		rc = mfcgi_fail(req, MERR_FORBIDDEN, "The sender is not of the origin server");
+		goto out;
+	}
+	/*
+	 * As Synapse: an event its server did not sign (no signature of it,
+	 * no content hash under one) is 403, before its shape is looked at.
+	 */
+	sigs = json_object_get(json_object_get(ev, "signatures"), req->auth.origin);
+	if (!json_is_object(sigs) || json_object_size(sigs) == 0 ||
+	    !json_is_string(json_object_get(json_object_get(ev, "hashes"), "sha256"))) {
+		rc = mfcgi_fail(req, MERR_FORBIDDEN, "The event is not signed by its server");
 		goto out;
 	}
 	if ((id = mevent_id(ev, ver)) == NULL || strcmp(id, req->params[1]) != 0) {
@@ -865,6 +945,16 @@ send_member(struct mreq *req, const char *membership, int v1)
 	}
 	if (strcmp(membership, "leave") == 0) {
 		rc = mfcgi_reply(req, 200, v1 ? json_pack("[i,{}]", 200) : json_object());
+		goto out;
+	}
+	/* Spec: send_knock answers the room's stripped state. */
+	if (strcmp(membership, "knock") == 0) {
+		json_t *st = stripped_state(req, room_id);
+
+		/* Synapse 1.67 reads it as knock_state_events, its name before the spec's. */
+		rc = st != NULL ? mfcgi_reply(req, 200, json_pack("{s:O,s:o}", "knock_room_state",
+		    st, "knock_state_events", st)) : mfcgi_fail(req, MERR_INTERNAL,
+		    "%s: stripped state", __func__);
 		goto out;
 	}
 	if (mstore_event_get(req->db, id, &row) != 1) {
@@ -926,4 +1016,18 @@ int
 h_send_leave_v1(struct mreq *req)
 {
 	return send_member(req, "leave", 1);
+}
+
+/* Spec: S-S API, GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=... */
+int
+h_make_knock(struct mreq *req)
+{
+	return make_member(req, "knock");
+}
+
+/* Spec: S-S API, PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}: {knock_room_state}. */
+int
+h_send_knock(struct mreq *req)
+{
+	return send_member(req, "knock", 0);
 }

@@ -43,6 +43,11 @@ static const struct mroute routes[] = {
 	{ MM_POST,	F1 "/user/keys/claim",			MAUTH_SERVER,	h_user_keys_claim },
 	{ MM_GET,	F1 "/media/download/{mediaId}",		MAUTH_SERVER,	h_fed_media_download },
 	{ MM_GET,	F1 "/media/thumbnail/{mediaId}",	MAUTH_SERVER,	h_fed_media_thumbnail },
+	{ MM_PUT,	F1 "/exchange_third_party_invite/{roomId}", MAUTH_SERVER, h_fed_exchange_3pid },
+	{ MM_GET,	F1 "/make_knock/{roomId}/{userId}",	MAUTH_SERVER,	h_make_knock },
+	{ MM_PUT,	F1 "/send_knock/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_knock },
+	{ MM_PUT,	F1 "/invite/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_invite_v1 },
+	{ MM_PUT,	F2 "/invite/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_invite },
 	/* Called by identity servers, which hold no server keys (h_3pid.c). */
 	{ MM_PUT,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },
 	{ MM_POST,	F1 "/3pid/onbind",			MAUTH_NONE,	h_3pid_onbind },

@@ -155,9 +155,39 @@ sync_stripped_state(struct mreq *req, const char *room_id, const json_t *own)
 		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
 		"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
 	};
-	json_t		*all = mstore_cstate_all(req->db, room_id), *out = json_array(), *ev;
+	json_t		*all, *out, *ev;
 	const char	*by = mjson_str(own, "sender"), *me = mjson_str(own, "state_key");
 	size_t		 i;
+	int		 err = 0;
+
+	/*
+	 * An invite from another server to a room not here: the stripped
+	 * state its server gave (invite_room_state, lib/fed/join.c).
+	 */
+	if (mjson_str(own, "event_id") != NULL && (all = mstore_invite_state_get(req->db,
+	    mjson_str(own, "event_id"), &err)) != NULL) {
+		out = json_array();
+		json_array_foreach(all, i, ev) {
+			if (!json_is_string(json_object_get(ev, "type")) ||
+			    !json_is_string(json_object_get(ev, "state_key")) ||
+			    (me != NULL && strcmp(mjson_str(ev, "type"), "m.room.member") == 0 &&
+			    strcmp(mjson_str(ev, "state_key"), me) == 0))
+				continue;
+			json_array_append_new(out, json_pack("{s:O,s:O,s:O*,s:O*}",
+			    "type", json_object_get(ev, "type"),
+			    "state_key", json_object_get(ev, "state_key"),
+			    "sender", json_object_get(ev, "sender"),
+			    "content", json_object_get(ev, "content")));
+		}
+		json_decref(all);
+		json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O}", "type",
+		    json_object_get(own, "type"), "state_key", json_object_get(own, "state_key"),
+		    "sender", json_object_get(own, "sender"), "content",
+		    json_object_get(own, "content")));
+		return out;
+	}
+	all = mstore_cstate_all(req->db, room_id);
+	out = json_array();
 
 	json_array_foreach(all, i, ev) {
 		const char *t = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");

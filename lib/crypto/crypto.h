@@ -64,6 +64,9 @@ int	mcrypto_sign_json(json_t *obj, const char *server_name, const struct mkey *)
 /* Verifies the signature by (server_name, key_id) with public key pk. 0 ok, -1 bad. */
 int	mcrypto_verify_json(const json_t *obj, const char *server_name,
 	    const char *key_id, const unsigned char pk[32]);
+/* As mcrypto_verify_json over mjson_canonical_lax (X-Matrix request bodies). */
+int	mcrypto_verify_json_lax(const json_t *obj, const char *server_name,
+	    const char *key_id, const unsigned char pk[32]);
 
 /* Password hashing: argon2id (libsodium) for new hashes. malloc'd or NULL. */
 char	*mcrypto_password_hash(const char *password);

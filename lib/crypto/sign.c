@@ -14,7 +14,7 @@
  * left as it was.
  */
 static char *
-signable(const json_t *obj, size_t *lenp)
+signable_as(const json_t *obj, size_t *lenp, int lax)
 {
 	json_t	*copy;
 	char	*s;
@@ -25,9 +25,15 @@ signable(const json_t *obj, size_t *lenp)
 		return NULL;
 	json_object_del(copy, "signatures");
 	json_object_del(copy, "unsigned");
-	s = mjson_canonical(copy, lenp);
+	s = lax ? mjson_canonical_lax(copy, lenp) : mjson_canonical(copy, lenp);
 	json_decref(copy);
 	return s;
+}
+
+static char *
+signable(const json_t *obj, size_t *lenp)
+{
+	return signable_as(obj, lenp, 0);
 }
 
 /*
@@ -86,9 +92,27 @@ out:
  * understood.  Returns 0 if obj carries a valid signature by
  * (server_name, key_id), -1 if it is missing, malformed or wrong.
  */
+static int
+verify_as(const json_t *obj, const char *server_name, const char *key_id,
+    const unsigned char pk[32], int lax);
+
 int
 mcrypto_verify_json(const json_t *obj, const char *server_name,
     const char *key_id, const unsigned char pk[32])
+{
+	return verify_as(obj, server_name, key_id, pk, 0);
+}
+
+int
+mcrypto_verify_json_lax(const json_t *obj, const char *server_name,
+    const char *key_id, const unsigned char pk[32])
+{
+	return verify_as(obj, server_name, key_id, pk, 1);
+}
+
+static int
+verify_as(const json_t *obj, const char *server_name, const char *key_id,
+    const unsigned char pk[32], int lax)
 {
 	unsigned char	 sig[crypto_sign_BYTES + 3];
 	const json_t	*sigs;
@@ -106,7 +130,7 @@ mcrypto_verify_json(const json_t *obj, const char *server_name,
 	/* sig has room for more so that a longer value is seen as an error. */
 	if (mcrypto_b64_decode(b64, sig, sizeof(sig)) != crypto_sign_BYTES)
 		goto out;
-	if ((msg = signable(obj, &len)) == NULL)
+	if ((msg = signable_as(obj, &len, lax)) == NULL)
 		goto out;
 	if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len,
 	    pk) != 0)

@@ -89,15 +89,18 @@ mfed_call_done(struct mfed_call *c, long *status, json_t **reply)
 		return -1;
 	}
 	*status = c->r.status;
+	*reply = mhttp_json(&c->r);
 	/*
-	 * An object, or an array: the v1 send_join and send_leave answer
-	 * [200, {...}] (spec: S-S API, "v1 /send_join").
+	 * Spec: the deprecated v1 send_join, send_leave and invite answer
+	 * [200, body]: the body is the answer.
 	 */
-	if ((*reply = mhttp_json(&c->r)) == NULL && c->r.resp != NULL &&
-	    (*reply = json_loadb(c->r.resp, c->r.respsz, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
-	    !json_is_array(*reply)) {
-		json_decref(*reply);
-		*reply = NULL;
+	if (*reply == NULL && c->r.resp != NULL) {
+		json_t *j = json_loadb(c->r.resp, c->r.respsz, JSON_REJECT_DUPLICATES, NULL);
+
+		if (json_is_array(j) && json_array_size(j) == 2 &&
+		    json_is_integer(json_array_get(j, 0)) && json_is_object(json_array_get(j, 1)))
+			*reply = json_incref(json_array_get(j, 1));
+		json_decref(j);
 	}
 	return 0;
 }

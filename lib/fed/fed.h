@@ -108,7 +108,8 @@ char	*mfed_xmatrix_sign(const struct mkey *, const char *origin, const char *des
 int	mfed_xmatrix_parse(const char *header, struct mfed_authz *out);
 /*
  * Checks a's signature over (method, uri, content) to us with public
- * key pk.  0 when it verifies, -1 when not.
+ * key pk, content's floats as mjson_canonical_lax writes them.  0 when
+ * it verifies, -1 when not.
  */
 int	mfed_xmatrix_verify(const struct mfed_authz *a, const char *us, const char *method,
 	    const char *uri, const json_t *content, const unsigned char pk[32]);
@@ -181,16 +182,18 @@ char	*mfed_receive_pdu(struct mdb *, const struct mconfig *, const char *origin,
  * A local user's membership through another server (lib/fed/join.c):
  * membership "join" (make_join, send_join v2: the room's auth chain and
  * state are received as outliers, the create event making the room
- * here, and the join on the state the answer gave) or "leave"
+ * here, and the join on the state the answer gave), "leave"
  * (make_leave, send_leave v2: a remote invite rejected, or a room left
  * whose resident servers must hear of it; stored on the state known
- * here, when the room is known).  The servers are tried in order until
+ * here, when the room is known, else out of band) or "knock"
+ * (make_knock, send_knock v1: stored out of band when the room's DAG is
+ * not here, with the knock_room_state answered, for /sync).  The servers are tried in order until
  * one answers; each is asked with its own transaction.
  */
 struct mfed_member {
 	const char	*room_id;		/* in */
 	const char	*user_id;		/* in: a local user */
-	const char	*membership;		/* in: "join" or "leave" */
+	const char	*membership;		/* in: "join", "leave" or "knock" */
 	const json_t	*content;		/* in: the member event's content */
 	const json_t	*servers;		/* in: a JSON array of server names */
 	char		*event_id;		/* out, malloc'd */
@@ -327,6 +330,27 @@ size_t	mfed_receive_history(struct mdb *, const struct mconfig *, const struct m
  */
 int64_t	mfed_backfill(struct mdb *, const struct mconfig *, const struct mkey *,
 	    const char *room_id, const json_t *v, int64_t limit);
+
+/*
+ * An invite from origin (PUT /invite, lib/fed/join.c) of room_version,
+ * co-signed by the caller: into a room whose DAG is here as any PDU
+ * (mfed_receive_event), else as an out-of-band membership
+ * (mroom_receive_invite) with irs (invite_room_state, a JSON array, or
+ * NULL) kept for /sync.  Its own transaction; what mroom_receive
+ * returned, with *fate and why.
+ */
+enum mroom_err	mfed_receive_invite(struct mdb *, const struct mconfig *, const struct mkey *,
+		    const char *origin, const json_t *pdu, const char *room_version,
+		    const json_t *irs, enum mroom_fate *fate, char *why, size_t whysz);
+/*
+ * Sends stored invite event_id (of a user of another server) to that
+ * server (PUT /v2/invite with the room's stripped state, v1 when v2 is
+ * not served), after it was committed here (a third-party invite made
+ * by exchange_third_party_invite); its signature from the answer is
+ * kept.  0 when it took the invite, -1 when not (logged).
+ */
+int	mfed_invite_send(struct mdb *, const struct mconfig *, const struct mkey *,
+	    const char *event_id);
 /*
  * Spec: m.room.server_acl: 1 when the room's current ACL (none: any)
  * lets server in (its host, port dropped, matching allow and no deny;

@@ -367,6 +367,18 @@ fill_template(const struct mconfig *conf, const struct mkey *key, struct mfed_me
 	return ev;
 }
 
+/*
+ * A send_knock answer's stripped state: the spec's knock_room_state, or
+ * knock_state_events, the name Synapse 1.67 answers with.
+ */
+static const json_t *
+knock_state(const json_t *reply)
+{
+	const json_t *st = json_object_get(reply, "knock_room_state");
+
+	return json_is_array(st) ? st : json_object_get(reply, "knock_state_events");
+}
+
 /* 1 when an answer says the endpoint is not served (an older server). */
 static int
 unrecognized(long status, const json_t *reply)
@@ -393,9 +405,10 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	char			*eide = NULL;
 	long			 status;
 	int			 join = strcmp(m->membership, "join") == 0, rc = 0;
+	int			 knock = strcmp(m->membership, "knock") == 0;
 
 	if ((room = mfed_escape(m->room_id)) == NULL || (user = mfed_escape(m->user_id)) ==
-	    NULL || (vq = join ? versions_query() : strdup("")) == NULL ||
+	    NULL || (vq = join || knock ? versions_query() : strdup("")) == NULL ||
 	    asprintf(&path, "/_matrix/federation/v1/make_%s/%s/%s%s", m->membership, room, user,
 	    vq) == -1) {
 		path = NULL;
@@ -423,26 +436,21 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		goto out;
 	}
 	free(path);
-	if (asprintf(&path, "/_matrix/federation/v2/send_%s/%s/%s", m->membership, room,
-	    eide) == -1) {
+	/* Spec: send_knock has only v1 (answered without the [200, ...] of the others). */
+	if (asprintf(&path, "/_matrix/federation/%s/send_%s/%s/%s", knock ? "v1" : "v2",
+	    m->membership, room, eide) == -1) {
 		path = NULL;
 		fail(m, 500, "M_UNKNOWN", "out of memory");
 		rc = -1;
 		goto out;
 	}
 	if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
-	    unrecognized(status, reply)) {
-		/* Spec: a server without v2 answers v1, [200, answer]. */
+	    !knock && unrecognized(status, reply)) {
+		/* Spec: a server without v2 answers v1, [200, answer] (mfed_request unwraps). */
 		json_decref(reply);
 		reply = NULL;
 		memcpy(strstr(path, "/v2/"), "/v1/", 4);
-		if (mfed_request(conf, key, server, "PUT", path, ev, &status, &reply) == 0 &&
-		    status == 200 && json_is_array(reply)) {
-			json_t *inner = json_incref(json_array_get(reply, 1));
-
-			json_decref(reply);
-			reply = inner;
-		}
+		(void)mfed_request(conf, key, server, "PUT", path, ev, &status, &reply);
 	}
 	if (reply == NULL && status == 200)
 		status = 502;
@@ -487,6 +495,7 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	else {
 		struct mroom_recv	 r;
 		json_t			*smap = mstore_cstate_map(db, m->room_id);
+		char			*ck = mstate_key_join("m.room.create", ""), *oid = NULL;
 		enum mroom_err		 e;
 
 		/*
@@ -498,7 +507,23 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		r.key_arg = &k;
 		r.state = smap;
 		rc = 0;
-		if (smap != NULL && json_object_size(smap) > 0 &&
+		/*
+		 * A room whose DAG is not here (an invite over /invite, a
+		 * knock on a room unknown here): out of band, a knock with
+		 * the stripped state the resident gave for /sync.
+		 */
+		if (smap != NULL && ck != NULL && ((knock && json_object_get(smap, ck) == NULL) ||
+		    (json_object_size(smap) > 0 && json_object_get(smap, ck) == NULL))) {
+			if ((e = mroom_oob_member(&ctx, m->room_id, m->user_id, sent, ver->id,
+			    &oid)) != MROOM_OK) {
+				mlog_warn(NULL, "federation: %s of %s through %s stored nowhere:"
+				    " %s (%d)", m->membership, m->room_id, server, ctx.why, (int)e);
+				rc = -1;
+			} else if (knock && json_is_array(knock_state(reply)) &&
+			    mstore_invite_state_put(db, oid, m->room_id, knock_state(reply)) == -1)
+				rc = -1;
+			free(oid);
+		} else if (smap != NULL && json_object_size(smap) > 0 &&
 		    (e = mroom_receive(&ctx, server, sent, &r)) != MROOM_OK) {
 			mlog_warn(NULL, "federation: leave of %s through %s stored nowhere: %s (%d)",
 			    m->room_id, server, ctx.why, (int)e);
@@ -508,8 +533,9 @@ member_via(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		}
 		mroom_recv_fini(&r);
 		json_decref(smap);
+		free(ck);
 		if (rc == -1)
-			fail(m, 500, "M_UNKNOWN", "cannot begin");
+			fail(m, 500, "M_UNKNOWN", "cannot store the leave");
 	}
 	if (rc == 0 && mdb_commit(db) == -1) {
 		fail(m, 500, "M_UNKNOWN", "commit failed");
@@ -565,4 +591,168 @@ mfed_member_fini(struct mfed_member *m)
 {
 	free(m->event_id);
 	m->event_id = NULL;
+}
+
+enum mroom_err
+mfed_receive_invite(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *origin, const json_t *pdu, const char *room_version, const json_t *irs,
+    enum mroom_fate *fate, char *why, size_t whysz)
+{
+	struct keyarg		 k = { db, conf, key };
+	struct mroom_ctx	 ctx;
+	struct mroom_recv	 r;
+	const char		*room_id = mjson_str(pdu, "room_id");
+	json_t			*create, *list;
+	enum mroom_err		 e;
+	int			 err = 0;
+
+	*fate = MROOM_FATE_KNOWN;
+	why[0] = '\0';
+	if (room_id == NULL) {
+		snprintf(why, whysz, "Invalid PDU: room_id");
+		return MROOM_BAD_EVENT;
+	}
+	/* A room whose DAG is here takes the invite as any PDU. */
+	if ((create = mstore_cstate_event(db, room_id, "m.room.create", "", &err)) != NULL) {
+		json_decref(create);
+		return mfed_receive_event(db, conf, origin, pdu, fate, why, whysz);
+	}
+	if (err) {
+		snprintf(why, whysz, "store failed");
+		return MROOM_ERROR;
+	}
+	if ((list = json_pack("[O]", pdu)) != NULL)
+		prefetch_keys(&k, list);
+	json_decref(list);
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&r, 0, sizeof(r));
+	ctx.db = db;
+	ctx.server_name = conf->server_name;
+	ctx.key = key;
+	r.key = keyring;
+	r.key_arg = &k;
+	if (mdb_begin(db) == -1) {
+		snprintf(why, whysz, "cannot begin");
+		return MROOM_ERROR;
+	}
+	e = mroom_receive_invite(&ctx, origin, pdu, room_version, &r);
+	snprintf(why, whysz, "%s", ctx.why);
+	if (e == MROOM_OK && r.fate != MROOM_FATE_KNOWN && json_is_array(irs) &&
+	    mstore_invite_state_put(db, r.event_id, room_id, irs) == -1) {
+		snprintf(why, whysz, "store failed");
+		e = MROOM_ERROR;
+	}
+	if (e == MROOM_OK && mdb_commit(db) == -1) {
+		snprintf(why, whysz, "commit failed");
+		e = MROOM_ERROR;
+	} else if (e != MROOM_OK)
+		mdb_rollback(db);
+	*fate = r.fate;
+	mroom_recv_fini(&r);
+	return e;
+}
+
+/*
+ * The stripped state an invitee's server is given (invite_room_state:
+ * Synapse's default room_prejoin_state types) and the inviter's member
+ * event.  A new array, or NULL.
+ */
+static json_t *
+prejoin_state(struct mdb *db, const char *room_id, const char *inviter)
+{
+	static const char *const types[] = { "m.room.create", "m.room.join_rules",
+	    "m.room.canonical_alias", "m.room.avatar", "m.room.encryption", "m.room.name",
+	    "m.room.topic", "m.room.member" };
+	json_t	*out, *ev;
+	size_t	 i, n = sizeof(types) / sizeof(types[0]);
+	int	 err = 0;
+
+	if ((out = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		ev = mstore_cstate_event(db, room_id, types[i], i == n - 1 ? inviter : "", &err);
+		if (err) {
+			json_decref(out);
+			return NULL;
+		}
+		if (ev == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:O*,s:O*,s:O*,s:O*}", "type",
+		    json_object_get(ev, "type"), "state_key", json_object_get(ev, "state_key"),
+		    "content", json_object_get(ev, "content"), "sender",
+		    json_object_get(ev, "sender")));
+		json_decref(ev);
+	}
+	return out;
+}
+
+int
+mfed_invite_send(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
+    const char *event_id)
+{
+	struct mevrow		 row;
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	const json_t		*got, *sig;
+	json_t			*body = NULL, *reply = NULL, *irs = NULL, *ev = NULL;
+	const char		*server;
+	char			*re = NULL, *ee = NULL, *path = NULL, *js, *id;
+	long			 status;
+	int			 rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	memset(&room, 0, sizeof(room));
+	if (mstore_event_get(db, event_id, &row) != 1 ||
+	    mstore_room_get(db, row.room_id, &room) != 1 ||
+	    (ver = mroomver_get(room.version)) == NULL || row.state_key == NULL ||
+	    (server = strchr(row.state_key, ':')) == NULL)
+		goto out;
+	server++;
+	if ((irs = prejoin_state(db, row.room_id, row.sender)) == NULL ||
+	    (body = json_pack("{s:O,s:s,s:O}", "event", row.json, "room_version", room.version,
+	    "invite_room_state", irs)) == NULL || (re = mfed_escape(row.room_id)) == NULL ||
+	    (ee = mfed_escape(event_id)) == NULL ||
+	    asprintf(&path, "/_matrix/federation/v2/invite/%s/%s", re, ee) == -1) {
+		path = NULL;
+		goto out;
+	}
+	if (mfed_request(conf, key, server, "PUT", path, body, &status, &reply) == 0 &&
+	    unrecognized(status, reply)) {
+		json_decref(reply);
+		reply = NULL;
+		memcpy(strstr(path, "/v2/"), "/v1/", 4);
+		(void)mfed_request(conf, key, server, "PUT", path, row.json, &status, &reply);
+	}
+	got = json_object_get(reply, "event");
+	if (status != 200 || !json_is_object(got) || (js = mjson_canonical(got, NULL)) == NULL) {
+		mlog_warn(NULL, "federation: invite %s not taken by %s (%ld)", event_id, server,
+		    status);
+		goto out;
+	}
+	free(js);
+	/* As invite_remote (handlers/client): the invitee server's signature kept. */
+	if ((id = mevent_id(got, ver)) != NULL && strcmp(id, event_id) == 0 &&
+	    json_is_object(sig = json_object_get(json_object_get(got, "signatures"), server)) &&
+	    (ev = json_deep_copy(row.json)) != NULL) {
+		if (!json_is_object(json_object_get(ev, "signatures")))
+			json_object_set_new(ev, "signatures", json_object());
+		json_object_set(json_object_get(ev, "signatures"), server, (json_t *)sig);
+		if (mdb_begin(db) == 0) {
+			if (mstore_event_json_set(db, event_id, ev) == -1 || mdb_commit(db) == -1)
+				mdb_rollback(db);
+		}
+	}
+	free(id);
+	rc = 0;
+out:
+	mevrow_fini(&row);
+	mroom_fini(&room);
+	json_decref(body);
+	json_decref(reply);
+	json_decref(irs);
+	json_decref(ev);
+	free(re);
+	free(ee);
+	free(path);
+	return rc;
 }

@@ -140,7 +140,7 @@ mfed_xmatrix_verify(const struct mfed_authz *a, const char *us, const char *meth
 		return -1;
 	if (json_object_set_new(o, "signatures", json_pack("{s:{s:s}}", a->origin,
 	    a->key_id, a->sig)) == 0)
-		rc = mcrypto_verify_json(o, a->origin, a->key_id, pk);
+		rc = mcrypto_verify_json_lax(o, a->origin, a->key_id, pk);
 	json_decref(o);
 	return rc;
 }

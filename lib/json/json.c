@@ -27,6 +27,7 @@ struct buf {
 	size_t	 len;
 	size_t	 cap;
 	int	 err;
+	int	 lax;	/* floats written as their shortest round trip (X-Matrix) */
 };
 
 static int	emit(struct buf *, const json_t *, size_t);
@@ -240,6 +241,30 @@ out:
 	return rc;
 }
 
+/*
+ * A float as the shortest text that reads back as it (what Python's
+ * repr and Perl's JSON write for a value such as 1.1), for
+ * mjson_canonical_lax.  0, or -1 for infinities and NaN.
+ */
+static int
+emit_real(struct buf *b, double d)
+{
+	char	num[40];
+	int	p, len = 0;
+
+	if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+		return -1;
+	for (p = 1; p <= 17; p++) {
+		len = snprintf(num, sizeof(num), "%.*g", p, d);
+		if (len > 0 && (size_t)len < sizeof(num) && strtod(num, NULL) == d)
+			break;
+	}
+	if (len <= 0 || (size_t)len >= sizeof(num))
+		return -1;
+	buf_add(b, num, (size_t)len);
+	return 0;
+}
+
 /* Appends the canonical form of v; -1 if v cannot be written canonically. */
 static int
 emit(struct buf *b, const json_t *v, size_t depth)
@@ -284,7 +309,9 @@ emit(struct buf *b, const json_t *v, size_t depth)
 		 * jansson parses 1e10 as a real, so we reject it like any
 		 * other real, as Synapse rejects floats in room v6+ events.
 		 */
-		return -1;
+		if (!b->lax)
+			return -1;
+		return emit_real(b, json_real_value(v));
 	case JSON_TRUE:
 		buf_add(b, "true", 4);
 		return 0;
@@ -301,7 +328,21 @@ emit(struct buf *b, const json_t *v, size_t depth)
 char *
 mjson_canonical(const json_t *v, size_t *lenp)
 {
-	struct buf	 b = { NULL, 0, 0, 0 };
+	struct buf	 b = { NULL, 0, 0, 0, 0 };
+
+	if (v == NULL || emit(&b, v, 0) == -1 || b.err) {
+		free(b.b);
+		return NULL;
+	}
+	if (lenp != NULL)
+		*lenp = b.len;
+	return b.b;
+}
+
+char *
+mjson_canonical_lax(const json_t *v, size_t *lenp)
+{
+	struct buf	 b = { NULL, 0, 0, 0, 1 };
 
 	if (v == NULL || emit(&b, v, 0) == -1 || b.err) {
 		free(b.b);

@@ -13,6 +13,14 @@
  * malloc'd string, or NULL.  *lenp (if not NULL) receives its length.
  */
 char	*mjson_canonical(const json_t *, size_t *lenp);
+/*
+ * As mjson_canonical, but a float is written as the shortest decimal that
+ * reads back as it (Python's repr, Perl's JSON), as other servers encode
+ * a body they sign: for checking an X-Matrix signature only, so that a
+ * request whose body has floats is authenticated and then refused by
+ * what reads it (400 M_BAD_JSON, as Synapse), not 401.
+ */
+char	*mjson_canonical_lax(const json_t *, size_t *lenp);
 
 /*
  * Parses a request body: at most maxdepth nesting levels, valid UTF-8,

@@ -192,12 +192,23 @@ static enum mroom_err
 signature_check(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
     const struct mroom_recv *r)
 {
-	const char	*need[3], *via;
+	const char	*need[3], *via, *alt = NULL;
 	json_t		*red;
 	int64_t		 ts = json_integer_value(json_object_get(pdu, "origin_server_ts"));
 	size_t		 n = 0, i;
 	enum mroom_err	 rc = MROOM_OK;
 
+	/*
+	 * An invite made of a third-party invite may be made by the server
+	 * of its invitee, which did the exchange (Synapse exempts it from
+	 * the sender's server's signature): that server's signature does
+	 * instead of the sender's.
+	 */
+	if (mjson_str(pdu, "type") != NULL && strcmp(mjson_str(pdu, "type"), "m.room.member") == 0 &&
+	    mjson_str(json_object_get(pdu, "content"), "membership") != NULL &&
+	    strcmp(mjson_str(json_object_get(pdu, "content"), "membership"), "invite") == 0 &&
+	    json_is_object(json_object_get(json_object_get(pdu, "content"), "third_party_invite")))
+		alt = server_of(mjson_str(pdu, "state_key"));
 	need[n++] = server_of(mjson_str(pdu, "sender"));
 	if (ver->evid == MEVID_V1)
 		need[n++] = server_of(mjson_str(pdu, "event_id"));
@@ -214,7 +225,8 @@ signature_check(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t 
 	if ((red = mevent_redact(pdu, ver)) == NULL)
 		return MROOM_ERROR;
 	for (i = 0; i < n; i++)
-		if (need[i] == NULL || !signed_by(r, red, need[i], ts)) {
+		if ((need[i] == NULL || !signed_by(r, red, need[i], ts)) &&
+		    !(i == 0 && alt != NULL && signed_by(r, red, alt, ts))) {
 			snprintf(ctx->why, sizeof(ctx->why), "No valid signature of %s",
 			    need[i] != NULL ? need[i] : "the sender's server");
 			rc = MROOM_BAD_SIGNATURE;
@@ -625,6 +637,26 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 			fl.rejected = reason;
 		}
 	}
+	/*
+	 * As Synapse: a redaction of an event of another room is no
+	 * redaction of this one (SyTest 39redactions.pl): rejected.
+	 */
+	if (fl.rejected == NULL && strcmp(type, "m.room.redaction") == 0) {
+		const char *t = mjson_str(ev, "redacts");
+
+		if (t == NULL)
+			t = mjson_str(json_object_get(ev, "content"), "redacts");
+		if (t != NULL && (found = mstore_event_flags(ctx->db, t, &f)) == -1)
+			goto out;
+		if (t != NULL && found == 1) {
+			ok = strcmp(f.room_id, room_id) == 0;
+			free(f.room_id);
+			if (!ok) {
+				snprintf(reason, sizeof(reason), "redacts an event of another room");
+				fl.rejected = reason;
+			}
+		}
+	}
 	if (r->flags & MROOM_RECV_OUTLIER) {
 		fl.outlier = 1;
 		goto store;
@@ -706,4 +738,18 @@ out:
 	mroom_fini(&room);
 	free(rid);
 	return rc;
+}
+
+enum mroom_err
+mroom_recv_shape(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
+    const char *room_id)
+{
+	return shape_check(ctx, ver, pdu, room_id);
+}
+
+enum mroom_err
+mroom_recv_signed(struct mroom_ctx *ctx, const struct mroomver *ver, const json_t *pdu,
+    const struct mroom_recv *r)
+{
+	return signature_check(ctx, ver, pdu, r);
 }

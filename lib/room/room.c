@@ -647,7 +647,16 @@ hook_federation(struct mroom_ctx *ctx, const struct persisted *p)
 	size_t		 i;
 	int		 rc = 0;
 
-	if (s == NULL || strcmp(s + 1, ctx->server_name) != 0)
+	/*
+	 * Ours to send: our users' events, and a third-party invite this
+	 * server made for its invitee on another user's behalf (spec: the
+	 * invitee's server signs it; lib/ident's exchange).
+	 */
+	if ((s == NULL || strcmp(s + 1, ctx->server_name) != 0) &&
+	    !(strcmp(p->type, "m.room.member") == 0 &&
+	    json_is_object(json_object_get(json_object_get(p->ev, "content"),
+	    "third_party_invite")) && (sk = mjson_str(p->ev, "state_key")) != NULL &&
+	    (t = strchr(sk, ':')) != NULL && strcmp(t + 1, ctx->server_name) == 0))
 		return 0;
 	if ((dests = mstore_fedq_room_servers(ctx->db, p->room_id, ctx->server_name)) == NULL)
 		return -1;
@@ -762,7 +771,8 @@ static const struct persist_hook {
  * current state, then runs persist_hooks, as flags say (write.h):
  *
  * - rejected: the row alone, its state that before it; in nothing else.
- * - outlier: the row alone, without state.
+ * - outlier: the row alone, without state; with oob, at a live position
+ *   and, a member event, the room's current member state (oob.c).
  * - soft-failed: its state group (a later event may build on it), but
  *   neither an extremity nor current state, and no hooks.
  * - history: its state, a position below every other, no hook
@@ -780,7 +790,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
-	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0 };
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0, 0 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -822,7 +832,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	row.rejected = (char *)f->rejected;
 	row.outlier = f->outlier;
 	row.soft_failed = f->soft_failed;
-	row.history = f->history || f->outlier;
+	row.history = f->history || (f->outlier && !f->oob);
 	row.deoutlier = f->history && f->deoutlier && !f->outlier && f->rejected == NULL;
 	if (txn != NULL) {
 		row.txn_user = (char *)txn->user_id;
@@ -841,6 +851,12 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 		goto out;
 	}
 	if (!in_state) {
+		/* An out-of-band membership is the room's state here (oob.c). */
+		if (f->oob && f->rejected == NULL && sk != NULL &&
+		    strcmp(type, "m.room.member") == 0 && mstore_cstate_put(ctx->db, room_id,
+		    type, sk, event_id, mjson_str(json_object_get(ev, "content"),
+		    "membership")) == -1)
+			goto out;
 		rc = MROOM_OK;
 		goto out;
 	}
@@ -1425,9 +1441,12 @@ mroom_client_event(const struct mevrow *row, int64_t now_ms, const char *viewer_
 		json_object_set(u, "prev_content", row->prev_content);
 	if (row->prev_sender != NULL)
 		json_object_set_new(u, "prev_sender", json_string(row->prev_sender));
-	if (row->redacted_by != NULL)
+	/* As Synapse: unsigned.redacted_by names the redaction too (SyTest reads it). */
+	if (row->redacted_by != NULL) {
 		json_object_set_new(u, "redacted_because", redacted_because(row->redaction,
 		    row->redacted_by, row->room_id));
+		json_object_set_new(u, "redacted_by", json_string(row->redacted_by));
+	}
 	json_object_set_new(out, "unsigned", u);
 	return out;
 }

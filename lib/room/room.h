@@ -172,6 +172,30 @@ enum mroom_err	mroom_receive(struct mroom_ctx *, const char *origin, const json_
 		    struct mroom_recv *r);
 
 /*
+ * Out-of-band memberships (lib/room/oob.c), for a room whose DAG is not
+ * here (S-S API, "Inviting to a room", "Leaving Rooms (Rejecting
+ * Invites)"): stored as outliers at a live position, each the room's
+ * member state here, so /sync shows them.  In the caller's transaction.
+ *
+ * mroom_receive_invite: an invite pdu from origin (PUT /invite), of
+ * room_version: checked as mroom_receive checks a PDU's shape, policy
+ * and signatures (errors as it), the room made here when unknown (its
+ * version must be room_version when known).  MROOM_OK with r->event_id
+ * and r->fate (OUTLIER, or KNOWN).
+ *
+ * mroom_oob_member: user_id's membership of room_id: pdu (a leave or a
+ * knock a resident server took, as signed here; for a room unknown here
+ * it is made, of room_version), or, NULL, a leave built and signed here
+ * after the user's current member event (an invite whose server cannot
+ * be reached or refused the rejection).  MROOM_OK with *event_id
+ * (malloc'd), MROOM_NO_ROOM, MROOM_FORBIDDEN (no membership), MROOM_ERROR.
+ */
+enum mroom_err	mroom_receive_invite(struct mroom_ctx *, const char *origin,
+		    const json_t *pdu, const char *room_version, struct mroom_recv *r);
+enum mroom_err	mroom_oob_member(struct mroom_ctx *, const char *room_id, const char *user_id,
+		    const json_t *pdu, const char *room_version, char **event_id);
+
+/*
  * MSC2228 (the option enable_ephemeral_messages): a message event whose
  * content has an integer org.matrix.self_destruct_after, a time in ms,
  * is pruned as a redaction leaves it once that time has passed.

@@ -77,6 +77,11 @@ struct mroom_pflags {
 	int		 history;	/* backfilled: below every position, DAG tip unmoved */
 	int		 linear;	/* prev_events are every extremity (local sends) */
 	int		 deoutlier;	/* history: an outlier stored before takes its place */
+	/*
+	 * With outlier: an out-of-band membership (lib/room/oob.c), at a
+	 * live position, its member event the room's current state here.
+	 */
+	int		 oob;
 };
 
 /*
@@ -97,5 +102,15 @@ enum mroom_err	mroom_persist(struct mroom_ctx *, const struct mroomver *,
  */
 enum mroom_err	mroom_cstate_resync(struct mroom_ctx *, const struct mroomver *,
 		    const char *room_id);
+
+/*
+ * receive.c's first checks of a received PDU, for oob.c: its shape by
+ * the room version (room_id that of the room), and its signatures.
+ */
+enum mroom_err	mroom_recv_shape(struct mroom_ctx *, const struct mroomver *,
+		    const json_t *pdu, const char *room_id);
+struct mroom_recv;
+enum mroom_err	mroom_recv_signed(struct mroom_ctx *, const struct mroomver *,
+		    const json_t *pdu, const struct mroom_recv *r);
 
 #endif

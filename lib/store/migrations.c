@@ -844,5 +844,16 @@ const struct mmigration mmigrations[] = {
 	  " PRIMARY KEY (room_id, event_id));"
 	  "CREATE INDEX backward_extremities_event ON backward_extremities (event_id);",
 	  NULL },
+	/*
+	 * Invites from other servers to rooms not known here (S-S API, PUT
+	 * /v2/invite): the invite_room_state its server gave, which /sync
+	 * shows as invite_state (handlers/federation/h_invite.c).
+	 */
+	{ 32, "invite-state",
+	  "CREATE TABLE invite_state ("
+	  " event_id TEXT PRIMARY KEY,"
+	  " room_id TEXT NOT NULL,"
+	  " state TEXT NOT NULL);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

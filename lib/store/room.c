@@ -312,6 +312,58 @@ mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted
 }
 
 int
+mstore_event_json_set(struct mdb *db, const char *event_id, const json_t *ev)
+{
+	char	*js = json_dumps(ev, JSON_COMPACT);
+	int	 rc;
+
+	if (js == NULL)
+		return -1;
+	rc = mdb_exec(db, MSTMT_EVENT_JSON_SET, "ss", event_id, js) < 0 ? -1 : 0;
+	free(js);
+	return rc;
+}
+
+int
+mstore_invite_state_put(struct mdb *db, const char *event_id, const char *room_id,
+    const json_t *state)
+{
+	char	*js = json_dumps(state, JSON_COMPACT);
+	int	 rc;
+
+	if (js == NULL)
+		return -1;
+	rc = mdb_exec(db, MSTMT_INVITE_STATE_PUT, "sss", event_id, room_id, js) < 0 ? -1 : 0;
+	free(js);
+	return rc;
+}
+
+json_t *
+mstore_invite_state_get(struct mdb *db, const char *event_id, int *err)
+{
+	struct mcur	*c;
+	json_t		*out = NULL;
+	const char	*js;
+	int		 rc;
+
+	*err = 0;
+	if ((c = mdb_query(db, MSTMT_INVITE_STATE_GET, "s", event_id)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	if ((rc = mcur_next(c)) == 1 && (js = mcur_text(c, 0)) != NULL)
+		out = json_loads(js, 0, NULL);
+	else if (rc == -1)
+		*err = 1;
+	mcur_free(c);
+	if (out != NULL && !json_is_array(out)) {
+		json_decref(out);
+		out = NULL;
+	}
+	return out;
+}
+
+int
 mstore_events_page(struct mdb *db, const char *room_id, int backwards, int64_t from,
     int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
 {

@@ -99,6 +99,19 @@ int	mstore_event_by_txn(struct mdb *, const char *room_id, const char *user,
 int	mstore_event_redact(struct mdb *, const char *event_id, const json_t *redacted,
 	    const char *redacted_by);
 /*
+ * Replaces an event's stored PDU with ev, the same event with more
+ * signatures (an invitee server's copy of an invite).  0 or -1.
+ */
+int	mstore_event_json_set(struct mdb *, const char *event_id, const json_t *ev);
+/*
+ * The stripped state (a JSON array) an invite from another server came
+ * with (invite_room_state), kept for /sync's invite_state: put 0 or -1;
+ * get a new reference, NULL when none (or *err on failure).
+ */
+int	mstore_invite_state_put(struct mdb *, const char *event_id, const char *room_id,
+	    const json_t *state);
+json_t	*mstore_invite_state_get(struct mdb *, const char *event_id, int *err);
+/*
  * Up to limit accepted events of a room between stream positions:
  * backwards (from >= stream > to) or forwards (from < stream <= to).
  */

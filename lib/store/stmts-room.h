@@ -65,6 +65,12 @@
 	X(MSTMT_EVENT_BY_TXN, "SELECT event_id FROM events WHERE room_id = $1 AND" \
 	    " txn_user = $2 AND txn_device = $3 AND txn_id = $4 AND txn_scope = $5") \
 	X(MSTMT_EVENT_REDACT, "UPDATE events SET json = $2, redacted_by = $3 WHERE event_id = $1") \
+	/* The stored PDU replaced by a copy with more signatures (an invitee server's). */ \
+	X(MSTMT_EVENT_JSON_SET, "UPDATE events SET json = $2 WHERE event_id = $1") \
+	/* An invite received from another server: the stripped state it came with. */ \
+	X(MSTMT_INVITE_STATE_PUT, "INSERT INTO invite_state (event_id, room_id, state)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING") \
+	X(MSTMT_INVITE_STATE_GET, "SELECT state FROM invite_state WHERE event_id = $1") \
 	/* Timeline pages: events of a room by stream position. */ \
 	X(MSTMT_EVENTS_BACK, "SELECT " MEVENT_COLS " FROM events WHERE room_id = $1" \
 	    " AND stream <= $2 AND stream > $3 AND" MEVENT_SHOWN("") " ORDER BY stream DESC LIMIT $4") \

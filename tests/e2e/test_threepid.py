@@ -459,10 +459,11 @@ def test_onbind_refusals(istack, ident):
         assert onbind(istack, ident, bob, a, room, alice.user_id, token)[0] == 403
     finally:
         ident.revoked.clear()
-    # A room not on this server, and an invite without signed.
+    # A room not on this server goes to its server (exchange_third_party_invite):
+    # one that does not answer is 502.  And an invite without signed.
     status, body = onbind(istack, ident, bob, a, "!nope:elsewhere.example", alice.user_id,
                           token)
-    assert (status, body["errcode"]) == (404, "M_UNRECOGNIZED")
+    assert (status, body["errcode"]) == (502, "M_UNKNOWN"), body
     status, body = istack.request("POST", "/_matrix/federation/v1/3pid/onbind", {
         "invites": [{"mxid": bob.user_id, "room_id": room, "sender": alice.user_id}]})
     assert (status, body["errcode"]) == (400, "M_BAD_JSON")

@@ -507,6 +507,26 @@ checks(struct world *w)
 	CHECK(receive(w, ev, 0, &r) == MROOM_BAD_SIGNATURE);
 	mroom_recv_fini(&r);
 	json_decref(ev);
+	/*
+	 * But an invite made of a third-party invite may be signed by its
+	 * invitee's server instead (as Synapse takes it): past the signature
+	 * check, here rejected by the auth rules (no such third-party invite).
+	 */
+	ev = pdu(w, w->ring.remote, ALICE, "m.room.member", "@carol:remote", json_pack(
+	    "{s:s,s:{s:s,s:{s:s,s:s,s:{}}}}", "membership", "invite", "third_party_invite",
+	    "display_name", "c", "signed", "mxid", "@carol:remote", "token", "t",
+	    "signatures"), tip(w), auth_of(w, "m.room.create", "", "m.room.power_levels", "",
+	    "m.room.member", ALICE, NULL), 14, 4160);
+	if (receive(w, ev, 0, &r) != MROOM_OK || r.fate != MROOM_FATE_REJECTED)
+		FAIL("3pid invite signed by the invitee's server: %s", w->ctx.why);
+	mroom_recv_fini(&r);
+	json_decref(ev);
+	ev = pdu(w, w->ring.remote, ALICE, "m.room.member", "@carol:remote", json_pack(
+	    "{s:s}", "membership", "invite"), tip(w), auth_of(w, "m.room.create", "",
+	    "m.room.power_levels", "", "m.room.member", ALICE, NULL), 14, 4170);
+	CHECK(receive(w, ev, 0, &r) == MROOM_BAD_SIGNATURE);
+	mroom_recv_fini(&r);
+	json_decref(ev);
 
 	/* Over 65536 bytes, a type over 255 bytes: not valid events. */
 	if ((big = json_string("")) != NULL) {
