@@ -55,9 +55,10 @@ has_real(const json_t *v)
  * M_UNAUTHORIZED without the header; 400 M_UNAUTHORIZED when it does
  * not parse or the origin is no server name; 401 M_UNAUTHORIZED for a
  * request to another destination, a key not found or a signature that
- * does not verify, but 400 M_BAD_JSON when the body has a float, which
- * has no canonical form here to verify (as Synapse refuses the PDU of a
- * room version 6 that holds one).  Only the first X-Matrix header is
+ * does not verify (a float is signed over its shortest round trip,
+ * lib/fed/xmatrix.c), but 400 M_BAD_JSON when that body has a float,
+ * which the sender may have written otherwise (as Synapse refuses the
+ * PDU of a room version 6 that holds one).  Only the first X-Matrix header is
  * read (nginx passes one Authorization header).
  */
 static int
