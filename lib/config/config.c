@@ -73,6 +73,8 @@ static const struct ckey keys[] = {
 	{ "identity_allow_ips", C_STR, OFF(identity_allow_ips), 0, 0 },
 	{ "push_ca_file", C_PATH, OFF(push_ca_file), 0, 0 },
 	{ "push_allow_ips", C_STR, OFF(push_allow_ips), 0, 0 },
+	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -298,6 +300,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	 */
 	c->max_parked_per_user = 100;
 	c->max_parked_per_address = 10000;
+	/* Two argon2id hashes at once per process: 2 x 19 MiB at most. */
+	c->password_hash_concurrency = 2;
 	c->access_log = 1;
 	/* Synapse's defaults: an hour, guests too. */
 	c->turn_user_lifetime = 3600;

@@ -71,6 +71,9 @@ struct mconfig {
 	/* Identity servers (lib/ident): 3PID binding and third-party invites. */
 	char		*identity_ca_file;	/* CAs trusted for them; NULL: system */
 	char		*identity_allow_ips;	/* CIDRs they may be reached at anyway */
+	/* Least privilege and memory (docs/reliability.md). */
+	char		*user;			/* myelin-stack as root runs programs as it */
+	int		 password_hash_concurrency;	/* argon2id hashes at once, per process */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };
