@@ -1,5 +1,7 @@
 /* nginx configuration generated from a program's route table. */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "fcgi/extern.h"
@@ -51,6 +53,30 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 	 * refused from the Content-Length before any byte is written, or,
 	 * chunked, once it passes the limit.
 	 */
+	/*
+	 * nginx's temporary files are 0600 its workers': a handler takes
+	 * one over only as root (fchown).  Written as root for handlers
+	 * that drop to a user (myelin-stack, the `user' key; systemd), the
+	 * body streams over FastCGI instead, copied into the store.
+	 */
+	if (geteuid() == 0 && (conf->user == NULL || strcmp(conf->user, "root") != 0)) {
+		for (size_t i = 0; i < app->upload_locationsz; i++)
+			fprintf(f, "location %s {\n"
+			    "\tfastcgi_pass unix:%s;\n"
+			    "\tfastcgi_param REQUEST_METHOD $request_method;\n"
+			    "\tfastcgi_param REQUEST_URI $request_uri;\n"
+			    "\tfastcgi_param QUERY_STRING $query_string;\n"
+			    "\tfastcgi_param CONTENT_TYPE $content_type;\n"
+			    "\tfastcgi_param CONTENT_LENGTH $content_length;\n"
+			    "\tfastcgi_param REMOTE_ADDR $remote_addr;\n"
+			    "\tfastcgi_param SERVER_NAME $server_name;\n"
+			    "\tclient_max_body_size %lld;\n"
+			    "\tset $myelin_handler %s;\n"
+			    "}\n",
+			    app->upload_locations[i], sock, (long long)conf->max_upload_size,
+			    getprogname());
+		goto extra;
+	}
 	for (size_t i = 0; i < app->upload_locationsz; i++)
 		fprintf(f, "location %s {\n"
 		    "\tfastcgi_pass unix:%s;\n"
@@ -69,6 +95,7 @@ mfcgi_nginx(const struct mapp *app, const struct mconfig *conf, const char *sock
 		    "}\n",
 		    app->upload_locations[i], sock, (long long)conf->max_upload_size,
 		    getprogname());
+extra:
 	if (app->nginx_extra != NULL)
 		app->nginx_extra(conf, f);
 }
