@@ -256,7 +256,8 @@ def test_postgres_backends_terminated_mid_send_load(uniq):
         check_exactly_once(user, room, load, "pg_terminate_backend x3")
     finally:
         subprocess.run([STACK, "down", s.dir], timeout=60)
-        subprocess.run(["rm", "-rf", s.dir])
+        if os.environ.get("MYELIN_TEST_KEEP") != "1":
+            subprocess.run(["rm", "-rf", s.dir])
 
 
 def can_mount_tmpfs():
