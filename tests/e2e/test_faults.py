@@ -317,3 +317,83 @@ def test_full_disk_is_an_error_then_the_server_carries_on(uniq):
         subprocess.run([STACK, "down", d], capture_output=True, timeout=60)
         subprocess.run(["umount", "-l", mnt])
         os.rmdir(mnt)
+
+
+# -- Long transactions cut into bounded ones ----------------------------------
+
+A1 = "/_synapse/admin/v1"
+A2 = "/_synapse/admin/v2"
+
+
+def watch_while(work, observe):
+    """Runs work() in a thread and observe() until work returns: the
+    values observe gave meanwhile, and work's result."""
+    out, seen = {}, []
+    t = threading.Thread(target=lambda: out.setdefault("r", work()))
+    t.start()
+    while t.is_alive():
+        seen.append(observe())
+    t.join()
+    return seen, out["r"]
+
+
+def test_deactivating_a_user_in_many_rooms_leaves_other_writers_answered(fstack, uniq):
+    # The leaves of a deactivation commit 20 rooms at a time: while the
+    # request runs, other users' sends are answered and some of its
+    # rooms are already left (one transaction would show none, then all).
+    from conftest import admin_login
+    admin = User(fstack, admin_login(fstack, uniq("fadm"), "pw-admin"))
+    victim = User.register(fstack, uniq("many"))
+    other = User.register(fstack, uniq("other"))
+    rooms = [victim.create_room() for _ in range(120)]
+    busy = other.create_room()
+    sends = []
+
+    def observe():
+        status, body = call(other, "PUT", "/rooms/%s/send/m.room.message/%s" % (
+            urllib.parse.quote(busy), "d%d" % len(sends)), {"msgtype": "m.text", "body": "x"})
+        sends.append(status)
+        status, body = call(admin, "GET", A1 + "/users/%s/joined_rooms" %
+                            urllib.parse.quote(victim.user_id))
+        return body.get("total") if status == 200 else None
+    seen, (status, body) = watch_while(
+        lambda: call(admin, "POST", A1 + "/deactivate/" + urllib.parse.quote(victim.user_id),
+                     {}), observe)
+    assert status == 200, body
+    assert sends and all(s == 200 for s in sends), sends
+    assert any(n is not None and 0 < n < len(rooms) for n in seen), seen
+    status, body = call(admin, "GET", A1 + "/users/%s/joined_rooms" %
+                        urllib.parse.quote(victim.user_id))
+    assert (status, body["total"]) == (200, 0)
+    print("FAULTS deactivation in %d rooms: %d sends answered meanwhile, joined counts seen %s" % (
+        len(rooms), len(sends), sorted(set(n for n in seen if n is not None))))
+
+
+def test_shutting_down_a_big_room_leaves_other_writers_answered(fstack, uniq):
+    from conftest import admin_login
+    admin = User(fstack, admin_login(fstack, uniq("fadm"), "pw-admin"))
+    room = admin.create_room(preset="public_chat")
+    members = [User.register(fstack, uniq("member")) for _ in range(80)]
+    for m in members:
+        m.join(room)
+    other = User.register(fstack, uniq("other"))
+    busy = other.create_room()
+    sends = []
+
+    def observe():
+        status, _ = call(other, "PUT", "/rooms/%s/send/m.room.message/%s" % (
+            urllib.parse.quote(busy), "s%d" % len(sends)), {"msgtype": "m.text", "body": "x"})
+        sends.append(status)
+        status, body = call(admin, "GET", A1 + "/rooms/%s/members" % urllib.parse.quote(room))
+        return body.get("total") if status == 200 else None
+    seen, (status, body) = watch_while(
+        lambda: call(admin, "DELETE", A2 + "/rooms/" + urllib.parse.quote(room), {}), observe)
+    assert status == 200, body
+    status, st = call(admin, "GET", A2 + "/rooms/delete_status/" +
+                      urllib.parse.quote(body["delete_id"]))
+    assert st["status"] == "complete", st
+    assert len(st["shutdown_room"]["kicked_users"]) == len(members) + 1
+    assert sends and all(s == 200 for s in sends), sends
+    assert any(n is not None and 0 < n < len(members) + 1 for n in seen), seen
+    print("FAULTS shutdown of a room of %d: %d sends answered meanwhile, member counts seen %s" % (
+        len(members) + 1, len(sends), sorted(set(n for n in seen if n is not None))))
