@@ -91,6 +91,7 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		goto bad;
 	}
 	mcrypto_password_concurrency(conf->password_hash_concurrency);
+	mfcgi_metrics_init(app);
 	if (app->needs_key &&
 	    (st->srv.key = mcrypto_key_load(conf->signing_key_path)) == NULL) {
 		mlog_err(NULL, "%s: cannot load the signing key", conf->signing_key_path);

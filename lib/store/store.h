@@ -36,6 +36,8 @@ enum mdb_backend mdb_backend(const struct mdb *);
  * stream the transaction wrote (see mdb_open); a rollback, or a commit
  * that fails, announces nothing.
  */
+/* Microseconds spent in statements, BEGIN and COMMIT by this process, and how many. */
+void		 mdb_stats(uint64_t *us, uint64_t *n);
 int		 mdb_begin(struct mdb *);
 int		 mdb_commit(struct mdb *);
 void		 mdb_rollback(struct mdb *);

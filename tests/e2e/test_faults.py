@@ -325,15 +325,24 @@ A1 = "/_synapse/admin/v1"
 A2 = "/_synapse/admin/v2"
 
 
-def watch_while(work, observe):
-    """Runs work() in a thread and observe() until work returns: the
-    values observe gave meanwhile, and work's result."""
+def watch_while(work, observe, write):
+    """Runs work() in a thread, and until it returns observe() (a read)
+    in this one and write() (another user's send) in a third: the values
+    observe gave meanwhile, and work's result."""
     out, seen = {}, []
     t = threading.Thread(target=lambda: out.setdefault("r", work()))
     t.start()
+
+    def writer():
+        write()
+        while t.is_alive():
+            write()
+    w = threading.Thread(target=writer)
+    w.start()
     while t.is_alive():
         seen.append(observe())
     t.join()
+    w.join()
     return seen, out["r"]
 
 
@@ -345,20 +354,22 @@ def test_deactivating_a_user_in_many_rooms_leaves_other_writers_answered(fstack,
     admin = User(fstack, admin_login(fstack, uniq("fadm"), "pw-admin"))
     victim = User.register(fstack, uniq("many"))
     other = User.register(fstack, uniq("other"))
-    rooms = [victim.create_room() for _ in range(120)]
+    rooms = [victim.create_room() for _ in range(160)]
     busy = other.create_room()
     sends = []
 
-    def observe():
+    def write():
         status, body = call(other, "PUT", "/rooms/%s/send/m.room.message/%s" % (
             urllib.parse.quote(busy), "d%d" % len(sends)), {"msgtype": "m.text", "body": "x"})
         sends.append(status)
+
+    def observe():
         status, body = call(admin, "GET", A1 + "/users/%s/joined_rooms" %
                             urllib.parse.quote(victim.user_id))
         return body.get("total") if status == 200 else None
     seen, (status, body) = watch_while(
         lambda: call(admin, "POST", A1 + "/deactivate/" + urllib.parse.quote(victim.user_id),
-                     {}), observe)
+                     {}), observe, write)
     assert status == 200, body
     assert sends and all(s == 200 for s in sends), sends
     assert any(n is not None and 0 < n < len(rooms) for n in seen), seen
@@ -380,14 +391,17 @@ def test_shutting_down_a_big_room_leaves_other_writers_answered(fstack, uniq):
     busy = other.create_room()
     sends = []
 
-    def observe():
+    def write():
         status, _ = call(other, "PUT", "/rooms/%s/send/m.room.message/%s" % (
             urllib.parse.quote(busy), "s%d" % len(sends)), {"msgtype": "m.text", "body": "x"})
         sends.append(status)
+
+    def observe():
         status, body = call(admin, "GET", A1 + "/rooms/%s/members" % urllib.parse.quote(room))
         return body.get("total") if status == 200 else None
     seen, (status, body) = watch_while(
-        lambda: call(admin, "DELETE", A2 + "/rooms/" + urllib.parse.quote(room), {}), observe)
+        lambda: call(admin, "DELETE", A2 + "/rooms/" + urllib.parse.quote(room), {}), observe,
+        write)
     assert status == 200, body
     status, st = call(admin, "GET", A2 + "/rooms/delete_status/" +
                       urllib.parse.quote(body["delete_id"]))
