@@ -135,6 +135,9 @@ def test_parallel_logins_stay_within_the_argon2id_cap():
         peak = vm(pid, "VmHWM")
         # 19 MiB per hash under way, and 16 MiB for stacks and the heap.
         bound = before + cap * 19 * 1024 + 16 * 1024
+        print("MEMORY 20 parallel logins, 16 threads, password_hash_concurrency %d:"
+              " myelin-client VmHWM %d kB before, %d kB after (bound %d kB)" % (
+                  cap, before, peak, bound))
         assert peak <= bound, "peak %d kB > %d kB (before %d kB)" % (peak, bound, before)
     finally:
         stop_stack(s)
