@@ -10,6 +10,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -117,7 +118,9 @@ def test_parallel_logins_stay_within_the_argon2id_cap():
     cap = 2
     s = start_stack(extra_conf="threads.client = 16\npassword_hash_concurrency = %d\n" % cap)
     try:
-        s.register("capped")
+        # On PostgreSQL every stack shares one database: a fresh name.
+        name = "capped%d_%d" % (os.getpid(), time.monotonic_ns())
+        s.register(name)
         pid = pid_of(s, "client")
         before = vm(pid, "VmHWM")
         results = []
@@ -125,7 +128,7 @@ def test_parallel_logins_stay_within_the_argon2id_cap():
 
         def one():
             go.wait()
-            results.append(s.login("capped")[0])
+            results.append(s.login(name)[0])
         ts = [threading.Thread(target=one) for _ in range(20)]
         for t in ts:
             t.start()
