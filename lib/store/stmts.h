@@ -126,6 +126,7 @@
 #include "store/stmts-media.h"
 #include "store/stmts-fedq.h"
 #include "store/stmts-ratelimit.h"
+#include "store/stmts-metrics.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -148,6 +149,7 @@
 	MSTMT_TABLE_MEDIA \
 	MSTMT_TABLE_FEDQ \
 	MSTMT_TABLE_RATELIMIT \
+	MSTMT_TABLE_METRICS \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -72,3 +72,41 @@ def test_every_handler_answers_and_only_loopback_may_ask(stack):
         conf = f.read()
     for block in re.findall(r"location = /_myelin/metrics/\w+ \{[^}]*\}", conf):
         assert "allow 127.0.0.1;" in block and "deny all;" in block
+
+
+def prom(path):
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def test_timer_daemon_writes_the_federation_queue_per_destination(stack, uniq):
+    # myelin-timerd has no socket: its metrics are run/timerd.prom, every
+    # 2 s.  An event queued for a destination that cannot be reached
+    # shows as its queue depth, and its backoff once a send failed.
+    import sqlite3
+    import pytest
+    if os.environ.get("MYELIN_TEST_PG"):
+        pytest.skip("queues the row through SQLite")
+    u = User.register(stack, uniq("metq"))
+    room = u.create_room()
+    event_id = u.send_ok(room, {"msgtype": "m.text", "body": "queued"})
+    dest = "unreachable-%d.invalid" % os.getpid()
+    db = sqlite3.connect(os.path.join(stack.dir, "myelin.db"), timeout=30)
+    db.execute("INSERT INTO fed_outbox (destination, event_id, created_ts) VALUES (?, ?, 0)",
+               (dest, event_id))
+    db.commit()
+    db.close()
+    # A send moves the events stream, which wakes the sender.
+    u.send_ok(room, {"msgtype": "m.text", "body": "wake"})
+    path = os.path.join(stack.dir, "run", "timerd.prom")
+    text = ""
+    for _ in range(400):    # polls for the file to be rewritten (not a speed assertion)
+        text = prom(path)
+        if (value(text, "myelin_fed_backoff_seconds", destination=dest) or 0) > 0:
+            break
+        time.sleep(0.05)
+    assert value(text, "myelin_fed_queue_events", destination=dest) == 1, text
+    assert value(text, "myelin_fed_backoff_seconds", destination=dest) > 0, text
+    assert value(text, "myelin_db_statements_total", daemon="timerd") > 0
