@@ -79,6 +79,11 @@ $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The allocation-failure driver sees every allocation of the library.
+$(O)/tests/unit/alloc-fail: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+    -Wl,--wrap=reallocarray,--wrap=free,--wrap=strdup,--wrap=strndup \
+    -Wl,--wrap=asprintf,--wrap=vasprintf
+
 $(O)/tests/fixtures/%: $(O)/tests/fixtures/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

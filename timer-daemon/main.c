@@ -81,6 +81,34 @@ usage(void)
 	fprintf(stderr, "usage: myelin-timerd [-d] -c config\n");
 }
 
+/*
+ * Every 2 seconds (of the real clock: the tests' fake one may stand
+ * still), run_dir/timerd.prom gets the metrics: the database's time and
+ * the federation queue per destination (myelin(7), "Metrics").
+ */
+static char	*metrics_path;
+
+static void
+metrics(struct mdb *db, const struct mconfig *conf)
+{
+	static int64_t	 last;
+	struct timespec	 ts;
+	int64_t		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (last != 0 && now - last < 2000)
+		return;
+	last = now;
+	if (metrics_path == NULL &&
+	    asprintf(&metrics_path, "%s/timerd.prom", conf->run_dir) == -1) {
+		metrics_path = NULL;
+		return;
+	}
+	if (mstore_metrics_write(db, metrics_path, "timerd", 1) == -1)
+		mlog_debug(NULL, "%s: cannot write the metrics", metrics_path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -189,6 +217,7 @@ main(int argc, char *argv[])
 			/* The sequence first: a bump after it ends the wait at once. */
 			uint32_t seq = notify != NULL ? mnotify_seq(notify) : 0;
 
+			metrics(db, conf);
 			if (quit || mclock_now_ms() >= next ||
 			    streams_moved(timers, ntimers, notify))
 				break;
@@ -199,6 +228,7 @@ main(int argc, char *argv[])
 		}
 	}
 	mdb_close(db);
+	free(metrics_path);
 	mnotify_close(notify);
 	mcrypto_key_free(key);
 	mconfig_free(conf);

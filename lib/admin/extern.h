@@ -12,6 +12,8 @@
  * means there was nothing to leave.  MROOM_ERROR without a signing key.
  */
 enum mroom_err	madmin_leave(struct madmin *, const char *room_id, const char *user_id);
+/* Leaves one transaction makes in a deactivation or room shutdown. */
+#define MADMIN_LEAVE_BATCH	20
 /* Sets a->why and returns rc. */
 enum madmin_rc	madmin_fail(struct madmin *, enum madmin_rc rc, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));

@@ -205,14 +205,21 @@ madmin_room_get(struct madmin *a, const char *room_id, json_t **out)
 }
 
 /*
- * The shutdown itself, in one transaction: local members leave, aliases
- * go, the room leaves the directory, and it is blocked when asked.
+ * The shutdown itself.  First, in one transaction, the room is blocked
+ * when asked, its aliases go and it leaves the directory; then the
+ * local members leave, MADMIN_LEAVE_BATCH to a transaction, so that a
+ * room of thousands of members never holds the database's one writer
+ * (SQLite) for long: other requests are answered between the batches.
  * Fills result's kicked_users, failed_to_kick_users and local_aliases.
+ * Stopped halfway, what was committed stays (the room blocked, some
+ * members gone) and the result lists who left; a second shutdown goes
+ * on from there.
  */
 static enum madmin_rc
 shutdown_room(struct madmin *a, const char *room_id, int exists, int block, json_t *result)
 {
 	json_t		*members = NULL, *aliases = NULL, *m;
+	json_t		*kicked = NULL, *failed = NULL;
 	enum mroom_err	 e;
 	size_t		 i;
 
@@ -225,28 +232,43 @@ shutdown_room(struct madmin *a, const char *room_id, int exists, int block, json
 		    room_id)) == NULL ||
 		    (aliases = mstore_alias_list(a->db, room_id)) == NULL)
 			goto fail;
-		json_array_foreach(members, i, m) {
-			if ((e = madmin_leave(a, room_id, json_string_value(m))) == MROOM_ERROR)
-				goto fail;
-			json_array_append(json_object_get(result, e == MROOM_OK ? "kicked_users" :
-			    "failed_to_kick_users"), m);
-		}
 		if (mstore_room_aliases_del(a->db, room_id) == -1 ||
 		    mstore_room_set_public(a->db, room_id, 0) == -1)
 			goto fail;
-		json_object_set(result, "local_aliases", aliases);
 	}
 	if (mdb_commit(a->db) == -1)
 		goto out;
+	if (exists)
+		json_object_set(result, "local_aliases", aliases);
+	/* A batch's leaves reach the result once committed. */
+	if ((kicked = json_array()) == NULL || (failed = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < json_array_size(members); i++) {
+		if (i % MADMIN_LEAVE_BATCH == 0 && mdb_begin(a->db) == -1)
+			goto out;
+		m = json_array_get(members, i);
+		if ((e = madmin_leave(a, room_id, json_string_value(m))) == MROOM_ERROR)
+			goto fail;
+		json_array_append(e == MROOM_OK ? kicked : failed, m);
+		if ((i + 1) % MADMIN_LEAVE_BATCH == 0 || i + 1 == json_array_size(members)) {
+			if (mdb_commit(a->db) == -1)
+				goto out;
+			json_array_extend(json_object_get(result, "kicked_users"), kicked);
+			json_array_extend(json_object_get(result, "failed_to_kick_users"), failed);
+			json_array_clear(kicked);
+			json_array_clear(failed);
+		}
+	}
+	json_decref(kicked);
+	json_decref(failed);
 	json_decref(members);
 	json_decref(aliases);
 	return MADMIN_OK;
 fail:
 	mdb_rollback(a->db);
 out:
-	/* Nothing of it happened. */
-	json_array_clear(json_object_get(result, "kicked_users"));
-	json_array_clear(json_object_get(result, "failed_to_kick_users"));
+	json_decref(kicked);
+	json_decref(failed);
 	json_decref(members);
 	json_decref(aliases);
 	return MADMIN_ERROR;

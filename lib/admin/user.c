@@ -64,12 +64,48 @@ user_find(struct madmin *a, const char *user_id, struct muser *u)
 	return MADMIN_OK;
 }
 
+/*
+ * Leaves rooms[from, from + MADMIN_LEAVE_BATCH) as user_id in one
+ * transaction, the batch's rooms locked (in room ID order) before the
+ * first leave: an event's position lock must be the transaction's last
+ * lock (see mstore_event_add).  0 or -1.
+ */
+static int
+leave_batch(struct madmin *a, const char *user_id, json_t *rooms, size_t from)
+{
+	size_t	 end = from + MADMIN_LEAVE_BATCH, i;
+
+	if (end > json_array_size(rooms))
+		end = json_array_size(rooms);
+	if (mdb_begin(a->db) == -1)
+		return -1;
+	for (i = from; i < end; i++)
+		if (mstore_room_lock(a->db, json_string_value(json_array_get(rooms, i))) == -1)
+			goto fail;
+	for (i = from; i < end; i++)
+		if (madmin_leave(a, json_string_value(json_array_get(rooms, i)), user_id) ==
+		    MROOM_ERROR)
+			goto fail;
+	return mdb_commit(a->db);
+fail:
+	mdb_rollback(a->db);
+	return -1;
+}
+
+/*
+ * The account first, in one transaction: from its commit the user has
+ * no password, session or pusher, and cannot come back into a room.
+ * Then the rooms, MADMIN_LEAVE_BATCH to a transaction, so that a user
+ * in thousands of rooms never holds the database's one writer (SQLite)
+ * for long: other requests are answered between the batches.  Stopped
+ * halfway (an error, a crash), the account stays deactivated and
+ * deactivating it again leaves the rooms still left.
+ */
 enum madmin_rc
 madmin_user_deactivate(struct madmin *a, const char *user_id, int erase)
 {
-	json_t		*rooms = NULL, *r;
+	json_t		*rooms = NULL;
 	enum madmin_rc	 rc;
-	size_t		 i;
 
 	if ((rc = user_find(a, user_id, NULL)) != MADMIN_OK)
 		return rc;
@@ -81,30 +117,21 @@ madmin_user_deactivate(struct madmin *a, const char *user_id, int erase)
 	    mstore_user_pushers_del(a->db, user_id) == -1 ||
 	    (erase && (mstore_user_set_displayname(a->db, user_id, NULL) == -1 ||
 	    mstore_user_set_avatar(a->db, user_id, NULL) == -1 ||
-	    mstore_user_set_erased(a->db, user_id, 1) == -1)) ||
-	    (rooms = mstore_user_memberships(a->db, user_id)) == NULL)
-		goto fail;
-	/*
-	 * Every room is locked (in room ID order) before the first leave:
-	 * an event's position lock must be the transaction's last lock
-	 * (see mstore_event_add).
-	 */
-	json_array_foreach(rooms, i, r)
-		if (mstore_room_lock(a->db, json_string_value(r)) == -1)
-			goto fail;
-	json_array_foreach(rooms, i, r)
-		if (madmin_leave(a, json_string_value(r), user_id) == MROOM_ERROR)
-			goto fail;
-	if (mdb_commit(a->db) == -1) {
-		json_decref(rooms);
+	    mstore_user_set_erased(a->db, user_id, 1) == -1))) {
+		mdb_rollback(a->db);
 		return MADMIN_ERROR;
 	}
+	if (mdb_commit(a->db) == -1)
+		return MADMIN_ERROR;
+	if ((rooms = mstore_user_memberships(a->db, user_id)) == NULL)
+		return MADMIN_ERROR;
+	for (size_t i = 0; i < json_array_size(rooms); i += MADMIN_LEAVE_BATCH)
+		if (leave_batch(a, user_id, rooms, i) == -1) {
+			json_decref(rooms);
+			return MADMIN_ERROR;
+		}
 	json_decref(rooms);
 	return MADMIN_OK;
-fail:
-	mdb_rollback(a->db);
-	json_decref(rooms);
-	return MADMIN_ERROR;
 }
 
 enum madmin_rc

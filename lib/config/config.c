@@ -92,6 +92,8 @@ static const struct ckey keys[] = {
 	{ "remote_media_download", C_BOOL, OFF(remote_media_download), 0, 0 },
 	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
 	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
+	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -369,6 +371,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	 */
 	c->max_parked_per_user = 100;
 	c->max_parked_per_address = 10000;
+	/* Two argon2id hashes at once per process: 2 x 19 MiB at most. */
+	c->password_hash_concurrency = 2;
 	c->access_log = 1;
 	/* Synapse's defaults: an hour, guests too. */
 	c->turn_user_lifetime = 3600;

@@ -97,6 +97,9 @@ struct mconfig {
 	char		*appservice_ca_file;	/* CAs trusted for their https URLs; NULL: system */
 	struct mappsvc	*appservices;
 	size_t		 appservicesz;
+	/* Least privilege and memory (docs/reliability.md). */
+	char		*user;			/* myelin-stack as root runs programs as it */
+	int		 password_hash_concurrency;	/* argon2id hashes at once, per process */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

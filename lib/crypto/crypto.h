@@ -72,6 +72,8 @@ int	mcrypto_verify_json_lax(const json_t *obj, const char *server_name,
 char	*mcrypto_password_hash(const char *password);
 /* 1 when password matches hash (argon2id or bcrypt "$2b$"/"$2a$"/"$2y$"), else 0. */
 int	 mcrypto_password_check(const char *password, const char *hash);
+/* At most n argon2id hashes or checks at once in this process (default 2). */
+void	 mcrypto_password_concurrency(int n);
 /*
  * Verifies password against a hash of a random password made as
  * mcrypto_password_hash makes them (once per process), and returns 0:

@@ -20,6 +20,44 @@
 #define PWHASH_MEM	(19U * 1024 * 1024)
 
 static _Atomic uint64_t	 checks;
+
+/*
+ * At most `slots' argon2id computations at once in this process, each
+ * holding PWHASH_MEM (more for older hashes of a higher cost): fifty
+ * logins at once wait for a slot rather than take the handler to fifty
+ * times 19 MiB.  password_hash_concurrency in myelin.conf(5).
+ */
+static pthread_mutex_t	 slot_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 slot_cv = PTHREAD_COND_INITIALIZER;
+static int		 slots = 2, busy;
+
+void
+mcrypto_password_concurrency(int n)
+{
+	pthread_mutex_lock(&slot_mu);
+	slots = n > 0 ? n : 1;
+	pthread_cond_broadcast(&slot_cv);
+	pthread_mutex_unlock(&slot_mu);
+}
+
+static void
+slot_take(void)
+{
+	pthread_mutex_lock(&slot_mu);
+	while (busy >= slots)
+		pthread_cond_wait(&slot_cv, &slot_mu);
+	busy++;
+	pthread_mutex_unlock(&slot_mu);
+}
+
+static void
+slot_give(void)
+{
+	pthread_mutex_lock(&slot_mu);
+	busy--;
+	pthread_cond_signal(&slot_cv);
+	pthread_mutex_unlock(&slot_mu);
+}
 static pthread_once_t	 dummy_once = PTHREAD_ONCE_INIT;
 static char		*dummy_hash;	/* NULL if it could not be made */
 
@@ -28,13 +66,17 @@ char *
 mcrypto_password_hash(const char *password)
 {
 	char	*out;
+	int	 rc;
 
 	if (password == NULL || mcrypto_init() == -1)
 		return NULL;
 	if ((out = malloc(crypto_pwhash_argon2id_STRBYTES)) == NULL)
 		return NULL;
-	if (crypto_pwhash_argon2id_str(out, password, strlen(password),
-	    PWHASH_OPS, PWHASH_MEM) != 0) {
+	slot_take();
+	rc = crypto_pwhash_argon2id_str(out, password, strlen(password),
+	    PWHASH_OPS, PWHASH_MEM);
+	slot_give();
+	if (rc != 0) {
 		free(out);
 		return NULL;
 	}
@@ -72,12 +114,17 @@ bcrypt_check(const char *password, const char *hash)
 int
 mcrypto_password_check(const char *password, const char *hash)
 {
+	int	 ok;
+
 	if (password == NULL || hash == NULL || mcrypto_init() == -1)
 		return 0;
 	if (strncmp(hash, "$argon2id$", 10) == 0) {
 		atomic_fetch_add(&checks, 1);
-		return crypto_pwhash_argon2id_str_verify(hash, password,
+		slot_take();
+		ok = crypto_pwhash_argon2id_str_verify(hash, password,
 		    strlen(password)) == 0;
+		slot_give();
+		return ok;
 	}
 	if (strncmp(hash, "$2a$", 4) == 0 || strncmp(hash, "$2b$", 4) == 0 ||
 	    strncmp(hash, "$2y$", 4) == 0) {

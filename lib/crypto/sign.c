@@ -23,6 +23,15 @@ signable_as(const json_t *obj, size_t *lenp, int lax)
 		return NULL;
 	if ((copy = json_copy((json_t *)obj)) == NULL)
 		return NULL;
+	/*
+	 * json_copy drops a member it cannot allocate and still returns
+	 * the copy (tests/unit/alloc-fail): that would sign, or check, a
+	 * different object.
+	 */
+	if (json_object_size(copy) != json_object_size(obj)) {
+		json_decref(copy);
+		return NULL;
+	}
 	json_object_del(copy, "signatures");
 	json_object_del(copy, "unsigned");
 	s = lax ? mjson_canonical_lax(copy, lenp) : mjson_canonical(copy, lenp);

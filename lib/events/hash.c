@@ -24,6 +24,15 @@ content_sha256(const json_t *ev, unsigned char md[32])
 	if ((copy = json_copy((json_t *)ev)) == NULL)
 		return -1;
 	/*
+	 * jansson's json_copy drops a member it cannot allocate and still
+	 * returns the copy (found by tests/unit/alloc-fail): a hash of
+	 * that would be a wrong hash, not an error.
+	 */
+	if (json_object_size(copy) != json_object_size(ev)) {
+		json_decref(copy);
+		return -1;
+	}
+	/*
 	 * Spec: S-S API, "Calculating the content hash for an event":
 	 * "any existing unsigned, signatures, and hashes properties are
 	 * removed", the rest is hashed as canonical JSON.

@@ -676,6 +676,9 @@ mstate_resolve(const struct mroomver *ver, const json_t *states,
 
 	/* Step 2. */
 	state = s.v21 ? json_object() : json_copy(unconflicted);
+	/* json_copy drops what it cannot allocate, and returns the rest. */
+	if (state != NULL && !s.v21 && json_object_size(state) != json_object_size(unconflicted))
+		goto out;
 	if (state == NULL || iterative_auth(&s, state, list) == -1)
 		goto out;
 

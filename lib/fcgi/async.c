@@ -266,6 +266,7 @@ park_admit(struct aloop *L, struct conn *c)
 	if (a != NULL)
 		a->n++;
 	c->counted = 1;
+	mfcgi_metrics_parked(1);
 	rc = 0;
 out:
 	pcount_gc(L, u);
@@ -284,6 +285,7 @@ park_release(struct aloop *L, struct conn *c)
 	if (!c->counted)
 		return;
 	c->counted = 0;
+	mfcgi_metrics_parked(-1);
 	pthread_mutex_lock(&L->plock);
 	if (user != NULL && (p = pcount_get(L, 'u', user, 0)) != NULL) {
 		p->n--;

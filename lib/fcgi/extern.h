@@ -12,6 +12,14 @@
  * of the path that fits is not percent-encoded UTF-8 text.
  */
 const struct mroute *mfcgi_route(struct mreq *, const struct mapp *, const char *path);
+
+/* Metrics (metrics.c): GET MFCGI_METRICS_PATH, loopback only through nginx. */
+#define MFCGI_METRICS_PATH	"/_myelin/metrics"
+extern const struct mroute mfcgi_metrics_route;
+void	 mfcgi_metrics_init(const struct mapp *);
+void	 mfcgi_metrics_done(const struct mreq *, int status);
+void	 mfcgi_metrics_parked(int delta);
+int64_t	 mfcgi_metrics_now_us(void);
 /* As mfcgi_urldecode, for a query string: '+' is a space, "%2B" a plus. */
 char	*mfcgi_formdecode(const char *s, size_t len);
 /*

@@ -135,6 +135,11 @@ struct mreq {
 	char			 errcode[64];	/* mfcgi_fail_as: its errcode */
 	char			*headers;	/* "Name: value\r\n"..., from mfcgi_header */
 	int			 empty;		/* mfcgi_reply_empty: no body at all */
+	char			*text;		/* a text/plain answer (metrics), or NULL */
+	size_t			 text_len;
+	/* Metrics (lib/fcgi/metrics.c). */
+	const struct mroute	*route;		/* what it was routed to, or NULL */
+	int64_t			 t0_us;		/* monotonic start */
 	/* Long polls (mfcgi_main_async only): see mfcgi_park. */
 	int64_t			 park_until;	/* deadline in ms of mclock, 0: not parked */
 	int			 woken;		/* MWAKE_* why the handler runs again */

@@ -444,8 +444,17 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 	char	*body, head[320], retry[64];
 	int	 status, hlen;
 
+	if (!req->failed && req->text != NULL) {
+		hlen = snprintf(head, sizeof(head), "Status: 200 OK\r\n"
+		    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+		    "Content-Length: %zu\r\n\r\n", req->text_len);
+		io->write(io->ctx, head, (size_t)hlen);
+		io->write(io->ctx, req->text, req->text_len);
+		return;
+	}
 	if (!req->failed && req->empty) {
 		status = req->status != 0 ? req->status : 200;
+		mfcgi_metrics_done(req, status);
 		hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, reason(status));
 		io->write(io->ctx, head, (size_t)hlen);
 		if (req->headers != NULL)
@@ -476,6 +485,7 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 		status = 500;
 		body = strdup("{\"errcode\":\"M_UNKNOWN\",\"error\":\"Internal server error\"}");
 	}
+	mfcgi_metrics_done(req, status);
 	retry_after(req, status, retry, sizeof(retry));
 	hlen = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
@@ -631,6 +641,7 @@ mfcgi_req_init(struct mreq *req, const struct mserver *srv, struct mdb *db)
 	req->uri = "/";
 	req->query = "";
 	req->woken = MWAKE_FIRST;
+	req->t0_us = mfcgi_metrics_now_us();
 	snprintf(req->id, sizeof(req->id), "%x-%x", (unsigned)getpid(),
 	    atomic_fetch_add(&reqcount, 1));
 }
@@ -670,9 +681,14 @@ mfcgi_req_prepare(struct mreq *req, const struct mapp *app, const struct mfcgi_i
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		return NULL;
 	}
+	if (req->method == MM_GET && strcmp(path, MFCGI_METRICS_PATH) == 0) {
+		free(path);
+		return req->route = &mfcgi_metrics_route;
+	}
 	if ((r = mfcgi_route(req, app, path)) != NULL &&
 	    (query_check(req) == -1 || read_body(req, app, r, io) == -1))
 		r = NULL;
+	req->route = r;
 	free(path);
 	return r;
 }
@@ -715,6 +731,7 @@ mfcgi_req_fini(struct mreq *req)
 	json_decref(req->errextra);
 	free(req->headers);
 	free(req->interest);
+	free(req->text);
 	if (req->state != NULL && req->state_free != NULL)
 		req->state_free(req->state);
 	memset(req, 0, sizeof(*req));

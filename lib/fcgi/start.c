@@ -100,6 +100,8 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		mlog_err(NULL, "libsodium failed to start");
 		goto bad;
 	}
+	mcrypto_password_concurrency(conf->password_hash_concurrency);
+	mfcgi_metrics_init(app);
 	if (app->needs_key) {
 		const char *kp = app->key_path != NULL ? app->key_path(conf) : conf->signing_key_path;
 

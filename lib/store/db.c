@@ -1,8 +1,11 @@
 /* The storage API's front: parameters, cursors, transactions, migrations. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock/clock.h"
 #include "log/log.h"
@@ -83,10 +86,48 @@ topics_reset(struct mdb *db)
 	db->topics_all = 0;
 }
 
+/* The time statements take, for the metrics (lib/fcgi/metrics.c). */
+static _Atomic uint64_t	 stat_us, stat_n;
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+stat_add(int64_t t0)
+{
+	int64_t d = now_us() - t0;
+
+	atomic_fetch_add(&stat_us, (uint64_t)(d > 0 ? d : 0));
+	atomic_fetch_add(&stat_n, 1);
+}
+
+void
+mdb_stats(uint64_t *us, uint64_t *n)
+{
+	*us = atomic_load(&stat_us);
+	*n = atomic_load(&stat_n);
+}
+
+static int
+timed_exec(struct mdb *db, const char *sql)
+{
+	int64_t	 t0 = now_us();
+	int	 rc = db->be->exec_sql(db, sql);
+
+	stat_add(t0);
+	return rc;
+}
+
 int
 mdb_begin(struct mdb *db)
 {
-	if (db->be->exec_sql(db, db->be->begin_sql) == -1)
+	if (timed_exec(db, db->be->begin_sql) == -1)
 		return -1;
 	db->intx = 1;
 	topics_reset(db);
@@ -148,7 +189,7 @@ int
 mdb_commit(struct mdb *db)
 {
 	db->intx = 0;
-	if (db->be->exec_sql(db, "COMMIT") == -1) {
+	if (timed_exec(db, "COMMIT") == -1) {
 		db->be->exec_sql(db, "ROLLBACK");
 		topics_reset(db);
 		return -1;
@@ -193,7 +234,8 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 {
 	struct mparam	 params[24];
 	struct mcur	*c;
-	int		 n = 0;
+	int64_t		 t0;
+	int		 n = 0, rc;
 
 	/*
 	 * A format that disagrees with the statement would read the wrong
@@ -229,7 +271,10 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 		return NULL;
 	c->db = db;
 	db->err = MDB_OK;
-	if (db->be->run(db, c, st, mstmt_sql(st, db->kind), params, n) == -1) {
+	t0 = now_us();
+	rc = db->be->run(db, c, st, mstmt_sql(st, db->kind), params, n);
+	stat_add(t0);
+	if (rc == -1) {
 		if (db->err == MDB_OK)
 			db->err = MDB_ERR_OTHER;
 		free(c);

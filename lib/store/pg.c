@@ -126,8 +126,9 @@ session(struct mdb *db)
  * Makes sure the connection is usable before a command.  A connection
  * lost while idle (the server restarted, or an administrator ended the
  * backend) is reset, and the statements prepared on it are forgotten.
- * The command that found it lost has already failed; it is not retried,
- * since it may have run before the connection dropped.  A connection
+ * The command that found it lost has already failed; it runs again only
+ * when it cannot have changed anything (retry_lost), since a write may
+ * have run before the connection dropped.  A connection
  * lost inside a transaction is not reset: the server has rolled the
  * transaction back, and running the caller's next statements outside it
  * would break its atomicity.  They fail until the caller rolls back.
@@ -158,6 +159,24 @@ ready(struct mdb *db)
 }
 
 /*
+ * 1 when a command that just failed may run again on a new connection:
+ * the connection was lost outside a transaction (an administrator ended
+ * the backend, the server restarted) and the command could not have
+ * changed anything, since it prepares, begins a transaction or only
+ * reads.  ready() then reconnects.  Once only (tries).
+ */
+static int
+retry_lost(struct pg *p, const char *sql, int prepare, int tries)
+{
+	if (tries > 0 || p->intx || PQstatus(p->conn) != CONNECTION_BAD)
+		return 0;
+	if (!prepare && strcmp(sql, "BEGIN") != 0 && strncmp(sql, "SELECT ", 7) != 0)
+		return 0;
+	mlog_warn(NULL, "pg: connection lost; reconnecting to run the command again");
+	return 1;
+}
+
+/*
  * Runs sql, which may hold several statements separated by ';' (the
  * migrations do); they stop at the first failure.  0 or -1 (db->err set).
  */
@@ -175,11 +194,17 @@ pg_exec_sql(struct mdb *db, const char *sql)
 		p->intx = 0;
 		return 0;
 	}
-	if (ready(db) == -1)
-		return -1;
-	res = PQexec(p->conn, sql);
-	rs = PQresultStatus(res);
-	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+	for (int tries = 0;; tries++) {
+		if (ready(db) == -1)
+			return -1;
+		res = PQexec(p->conn, sql);
+		rs = PQresultStatus(res);
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+			break;
+		if (retry_lost(p, sql, 0, tries)) {
+			PQclear(res);
+			continue;
+		}
 		seterr(db, res, "exec", -1);
 		goto out;
 	}
@@ -278,20 +303,7 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		db->err = MDB_ERR_OTHER;
 		return -1;
 	}
-	if (ready(db) == -1)
-		return -1;
 	snprintf(name, sizeof(name), "s%d", (int)st);
-	if (!p->prepared[st]) {
-		res = PQprepare(p->conn, name, sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			seterr(db, res, "prepare", (int)st);
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
-		/* Protocol-level statements outlive a rollback. */
-		p->prepared[st] = 1;
-	}
 	for (int i = 0; i < n; i++) {
 		if (params[i].null)
 			values[i] = NULL;
@@ -302,9 +314,33 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			values[i] = ints[i];
 		}
 	}
-	res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
-	rs = PQresultStatus(res);
-	if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+	for (int tries = 0;; tries++) {
+		if (ready(db) == -1)
+			return -1;
+		if (!p->prepared[st]) {
+			res = PQprepare(p->conn, name, sql, 0, NULL);
+			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				if (retry_lost(p, sql, 1, tries)) {
+					PQclear(res);
+					continue;
+				}
+				seterr(db, res, "prepare", (int)st);
+				goto out;
+			}
+			PQclear(res);
+			res = NULL;
+			/* Protocol-level statements outlive a rollback. */
+			p->prepared[st] = 1;
+		}
+		res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
+		rs = PQresultStatus(res);
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+			break;
+		if (retry_lost(p, sql, 0, tries)) {
+			PQclear(res);
+			res = NULL;
+			continue;
+		}
 		seterr(db, res, "statement", (int)st);
 		goto out;
 	}

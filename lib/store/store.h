@@ -38,6 +38,15 @@ enum mdb_backend mdb_backend(const struct mdb *);
  * stream the transaction wrote (see mdb_open); a rollback, or a commit
  * that fails, announces nothing.
  */
+/* Microseconds spent in statements, BEGIN and COMMIT by this process, and how many. */
+void		 mdb_stats(uint64_t *us, uint64_t *n);
+/*
+ * Writes the Prometheus text metrics of daemon name to path (through a
+ * temporary file and rename): its database time, and with fedq the
+ * outbound federation queue per destination.  0 or -1.
+ */
+int		 mstore_metrics_write(struct mdb *, const char *path, const char *name,
+		    int fedq);
 int		 mdb_begin(struct mdb *);
 int		 mdb_commit(struct mdb *);
 void		 mdb_rollback(struct mdb *);

@@ -219,6 +219,9 @@ class FakeClock:
     def __init__(self):
         fd, self.path = tempfile.mkstemp(prefix="myelin-clock-")
         os.close(fd)
+        # Readable by the stack's programs, which run as the unprivileged
+        # user when the tests run as root (myelin-stack(8), user).
+        os.chmod(self.path, 0o644)
         # Start at the real time and only go forward: rows this stack
         # writes must never look old to the other stacks' timer daemons.
         self.set(int(time.time() * 1000))
