@@ -41,6 +41,7 @@ static const struct mapp app = {
 
 /* Every "location ..." line nginx would read, in order. */
 static const char *const want[] = {
+	"location = /_myelin/metrics/test {",
 	"location ~ ^/_matrix/media/(?:v3|r0)/upload$ {",
 	"location ~ ^/_matrix/media/(?:v3|r0)/download/[^/]+/[^/]+$ {",
 	"location = /_matrix/client/v1/media/config {",
