@@ -18,8 +18,8 @@ from conftest import STACK, SERVER_NAME, free_port, start_stack, stop_stack
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="myelin-stack drops privileges only as root")
 
-SIGNERS = ("client", "admin-api", "federation", "timerd")
-OTHERS = ("sync", "media", "pusher")
+SIGNERS = ("client", "admin-api", "federation", "media", "timerd")
+OTHERS = ("sync", "pusher")
 
 
 def pid_of(stack, name):
