@@ -9,8 +9,11 @@ time."""
 import http.server
 import json
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -186,10 +189,15 @@ def svc():
 
 
 @pytest.fixture(scope="module")
-def astack(svc, tmp_path_factory):
-    reg = tmp_path_factory.mktemp("as") / "bridge.yaml"
+def astack(svc):
+    # Where the stack's programs, which drop to their user when the tests
+    # run as root, may read it (pytest's own tmp_path is root's alone).
+    d = tempfile.mkdtemp(prefix="myelin-e2e-as-")
+    os.chmod(d, 0o755)
+    reg = pathlib.Path(d) / "bridge.yaml"
     reg.write_text(REGISTRATION % {"id": AS_ID, "url": svc.url, "as_token": AS_TOKEN,
                                    "hs_token": HS_TOKEN})
+    os.chmod(reg, 0o644)
     clock = FakeClock()
     st = start_stack(extra_conf="app_service_config_files = %s\n" % reg,
                      env={"MYELIN_FAKE_CLOCK": clock.path}, pg=own_pg_database("appsvc"))
@@ -198,6 +206,7 @@ def astack(svc, tmp_path_factory):
     svc.stack = st
     yield st
     stop_stack(st)
+    shutil.rmtree(d, ignore_errors=True)
     os.unlink(clock.path)
 
 

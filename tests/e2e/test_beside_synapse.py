@@ -153,7 +153,10 @@ def beside():
     clock = FakeClock()
     stack = None
     try:
-        stack = start_stack(extra_conf=syn.dbconf + "synapse_media_store = %s\n" % media +
+        # Beside Synapse the programs run as Synapse's user, which owns its
+        # media store and database: the kit's Synapse runs as root here.
+        stack = start_stack(extra_conf="user = root\n" + syn.dbconf +
+                            "synapse_media_store = %s\n" % media +
                             "synapse_signing_key = %s\n" % os.path.join(hs, "signing.key"),
                             env={"MYELIN_FAKE_CLOCK": clock.path})
         stack.clock = clock
