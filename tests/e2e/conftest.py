@@ -408,3 +408,23 @@ def shared_secret_body(stack, nonce, username, password, admin=False, **extra):
             "admin": admin, "mac": mac.hexdigest()}
     body.update(extra)
     return body
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backend(name): the test belongs to one database "
+                            "backend's pass (sqlite or postgres) and is not collected in "
+                            "the other")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked backend("sqlite") or backend("postgres") is left out of
+    the other backend's pass (deselected, not skipped: tests/run counts a
+    skip as a failure, and each pass of make test runs the tests it can)."""
+    backend = "postgres" if os.environ.get("MYELIN_TEST_PG") else "sqlite"
+    keep, drop = [], []
+    for it in items:
+        m = it.get_closest_marker("backend")
+        (drop if m is not None and m.args[0] != backend else keep).append(it)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

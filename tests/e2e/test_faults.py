@@ -203,11 +203,10 @@ def test_sigkill_mid_send_load(fstack, uniq, program):
     check_exactly_once(user, room, load, "SIGKILL " + program)
 
 
+@pytest.mark.backend("sqlite")
 def test_sqlite_write_lock_held_elsewhere_is_waited_for(fstack, uniq):
     # Another connection holds SQLite's write lock for a second: sends
     # in the meantime wait for it (busy timeout) and succeed, no 500.
-    if PG:
-        pytest.skip("SQLite only")
     user = User.register(fstack, uniq("busy"))
     room = user.create_room()
     db = sqlite3.connect(os.path.join(fstack.dir, "myelin.db"), timeout=30,
@@ -232,7 +231,7 @@ def test_sqlite_write_lock_held_elsewhere_is_waited_for(fstack, uniq):
     assert results == [200] * 4
 
 
-@pytest.mark.skipif(not PG, reason="PostgreSQL only (MYELIN_TEST_PG)")
+@pytest.mark.backend("postgres")
 def test_postgres_backends_terminated_mid_send_load(uniq):
     conninfo = own_pg_database("faults")
     s = start_stack(pg=conninfo)
@@ -272,7 +271,7 @@ def can_mount_tmpfs():
     return ok
 
 
-@pytest.mark.skipif(PG is not None, reason="the SQLite database on a full disk")
+@pytest.mark.backend("sqlite")     # the SQLite database on a full disk
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and mount -t tmpfs")
 def test_full_disk_is_an_error_then_the_server_carries_on(uniq):
     mnt = tempfile.mkdtemp(prefix="myelin-full-")

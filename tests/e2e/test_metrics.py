@@ -2,6 +2,7 @@
 /_myelin/metrics/NAME, from loopback only (nginx allow/deny): requests by
 route and status class, a latency histogram, parked long-polls, the
 database's time."""
+import pytest
 import os
 import re
 import threading
@@ -81,14 +82,12 @@ def prom(path):
         return f.read()
 
 
+@pytest.mark.backend("sqlite")     # queues the row through SQLite
 def test_timer_daemon_writes_the_federation_queue_per_destination(stack, uniq):
     # myelin-timerd has no socket: its metrics are run/timerd.prom, every
     # 2 s.  An event queued for a destination that cannot be reached
     # shows as its queue depth, and its backoff once a send failed.
     import sqlite3
-    import pytest
-    if os.environ.get("MYELIN_TEST_PG"):
-        pytest.skip("queues the row through SQLite")
     u = User.register(stack, uniq("metq"))
     room = u.create_room()
     event_id = u.send_ok(room, {"msgtype": "m.text", "body": "queued"})
