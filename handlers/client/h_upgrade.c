@@ -403,6 +403,15 @@ upgrade(struct mreq *req, struct mroom_ctx *ctx, const char *old_id,
 	if ((pl = new_power_levels(&o, ver, me, extra_creators, &restore)) == NULL)
 		goto out;
 	add_state(initial, "m.room.power_levels", "", json_incref(pl));
+	/*
+	 * Synapse builds the new room with its private_chat preset under the
+	 * carried state, so an old room without m.room.guest_access (a
+	 * public_chat one) gets can_join in the new one (SyTest 60version_upgrade
+	 * waits for it).
+	 */
+	if (old_state(&o, "m.room.guest_access", "") == NULL)
+		add_state(initial, "m.room.guest_access", "", json_pack("{s:s}", "guest_access",
+		    "can_join"));
 	for (i = 0; i < sizeof(carried) / sizeof(carried[0]); i++)
 		if ((ev = (json_t *)old_state(&o, carried[i], "")) != NULL)
 			add_state(initial, carried[i], "",

@@ -196,3 +196,29 @@ def test_upgrade_keeps_raised_user_levels(stack, uniq):
     assert status == 200
     create = [e for e in full if e["type"] == "m.room.create"][0]
     assert create["sender"] == mod["user_id"] and "creator" not in create["content"]
+
+
+def test_upgrade_of_a_room_without_guest_access(stack, uniq):
+    """As Synapse (its private_chat preset under the carried state): a room
+    that has no m.room.guest_access (public_chat sends none) gets can_join
+    in its replacement, and one that has it keeps its own."""
+    alice = user(stack, uniq)
+    for preset, want in (("public_chat", "can_join"), ("private_chat", "can_join")):
+        status, body = stack.request("POST", C + "/createRoom", {"preset": preset},
+                                     token=alice["access_token"])
+        old = body["room_id"]
+        had = state(stack, alice, old, "m.room.guest_access")[0]
+        assert had == (404 if preset == "public_chat" else 200)
+        status, body = upgrade(stack, alice, old, {"new_version": "10"})
+        assert status == 200, body
+        status, ga = state(stack, alice, body["replacement_room"], "m.room.guest_access")
+        assert (status, ga.get("guest_access")) == (200, want)
+    status, body = stack.request("POST", C + "/createRoom", {"preset": "public_chat"},
+                                 token=alice["access_token"])
+    old = body["room_id"]
+    st, _ = stack.request("PUT", C + "/rooms/%s/state/m.room.guest_access/" % q(old),
+                          {"guest_access": "forbidden"}, token=alice["access_token"])
+    assert st == 200
+    status, body = upgrade(stack, alice, old, {"new_version": "10"})
+    status, ga = state(stack, alice, body["replacement_room"], "m.room.guest_access")
+    assert (status, ga.get("guest_access")) == (200, "forbidden")
