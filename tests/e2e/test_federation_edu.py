@@ -14,35 +14,16 @@ import pytest
 
 from conftest import STACK, free_port, own_pg_database, q
 from test_federation_keys import (  # noqa: F401 (fixtures)
-    FedStack, ca, fstack, synapse, synapse_client, synapse_user)
+    FedStack, fed_stack, ca, fstack, synapse, synapse_client, synapse_user)
 
 C = "/_matrix/client/v3"
 
 
-def make_stack(ca, tag):
-    directory = tempfile.mkdtemp(prefix="myelin-e2e-edu-")
-    port, fport = free_port(), free_port()
-    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
-            "--port", str(port), "--open-registration"]
-    pg = own_pg_database(tag)
-    if pg:
-        argv += ["--postgres", pg]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
-    with open(os.path.join(directory, "myelin.conf"), "a") as f:
-        f.write("federation_listen = 127.0.0.1:%d\n"
-                "tls_certificate = %s/server.chain.crt\n"
-                "tls_certificate_key = %s/server.key\n"
-                "federation_ca_file = %s/ca.crt\n"
-                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca, ca, ca))
-    subprocess.run([STACK, "up", directory], check=True, timeout=120)
-    return FedStack(directory, port, fport, os.path.join(ca, "ca.crt"))
-
-
 @pytest.fixture(scope="module")
 def pair(ca):
-    a = make_stack(ca, "edua")
+    a = fed_stack(ca, "edua")
     try:
-        b = make_stack(ca, "edub")
+        b = fed_stack(ca, "edub")
     except Exception:
         subprocess.run([STACK, "down", a.dir], timeout=60)
         raise

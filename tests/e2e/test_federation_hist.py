@@ -18,7 +18,7 @@ import pytest
 from conftest import STACK, free_port, own_pg_database, q
 from test_federation_in import F1, Joined, remote, send  # noqa: F401 (fixtures)
 from test_federation_keys import (  # noqa: F401 (fixtures)
-    FedStack, ca, fstack, synapse, synapse_client, synapse_user)
+    FedStack, ca, fed_stack, fstack, synapse, synapse_client, synapse_user)
 
 
 def state_ev(j, remote, etype, key, content, prev, depth, auth=None):
@@ -165,30 +165,9 @@ def test_history_is_backfilled_from_synapse(fstack, synapse):
     assert not any(e["type"] == "m.room.message" for e in tl), tl
 
 
-def real_clock_stack(ca, name):  # noqa: F811
-    """A federating stack as test_federation_keys.fstack, on the real clock
-    (the sender's backoff must run out)."""
-    directory = tempfile.mkdtemp(prefix="myelin-e2e-hist-")
-    port, fport = free_port(), free_port()
-    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
-            "--port", str(port), "--open-registration"]
-    pg = own_pg_database(name)
-    if pg:
-        argv += ["--postgres", pg]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
-    with open(os.path.join(directory, "myelin.conf"), "a") as f:
-        f.write("federation_listen = 127.0.0.1:%d\n"
-                "tls_certificate = %s/server.chain.crt\n"
-                "tls_certificate_key = %s/server.key\n"
-                "federation_ca_file = %s/ca.crt\n"
-                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca, ca, ca))
-    subprocess.run([STACK, "up", directory], check=True, timeout=120)
-    return FedStack(directory, port, fport, os.path.join(ca, "ca.crt"))
-
-
 @pytest.fixture(scope="module")
 def trio(ca):  # noqa: F811
-    stacks = [real_clock_stack(ca, "hist" + n) for n in "abc"]
+    stacks = [fed_stack(ca, "hist" + n) for n in "abc"]
     yield stacks
     for s in stacks:
         subprocess.run([STACK, "down", s.dir], timeout=60)

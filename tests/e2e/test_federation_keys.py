@@ -182,6 +182,34 @@ def ca():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def fed_stack(ca_dir, name, extra="", clock=None):
+    """A myelin stack named localhost:FPORT federating over TLS on loopback
+    with the test CA of ca_dir, other loopback servers allowed; on clock
+    (a FakeClock) when given, else the real one.  On PostgreSQL a
+    database of its own (the other stacks' senders must not take its
+    queued rows: they sign as another server)."""
+    directory = tempfile.mkdtemp(prefix="myelin-e2e-%s-" % name)
+    port, fport = free_port(), free_port()
+    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
+            "--port", str(port), "--open-registration"]
+    pg = own_pg_database(name)
+    if pg:
+        argv += ["--postgres", pg]
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    with open(os.path.join(directory, "myelin.conf"), "a") as f:
+        f.write("federation_listen = 127.0.0.1:%d\n"
+                "tls_certificate = %s/server.chain.crt\n"
+                "tls_certificate_key = %s/server.key\n"
+                "federation_ca_file = %s/ca.crt\n"
+                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca_dir, ca_dir, ca_dir) +
+                extra)
+    env = dict(os.environ, MYELIN_FAKE_CLOCK=clock.path) if clock is not None else None
+    subprocess.run([STACK, "up", directory], check=True, timeout=120, env=env)
+    s = FedStack(directory, port, fport, os.path.join(ca_dir, "ca.crt"))
+    s.clock = clock
+    return s
+
+
 @pytest.fixture(scope="module")
 def fstack(ca):
     directory = tempfile.mkdtemp(prefix="myelin-e2e-fed-")

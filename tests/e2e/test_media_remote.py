@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (STACK, FakeClock, admin_login, free_port, media_path, own_pg_database,
                       q)
-from test_federation_keys import FedStack, ca, remote  # noqa: F401 (fixtures)
+from test_federation_keys import FedStack, ca, fed_stack, remote  # noqa: F401 (fixtures)
 from test_media import M3, C1, fetch, png
 
 
@@ -77,27 +77,7 @@ class Pages:
 
 def make_fstack(ca_dir, name, extra=""):
     """A myelin stack federating over TLS on loopback, on a fake clock."""
-    directory = tempfile.mkdtemp(prefix="myelin-e2e-%s-" % name)
-    port, fport = free_port(), free_port()
-    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
-            "--port", str(port), "--open-registration"]
-    pg = own_pg_database(name)
-    if pg:
-        argv += ["--postgres", pg]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
-    with open(os.path.join(directory, "myelin.conf"), "a") as f:
-        f.write("federation_listen = 127.0.0.1:%d\n"
-                "tls_certificate = %s/server.chain.crt\n"
-                "tls_certificate_key = %s/server.key\n"
-                "federation_ca_file = %s/ca.crt\n"
-                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca_dir, ca_dir, ca_dir) +
-                extra)
-    clock = FakeClock()
-    subprocess.run([STACK, "up", directory], check=True, timeout=120,
-                   env=dict(os.environ, MYELIN_FAKE_CLOCK=clock.path))
-    s = FedStack(directory, port, fport, os.path.join(ca_dir, "ca.crt"))
-    s.clock = clock
-    return s
+    return fed_stack(ca_dir, name, extra, clock=FakeClock())
 
 
 def stop_fstack(s):
