@@ -1,4 +1,5 @@
 /* JSON helpers over jansson: the canonical emitter, bounded parsing, accessors. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,7 +253,7 @@ emit_real(struct buf *b, double d)
 	char	num[40];
 	int	p, len = 0;
 
-	if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+	if (!isfinite(d))
 		return -1;
 	for (p = 1; p <= 17; p++) {
 		len = snprintf(num, sizeof(num), "%.*g", p, d);
