@@ -48,6 +48,13 @@ int	thumb_query(struct mreq *, struct thumb_ask *);
 int	thumb_get(struct mreq *, const struct mmedia *m, const struct thumb_ask *ask,
 	    char **rel, char **ct, char *suffix, size_t suffixsz);
 
+/*
+ * Makes the default thumbnail sizes of a just-uploaded image (of
+ * content_type), as Synapse does at upload; what cannot be made is left
+ * for a request to fail on, and the request is not failed.
+ */
+void	thumb_ahead(struct mreq *, const char *media_id, const char *content_type);
+
 /* Path of the myelin-thumbnail program, found beside our own binary. */
 extern char	*media_thumbnailer;
 /* That path (malloc'd, myelin-thumbnail beside /proc/self/exe), or NULL. */

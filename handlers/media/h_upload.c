@@ -260,6 +260,7 @@ h_upload(struct mreq *req)
 		goto out;
 	}
 	mlog_info(req->id, "upload %s: %lld bytes by %s", id, (long long)size, req->auth.user_id);
+	thumb_ahead(req, id, req->content_type);
 	rc = mfcgi_reply(req, 200, json_pack("{s:o}", "content_uri", content_uri(req, id)));
 out:
 	if (rc == -1 && stored) {
@@ -371,6 +372,7 @@ h_upload_put(struct mreq *req)
 		goto out;
 	}
 	mlog_info(req->id, "upload %s: %lld bytes by %s", id, (long long)size, req->auth.user_id);
+	thumb_ahead(req, id, req->content_type);
 	rc = mfcgi_reply(req, 200, json_object());
 out:
 	free(path);

@@ -311,3 +311,40 @@ fail:
 	free(src);
 	return -1;
 }
+
+/*
+ * As Synapse: the default sizes of a new image are made as it is
+ * uploaded, so that the first thumbnail request finds them; other asks
+ * pick among them.  A size that cannot be made (not an image after all,
+ * past max_image_pixels) is left for the request that asks, which says
+ * why: the upload itself succeeded, so its failure is not the answer's.
+ */
+void
+thumb_ahead(struct mreq *req, const char *media_id, const char *content_type)
+{
+	struct mmedia	 m;
+	struct thumb_ask ask;
+	char		*rel, *ct, suffix[64];
+
+	if (media_thumb_type(content_type) == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.media_id = (char *)media_id;
+	m.content_type = (char *)content_type;
+	for (size_t i = 0; i < sizeof(tsizes) / sizeof(tsizes[0]); i++) {
+		ask.w = tsizes[i].w;
+		ask.h = tsizes[i].h;
+		ask.method = tsizes[i].method;
+		ask.animated = 0;
+		if (thumb_get(req, &m, &ask, &rel, &ct, suffix, sizeof(suffix)) == -1) {
+			mlog_debug(req->id, "%s %dx%d-%s: not made ahead (%s)", media_id,
+			    tsizes[i].w, tsizes[i].h, tsizes[i].method, req->errmsg);
+			req->failed = 0;
+			json_decref(req->errextra);
+			req->errextra = NULL;
+			break;	/* one size refused: the others would be too */
+		}
+		free(rel);
+		free(ct);
+	}
+}

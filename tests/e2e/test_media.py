@@ -277,6 +277,28 @@ def test_png_bomb_is_refused_not_decoded(stack, account):
     assert status == 200
 
 
+def test_default_sizes_made_at_upload(stack, account):
+    """As Synapse: an image's default thumbnail sizes exist once its upload
+    is answered, before anyone asks; a file that is not an image gets none
+    and its upload still succeeds."""
+    tok = account["access_token"]
+    media_id = upload(stack, tok, png(1000, 800), "image/png")
+    d = os.path.join(media_path(stack.dir), "thumb", media_id[:2], media_id[2:4], media_id[4:])
+    assert sorted(os.listdir(d)) == sorted(
+        ["32x32-crop", "96x96-crop", "320x240-scale", "640x480-scale", "800x600-scale"])
+    made = os.stat(os.path.join(d, "96x96-crop"))
+    status, h, data = fetch(stack, "GET", C1 + "/thumbnail/localhost/%s?width=96&height=96"
+                            "&method=crop" % media_id, tok)
+    assert status == 200 and struct.unpack(">II", data[16:24]) == (96, 96)
+    # Served from what the upload made: not made again (a new one would be
+    # a new file renamed into place).
+    now = os.stat(os.path.join(d, "96x96-crop"))
+    assert (now.st_ino, now.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    media_id = upload(stack, tok, b"not an image at all", "image/png")
+    d = os.path.join(media_path(stack.dir), "thumb", media_id[:2], media_id[2:4], media_id[4:])
+    assert not os.path.exists(d) or os.listdir(d) == []
+
+
 def test_thumbnail_parameters(stack, account):
     tok = account["access_token"]
     media_id = upload(stack, tok, png(64, 48), "image/png")
