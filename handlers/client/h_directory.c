@@ -176,11 +176,11 @@ network_rooms(struct mreq *req, json_t *all, const char *instance)
 	json_decref(more);
 	if ((n = json_array_size(all)) < 2)
 		return 0;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
+	if ((v = calloc(n, sizeof(json_t *))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(all, i));
-	qsort(v, n, sizeof(*v), summary_cmp);
+	qsort(v, n, sizeof(json_t *), summary_cmp);
 	json_array_clear(all);
 	for (i = 0; i < n; i++)
 		json_array_append_new(all, v[i]);

@@ -284,7 +284,7 @@ thumb_get(struct mreq *req, const struct mmedia *m, const struct thumb_ask *ask,
 		goto fail;
 	}
 	if (got == 0) {
-		int64_t size;
+		int64_t size = 0;
 
 		if (thumb_make(req, src, abs, t->w, t->h, t->method, outtype, &size) == -1)
 			goto fail;

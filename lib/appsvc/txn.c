@@ -185,10 +185,8 @@ mappsvc_ephemeral_queue(struct mdb *db, const struct mconfig *c, const char *roo
 				rc = -1;
 			continue;
 		}
-		if (js == NULL && (js = json_dumps(edu, JSON_COMPACT)) == NULL)
-			rc = -1;
-		else if (mstore_outbox_put(db, MAPPSVC_OUTBOX, as->id, NULL, js,
-		    mclock_now_ms()) == -1)
+		if ((js == NULL && (js = json_dumps(edu, JSON_COMPACT)) == NULL) ||
+		    mstore_outbox_put(db, MAPPSVC_OUTBOX, as->id, NULL, js, mclock_now_ms()) == -1)
 			rc = -1;
 	}
 	free(js);
