@@ -94,7 +94,8 @@ mpush_destination(const char *user_id, const char *app_id, const char *pushkey)
 /*
  * Queues, for the gateway of every http pusher of users[0..n), the
  * notification of event_id with actions (JSON text), or a badge update
- * when event_id is NULL, in the caller's transaction.  0 or -1.
+ * when event_id is NULL (actions then {"badge": N}, the number as the
+ * caller's transaction leaves it), in the caller's transaction.  0 or -1.
  */
 static int
 push_queue(struct mdb *db, const char *event_id, const char *actions,
@@ -117,7 +118,7 @@ push_queue(struct mdb *db, const char *event_id, const char *actions,
 		    keys[i].pushkey);
 
 		if (dest == NULL || mstore_outbox_put(db, MPUSH_OUTBOX, dest, event_id,
-		    event_id != NULL ? actions : NULL, mclock_now_ms()) == -1) {
+		    actions, mclock_now_ms()) == -1) {
 			free(dest);
 			goto out;
 		}
@@ -270,7 +271,13 @@ mpush_receipt_put(struct mdb *db, const char *room_id, const char *user_id, cons
 	 * The unread count moved: the user's gateways get the new badge, as
 	 * Synapse sends one on a receipt.
 	 */
-	if (n > 0 && push_queue(db, NULL, NULL, &user_id, 1) == -1)
-		return -1;
+	if (n > 0) {
+		int64_t	 badge = mpush_badge(db, user_id);
+		char	 js[64];
+
+		snprintf(js, sizeof(js), "{\"badge\":%lld}", (long long)badge);
+		if (badge == -1 || push_queue(db, NULL, js, &user_id, 1) == -1)
+			return -1;
+	}
 	return 1;
 }

@@ -86,12 +86,9 @@ mpush_notify_body(const json_t *ev, const char *event_id, const char *user_id,
 	return json_pack("{s:o}", "notification", n);
 }
 
-/*
- * The user's badge: as Synapse's default (push.group_unread_count_by_room),
- * the number of rooms with unread notifications.  -1 on failure.
- */
-static int64_t
-badge_of(struct mdb *db, const char *user_id)
+/* The badge (push/push.h). */
+int64_t
+mpush_badge(struct mdb *db, const char *user_id)
 {
 	struct mpushcount	*c = NULL;
 	size_t			 n = 0;
@@ -160,8 +157,21 @@ deliver_one(const struct mpush_gateway *gw, struct mdb *db, const char *user_id,
 
 	memset(&r, 0, sizeof(r));
 	memset(&ev, 0, sizeof(ev));
-	if ((unread = badge_of(db, user_id)) == -1)
+	/*
+	 * A badge update tells the number its receipt left (counted in the
+	 * receipt's transaction), so that an event stored since cannot make
+	 * it look changed; a notification tells the number now.
+	 */
+	if (row->ref == NULL && row->payload != NULL &&
+	    (actions = json_loads(row->payload, 0, NULL)) != NULL &&
+	    json_is_integer(json_object_get(actions, "badge")))
+		unread = json_integer_value(json_object_get(actions, "badge"));
+	else if ((unread = mpush_badge(db, user_id)) == -1) {
+		json_decref(actions);
 		return MOUTBOX_RETRY;
+	}
+	json_decref(actions);
+	actions = NULL;
 	/* As Synapse: a badge update goes only when the number changed. */
 	if (row->ref == NULL && unread == *last_badge)
 		return MOUTBOX_DONE;

@@ -217,4 +217,11 @@ json_t	*mpush_notify_body(const json_t *event, const char *event_id, const char 
 	    int64_t pushkey_ts, const json_t *data, const char *sender_name,
 	    const char *room_name);
 
+/*
+ * The user's badge: as Synapse's default (push.group_unread_count_by_room),
+ * the number of rooms with unread notifications.  -1 on failure.
+ */
+struct mdb;
+int64_t	mpush_badge(struct mdb *, const char *user_id);
+
 #endif
