@@ -881,6 +881,9 @@ membership_via(struct mreq *req, enum mroom_target need, const char *room_id,
 	    (rc = remote_servers(req, room_id, target, join || knock, via, &servers)) != 0) {
 		if (rc == 1)
 			rc = remote_membership(req, room_id, m, content, servers);
+		/* A new join of a replacement room held elsewhere, as below. */
+		if (rc == 0 && join && (before == NULL || strcmp(before, "join") != 0))
+			room_upgrade_joined(req, room_id, req->auth.user_id);
 		json_decref(servers);
 		json_decref(content);
 		free(before);

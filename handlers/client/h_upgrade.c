@@ -512,9 +512,26 @@ room_upgrade_carry(struct mreq *req, const char *old_id, const char *new_id,
     const char *user_id)
 {
 	json_t		*tags = NULL, *direct = NULL, *list, *v;
+	struct mroom	 room;
 	const char	*k;
 	size_t		 i;
 	int		 changed = 0;
+
+	/*
+	 * As Synapse when one of its users joins a replacement room: this
+	 * server's aliases of the old room point at the new one, and its
+	 * directory lists the new room in place of the old (the upgrade did
+	 * so already when it was ours; for a room upgraded on another server
+	 * this is where it happens).
+	 */
+	if (mstore_alias_move(req->db, old_id, new_id) == -1)
+		mlog_warn(req->id, "%s: aliases of %s not moved to %s", __func__, old_id, new_id);
+	if (mstore_room_get(req->db, old_id, &room) == 1) {
+		if (room.is_public && (mstore_room_set_public(req->db, old_id, 0) == -1 ||
+		    mstore_room_set_public(req->db, new_id, 1) == -1))
+			mlog_warn(req->id, "%s: directory not moved to %s", __func__, new_id);
+		mroom_fini(&room);
+	}
 
 	if (mstore_account_data_get(req->db, user_id, old_id, "m.tag", &tags) == 1 &&
 	    json_object_size(json_object_get(tags, "tags")) > 0 &&
