@@ -511,11 +511,28 @@ void
 room_upgrade_carry(struct mreq *req, const char *old_id, const char *new_id,
     const char *user_id)
 {
-	json_t		*tags = NULL, *direct = NULL, *list, *v;
+	json_t		*tags = NULL, *direct = NULL, *list, *v, *tomb;
 	struct mroom	 room;
 	const char	*k;
 	size_t		 i;
-	int		 changed = 0;
+	int		 changed = 0, err = 0, replaced;
+
+	/*
+	 * Only for a room the old one names as its replacement: a create
+	 * event may name any room as its predecessor, but only those with
+	 * the power to send m.room.tombstone in the old room can make this
+	 * server move its aliases and directory entry (or a user's tags).
+	 */
+	tomb = mstore_cstate_event(req->db, old_id, "m.room.tombstone", "", &err);
+	replaced = !err && tomb != NULL && mjson_str(json_object_get(tomb, "content"),
+	    "replacement_room") != NULL && strcmp(mjson_str(json_object_get(tomb, "content"),
+	    "replacement_room"), new_id) == 0;
+	json_decref(tomb);
+	if (!replaced) {
+		mlog_info(req->id, "%s does not replace %s (no tombstone naming it): nothing carried",
+		    new_id, old_id);
+		return;
+	}
 
 	/*
 	 * As Synapse when one of its users joins a replacement room: this

@@ -222,3 +222,39 @@ def test_upgrade_of_a_room_without_guest_access(stack, uniq):
     status, body = upgrade(stack, alice, old, {"new_version": "10"})
     status, ga = state(stack, alice, body["replacement_room"], "m.room.guest_access")
     assert (status, ga.get("guest_access")) == (200, "forbidden")
+
+
+def test_a_create_naming_a_predecessor_carries_nothing(stack, uniq):
+    """A room whose create event names another room as its predecessor,
+    without that room's tombstone pointing back, moves none of its
+    aliases, directory entry or members' tags on a join (anyone may write
+    a predecessor; only the old room's powers may write its tombstone)."""
+    alice, bob, mallory = user(stack, uniq), user(stack, uniq), user(stack, uniq)
+    ta, tb, tm = alice["access_token"], bob["access_token"], mallory["access_token"]
+    status, body = stack.request("POST", C + "/createRoom", {"preset": "public_chat"}, token=ta)
+    victim = body["room_id"]
+    alias = "#victim%s:%s" % (uniq("v")[-6:], stack.server_name)
+    assert stack.request("PUT", C + "/directory/room/" + q(alias), {"room_id": victim},
+                         token=ta)[0] == 200
+    assert stack.request("PUT", C + "/directory/list/room/" + q(victim),
+                         {"visibility": "public"}, token=ta)[0] == 200
+    assert stack.request("POST", C + "/join/" + q(victim), {}, token=tb)[0] == 200
+    assert stack.request("PUT", C + "/user/%s/rooms/%s/tags/fav" % (q(bob["user_id"]),
+                         q(victim)), {}, token=tb)[0] == 200
+    status, body = stack.request("POST", C + "/createRoom", {
+        "preset": "public_chat", "creation_content": {
+            "predecessor": {"room_id": victim, "event_id": "$nothing"}}}, token=tm)
+    if status != 200:
+        # Refused outright is as safe: nothing to carry.
+        assert status == 400, body
+        return
+    fake = body["room_id"]
+    assert stack.request("POST", C + "/join/" + q(fake), {}, token=tb)[0] == 200
+    status, got = stack.request("GET", C + "/directory/room/" + q(alias), token=tb)
+    assert (status, got["room_id"]) == (200, victim)
+    status, tags = stack.request("GET", C + "/user/%s/rooms/%s/tags" % (q(bob["user_id"]),
+                                 q(fake)), token=tb)
+    assert (status, tags) == (200, {"tags": {}})
+    status, pr = stack.request("GET", C + "/publicRooms")
+    listed = [r["room_id"] for r in pr["chunk"]]
+    assert victim in listed
