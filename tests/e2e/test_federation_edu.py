@@ -82,7 +82,7 @@ def room(pair):
 
 
 def ephemeral(body, rid, etype):
-    r = body["rooms"].get("join", {}).get(rid, {})
+    r = body.get("rooms", {}).get("join", {}).get(rid, {})
     return [e for e in r.get("ephemeral", {}).get("events", []) if e["type"] == etype]
 
 
