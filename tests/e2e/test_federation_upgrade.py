@@ -7,7 +7,7 @@ to the new room" and "... remove a room from their public directory")."""
 import os
 
 from conftest import q
-from test_federation_edu import C, call, pair  # noqa: F401 (fixtures)
+from test_federation_edu import C, Waiter, call, pair  # noqa: F401 (fixtures)
 from test_federation_keys import ca  # noqa: F401 (fixtures)
 
 
@@ -27,8 +27,15 @@ def test_joining_a_replacement_room_held_elsewhere_carries_tags_aliases_director
     alias = "#upg%d:%s" % (n, b.server_name)
     call(b, tb, "PUT", C + "/directory/room/" + q(alias), {"room_id": old})
     call(b, tb, "PUT", C + "/directory/list/room/" + q(old), {"visibility": "public"})
+    w = Waiter(b, tb)
     new = call(a, ta, "POST", C + "/rooms/%s/upgrade" % q(old),
                {"new_version": "10"})["replacement_room"]
+    # As a client does: it learns of the replacement from the tombstone in
+    # its own server's copy of the old room, then joins it.
+    w.until(lambda body: any(
+        e["type"] == "m.room.tombstone" and e["content"].get("replacement_room") == new
+        for e in body.get("rooms", {}).get("join", {}).get(old, {}).get(
+            "timeline", {}).get("events", [])), "the tombstone on B")
     call(b, tb, "POST", C + "/join/%s?server_name=%s" % (q(new), q(a.server_name)), {})
     tags = call(b, tb, "GET", C + "/user/%s/rooms/%s/tags" % (q(bob["user_id"]), q(new)))
     assert tags == {"tags": {"work": {"order": 0.5}}}
