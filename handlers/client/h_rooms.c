@@ -1015,25 +1015,26 @@ join_alias_remote(struct mreq *req, const char *alias, char **room_id, json_t *v
 }
 
 /*
- * Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server
- * resolve here, others' are asked of their server; server_name and via
- * name the servers to join through when no user of ours is in the room.
+ * membership ("join" or "knock") of the caller in target, a room ID or
+ * an alias: this server's (its directory, or the application service
+ * whose namespace holds it) or another server's (asked over
+ * federation), with join_via's servers.  400 M_INVALID_PARAM for
+ * neither, 404 M_NOT_FOUND for an unknown alias.
  */
-int
-h_join_alias(struct mreq *req)
+static int
+membership_of_target(struct mreq *req, const char *target, const char *membership)
 {
-	const char	*target = req->params[0];
-	char		*room_id = NULL;
-	json_t		*via;
-	int		 rc;
+	char	*room_id = NULL;
+	json_t	*via;
+	int	 rc;
 
 	if (target[0] != '!' && (target[0] != '#' || strchr(target, ':') == NULL))
 		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
 	if ((via = join_via(req)) == NULL)
 		return -1;
 	if (target[0] == '!') {
-		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, "join", 1,
-		    via);
+		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, membership,
+		    1, via);
 		json_decref(via);
 		return rc;
 	}
@@ -1049,10 +1050,22 @@ h_join_alias(struct mreq *req)
 		json_decref(via);
 		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
 	}
-	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "join", 1, via);
+	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, membership, 1,
+	    via);
 	json_decref(via);
 	free(room_id);
 	return rc;
+}
+
+/*
+ * Spec: C-S API, POST /join/{roomIdOrAlias}: aliases on this server
+ * resolve here, others' are asked of their server; server_name and via
+ * name the servers to join through when no user of ours is in the room.
+ */
+int
+h_join_alias(struct mreq *req)
+{
+	return membership_of_target(req, req->params[0], "join");
 }
 
 /*
@@ -1067,40 +1080,11 @@ h_join_alias(struct mreq *req)
 int
 h_knock(struct mreq *req)
 {
-	const char	*target = req->params[0];
-	const json_t	*reason = json_object_get(req->body, "reason");
-	char		*room_id = NULL;
-	json_t		*via;
-	int		 rc;
+	const json_t *reason = json_object_get(req->body, "reason");
 
 	if (reason != NULL && !json_is_string(reason))
 		return mfcgi_fail(req, MERR_BAD_JSON, "reason must be a string");
-	if (target[0] != '!' && (target[0] != '#' || strchr(target, ':') == NULL))
-		return mfcgi_fail(req, MERR_INVALID_PARAM, "Not a room ID or alias");
-	if ((via = join_via(req)) == NULL)
-		return -1;
-	if (target[0] == '!') {
-		rc = membership_via(req, MROOM_TARGET_ANY, target, req->auth.user_id, "knock", 1,
-		    via);
-		json_decref(via);
-		return rc;
-	}
-	if (strcmp(strchr(target, ':') + 1, req->conf->server_name) != 0) {
-		if (join_alias_remote(req, target, &room_id, via) == -1) {
-			json_decref(via);
-			return -1;
-		}
-	} else if ((rc = mstore_alias_get(req->db, target, &room_id, NULL)) == -1) {
-		json_decref(via);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	} else if (rc == 0) {
-		json_decref(via);
-		return mfcgi_fail(req, MERR_NOT_FOUND, "Room alias not found");
-	}
-	rc = membership_via(req, MROOM_TARGET_ANY, room_id, req->auth.user_id, "knock", 1, via);
-	json_decref(via);
-	free(room_id);
-	return rc;
+	return membership_of_target(req, req->params[0], "knock");
 }
 
 /*
