@@ -110,25 +110,32 @@ mstore_fedq_next_retry(struct mdb *db, int64_t now, int64_t *ts)
 	return rc;
 }
 
-json_t *
-mstore_fedq_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
+/*
+ * The rows of a queue statement st (id first) for destination as a JSON
+ * array, each made by row (NULL: a row that does not parse, which
+ * cannot be sent and is skipped; *failed set: out of memory); *last the
+ * last row's ID.  A new array, or NULL.
+ */
+static json_t *
+batch(struct mdb *db, enum mstmt st, const char *destination, int64_t limit, int64_t *last,
+    json_t *(*row)(struct mcur *, int *failed))
 {
 	struct mcur	*c;
-	json_t		*out, *pdu;
-	int		 rc;
+	json_t		*out, *v;
+	int		 rc, failed = 0;
 
 	*last = 0;
 	if ((out = json_array()) == NULL)
 		return NULL;
-	if ((c = mdb_query(db, MSTMT_FEDQ_BATCH, "si", destination, limit)) == NULL) {
+	if ((c = mdb_query(db, st, "si", destination, limit)) == NULL) {
 		json_decref(out);
 		return NULL;
 	}
 	while ((rc = mcur_next(c)) == 1) {
 		*last = mcur_int(c, 0);
-		/* A row that does not parse cannot be sent: it is skipped. */
-		if ((pdu = json_loads(mcur_text(c, 1), 0, NULL)) != NULL &&
-		    json_array_append_new(out, pdu) == -1) {
+		if ((v = row(c, &failed)) == NULL && !failed)
+			continue;
+		if (failed || json_array_append_new(out, v) == -1) {
 			rc = -1;
 			break;
 		}
@@ -139,6 +146,19 @@ mstore_fedq_batch(struct mdb *db, const char *destination, int64_t limit, int64_
 		return NULL;
 	}
 	return out;
+}
+
+static json_t *
+pdu_row(struct mcur *c, int *failed)
+{
+	(void)failed;
+	return json_loads(mcur_text(c, 1), 0, NULL);
+}
+
+json_t *
+mstore_fedq_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
+{
+	return batch(db, MSTMT_FEDQ_BATCH, destination, limit, last, pdu_row);
 }
 
 int
@@ -188,37 +208,22 @@ mstore_fedq_edu_add(struct mdb *db, const char *destination, const char *edu_typ
 	return rc;
 }
 
+static json_t *
+edu_row(struct mcur *c, int *failed)
+{
+	json_t *content = json_loads(mcur_text(c, 2), 0, NULL), *v;
+
+	if (content == NULL)
+		return NULL;
+	if ((v = json_pack("{s:s,s:o}", "edu_type", mcur_text(c, 1), "content", content)) == NULL)
+		*failed = 1;
+	return v;
+}
+
 json_t *
 mstore_fedq_edu_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
 {
-	struct mcur	*c;
-	json_t		*out, *content;
-	int		 rc;
-
-	*last = 0;
-	if ((out = json_array()) == NULL)
-		return NULL;
-	if ((c = mdb_query(db, MSTMT_FEDQ_EDU_BATCH, "si", destination, limit)) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	while ((rc = mcur_next(c)) == 1) {
-		*last = mcur_int(c, 0);
-		/* A row that does not parse cannot be sent: it is skipped. */
-		if ((content = json_loads(mcur_text(c, 2), 0, NULL)) == NULL)
-			continue;
-		if (json_array_append_new(out, json_pack("{s:s,s:o}", "edu_type",
-		    mcur_text(c, 1), "content", content)) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (rc == -1) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return batch(db, MSTMT_FEDQ_EDU_BATCH, destination, limit, last, edu_row);
 }
 
 int
