@@ -20,6 +20,91 @@
 /* A request to a destination waits at most this long. */
 #define SEND_TIMEOUT_MS	(20 * 1000)
 
+/* What this process sent to one destination (its metrics). */
+enum txres { TX_SENT, TX_REFUSED, TX_FAILED, TX__MAX };
+static const char *const txres_names[TX__MAX] = { "sent", "refused", "failed" };
+struct dstat {
+	char		*dest;
+	uint64_t	 txns[TX__MAX];
+	uint64_t	 pdus, edus;
+};
+static struct dstat	*dstats;
+static size_t		 dstatsz;
+
+/* The counters of dest, made on first use; NULL when out of memory (not counted). */
+static struct dstat *
+dstat_get(const char *dest)
+{
+	struct dstat	*p;
+
+	for (size_t i = 0; i < dstatsz; i++)
+		if (strcmp(dstats[i].dest, dest) == 0)
+			return &dstats[i];
+	if ((p = reallocarray(dstats, dstatsz + 1, sizeof(*dstats))) == NULL)
+		return NULL;
+	dstats = p;
+	p = &dstats[dstatsz];
+	memset(p, 0, sizeof(*p));
+	if ((p->dest = strdup(dest)) == NULL)
+		return NULL;
+	dstatsz++;
+	return p;
+}
+
+static void
+count(const char *dest, enum txres res, size_t pdus, size_t edus)
+{
+	struct dstat *d = dstat_get(dest);
+
+	if (d == NULL)
+		return;
+	d->txns[res]++;
+	if (res == TX_SENT) {
+		d->pdus += pdus;
+		d->edus += edus;
+	}
+}
+
+void
+mfed_sender_metrics(FILE *f)
+{
+	fputs("# HELP myelin_fed_transactions_total Transactions this sender put to a"
+	    " destination, by result (sent, refused: a 4xx, failed: retried later).\n"
+	    "# TYPE myelin_fed_transactions_total counter\n"
+	    "# HELP myelin_fed_pdus_sent_total PDUs a destination took from this sender.\n"
+	    "# TYPE myelin_fed_pdus_sent_total counter\n"
+	    "# HELP myelin_fed_edus_sent_total EDUs a destination took from this sender.\n"
+	    "# TYPE myelin_fed_edus_sent_total counter\n", f);
+	for (size_t i = 0; i < dstatsz; i++) {
+		const struct dstat *d = &dstats[i];
+
+		/* Server names (the grammar): no quote, backslash or newline. */
+		if (strpbrk(d->dest, "\"\\\n") != NULL)
+			continue;
+		for (int r = 0; r < TX__MAX; r++)
+			fprintf(f, "myelin_fed_transactions_total{destination=\"%s\",result=\"%s\"}"
+			    " %llu\n", d->dest, txres_names[r], (unsigned long long)d->txns[r]);
+		fprintf(f, "myelin_fed_pdus_sent_total{destination=\"%s\"} %llu\n"
+		    "myelin_fed_edus_sent_total{destination=\"%s\"} %llu\n", d->dest,
+		    (unsigned long long)d->pdus, d->dest, (unsigned long long)d->edus);
+	}
+}
+
+unsigned
+mfed_shard_of(const char *destination, unsigned nshards)
+{
+	uint32_t		 h = 2166136261u;
+	const unsigned char	*p;
+
+	if (nshards <= 1)
+		return 0;
+	for (p = (const unsigned char *)destination; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h % nshards;
+}
+
 int64_t
 mfed_backoff_next(int64_t prev)
 {
@@ -39,6 +124,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 	json_t	*pdus, *edus, *body, *reply;
 	char	 path[128];
 	int64_t	 last, elast, backoff;
+	size_t	 npdus, nedus;
 	long	 status;
 	int	 rc;
 
@@ -59,6 +145,8 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		 * to the receiver.  (A typing or presence row replaced in
 		 * between makes a new one, which is only a newer state.)
 		 */
+		npdus = json_array_size(pdus);
+		nedus = json_array_size(edus);
 		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%lld.%lld",
 		    (long long)last, (long long)elast);
 		if ((body = json_pack("{s:s,s:I,s:o,s:o}", "origin", conf->server_name,
@@ -69,6 +157,9 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		json_decref(body);
 		json_decref(reply);
 		if (rc == 0 && status >= 200 && status < 300) {
+			count(dest, TX_SENT, npdus, nedus);
+			mlog_debug(NULL, "federation: %s took transaction %s (%zu PDUs, %zu EDUs)",
+			    dest, path, npdus, nedus);
 			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
 			    (elast > 0 && mstore_fedq_edu_done(db, dest, elast) == -1) ||
 			    mstore_fedq_backoff_set(db, dest, 0, 0) == -1)
@@ -77,6 +168,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 		}
 		if (rc == 0 && status >= 400 && status < 500 && status != 429) {
 			/* Refused as it is: sending it again would not help. */
+			count(dest, TX_REFUSED, 0, 0);
 			mlog_warn(NULL, "federation: %s refused transaction %s: %ld", dest, path,
 			    status);
 			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
@@ -84,6 +176,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 				return -1;
 			continue;
 		}
+		count(dest, TX_FAILED, 0, 0);
 		if ((backoff = mstore_fedq_backoff(db, dest)) == -1)
 			return -1;
 		backoff = mfed_backoff_next(backoff);
@@ -95,7 +188,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 
 int64_t
 mfed_send_due(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
-    int64_t now)
+    int64_t now, unsigned shard, unsigned nshards)
 {
 	json_t		*due;
 	const json_t	*v;
@@ -105,7 +198,9 @@ mfed_send_due(struct mdb *db, const struct mconfig *conf, const struct mkey *key
 	if ((due = mstore_fedq_due(db, now)) == NULL)
 		return MFED_BACKOFF_MIN_MS;
 	json_array_foreach(due, i, v)
-		if (send_dest(db, conf, key, json_string_value(v), now) == -1)
+		/* Another sender's destination (--shard): never touched here. */
+		if (mfed_shard_of(json_string_value(v), nshards) == shard &&
+		    send_dest(db, conf, key, json_string_value(v), now) == -1)
 			mlog_err(NULL, "federation: the queue of %s: store failed",
 			    json_string_value(v));
 	json_decref(due);

@@ -183,7 +183,8 @@ def fstack():
     stop_stack(s)
 
 
-PROGRAMS = ["client", "sync", "timerd", "federation", "admin-api", "media", "pusher"]
+PROGRAMS = ["client", "sync", "timerd", "federation", "admin-api", "media", "pusher",
+            "sender"]
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
