@@ -21,6 +21,7 @@ import pytest
 
 from conftest import STACK, SERVER_NAME, Stack, User, free_port, own_pg_database, \
     start_stack, stop_stack
+from test_federation_keys import ca  # noqa: F401 (fixture)
 
 PG = os.environ.get("MYELIN_TEST_PG")
 
@@ -411,3 +412,49 @@ def test_shutting_down_a_big_room_leaves_other_writers_answered(fstack, uniq):
     assert any(n is not None and 0 < n < len(members) + 1 for n in seen), seen
     print("FAULTS shutdown of a room of %d: %d sends answered meanwhile, member counts seen %s" % (
         len(members) + 1, len(sends), sorted(set(n for n in seen if n is not None))))
+
+
+def test_sigkill_of_the_sender_mid_federation_load(ca):  # noqa: F811
+    """myelin-sender killed with SIGKILL while a send load goes to a
+    remote server's member: once the supervisor restarts it, the remote
+    has every event stored here, and none it was not given.  A server
+    takes a PDU once (by event ID): a transaction the remote took just
+    before the kill, whose rows were not yet marked sent, comes again
+    after the restart, so at most one transaction's PDUs (50) arrive
+    twice on the wire."""
+    from test_federation_in import FedRemote, Joined
+    from test_federation_keys import fed_stack
+    from test_federation_sender import Receiver
+    stack = fed_stack(ca, "faultsend")
+    remote = FedRemote(ca)
+    try:
+        rec = Receiver(remote)
+        joined = Joined(stack, remote)
+        load = Load(joined.alice, joined.room)
+        load.start()
+        wait_for(lambda: len(rec.bodies()) >= 20, "events reach the remote")
+        old = pid_of(stack, "sender")
+        os.kill(old, signal.SIGKILL)
+        wait_for(lambda: pid_of(stack, "sender") != old and
+                 os.path.exists("/proc/%d" % pid_of(stack, "sender")), "sender restarted")
+        at_restart = len(load.acked)
+        wait_for(lambda: len(load.acked) >= at_restart + 20, "sends go on after the restart")
+        load.finish()
+        check_exactly_once(joined.alice, joined.room, load, "SIGKILL sender (local)")
+        stored = {eid for b, eid in stored_bodies(joined.alice, joined.room)
+                  if b and b.startswith("load-")}
+
+        def received():
+            with rec.lock:
+                return [(eid, b) for _, ids, bs in rec.txns for eid, b in zip(ids, bs)
+                        if b and b.startswith("load-")]
+        wait_for(lambda: stored <= {eid for eid, _ in received()}, "every event at the remote")
+        got = received()
+        assert {eid for eid, _ in got} == stored
+        twice = len(got) - len({eid for eid, _ in got})
+        assert twice <= 50, "%d PDUs sent again" % twice
+        print("FAULTS SIGKILL sender: stored %d, at the remote %d, sent again %d, "
+              "transactions %d" % (len(stored), len({e for e, _ in got}), twice, len(rec.txns)))
+    finally:
+        remote.stop()
+        stop_stack(stack)
