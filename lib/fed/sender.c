@@ -114,8 +114,36 @@ mfed_backoff_next(int64_t prev)
 }
 
 /*
+ * Forgets what destination took or refused: its rows up to positions
+ * tp and te and the transaction in flight, and with healthy its backoff,
+ * in one database transaction (a kill leaves all of it or none).  0 or -1.
+ */
+static int
+taken(struct mdb *db, const char *dest, int64_t tp, int64_t te, int healthy)
+{
+	if (mdb_begin(db) == -1)
+		return -1;
+	if ((tp > 0 && mstore_fedq_done(db, dest, tp) == -1) ||
+	    (te > 0 && mstore_fedq_edu_done(db, dest, te) == -1) ||
+	    (healthy && mstore_fedq_backoff_set(db, dest, 0, 0) == -1) ||
+	    mstore_fedq_txn_set(db, dest, 0, 0) == -1) {
+		mdb_rollback(db);
+		return -1;
+	}
+	return mdb_commit(db);
+}
+
+/*
  * Sends destination's queue in order until it is empty or the
  * destination fails: 1 sent all, 0 backing off, -1 store failure.
+ *
+ * A transaction is recorded (its last PDU and EDU positions) before it
+ * is sent and forgotten with the rows it carried: a retry, by this
+ * process or by one restarted after a kill, sends the same rows under
+ * the same txnId, though more were queued meanwhile, so the receiver
+ * takes each PDU once (S-S API: a txnId seen before is answered as
+ * before).  Rows of EDUs replaced meanwhile (a newer typing) are left
+ * out of it and go with the next.
  */
 static int
 send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
@@ -123,32 +151,47 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 {
 	json_t	*pdus, *edus, *body, *reply;
 	char	 path[128];
-	int64_t	 last, elast, backoff;
+	int64_t	 last, elast, backoff, tp, te;
 	size_t	 npdus, nedus;
 	long	 status;
-	int	 rc;
+	int	 rc, again;
 
 	for (;;) {
-		if ((pdus = mstore_fedq_batch(db, dest, TXN_MAX_PDUS, &last)) == NULL)
+		if (mstore_fedq_txn_get(db, dest, &tp, &te) == -1)
 			return -1;
-		if ((edus = mstore_fedq_edu_batch(db, dest, TXN_MAX_EDUS, &elast)) == NULL) {
+		again = tp > 0 || te > 0;
+		if ((pdus = mstore_fedq_batch_upto(db, dest, TXN_MAX_PDUS,
+		    again ? tp : INT64_MAX, &last)) == NULL)
+			return -1;
+		if ((edus = mstore_fedq_edu_batch_upto(db, dest, TXN_MAX_EDUS,
+		    again ? te : INT64_MAX, &elast)) == NULL) {
 			json_decref(pdus);
 			return -1;
 		}
 		if (last == 0 && elast == 0) {
 			json_decref(pdus);
 			json_decref(edus);
+			/* A transaction in flight whose rows all went: nothing to send again. */
+			if (again) {
+				if (mstore_fedq_txn_set(db, dest, 0, 0) == -1)
+					return -1;
+				continue;
+			}
 			return 1;
 		}
-		/*
-		 * The same rows make the same transaction ID: a retry is one
-		 * to the receiver.  (A typing or presence row replaced in
-		 * between makes a new one, which is only a newer state.)
-		 */
+		if (!again) {
+			tp = last;
+			te = elast;
+			if (mstore_fedq_txn_set(db, dest, tp, te) == -1) {
+				json_decref(pdus);
+				json_decref(edus);
+				return -1;
+			}
+		}
 		npdus = json_array_size(pdus);
 		nedus = json_array_size(edus);
 		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%lld.%lld",
-		    (long long)last, (long long)elast);
+		    (long long)tp, (long long)te);
 		if ((body = json_pack("{s:s,s:I,s:o,s:o}", "origin", conf->server_name,
 		    "origin_server_ts", (json_int_t)now, "pdus", pdus, "edus", edus)) == NULL)
 			return -1;
@@ -160,9 +203,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 			count(dest, TX_SENT, npdus, nedus);
 			mlog_debug(NULL, "federation: %s took transaction %s (%zu PDUs, %zu EDUs)",
 			    dest, path, npdus, nedus);
-			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
-			    (elast > 0 && mstore_fedq_edu_done(db, dest, elast) == -1) ||
-			    mstore_fedq_backoff_set(db, dest, 0, 0) == -1)
+			if (taken(db, dest, tp, te, 1) == -1)
 				return -1;
 			continue;
 		}
@@ -171,8 +212,7 @@ send_dest(struct mdb *db, const struct mconfig *conf, const struct mkey *key,
 			count(dest, TX_REFUSED, 0, 0);
 			mlog_warn(NULL, "federation: %s refused transaction %s: %ld", dest, path,
 			    status);
-			if ((last > 0 && mstore_fedq_done(db, dest, last) == -1) ||
-			    (elast > 0 && mstore_fedq_edu_done(db, dest, elast) == -1))
+			if (taken(db, dest, tp, te, 0) == -1)
 				return -1;
 			continue;
 		}

@@ -855,5 +855,16 @@ const struct mmigration mmigrations[] = {
 	  " room_id TEXT NOT NULL,"
 	  " state TEXT NOT NULL);",
 	  NULL },
+	/*
+	 * The transaction a destination was last sent and has not taken
+	 * (myelin-sender): the queue positions of its last PDU and last
+	 * EDU, written before the PUT and cleared with the rows it took, so
+	 * that a sender restarted after a kill sends the same transaction
+	 * under the same txnId, which the receiver answers once.
+	 */
+	{ 33, "federation-inflight",
+	  "ALTER TABLE fed_destinations ADD COLUMN txn_pdu BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE fed_destinations ADD COLUMN txn_edu BIGINT NOT NULL DEFAULT 0;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

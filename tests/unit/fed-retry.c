@@ -4,7 +4,9 @@
  * backoff ends, then at its end; the backoff doubles from
  * MFED_BACKOFF_MIN_MS to MFED_BACKOFF_MAX_MS and holds there, is stored
  * (a new connection, as after a restart, sees it), and a sender of
- * another shard leaves the destination alone.
+ * another shard leaves the destination alone.  The transaction tried is
+ * recorded and tried again as it was (the same rows, so the same txnId),
+ * though a new EDU was queued after it, across a restart too.
  *
  * The destination is 127.0.0.1:1 with no federation_allow_ips: refused
  * before any connection, so no time passes but the fake clock's.
@@ -43,7 +45,7 @@ main(void)
 	struct mkey	*key = NULL;
 	json_t		*edu = NULL;
 	char		 dir[] = "/tmp/myelin-fed-retry.XXXXXX", dbpath[256], clk[256];
-	int64_t		 now = T0, want = MFED_BACKOFF_MIN_MS, in, b;
+	int64_t		 now = T0, want = MFED_BACKOFF_MIN_MS, in, b, first = 0, tp, te;
 	unsigned	 other;
 
 	if (mkdtemp(dir) == NULL)
@@ -70,11 +72,27 @@ main(void)
 	mfed_send_due(db, &conf, key, now, other, 2);
 	CHECK(mstore_fedq_backoff(db, DEST) == 0);
 	CHECK(due(db, now));
+	CHECK(mstore_fedq_txn_get(db, DEST, &tp, &te) == 0 && tp == 0 && te == 0);
+	{
+		json_t *bt = mstore_fedq_edu_batch(db, DEST, 100, &first);
+
+		CHECK(bt != NULL && first > 0);
+		json_decref(bt);
+	}
 	for (int attempt = 1; attempt <= 14; attempt++) {
 		/* Due now: it is tried, fails, and waits the next step. */
 		in = mfed_send_due(db, &conf, key, now, mfed_shard_of(DEST, 2), 2);
 		b = mstore_fedq_backoff(db, DEST);
 		CHECK(b == want);
+		/* The first attempt's transaction, its one EDU, stays the one tried. */
+		CHECK(mstore_fedq_txn_get(db, DEST, &tp, &te) == 0 && tp == 0 && te == first);
+		if (attempt == 1) {
+			json_t *more = json_pack("{s:i}", "n", 2);
+
+			CHECK(mstore_fedq_edu_add(db, DEST, "m.direct_to_device", NULL, more,
+			    MSTREAM_TODEVICE, now) == 0);
+			json_decref(more);
+		}
 		if (b != want)
 			fprintf(stderr, "  attempt %d: backoff %lld, want %lld\n", attempt,
 			    (long long)b, (long long)want);
@@ -102,12 +120,13 @@ main(void)
 	CHECK(mstore_fedq_backoff(db, DEST) == MFED_BACKOFF_MAX_MS);
 	CHECK(due(db, now));
 	CHECK(!due(db, now - 1));
+	CHECK(mstore_fedq_txn_get(db, DEST, &tp, &te) == 0 && tp == 0 && te == first);
 	/* Nothing was sent, so nothing left the queue. */
 	{
 		int64_t	 last = 0;
 		json_t	*batch = mstore_fedq_edu_batch(db, DEST, 100, &last);
 
-		CHECK(batch != NULL && json_array_size(batch) == 1);
+		CHECK(batch != NULL && json_array_size(batch) == 2);
 		json_decref(batch);
 	}
 out:
