@@ -158,7 +158,7 @@ TIDY_OFF = -bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 	    --suppress=missingIncludeSystem -Ilib $(shell pkg-config --cflags-only-I libpq) \
-	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon thumbnailer
+	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon federation-daemon thumbnailer
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,$(TIDY_OFF)' \
 	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) \
 	    $(VIPS_CFLAGS) 2>&1 | \
