@@ -1,0 +1,320 @@
+"""myelin-admin import-synapse (issue 16, docs/beside-synapse.md "Leaving
+Synapse"): a real Synapse 1.67 (../shared/peers/synapse) where matrix-nio
+made users with device keys, a room with several hundred messages, state
+changes, a redaction and account data is stopped and imported into fresh
+myelin stacks; the same users log in with the same passwords, an old
+access token works, the history reads the same in the same order through
+/messages and /sync, and the device keys are there.  An import killed
+partway resumes and ends with the same counts.
+
+Synapse runs on SQLite, or on PostgreSQL when MYELIN_TEST_PG is set (each
+myelin stack then gets a database of its own).  Skipped only when the
+Synapse kit is absent.
+"""
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+import nio
+import pytest
+
+from conftest import ROOT, free_port, own_pg_database, q, start_stack, stop_stack
+from test_beside_synapse import KIT, NAME, http, jbody
+
+BIN = os.environ.get("MYELIN_BIN", os.path.join(ROOT, "build", "bin"))
+PW = {"alice": "pw-import-alice", "bob": "pw-import-bob"}
+MESSAGES = 300
+
+
+def cs(base, method, path, token=None, body=None):
+    st, raw, _ = http(method, base + "/_matrix/client/v3" + path,
+                      json.dumps(body).encode() if body is not None else None, token=token,
+                      ctype="application/json" if body is not None else None)
+    return st, jbody(raw)
+
+
+def ok(base, method, path, token=None, body=None):
+    st, b = cs(base, method, path, token, body)
+    assert st == 200, (method, path, st, b)
+    return b
+
+
+def history(base, token, room):
+    """Every event ID of the room through /messages, newest first, and the
+    redacted event's content."""
+    ids, frm, contents = [], None, {}
+    sync = ok(base, "GET", "/sync?timeout=0", token)
+    frm = sync["rooms"]["join"][room]["timeline"]["prev_batch"]
+    tl = [e["event_id"] for e in sync["rooms"]["join"][room]["timeline"]["events"]]
+    for e in sync["rooms"]["join"][room]["timeline"]["events"]:
+        contents[e["event_id"]] = e.get("content")
+    ids = list(reversed(tl))
+    while True:
+        page = ok(base, "GET", "/rooms/%s/messages?dir=b&limit=100&from=%s" % (q(room), q(frm)),
+                  token)
+        for e in page.get("chunk", []):
+            ids.append(e["event_id"])
+            contents[e["event_id"]] = e.get("content")
+        if not page.get("chunk") or "end" not in page:
+            break
+        frm = page["end"]
+    return tl, ids, contents
+
+
+def nio_e2ee_login(base, user, store):
+    """Logs user in with nio (a device of its own) and uploads its device
+    and one-time keys; returns (access_token, device_id)."""
+    async def go():
+        cfg = nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        c = nio.AsyncClient(base, "@%s:%s" % (user, NAME), store_path=store, config=cfg)
+        try:
+            r = await c.login(PW[user], device_name="nio " + user)
+            assert isinstance(r, nio.LoginResponse), r
+            await c.sync(timeout=0, full_state=True)
+            if c.should_upload_keys:
+                assert isinstance(await c.keys_upload(), nio.KeysUploadResponse)
+            return c.access_token, c.device_id
+        finally:
+            await c.close()
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A stopped Synapse whose database holds what nio and raw requests
+    made, and what its clients saw before it stopped."""
+    if not KIT:
+        pytest.skip("no Synapse kit in ../shared/peers/synapse")
+    if os.getuid() == 0:
+        subprocess.run([os.path.join(KIT, "setup")], check=True, capture_output=True,
+                       timeout=600)
+    d = tempfile.mkdtemp(prefix="myelin-import-")
+    hs = os.path.join(d, "hs")
+    os.makedirs(hs)
+    port = free_port()
+    argv = [os.path.join(KIT, "run"), "start", hs, "--server-name", NAME, "--client-port",
+            str(port)]
+    pg = own_pg_database("synimport") if os.environ.get("MYELIN_TEST_PG") else None
+    if pg:
+        db = re.search(r"dbname=(\S+)", pg).group(1)
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", os.environ["MYELIN_TEST_PG"],
+                        "-c", 'DROP DATABASE "%s"' % db, "-c",
+                        "CREATE DATABASE \"%s\" ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+                        " TEMPLATE template0" % db], check=True, capture_output=True,
+                       timeout=60)
+        argv += ["--postgres", pg]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    base = "http://127.0.0.1:%d" % port
+    try:
+        for u in ("alice", "bob"):
+            r = subprocess.run([os.path.join(KIT, "run"), "register", hs, u, PW[u]],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        tok, dev = {}, {}
+        for u in ("alice", "bob"):
+            tok[u], dev[u] = nio_e2ee_login(base, u, tempfile.mkdtemp(dir=d))
+        a, b = tok["alice"], tok["bob"]
+        ok(base, "PUT", "/profile/%s/displayname" % q("@alice:" + NAME), a,
+           {"displayname": "Alice Imported"})
+        room = ok(base, "POST", "/createRoom", a, {
+            "name": "before", "room_alias_name": "imported", "visibility": "public",
+            "preset": "public_chat"})["room_id"]
+        ok(base, "POST", "/rooms/%s/join" % q(room), b, {})
+        sent = []
+        for i in range(MESSAGES):
+            who = a if i % 3 else b
+            sent.append(ok(base, "PUT", "/rooms/%s/send/m.room.message/t%d" % (q(room), i), who,
+                           {"msgtype": "m.text", "body": "message %d" % i})["event_id"])
+            if i == 100:
+                ok(base, "PUT", "/rooms/%s/state/m.room.topic" % q(room), a,
+                   {"topic": "imported history"})
+            if i == 150:
+                ok(base, "PUT", "/rooms/%s/state/m.room.name" % q(room), a, {"name": "after"})
+            if i == 200:
+                pl = ok(base, "GET", "/rooms/%s/state/m.room.power_levels" % q(room), a)
+                pl["users"]["@bob:" + NAME] = 50
+                ok(base, "PUT", "/rooms/%s/state/m.room.power_levels" % q(room), a, pl)
+        redacted = sent[42]
+        ok(base, "PUT", "/rooms/%s/redact/%s/r1" % (q(room), q(redacted)), a,
+           {"reason": "oops"})
+        ok(base, "PUT", "/user/%s/account_data/org.example.global" % q("@alice:" + NAME), a,
+           {"answer": 42})
+        ok(base, "PUT", "/user/%s/rooms/%s/account_data/org.example.room" %
+           (q("@alice:" + NAME), q(room)), a, {"per": "room"})
+        ok(base, "PUT", "/user/%s/rooms/%s/tags/u.work" % (q("@alice:" + NAME), q(room)), a,
+           {"order": 0.5})
+        seen = {
+            "tl": None, "ids": None, "contents": None,
+            "joined": ok(base, "GET", "/joined_rooms", a)["joined_rooms"],
+            "keys": ok(base, "POST", "/keys/query", a,
+                       {"device_keys": {"@bob:" + NAME: []}})["device_keys"],
+            "state": {e["type"] + "|" + e["state_key"]: e["event_id"]
+                      for e in ok(base, "GET", "/rooms/%s/state" % q(room), a)},
+        }
+        seen["tl"], seen["ids"], seen["contents"] = history(base, a, room)
+        assert len(seen["ids"]) > MESSAGES
+        assert seen["contents"][redacted] == {}
+        assert "@bob:" + NAME in seen["keys"] and dev["bob"] in seen["keys"]["@bob:" + NAME]
+    finally:
+        subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
+                       timeout=60)
+    src = pg or os.path.join(hs, "homeserver.db")
+    yield dict(src=src, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def fresh_stack():
+    return start_stack(pg=own_pg_database("imported") if os.environ.get("MYELIN_TEST_PG")
+                       else None)
+
+
+def admin_argv(stack, *args):
+    return [os.path.join(BIN, "myelin-admin"), "-c", stack.conf] + list(args)
+
+
+def counts(stdout):
+    """{kind: (synapse, myelin)} of the table import-synapse prints."""
+    out = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^(\S.*?)\s+(\d+)\s+(\d+)(\s+differs)?$", line)
+        if m:
+            out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def imported(source):
+    stack = fresh_stack()
+    try:
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        stack.counts = counts(r.stdout)
+        stack.progress = r.stderr
+        yield stack
+    finally:
+        stop_stack(stack)
+
+
+def test_counts_match_and_progress_shows(imported):
+    c = imported.counts
+    for kind in ("users", "devices", "access tokens", "rooms", "events", "current state",
+                 "forward extremities", "aliases", "account data", "device keys",
+                 "one-time keys"):
+        assert kind in c, imported.counts
+        assert c[kind][0] == c[kind][1], (kind, c[kind])
+    assert c["users"][0] == 2 and c["events"][0] > MESSAGES
+    assert re.search(r"import-synapse: events\s+\d+/\d+", imported.progress)
+
+
+def test_same_password_logs_in(imported):
+    st, body = imported.login("alice", PW["alice"])
+    assert st == 200, body
+    assert body["user_id"] == "@alice:" + NAME
+    st, body = imported.login("alice", "not-the-password")
+    assert st == 403 and body["errcode"] == "M_FORBIDDEN"
+
+
+def test_old_access_token_works(imported, source):
+    st, body = imported.request("GET", "/_matrix/client/v3/account/whoami",
+                                token=source["tok"]["alice"])
+    assert st == 200, body
+    assert body["user_id"] == "@alice:" + NAME
+    assert body.get("device_id") == source["dev"]["alice"]
+
+
+def test_same_rooms_history_and_order(imported, source):
+    a, room, seen = source["tok"]["alice"], source["room"], source["seen"]
+    assert ok(imported.base, "GET", "/joined_rooms", a)["joined_rooms"] == seen["joined"]
+    tl, ids, contents = history(imported.base, a, room)
+    assert tl == seen["tl"]
+    assert ids == seen["ids"]
+    assert contents[source["redacted"]] == {}
+    state = {e["type"] + "|" + e["state_key"]: e["event_id"]
+             for e in ok(imported.base, "GET", "/rooms/%s/state" % q(room), a)}
+    assert state == seen["state"]
+    assert ok(imported.base, "GET", "/rooms/%s/state/m.room.topic" % q(room), a) == {
+        "topic": "imported history"}
+    # The directory and the alias came along.
+    st, body = cs(imported.base, "GET", "/directory/room/%s" % q("#imported:" + NAME))
+    assert st == 200 and body["room_id"] == room
+    pub = ok(imported.base, "GET", "/publicRooms")
+    assert room in [r["room_id"] for r in pub["chunk"]]
+
+
+def test_profile_account_data_and_keys(imported, source):
+    a, room = source["tok"]["alice"], source["room"]
+    uid = "@alice:" + NAME
+    assert ok(imported.base, "GET", "/profile/%s/displayname" % q(uid))["displayname"] == \
+        "Alice Imported"
+    assert ok(imported.base, "GET", "/user/%s/account_data/org.example.global" % q(uid),
+              a) == {"answer": 42}
+    assert ok(imported.base, "GET", "/user/%s/rooms/%s/account_data/org.example.room" %
+              (q(uid), q(room)), a) == {"per": "room"}
+    assert ok(imported.base, "GET", "/user/%s/rooms/%s/tags" % (q(uid), q(room)),
+              a)["tags"] == {"u.work": {"order": 0.5}}
+    keys = ok(imported.base, "POST", "/keys/query", a,
+              {"device_keys": {"@bob:" + NAME: []}})["device_keys"]
+    bob, dev = "@bob:" + NAME, source["dev"]["bob"]
+    mine, theirs = keys[bob][dev], source["seen"]["keys"][bob][dev]
+    for k in ("keys", "signatures", "algorithms", "device_id", "user_id"):
+        assert mine[k] == theirs[k], k
+    # One-time keys came too: bob's device has some to claim.
+    claim = ok(imported.base, "POST", "/keys/claim", a,
+               {"one_time_keys": {bob: {dev: "signed_curve25519"}}})
+    assert claim["one_time_keys"][bob][dev]
+
+
+def test_interrupted_import_resumes_to_same_counts(source, imported):
+    stack = fresh_stack()
+    try:
+        # A dry run reads everything and writes nothing.
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--dry-run", "--from",
+                                      source["src"]), capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        st, _ = stack.login("alice", PW["alice"])
+        assert st == 403
+        p = subprocess.Popen(admin_argv(stack, "import-synapse", "--from", source["src"]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Killed once some events are in, before the end.
+        for line in p.stderr:
+            if re.search(r"events\s+\d+/", line):
+                break
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=60)
+        assert p.returncode == -signal.SIGKILL
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert "done before" in r.stderr
+        assert counts(r.stdout) == imported.counts
+        tl, ids, _ = history(stack.base, source["tok"]["alice"], source["room"])
+        assert ids == source["seen"]["ids"]
+        # A third run finds everything done and changes nothing.
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0 and counts(r.stdout) == imported.counts
+    finally:
+        stop_stack(stack)
+
+
+def test_schema_version_outside_range_refused(source, imported, tmp_path):
+    if os.environ.get("MYELIN_TEST_PG"):
+        pytest.skip("the version is changed in a copy of the SQLite file")
+    copy = str(tmp_path / "newer.db")
+    shutil.copy(source["src"], copy)
+    with sqlite3.connect(copy) as c:
+        c.execute("UPDATE schema_version SET version = 99")
+    r = subprocess.run(admin_argv(imported, "import-synapse", "--dry-run", "--from", copy),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "99" in r.stderr and "72" in r.stderr, r.stderr
