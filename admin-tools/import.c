@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,96 @@ out:
 	json_decref(dk);
 	json_decref(otk);
 	json_decref(fb);
+	return rc;
+}
+
+/*
+ * Synapse's rule_id "global/KIND/ID" split: the kind into kind (size
+ * 16), the ID returned (borrowed from rule_id), or NULL.
+ */
+static const char *
+rule_split(const char *rule_id, char *kind, size_t kindsz)
+{
+	const char *k, *id;
+
+	if (rule_id == NULL || strncmp(rule_id, "global/", 7) != 0)
+		return NULL;
+	k = rule_id + 7;
+	if ((id = strchr(k, '/')) == NULL || id[1] == '\0' || (size_t)(id - k) >= kindsz)
+		return NULL;
+	memcpy(kind, k, (size_t)(id - k));
+	kind[id - k] = '\0';
+	if (strcmp(kind, "override") != 0 && strcmp(kind, "content") != 0 &&
+	    strcmp(kind, "room") != 0 && strcmp(kind, "sender") != 0 &&
+	    strcmp(kind, "underride") != 0)
+		return NULL;
+	return id + 1;
+}
+
+/*
+ * A user's push rules: their own rules in Synapse's order, the actions
+ * they gave server-default ones, and what they turned on or off.
+ */
+static int
+user_push(struct imp *im, const char *uid)
+{
+	json_t		*rules = NULL, *en = NULL, *r, *c, *have = NULL;
+	const char	*id, *pattern;
+	char		 kind[16];
+	size_t		 i, j;
+	int		 rc = -1;
+
+	if ((rules = msyi_lookup(im->syn, MSYI_PUSH_RULES, uid)) == NULL ||
+	    (en = msyi_lookup(im->syn, MSYI_PUSH_ENABLE, uid)) == NULL ||
+	    (have = json_object()) == NULL)
+		goto out;
+	if (im->dry) {
+		rc = 0;
+		goto out;
+	}
+	json_array_foreach(rules, i, r) {
+		const json_t *conds = json_object_get(r, "conditions");
+
+		if ((id = rule_split(str(r, "rule_id"), kind, sizeof(kind))) == NULL ||
+		    !json_is_array(json_object_get(r, "actions"))) {
+			fprintf(stderr, "myelin-admin: import-synapse: %s: push rule %s skipped\n",
+			    uid, str(r, "rule_id") != NULL ? str(r, "rule_id") : "(null)");
+			continue;
+		}
+		if (id[0] == '.') {
+			/* Only the spec's defaults: others' would be rules of no one's. */
+			if (strncmp(id, ".m.rule.", 8) == 0 && mstore_push_rule_actions(im->db, uid, kind, id,
+			    json_object_get(r, "actions")) == -1)
+				goto out;
+			continue;
+		}
+		if (json_object_set_new(have, str(r, "rule_id"), json_true()) == -1)
+			goto out;
+		/* Synapse keeps a content rule's pattern as its one condition. */
+		pattern = NULL;
+		if (strcmp(kind, "content") == 0)
+			json_array_foreach(conds, j, c)
+				if ((pattern = mjson_str(c, "pattern")) != NULL)
+					break;
+		if (mstore_push_rule_put(im->db, uid, kind, id, strcmp(kind, "override") == 0 ||
+		    strcmp(kind, "underride") == 0 ? (json_is_array(conds) ? conds : NULL) : NULL,
+		    pattern, json_object_get(r, "actions"), NULL, NULL, INT64_MAX) == -1)
+			goto out;
+	}
+	json_array_foreach(en, i, r) {
+		/* A rule deleted may leave its enabled row behind in Synapse. */
+		if ((id = rule_split(str(r, "rule_id"), kind, sizeof(kind))) == NULL ||
+		    (id[0] == '.' ? strncmp(id, ".m.rule.", 8) != 0 :
+		    json_object_get(have, str(r, "rule_id")) == NULL))
+			continue;
+		if (mstore_push_rule_enable(im->db, uid, kind, id, num(r, "enabled") != 0) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(have);
+	json_decref(rules);
+	json_decref(en);
 	return rc;
 }
 
@@ -319,7 +410,8 @@ step_users(struct imp *im)
 				}
 			}
 			json_decref(prof);
-			if (user_devices(im, uid, &extra) == -1 || user_data(im, uid) == -1) {
+			if (user_devices(im, uid, &extra) == -1 || user_data(im, uid) == -1 ||
+			    user_push(im, uid) == -1) {
 				fprintf(stderr, "myelin-admin: import-synapse: %s: cannot import its"
 				    " devices, keys or account data\n", uid);
 				json_decref(r);

@@ -57,6 +57,11 @@
 	    " forwarded_count, CASE WHEN is_verified THEN 1 ELSE 0 END, session_data" \
 	    " FROM e2e_room_keys WHERE user_id = $1 AND version = CAST($2 AS BIGINT)" \
 	    " ORDER BY room_id, session_id") \
+	/* Lowest first: each rule put without an anchor goes above those before it. */ \
+	X(MSTMT_SYI_PUSH_RULES, "SELECT rule_id, conditions, actions FROM push_rules" \
+	    " WHERE user_name = $1 ORDER BY priority_class, priority") \
+	X(MSTMT_SYI_PUSH_ENABLE, "SELECT rule_id, enabled FROM push_rules_enable" \
+	    " WHERE user_name = $1 AND enabled IS NOT NULL ORDER BY rule_id") \
 	X(MSTMT_SYI_ALIASES, "SELECT room_alias, COALESCE(creator, '') FROM room_aliases" \
 	    " WHERE room_id = $1 ORDER BY room_alias") \
 	X(MSTMT_SYI_RECEIPTS, "SELECT receipt_type, user_id, event_id, data" \

@@ -38,6 +38,8 @@ static const struct rowspec {
 	[MSYI_ACCOUNT_DATA] = { MSTMT_SYI_ACCOUNT_DATA, 0, "room_id type content", "ssj" },
 	[MSYI_TAGS] = { MSTMT_SYI_TAGS, 0, "room_id tag content", "ssj" },
 	[MSYI_BACKUPS] = { MSTMT_SYI_BACKUPS, 0, "version algorithm auth_data", "isj" },
+	[MSYI_PUSH_RULES] = { MSTMT_SYI_PUSH_RULES, 0, "rule_id conditions actions", "sjj" },
+	[MSYI_PUSH_ENABLE] = { MSTMT_SYI_PUSH_ENABLE, 0, "rule_id enabled", "si" },
 	[MSYI_ALIASES] = { MSTMT_SYI_ALIASES, 0, "room_alias creator", "ss" },
 	[MSYI_RECEIPTS] = { MSTMT_SYI_RECEIPTS, 0, "receipt_type user_id event_id data",
 	    "sssj" },

@@ -39,6 +39,8 @@ enum msyi_rows {
 	MSYI_ACCOUNT_DATA, /* room_id ("": global) type content */
 	MSYI_TAGS,	/* room_id tag content */
 	MSYI_BACKUPS,	/* version algorithm auth_data */
+	MSYI_PUSH_RULES, /* rule_id ("global/KIND/ID") conditions actions */
+	MSYI_PUSH_ENABLE, /* rule_id enabled */
 	MSYI_ALIASES,	/* room ID: room_alias creator */
 	MSYI_RECEIPTS,	/* room ID: receipt_type user_id event_id data */
 	MSYI_ROWS__MAX

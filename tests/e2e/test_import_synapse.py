@@ -151,6 +151,15 @@ def source():
            (q("@alice:" + NAME), q(room)), a, {"per": "room"})
         ok(base, "PUT", "/user/%s/rooms/%s/tags/u.work" % (q("@alice:" + NAME), q(room)), a,
            {"order": 0.5})
+        ok(base, "PUT", "/pushrules/global/content/kw1", a,
+           {"pattern": "cake", "actions": ["notify"]})
+        ok(base, "PUT", "/pushrules/global/override/ov2", a,
+           {"conditions": [{"kind": "event_match", "key": "type", "pattern": "org.example"}],
+            "actions": ["dont_notify"]})
+        ok(base, "PUT", "/pushrules/global/override/ov1?before=ov2", a,
+           {"conditions": [], "actions": ["notify"]})
+        ok(base, "PUT", "/pushrules/global/override/.m.rule.suppress_notices/enabled", a,
+           {"enabled": False})
         seen = {
             "tl": None, "ids": None, "contents": None,
             "joined": ok(base, "GET", "/joined_rooms", a)["joined_rooms"],
@@ -271,6 +280,20 @@ def test_profile_account_data_and_keys(imported, source):
     claim = ok(imported.base, "POST", "/keys/claim", a,
                {"one_time_keys": {bob: {dev: "signed_curve25519"}}})
     assert claim["one_time_keys"][bob][dev]
+
+
+def test_push_rules(imported, source):
+    a = source["tok"]["alice"]
+    kw = ok(imported.base, "GET", "/pushrules/global/content/kw1", a)
+    assert kw["pattern"] == "cake" and kw["actions"] == ["notify"] and kw["enabled"]
+    over = ok(imported.base, "GET", "/pushrules/", a)["global"]["override"]
+    ids = [r["rule_id"] for r in over]
+    assert ids.index("ov1") < ids.index("ov2")
+    ov2 = [r for r in over if r["rule_id"] == "ov2"][0]
+    assert ov2["conditions"] == [{"kind": "event_match", "key": "type",
+                                  "pattern": "org.example"}]
+    assert ok(imported.base, "GET", "/pushrules/global/override/.m.rule.suppress_notices/"
+              "enabled", a) == {"enabled": False}
 
 
 def test_interrupted_import_resumes_to_same_counts(source, imported):
