@@ -21,6 +21,7 @@
 #include "extern.h"
 #include "json/json.h"
 #include "log/log.h"
+#include "media/media.h"
 #include "room/room.h"
 #include "store/store.h"
 
@@ -655,6 +656,158 @@ out:
 	return rc;
 }
 
+/*
+ * One media file from Synapse's store (local_content/AB/CD/rest) to
+ * myelin's (mmedia_abspath), hard-linked or copied through a temporary
+ * name, with its SHA-256 in sha (unpadded base64, malloc'd).  1 done,
+ * 0 no such file in Synapse's store (said), -1.
+ */
+static int
+media_file(struct imp *im, const char *id, char **sha)
+{
+	unsigned char	 h[32];
+	char		*src = NULL, *dst = NULL, *tmp = NULL;
+	int64_t		 size;
+	int		 in = -1, out = -1, rc = -1;
+
+	*sha = NULL;
+	if (strlen(id) < 5) {
+		fprintf(stderr, "myelin-admin: import-synapse: media %s: not an ID of Synapse's\n",
+		    id);
+		return 0;
+	}
+	if (asprintf(&src, "%s/local_content/%.2s/%.2s/%s", im->media_store, id, id + 2,
+	    id + 4) == -1) {
+		src = NULL;
+		goto out;
+	}
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "myelin-admin: import-synapse: media %s: %s: %s\n", id, src,
+		    strerror(errno));
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	if ((dst = mmedia_abspath(im->c->conf, MFILE_LOCAL, id, NULL)) == NULL ||
+	    asprintf(&tmp, "%s.import", dst) == -1 || mmedia_mkdirs(dst) == -1) {
+		tmp = NULL;
+		goto out;
+	}
+	unlink(tmp);
+	if (im->link_media) {
+		if (link(src, tmp) == -1 || mcrypto_sha256_copy(in, -1, h, &size) == -1)
+			goto fail;
+	} else if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) == -1 ||
+	    mcrypto_sha256_copy(in, out, h, &size) == -1 || fsync(out) == -1)
+		goto fail;
+	if (rename(tmp, dst) == -1 || (*sha = mcrypto_b64_encode(h, sizeof(h))) == NULL)
+		goto fail;
+	rc = 1;
+	goto out;
+fail:
+	fprintf(stderr, "myelin-admin: import-synapse: media %s: %s: %s\n", id, dst,
+	    strerror(errno));
+	unlink(tmp);
+out:
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	free(src);
+	free(dst);
+	free(tmp);
+	return rc;
+}
+
+/* Step 4: local media, rows and files, from Synapse's media store. */
+static int
+step_media(struct imp *im)
+{
+	struct mmedia	 m, old;
+	json_t		*batch = NULL, *r;
+	char		*last = NULL, *sha;
+	int64_t		 rows, total;
+	size_t		 i;
+	int		 rc = -1, st, found;
+
+	if (im->media_store == NULL) {
+		fprintf(stderr, "import-synapse: %-14s not imported (no --media-store)\n",
+		    "media");
+		return 0;
+	}
+	if ((st = step_start(im, "media", &last, &rows)) != 0)
+		return st == 1 ? 0 : -1;
+	total = msyi_count(im->syn, MSYI_N_MEDIA, 0);
+	for (;;) {
+		if ((batch = msyi_batch(im->syn, MSYI_MEDIA, last, BATCH)) == NULL)
+			goto out;
+		if (json_array_size(batch) == 0)
+			break;
+		json_array_foreach(batch, i, r) {
+			const char *id = str(r, "media_id");
+
+			if (id == NULL || !mmedia_id_check(id)) {
+				fprintf(stderr, "myelin-admin: import-synapse: media %s skipped: not"
+				    " a media ID\n", id != NULL ? id : "(null)");
+				goto next;
+			}
+			if (im->dry) {
+				struct stat	 sb;
+				char		*src;
+
+				if (strlen(id) >= 5 && asprintf(&src, "%s/local_content/%.2s/%.2s/%s",
+				    im->media_store, id, id + 2, id + 4) != -1) {
+					if (stat(src, &sb) == -1)
+						fprintf(stderr, "myelin-admin: import-synapse: media %s:"
+						    " %s: %s\n", id, src, strerror(errno));
+					free(src);
+				}
+				goto next;
+			}
+			if ((found = mstore_media_get(im->db, id, &old)) == -1)
+				goto out;
+			if (found == 1) {
+				mmedia_fini(&old);
+				goto next;
+			}
+			if ((found = media_file(im, id, &sha)) == -1)
+				goto out;
+			if (found == 0)
+				goto next;
+			memset(&m, 0, sizeof(m));
+			m.media_id = (char *)id;
+			m.user_id = (char *)str(r, "user_id");
+			m.content_type = (char *)str(r, "media_type");
+			m.upload_name = (char *)str(r, "upload_name");
+			m.size = num(r, "media_length");
+			m.sha256 = sha;
+			m.created_ts = num(r, "created_ts");
+			if (m.user_id == NULL || mstore_media_add(im->db, &m) == -1 ||
+			    (num(r, "quarantined") != 0 &&
+			    mstore_media_quarantine(im->db, id, 1) == -1)) {
+				free(sha);
+				goto out;
+			}
+			free(sha);
+next:
+			free(last);
+			rows++;
+			if ((last = strdup(id != NULL ? id : "")) == NULL || (!im->dry &&
+			    msyi_progress_put(im->db, "media", im->source, last, 0, rows) == -1))
+				goto out;
+		}
+		progress("media", rows, total);
+		json_decref(batch);
+		batch = NULL;
+	}
+	if (!im->dry && msyi_progress_put(im->db, "media", im->source, last, 1, rows) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(batch);
+	free(last);
+	return rc;
+}
+
 /* The counts of each kind, source beside imported.  0 all equal, 1 some differ, -1. */
 static int
 verify(struct imp *im)
@@ -664,6 +817,8 @@ verify(struct imp *im)
 
 	printf("%-22s %10s %10s\n", "KIND", "SYNAPSE", im->dry ? "" : "MYELIN");
 	for (int k = 0; k < MSYI_N__MAX; k++) {
+		if (k == MSYI_N_MEDIA && im->media_store == NULL)
+			continue;
 		if ((a = msyi_count(im->syn, k, 0)) == -1 ||
 		    (!im->dry && (b = msyi_count(im->db, k, 1)) == -1))
 			return -1;
@@ -707,12 +862,6 @@ cmd_import_synapse(struct ctx *c, int argc, char **argv)
 	}
 	if (from == NULL)
 		return EX_USAGE;
-	/* XXX media is the last step of the plan and not built: say so, copy nothing. */
-	if (im.media_store != NULL) {
-		fprintf(stderr, "myelin-admin: import-synapse: --media-store: importing media is"
-		    " not built yet; copy Synapse's media separately\n");
-		return EX_FAILED;
-	}
 	if ((im.syn = msyi_open(from, why, sizeof(why))) == NULL) {
 		fprintf(stderr, "myelin-admin: import-synapse: %s\n", why);
 		return EX_FAILED;
@@ -737,7 +886,8 @@ cmd_import_synapse(struct ctx *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (step_users(&im) == -1 || step_events(&im) == -1 || step_rooms(&im) == -1)
+	if (step_users(&im) == -1 || step_events(&im) == -1 || step_rooms(&im) == -1 ||
+	    step_media(&im) == -1)
 		goto out;
 	if ((v = verify(&im)) == -1)
 		goto out;

@@ -14,6 +14,10 @@
 #define MSYI_EVENT_COLS "SELECT e.stream_ordering, j.json," \
 	" CASE WHEN e.outlier THEN 1 ELSE 0 END, e.room_id, e.event_id" \
 	" FROM events e JOIN event_json j ON j.event_id = e.event_id"
+/* Local media; a URL preview's (url_cache) is a cache, not a user's upload. */
+#define MSYI_MEDIA_COLS "SELECT media_id, media_type, media_length, created_ts," \
+	" upload_name, user_id, CASE WHEN quarantined_by IS NULL THEN 0 ELSE 1 END" \
+	" FROM local_media_repository WHERE url_cache IS NULL"
 #define MSYI_ROOM_COLS "SELECT room_id, CASE WHEN is_public THEN 1 ELSE 0 END FROM rooms"
 /* A device Synapse hides is a cross-signing key's, no device of the user's. */
 #define MSYI_SHOWN_DEVICE "(hidden IS NULL OR NOT hidden)"
@@ -26,6 +30,8 @@
 	    " ORDER BY e.stream_ordering LIMIT $2") \
 	X(MSTMT_SYI_ROOMS_FIRST, MSYI_ROOM_COLS " ORDER BY room_id LIMIT $1") \
 	X(MSTMT_SYI_ROOMS_NEXT, MSYI_ROOM_COLS " WHERE room_id > $1 ORDER BY room_id LIMIT $2") \
+	X(MSTMT_SYI_MEDIA_FIRST, MSYI_MEDIA_COLS " ORDER BY media_id LIMIT $1") \
+	X(MSTMT_SYI_MEDIA_NEXT, MSYI_MEDIA_COLS " AND media_id > $1 ORDER BY media_id LIMIT $2") \
 	/* Synapse 1.67 keys profiles by localpart. */ \
 	X(MSTMT_SYI_PROFILE, "SELECT displayname, avatar_url FROM profiles WHERE user_id = $1") \
 	X(MSTMT_SYI_DEVICES, "SELECT device_id, display_name, last_seen, ip FROM devices" \
@@ -81,6 +87,7 @@
 	X(MSTMT_SYI_N_OTKS, "SELECT COUNT(*) FROM e2e_one_time_keys_json") \
 	X(MSTMT_SYI_N_XSKEYS, "SELECT COUNT(DISTINCT user_id || ' ' || keytype)" \
 	    " FROM e2e_cross_signing_keys") \
+	X(MSTMT_SYI_N_MEDIA, "SELECT COUNT(*) FROM local_media_repository WHERE url_cache IS NULL") \
 	/* myelin's side: the same counts, and the progress rows. */ \
 	X(MSTMT_SYI_MY_N_USERS, "SELECT COUNT(*) FROM users") \
 	X(MSTMT_SYI_MY_N_DEVICES, "SELECT COUNT(*) FROM devices") \
@@ -95,6 +102,7 @@
 	X(MSTMT_SYI_MY_N_DKEYS, "SELECT COUNT(*) FROM device_keys") \
 	X(MSTMT_SYI_MY_N_OTKS, "SELECT COUNT(*) FROM one_time_keys") \
 	X(MSTMT_SYI_MY_N_XSKEYS, "SELECT COUNT(*) FROM cross_signing_keys") \
+	X(MSTMT_SYI_MY_N_MEDIA, "SELECT COUNT(*) FROM media") \
 	X(MSTMT_SYI_MY_PROGRESS_GET, "SELECT source, last_key, done, rows FROM synapse_import" \
 	    " WHERE step = $1") \
 	X(MSTMT_SYI_MY_PROGRESS_PUT, "INSERT INTO synapse_import (step, source, last_key, done," \

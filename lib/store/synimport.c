@@ -25,6 +25,9 @@ static const struct rowspec {
 	    "stream json outlier room_id event_id", "ijiss" },
 	[MSYI_ROOMS] = { MSTMT_SYI_ROOMS_FIRST, MSTMT_SYI_ROOMS_NEXT,
 	    "room_id is_public", "si" },
+	[MSYI_MEDIA] = { MSTMT_SYI_MEDIA_FIRST, MSTMT_SYI_MEDIA_NEXT,
+	    "media_id media_type media_length created_ts upload_name user_id quarantined",
+	    "ssiissi" },
 	[MSYI_PROFILE] = { MSTMT_SYI_PROFILE, 0, "displayname avatar_url", "ss" },
 	[MSYI_DEVICES] = { MSTMT_SYI_DEVICES, 0, "device_id display_name last_seen ip", "ssis" },
 	[MSYI_TOKENS] = { MSTMT_SYI_TOKENS, 0, "token device_id valid_until_ms", "ssi" },
@@ -48,7 +51,7 @@ static const struct rowspec {
 const char *const msyi_count_names[MSYI_N__MAX] = {
 	"users", "devices", "access tokens", "rooms", "events", "current state",
 	"forward extremities", "aliases", "account data", "device keys", "one-time keys",
-	"cross-signing keys",
+	"cross-signing keys", "media",
 };
 
 static const enum mstmt counts[MSYI_N__MAX][2] = {
@@ -64,6 +67,7 @@ static const enum mstmt counts[MSYI_N__MAX][2] = {
 	{ MSTMT_SYI_N_DKEYS, MSTMT_SYI_MY_N_DKEYS },
 	{ MSTMT_SYI_N_OTKS, MSTMT_SYI_MY_N_OTKS },
 	{ MSTMT_SYI_N_XSKEYS, MSTMT_SYI_MY_N_XSKEYS },
+	{ MSTMT_SYI_N_MEDIA, MSTMT_SYI_MY_N_MEDIA },
 };
 
 struct mdb *
@@ -162,7 +166,7 @@ msyi_batch(struct mdb *db, enum msyi_rows k, const char *after, int64_t limit)
 {
 	const struct rowspec *sp = &specs[k];
 
-	if (k > MSYI_ROOMS)
+	if (k > MSYI_MEDIA)
 		return NULL;
 	if (after == NULL)
 		return rows_of(mdb_query(db, sp->first, "i", limit), sp);
@@ -174,7 +178,7 @@ msyi_lookup(struct mdb *db, enum msyi_rows k, const char *arg)
 {
 	const struct rowspec *sp = &specs[k];
 
-	if (k <= MSYI_ROOMS || k >= MSYI_ROWS__MAX)
+	if (k <= MSYI_MEDIA || k >= MSYI_ROWS__MAX)
 		return NULL;
 	return rows_of(mdb_query(db, sp->first, "s", arg), sp);
 }

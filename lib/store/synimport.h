@@ -27,6 +27,8 @@ enum msyi_rows {
 			   user_type creation_ts shadow_banned */
 	MSYI_EVENTS,	/* by stream_ordering: stream json outlier room_id event_id */
 	MSYI_ROOMS,	/* by room_id: room_id is_public */
+	MSYI_MEDIA,	/* by media_id: media_id media_type media_length created_ts
+			   upload_name user_id quarantined */
 	/* Lookups by the argument given (a user ID but for PROFILE). */
 	MSYI_PROFILE,	/* localpart: displayname avatar_url */
 	MSYI_DEVICES,	/* device_id display_name last_seen ip */
@@ -61,7 +63,7 @@ json_t	*msyi_backup_keys(struct mdb *, const char *user_id, int64_t version);
 enum msyi_count {
 	MSYI_N_USERS, MSYI_N_DEVICES, MSYI_N_TOKENS, MSYI_N_ROOMS, MSYI_N_EVENTS,
 	MSYI_N_CSTATE, MSYI_N_FWD, MSYI_N_ALIASES, MSYI_N_ACCOUNT_DATA, MSYI_N_DKEYS,
-	MSYI_N_OTKS, MSYI_N_XSKEYS, MSYI_N__MAX
+	MSYI_N_OTKS, MSYI_N_XSKEYS, MSYI_N_MEDIA, MSYI_N__MAX
 };
 extern const char *const msyi_count_names[MSYI_N__MAX];
 /* The count of a kind in Synapse's database (mine 0) or myelin's (mine 1), or -1. */

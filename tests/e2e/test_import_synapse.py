@@ -98,6 +98,10 @@ def source():
     d = tempfile.mkdtemp(prefix="myelin-import-")
     hs = os.path.join(d, "hs")
     os.makedirs(hs)
+    media = os.path.join(d, "media_store")
+    os.makedirs(media)
+    with open(os.path.join(hs, "extra.yaml"), "w") as f:
+        f.write("media_store_path: %s\n" % media)
     port = free_port()
     argv = [os.path.join(KIT, "run"), "start", hs, "--server-name", NAME, "--client-port",
             str(port)]
@@ -160,6 +164,11 @@ def source():
            {"conditions": [], "actions": ["notify"]})
         ok(base, "PUT", "/pushrules/global/override/.m.rule.suppress_notices/enabled", a,
            {"enabled": False})
+        blob = os.urandom(3000)
+        st, raw, _ = http("POST", base + "/_matrix/media/v3/upload?filename=a.bin", blob,
+                          token=a, ctype="application/octet-stream")
+        assert st == 200, raw
+        media_id = jbody(raw)["content_uri"].split("/")[-1]
         seen = {
             "tl": None, "ids": None, "contents": None,
             "joined": ok(base, "GET", "/joined_rooms", a)["joined_rooms"],
@@ -176,7 +185,7 @@ def source():
         subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
                        timeout=60)
     src = pg or os.path.join(hs, "homeserver.db")
-    yield dict(src=src, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    yield dict(src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -203,7 +212,8 @@ def counts(stdout):
 def imported(source):
     stack = fresh_stack()
     try:
-        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"],
+                                      "--media-store", source["media"], "--copy-media"),
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, (r.stdout, r.stderr)
         stack.counts = counts(r.stdout)
@@ -215,7 +225,7 @@ def imported(source):
 
 def test_counts_match_and_progress_shows(imported):
     c = imported.counts
-    for kind in ("users", "devices", "access tokens", "rooms", "events", "current state",
+    for kind in ("media", "users", "devices", "access tokens", "rooms", "events", "current state",
                  "forward extremities", "aliases", "account data", "device keys",
                  "one-time keys"):
         assert kind in c, imported.counts
@@ -282,6 +292,13 @@ def test_profile_account_data_and_keys(imported, source):
     assert claim["one_time_keys"][bob][dev]
 
 
+def test_media_downloads_with_same_bytes(imported, source):
+    st, raw, hdr = http("GET", imported.base + "/_matrix/client/v1/media/download/%s/%s" %
+                        (NAME, source["media_id"]), token=source["tok"]["alice"])
+    assert st == 200, raw
+    assert raw == source["blob"]
+
+
 def test_push_rules(imported, source):
     a = source["tok"]["alice"]
     kw = ok(imported.base, "GET", "/pushrules/global/content/kw1", a)
@@ -306,7 +323,8 @@ def test_interrupted_import_resumes_to_same_counts(source, imported):
         assert r.returncode == 0, (r.stdout, r.stderr)
         st, _ = stack.login("alice", PW["alice"])
         assert st == 403
-        p = subprocess.Popen(admin_argv(stack, "import-synapse", "--from", source["src"]),
+        p = subprocess.Popen(admin_argv(stack, "import-synapse", "--from", source["src"],
+                                        "--media-store", source["media"]),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Killed once some events are in, before the end.
         for line in p.stderr:
@@ -315,7 +333,8 @@ def test_interrupted_import_resumes_to_same_counts(source, imported):
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=60)
         assert p.returncode == -signal.SIGKILL
-        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"],
+                                      "--media-store", source["media"]),
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, (r.stdout, r.stderr)
         assert "done before" in r.stderr
@@ -323,7 +342,8 @@ def test_interrupted_import_resumes_to_same_counts(source, imported):
         tl, ids, _ = history(stack.base, source["tok"]["alice"], source["room"])
         assert ids == source["seen"]["ids"]
         # A third run finds everything done and changes nothing.
-        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"]),
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"],
+                                      "--media-store", source["media"]),
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0 and counts(r.stdout) == imported.counts
     finally:
