@@ -93,6 +93,7 @@ static const struct ckey keys[] = {
 	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
 	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
 	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "password_pepper", C_STR, OFF(password_pepper), 0, 0 },
 	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
 };
 
