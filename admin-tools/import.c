@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "events/events.h"
 #include "extern.h"
 #include "json/json.h"
 #include "log/log.h"
@@ -452,6 +453,72 @@ no_key(void *arg, const char *server, const char *key_id, int64_t ts, unsigned c
 }
 
 /*
+ * The state before an event as Synapse recorded it, a state map of
+ * event IDs (mstate_key_join), for an event whose prev events are not
+ * here (the first event of a room joined over federation, history
+ * Synapse never fetched): the state of its group, and for a state
+ * event that group's parent when the event made it.  A new object,
+ * json null when Synapse has none, or NULL.
+ */
+static json_t *
+state_before(struct imp *im, const char *event_id, const char *type, const char *sk)
+{
+	json_t		*rows = NULL, *map, *r;
+	int64_t		 group, prev;
+	size_t		 i;
+	char		*k = NULL;
+	int		 found;
+
+	if ((found = msyi_event_group(im->syn, event_id, &group, &prev)) != 1)
+		return found == 0 ? json_null() : NULL;
+	if ((rows = msyi_group_state(im->syn, group)) == NULL || (map = json_object()) == NULL) {
+		json_decref(rows);
+		return NULL;
+	}
+	json_array_foreach(rows, i, r)
+		if ((k = mstate_key_join(str(r, "type"), str(r, "state_key"))) == NULL ||
+		    json_object_set_new(map, k, json_string(str(r, "event_id"))) == -1)
+			goto fail;
+		else {
+			free(k);
+			k = NULL;
+		}
+	json_decref(rows);
+	rows = NULL;
+	if (sk != NULL) {
+		if ((k = mstate_key_join(type, sk)) == NULL)
+			goto fail;
+		if ((r = json_object_get(map, k)) != NULL &&
+		    strcmp(json_string_value(r), event_id) == 0) {
+			/* The event made the group: the state before is its parent's. */
+			json_decref(map);
+			free(k);
+			if (prev == 0)
+				return json_object();
+			if ((rows = msyi_group_state(im->syn, prev)) == NULL ||
+			    (map = json_object()) == NULL)
+				goto fail0;
+			json_array_foreach(rows, i, r) {
+				if ((k = mstate_key_join(str(r, "type"), str(r, "state_key"))) == NULL ||
+				    json_object_set_new(map, k, json_string(str(r, "event_id"))) == -1)
+					goto fail;
+				free(k);
+			}
+			json_decref(rows);
+			return map;
+		}
+		free(k);
+	}
+	return map;
+fail:
+	free(k);
+	json_decref(map);
+fail0:
+	json_decref(rows);
+	return NULL;
+}
+
+/*
  * One event into its room, in a transaction of its own with its
  * progress row.  1 stored (or known), 0 skipped (myelin would not
  * store it: said on stderr), -1.
@@ -463,6 +530,7 @@ import_event(struct imp *im, const json_t *r, const char *key, int64_t rows)
 	struct mroom_recv	 rv;
 	const json_t		*pdu = json_object_get(r, "json");
 	const char		*type = mjson_str(pdu, "type"), *sk = mjson_str(pdu, "state_key");
+	json_t			*given = NULL;
 	enum mroom_err		 e;
 
 	memset(&rc, 0, sizeof(rc));
@@ -484,6 +552,28 @@ import_event(struct imp *im, const json_t *r, const char *key, int64_t rows)
 	if (mdb_begin(im->db) == -1)
 		return -1;
 	e = mroom_receive(&rc, NULL, pdu, &rv);
+	if (e == MROOM_MISSING && !(rv.flags & MROOM_RECV_OUTLIER) && given == NULL) {
+		/* Its prev events are not here: the state before it, as Synapse had it. */
+		mroom_recv_fini(&rv);
+		mdb_rollback(im->db);
+		if ((given = state_before(im, str(r, "event_id"), type, sk)) == NULL)
+			return -1;
+		if (json_is_object(given)) {
+			rv.state = given;
+			if (mdb_begin(im->db) == -1) {
+				json_decref(given);
+				return -1;
+			}
+			e = mroom_receive(&rc, NULL, pdu, &rv);
+		} else {
+			/* No state recorded: nothing to build on. */
+			if (mdb_begin(im->db) == -1) {
+				json_decref(given);
+				return -1;
+			}
+		}
+	}
+	json_decref(given);
 	if (e == MROOM_OK) {
 		mroom_recv_fini(&rv);
 		if (msyi_progress_put(im->db, "events", im->source, key, 0, rows) == -1) {

@@ -72,6 +72,16 @@
 	    " WHERE room_id = $1 ORDER BY room_alias") \
 	X(MSTMT_SYI_RECEIPTS, "SELECT receipt_type, user_id, event_id, data" \
 	    " FROM receipts_linearized WHERE room_id = $1 ORDER BY stream_id") \
+	/* The state group after an event, and the group it was made from. */ \
+	X(MSTMT_SYI_EVENT_SG, "SELECT t.state_group, COALESCE(g.prev_state_group, 0)" \
+	    " FROM event_to_state_groups t LEFT JOIN state_group_edges g" \
+	    " ON g.state_group = t.state_group WHERE t.event_id = $1") \
+	/* A group's state: its deltas down its chain, the newest group's entry first. */ \
+	X(MSTMT_SYI_SG_STATE, "WITH RECURSIVE sgs(state_group) AS (SELECT CAST($1 AS BIGINT)" \
+	    " UNION ALL SELECT e.prev_state_group FROM state_group_edges e JOIN sgs s" \
+	    " ON s.state_group = e.state_group) SELECT type, state_key, event_id" \
+	    " FROM state_groups_state WHERE state_group IN (SELECT state_group FROM sgs)" \
+	    " ORDER BY state_group DESC") \
 	/* The counts compared at the end, source side. */ \
 	X(MSTMT_SYI_N_USERS, "SELECT COUNT(*) FROM users") \
 	X(MSTMT_SYI_N_DEVICES, "SELECT COUNT(*) FROM devices WHERE " MSYI_SHOWN_DEVICE) \

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json/json.h"
 #include "store/extern.h"
 #include "store/synapse.h"
 #include "store/synimport.h"
@@ -193,6 +194,62 @@ msyi_backup_keys(struct mdb *db, const char *user_id, int64_t version)
 
 	snprintf(v, sizeof(v), "%lld", (long long)version);
 	return rows_of(mdb_query(db, sp.first, "ss", user_id, v), &sp);
+}
+
+int
+msyi_event_group(struct mdb *db, const char *event_id, int64_t *group, int64_t *prev)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*group = *prev = 0;
+	if ((c = mdb_query(db, MSTMT_SYI_EVENT_SG, "s", event_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*group = mcur_int(c, 0);
+		*prev = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	return rc;
+}
+
+json_t *
+msyi_group_state(struct mdb *db, int64_t group)
+{
+	static const struct rowspec sp = { MSTMT_SYI_SG_STATE, 0, "type state_key event_id",
+	    "sss" };
+	json_t	*rows, *seen, *out, *r;
+	char	 g[24], *k;
+	size_t	 i;
+
+	snprintf(g, sizeof(g), "%lld", (long long)group);
+	if ((rows = rows_of(mdb_query(db, sp.first, "s", g), &sp)) == NULL)
+		return NULL;
+	seen = json_object();
+	out = json_array();
+	json_array_foreach(rows, i, r) {
+		const char *t = mjson_str(r, "type"), *sk = mjson_str(r, "state_key");
+
+		if (seen == NULL || out == NULL || t == NULL || sk == NULL ||
+		    asprintf(&k, "%s\x1f%s", t, sk) == -1)
+			goto fail;
+		/* The newest group's entry for a key came first. */
+		if (json_object_get(seen, k) == NULL &&
+		    (json_object_set_new(seen, k, json_true()) == -1 ||
+		    json_array_append(out, r) == -1)) {
+			free(k);
+			goto fail;
+		}
+		free(k);
+	}
+	json_decref(rows);
+	json_decref(seen);
+	return out;
+fail:
+	json_decref(rows);
+	json_decref(seen);
+	json_decref(out);
+	return NULL;
 }
 
 int64_t

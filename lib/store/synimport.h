@@ -59,6 +59,15 @@ json_t	*msyi_lookup(struct mdb *, enum msyi_rows, const char *arg);
    first_message_index forwarded_count is_verified session_data. */
 json_t	*msyi_backup_keys(struct mdb *, const char *user_id, int64_t version);
 
+/*
+ * Synapse's state groups: the group of the state after event_id, and
+ * the group it was made from (0: none), 1, 0 when the event has none
+ * (an outlier's), -1; and a group's whole state as a new array of
+ * {type, state_key, event_id}, one per key, or NULL.
+ */
+int	 msyi_event_group(struct mdb *, const char *event_id, int64_t *group, int64_t *prev);
+json_t	*msyi_group_state(struct mdb *, int64_t group);
+
 /* The kinds whose counts are compared at the end, and their names. */
 enum msyi_count {
 	MSYI_N_USERS, MSYI_N_DEVICES, MSYI_N_TOKENS, MSYI_N_ROOMS, MSYI_N_EVENTS,

@@ -122,6 +122,10 @@ def source():
             r = subprocess.run([os.path.join(KIT, "run"), "register", hs, u, PW[u]],
                                capture_output=True, text=True, timeout=60)
             assert r.returncode == 0, r.stderr
+        r = subprocess.run([os.path.join(KIT, "run"), "register", hs, "root", "pw-import-root",
+                            "--admin"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        root = re.search(r"SYNAPSE_ACCESS_TOKEN='?([^'\n]+)", r.stdout).group(1)
         tok, dev = {}, {}
         for u in ("alice", "bob"):
             tok[u], dev[u] = nio_e2ee_login(base, u, tempfile.mkdtemp(dir=d))
@@ -164,6 +168,36 @@ def source():
            {"conditions": [], "actions": ["notify"]})
         ok(base, "PUT", "/pushrules/global/override/.m.rule.suppress_notices/enabled", a,
            {"enabled": False})
+        # A room whose older history Synapse purged: what is left starts
+        # with events whose prev events are gone, imported on the state
+        # Synapse recorded for them.
+        purged = ok(base, "POST", "/createRoom", a, {"name": "purged",
+                                                    "preset": "public_chat"})["room_id"]
+        ok(base, "POST", "/rooms/%s/join" % q(purged), b, {})
+        cut = None
+        for i in range(30):
+            eid = ok(base, "PUT", "/rooms/%s/send/m.room.message/p%d" % (q(purged), i), a,
+                     {"msgtype": "m.text", "body": "purged %d" % i})["event_id"]
+            if i == 19:
+                cut = eid
+            if i == 10:
+                ok(base, "PUT", "/rooms/%s/state/m.room.topic" % q(purged), a,
+                   {"topic": "kept"})
+        st, raw, _ = http("POST", base + "/_synapse/admin/v1/purge_history/%s" % q(purged),
+                          json.dumps({"delete_local_events": True,
+                                      "purge_up_to_event_id": cut}).encode(), token=root,
+                          ctype="application/json")
+        assert st == 200, raw
+        pid = jbody(raw)["purge_id"]
+        for _ in range(600):
+            st, raw, _ = http("GET", base + "/_synapse/admin/v1/purge_history_status/" + pid,
+                              token=root)
+            if jbody(raw)["status"] != "active":
+                break
+            time.sleep(0.1)
+        assert jbody(raw)["status"] == "complete", raw
+        ok(base, "PUT", "/rooms/%s/send/m.room.message/p-after" % q(purged), b,
+           {"msgtype": "m.text", "body": "after the purge"})
         blob = os.urandom(3000)
         st, raw, _ = http("POST", base + "/_matrix/media/v3/upload?filename=a.bin", blob,
                           token=a, ctype="application/octet-stream")
@@ -178,6 +212,9 @@ def source():
                       for e in ok(base, "GET", "/rooms/%s/state" % q(room), a)},
         }
         seen["tl"], seen["ids"], seen["contents"] = history(base, a, room)
+        seen["purged"] = history(base, a, purged)[1]
+        seen["purged_state"] = {e["type"] + "|" + e["state_key"]: e["event_id"] for e in
+                                ok(base, "GET", "/rooms/%s/state" % q(purged), a)}
         assert len(seen["ids"]) > MESSAGES
         assert seen["contents"][redacted] == {}
         assert "@bob:" + NAME in seen["keys"] and dev["bob"] in seen["keys"]["@bob:" + NAME]
@@ -185,7 +222,7 @@ def source():
         subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
                        timeout=60)
     src = pg or os.path.join(hs, "homeserver.db")
-    yield dict(src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    yield dict(purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -230,7 +267,7 @@ def test_counts_match_and_progress_shows(imported):
                  "one-time keys"):
         assert kind in c, imported.counts
         assert c[kind][0] == c[kind][1], (kind, c[kind])
-    assert c["users"][0] == 2 and c["events"][0] > MESSAGES
+    assert c["users"][0] == 3 and c["events"][0] > MESSAGES
     assert re.search(r"import-synapse: events\s+\d+/\d+", imported.progress)
 
 
@@ -267,6 +304,20 @@ def test_same_rooms_history_and_order(imported, source):
     assert st == 200 and body["room_id"] == room
     pub = ok(imported.base, "GET", "/publicRooms")
     assert room in [r["room_id"] for r in pub["chunk"]]
+
+
+def test_purged_history_imports_on_synapse_state(imported, source):
+    """Synapse purged the start of this room: the first events left name
+    prev events nobody has; they go in on the state Synapse recorded."""
+    a, room, seen = source["tok"]["alice"], source["purged"], source["seen"]
+    assert room in ok(imported.base, "GET", "/joined_rooms", a)["joined_rooms"]
+    assert history(imported.base, a, room)[1] == seen["purged"]
+    state = {e["type"] + "|" + e["state_key"]: e["event_id"]
+             for e in ok(imported.base, "GET", "/rooms/%s/state" % q(room), a)}
+    assert state == seen["purged_state"]
+    # A new message builds on the imported tip.
+    ok(imported.base, "PUT", "/rooms/%s/send/m.room.message/new1" % q(room), a,
+       {"msgtype": "m.text", "body": "on myelin"})
 
 
 def test_profile_account_data_and_keys(imported, source):
