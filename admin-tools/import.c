@@ -970,7 +970,8 @@ cmd_import_synapse(struct ctx *c, int argc, char **argv)
 			    " import from another source: refusing to mix them\n");
 			goto out;
 		}
-		if (found == 0 && msyi_count(im.db, MSYI_N_EVENTS, 1) != 0) {
+		if (found == 0 && (msyi_count(im.db, MSYI_N_EVENTS, 1) != 0 ||
+		    msyi_count(im.db, MSYI_N_USERS, 1) != 0)) {
 			fprintf(stderr, "myelin-admin: import-synapse: this database is not empty:"
 			    " import into a fresh one\n");
 			goto out;
