@@ -24,6 +24,8 @@ import time
 
 import nio
 import pytest
+import signedjson.key
+import signedjson.sign
 
 from conftest import ROOT, free_port, own_pg_database, q, start_stack, stop_stack
 from test_beside_synapse import KIT, NAME, http, jbody
@@ -66,6 +68,23 @@ def history(base, token, room):
             break
         frm = page["end"]
     return tl, ids, contents
+
+
+def xsign_keys(uid):
+    """A master, self-signing and user-signing key of uid, the other two
+    signed by the master, as a client uploads them."""
+    out, master = {}, None
+    for usage in ("master", "self_signing", "user_signing"):
+        sk = signedjson.key.generate_signing_key("x")
+        pub = signedjson.key.encode_verify_key_base64(signedjson.key.get_verify_key(sk))
+        sk.version = pub
+        key = {"user_id": uid, "usage": [usage], "keys": {"ed25519:" + pub: pub}}
+        if usage == "master":
+            master = sk
+        else:
+            signedjson.sign.sign_json(key, uid, master)
+        out[usage + "_key"] = key
+    return out
 
 
 def nio_e2ee_login(base, user, store):
@@ -198,6 +217,20 @@ def source():
         assert jbody(raw)["status"] == "complete", raw
         ok(base, "PUT", "/rooms/%s/send/m.room.message/p-after" % q(purged), b,
            {"msgtype": "m.text", "body": "after the purge"})
+        # Cross-signing keys (through user-interactive auth, as Synapse
+        # 1.67 asks) and a key backup with one session.
+        xs = xsign_keys("@alice:" + NAME)
+        st, body = cs(base, "POST", "/keys/device_signing/upload", a, xs)
+        assert st == 401, body
+        ok(base, "POST", "/keys/device_signing/upload", a, dict(xs, auth={
+            "type": "m.login.password", "session": body["session"], "password": PW["alice"],
+            "identifier": {"type": "m.id.user", "user": "alice"}}))
+        backup = {"algorithm": "m.megolm_backup.v1.curve25519-aes-sha2",
+                  "auth_data": {"public_key": "cHVibGlj", "signatures": {}}}
+        bv = ok(base, "POST", "/room_keys/version", a, backup)["version"]
+        session = {"first_message_index": 1, "forwarded_count": 0, "is_verified": False,
+                   "session_data": {"ephemeral": "ZQ", "ciphertext": "Yw", "mac": "bQ"}}
+        ok(base, "PUT", "/room_keys/keys/%s/sess1?version=%s" % (q(room), bv), a, session)
         blob = os.urandom(3000)
         st, raw, _ = http("POST", base + "/_matrix/media/v3/upload?filename=a.bin", blob,
                           token=a, ctype="application/octet-stream")
@@ -222,7 +255,7 @@ def source():
         subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
                        timeout=60)
     src = pg or os.path.join(hs, "homeserver.db")
-    yield dict(purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    yield dict(xs=xs, backup=backup, session=session, purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -264,7 +297,7 @@ def test_counts_match_and_progress_shows(imported):
     c = imported.counts
     for kind in ("media", "users", "devices", "access tokens", "rooms", "events", "current state",
                  "forward extremities", "aliases", "account data", "device keys",
-                 "one-time keys"):
+                 "one-time keys", "cross-signing keys"):
         assert kind in c, imported.counts
         assert c[kind][0] == c[kind][1], (kind, c[kind])
     assert c["users"][0] == 3 and c["events"][0] > MESSAGES
@@ -349,6 +382,22 @@ def test_media_downloads_with_same_bytes(imported, source):
                         (NAME, source["media_id"]), token=source["tok"]["alice"])
     assert st == 200, raw
     assert raw == source["blob"]
+
+
+def test_cross_signing_and_key_backup(imported, source):
+    a, uid, room = source["tok"]["alice"], "@alice:" + NAME, source["room"]
+    got = ok(imported.base, "POST", "/keys/query", a, {"device_keys": {uid: []}})
+    for usage in ("master", "self_signing", "user_signing"):
+        want = source["xs"][usage + "_key"]
+        have = got[usage + "_keys"][uid]
+        assert have["keys"] == want["keys"] and have["usage"] == want["usage"], usage
+        if usage != "master":
+            assert have["signatures"] == want["signatures"], usage
+    v = ok(imported.base, "GET", "/room_keys/version", a)
+    assert v["algorithm"] == source["backup"]["algorithm"]
+    assert v["auth_data"] == source["backup"]["auth_data"]
+    keys = ok(imported.base, "GET", "/room_keys/keys?version=%s" % v["version"], a)
+    assert keys["rooms"][room]["sessions"]["sess1"] == source["session"]
 
 
 def test_push_rules(imported, source):
