@@ -488,3 +488,23 @@ def test_not_empty_refused(source):
         assert st == 403
     finally:
         stop_stack(stack)
+
+
+def test_link_media_hard_links(source):
+    from conftest import media_path
+    stack = fresh_stack()
+    try:
+        src = os.path.join(source["media"], "local_content", source["media_id"][:2],
+                           source["media_id"][2:4], source["media_id"][4:])
+        if os.stat(src).st_dev != os.stat(media_path(stack.dir)).st_dev:
+            pytest.skip("Synapse's media store and media_path are on two file systems")
+        r = subprocess.run(admin_argv(stack, "import-synapse", "--from", source["src"],
+                                      "--media-store", source["media"], "--link-media"),
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert os.stat(src).st_nlink == 2
+        st, raw, _ = http("GET", stack.base + "/_matrix/client/v1/media/download/%s/%s" %
+                          (NAME, source["media_id"]), token=source["tok"]["alice"])
+        assert st == 200 and raw == source["blob"]
+    finally:
+        stop_stack(stack)
