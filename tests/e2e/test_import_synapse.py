@@ -231,6 +231,14 @@ def source():
         session = {"first_message_index": 1, "forwarded_count": 0, "is_verified": False,
                    "session_data": {"ephemeral": "ZQ", "ciphertext": "Yw", "mac": "bQ"}}
         ok(base, "PUT", "/room_keys/keys/%s/sess1?version=%s" % (q(room), bv), a, session)
+        ok(base, "POST", "/rooms/%s/receipt/m.read/%s" % (q(room), q(sent[-1])), b, {})
+        ok(base, "PUT", "/devices/%s" % q(dev["alice"]), a, {"display_name": "alice's laptop"})
+        r = subprocess.run([os.path.join(KIT, "run"), "register", hs, "carol", "pw-carol"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        st, raw, _ = http("POST", base + "/_synapse/admin/v1/deactivate/%s" %
+                          q("@carol:" + NAME), b"{}", token=root, ctype="application/json")
+        assert st == 200, raw
         blob = os.urandom(3000)
         st, raw, _ = http("POST", base + "/_matrix/media/v3/upload?filename=a.bin", blob,
                           token=a, ctype="application/octet-stream")
@@ -255,7 +263,7 @@ def source():
         subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
                        timeout=60)
     src = pg or os.path.join(hs, "homeserver.db")
-    yield dict(xs=xs, backup=backup, session=session, purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    yield dict(sent=sent, xs=xs, backup=backup, session=session, purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -300,7 +308,7 @@ def test_counts_match_and_progress_shows(imported):
                  "one-time keys", "cross-signing keys"):
         assert kind in c, imported.counts
         assert c[kind][0] == c[kind][1], (kind, c[kind])
-    assert c["users"][0] == 3 and c["events"][0] > MESSAGES
+    assert c["users"][0] == 4 and c["events"][0] > MESSAGES
     assert re.search(r"import-synapse: events\s+\d+/\d+", imported.progress)
 
 
@@ -310,6 +318,21 @@ def test_same_password_logs_in(imported):
     assert body["user_id"] == "@alice:" + NAME
     st, body = imported.login("alice", "not-the-password")
     assert st == 403 and body["errcode"] == "M_FORBIDDEN"
+
+
+def test_flags_devices_and_receipts(imported, source):
+    st, body = imported.login("carol", "pw-carol")
+    assert st in (401, 403) and body["errcode"] in ("M_USER_DEACTIVATED", "M_FORBIDDEN"), body
+    r = imported.admin("--json", "user", "show", "root")
+    assert r.returncode == 0 and json.loads(r.stdout)["admin"] is True, (r.stdout, r.stderr)
+    a = source["tok"]["alice"]
+    devs = {d["device_id"]: d.get("display_name")
+            for d in ok(imported.base, "GET", "/devices", a)["devices"]}
+    assert devs[source["dev"]["alice"]] == "alice's laptop"
+    s = ok(imported.base, "GET", "/sync?timeout=0", a)
+    eph = s["rooms"]["join"][source["room"]]["ephemeral"]["events"]
+    rec = [e for e in eph if e["type"] == "m.receipt"]
+    assert rec and "@bob:" + NAME in rec[0]["content"][source["sent"][-1]]["m.read"], eph
 
 
 def test_old_access_token_works(imported, source):
