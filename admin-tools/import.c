@@ -78,6 +78,21 @@ step_start(struct imp *im, const char *step, char **last, int64_t *rows)
 	return done;
 }
 
+/* The keys gathered of dev in per (borrowed), made empty when new; NULL without memory. */
+static json_t *
+per_device(json_t *per, const char *dev)
+{
+	json_t *d;
+
+	if (dev == NULL)
+		return NULL;
+	if ((d = json_object_get(per, dev)) != NULL)
+		return d;
+	if (json_object_set_new(per, dev, json_pack("{s:n,s:{},s:{}}", "d", "o", "f")) == -1)
+		return NULL;
+	return json_object_get(per, dev);
+}
+
 /* The devices, tokens and E2EE keys of one user, from Synapse's rows. */
 static int
 user_devices(struct imp *im, const char *uid, int64_t *n)
@@ -118,18 +133,15 @@ user_devices(struct imp *im, const char *uid, int64_t *n)
 		}
 		free(hash);
 	}
-	/* Keys per device: {device: {dkeys, otks, fallbacks}}. */
-#define PER(dev) (json_object_get(per, dev) != NULL ? json_object_get(per, dev) : \
-	    (json_object_set_new(per, dev, json_pack("{s:n,s:{},s:{}}", "d", "o", "f")), \
-	    json_object_get(per, dev)))
+	/* Keys per device: {device: {"d": device keys, "o": one-time, "f": fallback}}. */
 	json_array_foreach(dk, i, r)
-		if ((d = PER(str(r, "device_id"))) != NULL && json_is_object(json_object_get(r,
+		if ((d = per_device(per, str(r, "device_id"))) != NULL && json_is_object(json_object_get(r,
 		    "key_json")))
 			json_object_set(d, "d", json_object_get(r, "key_json"));
 	json_array_foreach(otk, i, r) {
 		char *id;
 
-		if ((d = PER(str(r, "device_id"))) == NULL ||
+		if ((d = per_device(per, str(r, "device_id"))) == NULL ||
 		    asprintf(&id, "%s:%s", str(r, "algorithm"), str(r, "key_id")) == -1)
 			goto out;
 		json_object_set(json_object_get(d, "o"), id, json_object_get(r, "key_json"));
@@ -138,13 +150,12 @@ user_devices(struct imp *im, const char *uid, int64_t *n)
 	json_array_foreach(fb, i, r) {
 		char *id;
 
-		if ((d = PER(str(r, "device_id"))) == NULL ||
+		if ((d = per_device(per, str(r, "device_id"))) == NULL ||
 		    asprintf(&id, "%s:%s", str(r, "algorithm"), str(r, "key_id")) == -1)
 			goto out;
 		json_object_set(json_object_get(d, "f"), id, json_object_get(r, "key_json"));
 		free(id);
 	}
-#undef PER
 	json_object_foreach(per, k, d) {
 		const json_t *dkeys = json_object_get(d, "d");
 
