@@ -531,9 +531,66 @@ fail0:
 
 /*
  * One event into its room, in a transaction of its own with its
- * progress row.  1 stored (or known), 0 skipped (myelin would not
+ * progress row (after import_batch found one that is not simply
+ * stored).  1 stored (or known), 0 skipped (myelin would not
  * store it: said on stderr), -1.
  */
+/* The receive of Synapse's event row r: a context and flags as the row says. */
+static void
+recv_init(struct imp *im, const json_t *r, struct mroom_ctx *rc, struct mroom_recv *rv)
+{
+	const json_t	*pdu = json_object_get(r, "json");
+	const char	*type = mjson_str(pdu, "type"), *sk = mjson_str(pdu, "state_key");
+
+	memset(rc, 0, sizeof(*rc));
+	memset(rv, 0, sizeof(*rv));
+	rc->db = im->db;
+	rc->server_name = im->c->conf->server_name;
+	rc->key = im->c->key;
+	rv->key = no_key;
+	rv->flags = MROOM_RECV_IMPORT;
+	if (num(r, "outlier") != 0)
+		rv->flags |= MROOM_RECV_OUTLIER;
+	if (type != NULL && sk != NULL && strcmp(type, "m.room.create") == 0 && *sk == '\0')
+		rv->flags |= MROOM_RECV_NEW_ROOM;
+}
+
+/*
+ * A whole batch of events in one transaction, with the progress row of
+ * its last: 1 done; 0 when any is not simply stored (rolled back: the
+ * caller takes them one by one); -1.
+ */
+static int
+import_batch(struct imp *im, const json_t *batch, const char *key, int64_t rows)
+{
+	struct mroom_ctx	 rc;
+	struct mroom_recv	 rv;
+	const json_t		*r, *pdu;
+	size_t			 i;
+	enum mroom_err		 e;
+
+	if (mdb_begin(im->db) == -1)
+		return -1;
+	json_array_foreach(batch, i, r) {
+		recv_init(im, r, &rc, &rv);
+		if (!json_is_object(pdu = json_object_get(r, "json"))) {
+			mdb_rollback(im->db);
+			return 0;
+		}
+		e = mroom_receive(&rc, NULL, pdu, &rv);
+		mroom_recv_fini(&rv);
+		if (e != MROOM_OK) {
+			mdb_rollback(im->db);
+			return e == MROOM_ERROR ? -1 : 0;
+		}
+	}
+	if (msyi_progress_put(im->db, "events", im->source, key, 0, rows) == -1) {
+		mdb_rollback(im->db);
+		return -1;
+	}
+	return mdb_commit(im->db) == -1 ? -1 : 1;
+}
+
 static int
 import_event(struct imp *im, const json_t *r, const char *key, int64_t rows)
 {
@@ -544,17 +601,7 @@ import_event(struct imp *im, const json_t *r, const char *key, int64_t rows)
 	json_t			*given = NULL;
 	enum mroom_err		 e;
 
-	memset(&rc, 0, sizeof(rc));
-	memset(&rv, 0, sizeof(rv));
-	rc.db = im->db;
-	rc.server_name = im->c->conf->server_name;
-	rc.key = im->c->key;
-	rv.key = no_key;
-	rv.flags = MROOM_RECV_IMPORT;
-	if (num(r, "outlier") != 0)
-		rv.flags |= MROOM_RECV_OUTLIER;
-	if (type != NULL && sk != NULL && strcmp(type, "m.room.create") == 0 && *sk == '\0')
-		rv.flags |= MROOM_RECV_NEW_ROOM;
+	recv_init(im, r, &rc, &rv);
 	if (!json_is_object(pdu)) {
 		e = MROOM_BAD_EVENT;
 		snprintf(rc.why, sizeof(rc.why), "its JSON does not parse");
@@ -612,7 +659,7 @@ step_events(struct imp *im)
 	char	*last = NULL, key[24];
 	int64_t	 rows, total;
 	size_t	 i;
-	int	 rc = -1, st;
+	int	 rc = -1, st, fast = 0;
 
 	if ((st = step_start(im, "events", &last, &rows)) != 0)
 		return st == 1 ? 0 : -1;
@@ -624,9 +671,19 @@ step_events(struct imp *im)
 			goto out;
 		if (json_array_size(batch) == 0)
 			break;
+		/* Most batches go in whole, one transaction each; the others one by one. */
+		r = json_array_get(batch, json_array_size(batch) - 1);
+		snprintf(key, sizeof(key), "%lld", (long long)num(r, "stream"));
+		if (!im->dry && (fast = import_batch(im, batch, key,
+		    rows + (int64_t)json_array_size(batch))) == -1) {
+			fprintf(stderr, "myelin-admin: import-synapse: cannot store events\n");
+			goto out;
+		}
 		json_array_foreach(batch, i, r) {
 			snprintf(key, sizeof(key), "%lld", (long long)num(r, "stream"));
 			rows++;
+			if (!im->dry && fast == 1)
+				continue;
 			if (im->dry) {
 				if (!json_is_object(json_object_get(r, "json"))) {
 					fprintf(stderr, "myelin-admin: import-synapse: event %s: its"
