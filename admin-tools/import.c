@@ -202,12 +202,13 @@ rule_split(const char *rule_id, char *kind, size_t kindsz)
 
 /*
  * A user's push rules: their own rules in Synapse's order, the actions
- * they gave server-default ones, and what they turned on or off.
+ * they gave server-default ones, and what they turned on or off; and
+ * their pushers.
  */
 static int
 user_push(struct imp *im, const char *uid)
 {
-	json_t		*rules = NULL, *en = NULL, *r, *c, *have = NULL;
+	json_t		*rules = NULL, *en = NULL, *pu = NULL, *r, *c, *have = NULL;
 	const char	*id, *pattern;
 	char		 kind[16];
 	size_t		 i, j;
@@ -215,6 +216,7 @@ user_push(struct imp *im, const char *uid)
 
 	if ((rules = msyi_lookup(im->syn, MSYI_PUSH_RULES, uid)) == NULL ||
 	    (en = msyi_lookup(im->syn, MSYI_PUSH_ENABLE, uid)) == NULL ||
+	    (pu = msyi_lookup(im->syn, MSYI_PUSHERS, uid)) == NULL ||
 	    (have = json_object()) == NULL)
 		goto out;
 	if (im->dry) {
@@ -250,6 +252,24 @@ user_push(struct imp *im, const char *uid)
 		    pattern, json_object_get(r, "actions"), NULL, NULL, INT64_MAX) == -1)
 			goto out;
 	}
+	/* Pushers: the body of the POST /pushers/set that made each. */
+	json_array_foreach(pu, i, r) {
+		json_t *b = json_deep_copy(r);
+
+		if (b == NULL)
+			goto out;
+		json_object_del(b, "ts");
+		json_object_del(b, "device_id");
+		if (json_is_null(json_object_get(b, "lang")))
+			json_object_del(b, "lang");
+		if (!json_is_object(json_object_get(b, "data")))
+			json_object_set_new(b, "data", json_object());
+		if (mstore_pusher_put(im->db, uid, str(r, "device_id"), b, 1, num(r, "ts")) == -1) {
+			json_decref(b);
+			goto out;
+		}
+		json_decref(b);
+	}
 	json_array_foreach(en, i, r) {
 		/* A rule deleted may leave its enabled row behind in Synapse. */
 		if ((id = rule_split(str(r, "rule_id"), kind, sizeof(kind))) == NULL ||
@@ -262,6 +282,7 @@ user_push(struct imp *im, const char *uid)
 	rc = 0;
 out:
 	json_decref(have);
+	json_decref(pu);
 	json_decref(rules);
 	json_decref(en);
 	return rc;

@@ -68,6 +68,11 @@
 	    " WHERE user_name = $1 ORDER BY priority_class, priority") \
 	X(MSTMT_SYI_PUSH_ENABLE, "SELECT rule_id, enabled FROM push_rules_enable" \
 	    " WHERE user_name = $1 AND enabled IS NOT NULL ORDER BY rule_id") \
+	/* A pusher's device is that of the token that set it. */ \
+	X(MSTMT_SYI_PUSHERS, "SELECT p.kind, p.app_id, p.app_display_name," \
+	    " p.device_display_name, p.profile_tag, p.pushkey, p.lang, p.data, p.ts, t.device_id" \
+	    " FROM pushers p LEFT JOIN access_tokens t ON t.id = p.access_token" \
+	    " WHERE p.user_name = $1 ORDER BY p.id") \
 	X(MSTMT_SYI_ALIASES, "SELECT room_alias, COALESCE(creator, '') FROM room_aliases" \
 	    " WHERE room_id = $1 ORDER BY room_alias") \
 	X(MSTMT_SYI_RECEIPTS, "SELECT receipt_type, user_id, event_id, data" \

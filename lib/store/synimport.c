@@ -44,6 +44,8 @@ static const struct rowspec {
 	[MSYI_BACKUPS] = { MSTMT_SYI_BACKUPS, 0, "version algorithm auth_data", "isj" },
 	[MSYI_PUSH_RULES] = { MSTMT_SYI_PUSH_RULES, 0, "rule_id conditions actions", "sjj" },
 	[MSYI_PUSH_ENABLE] = { MSTMT_SYI_PUSH_ENABLE, 0, "rule_id enabled", "si" },
+	[MSYI_PUSHERS] = { MSTMT_SYI_PUSHERS, 0, "kind app_id app_display_name"
+	    " device_display_name profile_tag pushkey lang data ts device_id", "sssssssjis" },
 	[MSYI_ALIASES] = { MSTMT_SYI_ALIASES, 0, "room_alias creator", "ss" },
 	[MSYI_RECEIPTS] = { MSTMT_SYI_RECEIPTS, 0, "receipt_type user_id event_id data",
 	    "sssj" },

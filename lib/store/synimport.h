@@ -43,6 +43,8 @@ enum msyi_rows {
 	MSYI_BACKUPS,	/* version algorithm auth_data */
 	MSYI_PUSH_RULES, /* rule_id ("global/KIND/ID") conditions actions */
 	MSYI_PUSH_ENABLE, /* rule_id enabled */
+	MSYI_PUSHERS,	/* kind app_id app_display_name device_display_name profile_tag
+			   pushkey lang data ts device_id */
 	MSYI_ALIASES,	/* room ID: room_alias creator */
 	MSYI_RECEIPTS,	/* room ID: receipt_type user_id event_id data */
 	MSYI_ROWS__MAX

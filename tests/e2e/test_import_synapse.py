@@ -187,6 +187,12 @@ def source():
            {"conditions": [], "actions": ["notify"]})
         ok(base, "PUT", "/pushrules/global/override/.m.rule.suppress_notices/enabled", a,
            {"enabled": False})
+        pusher = {"kind": "http", "app_id": "org.example.app", "app_display_name": "Example",
+                  "device_display_name": "phone", "profile_tag": "tag1",
+                  "pushkey": "pk-alice", "lang": "en",
+                  "data": {"url": "http://127.0.0.1:9/_matrix/push/v1/notify",
+                           "format": "event_id_only"}}
+        ok(base, "POST", "/pushers/set", a, pusher)
         # A room whose older history Synapse purged: what is left starts
         # with events whose prev events are gone, imported on the state
         # Synapse recorded for them.
@@ -263,7 +269,7 @@ def source():
         subprocess.run([os.path.join(KIT, "run"), "stop", hs], capture_output=True,
                        timeout=60)
     src = pg or os.path.join(hs, "homeserver.db")
-    yield dict(sent=sent, xs=xs, backup=backup, session=session, purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
+    yield dict(pusher=pusher, sent=sent, xs=xs, backup=backup, session=session, purged=purged, src=src, media=media, blob=blob, media_id=media_id, room=room, tok=tok, dev=dev, seen=seen, redacted=redacted, dir=d)
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -435,6 +441,13 @@ def test_push_rules(imported, source):
                                   "pattern": "org.example"}]
     assert ok(imported.base, "GET", "/pushrules/global/override/.m.rule.suppress_notices/"
               "enabled", a) == {"enabled": False}
+
+
+def test_pushers(imported, source):
+    got = ok(imported.base, "GET", "/pushers", source["tok"]["alice"])["pushers"]
+    assert len(got) == 1, got
+    for k, v in source["pusher"].items():
+        assert got[0][k] == v, k
 
 
 def test_interrupted_import_resumes_to_same_counts(source, imported):
