@@ -74,7 +74,9 @@ step_start(struct imp *im, const char *step, char **last, int64_t *rows)
 		free(*last);
 		*last = NULL;
 		fprintf(stderr, "import-synapse: %-14s done before\n", step);
-	}
+	} else if (*last != NULL)
+		fprintf(stderr, "import-synapse: %-14s resuming after %lld\n", step,
+		    (long long)*rows);
 	return done;
 }
 

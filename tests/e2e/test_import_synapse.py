@@ -475,6 +475,9 @@ def test_interrupted_import_resumes_to_same_counts(source, imported):
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, (r.stdout, r.stderr)
         assert "done before" in r.stderr
+        # The kill came in the middle of the events, and the run went on from there.
+        m = re.search(r"events\s+resuming after (\d+)", r.stderr)
+        assert m and 0 < int(m.group(1)) < imported.counts["events"][0], r.stderr
         assert counts(r.stdout) == imported.counts
         tl, ids, _ = history(stack.base, source["tok"]["alice"], source["room"])
         assert ids == source["seen"]["ids"]
