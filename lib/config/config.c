@@ -93,6 +93,7 @@ static const struct ckey keys[] = {
 	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
 	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
 	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "password_pepper", C_STR, OFF(password_pepper), 0, 0 },
 	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
 	/* myelin-stack starts this many myelin-sender --shard I/N (lib/fed: MFED_SHARDS_MAX). */
 	{ "federation_senders", C_INT, OFF(federation_senders), 1, 64 },

@@ -866,5 +866,21 @@ const struct mmigration mmigrations[] = {
 	  "ALTER TABLE fed_destinations ADD COLUMN txn_pdu BIGINT NOT NULL DEFAULT 0;"
 	  "ALTER TABLE fed_destinations ADD COLUMN txn_edu BIGINT NOT NULL DEFAULT 0;",
 	  NULL },
+	/*
+	 * myelin-admin import-synapse: how far each step of an import got
+	 * (step: "users", "events", ...; last_key: the JSON array of the
+	 * key of the last source row done; done: 1 once finished), so a
+	 * run after an interruption goes on from there.  source: what the
+	 * import reads (a path or a conninfo's digest), so that another
+	 * source is refused.
+	 */
+	{ 34, "synapse-import",
+	  "CREATE TABLE synapse_import ("
+	  " step TEXT PRIMARY KEY,"
+	  " source TEXT NOT NULL,"
+	  " last_key TEXT,"
+	  " done BIGINT NOT NULL DEFAULT 0,"
+	  " rows BIGINT NOT NULL DEFAULT 0);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

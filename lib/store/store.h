@@ -91,5 +91,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/ratelimit.h"
 #include "store/delayed.h"
 #include "store/synapse.h"
+#include "store/synimport.h"
 
 #endif
