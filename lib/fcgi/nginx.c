@@ -269,6 +269,17 @@ mfcgi_nginx_groups(const struct mapp *app, const struct mconfig *conf, const cha
 				    mfcgi_method_name((enum mmethod)m));
 		location(f, app, conf, sock, loc, methods[0] != '\0' ? methods : NULL);
 	}
+	/*
+	 * All routes, outside myelin-stack nginx-layout (a stack of its own):
+	 * no Synapse to hand anything to, so what the handler passes on is
+	 * answered as not served here.
+	 */
+	if (groups == NULL && app->elsewhere != NULL)
+		fprintf(f, "location %s {\n"
+		    "\tdefault_type application/json;\n"
+		    "\treturn 404 '{\"errcode\":\"M_UNRECOGNIZED\","
+		    "\"error\":\"Not served here: this layout reaches no Synapse\"}';\n"
+		    "}\n", app->elsewhere);
 	if (app->nginx_extra != NULL)
 		app->nginx_extra(conf, f);
 	return 0;

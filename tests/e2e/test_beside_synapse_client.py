@@ -85,6 +85,10 @@ def test_profiles_as_synapse_answers(beside, world):
     # No such user, and no user ID at all: Synapse's errors.
     syn, mye = both(beside, C3 + "/profile/" + q("@c_nobody:" + NAME))
     assert syn[0] == mye[0] == 404 and mye[1]["errcode"] == syn[1]["errcode"] == "M_NOT_FOUND"
+    # A remote user is Synapse's to ask; a stack of myelin's own (no
+    # Synapse in its nginx) says it does not serve that.
+    st, out = api(beside.stack.base, "GET", C3 + "/profile/" + q("@x:remote.example"))
+    assert st == 404 and out["errcode"] == "M_UNRECOGNIZED", out
     for bad in ("c_amy", "@c_amy", "@c_amy:bad_server!"):
         syn, mye = both(beside, C3 + "/profile/" + q(bad) + "/displayname")
         assert syn[0] == mye[0] == 400, (bad, syn, mye)
