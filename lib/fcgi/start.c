@@ -30,8 +30,8 @@
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-dn] [-L [-g group,...] | -R] -c config [-s socket]"
-	    " [-t threads]\n", prog);
+	fprintf(stderr, "usage: %s [-dn] [-L | -R] [-g group[,group ...]] -c config"
+	    " [-s socket] [-t threads]\n", prog);
 }
 
 int
