@@ -237,12 +237,12 @@ h_syn_joined_rooms(struct mreq *req)
  * every route is MAUTH_NONE to the loop.
  */
 static const struct mroute syn_routes[] = {
-	{ MM_GET,	C "/profile/{userId}",			MAUTH_NONE,	h_syn_profile },
-	{ MM_GET,	C "/profile/{userId}/displayname",	MAUTH_NONE,	h_syn_displayname },
-	{ MM_GET,	C "/profile/{userId}/avatar_url",	MAUTH_NONE,	h_syn_avatar },
-	{ MM_GET,	C "/directory/room/{roomAlias}",	MAUTH_NONE,	h_syn_alias },
-	{ MM_GET,	C "/publicRooms",			MAUTH_NONE,	h_syn_public_rooms },
-	{ MM_GET,	C "/joined_rooms",			MAUTH_NONE,	h_syn_joined_rooms },
+	{ MM_GET,	C "/profile/{userId}",		MAUTH_NONE,	h_syn_profile },
+	{ MM_GET,	C "/profile/{userId}/displayname", MAUTH_NONE,	h_syn_displayname },
+	{ MM_GET,	C "/profile/{userId}/avatar_url", MAUTH_NONE,	h_syn_avatar },
+	{ MM_GET,	C "/directory/room/{roomAlias}", MAUTH_NONE,	h_syn_alias },
+	{ MM_GET,	C "/publicRooms",		MAUTH_NONE,	h_syn_public_rooms },
+	{ MM_GET,	C "/joined_rooms",		MAUTH_NONE,	h_syn_joined_rooms },
 };
 
 static const mhandler g_profile[] = { h_syn_profile, h_syn_displayname, h_syn_avatar };

@@ -264,9 +264,9 @@ mfcgi_nginx_groups(const struct mapp *app, const struct mconfig *conf, const cha
 		methods[0] = '\0';
 		for (int m = 0; m < MMETHOD__MAX; m++)
 			if (mask & 1u << m)
-				snprintf(methods + strlen(methods), sizeof(methods) - strlen(methods),
-				    "%s%s", methods[0] != '\0' ? "|" : "",
-				    mfcgi_method_name((enum mmethod)m));
+				snprintf(methods + strlen(methods),
+				    sizeof(methods) - strlen(methods), "%s%s",
+				    methods[0] != '\0' ? "|" : "", mfcgi_method_name((enum mmethod)m));
 		location(f, app, conf, sock, loc, methods[0] != '\0' ? methods : NULL);
 	}
 	/*

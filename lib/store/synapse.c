@@ -310,10 +310,10 @@ public_cmp(const void *a, const void *b)
 json_t *
 msyn_public_rooms(struct mdb *db)
 {
-	json_t	*all = mcur_json_array(mdb_query(db, MSTMT_SYN_PUBLIC_ROOMS, ""), public_room);
-	json_t	*out, **v;
+	json_t	*all, *out, **v;
 	size_t	 n, i;
 
+	all = mcur_json_array(mdb_query(db, MSTMT_SYN_PUBLIC_ROOMS, ""), public_room);
 	if (all == NULL || (n = json_array_size(all)) < 2)
 		return all;
 	if ((v = calloc(n, sizeof(*v))) == NULL || (out = json_array()) == NULL) {
