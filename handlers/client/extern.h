@@ -6,6 +6,9 @@
 
 #include "fcgi/fcgi.h"
 
+/* Beside Synapse (synapse.c): the app to serve under conf, or NULL (see mapp.mode). */
+const struct mapp *client_synapse_mode(const struct mconfig *);
+
 int	h_versions(struct mreq *);
 int	h_capabilities(struct mreq *);
 int	h_support(struct mreq *);

@@ -254,6 +254,7 @@ static const struct mapp app = {
 	.nginx_extra = client_nginx_extra,
 	.body_optional = body_optional,
 	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
+	.mode = client_synapse_mode,
 };
 
 int

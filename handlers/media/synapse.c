@@ -23,43 +23,6 @@
 #define SYN_TOUCH_MS		(10 * 60 * 1000)
 
 /*
- * Synapse's access tokens, as its auth does: 401 M_MISSING_TOKEN
- * without one, M_UNKNOWN_TOKEN for one unknown, expired (with
- * soft_logout) or of a deactivated user.  Fills req->auth.  Read only:
- * Synapse's own bookkeeping of a token's use (user_ips, used) stays
- * Synapse's.
- */
-static int
-syn_auth(struct mreq *req)
-{
-	struct msyn_token	 t;
-	int			 rc;
-
-	if (req->token == NULL)
-		return mfcgi_fail(req, MERR_MISSING_TOKEN, "Missing access token");
-	if ((rc = msyn_token_get(req->db, req->token, &t)) == -1)
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: token lookup", __func__);
-	if (rc == 0)
-		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown access token");
-	if (t.valid_until_ms != 0 && t.valid_until_ms <= mclock_now_ms()) {
-		msyn_token_fini(&t);
-		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Access token has expired");
-		return mfcgi_fail_add(req, "soft_logout", json_true());
-	}
-	if (t.deactivated) {
-		msyn_token_fini(&t);
-		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
-	}
-	req->auth.user_id = t.user_id;
-	req->auth.device_id = t.device_id;
-	req->auth.token_id = t.token_id;
-	req->auth.is_admin = t.is_admin;
-	req->auth.is_guest = t.is_guest;
-	req->auth.is_shadow_banned = t.shadow_banned;
-	return 0;
-}
-
-/*
  * A component of a path in Synapse's media store, as Synapse checks
  * them (filepath.py): letters, digits, "_-.[]:", never "", "." or "..".
  */
@@ -208,7 +171,7 @@ syn_download(struct mreq *req, int authed)
 	int64_t			 now = mclock_now_ms();
 	int			 rc = -1;
 
-	if (authed && syn_auth(req) == -1)
+	if (authed && mfcgi_syn_auth(req) == -1)
 		return -1;
 	if (syn_find(req, &origin, &m) == -1)
 		return -1;
@@ -289,7 +252,7 @@ syn_thumbnail(struct mreq *req, int authed)
 
 	memset(&m, 0, sizeof(m));
 	memset(&made, 0, sizeof(made));
-	if (authed && syn_auth(req) == -1)
+	if (authed && mfcgi_syn_auth(req) == -1)
 		return -1;
 	{
 		char *ws = mreq_query(req, "width"), *hs = mreq_query(req, "height");
@@ -393,7 +356,7 @@ h_syn_upload(struct mreq *req)
 	int			 rc = -1, stored = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (syn_auth(req) == -1)
+	if (mfcgi_syn_auth(req) == -1)
 		return -1;
 	if (req->auth.is_guest)
 		return mfcgi_fail(req, MERR_GUEST_ACCESS_FORBIDDEN, "Guest access not allowed");
@@ -439,7 +402,7 @@ out:
 static int
 h_syn_config(struct mreq *req)
 {
-	if (syn_auth(req) == -1)
+	if (mfcgi_syn_auth(req) == -1)
 		return -1;
 	return mfcgi_reply(req, 200, json_pack("{s:I}", "m.upload.size",
 	    (json_int_t)req->conf->max_upload_size));

@@ -39,6 +39,13 @@ void	mfcgi_routes(const struct mapp *, FILE *);
 struct mdb *mfcgi_db_open(const struct mapp *, const struct mconfig *, struct mnotify *);
 /* Prints nginx location blocks for app, passing to socket. */
 void	mfcgi_nginx(const struct mapp *, const struct mconfig *, const char *socket, FILE *);
+/*
+ * The same for the routes of the groups named in groups ("a,b": see
+ * struct mroute_group) alone, or all routes when NULL.  0, or -1 when a
+ * name is none of app's groups (nothing printed).
+ */
+int	mfcgi_nginx_groups(const struct mapp *, const struct mconfig *, const char *socket,
+	    const char *groups, FILE *);
 
 /*
  * start.c: the start-up both loops share.

@@ -162,6 +162,17 @@ struct mroute {
 	mhandler	 fn;
 };
 
+/*
+ * A named set of routes (by handler) that nginx may give to this program
+ * alone: beside Synapse, one group per endpoint (docs/beside-synapse.md),
+ * chosen with -L -g NAME[,NAME...].
+ */
+struct mroute_group {
+	const char	*name;
+	const mhandler	*fns;
+	size_t		 fnsz;
+};
+
 struct mapp {
 	const char		*name;		/* "client": threads.NAME in the config */
 	const struct mroute	*routes;
@@ -214,6 +225,16 @@ struct mapp {
 	struct mdb		*(*db_open)(const struct mconfig *);
 	/* The signing key file to load (needs_key), NULL: signing_key_path. */
 	const char		*(*key_path)(const struct mconfig *);
+	/*
+	 * Route groups (-L -g): the routes nginx may hand this program one
+	 * group at a time.  With groups chosen, a route's location passes
+	 * the methods its table lacks on that path to the named location
+	 * elsewhere (Synapse's, "@synapse", which myelin-stack nginx-layout
+	 * writes), and so may a handler by answering X-Accel-Redirect to it.
+	 */
+	const struct mroute_group *groups;
+	size_t			 groupsz;
+	const char		*elsewhere;
 };
 
 /*
@@ -288,6 +309,15 @@ int	mfcgi_fail(struct mreq *, enum merr, const char *fmt, ...)
 int	mfcgi_fail_as(struct mreq *, int status, const char *errcode, const char *msg);
 /* Adds a member to the error object (steals value).  Returns -1. */
 int	mfcgi_fail_add(struct mreq *, const char *key, json_t *value);
+
+/*
+ * Beside Synapse (lib/fcgi/synapse.c): req->token checked against
+ * Synapse's access_tokens (req->db is Synapse's), as Synapse's auth:
+ * 401 M_MISSING_TOKEN without one, M_UNKNOWN_TOKEN for one unknown,
+ * expired (with soft_logout) or of a deactivated user.  Fills req->auth;
+ * writes nothing.  0, or -1 with the request failed.
+ */
+int	mfcgi_syn_auth(struct mreq *);
 /* Sets the reply (steals obj).  Returns 0, or -1 with an internal error if obj is NULL. */
 int	mfcgi_reply(struct mreq *, int status, json_t *obj);
 /*

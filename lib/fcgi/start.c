@@ -30,7 +30,8 @@
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-dn] [-L | -R] -c config [-s socket] [-t threads]\n", prog);
+	fprintf(stderr, "usage: %s [-dn] [-L | -R] [-g group[,group ...]] -c config"
+	    " [-s socket] [-t threads]\n", prog);
 }
 
 int
@@ -38,15 +39,16 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 {
 	struct mconfig	*conf;
 	struct mdb	*db;
-	const char	*cfpath = NULL;
+	const char	*cfpath = NULL, *groups = NULL;
 	char		 errbuf[4096], *notpath = NULL;
 	int		 ch, debug = 0, check = 0, locations = 0, routes = 0;
 
 	memset(st, 0, sizeof(*st));
-	while ((ch = getopt(argc, argv, "c:dLnRs:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dg:LnRs:t:")) != -1) {
 		switch (ch) {
 		case 'c': cfpath = optarg; break;
 		case 'd': debug = 1; break;
+		case 'g': groups = optarg; break;
 		case 'L': locations = 1; break;
 		case 'n': check = 1; break;
 		case 'R': routes = 1; break;
@@ -66,7 +68,7 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 			return 2;
 		}
 	}
-	if (cfpath == NULL || optind != argc ||
+	if (cfpath == NULL || optind != argc || (groups != NULL && !locations) ||
 	    (!check && !locations && !routes && st->sockpath == NULL)) {
 		usage(getprogname());
 		return 2;
@@ -84,9 +86,18 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		return 0;
 	}
 	if (locations) {
-		mfcgi_nginx(app, conf, st->sockpath != NULL ? st->sockpath : "SOCKET", stdout);
+		int rc = mfcgi_nginx_groups(app, conf, st->sockpath != NULL ? st->sockpath :
+		    "SOCKET", groups, stdout);
+
+		if (rc == -1) {
+			fprintf(stderr, "%s: -g %s: groups of this program are:", getprogname(),
+			    groups);
+			for (size_t i = 0; i < app->groupsz; i++)
+				fprintf(stderr, "%s %s", i > 0 ? "," : "", app->groups[i].name);
+			fputs(app->groupsz == 0 ? " none in this mode\n" : "\n", stderr);
+		}
 		mconfig_free(conf);
-		return 0;
+		return rc == -1 ? 2 : 0;
 	}
 	if (routes) {
 		mfcgi_routes(app, stdout);

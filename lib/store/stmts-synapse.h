@@ -44,6 +44,25 @@
 	X(MSTMT_SYN_RTHUMB_ADD, "INSERT INTO remote_media_cache_thumbnails (media_origin," \
 	    " media_id, thumbnail_width, thumbnail_height, thumbnail_method, thumbnail_type," \
 	    " thumbnail_length, filesystem_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \
-	    " ON CONFLICT DO NOTHING")
+	    " ON CONFLICT DO NOTHING") \
+	/* The read-only client endpoints (handlers/client/synapse.c). */ \
+	/* Synapse 1.67's profiles are keyed by localpart. */ \
+	X(MSTMT_SYN_PROFILE, "SELECT displayname, avatar_url FROM profiles WHERE user_id = $1") \
+	X(MSTMT_SYN_ALIAS, "SELECT room_id FROM room_aliases WHERE room_alias = $1") \
+	X(MSTMT_SYN_ALIAS_SERVERS, "SELECT server FROM room_alias_servers" \
+	    " WHERE room_alias = $1 ORDER BY server") \
+	/* As Synapse's get_users_in_room: the longest joined first (by depth). */ \
+	X(MSTMT_SYN_ROOM_JOINED, "SELECT c.state_key FROM current_state_events c" \
+	    " JOIN events e ON e.event_id = c.event_id WHERE c.type = 'm.room.member'" \
+	    " AND c.room_id = $1 AND c.membership = 'join' ORDER BY e.depth, c.state_key") \
+	/* Synapse's get_largest_public_rooms over its main list (rooms.is_public). */ \
+	X(MSTMT_SYN_PUBLIC_ROOMS, "SELECT r.room_id, s.name, s.topic, s.canonical_alias," \
+	    " c.joined_members, s.avatar, s.history_visibility, s.guest_access, s.join_rules," \
+	    " s.room_type FROM rooms r JOIN room_stats_state s ON s.room_id = r.room_id" \
+	    " JOIN room_stats_current c ON c.room_id = r.room_id WHERE r.is_public" \
+	    " AND (s.join_rules IN ('public', 'knock', 'knock_restricted')" \
+	    " OR s.history_visibility = 'world_readable') AND c.joined_members > 0") \
+	X(MSTMT_SYN_JOINED_ROOMS, "SELECT room_id FROM local_current_membership" \
+	    " WHERE user_id = $1 AND membership = 'join' ORDER BY room_id")
 
 #endif

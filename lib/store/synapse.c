@@ -207,3 +207,130 @@ msyn_thumb_add(struct mdb *db, const char *origin, const char *media_id,
 		    (int64_t)h, method, type, length, filesystem_id);
 	return n < 0 ? -1 : 0;
 }
+
+int
+msyn_profile_get(struct mdb *db, const char *localpart, char **displayname,
+    char **avatar_url)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*displayname = *avatar_url = NULL;
+	if ((c = mdb_query(db, MSTMT_SYN_PROFILE, "s", localpart)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*displayname = mcur_dup(c, 0);
+		*avatar_url = mcur_dup(c, 1);
+		if ((*displayname == NULL && !mcur_null(c, 0)) ||
+		    (*avatar_url == NULL && !mcur_null(c, 1))) {
+			free(*displayname);
+			free(*avatar_url);
+			*displayname = *avatar_url = NULL;
+			rc = -1;
+		}
+	}
+	mcur_free(c);
+	return rc;
+}
+
+int
+msyn_alias_get(struct mdb *db, const char *alias, char **room_id, json_t **servers)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*room_id = NULL;
+	*servers = NULL;
+	if ((c = mdb_query(db, MSTMT_SYN_ALIAS, "s", alias)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1 && (*room_id = mcur_dup(c, 0)) == NULL)
+		rc = -1;
+	mcur_free(c);
+	if (rc != 1)
+		return rc;
+	if ((*servers = mcur_json_strings(mdb_query(db, MSTMT_SYN_ALIAS_SERVERS, "s",
+	    alias))) == NULL) {
+		free(*room_id);
+		*room_id = NULL;
+		return -1;
+	}
+	return 1;
+}
+
+json_t *
+msyn_room_joined(struct mdb *db, const char *room_id)
+{
+	return mcur_json_strings(mdb_query(db, MSTMT_SYN_ROOM_JOINED, "s", room_id));
+}
+
+json_t *
+msyn_joined_rooms(struct mdb *db, const char *user_id)
+{
+	return mcur_json_strings(mdb_query(db, MSTMT_SYN_JOINED_ROOMS, "s", user_id));
+}
+
+/* Sets key to column col of c as a string, unless it is NULL (Synapse omits those). */
+static int
+set_text(json_t *o, const char *key, struct mcur *c, int col)
+{
+	const char *s = mcur_text(c, col);
+
+	return s == NULL ? 0 : json_object_set_new(o, key, json_string(s));
+}
+
+/* One row of MSTMT_SYN_PUBLIC_ROOMS as Synapse's build_room_entry makes it. */
+static json_t *
+public_room(struct mcur *c)
+{
+	json_t		*o = json_object();
+	const char	*hv = mcur_text(c, 6), *ga = mcur_text(c, 7);
+
+	if (o == NULL || set_text(o, "room_id", c, 0) == -1 || set_text(o, "name", c, 1) == -1 ||
+	    set_text(o, "topic", c, 2) == -1 || set_text(o, "canonical_alias", c, 3) == -1 ||
+	    json_object_set_new(o, "num_joined_members", json_integer(mcur_int(c, 4))) == -1 ||
+	    set_text(o, "avatar_url", c, 5) == -1 ||
+	    json_object_set_new(o, "world_readable",
+	    json_boolean(hv != NULL && strcmp(hv, "world_readable") == 0)) == -1 ||
+	    json_object_set_new(o, "guest_can_join",
+	    json_boolean(ga != NULL && strcmp(ga, "can_join") == 0)) == -1 ||
+	    set_text(o, "join_rule", c, 8) == -1 || set_text(o, "room_type", c, 9) == -1 ||
+	    json_object_get(o, "room_id") == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+public_cmp(const void *a, const void *b)
+{
+	return mstore_public_room_cmp(*(json_t *const *)a, *(json_t *const *)b);
+}
+
+json_t *
+msyn_public_rooms(struct mdb *db)
+{
+	json_t	*all, *out, **v;
+	size_t	 n, i;
+
+	all = mcur_json_array(mdb_query(db, MSTMT_SYN_PUBLIC_ROOMS, ""), public_room);
+	if (all == NULL || (n = json_array_size(all)) < 2)
+		return all;
+	if ((v = calloc(n, sizeof(*v))) == NULL || (out = json_array()) == NULL) {
+		free(v);
+		json_decref(all);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(all, i);
+	qsort(v, n, sizeof(*v), public_cmp);
+	for (i = 0; i < n; i++)
+		if (json_array_append(out, v[i]) == -1) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	free(v);
+	json_decref(all);
+	return out;
+}

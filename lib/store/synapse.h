@@ -8,6 +8,7 @@
 #define MYELIN_STORE_SYNAPSE_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 struct mconfig;
 struct mdb;
@@ -79,5 +80,28 @@ void	msyn_thumbs_free(struct msyn_thumb *, size_t);
 int	msyn_thumb_add(struct mdb *, const char *origin, const char *media_id,
 	    const char *filesystem_id, int w, int h, const char *method, const char *type,
 	    int64_t length);
+
+/*
+ * The read-only client endpoints beside Synapse.  A local user's
+ * profile row (Synapse 1.67 keys profiles by localpart): its display
+ * name and avatar URL, NULL when unset.  1, 0 without a row, -1.
+ */
+int	msyn_profile_get(struct mdb *, const char *localpart, char **displayname,
+	    char **avatar_url);
+/*
+ * A local alias (room_aliases) into *room_id and its servers
+ * (room_alias_servers, a JSON array of strings).  1, 0 unknown, -1.
+ */
+int	msyn_alias_get(struct mdb *, const char *alias, char **room_id, json_t **servers);
+/* The user IDs joined to a room (current state), the longest joined first.  NULL: -1. */
+json_t	*msyn_room_joined(struct mdb *, const char *room_id);
+/*
+ * Synapse's public room list (rooms.is_public over room_stats_state and
+ * room_stats_current, as its get_largest_public_rooms filters it), as
+ * Synapse's entries, in the directory's order (mstore_public_room_cmp).
+ */
+json_t	*msyn_public_rooms(struct mdb *);
+/* The rooms a local user is joined to (local_current_membership).  NULL: -1. */
+json_t	*msyn_joined_rooms(struct mdb *, const char *user_id);
 
 #endif

@@ -52,6 +52,104 @@ static const char *const want[] = {
 	"location ~ ^/_matrix/a\\.b/[^/]+$ {",
 };
 
+/* Route groups (beside Synapse, myelin-client): -L -g. */
+static int
+h_prof(struct mreq *req)
+{
+	(void)req;
+	return 0;
+}
+
+static int
+h_list(struct mreq *req)
+{
+	(void)req;
+	return 0;
+}
+
+static const struct mroute groute[] = {
+	{ MM_GET,  "/_matrix/client/v3/profile/{userId}",		MAUTH_NONE, h_prof },
+	{ MM_PUT,  "/_matrix/client/v3/profile/{userId}",		MAUTH_NONE, h_none },
+	{ MM_GET,  "/_matrix/client/v3/publicRooms",			MAUTH_NONE, h_list },
+	{ MM_POST, "/_matrix/client/v3/publicRooms",			MAUTH_NONE, h_list },
+};
+static const mhandler g_prof[] = { h_prof }, g_list[] = { h_list };
+static const struct mroute_group groups[] = {
+	{ "prof", g_prof, 1 }, { "list", g_list, 1 },
+};
+static const struct mapp gapp = {
+	.name = "g", .routes = groute, .routesz = sizeof(groute) / sizeof(groute[0]),
+	.groups = groups, .groupsz = 2, .elsewhere = "@else",
+};
+
+/* mfcgi_nginx_groups's text for groups, or NULL when it refused them. */
+static char *
+grouped(const struct mconfig *conf, const char *g)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+	int	 rc;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	rc = mfcgi_nginx_groups(&gapp, conf, "/g.sock", g, f);
+	fclose(f);
+	if (rc == -1) {
+		if (len != 0)
+			FAIL("-g %s: refused, yet printed", g);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void
+test_groups(const struct mconfig *conf)
+{
+	static const char *const bad[] = { "", ",", "prof,", ",prof", "prof,,list", "nope",
+	    "pro", "prof,nope" };
+	char *t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if ((t = grouped(conf, bad[i])) != NULL) {
+			FAIL("-g \"%s\" taken", bad[i]);
+			free(t);
+		}
+	/* One group: its route's location alone, the other methods elsewhere. */
+	if ((t = grouped(conf, "prof")) == NULL)
+		FAIL("-g prof refused");
+	else {
+		if (strstr(t, "location ~ ^/_matrix/client/(?:v3|r0)/profile/[^/]+$ {") == NULL ||
+		    strstr(t, "publicRooms") != NULL)
+			FAIL("-g prof: not its location alone:\n%s", t);
+		if (strstr(t, "error_page 418 = @else;") == NULL ||
+		    strstr(t, "if ($request_method !~ ^(?:GET|HEAD)$) {") == NULL)
+			FAIL("-g prof: PUT is not sent elsewhere:\n%s", t);
+		if (strstr(t, "location @else") != NULL)
+			FAIL("-g prof: the layout's named location printed");
+		free(t);
+	}
+	/* Both methods of a path in the group: both ours. */
+	if ((t = grouped(conf, "list,prof")) == NULL)
+		FAIL("-g list,prof refused");
+	else {
+		if (strstr(t, "location = /_matrix/client/v3/publicRooms {") != NULL ||
+		    strstr(t, "^(?:GET|POST|HEAD)$") == NULL || strstr(t, "profile") == NULL)
+			FAIL("-g list,prof:\n%s", t);
+		free(t);
+	}
+	/* All routes (a stack of its own): a stand-in for the named location. */
+	if ((t = grouped(conf, NULL)) == NULL)
+		FAIL("no -g refused");
+	else {
+		if (strstr(t, "location @else {") == NULL || strstr(t, "M_UNRECOGNIZED") == NULL ||
+		    strstr(t, "return 418") != NULL)
+			FAIL("no -g:\n%s", t);
+		free(t);
+	}
+}
+
 int
 main(void)
 {
@@ -81,5 +179,6 @@ main(void)
 	if (n != sizeof(want) / sizeof(want[0]))
 		FAIL("%zu locations, want %zu", n, sizeof(want) / sizeof(want[0]));
 	free(buf);
+	test_groups(&conf);
 	return failed;
 }
