@@ -110,7 +110,13 @@ fuzz:
 
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) $(FUZZ_LDLIBS)
+# Harnesses of a handler's own code: it includes the handler's main.c
+# (main renamed, for its route table and static parsers) and links the
+# handler's other objects.
+$(O)/tests/fuzz/request: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(myelin-client_SRCS)))
+$(O)/tests/fuzz/sync: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(myelin-sync_SRCS)))
+$(O)/tests/fuzz/media: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c %/h_download.c %/h_preview.c,$(myelin-media_SRCS)))
 
 deps:
 	@bin/myelin-deps build
