@@ -18,6 +18,52 @@
 #include "store/ephemeral.h"
 #include "fuzz.h"
 
+/*
+ * The spec's grammar (appendices, "Server Name", "User Identifiers"),
+ * written again from its text: server_name = hostname [ ":" port ],
+ * hostname = IPv4address / "[" IPv6address "]" / dns-name, dns-name =
+ * 1*255 of [0-9A-Za-z.-] (an IPv4 address is one too), IPv6address =
+ * 2*45 of [0-9A-Fa-f:.], port = 1*5DIGIT.  A user ID is "@", a
+ * historical localpart (1 or more of %x21-39 / %x3B-7E), ":", a server
+ * name, at most 255 bytes in all.
+ */
+static int
+ref_server_name(const char *s)
+{
+	size_t	 n;
+
+	if (*s == '[') {
+		n = strspn(s + 1, "0123456789ABCDEFabcdef:.");
+		if (n < 2 || n > 45 || s[1 + n] != ']')
+			return 0;
+		s += n + 2;
+	} else {
+		n = strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-");
+		if (n < 1 || n > 255)
+			return 0;
+		s += n;
+	}
+	if (*s == '\0')
+		return 1;
+	if (*s++ != ':')
+		return 0;
+	n = strspn(s, "0123456789");
+	return n >= 1 && n <= 5 && s[n] == '\0';
+}
+
+static int
+ref_user_id(const char *s)
+{
+	const char	*p;
+
+	if (s[0] != '@' || strlen(s) > 255)
+		return 0;
+	for (p = s + 1; *p != ':' && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return 0;
+	return *p == ':' && p > s + 1 && ref_server_name(p + 1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,12 +73,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((s = fuzz_str(data, size)) == NULL)
 		return 0;
-	if (mroom_user_id_check(s)) {
-		FUZZ_ASSERT(s[0] == '@' && strlen(s) <= 255);
-		FUZZ_ASSERT((colon = strchr(s, ':')) != NULL && colon > s + 1);
-		/* The server part is a server name by lib/fed's grammar too. */
-		FUZZ_ASSERT(mfed_name_parse(colon + 1, &n) == 0);
-	}
+	/* The user ID grammar, checked against the spec's text written again. */
+	FUZZ_ASSERT(mroom_user_id_check(s) == ref_user_id(s));
+	/* What lib/fed takes as a server name the grammar takes as one. */
+	if (mfed_name_parse(s, &n) == 0)
+		FUZZ_ASSERT(ref_server_name(s));
 	/* A localpart fit for registration makes a user ID. */
 	if (mauth_localpart_check(s, "example.org")) {
 		FUZZ_ASSERT(asprintf(&id, "@%s:example.org", s) != -1);
