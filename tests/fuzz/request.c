@@ -15,6 +15,7 @@ int	myelin_client_main(int, char *[]);
 #undef main
 
 #include "fcgi/extern.h"
+#include "json/json.h"
 #include "fuzz.h"
 
 struct fake {
@@ -128,8 +129,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(merr_status(req.err) >= 400 && merr_status(req.err) < 500);
 	}
 	mfcgi_req_respond(&req, &io);
-	/* One head: a status line, headers, a blank line, then the body. */
-	FUZZ_ASSERT(f.outlen > 0);
+	/*
+	 * One head: "Status: N ...", headers, each a line ended by CRLF
+	 * with no CR or LF of its own, a blank line, then the body.
+	 */
+	FUZZ_ASSERT(f.outlen > 8 && memcmp(f.out, "Status: ", 8) == 0);
+	for (const char *h = f.out, *e = f.out + f.outlen, *crlf; ; h = crlf + 2) {
+		FUZZ_ASSERT((crlf = memmem(h, (size_t)(e - h), "\r\n", 2)) != NULL);
+		FUZZ_ASSERT(memchr(h, '\n', (size_t)(crlf - h)) == NULL &&
+		    memchr(h, '\r', (size_t)(crlf - h)) == NULL);
+		if (crlf == h) {
+			json_t	*b;
+
+			/* The body of a refusal (none for HEAD): a Matrix error, valid JSON. */
+			if (f.outlen < sizeof(f.out) && req.method != MM_HEAD) {
+				b = mjson_parse(crlf + 2, (size_t)(e - crlf - 2), 8);
+				FUZZ_ASSERT(b != NULL && mjson_str(b, "errcode") != NULL &&
+				    mjson_str(b, "error") != NULL);
+				json_decref(b);
+			}
+			break;
+		}
+	}
 	mfcgi_req_fini(&req);
 	free(s);
 	return 0;
