@@ -96,10 +96,13 @@ $(O)/tests/fixtures/%: $(O)/tests/fixtures/%.o $(LIB)
 FUZZ_SECONDS	?= 30
 FUZZ_SRCS	= $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_NAMES	= $(FUZZ_SRCS:tests/fuzz/%.c=%)
-fuzz:
-	$(MAKE) O=build-fuzz CC=clang XCFLAGS="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+# fuzz-build only builds them (make test runs each briefly: tests/run).
+fuzz-build:
+	@$(MAKE) --no-print-directory O=build-fuzz CC=clang \
+	    XCFLAGS="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
 	    XLDFLAGS="-fsanitize=fuzzer,address,undefined" \
 	    $(FUZZ_NAMES:%=build-fuzz/tests/fuzz/%)
+fuzz: fuzz-build
 	@for f in $(FUZZ_NAMES); do \
 		mkdir -p build-fuzz/corpus/$$f && \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s" && \
@@ -111,7 +114,13 @@ fuzz:
 
 $(O)/tests/fuzz/%: $(O)/tests/fuzz/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) $(FUZZ_LDLIBS)
+# Harnesses of a handler's own code: it includes the handler's main.c
+# (main renamed, for its route table and static parsers) and links the
+# handler's other objects.
+$(O)/tests/fuzz/request: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(myelin-client_SRCS)))
+$(O)/tests/fuzz/sync: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c,$(myelin-sync_SRCS)))
+$(O)/tests/fuzz/media: $(patsubst %.c,$(O)/%.o,$(filter-out %/main.c %/h_download.c %/h_preview.c,$(myelin-media_SRCS)))
 
 deps:
 	@bin/myelin-deps build
@@ -122,6 +131,7 @@ run: deps all
 test:
 	@bin/myelin-deps test
 	@$(MAKE) --no-print-directory O=build-san SAN=1 all
+	@$(MAKE) --no-print-directory fuzz-build
 	@MYELIN_BIN=$(CURDIR)/build-san/bin tests/run
 
 # The benchmark's load generator (bench/driver.c): libcurl multi, jansson.
@@ -168,7 +178,7 @@ lint:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps run test sytest bench lint clean fuzz
+.PHONY: all deps run test sytest bench lint clean fuzz fuzz-build
 .SECONDARY:
 
 -include $(LIB_OBJS:.o=.d) $(foreach p,$(PROGS),$($(p)_SRCS:%.c=$(O)/%.d)) $(UNIT_SRCS:%.c=$(O)/%.d) \
