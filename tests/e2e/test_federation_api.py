@@ -1,0 +1,172 @@
+"""Federation, the last endpoints, between two myelin stacks (A and B,
+named localhost:PORT, TLS from the test CA of test_federation_keys.py):
+GET /timestamp_to_event (and the client's, asking another server of the
+room when the history here has none or a gap), GET /hierarchy (and the
+client's, asking the servers of an m.space.child's via for a room this
+server is not in), the generic /query/{queryType}.  B's requests to A
+are signed by B (myelin-admin federation request)."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import STACK, q
+from test_federation_keys import (  # noqa: F401 (fixtures)
+    admin, ca, fed_stack)
+
+C = "/_matrix/client/v3"
+C1 = "/_matrix/client/v1"
+F1 = "/_matrix/federation/v1"
+
+
+@pytest.fixture(scope="module")
+def pair(ca):
+    a = fed_stack(ca, "apia")
+    try:
+        b = fed_stack(ca, "apib")
+    except Exception:
+        subprocess.run([STACK, "down", a.dir], timeout=60)
+        raise
+    yield a, b
+    bad = []
+    for s in (a, b):
+        subprocess.run([STACK, "down", s.dir], check=True, timeout=60)
+        bad += s.check_logs()
+    assert not bad, "problems in logs:\n" + "\n".join(bad)
+
+
+def call(s, tok, method, path, body=None):
+    st, r = s.request(method, path, body, token=tok)
+    assert st == 200, (method, path, st, r)
+    return r
+
+
+def fed(frm, to, path):
+    """GET path of server `to`, signed by `frm`: (status, JSON)."""
+    r = admin(frm, "federation", "request", to.server_name, "GET", path)
+    lines = r.stdout.split("\n", 1)
+    assert lines[0].strip().isdigit(), (r.stdout, r.stderr)
+    body = lines[1].strip() if len(lines) > 1 else ""
+    return int(lines[0]), json.loads(body) if body else None
+
+
+def wait_member(s, tok, rid, user_id):
+    end = time.time() + 60
+    while True:
+        st, m = s.request("GET", C + "/rooms/%s/joined_members" % q(rid), token=tok)
+        if st == 200 and user_id in m.get("joined", {}):
+            return
+        assert time.time() < end, "never joined: " + user_id
+        time.sleep(0.2)
+
+
+def event_ts(s, tok, rid, eid):
+    return call(s, tok, "GET", C + "/rooms/%s/event/%s" % (q(rid), q(eid)))["origin_server_ts"]
+
+
+@pytest.fixture(scope="module")
+def history(pair):
+    """alice on A sends three messages in her public room; then bob on B
+    joins it (B has none of them: history a join does not bring)."""
+    a, b = pair
+    alice = a.register("alice%d" % os.getpid())
+    bob = b.register("bob%d" % os.getpid())
+    tok = alice["access_token"]
+    rid = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat"})["room_id"]
+    msgs = []
+    for i in range(3):
+        msgs.append(call(a, tok, "PUT", C + "/rooms/%s/send/m.room.message/h%d" % (q(rid), i),
+                         {"msgtype": "m.text", "body": "before %d" % i})["event_id"])
+        time.sleep(0.05)
+    call(b, bob["access_token"], "POST", C + "/join/%s?server_name=%s" % (
+        q(rid), q(a.server_name)), {})
+    wait_member(a, tok, rid, bob["user_id"])
+    return a, b, alice, bob, rid, msgs
+
+
+def test_fed_timestamp_to_event(history):
+    """S-S API: the closest event of the room stored on A either way."""
+    a, b, alice, bob, rid, msgs = history
+    tok = alice["access_token"]
+    t1 = event_ts(a, tok, rid, msgs[1])
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=%d&dir=f" % (q(rid), t1))
+    assert st == 200 and r["event_id"] == msgs[1] and r["origin_server_ts"] == t1, r
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=%d&dir=b" % (q(rid), t1 - 1))
+    assert st == 200 and r["event_id"] != msgs[1] and r["origin_server_ts"] < t1, r
+    # Synapse 1.67 asks under MSC3030's prefix: the same answer there.
+    st, r = fed(b, a, "/_matrix/federation/unstable/org.matrix.msc3030/timestamp_to_event/"
+                "%s?ts=%d&dir=f" % (q(rid), t1))
+    assert st == 200 and r["event_id"] == msgs[1], r
+    # Nothing after the far future, nothing in an unknown room.
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=%d&dir=f" % (q(rid), 2 ** 50))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=1&dir=f" % q("!nope:" + a.server_name))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    # ts and dir are required, dir is f or b.
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?dir=f" % q(rid))
+    assert st == 400 and r["errcode"] == "M_MISSING_PARAM", r
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=1&dir=x" % q(rid))
+    assert st == 400 and r["errcode"] == "M_INVALID_PARAM", r
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=x&dir=f" % q(rid))
+    assert st == 400 and r["errcode"] == "M_INVALID_PARAM", r
+
+
+def test_fed_timestamp_to_event_visibility(pair):
+    """A server sees only what its users could: in a room whose history is
+    for joined members, B (no member there) is told of no event."""
+    a, b = pair
+    carol = a.register("carol%d" % os.getpid())
+    tok = carol["access_token"]
+    rid = call(a, tok, "POST", C + "/createRoom", {"preset": "private_chat", "initial_state": [
+        {"type": "m.room.history_visibility", "state_key": "",
+         "content": {"history_visibility": "joined"}}]})["room_id"]
+    eid = call(a, tok, "PUT", C + "/rooms/%s/send/m.room.message/v1" % q(rid),
+               {"msgtype": "m.text", "body": "secret"})["event_id"]
+    ts = event_ts(a, tok, rid, eid)
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=%d&dir=f" % (q(rid), ts))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    # The events before the history visibility was set (the creation)
+    # are every server's (spec: the visibility in the state before each).
+    st, r = fed(b, a, F1 + "/timestamp_to_event/%s?ts=%d&dir=b" % (q(rid), ts))
+    assert st == 200 and r["event_id"] != eid and r["origin_server_ts"] <= ts, r
+    # A's own member sees the message.
+    r = call(a, tok, "GET", C1 + "/rooms/%s/timestamp_to_event?ts=%d&dir=f" % (q(rid), ts))
+    assert r["event_id"] == eid
+
+
+def test_client_timestamp_to_event_asks_the_room_s_server(history):
+    """C-S API on B: the messages before bob's join are not stored on B;
+    the join follows a gap, so A is asked, its closer event is the answer,
+    and B takes it in (its /context answers)."""
+    a, b, alice, bob, rid, msgs = history
+    t0 = event_ts(a, alice["access_token"], rid, msgs[0])
+    btok = bob["access_token"]
+    st, r = b.request("GET", "/_matrix/client/v3/rooms/%s/event/%s" % (q(rid), q(msgs[0])),
+                      token=btok)
+    assert st == 404, (st, r)
+    r = call(b, btok, "GET", C1 + "/rooms/%s/timestamp_to_event?ts=%d&dir=f" % (q(rid), t0))
+    assert r["event_id"] == msgs[0] and r["origin_server_ts"] == t0, r
+    ctx = call(b, btok, "GET", C + "/rooms/%s/context/%s?limit=0" % (q(rid), q(msgs[0])))
+    assert ctx["event"]["content"]["body"] == "before 0"
+    # After everything, B's own newest event is the answer (no gap after it).
+    r = call(b, btok, "GET", C1 + "/rooms/%s/timestamp_to_event?ts=%d&dir=b" % (
+        q(rid), 2 ** 50))
+    assert r["origin_server_ts"] >= t0
+    # Before the room existed: neither server has one.
+    st, r = b.request("GET", C1 + "/rooms/%s/timestamp_to_event?ts=1&dir=b" % q(rid),
+                      token=btok)
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", (st, r)
+
+
+def test_query_unknown_type(pair):
+    """S-S API, /query/{queryType}: profile and directory are answered, any
+    other type is 404 M_NOT_FOUND, as Synapse."""
+    a, b = pair
+    st, r = fed(b, a, F1 + "/query/nonesuch?x=1")
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    st, r = fed(b, a, F1 + "/query/profile?user_id=%s" % q("@nobody:" + a.server_name))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    st, r = fed(b, a, F1 + "/query/directory?room_alias=%s" % q("#x:" + b.server_name))
+    assert st == 400 and r["errcode"] == "M_INVALID_PARAM", r
