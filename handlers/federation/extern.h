@@ -26,6 +26,7 @@ int	h_fed_event_auth(struct mreq *);
 int	h_fed_backfill(struct mreq *);
 int	h_fed_missing(struct mreq *);
 int	h_fed_timestamp(struct mreq *);
+int	h_fed_hierarchy(struct mreq *);
 int	h_make_join(struct mreq *);
 int	h_make_leave(struct mreq *);
 int	h_send_join(struct mreq *);

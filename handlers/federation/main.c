@@ -34,6 +34,7 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/event_auth/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_event_auth },
 	{ MM_GET,	F1 "/backfill/{roomId}",		MAUTH_SERVER,	h_fed_backfill },
 	{ MM_POST,	F1 "/get_missing_events/{roomId}",	MAUTH_SERVER,	h_fed_missing },
+	{ MM_GET,	F1 "/hierarchy/{roomId}",		MAUTH_SERVER,	h_fed_hierarchy },
 	{ MM_GET,	F1 "/timestamp_to_event/{roomId}",	MAUTH_SERVER,	h_fed_timestamp },
 	/* Synapse 1.67 asks and serves it under MSC3030's prefix. */
 	{ MM_GET,	"/_matrix/federation/unstable/org.matrix.msc3030/timestamp_to_event/{roomId}",

@@ -170,3 +170,72 @@ def test_query_unknown_type(pair):
     assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
     st, r = fed(b, a, F1 + "/query/directory?room_alias=%s" % q("#x:" + b.server_name))
     assert st == 400 and r["errcode"] == "M_INVALID_PARAM", r
+
+
+@pytest.fixture(scope="module")
+def spaces(pair):
+    """On A, alice's public space with a public child (suggested) and an
+    invite-only one; on B, bob's space whose child is A's space."""
+    a, b = pair
+    alice = a.register("salice%d" % os.getpid())
+    bob = b.register("sbob%d" % os.getpid())
+    tok, btok = alice["access_token"], bob["access_token"]
+    space = call(a, tok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "name": "A's space",
+        "creation_content": {"type": "m.space"}})["room_id"]
+    pub = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat",
+                                                   "name": "open"})["room_id"]
+    priv = call(a, tok, "POST", C + "/createRoom", {"preset": "private_chat",
+                                                    "name": "closed"})["room_id"]
+    for rid, sugg in ((pub, True), (priv, False)):
+        call(a, tok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(space), q(rid)),
+             {"via": [a.server_name], "suggested": sugg})
+    top = call(b, btok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "name": "B's space",
+        "creation_content": {"type": "m.space"}})["room_id"]
+    call(b, btok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(top), q(space)),
+         {"via": [a.server_name]})
+    return a, b, bob, space, pub, priv, top
+
+
+def test_fed_hierarchy(spaces):
+    """S-S API: the room with its children_state, the children B may see,
+    and those it may not as inaccessible_children."""
+    a, b, bob, space, pub, priv, top = spaces
+    st, r = fed(b, a, F1 + "/hierarchy/%s" % q(space))
+    assert st == 200, r
+    assert r["room"]["room_id"] == space and r["room"]["room_type"] == "m.space"
+    assert r["room"]["name"] == "A's space"
+    assert sorted(c["state_key"] for c in r["room"]["children_state"]) == sorted([pub, priv])
+    assert all("origin_server_ts" in c and c["content"]["via"] == [a.server_name]
+               for c in r["room"]["children_state"])
+    assert [c["room_id"] for c in r["children"]] == [pub]
+    assert r["children"][0]["name"] == "open" and r["children"][0]["num_joined_members"] == 1
+    assert r["inaccessible_children"] == [priv]
+    st, r = fed(b, a, F1 + "/hierarchy/%s?suggested_only=true" % q(space))
+    assert st == 200 and [c["state_key"] for c in r["room"]["children_state"]] == [pub], r
+    # A room B may not see, and one A does not know: 404, as Synapse.
+    st, r = fed(b, a, F1 + "/hierarchy/%s" % q(priv))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    st, r = fed(b, a, F1 + "/hierarchy/%s" % q("!nope:" + a.server_name))
+    assert st == 404 and r["errcode"] == "M_NOT_FOUND", r
+    st, r = fed(b, a, F1 + "/hierarchy/%s?suggested_only=maybe" % q(space))
+    assert st == 400 and r["errcode"] == "M_INVALID_PARAM", r
+
+
+def test_client_hierarchy_asks_via(spaces):
+    """C-S API on B: A's space, which B is not in, is asked of A (its
+    m.space.child's via); its public child is listed, the invite-only one
+    is not."""
+    a, b, bob, space, pub, priv, top = spaces
+    r = call(b, bob["access_token"], "GET", C1 + "/rooms/%s/hierarchy" % q(top))
+    ids = [room["room_id"] for room in r["rooms"]]
+    assert ids == [top, space, pub], r
+    got = {room["room_id"]: room for room in r["rooms"]}
+    assert got[space]["name"] == "A's space" and got[space]["room_type"] == "m.space"
+    assert sorted(c["state_key"] for c in got[space]["children_state"]) == sorted([pub, priv])
+    assert got[pub]["name"] == "open" and got[pub]["children_state"] == []
+    r = call(b, bob["access_token"], "GET", C1 + "/rooms/%s/hierarchy?suggested_only=true" %
+             q(top))
+    # B's own child is not suggested: only B's space.
+    assert [room["room_id"] for room in r["rooms"]] == [top], r
