@@ -239,3 +239,16 @@ def test_client_hierarchy_asks_via(spaces):
              q(top))
     # B's own child is not suggested: only B's space.
     assert [room["room_id"] for room in r["rooms"]] == [top], r
+
+
+def test_policy_sign_is_unrecognized(pair):
+    """Spec v1.18, POST /_matrix/policy/v1/sign (MSC4284): myelin is no
+    policy server (it holds no policy_server key and applies no policy;
+    policy_server_ed25519 only names one for the well-known document), so
+    the path is 404 M_UNRECOGNIZED on both listeners, not a fake 200."""
+    a, b = pair
+    for path in ("/_matrix/policy/v1/sign", "/_matrix/policy/unstable/org.matrix.msc4284/sign"):
+        st, r = a.fed("POST", path, {"type": "m.room.message"})
+        assert st == 404 and r["errcode"] == "M_UNRECOGNIZED", (path, st, r)
+        st, r = a.request("POST", path, {"type": "m.room.message"})
+        assert st == 404 and r["errcode"] == "M_UNRECOGNIZED", (path, st, r)
