@@ -23,7 +23,7 @@ F1 = "/_matrix/federation/v1"
 
 @pytest.fixture(scope="module")
 def pair(ca):
-    a = fed_stack(ca, "apia")
+    a = fed_stack(ca, "apia", extra="allow_guest_access = yes\n")
     try:
         b = fed_stack(ca, "apib")
     except Exception:
@@ -252,3 +252,70 @@ def test_policy_sign_is_unrecognized(pair):
         assert st == 404 and r["errcode"] == "M_UNRECOGNIZED", (path, st, r)
         st, r = a.request("POST", path, {"type": "m.room.message"})
         assert st == 404 and r["errcode"] == "M_UNRECOGNIZED", (path, st, r)
+
+
+def test_guests_leave_when_another_server_revokes_guest_access(pair):
+    """C-S API, "Guest access": bob on B revokes the guest access of
+    alice's room on A; A's guest there leaves by its own membership, as
+    Synapse makes its guests leave on receipt (SyTest 13guestaccess.pl)."""
+    a, b = pair
+    alice = a.register("galice%d" % os.getpid())
+    bob = b.register("gbob%d" % os.getpid())
+    tok, btok = alice["access_token"], bob["access_token"]
+    rid = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat"})["room_id"]
+    pl = call(a, tok, "GET", C + "/rooms/%s/state/m.room.power_levels" % q(rid))
+    pl["users"][bob["user_id"]] = 50
+    call(a, tok, "PUT", C + "/rooms/%s/state/m.room.power_levels" % q(rid), pl)
+    call(a, tok, "PUT", C + "/rooms/%s/state/m.room.guest_access" % q(rid),
+         {"guest_access": "can_join"})
+    call(b, btok, "POST", C + "/join/%s?server_name=%s" % (q(rid), q(a.server_name)), {})
+    st, g = a.request("POST", C + "/register?kind=guest", {})
+    assert st == 200, g
+    call(a, g["access_token"], "POST", C + "/rooms/%s/join" % q(rid), {})
+    wait_member(a, tok, rid, bob["user_id"])
+    # B may have to wait for the power levels to arrive, as SyTest retries.
+    end = time.time() + 60
+    while True:
+        st, r = b.request("PUT", C + "/rooms/%s/state/m.room.guest_access" % q(rid),
+                          {"guest_access": "forbidden"}, token=btok)
+        if st == 200:
+            break
+        assert time.time() < end, (st, r)
+        time.sleep(0.2)
+    end = time.time() + 60
+    while True:
+        st, m = a.request("GET", C + "/rooms/%s/state/m.room.member/%s" % (
+            q(rid), q(g["user_id"])), token=tok)
+        if st == 200 and m["membership"] == "leave":
+            break
+        assert time.time() < end, "the guest never left: %r" % (m,)
+        time.sleep(0.2)
+    # The leave is the guest's own, and B hears of it.
+    wait_left = time.time() + 60
+    while True:
+        st, m = b.request("GET", C + "/rooms/%s/state/m.room.member/%s" % (
+            q(rid), q(g["user_id"])), token=btok)
+        if st == 200 and m["membership"] == "leave":
+            break
+        assert time.time() < wait_left, "B never saw the guest leave: %r" % (m,)
+        time.sleep(0.2)
+
+
+def test_user_directory_forgets_a_room_this_server_left(pair):
+    """The user directory of B lists A's users of a public room only while a
+    user of B is joined to it: B's state of a room it left is stale
+    (SyTest 52user-directory/01public.pl, as Synapse)."""
+    a, b = pair
+    name = "Dirname%d" % os.getpid()
+    alice = a.register("dalice%d" % os.getpid())
+    bob = b.register("dbob%d" % os.getpid())
+    tok, btok = alice["access_token"], bob["access_token"]
+    call(a, tok, "PUT", C + "/profile/%s/displayname" % q(alice["user_id"]),
+         {"displayname": name})
+    rid = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat"})["room_id"]
+    call(b, btok, "POST", C + "/join/%s?server_name=%s" % (q(rid), q(a.server_name)), {})
+    r = call(b, btok, "POST", C + "/user_directory/search", {"search_term": name})
+    assert [u["user_id"] for u in r["results"]] == [alice["user_id"]], r
+    call(b, btok, "POST", C + "/rooms/%s/leave" % q(rid), {})
+    r = call(b, btok, "POST", C + "/user_directory/search", {"search_term": name})
+    assert r["results"] == [], r
