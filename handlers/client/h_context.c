@@ -215,7 +215,8 @@ ts_backward_gap(struct mreq *req, const struct mevrow *row)
 
 /*
  * Asks server for /timestamp_to_event (v1, then Synapse 1.67's MSC3030
- * prefix when v1 is unrecognised).  1 with *eid (malloc'd), 0 when it
+ * prefix when v1 is unrecognised: 400, 404 or 405 with M_UNRECOGNIZED or
+ * no Matrix error).  1 with *eid (malloc'd), 0 when it
  * has no answer.
  */
 static int
@@ -231,7 +232,7 @@ ts_ask(struct mreq *req, const char *server, const char *room_id, int64_t when,
 	const char	*id, *ec;
 	long		 status;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc = 0, unknown;
 
 	*eid = NULL;
 	if ((r = mfed_escape(room_id)) == NULL)
@@ -252,10 +253,12 @@ ts_ask(struct mreq *req, const char *server, const char *room_id, int64_t when,
 		if (status == 200 && id != NULL && id[0] == '$' && strlen(id) < 256 &&
 		    json_is_integer(json_object_get(reply, "origin_server_ts")))
 			rc = (*eid = strdup(id)) != NULL;
+		/* Synapse 1.67 answers the v1 path 400 M_UNRECOGNIZED. */
 		ec = mjson_str(reply, "errcode");
+		unknown = (status == 404 || status == 400 || status == 405) &&
+		    (ec == NULL || strcmp(ec, "M_UNRECOGNIZED") == 0);
 		json_decref(reply);
-		if (rc == 0 && !((status == 404 || status == 400 || status == 405) &&
-		    ec != NULL && strcmp(ec, "M_UNRECOGNIZED") == 0))
+		if (rc == 0 && !unknown)
 			break;
 	}
 	free(r);

@@ -4,17 +4,21 @@ GET /timestamp_to_event (and the client's, asking another server of the
 room when the history here has none or a gap), GET /hierarchy (and the
 client's, asking the servers of an m.space.child's via for a room this
 server is not in), the generic /query/{queryType}.  B's requests to A
-are signed by B (myelin-admin federation request)."""
+are signed by B (myelin-admin federation request).  Then the same both
+ways with a real Synapse 1.67 from ../shared/peers/synapse, MSC3030
+enabled (skipped, saying so, when the kit is absent)."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
 
-from conftest import STACK, q
+from conftest import STACK, free_port, q
 from test_federation_keys import (  # noqa: F401 (fixtures)
-    admin, ca, fed_stack)
+    KIT, admin, ca, fed_stack, synapse_client, synapse_user)
 
 C = "/_matrix/client/v3"
 C1 = "/_matrix/client/v1"
@@ -319,3 +323,116 @@ def test_user_directory_forgets_a_room_this_server_left(pair):
     call(b, btok, "POST", C + "/rooms/%s/leave" % q(rid), {})
     r = call(b, btok, "POST", C + "/user_directory/search", {"search_term": name})
     assert r["results"] == [], r
+
+
+@pytest.fixture(scope="module")
+def syn(pair, ca):
+    """A Synapse 1.67 federating with A, its MSC3030 (/timestamp_to_event)
+    switched on: 1.67 serves and asks it under the unstable prefix only."""
+    if not KIT:
+        pytest.skip("no Synapse kit in ../shared/peers/synapse")
+    if os.getuid() == 0:
+        subprocess.run([os.path.join(KIT, "setup")], check=True, capture_output=True,
+                       timeout=600)
+    d = tempfile.mkdtemp(prefix="myelin-fedapi-synapse-")
+    port, fport = free_port(), free_port()
+    os.makedirs(d + "/hs")
+    with open(d + "/hs/extra.yaml", "w") as f:
+        f.write("experimental_features:\n  msc3030_enabled: true\n")
+    out = subprocess.run(
+        [os.path.join(KIT, "run"), "start", d + "/hs", "--server-name", "localhost:%d" % fport,
+         "--client-port", str(port), "--federation-port", str(fport),
+         "--tls-cert", os.path.join(ca, "remote.chain.crt"),
+         "--tls-key", os.path.join(ca, "remote.key"), "--ca", os.path.join(ca, "ca.crt")],
+        capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    env = {k: v.strip("'") for k, v in env.items()}
+    env["dir"] = d + "/hs"
+    try:
+        yield env
+    finally:
+        subprocess.run([os.path.join(KIT, "run"), "stop", d + "/hs"], capture_output=True,
+                       timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def scall(syn_, tok, method, path, body=None):
+    st, r = synapse_client(syn_, method, path, tok, body)
+    assert st == 200, (method, path, st, r)
+    return r
+
+
+def syn_user_id(syn_, tok):
+    return scall(syn_, tok, "GET", C + "/account/whoami")["user_id"]
+
+
+def test_synapse_hierarchy_both_ways(pair, syn):
+    """A's client /hierarchy asks Synapse for its space (a child of A's
+    space); Synapse's asks A for A's space (a child of Synapse's)."""
+    a, b = pair
+    sname = syn["SYNAPSE_SERVER_NAME"]
+    stok = synapse_user(syn, "hier%d" % os.getpid())
+    alice = a.register("hiera%d" % os.getpid())
+    tok = alice["access_token"]
+    sspace = scall(syn, stok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "name": "syn space",
+        "creation_content": {"type": "m.space"}})["room_id"]
+    schild = scall(syn, stok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "name": "syn child"})["room_id"]
+    scall(syn, stok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(sspace), q(schild)),
+          {"via": [sname]})
+    mspace = call(a, tok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "name": "myelin space",
+        "creation_content": {"type": "m.space"}})["room_id"]
+    mchild = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat",
+                                                      "name": "myelin child"})["room_id"]
+    call(a, tok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(mspace), q(mchild)),
+         {"via": [a.server_name]})
+    call(a, tok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(mspace), q(sspace)),
+         {"via": [sname]})
+    r = call(a, tok, "GET", C1 + "/rooms/%s/hierarchy" % q(mspace))
+    got = {room["room_id"]: room for room in r["rooms"]}
+    assert set(got) == {mspace, mchild, sspace, schild}, r
+    assert got[sspace]["name"] == "syn space" and got[schild]["name"] == "syn child"
+    # Synapse's space with A's as its child: Synapse asks A.
+    top = scall(syn, stok, "POST", C + "/createRoom", {
+        "preset": "public_chat", "creation_content": {"type": "m.space"}})["room_id"]
+    scall(syn, stok, "PUT", C + "/rooms/%s/state/m.space.child/%s" % (q(top), q(mspace)),
+          {"via": [a.server_name]})
+    r = scall(syn, stok, "GET", C1 + "/rooms/%s/hierarchy" % q(top))
+    got = {room["room_id"]: room for room in r["rooms"]}
+    assert mspace in got and mchild in got, r
+    assert got[mspace]["name"] == "myelin space" and got[mchild]["name"] == "myelin child"
+
+
+def test_synapse_timestamp_to_event_both_ways(pair, syn):
+    """Each side, joined after the other's messages, finds them by time by
+    asking the other: A's client through Synapse's MSC3030 path (v1 being
+    unrecognised), Synapse's client through A's."""
+    a, b = pair
+    sname = syn["SYNAPSE_SERVER_NAME"]
+    stok = synapse_user(syn, "jump%d" % os.getpid())
+    suid = syn_user_id(syn, stok)
+    alice = a.register("jumpa%d" % os.getpid())
+    tok = alice["access_token"]
+    srid = scall(syn, stok, "POST", C + "/createRoom", {"preset": "public_chat",
+                                                        "room_version": "10"})["room_id"]
+    seid = scall(syn, stok, "PUT", C + "/rooms/%s/send/m.room.message/j1" % q(srid),
+                 {"msgtype": "m.text", "body": "synapse said"})["event_id"]
+    sts = scall(syn, stok, "GET", C + "/rooms/%s/event/%s" % (q(srid), q(seid)))[
+        "origin_server_ts"]
+    call(a, tok, "POST", C + "/join/%s?server_name=%s" % (q(srid), q(sname)), {})
+    r = call(a, tok, "GET", C1 + "/rooms/%s/timestamp_to_event?ts=%d&dir=f" % (q(srid), sts))
+    assert r["event_id"] == seid and r["origin_server_ts"] == sts, r
+    # And the other way.
+    mrid = call(a, tok, "POST", C + "/createRoom", {"preset": "public_chat",
+                                                    "room_version": "10"})["room_id"]
+    meid = call(a, tok, "PUT", C + "/rooms/%s/send/m.room.message/j2" % q(mrid),
+                {"msgtype": "m.text", "body": "myelin said"})["event_id"]
+    mts = event_ts(a, tok, mrid, meid)
+    scall(syn, stok, "POST", C + "/join/%s?server_name=%s" % (q(mrid), q(a.server_name)), {})
+    wait_member(a, tok, mrid, suid)
+    r = scall(syn, stok, "GET", "/_matrix/client/unstable/org.matrix.msc3030/rooms/%s/"
+              "timestamp_to_event?ts=%d&dir=f" % (q(mrid), mts))
+    assert r["event_id"] == meid, r
