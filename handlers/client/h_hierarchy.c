@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "directory.h"
 #include "events/events.h"
+#include "fed/fed.h"
 #include "json/json.h"
 #include "rooms.h"
 #include "store/store.h"
@@ -16,6 +18,7 @@
 struct qent {
 	char	*room_id;
 	int64_t	 depth;
+	json_t	*via;		/* the servers of its m.space.child, or NULL */
 };
 
 struct walk {
@@ -24,12 +27,13 @@ struct walk {
 	struct qent		*q;		/* a stack: the next room is last */
 	size_t			 qn, qmax;
 	json_t			*seen;		/* rooms visited, as keys */
+	json_t			*remote;	/* summaries other servers gave, by room ID */
 	int64_t			 max_depth;	/* -1: no limit */
 	int			 suggested_only;
 };
 
 static int
-push(struct walk *w, const char *room_id, int64_t depth)
+push(struct walk *w, const char *room_id, int64_t depth, const json_t *via)
 {
 	struct qent *nq;
 
@@ -41,6 +45,7 @@ push(struct walk *w, const char *room_id, int64_t depth)
 	}
 	if ((w->q[w->qn].room_id = strdup(room_id)) == NULL)
 		return -1;
+	w->q[w->qn].via = json_is_array(via) ? json_incref((json_t *)via) : NULL;
 	w->q[w->qn++].depth = depth;
 	return 0;
 }
@@ -122,25 +127,212 @@ stripped(const json_t *ev)
 }
 
 /*
+ * A summary another server gave, with only the fields of the spec's
+ * chunk and of the right types (room_id must be want): a new object, or
+ * NULL when it is not one.
+ */
+static json_t *
+summary_clean(const json_t *in, const char *want)
+{
+	static const char *const strs[] = { "name", "topic", "canonical_alias",
+	    "avatar_url", "join_rule", "room_type", "room_version", "encryption" };
+	json_t		*out, *v, *ids;
+	const char	*id = mjson_str(in, "room_id");
+	size_t		 i;
+
+	if (id == NULL || (want != NULL && strcmp(id, want) != 0) ||
+	    (out = json_pack("{s:s,s:I,s:b,s:b}", "room_id", id, "num_joined_members",
+	    json_is_integer(v = json_object_get(in, "num_joined_members")) &&
+	    json_integer_value(v) >= 0 ? json_integer_value(v) : 0, "world_readable",
+	    json_is_true(json_object_get(in, "world_readable")), "guest_can_join",
+	    json_is_true(json_object_get(in, "guest_can_join")))) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (json_is_string(v = json_object_get(in, strs[i])))
+			json_object_set(out, strs[i], v);
+	if (json_is_array(v = json_object_get(in, "allowed_room_ids")) &&
+	    (ids = json_array()) != NULL) {
+		json_t *a;
+
+		json_array_foreach(v, i, a)
+			if (json_is_string(a))
+				json_array_append(ids, a);
+		json_object_set_new(out, "allowed_room_ids", ids);
+	}
+	return out;
+}
+
+/* The valid m.space.child events of another server's children_state: a new array. */
+static json_t *
+children_clean(const json_t *in)
+{
+	json_t	*out = json_array(), *ev, *via, *v;
+	size_t	 i, j;
+	int	 ok;
+
+	json_array_foreach(in, i, ev) {
+		via = json_object_get(json_object_get(ev, "content"), "via");
+		ok = json_array_size(via) > 0 && mjson_str(ev, "state_key") != NULL &&
+		    mjson_str(ev, "sender") != NULL &&
+		    json_is_integer(json_object_get(ev, "origin_server_ts")) &&
+		    mjson_str(ev, "type") != NULL &&
+		    strcmp(mjson_str(ev, "type"), "m.space.child") == 0;
+		json_array_foreach(via, j, v)
+			if (!json_is_string(v))
+				ok = 0;
+		if (ok)
+			json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O,s:O}", "type",
+			    json_object_get(ev, "type"), "state_key",
+			    json_object_get(ev, "state_key"), "content",
+			    json_object_get(ev, "content"), "sender", json_object_get(ev, "sender"),
+			    "origin_server_ts", json_object_get(ev, "origin_server_ts")));
+	}
+	return out;
+}
+
+/*
+ * Asks the servers of via (not this one) for GET /hierarchy of room_id,
+ * in turn until one answers: 1 with *s the room's summary and its
+ * children_state (new), the children it gave kept in w->remote and its
+ * inaccessible children marked seen (not visited); 0 when none answers.
+ */
+static int
+remote_ask(struct walk *w, const char *room_id, const json_t *via, json_t **s)
+{
+	struct mreq	*req = w->req;
+	json_t		*reply, *v, *c, *room;
+	char		*r, *path;
+	long		 status;
+	size_t		 i, j;
+	int		 rc = 0;
+
+	*s = NULL;
+	if (req->srv->key == NULL || (r = mfed_escape(room_id)) == NULL)
+		return 0;
+	if (asprintf(&path, "/_matrix/federation/v1/hierarchy/%s?suggested_only=%s", r,
+	    w->suggested_only ? "true" : "false") == -1) {
+		free(r);
+		return 0;
+	}
+	free(r);
+	json_array_foreach(via, i, v) {
+		const char *server = json_string_value(v);
+
+		if (server == NULL || strcmp(server, req->conf->server_name) == 0)
+			continue;
+		reply = NULL;
+		status = 0;
+		if (mfed_request(req->conf, req->srv->key, server, "GET", path, NULL, &status,
+		    &reply) == -1)
+			continue;
+		room = json_object_get(reply, "room");
+		if (status != 200 || (*s = summary_clean(room, room_id)) == NULL) {
+			json_decref(reply);
+			continue;
+		}
+		json_object_set_new(*s, "children_state",
+		    children_clean(json_object_get(room, "children_state")));
+		json_array_foreach(json_object_get(reply, "children"), j, c) {
+			json_t *cc = summary_clean(c, NULL);
+
+			if (cc != NULL)
+				json_object_set_new(w->remote, mjson_str(cc, "room_id"), cc);
+		}
+		json_array_foreach(json_object_get(reply, "inaccessible_children"), j, c)
+			if (json_is_string(c))
+				json_object_set_new(w->seen, json_string_value(c), json_true());
+		json_decref(reply);
+		rc = 1;
+		break;
+	}
+	free(path);
+	return rc;
+}
+
+/*
+ * Whether the user may see another server's room of summary s, as
+ * Synapse's _is_remote_room_accessible: world-readable, a public or
+ * knockable join rule, a membership here (joined, invited), or a
+ * restricted rule whose allowed rooms the user is joined to here.
+ */
+static int
+remote_accessible(struct walk *w, const char *room_id, const json_t *s)
+{
+	const char	*jr = mjson_str(s, "join_rule"), *uid = w->req->auth.user_id;
+	json_t		*v;
+	char		*m;
+	size_t		 i;
+	int		 ok = 0;
+
+	if (json_is_true(json_object_get(s, "world_readable")) || (jr != NULL &&
+	    (strcmp(jr, "public") == 0 || strcmp(jr, "knock") == 0 ||
+	    strcmp(jr, "knock_restricted") == 0)))
+		return 1;
+	if ((m = mroom_membership(&w->ctx, room_id, uid)) != NULL &&
+	    (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		ok = 1;
+	free(m);
+	if (!ok && jr != NULL && (strcmp(jr, "restricted") == 0 ||
+	    strcmp(jr, "knock_restricted") == 0))
+		json_array_foreach(json_object_get(s, "allowed_room_ids"), i, v)
+			if (json_is_string(v) && is_joined(&w->ctx, json_string_value(v), uid)) {
+				ok = 1;
+				break;
+			}
+	return ok;
+}
+
+/*
+ * A room this server is not in (spec: C-S API, /hierarchy, "Server
+ * behaviour"): a child summary another server gave already when it is
+ * no space, else asked of the servers of its m.space.child's via.  1
+ * with *s (new, with children_state), 0 when there is none.
+ */
+static int
+remote_room(struct walk *w, const char *room_id, const json_t *via, json_t **s)
+{
+	json_t		*c = json_object_get(w->remote, room_id);
+	const char	*rt = mjson_str(c, "room_type");
+
+	*s = NULL;
+	if (c != NULL && (rt == NULL || strcmp(rt, "m.space") != 0)) {
+		if ((*s = json_deep_copy(c)) == NULL)
+			return 0;
+		json_object_set_new(*s, "children_state", json_array());
+		return 1;
+	}
+	return via != NULL && remote_ask(w, room_id, via, s);
+}
+
+/*
  * Visits one room: its entry in *entry (NULL when it is not shown:
  * unknown here, or not accessible to the user), its children pushed.
  * 0 or -1.
  */
 static int
-visit(struct walk *w, const char *room_id, int64_t depth, json_t **entry)
+visit(struct walk *w, const char *room_id, int64_t depth, const json_t *via, json_t **entry)
 {
 	json_t		*s = NULL, *children = NULL, *cs = NULL, *ev;
 	const char	*rt;
 	size_t		 i;
-	int		 rc = -1, r;
+	int		 rc = -1, r, in;
 
 	*entry = NULL;
 	/*
-	 * XXX Rooms this server is not in would be asked of the servers in
-	 * via over federation (spec: "Server behaviour"); until federation
-	 * exists they are left out, as Synapse leaves out rooms it cannot
-	 * reach.
+	 * Spec: "Server behaviour": a room no user of this server is joined
+	 * to is asked of the servers in via, as Synapse does; what they do
+	 * not answer is read from what is stored here, if anything.
 	 */
+	if ((in = mfed_server_in_room(w->req->db, room_id, w->req->conf->server_name)) == -1)
+		return -1;
+	if (!in && remote_room(w, room_id, via, &s)) {
+		if (!remote_accessible(w, room_id, s)) {
+			json_decref(s);
+			return 0;
+		}
+		cs = json_incref(json_object_get(s, "children_state"));
+		goto children;
+	}
 	if ((r = mstore_room_summary(w->req->db, room_id, &s)) != 1)
 		return r;
 	if ((r = dir_room_accessible(&w->ctx, w->req->auth.user_id, room_id, s)) != 1) {
@@ -162,11 +354,13 @@ visit(struct walk *w, const char *room_id, int64_t depth, json_t **entry)
 				goto out;
 		}
 	}
+children:
 	/* Pushed last child first, so that the first child is visited next. */
 	if (w->max_depth < 0 || depth < w->max_depth)
 		for (i = json_array_size(cs); i > 0; i--)
 			if (push(w, mjson_str(json_array_get(cs, i - 1), "state_key"),
-			    depth + 1) == -1)
+			    depth + 1, json_object_get(json_object_get(json_array_get(cs, i - 1),
+			    "content"), "via")) == -1)
 				goto out;
 	json_object_set(s, "children_state", cs);
 	*entry = s;
@@ -241,16 +435,17 @@ h_hierarchy(struct mreq *req)
 		limit = HIERARCHY_LIMIT;
 	if (from != NULL && from_parse(req, from, &w, &skip) == -1)
 		goto out;
-	if ((w.seen = json_object()) == NULL || (rooms = json_array()) == NULL ||
-	    push(&w, req->params[0], 0) == -1) {
+	if ((w.seen = json_object()) == NULL || (w.remote = json_object()) == NULL ||
+	    (rooms = json_array()) == NULL || push(&w, req->params[0], 0, NULL) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 		goto out;
 	}
 	/* Spec: the requested room itself must be one the user may see. */
 	cur = w.q[--w.qn];
 	json_object_set_new(w.seen, cur.room_id, json_true());
-	r = visit(&w, cur.room_id, cur.depth, &entry);
+	r = visit(&w, cur.room_id, cur.depth, cur.via, &entry);
 	free(cur.room_id);
+	json_decref(cur.via);
 	if (r == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
@@ -275,11 +470,13 @@ h_hierarchy(struct mreq *req)
 		cur = w.q[--w.qn];
 		if (json_object_get(w.seen, cur.room_id) != NULL) {
 			free(cur.room_id);
+			json_decref(cur.via);
 			continue;
 		}
 		json_object_set_new(w.seen, cur.room_id, json_true());
-		r = visit(&w, cur.room_id, cur.depth, &entry);
+		r = visit(&w, cur.room_id, cur.depth, cur.via, &entry);
 		free(cur.room_id);
+		json_decref(cur.via);
 		if (r == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
@@ -296,10 +493,13 @@ h_hierarchy(struct mreq *req)
 	rooms = NULL;
 	rc = mfcgi_reply(req, 200, out);
 out:
-	while (w.qn > 0)
+	while (w.qn > 0) {
 		free(w.q[--w.qn].room_id);
+		json_decref(w.q[w.qn].via);
+	}
 	free(w.q);
 	json_decref(w.seen);
+	json_decref(w.remote);
 	json_decref(rooms);
 	free(so);
 	free(from);

@@ -1031,3 +1031,79 @@ h_send_knock(struct mreq *req)
 {
 	return send_member(req, "knock", 0);
 }
+
+/* /timestamp_to_event: candidates read this many at a time, this many at most. */
+#define TS_PAGE		50
+#define TS_SCAN_MAX	1000
+
+/*
+ * Spec: S-S API, GET /_matrix/federation/v1/timestamp_to_event/{roomId}?ts=&dir=:
+ * {event_id, origin_server_ts}, the closest event of the room at or after
+ * (f) or at or before (b) ts that is stored here.  As Synapse: ts and dir
+ * are required (400), the origin is checked against the room's ACL but
+ * need not be in the room, 404 M_NOT_FOUND when there is none.  Only
+ * events the origin may see (server_sees) are candidates.  Also served
+ * under Synapse 1.67's unstable prefix (org.matrix.msc3030).
+ */
+int
+h_fed_timestamp(struct mreq *req)
+{
+	struct mroom		 room;
+	const struct mroomver	*ver;
+	struct mevrow		*rows = NULL;
+	char			*ts = mreq_query(req, "ts"), *dir = mreq_query(req, "dir");
+	size_t			 n = 0, i;
+	int64_t			 when, kts, kstream, scanned = 0;
+	int			 rc = -1, back, ok;
+
+	if (ts == NULL || dir == NULL) {
+		mfcgi_fail(req, MERR_MISSING_PARAM, "ts and dir are required");
+		goto out;
+	}
+	if (strcmp(dir, "f") != 0 && strcmp(dir, "b") != 0) {
+		mfcgi_fail(req, MERR_INVALID_PARAM, "dir must be f or b");
+		goto out;
+	}
+	if (mreq_query_int(req, "ts", 0, INT64_MIN, INT64_MAX, &when) == -1)
+		goto out;
+	if (room_open(req, req->params[0], &room, &ver) == -1)
+		goto out;
+	mroom_fini(&room);
+	back = dir[0] == 'b';
+	kts = back ? INT64_MAX : INT64_MIN;
+	kstream = back ? INT64_MAX : INT64_MIN;
+	for (;;) {
+		if (mstore_vis_near_ts(req->db, req->params[0], when, back, kts, kstream,
+		    TS_PAGE, &rows, &n) == -1) {
+			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if ((ok = server_sees(req, &rows[i], req->auth.origin)) == -1) {
+				mfcgi_fail(req, MERR_INTERNAL, "%s: visibility", __func__);
+				goto out;
+			}
+			if (ok == 1 && rows[i].rejected == NULL) {
+				rc = mfcgi_reply(req, 200, json_pack("{s:s,s:I}", "event_id",
+				    rows[i].event_id, "origin_server_ts",
+				    (json_int_t)rows[i].origin_server_ts));
+				goto out;
+			}
+		}
+		scanned += (int64_t)n;
+		if ((int64_t)n < TS_PAGE || scanned >= TS_SCAN_MAX)
+			break;
+		kts = rows[n - 1].origin_server_ts;
+		kstream = rows[n - 1].stream;
+		mevrow_list_free(rows, n);
+		rows = NULL;
+		n = 0;
+	}
+	mfcgi_fail(req, MERR_NOT_FOUND, "Unable to find event from %lld in direction %s",
+	    (long long)when, dir);
+out:
+	mevrow_list_free(rows, n);
+	free(ts);
+	free(dir);
+	return rc;
+}

@@ -186,3 +186,16 @@ h_query_directory(struct mreq *req)
 	free(room_id);
 	return rc;
 }
+
+/*
+ * Spec: S-S API, GET /_matrix/federation/v1/query/{queryType}: the query
+ * types this server answers are profile and directory (their own routes,
+ * above); any other is 404 M_NOT_FOUND, as Synapse ("No handler for Query
+ * type").
+ */
+int
+h_query_other(struct mreq *req)
+{
+	return mfcgi_fail(req, MERR_NOT_FOUND, "No handler for Query type '%s'",
+	    req->params[0]);
+}

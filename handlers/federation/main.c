@@ -24,6 +24,8 @@ static const struct mroute routes[] = {
 	{ MM_PUT,	F1 "/send/{txnId}",			MAUTH_SERVER,	h_send },
 	{ MM_GET,	F1 "/query/profile",			MAUTH_SERVER,	h_query_profile },
 	{ MM_GET,	F1 "/query/directory",			MAUTH_SERVER,	h_query_directory },
+	/* Any other query type: 404 M_NOT_FOUND, as Synapse (h_send.c). */
+	{ MM_GET,	F1 "/query/{queryType}",		MAUTH_SERVER,	h_query_other },
 	{ MM_GET,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_get },
 	{ MM_POST,	F1 "/publicRooms",			MAUTH_SERVER,	h_public_rooms_post },
 	{ MM_GET,	F1 "/event/{eventId}",			MAUTH_SERVER,	h_fed_event },
@@ -32,6 +34,11 @@ static const struct mroute routes[] = {
 	{ MM_GET,	F1 "/event_auth/{roomId}/{eventId}",	MAUTH_SERVER,	h_fed_event_auth },
 	{ MM_GET,	F1 "/backfill/{roomId}",		MAUTH_SERVER,	h_fed_backfill },
 	{ MM_POST,	F1 "/get_missing_events/{roomId}",	MAUTH_SERVER,	h_fed_missing },
+	{ MM_GET,	F1 "/hierarchy/{roomId}",		MAUTH_SERVER,	h_fed_hierarchy },
+	{ MM_GET,	F1 "/timestamp_to_event/{roomId}",	MAUTH_SERVER,	h_fed_timestamp },
+	/* Synapse 1.67 asks and serves it under MSC3030's prefix. */
+	{ MM_GET,	"/_matrix/federation/unstable/org.matrix.msc3030/timestamp_to_event/{roomId}",
+								MAUTH_SERVER,	h_fed_timestamp },
 	{ MM_GET,	F1 "/make_join/{roomId}/{userId}",	MAUTH_SERVER,	h_make_join },
 	{ MM_PUT,	F2 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join },
 	{ MM_PUT,	F1 "/send_join/{roomId}/{eventId}",	MAUTH_SERVER,	h_send_join_v1 },

@@ -481,6 +481,60 @@ handle(struct inb *in, const json_t *pdu, int level, char *why, size_t whysz)
 	return rc;
 }
 
+/*
+ * Spec: C-S API, "Guest access": once a room's m.room.guest_access is no
+ * longer can_join, guests joined there leave.  For an event of another
+ * server that made it so, this server's guests in the room leave by
+ * their own membership events (as Synapse does on receipt), each in its
+ * own transaction after the event's.  Failures are logged.
+ */
+static void
+guests_leave(struct inb *in, const json_t *pdu)
+{
+	struct mroom_ctx	 ctx;
+	json_t			*ga, *guests, *leave, *g;
+	const char		*v, *sk = mjson_str(pdu, "state_key");
+	char			*eid;
+	size_t			 i;
+	int			 err, revoked;
+
+	if (in->room_id == NULL || sk == NULL || *sk != '\0' ||
+	    mjson_str(pdu, "type") == NULL ||
+	    strcmp(mjson_str(pdu, "type"), "m.room.guest_access") != 0)
+		return;
+	/* The current state, which the event may not have won. */
+	ga = mstore_cstate_event(in->db, in->room_id, "m.room.guest_access", "", &err);
+	v = mjson_str(json_object_get(ga, "content"), "guest_access");
+	revoked = !err && (v == NULL || strcmp(v, "can_join") != 0);
+	json_decref(ga);
+	if (!revoked || (guests = mstore_room_guests(in->db, in->room_id)) == NULL)
+		return;
+	leave = json_pack("{s:s}", "membership", "leave");
+	json_array_foreach(guests, i, g) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.db = in->db;
+		ctx.server_name = in->conf->server_name;
+		ctx.key = our_key;
+		ctx.target = MROOM_TARGET_ANY;
+		eid = NULL;
+		if (leave == NULL || mdb_begin(in->db) == -1)
+			break;
+		if (mroom_send(&ctx, in->room_id, json_string_value(g), "m.room.member",
+		    json_string_value(g), leave, NULL, NULL, &eid) != MROOM_OK) {
+			mdb_rollback(in->db);
+			mlog_warn(NULL, "federation: guest %s cannot leave %s: %s",
+			    json_string_value(g), in->room_id, ctx.why);
+		} else if (mdb_commit(in->db) == -1) {
+			mdb_rollback(in->db);
+			mlog_warn(NULL, "federation: guest %s cannot leave %s: commit",
+			    json_string_value(g), in->room_id);
+		}
+		free(eid);
+	}
+	json_decref(leave);
+	json_decref(guests);
+}
+
 /* The mfed_pdu_fn: NULL when accepted (or known), else why not. */
 static char *
 inbound_pdu(struct mdb *db, const struct mconfig *conf, const char *origin,
@@ -507,6 +561,8 @@ inbound_pdu(struct mdb *db, const struct mconfig *conf, const char *origin,
 		 */
 		if (in.fate == MROOM_FATE_REJECTED)
 			mlog_info(NULL, "federation: %s's event rejected: %s", origin, why);
+		if (in.fate == MROOM_FATE_ACCEPTED)
+			guests_leave(&in, pdu);
 		break;
 	case MROOM_MISSING:
 		if (asprintf(&out, "Could not fetch the missing events: %s", why) == -1)

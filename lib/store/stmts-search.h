@@ -107,7 +107,9 @@
  * The user directory (Synapse's default scope): joined members of the
  * rooms requester $1 is joined to (the requester not: Synapse lists
  * those who share a private room with them), and of public rooms (join
- * rule public or history world-readable), whose user ID starts with $2 or $3, or
+ * rule public or history world-readable) that a user of this server is
+ * still joined to (as Synapse, a room this server left lists no one: its
+ * state here is stale), whose user ID starts with $2 or $3, or
  * whose display name starts with $3 or holds a word starting so ($4);
  * patterns are lower case with '\' escapes.  Local users show their
  * profile, others their membership; people sharing a room with the
@@ -119,7 +121,10 @@
 	" FROM current_state c JOIN events je ON je.event_id = c.event_id" \
 	" WHERE c.state_key = '' AND ((c.type = 'm.room.join_rules' AND" \
 	" " jstr("je.json", "join_rule") " = 'public') OR (c.type = 'm.room.history_visibility'" \
-	" AND " jstr("je.json", "history_visibility") " = 'world_readable')))," \
+	" AND " jstr("je.json", "history_visibility") " = 'world_readable'))" \
+	" AND c.room_id IN (SELECT l.room_id FROM current_state l JOIN users lu" \
+	" ON lu.user_id = l.state_key WHERE l.type = 'm.room.member'" \
+	" AND l.membership = 'join'))," \
 	" dir AS (SELECT m.state_key AS user_id," \
 	" COALESCE(MAX(u.displayname), MAX(" jstr("e.json", "displayname") ")) AS name," \
 	" COALESCE(MAX(u.avatar_url), MAX(" jstr("e.json", "avatar_url") ")) AS avatar," \
