@@ -449,3 +449,29 @@ def test_admin_appservice_commands(astack):
     assert AS_TOKEN not in r.stdout and HS_TOKEN not in r.stdout
     assert astack.admin("appservice", "check", astack.reg).returncode == 0
     assert astack.admin("appservice", "show", "nope").returncode != 0
+
+
+def test_admin_appservice_check_of_a_new_file(astack, tmp_path):
+    """appservice check FILE says what the start would refuse: a key at
+    fault, or an id, as_token or sender another configured service has;
+    the configured file itself is no clash."""
+    def reg(fname, **kw):
+        v = dict({"id": "other-bridge", "url": "http://127.0.0.1:9", "as_token": "o-as",
+                  "hs_token": "o-hs"}, **kw)
+        f = tmp_path / fname
+        f.write_text((REGISTRATION % v).replace("bridgebot", kw.get("sender", "otherbot")))
+        return str(f)
+    r = astack.admin("appservice", "check", reg("new.yaml"))
+    assert r.returncode == 0 and "other-bridge OK" in r.stdout, (r.stdout, r.stderr)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nas_token: a\nhs_token: b\nsender_localpart: bot\n"
+                   "namespaces:\n  users:\n    - regex: 7\n")
+    r = astack.admin("appservice", "check", str(bad))
+    assert r.returncode != 0 and str(bad) in r.stderr
+    assert "namespaces.users[0].regex" in r.stderr, r.stderr
+    for clash in (reg("a.yaml", as_token=AS_TOKEN), reg("b.yaml", id=AS_ID),
+                  reg("c.yaml", sender="bridgebot")):
+        r = astack.admin("appservice", "check", clash)
+        assert r.returncode != 0 and "shares an id, an as_token or a sender_localpart" \
+            in r.stderr and astack.reg in r.stderr, (clash, r.stderr)
+    assert astack.admin("appservice", "check", astack.reg).returncode == 0
