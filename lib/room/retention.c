@@ -21,7 +21,11 @@ mroom_retention_check(const char *type, const char *state_key, const json_t *con
 		return 0;
 	min = json_object_get(content, "min_lifetime");
 	max = json_object_get(content, "max_lifetime");
-	/* Synapse's event validator: integers, and min no greater than max. */
+	/* Synapse's event validator: integers (null is absent), min no greater than max. */
+	if (json_is_null(min))
+		min = NULL;
+	if (json_is_null(max))
+		max = NULL;
 	if (min != NULL && !json_is_integer(min)) {
 		snprintf(why, whysz, "'min_lifetime' must be an integer");
 		return -1;
