@@ -28,7 +28,7 @@ mstore_retention_purge(struct mdb *db, const char *room_id, int64_t before_ts, i
 	/* The index and the rows that name an event first: they find it through events. */
 	static const enum mstmt steps[] = {
 		MSTMT_RET_DEL_SEARCH, MSTMT_RET_DEL_PUSH, MSTMT_RET_DEL_RELATIONS,
-		MSTMT_RET_DEL_EXPIRY, MSTMT_RET_DEL_EVENTS,
+		MSTMT_RET_DEL_EXPIRY, MSTMT_RET_DEL_FEDQ, MSTMT_RET_DEL_EVENTS,
 	};
 	struct mcur	*c;
 	int64_t		 bound = 0, n = 0;

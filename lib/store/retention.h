@@ -14,7 +14,8 @@ json_t	*mstore_retention_rooms(struct mdb *);
 /*
  * Deletes at most limit of room_id's message events sent before
  * before_ts (origin_server_ts), oldest first, with their search index,
- * relation and push action rows, in the caller's transaction.  State
+ * relation and push action rows and their places in the outbound
+ * federation queue, in the caller's transaction.  State
  * events, the room's latest event and its forward extremities stay.
  * Returns the number of events deleted (0: none left), or -1.
  */

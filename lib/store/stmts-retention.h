@@ -35,6 +35,9 @@
 	    MRET_OLD("event_id") ")") \
 	X(MSTMT_RET_DEL_EXPIRY, "DELETE FROM event_expiry WHERE event_id IN (" \
 	    MRET_OLD("event_id") ")") \
+	/* Still queued for a server long down: a row without its event would never go. */ \
+	X(MSTMT_RET_DEL_FEDQ, "DELETE FROM fed_outbox WHERE event_id IN (" \
+	    MRET_OLD("event_id") ")") \
 	X(MSTMT_RET_DEL_EVENTS, "DELETE FROM events WHERE stream IN (" MRET_OLD("stream") ")")
 
 /* PostgreSQL's event_search is keyed by stream, not SQLite's FTS rowid. */
