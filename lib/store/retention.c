@@ -22,6 +22,35 @@ mstore_retention_rooms(struct mdb *db)
 	return mcur_json_array(mdb_query(db, MSTMT_RET_ROOMS, ""), room_row);
 }
 
+/* Adds a row (room_id, event JSON) to the object acc as room_id: content.  0 or -1. */
+static int
+policy_row(struct mcur *c, json_t *acc, void *arg)
+{
+	json_t	*ev = json_loads(mcur_text(c, 1), 0, NULL);
+	json_t	*content = json_object_get(ev, "content");
+	int	 rc = 0;
+
+	(void)arg;
+	if (json_is_object(content))
+		rc = json_object_set(acc, mcur_text(c, 0), content);
+	json_decref(ev);
+	return rc;
+}
+
+json_t *
+mstore_retention_policies(struct mdb *db, const json_t *rooms)
+{
+	char	*js = json_dumps(rooms, JSON_COMPACT);
+	json_t	*out;
+
+	if (js == NULL)
+		return NULL;
+	out = mcur_json_fold(mdb_query(db, MSTMT_RET_POLICIES, "s", js), json_object(),
+	    policy_row, NULL);
+	free(js);
+	return out;
+}
+
 int64_t
 mstore_retention_purge(struct mdb *db, const char *room_id, int64_t before_ts, int64_t limit)
 {

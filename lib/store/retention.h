@@ -12,6 +12,12 @@
  */
 json_t	*mstore_retention_rooms(struct mdb *);
 /*
+ * The policies of the rooms of the JSON array rooms (room IDs): a new
+ * object of room_id: m.room.retention content, for the rooms that have
+ * one; NULL on failure.
+ */
+json_t	*mstore_retention_policies(struct mdb *, const json_t *rooms);
+/*
  * Deletes at most limit of room_id's message events sent before
  * before_ts (origin_server_ts), oldest first, with their search index,
  * relation and push action rows and their places in the outbound

@@ -15,7 +15,13 @@
 	" AND NOT EXISTS (SELECT 1 FROM forward_extremities f" \
 	" WHERE f.room_id = $1 AND f.event_id = e.event_id)"
 
+/* The m.room.retention events of the rooms of JSON array $1. */
+#define MRET_POLICIES(rooms) "SELECT c.room_id, e.json FROM current_state c" \
+	" JOIN events e ON e.event_id = c.event_id WHERE c.type = 'm.room.retention'" \
+	" AND c.state_key = '' AND c.room_id IN " rooms
+
 #define MSTMT_TABLE_RETENTION \
+	X(MSTMT_RET_POLICIES, MRET_POLICIES("(SELECT value FROM json_each($1))")) \
 	/* Every room and the JSON of its m.room.retention event (NULL: none). */ \
 	X(MSTMT_RET_ROOMS, "SELECT r.room_id, e.json FROM rooms r" \
 	    " LEFT JOIN current_state c ON c.room_id = r.room_id" \
@@ -40,8 +46,9 @@
 	    MRET_OLD("event_id") ")") \
 	X(MSTMT_RET_DEL_EVENTS, "DELETE FROM events WHERE stream IN (" MRET_OLD("stream") ")")
 
-/* PostgreSQL's event_search is keyed by stream, not SQLite's FTS rowid. */
+/* PostgreSQL's JSON arrays, and its event_search keyed by stream, not SQLite's FTS rowid. */
 #define MSTMT_PG_RETENTION \
+	P(MSTMT_RET_POLICIES, MRET_POLICIES("(SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))")) \
 	P(MSTMT_RET_DEL_SEARCH, "DELETE FROM event_search WHERE stream IN (" MRET_OLD("stream") ")")
 
 #endif
