@@ -107,6 +107,36 @@ cmd_as_show(struct ctx *c, int argc, char **argv)
 	return EX_DONE;
 }
 
+/*
+ * Whether as, read from path, shares an ID, an as_token or a sender with
+ * a service of conf other than the file itself: -1 after saying so on
+ * stderr, or 0.
+ */
+static int
+clashes(const struct mconfig *conf, const char *path, const struct mappsvc *as)
+{
+	char	*real = realpath(path, NULL), *other;
+	int	 same, rc = 0;
+
+	for (size_t i = 0; i < conf->appservicesz && rc == 0; i++) {
+		const struct mappsvc *o = &conf->appservices[i];
+
+		other = realpath(o->file, NULL);
+		same = real != NULL && other != NULL && strcmp(real, other) == 0;
+		free(other);
+		if (same)
+			continue;
+		if (strcmp(o->id, as->id) == 0 || strcmp(o->as_token, as->as_token) == 0 ||
+		    strcmp(o->sender, as->sender) == 0) {
+			fprintf(stderr, "myelin-admin: %s: shares an id, an as_token or a"
+			    " sender_localpart with %s\n", path, o->file);
+			rc = -1;
+		}
+	}
+	free(real);
+	return rc;
+}
+
 /* appservice check FILE: a file not (yet) in the config, read as the stack would. */
 int
 cmd_as_check(struct ctx *c, int argc, char **argv)
@@ -118,6 +148,14 @@ cmd_as_check(struct ctx *c, int argc, char **argv)
 		return EX_USAGE;
 	if (mappsvc_load(argv[0], c->conf->server_name, &as, err, sizeof(err)) == -1) {
 		fprintf(stderr, "myelin-admin: %s\n", err);
+		return EX_FAILED;
+	}
+	/*
+	 * As the start would refuse it beside the services configured: the
+	 * same file named already (by its real path) is itself, not a clash.
+	 */
+	if (clashes(c->conf, argv[0], &as) == -1) {
+		mappsvc_fini(&as);
 		return EX_FAILED;
 	}
 	if (c->json) {

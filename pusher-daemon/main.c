@@ -90,10 +90,12 @@ main(int argc, char *argv[])
 	struct mdaemon_timer	 timers[] = {
 		{ "push", t_push, MSTREAM_EVENTS, 0, 0 },
 		{ "push-receipts", t_push, MSTREAM_RECEIPTS, 0, 0 },
-		/* Events, and MSC2409's receipts and typing. */
+		/* Events, MSC2409's receipts, typing and presence, MSC4203's to-device. */
 		{ "appservices", t_appsvc, MSTREAM_EVENTS, 0, 0 },
 		{ "appservices-receipts", t_appsvc, MSTREAM_RECEIPTS, 0, 0 },
 		{ "appservices-typing", t_appsvc, MSTREAM_TYPING, 0, 0 },
+		{ "appservices-presence", t_appsvc, MSTREAM_PRESENCE, 0, 0 },
+		{ "appservices-todevice", t_appsvc, MSTREAM_TODEVICE, 0, 0 },
 	};
 	const size_t		 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mdaemon		 d;

@@ -1,4 +1,4 @@
-/* myelin-timerd: fires the stack's timers (expiries, delayed events, media retention) from one loop. */
+/* myelin-timerd: fires the stack's timers (expiries, delayed events, media and message retention) from one loop. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -50,6 +50,7 @@ main(int argc, char *argv[])
 		{ "expiry", t_expiry, MSTREAM_EVENTS, 0, 0 },
 		{ "delayed", t_delayed, MSTREAM__MAX, 0, 0 },
 		{ "media", t_media, MSTREAM__MAX, 0, 0 },
+		{ "retention", t_retention, MSTREAM__MAX, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mdaemon	 d;
@@ -72,6 +73,7 @@ main(int argc, char *argv[])
 		return rc;
 	t_delayed_init(d.dm_conf, d.dm_key);
 	t_media_init(d.dm_conf);
+	t_retention_init(d.dm_conf);
 	/* MSC2228 is off unless the configuration turns it on, as in Synapse. */
 	for (size_t i = 0; i < ntimers; i++)
 		if (timers[i].fn == t_expiry && !d.dm_conf->enable_ephemeral_messages) {

@@ -48,4 +48,12 @@ int64_t	t_delayed(struct mdb *, struct mnotify *, int64_t now);
 void	t_media_init(const struct mconfig *);
 int64_t	t_media(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * Message retention (retention.enabled, off by default): every
+ * retention.purge_interval, the messages older than their room's
+ * lifetime are deleted.  NOMORE when retention is off.
+ */
+void	t_retention_init(const struct mconfig *);
+int64_t	t_retention(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

@@ -39,6 +39,7 @@ int	h_user_deactivate(struct mreq *);
 int	h_user_reset_password(struct mreq *);
 int	h_user_whois(struct mreq *);
 int	h_user_joined_rooms(struct mreq *);
+int	h_user_pushers(struct mreq *);
 int	h_user_admin_get(struct mreq *);
 int	h_user_admin_put(struct mreq *);
 int	h_user_media(struct mreq *);

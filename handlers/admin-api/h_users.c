@@ -345,6 +345,28 @@ existing_user(struct mreq *req, struct muser *u)
 	return 1;
 }
 
+/*
+ * Synapse: GET /_synapse/admin/v1/users/{userId}/pushers: {pushers,
+ * total}, each pusher as the user's own GET /pushers shows it.  400
+ * M_INVALID_PARAM for a malformed ID, 400 for another server's user,
+ * 404 M_NOT_FOUND for an unknown one.
+ */
+int
+h_user_pushers(struct mreq *req)
+{
+	struct muser	 u;
+	json_t		*pushers;
+
+	if (existing_user(req, &u) == -1)
+		return -1;
+	pushers = mstore_pushers(req->db, u.user_id);
+	muser_fini(&u);
+	if (pushers == NULL)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	return mfcgi_reply(req, 200, json_pack("{s:o,s:I}", "pushers", pushers,
+	    "total", (json_int_t)json_array_size(pushers)));
+}
+
 /* Synapse: GET /_synapse/admin/v1/users/{userId}/admin. */
 int
 h_user_admin_get(struct mreq *req)

@@ -29,6 +29,7 @@ static const struct mroute routes[] = {
 	{ MM_POST,	A1 "/reset_password/{userId}",		MAUTH_ADMIN,	h_user_reset_password },
 	{ MM_GET,	A1 "/whois/{userId}",			MAUTH_ADMIN,	h_user_whois },
 	{ MM_GET,	A1 "/users/{userId}/joined_rooms",	MAUTH_ADMIN,	h_user_joined_rooms },
+	{ MM_GET,	A1 "/users/{userId}/pushers",		MAUTH_ADMIN,	h_user_pushers },
 	{ MM_GET,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_get },
 	{ MM_PUT,	A1 "/users/{userId}/admin",		MAUTH_ADMIN,	h_user_admin_put },
 	{ MM_GET,	A1 "/users/{userId}/media",		MAUTH_ADMIN,	h_user_media },

@@ -1,7 +1,9 @@
 /* Presence: GET/PUT /presence/{userId}/status. */
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "clock/clock.h"
+#include "config/config.h"
 #include "ephemeral.h"
 #include "fed/fed.h"
 #include "json/json.h"
@@ -39,6 +41,26 @@ h_presence_get(struct mreq *req)
 /* Characters in a status message. */
 #define PRESENCE_STATUS_MAX	256
 
+/* MSC2409: the user's presence as now stored, to the services that want it.  0 or -1. */
+static int
+presence_to_services(struct mreq *req)
+{
+	struct mpresence	 p;
+	json_t			*content = NULL, *edu = NULL;
+	int			 r, rc = -1;
+
+	if ((r = mstore_presence_get(req->db, req->auth.user_id, &p)) != 1)
+		return r == 0 ? 0 : -1;
+	if ((content = mpresence_content(&p, mclock_now_ms())) != NULL &&
+	    (edu = json_pack("{s:s,s:s,s:O}", "type", "m.presence", "sender",
+	    req->auth.user_id, "content", content)) != NULL)
+		rc = mappsvc_presence_queue(req->db, req->conf, req->auth.user_id, edu);
+	json_decref(edu);
+	json_decref(content);
+	mpresence_fini(&p);
+	return rc;
+}
+
 /*
  * Spec: C-S API, PUT /presence/{userId}/status.  Own user only (403);
  * presence one of online, unavailable, offline (400 M_INVALID_PARAM,
@@ -72,8 +94,16 @@ h_presence_put(struct mreq *req)
 	if (json_is_string(mv) && mjson_utf8_len(json_string_value(mv)) > PRESENCE_STATUS_MAX)
 		return mfcgi_fail(req, MERR_TOO_LONG, "status_msg is too long (max %d)",
 		    PRESENCE_STATUS_MAX);
+	/* The services' copy is queued with it: the commit that moves presence wakes them. */
+	if (mdb_begin(req->db) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (mstore_presence_put(req->db, req->auth.user_id, presence, json_string_value(mv),
-	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1)
+	    strcmp(presence, "online") == 0 ? mclock_now_ms() : -1) == -1 ||
+	    (req->conf->appservicesz > 0 && presence_to_services(req) == -1)) {
+		mdb_rollback(req->db);
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	}
+	if (mdb_commit(req->db) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	/* The servers sharing a room hear of it; only the newest state counts. */
 	if (mfed_edu_presence(req->db, req->conf->server_name, req->auth.user_id) == -1)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appsvc/appsvc.h"
 #include "e2ee.h"
 #include "fed/fed.h"
 #include "log/log.h"
@@ -64,6 +65,10 @@ h_send_to_device(struct mreq *req)
 	if (rc == 0 && (rc = mstore_todevice_send(req->db, req->auth.user_id,
 	    req->auth.device_id, txn, type, local)) == 1 && json_object_size(remote) > 0 &&
 	    mfed_edu_todevice(req->db, req->auth.user_id, type, mid, remote) == -1)
+		rc = -1;
+	/* MSC4203: the services whose users they are get a copy. */
+	if (rc == 1 && mappsvc_todevice_queue(req->db, req->conf, req->auth.user_id, type,
+	    local) == -1)
 		rc = -1;
 	if (rc == 1)
 		rc = mdb_commit(req->db);

@@ -87,6 +87,26 @@ int	mappsvc_event_queue(struct mdb *, const struct mconfig *, const json_t *ev,
 int	mappsvc_ephemeral_queue(struct mdb *, const struct mconfig *, const char *room_id,
 	    const json_t *edu);
 
+/*
+ * MSC4203 (MSC2409's to-device part): queues a copy of each to-device
+ * message of messages ({user_id: {device_id or "*": content}}, the
+ * local recipients of a send from sender) for each service with a URL
+ * that asked for ephemeral events and whose user namespace (or sender)
+ * holds the recipient, once per existing device with to_user_id and
+ * to_device_id, in the caller's transaction.  The devices' own copies
+ * stay for their syncs.  0 or -1.
+ */
+int	mappsvc_todevice_queue(struct mdb *, const struct mconfig *, const char *sender,
+	    const char *type, const json_t *messages);
+/*
+ * MSC2409: queues m.presence event edu of local user_id for each
+ * service with a URL that asked for ephemeral events and is interested
+ * in the user (its namespace, or a room of its interest where the user
+ * is joined, as Synapse).  0 or -1.
+ */
+int	mappsvc_presence_queue(struct mdb *, const struct mconfig *, const char *user_id,
+	    const json_t *edu);
+
 /* What the daemon's kind needs (myelin-pusher). */
 struct mappsvc_sender {
 	const struct mconfig	*conf;

@@ -195,6 +195,107 @@ mappsvc_ephemeral_queue(struct mdb *db, const struct mconfig *c, const char *roo
 	return rc;
 }
 
+/* Queues payload p (an object, as JSON) for as.  0 or -1. */
+static int
+queue_json(struct mdb *db, const struct mappsvc *as, const json_t *p)
+{
+	char	*js;
+	int	 rc;
+
+	if ((js = json_dumps(p, JSON_COMPACT)) == NULL)
+		return -1;
+	rc = mstore_outbox_put(db, MAPPSVC_OUTBOX, as->id, NULL, js, mclock_now_ms());
+	free(js);
+	return rc;
+}
+
+/* The to-device messages of devs ({device_id or "*": content}) for user_id, for as. */
+static int
+todevice_user(struct mdb *db, const struct mappsvc *as, const char *sender, const char *type,
+    const char *user_id, const json_t *devs)
+{
+	struct mdevice	*v = NULL;
+	const char	*device_id;
+	json_t		*content, *m;
+	size_t		 n = 0;
+	int		 rc = 0;
+
+	if (mstore_device_list(db, user_id, &v, &n) == -1)
+		return -1;
+	json_object_foreach((json_t *)devs, device_id, content)
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			/* As delivery to devices: "*" is each, a device unknown gets nothing. */
+			if (strcmp(device_id, "*") != 0 && strcmp(device_id, v[i].device_id) != 0)
+				continue;
+			if ((m = json_pack("{s:s,s:s,s:s,s:s,s:O}", "to_user_id", user_id,
+			    "to_device_id", v[i].device_id, "type", type, "sender", sender,
+			    "content", content)) == NULL || queue_json(db, as, m) == -1)
+				rc = -1;
+			json_decref(m);
+		}
+	mdevice_list_free(v, n);
+	return rc;
+}
+
+int
+mappsvc_todevice_queue(struct mdb *db, const struct mconfig *c, const char *sender,
+    const char *type, const json_t *messages)
+{
+	const char	*user_id;
+	json_t		*devs;
+
+	for (size_t i = 0; c != NULL && i < c->appservicesz; i++) {
+		const struct mappsvc *as = &c->appservices[i];
+
+		if (as->url == NULL || !as->receive_ephemeral)
+			continue;
+		json_object_foreach((json_t *)messages, user_id, devs)
+			if (mappsvc_user_ok(as, user_id) &&
+			    todevice_user(db, as, sender, type, user_id, devs) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+int
+mappsvc_presence_queue(struct mdb *db, const struct mconfig *c, const char *user_id,
+    const json_t *edu)
+{
+	json_t		*rooms = NULL, *room;
+	size_t		 j;
+	int		 rc = 0, want;
+
+	for (size_t i = 0; c != NULL && i < c->appservicesz && rc == 0; i++) {
+		const struct mappsvc *as = &c->appservices[i];
+
+		if (as->url == NULL || !as->receive_ephemeral)
+			continue;
+		/* Synapse: its own users', and those of anyone in a room of its interest. */
+		if (!(want = mappsvc_user_ok(as, user_id))) {
+			if (rooms == NULL &&
+			    (rooms = mstore_user_rooms(db, user_id, "join")) == NULL) {
+				rc = -1;
+				break;
+			}
+			json_array_foreach(rooms, j, room) {
+				struct seen s = { NULL, NULL, 0 };
+
+				want = interested(db, c, as, edu, json_string_value(room), &s);
+				json_decref(s.aliases);
+				json_decref(s.members);
+				if (s.err)
+					rc = -1;
+				if (want || rc == -1)
+					break;
+			}
+		}
+		if (want && rc == 0 && queue_json(db, as, edu) == -1)
+			rc = -1;
+	}
+	json_decref(rooms);
+	return rc;
+}
+
 /*
  * A row's payload: NULL (an event, named by ref) or an ephemeral event's
  * JSON, once sent preceded by "TXNID\n".  The mark's length (0: none).
@@ -231,6 +332,7 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 	const struct mappsvc_sender	*snd = arg;
 	const struct mappsvc		*as = mappsvc_by_id(snd->conf, destination);
 	json_t				*events = NULL, *body = NULL, *ans = NULL, *eph = NULL;
+	json_t				*todev = NULL;
 	char				*txn = NULL, *mark = NULL, path[128], err[256];
 	size_t				 ml;
 	enum moutbox_res		 res = MOUTBOX_RETRY;
@@ -259,7 +361,8 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 		return MOUTBOX_RETRY;
 	}
 	free(mark);
-	if (txn == NULL || (events = json_array()) == NULL || (eph = json_array()) == NULL)
+	if (txn == NULL || (events = json_array()) == NULL || (eph = json_array()) == NULL ||
+	    (todev = json_array()) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct mevrow	 e;
@@ -275,8 +378,10 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 				continue;
 			if ((ml = mark_len(p)) > 0)
 				p += ml + 1;
+			/* MSC4203: a to-device message names its recipient. */
 			if ((j = json_loads(p, 0, NULL)) != NULL)
-				json_array_append_new(eph, j);
+				json_array_append_new(json_object_get(j, "to_user_id") != NULL ?
+				    todev : eph, j);
 			continue;
 		}
 		if ((rc = mstore_event_get(db, rows[i].ref, &e)) == -1)
@@ -296,6 +401,11 @@ mappsvc_deliver(void *arg, struct mdb *db, const char *destination,
 		json_object_set(body, "ephemeral", eph);
 		json_object_set(body, "de.sorunome.msc2409.ephemeral", eph);
 	}
+	/* MSC4203's name and its unstable one, Synapse 1.67's. */
+	if (json_array_size(todev) > 0) {
+		json_object_set(body, "to_device", todev);
+		json_object_set(body, "de.sorunome.msc2409.to_device", todev);
+	}
 	snprintf(path, sizeof(path), "/_matrix/app/v1/transactions/%s", txn);
 	status = mappsvc_call(snd->conf, as, "PUT", path, body, &ans, err, sizeof(err));
 	if (status >= 200 && status < 300) {
@@ -310,6 +420,7 @@ out:
 	json_decref(body);
 	json_decref(events);
 	json_decref(eph);
+	json_decref(todev);
 	free(txn);
 	return res;
 }

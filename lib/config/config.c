@@ -87,6 +87,13 @@ static const struct ckey keys[] = {
 	{ "max_spider_size", C_INT, OFF(max_spider_size), 1024, INT64_C(104857600) },
 	{ "media_retention_local_lifetime", C_DURATION, OFF(media_retention_local_ms), 0, 0 },
 	{ "media_retention_remote_lifetime", C_DURATION, OFF(media_retention_remote_ms), 0, 0 },
+	/* Message retention, Synapse's retention section flattened (timer-daemon/retention.c). */
+	{ "retention.enabled", C_BOOL, OFF(retention_enabled), 0, 0 },
+	{ "retention.default_policy.min_lifetime", C_DURATION, OFF(retention_default_min_ms), 0, 0 },
+	{ "retention.default_policy.max_lifetime", C_DURATION, OFF(retention_default_max_ms), 0, 0 },
+	{ "retention.allowed_lifetime_min", C_DURATION, OFF(retention_allowed_min_ms), 0, 0 },
+	{ "retention.allowed_lifetime_max", C_DURATION, OFF(retention_allowed_max_ms), 0, 0 },
+	{ "retention.purge_interval", C_DURATION, OFF(retention_purge_interval_ms), 0, 0 },
 	{ "max_upload_size_per_user", C_INT, OFF(max_upload_size_per_user), 1,
 	    INT64_C(1099511627776) },
 	{ "remote_media_download", C_BOOL, OFF(remote_media_download), 0, 0 },
@@ -377,6 +384,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	/* Two argon2id hashes at once per process: 2 x 19 MiB at most. */
 	c->password_hash_concurrency = 2;
 	c->federation_senders = 1;
+	/* Synapse's purge job when none is configured: every room, daily. */
+	c->retention_purge_interval_ms = 24 * 60 * 60 * 1000;
 	c->access_log = 1;
 	/* Synapse's defaults: an hour, guests too. */
 	c->turn_user_lifetime = 3600;
@@ -579,6 +588,16 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 		free(c->synapse_database);
 		c->synapse_database = p;
 	}
+	if (c->retention_allowed_min_ms > 0 && c->retention_allowed_max_ms > 0 &&
+	    c->retention_allowed_min_ms > c->retention_allowed_max_ms)
+		adderr(errs, errsz, &nerr, "%s: retention.allowed_lifetime_min is greater than"
+		    " retention.allowed_lifetime_max", path);
+	if (c->retention_default_min_ms > 0 && c->retention_default_max_ms > 0 &&
+	    c->retention_default_min_ms > c->retention_default_max_ms)
+		adderr(errs, errsz, &nerr, "%s: retention.default_policy.min_lifetime is greater"
+		    " than retention.default_policy.max_lifetime", path);
+	if (c->retention_purge_interval_ms < 1000)
+		adderr(errs, errsz, &nerr, "%s: retention.purge_interval: at least 1s", path);
 	if (c->synapse_database != NULL && c->synapse_media_store == NULL)
 		adderr(errs, errsz, &nerr, "%s: synapse_database needs synapse_media_store", path);
 	if (c->public_baseurl == NULL && c->server_name != NULL &&

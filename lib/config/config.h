@@ -92,6 +92,13 @@ struct mconfig {
 	int64_t		 media_retention_remote_ms;	/* 0: kept for ever */
 	int64_t		 max_upload_size_per_user;	/* bytes stored per user; 0: no quota */
 	int		 remote_media_download;	/* fetch other servers' media (default yes) */
+	/* Message retention (m.room.retention; myelin-timerd(8)); 0: not set. */
+	int		 retention_enabled;	/* off by default, as in Synapse */
+	int64_t		 retention_default_min_ms;	/* default_policy.min_lifetime */
+	int64_t		 retention_default_max_ms;	/* default_policy.max_lifetime */
+	int64_t		 retention_allowed_min_ms;	/* allowed_lifetime_min */
+	int64_t		 retention_allowed_max_ms;	/* allowed_lifetime_max */
+	int64_t		 retention_purge_interval_ms;	/* between two purges (default 1d) */
 	/* Application services (lib/appsvc): registration files, loaded at start. */
 	char		*app_service_config_files;	/* as written: comma/space list */
 	char		*appservice_ca_file;	/* CAs trusted for their https URLs; NULL: system */

@@ -1213,6 +1213,9 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	memset(&sv, 0, sizeof(sv));
 	if ((rc = mroom_policy_check(ctx, room_id, type, state_key, content)) != MROOM_OK)
 		return rc;
+	/* Local events only, as Synapse's validator: a received one is stored as sent. */
+	if (mroom_retention_check(type, state_key, content, ctx->why, sizeof(ctx->why)) == -1)
+		return MROOM_BAD_JSON;
 	rc = MROOM_ERROR;
 	if (txn != NULL && txn->txn_id != NULL) {
 		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */

@@ -217,6 +217,25 @@ int		mroom_expiry_note(struct mdb *, const char *event_id, const char *state_key
 		    const json_t *content);
 int64_t		mroom_expiry_run(struct mdb *, int64_t now, int64_t *next);
 /*
+ * Message retention (lib/room/retention.c; the configuration's
+ * retention.*, off by default as in Synapse).  mroom_retention_check:
+ * an m.room.retention state event's content as Synapse's event
+ * validator has it (min_lifetime and max_lifetime integers, min no
+ * greater than max): 0, or -1 with why set (400 M_BAD_JSON).
+ * mroom_retention_lifetime: the max_lifetime that applies to a room of
+ * that policy content (NULL: none), the default policy's when it sets
+ * none, clamped to the allowed range; 0 when its messages are kept for
+ * ever.  mroom_retention_run deletes every room's messages older than
+ * that at now, a transaction per batch (store/retention.h says which
+ * stay): the count deleted, or -1.
+ */
+#define MROOM_RETENTION	"m.room.retention"
+struct mconfig;
+int		mroom_retention_check(const char *type, const char *state_key,
+		    const json_t *content, char *why, size_t whysz);
+int64_t		mroom_retention_lifetime(const struct mconfig *, const json_t *content);
+int64_t		mroom_retention_run(struct mdb *, const struct mconfig *, int64_t now);
+/*
  * Delayed events (MSC4140, lib/room/delayed.c): sends, as their users
  * through mroom_send with ctx's server and key, every delayed event due
  * at now, each in a transaction that deletes its row (so of several

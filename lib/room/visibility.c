@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock/clock.h"
+#include "config/config.h"
 #include "events/events.h"
 #include "json/json.h"
 #include "room/room.h"
@@ -242,6 +244,36 @@ state_is(const struct mevrow *row, const char *type, const char *sk)
 	    strcmp(row->state_key, sk) == 0;
 }
 
+/*
+ * Message retention, as Synapse filters events for clients: with
+ * retention on, a message event older than its room's lifetime is not
+ * shown, whether or not myelin-timerd has purged it yet.  rooms: the
+ * rooms of rows.  0 or -1.
+ */
+static int
+retention_hide(struct mdb *db, const struct mevrow *rows, size_t n, const json_t *rooms,
+    unsigned char *keep)
+{
+	const struct mconfig	*conf = mdb_conf(db);
+	json_t			*pol;
+	int64_t			 now, lifetime;
+
+	if (conf == NULL || !conf->retention_enabled)
+		return 0;
+	if ((pol = mstore_retention_policies(db, rooms)) == NULL)
+		return -1;
+	now = mclock_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (!keep[i] || rows[i].state_key != NULL)
+			continue;
+		lifetime = mroom_retention_lifetime(conf, json_object_get(pol, rows[i].room_id));
+		if (lifetime > 0 && rows[i].origin_server_ts < now - lifetime)
+			keep[i] = 0;
+	}
+	json_decref(pol);
+	return 0;
+}
+
 int
 mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows, size_t n,
     unsigned char *keep)
@@ -317,6 +349,8 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		keep[i] = (unsigned char)mroom_vis_rule(hv, hv_after, ms, ms_after, peeking);
 		joined[i] = ms == MROOM_MS_JOIN || ms_after == MROOM_MS_JOIN;
 	}
+	if (retention_hide(db, rows, n, rooms, keep) == -1)
+		goto out;
 	rc = erased_prune(db, user_id, rows, n, keep, joined);
 out:
 	free(joined);

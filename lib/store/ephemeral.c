@@ -382,8 +382,9 @@ mstore_presence_put(struct mdb *db, const char *user_id, const char *presence,
 {
 	struct mpresence	 old;
 	int64_t			 pos;
+	int			 own = !mdb_in_txn(db);
 
-	if (mdb_begin(db) == -1)
+	if (own && mdb_begin(db) == -1)
 		return -1;
 	/* A user never seen: old is zeroed, never active. */
 	if (mstore_presence_get(db, user_id, &old) == -1)
@@ -395,9 +396,10 @@ mstore_presence_put(struct mdb *db, const char *user_id, const char *presence,
 	    mdb_exec(db, MSTMT_PRESENCE_PUT, "sssii", user_id, presence, status_msg,
 	    last_active_ts, pos) == -1)
 		goto fail;
-	return mdb_commit(db);
+	return own ? mdb_commit(db) : 0;
 fail:
-	mdb_rollback(db);
+	if (own)
+		mdb_rollback(db);
 	return -1;
 }
 

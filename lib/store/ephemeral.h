@@ -99,7 +99,8 @@ int	mstore_presence_get(struct mdb *, const char *user_id, struct mpresence *out
 void	mpresence_fini(struct mpresence *);
 /*
  * Sets presence and status_msg (NULL clears it), under a new position,
- * in its own transaction.  last_active_ts is kept when -1.  0 or -1.
+ * in the caller's transaction or else its own.  last_active_ts is kept
+ * when -1.  0 or -1.
  */
 int	mstore_presence_put(struct mdb *, const char *user_id, const char *presence,
 	    const char *status_msg, int64_t last_active_ts);

@@ -132,6 +132,7 @@
 #include "store/stmts-synimport.h"
 #include "store/stmts-sliding.h"
 #include "store/stmts-metrics.h"
+#include "store/stmts-retention.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -160,6 +161,7 @@
 	MSTMT_TABLE_SYNIMPORT \
 	MSTMT_TABLE_SLIDING \
 	MSTMT_TABLE_METRICS \
+	MSTMT_TABLE_RETENTION \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*
@@ -167,7 +169,8 @@
  * cannot share one (full-text search); every other statement runs as
  * MSTMT_ALL gives it on both.
  */
-#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH
+#define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH \
+	MSTMT_PG_RETENTION
 
 enum mstmt {
 #define X(id, sql) id,

@@ -92,5 +92,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/delayed.h"
 #include "store/synapse.h"
 #include "store/synimport.h"
+#include "store/retention.h"
 
 #endif

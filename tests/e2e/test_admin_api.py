@@ -220,6 +220,29 @@ def test_whois_joined_rooms_media(stack, admin, account):
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
 
 
+def test_user_pushers(stack, admin, account):
+    """Synapse's GET /users/{userId}/pushers: {pushers, total}, each as the
+    user's own GET /pushers shows it."""
+    uid = account["user_id"]
+    path = A1 + "/users/%s/pushers" % q(uid)
+    assert admin.call("GET", path) == (200, {"pushers": [], "total": 0})
+    pusher = {"kind": "http", "app_id": "org.example.app", "pushkey": "pk-" + uid,
+              "app_display_name": "Example", "device_display_name": "Phone",
+              "lang": "en", "data": {"url": "https://push.example.org/_matrix/push/v1/notify"}}
+    user = User(stack, account)
+    user.ok("POST", "/pushers/set", pusher)
+    own = user.ok("GET", "/pushers")["pushers"]
+    status, body = admin.call("GET", path)
+    assert (status, body["total"], body["pushers"]) == (200, 1, own)
+    assert body["pushers"][0]["pushkey"] == "pk-" + uid
+    assert body["pushers"][0]["data"]["url"] == pusher["data"]["url"]
+    for who, want in (("@ghost:localhost", (404, "M_NOT_FOUND")),
+                      ("@someone:elsewhere.example", (400, "M_UNKNOWN")),
+                      ("nobody", (400, "M_INVALID_PARAM"))):
+        status, body = admin.call("GET", A1 + "/users/%s/pushers" % q(who))
+        assert (status, body["errcode"]) == want, who
+
+
 def test_user_admin_flag(stack, admin, account):
     path = A1 + "/users/%s/admin" % q(account["user_id"])
     assert admin.call("GET", path) == (200, {"admin": False})

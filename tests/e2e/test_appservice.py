@@ -36,7 +36,7 @@ class Service:
     def __init__(self):
         self.down = False
         self.txns, self.attempts, self.queries, self.pings = [], [], [], []
-        self.eph = []
+        self.eph, self.todev = [], []
         self.auth_ok = True
         self.cond = threading.Condition()
         self.stack = None
@@ -85,6 +85,9 @@ class Service:
                     if not down and txn not in [t for t, _ in svc.txns]:
                         svc.txns.append((txn, body["events"]))
                         svc.eph += body.get("de.sorunome.msc2409.ephemeral", [])
+                        td = body.get("de.sorunome.msc2409.to_device", [])
+                        assert body.get("to_device", []) == td
+                        svc.todev += td
                     svc.cond.notify_all()
                 self.answer(500 if down else 200, {})
 
@@ -440,6 +443,53 @@ def test_ephemeral_events_when_asked(astack, svc):
     assert t[0]["content"]["user_ids"] == [owner.user_id]
 
 
+def test_to_device_and_presence_when_asked(astack, svc):
+    """MSC4203 (to-device, Synapse 1.67's de.sorunome.msc2409.to_device)
+    and MSC2409's presence, for a service that asked for ephemeral
+    events: a to-device message to one of its users comes with
+    to_user_id and to_device_id, once per device for "*", and the device
+    still gets it by /sync; a message to someone else does not come.  The
+    presence of a user in one of its rooms comes; of a user in none, not."""
+    owner = User.register(astack, name("owner4"))
+    stranger = User.register(astack, name("stranger4"))
+    other = User.register(astack, name("other4"))
+    lp = name("bridge_td")
+    s, r = as_register(astack, lp)
+    assert s == 200, r
+    ghost = User(astack, r)
+    room = owner.create_room()
+    owner.room_post(room, "invite", ghost.user_id)
+    assert as_call(astack, "POST", "/rooms/%s/join" % q(room), {},
+                   user_id=ghost.user_id)[0] == 200
+    owner.ok("PUT", "/sendToDevice/m.test/%s" % owner.next_txn(), {"messages": {
+        other.user_id: {other.device_id: {"n": 0}},
+        ghost.user_id: {ghost.device_id: {"n": 1}, "NOSUCHDEVICE": {"n": 2}}}})
+    owner.ok("PUT", "/sendToDevice/m.test/%s" % owner.next_txn(), {"messages": {
+        ghost.user_id: {"*": {"n": 3}}}})
+
+    def todev():
+        with svc.cond:
+            return [m for m in svc.todev if m["sender"] == owner.user_id]
+    got = svc.wait(lambda: len(todev()) >= 2 and todev(), "the to-device messages")
+    assert got == [{"to_user_id": ghost.user_id, "to_device_id": ghost.device_id,
+                    "type": "m.test", "sender": owner.user_id, "content": {"n": n}}
+                   for n in (1, 3)]
+    _, sync = ghost.sync()
+    assert [e["content"]["n"] for e in sync["to_device"]["events"]] == [1, 3]
+    # Presence: the stranger's first, then the owner's; the queue keeps order.
+    stranger.ok("PUT", "/presence/%s/status" % q(stranger.user_id), {"presence": "online"})
+    owner.ok("PUT", "/presence/%s/status" % q(owner.user_id),
+             {"presence": "unavailable", "status_msg": "away"})
+
+    def presence(uid):
+        with svc.cond:
+            return [e for e in svc.eph if e["type"] == "m.presence" and e["sender"] == uid]
+    p = svc.wait(lambda: presence(owner.user_id), "the owner's presence")
+    assert p[0]["content"]["presence"] == "unavailable"
+    assert p[0]["content"]["status_msg"] == "away"
+    assert presence(stranger.user_id) == []
+
+
 def test_admin_appservice_commands(astack):
     r = astack.admin("appservice", "list")
     assert r.returncode == 0 and AS_ID in r.stdout and "@bridgebot:localhost" in r.stdout
@@ -449,3 +499,29 @@ def test_admin_appservice_commands(astack):
     assert AS_TOKEN not in r.stdout and HS_TOKEN not in r.stdout
     assert astack.admin("appservice", "check", astack.reg).returncode == 0
     assert astack.admin("appservice", "show", "nope").returncode != 0
+
+
+def test_admin_appservice_check_of_a_new_file(astack, tmp_path):
+    """appservice check FILE says what the start would refuse: a key at
+    fault, or an id, as_token or sender another configured service has;
+    the configured file itself is no clash."""
+    def reg(fname, **kw):
+        v = dict({"id": "other-bridge", "url": "http://127.0.0.1:9", "as_token": "o-as",
+                  "hs_token": "o-hs"}, **kw)
+        f = tmp_path / fname
+        f.write_text((REGISTRATION % v).replace("bridgebot", kw.get("sender", "otherbot")))
+        return str(f)
+    r = astack.admin("appservice", "check", reg("new.yaml"))
+    assert r.returncode == 0 and "other-bridge OK" in r.stdout, (r.stdout, r.stderr)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nas_token: a\nhs_token: b\nsender_localpart: bot\n"
+                   "namespaces:\n  users:\n    - regex: 7\n")
+    r = astack.admin("appservice", "check", str(bad))
+    assert r.returncode != 0 and str(bad) in r.stderr
+    assert "namespaces.users[0].regex" in r.stderr, r.stderr
+    for clash in (reg("a.yaml", as_token=AS_TOKEN), reg("b.yaml", id=AS_ID),
+                  reg("c.yaml", sender="bridgebot")):
+        r = astack.admin("appservice", "check", clash)
+        assert r.returncode != 0 and "shares an id, an as_token or a sender_localpart" \
+            in r.stderr and astack.reg in r.stderr, (clash, r.stderr)
+    assert astack.admin("appservice", "check", astack.reg).returncode == 0
