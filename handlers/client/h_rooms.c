@@ -207,8 +207,7 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 
 	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
 		return fake == 1 ? 0 : -1;
-	if (blocked_check(req, room_id, type, content) == -1 ||
-	    mratelimit_event(req, room_id, type, state_key, content) == -1)
+	if (blocked_check(req, room_id, type, content) == -1)
 		return -1;
 	room_ctx(req, &ctx);
 	ctx.target = need;
@@ -225,6 +224,18 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	if (mdb_begin(req->db) == -1) {
 		free(scope);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	}
+	/*
+	 * The rate limit is taken in the event's transaction: its bucket
+	 * row is written by the event's commit, not one of its own (a
+	 * second commit per send), and a send that fails (403, 404...)
+	 * spends nothing, as Synapse takes it only for an event it goes
+	 * on to persist.  A limited send rolls back and answers 429.
+	 */
+	if (mratelimit_event(req, room_id, type, state_key, content) == -1) {
+		free(scope);
+		mdb_rollback(req->db);
+		return -1;
 	}
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);
