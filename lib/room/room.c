@@ -61,8 +61,9 @@ mroom_sv_get(void *arg, const char *type, const char *state_key)
 		return NULL;
 	}
 	if ((ev = json_object_get(v->cache, k)) == NULL) {
+		/* Shared and read-only: nothing here changes what the view returns. */
 		if (v->map == NULL)
-			ev = mstore_cstate_event(v->ctx->db, v->room_id, type, state_key, &err);
+			ev = mstore_cstate_pdu(v->ctx->db, v->room_id, type, state_key, &err);
 		else {
 			id = json_string_value(json_object_get(v->map, k));
 			ev = id != NULL ? stored_pdu(v->ctx, id, &err) : NULL;

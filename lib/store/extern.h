@@ -59,6 +59,14 @@ struct mcur {
 	int		 nrows;
 };
 
+/*
+ * The PDU of event_id parsed from its stored text, with "event_id" set:
+ * a new reference to an object shared by every thread of the process,
+ * which no one may change (pducache.c).  NULL when the text is not a
+ * JSON object or memory ran out.
+ */
+json_t		*mstore_pdu_shared(const char *event_id, const char *text);
+
 extern const struct mbackend mbackend_sqlite;
 extern const struct mbackend mbackend_pg;
 

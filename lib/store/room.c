@@ -612,6 +612,29 @@ mstore_cstate_event(struct mdb *db, const char *room_id, const char *type,
 }
 
 json_t *
+mstore_cstate_pdu(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key, int *err)
+{
+	struct mcur	*c;
+	const char	*js, *id;
+	json_t		*ev = NULL;
+	int		 rc;
+
+	*err = 0;
+	if ((c = mdb_query(db, MSTMT_CSTATE_GET_PDU, "sss", room_id, type, state_key)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	if ((rc = mcur_next(c)) == 1 && (js = mcur_text(c, 0)) != NULL &&
+	    (id = mcur_text(c, 1)) != NULL)
+		ev = mstore_pdu_shared(id, js);
+	if (rc == -1 || (rc == 1 && ev == NULL))
+		*err = 1;
+	mcur_free(c);
+	return ev;
+}
+
+json_t *
 mstore_cstate_all(struct mdb *db, const char *room_id)
 {
 	return mcur_json_array(mdb_query(db, MSTMT_CSTATE_ALL, "s", room_id),

@@ -124,6 +124,9 @@
 	    " AND type = $2 AND state_key = $3") \
 	X(MSTMT_CSTATE_GET_JSON, "SELECT " MEVENT_VIEW("e") " FROM current_state c JOIN events e" \
 	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
+	/* The write path's read of one state event: the PDU alone (mstore_cstate_pdu). */ \
+	X(MSTMT_CSTATE_GET_PDU, "SELECT e.json, e.event_id FROM current_state c JOIN events e" \
+	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
 	X(MSTMT_CSTATE_ALL, "SELECT " MEVENT_VIEW("e") " FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1") \
 	X(MSTMT_CSTATE_MEMBERS, "SELECT c.state_key, c.membership, e.json FROM current_state c" \
