@@ -110,7 +110,7 @@ pushmember_fini(void *elem)
 	struct mpushmember *m = elem;
 
 	free(m->user_id);
-	free(m->member_json);
+	free(m->display_name);
 }
 
 void
@@ -125,8 +125,8 @@ pushmember_row(struct mcur *c, void *elem)
 	struct mpushmember *m = elem;
 
 	m->user_id = mcur_dup(c, 0);
-	m->member_json = mcur_dup(c, 1);
-	return m->user_id == NULL || m->member_json == NULL ? -1 : 0;
+	m->display_name = mcur_null(c, 1) ? NULL : mcur_dup(c, 1);
+	return m->user_id == NULL || (m->display_name == NULL && !mcur_null(c, 1)) ? -1 : 0;
 }
 
 int
@@ -263,20 +263,17 @@ mstore_push_relation(struct mdb *db, const char *event_id, char **relates_to,
 
 int
 mstore_push_actions_add(struct mdb *db, const char *room_id, const char *event_id,
-    int64_t stream, int notify, int highlight, const char *thread_id, const char *actions,
-    int64_t ts, const char *const *users, size_t n)
+    int64_t stream, const char *thread_id, int64_t ts, const json_t *rows)
 {
-	for (size_t i = 0; i < n; i += MPUSH_BATCH) {
-		const char *u[MPUSH_BATCH];
+	char	*js;
+	int64_t	 n;
 
-		for (size_t k = 0; k < MPUSH_BATCH; k++)
-			u[k] = i + k < n ? users[i + k] : NULL;
-		if (mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssiiississssssss", room_id, event_id,
-		    stream, (int64_t)notify, (int64_t)highlight, thread_id, actions, ts,
-		    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]) == -1)
-			return -1;
-	}
-	return 0;
+	if ((js = json_dumps(rows, JSON_COMPACT)) == NULL)
+		return -1;
+	n = mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssisis", room_id, event_id, stream,
+	    thread_id, ts, js);
+	free(js);
+	return n < 0 ? -1 : 0;
 }
 
 int64_t
