@@ -58,6 +58,12 @@ mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
 int
 mstore_room_lock(struct mdb *db, const char *room_id)
 {
+	/*
+	 * SQLite's BEGIN IMMEDIATE holds the database's write lock already:
+	 * the row's update would only cost the rooms page in every commit.
+	 */
+	if (db->kind != MDB_POSTGRES)
+		return 0;
 	return mdb_exec(db, MSTMT_ROOM_LOCK, "s", room_id) < 0 ? -1 : 0;
 }
 
