@@ -42,6 +42,7 @@ struct mdb {
 	int			 foreign;	/* another's database (Synapse's): no settings of ours */
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
+	int			 seq_moved;	/* a push version (mstore_push_seqs) since begin */
 	const struct mconfig	*conf;		/* the one mdb_open was given */
 	/*
 	 * Whom the writes since begin concern (see mstore_topic): topics of

@@ -65,6 +65,16 @@ struct mpushmember {
 int	mstore_push_members(struct mdb *, const char *room_id, const char *invitee,
 	    const char *sender, struct mpushmember **out, size_t *outsz);
 void	mpushmember_list_free(struct mpushmember *, size_t);
+/*
+ * The versions of what push rule evaluation reads of room_id: its
+ * current state (members, their display names, power levels), which
+ * every write of it moves, and everyone's rules.  While both stay, what
+ * was read stays true.  1 with both set, 2 when the caller's
+ * transaction moved a version (which a rollback would take back: what
+ * it reads is not to be kept), 0 for an unknown room, or -1.
+ */
+int	mstore_push_seqs(struct mdb *, const char *room_id, int64_t *state_seq,
+	    int64_t *rules_seq);
 /* Joined members of room_id, or -1. */
 int64_t	mstore_push_member_count(struct mdb *, const char *room_id);
 /*

@@ -314,6 +314,10 @@ mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted
 		return -1;
 	rc = mstore_changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
 	free(js);
+	/* A redacted member event loses its display name: what push rules read. */
+	if (rc == 1 && mdb_exec(db, MSTMT_ROOM_STATE_BUMP_EVENT, "s", event_id) == -1)
+		rc = -1;
+	db->seq_moved = 1;
 	return rc;
 }
 
@@ -531,15 +535,18 @@ int
 mstore_cstate_del(struct mdb *db, const char *room_id, const char *type,
     const char *state_key)
 {
-	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ? -1 : 0;
+	db->seq_moved = 1;
+	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ||
+	    mdb_exec(db, MSTMT_ROOM_STATE_BUMP, "s", room_id) < 0 ? -1 : 0;
 }
 
 int
 mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
     const char *state_key, const char *event_id, const char *membership)
 {
+	db->seq_moved = 1;
 	return mdb_exec(db, MSTMT_CSTATE_PUT, "sssss", room_id, type, state_key, event_id,
-	    membership) < 0 ? -1 : 0;
+	    membership) < 0 || mdb_exec(db, MSTMT_ROOM_STATE_BUMP, "s", room_id) < 0 ? -1 : 0;
 }
 
 /*

@@ -52,6 +52,10 @@
 	    " p.actions, p.enabled FROM current_state c JOIN push_rules p" \
 	    " ON p.user_id = c.state_key WHERE " MPUSH_MEMBERS \
 	    " ORDER BY p.user_id, p.kind, p.priority DESC, p.rule_id") \
+	/* What the evaluation of room $1 read is still current while these stay. */ \
+	X(MSTMT_PUSH_SEQS, "SELECT r.state_seq, p.seq FROM rooms r, push_rules_seq p" \
+	    " WHERE r.room_id = $1 AND p.id = 1") \
+	X(MSTMT_PUSH_RULES_BUMP, "UPDATE push_rules_seq SET seq = seq + 1 WHERE id = 1") \
 	X(MSTMT_PUSH_RELATION, "SELECT relates_to, rel_type FROM event_relations" \
 	    " WHERE event_id = $1") \
 	/* \

@@ -97,6 +97,26 @@ def test_message_past_the_burst_is_429_until_the_time_passes(fresh):
     limited(status, body, 10000)
 
 
+def test_refused_sends_spend_nothing(fresh):
+    """A send the room refuses (403, not a member; 404, no such room) takes
+    nothing from the burst: the limit is taken in the event's transaction, as
+    Synapse takes it only for an event it goes on to persist."""
+    u = user(fresh, "rlrefused")
+    other = user(fresh, "rlowner")
+    theirs = other.create_room()
+    room = u.create_room()
+    for i in range(4):
+        status, body = u.send(theirs, "not a member %d" % i)
+        assert (status, body.get("errcode")) == (403, "M_FORBIDDEN"), body
+        status, body = u.send("!nosuchroom%d:localhost" % i, "no room")
+        assert status in (403, 404), body
+    for i in range(3):
+        u.send_ok(room, "m%d" % i)
+    status, body, _ = raw(fresh, "PUT", C + "/rooms/%s/send/m.room.message/x1" % q(room),
+                          {"msgtype": "m.text", "body": "one too many"}, u.token)
+    limited(status, body, 10000)
+
+
 def test_login_brute_force_is_limited_per_account(fresh):
     user(fresh, "rlvictim")
     for i in range(3):
