@@ -33,7 +33,7 @@ LIB		= $(O)/libmyelin.a
 
 # Programs: name and sources.
 PROGS		= myelin-client myelin-sync myelin-admin-api myelin-timerd myelin-admin \
-		  myelin-federation myelin-pusher myelin-media myelin-thumbnail
+		  myelin-federation myelin-pusher myelin-media myelin-thumbnail myelin-sender
 myelin-client_SRCS	= $(sort $(wildcard handlers/client/*.c))
 myelin-sync_SRCS	= $(sort $(wildcard handlers/sync/*.c))
 myelin-admin-api_SRCS	= $(sort $(wildcard handlers/admin-api/*.c))
@@ -49,6 +49,7 @@ VIPS_CFLAGS	= $(patsubst -I%,-isystem %,$(shell pkg-config --cflags vips 2>/dev/
 $(O)/thumbnailer/%.o: CFLAGS += $(VIPS_CFLAGS)
 myelin-timerd_SRCS	= $(sort $(wildcard timer-daemon/*.c))
 myelin-pusher_SRCS	= $(sort $(wildcard pusher-daemon/*.c))
+myelin-sender_SRCS	= $(sort $(wildcard federation-daemon/*.c))
 myelin-admin_SRCS	= $(sort $(wildcard admin-tools/*.c))
 PROG_BINS	= $(PROGS:%=$(O)/bin/%)
 
@@ -157,7 +158,7 @@ TIDY_OFF = -bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,$
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 \
 	    --suppress=missingIncludeSystem -Ilib $(shell pkg-config --cflags-only-I libpq) \
-	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon thumbnailer
+	    --include=/usr/include/jansson.h lib handlers admin-tools timer-daemon pusher-daemon federation-daemon thumbnailer
 	clang-tidy --quiet -checks='-*,clang-analyzer-*,bugprone-*,$(TIDY_OFF)' \
 	    $(LIB_SRCS) $(foreach p,$(PROGS),$($(p)_SRCS)) -- $(filter -I% -D% -std=%,$(CFLAGS)) \
 	    $(VIPS_CFLAGS) 2>&1 | \

@@ -105,5 +105,6 @@ int	cmd_fed_keys(struct ctx *, int, char **);
 int	cmd_as_list(struct ctx *, int, char **);
 int	cmd_as_show(struct ctx *, int, char **);
 int	cmd_as_check(struct ctx *, int, char **);
+int	cmd_import_synapse(struct ctx *, int, char **);
 
 #endif

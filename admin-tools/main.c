@@ -59,6 +59,8 @@ static const struct cmd cmds[] = {
 	{ "appservice", "list", "", cmd_as_list },
 	{ "appservice", "show", "ID", cmd_as_show },
 	{ "appservice", "check", "FILE", cmd_as_check },
+	{ "import-synapse", NULL, "--from CONNINFO|PATH [--media-store DIR] [--dry-run]"
+	    " [--copy-media | --link-media]", cmd_import_synapse },
 };
 
 /* The synopsis (the manual's SYNOPSIS), then every command's arguments. */

@@ -3,7 +3,6 @@
  * (lib/outbox, lib/push) and the transactions of application services
  * (lib/appsvc): two kinds of one queue on one loop.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,9 @@
 
 #include "appsvc/appsvc.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 #include "http/http.h"
 #include "log/log.h"
-#include "notify/notify.h"
 #include "outbox/outbox.h"
 #include "push/push.h"
 #include "store/store.h"
@@ -37,13 +36,45 @@
 #define AS_BACKOFF_MAX_MS	(5 * 60 * 1000)
 #define AS_BATCH		100
 
-static volatile sig_atomic_t quit;
+static struct moutbox_kind	 kinds[2];
+static struct moutbox_stats	 stats[2];
+static size_t			 nkinds;
+static char			*owner;
 
-static void
-onsig(int sig)
+/* A kind's due rows; -1 from moutbox_run (nothing waits) is the guard. */
+static int64_t
+run_kind(struct mdb *db, size_t i, int64_t now)
 {
-	(void)sig;
-	quit = 1;
+	int64_t in = moutbox_run(db, &kinds[i], owner, now);
+
+	return in < 0 || in > PUSH_GUARD_MS ? PUSH_GUARD_MS : in;
+}
+
+static int64_t
+t_push(struct mdb *db, struct mnotify *notify, int64_t now)
+{
+	(void)notify;
+	return run_kind(db, 0, now);
+}
+
+static int64_t
+t_appsvc(struct mdb *db, struct mnotify *notify, int64_t now)
+{
+	(void)notify;
+	return run_kind(db, 1, now);
+}
+
+/* Issue 17: each kind's queue depth, failing destinations, and what deliveries did. */
+static void
+metrics(FILE *f, struct mdb *db, void *arg)
+{
+	const char *names[2];
+
+	(void)arg;
+	for (size_t i = 0; i < nkinds; i++)
+		names[i] = kinds[i].kind;
+	mstore_metrics_outbox(db, f, names, nkinds);
+	moutbox_metrics(f, kinds, nkinds);
 }
 
 static void
@@ -55,18 +86,22 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct mconfig		*conf;
-	struct mdb		*db;
-	struct mnotify		*notify = NULL;
+	/* The streams whose commits may queue rows of a kind: each runs it at once. */
+	struct mdaemon_timer	 timers[] = {
+		{ "push", t_push, MSTREAM_EVENTS, 0, 0 },
+		{ "push-receipts", t_push, MSTREAM_RECEIPTS, 0, 0 },
+		/* Events, and MSC2409's receipts and typing. */
+		{ "appservices", t_appsvc, MSTREAM_EVENTS, 0, 0 },
+		{ "appservices-receipts", t_appsvc, MSTREAM_RECEIPTS, 0, 0 },
+		{ "appservices-typing", t_appsvc, MSTREAM_TYPING, 0, 0 },
+	};
+	const size_t		 ntimers = sizeof(timers) / sizeof(timers[0]);
+	struct mdaemon		 d;
 	struct mhttp_allow	 allow;
 	struct mpush_gateway	 gw;
-	struct moutbox_kind	 kinds[2];
 	struct mappsvc_sender	 as;
-	struct sigaction	 sa;
-	char			*notpath = NULL, *owner;
 	const char		*cfpath = NULL;
-	char			 errbuf[4096];
-	int			 ch, debug = 0;
+	int			 ch, debug = 0, rc;
 
 	while ((ch = getopt(argc, argv, "c:d")) != -1) {
 		switch (ch) {
@@ -79,40 +114,24 @@ main(int argc, char *argv[])
 		usage();
 		return 2;
 	}
-	if ((conf = mconfig_load(cfpath, errbuf, sizeof(errbuf))) == NULL) {
-		fputs(errbuf, stderr);
-		return 1;
-	}
-	mlog_init("myelin-pusher", debug ? MLOG_DEBUG : (enum mlog_level)conf->log_level);
+	if ((rc = mdaemon_open(&d, "myelin-pusher", "pusher", cfpath, debug, 0)) != 0)
+		return rc;
 	memset(&allow, 0, sizeof(allow));
 	/* The config check parsed it already. */
-	if (conf->push_allow_ips != NULL &&
-	    mhttp_allow_parse(conf->push_allow_ips, &allow) == -1) {
+	if (d.dm_conf->push_allow_ips != NULL &&
+	    mhttp_allow_parse(d.dm_conf->push_allow_ips, &allow) == -1) {
 		fprintf(stderr, "myelin-pusher: push_allow_ips does not parse\n");
-		mconfig_free(conf);
+		mdaemon_close(&d);
 		return 1;
 	}
 	if ((owner = moutbox_owner_new()) == NULL) {
-		mconfig_free(conf);
-		return 1;
-	}
-	/* New rows come with commits of the events and receipts streams. */
-	if (asprintf(&notpath, "%s/notify.shm", conf->run_dir) == -1 ||
-	    (notify = mnotify_open(notpath)) == NULL)
-		mlog_warn(NULL, "no notify segment: pushes wait for the next poll");
-	free(notpath);
-	if ((db = mdb_open(conf, notify)) == NULL || mdb_migrate(db) == -1) {
-		mlog_err(NULL, "database is not usable");
-		mnotify_close(notify);
-		free(owner);
-		mconfig_free(conf);
+		mdaemon_close(&d);
 		return 1;
 	}
 	memset(&gw, 0, sizeof(gw));
 	gw.allow = &allow;
-	gw.ca_file = conf->push_ca_file;
+	gw.ca_file = d.dm_conf->push_ca_file;
 	gw.timeout_ms = PUSH_TIMEOUT_MS;
-	memset(kinds, 0, sizeof(kinds));
 	kinds[0].kind = MPUSH_OUTBOX;
 	kinds[0].deliver = mpush_gateway_deliver;
 	kinds[0].arg = &gw;
@@ -120,8 +139,8 @@ main(int argc, char *argv[])
 	kinds[0].backoff_min_ms = PUSH_BACKOFF_MIN_MS;
 	kinds[0].backoff_max_ms = PUSH_BACKOFF_MAX_MS;
 	kinds[0].give_up_ms = PUSH_GIVE_UP_MS;
-	kinds[0].streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS);
-	as.conf = conf;
+	kinds[0].stats = &stats[0];
+	as.conf = d.dm_conf;
 	as.timeout_ms = PUSH_TIMEOUT_MS;
 	kinds[1].kind = MAPPSVC_OUTBOX;
 	kinds[1].deliver = mappsvc_deliver;
@@ -130,23 +149,17 @@ main(int argc, char *argv[])
 	kinds[1].batch = AS_BATCH;
 	kinds[1].backoff_min_ms = AS_BACKOFF_MIN_MS;
 	kinds[1].backoff_max_ms = AS_BACKOFF_MAX_MS;
-	/* Events, and MSC2409's receipts and typing. */
-	kinds[1].streams = (1u << MSTREAM_EVENTS) | (1u << MSTREAM_RECEIPTS) |
-	    (1u << MSTREAM_TYPING);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	/* Nothing to reload yet: SIGHUP must not end the daemon. */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	mlog_info(NULL, "started");
-	moutbox_loop(db, notify, kinds, conf->appservicesz > 0 ? 2 : 1, owner, PUSH_GUARD_MS,
-	    &quit);
-	mdb_close(db);
-	mnotify_close(notify);
+	kinds[1].stats = &stats[1];
+	nkinds = d.dm_conf->appservicesz > 0 ? 2 : 1;
+	/* Without application services their timers never run. */
+	for (size_t i = 0; i < ntimers; i++)
+		if (timers[i].fn == t_appsvc && nkinds < 2) {
+			timers[i].due = MDAEMON_NOMORE;
+			timers[i].stream = MSTREAM__MAX;
+		}
+	d.dm_metrics = metrics;
+	mdaemon_run(&d, timers, ntimers);
+	mdaemon_close(&d);
 	free(owner);
-	mconfig_free(conf);
-	mlog_info(NULL, "stopped");
 	return 0;
 }

@@ -4,7 +4,9 @@
 
 #include <stdint.h>
 
-#define NOMORE	(-1)
+#include "daemon/daemon.h"
+
+#define NOMORE	MDAEMON_NOMORE
 
 struct mdb;
 struct mnotify;
@@ -28,16 +30,8 @@ int64_t	t_presence(struct mdb *, struct mnotify *, int64_t now);
  */
 int64_t	t_expiry(struct mdb *, struct mnotify *, int64_t now);
 
-/*
- * The outbound federation queue (lib/fed/sender.c), with the server's
- * configuration and signing key given once.  Returns the milliseconds
- * until a backoff ends (a new event runs it at once).
- */
 struct mconfig;
 struct mkey;
-void	t_fedsend_init(const struct mconfig *, const struct mkey *);
-int64_t	t_fedsend(struct mdb *, struct mnotify *, int64_t now);
-
 /*
  * Delayed events (MSC4140, max_event_delay_ms): sends those due, as
  * their users, with the server's signing key given once.  Returns the

@@ -93,7 +93,10 @@ static const struct ckey keys[] = {
 	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
 	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
 	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "password_pepper", C_STR, OFF(password_pepper), 0, 0 },
 	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
+	/* myelin-stack starts this many myelin-sender --shard I/N (lib/fed: MFED_SHARDS_MAX). */
+	{ "federation_senders", C_INT, OFF(federation_senders), 1, 64 },
 };
 
 static void	adderr(char *, size_t, int *, const char *, ...)
@@ -373,6 +376,7 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	c->max_parked_per_address = 10000;
 	/* Two argon2id hashes at once per process: 2 x 19 MiB at most. */
 	c->password_hash_concurrency = 2;
+	c->federation_senders = 1;
 	c->access_log = 1;
 	/* Synapse's defaults: an hour, guests too. */
 	c->turn_user_lifetime = 3600;

@@ -100,6 +100,8 @@ struct mconfig {
 	/* Least privilege and memory (docs/reliability.md). */
 	char		*user;			/* myelin-stack as root runs programs as it */
 	int		 password_hash_concurrency;	/* argon2id hashes at once, per process */
+	int		 federation_senders;	/* myelin-sender shards myelin-stack starts */
+	char		*password_pepper;	/* Synapse's password_config.pepper, for its bcrypt hashes */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

@@ -70,6 +70,12 @@ int	mcrypto_verify_json_lax(const json_t *obj, const char *server_name,
 
 /* Password hashing: argon2id (libsodium) for new hashes. malloc'd or NULL. */
 char	*mcrypto_password_hash(const char *password);
+/*
+ * Synapse's password_config.pepper (NULL: none), which Synapse appends
+ * to every password before bcrypt: its bcrypt hashes are checked with
+ * it appended.  argon2id hashes, myelin's own, never take it.  0 or -1.
+ */
+int	mcrypto_password_pepper(const char *pepper);
 /* 1 when password matches hash (argon2id or bcrypt "$2b$"/"$2a$"/"$2y$"), else 0. */
 int	 mcrypto_password_check(const char *password, const char *hash);
 /* At most n argon2id hashes or checks at once in this process (default 2). */

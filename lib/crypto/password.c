@@ -2,6 +2,7 @@
 #include <crypt.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,19 @@ mcrypto_password_hash(const char *password)
 	return out;
 }
 
+/* Set once at start, before any thread checks a password. */
+static char		*pepper;
+
+int
+mcrypto_password_pepper(const char *p)
+{
+	free(pepper);
+	pepper = NULL;
+	if (p == NULL || *p == '\0')
+		return 0;
+	return (pepper = strdup(p)) == NULL ? -1 : 0;
+}
+
 /*
  * Synapse stores bcrypt hashes ("$2b$12$..."), so users keep their
  * passwords when moving over.  crypt_r() computes the hash of password
@@ -96,18 +110,28 @@ bcrypt_check(const char *password, const char *hash)
 	struct crypt_data	*cd;
 	const char		*res;
 	size_t			 len;
+	char			*peppered = NULL;
 	int			 ok = 0;
 
-	/* struct crypt_data is tens of kilobytes: keep it off the stack. */
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
+	/* As Synapse: bcrypt of the password with the pepper appended. */
+	if (pepper != NULL && asprintf(&peppered, "%s%s", password, pepper) == -1)
 		return 0;
-	res = crypt_r(password, hash, cd);
+	/* struct crypt_data is tens of kilobytes: keep it off the stack. */
+	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
+		free(peppered);
+		return 0;
+	}
+	res = crypt_r(peppered != NULL ? peppered : password, hash, cd);
 	len = strlen(hash);
 	if (res != NULL && res[0] == '$' && strlen(res) == len &&
 	    sodium_memcmp(res, hash, len) == 0)
 		ok = 1;
 	sodium_memzero(cd, sizeof(*cd));
 	free(cd);
+	if (peppered != NULL) {
+		sodium_memzero(peppered, strlen(peppered));
+		free(peppered);
+	}
 	return ok;
 }
 

@@ -101,6 +101,10 @@ mfcgi_start(const struct mapp *app, int argc, char *argv[], struct mfcgi_start *
 		goto bad;
 	}
 	mcrypto_password_concurrency(conf->password_hash_concurrency);
+	if (mcrypto_password_pepper(conf->password_pepper) == -1) {
+		mlog_err(NULL, "password_pepper: out of memory");
+		goto bad;
+	}
 	mfcgi_metrics_init(app);
 	if (app->needs_key) {
 		const char *kp = app->key_path != NULL ? app->key_path(conf) : conf->signing_key_path;

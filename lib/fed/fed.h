@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 struct mconfig;
@@ -214,19 +215,35 @@ int	mfed_member(struct mdb *, const struct mconfig *, const struct mkey *,
 void	mfed_member_fini(struct mfed_member *);
 
 /*
- * The sender (lib/fed/sender.c): every destination with queued events
- * and no backoff running at now gets them, oldest first, in PUT
- * /_matrix/federation/v1/send transactions of at most 50 PDUs; one
- * answered with a 2xx (or refused with a 4xx) leaves the queue, one not
- * answered starts or doubles the destination's backoff (from
- * MFED_BACKOFF_MIN_MS to MFED_BACKOFF_MAX_MS), stored so that it
+ * The sender (lib/fed/sender.c, run by myelin-sender): every destination
+ * of shard shard of nshards (mfed_shard_of) with queued events and no
+ * backoff running at now gets them, oldest first, in PUT
+ * /_matrix/federation/v1/send transactions of at most 50 PDUs and 100
+ * EDUs; one answered with a 2xx (or refused with a 4xx) leaves the
+ * queue, one not answered starts or doubles the destination's backoff
+ * (from MFED_BACKOFF_MIN_MS to MFED_BACKOFF_MAX_MS), stored so that it
  * survives a restart.  Returns the milliseconds until it wants to run
  * again (a new event moves the events stream, which runs it at once).
  */
 #define MFED_BACKOFF_MIN_MS	(2 * 1000)
 #define MFED_BACKOFF_MAX_MS	(60 * 60 * 1000)
 #define MFED_SENDER_GUARD_MS	(60 * 1000)
-int64_t	mfed_send_due(struct mdb *, const struct mconfig *, const struct mkey *, int64_t now);
+/* The most senders --shard may name. */
+#define MFED_SHARDS_MAX		64
+int64_t	mfed_send_due(struct mdb *, const struct mconfig *, const struct mkey *, int64_t now,
+	    unsigned shard, unsigned nshards);
+/*
+ * The shard of nshards (at least 1) that sends to destination: FNV-1a
+ * (32 bits) of the name's bytes as queued, modulo nshards.  Stable
+ * across hosts, builds and restarts, so every sender agrees.
+ */
+unsigned mfed_shard_of(const char *destination, unsigned nshards);
+/*
+ * The sender's counters since the process started, per destination it
+ * sent to: transactions by result, PDUs and EDUs delivered (Prometheus
+ * text, myelin(7) "Metrics").
+ */
+void	mfed_sender_metrics(FILE *);
 /* The backoff after one of prev ms (0: none) failed. */
 int64_t	mfed_backoff_next(int64_t prev);
 

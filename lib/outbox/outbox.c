@@ -76,6 +76,11 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 			send = t;
 		res = k->deliver(k->arg, db, dest, rows, send);
 		now = mclock_now_ms();
+		if (k->stats != NULL) {
+			k->stats->res[res]++;
+			if (res == MOUTBOX_DONE)
+				k->stats->rows += send;
+		}
 		if (res == MOUTBOX_GONE) {
 			mstore_outbox_drop(db, k->kind, dest);
 			mstore_outbox_release(db, k->kind, dest, owner);
@@ -95,6 +100,8 @@ run_dest(struct mdb *db, const struct moutbox_kind *k, const char *dest, const c
 				for (size_t i = 0; i < send; i++)
 					ids[i] = rows[i].id;
 				mstore_outbox_done(db, k->kind, dest, owner, ids, send, 0);
+				if (k->stats != NULL)
+					k->stats->given_up += send;
 				mstore_outbox_fail(db, k->kind, dest, owner, now, now, 1);
 				break;
 			}
@@ -154,60 +161,29 @@ moutbox_run(struct mdb *db, const struct moutbox_kind *k, const char *owner, int
 	return next > now ? next - now : 0;
 }
 
-/* 1 when a stream of mask moved since seen[] (then seen is brought up to date). */
-static int
-streams_moved(struct mnotify *notify, unsigned mask, uint64_t *seen)
-{
-	int moved = 0;
-
-	for (int s = 0; notify != NULL && s < MSTREAM__MAX; s++) {
-		uint64_t pos;
-
-		if (!(mask & (1u << s)))
-			continue;
-		if ((pos = mnotify_pos(notify, (enum mstream)s)) != seen[s]) {
-			seen[s] = pos;
-			moved = 1;
-		}
-	}
-	return moved;
-}
-
 void
-moutbox_loop(struct mdb *db, struct mnotify *notify, const struct moutbox_kind *kinds,
-    size_t n, const char *owner, int64_t guard_ms, volatile sig_atomic_t *quit)
+moutbox_metrics(FILE *f, const struct moutbox_kind *kinds, size_t n)
 {
-	uint64_t	 seen[MSTREAM__MAX];
-	unsigned	 mask = 0;
+	static const char *const res[] = { "done", "drop", "gone", "retry" };
 
-	for (size_t i = 0; i < n; i++)
-		mask |= kinds[i].streams;
-	memset(seen, 0, sizeof(seen));
-	streams_moved(notify, mask, seen);
-	while (!*quit) {
-		int64_t	 now = mclock_now_ms(), next = now + guard_ms;
+	fputs("# HELP myelin_outbox_requests_total Delivery requests of a kind, by result"
+	    " (done, drop: never deliverable, gone: the destination is, retry: failed).\n"
+	    "# TYPE myelin_outbox_requests_total counter\n"
+	    "# HELP myelin_outbox_rows_delivered_total Rows of a kind delivered.\n"
+	    "# TYPE myelin_outbox_rows_delivered_total counter\n"
+	    "# HELP myelin_outbox_rows_given_up_total Rows of a kind dropped after failing"
+	    " for too long.\n"
+	    "# TYPE myelin_outbox_rows_given_up_total counter\n", f);
+	for (size_t i = 0; i < n; i++) {
+		const struct moutbox_stats *st = kinds[i].stats;
 
-		for (size_t i = 0; i < n && !*quit; i++) {
-			int64_t in = moutbox_run(db, &kinds[i], owner, now);
-
-			if (in >= 0 && now + in < next)
-				next = now + in;
-		}
-		/*
-		 * Sleep in short steps: the fake clock of the tests may jump,
-		 * and a signal should end the loop promptly.  A move of a
-		 * stream that may have queued rows ends the sleep at once.
-		 */
-		for (;;) {
-			/* The sequence first: a bump after it ends the wait at once. */
-			uint32_t seq = notify != NULL ? mnotify_seq(notify) : 0;
-
-			if (*quit || mclock_now_ms() >= next || streams_moved(notify, mask, seen))
-				break;
-			if (notify != NULL)
-				mnotify_wait(notify, seq, 200);
-			else
-				usleep(200 * 1000);
-		}
+		if (st == NULL)
+			continue;
+		for (size_t r = 0; r < sizeof(res) / sizeof(res[0]); r++)
+			fprintf(f, "myelin_outbox_requests_total{kind=\"%s\",result=\"%s\"} %llu\n",
+			    kinds[i].kind, res[r], (unsigned long long)st->res[r]);
+		fprintf(f, "myelin_outbox_rows_delivered_total{kind=\"%s\"} %llu\n"
+		    "myelin_outbox_rows_given_up_total{kind=\"%s\"} %llu\n", kinds[i].kind,
+		    (unsigned long long)st->rows, kinds[i].kind, (unsigned long long)st->given_up);
 	}
 }

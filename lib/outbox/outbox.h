@@ -2,14 +2,13 @@
 #ifndef MYELIN_OUTBOX_H
 #define MYELIN_OUTBOX_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/outbox.h"
 
 struct mdb;
-struct mnotify;
 
 /* What a delivery did with the rows it was given. */
 enum moutbox_res {
@@ -20,8 +19,7 @@ enum moutbox_res {
 };
 
 /*
- * One kind of outbound traffic (push gateways; federation's sender and
- * application services to come).  deliver sends rows[0..n), at most
+ * One kind of outbound traffic (push gateways, application services).  deliver sends rows[0..n), at most
  * batch of the head of one destination, in order, as one request, and
  * must return within MOUTBOX_LEASE_MS.  A destination that keeps
  * failing waits backoff_min_ms, doubling to backoff_max_ms; its head
@@ -43,6 +41,15 @@ struct moutbox_kind {
 	 * as first sent (application service transactions) says so here.
 	 */
 	size_t		(*take)(void *arg, const struct moutbox_row *rows, size_t n);
+	/* Counted by moutbox_run when not NULL (the daemon's metrics). */
+	struct moutbox_stats *stats;
+};
+
+/* What deliveries of a kind did since the process started. */
+struct moutbox_stats {
+	uint64_t	 res[MOUTBOX_RETRY + 1];	/* requests, by enum moutbox_res */
+	uint64_t	 rows;				/* rows delivered */
+	uint64_t	 given_up;			/* rows dropped after give_up_ms */
 };
 
 /* A claim lasts this long; each delivery renews it. */
@@ -64,13 +71,7 @@ char	*moutbox_owner_new(void);
  */
 int64_t	moutbox_run(struct mdb *, const struct moutbox_kind *k, const char *owner,
 	    int64_t now);
-/*
- * The daemon's loop over kinds[0..n) until *quit: runs what is due,
- * then sleeps until a stream of a kind moves in notify (may be NULL:
- * then it polls each second), the earliest retry on lib/clock, or
- * guard_ms, whichever comes first.
- */
-void	moutbox_loop(struct mdb *, struct mnotify *, const struct moutbox_kind *kinds,
-	    size_t n, const char *owner, int64_t guard_ms, volatile sig_atomic_t *quit);
+/* Writes the counters of kinds[0..n) as Prometheus text (myelin(7), "Metrics"). */
+void	moutbox_metrics(FILE *, const struct moutbox_kind *kinds, size_t n);
 
 #endif

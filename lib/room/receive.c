@@ -565,9 +565,11 @@ mroom_receive(struct mroom_ctx *ctx, const char *origin, const json_t *pdu,
 			fl.deoutlier = 1;
 		}
 	}
-	/* 2. Signatures, else dropped. */
-	if ((rc = signature_check(ctx, ver, pdu, r)) != MROOM_OK)
+	/* 2. Signatures, else dropped (an import's were checked where it comes from). */
+	if (!(r->flags & MROOM_RECV_IMPORT) &&
+	    (rc = signature_check(ctx, ver, pdu, r)) != MROOM_OK)
 		goto out;
+	fl.imported = (r->flags & MROOM_RECV_IMPORT) != 0;
 	rc = MROOM_ERROR;
 	if (newroom) {
 		switch (mstore_room_add(ctx->db, room_id, ver->id, mjson_str(pdu, "sender"))) {

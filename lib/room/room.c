@@ -791,7 +791,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
     json_t *ev, const char *event_id, const char *room_id, int64_t state_before,
     const json_t *prev_ids, const struct mroom_txn *txn, const struct mroom_pflags *f)
 {
-	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0, 0 };
+	static const struct mroom_pflags live = { NULL, 0, 0, 0, 1, 0, 0, 0 };
 	struct mevrow		 row;
 	struct persisted	 p;
 	const char		*type = mjson_str(ev, "type"), *sk = mjson_str(ev, "state_key");
@@ -887,7 +887,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	p.stream = ctx->stream;
 	p.prev_ids = prev_ids;
 	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++) {
-		if (f->history && persist_hooks[i].live)
+		if ((f->history || f->imported) && persist_hooks[i].live)
 			continue;
 		if (persist_hooks[i].fn(ctx, &p) == -1) {
 			mlog_err(NULL, "%s: %s of %s failed", __func__, persist_hooks[i].name,

@@ -123,6 +123,13 @@ enum mroom_fate {
 #define MROOM_RECV_OUTLIER	0x1	/* fetched for an auth chain: no state, no DAG */
 #define MROOM_RECV_HISTORY	0x2	/* backfilled: positioned before everything seen */
 #define MROOM_RECV_NEW_ROOM	0x4	/* a create event may make its room here (a join) */
+/*
+ * Imported from a database that checked it already (myelin-admin
+ * import-synapse): no signature check (the keys that signed it may be
+ * gone), and none of the hooks that act on a live event (push, outbound
+ * federation, delayed events, device lists, application services).
+ */
+#define MROOM_RECV_IMPORT	0x8
 
 struct mroom_recv {
 	mroom_key_fn	 key;		/* in: the keyring */

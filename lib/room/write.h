@@ -82,6 +82,7 @@ struct mroom_pflags {
 	 * live position, its member event the room's current state here.
 	 */
 	int		 oob;
+	int		 imported;	/* MROOM_RECV_IMPORT: no hook acting on a live event */
 };
 
 /*

@@ -113,12 +113,12 @@ mstore_fedq_next_retry(struct mdb *db, int64_t now, int64_t *ts)
 /*
  * The rows of a queue statement st (id first) for destination as a JSON
  * array, each made by row (NULL: a row that does not parse, which
- * cannot be sent and is skipped; *failed set: out of memory); *last the
- * last row's ID.  A new array, or NULL.
+ * cannot be sent and is skipped; *failed set: out of memory), of IDs up
+ * to upto; *last the last row's ID.  A new array, or NULL.
  */
 static json_t *
-batch(struct mdb *db, enum mstmt st, const char *destination, int64_t limit, int64_t *last,
-    json_t *(*row)(struct mcur *, int *failed))
+batch(struct mdb *db, enum mstmt st, const char *destination, int64_t limit, int64_t upto,
+    int64_t *last, json_t *(*row)(struct mcur *, int *failed))
 {
 	struct mcur	*c;
 	json_t		*out, *v;
@@ -127,7 +127,7 @@ batch(struct mdb *db, enum mstmt st, const char *destination, int64_t limit, int
 	*last = 0;
 	if ((out = json_array()) == NULL)
 		return NULL;
-	if ((c = mdb_query(db, st, "si", destination, limit)) == NULL) {
+	if ((c = mdb_query(db, st, "sii", destination, limit, upto)) == NULL) {
 		json_decref(out);
 		return NULL;
 	}
@@ -158,7 +158,37 @@ pdu_row(struct mcur *c, int *failed)
 json_t *
 mstore_fedq_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
 {
-	return batch(db, MSTMT_FEDQ_BATCH, destination, limit, last, pdu_row);
+	return batch(db, MSTMT_FEDQ_BATCH, destination, limit, INT64_MAX, last, pdu_row);
+}
+
+json_t *
+mstore_fedq_batch_upto(struct mdb *db, const char *destination, int64_t limit, int64_t upto,
+    int64_t *last)
+{
+	return batch(db, MSTMT_FEDQ_BATCH, destination, limit, upto, last, pdu_row);
+}
+
+int
+mstore_fedq_txn_get(struct mdb *db, const char *destination, int64_t *pdu, int64_t *edu)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	*pdu = *edu = 0;
+	if ((c = mdb_query(db, MSTMT_FEDQ_TXN_GET, "s", destination)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*pdu = mcur_int(c, 0);
+		*edu = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+mstore_fedq_txn_set(struct mdb *db, const char *destination, int64_t pdu, int64_t edu)
+{
+	return mdb_exec(db, MSTMT_FEDQ_TXN_SET, "sii", destination, pdu, edu) < 0 ? -1 : 0;
 }
 
 int
@@ -223,7 +253,14 @@ edu_row(struct mcur *c, int *failed)
 json_t *
 mstore_fedq_edu_batch(struct mdb *db, const char *destination, int64_t limit, int64_t *last)
 {
-	return batch(db, MSTMT_FEDQ_EDU_BATCH, destination, limit, last, edu_row);
+	return batch(db, MSTMT_FEDQ_EDU_BATCH, destination, limit, INT64_MAX, last, edu_row);
+}
+
+json_t *
+mstore_fedq_edu_batch_upto(struct mdb *db, const char *destination, int64_t limit,
+    int64_t upto, int64_t *last)
+{
+	return batch(db, MSTMT_FEDQ_EDU_BATCH, destination, limit, upto, last, edu_row);
 }
 
 int

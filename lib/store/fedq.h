@@ -56,4 +56,18 @@ json_t	*mstore_fedq_edu_batch(struct mdb *, const char *destination, int64_t lim
 /* Forgets destination's EDUs up to position last.  0 or -1. */
 int	mstore_fedq_edu_done(struct mdb *, const char *destination, int64_t last);
 
+/* As the batches above, of the rows at positions up to upto only. */
+json_t	*mstore_fedq_batch_upto(struct mdb *, const char *destination, int64_t limit,
+	    int64_t upto, int64_t *last);
+json_t	*mstore_fedq_edu_batch_upto(struct mdb *, const char *destination, int64_t limit,
+	    int64_t upto, int64_t *last);
+/*
+ * The transaction sent to destination and not yet taken: the positions
+ * of its last PDU and last EDU (0 and 0: none).  0 or -1.
+ */
+int	mstore_fedq_txn_get(struct mdb *, const char *destination, int64_t *pdu,
+	    int64_t *edu);
+/* Records it (0, 0: clears it).  0 or -1. */
+int	mstore_fedq_txn_set(struct mdb *, const char *destination, int64_t pdu, int64_t edu);
+
 #endif

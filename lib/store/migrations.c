@@ -856,13 +856,40 @@ const struct mmigration mmigrations[] = {
 	  " state TEXT NOT NULL);",
 	  NULL },
 	/*
+	 * The transaction a destination was last sent and has not taken
+	 * (myelin-sender): the queue positions of its last PDU and last
+	 * EDU, written before the PUT and cleared with the rows it took, so
+	 * that a sender restarted after a kill sends the same transaction
+	 * under the same txnId, which the receiver answers once.
+	 */
+	{ 33, "federation-inflight",
+	  "ALTER TABLE fed_destinations ADD COLUMN txn_pdu BIGINT NOT NULL DEFAULT 0;"
+	  "ALTER TABLE fed_destinations ADD COLUMN txn_edu BIGINT NOT NULL DEFAULT 0;",
+	  NULL },
+	/*
+	 * myelin-admin import-synapse: how far each step of an import got
+	 * (step: "users", "events", ...; last_key: the JSON array of the
+	 * key of the last source row done; done: 1 once finished), so a
+	 * run after an interruption goes on from there.  source: what the
+	 * import reads (a path or a conninfo's digest), so that another
+	 * source is refused.
+	 */
+	{ 34, "synapse-import",
+	  "CREATE TABLE synapse_import ("
+	  " step TEXT PRIMARY KEY,"
+	  " source TEXT NOT NULL,"
+	  " last_key TEXT,"
+	  " done BIGINT NOT NULL DEFAULT 0,"
+	  " rows BIGINT NOT NULL DEFAULT 0);",
+	  NULL },
+	/*
 	 * Versions of what push rule evaluation reads, so that a process
 	 * may keep it between events (lib/push/event.c): rooms.state_seq
 	 * moves with every write of a room's current state (and a
 	 * redaction in it), push_rules_seq with every change of anyone's
 	 * rules.
 	 */
-	{ 33, "push-versions",
+	{ 35, "push-versions",
 	  "ALTER TABLE rooms ADD COLUMN state_seq BIGINT NOT NULL DEFAULT 0;"
 	  "CREATE TABLE push_rules_seq ("
 	  " id BIGINT PRIMARY KEY,"

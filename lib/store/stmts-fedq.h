@@ -21,21 +21,28 @@
 	    " WHERE d.retry_at > $1 AND (EXISTS (SELECT 1 FROM fed_outbox o" \
 	    " WHERE o.destination = d.destination) OR EXISTS (SELECT 1 FROM fed_edus x" \
 	    " WHERE x.destination = d.destination))") \
+	/* Up to $2 rows of $1 at positions up to $3. */ \
 	X(MSTMT_FEDQ_BATCH, "SELECT o.id, e.json FROM fed_outbox o" \
 	    " JOIN events e ON e.event_id = o.event_id WHERE o.destination = $1" \
-	    " ORDER BY o.id LIMIT $2") \
+	    " AND o.id <= $3 ORDER BY o.id LIMIT $2") \
 	X(MSTMT_FEDQ_DONE, "DELETE FROM fed_outbox WHERE destination = $1 AND id <= $2") \
 	X(MSTMT_FEDQ_EDU_ADD, "INSERT INTO fed_edus (destination, edu_type, ekey, content," \
 	    " created_ts) VALUES ($1, $2, $3, $4, $5)") \
 	X(MSTMT_FEDQ_EDU_REPLACE, "DELETE FROM fed_edus WHERE destination = $1" \
 	    " AND edu_type = $2 AND ekey = $3") \
 	X(MSTMT_FEDQ_EDU_BATCH, "SELECT id, edu_type, content FROM fed_edus" \
-	    " WHERE destination = $1 ORDER BY id LIMIT $2") \
+	    " WHERE destination = $1 AND id <= $3 ORDER BY id LIMIT $2") \
 	X(MSTMT_FEDQ_EDU_DONE, "DELETE FROM fed_edus WHERE destination = $1 AND id <= $2") \
 	X(MSTMT_FEDQ_BACKOFF_GET, "SELECT backoff_ms FROM fed_destinations" \
 	    " WHERE destination = $1") \
 	X(MSTMT_FEDQ_BACKOFF_SET, "INSERT INTO fed_destinations (destination, retry_at," \
 	    " backoff_ms) VALUES ($1, $2, $3) ON CONFLICT (destination) DO UPDATE" \
-	    " SET retry_at = excluded.retry_at, backoff_ms = excluded.backoff_ms")
+	    " SET retry_at = excluded.retry_at, backoff_ms = excluded.backoff_ms") \
+	/* The transaction in flight to a destination (migration 33). */ \
+	X(MSTMT_FEDQ_TXN_GET, "SELECT txn_pdu, txn_edu FROM fed_destinations" \
+	    " WHERE destination = $1") \
+	X(MSTMT_FEDQ_TXN_SET, "INSERT INTO fed_destinations (destination, txn_pdu, txn_edu)" \
+	    " VALUES ($1, $2, $3) ON CONFLICT (destination) DO UPDATE" \
+	    " SET txn_pdu = excluded.txn_pdu, txn_edu = excluded.txn_edu")
 
 #endif

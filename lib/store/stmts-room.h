@@ -35,7 +35,7 @@
 	/* Taking a room's row lock orders writers of one room (PostgreSQL); \
 	 * SQLite's BEGIN IMMEDIATE already holds the database's write lock. */ \
 	X(MSTMT_ROOM_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1") \
-	/* The version of a room's current state (migration 33). */ \
+	/* The version of a room's current state (migration 35). */ \
 	X(MSTMT_ROOM_STATE_BUMP, "UPDATE rooms SET state_seq = state_seq + 1 WHERE room_id = $1") \
 	X(MSTMT_ROOM_STATE_BUMP_EVENT, "UPDATE rooms SET state_seq = state_seq + 1" \
 	    " WHERE room_id = (SELECT room_id FROM events WHERE event_id = $1)") \

@@ -129,6 +129,7 @@
 #include "store/stmts-delayed.h"
 #include "store/stmts-devcache.h"
 #include "store/stmts-synapse.h"
+#include "store/stmts-synimport.h"
 #include "store/stmts-sliding.h"
 #include "store/stmts-metrics.h"
 
@@ -156,6 +157,7 @@
 	MSTMT_TABLE_DELAYED \
 	MSTMT_TABLE_DEVCACHE \
 	MSTMT_TABLE_SYNAPSE \
+	MSTMT_TABLE_SYNIMPORT \
 	MSTMT_TABLE_SLIDING \
 	MSTMT_TABLE_METRICS \
 	/* a table more is one line more above, each ending in a backslash */

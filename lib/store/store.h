@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config/config.h"
 
@@ -42,11 +43,20 @@ enum mdb_backend mdb_backend(const struct mdb *);
 void		 mdb_stats(uint64_t *us, uint64_t *n);
 /*
  * Writes the Prometheus text metrics of daemon name to path (through a
- * temporary file and rename): its database time, and with fedq the
- * outbound federation queue per destination.  0 or -1.
+ * temporary file and rename): its database time, then what more writes
+ * (NULL: nothing; -1 from it fails the write).  0 or -1.
  */
 int		 mstore_metrics_write(struct mdb *, const char *path, const char *name,
-		    int fedq);
+		    int (*more)(FILE *, struct mdb *, void *), void *arg);
+/*
+ * The outbound federation queue per destination (events queued, the
+ * backoff), of the destinations mine accepts (NULL: all).  0 or -1.
+ */
+int		 mstore_metrics_fedq(struct mdb *, FILE *, int (*mine)(const char *, void *),
+		    void *arg);
+/* The rows waiting and the destinations failing of each of kinds[0..n).  0 or -1. */
+int		 mstore_metrics_outbox(struct mdb *, FILE *, const char *const *kinds,
+		    size_t n);
 int		 mdb_begin(struct mdb *);
 int		 mdb_commit(struct mdb *);
 void		 mdb_rollback(struct mdb *);
@@ -81,5 +91,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/ratelimit.h"
 #include "store/delayed.h"
 #include "store/synapse.h"
+#include "store/synimport.h"
 
 #endif

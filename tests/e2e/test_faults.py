@@ -21,6 +21,7 @@ import pytest
 
 from conftest import STACK, SERVER_NAME, Stack, User, free_port, own_pg_database, \
     start_stack, stop_stack
+from test_federation_keys import ca  # noqa: F401 (fixture)
 
 PG = os.environ.get("MYELIN_TEST_PG")
 
@@ -183,7 +184,8 @@ def fstack():
     stop_stack(s)
 
 
-PROGRAMS = ["client", "sync", "timerd", "federation", "admin-api", "media", "pusher"]
+PROGRAMS = ["client", "sync", "timerd", "federation", "admin-api", "media", "pusher",
+            "sender"]
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
@@ -410,3 +412,56 @@ def test_shutting_down_a_big_room_leaves_other_writers_answered(fstack, uniq):
     assert any(n is not None and 0 < n < len(members) + 1 for n in seen), seen
     print("FAULTS shutdown of a room of %d: %d sends answered meanwhile, member counts seen %s" % (
         len(members) + 1, len(sends), sorted(set(n for n in seen if n is not None))))
+
+
+def test_sigkill_of_the_sender_mid_federation_load(ca):  # noqa: F811
+    """myelin-sender killed with SIGKILL while a send load goes to a
+    remote server's member: once the supervisor restarts it, the remote
+    has every event stored here exactly once.  A transaction is recorded
+    before it is sent and forgotten with its rows, so the one in flight
+    at the kill comes again under the same txnId, which a server takes
+    once (S-S API, "Transactions"): no event is in two transactions."""
+    from test_federation_in import FedRemote, Joined
+    from test_federation_keys import fed_stack
+    from test_federation_sender import Receiver
+    stack = fed_stack(ca, "faultsend")
+    remote = FedRemote(ca)
+    try:
+        rec = Receiver(remote)
+        joined = Joined(stack, remote)
+        load = Load(joined.alice, joined.room)
+        load.start()
+        wait_for(lambda: len(rec.bodies()) >= 20, "events reach the remote")
+        old = pid_of(stack, "sender")
+        os.kill(old, signal.SIGKILL)
+        wait_for(lambda: pid_of(stack, "sender") != old and
+                 os.path.exists("/proc/%d" % pid_of(stack, "sender")), "sender restarted")
+        at_restart = len(load.acked)
+        wait_for(lambda: len(load.acked) >= at_restart + 20, "sends go on after the restart")
+        load.finish()
+        check_exactly_once(joined.alice, joined.room, load, "SIGKILL sender (local)")
+        stored = {eid for b, eid in stored_bodies(joined.alice, joined.room)
+                  if b and b.startswith("load-")}
+
+        def by_event():
+            """event ID -> the txnIds that carried it."""
+            out = {}
+            with rec.lock:
+                for txn, ids, bs in rec.txns:
+                    for eid, b in zip(ids, bs):
+                        if b and b.startswith("load-"):
+                            out.setdefault(eid, set()).add(txn)
+            return out
+        wait_for(lambda: stored <= set(by_event()), "every event at the remote")
+        got = by_event()
+        assert set(got) == stored
+        twice = {e: t for e, t in got.items() if len(t) > 1}
+        assert not twice, "in two transactions: %s" % sorted(twice.items())[:3]
+        with rec.lock:
+            ids = [t for t, _, _ in rec.txns]
+        print("FAULTS SIGKILL sender: stored %d, at the remote %d, transactions %d,"
+              " sent again under the same txnId %d" % (
+                  len(stored), len(got), len(set(ids)), len(ids) - len(set(ids))))
+    finally:
+        remote.stop()
+        stop_stack(stack)

@@ -139,7 +139,7 @@ def synapse_sees(synapse, token, room_id, pred, deadline=60):
 
 def test_local_messages_reach_synapse_in_order(fstack, synapse):
     """Events a myelin user sends in a Synapse room go out in /send
-    transactions (the outbound queue, sent by myelin-timerd's sender)."""
+    transactions (the outbound queue, sent by myelin-sender)."""
     name = synapse["SYNAPSE_SERVER_NAME"]
     token = synapse_user(synapse, "msghost")
     st, room = synapse_client(synapse, "POST", "/_matrix/client/v3/createRoom", token, {
@@ -317,7 +317,7 @@ def test_invite_a_synapse_user(fstack, synapse):
 
 
 def test_queue_survives_a_sender_restart(fstack, synapse):
-    """Events queued while the sender (myelin-timerd) is down reach
+    """Events queued while the sender (myelin-sender) is down reach
     Synapse once it runs again, each once and in order."""
     import signal
     import subprocess
@@ -329,7 +329,7 @@ def test_queue_survives_a_sender_restart(fstack, synapse):
     me = fstack.register("restarter%d" % os.getpid())
     st, body = join_via(fstack, me["access_token"], rid, name)
     assert st == 200, body
-    pidfile = os.path.join(fstack.dir, "run", "timerd.pid")
+    pidfile = os.path.join(fstack.dir, "run", "sender.pid")
     pid = int(open(pidfile).read())
     os.kill(pid, signal.SIGTERM)
     for _ in range(200):
@@ -344,8 +344,8 @@ def test_queue_survives_a_sender_restart(fstack, synapse):
                                   token=me["access_token"])
         assert st == 200, body
     last = body["event_id"]
-    with open(os.path.join(fstack.dir, "log", "timerd.log"), "ab") as log:
-        p = subprocess.Popen([os.path.join(fk.BIN, "myelin-timerd"), "-c", fstack.conf],
+    with open(os.path.join(fstack.dir, "log", "sender.log"), "ab") as log:
+        p = subprocess.Popen([os.path.join(fk.BIN, "myelin-sender"), "-c", fstack.conf],
                              stdout=log, stderr=log,
                              env=dict(os.environ, MYELIN_FAKE_CLOCK=fstack.clock.path))
     with open(pidfile, "w") as f:

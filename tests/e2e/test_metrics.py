@@ -83,8 +83,8 @@ def prom(path):
 
 
 @pytest.mark.backend("sqlite")     # queues the row through SQLite
-def test_timer_daemon_writes_the_federation_queue_per_destination(stack, uniq):
-    # myelin-timerd has no socket: its metrics are run/timerd.prom, every
+def test_sender_writes_the_federation_queue_per_destination(stack, uniq):
+    # myelin-sender has no socket: its metrics are run/sender.prom, every
     # 2 s.  An event queued for a destination that cannot be reached
     # shows as its queue depth, and its backoff once a send failed.
     import sqlite3
@@ -99,7 +99,7 @@ def test_timer_daemon_writes_the_federation_queue_per_destination(stack, uniq):
     db.close()
     # A send moves the events stream, which wakes the sender.
     u.send_ok(room, {"msgtype": "m.text", "body": "wake"})
-    path = os.path.join(stack.dir, "run", "timerd.prom")
+    path = os.path.join(stack.dir, "run", "sender.prom")
     text = ""
     for _ in range(400):    # polls for the file to be rewritten (not a speed assertion)
         text = prom(path)
@@ -108,4 +108,6 @@ def test_timer_daemon_writes_the_federation_queue_per_destination(stack, uniq):
         time.sleep(0.05)
     assert value(text, "myelin_fed_queue_events", destination=dest) == 1, text
     assert value(text, "myelin_fed_backoff_seconds", destination=dest) > 0, text
-    assert value(text, "myelin_db_statements_total", daemon="timerd") > 0
+    assert value(text, "myelin_db_statements_total", daemon="sender") > 0
+    assert value(text, "myelin_fed_transactions_total", destination=dest,
+                 result="failed") >= 1, text

@@ -18,7 +18,7 @@ from conftest import STACK, SERVER_NAME, free_port, start_stack, stop_stack
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="myelin-stack drops privileges only as root")
 
-SIGNERS = ("client", "admin-api", "federation", "media", "timerd")
+SIGNERS = ("client", "admin-api", "federation", "media", "timerd", "sender")
 OTHERS = ("sync", "pusher")
 
 

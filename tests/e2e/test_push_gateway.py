@@ -189,6 +189,43 @@ def test_mention_is_pushed_with_counts_and_device(pstack, gw):
     assert "event_id" not in badge
 
 
+def pusher_metric(stack, name, **labels):
+    from test_metrics import value
+    try:
+        with open(os.path.join(stack.dir, "run", "pusher.prom")) as f:
+            return value(f.read(), name, **labels)
+    except FileNotFoundError:
+        return None
+
+
+def test_pusher_metrics_count_deliveries_per_kind(pstack, gw):
+    # Issue 17: myelin-pusher's run/pusher.prom (every 2 s) has each kind's
+    # queue depth, and its deliveries by result.  Before the test that
+    # kills the pusher: the second one started there writes the file too.
+    def done():
+        return pusher_metric(pstack, "myelin_outbox_requests_total", kind="push",
+                             result="done") or 0
+    for _ in range(200):    # the first file (not a speed assertion)
+        if pusher_metric(pstack, "myelin_outbox_queue_rows", kind="push") is not None:
+            break
+        time.sleep(0.05)
+    before = done()
+    alice, bob = user(pstack, "a"), user(pstack, "b")
+    room = room_of(bob, alice)
+    set_pusher(alice, gw.url)
+    bob.send_text(room, "counted")
+    gw.wait_accepted(1)
+    for _ in range(200):    # polls for the file to be rewritten
+        if done() > before:
+            break
+        time.sleep(0.05)
+    assert done() >= before + 1
+    assert pusher_metric(pstack, "myelin_outbox_rows_delivered_total", kind="push") >= 1
+    assert pusher_metric(pstack, "myelin_outbox_requests_total", kind="push",
+                         result="retry") is not None
+    assert pusher_metric(pstack, "myelin_db_statements_total", daemon="pusher") > 0
+
+
 def test_badge_only_when_it_changes(pstack, gw):
     """As Synapse: a receipt sends the badge (rooms with unread
     notifications) when that number changed, not on every receipt."""
@@ -354,3 +391,4 @@ def test_loopback_gateway_refused_without_allowlist(gw):
     finally:
         stop_stack(s)
         os.unlink(clock.path)
+
