@@ -887,7 +887,7 @@ const struct mmigration mmigrations[] = {
 	 * may keep it between events (lib/push/event.c): rooms.state_seq
 	 * moves with every write of a room's current state (and a
 	 * redaction in it), push_rules_seq with every change of anyone's
-	 * rules.
+	 * rules and every purge of a room (whose row takes its state_seq).
 	 */
 	{ 35, "push-versions",
 	  "ALTER TABLE rooms ADD COLUMN state_seq BIGINT NOT NULL DEFAULT 0;"

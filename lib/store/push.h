@@ -68,8 +68,9 @@ void	mpushmember_list_free(struct mpushmember *, size_t);
 /*
  * The versions of what push rule evaluation reads of room_id: its
  * current state (members, their display names, power levels), which
- * every write of it moves, and everyone's rules.  While both stay, what
- * was read stays true.  1 with both set, 2 when the caller's
+ * every write of it moves, and everyone's rules (moved by a room's
+ * purge too: a room joined again after one counts its state from 0
+ * again).  While both stay, what was read stays true.  1 with both set, 2 when the caller's
  * transaction moved a version (which a rollback would take back: what
  * it reads is not to be kept), 0 for an unknown room, or -1.
  */
