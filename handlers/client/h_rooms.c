@@ -200,10 +200,10 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	/* An application service has no device: its transaction IDs are its own. */
 	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id != NULL ?
 	    req->auth.device_id : req->auth.appservice != NULL ? req->auth.appservice->id : NULL,
-	    txn_id, NULL };
+	    txn_id, NULL, 0 };
 	enum mroom_err		 e;
 	char			*scope = NULL;
-	int			 fake;
+	int			 fake, found;
 
 	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
 		return fake == 1 ? 0 : -1;
@@ -224,6 +224,22 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	if (mdb_begin(req->db) == -1) {
 		free(scope);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	}
+	/*
+	 * Spec: C-S API, "Transaction identifiers": a retry is answered
+	 * with the event it sent, before any limit (Synapse answers it from
+	 * its cache of transactions without running the request again).
+	 */
+	if (txn_id != NULL) {
+		found = mstore_event_by_txn(req->db, room_id, txn.user_id, txn.device_id, txn_id,
+		    scope, event_id);
+		if (found != 0) {
+			free(scope);
+			mdb_rollback(req->db);
+			return found == 1 ? 0 :
+			    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
+		txn.unsent = 1;
 	}
 	/*
 	 * The rate limit is taken in the event's transaction: its bucket

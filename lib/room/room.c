@@ -1215,7 +1215,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if ((rc = mroom_policy_check(ctx, room_id, type, state_key, content)) != MROOM_OK)
 		return rc;
 	rc = MROOM_ERROR;
-	if (txn != NULL && txn->txn_id != NULL) {
+	if (txn != NULL && txn->txn_id != NULL && !txn->unsent) {
 		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */
 		if ((found = mstore_event_by_txn(ctx->db, room_id, txn->user_id,
 		    txn->device_id, txn->txn_id, txn->scope, event_id)) != 0)
