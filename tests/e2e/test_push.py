@@ -13,7 +13,7 @@ import time
 import nio
 import pytest
 
-from conftest import User, nio_clients, q
+from conftest import User, admin_login, nio_clients, q
 
 @pytest.fixture(scope="module")
 def people(stack):
@@ -581,3 +581,26 @@ def test_evaluation_follows_state_and_members(stack, people):
     carol.join(room)
     bob.send_text(room, "hello everyone")
     assert counts(sync(carol), room) == (1, 0)
+
+
+def test_evaluation_follows_another_process(stack, people):
+    """The versions evaluation keeps what it read under live in the database,
+    so a change made by another process is seen at the next message: here
+    myelin-admin-api deactivates a member (its leave is that process's
+    write), and the member count the default rules read falls to two, where
+    .m.rule.room_one_to_one adds a sound."""
+    alice, bob = people["alice"], people["bob"]
+    dave = User.register(stack, "pudave%d" % os.getpid())
+    admin = User(stack, admin_login(stack, "puadm%d" % os.getpid(), "pw-puadm"))
+    room = room_of(alice, bob, dave)
+    bob.send_text(room, "three of us")
+    bob.send_text(room, "still three")
+    n = alice.ok("GET", "/notifications?limit=1")["notifications"]
+    assert n[0]["event"]["content"]["body"] == "still three" and n[0]["actions"] == ["notify"]
+    status, body = admin.call("POST", "/_synapse/admin/v1/deactivate/" + q(dave.user_id), {})
+    assert status == 200, body
+    assert alice.membership(room, dave.user_id) == "leave"
+    bob.send_text(room, "two of us")
+    n = alice.ok("GET", "/notifications?limit=1")["notifications"]
+    assert n[0]["event"]["content"]["body"] == "two of us"
+    assert {"set_tweak": "sound", "value": "default"} in n[0]["actions"], n[0]
