@@ -200,15 +200,14 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	/* An application service has no device: its transaction IDs are its own. */
 	struct mroom_txn	 txn = { req->auth.user_id, req->auth.device_id != NULL ?
 	    req->auth.device_id : req->auth.appservice != NULL ? req->auth.appservice->id : NULL,
-	    txn_id, NULL };
+	    txn_id, NULL, 0 };
 	enum mroom_err		 e;
 	char			*scope = NULL;
-	int			 fake;
+	int			 fake, found;
 
 	if ((fake = shadow_banned(req, type, content, event_id)) != 0)
 		return fake == 1 ? 0 : -1;
-	if (blocked_check(req, room_id, type, content) == -1 ||
-	    mratelimit_event(req, room_id, type, state_key, content) == -1)
+	if (blocked_check(req, room_id, type, content) == -1)
 		return -1;
 	room_ctx(req, &ctx);
 	ctx.target = need;
@@ -225,6 +224,34 @@ send_event(struct mreq *req, enum mroom_target need, const char *room_id, const 
 	if (mdb_begin(req->db) == -1) {
 		free(scope);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: cannot begin", __func__);
+	}
+	/*
+	 * Spec: C-S API, "Transaction identifiers": a retry is answered
+	 * with the event it sent, before any limit (Synapse answers it from
+	 * its cache of transactions without running the request again).
+	 */
+	if (txn_id != NULL) {
+		found = mstore_event_by_txn(req->db, room_id, txn.user_id, txn.device_id, txn_id,
+		    scope, event_id);
+		if (found != 0) {
+			free(scope);
+			mdb_rollback(req->db);
+			return found == 1 ? 0 :
+			    mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
+		txn.unsent = 1;
+	}
+	/*
+	 * The rate limit is taken in the event's transaction: its bucket
+	 * row is written by the event's commit, not one of its own (a
+	 * second commit per send), and a send that fails (403, 404...)
+	 * spends nothing, as Synapse takes it only for an event it goes
+	 * on to persist.  A limited send rolls back and answers 429.
+	 */
+	if (mratelimit_event(req, room_id, type, state_key, content) == -1) {
+		free(scope);
+		mdb_rollback(req->db);
+		return -1;
 	}
 	e = mroom_send(&ctx, room_id, req->auth.user_id, type, state_key, content, redacts,
 	    txn_id != NULL ? &txn : NULL, event_id);

@@ -1,4 +1,6 @@
 /* Push rules at work: each new event against the rules of the local members it concerns. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,25 +62,128 @@ outcome_add(struct outcome **v, size_t *n, const json_t *actions, const char *us
 	return 0;
 }
 
-/* 1 when a user's own rules look at their display name (it costs a parse). */
-static int
-needs_display_name(const json_t *userset, const json_t *ev)
+/*
+ * The server-default rules, parsed once per process and shared, read
+ * only, by every thread: parsing them for each event was a quarter of
+ * the push rules' time.  NULL when they could not be parsed (out of
+ * memory at the first call), and the caller parses its own.
+ */
+static json_t		*defaults_shared;
+static pthread_once_t	 defaults_once = PTHREAD_ONCE_INIT;
+
+static void
+defaults_init(void)
 {
-	static const char *const kinds[] = { "override", "underride" };
-	const json_t	*r, *c, *content = json_object_get(ev, "content");
-	size_t		 i, j;
+	defaults_shared = mpush_defaults(NULL);
+}
 
-	/* The default .m.rule.contains_display_name looks at a body without m.mentions. */
-	if (json_is_string(json_object_get(content, "body")) &&
-	    json_object_get(content, "m.mentions") == NULL)
-		return 1;
+/*
+ * What the evaluation of a room's events reads besides the event: its
+ * joined local members with their display names, their number with the
+ * remote ones, and the members' rules.  Kept per process between
+ * events (PUSH_ROOMS rooms, direct-mapped by room ID), under the
+ * versions it was read at (mstore_push_seqs): a message in a room
+ * whose state and rules did not move costs one query instead of three,
+ * and no member's membership event is read again.  Shared read-only by
+ * the threads that hold a reference.
+ */
+#define PUSH_ROOMS	64
 
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		json_array_foreach(json_object_get(userset, kinds[k]), i, r)
-			json_array_foreach(json_object_get(r, "conditions"), j, c)
-				if (strcmp(push_str(c, "kind"), "contains_display_name") == 0)
-					return 1;
-	return 0;
+struct pushroom {
+	atomic_int		 refs;
+	char			*room_id;
+	int64_t			 state_seq, rules_seq;
+	struct mpushmember	*mem;		/* every joined local member */
+	size_t			 memsz;
+	int64_t			 member_count;
+	json_t			*rules;		/* {user_id: userset} */
+};
+
+static struct pushroom	*rooms[PUSH_ROOMS];
+static pthread_mutex_t	 rooms_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+pushroom_unref(struct pushroom *r)
+{
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	free(r->room_id);
+	mpushmember_list_free(r->mem, r->memsz);
+	json_decref(r->rules);
+	free(r);
+}
+
+static size_t
+pushroom_slot(const char *room_id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *room_id != '\0'; room_id++)
+		h = (h ^ (unsigned char)*room_id) * 16777619u;
+	return h % PUSH_ROOMS;
+}
+
+/*
+ * Reads what evaluation needs of room_id in the caller's transaction:
+ * the local members joined, or invited when invitee names them, other
+ * than sender ("" for none), their number and their rules.  NULL on
+ * failure.
+ */
+static struct pushroom *
+pushroom_read(struct mdb *db, const char *room_id, const char *invitee, const char *sender)
+{
+	struct pushroom	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	if ((r->room_id = strdup(room_id)) == NULL ||
+	    mstore_push_members(db, room_id, invitee, sender, &r->mem, &r->memsz) == -1 ||
+	    (r->memsz > 0 && ((r->member_count = mstore_push_member_count(db, room_id)) == -1 ||
+	    (r->rules = mstore_push_rules_room(db, room_id, invitee, sender)) == NULL))) {
+		pushroom_unref(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * The pushroom of room_id for an event that is not an invite: the
+ * process's own when its versions are the ones the caller's transaction
+ * reads, else read again (and kept).  A new reference, or NULL.
+ */
+static struct pushroom *
+pushroom_get(struct mdb *db, const char *room_id)
+{
+	struct pushroom	*r = NULL, *old;
+	size_t		 slot = pushroom_slot(room_id);
+	int64_t		 sseq = 0, rseq = 0;
+	int		 found;
+
+	if ((found = mstore_push_seqs(db, room_id, &sseq, &rseq)) == -1)
+		return NULL;
+	if (found == 0 || found == 2)
+		return pushroom_read(db, room_id, NULL, "");
+	pthread_mutex_lock(&rooms_mtx);
+	if ((old = rooms[slot]) != NULL && old->state_seq == sseq && old->rules_seq == rseq &&
+	    strcmp(old->room_id, room_id) == 0) {
+		atomic_fetch_add(&old->refs, 1);
+		r = old;
+	}
+	pthread_mutex_unlock(&rooms_mtx);
+	if (r != NULL)
+		return r;
+	if ((r = pushroom_read(db, room_id, NULL, "")) == NULL)
+		return NULL;
+	r->state_seq = sseq;
+	r->rules_seq = rseq;
+	atomic_fetch_add(&r->refs, 1);
+	pthread_mutex_lock(&rooms_mtx);
+	old = rooms[slot];
+	rooms[slot] = r;
+	pthread_mutex_unlock(&rooms_mtx);
+	pushroom_unref(old);
+	return r;
 }
 
 char *
@@ -174,12 +279,14 @@ mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
 	const json_t		*content = json_object_get(ev, "content");
 	const char		*sk = json_string_value(json_object_get(ev, "state_key"));
 	const char		*membership = NULL, *invitee = NULL;
-	struct mpushmember	*mem = NULL;
+	struct pushroom		*room = NULL;
 	struct outcome		*out = NULL;
 	struct mpush_event	 pe = *in;
-	json_t			*rules = NULL, *defaults = NULL;
+	const json_t		*defaults;
+	json_t			*own = NULL, *rows = NULL;
 	char			*thread = NULL;
-	size_t			 memsz = 0, outsz = 0;
+	size_t			 outsz = 0;
+	int64_t			 now = mclock_now_ms();
 	int			 rc = -1;
 
 	if (strcmp(type, "m.room.member") == 0 && sk != NULL)
@@ -194,50 +301,59 @@ mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
 	    strcmp(membership, "invite") != 0 && strcmp(sk, sender) != 0 &&
 	    mstore_push_read(db, sk, room_id, stream, NULL) == -1)
 		return -1;
-	/* One query each for the members, their number and their rules. */
-	if (mstore_push_members(db, room_id, invitee, sender, &mem, &memsz) == -1)
+	/*
+	 * The members (with their display names, read by the database from
+	 * their membership events), their number and their rules: kept
+	 * between events while the room's state and the rules stay (one
+	 * query), read for an invite, whose invitee is no member yet.  The
+	 * evaluation is then C alone, and every notification is written by
+	 * one statement.
+	 */
+	room = invitee != NULL ? pushroom_read(db, room_id, invitee, sender) :
+	    pushroom_get(db, room_id);
+	if (room == NULL)
 		goto out;
-	if (memsz == 0) {
+	pthread_once(&defaults_once, defaults_init);
+	if ((defaults = defaults_shared) == NULL && (defaults = own = mpush_defaults(NULL)) == NULL)
+		goto out;
+	pe.event = ev;
+	pe.member_count = room->member_count;
+	for (size_t i = 0; i < room->memsz; i++) {
+		const struct mpushmember *m = &room->mem[i];
+		const json_t		*set = json_object_get(room->rules, m->user_id), *acts;
+		struct mpush_user	 u = { m->user_id, m->display_name };
+
+		if (strcmp(m->user_id, sender) == 0)
+			continue;
+		acts = mpush_eval(defaults, set, &u, &pe, NULL);
+		if ((mpush_actions_notify(acts) || mpush_actions_highlight(acts)) &&
+		    outcome_add(&out, &outsz, acts, m->user_id) == -1)
+			goto out;
+	}
+	if (outsz == 0) {
 		rc = 0;
 		goto out;
 	}
-	if ((pe.member_count = mstore_push_member_count(db, room_id)) == -1 ||
-	    (rules = mstore_push_rules_room(db, room_id, invitee, sender)) == NULL ||
-	    (defaults = mpush_defaults(NULL)) == NULL)
-		goto out;
-	pe.event = ev;
-	for (size_t i = 0; i < memsz; i++) {
-		const json_t		*set = json_object_get(rules, mem[i].user_id), *acts;
-		struct mpush_user	 u = { mem[i].user_id, NULL };
-		json_t			*m = NULL;
-
-		if (needs_display_name(set, ev) &&
-		    (m = json_loads(mem[i].member_json, 0, NULL)) != NULL)
-			u.display_name = mjson_str(json_object_get(m, "content"), "displayname");
-		acts = mpush_eval(defaults, set, &u, &pe, NULL);
-		if ((mpush_actions_notify(acts) || mpush_actions_highlight(acts)) &&
-		    outcome_add(&out, &outsz, acts, mem[i].user_id) == -1) {
-			json_decref(m);
-			goto out;
-		}
-		json_decref(m);
-	}
-	if (outsz > 0 && (thread = mpush_thread_of(db, content)) == NULL)
+	if ((thread = mpush_thread_of(db, content)) == NULL || (rows = json_array()) == NULL)
 		goto out;
 	for (size_t i = 0; i < outsz; i++)
-		if (mstore_push_actions_add(db, room_id, event_id, stream, out[i].notify,
-		    out[i].highlight, thread, out[i].actions, mclock_now_ms(), out[i].users,
-		    out[i].usersz) == -1 ||
-		    (out[i].notify && push_queue(db, event_id, out[i].actions, out[i].users,
-		    out[i].usersz) == -1))
+		for (size_t k = 0; k < out[i].usersz; k++)
+			if (json_array_append_new(rows, json_pack("[siis]", out[i].users[k],
+			    out[i].notify, out[i].highlight, out[i].actions)) == -1)
+				goto out;
+	if (mstore_push_actions_add(db, room_id, event_id, stream, thread, now, rows) == -1)
+		goto out;
+	for (size_t i = 0; i < outsz; i++)
+		if (out[i].notify && push_queue(db, event_id, out[i].actions, out[i].users,
+		    out[i].usersz) == -1)
 			goto out;
 	rc = 0;
 out:
 	free(thread);
 	outcomes_free(out, outsz);
-	json_decref(defaults);
-	json_decref(rules);
-	mpushmember_list_free(mem, memsz);
+	json_decref(rows);
+	json_decref(own);
+	pushroom_unref(room);
 	return rc;
 }
 

@@ -61,8 +61,9 @@ mroom_sv_get(void *arg, const char *type, const char *state_key)
 		return NULL;
 	}
 	if ((ev = json_object_get(v->cache, k)) == NULL) {
+		/* Shared and read-only: nothing here changes what the view returns. */
 		if (v->map == NULL)
-			ev = mstore_cstate_event(v->ctx->db, v->room_id, type, state_key, &err);
+			ev = mstore_cstate_pdu(v->ctx->db, v->room_id, type, state_key, &err);
 		else {
 			id = json_string_value(json_object_get(v->map, k));
 			ev = id != NULL ? stored_pdu(v->ctx, id, &err) : NULL;
@@ -1217,7 +1218,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if (mroom_retention_check(type, state_key, content, ctx->why, sizeof(ctx->why)) == -1)
 		return MROOM_BAD_JSON;
 	rc = MROOM_ERROR;
-	if (txn != NULL && txn->txn_id != NULL) {
+	if (txn != NULL && txn->txn_id != NULL && !txn->unsent) {
 		/* Spec: C-S API, "Transaction identifiers": a retry is the same event. */
 		if ((found = mstore_event_by_txn(ctx->db, room_id, txn->user_id,
 		    txn->device_id, txn->txn_id, txn->scope, event_id)) != 0)

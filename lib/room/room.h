@@ -62,6 +62,7 @@ struct mroom_txn {
 	const char	*device_id;
 	const char	*txn_id;
 	const char	*scope;		/* the endpoint: "send/<type>", "redact/<id>" */
+	int		 unsent;	/* the caller's transaction found no event of it yet */
 };
 
 /*

@@ -377,7 +377,16 @@ mstore_room_purge(struct mdb *db, const char *room_id)
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (mdb_exec(db, steps[i], "s", room_id) < 0)
 			return -1;
-	return 0;
+	/*
+	 * The room's row goes with its state version (rooms.state_seq): were
+	 * the room joined again over federation, a new row would count from
+	 * 0 again and could meet a version some process keeps what push
+	 * evaluation read of the old room under (lib/push/event.c).  The
+	 * global version those are also kept under moves instead, in every
+	 * process at once.
+	 */
+	db->seq_moved = 1;
+	return mdb_exec(db, MSTMT_PUSH_RULES_BUMP, "") < 0 ? -1 : 0;
 }
 
 int

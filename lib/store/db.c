@@ -130,6 +130,7 @@ mdb_begin(struct mdb *db)
 	if (timed_exec(db, db->be->begin_sql) == -1)
 		return -1;
 	db->intx = 1;
+	db->seq_moved = 0;
 	topics_reset(db);
 	return 0;
 }

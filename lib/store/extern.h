@@ -42,6 +42,7 @@ struct mdb {
 	int			 foreign;	/* another's database (Synapse's): no settings of ours */
 	struct mnotify		*notify;	/* NULL: nobody to wake */
 	unsigned		 moved;		/* 1u << enum mstream, written since begin */
+	int			 seq_moved;	/* a push version (mstore_push_seqs) since begin */
 	const struct mconfig	*conf;		/* the one mdb_open was given */
 	/*
 	 * Whom the writes since begin concern (see mstore_topic): topics of
@@ -58,6 +59,14 @@ struct mcur {
 	int		 row;		/* current row for backends that buffer */
 	int		 nrows;
 };
+
+/*
+ * The PDU of event_id parsed from its stored text, with "event_id" set:
+ * a new reference to an object shared by every thread of the process,
+ * which no one may change (pducache.c).  NULL when the text is not a
+ * JSON object or memory ran out.
+ */
+json_t		*mstore_pdu_shared(const char *event_id, const char *text);
 
 extern const struct mbackend mbackend_sqlite;
 extern const struct mbackend mbackend_pg;

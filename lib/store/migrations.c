@@ -882,5 +882,19 @@ const struct mmigration mmigrations[] = {
 	  " done BIGINT NOT NULL DEFAULT 0,"
 	  " rows BIGINT NOT NULL DEFAULT 0);",
 	  NULL },
+	/*
+	 * Versions of what push rule evaluation reads, so that a process
+	 * may keep it between events (lib/push/event.c): rooms.state_seq
+	 * moves with every write of a room's current state (and a
+	 * redaction in it), push_rules_seq with every change of anyone's
+	 * rules and every purge of a room (whose row takes its state_seq).
+	 */
+	{ 35, "push-versions",
+	  "ALTER TABLE rooms ADD COLUMN state_seq BIGINT NOT NULL DEFAULT 0;"
+	  "CREATE TABLE push_rules_seq ("
+	  " id BIGINT PRIMARY KEY,"
+	  " seq BIGINT NOT NULL);"
+	  "INSERT INTO push_rules_seq (id, seq) VALUES (1, 0);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

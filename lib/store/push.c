@@ -110,7 +110,7 @@ pushmember_fini(void *elem)
 	struct mpushmember *m = elem;
 
 	free(m->user_id);
-	free(m->member_json);
+	free(m->display_name);
 }
 
 void
@@ -125,8 +125,8 @@ pushmember_row(struct mcur *c, void *elem)
 	struct mpushmember *m = elem;
 
 	m->user_id = mcur_dup(c, 0);
-	m->member_json = mcur_dup(c, 1);
-	return m->user_id == NULL || m->member_json == NULL ? -1 : 0;
+	m->display_name = mcur_null(c, 1) ? NULL : mcur_dup(c, 1);
+	return m->user_id == NULL || (m->display_name == NULL && !mcur_null(c, 1)) ? -1 : 0;
 }
 
 int
@@ -263,20 +263,17 @@ mstore_push_relation(struct mdb *db, const char *event_id, char **relates_to,
 
 int
 mstore_push_actions_add(struct mdb *db, const char *room_id, const char *event_id,
-    int64_t stream, int notify, int highlight, const char *thread_id, const char *actions,
-    int64_t ts, const char *const *users, size_t n)
+    int64_t stream, const char *thread_id, int64_t ts, const json_t *rows)
 {
-	for (size_t i = 0; i < n; i += MPUSH_BATCH) {
-		const char *u[MPUSH_BATCH];
+	char	*js;
+	int64_t	 n;
 
-		for (size_t k = 0; k < MPUSH_BATCH; k++)
-			u[k] = i + k < n ? users[i + k] : NULL;
-		if (mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssiiississssssss", room_id, event_id,
-		    stream, (int64_t)notify, (int64_t)highlight, thread_id, actions, ts,
-		    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7]) == -1)
-			return -1;
-	}
-	return 0;
+	if ((js = json_dumps(rows, JSON_COMPACT)) == NULL)
+		return -1;
+	n = mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssisis", room_id, event_id, stream,
+	    thread_id, ts, js);
+	free(js);
+	return n < 0 ? -1 : 0;
 }
 
 int64_t
@@ -369,6 +366,35 @@ mstore_push_notifs(struct mdb *db, const char *user_id, int64_t before, int high
 	return rc;
 }
 
+/*
+ * Every change of a rule moves push_rules_seq, after the change: a
+ * process that read the rules before it reads them again (see
+ * mstore_push_seqs).  0 or -1.
+ */
+static int
+rules_bump(struct mdb *db)
+{
+	db->seq_moved = 1;
+	return mdb_exec(db, MSTMT_PUSH_RULES_BUMP, "") < 0 ? -1 : 0;
+}
+
+int
+mstore_push_seqs(struct mdb *db, const char *room_id, int64_t *state_seq, int64_t *rules_seq)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_PUSH_SEQS, "s", room_id)) == NULL)
+		return -1;
+	if ((rc = mcur_next(c)) == 1) {
+		*state_seq = mcur_int(c, 0);
+		*rules_seq = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	/* Versions this transaction moved may yet roll back: not for keeping. */
+	return rc == 1 && db->intx && db->seq_moved ? 2 : rc;
+}
+
 int
 mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
     const char *rule_id, const json_t *conditions, const char *pattern,
@@ -418,7 +444,7 @@ mstore_push_rule_put(struct mdb *db, const char *user_id, const char *kind,
 		prio++;
 	}
 	if (mdb_exec(db, MSTMT_PUSH_RULE_PUT, "sssisss", user_id, kind, rule_id, prio, cjs,
-	    pattern, ajs) == -1)
+	    pattern, ajs) == -1 || rules_bump(db) == -1)
 		goto fail;
 	if (mdb_commit(db) == -1)
 		goto out;
@@ -438,7 +464,7 @@ mstore_push_rule_del(struct mdb *db, const char *user_id, const char *kind,
 {
 	int64_t n = mdb_exec(db, MSTMT_PUSH_RULE_DEL, "sss", user_id, kind, rule_id);
 
-	return n < 0 ? -1 : n > 0;
+	return n < 0 || (n > 0 && rules_bump(db) == -1) ? -1 : n > 0;
 }
 
 int
@@ -446,7 +472,7 @@ mstore_push_rule_enable(struct mdb *db, const char *user_id, const char *kind,
     const char *rule_id, int enabled)
 {
 	return mdb_exec(db, MSTMT_PUSH_RULE_ENABLE, "sssi", user_id, kind, rule_id,
-	    (int64_t)(enabled != 0)) == -1 ? -1 : 0;
+	    (int64_t)(enabled != 0)) == -1 || rules_bump(db) == -1 ? -1 : 0;
 }
 
 int
@@ -458,8 +484,8 @@ mstore_push_rule_actions(struct mdb *db, const char *user_id, const char *kind,
 
 	if (js == NULL)
 		return -1;
-	rc = mdb_exec(db, MSTMT_PUSH_RULE_ACTIONS, "ssss", user_id, kind, rule_id, js) == -1 ?
-	    -1 : 0;
+	rc = mdb_exec(db, MSTMT_PUSH_RULE_ACTIONS, "ssss", user_id, kind, rule_id, js) == -1 ||
+	    rules_bump(db) == -1 ? -1 : 0;
 	free(js);
 	return rc;
 }

@@ -55,7 +55,7 @@ void	mreceipt_list_free(struct mreceipt *, size_t);
 /* A local member an event concerns, for push rule evaluation. */
 struct mpushmember {
 	char		*user_id;
-	char		*member_json;	/* the membership event, parsed only when needed */
+	char		*display_name;	/* its membership event's, or NULL */
 };
 
 /*
@@ -65,6 +65,17 @@ struct mpushmember {
 int	mstore_push_members(struct mdb *, const char *room_id, const char *invitee,
 	    const char *sender, struct mpushmember **out, size_t *outsz);
 void	mpushmember_list_free(struct mpushmember *, size_t);
+/*
+ * The versions of what push rule evaluation reads of room_id: its
+ * current state (members, their display names, power levels), which
+ * every write of it moves, and everyone's rules (moved by a room's
+ * purge too: a room joined again after one counts its state from 0
+ * again).  While both stay, what was read stays true.  1 with both set, 2 when the caller's
+ * transaction moved a version (which a rollback would take back: what
+ * it reads is not to be kept), 0 for an unknown room, or -1.
+ */
+int	mstore_push_seqs(struct mdb *, const char *room_id, int64_t *state_seq,
+	    int64_t *rules_seq);
 /* Joined members of room_id, or -1. */
 int64_t	mstore_push_member_count(struct mdb *, const char *room_id);
 /*
@@ -81,13 +92,12 @@ int	mstore_push_relation(struct mdb *, const char *event_id, char **relates_to,
 	    char **rel_type);
 
 /*
- * Records the notification of an event at stream for users[0..n), all
- * with the same outcome (actions as JSON text), in the caller's
- * transaction, a batch of users per statement.  0 or -1.
+ * Records the notifications of an event at stream, in the caller's
+ * transaction, in one statement: rows is a JSON array of [user_id,
+ * notify (0 or 1), highlight (0 or 1), actions as JSON text].  0 or -1.
  */
 int	mstore_push_actions_add(struct mdb *, const char *room_id, const char *event_id,
-	    int64_t stream, int notify, int highlight, const char *thread_id,
-	    const char *actions, int64_t ts, const char *const *users, size_t n);
+	    int64_t stream, const char *thread_id, int64_t ts, const json_t *rows);
 /*
  * Marks user_id's notifications in room_id up to stream read: those of
  * thread_id only, or every thread when NULL.  Rows changed, or -1.

@@ -58,6 +58,12 @@ mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
 int
 mstore_room_lock(struct mdb *db, const char *room_id)
 {
+	/*
+	 * SQLite's BEGIN IMMEDIATE holds the database's write lock already:
+	 * the row's update would only cost the rooms page in every commit.
+	 */
+	if (db->kind != MDB_POSTGRES)
+		return 0;
 	return mdb_exec(db, MSTMT_ROOM_LOCK, "s", room_id) < 0 ? -1 : 0;
 }
 
@@ -308,6 +314,10 @@ mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted
 		return -1;
 	rc = mstore_changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
 	free(js);
+	/* A redacted member event loses its display name: what push rules read. */
+	if (rc == 1 && mdb_exec(db, MSTMT_ROOM_STATE_BUMP_EVENT, "s", event_id) == -1)
+		rc = -1;
+	db->seq_moved = 1;
 	return rc;
 }
 
@@ -525,15 +535,18 @@ int
 mstore_cstate_del(struct mdb *db, const char *room_id, const char *type,
     const char *state_key)
 {
-	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ? -1 : 0;
+	db->seq_moved = 1;
+	return mdb_exec(db, MSTMT_CSTATE_DEL, "sss", room_id, type, state_key) < 0 ||
+	    mdb_exec(db, MSTMT_ROOM_STATE_BUMP, "s", room_id) < 0 ? -1 : 0;
 }
 
 int
 mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
     const char *state_key, const char *event_id, const char *membership)
 {
+	db->seq_moved = 1;
 	return mdb_exec(db, MSTMT_CSTATE_PUT, "sssss", room_id, type, state_key, event_id,
-	    membership) < 0 ? -1 : 0;
+	    membership) < 0 || mdb_exec(db, MSTMT_ROOM_STATE_BUMP, "s", room_id) < 0 ? -1 : 0;
 }
 
 /*
@@ -605,6 +618,29 @@ mstore_cstate_event(struct mdb *db, const char *room_id, const char *type,
 	}
 	if ((rc = mcur_next(c)) == 1)
 		ev = mstore_json_with_id(c);
+	if (rc == -1 || (rc == 1 && ev == NULL))
+		*err = 1;
+	mcur_free(c);
+	return ev;
+}
+
+json_t *
+mstore_cstate_pdu(struct mdb *db, const char *room_id, const char *type,
+    const char *state_key, int *err)
+{
+	struct mcur	*c;
+	const char	*js, *id;
+	json_t		*ev = NULL;
+	int		 rc;
+
+	*err = 0;
+	if ((c = mdb_query(db, MSTMT_CSTATE_GET_PDU, "sss", room_id, type, state_key)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	if ((rc = mcur_next(c)) == 1 && (js = mcur_text(c, 0)) != NULL &&
+	    (id = mcur_text(c, 1)) != NULL)
+		ev = mstore_pdu_shared(id, js);
 	if (rc == -1 || (rc == 1 && ev == NULL))
 		*err = 1;
 	mcur_free(c);

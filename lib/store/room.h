@@ -170,6 +170,15 @@ int	mstore_cstate_put(struct mdb *, const char *room_id, const char *type,
  */
 json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
 	    const char *state_key, int *err);
+/*
+ * The current state event as the auth rules read it: the stored PDU
+ * with its "event_id" and nothing else, NULL when absent; *err set on
+ * failure.  The result is a new reference to an object shared with
+ * other threads (parsed once while its stored text stays the same):
+ * read it, never change it.
+ */
+json_t	*mstore_cstate_pdu(struct mdb *, const char *room_id, const char *type,
+	    const char *state_key, int *err);
 /* The current state as a state map (see mstate_key_join): new reference, or NULL. */
 json_t	*mstore_cstate_map(struct mdb *, const char *room_id);
 int	mstore_cstate_del(struct mdb *, const char *room_id, const char *type,

@@ -10,11 +10,9 @@
 #define MPUSH_MEMBERS "c.room_id = $1 AND c.type = 'm.room.member'" \
 	" AND (c.membership = 'join' OR c.state_key = $2) AND c.state_key <> $3"
 
-/*
- * Notifications go in batches of MPUSH_BATCH users per statement, as the
- * VALUES list of an INSERT ... SELECT; unused slots are NULL and skipped.
- */
-#define MPUSH_BATCH	8
+/* The display name a member event's content gives, or NULL (MSEARCH_JSTR_*, stmts-search.h). */
+#define MPUSH_DISPLAYNAME_SQ	MSEARCH_JSTR_SQ("e.json", "displayname")
+#define MPUSH_DISPLAYNAME_PG	MSEARCH_JSTR_PG("e.json", "displayname")
 
 #define MSTMT_TABLE_PUSH \
 	/* \
@@ -45,7 +43,7 @@
 	    " FROM receipts WHERE room_id = $1 AND stream > $2 AND stream <= $3" \
 	    " AND receipt_type = 'm.read' ORDER BY event_id") \
 	/* evaluation: the members of an event, their number, their own rules */ \
-	X(MSTMT_PUSH_MEMBERS, "SELECT c.state_key, e.json FROM current_state c" \
+	X(MSTMT_PUSH_MEMBERS, "SELECT c.state_key, " MPUSH_DISPLAYNAME_SQ " FROM current_state c" \
 	    " JOIN users u ON u.user_id = c.state_key JOIN events e ON e.event_id = c.event_id" \
 	    " WHERE " MPUSH_MEMBERS " ORDER BY c.state_key") \
 	X(MSTMT_PUSH_MEMBER_COUNT, "SELECT COUNT(*) FROM current_state WHERE room_id = $1" \
@@ -54,13 +52,21 @@
 	    " p.actions, p.enabled FROM current_state c JOIN push_rules p" \
 	    " ON p.user_id = c.state_key WHERE " MPUSH_MEMBERS \
 	    " ORDER BY p.user_id, p.kind, p.priority DESC, p.rule_id") \
+	/* What the evaluation of room $1 read is still current while these stay. */ \
+	X(MSTMT_PUSH_SEQS, "SELECT r.state_seq, p.seq FROM rooms r, push_rules_seq p" \
+	    " WHERE r.room_id = $1 AND p.id = 1") \
+	X(MSTMT_PUSH_RULES_BUMP, "UPDATE push_rules_seq SET seq = seq + 1 WHERE id = 1") \
 	X(MSTMT_PUSH_RELATION, "SELECT relates_to, rel_type FROM event_relations" \
 	    " WHERE event_id = $1") \
+	/* \
+	 * Every notification of one event in one statement: $6 is a JSON \
+	 * array of [user_id, notify, highlight, actions as JSON text]. \
+	 */ \
 	X(MSTMT_PUSH_ACTIONS_ADD, "INSERT INTO event_push_actions (user_id, room_id, event_id," \
-	    " stream, notify, highlight, thread_id, actions, ts, is_read) SELECT v.column1, $1, $2," \
-	    " CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6, $7," \
-	    " CAST($8 AS BIGINT), 0 FROM (VALUES (CAST($9 AS TEXT)), ($10), ($11), ($12), ($13)," \
-	    " ($14), ($15), ($16)) AS v WHERE v.column1 IS NOT NULL ON CONFLICT DO NOTHING") \
+	    " stream, notify, highlight, thread_id, actions, ts, is_read) SELECT" \
+	    " json_extract(j.value, '$[0]'), $1, $2, $3, json_extract(j.value, '$[1]')," \
+	    " json_extract(j.value, '$[2]'), $4, json_extract(j.value, '$[3]'), $5, 0" \
+	    " FROM json_each($6) AS j WHERE j.type = 'array' ON CONFLICT DO NOTHING") \
 	/* Unread notifications of user $1 in room $2 up to stream $3 (of thread $4) become read. */ \
 	X(MSTMT_PUSH_READ, "UPDATE event_push_actions SET is_read = 1 WHERE user_id = $1" \
 	    " AND room_id = $2 AND is_read = 0 AND stream <= $3" \
@@ -134,6 +140,15 @@
 
 /* PostgreSQL's texts (see MSTMT_PG_ALL in stmts.h). */
 #define MSTMT_PG_PUSH \
+	P(MSTMT_PUSH_MEMBERS, "SELECT c.state_key, " MPUSH_DISPLAYNAME_PG " FROM current_state c" \
+	    " JOIN users u ON u.user_id = c.state_key JOIN events e ON e.event_id = c.event_id" \
+	    " WHERE " MPUSH_MEMBERS " ORDER BY c.state_key") \
+	P(MSTMT_PUSH_ACTIONS_ADD, "INSERT INTO event_push_actions (user_id, room_id, event_id," \
+	    " stream, notify, highlight, thread_id, actions, ts, is_read) SELECT j.value->>0, $1," \
+	    " $2, CAST($3 AS BIGINT), CAST(j.value->>1 AS BIGINT), CAST(j.value->>2 AS BIGINT)," \
+	    " $4, j.value->>3, CAST($5 AS BIGINT), 0" \
+	    " FROM jsonb_array_elements(CAST($6 AS jsonb)) AS j(value)" \
+	    " WHERE jsonb_typeof(j.value) = 'array' ON CONFLICT DO NOTHING") \
 	P(MSTMT_PUSHER_HTTP_OF, "SELECT user_id, app_id, pushkey FROM pushers" \
 	    " WHERE kind = 'http' AND user_id IN" \
 	    " (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))" \

@@ -35,6 +35,10 @@
 	/* Taking a room's row lock orders writers of one room (PostgreSQL); \
 	 * SQLite's BEGIN IMMEDIATE already holds the database's write lock. */ \
 	X(MSTMT_ROOM_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1") \
+	/* The version of a room's current state (migration 35). */ \
+	X(MSTMT_ROOM_STATE_BUMP, "UPDATE rooms SET state_seq = state_seq + 1 WHERE room_id = $1") \
+	X(MSTMT_ROOM_STATE_BUMP_EVENT, "UPDATE rooms SET state_seq = state_seq + 1" \
+	    " WHERE room_id = (SELECT room_id FROM events WHERE event_id = $1)") \
 	X(MSTMT_ROOM_SET_PUBLIC, "UPDATE rooms SET is_public = $2 WHERE room_id = $1") \
 	X(MSTMT_ROOM_LIST_PUBLIC, "SELECT room_id FROM rooms WHERE is_public = 1" \
 	    " AND room_id > $1 ORDER BY room_id LIMIT $2") \
@@ -123,6 +127,9 @@
 	X(MSTMT_CSTATE_GET, "SELECT event_id FROM current_state WHERE room_id = $1" \
 	    " AND type = $2 AND state_key = $3") \
 	X(MSTMT_CSTATE_GET_JSON, "SELECT " MEVENT_VIEW("e") " FROM current_state c JOIN events e" \
+	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
+	/* The write path's read of one state event: the PDU alone (mstore_cstate_pdu). */ \
+	X(MSTMT_CSTATE_GET_PDU, "SELECT e.json, e.event_id FROM current_state c JOIN events e" \
 	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
 	X(MSTMT_CSTATE_ALL, "SELECT " MEVENT_VIEW("e") " FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1") \

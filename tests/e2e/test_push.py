@@ -13,7 +13,7 @@ import time
 import nio
 import pytest
 
-from conftest import User, nio_clients, q
+from conftest import User, admin_login, nio_clients, q
 
 @pytest.fixture(scope="module")
 def people(stack):
@@ -547,3 +547,60 @@ def test_pushers(stack, people):
                  data={})
     alice.ok("POST", "/pushers/set", email)
     assert [p["kind"] for p in alice.ok("GET", "/pushers")["pushers"]] == ["email"]
+
+
+def test_evaluation_follows_state_and_members(stack, people):
+    """What evaluation reads of a room (members, display names, their number)
+    is kept between messages by each handler process (lib/push/event.c), and
+    must follow every change of the room's state at once: a new display name,
+    a redacted membership event, a member who joins."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    room = room_of(alice, bob)
+    member = "/rooms/%s/state/m.room.member/%s" % (q(room), q(alice.user_id))
+    me = alice.ok("GET", member)
+    alice.ok("PUT", member, dict(me, displayname="Quokka One"))
+    # Alice's own events read everything before them: count from here.
+    bob.send_text(room, "warm up the handler")
+    bob.send_text(room, "hi quokka one")
+    assert counts(sync(alice), room) == (2, 1)
+    alice.ok("PUT", member, dict(me, displayname="Wombat Two"))
+    bob.send_text(room, "hi quokka one")
+    assert counts(sync(alice), room) == (1, 0)
+    bob.send_text(room, "hi wombat two")
+    assert counts(sync(alice), room) == (2, 1)
+    # A redacted membership event has no display name left to match.
+    eid = [e["event_id"] for e in alice.ok("GET", "/rooms/%s/state" % q(room))
+           if e["type"] == "m.room.member" and e["state_key"] == alice.user_id][0]
+    alice.ok("PUT", "/rooms/%s/redact/%s/r%d" % (q(room), q(eid), os.getpid()),
+             {"reason": "test"})
+    alice.send_text(room, "reads the rest")
+    bob.send_text(room, "hi wombat two")
+    assert counts(sync(alice), room) == (1, 0)
+    # A member who joins is evaluated for the next message.
+    alice.room_post(room, "invite", carol.user_id)
+    carol.join(room)
+    bob.send_text(room, "hello everyone")
+    assert counts(sync(carol), room) == (1, 0)
+
+
+def test_evaluation_follows_another_process(stack, people):
+    """The versions evaluation keeps what it read under live in the database,
+    so a change made by another process is seen at the next message: here
+    myelin-admin-api deactivates a member (its leave is that process's
+    write), and the member count the default rules read falls to two, where
+    .m.rule.room_one_to_one adds a sound."""
+    alice, bob = people["alice"], people["bob"]
+    dave = User.register(stack, "pudave%d" % os.getpid())
+    admin = User(stack, admin_login(stack, "puadm%d" % os.getpid(), "pw-puadm"))
+    room = room_of(alice, bob, dave)
+    bob.send_text(room, "three of us")
+    bob.send_text(room, "still three")
+    n = alice.ok("GET", "/notifications?limit=1")["notifications"]
+    assert n[0]["event"]["content"]["body"] == "still three" and n[0]["actions"] == ["notify"]
+    status, body = admin.call("POST", "/_synapse/admin/v1/deactivate/" + q(dave.user_id), {})
+    assert status == 200, body
+    assert alice.membership(room, dave.user_id) == "leave"
+    bob.send_text(room, "two of us")
+    n = alice.ok("GET", "/notifications?limit=1")["notifications"]
+    assert n[0]["event"]["content"]["body"] == "two of us"
+    assert {"set_tweak": "sound", "value": "default"} in n[0]["actions"], n[0]

@@ -97,6 +97,53 @@ def test_message_past_the_burst_is_429_until_the_time_passes(fresh):
     limited(status, body, 10000)
 
 
+def test_refused_sends_spend_nothing(fresh):
+    """A send the room refuses (403, not a member; 404, no such room) takes
+    nothing from the burst: the limit is taken in the event's transaction, as
+    Synapse takes it only for an event it goes on to persist."""
+    u = user(fresh, "rlrefused")
+    other = user(fresh, "rlowner")
+    theirs = other.create_room()
+    room = u.create_room()
+    for i in range(4):
+        status, body = u.send(theirs, "not a member %d" % i)
+        assert (status, body.get("errcode")) == (403, "M_FORBIDDEN"), body
+        status, body = u.send("!nosuchroom%d:localhost" % i, "no room")
+        assert status in (403, 404), body
+    for i in range(3):
+        u.send_ok(room, "m%d" % i)
+    status, body, _ = raw(fresh, "PUT", C + "/rooms/%s/send/m.room.message/x1" % q(room),
+                          {"msgtype": "m.text", "body": "one too many"}, u.token)
+    limited(status, body, 10000)
+
+
+def test_retransmission_is_answered_past_the_limit(fresh):
+    """A client's retry of a send (the same txnId) is answered with the event
+    it sent even when the burst is spent, and spends nothing: Synapse answers
+    it from its transaction cache before any limit, and a client that lost
+    the first answer must not take a 429 for an event that is there."""
+    u = user(fresh, "rlretry")
+    room = u.create_room()
+    sent = []
+    for i in range(3):
+        status, body = u.send(room, "m%d" % i, txn="r%d" % i)
+        assert status == 200, body
+        sent.append(body["event_id"])
+    for i in range(3):
+        status, body = u.send(room, "m%d" % i, txn="r%d" % i)
+        assert (status, body.get("event_id")) == (200, sent[i]), body
+    assert [e["content"].get("body") for e in u.timeline(room)
+            if e["type"] == "m.room.message"] == ["m0", "m1", "m2"]
+    status, body = u.send(room, "one too many", txn="r3")
+    limited(status, body, 10000)
+    # A new event after the wait: the retries took nothing from the bucket.
+    fresh.clock.advance(body["retry_after_ms"])
+    status, body = u.send(room, "one more", txn="r4")
+    assert status == 200, body
+    status, body = u.send(room, "again too many", txn="r5")
+    limited(status, body, 10000)
+
+
 def test_login_brute_force_is_limited_per_account(fresh):
     user(fresh, "rlvictim")
     for i in range(3):
