@@ -1508,6 +1508,153 @@ w_versions(struct bench *b, const struct workload *w)
 	measure_rate(b, w, &l);
 }
 
+/*
+ * /sync of a user in N joined rooms (N = 20, 200, 1,000, 5 messages
+ * each; the rooms of a step are kept for the next): 5 initial syncs
+ * (timeout 0, each checked to hold the N rooms), then 20 incremental
+ * ones (timeout 0, each from the last next_batch) after one new message
+ * in one of the rooms, each checked to hold that room alone.  Memory of
+ * the stack after each step.
+ */
+#define SCALE_MAX	1000
+
+static int
+scale_step(struct bench *b, const struct workload *w, struct user *u, char **rooms,
+    long n, json_t *steps)
+{
+	struct load	 first = { .name = "sync_scale_initial" }, incr = { .name = "sync_scale_incr" };
+	json_t		*r = NULL, *step, *mem;
+	char		*since = NULL, *path, *e;
+	long		 st;
+	double		 t;
+	int		 i, rc = -1;
+
+	first.start = now();
+	for (i = 0; i < 5; i++) {
+		t = now();
+		r = NULL;
+		st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, u->token, &r);
+		if (st != 200 || (long)json_object_size(json_object_get(json_object_get(r,
+		    "rooms"), "join")) != n) {
+			failf(b, w, "initial sync at %ld rooms: status %ld, %zu rooms", n, st,
+			    json_object_size(json_object_get(json_object_get(r, "rooms"), "join")));
+			goto out;
+		}
+		lat_add(&first, (now() - t) * 1000);
+		first.ok++;
+		free(since);
+		since = next_batch(r);
+		json_decref(r);
+		r = NULL;
+	}
+	first.end = incr.start = now();
+	for (i = 0; i < 20; i++) {
+		json_t		*msg = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "one");
+		const char	*room = rooms[(i * 37) % n];	/* escaped */
+		json_t		*join;
+		char		*id;
+		int		 ok;
+
+		path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s-sc%ld-%d",
+		    room, b->prefix, n, i);
+		st = call(b, "PUT", path, msg, u->token, NULL);
+		free(path);
+		json_decref(msg);
+		if (st != 200) {
+			failf(b, w, "send at %ld rooms: status %ld", n, st);
+			goto out;
+		}
+		e = esc(b, since);
+		path = xasprintf("/_matrix/client/v3/sync?timeout=0&since=%s", e);
+		free(e);
+		t = now();
+		st = call(b, "GET", path, NULL, u->token, &r);
+		free(path);
+		join = json_object_get(json_object_get(r, "rooms"), "join");
+		id = curl_easy_unescape(slot(b, 0)->h, room, 0, NULL);
+		ok = json_object_size(join) == 1 && id != NULL && json_object_get(join, id) != NULL;
+		curl_free(id);
+		if (st != 200 || !ok) {
+			failf(b, w, "incremental sync at %ld rooms: status %ld, %zu rooms", n, st,
+			    json_object_size(join));
+			goto out;
+		}
+		lat_add(&incr, (now() - t) * 1000);
+		incr.ok++;
+		free(since);
+		since = next_batch(r);
+		json_decref(r);
+		r = NULL;
+	}
+	incr.end = now();
+	mem = mem_sample(b);
+	step = json_pack("{s:I,s:o,s:o,s:o}", "rooms", (json_int_t)n,
+	    "initial_ms", percentiles(&first), "incremental_ms", percentiles(&incr),
+	    "memory_after_kb", mem != NULL ? mem : json_null());
+	json_array_append_new(steps, step);
+	if (n == SCALE_MAX) {
+		json_object_set_new(b->out, "sync_initial_1000_ms", json_pack("{s:O,s:O}",
+		    "p50", json_object_get(json_object_get(step, "initial_ms"), "p50"),
+		    "p95", json_object_get(json_object_get(step, "initial_ms"), "p95")));
+		json_object_set_new(b->out, "sync_incr_ms", json_pack("{s:O,s:O}",
+		    "p50", json_object_get(json_object_get(step, "incremental_ms"), "p50"),
+		    "p95", json_object_get(json_object_get(step, "incremental_ms"), "p95")));
+	}
+	rc = 0;
+out:
+	json_decref(r);
+	free(since);
+	load_free(&first);
+	load_free(&incr);
+	return rc;
+}
+
+static void
+w_sync_scale(struct bench *b, const struct workload *w)
+{
+	static const long	 steps_n[] = { 20, 200, SCALE_MAX };
+	static const char *const names[] = { "sync_scale_setup20", "sync_scale_setup200",
+				     "sync_scale_setup1000" };
+	struct user	*u;
+	char		**rooms = calloc(SCALE_MAX, sizeof(*rooms));
+	json_t		*steps = json_array();
+	long		 have = 0, lo;
+	size_t		 k;
+
+	if (rooms == NULL)
+		die("out of memory");
+	if ((u = setup_user(b, w)) == NULL)
+		goto out;
+	for (k = 0; k < sizeof(steps_n) / sizeof(steps_n[0]); k++) {
+		struct load	 setup = { .name = names[k], .conc = 8, .prep = send_prep,
+				       .check = send_check };
+		long		 n = steps_n[k];
+
+		lo = have;
+		for (; have < n; have++)
+			if ((rooms[have] = setup_room(b, w, u, "private_chat")) == NULL)
+				goto out;
+		/* 5 messages in each new room. */
+		setup.items = (n - lo) * 5;
+		load_on(&setup, &u, 1, rooms + lo, n - lo);
+		run_load(b, &setup);
+		if (setup.errors > 0) {
+			failf(b, w, "set-up, %ld sends failed: %s", setup.errors, setup.err);
+			load_free(&setup);
+			goto out;
+		}
+		load_free(&setup);
+		if (scale_step(b, w, u, rooms, n, steps) == -1)
+			goto out;
+	}
+	json_object_set_new(b->details, w->name, json_pack("{s:O}", "steps", steps));
+out:
+	for (k = 0; k < SCALE_MAX; k++)
+		free(rooms[k]);
+	free(rooms);
+	json_decref(steps);
+}
+
 /* Long-polls. */
 
 #define LP_TIMEOUT_MS	6000	/* of each waiting /sync */
@@ -1738,6 +1885,7 @@ static const struct workload workloads[] = {
 	{ "versions", "versions_per_s", w_versions, NULL },
 	{ "longpoll", "longpoll_capacity", w_longpoll, NULL },
 	{ "sliding", "sliding_first_ms", w_sliding, NULL },
+	{ "sync_scale", "sync_incr_ms", w_sync_scale, NULL },
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
