@@ -50,7 +50,7 @@
 	    " AND e.stream <= m.stream))) AS t WHERE rn <= $4 ORDER BY room_id, stream") \
 	/* \
 	 * The same for an initial sync, bounded per room: for each of the \
-	 * user's rooms, the limit-th newest event it may have ($5: limit - \
+	 * user's rooms, the limit-th newest event it may have ($4: limit - \
 	 * 1, one indexed probe backwards), and the events from there on. \
 	 */ \
 	X(MSTMT_SYNC_TIMELINES_ALL, "WITH r AS MATERIALIZED (SELECT c.room_id," \
@@ -58,7 +58,7 @@
 	    " COALESCE((SELECT b.stream FROM events b WHERE b.room_id = c.room_id" \
 	    " AND b.stream > $2 AND b.stream <= $3 AND (c.membership = 'join'" \
 	    " OR b.stream <= m.stream) AND" MEVENT_SHOWN("b.") " ORDER BY b.stream DESC" \
-	    " LIMIT 1 OFFSET $5), 0) AS lo" \
+	    " LIMIT 1 OFFSET $4), 0) AS lo" \
 	    " FROM current_state c JOIN events m ON m.event_id = c.event_id" \
 	    " WHERE c.type = 'm.room.member' AND c.state_key = $1" \
 	    " AND c.membership IN ('join', 'leave', 'ban'))" \

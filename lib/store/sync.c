@@ -136,8 +136,8 @@ int
 mstore_sync_timelines_bounded(struct mdb *db, const char *user_id, int64_t from,
     int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES_ALL, "siiii", user_id, from, to,
-	    limit, limit > 0 ? limit - 1 : 0), out, outsz);
+	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES_ALL, "siii", user_id, from, to,
+	    limit > 0 ? limit - 1 : 0), out, outsz);
 }
 
 int
