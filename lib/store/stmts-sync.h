@@ -51,19 +51,21 @@
 	/* \
 	 * The same for an initial sync, bounded per room: for each of the \
 	 * user's rooms, the limit-th newest event it may have ($4: limit - \
-	 * 1, one indexed probe backwards), and the events from there on. \
+	 * 1, one indexed probe backwards; past $2 in any case), and the events \
+	 * from there on: one range of events_room_stream a room. \
 	 */ \
 	X(MSTMT_SYNC_TIMELINES_ALL, "WITH r AS MATERIALIZED (SELECT c.room_id," \
-	    " CASE WHEN c.membership = 'join' THEN $3 ELSE m.stream END AS upto," \
+	    " CASE WHEN c.membership = 'join' OR m.stream > $3 THEN $3" \
+	    " ELSE m.stream END AS upto," \
 	    " COALESCE((SELECT b.stream FROM events b WHERE b.room_id = c.room_id" \
 	    " AND b.stream > $2 AND b.stream <= $3 AND (c.membership = 'join'" \
 	    " OR b.stream <= m.stream) AND" MEVENT_SHOWN("b.") " ORDER BY b.stream DESC" \
-	    " LIMIT 1 OFFSET $4), 0) AS lo" \
+	    " LIMIT 1 OFFSET $4), CAST($2 AS BIGINT) + 1) AS lo" \
 	    " FROM current_state c JOIN events m ON m.event_id = c.event_id" \
 	    " WHERE c.type = 'm.room.member' AND c.state_key = $1" \
 	    " AND c.membership IN ('join', 'leave', 'ban'))" \
 	    " SELECT " MEVENT_COLS_E " FROM r JOIN events e ON e.room_id = r.room_id" \
-	    " AND e.stream > $2 AND e.stream >= r.lo AND e.stream <= r.upto AND e.stream <= $3" \
+	    " AND e.stream >= r.lo AND e.stream <= r.upto" \
 	    " AND" MEVENT_SHOWN("e.") " ORDER BY e.room_id, e.stream") \
 	/* Every state event of a state group, older links first. */ \
 	X(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
