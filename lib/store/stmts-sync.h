@@ -19,7 +19,8 @@
 	/* \
 	 * The user's memberships from current_state alone, and those whose \
 	 * event is past $2 with it and its position: an incremental sync \
-	 * reads the events of what changed only. \
+	 * reads the events of what changed only (from the stream: CROSS \
+	 * JOIN keeps SQLite's order). \
 	 */ \
 	X(MSTMT_SYNC_MEMBERSHIPS_LITE, "SELECT c.room_id, c.membership, c.event_id" \
 	    " FROM current_state c" \
@@ -27,9 +28,9 @@
 	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
 	    " AND f.event_id = c.event_id)") \
 	X(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, e.stream, " MEVENT_VIEW("e") \
-	    " FROM events e JOIN current_state c ON c.event_id = e.event_id" \
+	    " FROM events e CROSS JOIN current_state c WHERE c.event_id = e.event_id" \
 	    " AND c.room_id = e.room_id AND c.type = 'm.room.member' AND c.state_key = $1" \
-	    " WHERE e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1" \
+	    " AND e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1" \
 	    " AND NOT EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = $1" \
 	    " AND f.room_id = c.room_id AND f.event_id = c.event_id)") \
 	/* \
