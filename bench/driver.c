@@ -1508,10 +1508,171 @@ w_versions(struct bench *b, const struct workload *w)
 	measure_rate(b, w, &l);
 }
 
+/*
+ * /sync of a user in N joined rooms (N = 20, 200, 1,000, 5 messages
+ * each; the rooms of a step are kept for the next): 5 initial syncs
+ * (timeout 0, each checked to hold the N rooms), then 20 incremental
+ * ones (timeout 0, each from the last next_batch) after one new message
+ * in one of the rooms, each checked to hold that room alone.  Memory of
+ * the stack after each step.
+ */
+#define SCALE_MAX	1000
+
+static int
+scale_step(struct bench *b, const struct workload *w, struct user *u, char **rooms,
+    long n, json_t *steps)
+{
+	struct load	 first = { .name = "sync_scale_initial" }, incr = { .name = "sync_scale_incr" };
+	json_t		*r = NULL, *step, *mem;
+	char		*since = NULL, *path, *e;
+	long		 st;
+	double		 t;
+	int		 i, rc = -1;
+
+	first.start = now();
+	for (i = 0; i < 5; i++) {
+		t = now();
+		r = NULL;
+		st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, u->token, &r);
+		if (st != 200 || (long)json_object_size(json_object_get(json_object_get(r,
+		    "rooms"), "join")) != n) {
+			failf(b, w, "initial sync at %ld rooms: status %ld, %zu rooms", n, st,
+			    json_object_size(json_object_get(json_object_get(r, "rooms"), "join")));
+			goto out;
+		}
+		lat_add(&first, (now() - t) * 1000);
+		first.ok++;
+		free(since);
+		since = next_batch(r);
+		json_decref(r);
+		r = NULL;
+	}
+	first.end = incr.start = now();
+	for (i = 0; i < 20; i++) {
+		json_t		*msg = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "one");
+		const char	*room = rooms[(i * 37) % n];	/* escaped */
+		json_t		*join;
+		char		*id;
+		int		 ok;
+
+		path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s-sc%ld-%d",
+		    room, b->prefix, n, i);
+		st = call(b, "PUT", path, msg, u->token, NULL);
+		free(path);
+		json_decref(msg);
+		if (st != 200) {
+			failf(b, w, "send at %ld rooms: status %ld", n, st);
+			goto out;
+		}
+		e = esc(b, since);
+		path = xasprintf("/_matrix/client/v3/sync?timeout=0&since=%s", e);
+		free(e);
+		t = now();
+		st = call(b, "GET", path, NULL, u->token, &r);
+		free(path);
+		join = json_object_get(json_object_get(r, "rooms"), "join");
+		id = curl_easy_unescape(slot(b, 0)->h, room, 0, NULL);
+		ok = json_object_size(join) == 1 && id != NULL && json_object_get(join, id) != NULL;
+		curl_free(id);
+		if (st != 200 || !ok) {
+			failf(b, w, "incremental sync at %ld rooms: status %ld, %zu rooms", n, st,
+			    json_object_size(join));
+			goto out;
+		}
+		lat_add(&incr, (now() - t) * 1000);
+		incr.ok++;
+		free(since);
+		since = next_batch(r);
+		json_decref(r);
+		r = NULL;
+	}
+	incr.end = now();
+	mem = mem_sample(b);
+	step = json_pack("{s:I,s:o,s:o,s:o}", "rooms", (json_int_t)n,
+	    "initial_ms", percentiles(&first), "incremental_ms", percentiles(&incr),
+	    "memory_after_kb", mem != NULL ? mem : json_null());
+	json_array_append_new(steps, step);
+	if (n == SCALE_MAX) {
+		json_object_set_new(b->out, "sync_initial_1000_ms", json_pack("{s:O,s:O}",
+		    "p50", json_object_get(json_object_get(step, "initial_ms"), "p50"),
+		    "p95", json_object_get(json_object_get(step, "initial_ms"), "p95")));
+		json_object_set_new(b->out, "sync_incr_ms", json_pack("{s:O,s:O}",
+		    "p50", json_object_get(json_object_get(step, "incremental_ms"), "p50"),
+		    "p95", json_object_get(json_object_get(step, "incremental_ms"), "p95")));
+	}
+	rc = 0;
+out:
+	json_decref(r);
+	free(since);
+	load_free(&first);
+	load_free(&incr);
+	return rc;
+}
+
+/*
+ * send_check, but a 429 sends the same message again (same txnId) after
+ * a pause: the set-up sends thousands and a rare one is refused.
+ */
+static int
+scale_send_check(struct bench *b, struct load *l, struct slot *s, long status)
+{
+	if (status == 429 && s->step < 20) {
+		usleep(100000);
+		return 1;
+	}
+	return send_check(b, l, s, status);
+}
+
+static void
+w_sync_scale(struct bench *b, const struct workload *w)
+{
+	static const long	 steps_n[] = { 20, 200, SCALE_MAX };
+	static const char *const names[] = { "sync_scale_setup20", "sync_scale_setup200",
+				     "sync_scale_setup1000" };
+	struct user	*u;
+	char		**rooms = calloc(SCALE_MAX, sizeof(*rooms));
+	json_t		*steps = json_array();
+	long		 have = 0, lo;
+	size_t		 k;
+
+	if (rooms == NULL)
+		die("out of memory");
+	if ((u = setup_user(b, w)) == NULL)
+		goto out;
+	for (k = 0; k < sizeof(steps_n) / sizeof(steps_n[0]); k++) {
+		struct load	 setup = { .name = names[k], .conc = 8, .prep = send_prep,
+				       .check = scale_send_check };
+		long		 n = steps_n[k];
+
+		lo = have;
+		for (; have < n; have++)
+			if ((rooms[have] = setup_room(b, w, u, "private_chat")) == NULL)
+				goto out;
+		/* 5 messages in each new room. */
+		setup.items = (n - lo) * 5;
+		load_on(&setup, &u, 1, rooms + lo, n - lo);
+		run_load(b, &setup);
+		if (setup.errors > 0) {
+			failf(b, w, "set-up, %ld sends failed: %s", setup.errors, setup.err);
+			load_free(&setup);
+			goto out;
+		}
+		load_free(&setup);
+		if (scale_step(b, w, u, rooms, n, steps) == -1)
+			goto out;
+	}
+	json_object_set_new(b->details, w->name, json_pack("{s:O}", "steps", steps));
+out:
+	for (k = 0; k < SCALE_MAX; k++)
+		free(rooms[k]);
+	free(rooms);
+	json_decref(steps);
+}
+
 /* Long-polls. */
 
-#define LP_TIMEOUT_MS	6000	/* of each waiting /sync */
-#define LP_SAMPLE_S	3.0	/* memory is read this long after they start */
+#define LP_TIMEOUT_MS	30000	/* of each waiting /sync */
+#define LP_SAMPLE_S	15.0	/* memory is read, and wake-ups timed, this long after they start */
 
 static void
 lp_since_prep(struct bench *b, struct load *l, struct slot *s)
@@ -1542,36 +1703,180 @@ lp_since_check(struct bench *b, struct load *l, struct slot *s, long status)
 	return 0;
 }
 
+/* A long-poll ended: counted in l, one fewer active. */
+static void
+lp_done(struct load *l, struct slot *s, CURLcode cc, long *active)
+{
+	long st;
+
+	(*active)--;
+	lat_add(l, (s->t1 - s->t0) * 1000);
+	l->end = s->t1;
+	if ((st = status_of(s, cc)) == 200) {
+		l->ok++;
+		return;
+	}
+	l->errors++;
+	if (cc != CURLE_OK)
+		load_err(l, "%s", curl_easy_strerror(cc));
+	else
+		bad_reply(l, s, st);
+}
+
+#define LP_WAKES	20	/* sends whose wake-up is timed while the crowd waits */
+
+/* The pair whose wake-ups are timed: tx sends into room, rx long-polls from since. */
+struct lpwake {
+	struct user	*tx, *rx;
+	char		*room, *since;
+	struct slot	*rs, *xs;	/* rx's /sync, tx's send */
+};
+
 /*
- * --longpolls (1,000) /sync requests waiting at once, spread over the
+ * While the long-polls wait: LP_WAKES times, rx's /sync parks (20 ms
+ * given), tx sends into their room, and the time from the send leaving
+ * to rx's answer is a sample of wk.  Long-polls that end meanwhile go
+ * to l.  0, or -1 with the error in wk.
+ */
+static int	lp_wakes_run(struct bench *, struct lpwake *, struct load *, struct load *,
+		    long *);
+
+static int
+lp_wakes(struct bench *b, struct lpwake *pw, struct load *l, struct load *wk, long *active)
+{
+	CURLM	*crowd;
+	int	 rc;
+
+	/*
+	 * A multi handle of its own: curl's pass over 10,000 idle transfers
+	 * would be the figure otherwise.  The crowd's connections sit idle
+	 * meanwhile; their answers wait in the kernel.
+	 */
+	crowd = b->multi;
+	if ((b->multi = curl_multi_init()) == NULL)
+		die("cannot initialise libcurl");
+	rc = lp_wakes_run(b, pw, l, wk, active);
+	curl_multi_cleanup(b->multi);
+	b->multi = crowd;
+	return rc;
+}
+
+static int
+lp_wakes_run(struct bench *b, struct lpwake *pw, struct load *l, struct load *wk,
+    long *active)
+{
+	struct slot	*s;
+	CURLcode	 cc = CURLE_OK;
+	json_t		*r, *msg;
+	char		*path, *t;
+	double		 until, tsend, tsync;
+	int		 got_sync, got_send;
+
+	wk->start = now();
+	for (int k = 0; k < LP_WAKES; k++) {
+		path = sync_path(b, pw->since, 10000);
+		request(b, pw->rs, "GET", path, NULL, pw->rx->token);
+		free(path);
+		add(b, pw->rs);
+		until = now() + 0.02;
+		got_sync = 0;
+		while (!got_sync && now() < until && (s = drive(b, until, &cc)) != NULL) {
+			if (s == pw->rs)
+				got_sync = 1;
+			else
+				lp_done(l, s, cc, active);
+		}
+		if (got_sync) {
+			load_err(wk, "the /sync answered before the send");
+			return -1;
+		}
+		msg = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", "wake");
+		path = xasprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s-lpw-%d",
+		    pw->room, b->prefix, k);
+		request(b, pw->xs, "PUT", path, msg, pw->tx->token);
+		free(path);
+		json_decref(msg);
+		tsend = now();
+		add(b, pw->xs);
+		got_send = 0;
+		tsync = 0;
+		while (!got_sync || !got_send) {
+			if ((s = drive(b, FOREVER, &cc)) == NULL)
+				continue;
+			if (s == pw->xs) {
+				got_send = 1;
+				if (status_of(s, cc) != 200) {
+					bad_reply(wk, s, status_of(s, cc));
+					return -1;
+				}
+			} else if (s == pw->rs) {
+				got_sync = 1;
+				tsync = s->t1;
+				r = reply_json(s);
+				t = status_of(s, cc) == 200 && json_object_size(json_object_get(
+				    json_object_get(r, "rooms"), "join")) > 0 ? next_batch(r) : NULL;
+				json_decref(r);
+				if (t == NULL) {
+					load_err(wk, "a /sync returned without the event sent"
+					    " (HTTP %ld)", status_of(s, cc));
+					return -1;
+				}
+				free(pw->since);
+				pw->since = t;
+			} else
+				lp_done(l, s, cc, active);
+		}
+		lat_add(wk, (tsync - tsend) * 1000);
+		wk->ok++;
+	}
+	wk->end = now();
+	return 0;
+}
+
+/*
+ * --longpolls (10,000) /sync requests waiting at once, spread over the
  * users registered, each from its user's own since token: how many fail,
  * and the server's memory (--mem-cmd) while they wait.  Nothing wakes
- * them: they end at their timeout, 6 s.
+ * them: they end at their timeout, 30 s.  While they wait (15 s in, once
+ * the server has run each once and parked it), LP_WAKES
+ * sends into a room of two other users each wake its member's /sync:
+ * longpoll_wakeup_ms, from the send leaving to that answer.
  */
 static void
 w_longpoll(struct bench *b, const struct workload *w)
 {
 	struct load	 setup = { .name = "longpoll_setup", .prep = lp_since_prep,
 			       .check = lp_since_check };
-	struct load	 l = { .name = w->name };
+	struct load	 l = { .name = w->name }, wk = { .name = "longpoll_wakeup" };
+	struct lpwake	 pw = { NULL, NULL, NULL, NULL, NULL, NULL };
 	struct slot	*s;
-	json_t		*mem = NULL, *d;
+	json_t		*mem = NULL, *d, *dw, *r = NULL;
 	CURLcode	 cc = CURLE_OK;
 	long		 i, st, active = 0, waiting = 0;
 	double		 sample_at;
-	int		 sampled = 0;
+	int		 sampled = 0, woke = -1;
 	char		*path;
 
 	if (!have_users(b, w))
 		return;
+	/* The pair whose wake-ups are timed, in a room of their own. */
+	if ((pw.tx = setup_user(b, w)) == NULL || (pw.rx = setup_user(b, w)) == NULL ||
+	    (pw.room = setup_room(b, w, pw.tx, "public_chat")) == NULL ||
+	    setup_join(b, w, pw.rx, pw.room) == -1)
+		goto out;
+	st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, pw.rx->token, &r);
+	if (st != 200 || (pw.since = next_batch(r)) == NULL) {
+		setup_fail(b, w, "initial sync", st);
+		goto out;
+	}
+	pw.rs = slot(b, (int)b->nlongpolls);
+	pw.xs = slot(b, (int)b->nlongpolls + 1);
 	setup.items = b->nlive < b->nlongpolls ? b->nlive : b->nlongpolls;
 	run_load(b, &setup);
 	if (setup.errors > 0) {
 		failf(b, w, "set-up, initial /sync: %s", setup.err);
-		load_free(&setup);
-		return;
+		goto out;
 	}
-	load_free(&setup);
 	l.start = l.end = now();
 	for (i = 0; i < b->nlongpolls; i++) {
 		struct user *u = live_user(b, i);
@@ -1589,28 +1894,36 @@ w_longpoll(struct bench *b, const struct workload *w)
 			waiting = active;
 			mem = mem_sample(b);
 			sampled = 1;
+			woke = lp_wakes(b, &pw, &l, &wk, &active);
+			continue;
 		}
 		if ((s = drive(b, sampled ? FOREVER : sample_at, &cc)) == NULL)
 			continue;
-		active--;
-		lat_add(&l, (s->t1 - s->t0) * 1000);
-		l.end = s->t1;
-		if ((st = status_of(s, cc)) == 200) {
-			l.ok++;
-			continue;
-		}
-		l.errors++;
-		if (cc != CURLE_OK)
-			load_err(&l, "%s", curl_easy_strerror(cc));
-		else
-			bad_reply(&l, s, st);
+		lp_done(&l, s, cc, &active);
 	}
+	dw = json_incref(details(b, w, &wk));
 	d = details(b, w, &l);
 	json_object_set_new(d, "timeout_ms", json_integer(LP_TIMEOUT_MS));
+	json_object_set_new(d, "wakeup", dw);
 	json_object_set_new(b->out, w->figure, json_pack("{s:I,s:I,s:I,s:o}",
 	    "requests", (json_int_t)b->nlongpolls, "waiting", (json_int_t)waiting,
 	    "errors", (json_int_t)l.errors, "memory_kb", mem != NULL ? mem : json_null()));
+	if (woke == 0 && json_is_object(json_object_get(dw, "latency_ms")))
+		json_object_set_new(b->out, "longpoll_wakeup_ms", json_pack("{s:O,s:O}",
+		    "p50", json_object_get(json_object_get(dw, "latency_ms"), "p50"),
+		    "p95", json_object_get(json_object_get(dw, "latency_ms"), "p95")));
+	else {
+		json_object_set_new(b->out, "longpoll_wakeup_ms", json_null());
+		json_object_set_new(b->failed, "longpoll_wakeup_ms",
+		    json_string(wk.err[0] ? wk.err : "not measured"));
+	}
+out:
+	json_decref(r);
+	free(pw.room);
+	free(pw.since);
+	load_free(&setup);
 	load_free(&l);
+	load_free(&wk);
 }
 
 /*
@@ -1738,6 +2051,7 @@ static const struct workload workloads[] = {
 	{ "versions", "versions_per_s", w_versions, NULL },
 	{ "longpoll", "longpoll_capacity", w_longpoll, NULL },
 	{ "sliding", "sliding_first_ms", w_sliding, NULL },
+	{ "sync_scale", "sync_incr_ms", w_sync_scale, NULL },
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -1805,7 +2119,7 @@ main(int argc, char *argv[])
 	};
 	struct bench	 b = { .base = "http://127.0.0.1:8008", .concurrency = 64,
 			       .nusers = 200, .duration = 5, .nrooms = 50,
-			       .nlongpolls = 1000, .password = "bench-password-1" };
+			       .nlongpolls = 10000, .password = "bench-password-1" };
 	char		 want[NWORKLOADS];
 	char		*base;
 	size_t		 i, j;
@@ -1852,7 +2166,8 @@ main(int argc, char *argv[])
 	if (b.prefix == NULL)
 		b.prefix = xasprintf("b%lx%x", (long)time(NULL), (unsigned)getpid());
 
-	b.nslots = b.concurrency > b.nlongpolls ? b.concurrency : (int)b.nlongpolls;
+	/* Two more than the long-polls: longpoll's timed send and /sync. */
+	b.nslots = b.concurrency > b.nlongpolls + 2 ? b.concurrency : (int)b.nlongpolls + 2;
 	raise_nofile(b.nslots + 64L);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    (b.multi = curl_multi_init()) == NULL)

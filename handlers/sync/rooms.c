@@ -19,6 +19,14 @@
 #define SCAN_PAGE	50
 #define SCAN_MAX	1000
 
+/*
+ * An incremental sync reads the events stream from its token (what
+ * changed, whatever the number of rooms) when it spans at most this
+ * many events; past that (an initial sync, a client back after long),
+ * each room's window is read on its own (mstore_sync_timelines_bounded).
+ */
+#define SINCE_SCAN_MAX	20000
+
 /* What the filter asks of the events stream (spec: C-S API, "Filtering"). */
 struct evfilter {
 	const json_t	*room;		/* RoomFilter: rooms, not_rooms */
@@ -539,7 +547,7 @@ room_named(struct mreq *req, const char *room_id)
 static json_t *
 room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncmember *m,
     struct mevrow *rows, const unsigned char *vis, size_t n, int newly, int64_t upto,
-    const json_t *members, json_t *lazysent, int *empty)
+    json_t *members, json_t *lazysent, int *empty)
 {
 	struct mreq		*req = ctx->req;
 	const struct syncstate	*st = ctx->st;
@@ -591,6 +599,9 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 		size_t	 i;
 		int	 named;
 
+		/* An incremental sync reads the members of the rooms it sends only. */
+		if (r == NULL && !st->initial)
+			r = mstore_sync_room_members(req->db, m->room_id, members);
 		if ((named = room_named(req, m->room_id)) == -1 ||
 		    (sum = json_pack("{s:I,s:I}", "m.joined_member_count",
 		    (json_int_t)json_array_size(json_object_get(r, "join")),
@@ -685,10 +696,16 @@ collect(struct syncctx *ctx)
 	if (index == NULL || lazysent == NULL ||
 	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
 	    &ignore) == -1 ||
-	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) == -1 ||
+	    (st->initial || st->full_state ?
+	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) :
+	    mstore_sync_memberships_since(req->db, req->auth.user_id, from, &mem, &memsz)) == -1 ||
+	    (st->initial || to - from > SINCE_SCAN_MAX ?
+	    mstore_sync_timelines_bounded(req->db, req->auth.user_id, from, to, st->limit + 1,
+	    &rows, &rowsz) :
 	    mstore_sync_timelines(req->db, req->auth.user_id, from, to, st->limit + 1, &rows,
-	    &rowsz) == -1 ||
-	    (members = mstore_sync_members(req->db, req->auth.user_id)) == NULL ||
+	    &rowsz)) == -1 ||
+	    (members = st->initial ? mstore_sync_members(req->db, req->auth.user_id) :
+	    json_object()) == NULL ||
 	    (keep = calloc(rowsz > 0 ? rowsz : 1, 1)) == NULL ||
 	    mroom_vis_filter(req->db, req->auth.user_id, rows, rowsz, keep) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);

@@ -34,6 +34,8 @@
 #define READS_PER_EVENT	16		/* then other connections get a turn */
 #define MAX_EVENTS	256
 #define TRIM_AFTER	256	/* parked requests that make giving memory back worth it */
+#define TRIM_ANSWER	(256 * 1024)	/* an answer this large: give back after it */
+#define TRIM_EVERY_MS	1000	/* at most this often for large answers */
 /* The longest epoll wait: a fake clock moved forward is noticed within it. */
 #define WAIT_CAP_MS	1000
 /* How long accept(2) rests after running out of descriptors. */
@@ -111,6 +113,8 @@ struct aloop {
 	size_t			 heaplen;
 	size_t			 heapcap;
 	int			 trim;		/* many waited: give memory back once none do */
+	atomic_int		 big;		/* a worker sent a large answer since */
+	int64_t			 trimmed;	/* monotonic ms of the last trim for one */
 	size_t			 nconn;		/* connections alive */
 	/* The work queue: the loop appends, workers take from the head. */
 	pthread_mutex_t		 qlock;
@@ -842,6 +846,7 @@ serve(struct aworker *w, struct conn *c)
 	struct mreq	*req = &c->req;
 	struct mfcgi_io	 io = { c, conn_param, conn_read, conn_write };
 	struct mnotify	*n = L->srv->notify;
+	int		 big;
 
 	if (!c->prepared) {
 		mfcgi_req_init(req, L->srv, NULL);
@@ -890,16 +895,27 @@ serve(struct aworker *w, struct conn *c)
 	 * The worker writes, not the loop: nginx reads its upstreams at
 	 * once, so this rarely waits, and the answer is never copied again.
 	 */
+	big = c->out.len >= TRIM_ANSWER;
 	if (send_all(c->fd, &c->out, WRITE_TIMEOUT_MS) == -1) {
 		mlog_debug(req->id, "answer not sent: %s", strerror(errno));
 		conn_free(L, c);
 		return;
 	}
+	/*
+	 * A large answer (an initial /sync of a user in many rooms) built
+	 * and freed a heap's worth: the loop gives it back (see run).
+	 */
 	if (!c->in.keep || atomic_load(&L->stopping)) {
 		conn_free(L, c);
+		if (big) {
+			atomic_store(&L->big, 1);
+			wake_loop(L);
+		}
 		return;
 	}
 	conn_reset(L, c);
+	if (big)
+		atomic_store(&L->big, 1);
 	give_back(L, c);
 }
 
@@ -1016,6 +1032,12 @@ run(struct aloop *L)
 			L->trim = 1;
 		else if (L->heaplen == 0 && L->trim) {
 			L->trim = 0;
+			malloc_trim(0);
+		}
+		/* Parked requests or not: they hold little of a large answer's heap. */
+		if (atomic_load(&L->big) && mono_ms() - L->trimmed >= TRIM_EVERY_MS) {
+			atomic_store(&L->big, 0);
+			L->trimmed = mono_ms();
 			malloc_trim(0);
 		}
 	}

@@ -677,6 +677,20 @@ sort_user(const json_t *shared, json_t *chg, json_t *lft, const char *who)
 	    json_true());
 }
 
+/*
+ * The users sharing a room with user_id into *shared, once: read only
+ * when some change is to be sorted (an incremental sync of a user in
+ * many rooms with only a message new reads none of them).  0 or -1.
+ */
+static int
+shared_load(struct mdb *db, const char *user_id, json_t **shared)
+{
+	if (*shared == NULL && (*shared = set_of(mcur_json_strings(mdb_query(db,
+	    MSTMT_E2EE_SHARED, "s", user_id)))) == NULL)
+		return -1;
+	return 0;
+}
+
 int
 mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int64_t dl_to,
     int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left)
@@ -694,12 +708,10 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 	/* Nothing moved: no query at all (most syncs). */
 	if (dl_from >= dl_to && ev_from >= ev_to)
 		goto done;
-	if ((shared = set_of(mcur_json_strings(mdb_query(db, MSTMT_E2EE_SHARED, "s",
-	    user_id)))) == NULL)
-		goto out;
 	if (dl_from < dl_to) {
 		if ((users = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DL_CHANGED, "ii", dl_from,
-		    dl_to))) == NULL)
+		    dl_to))) == NULL ||
+		    (json_array_size(users) > 0 && shared_load(db, user_id, &shared) == -1))
 			goto out;
 		json_array_foreach(users, i, v)
 			if ((strcmp(json_string_value(v), user_id) == 0 ||
@@ -725,7 +737,8 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			json_array_append_new(moves, json_pack("[ss]", mcur_text(c, 0),
 			    mcur_text(c, 1)));
 		mcur_free(c);
-		if (r == -1)
+		if (r == -1 ||
+		    (json_array_size(moves) > 0 && shared_load(db, user_id, &shared) == -1))
 			goto out;
 		json_array_foreach(moves, i, mv) {
 			const char *room_id = json_string_value(json_array_get(mv, 0));

@@ -84,19 +84,23 @@
 	 * Presence (offline when never set) of the others joined to a room \
 	 * user $1 joined in events positions ($2, $3], and of those who \
 	 * joined a room of $1's in that range: from $1's memberships and the \
-	 * range's member events, never from whole member lists of old rooms. \
+	 * range's member events, never from whole member lists of old rooms \
+	 * (both halves read from the stream: CROSS JOIN keeps SQLite's order). \
 	 */ \
 	X(MSTMT_PRESENCE_NEWLY, "SELECT u.user_id, COALESCE(p.presence, 'offline')," \
 	    " p.status_msg, COALESCE(p.last_active_ts, 0) FROM (SELECT c.state_key AS user_id" \
-	    " FROM current_state me JOIN events me_e ON me_e.event_id = me.event_id" \
+	    " FROM events me_e CROSS JOIN current_state me" \
 	    " JOIN current_state c ON c.room_id = me.room_id AND c.type = 'm.room.member'" \
-	    " AND c.membership = 'join' WHERE me.type = 'm.room.member' AND me.state_key = $1" \
+	    " AND c.membership = 'join' WHERE me.event_id = me_e.event_id" \
+	    " AND me.room_id = me_e.room_id AND me.type = 'm.room.member' AND me.state_key = $1" \
+	    " AND me_e.type = 'm.room.member' AND me_e.state_key = $1" \
 	    " AND me.membership = 'join' AND me_e.stream > $2 AND me_e.stream <= $3" \
-	    " UNION SELECT c.state_key FROM events e JOIN current_state c" \
-	    " ON c.room_id = e.room_id AND c.type = e.type AND c.state_key = e.state_key" \
-	    " AND c.event_id = e.event_id AND c.membership = 'join' JOIN current_state me" \
-	    " ON me.room_id = e.room_id AND me.type = 'm.room.member' AND me.state_key = $1" \
-	    " AND me.membership = 'join' WHERE e.stream > $2 AND e.stream <= $3" \
+	    " UNION SELECT c.state_key FROM events e CROSS JOIN current_state c" \
+	    " CROSS JOIN current_state me" \
+	    " WHERE c.room_id = e.room_id AND c.type = e.type AND c.state_key = e.state_key" \
+	    " AND c.event_id = e.event_id AND c.membership = 'join'" \
+	    " AND me.room_id = e.room_id AND me.type = 'm.room.member' AND me.state_key = $1" \
+	    " AND me.membership = 'join' AND e.stream > $2 AND e.stream <= $3" \
 	    " AND e.type = 'm.room.member') AS u LEFT JOIN presence p ON p.user_id = u.user_id" \
 	    " WHERE u.user_id <> $1 ORDER BY u.user_id")
 

@@ -17,18 +17,57 @@
 	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
 	    " AND f.event_id = c.event_id)") \
 	/* \
+	 * The user's memberships from current_state alone, and those whose \
+	 * event is past $2 with it and its position: an incremental sync \
+	 * reads the events of what changed only (from the stream: CROSS \
+	 * JOIN keeps SQLite's order). \
+	 */ \
+	X(MSTMT_SYNC_MEMBERSHIPS_LITE, "SELECT c.room_id, c.membership, c.event_id" \
+	    " FROM current_state c" \
+	    " WHERE c.type = 'm.room.member' AND c.state_key = $1 AND NOT EXISTS (SELECT 1" \
+	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
+	    " AND f.event_id = c.event_id)") \
+	X(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, e.stream, " MEVENT_VIEW("e") \
+	    " FROM events e CROSS JOIN current_state c WHERE c.event_id = e.event_id" \
+	    " AND c.room_id = e.room_id AND c.type = 'm.room.member' AND c.state_key = $1" \
+	    " AND e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1" \
+	    " AND NOT EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = $1" \
+	    " AND f.room_id = c.room_id AND f.event_id = c.event_id)") \
+	/* \
 	 * The newest events in (from, to] of every room the user is in or \
-	 * left, at most limit per room (window function: SQLite 3.25+, \
-	 * PostgreSQL), never past the user's own leave or ban. \
+	 * left, at most limit per room, never past the user's own leave or \
+	 * ban.  For an incremental sync: the window function runs over the \
+	 * events since the token only, read from the stream (CROSS JOIN \
+	 * keeps SQLite's order: events first; PostgreSQL plans it as a join). \
 	 */ \
 	X(MSTMT_SYNC_TIMELINES, "SELECT * FROM (SELECT " MEVENT_COLS_E "," \
 	    " ROW_NUMBER() OVER (PARTITION BY e.room_id ORDER BY e.stream DESC) AS rn" \
-	    " FROM events e JOIN current_state c ON c.room_id = e.room_id" \
+	    " FROM events e CROSS JOIN current_state c CROSS JOIN events m" \
+	    " WHERE c.room_id = e.room_id" \
 	    " AND c.type = 'm.room.member' AND c.state_key = $1" \
-	    " JOIN events m ON m.event_id = c.event_id" \
-	    " WHERE e.stream > $2 AND e.stream <= $3 AND" MEVENT_SHOWN("e.") \
+	    " AND m.event_id = c.event_id" \
+	    " AND e.stream > $2 AND e.stream <= $3 AND" MEVENT_SHOWN("e.") \
 	    " AND (c.membership = 'join' OR (c.membership IN ('leave', 'ban')" \
 	    " AND e.stream <= m.stream))) AS t WHERE rn <= $4 ORDER BY room_id, stream") \
+	/* \
+	 * The same for an initial sync, bounded per room: for each of the \
+	 * user's rooms, the limit-th newest event it may have ($4: limit - \
+	 * 1, one indexed probe backwards; past $2 in any case), and the events \
+	 * from there on: one range of events_room_stream a room. \
+	 */ \
+	X(MSTMT_SYNC_TIMELINES_ALL, "WITH r AS MATERIALIZED (SELECT c.room_id," \
+	    " CASE WHEN c.membership = 'join' OR m.stream > $3 THEN $3" \
+	    " ELSE m.stream END AS upto," \
+	    " COALESCE((SELECT b.stream FROM events b WHERE b.room_id = c.room_id" \
+	    " AND b.stream > $2 AND b.stream <= $3 AND (c.membership = 'join'" \
+	    " OR b.stream <= m.stream) AND" MEVENT_SHOWN("b.") " ORDER BY b.stream DESC" \
+	    " LIMIT 1 OFFSET $4), CAST($2 AS BIGINT) + 1) AS lo" \
+	    " FROM current_state c JOIN events m ON m.event_id = c.event_id" \
+	    " WHERE c.type = 'm.room.member' AND c.state_key = $1" \
+	    " AND c.membership IN ('join', 'leave', 'ban'))" \
+	    " SELECT " MEVENT_COLS_E " FROM r JOIN events e ON e.room_id = r.room_id" \
+	    " AND e.stream >= r.lo AND e.stream <= r.upto" \
+	    " AND" MEVENT_SHOWN("e.") " ORDER BY e.room_id, e.stream") \
 	/* Every state event of a state group, older links first. */ \
 	X(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
 	    " UNION ALL SELECT g.prev_group, c.n + 1 FROM state_groups g JOIN chain c" \
@@ -36,6 +75,10 @@
 	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
 	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
 	    " ORDER BY c.n DESC") \
+	/* Joined and invited members of one room, for its summary. */ \
+	X(MSTMT_SYNC_ROOM_MEMBERS, "SELECT c.room_id, c.membership, c.state_key" \
+	    " FROM current_state c WHERE c.room_id = $1 AND c.type = 'm.room.member'" \
+	    " AND c.membership IN ('join', 'invite') ORDER BY c.state_key") \
 	/* Joined and invited members of the user's rooms, for summaries. */ \
 	X(MSTMT_SYNC_MEMBERS, "SELECT c.room_id, c.membership, c.state_key FROM current_state c" \
 	    " JOIN current_state me ON me.room_id = c.room_id AND me.type = 'm.room.member'" \

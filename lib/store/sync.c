@@ -49,6 +49,97 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 	return rc;
 }
 
+static int
+member_lite_row(struct mcur *c, void *elem)
+{
+	struct msyncmember *m = elem;
+
+	m->room_id = mcur_dup(c, 0);
+	m->membership = mcur_dup(c, 1);
+	m->stream = 0;		/* at or before since: see below */
+	m->event_id = mcur_dup(c, 2);
+	m->event = NULL;
+	m->sender = NULL;
+	return m->room_id == NULL || m->membership == NULL || m->event_id == NULL ? -1 : 0;
+}
+
+/* A changed membership: its room and event. */
+struct memchange {
+	char	*room_id;
+	int64_t	 stream;
+	json_t	*event;
+};
+
+static void
+memchange_fini(void *elem)
+{
+	struct memchange *m = elem;
+
+	free(m->room_id);
+	json_decref(m->event);
+}
+
+static int
+memchange_row(struct mcur *c, void *elem)
+{
+	struct memchange *m = elem;
+
+	m->room_id = mcur_dup(c, 0);
+	m->stream = mcur_int(c, 1);
+	m->event = mstore_event_view(c, 2);
+	return m->room_id == NULL || m->event == NULL ? -1 : 0;
+}
+
+int
+mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since,
+    struct msyncmember **out, size_t *outsz)
+{
+	struct msyncmember	*mem;
+	struct memchange	*ch;
+	void			*v = NULL, *w = NULL;
+	size_t			 n = 0, nch = 0;
+	json_t			*at;
+
+	*out = NULL;
+	*outsz = 0;
+	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_LITE, "s", user_id),
+	    sizeof(*mem), member_lite_row, member_fini, &v, &n) == -1)
+		return -1;
+	mem = v;
+	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, since),
+	    sizeof(*ch), memchange_row, memchange_fini, &w, &nch) == -1 ||
+	    (at = json_object()) == NULL) {
+		mstore_list_free(w, nch, sizeof(*ch), memchange_fini);
+		msyncmember_list_free(mem, n);
+		return -1;
+	}
+	ch = w;
+	for (size_t i = 0; i < n && nch > 0; i++)
+		json_object_set_new(at, mem[i].room_id, json_integer((json_int_t)i));
+	for (size_t k = 0; k < nch; k++) {
+		json_t *i = json_object_get(at, ch[k].room_id);
+
+		if (i == NULL)
+			continue;
+		mem[json_integer_value(i)].event = ch[k].event;
+		mem[json_integer_value(i)].stream = ch[k].stream;
+		ch[k].event = NULL;
+	}
+	json_decref(at);
+	mstore_list_free(ch, nch, sizeof(*ch), memchange_fini);
+	*out = mem;
+	*outsz = n;
+	return 0;
+}
+
+int
+mstore_sync_timelines_bounded(struct mdb *db, const char *user_id, int64_t from,
+    int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
+{
+	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES_ALL, "siii", user_id, from, to,
+	    limit > 0 ? limit - 1 : 0), out, outsz);
+}
+
 int
 mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     int64_t limit, struct mevrow **out, size_t *outsz)
@@ -101,6 +192,21 @@ members_row(struct mcur *c, json_t *out, void *arg)
 	if ((l = json_object_get(r, m)) != NULL)
 		json_array_append_new(l, json_string(mcur_text(c, 2)));
 	return 0;
+}
+
+json_t *
+mstore_sync_room_members(struct mdb *db, const char *room_id, json_t *into)
+{
+	json_t *r;
+
+	if ((r = mcur_json_fold(mdb_query(db, MSTMT_SYNC_ROOM_MEMBERS, "s", room_id),
+	    json_object(), members_row, NULL)) == NULL)
+		return NULL;
+	if (json_object_get(r, room_id) == NULL)
+		json_object_set_new(r, room_id, json_pack("{s:[],s:[]}", "join", "invite"));
+	json_object_update(into, r);
+	json_decref(r);
+	return json_object_get(into, room_id);
 }
 
 json_t *

@@ -22,12 +22,26 @@ int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmembe
 	    size_t *outsz);
 void	msyncmember_list_free(struct msyncmember *, size_t);
 /*
+ * The same list, with the event and stream only where it is past since
+ * (the rest have event NULL and stream 0): what an incremental sync
+ * reads.  0 or -1.
+ */
+int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t since,
+	    struct msyncmember **out, size_t *outsz);
+/*
  * The newest events in (from, to] of the user's joined rooms and, up to
  * the user's leave, of rooms left: at most limit per room, ordered by
  * room then stream.
  */
 int	mstore_sync_timelines(struct mdb *, const char *user_id, int64_t from, int64_t to,
 	    int64_t limit, struct mevrow **out, size_t *outsz);
+/*
+ * The same as mstore_sync_timelines, read room by room with an indexed
+ * probe for each room's window (for an initial sync, or a token so old
+ * that the stream since it is longer than the rooms' windows).
+ */
+int	mstore_sync_timelines_bounded(struct mdb *, const char *user_id, int64_t from,
+	    int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
 /* The state of a group as an object: state key -> event (with "event_id"). */
 json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
 /*
@@ -35,6 +49,12 @@ json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
  * {room_id: {"join": [user...], "invite": [user...]}}.  New reference.
  */
 json_t	*mstore_sync_members(struct mdb *, const char *user_id);
+/*
+ * The same for one room, added to into (an object of that shape); its
+ * entry ({"join": [], "invite": []} when it has none) borrowed from into,
+ * or NULL.
+ */
+json_t	*mstore_sync_room_members(struct mdb *, const char *room_id, json_t *into);
 
 /*
  * Lazy-loading room members (spec: C-S API, "Lazy-loading room members"):

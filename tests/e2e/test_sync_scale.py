@@ -1,0 +1,159 @@
+"""/sync that costs what changed (issue 14): an incremental sync reads the
+rooms that changed since its token, an initial sync reads each room's
+timeline window on its own.  What a client depends on either way: a room
+whose only news is a receipt, a tag or typing still appears; so do
+invites and leaves; a room with nothing new does not; the summary of a
+room sent counts its members now; an initial sync's timelines are each
+room's newest events, a left room's ending at the leave."""
+import json
+import os
+
+import pytest
+
+from conftest import C, User, q
+
+NROOMS = 30
+
+
+@pytest.fixture(scope="module")
+def world(stack):
+    """alice in NROOMS rooms, bob in the first 5 of them."""
+    tag = os.getpid()
+    alice = User.register(stack, "scalea%d" % tag)
+    bob = User.register(stack, "scaleb%d" % tag)
+    rooms = []
+    for i in range(NROOMS):
+        room = alice.create_room(preset="public_chat")
+        alice.send_text(room, "hello %d" % i)
+        if i < 5:
+            bob.join(room)
+        rooms.append(room)
+    return alice, bob, rooms
+
+
+def sync(user, since=None, **params):
+    if "filter" in params:
+        params["filter"] = json.dumps(params["filter"])
+    status, body = user.sync(since=since, timeout="0", **params)
+    assert status == 200, (status, body)
+    return body
+
+
+def joined(body):
+    return body["rooms"]["join"]
+
+
+def test_incremental_holds_the_changed_room_alone(world):
+    alice, bob, rooms = world
+    since = sync(alice)["next_batch"]
+    bob.send_text(rooms[3], "only here")
+    body = sync(alice, since)
+    assert list(joined(body)) == [rooms[3]]
+    sec = joined(body)[rooms[3]]
+    assert [e["content"]["body"] for e in sec["timeline"]["events"]] == ["only here"]
+    assert sec["summary"]["m.joined_member_count"] == 2
+    assert sec["unread_notifications"]["notification_count"] >= 0
+    # Nothing since: no room at all.
+    assert joined(sync(alice, body["next_batch"])) == {}
+
+
+def test_summary_counts_a_member_who_joined(world, stack):
+    alice, _, rooms = world
+    carol = User.register(stack, "scalec%d" % os.getpid())
+    since = sync(alice)["next_batch"]
+    carol.join(rooms[20])
+    sec = joined(sync(alice, since))[rooms[20]]
+    assert sec["summary"]["m.joined_member_count"] == 2
+    assert carol.user_id in sec["summary"].get("m.heroes", [])
+    assert any(e["type"] == "m.room.member" and e["state_key"] == carol.user_id
+               for e in sec["timeline"]["events"])
+
+
+def test_receipt_only_room_appears(world):
+    alice, bob, rooms = world
+    eid = alice.send_text(rooms[1], "read me")
+    since = sync(alice)["next_batch"]
+    bob.ok("POST", "/rooms/%s/receipt/m.read/%s" % (q(rooms[1]), q(eid)), {})
+    body = sync(alice, since)
+    assert list(joined(body)) == [rooms[1]]
+    eph = joined(body)[rooms[1]]["ephemeral"]["events"]
+    assert eph and eph[0]["type"] == "m.receipt"
+    assert bob.user_id in eph[0]["content"][eid]["m.read"]
+    assert joined(body)[rooms[1]]["timeline"]["events"] == []
+
+
+def test_tag_only_room_appears(world):
+    alice, _, rooms = world
+    since = sync(alice)["next_batch"]
+    alice.ok("PUT", "/user/%s/rooms/%s/tags/m.favourite" % (q(alice.user_id), q(rooms[25])),
+             {"order": 0.5})
+    body = sync(alice, since)
+    assert list(joined(body)) == [rooms[25]]
+    ad = joined(body)[rooms[25]]["account_data"]["events"]
+    assert [e["type"] for e in ad] == ["m.tag"]
+    assert "m.favourite" in ad[0]["content"]["tags"]
+
+
+def test_typing_only_room_appears(world):
+    alice, bob, rooms = world
+    since = sync(alice)["next_batch"]
+    bob.ok("PUT", "/rooms/%s/typing/%s" % (q(rooms[2]), q(bob.user_id)),
+           {"typing": True, "timeout": 30000})
+    body = sync(alice, since)
+    assert list(joined(body)) == [rooms[2]]
+    eph = joined(body)[rooms[2]]["ephemeral"]["events"]
+    assert {"type": "m.typing", "content": {"user_ids": [bob.user_id]}} in eph
+    bob.ok("PUT", "/rooms/%s/typing/%s" % (q(rooms[2]), q(bob.user_id)), {"typing": False})
+
+
+def test_invite_and_leave_appear(world):
+    alice, bob, rooms = world
+    since = sync(alice)["next_batch"]
+    other = bob.create_room(preset="private_chat")
+    bob.ok("POST", "/rooms/%s/invite" % q(other), {"user_id": alice.user_id})
+    alice.ok("POST", "/rooms/%s/leave" % q(rooms[10]), {})
+    body = sync(alice, since)
+    assert list(body["rooms"]["invite"]) == [other]
+    assert list(body["rooms"]["leave"]) == [rooms[10]]
+    assert rooms[10] not in joined(body)
+    tl = body["rooms"]["leave"][rooms[10]]["timeline"]["events"]
+    assert tl[-1]["type"] == "m.room.member" and tl[-1]["content"]["membership"] == "leave"
+    # The invite and the leave are news once.
+    later = sync(alice, body["next_batch"])
+    assert later["rooms"]["invite"] == {} and later["rooms"]["leave"] == {}
+    alice.ok("POST", "/rooms/%s/leave" % q(other), {})
+
+
+def test_initial_timelines_are_each_rooms_newest(world):
+    alice, bob, rooms = world
+    for i in range(15):
+        bob.send_text(rooms[4], "m%d" % i)
+    body = sync(alice)
+    assert len(joined(body)) >= NROOMS - 1
+    tl = joined(body)[rooms[4]]["timeline"]
+    assert tl["limited"] is True
+    assert [e["content"]["body"] for e in tl["events"]] == ["m%d" % i for i in range(5, 15)]
+    # A room with fewer events than the limit: all of them, from its create.
+    small = joined(body)[rooms[29]]["timeline"]
+    assert small["events"][0]["type"] == "m.room.create"
+    assert small["events"][-1]["content"]["body"] == "hello 29"
+    # A filter's limit bounds each window.
+    body = sync(alice, filter={"room": {"timeline": {"limit": 2}}})
+    for room in (rooms[4], rooms[29]):
+        assert len(joined(body)[room]["timeline"]["events"]) == 2
+    assert [e["content"]["body"] for e in joined(body)[rooms[4]]["timeline"]["events"]] == \
+        ["m13", "m14"]
+
+
+def test_initial_left_room_ends_at_the_leave(world):
+    alice, bob, rooms = world
+    room = rooms[0]
+    alice.send_text(room, "before leaving")
+    alice.ok("POST", "/rooms/%s/leave" % q(room), {})
+    for i in range(3):
+        bob.send_text(room, "after %d" % i)
+    body = sync(alice, filter={"room": {"include_leave": True}})
+    tl = body["rooms"]["leave"][room]["timeline"]["events"]
+    assert tl[-1]["type"] == "m.room.member" and tl[-1]["state_key"] == alice.user_id
+    assert "before leaving" in [e["content"].get("body") for e in tl]
+    assert not any(e["content"].get("body", "").startswith("after") for e in tl)
