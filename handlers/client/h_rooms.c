@@ -990,9 +990,10 @@ join_via(struct mreq *req)
 	json_decref(more);
 	json_array_foreach(list, i, v)
 		if (mfed_name_parse(json_string_value(v), &n) == -1) {
-			json_decref(list);
+			/* v is list's: the message first. */
 			mfcgi_fail(req, MERR_INVALID_PARAM, "Not a server name: %s",
 			    json_string_value(v));
+			json_decref(list);
 			return NULL;
 		}
 	return list;

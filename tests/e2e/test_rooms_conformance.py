@@ -279,3 +279,16 @@ def test_self_destruct_after_prunes_the_message(expiry_stack, uniq):
     assert [e for e in alice.timeline(room) if e["event_id"] == eid][0]["content"] == {}
     assert event_content(alice, room, kept)["body"] == "stays"
     assert alice.state(room, "org.example.s")[1] == {"org.matrix.self_destruct_after": at}
+
+
+# Joins ----------------------------------------------------------------
+
+@pytest.mark.parametrize("param", ["server_name", "via"])
+def test_join_with_a_bad_server_name_is_refused(alice, param):
+    """A join naming a server that is not a server name is 400
+    M_INVALID_PARAM, whose message names it (the handler once freed the
+    list before writing the message: under ASan the request died)."""
+    st, body = alice.call("POST", "/join/%s?%s=%s" % (
+        q("!nosuch:elsewhere.example"), param, q("not a server")), {})
+    assert st == 400 and body["errcode"] == "M_INVALID_PARAM", body
+    assert "not a server" in body["error"]
