@@ -51,6 +51,7 @@ main(int argc, char *argv[])
 		{ "delayed", t_delayed, MSTREAM__MAX, 0, 0 },
 		{ "media", t_media, MSTREAM__MAX, 0, 0 },
 		{ "retention", t_retention, MSTREAM__MAX, 0, 0 },
+		{ "cleanup", t_cleanup, MSTREAM__MAX, 0, 0 },
 	};
 	const size_t	 ntimers = sizeof(timers) / sizeof(timers[0]);
 	struct mdaemon	 d;

@@ -56,4 +56,11 @@ int64_t	t_media(struct mdb *, struct mnotify *, int64_t now);
 void	t_retention_init(const struct mconfig *);
 int64_t	t_retention(struct mdb *, struct mnotify *, int64_t now);
 
+/*
+ * Every five minutes, in batches: expired login and refresh tokens (and
+ * the access tokens of the latter), to-device transaction IDs older than
+ * a day, idle sliding-sync connections (timer-daemon/cleanup.c).
+ */
+int64_t	t_cleanup(struct mdb *, struct mnotify *, int64_t now);
+
 #endif

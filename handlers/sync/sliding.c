@@ -17,8 +17,6 @@
 #include "sync.h"
 
 #define MAX_TIMEOUT_MS		(5 * 60 * 1000)
-/* Connections unused this long are dropped, lazily, by the next request of anyone. */
-#define CONN_TTL_MS		(7LL * 24 * 3600 * 1000)
 #define MAX_CONN_ID		255
 #define MAX_ROOM_ID		255
 /* Heroes of an unnamed room, as Synapse (and /sync v2's m.heroes). */
@@ -257,13 +255,13 @@ setup(struct mreq *req, struct slstate **out)
 		goto out;
 	if (pos == NULL) {
 		if (mstore_sliding_conn_new(req->db, req->auth.user_id, dev, st->conn_id, now,
-		    now - CONN_TTL_MS, &st->conn) == -1) {
+		    mstore_sliding_expire_before(now), &st->conn) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}
 	} else {
 		found = mstore_sliding_conn_get(req->db, st->conn, req->auth.user_id, dev,
-		    st->conn_id, now - CONN_TTL_MS, &last, &acked);
+		    st->conn_id, mstore_sliding_expire_before(now), &last, &acked);
 		if (found == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
@@ -278,7 +276,8 @@ setup(struct mreq *req, struct slstate **out)
 			mfcgi_fail_as(req, 400, "M_UNKNOWN_POS", "Unknown position");
 			goto out;
 		}
-		if (mstore_sliding_ack(req->db, st->conn, seq, now, now - CONN_TTL_MS) == -1) {
+		if (mstore_sliding_ack(req->db, st->conn, seq, now,
+		    mstore_sliding_expire_before(now)) == -1) {
 			mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 			goto out;
 		}

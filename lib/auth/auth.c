@@ -99,7 +99,10 @@ mauth_session_new(struct mreq *req, const char *user_id, const char *device_id,
 			mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 			goto out;
 		}
-		if (mstore_refresh_add(req->db, rhash, user_id, dev, &rid) == -1)
+		/* Synapse's refresh_token_lifetime: each new refresh token's own. */
+		if (mstore_refresh_add(req->db, rhash, user_id, dev,
+		    req->conf->refresh_token_lifetime_ms > 0 ?
+		    mclock_now_ms() + req->conf->refresh_token_lifetime_ms : 0, &rid) == -1)
 			goto dberr;
 		until = mclock_now_ms() + req->conf->access_token_lifetime_ms;
 	}

@@ -43,6 +43,7 @@ static const struct ckey keys[] = {
 	{ "run_dir", C_PATH, OFF(run_dir), 0, 0 },
 	{ "log_level", C_LEVEL, OFF(log_level), 0, 0 },
 	{ "access_token_lifetime_ms", C_INT, OFF(access_token_lifetime_ms), 1000, INT64_C(31536000000) },
+	{ "refresh_token_lifetime_ms", C_INT, OFF(refresh_token_lifetime_ms), 0, INT64_C(31536000000) },
 	{ "max_body_bytes", C_INT, OFF(max_body_bytes), 1024, 100 * 1024 * 1024 },
 	{ "threads.client", C_INT, OFF(threads_client), 1, 256 },
 	{ "threads.admin", C_INT, OFF(threads_admin), 1, 256 },
@@ -470,7 +471,8 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 				    path, lineno, k, (long long)key->min, (long long)key->max);
 				break;
 			}
-			if (key->off == OFF(access_token_lifetime_ms) || key->off == OFF(max_body_bytes) ||
+			if (key->off == OFF(access_token_lifetime_ms) ||
+			    key->off == OFF(refresh_token_lifetime_ms) || key->off == OFF(max_body_bytes) ||
 			    key->off == OFF(max_upload_size) || key->off == OFF(max_image_pixels) ||
 			    key->off == OFF(max_spider_size) ||
 			    key->off == OFF(max_upload_size_per_user))

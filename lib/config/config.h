@@ -29,6 +29,7 @@ struct mconfig {
 	char		*run_dir;		/* sockets, pids, notify segment */
 	int		 log_level;		/* enum mlog_level */
 	int64_t		 access_token_lifetime_ms;	/* for refreshable tokens */
+	int64_t		 refresh_token_lifetime_ms;	/* 0: refresh tokens never expire */
 	int64_t		 max_body_bytes;
 	int		 threads_client;
 	int		 threads_admin;

@@ -341,10 +341,10 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 
 int
 mstore_refresh_add(struct mdb *db, const char *hash, const char *user_id,
-    const char *device_id, int64_t *id)
+    const char *device_id, int64_t expiry_ts, int64_t *id)
 {
-	return mcur_first_int(mdb_query(db, MSTMT_REFRESH_ADD, "sss", hash, user_id, device_id),
-	    id) == 1 ? 0 : -1;
+	return mcur_first_int(mdb_query(db, MSTMT_REFRESH_ADD, "sssi", hash, user_id, device_id,
+	    expiry_ts), id) == 1 ? 0 : -1;
 }
 
 int
@@ -366,7 +366,7 @@ mstore_refresh_use(struct mdb *db, const char *hash, int64_t *id, char **user_id
 
 	*id = 0;
 	*user_id = *device_id = NULL;
-	if ((c = mdb_query(db, MSTMT_REFRESH_USE, "s", hash)) == NULL)
+	if ((c = mdb_query(db, MSTMT_REFRESH_USE, "si", hash, mclock_now_ms())) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		*id = mcur_int(c, 0);

@@ -115,9 +115,12 @@ int	mstore_token_add(struct mdb *, const char *token_hash, const char *user_id,
 	    const char *device_id, int64_t valid_until_ms, int64_t refresh_id);
 int	mstore_token_get(struct mdb *, const char *token_hash, struct mtokeninfo *out);
 void	mtokeninfo_fini(struct mtokeninfo *);
-/* Stores a refresh token; *id receives its row id. 0 or -1. */
+/*
+ * Stores a refresh token that stops working at expiry_ts (0: never); *id
+ * receives its row id. 0 or -1.
+ */
 int	mstore_refresh_add(struct mdb *, const char *token_hash, const char *user_id,
-	    const char *device_id, int64_t *id);
+	    const char *device_id, int64_t expiry_ts, int64_t *id);
 /*
  * First request with an access token: marks it used and deletes the
  * refresh token its own refresh token replaced.  0 or -1.

@@ -4,6 +4,7 @@
 
 #include "json/json.h"
 #include "log/log.h"
+#include "clock/clock.h"
 #include "store/extern.h"
 
 /*
@@ -559,14 +560,16 @@ mstore_todevice_send(struct mdb *db, const char *sender, const char *sender_devi
 {
 	const char	*user_id, *device_id;
 	json_t		*devs, *content;
-	int64_t		 n;
+	int64_t		 n, now;
 	int		 own = !db->intx;
 
 	if (own && mdb_begin(db) == -1)
 		return -1;
 	/* A login-as token has no device: its transactions are scoped to "". */
-	if ((n = mdb_exec(db, MSTMT_E2EE_TXN_ADD, "sss", sender,
-	    sender_device != NULL ? sender_device : "", txn_id)) < 0)
+	now = mclock_now_ms();
+	if ((n = mdb_exec(db, MSTMT_E2EE_TXN_ADD, "sssii", sender,
+	    sender_device != NULL ? sender_device : "", txn_id, now,
+	    now - MSTORE_TXN_LIFETIME_MS)) < 0)
 		goto fail;
 	if (n == 0) {
 		if (own)

@@ -144,6 +144,14 @@ json_t		*mcur_json_strings(struct mcur *c);
 /* The count of rows mdb_exec changed as 1 (some), 0 (none) or -1: for setters. */
 int		 mstore_changed(int64_t n);
 /*
+ * Runs st (bound before and limit; it deletes at most limit rows and
+ * returns their ids) and dep (bound each id) in one transaction, the
+ * caller's if one is open (lib/store/cleanup.c).  The rows st deleted,
+ * or -1.
+ */
+int64_t		 mstore_clean_with(struct mdb *, enum mstmt st, enum mstmt dep,
+		    int64_t before, int64_t limit);
+/*
  * The writes of the current transaction concern id (a room or user ID):
  * its waiters wake for them.  A stream moved (mstore_moved) by a write
  * that names no topic wakes everyone; so do the streams other than

@@ -896,5 +896,21 @@ const struct mmigration mmigrations[] = {
 	  " seq BIGINT NOT NULL);"
 	  "INSERT INTO push_rules_seq (id, seq) VALUES (1, 0);",
 	  NULL },
+	/*
+	 * The cleanup timer of myelin-timerd (timer-daemon/cleanup.c):
+	 * to_device_txns gets the time a transaction ID was first seen
+	 * (0 for older rows, which the first run takes), refresh_tokens
+	 * the time a token stops working (NULL: never,
+	 * refresh_token_lifetime_ms), and the indexes the timer's batches
+	 * and the deletion of a refresh token's access tokens look up.
+	 */
+	{ 36, "cleanup-times",
+	  "ALTER TABLE to_device_txns ADD COLUMN created_ts BIGINT NOT NULL DEFAULT 0;"
+	  "CREATE INDEX to_device_txns_created ON to_device_txns (created_ts);"
+	  "ALTER TABLE refresh_tokens ADD COLUMN expiry_ts BIGINT;"
+	  "CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expiry_ts);"
+	  "CREATE INDEX access_tokens_refresh ON access_tokens (refresh_token_id);"
+	  "CREATE INDEX login_tokens_valid ON login_tokens (valid_until_ms);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

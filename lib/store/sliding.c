@@ -3,14 +3,32 @@
 
 #include "store/extern.h"
 
+/*
+ * What a request deletes on the way: the timer takes the rest
+ * (timer-daemon/cleanup.c), so a request's transaction stays short.
+ */
+#define SLIDING_EXPIRE_BATCH	100
+
+int64_t
+mstore_sliding_expire_before(int64_t now)
+{
+	return now - MSLIDING_CONN_TTL_MS;
+}
+
+int64_t
+mstore_sliding_expire(struct mdb *db, int64_t expire, int64_t limit)
+{
+	return mstore_clean_with(db, MSTMT_CLEAN_SLIDING_CONNS, MSTMT_CLEAN_SLIDING_ROOMS,
+	    expire, limit);
+}
+
 int
 mstore_sliding_conn_new(struct mdb *db, const char *user_id, const char *device_id,
     const char *conn_id, int64_t now, int64_t expire, int64_t *id)
 {
 	if (mdb_begin(db) == -1)
 		return -1;
-	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_EXPIRE, "i", expire) == -1 ||
-	    mdb_exec(db, MSTMT_SLIDING_CONN_EXPIRE, "i", expire) == -1 ||
+	if (mstore_sliding_expire(db, expire, SLIDING_EXPIRE_BATCH) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_ROOMS_DEL_KEY, "sss", user_id, device_id, conn_id) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_CONN_DEL_KEY, "sss", user_id, device_id, conn_id) == -1 ||
 	    mcur_first_int(mdb_query(db, MSTMT_SLIDING_CONN_ADD, "sssi", user_id, device_id,
@@ -45,8 +63,7 @@ mstore_sliding_ack(struct mdb *db, int64_t id, int64_t seq, int64_t now, int64_t
 {
 	if (mdb_begin(db) == -1)
 		return -1;
-	if (mdb_exec(db, MSTMT_SLIDING_ROOMS_EXPIRE, "i", expire) == -1 ||
-	    mdb_exec(db, MSTMT_SLIDING_CONN_EXPIRE, "i", expire) == -1 ||
+	if (mstore_sliding_expire(db, expire, SLIDING_EXPIRE_BATCH) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_ROOMS_DROP_AFTER, "ii", id, seq) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_ROOMS_PRUNE, "ii", id, seq) == -1 ||
 	    mdb_exec(db, MSTMT_SLIDING_CONN_ACK, "iii", id, seq, now) == -1) {

@@ -7,6 +7,21 @@
 
 struct mdb;
 
+/* A connection unused for a week goes (handlers/sync/sliding.c, myelin-timerd). */
+#define MSLIDING_CONN_TTL_MS	(7LL * 24 * 3600 * 1000)
+
+/*
+ * The rule of both the handler and the timer: the time before which a
+ * connection last used at it is expired, at now.
+ */
+int64_t	mstore_sliding_expire_before(int64_t now);
+/*
+ * Deletes at most limit connections last used before expire, with their
+ * rooms, in the caller's transaction or one of its own.  The number of
+ * connections deleted (0: none left), or -1.
+ */
+int64_t	mstore_sliding_expire(struct mdb *, int64_t expire, int64_t limit);
+
 /*
  * A new connection of (user_id, device_id, conn_id), replacing any
  * before it (a request without pos starts over), used at now: its ID in

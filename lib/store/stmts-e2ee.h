@@ -77,8 +77,14 @@
 	X(MSTMT_E2EE_ROOM_JOINED, "SELECT state_key FROM current_state WHERE room_id = $1" \
 	    " AND type = 'm.room.member' AND membership = 'join'") \
 	/* to-device */ \
-	X(MSTMT_E2EE_TXN_ADD, "INSERT INTO to_device_txns (user_id, device_id, txn_id)" \
-	    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING") \
+	/* \
+	 * A transaction ID first seen at $4; one seen before $5 (24 h ago) \
+	 * counts as new, whether or not the cleanup timer took it yet. \
+	 */ \
+	X(MSTMT_E2EE_TXN_ADD, "INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts)" \
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, device_id, txn_id)" \
+	    " DO UPDATE SET created_ts = excluded.created_ts" \
+	    " WHERE to_device_txns.created_ts < $5") \
 	X(MSTMT_E2EE_TXN_DEL_DEVICE, "DELETE FROM to_device_txns WHERE user_id = $1" \
 	    " AND device_id = $2") \
 	X(MSTMT_E2EE_DEVICE_IDS, "SELECT device_id FROM devices WHERE user_id = $1" \

@@ -28,9 +28,6 @@
 	X(MSTMT_SLIDING_ROOM_PUT, "INSERT INTO sliding_rooms (conn, room_id, seq, stream, config)" \
 	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conn, room_id, seq) DO UPDATE" \
 	    " SET stream = excluded.stream, config = excluded.config") \
-	X(MSTMT_SLIDING_ROOMS_EXPIRE, "DELETE FROM sliding_rooms WHERE conn IN (SELECT id" \
-	    " FROM sliding_conns WHERE used_ts < $1)") \
-	X(MSTMT_SLIDING_CONN_EXPIRE, "DELETE FROM sliding_conns WHERE used_ts < $1") \
 	/* \
 	 * Per room of the user's memberships, the newest shown event of \
 	 * Synapse's bump_event_types (SLIDING_SYNC_DEFAULT_BUMP_EVENT_TYPES): \

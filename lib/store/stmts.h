@@ -66,11 +66,15 @@
 	X(MSTMT_TOKEN_DEL_USER, "DELETE FROM access_tokens WHERE user_id = $1") \
 	X(MSTMT_TOKEN_DEL_USER_EXCEPT, "DELETE FROM access_tokens WHERE user_id = $1" \
 	    " AND device_id <> $2") \
-	X(MSTMT_REFRESH_ADD, "INSERT INTO refresh_tokens (token_hash, user_id, device_id)" \
-	    " VALUES ($1, $2, $3) RETURNING id") \
-	/* The no-op SET takes the row's lock, so that two uses of one token queue. */ \
+	/* expiry_ts $4: 0 for none (refresh_token_lifetime_ms unset). */ \
+	X(MSTMT_REFRESH_ADD, "INSERT INTO refresh_tokens (token_hash, user_id, device_id," \
+	    " expiry_ts) VALUES ($1, $2, $3, NULLIF(CAST($4 AS BIGINT), 0)) RETURNING id") \
+	/* \
+	 * The no-op SET takes the row's lock, so that two uses of one token \
+	 * queue; a token past its expiry is as unknown as a deleted one. \
+	 */ \
 	X(MSTMT_REFRESH_USE, "UPDATE refresh_tokens SET next_id = next_id WHERE token_hash = $1" \
-	    " RETURNING id, user_id, device_id, next_id") \
+	    " AND (expiry_ts IS NULL OR expiry_ts > $2) RETURNING id, user_id, device_id, next_id") \
 	X(MSTMT_REFRESH_LINK, "UPDATE refresh_tokens SET next_id =" \
 	    " (SELECT id FROM refresh_tokens WHERE token_hash = $2) WHERE id = $1") \
 	X(MSTMT_REFRESH_DEL_ID, "DELETE FROM refresh_tokens WHERE id = $1") \
@@ -133,6 +137,7 @@
 #include "store/stmts-sliding.h"
 #include "store/stmts-metrics.h"
 #include "store/stmts-retention.h"
+#include "store/stmts-cleanup.h"
 
 /* Every table of statements, one per noun. */
 #define MSTMT_ALL \
@@ -162,6 +167,7 @@
 	MSTMT_TABLE_SLIDING \
 	MSTMT_TABLE_METRICS \
 	MSTMT_TABLE_RETENTION \
+	MSTMT_TABLE_CLEANUP \
 	/* a table more is one line more above, each ending in a backslash */
 
 /*

@@ -93,5 +93,6 @@ enum mdb_err	 mdb_error(const struct mdb *);
 #include "store/synapse.h"
 #include "store/synimport.h"
 #include "store/retention.h"
+#include "store/cleanup.h"
 
 #endif
