@@ -256,13 +256,13 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_exists(db, "@nobody:test") == 0);
 
 	/* RETURNING gives the new id and the changed row; a deleted row is gone. */
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_ADD, "sss", rt1, alice, "DEV")) != NULL);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_ADD, "sssi", rt1, alice, "DEV", (int64_t)0)) != NULL);
 	CHECK(mcur_next(c) == 1);
 	CHECK((id = mcur_int(c, 0)) > 0);
 	CHECK(mcur_next(c) == 0);
 	mcur_free(c);
 	c = NULL;
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "s", rt1)) != NULL);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "si", rt1, (int64_t)0)) != NULL);
 	CHECK(mcur_next(c) == 1);
 	CHECK(mcur_int(c, 0) == id);
 	CHECK(mcur_text(c, 1) != NULL && strcmp(mcur_text(c, 1), alice) == 0);
@@ -272,7 +272,7 @@ run(enum mdb_backend kind, const char *database)
 	mcur_free(c);
 	c = NULL;
 	CHECK(mdb_exec(db, MSTMT_REFRESH_DEL_ID, "i", id) == 1);
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "s", rt1)) != NULL);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_USE, "si", rt1, (int64_t)0)) != NULL);
 	CHECK(mcur_next(c) == 0);
 	mcur_free(c);
 	c = NULL;
@@ -282,7 +282,7 @@ run(enum mdb_backend kind, const char *database)
 	 * returns the previous statement's count, as sqlite3_changes64()
 	 * is only updated once the statement runs to its end.
 	 */
-	CHECK((c = mdb_query(db, MSTMT_REFRESH_ADD, "sss", rt2, alice, "DEV")) != NULL);
+	CHECK((c = mdb_query(db, MSTMT_REFRESH_ADD, "sssi", rt2, alice, "DEV", (int64_t)0)) != NULL);
 	mcur_free(c);
 	c = NULL;
 	CHECK(mdb_exec(db, MSTMT_REFRESH_DEL_USER, "s", alice) == 1);
