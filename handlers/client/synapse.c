@@ -250,7 +250,7 @@ static const mhandler g_alias[] = { h_syn_alias };
 static const mhandler g_public[] = { h_syn_public_rooms };
 static const mhandler g_joined[] = { h_syn_joined_rooms };
 
-#define GROUP(name, v)	{ name, v, sizeof(v) / sizeof(v[0]) }
+#define GROUP(name, v)	{ (name), (v), sizeof(v) / sizeof((v)[0]) }
 
 static const struct mroute_group syn_groups[] = {
 	GROUP("profile", g_profile),

@@ -316,14 +316,14 @@ msyn_public_rooms(struct mdb *db)
 	all = mcur_json_array(mdb_query(db, MSTMT_SYN_PUBLIC_ROOMS, ""), public_room);
 	if (all == NULL || (n = json_array_size(all)) < 2)
 		return all;
-	if ((v = calloc(n, sizeof(*v))) == NULL || (out = json_array()) == NULL) {
+	if ((v = calloc(n, sizeof(json_t *))) == NULL || (out = json_array()) == NULL) {
 		free(v);
 		json_decref(all);
 		return NULL;
 	}
 	for (i = 0; i < n; i++)
 		v[i] = json_array_get(all, i);
-	qsort(v, n, sizeof(*v), public_cmp);
+	qsort(v, n, sizeof(json_t *), public_cmp);
 	for (i = 0; i < n; i++)
 		if (json_array_append(out, v[i]) == -1) {
 			json_decref(out);
