@@ -9,6 +9,7 @@
 #include "relations.h"
 #include "rooms.h"
 #include "search.h"
+#include "sandbox/sandbox.h"
 
 #define C "/_matrix/client/v3"
 
@@ -254,6 +255,7 @@ static const struct mapp app = {
 	.nginx_extra = client_nginx_extra,
 	.body_optional = body_optional,
 	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
+	.sandbox = MSANDBOX_NET,
 };
 
 int

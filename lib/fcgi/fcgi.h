@@ -214,6 +214,12 @@ struct mapp {
 	struct mdb		*(*db_open)(const struct mconfig *);
 	/* The signing key file to load (needs_key), NULL: signing_key_path. */
 	const char		*(*key_path)(const struct mconfig *);
+	/*
+	 * What the program touches once serving beyond the common paths
+	 * (MSANDBOX_NET, _MEDIA, _EXEC, _UPLOAD of sandbox/sandbox.h):
+	 * the loop restricts it to that before its threads start.
+	 */
+	int			 sandbox;
 };
 
 /*
