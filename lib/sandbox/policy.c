@@ -1,4 +1,6 @@
 /* What a myelin program may touch once started: built from its config and its needs. */
+#include <sys/stat.h>
+
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,25 @@ allow_dir_of(struct msandbox *sb, const char *path, int access)
 	return rc;
 }
 
+/*
+ * The directory SQLite puts its temp files in (large sorts, statement
+ * journals): the first of these that is a directory it may write, as
+ * its unix VFS chooses; only that one, not every candidate.
+ */
+static const char *
+sqlite_tmpdir(void)
+{
+	const char	*dirs[] = { getenv("SQLITE_TMPDIR"), getenv("TMPDIR"),
+			    "/var/tmp", "/usr/tmp", "/tmp" };
+	struct stat	 st;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] != NULL && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    access(dirs[i], W_OK | X_OK) == 0)
+			return dirs[i];
+	return NULL;
+}
+
 /* Off by config, or by MYELIN_SANDBOX=0 (or "off", "no") in the environment. */
 static int
 is_off(const struct mconfig *conf)
@@ -54,7 +75,6 @@ int
 msandbox_config(struct msandbox *sb, const struct mconfig *conf, const char *sockpath,
     int flags)
 {
-	const char	*tmp = getenv("TMPDIR");
 	size_t		 i;
 	int		 rc = 0;
 
@@ -65,10 +85,20 @@ msandbox_config(struct msandbox *sb, const struct mconfig *conf, const char *soc
 		rc |= msandbox_allow(sb, common_r[i], MSANDBOX_R);
 	rc |= msandbox_allow(sb, "/dev/null", MSANDBOX_R | MSANDBOX_W);
 	rc |= msandbox_allow(sb, conf->path, MSANDBOX_R);
+	/* The tests' fake clock (lib/clock), mapped at its first reading. */
+	rc |= msandbox_allow(sb, getenv("MYELIN_FAKE_CLOCK"), MSANDBOX_R);
 	rc |= msandbox_allow(sb, conf->run_dir, MSANDBOX_R | MSANDBOX_W);
 	/* The socket is removed at stop; beside it, nginx's body files (MSANDBOX_UPLOAD). */
 	if (sockpath != NULL && strchr(sockpath, '/') != NULL) {
 		rc |= allow_dir_of(sb, sockpath, MSANDBOX_R | MSANDBOX_W);
+		/*
+		 * A handler that stays root (user = root) is one whose nginx
+		 * layout hands over body files (lib/fcgi/nginx.c) from a
+		 * client_body_temp_path of nginx's configuration, which it
+		 * cannot know: landlock would refuse every upload.
+		 */
+		if ((flags & MSANDBOX_UPLOAD) && geteuid() == 0)
+			sb->no_landlock = "running as root, nginx's body files may be anywhere";
 		if (flags & MSANDBOX_UPLOAD) {
 			char *p, *q = NULL;
 
@@ -92,11 +122,8 @@ msandbox_config(struct msandbox *sb, const struct mconfig *conf, const char *soc
 	if (conf->synapse_database != NULL && conf->synapse_db_backend == MDB_SQLITE)
 		rc |= allow_dir_of(sb, conf->synapse_database, MSANDBOX_R | MSANDBOX_W);
 	if (conf->db_backend == MDB_SQLITE ||
-	    (conf->synapse_database != NULL && conf->synapse_db_backend == MDB_SQLITE)) {
-		rc |= msandbox_allow(sb, tmp, MSANDBOX_R | MSANDBOX_W);
-		rc |= msandbox_allow(sb, "/var/tmp", MSANDBOX_R | MSANDBOX_W);
-		rc |= msandbox_allow(sb, "/tmp", MSANDBOX_R | MSANDBOX_W);
-	}
+	    (conf->synapse_database != NULL && conf->synapse_db_backend == MDB_SQLITE))
+		rc |= msandbox_allow(sb, sqlite_tmpdir(), MSANDBOX_R | MSANDBOX_W);
 	if (flags & MSANDBOX_MEDIA) {
 		rc |= msandbox_allow(sb, conf->media_path, MSANDBOX_R | MSANDBOX_W);
 		rc |= msandbox_allow(sb, conf->synapse_media_store, MSANDBOX_R | MSANDBOX_W);

@@ -204,6 +204,7 @@ msandbox_apply(const struct msandbox *sb, struct msandbox_status *out)
 {
 	struct msandbox_status	 st;
 	const char		*why = NULL;
+	int			 serr = 0;
 
 	memset(&st, 0, sizeof(st));
 	if (sb->off) {
@@ -224,20 +225,33 @@ msandbox_apply(const struct msandbox *sb, struct msandbox_status *out)
 	}
 	if ((st.landlock_abi = msandbox_landlock_abi()) == 0)
 		why = st.why = "unavailable";
+	else if (sb->no_landlock != NULL) {
+		why = st.why = sb->no_landlock;
+		mlog_info(NULL, "sandbox: landlock left out: %s", why);
+	}
 	else if (landlock(sb, st.landlock_abi, &why) == 0)
 		st.landlock = 1;
 	else
 		st.why = why;
 	if (msandbox_seccomp(sb->exec) == 0)
 		st.seccomp = 1;
-	else if (st.why == NULL)
-		st.why = "seccomp refused";
+	else {
+		serr = errno;
+		if (st.why == NULL)
+			st.why = "seccomp refused";
+	}
+	if (sb->no_landlock != NULL && st.seccomp) {
+		mlog_info(NULL, "sandbox: seccomp on%s", sb->exec ? "" : ", no exec");
+		if (out != NULL)
+			*out = st;
+		return 0;
+	}
 	if (st.landlock && st.seccomp)
 		mlog_info(NULL, "sandbox: landlock ABI %d (%zu paths), seccomp on%s",
 		    st.landlock_abi, sb->pathsz, sb->exec ? "" : ", no exec");
 	else
 		mlog_warn(NULL, "sandbox: landlock %s, seccomp %s: carrying on with what holds",
-		    st.landlock ? "on" : why, st.seccomp ? "on" : strerror(errno));
+		    st.landlock ? "on" : why, st.seccomp ? "on" : strerror(serr));
 	if (out != NULL)
 		*out = st;
 	return st.landlock && st.seccomp ? 0 : -1;

@@ -25,6 +25,7 @@ struct msandbox_path {
 struct msandbox {
 	int			 off;		/* sandbox = off, or MYELIN_SANDBOX=0 */
 	int			 exec;		/* execve/execveat allowed */
+	const char		*no_landlock;	/* why the policy leaves landlock out, or NULL */
 	struct msandbox_path	*paths;
 	size_t			 pathsz;
 	size_t			 pathmax;
