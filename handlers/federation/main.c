@@ -67,7 +67,7 @@ static const struct mapp app = {
 	.locationsz = sizeof(locations) / sizeof(locations[0]),
 	.needs_key = 1,
 	.mode = federation_synapse_mode,
-	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_KEY,
 };
 
 int

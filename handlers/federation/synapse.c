@@ -53,7 +53,7 @@ static const struct mapp syn_app = {
 	.nginx_extra = mfcgi_nginx_well_known,
 	.db_open = msyn_open,
 	.key_path = syn_key_path,
-	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_KEY,
 };
 
 const struct mapp *

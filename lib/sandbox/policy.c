@@ -137,6 +137,24 @@ msandbox_config(struct msandbox *sb, const struct mconfig *conf, const char *soc
 		rc |= msandbox_allow(sb, conf->url_preview_ca_file, MSANDBOX_R);
 		rc |= msandbox_allow(sb, conf->appservice_ca_file, MSANDBOX_R);
 	}
+	if (flags & MSANDBOX_KEY) {
+		const char *keys[] = { conf->signing_key_path, conf->synapse_signing_key };
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			char *old = NULL;
+
+			if (keys[i] == NULL)
+				continue;
+			if (asprintf(&old, "%s.old", keys[i]) == -1)
+				return -1;
+			rc |= msandbox_allow(sb, keys[i], MSANDBOX_R);
+			if (access(old, F_OK) == 0)
+				rc |= msandbox_allow(sb, old, MSANDBOX_R);
+			else
+				rc |= allow_dir_of(sb, keys[i], MSANDBOX_R);
+			free(old);
+		}
+	}
 	/* A program that execs: its own directory (myelin-thumbnail) and the loader. */
 	if (flags & MSANDBOX_EXEC) {
 		char self[4096];

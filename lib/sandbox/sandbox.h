@@ -16,6 +16,7 @@ struct mconfig;
 #define MSANDBOX_MEDIA	0x02	/* media_path (and synapse_media_store), read and write */
 #define MSANDBOX_EXEC	0x04	/* runs other programs (myelin-thumbnail): execve allowed */
 #define MSANDBOX_UPLOAD	0x08	/* takes nginx's body files: the runtime tmp/ beside the socket */
+#define MSANDBOX_KEY	0x10	/* reads the retired keys (signing_key_path.old) when asked */
 
 struct msandbox_path {
 	char	*path;
@@ -49,7 +50,10 @@ int	msandbox_allow(struct msandbox *, const char *path, int access);
  * files beside it) and the temp directories, run_dir, the socket's
  * directory (sockpath, may be NULL), the libraries, zoneinfo,
  * /dev/null, /dev/urandom, /proc/self, and what flags (MSANDBOX_NET...)
- * add.  The signing key is not in it: it is read at start.  Off when
+ * add.  The signing key is not in it (it is read at start) but with
+ * MSANDBOX_KEY, for the key server: then the key and its retired keys
+ * file, or the key's directory while that file does not exist (a
+ * rotation makes it later).  Off when
  * conf says "sandbox = off" or the environment MYELIN_SANDBOX=0.
  * 0 or -1 (memory).
  */
