@@ -114,7 +114,7 @@ msandbox_config(struct msandbox *sb, const struct mconfig *conf, const char *soc
 	}
 	/*
 	 * SQLite writes -wal, -shm and -journal files beside the database,
-	 * and spills temp files to $TMPDIR, /var/tmp or /tmp.  PostgreSQL
+	 * and spills temp files to the directory sqlite_tmpdir names.  PostgreSQL
 	 * is a socket (connect(2) is no file access landlock sees).
 	 */
 	if (conf->db_backend == MDB_SQLITE)
