@@ -15,6 +15,7 @@
 #include "fed/fed.h"
 #include "log/log.h"
 #include "store/store.h"
+#include "sandbox/sandbox.h"
 
 static struct mdaemon	 d;
 static unsigned		 shard, nshards = 1;
@@ -124,6 +125,11 @@ main(int argc, char *argv[])
 	}
 	if (nshards > 1)
 		mlog_info(NULL, "shard %u of %u", shard, nshards);
+	/* Outbound HTTP: CA files, resolv.conf and the like. */
+	if (mdaemon_sandbox(&d, MSANDBOX_NET) == -1) {
+		mdaemon_close(&d);
+		return 1;
+	}
 	d.dm_metrics = metrics;
 	mdaemon_run(&d, timers, sizeof(timers) / sizeof(timers[0]));
 	mdaemon_close(&d);

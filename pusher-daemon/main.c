@@ -16,6 +16,7 @@
 #include "outbox/outbox.h"
 #include "push/push.h"
 #include "store/store.h"
+#include "sandbox/sandbox.h"
 
 /*
  * Synapse's pusher schedule: 1 s after a failure, doubling to an hour;
@@ -159,6 +160,11 @@ main(int argc, char *argv[])
 			timers[i].due = MDAEMON_NOMORE;
 			timers[i].stream = MSTREAM__MAX;
 		}
+	/* Outbound HTTP: CA files, resolv.conf and the like. */
+	if (mdaemon_sandbox(&d, MSANDBOX_NET) == -1) {
+		mdaemon_close(&d);
+		return 1;
+	}
 	d.dm_metrics = metrics;
 	mdaemon_run(&d, timers, ntimers);
 	mdaemon_close(&d);

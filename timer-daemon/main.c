@@ -7,6 +7,7 @@
 #include "log/log.h"
 #include "store/store.h"
 #include "timers.h"
+#include "sandbox/sandbox.h"
 
 #define UIA_LIFETIME_MS		(60 * 60 * 1000)
 #define NONCE_LIFETIME_MS	(60 * 1000)
@@ -81,6 +82,11 @@ main(int argc, char *argv[])
 			timers[i].due = NOMORE;
 			timers[i].stream = MSTREAM__MAX;	/* no move wakes it */
 		}
+	/* Media retention removes files: media_path. */
+	if (mdaemon_sandbox(&d, MSANDBOX_MEDIA) == -1) {
+		mdaemon_close(&d);
+		return 1;
+	}
 	mdaemon_run(&d, timers, ntimers);
 	mdaemon_close(&d);
 	return 0;

@@ -1,6 +1,7 @@
 /* myelin-admin-api: the parts of Synapse's admin API myelin serves, and its route table. */
 #include "extern.h"
 #include "json/json.h"
+#include "sandbox/sandbox.h"
 
 #define A1 "/_synapse/admin/v1"
 #define A2 "/_synapse/admin/v2"
@@ -92,6 +93,7 @@ static const struct mapp app = {
 	.needs_key = 1,
 	.body_optional = body_optional,
 	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA,
 };
 
 int

@@ -9,6 +9,7 @@
 #include "relations.h"
 #include "rooms.h"
 #include "search.h"
+#include "sandbox/sandbox.h"
 
 #define C "/_matrix/client/v3"
 
@@ -255,6 +256,7 @@ static const struct mapp app = {
 	.body_optional = body_optional,
 	.body_optionalsz = sizeof(body_optional) / sizeof(body_optional[0]),
 	.mode = client_synapse_mode,
+	.sandbox = MSANDBOX_NET,
 };
 
 int

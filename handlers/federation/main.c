@@ -3,6 +3,7 @@
 
 #include "extern.h"
 #include "../media/extern.h"
+#include "sandbox/sandbox.h"
 
 #define F1 "/_matrix/federation/v1"
 #define F2 "/_matrix/federation/v2"
@@ -73,6 +74,7 @@ static const struct mapp app = {
 	.locationsz = sizeof(locations) / sizeof(locations[0]),
 	.needs_key = 1,
 	.mode = federation_synapse_mode,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_KEY,
 };
 
 int

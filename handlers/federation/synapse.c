@@ -10,6 +10,7 @@
 
 #include "extern.h"
 #include "fed/fed.h"
+#include "sandbox/sandbox.h"
 
 #define K2 "/_matrix/key/v2"
 
@@ -52,6 +53,7 @@ static const struct mapp syn_app = {
 	.nginx_extra = mfcgi_nginx_well_known,
 	.db_open = msyn_open,
 	.key_path = syn_key_path,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_KEY,
 };
 
 const struct mapp *

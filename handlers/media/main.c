@@ -7,6 +7,7 @@
 
 #include "compat.h"
 #include "extern.h"
+#include "sandbox/sandbox.h"
 
 #define M3	"/_matrix/media/v3"
 #define C1	"/_matrix/client/v1/media"
@@ -99,6 +100,7 @@ static const struct mapp app = {
 	.upload_locations = upload_locations,
 	.upload_locationsz = sizeof(upload_locations) / sizeof(upload_locations[0]),
 	.mode = media_synapse_mode,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_EXEC | MSANDBOX_UPLOAD,
 };
 
 int

@@ -14,6 +14,7 @@
 #include "extern.h"
 #include "fed/fed.h"
 #include "log/log.h"
+#include "sandbox/sandbox.h"
 
 #define M3	"/_matrix/media/v3"
 #define C1	"/_matrix/client/v1/media"
@@ -450,6 +451,7 @@ static const struct mapp syn_app = {
 	.upload_locations = syn_upload_locations,
 	.upload_locationsz = sizeof(syn_upload_locations) / sizeof(syn_upload_locations[0]),
 	.db_open = msyn_open,
+	.sandbox = MSANDBOX_NET | MSANDBOX_MEDIA | MSANDBOX_EXEC | MSANDBOX_UPLOAD,
 };
 
 const struct mapp *

@@ -286,6 +286,8 @@ static const struct mapp app = {
 	.locations = locations,
 	.locationsz = sizeof(locations) / sizeof(locations[0]),
 	.wait_seconds = MAX_TIMEOUT_MS / 1000,
+	/* Nothing beyond the database and the run directory (lib/sandbox). */
+	.sandbox = 0,
 };
 
 int

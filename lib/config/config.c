@@ -101,6 +101,7 @@ static const struct ckey keys[] = {
 	{ "app_service_config_files", C_STR, OFF(app_service_config_files), 0, 0 },
 	{ "appservice_ca_file", C_PATH, OFF(appservice_ca_file), 0, 0 },
 	{ "user", C_STR, OFF(user), 0, 0 },
+	{ "sandbox", C_BOOL, OFF(sandbox), 0, 0 },
 	{ "password_pepper", C_STR, OFF(password_pepper), 0, 0 },
 	{ "password_hash_concurrency", C_INT, OFF(password_hash_concurrency), 1, 256 },
 	/* myelin-stack starts this many myelin-sender --shard I/N (lib/fed: MFED_SHARDS_MAX). */
@@ -375,6 +376,7 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 	/* Synapse's max_spider_size; remote media is fetched, as Synapse does. */
 	c->max_spider_size = 10 * 1024 * 1024;
 	c->remote_media_download = 1;
+	c->sandbox = 1;
 	/*
 	 * 100 waiting syncs is more devices than a person keeps open; the
 	 * address limit is the benchmark's 10,000 long-polls from one host,
@@ -452,9 +454,12 @@ mconfig_load(const char *path, char *errs, size_t errsz)
 			*(char **)field = key->kind == C_PATH ? abspath(c, v) : strdup(v);
 			break;
 		case C_BOOL:
-			if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+			/* "on" and "off" too: "sandbox = off" reads as it is meant. */
+			if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+			    strcmp(v, "on") == 0)
 				*(int *)field = 1;
-			else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+			else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+			    strcmp(v, "off") == 0)
 				*(int *)field = 0;
 			else
 				adderr(errs, errsz, &nerr, "%s:%d: %s: expected yes or no", path, lineno, k);

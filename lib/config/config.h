@@ -110,6 +110,7 @@ struct mconfig {
 	int		 password_hash_concurrency;	/* argon2id hashes at once, per process */
 	int		 federation_senders;	/* myelin-sender shards myelin-stack starts */
 	char		*password_pepper;	/* Synapse's password_config.pepper, for its bcrypt hashes */
+	int		 sandbox;		/* landlock and seccomp (lib/sandbox); default on */
 	/* Rate limits (lib/ratelimit): NAME.per_second, NAME.burst_count. */
 	struct mrc_limit rc[MRC__MAX];
 };

@@ -12,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "log/log.h"
 #include "notify/notify.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 /* The metrics file is rewritten this often (real clock). */
@@ -108,6 +109,21 @@ mdaemon_close(struct mdaemon *d)
 	mconfig_free(d->dm_conf);
 	free(d->dm_metrics_path);
 	memset(d, 0, sizeof(*d));
+}
+
+int
+mdaemon_sandbox(struct mdaemon *d, int flags)
+{
+	struct msandbox	 sb;
+	int		 rc = 0;
+
+	if (msandbox_config(&sb, d->dm_conf, NULL, flags) == -1) {
+		mlog_err(NULL, "%s: out of memory", __func__);
+		rc = -1;
+	} else
+		(void)msandbox_apply(&sb, NULL);
+	msandbox_fini(&sb);
+	return rc;
 }
 
 static int

@@ -62,6 +62,13 @@ int	mdaemon_open(struct mdaemon *, const char *prog, const char *name, const cha
 	    int debug, int flags);
 void	mdaemon_close(struct mdaemon *);
 /*
+ * Restricts the daemon, once its start-up is done and before its loop,
+ * to the common paths of lib/sandbox and what flags (MSANDBOX_NET,
+ * _MEDIA) add: landlock and seccomp, as the handlers.  What the kernel
+ * lacks is logged and left out.  0 or -1 (memory: do not run).
+ */
+int	mdaemon_sandbox(struct mdaemon *, int flags);
+/*
  * Runs timers[0..n) until a signal ends the daemon: each when due or
  * when its stream moves, sleeping on the notify segment in between
  * (lib/clock's time: the tests' fake clock may jump), and every 2 s of

@@ -1135,7 +1135,8 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 		goto out;
 	}
 	L.listening = 1;
-	if ((workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
+	if (mfcgi_sandbox(&st) == -1 ||
+	    (workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
 		goto out;
 	for (; nworkers < st.threads; nworkers++) {
 		workers[nworkers].loop = &L;

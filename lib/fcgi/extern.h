@@ -66,6 +66,12 @@ struct mfcgi_start {
  * exit status when it should not (-n, -L, usage, failure: all said).
  */
 int	mfcgi_start(const struct mapp *, int argc, char *argv[], struct mfcgi_start *);
+/*
+ * Restricts the process to what st->app declares (lib/sandbox), after
+ * the socket is bound and before the threads start; carries on,
+ * logged, with what the kernel gives.  0 or -1 (memory: do not serve).
+ */
+int	mfcgi_sandbox(const struct mfcgi_start *);
 /* Releases what mfcgi_start took. */
 void	mfcgi_start_fini(struct mfcgi_start *);
 /*

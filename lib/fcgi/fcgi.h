@@ -235,6 +235,12 @@ struct mapp {
 	const struct mroute_group *groups;
 	size_t			 groupsz;
 	const char		*elsewhere;
+	/*
+	 * What the program touches once serving beyond the common paths
+	 * (MSANDBOX_NET, _MEDIA, _EXEC, _UPLOAD of sandbox/sandbox.h):
+	 * the loop restricts it to that before its threads start.
+	 */
+	int			 sandbox;
 };
 
 /*

@@ -140,7 +140,8 @@ mfcgi_main(const struct mapp *app, int argc, char *argv[])
 		mfcgi_start_fini(&st);
 		return 1;
 	}
-	if ((workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
+	if (mfcgi_sandbox(&st) == -1 ||
+	    (workers = calloc((size_t)st.threads, sizeof(*workers))) == NULL)
 		return 1;
 	for (int i = 0; i < st.threads; i++) {
 		workers[i].app = st.app;

@@ -18,6 +18,7 @@
 #include "fcgi/extern.h"
 #include "log/log.h"
 #include "notify/notify.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 /*
@@ -184,6 +185,21 @@ mfcgi_routes(const struct mapp *app, FILE *f)
 		fprintf(f, "%s %s %s\n", mfcgi_method_name(r->method), r->path,
 		    (size_t)r->auth < sizeof(auths) / sizeof(auths[0]) ? auths[r->auth] : "?");
 	}
+}
+
+int
+mfcgi_sandbox(const struct mfcgi_start *st)
+{
+	struct msandbox	 sb;
+	int		 rc = 0;
+
+	if (msandbox_config(&sb, st->conf, st->sockpath, st->app->sandbox) == -1) {
+		mlog_err(NULL, "%s: out of memory", __func__);
+		rc = -1;
+	} else
+		(void)msandbox_apply(&sb, NULL);
+	msandbox_fini(&sb);
+	return rc;
 }
 
 void

@@ -144,3 +144,69 @@ def test_parallel_logins_stay_within_the_argon2id_cap():
         assert peak <= bound, "peak %d kB > %d kB (before %d kB)" % (peak, bound, before)
     finally:
         stop_stack(s)
+
+
+def landlock_abi():
+    """The kernel's landlock ABI (landlock_create_ruleset with
+    LANDLOCK_CREATE_RULESET_VERSION), 0 without landlock."""
+    import ctypes
+    import platform
+    nr = {"x86_64": 444, "aarch64": 444}[platform.machine()]
+    libc = ctypes.CDLL(None, use_errno=True)
+    v = libc.syscall(nr, None, ctypes.c_size_t(0), ctypes.c_uint(1))
+    return v if v > 0 else 0
+
+
+def log_of(stack, name):
+    with open(os.path.join(stack.dir, "log", name + ".log")) as f:
+        return f.read()
+
+
+def test_every_program_runs_sandboxed(stack):
+    # Seccomp: 2 is a filter in force (lib/sandbox); the start-up line says
+    # whether landlock holds too, or why not.  myelin-media alone may exec.
+    abi = landlock_abi()
+    for name in SIGNERS + OTHERS:
+        pid = pid_of(stack, name)
+        assert status_field(pid, "Seccomp") == ["2"], name
+        assert status_field(pid, "NoNewPrivs") == ["1"], name
+        log = log_of(stack, name)
+        if abi:
+            assert "sandbox: landlock ABI %d" % abi in log, (name, log[-2000:])
+            assert (", no exec" in log) == (name != "media"), name
+        else:
+            assert "sandbox: landlock unavailable" in log, name
+
+
+def test_the_thumbnailer_runs_inside_the_media_sandbox(stack):
+    # myelin-thumbnail, exec'd by a sandboxed myelin-media, inherits the
+    # filter and the landlock domain, and still makes its thumbnail.
+    import struct
+    import zlib
+    tok = stack.register("sbthumb%d" % os.getpid())["access_token"]
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 64 for _ in range(64))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    status, body = stack.request("POST", "/_matrix/media/v3/upload", raw=png, token=tok,
+                                 headers={"Content-Type": "image/png"})
+    assert status == 200, body
+    mid = body["content_uri"].split("/")[-1]
+    status, _ = stack.request("GET", "/_matrix/client/v1/media/thumbnail/%s/%s"
+                              "?width=32&height=32&method=scale" % (SERVER_NAME, mid), token=tok)
+    assert status == 200
+    assert "myelin-thumbnail failed" not in log_of(stack, "media")
+
+
+@pytest.mark.parametrize("how", ["config", "environment"])
+def test_sandbox_off_leaves_the_programs_unfiltered(how):
+    s = start_stack(extra_conf="sandbox = off\n" if how == "config" else "",
+                    env={"MYELIN_SANDBOX": "0"} if how == "environment" else None)
+    try:
+        for name in ("client", "sync", "timerd"):
+            assert status_field(pid_of(s, name), "Seccomp") == ["0"], name
+            assert "sandbox: off" in log_of(s, name), name
+    finally:
+        stop_stack(s)
