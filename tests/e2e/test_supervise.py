@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import C, STACK, orphans, start_stack, stop_stack, stop_supervised
+from conftest import C, STACK, free_port, orphans, start_stack, stop_stack, stop_supervised
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +190,11 @@ def test_the_orphan_check_finds_a_program_of_a_removed_stack():
         p.wait()
         if os.path.isdir(d):
             os.rmdir(d)
+
+
+def test_free_port_never_gives_a_port_twice():
+    """A stack's client and federation ports come from two free_port()
+    calls: the kernel may give one ephemeral port twice in a row (a few
+    times in 500 calls), and nginx then refuses the duplicate listen."""
+    ports = [free_port() for _ in range(500)]
+    assert len(set(ports)) == len(ports)
