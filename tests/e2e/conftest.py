@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -44,10 +45,56 @@ def q(s):
     return urllib.parse.quote(s, safe="")
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and never given before in this run: two
+    calls in a row may get the same ephemeral port from the kernel (its
+    socket is closed in between), and one stack's client and federation
+    listeners on one port are a duplicate listen to nginx."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+
+
+# What myelin-stack up says when a port free_port() gave was taken again
+# before nginx bound it, or when one stack got one port twice: start
+# again on other ports.
+PORT_TROUBLE = ("Address already in use", "a duplicate listen")
+
+
+def port_trouble(stderr):
+    return any(m in (stderr or "") for m in PORT_TROUBLE)
+
+
+def stop_supervised(stack_dir, name):
+    """Stops the supervisor of program NAME of a stack (run/NAME.supervisor.pid)
+    and so the program: a test that starts its own copy writing run/NAME.pid
+    calls this first, so that no copy is left that no pid file names (the
+    supervisor's restart would otherwise run beside the test's and may
+    overwrite its pid file).  myelin-stack down then stops the test's copy."""
+    path = os.path.join(stack_dir, "run", name + ".supervisor.pid")
+    with open(path) as f:
+        sup = int(f.read())
+    with open(os.path.join(stack_dir, "run", name + ".pid")) as f:
+        prog = int(f.read())
+    os.kill(sup, signal.SIGTERM)
+    for pid in (sup, prog):
+        while _running(pid):
+            time.sleep(0.05)
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
 
 
 class Stack:
@@ -137,7 +184,8 @@ def start_stack(open_registration=True, extra_conf="", env=None, pg=None):
 
     free_port() closes its socket before nginx binds the port, so another
     program can take it in between (several test runs on one machine):
-    then the stack starts again on another port, at most three times.
+    then the stack starts again on another port, at most three times
+    (PORT_TROUBLE).
 
     On PostgreSQL the stacks share MYELIN_TEST_PG's database, except one
     on a fake clock (MYELIN_FAKE_CLOCK in env), which gets a database of
@@ -165,7 +213,7 @@ def start_stack(open_registration=True, extra_conf="", env=None, pg=None):
         if up.returncode == 0:
             return Stack(directory, port)
         subprocess.run([STACK, "down", directory], capture_output=True, timeout=60)
-        if "Address already in use" not in up.stderr or attempt == 2:
+        if not port_trouble(up.stderr) or attempt == 2:
             raise subprocess.CalledProcessError(up.returncode, up.args, stderr=up.stderr)
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -428,3 +476,71 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# Orphans (issue 17): at the end of the run, a process of this build
+# (MYELIN_BIN) started during the run whose -c config lies in a test
+# stack's directory that no longer exists was left behind by a stack's
+# myelin-stack down or by a test; it keeps working on the database
+# (on PostgreSQL, the one all stacks share).  It is reported, stopped,
+# and fails the run.
+def _boot_ticks():
+    with open("/proc/self/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+_SESSION_START = _boot_ticks()
+
+
+def orphans(since=None):
+    """(pid, command line) of every process of MYELIN_BIN's programs whose
+    -c config is under a removed /tmp/myelin-e2e-* directory, started at
+    or after since (ticks after boot; default: this run's start)."""
+    bindir = os.environ.get("MYELIN_BIN")
+    if not bindir:
+        return []
+    bindirs = (os.path.join(bindir, ""), os.path.join(os.path.realpath(bindir), ""))
+    prefix = os.path.join(tempfile.gettempdir(), "myelin-e2e-")
+    since = _SESSION_START if since is None else since
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" or int(fields[19]) < since:
+            continue
+        if not any(a.startswith(bindirs) for a in argv):
+            continue
+        for flag, conf in zip(argv, argv[1:]):
+            if flag == "-c" and conf.startswith(prefix):
+                top = conf[:conf.index("/", len(prefix))] if "/" in conf[len(prefix):] else conf
+                if not os.path.isdir(top):
+                    found.append((int(d), " ".join(argv).strip()))
+                break
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    left = orphans()
+    if not left:
+        return
+    lines = ["%d %s" % p for p in left]
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    rep = session.config.pluginmanager.get_plugin("terminalreporter")
+    msg = ("ORPHANS: processes of removed test stacks still ran at the end of the run"
+           " (killed now):\n  " + "\n  ".join(lines))
+    if rep is not None:
+        rep.write_line(msg, red=True)
+    else:
+        print(msg)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

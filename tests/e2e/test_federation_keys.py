@@ -23,7 +23,7 @@ import urllib.request
 import nacl.signing
 import pytest
 
-from conftest import ROOT, STACK, FakeClock, Stack, free_port, own_pg_database, q
+from conftest import ROOT, STACK, FakeClock, Stack, free_port, own_pg_database, port_trouble, q
 
 # The Synapse kit: ../shared/peers/synapse beside the checkout (main), or
 # beside the folder of worktrees; MYELIN_SYNAPSE_KIT names another.
@@ -187,24 +187,33 @@ def fed_stack(ca_dir, name, extra="", clock=None):
     with the test CA of ca_dir, other loopback servers allowed; on clock
     (a FakeClock) when given, else the real one.  On PostgreSQL a
     database of its own (the other stacks' senders must not take its
-    queued rows: they sign as another server)."""
-    directory = tempfile.mkdtemp(prefix="myelin-e2e-%s-" % name)
-    port, fport = free_port(), free_port()
-    argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
-            "--port", str(port), "--open-registration"]
-    pg = own_pg_database(name)
-    if pg:
-        argv += ["--postgres", pg]
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
-    with open(os.path.join(directory, "myelin.conf"), "a") as f:
-        f.write("federation_listen = 127.0.0.1:%d\n"
-                "tls_certificate = %s/server.chain.crt\n"
-                "tls_certificate_key = %s/server.key\n"
-                "federation_ca_file = %s/ca.crt\n"
-                "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca_dir, ca_dir, ca_dir) +
-                extra)
-    env = dict(os.environ, MYELIN_FAKE_CLOCK=clock.path) if clock is not None else None
-    subprocess.run([STACK, "up", directory], check=True, timeout=120, env=env)
+    queued rows: they sign as another server).  As start_stack, started
+    again on other ports when its ports were taken (PORT_TROUBLE)."""
+    for attempt in range(3):
+        directory = tempfile.mkdtemp(prefix="myelin-e2e-%s-" % name)
+        port, fport = free_port(), free_port()
+        argv = [STACK, "init", directory, "--server-name", "localhost:%d" % fport,
+                "--port", str(port), "--open-registration"]
+        pg = own_pg_database(name)
+        if pg:
+            argv += ["--postgres", pg]
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        with open(os.path.join(directory, "myelin.conf"), "a") as f:
+            f.write("federation_listen = 127.0.0.1:%d\n"
+                    "tls_certificate = %s/server.chain.crt\n"
+                    "tls_certificate_key = %s/server.key\n"
+                    "federation_ca_file = %s/ca.crt\n"
+                    "federation_allow_ips = 127.0.0.0/8 ::1\n" % (fport, ca_dir, ca_dir, ca_dir) +
+                    extra)
+        env = dict(os.environ, MYELIN_FAKE_CLOCK=clock.path) if clock is not None else None
+        up = subprocess.run([STACK, "up", directory], timeout=120, stderr=subprocess.PIPE,
+                            text=True, env=env)
+        if up.returncode == 0:
+            break
+        subprocess.run([STACK, "down", directory], capture_output=True, timeout=60)
+        if not port_trouble(up.stderr) or attempt == 2:
+            raise subprocess.CalledProcessError(up.returncode, up.args, stderr=up.stderr)
+        shutil.rmtree(directory, ignore_errors=True)
     s = FedStack(directory, port, fport, os.path.join(ca_dir, "ca.crt"))
     s.clock = clock
     return s

@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import free_port, q
+from conftest import free_port, q, stop_supervised
 from test_federation_keys import (  # noqa: F401 (fixtures)
     KIT, b64, ca, canonical, fstack, synapse, synapse_client, synapse_user)
 import test_federation_keys as fk
@@ -319,7 +319,6 @@ def test_invite_a_synapse_user(fstack, synapse):
 def test_queue_survives_a_sender_restart(fstack, synapse):
     """Events queued while the sender (myelin-sender) is down reach
     Synapse once it runs again, each once and in order."""
-    import signal
     import subprocess
     name = synapse["SYNAPSE_SERVER_NAME"]
     token = synapse_user(synapse, "restarthost")
@@ -330,14 +329,8 @@ def test_queue_survives_a_sender_restart(fstack, synapse):
     st, body = join_via(fstack, me["access_token"], rid, name)
     assert st == 200, body
     pidfile = os.path.join(fstack.dir, "run", "sender.pid")
-    pid = int(open(pidfile).read())
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(200):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
+    # Its supervisor stops it and does not start it again.
+    stop_supervised(fstack.dir, "sender")
     for i in range(5):
         st, body = fstack.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/r%d"
                                   % (q(rid), i), {"msgtype": "m.text", "body": "queued %d" % i},

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import FakeClock, User, own_pg_database, q, start_stack, stop_stack
+from conftest import FakeClock, User, own_pg_database, q, start_stack, stop_stack, stop_supervised
 
 PATH = "/_matrix/push/v1/notify"
 # On PostgreSQL every stack of the run shares the queue, and pushers on
@@ -299,6 +299,9 @@ def pusher_pidfile(stack):
 
 
 def restart_pusher(stack):
+    """Runs the test's own myelin-pusher (its pid in run/pusher.pid) in
+    place of the supervised one, whose supervisor is stopped first."""
+    stop_supervised(stack.dir, "pusher")
     binary = os.path.join(os.environ["MYELIN_BIN"], "myelin-pusher")
     log = open(os.path.join(stack.dir, "log", "pusher.log"), "a")
     p = subprocess.Popen([binary, "-c", stack.conf], stdout=log, stderr=subprocess.STDOUT,
