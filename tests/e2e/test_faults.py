@@ -414,6 +414,39 @@ def test_shutting_down_a_big_room_leaves_other_writers_answered(fstack, uniq):
         len(members) + 1, len(sends), sorted(set(n for n in seen if n is not None))))
 
 
+def test_a_large_create_room_leaves_other_writers_answered(fstack, uniq):
+    # A large createRoom (150 state events of initial_state and 40
+    # invites: about 200 events, a 25 kB body) is one request of
+    # bounded work, as the body limit bounds it: another user's sends meanwhile are answered 200
+    # (on SQLite they wait for the write lock, never past the busy
+    # timeout), and the room holds everything asked for.
+    creator = User.register(fstack, uniq("big"))
+    invitees = [User.register(fstack, uniq("inv")) for _ in range(40)]
+    other = User.register(fstack, uniq("other"))
+    busy = other.create_room()
+    sends = []
+    initial = [{"type": "org.example.setting", "state_key": "k%d" % i,
+                "content": {"value": "v" * 100}} for i in range(150)]
+
+    def write():
+        status, _ = call(other, "PUT", "/rooms/%s/send/m.room.message/%s" % (
+            urllib.parse.quote(busy), "c%d" % len(sends)), {"msgtype": "m.text", "body": "x"})
+        sends.append(status)
+    seen, (status, body) = watch_while(
+        lambda: call(creator, "POST", "/createRoom", {
+            "preset": "private_chat", "initial_state": initial,
+            "invite": [u.user_id for u in invitees]}), lambda: None, write)
+    assert status == 200, body
+    assert sends and all(s == 200 for s in sends), sends
+    status, state = call(creator, "GET", "/rooms/%s/state" % urllib.parse.quote(body["room_id"]))
+    assert status == 200
+    assert len([e for e in state if e["type"] == "org.example.setting"]) == 150
+    assert len([e for e in state if e["type"] == "m.room.member"
+                and e["content"]["membership"] == "invite"]) == 40
+    print("FAULTS createRoom of 150 state events and 40 invites: %d sends answered meanwhile" %
+          len(sends))
+
+
 def test_sigkill_of_the_sender_mid_federation_load(ca):  # noqa: F811
     """myelin-sender killed with SIGKILL while a send load goes to a
     remote server's member: once the supervisor restarts it, the remote
