@@ -1,4 +1,5 @@
 /* /sync reads: memberships, timelines of every room at once, state groups with events. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "events/events.h"
@@ -148,14 +149,13 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 	    limit), out, outsz);
 }
 
-/* Adds a row (type, state key, MEVENT_VIEW) to a state map of events.  0 or -1. */
+/* Adds a row (type, state key, MEVENT_VIEW from column at) to a state map.  0 or -1. */
 static int
-sgroup_event_row(struct mcur *c, json_t *map, void *arg)
+sgroup_event_row_at(struct mcur *c, json_t *map, int at)
 {
-	char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
-	json_t	*ev = mstore_event_view(c, 2);
+	char	*k = mstate_key_join(mcur_text(c, at), mcur_text(c, at + 1));
+	json_t	*ev = mstore_event_view(c, at + 2);
 
-	(void)arg;
 	if (k == NULL || ev == NULL) {
 		free(k);
 		json_decref(ev);
@@ -164,6 +164,13 @@ sgroup_event_row(struct mcur *c, json_t *map, void *arg)
 	json_object_set_new(map, k, ev);
 	free(k);
 	return 0;
+}
+
+static int
+sgroup_event_row(struct mcur *c, json_t *map, void *arg)
+{
+	(void)arg;
+	return sgroup_event_row_at(c, map, 0);
 }
 
 json_t *
@@ -175,6 +182,62 @@ mstore_sgroup_state_events(struct mdb *db, int64_t group)
 		return map;
 	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUP_EVENTS, "i", group), map,
 	    sgroup_event_row, NULL);
+}
+
+/* Adds a row (group, type, state key, MEVENT_VIEW) to {group: state map}.  0 or -1. */
+static int
+sgroups_event_row(struct mcur *c, json_t *out, void *arg)
+{
+	char	 g[24];
+	json_t	*map;
+
+	(void)arg;
+	snprintf(g, sizeof(g), "%lld", (long long)mcur_int(c, 0));
+	if ((map = json_object_get(out, g)) == NULL &&
+	    (json_object_set_new(out, g, json_object()) == -1 ||
+	    (map = json_object_get(out, g)) == NULL))
+		return -1;
+	return sgroup_event_row_at(c, map, 1);
+}
+
+json_t *
+mstore_sgroups_state_events(struct mdb *db, const json_t *groups)
+{
+	json_t	*out;
+	char	*js;
+
+	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL)
+		return NULL;
+	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_EVENTS, "s", js), json_object(),
+	    sgroups_event_row, NULL);
+	free(js);
+	return out;
+}
+
+/* Adds a row (room, type, MEVENT_VIEW) to {room: {type: event}}.  0 or -1. */
+static int
+names_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*room = mcur_text(c, 0);
+	json_t		*r, *ev;
+
+	(void)arg;
+	if (room == NULL || mcur_text(c, 1) == NULL || (ev = mstore_event_view(c, 2)) == NULL)
+		return -1;
+	if ((r = json_object_get(out, room)) == NULL &&
+	    (json_object_set_new(out, room, json_object()) == -1 ||
+	    (r = json_object_get(out, room)) == NULL)) {
+		json_decref(ev);
+		return -1;
+	}
+	return json_object_set_new(r, mcur_text(c, 1), ev);
+}
+
+json_t *
+mstore_sync_names(struct mdb *db, const char *user_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_NAMES, "s", user_id), json_object(),
+	    names_row, NULL);
 }
 
 /* Adds a row (room, membership, user) to {room: {"join": [], "invite": []}}.  0. */
