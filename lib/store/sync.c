@@ -149,13 +149,14 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 	    limit), out, outsz);
 }
 
-/* Adds a row (type, state key, MEVENT_VIEW from column at) to a state map.  0 or -1. */
+/* Adds a row (type, state key, MEVENT_VIEW) to a state map of events.  0 or -1. */
 static int
-sgroup_event_row_at(struct mcur *c, json_t *map, int at)
+sgroup_event_row(struct mcur *c, json_t *map, void *arg)
 {
-	char	*k = mstate_key_join(mcur_text(c, at), mcur_text(c, at + 1));
-	json_t	*ev = mstore_event_view(c, at + 2);
+	char	*k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1));
+	json_t	*ev = mstore_event_view(c, 2);
 
+	(void)arg;
 	if (k == NULL || ev == NULL) {
 		free(k);
 		json_decref(ev);
@@ -164,13 +165,6 @@ sgroup_event_row_at(struct mcur *c, json_t *map, int at)
 	json_object_set_new(map, k, ev);
 	free(k);
 	return 0;
-}
-
-static int
-sgroup_event_row(struct mcur *c, json_t *map, void *arg)
-{
-	(void)arg;
-	return sgroup_event_row_at(c, map, 0);
 }
 
 json_t *
@@ -184,33 +178,54 @@ mstore_sgroup_state_events(struct mdb *db, int64_t group)
 	    sgroup_event_row, NULL);
 }
 
-/* Adds a row (group, type, state key, MEVENT_VIEW) to {group: state map}.  0 or -1. */
+/*
+ * Adds a row (group, type, state key, MEVENT_VIEW) to {group: state map}.
+ * An event in several of the groups is read once: byid (event ID ->
+ * event) holds those read, and the maps share it.  0 or -1.
+ */
 static int
-sgroups_event_row(struct mcur *c, json_t *out, void *arg)
+sgroups_event_row(struct mcur *c, json_t *out, void *byid)
 {
-	char	 g[24];
-	json_t	*map;
+	char		 g[24], *k;
+	const char	*id = mcur_text(c, 4);
+	json_t		*map, *ev;
 
-	(void)arg;
 	snprintf(g, sizeof(g), "%lld", (long long)mcur_int(c, 0));
 	if ((map = json_object_get(out, g)) == NULL &&
 	    (json_object_set_new(out, g, json_object()) == -1 ||
 	    (map = json_object_get(out, g)) == NULL))
 		return -1;
-	return sgroup_event_row_at(c, map, 1);
+	if (id == NULL || (k = mstate_key_join(mcur_text(c, 1), mcur_text(c, 2))) == NULL)
+		return -1;
+	if ((ev = json_object_get(byid, id)) != NULL)
+		json_incref(ev);
+	else if ((ev = mstore_event_view(c, 3)) == NULL ||
+	    json_object_set(byid, id, ev) == -1) {
+		json_decref(ev);
+		free(k);
+		return -1;
+	}
+	json_object_set_new(map, k, ev);
+	free(k);
+	return 0;
 }
 
 json_t *
 mstore_sgroups_state_events(struct mdb *db, const json_t *groups)
 {
-	json_t	*out;
+	json_t	*out, *byid;
 	char	*js;
 
-	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL)
+	if ((byid = json_object()) == NULL)
 		return NULL;
+	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL) {
+		json_decref(byid);
+		return NULL;
+	}
 	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_EVENTS, "s", js), json_object(),
-	    sgroups_event_row, NULL);
+	    sgroups_event_row, byid);
 	free(js);
+	json_decref(byid);
 	return out;
 }
 
