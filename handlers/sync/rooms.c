@@ -37,6 +37,14 @@ struct evfilter {
 	int		 redundant;	/* state.include_redundant_members */
 	int		 fed;		/* event_format "federation": the PDUs */
 	const json_t	*ignored;	/* m.ignored_user_list's ignored_users, or NULL */
+	/*
+	 * Read ahead for an initial or full_state sync, in one query each
+	 * (NULL otherwise): the state maps of the groups the state sections
+	 * will likely need ({"<group>": map}; a group not there is read on
+	 * its own), and the joined rooms' name and alias events.
+	 */
+	json_t		*groups;
+	json_t		*names;
 };
 
 /* One page of events read beyond the batch, and which of them the user may see. */
@@ -76,6 +84,50 @@ evfilter_init(struct evfilter *f, const json_t *filter)
 	f->fed = mjson_str(filter, "event_format") != NULL &&
 	    strcmp(mjson_str(filter, "event_format"), "federation") == 0;
 	f->ignored = NULL;
+	f->groups = NULL;
+	f->names = NULL;
+}
+
+/* The state map of a group, from those read ahead or on its own.  New reference. */
+static json_t *
+sgroup_state(struct mreq *req, const struct evfilter *f, int64_t group)
+{
+	char	 g[24];
+	json_t	*map;
+
+	snprintf(g, sizeof(g), "%lld", (long long)group);
+	if (group > 0 && (map = json_object_get(f->groups, g)) != NULL)
+		return json_incref(map);
+	return mstore_sgroup_state_events(req->db, group);
+}
+
+/*
+ * The groups an initial sync's state section of a room with timeline
+ * rows[0..n) reads when the filter keeps every row (see room_state): the
+ * state after the newest, and before the oldest of the newest limit.
+ * Appended to groups, once each (seen).  0 or -1.
+ */
+static int
+sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, json_t *groups,
+    json_t *seen)
+{
+	int64_t g[2];
+
+	if (n == 0)
+		return 0;
+	g[0] = rows[n - 1].state_after;
+	g[1] = rows[n > (size_t)limit ? n - (size_t)limit : 0].state_before;
+	for (int i = 0; i < 2; i++) {
+		char k[24];
+
+		snprintf(k, sizeof(k), "%lld", (long long)g[i]);
+		if (g[i] <= 0 || json_object_get(seen, k) != NULL)
+			continue;
+		if (json_object_set_new(seen, k, json_true()) == -1 ||
+		    json_array_append_new(groups, json_integer((json_int_t)g[i])) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -461,10 +513,10 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 		rc = 0;
 		goto out;
 	}
-	start = mstore_sgroup_state_events(req->db, gstart);
-	end = gend == gstart ? json_incref(start) : mstore_sgroup_state_events(req->db, gend);
+	start = sgroup_state(req, f, gstart);
+	end = gend == gstart ? json_incref(start) : sgroup_state(req, f, gend);
 	prev = full ? json_object() : gprev == gend ? json_incref(end) :
-	    mstore_sgroup_state_events(req->db, gprev);
+	    sgroup_state(req, f, gprev);
 	if (start == NULL || end == NULL || prev == NULL)
 		goto out;
 	for (int pass = 0; pass < 2; pass++)
@@ -511,7 +563,7 @@ out:
  * canonical alias gets them.  1 named, 0 not, -1.
  */
 static int
-room_named(struct mreq *req, const char *room_id)
+room_named(struct mreq *req, const struct evfilter *f, const char *room_id)
 {
 	static const char *const named[][2] = {
 		{ "m.room.name", "name" }, { "m.room.canonical_alias", "alias" },
@@ -522,7 +574,13 @@ room_named(struct mreq *req, const char *room_id)
 		const char	*v;
 		int		 err;
 
-		ev = mstore_cstate_event(req->db, room_id, named[i][0], "", &err);
+		/* Read ahead for every joined room (initial sync), or on its own. */
+		if (f->names != NULL) {
+			ev = json_incref(json_object_get(json_object_get(f->names, room_id),
+			    named[i][0]));
+			err = 0;
+		} else
+			ev = mstore_cstate_event(req->db, room_id, named[i][0], "", &err);
 		if (err)
 			return -1;
 		v = mjson_str(json_object_get(ev, "content"), named[i][1]);
@@ -602,7 +660,7 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 		/* An incremental sync reads the members of the rooms it sends only. */
 		if (r == NULL && !st->initial)
 			r = mstore_sync_room_members(req->db, m->room_id, members);
-		if ((named = room_named(req, m->room_id)) == -1 ||
+		if ((named = room_named(req, f, m->room_id)) == -1 ||
 		    (sum = json_pack("{s:I,s:I}", "m.joined_member_count",
 		    (json_int_t)json_array_size(json_object_get(r, "join")),
 		    "m.invited_member_count",
@@ -671,6 +729,38 @@ leave_shown(const struct syncctx *ctx, const struct evfilter *f, const struct ms
 }
 
 /*
+ * Fills f->groups and f->names for an initial sync from its timeline
+ * rows[0..n) (grouped by room, oldest first in each).  0 or -1.
+ */
+static int
+read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size_t n,
+    int64_t limit)
+{
+	json_t	*groups = json_array(), *seen = json_object();
+	size_t	 start = 0;
+	int	 rc = -1;
+
+	if (groups == NULL || seen == NULL)
+		goto out;
+	for (size_t r = 1; r <= n; r++)
+		if (r == n || strcmp(rows[r].room_id, rows[start].room_id) != 0) {
+			/* The batch holds limit + 1 a room: the oldest says there is more. */
+			if (sgroups_guess(rows + start, r - start, limit, groups, seen) == -1)
+				goto out;
+			start = r;
+		}
+	if ((f->groups = json_array_size(groups) > 0 ?
+	    mstore_sgroups_state_events(req->db, groups) : json_object()) == NULL ||
+	    (f->names = mstore_sync_names(req->db, req->auth.user_id)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	json_decref(groups);
+	json_decref(seen);
+	return rc;
+}
+
+/*
  * The events stream: a joined room whose membership is newer than since
  * (or any, on initial sync) gets a full section; otherwise only rooms
  * with news appear.  Timelines come from one query for every room.
@@ -718,6 +808,14 @@ collect(struct syncctx *ctx)
 	for (size_t r = 0; r < rowsz; r++)
 		if (r == 0 || strcmp(rows[r].room_id, rows[r - 1].room_id) != 0)
 			json_object_set_new(index, rows[r].room_id, json_integer((json_int_t)r));
+	/*
+	 * An initial sync reads the state of every room it sends: the groups
+	 * it will likely need in one query, and the rooms' names in another.
+	 */
+	if (st->initial && (rc = read_ahead(req, &f, rows, rowsz, st->limit)) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
 	for (size_t i = 0; i < memsz; i++) {
 		struct msyncmember	*m = &mem[i];
 		json_t			*at = json_object_get(index, m->room_id), *sec = NULL;
@@ -801,6 +899,8 @@ collect(struct syncctx *ctx)
 	}
 	rc = 0;
 out:
+	json_decref(f.groups);
+	json_decref(f.names);
 	json_decref(ignore);
 	json_decref(index);
 	json_decref(lazysent);

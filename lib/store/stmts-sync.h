@@ -6,6 +6,24 @@
 	" e.depth, e.origin_server_ts, e.state_before, e.state_after, e.rejected," \
 	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json, " MEVENT_NOTES("e")
 
+/*
+ * $1 a JSON array of state groups: every state event of each (start),
+ * older links first within it, as MSTMT_SYNC_SGROUP_EVENTS for one.
+ */
+#define MSYNC_SGROUPS_EVENTS(groups) \
+	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " groups " g" \
+	" UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c JOIN state_groups s" \
+	" ON s.id = c.id WHERE s.prev_group IS NOT NULL)" \
+	" SELECT c.start, s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
+	" JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
+	" ORDER BY c.start, c.n DESC"
+#define MSYNC_GROUPS_SQ	"(SELECT CAST(value AS BIGINT) AS v FROM json_each($1))"
+#define MSYNC_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
+	" jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
+
+#define MSTMT_PG_SYNC \
+	P(MSTMT_SYNC_SGROUPS_EVENTS, MSYNC_SGROUPS_EVENTS(MSYNC_GROUPS_PG))
+
 #define MSTMT_TABLE_SYNC \
 	/* \
 	 * The user's current membership in every room, with its event; rooms \
@@ -75,6 +93,16 @@
 	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
 	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
 	    " ORDER BY c.n DESC") \
+	X(MSTMT_SYNC_SGROUPS_EVENTS, MSYNC_SGROUPS_EVENTS(MSYNC_GROUPS_SQ)) \
+	/* \
+	 * The name and canonical alias events of the user's joined rooms \
+	 * (for m.heroes: see room_named in handlers/sync/rooms.c). \
+	 */ \
+	X(MSTMT_SYNC_NAMES, "SELECT c.room_id, c.type, " MEVENT_VIEW("e") \
+	    " FROM current_state me JOIN current_state c ON c.room_id = me.room_id" \
+	    " JOIN events e ON e.event_id = c.event_id" \
+	    " WHERE me.type = 'm.room.member' AND me.state_key = $1 AND me.membership = 'join'" \
+	    " AND c.type IN ('m.room.name', 'm.room.canonical_alias') AND c.state_key = ''") \
 	/* Joined and invited members of one room, for its summary. */ \
 	X(MSTMT_SYNC_ROOM_MEMBERS, "SELECT c.room_id, c.membership, c.state_key" \
 	    " FROM current_state c WHERE c.room_id = $1 AND c.type = 'm.room.member'" \

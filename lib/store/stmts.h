@@ -176,7 +176,7 @@
  * MSTMT_ALL gives it on both.
  */
 #define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH \
-	MSTMT_PG_RETENTION
+	MSTMT_PG_RETENTION MSTMT_PG_SYNC
 
 enum mstmt {
 #define X(id, sql) id,

@@ -1,4 +1,5 @@
 /* /sync reads: memberships, timelines of every room at once, state groups with events. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "events/events.h"
@@ -175,6 +176,83 @@ mstore_sgroup_state_events(struct mdb *db, int64_t group)
 		return map;
 	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUP_EVENTS, "i", group), map,
 	    sgroup_event_row, NULL);
+}
+
+/*
+ * Adds a row (group, type, state key, MEVENT_VIEW) to {group: state map}.
+ * An event in several of the groups is read once: byid (event ID ->
+ * event) holds those read, and the maps share it.  0 or -1.
+ */
+static int
+sgroups_event_row(struct mcur *c, json_t *out, void *byid)
+{
+	char		 g[24], *k;
+	const char	*id = mcur_text(c, 4);
+	json_t		*map, *ev;
+
+	snprintf(g, sizeof(g), "%lld", (long long)mcur_int(c, 0));
+	if ((map = json_object_get(out, g)) == NULL &&
+	    (json_object_set_new(out, g, json_object()) == -1 ||
+	    (map = json_object_get(out, g)) == NULL))
+		return -1;
+	if (id == NULL || (k = mstate_key_join(mcur_text(c, 1), mcur_text(c, 2))) == NULL)
+		return -1;
+	if ((ev = json_object_get(byid, id)) != NULL)
+		json_incref(ev);
+	else if ((ev = mstore_event_view(c, 3)) == NULL ||
+	    json_object_set(byid, id, ev) == -1) {
+		json_decref(ev);
+		free(k);
+		return -1;
+	}
+	json_object_set_new(map, k, ev);
+	free(k);
+	return 0;
+}
+
+json_t *
+mstore_sgroups_state_events(struct mdb *db, const json_t *groups)
+{
+	json_t	*out, *byid;
+	char	*js;
+
+	if ((byid = json_object()) == NULL)
+		return NULL;
+	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL) {
+		json_decref(byid);
+		return NULL;
+	}
+	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_EVENTS, "s", js), json_object(),
+	    sgroups_event_row, byid);
+	free(js);
+	json_decref(byid);
+	return out;
+}
+
+/* Adds a row (room, type, MEVENT_VIEW) to {room: {type: event}}.  0 or -1. */
+static int
+names_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*room = mcur_text(c, 0);
+	json_t		*r, *ev;
+
+	(void)arg;
+	if (room == NULL || mcur_text(c, 1) == NULL || (ev = mstore_event_view(c, 2)) == NULL)
+		return -1;
+	if ((r = json_object_get(out, room)) == NULL &&
+	    (json_object_set_new(out, room, json_object()) == -1 ||
+	    (r = json_object_get(out, room)) == NULL)) {
+		json_decref(ev);
+		return -1;
+	}
+	return json_object_set_new(r, mcur_text(c, 1), ev);
+}
+
+json_t *
+mstore_sync_names(struct mdb *db, const char *user_id)
+{
+	return mcur_json_fold(mdb_query(db, MSTMT_SYNC_NAMES, "s", user_id), json_object(),
+	    names_row, NULL);
 }
 
 /* Adds a row (room, membership, user) to {room: {"join": [], "invite": []}}.  0. */

@@ -45,6 +45,17 @@ int	mstore_sync_timelines_bounded(struct mdb *, const char *user_id, int64_t fro
 /* The state of a group as an object: state key -> event (with "event_id"). */
 json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
 /*
+ * The same for each of groups (a JSON array of state group IDs) in one
+ * query: {"<group>": {state key: event}} for each group that has state.
+ * New reference, or NULL.
+ */
+json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups);
+/*
+ * The m.room.name and m.room.canonical_alias events of the user's joined
+ * rooms: {room_id: {type: event}}.  New reference, or NULL.
+ */
+json_t	*mstore_sync_names(struct mdb *, const char *user_id);
+/*
  * Joined and invited members of the user's joined rooms:
  * {room_id: {"join": [user...], "invite": [user...]}}.  New reference.
  */

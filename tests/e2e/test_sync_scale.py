@@ -157,3 +157,45 @@ def test_initial_left_room_ends_at_the_leave(world):
     assert tl[-1]["type"] == "m.room.member" and tl[-1]["state_key"] == alice.user_id
     assert "before leaving" in [e["content"].get("body") for e in tl]
     assert not any(e["content"].get("body", "").startswith("after") for e in tl)
+
+
+def test_initial_state_sections_and_names(world):
+    """An initial sync reads every room's state and name ahead in one
+    query each: each room still gets the state at its timeline's start,
+    and heroes only when it has neither a name nor an alias."""
+    alice, bob, _ = world
+    # State all before the window: the whole current state in "state".
+    quiet = alice.create_room(preset="public_chat", name="quiet")
+    bob.join(quiet)
+    for i in range(12):
+        alice.send_text(quiet, "q%d" % i)
+    # A topic changed inside the window: the old one in "state", the new in the timeline.
+    moved = alice.create_room(preset="public_chat")
+    alice.ok("PUT", "/rooms/%s/state/m.room.topic" % q(moved), {"topic": "old"})
+    for i in range(10):
+        alice.send_text(moved, "a%d" % i)
+    alice.ok("PUT", "/rooms/%s/state/m.room.topic" % q(moved), {"topic": "new"})
+    alice.send_text(moved, "after")
+    # A name emptied, and a name redacted: no name, so heroes.
+    emptied = alice.create_room(preset="public_chat", name="x")
+    alice.ok("PUT", "/rooms/%s/state/m.room.name" % q(emptied), {"name": ""})
+    redacted = alice.create_room(preset="public_chat", name="y")
+    ev = alice.ok("PUT", "/rooms/%s/state/m.room.name" % q(redacted), {"name": "z"})
+    alice.ok("PUT", "/rooms/%s/redact/%s/t%d" % (q(redacted), q(ev["event_id"]),
+                                                  os.getpid()), {})
+    for room in (emptied, redacted):
+        bob.join(room)
+    body = sync(alice)
+    sec = joined(body)[quiet]
+    current = alice.ok("GET", "/rooms/%s/state" % q(quiet))
+    assert sorted(e["event_id"] for e in sec["state"]["events"]) == \
+        sorted(e["event_id"] for e in current)
+    assert "m.heroes" not in sec["summary"]
+    sec = joined(body)[moved]
+    topics = [e["content"]["topic"] for e in sec["state"]["events"]
+              if e["type"] == "m.room.topic"]
+    assert topics == ["old"]
+    assert [e["content"]["topic"] for e in sec["timeline"]["events"]
+            if e["type"] == "m.room.topic"] == ["new"]
+    for room in (emptied, redacted):
+        assert joined(body)[room]["summary"]["m.heroes"] == [bob.user_id]
