@@ -166,6 +166,24 @@ appservice_authenticate(struct mreq *req, enum mauth need, const struct mappsvc 
 }
 
 /*
+ * What a token found may still be refused for, as Synapse answers:
+ * past valid_until_ms (0: never) 401 M_UNKNOWN_TOKEN with soft_logout,
+ * telling the client to refresh; of a deactivated user 401
+ * M_UNKNOWN_TOKEN.  0, or -1 after failing the request.
+ */
+int
+mfcgi_token_usable(struct mreq *req, int64_t valid_until_ms, int deactivated)
+{
+	if (valid_until_ms != 0 && valid_until_ms <= mclock_now_ms()) {
+		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Access token has expired");
+		return mfcgi_fail_add(req, "soft_logout", json_true());
+	}
+	if (deactivated)
+		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
+	return 0;
+}
+
+/*
  * Spec: C-S API, "Client authentication": a missing token is 401
  * M_MISSING_TOKEN, an unknown one 401 M_UNKNOWN_TOKEN; an expired
  * refreshable token also gets soft_logout, telling the client to refresh.
@@ -200,14 +218,9 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: token lookup", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown access token");
-	if (t.valid_until_ms != 0 && t.valid_until_ms <= mclock_now_ms()) {
+	if (mfcgi_token_usable(req, t.valid_until_ms, t.deactivated) == -1) {
 		mtokeninfo_fini(&t);
-		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Access token has expired");
-		return mfcgi_fail_add(req, "soft_logout", json_true());
-	}
-	if (t.deactivated) {
-		mtokeninfo_fini(&t);
-		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
+		return -1;
 	}
 	/* Spec: the first use of a refreshed token revokes the old refresh token. */
 	if (!t.used && mstore_token_first_use(req->db, t.token_id, t.refresh_id) == -1) {

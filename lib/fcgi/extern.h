@@ -33,6 +33,8 @@ const char *mfcgi_method_name(enum mmethod m);
 /* Checks the access token as route->auth asks.  0 or -1 (request failed). */
 int	mfcgi_authenticate(struct mreq *, enum mauth);
 void	mfcgi_auth_fini(struct mauthinfo *);
+/* Refuses a token found but expired or of a deactivated user.  0 or -1 (request failed). */
+int	mfcgi_token_usable(struct mreq *, int64_t valid_until_ms, int deactivated);
 /* Prints app's route table, "METHOD PATH AUTH" a line. */
 void	mfcgi_routes(const struct mapp *, FILE *);
 /* Opens the per-thread database connection of app under conf.  NULL: none (logged). */

@@ -1,7 +1,6 @@
 /* Beside a running Synapse: its access tokens on requests (docs/beside-synapse.md). */
 #include <string.h>
 
-#include "clock/clock.h"
 #include "fcgi/extern.h"
 #include "store/store.h"
 
@@ -24,14 +23,9 @@ mfcgi_syn_auth(struct mreq *req)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: token lookup", __func__);
 	if (rc == 0)
 		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Unknown access token");
-	if (t.valid_until_ms != 0 && t.valid_until_ms <= mclock_now_ms()) {
+	if (mfcgi_token_usable(req, t.valid_until_ms, t.deactivated) == -1) {
 		msyn_token_fini(&t);
-		mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "Access token has expired");
-		return mfcgi_fail_add(req, "soft_logout", json_true());
-	}
-	if (t.deactivated) {
-		msyn_token_fini(&t);
-		return mfcgi_fail(req, MERR_UNKNOWN_TOKEN, "User account has been deactivated");
+		return -1;
 	}
 	req->auth.user_id = t.user_id;
 	req->auth.device_id = t.device_id;
