@@ -74,7 +74,7 @@ dir_room_accessible(struct mroom_ctx *ctx, const char *user_id, const char *room
 {
 	const struct mroomver	*ver = mroomver_get(mjson_str(summary, "room_version"));
 	const char		*jr = mjson_str(summary, "join_rule");
-	json_t			*ev, *allow, *ids = NULL, *a;
+	json_t			*ev, *ids, *a;
 	char			*m;
 	size_t			 i;
 	int			 err, restricted, ok = 0;
@@ -97,18 +97,13 @@ dir_room_accessible(struct mroom_ctx *ctx, const char *user_id, const char *room
 	ev = mroom_state_get(ctx, room_id, "m.room.join_rules", "", &err);
 	if (err)
 		return -1;
-	allow = json_object_get(json_object_get(ev, "content"), "allow");
-	ids = json_array();
-	json_array_foreach(allow, i, a) {
-		const char *r = mjson_str(a, "room_id");
-
-		if (r == NULL || !json_is_string(json_object_get(a, "type")) ||
-		    strcmp(mjson_str(a, "type"), "m.room_membership") != 0)
-			continue;
-		json_array_append_new(ids, json_string(r));
-		if (!ok && user_id != NULL && is_joined(ctx, r, user_id))
-			ok = 1;
+	if ((ids = mroom_allow_rooms(json_object_get(ev, "content"))) == NULL) {
+		json_decref(ev);
+		return -1;
 	}
+	json_array_foreach(ids, i, a)
+		if (!ok && user_id != NULL && is_joined(ctx, json_string_value(a), user_id))
+			ok = 1;
 	if (json_array_size(ids) > 0)
 		json_object_set(summary, "allowed_room_ids", ids);
 	json_decref(ids);

@@ -51,19 +51,14 @@ server_accessible(struct mreq *req, const char *room_id, json_t *s)
 	ev = mroom_state_get(&ctx, room_id, "m.room.join_rules", "", &err);
 	if (err)
 		return -1;
-	if ((ids = json_array()) == NULL) {
+	if ((ids = mroom_allow_rooms(json_object_get(ev, "content"))) == NULL) {
 		json_decref(ev);
 		return -1;
 	}
-	json_array_foreach(json_object_get(json_object_get(ev, "content"), "allow"), i, a) {
-		const char *r = mjson_str(a, "room_id"), *t = mjson_str(a, "type");
-
-		if (r == NULL || t == NULL || strcmp(t, "m.room_membership") != 0)
-			continue;
-		json_array_append_new(ids, json_string(r));
-		if (!ok && mfed_server_in_room(req->db, r, req->auth.origin) == 1)
+	json_array_foreach(ids, i, a)
+		if (!ok && mfed_server_in_room(req->db, json_string_value(a),
+		    req->auth.origin) == 1)
 			ok = 1;
-	}
 	if (json_array_size(ids) > 0)
 		json_object_set(s, "allowed_room_ids", ids);
 	json_decref(ids);

@@ -175,7 +175,7 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 	const struct mroomver	*ver;
 	struct stateview	 sv;
 	const json_t		*jr, *pl;
-	json_t			*allow, *a, *all = NULL, *ev;
+	json_t			*allow = NULL, *a, *all = NULL, *ev;
 	const char		*rule, *m;
 	char			*mine = NULL, *who = NULL;
 	int64_t			 need = 0;
@@ -200,14 +200,11 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 	mine = mroom_membership(ctx, room_id, user_id);
 	if (mine != NULL && (strcmp(mine, "join") == 0 || strcmp(mine, "invite") == 0))
 		goto out;
-	allow = json_object_get(json_object_get(jr, "content"), "allow");
+	if ((allow = mroom_allow_rooms(json_object_get(jr, "content"))) == NULL)
+		goto out;
 	json_array_foreach(allow, i, a) {
-		const char *t = mjson_str(a, "type"), *r = mjson_str(a, "room_id");
-		char *theirs;
+		char *theirs = mroom_membership(ctx, json_string_value(a), user_id);
 
-		if (t == NULL || r == NULL || strcmp(t, "m.room_membership") != 0)
-			continue;
-		theirs = mroom_membership(ctx, r, user_id);
 		allowed = theirs != NULL && strcmp(theirs, "join") == 0;
 		free(theirs);
 		if (allowed)
@@ -234,11 +231,34 @@ mroom_join_authoriser(struct mroom_ctx *ctx, const char *room_id, const char *us
 		}
 	}
 out:
+	json_decref(allow);
 	json_decref(all);
 	json_decref(sv.cache);
 	free(mine);
 	mroom_fini(&room);
 	return who;
+}
+
+json_t *
+mroom_allow_rooms(const json_t *content)
+{
+	json_t		*ids;
+	const json_t	*a;
+	size_t		 i;
+
+	if ((ids = json_array()) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(content, "allow"), i, a) {
+		const char *t = mjson_str(a, "type"), *r = mjson_str(a, "room_id");
+
+		if (t == NULL || r == NULL || strcmp(t, "m.room_membership") != 0)
+			continue;
+		if (json_array_append_new(ids, json_string(r)) == -1) {
+			json_decref(ids);
+			return NULL;
+		}
+	}
+	return ids;
 }
 
 /* A random opaque ID "<sigil><18 letters>:<server>", malloc'd. */

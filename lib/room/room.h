@@ -258,6 +258,12 @@ json_t		*mroom_state_get(struct mroom_ctx *, const char *room_id, const char *ty
 char		*mroom_join_authoriser(struct mroom_ctx *, const char *room_id,
 		    const char *user_id);
 /*
+ * The rooms a restricted join rule allows (content of m.room.join_rules):
+ * the room_id of each entry of its allow list of type m.room_membership,
+ * in order.  A new array of strings, maybe empty; NULL: out of memory.
+ */
+json_t		*mroom_allow_rooms(const json_t *content);
+/*
  * Spec: appendix, "User Identifiers": 1 when s is "@localpart:server_name"
  * of at most 255 bytes, the localpart one or more of the historical
  * characters (printable ASCII but ':'), the server name a DNS name, IPv4
