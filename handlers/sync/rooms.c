@@ -56,7 +56,7 @@ struct page {
 
 /* An event looked at for a timeline. */
 struct scanned {
-	const struct mevrow	*row;		/* borrowed from the batch or a page */
+	struct mevrow		*row;		/* borrowed from the batch or a page */
 	int			 keep;		/* it is in the timeline */
 };
 
@@ -142,14 +142,15 @@ sync_room_allowed(const struct syncctx *ctx, const char *room_id)
  * event_id and an unsigned age, as Synapse sends it.
  */
 static json_t *
-sync_event(struct mreq *req, const struct evfilter *f, const struct mevrow *row)
+sync_event(struct mreq *req, const struct evfilter *f, struct mevrow *row)
 {
 	json_t *ev;
 
+	/* Written from the stored text, without parsing it, where it can be. */
 	if (!f->fed)
-		return mroom_client_event(row, mclock_now_ms(), req->auth.user_id,
+		return mroom_client_event_text(row, mclock_now_ms(), req->auth.user_id,
 		    req->auth.device_id);
-	if ((ev = json_deep_copy(row->json)) == NULL)
+	if (mevrow_parse(row) == -1 || (ev = json_deep_copy(row->json)) == NULL)
 		return NULL;
 	json_object_set_new(ev, "event_id", json_string(row->event_id));
 	json_object_set_new(ev, "unsigned", json_pack("{s:I}", "age",
@@ -157,14 +158,42 @@ sync_event(struct mreq *req, const struct evfilter *f, const struct mevrow *row)
 	return ev;
 }
 
-/* A state event (a store view: the PDU with its "event_id") for /sync. */
+/*
+ * A state event (a store view: the PDU with its "event_id", or a lazy
+ * one read ahead) for /sync.
+ */
 static json_t *
 state_event(struct mreq *req, const struct evfilter *f, json_t *ev)
 {
-	if (f != NULL && f->fed)
-		return json_deep_copy(ev);
-	return mroom_state_client_event(ev, NULL, mclock_now_ms(), req->auth.user_id,
+	json_t *full, *out;
+
+	if (f != NULL && f->fed) {
+		full = mstore_view_parse(ev);
+		out = json_deep_copy(full);
+		json_decref(full);
+		return out;
+	}
+	return mroom_state_client_event_text(ev, NULL, mclock_now_ms(), req->auth.user_id,
 	    req->auth.device_id);
+}
+
+/*
+ * Whether the filter (a RoomEventFilter, or NULL) lets the state event
+ * ev (a view, or a lazy one) in: -1 when a lazy one could not be read.
+ */
+static int
+state_match(const json_t *filter, const char *room_id, json_t *ev)
+{
+	json_t	*full;
+	int	 ok;
+
+	if (!json_is_object(filter))
+		return 1;
+	if ((full = mstore_view_parse(ev)) == NULL)
+		return -1;
+	ok = mfilter_event_match(filter, room_id, full);
+	json_decref(full);
+	return ok;
 }
 
 /* Spec: m.ignored_user_list: "events from those users" stay hidden (not state). */
@@ -183,7 +212,7 @@ ignored_sender(const struct evfilter *f, const struct mevrow *row)
  */
 static int
 timeline_keep(struct mreq *req, const struct evfilter *f, const char *room_id,
-    const struct mevrow *row, int vis, int joined)
+    struct mevrow *row, int vis, int joined)
 {
 	if (!vis) {
 		json_t	*cur;
@@ -199,6 +228,9 @@ timeline_keep(struct mreq *req, const struct evfilter *f, const char *room_id,
 			return 0;
 	}
 	if (ignored_sender(f, row))
+		return 0;
+	/* The filter reads the event (a lazy row is parsed for it), no filter nothing. */
+	if (json_is_object(f->timeline) && mevrow_parse(row) == -1)
 		return 0;
 	return mfilter_event_match(f->timeline, room_id, row->json);
 }
@@ -295,7 +327,7 @@ roomtl_fini(struct roomtl *tl)
 
 /* Appends row, the next older event looked at.  0 or -1. */
 static int
-roomtl_push(struct roomtl *tl, const struct mevrow *row, int keep)
+roomtl_push(struct roomtl *tl, struct mevrow *row, int keep)
 {
 	if (tl->scansz == tl->scancap) {
 		size_t		 cap = tl->scancap > 0 ? tl->scancap * 2 : 16;
@@ -542,9 +574,15 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 					continue;
 			} else if (same_event(sev, json_object_get(prev, k)))
 				continue;
-			if (mfilter_event_match(f->state, room_id, sev) &&
-			    state_add(req, f, room_id, sev, state, lazysent) == -1)
+			switch (state_match(f->state, room_id, sev)) {
+			case -1:
 				goto out;
+			case 0:
+				break;
+			default:
+				if (state_add(req, f, room_id, sev, state, lazysent) == -1)
+					goto out;
+			}
 		}
 	rc = 0;
 out:

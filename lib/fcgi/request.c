@@ -479,7 +479,8 @@ mfcgi_req_respond(struct mreq *req, const struct mfcgi_io *io)
 		status = req->status != 0 ? req->status : 200;
 		obj = req->reply != NULL ? json_incref(req->reply) : json_object();
 	}
-	body = json_dumps(obj, JSON_COMPACT);
+	/* As json_dumps(obj, JSON_COMPACT), with raw nodes (mjson_raw) as their text. */
+	body = mjson_dump(obj, NULL);
 	json_decref(obj);
 	if (body == NULL) {
 		status = 500;

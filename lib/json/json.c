@@ -22,19 +22,28 @@
  */
 #define CANON_MAXDEPTH	4096
 
-/* A growing output buffer; on allocation failure it sets err and stops. */
+/* A growing output buffer (mjson_buf: on allocation failure it sets err and stops), and how to write. */
 struct buf {
-	char	*b;
-	size_t	 len;
-	size_t	 cap;
-	int	 err;
+	struct mjson_buf o;
 	int	 lax;	/* floats written as their shortest round trip (X-Matrix) */
+	int	 dump;	/* mjson_dump: keys in order, raw nodes, floats as jansson */
 };
 
+/* The key of a raw node (see mjson_raw): a NUL byte no parsed key holds. */
+#define RAW_KEY		"\0raw"
+#define RAW_KEYLEN	4
+
 static int	emit(struct buf *, const json_t *, size_t);
+static int	emit_string(struct buf *, const char *, size_t);
 
 static void
-buf_add(struct buf *b, const char *p, size_t n)
+buf_add(struct buf *bb, const char *p, size_t n)
+{
+	mjson_buf_add(&bb->o, p, n);
+}
+
+void
+mjson_buf_add(struct mjson_buf *b, const char *p, size_t n)
 {
 	char	*nb;
 	size_t	 ncap;
@@ -65,6 +74,28 @@ static void
 buf_addc(struct buf *b, char c)
 {
 	buf_add(b, &c, 1);
+}
+
+void
+mjson_buf_str(struct mjson_buf *b, const char *s)
+{
+	struct buf bb = { *b, 0, 1 };
+
+	if (emit_string(&bb, s, strlen(s)) == -1)
+		bb.o.err = 1;
+	*b = bb.o;
+}
+
+void
+mjson_buf_int(struct mjson_buf *b, long long v)
+{
+	char	num[24];
+	int	len = snprintf(num, sizeof(num), "%lld", v);
+
+	if (len > 0 && (size_t)len < sizeof(num))
+		mjson_buf_add(b, num, (size_t)len);
+	else
+		b->err = 1;
 }
 
 /*
@@ -224,7 +255,14 @@ emit_object(struct buf *b, const json_t *obj, size_t depth)
 	}
 	if (i != n || it != NULL)
 		goto out;
-	qsort(m, n, sizeof(*m), member_cmp);
+	if (b->dump && n == 1 && m[0].keylen == RAW_KEYLEN &&
+	    memcmp(m[0].key, RAW_KEY, RAW_KEYLEN) == 0 && json_is_string(m[0].val)) {
+		buf_add(b, json_string_value(m[0].val), json_string_length(m[0].val));
+		rc = 0;
+		goto out;
+	}
+	if (!b->dump)
+		qsort(m, n, sizeof(*m), member_cmp);
 	buf_addc(b, '{');
 	for (i = 0; i < n; i++) {
 		if (i > 0)
@@ -266,6 +304,41 @@ emit_real(struct buf *b, double d)
 	return 0;
 }
 
+/*
+ * A float as jansson writes it by default: 17 significant digits, and
+ * ".0" when that reads as an integer.  0, or -1 for infinities and NaN.
+ */
+static int
+emit_real17(struct buf *b, double d)
+{
+	char	num[40], *e;
+	int	len;
+
+	if (!isfinite(d))
+		return -1;
+	len = snprintf(num, sizeof(num), "%.17g", d);
+	if (len <= 0 || (size_t)len >= sizeof(num) - 2)
+		return -1;
+	if ((e = strchr(num, 'e')) != NULL) {
+		/* 1e+20 as 1e20, 1e-05 as 1e-5. */
+		char *x = e + 1, *z;
+
+		if (*x == '+')
+			memmove(x, x + 1, strlen(x));
+		else if (*x == '-')
+			x++;
+		for (z = x; *z == '0' && z[1] != '\0'; z++)
+			;
+		memmove(x, z, strlen(z) + 1);
+		len = (int)strlen(num);
+	} else if (strchr(num, '.') == NULL) {
+		memcpy(num + len, ".0", 3);
+		len += 2;
+	}
+	buf_add(b, num, (size_t)len);
+	return 0;
+}
+
 /* Appends the canonical form of v; -1 if v cannot be written canonically. */
 static int
 emit(struct buf *b, const json_t *v, size_t depth)
@@ -296,7 +369,7 @@ emit(struct buf *b, const json_t *v, size_t depth)
 	case JSON_INTEGER:
 		/* Spec: integers outside [-(2**53)+1, (2**53)-1] are not allowed. */
 		iv = json_integer_value(v);
-		if (iv > CANON_INT_MAX || iv < -CANON_INT_MAX)
+		if (!b->dump && (iv > CANON_INT_MAX || iv < -CANON_INT_MAX))
 			return -1;
 		len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, iv);
 		if (len < 0 || (size_t)len >= sizeof(num))
@@ -310,6 +383,8 @@ emit(struct buf *b, const json_t *v, size_t depth)
 		 * jansson parses 1e10 as a real, so we reject it like any
 		 * other real, as Synapse rejects floats in room v6+ events.
 		 */
+		if (b->dump)
+			return emit_real17(b, json_real_value(v));
 		if (!b->lax)
 			return -1;
 		return emit_real(b, json_real_value(v));
@@ -326,32 +401,195 @@ emit(struct buf *b, const json_t *v, size_t depth)
 	return -1;
 }
 
+/* v written with the flags of b; NULL when it cannot be. */
+static char *
+written(const json_t *v, struct buf *b, size_t *lenp)
+{
+	if (v == NULL || emit(b, v, 0) == -1 || b->o.err) {
+		free(b->o.b);
+		return NULL;
+	}
+	/* An empty buffer only for a failed write: every value writes something. */
+	if (lenp != NULL)
+		*lenp = b->o.len;
+	return b->o.b;
+}
+
 char *
 mjson_canonical(const json_t *v, size_t *lenp)
 {
-	struct buf	 b = { NULL, 0, 0, 0, 0 };
+	struct buf b = { { NULL, 0, 0, 0 }, 0, 0 };
 
-	if (v == NULL || emit(&b, v, 0) == -1 || b.err) {
-		free(b.b);
-		return NULL;
-	}
-	if (lenp != NULL)
-		*lenp = b.len;
-	return b.b;
+	return written(v, &b, lenp);
 }
 
 char *
 mjson_canonical_lax(const json_t *v, size_t *lenp)
 {
-	struct buf	 b = { NULL, 0, 0, 0, 1 };
+	struct buf b = { { NULL, 0, 0, 0 }, 1, 0 };
 
-	if (v == NULL || emit(&b, v, 0) == -1 || b.err) {
-		free(b.b);
+	return written(v, &b, lenp);
+}
+
+char *
+mjson_dump(const json_t *v, size_t *lenp)
+{
+	struct buf b = { { NULL, 0, 0, 0 }, 0, 1 };
+
+	return written(v, &b, lenp);
+}
+
+json_t *
+mjson_raw(const char *text, size_t len)
+{
+	json_t *o = json_object(), *t = json_stringn_nocheck(text, len);
+
+	if (o == NULL || t == NULL || json_object_setn_new_nocheck(o, RAW_KEY, RAW_KEYLEN,
+	    t) == -1) {
+		json_decref(o);
 		return NULL;
 	}
+	return o;
+}
+
+const char *
+mjson_raw_text(const json_t *v, size_t *lenp)
+{
+	void		*it;
+	const json_t	*t;
+
+	if (!json_is_object(v) || json_object_size(v) != 1 ||
+	    (it = json_object_iter((json_t *)v)) == NULL ||
+	    json_object_iter_key_len(it) != RAW_KEYLEN ||
+	    memcmp(json_object_iter_key(it), RAW_KEY, RAW_KEYLEN) != 0 ||
+	    !json_is_string(t = json_object_iter_value(it)))
+		return NULL;
 	if (lenp != NULL)
-		*lenp = b.len;
-	return b.b;
+		*lenp = json_string_length(t);
+	return json_string_value(t);
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the string that starts at p (its opening quote), or NULL. */
+static const char *
+skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			if (++p == end)
+				return NULL;
+		} else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Past the value that starts at p, or NULL (nesting counted, strings skipped). */
+static const char *
+skip_value(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	if (p >= end)
+		return NULL;
+	do {
+		switch (*p) {
+		case '"':
+			if ((p = skip_string(p, end)) == NULL)
+				return NULL;
+			continue;
+		case '{':
+		case '[':
+			if (++depth > CANON_MAXDEPTH)
+				return NULL;
+			break;
+		case '}':
+		case ']':
+			if (depth == 0)
+				return p;	/* a scalar ended by its object's end */
+			depth--;
+			break;
+		case ',':
+			if (depth == 0)
+				return p;
+			break;
+		default:
+			break;
+		}
+		p++;
+	} while (p < end && (depth > 0 || (*p != ',' && *p != '}' && *p != ']' &&
+	    *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')));
+	return depth == 0 ? p : NULL;
+}
+
+int
+mjson_scan_init(struct mjson_scan *sc, const char *text, size_t len)
+{
+	const char *end = text + len;
+
+	sc->p = skip_ws(text, end);
+	sc->end = end;
+	sc->first = 1;
+	if (sc->p == end || *sc->p != '{')
+		return -1;
+	sc->p++;
+	return 0;
+}
+
+int
+mjson_scan_next(struct mjson_scan *sc, const char **key, size_t *keylen, const char **val,
+    size_t *vallen)
+{
+	const char *p = skip_ws(sc->p, sc->end), *k, *v;
+
+	if (p == sc->end)
+		return -1;
+	if (*p == '}')
+		return 0;
+	if (!sc->first) {
+		if (*p != ',')
+			return -1;
+		p = skip_ws(p + 1, sc->end);
+	}
+	if (p == sc->end || *p != '"' || (k = skip_string(p, sc->end)) == NULL)
+		return -1;
+	*key = p + 1;
+	*keylen = (size_t)(k - p - 2);
+	p = skip_ws(k, sc->end);
+	if (p == sc->end || *p != ':')
+		return -1;
+	p = skip_ws(p + 1, sc->end);
+	if ((v = skip_value(p, sc->end)) == NULL || v == p)
+		return -1;
+	*val = p;
+	*vallen = (size_t)(v - p);
+	sc->p = v;
+	sc->first = 0;
+	return 1;
+}
+
+int
+mjson_scan_get(const char *text, size_t len, const char *key, const char **val,
+    size_t *vallen)
+{
+	struct mjson_scan	 sc;
+	const char		*k;
+	size_t			 kl, n = strlen(key);
+	int			 r;
+
+	if (mjson_scan_init(&sc, text, len) == -1)
+		return -1;
+	while ((r = mjson_scan_next(&sc, &k, &kl, val, vallen)) == 1)
+		if (kl == n && memcmp(k, key, n) == 0)
+			return 1;
+	return r;
 }
 
 /*

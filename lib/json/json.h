@@ -37,4 +37,65 @@ const char *mjson_str(const json_t *obj, const char *key);
  */
 size_t	mjson_utf8_len(const char *s);
 
+/*
+ * Raw JSON text in a jansson tree: an answer built as a tree can carry
+ * a value already written as text (an event made from its stored JSON
+ * without parsing it, see mroom_client_event_text) and mjson_dump
+ * writes that text in its place.  The node is an object whose one key
+ * holds a NUL byte, which no parsed JSON can hold (jansson refuses
+ * "\u0000" in keys and mjson_parse refuses NUL bytes), so no input can
+ * pass for one.  text[0..len) must be one well-formed JSON value: the
+ * caller vouches for it.  New reference, or NULL.
+ */
+json_t	*mjson_raw(const char *text, size_t len);
+/* The text of a raw node (and its length into *lenp), or NULL when v is not one. */
+const char *mjson_raw_text(const json_t *v, size_t *lenp);
+
+/*
+ * v written compactly, keys in their order, as json_dumps(v,
+ * JSON_COMPACT) writes it, raw nodes as their text.  A NUL-terminated
+ * malloc'd string (its length into *lenp when not NULL), or NULL (out
+ * of memory, a string that is not UTF-8, NaN or an infinity).
+ */
+char	*mjson_dump(const json_t *v, size_t *lenp);
+
+/*
+ * The members of a JSON object written as text, one at a time, without
+ * parsing their values: for turning stored JSON (written by jansson)
+ * into an answer.  mjson_scan_init takes the object's text; each
+ * mjson_scan_next gives the next member's key (the text between its
+ * quotes, as written: escapes are left as they are) and its value's
+ * text, and returns 1, 0 at the end, -1 for text that is not an object
+ * as expected (then use a parser instead).
+ */
+struct mjson_scan {
+	const char	*p, *end;
+	int		 first;
+};
+
+int	mjson_scan_init(struct mjson_scan *, const char *text, size_t len);
+int	mjson_scan_next(struct mjson_scan *, const char **key, size_t *keylen,
+	    const char **val, size_t *vallen);
+/*
+ * The value text of key (one without escapes) in the object text[0..len),
+ * into *val and *vallen: 1 found, 0 absent, -1 not an object as expected.
+ */
+int	mjson_scan_get(const char *text, size_t len, const char *key, const char **val,
+	    size_t *vallen);
+
+/*
+ * Appends to a growing buffer (mjson_dump's): raw bytes, a string JSON
+ * quoted, an integer.  On allocation failure b->err is set and the
+ * rest is a no-op.
+ */
+struct mjson_buf {
+	char	*b;
+	size_t	 len, cap;
+	int	 err;
+};
+
+void	mjson_buf_add(struct mjson_buf *, const char *p, size_t n);
+void	mjson_buf_str(struct mjson_buf *, const char *s);
+void	mjson_buf_int(struct mjson_buf *, long long v);
+
 #endif

@@ -1497,3 +1497,184 @@ mroom_state_client_event(const json_t *ev, const char *room_id, int64_t now_ms,
 	row.redaction = because;
 	return mroom_client_event(&row, now_ms, viewer_user, viewer_device);
 }
+
+/* Appends a string literal. */
+#define BUF_LIT(b, lit)	mjson_buf_add((b), (lit), sizeof(lit) - 1)
+
+/* What client_text writes an event from: its stored texts and columns. */
+struct evsrc {
+	const char	*js;		/* the PDU */
+	const char	*event_id;
+	const char	*room_id;	/* when the PDU has none */
+	int64_t		 ts;		/* origin_server_ts, when ts_known */
+	int		 ts_known;
+	const char	*txn_id;	/* for the viewer's own device only */
+	const char	*replaces, *prev_js;
+};
+
+/* 1 when the key k[0..kl) is name. */
+static int
+key_is(const char *k, size_t kl, const char *name)
+{
+	return strlen(name) == kl && memcmp(k, name, kl) == 0;
+}
+
+/*
+ * The client format of an event from its texts, as client_fields and
+ * mroom_client_event write it: a raw node, or NULL when the text holds
+ * something unexpected (a key with an escape, text that is not an
+ * object, an origin_server_ts that is not an integer), *err set only
+ * when memory ran out.  Redactions and redacted events are not made
+ * here (see the callers).
+ */
+static json_t *
+client_text(const struct evsrc *e, int64_t now_ms, int *err)
+{
+	static const char *const keep[] = {
+		"content", "origin_server_ts", "room_id", "sender", "type", "state_key", "redacts",
+	};
+	struct mjson_buf	 b = { NULL, 0, 0, 0 };
+	struct mjson_scan	 sc;
+	const char		*k, *v;
+	size_t			 kl, vl, n = 0;
+	int64_t			 ts = e->ts;
+	int			 r, room = 0, ts_known = e->ts_known;
+	json_t			*raw = NULL;
+
+	*err = 0;
+	if (mjson_scan_init(&sc, e->js, strlen(e->js)) == -1)
+		return NULL;
+	BUF_LIT(&b, "{");
+	while ((r = mjson_scan_next(&sc, &k, &kl, &v, &vl)) == 1) {
+		size_t i;
+
+		if (memchr(k, '\\', kl) != NULL)
+			goto out;
+		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			if (key_is(k, kl, keep[i]))
+				break;
+		if (i == sizeof(keep) / sizeof(keep[0]))
+			continue;
+		if (key_is(k, kl, "room_id"))
+			room = 1;
+		if (key_is(k, kl, "origin_server_ts") && !ts_known) {
+			char	 num[24], *endp;
+
+			if (vl == 0 || vl >= sizeof(num))
+				goto out;
+			memcpy(num, v, vl);
+			num[vl] = '\0';
+			ts = strtoll(num, &endp, 10);
+			if (*endp != '\0')
+				goto out;
+			ts_known = 1;
+		}
+		if (n++ > 0)
+			BUF_LIT(&b, ",");
+		mjson_buf_add(&b, k - 1, kl + 2);
+		BUF_LIT(&b, ":");
+		mjson_buf_add(&b, v, vl);
+	}
+	if (r == -1 || !ts_known)
+		goto out;
+	if (n > 0)
+		BUF_LIT(&b, ",");
+	BUF_LIT(&b, "\"event_id\":");
+	mjson_buf_str(&b, e->event_id);
+	if (!room && e->room_id != NULL) {
+		BUF_LIT(&b, ",\"room_id\":");
+		mjson_buf_str(&b, e->room_id);
+	}
+	BUF_LIT(&b, ",\"unsigned\":{\"age\":");
+	mjson_buf_int(&b, (long long)(now_ms - ts));
+	if (e->txn_id != NULL) {
+		BUF_LIT(&b, ",\"transaction_id\":");
+		mjson_buf_str(&b, e->txn_id);
+	}
+	/* Spec: C-S API, "Room event format": the replaced state event's content. */
+	if (e->replaces != NULL) {
+		BUF_LIT(&b, ",\"replaces_state\":");
+		mjson_buf_str(&b, e->replaces);
+	}
+	if (e->prev_js != NULL) {
+		size_t plen = strlen(e->prev_js);
+
+		if ((r = mjson_scan_get(e->prev_js, plen, "content", &v, &vl)) == -1)
+			goto out;
+		if (r == 1) {
+			BUF_LIT(&b, ",\"prev_content\":");
+			mjson_buf_add(&b, v, vl);
+		}
+		if ((r = mjson_scan_get(e->prev_js, plen, "sender", &v, &vl)) == -1)
+			goto out;
+		/* As mroom_client_event: a sender only when it is a string. */
+		if (r == 1 && vl > 0 && *v == '"') {
+			BUF_LIT(&b, ",\"prev_sender\":");
+			mjson_buf_add(&b, v, vl);
+		}
+	}
+	BUF_LIT(&b, "}}");
+	if (b.err || (raw = mjson_raw(b.b, b.len)) == NULL)
+		*err = 1;
+out:
+	free(b.b);
+	return raw;
+}
+
+json_t *
+mroom_client_event_text(struct mevrow *row, int64_t now_ms, const char *viewer_user,
+    const char *viewer_device)
+{
+	struct evsrc	 e;
+	json_t		*raw;
+	int		 err;
+
+	if (row->js != NULL && row->redacted_by == NULL &&
+	    strcmp(row->type, "m.room.redaction") != 0) {
+		memset(&e, 0, sizeof(e));
+		e.js = row->js;
+		e.event_id = row->event_id;
+		e.room_id = row->room_id;
+		e.ts = row->origin_server_ts;
+		e.ts_known = 1;
+		if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
+		    strcmp(row->txn_user, viewer_user) == 0 &&
+		    strcmp(row->txn_device, viewer_device) == 0)
+			e.txn_id = row->txn_id;
+		e.replaces = row->replaces_state;
+		e.prev_js = row->prev_js;
+		if ((raw = client_text(&e, now_ms, &err)) != NULL || err)
+			return raw;
+	}
+	if (mevrow_parse(row) == -1)
+		return NULL;
+	return mroom_client_event(row, now_ms, viewer_user, viewer_device);
+}
+
+json_t *
+mroom_state_client_event_text(const json_t *ev, const char *room_id, int64_t now_ms,
+    const char *viewer_user, const char *viewer_device)
+{
+	struct mviewtext	 t;
+	struct evsrc		 e;
+	json_t			*raw, *full;
+	int			 err;
+
+	if (!mstore_view_texts(ev, &t))
+		return mroom_state_client_event(ev, room_id, now_ms, viewer_user, viewer_device);
+	if (strcmp(t.type, "m.room.redaction") != 0) {
+		memset(&e, 0, sizeof(e));
+		e.js = t.js;
+		e.event_id = t.event_id;
+		e.room_id = room_id;
+		e.replaces = t.replaces;
+		e.prev_js = t.prev_js;
+		if ((raw = client_text(&e, now_ms, &err)) != NULL || err)
+			return raw;
+	}
+	if ((full = mstore_view_parse((json_t *)ev)) == NULL)
+		return NULL;
+	raw = mroom_state_client_event(full, room_id, now_ms, viewer_user, viewer_device);
+	json_decref(full);
+	return raw;
+}

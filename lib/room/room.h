@@ -291,6 +291,22 @@ json_t		*mroom_client_event(const struct mevrow *, int64_t now_ms,
  */
 json_t		*mroom_state_client_event(const json_t *ev, const char *room_id,
 		    int64_t now_ms, const char *viewer_user, const char *viewer_device);
+/*
+ * mroom_client_event written from the row's stored text (row->js and
+ * its notes' texts) without parsing it, as a raw node (mjson_raw) for
+ * an answer that mjson_dump writes: the same members, in their stored
+ * order.  A row without text, a redacted event and a redaction are
+ * parsed (mevrow_parse) and made by mroom_client_event.  New reference,
+ * or NULL.
+ */
+json_t		*mroom_client_event_text(struct mevrow *, int64_t now_ms,
+		    const char *viewer_user, const char *viewer_device);
+/*
+ * mroom_state_client_event the same way: a lazy view (mstore_view_texts)
+ * from its texts, any other view by mroom_state_client_event.
+ */
+json_t		*mroom_state_client_event_text(const json_t *ev, const char *room_id,
+		    int64_t now_ms, const char *viewer_user, const char *viewer_device);
 
 /*
  * Room aliases (lib/room/alias.c).  mroom_alias_check: 1 when alias is

@@ -210,6 +210,7 @@ erased_prune(struct mdb *db, const char *user_id, const struct mevrow *rows, siz
 		goto out;
 	for (i = 0; i < n && json_object_size(erased) > 0; i++) {
 		struct mroom		 room;
+		struct mevrow		*row;
 		const struct mroomver	*ver;
 		const char		*k;
 		json_t			*v;
@@ -222,11 +223,19 @@ erased_prune(struct mdb *db, const char *user_id, const struct mevrow *rows, siz
 		ver = r == 1 ? mroomver_get(room.version) : NULL;
 		if (r == 1)
 			mroom_fini(&room);
-		if (ver == NULL || (pruned = mevent_redact(rows[i].json, ver)) == NULL)
+		/*
+		 * The rows are the caller's, borrowed: a lazy one is parsed,
+		 * and its text dropped, so that no reader writes the text out.
+		 */
+		row = (struct mevrow *)&rows[i];
+		if (ver == NULL || mevrow_parse(row) == -1 ||
+		    (pruned = mevent_redact(row->json, ver)) == NULL)
 			goto out;
-		json_object_clear(rows[i].json);
+		free(row->js);
+		row->js = NULL;
+		json_object_clear(row->json);
 		json_object_foreach(pruned, k, v)
-			json_object_set(rows[i].json, k, v);
+			json_object_set(row->json, k, v);
 		json_decref(pruned);
 	}
 	rc = 0;

@@ -378,15 +378,21 @@ mcur_collect(struct mcur *c, size_t elemsz, int (*row)(struct mcur *, void *),
     void (*fini)(void *), void **out, size_t *outsz)
 {
 	char	*v = *out, *nv;
-	size_t	 n = *outsz;
+	size_t	 n = *outsz, cap = n;
 	int	 rc = -1;
 
 	while (c != NULL && (rc = mcur_next(c)) == 1) {
-		if ((nv = reallocarray(v, n + 1, elemsz)) == NULL) {
-			rc = -1;
-			break;
+		/* Doubling: a realloc per row copies the list over and over (/sync reads 10,000s). */
+		if (n == cap) {
+			size_t ncap = cap > 0 ? cap * 2 : 16;
+
+			if ((nv = reallocarray(v, ncap, elemsz)) == NULL) {
+				rc = -1;
+				break;
+			}
+			v = nv;
+			cap = ncap;
 		}
-		v = nv;
 		memset(v + n * elemsz, 0, elemsz);
 		/* Counted before it is checked: fini frees what row filled. */
 		if (row(c, v + n++ * elemsz) == -1) {

@@ -177,11 +177,26 @@ int		 mstore_evrow_read(struct mcur *, struct mevrow *e);
  */
 int		 mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz);
 /*
+ * The same, each row's PDU and notes kept as text (js, prev_js,
+ * redaction_js) and parsed only by mevrow_parse: for readers that
+ * mostly write events out again (/sync).
+ */
+int		 mstore_evrows_lazy(struct mcur *c, struct mevrow **out, size_t *outsz);
+/*
  * The state event view (see mstore_cstate_event) of the MEVENT_VIEW
  * columns of a row from column col: the PDU, its ID added as
  * "event_id", the notes in "unsigned".  New reference, or NULL.
  */
 json_t		*mstore_event_view(struct mcur *, int col);
+/*
+ * The same, lazily: for an event not redacted, a stand-in holding its
+ * "event_id", "type" and "state_key" (type and state_key given) and
+ * the texts of its PDU and notes under keys no parsed JSON can hold;
+ * mstore_view_parse turns it into the view, mstore_view_texts reads
+ * its texts.  A redacted event gets its view at once.  New reference.
+ */
+json_t		*mstore_event_view_lazy(struct mcur *, int col, const char *type,
+		    const char *state_key);
 /* mstore_event_view from column 0. */
 json_t		*mstore_json_with_id(struct mcur *);
 

@@ -163,6 +163,9 @@ mevrow_fini(struct mevrow *e)
 	json_decref(e->prev_content);
 	free(e->prev_sender);
 	json_decref(e->redaction);
+	free(e->js);
+	free(e->prev_js);
+	free(e->redaction_js);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -178,32 +181,21 @@ mevrow_list_free(struct mevrow *v, size_t n)
 	mstore_list_free(v, n, sizeof(*v), evrow_fini);
 }
 
-/* The JSON text of column col parsed (new reference); NULL for SQL NULL or bad JSON. */
-static json_t *
-json_col(struct mcur *c, int col)
-{
-	const char *js = mcur_text(c, col);
-
-	return js != NULL ? json_loads(js, 0, NULL) : NULL;
-}
-
 /*
- * The notes of MEVENT_NOTES from column col (see stmts-room.h): the
- * replaced event's ID, its content and sender from its PDU, and the
- * redaction's PDU.  0, or -1 when one that is there could not be read.
+ * The notes from their texts (NULL: none): the replaced event's content
+ * and sender from its PDU prev_js, and the redaction's PDU.  0, or -1
+ * when one that is there could not be read.
  */
 static int
-notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
+notes_parse(const char *prev_js, const char *redaction_js, json_t **prev_content,
     char **prev_sender, json_t **redaction)
 {
 	json_t		*prev;
 	const char	*who;
 
-	if (!mcur_null(c, col) && (*replaces = mcur_dup(c, col)) == NULL)
-		return -1;
 	/* A replaced event this server no longer has: no prev_content, as Synapse. */
-	if (!mcur_null(c, col + 1)) {
-		if ((prev = json_col(c, col + 1)) == NULL)
+	if (prev_js != NULL) {
+		if ((prev = json_loads(prev_js, 0, NULL)) == NULL)
 			return -1;
 		*prev_content = json_incref(json_object_get(prev, "content"));
 		who = mjson_str(prev, "sender");
@@ -212,9 +204,23 @@ notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
 		if (who != NULL && *prev_sender == NULL)
 			return -1;
 	}
-	if (!mcur_null(c, col + 2) && (*redaction = json_col(c, col + 2)) == NULL)
+	if (redaction_js != NULL && (*redaction = json_loads(redaction_js, 0, NULL)) == NULL)
 		return -1;
 	return 0;
+}
+
+/*
+ * The notes of MEVENT_NOTES from column col (see stmts-room.h): the
+ * replaced event's ID, then as notes_parse.  0 or -1.
+ */
+static int
+notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
+    char **prev_sender, json_t **redaction)
+{
+	if (!mcur_null(c, col) && (*replaces = mcur_dup(c, col)) == NULL)
+		return -1;
+	return notes_parse(mcur_text(c, col + 1), mcur_text(c, col + 2), prev_content,
+	    prev_sender, redaction);
 }
 
 /*
@@ -222,11 +228,10 @@ notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
  * schema makes NOT NULL must be there: 0, or -1 when one is missing or
  * could not be copied.
  */
-int
-mstore_evrow_read(struct mcur *c, struct mevrow *e)
+/* The columns of an event row but its PDU and notes' JSON (see mstore_evrow_read). */
+static void
+evrow_cols(struct mcur *c, struct mevrow *e)
 {
-	const char *js;
-
 	e->stream = mcur_int(c, 0);
 	e->event_id = mcur_dup(c, 1);
 	e->room_id = mcur_dup(c, 2);
@@ -242,6 +247,39 @@ mstore_evrow_read(struct mcur *c, struct mevrow *e)
 	e->txn_user = mcur_dup(c, 12);
 	e->txn_device = mcur_dup(c, 13);
 	e->txn_id = mcur_dup(c, 14);
+}
+
+/* mstore_evrow_read keeping the JSON as text (mstore_evrows_lazy).  0 or -1. */
+static int
+evrow_read_lazy(struct mcur *c, struct mevrow *e)
+{
+	evrow_cols(c, e);
+	e->js = mcur_dup(c, 15);
+	if ((!mcur_null(c, 16) && (e->replaces_state = mcur_dup(c, 16)) == NULL) ||
+	    (!mcur_null(c, 17) && (e->prev_js = mcur_dup(c, 17)) == NULL) ||
+	    (!mcur_null(c, 18) && (e->redaction_js = mcur_dup(c, 18)) == NULL))
+		return -1;
+	return e->event_id == NULL || e->room_id == NULL || e->type == NULL ||
+	    e->sender == NULL || e->js == NULL ? -1 : 0;
+}
+
+int
+mevrow_parse(struct mevrow *e)
+{
+	if (e->json != NULL)
+		return 0;
+	if (e->js == NULL || (e->json = json_loads(e->js, 0, NULL)) == NULL)
+		return -1;
+	return notes_parse(e->prev_js, e->redaction_js, &e->prev_content, &e->prev_sender,
+	    &e->redaction);
+}
+
+int
+mstore_evrow_read(struct mcur *c, struct mevrow *e)
+{
+	const char *js;
+
+	evrow_cols(c, e);
 	js = mcur_text(c, 15);
 	e->json = js != NULL ? json_loads(js, 0, NULL) : NULL;
 	if (notes_read(c, 16, &e->replaces_state, &e->prev_content, &e->prev_sender,
@@ -265,6 +303,24 @@ mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz)
 
 	*outsz = 0;
 	rc = mcur_collect(c, sizeof(**out), evrow_row, evrow_fini, &v, outsz);
+	*out = v;
+	return rc;
+}
+
+static int
+evrow_row_lazy(struct mcur *c, void *e)
+{
+	return evrow_read_lazy(c, e);
+}
+
+int
+mstore_evrows_lazy(struct mcur *c, struct mevrow **out, size_t *outsz)
+{
+	void	*v = NULL;
+	int	 rc;
+
+	*outsz = 0;
+	rc = mcur_collect(c, sizeof(**out), evrow_row_lazy, evrow_fini, &v, outsz);
 	*out = v;
 	return rc;
 }
@@ -550,25 +606,27 @@ mstore_cstate_put(struct mdb *db, const char *room_id, const char *type,
 }
 
 /*
- * A stored PDU (column col) with its event ID (col + 1) added as
- * "event_id": room versions 3 on leave it out of the PDU, and every
- * reader of state wants it.  The notes (redacted_by at col + 2, then
- * MEVENT_NOTES) go into "unsigned" as a client is shown them, in this
- * copy only: the stored PDU has none.
+ * A stored PDU (its text js) with its event ID added as "event_id": room
+ * versions 3 on leave it out of the PDU, and every reader of state wants
+ * it.  The notes (redacted_by, the replaced event's ID and PDU, the
+ * redaction's PDU: NULL when none) go into "unsigned" as a client is
+ * shown them, in this copy only: the stored PDU has none.  NULL on failure.
  */
-json_t *
-mstore_event_view(struct mcur *c, int col)
+static json_t *
+view_from_texts(const char *js, const char *event_id, const char *redacted_by,
+    const char *replaces, const char *prev_js, const char *redaction_js)
 {
-	json_t	*ev = json_col(c, col), *u = NULL, *prev_content = NULL, *redaction = NULL;
-	char	*replaces = NULL, *prev_sender = NULL;
+	json_t	*ev, *u = NULL, *prev_content = NULL, *redaction = NULL;
+	char	*prev_sender = NULL;
 	int	 rc = -1;
 
-	if (ev == NULL || json_object_set_new(ev, "event_id", json_string(mcur_text(c,
-	    col + 1))) == -1 ||
-	    notes_read(c, col + 3, &replaces, &prev_content, &prev_sender, &redaction) == -1)
+	if (js == NULL || event_id == NULL || (ev = json_loads(js, 0, NULL)) == NULL)
+		return NULL;
+	if (json_object_set_new(ev, "event_id", json_string(event_id)) == -1 ||
+	    notes_parse(prev_js, redaction_js, &prev_content, &prev_sender, &redaction) == -1)
 		goto out;
 	if (redaction != NULL && json_object_set_new(redaction, "event_id",
-	    json_string(mcur_text(c, col + 2))) == -1)
+	    json_string(redacted_by)) == -1)
 		goto out;
 	if (replaces == NULL && prev_content == NULL && redaction == NULL) {
 		rc = 0;
@@ -588,13 +646,97 @@ out:
 	json_decref(u);
 	json_decref(prev_content);
 	json_decref(redaction);
-	free(replaces);
 	free(prev_sender);
 	if (rc == -1) {
 		json_decref(ev);
 		ev = NULL;
 	}
 	return ev;
+}
+
+/*
+ * The PDU at column col, its event ID at col + 1, redacted_by at col + 2,
+ * then MEVENT_NOTES: see view_from_texts.
+ */
+json_t *
+mstore_event_view(struct mcur *c, int col)
+{
+	return view_from_texts(mcur_text(c, col), mcur_text(c, col + 1), mcur_text(c, col + 2),
+	    mcur_text(c, col + 3), mcur_text(c, col + 4), mcur_text(c, col + 5));
+}
+
+/*
+ * The keys of a lazy view's texts: each holds a NUL byte, which no
+ * parsed JSON's key can (jansson refuses "\u0000" in keys), so no event
+ * passes for a lazy view.
+ */
+#define LAZY_PDU	"\0pdu"
+#define LAZY_PREV	"\0prev"
+#define LAZY_REPL	"\0replaces"
+
+/* Sets a key holding a NUL byte (klen bytes) to the text s when not NULL.  0 or -1. */
+static int
+lazy_set(json_t *o, const char *k, size_t klen, const char *s)
+{
+	json_t *v;
+
+	if (s == NULL)
+		return 0;
+	if ((v = json_string(s)) == NULL)
+		return -1;
+	return json_object_setn_new_nocheck(o, k, klen, v);
+}
+
+json_t *
+mstore_event_view_lazy(struct mcur *c, int col, const char *type, const char *state_key)
+{
+	json_t *o;
+
+	if (!mcur_null(c, col + 2) || mcur_null(c, col) || type == NULL || state_key == NULL)
+		return mstore_event_view(c, col);
+	if ((o = json_pack("{s:s?,s:s,s:s}", "event_id", mcur_text(c, col + 1), "type", type,
+	    "state_key", state_key)) == NULL ||
+	    json_object_get(o, "event_id") == NULL ||
+	    lazy_set(o, LAZY_PDU, sizeof(LAZY_PDU) - 1, mcur_text(c, col)) == -1 ||
+	    lazy_set(o, LAZY_REPL, sizeof(LAZY_REPL) - 1, mcur_text(c, col + 3)) == -1 ||
+	    lazy_set(o, LAZY_PREV, sizeof(LAZY_PREV) - 1, mcur_text(c, col + 4)) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The text under a key holding a NUL byte, or NULL. */
+static const char *
+lazy_get(const json_t *o, const char *k, size_t klen)
+{
+	const json_t *v = json_object_getn(o, k, klen);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int
+mstore_view_texts(const json_t *v, struct mviewtext *out)
+{
+	if (!json_is_object(v) || (out->js = lazy_get(v, LAZY_PDU,
+	    sizeof(LAZY_PDU) - 1)) == NULL)
+		return 0;
+	out->event_id = mjson_str(v, "event_id");
+	out->type = mjson_str(v, "type");
+	out->state_key = mjson_str(v, "state_key");
+	out->replaces = lazy_get(v, LAZY_REPL, sizeof(LAZY_REPL) - 1);
+	out->prev_js = lazy_get(v, LAZY_PREV, sizeof(LAZY_PREV) - 1);
+	return out->event_id != NULL && out->type != NULL && out->state_key != NULL;
+}
+
+json_t *
+mstore_view_parse(json_t *v)
+{
+	struct mviewtext t;
+
+	if (!mstore_view_texts(v, &t))
+		return json_incref(v);
+	return view_from_texts(t.js, t.event_id, NULL, t.replaces, t.prev_js, NULL);
 }
 
 json_t *

@@ -58,7 +58,42 @@ struct mevrow {
 	json_t		*prev_content;
 	char		*prev_sender;
 	json_t		*redaction;
+	/*
+	 * The texts json, prev_content, prev_sender and redaction are read
+	 * from, kept by the readers that parse them only when asked
+	 * (mstore_evrows_lazy): json is NULL until mevrow_parse.  js is
+	 * what a reader turns into an answer without parsing it
+	 * (mroom_client_event_text): whoever changes json in place drops
+	 * it (free, NULL), so that the text never says otherwise.
+	 */
+	char		*js, *prev_js, *redaction_js;
 };
+
+/*
+ * Parses what a lazy reader left as text (json and the notes), once.
+ * 0, or -1 when it is not JSON (or there is no text and no json).
+ */
+int	mevrow_parse(struct mevrow *);
+
+/*
+ * What a lazy view of a state event (a reader's stand-in for the view
+ * that mstore_sgroup_state_events gives, see mstore_sync_read_ahead)
+ * holds: the event's ID, type and state key, and the texts of its PDU,
+ * of the PDU of the event it replaced and that one's ID.
+ */
+struct mviewtext {
+	const char	*event_id, *type, *state_key;
+	const char	*js;
+	const char	*replaces, *prev_js;	/* NULL when none */
+};
+
+/* 1 and *out filled when v is a lazy view, else 0. */
+int	mstore_view_texts(const json_t *v, struct mviewtext *out);
+/*
+ * The view v stands for: v itself when it is one already, else parsed
+ * from its texts.  New reference, or NULL.
+ */
+json_t	*mstore_view_parse(json_t *v);
 
 int	mstore_room_add(struct mdb *, const char *room_id, const char *version,
 	    const char *creator);

@@ -137,15 +137,15 @@ int
 mstore_sync_timelines_bounded(struct mdb *db, const char *user_id, int64_t from,
     int64_t to, int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES_ALL, "siii", user_id, from, to,
-	    limit > 0 ? limit - 1 : 0), out, outsz);
+	return mstore_evrows_lazy(mdb_query(db, MSTMT_SYNC_TIMELINES_ALL, "siii", user_id, from,
+	    to, limit > 0 ? limit - 1 : 0), out, outsz);
 }
 
 int
 mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	return mstore_evrows(mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to,
+	return mstore_evrows_lazy(mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to,
 	    limit), out, outsz);
 }
 
@@ -199,7 +199,7 @@ sgroups_event_row(struct mcur *c, json_t *out, void *byid)
 		return -1;
 	if ((ev = json_object_get(byid, id)) != NULL)
 		json_incref(ev);
-	else if ((ev = mstore_event_view(c, 3)) == NULL ||
+	else if ((ev = mstore_event_view_lazy(c, 3, mcur_text(c, 1), mcur_text(c, 2))) == NULL ||
 	    json_object_set(byid, id, ev) == -1) {
 		json_decref(ev);
 		free(k);

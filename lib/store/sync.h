@@ -31,7 +31,8 @@ int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t sin
 /*
  * The newest events in (from, to] of the user's joined rooms and, up to
  * the user's leave, of rooms left: at most limit per room, ordered by
- * room then stream.
+ * room then stream.  Read lazily (mstore_evrows_lazy): mevrow_parse
+ * before reading a row's json or notes.
  */
 int	mstore_sync_timelines(struct mdb *, const char *user_id, int64_t from, int64_t to,
 	    int64_t limit, struct mevrow **out, size_t *outsz);
@@ -46,8 +47,10 @@ int	mstore_sync_timelines_bounded(struct mdb *, const char *user_id, int64_t fro
 json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
 /*
  * The same for each of groups (a JSON array of state group IDs) in one
- * query: {"<group>": {state key: event}} for each group that has state.
- * New reference, or NULL.
+ * query: {"<group>": {state key: event}} for each group that has state,
+ * each event a lazy view (mstore_event_view_lazy): mstore_view_parse
+ * before reading more than its event_id, type and state_key.  New
+ * reference, or NULL.
  */
 json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups);
 /*
