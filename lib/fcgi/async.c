@@ -771,6 +771,9 @@ next_timeout(struct aloop *L)
 		t = L->heap[0]->req.park_until - now;
 	if (!L->listening && L->rest_until - mono_ms() < t)
 		t = L->rest_until - mono_ms();
+	/* A large answer's heap not given back yet (see run): wake for it. */
+	if (atomic_load(&L->big) && L->trimmed + TRIM_EVERY_MS - mono_ms() < t)
+		t = L->trimmed + TRIM_EVERY_MS - mono_ms();
 	return t > 0 ? (int)t : 0;
 }
 
@@ -1033,12 +1036,14 @@ run(struct aloop *L)
 		else if (L->heaplen == 0 && L->trim) {
 			L->trim = 0;
 			malloc_trim(0);
+			mfcgi_metrics_trimmed();
 		}
 		/* Parked requests or not: they hold little of a large answer's heap. */
 		if (atomic_load(&L->big) && mono_ms() - L->trimmed >= TRIM_EVERY_MS) {
 			atomic_store(&L->big, 0);
 			L->trimmed = mono_ms();
 			malloc_trim(0);
+			mfcgi_metrics_trimmed();
 		}
 	}
 }

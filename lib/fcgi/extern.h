@@ -19,6 +19,8 @@ extern const struct mroute mfcgi_metrics_route;
 void	 mfcgi_metrics_init(const struct mapp *);
 void	 mfcgi_metrics_done(const struct mreq *, int status);
 void	 mfcgi_metrics_parked(int delta);
+/* One more malloc_trim of the handler's freed heap (async.c). */
+void	 mfcgi_metrics_trimmed(void);
 int64_t	 mfcgi_metrics_now_us(void);
 /* As mfcgi_urldecode, for a query string: '+' is a space, "%2B" a plus. */
 char	*mfcgi_formdecode(const char *s, size_t len);

@@ -30,6 +30,7 @@ struct rmet {
 static const struct mapp	*metapp;
 static struct rmet		*mets;		/* routesz + 1: the last is "unrouted" */
 static _Atomic int64_t		 parked;
+static _Atomic uint64_t		 trims;
 
 int64_t
 mfcgi_metrics_now_us(void)
@@ -53,6 +54,12 @@ void
 mfcgi_metrics_parked(int delta)
 {
 	atomic_fetch_add(&parked, delta);
+}
+
+void
+mfcgi_metrics_trimmed(void)
+{
+	atomic_fetch_add(&trims, 1);
 }
 
 void
@@ -154,9 +161,14 @@ h_metrics(struct mreq *req)
 	    "myelin_db_seconds_total{handler=\"%s\"} %.6f\n"
 	    "# HELP myelin_db_statements_total Database statements run.\n"
 	    "# TYPE myelin_db_statements_total counter\n"
-	    "myelin_db_statements_total{handler=\"%s\"} %llu\n",
+	    "myelin_db_statements_total{handler=\"%s\"} %llu\n"
+	    "# HELP myelin_heap_trims_total Times the handler gave freed heap back to the"
+	    " system (after a large answer or a crowd of long-polls).\n"
+	    "# TYPE myelin_heap_trims_total counter\n"
+	    "myelin_heap_trims_total{handler=\"%s\"} %llu\n",
 	    metapp->name, (long long)atomic_load(&parked), metapp->name, (double)dbus / 1e6,
-	    metapp->name, (unsigned long long)dbn);
+	    metapp->name, (unsigned long long)dbn, metapp->name,
+	    (unsigned long long)atomic_load(&trims));
 	if (fclose(f) != 0 || text == NULL) {
 		free(text);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);

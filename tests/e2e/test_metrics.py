@@ -111,3 +111,22 @@ def test_sender_writes_the_federation_queue_per_destination(stack, uniq):
     assert value(text, "myelin_db_statements_total", daemon="sender") > 0
     assert value(text, "myelin_fed_transactions_total", destination=dest,
                  result="failed") >= 1, text
+
+
+def test_a_large_answers_heap_is_given_back_without_another_request(stack, uniq):
+    """Large answers within a second of each other are given back once
+    the second has passed, not only when some later request wakes the
+    handler (a bot's initial /sync in many rooms, then silence)."""
+    u = User.register(stack, uniq("trim"))
+    room = u.create_room()
+    for i in range(10):
+        u.send_ok(room, {"msgtype": "m.text", "body": "%d %s" % (i, "x" * 30000)})
+    before = value(metrics(stack, "sync"), "myelin_heap_trims_total", handler="sync")
+    assert before is not None
+    for _ in range(3):
+        # Each answer holds the ten messages: over the 256 KB of a large one.
+        assert len(u.ok("GET", "/sync?timeout=0")["rooms"]["join"][room]["timeline"]
+                   ["events"]) == 10
+    time.sleep(2.5)
+    after = value(metrics(stack, "sync"), "myelin_heap_trims_total", handler="sync")
+    assert after >= before + 2
