@@ -223,11 +223,6 @@ notes_read(struct mcur *c, int col, char **replaces, json_t **prev_content,
 	    prev_sender, redaction);
 }
 
-/*
- * Fills e from a row of MEVENT_COLS (see extern.h).  The columns the
- * schema makes NOT NULL must be there: 0, or -1 when one is missing or
- * could not be copied.
- */
 /* The columns of an event row but its PDU and notes' JSON (see mstore_evrow_read). */
 static void
 evrow_cols(struct mcur *c, struct mevrow *e)
@@ -274,6 +269,11 @@ mevrow_parse(struct mevrow *e)
 	    &e->redaction);
 }
 
+/*
+ * Fills e from a row of MEVENT_COLS (see extern.h).  The columns the
+ * schema makes NOT NULL must be there: 0, or -1 when one is missing or
+ * could not be copied.
+ */
 int
 mstore_evrow_read(struct mcur *c, struct mevrow *e)
 {
