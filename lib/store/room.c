@@ -682,7 +682,8 @@ lazy_set(json_t *o, const char *k, size_t klen, const char *s)
 
 	if (s == NULL)
 		return 0;
-	if ((v = json_string(s)) == NULL)
+	/* Stored JSON, written by jansson: UTF-8 already, not checked again. */
+	if ((v = json_stringn_nocheck(s, strlen(s))) == NULL)
 		return -1;
 	return json_object_setn_new_nocheck(o, k, klen, v);
 }
