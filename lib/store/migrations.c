@@ -912,5 +912,16 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX access_tokens_refresh ON access_tokens (refresh_token_id);"
 	  "CREATE INDEX login_tokens_valid ON login_tokens (valid_until_ms);",
 	  NULL },
+	/*
+	 * A user's rooms in room order: an initial /sync reads its
+	 * timelines room by room in that order, already sorted, so SQLite
+	 * need not sort every event it sends (MSTMT_SYNC_TIMELINES_ALL).
+	 * Unique as the primary key (room_id, type, state_key) is, which
+	 * lets the planner know that one room comes once.
+	 */
+	{ 37, "current-state-user-rooms",
+	  "CREATE UNIQUE INDEX current_state_user_rooms ON current_state"
+	  " (state_key, type, room_id);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -21,7 +21,33 @@
 #define MSYNC_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
 	" jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
 
+/*
+ * An initial sync's window of one room c (its membership event m): the
+ * first position (the limit-th newest event the user may see, $4 the
+ * offset, past $2 in any case) and the last (to, or the leave).
+ */
+#define MSYNC_TIMELINE_LO "COALESCE((SELECT b.stream FROM events b" \
+	" WHERE b.room_id = c.room_id AND b.stream > $2 AND b.stream <= $3" \
+	" AND (c.membership = 'join' OR b.stream <= m.stream) AND" MEVENT_SHOWN("b.") \
+	" ORDER BY b.stream DESC LIMIT 1 OFFSET $4), CAST($2 AS BIGINT) + 1)"
+#define MSYNC_TIMELINE_UPTO "CASE WHEN c.membership = 'join' OR m.stream > $3" \
+	" THEN $3 ELSE m.stream END"
+
+/*
+ * MSTMT_SYNC_TIMELINES_ALL for PostgreSQL: the windows first, then
+ * the events of each (its planner sorts as it sees fit).
+ */
+#define MSYNC_TIMELINES_ALL_PG "WITH r AS MATERIALIZED (SELECT c.room_id," \
+	" " MSYNC_TIMELINE_UPTO " AS upto, " MSYNC_TIMELINE_LO " AS lo" \
+	" FROM current_state c JOIN events m ON m.event_id = c.event_id" \
+	" WHERE c.type = 'm.room.member' AND c.state_key = $1" \
+	" AND c.membership IN ('join', 'leave', 'ban'))" \
+	" SELECT " MEVENT_COLS_E " FROM r JOIN events e ON e.room_id = r.room_id" \
+	" AND e.stream >= r.lo AND e.stream <= r.upto" \
+	" AND" MEVENT_SHOWN("e.") " ORDER BY e.room_id, e.stream"
+
 #define MSTMT_PG_SYNC \
+	P(MSTMT_SYNC_TIMELINES_ALL, MSYNC_TIMELINES_ALL_PG) \
 	P(MSTMT_SYNC_SGROUPS_EVENTS, MSYNC_SGROUPS_EVENTS(MSYNC_GROUPS_PG))
 
 #define MSTMT_TABLE_SYNC \
@@ -71,21 +97,19 @@
 	 * The same for an initial sync, bounded per room: for each of the \
 	 * user's rooms, the limit-th newest event it may have ($4: limit - \
 	 * 1, one indexed probe backwards; past $2 in any case), and the events \
-	 * from there on: one range of events_room_stream a room. \
+	 * from there on: one range of events_room_stream a room.  SQLite \
+	 * walks the rooms in order (current_state_user_rooms, unique) and \
+	 * each range in order, so the ORDER BY costs no sort of the events \
+	 * (CROSS JOIN keeps that order of the loops); PostgreSQL reads \
+	 * MSYNC_TIMELINES_ALL_PG. \
 	 */ \
-	X(MSTMT_SYNC_TIMELINES_ALL, "WITH r AS MATERIALIZED (SELECT c.room_id," \
-	    " CASE WHEN c.membership = 'join' OR m.stream > $3 THEN $3" \
-	    " ELSE m.stream END AS upto," \
-	    " COALESCE((SELECT b.stream FROM events b WHERE b.room_id = c.room_id" \
-	    " AND b.stream > $2 AND b.stream <= $3 AND (c.membership = 'join'" \
-	    " OR b.stream <= m.stream) AND" MEVENT_SHOWN("b.") " ORDER BY b.stream DESC" \
-	    " LIMIT 1 OFFSET $4), CAST($2 AS BIGINT) + 1) AS lo" \
-	    " FROM current_state c JOIN events m ON m.event_id = c.event_id" \
+	X(MSTMT_SYNC_TIMELINES_ALL, "SELECT " MEVENT_COLS_E " FROM current_state c" \
+	    " CROSS JOIN events m CROSS JOIN events e" \
 	    " WHERE c.type = 'm.room.member' AND c.state_key = $1" \
-	    " AND c.membership IN ('join', 'leave', 'ban'))" \
-	    " SELECT " MEVENT_COLS_E " FROM r JOIN events e ON e.room_id = r.room_id" \
-	    " AND e.stream >= r.lo AND e.stream <= r.upto" \
-	    " AND" MEVENT_SHOWN("e.") " ORDER BY e.room_id, e.stream") \
+	    " AND c.membership IN ('join', 'leave', 'ban') AND m.event_id = c.event_id" \
+	    " AND e.room_id = c.room_id AND e.stream >= " MSYNC_TIMELINE_LO \
+	    " AND e.stream <= " MSYNC_TIMELINE_UPTO " AND" MEVENT_SHOWN("e.") \
+	    " ORDER BY c.room_id, e.stream") \
 	/* Every state event of a state group, older links first. */ \
 	X(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(id, n) AS (SELECT CAST($1 AS BIGINT), 0" \
 	    " UNION ALL SELECT g.prev_group, c.n + 1 FROM state_groups g JOIN chain c" \

@@ -15,24 +15,30 @@
 	" WHERE c.type = 'm.room.member' AND c.state_key = $1 AND c.room_id IN " rooms
 
 /*
- * $1 the user, $2 a JSON array of state groups: for each group (start),
- * the user's membership (kind 0) and the room's history_visibility
- * (kind 1) at every link of its chain that sets them, nearest link first
- * (n), so that the first row of each (start, kind) is the value in the
- * group.  Chains are at most a snapshot's bound long (see
- * mstore_sgroup_add), and each lookup is one primary-key probe.
+ * $1 the user, $2 a JSON array of state groups: every group of their
+ * chains, each once (id, ordered), with the link before it and what it
+ * sets itself of the user's membership (kind 0) and the room's
+ * history_visibility (kind 1): whether it sets it (its event found) and
+ * the value.  The reader follows each chain (see mstore_vis_groups):
+ * chains of one room share their links, and each link is read once,
+ * not once for every group asked for whose chain holds it.  Chains are
+ * at most a snapshot's bound long (see mstore_sgroup_add), and each
+ * lookup is one primary-key probe.
  */
 #define MVIS_GROUPS(groups, member, visibility) \
-	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " groups " g" \
-	" UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c JOIN state_groups s" \
-	" ON s.id = c.id WHERE s.prev_group IS NOT NULL)" \
-	" SELECT c.start, 0, c.n, " member " FROM chain c JOIN state_group_entries s" \
-	" ON s.state_group = c.id AND s.type = 'm.room.member' AND s.state_key = $1" \
-	" JOIN events e ON e.event_id = s.event_id" \
-	" UNION ALL SELECT c.start, 1, c.n, " visibility " FROM chain c" \
-	" JOIN state_group_entries s ON s.state_group = c.id" \
-	" AND s.type = 'm.room.history_visibility' AND s.state_key = ''" \
-	" JOIN events e ON e.event_id = s.event_id ORDER BY 1, 2, 3"
+	"WITH RECURSIVE link(id) AS (SELECT g.v FROM " groups " g" \
+	" UNION SELECT s.prev_group FROM link l JOIN state_groups s ON s.id = l.id" \
+	" WHERE s.prev_group IS NOT NULL)" \
+	" SELECT l.id, COALESCE(g.prev_group, 0)," \
+	" CASE WHEN em.event_id IS NULL THEN 0 ELSE 1 END, " member "," \
+	" CASE WHEN eh.event_id IS NULL THEN 0 ELSE 1 END, " visibility \
+	" FROM link l JOIN state_groups g ON g.id = l.id" \
+	" LEFT JOIN state_group_entries sm ON sm.state_group = l.id" \
+	" AND sm.type = 'm.room.member' AND sm.state_key = $1" \
+	" LEFT JOIN events em ON em.event_id = sm.event_id" \
+	" LEFT JOIN state_group_entries sh ON sh.state_group = l.id" \
+	" AND sh.type = 'm.room.history_visibility' AND sh.state_key = ''" \
+	" LEFT JOIN events eh ON eh.event_id = sh.event_id ORDER BY l.id"
 
 #define MVIS_ROOMS_SQ	"(SELECT value FROM json_each($2))"
 #define MVIS_ROOMS_PG	"(SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))"
@@ -41,11 +47,12 @@
 	" jsonb_array_elements_text(CAST($2 AS jsonb)) AS x)"
 
 /*
- * A content member as text (NULL when absent); a value that is not a
- * string reads as some other text, which the caller takes for unknown.
+ * A content member of event e as text (NULL when absent); a value that
+ * is not a string reads as some other text, which the caller takes for
+ * unknown.
  */
-#define MVIS_CONTENT_SQ(key)	"json_extract(e.json, '$.content." key "')"
-#define MVIS_CONTENT_PG(key)	"(CAST(e.json AS jsonb) -> 'content' ->> '" key "')"
+#define MVIS_CONTENT_SQ(e, key)	"json_extract(" e ".json, '$.content." key "')"
+#define MVIS_CONTENT_PG(e, key)	"(CAST(" e ".json AS jsonb) -> 'content' ->> '" key "')"
 
 /* $1 a JSON array of user IDs: those of them whose accounts were erased. */
 #define MVIS_ERASED(users) \
@@ -56,8 +63,8 @@
 #define MSTMT_TABLE_VIS \
 	X(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_SQ)) \
 	X(MSTMT_VIS_ERASED, MVIS_ERASED(MVIS_USERS_SQ)) \
-	X(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_SQ, MVIS_CONTENT_SQ("membership"), \
-	    MVIS_CONTENT_SQ("history_visibility"))) \
+	X(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_SQ, MVIS_CONTENT_SQ("em", "membership"), \
+	    MVIS_CONTENT_SQ("eh", "history_visibility"))) \
 	/* \
 	 * $1 room, $2 timestamp, $3 origin_server_ts and $4 stream of the \
 	 * last candidate looked at (a keyset), $5 limit: accepted events \
@@ -75,7 +82,7 @@
 #define MSTMT_PG_VIS \
 	P(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_PG)) \
 	P(MSTMT_VIS_ERASED, MVIS_ERASED(MVIS_USERS_PG)) \
-	P(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_PG, MVIS_CONTENT_PG("membership"), \
-	    MVIS_CONTENT_PG("history_visibility")))
+	P(MSTMT_VIS_GROUPS, MVIS_GROUPS(MVIS_GROUPS_PG, MVIS_CONTENT_PG("em", "membership"), \
+	    MVIS_CONTENT_PG("eh", "history_visibility")))
 
 #endif

@@ -1,6 +1,7 @@
 /* /sync reads: memberships, timelines of every room at once, state groups with events. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "events/events.h"
 #include "store/extern.h"
@@ -23,6 +24,7 @@ msyncmember_list_free(struct msyncmember *v, size_t n)
 	mstore_list_free(v, n, sizeof(*v), member_fini);
 }
 
+/* A join's event is left unread: no reader of a joined room's membership needs it. */
 static int
 member_row(struct mcur *c, void *elem)
 {
@@ -31,9 +33,12 @@ member_row(struct mcur *c, void *elem)
 	m->room_id = mcur_dup(c, 0);
 	m->membership = mcur_dup(c, 1);
 	m->stream = mcur_int(c, 2);
-	m->event = mstore_event_view(c, 3);
 	m->event_id = mcur_dup(c, 4);
-	return m->event == NULL || m->event_id == NULL ? -1 : 0;
+	if (m->room_id == NULL || m->membership == NULL || m->event_id == NULL)
+		return -1;
+	if (strcmp(m->membership, "join") == 0)
+		return 0;
+	return (m->event = mstore_event_view(c, 3)) == NULL ? -1 : 0;
 }
 
 int

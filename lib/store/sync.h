@@ -14,7 +14,11 @@ struct msyncmember {
 	char		*membership;	/* join, invite, leave, ban, knock */
 	int64_t		 stream;	/* position of the membership event */
 	char		*event_id;
-	json_t		*event;		/* the membership event (NULL: see mstore_sliding_memberships) */
+	/*
+	 * The membership event; NULL for a join from mstore_sync_memberships
+	 * (nothing reads a join's), and see mstore_sliding_memberships.
+	 */
+	json_t		*event;
 	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
 };
 

@@ -101,55 +101,163 @@ mvisgroup_list_free(struct mvisgroup *v, size_t n)
 	mstore_list_free(v, n, sizeof(*v), group_fini);
 }
 
+/* A link of a state group chain, as MSTMT_VIS_GROUPS reads it. */
+struct vislink {
+	int64_t	 id;
+	int64_t	 prev;		/* 0: the chain ends here */
+	int	 has_m;		/* sets the user's membership */
+	int	 has_v;		/* sets the history_visibility */
+	char	*m;		/* the values, NULL when unknown */
+	char	*v;
+};
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The link id of the sorted v[0..n), or NULL. */
+static const struct vislink *
+link_find(const struct vislink *v, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].id == id)
+			return &v[mid];
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+links_free(struct vislink *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].m);
+		free(v[i].v);
+	}
+	free(v);
+}
+
+/*
+ * Reads the rows of MSTMT_VIS_GROUPS (frees c): every link of the
+ * chains, ordered by id.  0 with *out (free with links_free), or -1.
+ */
+static int
+links_read(struct mcur *c, struct vislink **out, size_t *outsz)
+{
+	struct vislink	*v = NULL, *nv, *l;
+	size_t		 n = 0, cap = 0;
+	int		 r;
+
+	*out = NULL;
+	*outsz = 0;
+	if (c == NULL)
+		return -1;
+	while ((r = mcur_next(c)) == 1) {
+		if (n == cap) {
+			cap = cap > 0 ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+				r = -1;
+				break;
+			}
+			v = nv;
+		}
+		l = &v[n++];
+		memset(l, 0, sizeof(*l));
+		l->id = mcur_int(c, 0);
+		l->prev = mcur_int(c, 1);
+		l->has_m = mcur_int(c, 2) != 0;
+		l->has_v = mcur_int(c, 4) != 0;
+		/* A NULL value (no such content member) stays NULL: unknown. */
+		if ((l->has_m && !mcur_null(c, 3) && (l->m = mcur_dup(c, 3)) == NULL) ||
+		    (l->has_v && !mcur_null(c, 5) && (l->v = mcur_dup(c, 5)) == NULL)) {
+			r = -1;
+			break;
+		}
+	}
+	mcur_free(c);
+	if (r != 0) {
+		links_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*outsz = n;
+	return 0;
+}
+
 int
 mstore_vis_groups(struct mdb *db, const char *user_id, const json_t *groups,
     struct mvisgroup **out, size_t *outsz)
 {
-	struct mvisgroup	*v = NULL, *g, *nv;
-	struct mcur		*c;
+	struct vislink		*lv = NULL;
+	struct mvisgroup	*v = NULL, *g;
+	int64_t			*asked = NULL;
+	size_t			 nl = 0, na = 0, n = 0, i;
+	json_t			*e;
 	char			*js;
-	size_t			 n = 0, cap = 0;
-	int			 r, rc = -1;
-	int64_t			 prev_start = -1, prev_kind = -1;
+	int			 rc = -1;
 
 	*out = NULL;
 	*outsz = 0;
 	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL)
 		return -1;
-	c = mdb_query(db, MSTMT_VIS_GROUPS, "ss", user_id, js);
+	rc = links_read(mdb_query(db, MSTMT_VIS_GROUPS, "ss", user_id, js), &lv, &nl);
 	free(js);
-	if (c == NULL)
+	if (rc == -1)
 		return -1;
-	/* Rows come by group, then kind, nearest link first: the first of each counts. */
-	while ((r = mcur_next(c)) == 1) {
-		int64_t start = mcur_int(c, 0), kind = mcur_int(c, 1);
-		char	**slot;
+	rc = -1;
+	/* The distinct groups asked for, in order. */
+	if ((asked = calloc(json_array_size(groups) + 1, sizeof(*asked))) == NULL ||
+	    (v = calloc(json_array_size(groups) + 1, sizeof(*v))) == NULL)
+		goto out;
+	json_array_foreach(groups, i, e)
+		asked[na++] = (int64_t)json_integer_value(e);
+	qsort(asked, na, sizeof(*asked), int64_cmp);
+	/*
+	 * Each group's values are those of the nearest link of its chain
+	 * that sets them.  A chain has at most nl links: the bound keeps a
+	 * (corrupt) cycle from looping.
+	 */
+	for (i = 0; i < na; i++) {
+		const struct vislink	*l = link_find(lv, nl, asked[i]);
+		const char		*m = NULL, *vis = NULL;
+		int			 fm = 0, fv = 0;
 
-		if (start == prev_start && kind == prev_kind)
+		if (i > 0 && asked[i] == asked[i - 1])
 			continue;
-		prev_kind = kind;
-		if (n == 0 || v[n - 1].group != start) {
-			if (n == cap) {
-				cap = cap > 0 ? cap * 2 : 8;
-				if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
-					goto out;
-				v = nv;
+		for (size_t steps = 0; l != NULL && !(fm && fv) && steps < nl; steps++) {
+			if (!fm && l->has_m) {
+				fm = 1;
+				m = l->m;
 			}
-			g = &v[n++];
-			memset(g, 0, sizeof(*g));
-			g->group = start;
+			if (!fv && l->has_v) {
+				fv = 1;
+				vis = l->v;
+			}
+			l = l->prev != 0 ? link_find(lv, nl, l->prev) : NULL;
 		}
-		prev_start = start;
-		g = &v[n - 1];
-		slot = kind == 0 ? &g->membership : &g->visibility;
-		/* A NULL value (no such content member) stays NULL: unknown. */
-		if (!mcur_null(c, 3) && (*slot = mcur_dup(c, 3)) == NULL)
+		if (!fm && !fv)
+			continue;
+		g = &v[n++];
+		g->group = asked[i];
+		if ((m != NULL && (g->membership = strdup(m)) == NULL) ||
+		    (vis != NULL && (g->visibility = strdup(vis)) == NULL))
 			goto out;
 	}
-	if (r == 0)
-		rc = 0;
+	rc = 0;
 out:
-	mcur_free(c);
+	free(asked);
+	links_free(lv, nl);
 	if (rc == -1) {
 		mvisgroup_list_free(v, n);
 		return -1;
