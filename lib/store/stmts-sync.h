@@ -21,8 +21,20 @@
 #define MSYNC_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
 	" jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
 
+/*
+ * PostgreSQL's texts of the two above: the same rows in the same order,
+ * by index lookups (see MSGROUP_LINKS_PG in stmts.h).  The single group
+ * is a chain whose start is 0.
+ */
 #define MSTMT_PG_SYNC \
-	P(MSTMT_SYNC_SGROUPS_EVENTS, MSYNC_SGROUPS_EVENTS(MSYNC_GROUPS_PG))
+	P(MSTMT_SYNC_SGROUP_EVENTS, "WITH RECURSIVE chain(start, id, n) AS" \
+	    " (SELECT 0, CAST($1 AS BIGINT), 0" MSGROUP_LINKS_PG ")" \
+	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") " FROM chain c" \
+	    MSGROUP_ENTRY_PG("") MSGROUP_EVENT_PG " ORDER BY c.n DESC") \
+	P(MSTMT_SYNC_SGROUPS_EVENTS, "WITH RECURSIVE chain(start, id, n) AS" \
+	    " (SELECT g.v, g.v, 0 FROM " MSYNC_GROUPS_PG " g" MSGROUP_LINKS_PG ")" \
+	    " SELECT c.start, s.type, s.state_key, " MEVENT_VIEW("e") " FROM chain c" \
+	    MSGROUP_ENTRY_PG("") MSGROUP_EVENT_PG " ORDER BY c.start, c.n DESC")
 
 #define MSTMT_TABLE_SYNC \
 	/* \

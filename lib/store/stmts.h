@@ -12,6 +12,31 @@
  */
 #define MEVENT_SHOWN(t) " " t "rejected IS NULL AND " t "soft_failed = 0 AND " t "outlier = 0"
 
+/*
+ * PostgreSQL's reads of state groups by their delta chains (stmts-sync.h,
+ * stmts-vis.h).  Its planner cannot know how many groups a JSON array
+ * holds (it guesses 100) nor how long a chain is (ten times its start),
+ * and from those guesses it hashes the whole of state_groups,
+ * state_group_entries and events at every call: 14 ms for the two groups
+ * of an incremental /sync at 1,000 rooms, growing with the database,
+ * where SQLite's nested loops make a few index probes.  A LATERAL
+ * subquery with OFFSET 0, which PostgreSQL never flattens into a join,
+ * makes each step an index lookup by its key, so the cost follows the
+ * rows read, as on SQLite.
+ *
+ * MSGROUP_LINKS_PG is the recursive step of chain(start, id, n), the
+ * links of each group nearest first; MSGROUP_ENTRY_PG(cond) the entries
+ * (s) of link c.id with cond on them, MSGROUP_EVENT_PG their events (e,
+ * with MEVENT_VIEW's columns and json).
+ */
+#define MSGROUP_LINKS_PG " UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c" \
+	" CROSS JOIN LATERAL (SELECT s.prev_group FROM state_groups s WHERE s.id = c.id" \
+	" AND s.prev_group IS NOT NULL OFFSET 0) s"
+#define MSGROUP_ENTRY_PG(cond) " CROSS JOIN LATERAL (SELECT s.type, s.state_key," \
+	" s.event_id FROM state_group_entries s WHERE s.state_group = c.id" cond " OFFSET 0) s"
+#define MSGROUP_EVENT_PG " CROSS JOIN LATERAL (SELECT e.json, e.event_id, e.redacted_by," \
+	" e.replaces_state FROM events e WHERE e.event_id = s.event_id OFFSET 0) e"
+
 #define MUSER_COLS "user_id, password_hash, displayname, avatar_url, is_admin," \
 	" is_guest, deactivated, shadow_banned, user_type, created_ts"
 
