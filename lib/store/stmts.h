@@ -203,6 +203,31 @@
 #define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH \
 	MSTMT_PG_RETENTION MSTMT_PG_SYNC
 
+/*
+ * Statements PostgreSQL runs with a generic plan, G(id): planned once per
+ * connection (plan_cache_mode = force_generic_plan while they run, see
+ * pg_run).  Left to itself it plans these afresh at every call, since
+ * its custom plans for the parameters given cost less by its estimates,
+ * and planning them took 1-5 ms each where running them takes 0.1: 7 ms
+ * of an incremental /sync at 1,000 rooms.  Their generic plans are the
+ * same index paths (a stream range ($2, $3] is estimated at 0.5% of the
+ * rows).  Those an initial /sync runs over every room keep their custom
+ * plans (MSTMT_SYNC_TIMELINES_ALL, MSTMT_SYNC_MEMBERSHIPS, whose generic
+ * plans measured slower), as does every statement not listed.  The
+ * cheap lookups a /sync runs between them are listed too, so that a
+ * /sync switches the mode once or twice, not at every statement.
+ */
+#define MSTMT_PG_GENERIC \
+	G(MSTMT_PRESENCE_GET) G(MSTMT_PRESENCE_ACTIVE) G(MSTMT_EVENTS_MAX_STREAM) \
+	G(MSTMT_ESTREAM_GET) G(MSTMT_RECEIPT_POS) G(MSTMT_ACCOUNT_DATA_GET) \
+	G(MSTMT_SYNC_MEMBERSHIPS_LITE) G(MSTMT_SYNC_MEMBERSHIPS_SINCE) \
+	G(MSTMT_SYNC_TIMELINES) G(MSTMT_VIS_STANDINGS) G(MSTMT_VIS_GROUPS) \
+	G(MSTMT_SYNC_SGROUP_EVENTS) G(MSTMT_SYNC_SGROUPS_EVENTS) G(MSTMT_SYNC_ROOM_MEMBERS) \
+	G(MSTMT_CSTATE_GET_JSON) G(MSTMT_PRESENCE_SYNC) G(MSTMT_PRESENCE_NEWLY) \
+	G(MSTMT_E2EE_TD_GET) G(MSTMT_E2EE_DL_CHANGED) G(MSTMT_E2EE_SHARED) \
+	G(MSTMT_E2EE_DLP_CHANGED) G(MSTMT_E2EE_MEMBER_MOVES) G(MSTMT_E2EE_OTK_COUNTS) \
+	G(MSTMT_E2EE_FB_UNUSED) G(MSTMT_PUSH_COUNTS)
+
 enum mstmt {
 #define X(id, sql) id,
 	MSTMT_ALL
