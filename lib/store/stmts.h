@@ -213,9 +213,12 @@
  * same index paths (a stream range ($2, $3] is estimated at 0.5% of the
  * rows).  Those an initial /sync runs over every room keep their custom
  * plans (MSTMT_SYNC_TIMELINES_ALL, MSTMT_SYNC_MEMBERSHIPS, whose generic
- * plans measured slower), as does every statement not listed.  The
- * cheap lookups a /sync runs between them are listed too, so that a
- * /sync switches the mode once or twice, not at every statement.
+ * plans measured slower), as do sliding sync's MSTMT_SLIDING_MEMBERSHIPS
+ * (generic: 17 ms against 2) and MSTMT_SLIDING_BUMPS, and every statement
+ * not listed.  The cheap lookups a /sync or a sliding sync runs between
+ * them (per room: the page of events, the state group) are listed too,
+ * so that a request switches the mode a few times, not at every
+ * statement.
  */
 #define MSTMT_PG_GENERIC \
 	G(MSTMT_PRESENCE_GET) G(MSTMT_PRESENCE_ACTIVE) G(MSTMT_EVENTS_MAX_STREAM) \
@@ -226,7 +229,11 @@
 	G(MSTMT_CSTATE_GET_JSON) G(MSTMT_PRESENCE_SYNC) G(MSTMT_PRESENCE_NEWLY) \
 	G(MSTMT_E2EE_TD_GET) G(MSTMT_E2EE_DL_CHANGED) G(MSTMT_E2EE_SHARED) \
 	G(MSTMT_E2EE_DLP_CHANGED) G(MSTMT_E2EE_MEMBER_MOVES) G(MSTMT_E2EE_OTK_COUNTS) \
-	G(MSTMT_E2EE_FB_UNUSED) G(MSTMT_PUSH_COUNTS)
+	G(MSTMT_E2EE_FB_UNUSED) G(MSTMT_PUSH_COUNTS) G(MSTMT_SYNC_MEMBERS) \
+	G(MSTMT_EVENTS_BACK) G(MSTMT_ROOM_STATE_AT) G(MSTMT_SLIDING_CONN_GET) \
+	G(MSTMT_SLIDING_ROOMS_DROP_AFTER) G(MSTMT_SLIDING_ROOMS_PRUNE) \
+	G(MSTMT_SLIDING_CONN_ACK) G(MSTMT_SLIDING_ROOMS_GET) G(MSTMT_SLIDING_CONN_NEXT) \
+	G(MSTMT_SLIDING_ROOM_PUT)
 
 enum mstmt {
 #define X(id, sql) id,
