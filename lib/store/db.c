@@ -25,6 +25,19 @@ static const char *const stmt_pg[MSTMT__MAX] = {
 #undef P
 };
 
+/* Statements PostgreSQL plans generically (MSTMT_PG_GENERIC). */
+static const char stmt_generic[MSTMT__MAX] = {
+#define G(id) [id] = 1,
+	MSTMT_PG_GENERIC
+#undef G
+};
+
+int
+mstmt_generic(enum mstmt st)
+{
+	return stmt_generic[st];
+}
+
 const char *
 mstmt_sql(enum mstmt st, enum mdb_backend kind)
 {

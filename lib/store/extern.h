@@ -123,6 +123,8 @@ void		 mcur_free(struct mcur *);
 int		 mcur_collect(struct mcur *c, size_t elemsz,
 		    int (*row)(struct mcur *, void *elem), void (*fini)(void *elem),
 		    void **out, size_t *outsz);
+/* 1 when PostgreSQL runs statement st with a generic plan (MSTMT_PG_GENERIC). */
+int		 mstmt_generic(enum mstmt st);
 /* The SQL of statement st for the given backend. */
 const char	*mstmt_sql(enum mstmt st, enum mdb_backend);
 /*

@@ -14,6 +14,7 @@ struct pg {
 	PGconn		*conn;
 	char		 prepared[MSTMT__MAX];	/* "s<index>" exists on conn */
 	int		 intx;	/* the server had a transaction open at last look */
+	int		 generic;	/* plan_cache_mode: 1 generic, 0 auto, -1 unknown */
 };
 
 /*
@@ -113,7 +114,14 @@ session(struct mdb *db)
 	PGresult	*res;
 	int		 rc = 0;
 
-	res = PQexec(p->conn, "SET client_min_messages = warning");
+	/*
+	 * No JIT: it compiles a statement whose estimated cost passes
+	 * jit_above_cost, and the estimates of statements over JSON arrays
+	 * and recursive CTEs (the state groups an initial /sync reads) pass
+	 * it while the statement runs in milliseconds: compiling took 30 ms
+	 * a call, half of the statement's time.
+	 */
+	res = PQexec(p->conn, "SET client_min_messages = warning; SET jit = off");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		seterr(db, res, "session", -1);
 		rc = -1;
@@ -154,6 +162,7 @@ ready(struct mdb *db)
 		return -1;
 	}
 	memset(p->prepared, 0, sizeof(p->prepared));
+	p->generic = -1;
 	mlog_warn(NULL, "pg: reconnected to database %s", PQdb(p->conn));
 	return session(db);
 }
@@ -194,6 +203,13 @@ pg_exec_sql(struct mdb *db, const char *sql)
 		p->intx = 0;
 		return 0;
 	}
+	/*
+	 * A SET inside a transaction is undone with it: after a rollback
+	 * (or a failure, which the caller rolls back) the plan mode is
+	 * whatever it was, so it is set again before the next statement.
+	 */
+	if (strcmp(sql, "ROLLBACK") == 0)
+		p->generic = -1;
 	for (int tries = 0;; tries++) {
 		if (ready(db) == -1)
 			return -1;
@@ -219,6 +235,8 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	}
 	rc = 0;
 out:
+	if (rc == -1)
+		p->generic = -1;
 	track(p);
 	PQclear(res);
 	return rc;
@@ -255,6 +273,7 @@ pg_open(struct mdb *db, const char *conninfo)
 		return -1;
 	}
 	PQsetNoticeReceiver(p->conn, notice, NULL);
+	p->generic = -1;
 	db->impl = p;
 	if (session(db) == -1) {
 		PQfinish(p->conn);
@@ -332,6 +351,29 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			/* Protocol-level statements outlive a rollback. */
 			p->prepared[st] = 1;
 		}
+		/*
+		 * The plan mode this statement wants (MSTMT_PG_GENERIC):
+		 * PostgreSQL reads plan_cache_mode at each execution, and
+		 * keeps a generic plan once made.  One round trip, only
+		 * when the mode changes.
+		 */
+		if (p->generic != mstmt_generic(st)) {
+			res = PQexec(p->conn, mstmt_generic(st) ?
+			    "SET plan_cache_mode = force_generic_plan" :
+			    "SET plan_cache_mode = auto");
+			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				if (retry_lost(p, sql, 1, tries)) {
+					PQclear(res);
+					res = NULL;
+					continue;
+				}
+				seterr(db, res, "plan mode", (int)st);
+				goto out;
+			}
+			PQclear(res);
+			res = NULL;
+			p->generic = mstmt_generic(st);
+		}
 		res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
 		rs = PQresultStatus(res);
 		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
@@ -342,6 +384,7 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			continue;
 		}
 		seterr(db, res, "statement", (int)st);
+		p->generic = -1;
 		goto out;
 	}
 	c->impl = res;

@@ -79,6 +79,21 @@
 	    " (origin_server_ts = $3 AND stream < $4)) AND" MEVENT_SHOWN("") \
 	    " ORDER BY origin_server_ts DESC, stream DESC LIMIT $5")
 
+/*
+ * MVIS_GROUPS for PostgreSQL: the same rows, by index lookups (see
+ * MSGROUP_LINKS_PG in stmts.h), where its planner hashed the whole of
+ * state_group_entries and events for the few groups of a /sync.
+ */
+#define MVIS_GROUPS_LATERAL_PG \
+	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " MVIS_GROUPS_PG " g" \
+	MSGROUP_LINKS_PG ")" \
+	" SELECT c.start, 0, c.n, " MVIS_CONTENT_PG("membership") " FROM chain c" \
+	MSGROUP_ENTRY_PG(" AND s.type = 'm.room.member' AND s.state_key = $1") MSGROUP_EVENT_PG \
+	" UNION ALL SELECT c.start, 1, c.n, " MVIS_CONTENT_PG("history_visibility") \
+	" FROM chain c" \
+	MSGROUP_ENTRY_PG(" AND s.type = 'm.room.history_visibility' AND s.state_key = ''") \
+	MSGROUP_EVENT_PG " ORDER BY 1, 2, 3"
+
 #define MSTMT_PG_VIS \
 	P(MSTMT_VIS_STANDINGS, MVIS_STANDINGS(MVIS_ROOMS_PG)) \
 	P(MSTMT_VIS_ERASED, MVIS_ERASED(MVIS_USERS_PG)) \

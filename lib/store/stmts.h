@@ -12,6 +12,31 @@
  */
 #define MEVENT_SHOWN(t) " " t "rejected IS NULL AND " t "soft_failed = 0 AND " t "outlier = 0"
 
+/*
+ * PostgreSQL's reads of state groups by their delta chains (stmts-sync.h,
+ * stmts-vis.h).  Its planner cannot know how many groups a JSON array
+ * holds (it guesses 100) nor how long a chain is (ten times its start),
+ * and from those guesses it hashes the whole of state_groups,
+ * state_group_entries and events at every call: 14 ms for the two groups
+ * of an incremental /sync at 1,000 rooms, growing with the database,
+ * where SQLite's nested loops make a few index probes.  A LATERAL
+ * subquery with OFFSET 0, which PostgreSQL never flattens into a join,
+ * makes each step an index lookup by its key, so the cost follows the
+ * rows read, as on SQLite.
+ *
+ * MSGROUP_LINKS_PG is the recursive step of chain(start, id, n), the
+ * links of each group nearest first; MSGROUP_ENTRY_PG(cond) the entries
+ * (s) of link c.id with cond on them, MSGROUP_EVENT_PG their events (e,
+ * with MEVENT_VIEW's columns and json).
+ */
+#define MSGROUP_LINKS_PG " UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c" \
+	" CROSS JOIN LATERAL (SELECT s.prev_group FROM state_groups s WHERE s.id = c.id" \
+	" AND s.prev_group IS NOT NULL OFFSET 0) s"
+#define MSGROUP_ENTRY_PG(cond) " CROSS JOIN LATERAL (SELECT s.type, s.state_key," \
+	" s.event_id FROM state_group_entries s WHERE s.state_group = c.id" cond " OFFSET 0) s"
+#define MSGROUP_EVENT_PG " CROSS JOIN LATERAL (SELECT e.json, e.event_id, e.redacted_by," \
+	" e.replaces_state FROM events e WHERE e.event_id = s.event_id OFFSET 0) e"
+
 #define MUSER_COLS "user_id, password_hash, displayname, avatar_url, is_admin," \
 	" is_guest, deactivated, shadow_banned, user_type, created_ts"
 
@@ -177,6 +202,38 @@
  */
 #define MSTMT_PG_ALL MSTMT_PG_SEARCH MSTMT_PG_VIS MSTMT_PG_E2EE MSTMT_PG_PUSH \
 	MSTMT_PG_RETENTION MSTMT_PG_SYNC
+
+/*
+ * Statements PostgreSQL runs with a generic plan, G(id): planned once per
+ * connection (plan_cache_mode = force_generic_plan while they run, see
+ * pg_run).  Left to itself it plans these afresh at every call, since
+ * its custom plans for the parameters given cost less by its estimates,
+ * and planning them took 1-5 ms each where running them takes 0.1: 7 ms
+ * of an incremental /sync at 1,000 rooms.  Their generic plans are the
+ * same index paths (a stream range ($2, $3] is estimated at 0.5% of the
+ * rows).  Those an initial /sync runs over every room keep their custom
+ * plans (MSTMT_SYNC_TIMELINES_ALL, MSTMT_SYNC_MEMBERSHIPS, whose generic
+ * plans measured slower), as do sliding sync's MSTMT_SLIDING_MEMBERSHIPS
+ * (generic: 17 ms against 2) and MSTMT_SLIDING_BUMPS, and every statement
+ * not listed.  The cheap lookups a /sync or a sliding sync runs between
+ * them (per room: the page of events, the state group) are listed too,
+ * so that a request switches the mode a few times, not at every
+ * statement.
+ */
+#define MSTMT_PG_GENERIC \
+	G(MSTMT_PRESENCE_GET) G(MSTMT_PRESENCE_ACTIVE) G(MSTMT_EVENTS_MAX_STREAM) \
+	G(MSTMT_ESTREAM_GET) G(MSTMT_RECEIPT_POS) G(MSTMT_ACCOUNT_DATA_GET) \
+	G(MSTMT_SYNC_MEMBERSHIPS_LITE) G(MSTMT_SYNC_MEMBERSHIPS_SINCE) \
+	G(MSTMT_SYNC_TIMELINES) G(MSTMT_VIS_STANDINGS) G(MSTMT_VIS_GROUPS) \
+	G(MSTMT_SYNC_SGROUP_EVENTS) G(MSTMT_SYNC_SGROUPS_EVENTS) G(MSTMT_SYNC_ROOM_MEMBERS) \
+	G(MSTMT_CSTATE_GET_JSON) G(MSTMT_PRESENCE_SYNC) G(MSTMT_PRESENCE_NEWLY) \
+	G(MSTMT_E2EE_TD_GET) G(MSTMT_E2EE_DL_CHANGED) G(MSTMT_E2EE_SHARED) \
+	G(MSTMT_E2EE_DLP_CHANGED) G(MSTMT_E2EE_MEMBER_MOVES) G(MSTMT_E2EE_OTK_COUNTS) \
+	G(MSTMT_E2EE_FB_UNUSED) G(MSTMT_PUSH_COUNTS) G(MSTMT_SYNC_MEMBERS) \
+	G(MSTMT_EVENTS_BACK) G(MSTMT_ROOM_STATE_AT) G(MSTMT_SLIDING_CONN_GET) \
+	G(MSTMT_SLIDING_ROOMS_DROP_AFTER) G(MSTMT_SLIDING_ROOMS_PRUNE) \
+	G(MSTMT_SLIDING_CONN_ACK) G(MSTMT_SLIDING_ROOMS_GET) G(MSTMT_SLIDING_CONN_NEXT) \
+	G(MSTMT_SLIDING_ROOM_PUT)
 
 enum mstmt {
 #define X(id, sql) id,
