@@ -295,34 +295,36 @@ evrow_row(struct mcur *c, void *e)
 	return mstore_evrow_read(c, e);
 }
 
-int
-mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz)
-{
-	void	*v = NULL;
-	int	 rc;
-
-	*outsz = 0;
-	rc = mcur_collect(c, sizeof(**out), evrow_row, evrow_fini, &v, outsz);
-	*out = v;
-	return rc;
-}
-
 static int
 evrow_row_lazy(struct mcur *c, void *e)
 {
 	return evrow_read_lazy(c, e);
 }
 
-int
-mstore_evrows_lazy(struct mcur *c, struct mevrow **out, size_t *outsz)
+/* Every row of c read by row into *out, as mcur_collect (frees c).  0 or -1. */
+static int
+evrows_collect(struct mcur *c, int (*row)(struct mcur *, void *), struct mevrow **out,
+    size_t *outsz)
 {
 	void	*v = NULL;
 	int	 rc;
 
 	*outsz = 0;
-	rc = mcur_collect(c, sizeof(**out), evrow_row_lazy, evrow_fini, &v, outsz);
+	rc = mcur_collect(c, sizeof(**out), row, evrow_fini, &v, outsz);
 	*out = v;
 	return rc;
+}
+
+int
+mstore_evrows(struct mcur *c, struct mevrow **out, size_t *outsz)
+{
+	return evrows_collect(c, evrow_row, out, outsz);
+}
+
+int
+mstore_evrows_lazy(struct mcur *c, struct mevrow **out, size_t *outsz)
+{
+	return evrows_collect(c, evrow_row_lazy, out, outsz);
 }
 
 int

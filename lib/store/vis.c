@@ -139,13 +139,34 @@ link_find(const struct vislink *v, size_t n, int64_t id)
 }
 
 static void
+link_fini(void *elem)
+{
+	struct vislink *l = elem;
+
+	free(l->m);
+	free(l->v);
+}
+
+static void
 links_free(struct vislink *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].m);
-		free(v[i].v);
-	}
-	free(v);
+	mstore_list_free(v, n, sizeof(*v), link_fini);
+}
+
+static int
+link_row(struct mcur *c, void *elem)
+{
+	struct vislink *l = elem;
+
+	l->id = mcur_int(c, 0);
+	l->prev = mcur_int(c, 1);
+	l->has_m = mcur_int(c, 2) != 0;
+	l->has_v = mcur_int(c, 4) != 0;
+	/* A NULL value (no such content member) stays NULL: unknown. */
+	if ((l->has_m && !mcur_null(c, 3) && (l->m = mcur_dup(c, 3)) == NULL) ||
+	    (l->has_v && !mcur_null(c, 5) && (l->v = mcur_dup(c, 5)) == NULL))
+		return -1;
+	return 0;
 }
 
 /*
@@ -155,44 +176,13 @@ links_free(struct vislink *v, size_t n)
 static int
 links_read(struct mcur *c, struct vislink **out, size_t *outsz)
 {
-	struct vislink	*v = NULL, *nv, *l;
-	size_t		 n = 0, cap = 0;
-	int		 r;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if (c == NULL)
-		return -1;
-	while ((r = mcur_next(c)) == 1) {
-		if (n == cap) {
-			cap = cap > 0 ? cap * 2 : 64;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				r = -1;
-				break;
-			}
-			v = nv;
-		}
-		l = &v[n++];
-		memset(l, 0, sizeof(*l));
-		l->id = mcur_int(c, 0);
-		l->prev = mcur_int(c, 1);
-		l->has_m = mcur_int(c, 2) != 0;
-		l->has_v = mcur_int(c, 4) != 0;
-		/* A NULL value (no such content member) stays NULL: unknown. */
-		if ((l->has_m && !mcur_null(c, 3) && (l->m = mcur_dup(c, 3)) == NULL) ||
-		    (l->has_v && !mcur_null(c, 5) && (l->v = mcur_dup(c, 5)) == NULL)) {
-			r = -1;
-			break;
-		}
-	}
-	mcur_free(c);
-	if (r != 0) {
-		links_free(v, n);
-		return -1;
-	}
+	rc = mcur_collect(c, sizeof(**out), link_row, link_fini, &v, outsz);
 	*out = v;
-	*outsz = n;
-	return 0;
+	return rc;
 }
 
 int
