@@ -34,8 +34,11 @@
 #define READS_PER_EVENT	16		/* then other connections get a turn */
 #define MAX_EVENTS	256
 #define TRIM_AFTER	256	/* parked requests that make giving memory back worth it */
-#define TRIM_ANSWER	(256 * 1024)	/* an answer this large: give back after it */
-#define TRIM_EVERY_MS	1000	/* at most this often for large answers */
+#define TRIM_REST_MS	1000	/* a worker idle this long gives its heap back */
+/* glibc gives the top of an arena back on its own past this (see heap_setup). */
+#define TRIM_ON_FREE	(256 * 1024 * 1024)
+#define TRIM_AT_REST	(128 * 1024)	/* the same while a worker rests */
+#define MMAP_FROM	(32 * 1024 * 1024)	/* allocations this large are mappings */
 /* The longest epoll wait: a fake clock moved forward is noticed within it. */
 #define WAIT_CAP_MS	1000
 /* How long accept(2) rests after running out of descriptors. */
@@ -96,6 +99,8 @@ struct aworker {
 	struct aloop		*loop;
 	struct mdb		*db;
 	int			 id;
+	int			 used;		/* served since it last gave its heap back */
+	int64_t			 used_at;	/* monotonic ms it last served */
 };
 
 struct aloop {
@@ -113,8 +118,6 @@ struct aloop {
 	size_t			 heaplen;
 	size_t			 heapcap;
 	int			 trim;		/* many waited: give memory back once none do */
-	atomic_int		 big;		/* a worker sent a large answer since */
-	int64_t			 trimmed;	/* monotonic ms of the last trim for one */
 	size_t			 nconn;		/* connections alive */
 	/* The work queue: the loop appends, workers take from the head. */
 	pthread_mutex_t		 qlock;
@@ -771,9 +774,6 @@ next_timeout(struct aloop *L)
 		t = L->heap[0]->req.park_until - now;
 	if (!L->listening && L->rest_until - mono_ms() < t)
 		t = L->rest_until - mono_ms();
-	/* A large answer's heap not given back yet (see run): wake for it. */
-	if (atomic_load(&L->big) && L->trimmed + TRIM_EVERY_MS - mono_ms() < t)
-		t = L->trimmed + TRIM_EVERY_MS - mono_ms();
 	return t > 0 ? (int)t : 0;
 }
 
@@ -849,7 +849,6 @@ serve(struct aworker *w, struct conn *c)
 	struct mreq	*req = &c->req;
 	struct mfcgi_io	 io = { c, conn_param, conn_read, conn_write };
 	struct mnotify	*n = L->srv->notify;
-	int		 big;
 
 	if (!c->prepared) {
 		mfcgi_req_init(req, L->srv, NULL);
@@ -898,28 +897,59 @@ serve(struct aworker *w, struct conn *c)
 	 * The worker writes, not the loop: nginx reads its upstreams at
 	 * once, so this rarely waits, and the answer is never copied again.
 	 */
-	big = c->out.len >= TRIM_ANSWER;
 	if (send_all(c->fd, &c->out, WRITE_TIMEOUT_MS) == -1) {
 		mlog_debug(req->id, "answer not sent: %s", strerror(errno));
 		conn_free(L, c);
 		return;
 	}
 	/*
-	 * A large answer (an initial /sync of a user in many rooms) built
-	 * and freed a heap's worth: the loop gives it back (see run).
+	 * Answered: the connection's caches go back to their size at rest,
+	 * and the worker gives its heap back once it rests (worker_main).
 	 */
+	mdb_rest(w->db);
+	w->used = 1;
+	w->used_at = mono_ms();
 	if (!c->in.keep || atomic_load(&L->stopping)) {
 		conn_free(L, c);
-		if (big) {
-			atomic_store(&L->big, 1);
-			wake_loop(L);
-		}
 		return;
 	}
 	conn_reset(L, c);
-	if (big)
-		atomic_store(&L->big, 1);
 	give_back(L, c);
+}
+
+/* Monotonic ms to the absolute time qcond waits with (CLOCK_MONOTONIC). */
+static void
+ms_timespec(int64_t ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+/*
+ * A worker has rested TRIM_REST_MS since it last served: what its
+ * requests freed goes back to the system.  Not after each request: the
+ * next would fault every page in again, some 12,000 faults (a third of
+ * its time) for an initial /sync at 1,000 rooms.  malloc_trim gives
+ * back the free pages inside every arena and the top of the main one;
+ * the top of this thread's own arena goes back only when the thread
+ * frees a large block while the top is past M_TRIM_THRESHOLD, so the
+ * worker lowers it for one such free.  Another worker freeing in that
+ * moment gives its top back too, which costs it faults, nothing else.
+ */
+static void
+heap_rest(struct aworker *w)
+{
+	void	*p;
+
+	w->used = 0;
+	if (mallopt(M_TRIM_THRESHOLD, TRIM_AT_REST) == 1) {
+		if ((p = malloc(2 * TRIM_AT_REST)) != NULL)
+			*(volatile char *)p = 0;
+		free(p);
+		mallopt(M_TRIM_THRESHOLD, TRIM_ON_FREE);
+	}
+	malloc_trim(0);
+	mfcgi_metrics_trimmed();
 }
 
 static void *
@@ -935,8 +965,21 @@ worker_main(void *arg)
 		struct conn *c;
 
 		pthread_mutex_lock(&L->qlock);
-		while (L->qhead == NULL && !L->qquit)
-			pthread_cond_wait(&L->qcond, &L->qlock);
+		while (L->qhead == NULL && !L->qquit) {
+			struct timespec	 until;
+
+			if (!w->used) {
+				pthread_cond_wait(&L->qcond, &L->qlock);
+				continue;
+			}
+			ms_timespec(w->used_at + TRIM_REST_MS, &until);
+			if (pthread_cond_timedwait(&L->qcond, &L->qlock, &until) == ETIMEDOUT &&
+			    L->qhead == NULL && !L->qquit) {
+				pthread_mutex_unlock(&L->qlock);
+				heap_rest(w);
+				pthread_mutex_lock(&L->qlock);
+			}
+		}
 		if ((c = L->qhead) == NULL) {
 			pthread_mutex_unlock(&L->qlock);
 			break;
@@ -1038,13 +1081,6 @@ run(struct aloop *L)
 			malloc_trim(0);
 			mfcgi_metrics_trimmed();
 		}
-		/* Parked requests or not: they hold little of a large answer's heap. */
-		if (atomic_load(&L->big) && mono_ms() - L->trimmed >= TRIM_EVERY_MS) {
-			atomic_store(&L->big, 0);
-			L->trimmed = mono_ms();
-			malloc_trim(0);
-			mfcgi_metrics_trimmed();
-		}
 	}
 }
 
@@ -1088,6 +1124,35 @@ stop(struct aloop *L, struct aworker *workers, int nworkers, pthread_t *watcher)
 	}
 }
 
+/*
+ * The heap is given back when requests rest (see run), not by glibc as
+ * each request frees it: by default an arena's top goes back once it
+ * passes a threshold that glibc moves with the largest mapping freed,
+ * so that every large answer faulted its pages in again.  Fixing the
+ * threshold also fixes when an allocation is a mapping of its own, which
+ * the default moved as well: at MMAP_FROM, an answer's buffers come from
+ * the heap, kept for the next one.
+ */
+static void
+heap_setup(void)
+{
+	if (mallopt(M_TRIM_THRESHOLD, TRIM_ON_FREE) != 1 ||
+	    mallopt(M_MMAP_THRESHOLD, MMAP_FROM) != 1)
+		mlog_info(NULL, "mallopt: the heap keeps glibc's thresholds");
+}
+
+/* Workers wait on it with a deadline in mono_ms (see worker_main). */
+static void
+qcond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t	 ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 /* More descriptors: each waiting request holds one. */
 static void
 raise_nofile(void)
@@ -1118,10 +1183,11 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 	L.srv = &st.srv;
 	L.epfd = L.wakefd = L.sigfd = L.lfd = -1;
 	pthread_mutex_init(&L.qlock, NULL);
-	pthread_cond_init(&L.qcond, NULL);
+	qcond_init(&L.qcond);
 	pthread_mutex_init(&L.rlock, NULL);
 	pthread_mutex_init(&L.plock, NULL);
 	raise_nofile();
+	heap_setup();
 	if ((L.rbuf = malloc(READ_CHUNK)) == NULL ||
 	    (L.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (L.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||

@@ -163,7 +163,7 @@ h_metrics(struct mreq *req)
 	    "# TYPE myelin_db_statements_total counter\n"
 	    "myelin_db_statements_total{handler=\"%s\"} %llu\n"
 	    "# HELP myelin_heap_trims_total Times the handler gave freed heap back to the"
-	    " system (after a large answer or a crowd of long-polls).\n"
+	    " system (after a worker rests or a crowd of long-polls goes).\n"
 	    "# TYPE myelin_heap_trims_total counter\n"
 	    "myelin_heap_trims_total{handler=\"%s\"} %llu\n",
 	    metapp->name, (long long)atomic_load(&parked), metapp->name, (double)dbus / 1e6,

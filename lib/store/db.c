@@ -79,6 +79,13 @@ mdb_close(struct mdb *db)
 	free(db);
 }
 
+void
+mdb_rest(struct mdb *db)
+{
+	if (db != NULL && db->be->rest != NULL)
+		db->be->rest(db);
+}
+
 enum mdb_backend
 mdb_backend(const struct mdb *db)
 {

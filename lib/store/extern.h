@@ -28,6 +28,8 @@ struct mbackend {
 	int		(*null)(struct mcur *, int col);
 	int64_t		(*changes)(struct mcur *);
 	void		(*done)(struct mcur *);
+	/* Between requests: give back memory a request grew (NULL: none to). */
+	void		(*rest)(struct mdb *);
 	const char	*begin_sql;
 };
 

@@ -9,14 +9,20 @@
 /*
  * $1 a JSON array of state groups: every state event of each (start),
  * older links first within it, as MSTMT_SYNC_SGROUP_EVENTS for one.
+ * SQLite's text: the entries are sorted before their events are joined,
+ * so that the sort holds names and IDs, not every event's JSON.  The
+ * subquery's LIMIT keeps SQLite from flattening it, and CROSS JOIN keeps
+ * it the outer loop, so the rows come in its order (the readers depend
+ * on it, and the state tests would fail without it).
  */
 #define MSYNC_SGROUPS_EVENTS(groups) \
 	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " groups " g" \
 	" UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c JOIN state_groups s" \
 	" ON s.id = c.id WHERE s.prev_group IS NOT NULL)" \
-	" SELECT c.start, s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
-	" JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
-	" ORDER BY c.start, c.n DESC"
+	" SELECT k.start, k.type, k.state_key, " MEVENT_VIEW("e") " FROM (SELECT c.start," \
+	" c.n, s.type, s.state_key, s.event_id FROM state_group_entries s JOIN chain c" \
+	" ON s.state_group = c.id ORDER BY c.start, c.n DESC LIMIT -1) k" \
+	" CROSS JOIN events e ON e.event_id = k.event_id"
 #define MSYNC_GROUPS_SQ	"(SELECT CAST(value AS BIGINT) AS v FROM json_each($1))"
 #define MSYNC_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
 	" jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"

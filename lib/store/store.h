@@ -26,6 +26,11 @@ struct mdb	*mdb_open(const struct mconfig *, struct mnotify *notify);
 /* The config the connection was opened with (it must outlive the connection). */
 const struct mconfig *mdb_conf(const struct mdb *);
 void		 mdb_close(struct mdb *);
+/*
+ * Between requests (no transaction open): gives back what a large read
+ * grew the connection's caches to past what it keeps at rest.
+ */
+void		 mdb_rest(struct mdb *);
 /* Applies pending numbered migrations in one locked transaction. 0 or -1. */
 int		 mdb_migrate(struct mdb *);
 /* The schema version applied, and the newest this build knows. */
