@@ -430,22 +430,34 @@ run_load(struct bench *b, struct load *l)
 
 /*
  * One request on its own, for set-up (nothing else may be in flight):
- * its HTTP status, 0 if none came; *reply gets the answer as JSON or NULL.
+ * its HTTP status, 0 if none came; *reply gets the answer as JSON or NULL,
+ * and *ms (unless NULL) the time to the answer's end, before it is parsed.
  */
 static long
-call(struct bench *b, const char *method, const char *path, json_t *body,
-    const char *token, json_t **reply)
+call_ms(struct bench *b, const char *method, const char *path, json_t *body,
+    const char *token, json_t **reply, double *ms)
 {
 	struct slot	*s = slot(b, 0);
 	CURLcode	 cc = CURLE_OK;
+	double		 t = now();
 
 	request(b, s, method, path, body, token);
 	add(b, s);
 	while (drive(b, FOREVER, &cc) == NULL)
 		;
+	/* The answer's last byte, not the driver's own parse of it. */
+	if (ms != NULL)
+		*ms = (now() - t) * 1000;
 	if (reply != NULL)
 		*reply = reply_json(s);
 	return status_of(s, cc);
+}
+
+static long
+call(struct bench *b, const char *method, const char *path, json_t *body,
+    const char *token, json_t **reply)
+{
+	return call_ms(b, method, path, body, token, reply, NULL);
 }
 
 /* s escaped for a URL path or query (malloc'd). */
@@ -1531,16 +1543,15 @@ scale_step(struct bench *b, const struct workload *w, struct user *u, char **roo
 
 	first.start = now();
 	for (i = 0; i < 5; i++) {
-		t = now();
 		r = NULL;
-		st = call(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, u->token, &r);
+		st = call_ms(b, "GET", "/_matrix/client/v3/sync?timeout=0", NULL, u->token, &r, &t);
 		if (st != 200 || (long)json_object_size(json_object_get(json_object_get(r,
 		    "rooms"), "join")) != n) {
 			failf(b, w, "initial sync at %ld rooms: status %ld, %zu rooms", n, st,
 			    json_object_size(json_object_get(json_object_get(r, "rooms"), "join")));
 			goto out;
 		}
-		lat_add(&first, (now() - t) * 1000);
+		lat_add(&first, t);
 		first.ok++;
 		free(since);
 		since = next_batch(r);
@@ -1567,8 +1578,7 @@ scale_step(struct bench *b, const struct workload *w, struct user *u, char **roo
 		e = esc(b, since);
 		path = xasprintf("/_matrix/client/v3/sync?timeout=0&since=%s", e);
 		free(e);
-		t = now();
-		st = call(b, "GET", path, NULL, u->token, &r);
+		st = call_ms(b, "GET", path, NULL, u->token, &r, &t);
 		free(path);
 		join = json_object_get(json_object_get(r, "rooms"), "join");
 		id = curl_easy_unescape(slot(b, 0)->h, room, 0, NULL);
@@ -1579,7 +1589,7 @@ scale_step(struct bench *b, const struct workload *w, struct user *u, char **roo
 			    json_object_size(join));
 			goto out;
 		}
-		lat_add(&incr, (now() - t) * 1000);
+		lat_add(&incr, t);
 		incr.ok++;
 		free(since);
 		since = next_batch(r);
@@ -1972,15 +1982,15 @@ w_sliding(struct bench *b, const struct workload *w)
 	}
 	first.start = now();
 	for (i = 0; i < 10; i++) {
-		t = now();
 		r = NULL;
-		if ((st = call(b, "POST", SLIDING_PATH "?timeout=0", body, u->token, &r)) != 200 ||
+		if ((st = call_ms(b, "POST", SLIDING_PATH "?timeout=0", body, u->token, &r,
+		    &t)) != 200 ||
 		    json_string_value(json_object_get(r, "pos")) == NULL) {
 			json_decref(r);
 			failf(b, w, "first request: status %ld", st);
 			goto out;
 		}
-		lat_add(&first, (now() - t) * 1000);
+		lat_add(&first, t);
 		first.ok++;
 		free(pos);
 		pos = xstrdup(json_string_value(json_object_get(r, "pos")));
@@ -1999,16 +2009,15 @@ w_sliding(struct bench *b, const struct workload *w)
 		json_decref(msg);
 		path = xasprintf(SLIDING_PATH "?timeout=0&pos=%s", e);
 		free(e);
-		t = now();
 		r = NULL;
-		if (st != 200 || (st = call(b, "POST", path, body, u->token, &r)) != 200 ||
+		if (st != 200 || (st = call_ms(b, "POST", path, body, u->token, &r, &t)) != 200 ||
 		    json_string_value(json_object_get(r, "pos")) == NULL) {
 			free(path);
 			json_decref(r);
 			failf(b, w, "incremental request: status %ld", st);
 			goto out;
 		}
-		lat_add(&incr, (now() - t) * 1000);
+		lat_add(&incr, t);
 		incr.ok++;
 		free(path);
 		free(pos);

@@ -798,6 +798,12 @@ out:
 	return rc;
 }
 
+static void
+rows_free(void *p, size_t n)
+{
+	mevrow_list_free(p, n);
+}
+
 /*
  * The events stream: a joined room whose membership is newer than since
  * (or any, on initial sync) gets a full section; otherwise only rooms
@@ -937,6 +943,14 @@ collect(struct syncctx *ctx)
 	}
 	rc = 0;
 out:
+	/* An initial or full-state sync answers now: its largest go after the answer. */
+	if (rc == 0 && (st->initial || st->full_state)) {
+		mfcgi_req_after_json(req, f.groups);
+		mfcgi_req_after_json(req, members);
+		mfcgi_req_after(req, rows_free, rows, rowsz);
+		f.groups = members = NULL;
+		rows = NULL;
+	}
 	json_decref(f.groups);
 	json_decref(f.names);
 	json_decref(ignore);

@@ -735,5 +735,36 @@ mfcgi_req_fini(struct mreq *req)
 	free(req->text);
 	if (req->state != NULL && req->state_free != NULL)
 		req->state_free(req->state);
+	for (size_t k = 0; k < req->nafter; k++)
+		req->after[k].fn(req->after[k].p, req->after[k].n);
+	free(req->after);
 	memset(req, 0, sizeof(*req));
+}
+
+void
+mfcgi_req_after(struct mreq *req, void (*fn)(void *, size_t), void *p, size_t n)
+{
+	struct mreq_after	*v;
+
+	if (p == NULL)
+		return;
+	if ((v = reallocarray(req->after, req->nafter + 1, sizeof(*v))) == NULL) {
+		fn(p, n);
+		return;
+	}
+	req->after = v;
+	v[req->nafter++] = (struct mreq_after){ fn, p, n };
+}
+
+static void
+after_decref(void *p, size_t n)
+{
+	(void)n;
+	json_decref(p);
+}
+
+void
+mfcgi_req_after_json(struct mreq *req, json_t *v)
+{
+	mfcgi_req_after(req, after_decref, v, 0);
 }
