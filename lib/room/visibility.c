@@ -342,18 +342,27 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 	for (i = 0; i < n; i++) {
 		const struct mevrow	*row = &rows[i];
 		const struct mvisgroup	*gr = group_find(g, ng, row->state_before);
-		const json_t		*content = json_object_get(row->json, "content");
 		const json_t		*u = json_object_get(at, row->room_id);
 		enum mroom_hv		 hv = mroom_hv_parse(gr != NULL ? gr->visibility : NULL);
 		enum mroom_ms		 ms = mroom_ms_parse(gr != NULL ? gr->membership : NULL);
 		enum mroom_hv		 hv_after = hv;
 		enum mroom_ms		 ms_after = ms;
+		int			 sets_hv = state_is(row, "m.room.history_visibility", "");
+		int			 sets_ms = state_is(row, "m.room.member", user_id);
 		int			 peeking;
 
-		if (state_is(row, "m.room.history_visibility", ""))
-			hv_after = mroom_hv_parse(mjson_str(content, "history_visibility"));
-		if (state_is(row, "m.room.member", user_id))
-			ms_after = mroom_ms_parse(mjson_str(content, "membership"));
+		/*
+		 * What the event itself sets: a lazy row (mstore_evrows_lazy)
+		 * is parsed for it, the caller's row borrowed as in erased_prune.
+		 */
+		if ((sets_hv || sets_ms) && mevrow_parse((struct mevrow *)row) == -1)
+			goto out;
+		if (sets_hv)
+			hv_after = mroom_hv_parse(mjson_str(json_object_get(row->json, "content"),
+			    "history_visibility"));
+		if (sets_ms)
+			ms_after = mroom_ms_parse(mjson_str(json_object_get(row->json, "content"),
+			    "membership"));
 		peeking = u == NULL || json_integer_value(u) < row->stream;
 		keep[i] = (unsigned char)mroom_vis_rule(hv, hv_after, ms, ms_after, peeking);
 		joined[i] = ms == MROOM_MS_JOIN || ms_after == MROOM_MS_JOIN;
