@@ -283,13 +283,133 @@ retention_hide(struct mdb *db, const struct mevrow *rows, size_t n, const json_t
 	return 0;
 }
 
+/* Rows in room order, then stream order: the order their states follow one another. */
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct mevrow	*x = *(const struct mevrow *const *)a;
+	const struct mevrow	*y = *(const struct mevrow *const *)b;
+	int			 c = strcmp(x->room_id, y->room_id);
+
+	return c != 0 ? c : x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct mvisgroup *x = a, *y = b;
+
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/*
+ * Whether the state after row is the state before it with row in: an
+ * accepted state event (spec: the state after an event), whose group's
+ * facts then follow from those before it and its own content, with no
+ * read of the group's chain.
+ */
+static int
+makes_after(const struct mevrow *r)
+{
+	return r->state_key != NULL && r->rejected == NULL && r->state_before > 0 &&
+	    r->state_after > 0 && r->state_after != r->state_before;
+}
+
+enum { GROUP_ASKED = 1, GROUP_MADE };
+
+/* Notes group in known as how (GROUP_*) unless it is there: 1 noted, 0 there, -1. */
+static int
+group_note(json_t *known, int64_t group, int how)
+{
+	char	key[24];
+
+	snprintf(key, sizeof(key), "%lld", (long long)group);
+	if (group <= 0 || json_object_get(known, key) != NULL)
+		return 0;
+	return json_object_set_new(known, key, json_integer(how)) == -1 ? -1 : 1;
+}
+
+/* The facts of group among the sorted g[0..ng) and the unsorted d[0..nd), or NULL. */
+static const struct mvisgroup *
+facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, size_t nd,
+    int64_t group)
+{
+	const struct mvisgroup *f = group_find(g, ng, group);
+
+	for (size_t i = nd; f == NULL && i > 0; i--)
+		if (d[i - 1].group == group)
+			f = &d[i - 1];
+	return f;
+}
+
+/*
+ * The facts of the groups the rows make (made[0..nmade), in room and
+ * stream order, so that each one's state before is known by then), added
+ * to *g, which is sorted again.  known says which were asked for: those
+ * the query answered.  0 or -1.
+ */
+static int
+facts_derive(const char *user_id, struct mevrow *const *made, size_t nmade,
+    const json_t *known, struct mvisgroup **g, size_t *ng)
+{
+	struct mvisgroup	*d, *v;
+	size_t			 nd = 0;
+	int			 rc = -1;
+
+	if (nmade == 0)
+		return 0;
+	if ((d = calloc(nmade, sizeof(*d))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nmade; i++) {
+		struct mevrow		*r = made[i];
+		const struct mvisgroup	*b = facts_find(*g, *ng, d, nd, r->state_before);
+		const char		*m = b != NULL ? b->membership : NULL;
+		const char		*vis = b != NULL ? b->visibility : NULL;
+		int			 sets_v = state_is(r, "m.room.history_visibility", "");
+		int			 sets_m = state_is(r, "m.room.member", user_id);
+		char			 key[24];
+
+		snprintf(key, sizeof(key), "%lld", (long long)r->state_after);
+		if (json_integer_value(json_object_get(known, key)) != GROUP_MADE)
+			continue;
+		/* A lazy row (mstore_evrows_lazy) is parsed for what it sets. */
+		if ((sets_v || sets_m) && mevrow_parse(r) == -1)
+			goto out;
+		if (sets_v)
+			vis = mjson_str(json_object_get(r->json, "content"), "history_visibility");
+		if (sets_m)
+			m = mjson_str(json_object_get(r->json, "content"), "membership");
+		if (m == NULL && vis == NULL)
+			continue;
+		d[nd].group = r->state_after;
+		if ((m != NULL && (d[nd].membership = strdup(m)) == NULL) ||
+		    (vis != NULL && (d[nd].visibility = strdup(vis)) == NULL)) {
+			nd++;
+			goto out;
+		}
+		nd++;
+	}
+	if ((v = reallocarray(*g, *ng + nd + 1, sizeof(*v))) == NULL)
+		goto out;
+	memcpy(v + *ng, d, nd * sizeof(*d));
+	*g = v;
+	*ng += nd;
+	qsort(v, *ng, sizeof(*v), group_cmp);
+	free(d);
+	return 0;
+out:
+	mvisgroup_list_free(d, nd);
+	return rc;
+}
+
 int
 mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows, size_t n,
     unsigned char *keep)
 {
 	struct mvisstand	*st = NULL;
 	struct mvisgroup	*g = NULL;
-	size_t			 nst = 0, ng = 0, i;
+	struct mevrow		**order = NULL, **made = NULL;
+	size_t			 nst = 0, ng = 0, nmade = 0, i;
 	json_t			*rooms = NULL, *seen = NULL, *groups = NULL, *at = NULL;
 	unsigned char		*joined = NULL;
 	int			 rc = -1;
@@ -310,26 +430,39 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 			goto out;
 	if (mstore_vis_standings(db, user_id, rooms, &st, &nst) == -1)
 		goto out;
-	/* The state before every event, and before every leave that may end a join. */
+	/*
+	 * The state before every event, and before every leave that may end
+	 * a join: read, unless an earlier row of the room made it (see
+	 * makes_after), as each message after a state event has the state
+	 * that event made.  An initial /sync at 1,000 rooms reads one group
+	 * a room instead of one for each state event of its timeline.
+	 */
+	if ((order = calloc(n, sizeof(*order))) == NULL ||
+	    (made = calloc(n, sizeof(*made))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		order[i] = (struct mevrow *)&rows[i];
+	qsort(order, n, sizeof(*order), row_cmp);
 	json_object_clear(seen);
 	for (i = 0; i < n + nst; i++) {
-		int64_t	 grp;
-		char	 key[24];
+		int64_t	 grp = i < n ? order[i]->state_before : st[i - n].state_before;
+		int	 r;
 
-		if (i < n)
-			grp = rows[i].state_before;
-		else if (may_have_departed(&st[i - n]))
-			grp = st[i - n].state_before;
-		else
+		if (i >= n && !may_have_departed(&st[i - n]))
 			continue;
-		snprintf(key, sizeof(key), "%lld", (long long)grp);
-		if (grp > 0 && json_object_get(seen, key) == NULL &&
-		    (json_object_set_new(seen, key, json_true()) == -1 ||
-		    json_array_append_new(groups, json_integer((json_int_t)grp)) == -1))
+		if ((r = group_note(seen, grp, GROUP_ASKED)) == -1 ||
+		    (r == 1 && json_array_append_new(groups, json_integer((json_int_t)grp)) == -1))
 			goto out;
+		if (i < n && makes_after(order[i])) {
+			if ((r = group_note(seen, order[i]->state_after, GROUP_MADE)) == -1)
+				goto out;
+			if (r == 1)
+				made[nmade++] = order[i];
+		}
 	}
-	if (json_array_size(groups) > 0 &&
-	    mstore_vis_groups(db, user_id, groups, &g, &ng) == -1)
+	if ((json_array_size(groups) > 0 &&
+	    mstore_vis_groups(db, user_id, groups, &g, &ng) == -1) ||
+	    facts_derive(user_id, made, nmade, seen, &g, &ng) == -1)
 		goto out;
 	/* Per room: how far the user's own view goes (see mroom_vis_rule's peeking). */
 	for (i = 0; i < nst; i++) {
@@ -371,6 +504,8 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		goto out;
 	rc = erased_prune(db, user_id, rows, n, keep, joined);
 out:
+	free(order);
+	free(made);
 	free(joined);
 	json_decref(rooms);
 	json_decref(seen);
