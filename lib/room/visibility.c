@@ -283,6 +283,39 @@ retention_hide(struct mdb *db, const struct mevrow *rows, size_t n, const json_t
 	return 0;
 }
 
+/*
+ * The string content.key of row, malloc'd into *out (NULL when absent or
+ * not a string).  A lazy row (mstore_evrows_lazy) is read from its text
+ * by the member scanner, and parsed only when the value has escapes or
+ * the text is not as jansson writes it.  0, or -1.
+ */
+static int
+content_str(struct mevrow *row, const char *key, char **out)
+{
+	const char	*c, *v;
+	size_t		 clen, vlen;
+
+	*out = NULL;
+	if (row->json == NULL && row->js != NULL) {
+		int r = mjson_scan_get(row->js, strlen(row->js), "content", &c, &clen);
+
+		if (r == 0)
+			return 0;
+		if (r == 1 && (r = mjson_scan_get(c, clen, key, &v, &vlen)) == 0)
+			return 0;
+		if (r == 1 && (vlen < 2 || v[0] != '"'))
+			return 0;
+		if (r == 1 && memchr(v, '\\', vlen) == NULL)
+			return (*out = strndup(v + 1, vlen - 2)) == NULL ? -1 : 0;
+	}
+	if (mevrow_parse(row) == -1)
+		return -1;
+	if ((v = mjson_str(json_object_get(row->json, "content"), key)) != NULL &&
+	    (*out = strdup(v)) == NULL)
+		return -1;
+	return 0;
+}
+
 /* Rows in room order, then stream order: the order their states follow one another. */
 static int
 row_cmp(const void *a, const void *b)
@@ -363,30 +396,29 @@ facts_derive(const char *user_id, struct mevrow *const *made, size_t nmade,
 	for (size_t i = 0; i < nmade; i++) {
 		struct mevrow		*r = made[i];
 		const struct mvisgroup	*b = facts_find(*g, *ng, d, nd, r->state_before);
-		const char		*m = b != NULL ? b->membership : NULL;
-		const char		*vis = b != NULL ? b->visibility : NULL;
-		int			 sets_v = state_is(r, "m.room.history_visibility", "");
-		int			 sets_m = state_is(r, "m.room.member", user_id);
+		char			*m = NULL, *vis = NULL;
 		char			 key[24];
 
 		snprintf(key, sizeof(key), "%lld", (long long)r->state_after);
 		if (json_integer_value(json_object_get(known, key)) != GROUP_MADE)
 			continue;
-		/* A lazy row (mstore_evrows_lazy) is parsed for what it sets. */
-		if ((sets_v || sets_m) && mevrow_parse(r) == -1)
+		/* The state before's facts, but for what the event itself sets. */
+		if ((state_is(r, "m.room.member", user_id) ? content_str(r, "membership", &m) :
+		    b != NULL && b->membership != NULL && (m = strdup(b->membership)) == NULL ? -1 :
+		    0) == -1)
 			goto out;
-		if (sets_v)
-			vis = mjson_str(json_object_get(r->json, "content"), "history_visibility");
-		if (sets_m)
-			m = mjson_str(json_object_get(r->json, "content"), "membership");
+		if ((state_is(r, "m.room.history_visibility", "") ?
+		    content_str(r, "history_visibility", &vis) :
+		    b != NULL && b->visibility != NULL && (vis = strdup(b->visibility)) == NULL ?
+		    -1 : 0) == -1) {
+			free(m);
+			goto out;
+		}
 		if (m == NULL && vis == NULL)
 			continue;
 		d[nd].group = r->state_after;
-		if ((m != NULL && (d[nd].membership = strdup(m)) == NULL) ||
-		    (vis != NULL && (d[nd].visibility = strdup(vis)) == NULL)) {
-			nd++;
-			goto out;
-		}
+		d[nd].membership = m;
+		d[nd].visibility = vis;
 		nd++;
 	}
 	if ((v = reallocarray(*g, *ng + nd + 1, sizeof(*v))) == NULL)
@@ -480,22 +512,20 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		enum mroom_ms		 ms = mroom_ms_parse(gr != NULL ? gr->membership : NULL);
 		enum mroom_hv		 hv_after = hv;
 		enum mroom_ms		 ms_after = ms;
-		int			 sets_hv = state_is(row, "m.room.history_visibility", "");
-		int			 sets_ms = state_is(row, "m.room.member", user_id);
+		char			*set = NULL;
 		int			 peeking;
 
-		/*
-		 * What the event itself sets: a lazy row (mstore_evrows_lazy)
-		 * is parsed for it, the caller's row borrowed as in erased_prune.
-		 */
-		if ((sets_hv || sets_ms) && mevrow_parse((struct mevrow *)row) == -1)
-			goto out;
-		if (sets_hv)
-			hv_after = mroom_hv_parse(mjson_str(json_object_get(row->json, "content"),
-			    "history_visibility"));
-		if (sets_ms)
-			ms_after = mroom_ms_parse(mjson_str(json_object_get(row->json, "content"),
-			    "membership"));
+		/* What the event itself sets (the caller's row borrowed, as in erased_prune). */
+		if (state_is(row, "m.room.history_visibility", "")) {
+			if (content_str((struct mevrow *)row, "history_visibility", &set) == -1)
+				goto out;
+			hv_after = mroom_hv_parse(set);
+		} else if (state_is(row, "m.room.member", user_id)) {
+			if (content_str((struct mevrow *)row, "membership", &set) == -1)
+				goto out;
+			ms_after = mroom_ms_parse(set);
+		}
+		free(set);
 		peeking = u == NULL || json_integer_value(u) < row->stream;
 		keep[i] = (unsigned char)mroom_vis_rule(hv, hv_after, ms, ms_after, peeking);
 		joined[i] = ms == MROOM_MS_JOIN || ms_after == MROOM_MS_JOIN;
