@@ -316,12 +316,17 @@ content_str(struct mevrow *row, const char *key, char **out)
 	return 0;
 }
 
+/* A row of the caller's, borrowed (see erased_prune). */
+struct rowref {
+	struct mevrow	*r;
+};
+
 /* Rows in room order, then stream order: the order their states follow one another. */
 static int
 row_cmp(const void *a, const void *b)
 {
-	const struct mevrow	*x = *(const struct mevrow *const *)a;
-	const struct mevrow	*y = *(const struct mevrow *const *)b;
+	const struct mevrow	*x = ((const struct rowref *)a)->r;
+	const struct mevrow	*y = ((const struct rowref *)b)->r;
 	int			 c = strcmp(x->room_id, y->room_id);
 
 	return c != 0 ? c : x->stream < y->stream ? -1 : x->stream > y->stream;
@@ -382,7 +387,7 @@ facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, size
  * the query answered.  0 or -1.
  */
 static int
-facts_derive(const char *user_id, struct mevrow *const *made, size_t nmade,
+facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
     const json_t *known, struct mvisgroup **g, size_t *ng)
 {
 	struct mvisgroup	*d, *v;
@@ -394,7 +399,7 @@ facts_derive(const char *user_id, struct mevrow *const *made, size_t nmade,
 	if ((d = calloc(nmade, sizeof(*d))) == NULL)
 		return -1;
 	for (size_t i = 0; i < nmade; i++) {
-		struct mevrow		*r = made[i];
+		struct mevrow		*r = made[i].r;
 		const struct mvisgroup	*b = facts_find(*g, *ng, d, nd, r->state_before);
 		char			*m = NULL, *vis = NULL;
 		char			 key[24];
@@ -440,7 +445,7 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 {
 	struct mvisstand	*st = NULL;
 	struct mvisgroup	*g = NULL;
-	struct mevrow		**order = NULL, **made = NULL;
+	struct rowref		*order = NULL, *made = NULL;
 	size_t			 nst = 0, ng = 0, nmade = 0, i;
 	json_t			*rooms = NULL, *seen = NULL, *groups = NULL, *at = NULL;
 	unsigned char		*joined = NULL;
@@ -473,11 +478,11 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 	    (made = calloc(n, sizeof(*made))) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
-		order[i] = (struct mevrow *)&rows[i];
+		order[i].r = (struct mevrow *)&rows[i];
 	qsort(order, n, sizeof(*order), row_cmp);
 	json_object_clear(seen);
 	for (i = 0; i < n + nst; i++) {
-		int64_t	 grp = i < n ? order[i]->state_before : st[i - n].state_before;
+		int64_t	 grp = i < n ? order[i].r->state_before : st[i - n].state_before;
 		int	 r;
 
 		if (i >= n && !may_have_departed(&st[i - n]))
@@ -485,8 +490,8 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		if ((r = group_note(seen, grp, GROUP_ASKED)) == -1 ||
 		    (r == 1 && json_array_append_new(groups, json_integer((json_int_t)grp)) == -1))
 			goto out;
-		if (i < n && makes_after(order[i])) {
-			if ((r = group_note(seen, order[i]->state_after, GROUP_MADE)) == -1)
+		if (i < n && makes_after(order[i].r)) {
+			if ((r = group_note(seen, order[i].r->state_after, GROUP_MADE)) == -1)
 				goto out;
 			if (r == 1)
 				made[nmade++] = order[i];
