@@ -902,13 +902,6 @@ serve(struct aworker *w, struct conn *c)
 		conn_free(L, c);
 		return;
 	}
-	/*
-	 * Answered: the connection's caches go back to their size at rest,
-	 * and the worker gives its heap back once it rests (worker_main).
-	 */
-	mdb_rest(w->db);
-	w->used = 1;
-	w->used_at = mono_ms();
 	if (!c->in.keep || atomic_load(&L->stopping)) {
 		conn_free(L, c);
 		return;
@@ -989,6 +982,14 @@ worker_main(void *arg)
 		c->next = NULL;
 		pthread_mutex_unlock(&L->qlock);
 		serve(w, c);
+		/*
+		 * Served (answered, parked or dropped): the connection's caches
+		 * go back to their size at rest, and the heap once the worker
+		 * rests (heap_rest).
+		 */
+		mdb_rest(w->db);
+		w->used = 1;
+		w->used_at = mono_ms();
 	}
 	mdb_close(w->db);
 	return NULL;
@@ -1125,8 +1126,8 @@ stop(struct aloop *L, struct aworker *workers, int nworkers, pthread_t *watcher)
 }
 
 /*
- * The heap is given back when requests rest (see run), not by glibc as
- * each request frees it: by default an arena's top goes back once it
+ * The heap is given back when a worker rests (heap_rest), not by glibc
+ * as each request frees it: by default an arena's top goes back once it
  * passes a threshold that glibc moves with the largest mapping freed,
  * so that every large answer faulted its pages in again.  Fixing the
  * threshold also fixes when an allocation is a mapping of its own, which
