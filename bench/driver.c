@@ -21,8 +21,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
