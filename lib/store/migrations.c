@@ -923,5 +923,15 @@ const struct mmigration mmigrations[] = {
 	  "CREATE UNIQUE INDEX current_state_user_rooms ON current_state"
 	  " (state_key, type, room_id);",
 	  NULL },
+	/*
+	 * A user's memberships from the index alone: an incremental /sync
+	 * reads every room's membership and event (MSTMT_SYNC_MEMBERSHIPS_LITE),
+	 * a table lookup a room without it (0.3 ms of some 1.6 at 1,000
+	 * rooms).  current_state_user_rooms stays for its uniqueness.
+	 */
+	{ 38, "current-state-user-memberships",
+	  "CREATE INDEX current_state_user_memberships ON current_state"
+	  " (state_key, type, room_id, membership, event_id);",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);
