@@ -9,6 +9,7 @@
 
 struct sq {
 	sqlite3		*h;
+	int		 roomy;		/* cache_size raised: it rests (sq_rest) */
 	sqlite3_stmt	*stmts[MSTMT__MAX];
 };
 
@@ -76,18 +77,11 @@ sq_open(struct mdb *db, const char *path)
 	 * events and all) made some 1,200 pwrite and as many pread calls a
 	 * sync at 1,000 rooms.  In memory the spill is the same bytes without
 	 * the calls, freed when the statement ends.
-	 *
-	 * cache_size: SQLite's default page cache (2 MB) is smaller than what
-	 * one large read touches, so such a read evicted and read again the
-	 * same pages: an initial /sync at 1,000 rooms made 25,000 pread calls
-	 * for the 3,400 pages it needs.  The cache may now grow as large as
-	 * SQ_CACHE_MAX_KB within a request, and sq_rest gives what is past
-	 * SQ_CACHE_KEEP back after it, so a connection at rest holds no more
-	 * than it did with the default.
+	 * The page cache keeps SQLite's default size (2 MB) unless the
+	 * connection rests between requests (see sq_rest).
 	 */
 	if (sq_exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-	    " PRAGMA cache_size=-" SQ_CACHE_MAX_KB ";") == -1) {
+	    " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") == -1) {
 		sqlite3_close(s->h);
 		free(s);
 		db->impl = NULL;
@@ -250,10 +244,16 @@ sq_done(struct mcur *c)
 }
 
 /*
- * Between requests: a cache grown past SQ_CACHE_KEEP gives its pages back
- * to the heap (which the handler's loop trims after a large answer).  The
- * pages would not often serve the next request anyway: a read transaction
- * that finds the database changed since the last one drops the cache.
+ * Between requests.  SQLite's default page cache (2 MB) is smaller than
+ * what one large read touches, so such a read evicted and read again
+ * the same pages: an initial /sync at 1,000 rooms made 25,000 pread
+ * calls for the 3,400 pages it needs.  A connection that rests may grow
+ * its cache to SQ_CACHE_MAX_KB within a request, and gives what is past
+ * SQ_CACHE_KEEP back to the heap after it (which its worker gives back
+ * to the system once it rests), so at rest it holds no more than with
+ * the default.  The pages would not often serve the next request
+ * anyway: a read transaction that finds the database changed since the
+ * last one drops the cache.  Connections that never rest keep 2 MB.
  */
 static void
 sq_rest(struct mdb *db)
@@ -263,6 +263,8 @@ sq_rest(struct mdb *db)
 
 	if (s == NULL || db->intx)
 		return;
+	if (!s->roomy && sq_exec_sql(db, "PRAGMA cache_size=-" SQ_CACHE_MAX_KB ";") == 0)
+		s->roomy = 1;
 	if (sqlite3_db_status(s->h, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0) == SQLITE_OK &&
 	    cur > SQ_CACHE_KEEP)
 		sqlite3_db_release_memory(s->h);

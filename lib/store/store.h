@@ -28,7 +28,9 @@ const struct mconfig *mdb_conf(const struct mdb *);
 void		 mdb_close(struct mdb *);
 /*
  * Between requests (no transaction open): gives back what a large read
- * grew the connection's caches to past what it keeps at rest.
+ * grew the connection's caches to past what it keeps at rest.  A
+ * connection rested so may grow them further within a request (SQLite's
+ * page cache to 64 MB; see sq_rest).
  */
 void		 mdb_rest(struct mdb *);
 /* Applies pending numbered migrations in one locked transaction. 0 or -1. */
