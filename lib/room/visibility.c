@@ -355,29 +355,42 @@ makes_after(const struct mevrow *r)
 
 enum { GROUP_ASKED = 1, GROUP_MADE };
 
+/* A state group's ID as an object key. */
+#define GROUP_KEY_MAX	24
+static void
+group_key(char *key, int64_t group)
+{
+	snprintf(key, GROUP_KEY_MAX, "%lld", (long long)group);
+}
+
 /* Notes group in known as how (GROUP_*) unless it is there: 1 noted, 0 there, -1. */
 static int
 group_note(json_t *known, int64_t group, int how)
 {
-	char	key[24];
+	char	key[GROUP_KEY_MAX];
 
-	snprintf(key, sizeof(key), "%lld", (long long)group);
+	group_key(key, group);
 	if (group <= 0 || json_object_get(known, key) != NULL)
 		return 0;
 	return json_object_set_new(known, key, json_integer(how)) == -1 ? -1 : 1;
 }
 
-/* The facts of group among the sorted g[0..ng) and the unsorted d[0..nd), or NULL. */
+/*
+ * The facts of group: those read (the sorted g[0..ng)), else those
+ * derived so far (d, indexed by at), else none (NULL).
+ */
 static const struct mvisgroup *
-facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, size_t nd,
+facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, const json_t *at,
     int64_t group)
 {
-	const struct mvisgroup *f = group_find(g, ng, group);
+	const struct mvisgroup	*f = group_find(g, ng, group);
+	const json_t		*i;
+	char			 key[GROUP_KEY_MAX];
 
-	for (size_t i = nd; f == NULL && i > 0; i--)
-		if (d[i - 1].group == group)
-			f = &d[i - 1];
-	return f;
+	if (f != NULL)
+		return f;
+	group_key(key, group);
+	return (i = json_object_get(at, key)) != NULL ? &d[json_integer_value(i)] : NULL;
 }
 
 /*
@@ -391,6 +404,7 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
     const json_t *known, struct mvisgroup **g, size_t *ng)
 {
 	struct mvisgroup	*d, *v;
+	json_t			*at;
 	size_t			 nd = 0;
 	int			 rc = -1;
 
@@ -398,13 +412,17 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 		return 0;
 	if ((d = calloc(nmade, sizeof(*d))) == NULL)
 		return -1;
+	if ((at = json_object()) == NULL) {
+		free(d);
+		return -1;
+	}
 	for (size_t i = 0; i < nmade; i++) {
 		struct mevrow		*r = made[i].r;
-		const struct mvisgroup	*b = facts_find(*g, *ng, d, nd, r->state_before);
+		const struct mvisgroup	*b = facts_find(*g, *ng, d, at, r->state_before);
 		char			*m = NULL, *vis = NULL;
-		char			 key[24];
+		char			 key[GROUP_KEY_MAX];
 
-		snprintf(key, sizeof(key), "%lld", (long long)r->state_after);
+		group_key(key, r->state_after);
 		if (json_integer_value(json_object_get(known, key)) != GROUP_MADE)
 			continue;
 		/* The state before's facts, but for what the event itself sets. */
@@ -424,7 +442,8 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 		d[nd].group = r->state_after;
 		d[nd].membership = m;
 		d[nd].visibility = vis;
-		nd++;
+		if (json_object_set_new(at, key, json_integer((json_int_t)nd++)) == -1)
+			goto out;
 	}
 	if ((v = reallocarray(*g, *ng + nd + 1, sizeof(*v))) == NULL)
 		goto out;
@@ -433,9 +452,11 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 	*ng += nd;
 	qsort(v, *ng, sizeof(*v), group_cmp);
 	free(d);
+	json_decref(at);
 	return 0;
 out:
 	mvisgroup_list_free(d, nd);
+	json_decref(at);
 	return rc;
 }
 
@@ -520,8 +541,17 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		char			*set = NULL;
 		int			 peeking;
 
-		/* What the event itself sets (the caller's row borrowed, as in erased_prune). */
-		if (state_is(row, "m.room.history_visibility", "")) {
+		/*
+		 * After the event: the facts of the group it made (read or
+		 * derived with the rest), else what it sets itself (the
+		 * caller's row borrowed, as in erased_prune).
+		 */
+		if (makes_after(row)) {
+			const struct mvisgroup *a = group_find(g, ng, row->state_after);
+
+			hv_after = mroom_hv_parse(a != NULL ? a->visibility : NULL);
+			ms_after = mroom_ms_parse(a != NULL ? a->membership : NULL);
+		} else if (state_is(row, "m.room.history_visibility", "")) {
 			if (content_str((struct mevrow *)row, "history_visibility", &set) == -1)
 				goto out;
 			hv_after = mroom_hv_parse(set);
