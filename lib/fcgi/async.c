@@ -910,6 +910,34 @@ serve(struct aworker *w, struct conn *c)
 	give_back(L, c);
 }
 
+/*
+ * Gives freed heap back to the system (malloc_trim), and with own_top
+ * the top of the calling thread's arena too (see heap_rest).  One at a
+ * time: the lowered threshold is the whole process's, so one thread
+ * putting it back must not come between another's lowering and its
+ * free; and glibc sets malloc_trim's state up on its first call without
+ * a lock, so that under a sanitizer, whose malloc is not glibc's, two
+ * workers' first trims at once crashed myelin-sync (test_stack, ASan).
+ */
+static pthread_mutex_t	trim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+heap_trim(int own_top)
+{
+	void	*p;
+
+	pthread_mutex_lock(&trim_lock);
+	if (own_top && mallopt(M_TRIM_THRESHOLD, TRIM_AT_REST) == 1) {
+		if ((p = malloc(2 * TRIM_AT_REST)) != NULL)
+			*(volatile char *)p = 0;
+		free(p);
+		mallopt(M_TRIM_THRESHOLD, TRIM_ON_FREE);
+	}
+	malloc_trim(0);
+	mfcgi_metrics_trimmed();
+	pthread_mutex_unlock(&trim_lock);
+}
+
 /* Monotonic ms to the absolute time qcond waits with (CLOCK_MONOTONIC). */
 static void
 ms_timespec(int64_t ms, struct timespec *ts)
@@ -932,17 +960,8 @@ ms_timespec(int64_t ms, struct timespec *ts)
 static void
 heap_rest(struct aworker *w)
 {
-	void	*p;
-
 	w->used = 0;
-	if (mallopt(M_TRIM_THRESHOLD, TRIM_AT_REST) == 1) {
-		if ((p = malloc(2 * TRIM_AT_REST)) != NULL)
-			*(volatile char *)p = 0;
-		free(p);
-		mallopt(M_TRIM_THRESHOLD, TRIM_ON_FREE);
-	}
-	malloc_trim(0);
-	mfcgi_metrics_trimmed();
+	heap_trim(1);
 }
 
 static void *
@@ -1079,8 +1098,7 @@ run(struct aloop *L)
 			L->trim = 1;
 		else if (L->heaplen == 0 && L->trim) {
 			L->trim = 0;
-			malloc_trim(0);
-			mfcgi_metrics_trimmed();
+			heap_trim(0);
 		}
 	}
 }
