@@ -41,10 +41,14 @@ struct evfilter {
 	 * Read ahead for an initial or full_state sync, in one query each
 	 * (NULL otherwise): the state maps of the groups the state sections
 	 * will likely need ({"<group>": map}; a group not there is read on
-	 * its own), and the joined rooms' name and alias events.
+	 * its own), and the joined rooms' name and alias events.  A map's
+	 * entry whose event is a timeline row holds its ID only: rix[0..nrix)
+	 * (the rows by ID) gives the row, and map_view its view.
 	 */
-	json_t		*groups;
-	json_t		*names;
+	json_t			 *groups;
+	json_t			 *names;
+	const struct mevrow	**rix;
+	size_t			  nrix;
 };
 
 /* One page of events read beyond the batch, and which of them the user may see. */
@@ -86,16 +90,50 @@ evfilter_init(struct evfilter *f, const json_t *filter)
 	f->ignored = NULL;
 	f->groups = NULL;
 	f->names = NULL;
+	f->rix = NULL;
+	f->nrix = 0;
+}
+
+/* The event ID of an entry of a state map: a view's, or the ID it holds. */
+static const char *
+map_id(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : mjson_str(v, "event_id");
+}
+
+/*
+ * The view of an entry of a state map (see evfilter): itself, or made
+ * from the row whose ID it holds, or read when the row has none to give
+ * any more (the visibility check pruned it).  New reference, or NULL.
+ */
+static json_t *
+map_view(struct mreq *req, const struct evfilter *f, json_t *v)
+{
+	const struct mevrow	*r;
+	json_t			*ev, *ids, *got;
+
+	if (!json_is_string(v))
+		return json_incref(v);
+	if ((r = mstore_rows_find(f->rix, f->nrix, json_string_value(v))) != NULL &&
+	    (ev = mstore_event_view_row(r)) != NULL)
+		return ev;
+	if ((ids = json_pack("[O]", v)) == NULL)
+		return NULL;
+	got = mstore_event_views(req->db, ids);
+	json_decref(ids);
+	ev = json_incref(json_object_get(got, json_string_value(v)));
+	json_decref(got);
+	return ev;
 }
 
 /* The state map of a group, from those read ahead or on its own.  New reference. */
 static json_t *
 sgroup_state(struct mreq *req, const struct evfilter *f, int64_t group)
 {
-	char	 g[24];
+	char	 g[MJSON_INT_MAX];
 	json_t	*map;
 
-	snprintf(g, sizeof(g), "%lld", (long long)group);
+	mjson_fmt_int(g, group);
 	if (group > 0 && (map = json_object_get(f->groups, g)) != NULL)
 		return json_incref(map);
 	return mstore_sgroup_state_events(req->db, group);
@@ -118,9 +156,9 @@ sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, json_t *groups
 	g[0] = rows[n - 1].state_after;
 	g[1] = rows[n > (size_t)limit ? n - (size_t)limit : 0].state_before;
 	for (int i = 0; i < 2; i++) {
-		char k[24];
+		char k[MJSON_INT_MAX];
 
-		snprintf(k, sizeof(k), "%lld", (long long)g[i]);
+		mjson_fmt_int(k, g[i]);
 		if (g[i] <= 0 || json_object_get(seen, k) != NULL)
 			continue;
 		if (json_object_set_new(seen, k, json_true()) == -1 ||
@@ -453,7 +491,7 @@ state_add(struct mreq *req, const struct evfilter *f, const char *room_id, json_
 static int
 same_event(const json_t *a, const json_t *b)
 {
-	const char *ia = mjson_str(a, "event_id"), *ib = mjson_str(b, "event_id");
+	const char *ia = map_id(a), *ib = map_id(b);
 
 	return ia != NULL && ib != NULL && strcmp(ia, ib) == 0;
 }
@@ -555,34 +593,31 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 		json_object_foreach(pass == 0 ? end : start, k, ev) {
 			const char	*type, *sk;
 			json_t		*sev;
+			int		 skip, m;
 
 			if (pass == 1 && json_object_get(end, k) != NULL)
 				continue;
 			sev = json_object_get(seen, k) != NULL ? json_object_get(start, k) : ev;
-			if (sev == NULL ||
-			    json_object_get(tlids, mjson_str(sev, "event_id")) != NULL)
+			if (sev == NULL || json_object_get(tlids, map_id(sev)) != NULL)
 				continue;
+			if ((sev = map_view(req, f, sev)) == NULL)
+				goto out;
 			type = mjson_str(sev, "type");
 			sk = mjson_str(sev, "state_key");
 			if (f->lazy && type != NULL && sk != NULL &&
 			    strcmp(type, "m.room.member") == 0) {
 				/* Spec: "Lazy-loading room members": only those asked for. */
-				if (json_object_get(wanted, sk) == NULL &&
-				    (full || same_event(sev, json_object_get(prev, k))))
-					continue;
-				if (json_object_get(known, sk) != NULL)
-					continue;
-			} else if (same_event(sev, json_object_get(prev, k)))
-				continue;
-			switch (state_match(f->state, room_id, sev)) {
-			case -1:
+				skip = (json_object_get(wanted, sk) == NULL &&
+				    (full || same_event(sev, json_object_get(prev, k)))) ||
+				    json_object_get(known, sk) != NULL;
+			} else
+				skip = same_event(sev, json_object_get(prev, k));
+			if (!skip && (m = state_match(f->state, room_id, sev)) != 0 &&
+			    (m == -1 || state_add(req, f, room_id, sev, state, lazysent) == -1)) {
+				json_decref(sev);
 				goto out;
-			case 0:
-				break;
-			default:
-				if (state_add(req, f, room_id, sev, state, lazysent) == -1)
-					goto out;
 			}
+			json_decref(sev);
 		}
 	rc = 0;
 out:
@@ -787,8 +822,11 @@ read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size
 				goto out;
 			start = r;
 		}
+	if ((f->rix = mstore_rows_index(rows, n)) == NULL)
+		goto out;
+	f->nrix = n;
 	if ((f->groups = json_array_size(groups) > 0 ?
-	    mstore_sgroups_state_events(req->db, groups) : json_object()) == NULL ||
+	    mstore_sgroups_state_events(req->db, groups, f->rix, f->nrix) : json_object()) == NULL ||
 	    (f->names = mstore_sync_names(req->db, req->auth.user_id)) == NULL)
 		goto out;
 	rc = 0;
@@ -953,6 +991,7 @@ out:
 	}
 	json_decref(f.groups);
 	json_decref(f.names);
+	free(f.rix);
 	json_decref(ignore);
 	json_decref(index);
 	json_decref(lazysent);

@@ -86,16 +86,31 @@ mjson_buf_str(struct mjson_buf *b, const char *s)
 	*b = bb.o;
 }
 
+size_t
+mjson_fmt_int(char *buf, long long v)
+{
+	char			 tmp[MJSON_INT_MAX];
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t			 n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n > 0)
+		buf[len++] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
 void
 mjson_buf_int(struct mjson_buf *b, long long v)
 {
-	char	num[24];
-	int	len = snprintf(num, sizeof(num), "%lld", v);
+	char	num[MJSON_INT_MAX];
 
-	if (len > 0 && (size_t)len < sizeof(num))
-		mjson_buf_add(b, num, (size_t)len);
-	else
-		b->err = 1;
+	mjson_buf_add(b, num, mjson_fmt_int(num, v));
 }
 
 /*
@@ -343,10 +358,9 @@ emit_real17(struct buf *b, double d)
 static int
 emit(struct buf *b, const json_t *v, size_t depth)
 {
-	char		 num[32];
+	char		 num[MJSON_INT_MAX];
 	json_int_t	 iv;
 	size_t		 i, n;
-	int		 len;
 
 	if (depth > CANON_MAXDEPTH)
 		return -1;
@@ -371,10 +385,7 @@ emit(struct buf *b, const json_t *v, size_t depth)
 		iv = json_integer_value(v);
 		if (!b->dump && (iv > CANON_INT_MAX || iv < -CANON_INT_MAX))
 			return -1;
-		len = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, iv);
-		if (len < 0 || (size_t)len >= sizeof(num))
-			return -1;
-		buf_add(b, num, (size_t)len);
+		buf_add(b, num, mjson_fmt_int(num, iv));
 		return 0;
 	case JSON_REAL:
 		/*
@@ -477,16 +488,24 @@ skip_ws(const char *p, const char *end)
 	return p;
 }
 
-/* Past the string that starts at p (its opening quote), or NULL. */
+/*
+ * Past the string that starts at p (its opening quote), or NULL.  A
+ * quote ends it unless an odd run of backslashes comes before it; memchr
+ * finds the quotes, since most of an event's bytes are long strings
+ * (IDs, hashes, signatures) with no escape in them.
+ */
 static const char *
 skip_string(const char *p, const char *end)
 {
-	for (p++; p < end; p++) {
-		if (*p == '\\') {
-			if (++p == end)
-				return NULL;
-		} else if (*p == '"')
-			return p + 1;
+	const char *q, *b;
+
+	for (p++; p < end; p = q + 1) {
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+			return NULL;
+		for (b = q; b > p && b[-1] == '\\'; b--)
+			;
+		if (((q - b) & 1) == 0)
+			return q + 1;
 	}
 	return NULL;
 }

@@ -97,5 +97,11 @@ struct mjson_buf {
 void	mjson_buf_add(struct mjson_buf *, const char *p, size_t n);
 void	mjson_buf_str(struct mjson_buf *, const char *s);
 void	mjson_buf_int(struct mjson_buf *, long long v);
+/*
+ * v in decimal into buf (at least MJSON_INT_MAX bytes), NUL-terminated,
+ * as "%lld" writes it without printf's cost: its length.
+ */
+#define MJSON_INT_MAX	24
+size_t	mjson_fmt_int(char *buf, long long v);
 
 #endif

@@ -356,11 +356,11 @@ makes_after(const struct mevrow *r)
 enum { GROUP_ASKED = 1, GROUP_MADE };
 
 /* A state group's ID as an object key. */
-#define GROUP_KEY_MAX	24
+#define GROUP_KEY_MAX	MJSON_INT_MAX
 static void
 group_key(char *key, int64_t group)
 {
-	snprintf(key, GROUP_KEY_MAX, "%lld", (long long)group);
+	mjson_fmt_int(key, group);
 }
 
 /* Notes group in known as how (GROUP_*) unless it is there: 1 noted, 0 there, -1. */

@@ -360,7 +360,11 @@ mcur_dup(struct mcur *c, int col)
 int64_t
 mcur_int(struct mcur *c, int col)
 {
-	const char *s = c->db->be->text(c, col);
+	const char *s;
+
+	if (c->db->be->integer != NULL)
+		return c->db->be->integer(c, col);
+	s = c->db->be->text(c, col);
 
 	return s == NULL ? 0 : strtoll(s, NULL, 10);
 }

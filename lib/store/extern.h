@@ -30,6 +30,8 @@ struct mbackend {
 	void		(*done)(struct mcur *);
 	/* Between requests: give back memory a request grew (NULL: none to). */
 	void		(*rest)(struct mdb *);
+	/* A column as an integer (NULL: its text read as one). */
+	int64_t		(*integer)(struct mcur *, int col);
 	const char	*begin_sql;
 };
 

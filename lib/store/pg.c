@@ -452,5 +452,5 @@ pg_done(struct mcur *c)
 
 const struct mbackend mbackend_pg = {
 	pg_open, pg_close, pg_exec_sql, pg_run, pg_next, pg_text, pg_null,
-	pg_changes, pg_done, NULL, "BEGIN",
+	pg_changes, pg_done, NULL, NULL, "BEGIN",
 };

@@ -690,23 +690,41 @@ lazy_set(json_t *o, const char *k, size_t klen, const char *s)
 	return json_object_setn_new_nocheck(o, k, klen, v);
 }
 
-json_t *
-mstore_event_view_lazy(struct mcur *c, int col, const char *type, const char *state_key)
+/* A lazy view of event_id (type, state_key) from its texts.  New reference, or NULL. */
+static json_t *
+lazy_view(const char *event_id, const char *type, const char *state_key, const char *js,
+    const char *replaces, const char *prev_js)
 {
 	json_t *o;
 
-	if (!mcur_null(c, col + 2) || mcur_null(c, col) || type == NULL || state_key == NULL)
-		return mstore_event_view(c, col);
-	if ((o = json_pack("{s:s?,s:s,s:s}", "event_id", mcur_text(c, col + 1), "type", type,
+	if ((o = json_pack("{s:s?,s:s,s:s}", "event_id", event_id, "type", type,
 	    "state_key", state_key)) == NULL ||
 	    json_object_get(o, "event_id") == NULL ||
-	    lazy_set(o, LAZY_PDU, sizeof(LAZY_PDU) - 1, mcur_text(c, col)) == -1 ||
-	    lazy_set(o, LAZY_REPL, sizeof(LAZY_REPL) - 1, mcur_text(c, col + 3)) == -1 ||
-	    lazy_set(o, LAZY_PREV, sizeof(LAZY_PREV) - 1, mcur_text(c, col + 4)) == -1) {
+	    lazy_set(o, LAZY_PDU, sizeof(LAZY_PDU) - 1, js) == -1 ||
+	    lazy_set(o, LAZY_REPL, sizeof(LAZY_REPL) - 1, replaces) == -1 ||
+	    lazy_set(o, LAZY_PREV, sizeof(LAZY_PREV) - 1, prev_js) == -1) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+json_t *
+mstore_event_view_lazy(struct mcur *c, int col, const char *type, const char *state_key)
+{
+	if (!mcur_null(c, col + 2) || mcur_null(c, col) || type == NULL || state_key == NULL)
+		return mstore_event_view(c, col);
+	return lazy_view(mcur_text(c, col + 1), type, state_key, mcur_text(c, col),
+	    mcur_text(c, col + 3), mcur_text(c, col + 4));
+}
+
+json_t *
+mstore_event_view_row(const struct mevrow *e)
+{
+	if (e->redacted_by != NULL || e->js == NULL || e->state_key == NULL)
+		return NULL;
+	return lazy_view(e->event_id, e->type, e->state_key, e->js, e->replaces_state,
+	    e->prev_js);
 }
 
 /* The text under a key holding a NUL byte, or NULL. */

@@ -87,6 +87,13 @@ struct mviewtext {
 	const char	*replaces, *prev_js;	/* NULL when none */
 };
 
+/*
+ * The lazy view of a state event that a lazy reader (mstore_evrows_lazy)
+ * read as a row, from the row's texts, without a query: NULL when the
+ * row has none to give (a redacted event, a parsed row) or on failure.
+ * New reference.
+ */
+json_t	*mstore_event_view_row(const struct mevrow *);
 /* 1 and *out filled when v is a lazy view, else 0. */
 int	mstore_view_texts(const json_t *v, struct mviewtext *out);
 /*

@@ -204,6 +204,18 @@ sq_text(struct mcur *c, int col)
 	return (const char *)sqlite3_column_text(sc->st, col);
 }
 
+/*
+ * Without converting the value to text first, as sqlite3_column_text
+ * does with an integer (in a buffer it allocates).
+ */
+static int64_t
+sq_int(struct mcur *c, int col)
+{
+	struct sqcur *sc = c->impl;
+
+	return sqlite3_column_int64(sc->st, col);
+}
+
 static int
 sq_null(struct mcur *c, int col)
 {
@@ -272,5 +284,5 @@ sq_rest(struct mdb *db)
 
 const struct mbackend mbackend_sqlite = {
 	sq_open, sq_close, sq_exec_sql, sq_run, sq_next, sq_text, sq_null,
-	sq_changes, sq_done, sq_rest, "BEGIN IMMEDIATE",
+	sq_changes, sq_done, sq_rest, sq_int, "BEGIN IMMEDIATE",
 };

@@ -7,22 +7,18 @@
 	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json, " MEVENT_NOTES("e")
 
 /*
- * $1 a JSON array of state groups: every state event of each (start),
- * older links first within it, as MSTMT_SYNC_SGROUP_EVENTS for one.
- * SQLite's text: the entries are sorted before their events are joined,
- * so that the sort holds names and IDs, not every event's JSON.  The
- * subquery's LIMIT keeps SQLite from flattening it, and CROSS JOIN keeps
- * it the outer loop, so the rows come in its order (the readers depend
- * on it, and the state tests would fail without it).
+ * $1 a JSON array of state groups: the entries (type, state key, event
+ * ID) of each (start), older links first within it, as
+ * MSTMT_SYNC_SGROUP_EVENTS for one but without the events: the reader
+ * takes most of them from the timeline it has read already and asks for
+ * the rest by ID (MSTMT_SYNC_EVENT_VIEWS).
  */
-#define MSYNC_SGROUPS_EVENTS(groups) \
+#define MSYNC_SGROUPS_ENTRIES(groups) \
 	"WITH RECURSIVE chain(start, id, n) AS (SELECT g.v, g.v, 0 FROM " groups " g" \
 	" UNION ALL SELECT c.start, s.prev_group, c.n + 1 FROM chain c JOIN state_groups s" \
 	" ON s.id = c.id WHERE s.prev_group IS NOT NULL)" \
-	" SELECT k.start, k.type, k.state_key, " MEVENT_VIEW("e") " FROM (SELECT c.start," \
-	" c.n, s.type, s.state_key, s.event_id FROM state_group_entries s JOIN chain c" \
-	" ON s.state_group = c.id ORDER BY c.start, c.n DESC LIMIT -1) k" \
-	" CROSS JOIN events e ON e.event_id = k.event_id"
+	" SELECT c.start, s.type, s.state_key, s.event_id FROM state_group_entries s" \
+	" JOIN chain c ON s.state_group = c.id ORDER BY c.start, c.n DESC"
 #define MSYNC_GROUPS_SQ	"(SELECT CAST(value AS BIGINT) AS v FROM json_each($1))"
 #define MSYNC_GROUPS_PG	"(SELECT CAST(x AS BIGINT) AS v FROM" \
 	" jsonb_array_elements_text(CAST($1 AS jsonb)) AS x)"
@@ -92,10 +88,13 @@
 	    " (SELECT 0, CAST($1 AS BIGINT), 0" MSGROUP_LINKS_PG ")" \
 	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") \
 	    MSYNC_SGROUP_SORTED_PG("", "n DESC")) \
-	P(MSTMT_SYNC_SGROUPS_EVENTS, "WITH RECURSIVE chain(start, id, n) AS" \
+	P(MSTMT_SYNC_SGROUPS_ENTRIES, "WITH RECURSIVE chain(start, id, n) AS" \
 	    " (SELECT g.v, g.v, 0 FROM " MSYNC_GROUPS_PG " g" MSGROUP_LINKS_PG ")" \
-	    " SELECT s.start, s.type, s.state_key, " MEVENT_VIEW("e") \
-	    MSYNC_SGROUP_SORTED_PG("c.start, ", "start, n DESC")) \
+	    " SELECT c.start, s.type, s.state_key, s.event_id FROM chain c" MSGROUP_ENTRY_PG("") \
+	    " ORDER BY c.start, c.n DESC") \
+	P(MSTMT_SYNC_EVENT_VIEWS, "SELECT e.type, e.state_key, " MEVENT_VIEW("e") \
+	    " FROM (SELECT DISTINCT x FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x) i" \
+	    " CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.event_id = i.x OFFSET 0) e") \
 	P(MSTMT_SYNC_TIMELINES_ALL, MSYNC_TIMELINES_ALL_PG) \
 	P(MSTMT_SYNC_NAMES, MSYNC_NAMES_PG)
 
@@ -166,7 +165,10 @@
 	    " SELECT s.type, s.state_key, " MEVENT_VIEW("e") " FROM state_group_entries s" \
 	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
 	    " ORDER BY c.n DESC") \
-	X(MSTMT_SYNC_SGROUPS_EVENTS, MSYNC_SGROUPS_EVENTS(MSYNC_GROUPS_SQ)) \
+	X(MSTMT_SYNC_SGROUPS_ENTRIES, MSYNC_SGROUPS_ENTRIES(MSYNC_GROUPS_SQ)) \
+	/* The events $1 (a JSON array of IDs) as views, with type and state key. */ \
+	X(MSTMT_SYNC_EVENT_VIEWS, "SELECT e.type, e.state_key, " MEVENT_VIEW("e") \
+	    " FROM events e WHERE e.event_id IN (SELECT value FROM json_each($1))") \
 	/* \
 	 * The name and canonical alias events of the user's joined rooms \
 	 * (for m.heroes: see room_named in handlers/sync/rooms.c). \

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "events/events.h"
+#include "json/json.h"
 #include "store/extern.h"
 
 static void
@@ -184,54 +185,158 @@ mstore_sgroup_state_events(struct mdb *db, int64_t group)
 }
 
 /*
- * Adds a row (group, type, state key, MEVENT_VIEW) to {group: state map}.
- * An event in several of the groups is read once: byid (event ID ->
- * event) holds those read, and the maps share it.  0 or -1.
+ * Adds a row (group, type, state key, event ID) to {group: {state key:
+ * event ID}}: a newer link's entry replaces an older one's.  0 or -1.
  */
 static int
-sgroups_event_row(struct mcur *c, json_t *out, void *byid)
+sgroups_entry_row(struct mcur *c, json_t *out, void *arg)
 {
-	char		 g[24], *k;
-	const char	*id = mcur_text(c, 4);
-	json_t		*map, *ev;
+	char		 g[MJSON_INT_MAX], *k;
+	const char	*id = mcur_text(c, 3);
+	json_t		*map;
+	int		 rc;
 
-	snprintf(g, sizeof(g), "%lld", (long long)mcur_int(c, 0));
+	(void)arg;
+	mjson_fmt_int(g, mcur_int(c, 0));
 	if ((map = json_object_get(out, g)) == NULL &&
 	    (json_object_set_new(out, g, json_object()) == -1 ||
 	    (map = json_object_get(out, g)) == NULL))
 		return -1;
 	if (id == NULL || (k = mstate_key_join(mcur_text(c, 1), mcur_text(c, 2))) == NULL)
 		return -1;
-	if ((ev = json_object_get(byid, id)) != NULL)
-		json_incref(ev);
-	else if ((ev = mstore_event_view_lazy(c, 3, mcur_text(c, 1), mcur_text(c, 2))) == NULL ||
-	    json_object_set(byid, id, ev) == -1) {
-		json_decref(ev);
-		free(k);
-		return -1;
-	}
-	json_object_set_new(map, k, ev);
+	rc = json_object_set_new(map, k, json_string(id));
 	free(k);
+	return rc;
+}
+
+/* Adds a row (type, state key, MEVENT_VIEW) to {event ID: view}.  0 or -1. */
+static int
+view_row(struct mcur *c, json_t *out, void *arg)
+{
+	const char	*id = mcur_text(c, 3);
+	json_t		*ev;
+
+	(void)arg;
+	if (id == NULL || (ev = mstore_event_view_lazy(c, 2, mcur_text(c, 0),
+	    mcur_text(c, 1))) == NULL)
+		return -1;
+	return json_object_set_new(out, id, ev);
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct mevrow *const *x = a, *const *y = b;
+
+	return strcmp((*x)->event_id, (*y)->event_id);
+}
+
+const struct mevrow **
+mstore_rows_index(const struct mevrow *rows, size_t n)
+{
+	const struct mevrow **ix = calloc(n > 0 ? n : 1, sizeof(*ix));
+
+	if (ix == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		ix[i] = &rows[i];
+	qsort(ix, n, sizeof(*ix), row_cmp);
+	return ix;
+}
+
+const struct mevrow *
+mstore_rows_find(const struct mevrow *const *ix, size_t n, const char *id)
+{
+	struct mevrow		 key = { .event_id = (char *)id };
+	const struct mevrow	*kp = &key, *const *r;
+
+	if (ix == NULL || n == 0 || id == NULL)
+		return NULL;
+	r = bsearch(&kp, ix, n, sizeof(*ix), row_cmp);
+	return r != NULL ? *r : NULL;
+}
+
+/*
+ * Turns each event ID of the maps of out into its view, from byid (the
+ * views read, shared by the maps), or leaves it when the event is a row
+ * of ix that has a view to give (mstore_event_view_row), or, when wanted
+ * is given, appends it to wanted, to be read.  With wanted NULL an ID
+ * with neither is dropped: its event is not stored (a join of entries
+ * and events would leave it out too).  0 or -1.
+ */
+static int
+views_fill(json_t *out, json_t *byid, const struct mevrow *const *ix, size_t n,
+    json_t *wanted)
+{
+	const char	*g, *k;
+	json_t		*map, *v, *ev;
+	void		*tmp;
+
+	json_object_foreach(out, g, map)
+		json_object_foreach_safe(map, tmp, k, v) {
+			const struct mevrow	*r;
+			const char		*id = json_string_value(v);
+
+			if (id == NULL)
+				continue;	/* a view already */
+			if ((ev = json_object_get(byid, id)) != NULL) {
+				if (json_object_set(map, k, ev) == -1)
+					return -1;
+			} else if ((r = mstore_rows_find(ix, n, id)) != NULL &&
+			    r->redacted_by == NULL && r->js != NULL && r->state_key != NULL)
+				continue;
+			else if (wanted != NULL) {
+				if (json_array_append_new(wanted, json_string(id)) == -1)
+					return -1;
+			} else
+				json_object_del(map, k);
+		}
 	return 0;
 }
 
 json_t *
-mstore_sgroups_state_events(struct mdb *db, const json_t *groups)
+mstore_event_views(struct mdb *db, const json_t *ids)
 {
-	json_t	*out, *byid;
+	json_t	*out;
 	char	*js;
 
-	if ((byid = json_object()) == NULL)
+	if ((js = json_dumps(ids, JSON_COMPACT)) == NULL)
 		return NULL;
-	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL) {
-		json_decref(byid);
-		return NULL;
-	}
-	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_EVENTS, "s", js), json_object(),
-	    sgroups_event_row, byid);
+	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_EVENT_VIEWS, "s", js), json_object(),
+	    view_row, NULL);
 	free(js);
-	json_decref(byid);
 	return out;
+}
+
+json_t *
+mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
+    const struct mevrow *const *ix, size_t n)
+{
+	json_t	*out = NULL, *byid = json_object(), *wanted = json_array();
+	char	*js = NULL;
+
+	if (byid == NULL || wanted == NULL || (js = json_dumps(groups, JSON_COMPACT)) == NULL)
+		goto fail;
+	if ((out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_ENTRIES, "s", js),
+	    json_object(), sgroups_entry_row, NULL)) == NULL ||
+	    views_fill(out, byid, ix, n, wanted) == -1)
+		goto fail;
+	if (json_array_size(wanted) > 0) {
+		json_decref(byid);
+		if ((byid = mstore_event_views(db, wanted)) == NULL ||
+		    views_fill(out, byid, ix, n, NULL) == -1)
+			goto fail;
+	}
+	json_decref(byid);
+	json_decref(wanted);
+	free(js);
+	return out;
+fail:
+	json_decref(out);
+	json_decref(byid);
+	json_decref(wanted);
+	free(js);
+	return NULL;
 }
 
 /* Adds a row (room, type, MEVENT_VIEW) to {room: {type: event}}.  0 or -1. */

@@ -50,13 +50,29 @@ int	mstore_sync_timelines_bounded(struct mdb *, const char *user_id, int64_t fro
 /* The state of a group as an object: state key -> event (with "event_id"). */
 json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
 /*
- * The same for each of groups (a JSON array of state group IDs) in one
- * query: {"<group>": {state key: event}} for each group that has state,
- * each event a lazy view (mstore_event_view_lazy): mstore_view_parse
- * before reading more than its event_id, type and state_key.  New
+ * rows[0..n) sorted by event ID, for mstore_rows_find: an array of
+ * pointers into rows, to free (rows must outlive it), or NULL.
+ */
+const struct mevrow	**mstore_rows_index(const struct mevrow *rows, size_t n);
+/* The row of ix[0..n) (mstore_rows_index) with event ID id, or NULL. */
+const struct mevrow	*mstore_rows_find(const struct mevrow *const *ix, size_t n,
+			    const char *id);
+/* The events of ids (a JSON array of IDs) as lazy views: {event ID: view}.  New reference. */
+json_t	*mstore_event_views(struct mdb *, const json_t *ids);
+/*
+ * The same as mstore_sgroup_state_events for each of groups (a JSON
+ * array of state group IDs) in one query: {"<group>": {state key:
+ * event}} for each group that has state.  Each event is a lazy view
+ * (mstore_event_view_lazy: mstore_view_parse before reading more than
+ * its event_id, type and state_key) or, when it is a row of ix[0..n)
+ * (mstore_rows_index of the timelines the caller holds, read lazily)
+ * that has a view to give, its event ID as a string: the caller takes
+ * its view from the row (mstore_event_view_row) when it needs more than
+ * its ID.  The other events are read by ID, in one query more.  New
  * reference, or NULL.
  */
-json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups);
+json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups,
+	    const struct mevrow *const *ix, size_t n);
 /*
  * The m.room.name and m.room.canonical_alias events of the user's joined
  * rooms: {room_id: {type: event}}.  New reference, or NULL.

@@ -4,6 +4,7 @@
  * scanner reads stored objects; and an event written from its stored
  * text (mroom_client_event_text) is the event mroom_client_event makes.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,12 +148,31 @@ main(void)
 	free(s);
 	json_decref(doc);
 
+	/* Integers in decimal as printf writes them, the extremes too. */
+	{
+		static const long long ints[] = { 0, 7, -7, 10, -10, 1796652655166LL,
+			(1LL << 53) - 1, -(1LL << 53) + 1, LLONG_MAX, LLONG_MIN };
+
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			char	got[MJSON_INT_MAX], want[32];
+			size_t	n = mjson_fmt_int(got, ints[i]);
+
+			snprintf(want, sizeof(want), "%lld", ints[i]);
+			if (strcmp(got, want) != 0 || n != strlen(want))
+				FAIL("mjson_fmt_int(%s): got %s (%zu)", want, got, n);
+		}
+	}
 	/* The scanner: values as written, nesting and strings skipped. */
 	scan_is("{}", "");
 	scan_is(" { } ", "");
 	scan_is("{\"a\":\"x\\\"}\",\"b\":{\"c\":[1,{\"d\":\"]\"}]},\"e\":-1.5e3,\"f\":true}",
 	    "a=\"x\\\"}\";b={\"c\":[1,{\"d\":\"]\"}]};e=-1.5e3;f=true;");
 	scan_is("{ \"a\" : 1 , \"b\" : [ ] }", "a=1;b=[ ];");
+	/* Backslash runs before a quote: odd escapes it, even does not. */
+	scan_is("{\"a\":\"\\\\\",\"b\":\"x\\\\\\\"y\\\\\\\\\"}",
+	    "a=\"\\\\\";b=\"x\\\\\\\"y\\\\\\\\\";");
+	scan_is("{\"a\\\"b\":1,\"c\":\"\\\"\\\"\"}", "a\\\"b=1;c=\"\\\"\\\"\";");
+	scan_is("{\"a\":\"\\\"}", "ERR");
 	scan_is("{\"a\":}", "ERR");
 	scan_is("{\"a\"", "ERR");
 	scan_is("{\"a\":1 \"b\":2}", "ERR");
