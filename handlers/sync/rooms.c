@@ -43,10 +43,13 @@ struct evfilter {
 	 * will likely need ({"<group>": map}; a group not there is read on
 	 * its own), and the joined rooms' name and alias events.  A map's
 	 * entry whose event is a timeline row holds its ID only: rix[0..nrix)
-	 * (the rows by ID) gives the row, and map_view its view.
+	 * (the rows by ID) gives the row, and map_view its view.  cur: the
+	 * current state of each room whose newest event the batch holds, the
+	 * state after that event ({room ID: map}, mstore_sync_cstates).
 	 */
 	json_t			 *groups;
 	json_t			 *names;
+	json_t			 *cur;
 	const struct mevrow	**rix;
 	size_t			  nrix;
 };
@@ -90,6 +93,7 @@ evfilter_init(struct evfilter *f, const json_t *filter)
 	f->ignored = NULL;
 	f->groups = NULL;
 	f->names = NULL;
+	f->cur = NULL;
 	f->rix = NULL;
 	f->nrix = 0;
 }
@@ -142,18 +146,19 @@ sgroup_state(struct mreq *req, const struct evfilter *f, int64_t group)
 /*
  * The groups an initial sync's state section of a room with timeline
  * rows[0..n) reads when the filter keeps every row (see room_state): the
- * state after the newest, and before the oldest of the newest limit.
- * Appended to groups, once each (seen).  0 or -1.
+ * state after the newest (unless the room's current state stands for it,
+ * cur), and before the oldest of the newest limit.  Appended to groups,
+ * once each (seen).  0 or -1.
  */
 static int
-sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, json_t *groups,
+sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, int cur, json_t *groups,
     json_t *seen)
 {
 	int64_t g[2];
 
 	if (n == 0)
 		return 0;
-	g[0] = rows[n - 1].state_after;
+	g[0] = cur ? 0 : rows[n - 1].state_after;
 	g[1] = rows[n > (size_t)limit ? n - (size_t)limit : 0].state_before;
 	for (int i = 0; i < 2; i++) {
 		char k[MJSON_INT_MAX];
@@ -584,7 +589,11 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 		goto out;
 	}
 	start = sgroup_state(req, f, gstart);
-	end = gend == gstart ? json_incref(start) : sgroup_state(req, f, gend);
+	/* The newest event's state is the room's current state (see read_ahead). */
+	if ((end = tl->scansz > 0 ? json_object_get(f->cur, room_id) : NULL) != NULL)
+		json_incref(end);
+	else
+		end = gend == gstart ? json_incref(start) : sgroup_state(req, f, gend);
 	prev = full ? json_object() : gprev == gend ? json_incref(end) :
 	    sgroup_state(req, f, gprev);
 	if (start == NULL || end == NULL || prev == NULL)
@@ -809,22 +818,36 @@ static int
 read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size_t n,
     int64_t limit)
 {
-	json_t	*groups = json_array(), *seen = json_object();
+	json_t	*groups = json_array(), *seen = json_object(), *rooms = json_array();
 	size_t	 start = 0;
 	int	 rc = -1;
 
-	if (groups == NULL || seen == NULL)
+	if (groups == NULL || seen == NULL || rooms == NULL)
 		goto out;
+	/* Each room with its newest row (the batch is grouped by room, oldest first). */
 	for (size_t r = 1; r <= n; r++)
 		if (r == n || strcmp(rows[r].room_id, rows[start].room_id) != 0) {
-			/* The batch holds limit + 1 a room: the oldest says there is more. */
-			if (sgroups_guess(rows + start, r - start, limit, groups, seen) == -1)
+			if (json_array_append_new(rooms, json_pack("[sI]", rows[start].room_id,
+			    (json_int_t)rows[r - 1].stream)) == -1)
 				goto out;
 			start = r;
 		}
 	if ((f->rix = mstore_rows_index(rows, n)) == NULL)
 		goto out;
 	f->nrix = n;
+	if ((f->cur = json_array_size(rooms) > 0 ?
+	    mstore_sync_cstates(req->db, rooms, f->rix, f->nrix) : json_object()) == NULL)
+		goto out;
+	start = 0;
+	for (size_t r = 1; r <= n; r++)
+		if (r == n || strcmp(rows[r].room_id, rows[start].room_id) != 0) {
+			/* The batch holds limit + 1 a room: the oldest says there is more. */
+			if (sgroups_guess(rows + start, r - start, limit,
+			    json_object_get(f->cur, rows[start].room_id) != NULL, groups,
+			    seen) == -1)
+				goto out;
+			start = r;
+		}
 	if ((f->groups = json_array_size(groups) > 0 ?
 	    mstore_sgroups_state_events(req->db, groups, f->rix, f->nrix) : json_object()) == NULL ||
 	    (f->names = mstore_sync_names(req->db, req->auth.user_id)) == NULL)
@@ -833,6 +856,7 @@ read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size
 out:
 	json_decref(groups);
 	json_decref(seen);
+	json_decref(rooms);
 	return rc;
 }
 
@@ -984,13 +1008,15 @@ out:
 	/* An initial or full-state sync answers now: its largest go after the answer. */
 	if (rc == 0 && (st->initial || st->full_state)) {
 		mfcgi_req_after_json(req, f.groups);
+		mfcgi_req_after_json(req, f.cur);
 		mfcgi_req_after_json(req, members);
 		mfcgi_req_after(req, rows_free, rows, rowsz);
-		f.groups = members = NULL;
+		f.groups = f.cur = members = NULL;
 		rows = NULL;
 	}
 	json_decref(f.groups);
 	json_decref(f.names);
+	json_decref(f.cur);
 	free(f.rix);
 	json_decref(ignore);
 	json_decref(index);

@@ -1527,13 +1527,21 @@ key_is(const char *k, size_t kl, const char *name)
  * when memory ran out.  Redactions and redacted events are not made
  * here (see the callers).
  */
+/* The largest text client_text keeps its buffer for. */
+#define SCRATCH_KEEP	(64 * 1024)
+
 static json_t *
 client_text(const struct evsrc *e, int64_t now_ms, int *err)
 {
 	static const char *const keep[] = {
 		"content", "origin_server_ts", "room_id", "sender", "type", "state_key", "redacts",
 	};
-	struct mjson_buf	 b = { NULL, 0, 0, 0 };
+	/*
+	 * The text is written in a buffer of the thread's, kept from one
+	 * event to the next (an initial /sync writes thousands): the raw
+	 * node copies it.
+	 */
+	static __thread struct mjson_buf b;
 	struct mjson_scan	 sc;
 	const char		*k, *v;
 	size_t			 kl, vl, n = 0;
@@ -1542,6 +1550,8 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 	json_t			*raw = NULL;
 
 	*err = 0;
+	b.len = 0;
+	b.err = 0;
 	if (mjson_scan_init(&sc, e->js, strlen(e->js)) == -1)
 		return NULL;
 	BUF_LIT(&b, "{");
@@ -1617,7 +1627,11 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 	if (b.err || (raw = mjson_raw(b.b, b.len)) == NULL)
 		*err = 1;
 out:
-	free(b.b);
+	if (b.cap > SCRATCH_KEEP) {
+		free(b.b);
+		b.b = NULL;
+		b.cap = 0;
+	}
 	return raw;
 }
 

@@ -933,5 +933,17 @@ const struct mmigration mmigrations[] = {
 	  "CREATE INDEX current_state_user_memberships ON current_state"
 	  " (state_key, type, room_id, membership, event_id);",
 	  NULL },
+	/*
+	 * The events a room shows (MEVENT_SHOWN), in stream order: an
+	 * initial /sync finds each room's window by stepping back over
+	 * limit of them (MSYNC_TIMELINE_LO) and reads the window from
+	 * there, from this index alone where events_room_stream needs
+	 * each event's row to tell whether it is shown (a third of that
+	 * query's work at 1,000 rooms).
+	 */
+	{ 39, "events-room-shown",
+	  "CREATE INDEX events_room_shown ON events (room_id, stream)"
+	  " WHERE rejected IS NULL AND soft_failed = 0 AND outlier = 0;",
+	  NULL },
 };
 const size_t mmigrationsz = sizeof(mmigrations) / sizeof(mmigrations[0]);

@@ -92,6 +92,13 @@
 	    " (SELECT g.v, g.v, 0 FROM " MSYNC_GROUPS_PG " g" MSGROUP_LINKS_PG ")" \
 	    " SELECT c.start, s.type, s.state_key, s.event_id FROM chain c" MSGROUP_ENTRY_PG("") \
 	    " ORDER BY c.start, c.n DESC") \
+	P(MSTMT_SYNC_CSTATES, "SELECT c.room_id, c.type, c.state_key, c.event_id FROM" \
+	    " (SELECT x->>0 AS room_id, CAST(x->>1 AS BIGINT) AS upto" \
+	    " FROM jsonb_array_elements(CAST($1 AS jsonb)) AS x OFFSET 0) r" \
+	    " CROSS JOIN LATERAL (SELECT c.room_id, c.type, c.state_key, c.event_id" \
+	    " FROM current_state c WHERE c.room_id = r.room_id OFFSET 0) c" \
+	    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id" \
+	    " AND e.stream > r.upto AND" MEVENT_SHOWN("e.") ")") \
 	P(MSTMT_SYNC_EVENT_VIEWS, "SELECT e.type, e.state_key, " MEVENT_VIEW("e") \
 	    " FROM (SELECT DISTINCT x FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS x) i" \
 	    " CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.event_id = i.x OFFSET 0) e") \
@@ -166,6 +173,17 @@
 	    " JOIN chain c ON s.state_group = c.id JOIN events e ON e.event_id = s.event_id" \
 	    " ORDER BY c.n DESC") \
 	X(MSTMT_SYNC_SGROUPS_ENTRIES, MSYNC_SGROUPS_ENTRIES(MSYNC_GROUPS_SQ)) \
+	/* \
+	 * The current state entries of each room of $1 (a JSON array of \
+	 * [room ID, stream]) that shows no event past that stream: there \
+	 * the state after the room's newest event is its current state. \
+	 */ \
+	X(MSTMT_SYNC_CSTATES, "SELECT c.room_id, c.type, c.state_key, c.event_id FROM" \
+	    " (SELECT json_extract(j.value, '$[0]') AS room_id," \
+	    " CAST(json_extract(j.value, '$[1]') AS BIGINT) AS upto FROM json_each($1) j" \
+	    " LIMIT -1) r CROSS JOIN current_state c WHERE c.room_id = r.room_id" \
+	    " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id" \
+	    " AND e.stream > r.upto AND" MEVENT_SHOWN("e.") ")") \
 	/* The events $1 (a JSON array of IDs) as views, with type and state key. */ \
 	X(MSTMT_SYNC_EVENT_VIEWS, "SELECT e.type, e.state_key, " MEVENT_VIEW("e") \
 	    " FROM events e WHERE e.event_id IN (SELECT value FROM json_each($1))") \

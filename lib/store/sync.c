@@ -184,29 +184,45 @@ mstore_sgroup_state_events(struct mdb *db, int64_t group)
 	    sgroup_event_row, NULL);
 }
 
-/*
- * Adds a row (group, type, state key, event ID) to {group: {state key:
- * event ID}}: a newer link's entry replaces an older one's.  0 or -1.
- */
+/* Sets {name: {state key: event ID}} in out (a newer entry replaces an older).  0 or -1. */
 static int
-sgroups_entry_row(struct mcur *c, json_t *out, void *arg)
+entry_add(json_t *out, const char *name, const char *type, const char *sk, const char *id)
 {
-	char		 g[MJSON_INT_MAX], *k;
-	const char	*id = mcur_text(c, 3);
-	json_t		*map;
-	int		 rc;
+	json_t	*map;
+	char	*k;
+	int	 rc;
 
-	(void)arg;
-	mjson_fmt_int(g, mcur_int(c, 0));
-	if ((map = json_object_get(out, g)) == NULL &&
-	    (json_object_set_new(out, g, json_object()) == -1 ||
-	    (map = json_object_get(out, g)) == NULL))
+	if ((map = json_object_get(out, name)) == NULL &&
+	    (json_object_set_new(out, name, json_object()) == -1 ||
+	    (map = json_object_get(out, name)) == NULL))
 		return -1;
-	if (id == NULL || (k = mstate_key_join(mcur_text(c, 1), mcur_text(c, 2))) == NULL)
+	if (id == NULL || (k = mstate_key_join(type, sk)) == NULL)
 		return -1;
 	rc = json_object_set_new(map, k, json_string(id));
 	free(k);
 	return rc;
+}
+
+/* A row (group, type, state key, event ID), older links first: see entry_add. */
+static int
+sgroups_entry_row(struct mcur *c, json_t *out, void *arg)
+{
+	char g[MJSON_INT_MAX];
+
+	(void)arg;
+	mjson_fmt_int(g, mcur_int(c, 0));
+	return entry_add(out, g, mcur_text(c, 1), mcur_text(c, 2), mcur_text(c, 3));
+}
+
+/* A row (room, type, state key, event ID): see entry_add. */
+static int
+cstates_row(struct mcur *c, json_t *out, void *arg)
+{
+	(void)arg;
+	if (mcur_text(c, 0) == NULL)
+		return -1;
+	return entry_add(out, mcur_text(c, 0), mcur_text(c, 1), mcur_text(c, 2),
+	    mcur_text(c, 3));
 }
 
 /* Adds a row (type, state key, MEVENT_VIEW) to {event ID: view}.  0 or -1. */
@@ -308,17 +324,18 @@ mstore_event_views(struct mdb *db, const json_t *ids)
 	return out;
 }
 
-json_t *
-mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
-    const struct mevrow *const *ix, size_t n)
+/*
+ * The maps of out ({name: {state key: event ID}}, the reference taken)
+ * with views for IDs, as mstore_sgroups_state_events gives them: those
+ * of rows of ix left as IDs, the others read in one query.  New
+ * reference, or NULL.
+ */
+static json_t *
+maps_resolve(struct mdb *db, json_t *out, const struct mevrow *const *ix, size_t n)
 {
-	json_t	*out = NULL, *byid = json_object(), *wanted = json_array();
-	char	*js = NULL;
+	json_t *byid = json_object(), *wanted = json_array();
 
-	if (byid == NULL || wanted == NULL || (js = json_dumps(groups, JSON_COMPACT)) == NULL)
-		goto fail;
-	if ((out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_ENTRIES, "s", js),
-	    json_object(), sgroups_entry_row, NULL)) == NULL ||
+	if (out == NULL || byid == NULL || wanted == NULL ||
 	    views_fill(out, byid, ix, n, wanted) == -1)
 		goto fail;
 	if (json_array_size(wanted) > 0) {
@@ -329,14 +346,42 @@ mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
 	}
 	json_decref(byid);
 	json_decref(wanted);
-	free(js);
 	return out;
 fail:
 	json_decref(out);
 	json_decref(byid);
 	json_decref(wanted);
-	free(js);
 	return NULL;
+}
+
+json_t *
+mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
+    const struct mevrow *const *ix, size_t n)
+{
+	json_t	*out;
+	char	*js;
+
+	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL)
+		return NULL;
+	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_ENTRIES, "s", js), json_object(),
+	    sgroups_entry_row, NULL);
+	free(js);
+	return maps_resolve(db, out, ix, n);
+}
+
+json_t *
+mstore_sync_cstates(struct mdb *db, const json_t *rooms, const struct mevrow *const *ix,
+    size_t n)
+{
+	json_t	*out;
+	char	*js;
+
+	if ((js = json_dumps(rooms, JSON_COMPACT)) == NULL)
+		return NULL;
+	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_CSTATES, "s", js), json_object(),
+	    cstates_row, NULL);
+	free(js);
+	return maps_resolve(db, out, ix, n);
 }
 
 /* Adds a row (room, type, MEVENT_VIEW) to {room: {type: event}}.  0 or -1. */

@@ -74,6 +74,15 @@ json_t	*mstore_event_views(struct mdb *, const json_t *ids);
 json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups,
 	    const struct mevrow *const *ix, size_t n);
 /*
+ * The current state of each room of rooms (a JSON array of [room ID,
+ * stream]) that shows no event past that stream, where the state after
+ * its newest event is its current state: {room ID: {state key: event}},
+ * each event as mstore_sgroups_state_events gives it.  A room left out
+ * is to be read from its state group.  New reference, or NULL.
+ */
+json_t	*mstore_sync_cstates(struct mdb *, const json_t *rooms,
+	    const struct mevrow *const *ix, size_t n);
+/*
  * The m.room.name and m.room.canonical_alias events of the user's joined
  * rooms: {room_id: {type: event}}.  New reference, or NULL.
  */
