@@ -246,6 +246,41 @@ member_cmp(const void *pa, const void *pb)
 	return (a->keylen > b->keylen) - (a->keylen < b->keylen);
 }
 
+/*
+ * The n members of obj in jansson's order (mjson_dump), or the text of a
+ * raw node (mjson_raw) as it is.  0 or -1.
+ */
+static int
+emit_members(struct buf *b, const json_t *obj, size_t n, size_t depth)
+{
+	/* jansson's iterator takes a non-const object but does not modify it. */
+	void		*it = json_object_iter((json_t *)obj);
+	const json_t	*v;
+	size_t		 i;
+
+	if (n == 1 && it != NULL && json_object_iter_key_len(it) == RAW_KEYLEN &&
+	    memcmp(json_object_iter_key(it), RAW_KEY, RAW_KEYLEN) == 0 &&
+	    json_is_string(v = json_object_iter_value(it))) {
+		buf_add(b, json_string_value(v), json_string_length(v));
+		return 0;
+	}
+	buf_addc(b, '{');
+	for (i = 0; i < n && it != NULL; i++) {
+		if (i > 0)
+			buf_addc(b, ',');
+		if (emit_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) == -1)
+			return -1;
+		buf_addc(b, ':');
+		if (emit(b, json_object_iter_value(it), depth + 1) == -1)
+			return -1;
+		it = json_object_iter_next((json_t *)obj, it);
+	}
+	if (i != n || it != NULL)
+		return -1;
+	buf_addc(b, '}');
+	return 0;
+}
+
 static int
 emit_object(struct buf *b, const json_t *obj, size_t depth)
 {
@@ -258,6 +293,9 @@ emit_object(struct buf *b, const json_t *obj, size_t depth)
 		buf_add(b, "{}", 2);
 		return 0;
 	}
+	/* A dump keeps jansson's order: the members are written as they come. */
+	if (b->dump)
+		return emit_members(b, obj, n, depth);
 	if ((m = calloc(n, sizeof(*m))) == NULL)
 		goto out;
 	/* jansson's iterator takes a non-const object but does not modify it. */
@@ -270,14 +308,7 @@ emit_object(struct buf *b, const json_t *obj, size_t depth)
 	}
 	if (i != n || it != NULL)
 		goto out;
-	if (b->dump && n == 1 && m[0].keylen == RAW_KEYLEN &&
-	    memcmp(m[0].key, RAW_KEY, RAW_KEYLEN) == 0 && json_is_string(m[0].val)) {
-		buf_add(b, json_string_value(m[0].val), json_string_length(m[0].val));
-		rc = 0;
-		goto out;
-	}
-	if (!b->dump)
-		qsort(m, n, sizeof(*m), member_cmp);
+	qsort(m, n, sizeof(*m), member_cmp);
 	buf_addc(b, '{');
 	for (i = 0; i < n; i++) {
 		if (i > 0)

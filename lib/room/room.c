@@ -1533,9 +1533,15 @@ key_is(const char *k, size_t kl, const char *name)
 static json_t *
 client_text(const struct evsrc *e, int64_t now_ms, int *err)
 {
-	static const char *const keep[] = {
-		"content", "origin_server_ts", "room_id", "sender", "type", "state_key", "redacts",
+#define KEEP(name)	{ name, sizeof(name) - 1 }
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} keep[] = {
+		KEEP("content"), KEEP("origin_server_ts"), KEEP("room_id"), KEEP("sender"),
+		KEEP("type"), KEEP("state_key"), KEEP("redacts"),
 	};
+#undef KEEP
 	/*
 	 * The text is written in a buffer of the thread's, kept from one
 	 * event to the next (an initial /sync writes thousands): the raw
@@ -1561,7 +1567,7 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 		if (memchr(k, '\\', kl) != NULL)
 			goto out;
 		for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-			if (key_is(k, kl, keep[i]))
+			if (keep[i].len == kl && memcmp(k, keep[i].name, kl) == 0)
 				break;
 		if (i == sizeof(keep) / sizeof(keep[0]))
 			continue;

@@ -148,15 +148,28 @@ def test_initial_timelines_are_each_rooms_newest(world):
 def test_initial_left_room_ends_at_the_leave(world):
     alice, bob, rooms = world
     room = rooms[0]
+    # Enough that bob's join is before the window: the section's state holds it.
+    for i in range(12):
+        alice.send_text(room, "filler %d" % i)
     alice.send_text(room, "before leaving")
     alice.ok("POST", "/rooms/%s/leave" % q(room), {})
     for i in range(3):
         bob.send_text(room, "after %d" % i)
+    # State changed after the leave: the room's current state is not the
+    # state at the leave, which is what the section ends with.
+    bob.ok("PUT", "/rooms/%s/state/m.room.member/%s" % (q(room), q(bob.user_id)),
+           {"membership": "join", "displayname": "after the leave"})
     body = sync(alice, filter={"room": {"include_leave": True}})
-    tl = body["rooms"]["leave"][room]["timeline"]["events"]
+    sec = body["rooms"]["leave"][room]
+    tl = sec["timeline"]["events"]
     assert tl[-1]["type"] == "m.room.member" and tl[-1]["state_key"] == alice.user_id
     assert "before leaving" in [e["content"].get("body") for e in tl]
     assert not any(e["content"].get("body", "").startswith("after") for e in tl)
+    members = {e["state_key"]: e["content"] for e in sec["state"]["events"] + tl
+               if e["type"] == "m.room.member"}
+    assert members[alice.user_id]["membership"] == "leave"
+    assert members[bob.user_id]["membership"] == "join"
+    assert members[bob.user_id].get("displayname") != "after the leave"
 
 
 def test_initial_state_sections_and_names(world):
