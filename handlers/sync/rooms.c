@@ -935,7 +935,8 @@ collect(struct syncctx *ctx)
 			    strcmp(rows[start + n].room_id, m->room_id) == 0; n++)
 				;
 		if (strcmp(m->membership, "join") == 0)
-			json_array_append_new(ctx->joined, json_string(m->room_id));
+			json_array_append_new(ctx->joined, json_stringn_nocheck(m->room_id,
+			    strlen(m->room_id)));
 		/* Spec: RoomFilter rooms, not_rooms: "applied before" the other filters. */
 		if (!mfilter_room_match(f.room, m->room_id))
 			continue;

@@ -12,9 +12,13 @@ member_fini(void *elem)
 {
 	struct msyncmember *m = elem;
 
-	free(m->room_id);
-	free(m->membership);
-	free(m->event_id);
+	if (m->texts != NULL)
+		free(m->texts);
+	else {
+		free(m->room_id);
+		free(m->membership);
+		free(m->event_id);
+	}
 	free(m->sender);
 	json_decref(m->event);
 }
@@ -59,15 +63,68 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 static int
 member_lite_row(struct mcur *c, void *elem)
 {
-	struct msyncmember *m = elem;
+	struct msyncmember	*m = elem;
+	const char		*t[3];
+	size_t			 len[3], all = 0;
 
-	m->room_id = mcur_dup(c, 0);
-	m->membership = mcur_dup(c, 1);
+	/* The three texts in one allocation: an incremental sync reads every room's. */
+	for (int i = 0; i < 3; i++) {
+		if ((t[i] = mcur_text(c, i)) == NULL)
+			return -1;
+		all += (len[i] = strlen(t[i])) + 1;
+	}
+	if ((m->texts = malloc(all)) == NULL)
+		return -1;
+	m->room_id = m->texts;
+	m->membership = m->room_id + len[0] + 1;
+	m->event_id = m->membership + len[1] + 1;
+	memcpy(m->room_id, t[0], len[0] + 1);
+	memcpy(m->membership, t[1], len[1] + 1);
+	memcpy(m->event_id, t[2], len[2] + 1);
 	m->stream = 0;		/* at or before since: see below */
-	m->event_id = mcur_dup(c, 2);
 	m->event = NULL;
 	m->sender = NULL;
-	return m->room_id == NULL || m->membership == NULL || m->event_id == NULL ? -1 : 0;
+	return 0;
+}
+
+/* Adds a row (room, event ID) to {room: event ID}.  0 or -1. */
+static int
+forgotten_row(struct mcur *c, json_t *out, void *arg)
+{
+	(void)arg;
+	if (mcur_text(c, 0) == NULL || mcur_text(c, 1) == NULL)
+		return -1;
+	return json_object_set_new(out, mcur_text(c, 0), json_string(mcur_text(c, 1)));
+}
+
+/*
+ * Drops from mem[0..*n) the memberships the user forgot (spec: /forget:
+ * the room stays forgotten until the user's membership changes, that is
+ * while its membership event is the one forgotten).  0 or -1.
+ */
+static int
+forgotten_drop(struct mdb *db, const char *user_id, struct msyncmember *mem, size_t *n)
+{
+	json_t	*f;
+	size_t	 k = 0;
+
+	if ((f = mcur_json_fold(mdb_query(db, MSTMT_SYNC_FORGOTTEN, "s", user_id),
+	    json_object(), forgotten_row, NULL)) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		const char *ev = json_string_value(json_object_get(f, mem[i].room_id));
+
+		if (ev != NULL && strcmp(ev, mem[i].event_id) == 0) {
+			member_fini(&mem[i]);
+			continue;
+		}
+		if (k != i)
+			mem[k] = mem[i];
+		k++;
+	}
+	*n = k;
+	json_decref(f);
+	return 0;
 }
 
 /* A changed membership: its room and event. */
@@ -113,6 +170,10 @@ mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since
 	    sizeof(*mem), member_lite_row, member_fini, &v, &n) == -1)
 		return -1;
 	mem = v;
+	if (forgotten_drop(db, user_id, mem, &n) == -1) {
+		msyncmember_list_free(mem, n);
+		return -1;
+	}
 	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, since),
 	    sizeof(*ch), memchange_row, memchange_fini, &w, &nch) == -1 ||
 	    (at = json_object()) == NULL) {

@@ -20,6 +20,8 @@ struct msyncmember {
 	 */
 	json_t		*event;
 	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
+	/* When not NULL: room_id, membership and event_id are in it, freed with it. */
+	char		*texts;
 };
 
 int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,

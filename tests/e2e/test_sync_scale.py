@@ -212,3 +212,23 @@ def test_initial_state_sections_and_names(world):
             if e["type"] == "m.room.topic"] == ["new"]
     for room in (emptied, redacted):
         assert joined(body)[room]["summary"]["m.heroes"] == [bob.user_id]
+
+
+def test_a_forgotten_room_stays_out_of_sync(world):
+    """A room the user left and forgot appears in no section, however
+    much happens in it after (spec: POST /forget), on an incremental
+    sync and on an initial one with include_leave."""
+    alice, bob, rooms = world
+    room = rooms[1]
+    bob.ok("POST", "/rooms/%s/leave" % q(room), {})
+    bob.ok("POST", "/rooms/%s/forget" % q(room), {})
+    leave = {"room": {"include_leave": True}}
+    since = sync(bob, filter=leave)["next_batch"]
+    alice.send_text(room, "after the forgetting")
+    alice.ok("PUT", "/rooms/%s/state/m.room.topic" % q(room), {"topic": "moved on"})
+    for body in (sync(bob, since, filter=leave), sync(bob, filter=leave),
+                 sync(bob, since, filter=leave, full_state="true")):
+        assert room not in body["rooms"].get("join", {})
+        assert room not in body["rooms"].get("leave", {})
+    # Still in the other rooms alice shares with bob.
+    assert rooms[2] in joined(sync(bob))
