@@ -933,11 +933,17 @@ mevent_auth_types(const json_t *ev, const struct mroomver *ver,
 char *
 mstate_key_join(const char *type, const char *state_key)
 {
+	size_t	 tl, sl;
 	char	*s;
 
 	if (type == NULL || state_key == NULL)
 		return NULL;
-	if (asprintf(&s, "%s\x1f%s", type, state_key) == -1)
+	tl = strlen(type);
+	sl = strlen(state_key);
+	if ((s = malloc(tl + sl + 2)) == NULL)
 		return NULL;
+	memcpy(s, type, tl);
+	s[tl] = '\x1f';
+	memcpy(s + tl + 1, state_key, sl + 1);
 	return s;
 }

@@ -67,6 +67,12 @@ struct mevrow {
 	 * it (free, NULL), so that the text never says otherwise.
 	 */
 	char		*js, *prev_js, *redaction_js;
+	/*
+	 * When not NULL (a lazy reader's row): event_id, room_id, type,
+	 * state_key, sender, rejected, redacted_by, txn_*, replaces_state
+	 * are in it, freed with it, never on their own.
+	 */
+	char		*texts;
 };
 
 /*
