@@ -50,7 +50,7 @@ struct evfilter {
 	json_t			 *groups;
 	json_t			 *names;
 	json_t			 *cur;
-	const struct mevrow	**rix;
+	struct mrowref		 *rix;
 	size_t			  nrix;
 };
 

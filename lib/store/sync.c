@@ -303,34 +303,35 @@ view_row(struct mcur *c, json_t *out, void *arg)
 static int
 row_cmp(const void *a, const void *b)
 {
-	const struct mevrow *const *x = a, *const *y = b;
+	const struct mrowref *x = a, *y = b;
 
-	return strcmp((*x)->event_id, (*y)->event_id);
+	return strcmp(x->row->event_id, y->row->event_id);
 }
 
-const struct mevrow **
+struct mrowref *
 mstore_rows_index(const struct mevrow *rows, size_t n)
 {
-	const struct mevrow **ix = calloc(n > 0 ? n : 1, sizeof(*ix));
+	struct mrowref *ix = calloc(n > 0 ? n : 1, sizeof(*ix));
 
 	if (ix == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		ix[i] = &rows[i];
+		ix[i].row = &rows[i];
 	qsort(ix, n, sizeof(*ix), row_cmp);
 	return ix;
 }
 
 const struct mevrow *
-mstore_rows_find(const struct mevrow *const *ix, size_t n, const char *id)
+mstore_rows_find(const struct mrowref *ix, size_t n, const char *id)
 {
 	struct mevrow		 key = { .event_id = (char *)id };
-	const struct mevrow	*kp = &key, *const *r;
+	struct mrowref		 kr = { &key };
+	const struct mrowref	*r;
 
 	if (ix == NULL || n == 0 || id == NULL)
 		return NULL;
-	r = bsearch(&kp, ix, n, sizeof(*ix), row_cmp);
-	return r != NULL ? *r : NULL;
+	r = bsearch(&kr, ix, n, sizeof(*ix), row_cmp);
+	return r != NULL ? r->row : NULL;
 }
 
 /*
@@ -342,7 +343,7 @@ mstore_rows_find(const struct mevrow *const *ix, size_t n, const char *id)
  * and events would leave it out too).  0 or -1.
  */
 static int
-views_fill(json_t *out, json_t *byid, const struct mevrow *const *ix, size_t n,
+views_fill(json_t *out, json_t *byid, const struct mrowref *ix, size_t n,
     json_t *wanted)
 {
 	const char	*g, *k;
@@ -392,7 +393,7 @@ mstore_event_views(struct mdb *db, const json_t *ids)
  * reference, or NULL.
  */
 static json_t *
-maps_resolve(struct mdb *db, json_t *out, const struct mevrow *const *ix, size_t n)
+maps_resolve(struct mdb *db, json_t *out, const struct mrowref *ix, size_t n)
 {
 	json_t *byid = json_object(), *wanted = json_array();
 
@@ -417,7 +418,7 @@ fail:
 
 json_t *
 mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
-    const struct mevrow *const *ix, size_t n)
+    const struct mrowref *ix, size_t n)
 {
 	json_t	*out;
 	char	*js;
@@ -431,7 +432,7 @@ mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
 }
 
 json_t *
-mstore_sync_cstates(struct mdb *db, const json_t *rooms, const struct mevrow *const *ix,
+mstore_sync_cstates(struct mdb *db, const json_t *rooms, const struct mrowref *ix,
     size_t n)
 {
 	json_t	*out;

@@ -51,14 +51,18 @@ int	mstore_sync_timelines_bounded(struct mdb *, const char *user_id, int64_t fro
 	    int64_t to, int64_t limit, struct mevrow **out, size_t *outsz);
 /* The state of a group as an object: state key -> event (with "event_id"). */
 json_t	*mstore_sgroup_state_events(struct mdb *, int64_t group);
+/* A row of an index of rows by event ID (mstore_rows_index). */
+struct mrowref {
+	const struct mevrow	*row;
+};
+
 /*
- * rows[0..n) sorted by event ID, for mstore_rows_find: an array of
- * pointers into rows, to free (rows must outlive it), or NULL.
+ * rows[0..n) sorted by event ID, for mstore_rows_find: pointers into
+ * rows, to free (rows must outlive it), or NULL.
  */
-const struct mevrow	**mstore_rows_index(const struct mevrow *rows, size_t n);
+struct mrowref		*mstore_rows_index(const struct mevrow *rows, size_t n);
 /* The row of ix[0..n) (mstore_rows_index) with event ID id, or NULL. */
-const struct mevrow	*mstore_rows_find(const struct mevrow *const *ix, size_t n,
-			    const char *id);
+const struct mevrow	*mstore_rows_find(const struct mrowref *ix, size_t n, const char *id);
 /* The events of ids (a JSON array of IDs) as lazy views: {event ID: view}.  New reference. */
 json_t	*mstore_event_views(struct mdb *, const json_t *ids);
 /*
@@ -74,7 +78,7 @@ json_t	*mstore_event_views(struct mdb *, const json_t *ids);
  * reference, or NULL.
  */
 json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups,
-	    const struct mevrow *const *ix, size_t n);
+	    const struct mrowref *ix, size_t n);
 /*
  * The current state of each room of rooms (a JSON array of [room ID,
  * stream]) that shows no event past that stream, where the state after
@@ -83,7 +87,7 @@ json_t	*mstore_sgroups_state_events(struct mdb *, const json_t *groups,
  * is to be read from its state group.  New reference, or NULL.
  */
 json_t	*mstore_sync_cstates(struct mdb *, const json_t *rooms,
-	    const struct mevrow *const *ix, size_t n);
+	    const struct mrowref *ix, size_t n);
 /*
  * The m.room.name and m.room.canonical_alias events of the user's joined
  * rooms: {room_id: {type: event}}.  New reference, or NULL.
