@@ -1527,9 +1527,6 @@ key_is(const char *k, size_t kl, const char *name)
  * when memory ran out.  Redactions and redacted events are not made
  * here (see the callers).
  */
-/* The largest text client_text keeps its buffer for. */
-#define SCRATCH_KEEP	(64 * 1024)
-
 static json_t *
 client_text(const struct evsrc *e, int64_t now_ms, int *err)
 {
@@ -1542,12 +1539,7 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 		KEEP("type"), KEEP("state_key"), KEEP("redacts"),
 	};
 #undef KEEP
-	/*
-	 * The text is written in a buffer of the thread's, kept from one
-	 * event to the next (an initial /sync writes thousands): the raw
-	 * node copies it.
-	 */
-	static __thread struct mjson_buf b;
+	struct mjson_buf	 b = { NULL, 0, 0, 0 };
 	struct mjson_scan	 sc;
 	const char		*k, *v;
 	size_t			 kl, vl, n = 0;
@@ -1556,10 +1548,13 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 	json_t			*raw = NULL;
 
 	*err = 0;
-	b.len = 0;
-	b.err = 0;
 	if (mjson_scan_init(&sc, e->js, strlen(e->js)) == -1)
 		return NULL;
+	/* Sized once: the client format is the PDU less its hashes and signatures, plus little. */
+	if ((b.b = malloc(b.cap = strlen(e->js) + 256)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
 	BUF_LIT(&b, "{");
 	while ((r = mjson_scan_next(&sc, &k, &kl, &v, &vl)) == 1) {
 		size_t i;
@@ -1633,11 +1628,7 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 	if (b.err || (raw = mjson_raw(b.b, b.len)) == NULL)
 		*err = 1;
 out:
-	if (b.cap > SCRATCH_KEEP) {
-		free(b.b);
-		b.b = NULL;
-		b.cap = 0;
-	}
+	free(b.b);
 	return raw;
 }
 
