@@ -87,14 +87,23 @@ member_lite_row(struct mcur *c, void *elem)
 	return 0;
 }
 
-/* Adds a row (room, event ID) to {room: event ID}.  0 or -1. */
+/*
+ * Adds a row (room, event ID) to a set of pairs, each under its
+ * mstate_key_join (a room may have been forgotten at several leaves).
+ * 0 or -1.
+ */
 static int
 forgotten_row(struct mcur *c, json_t *out, void *arg)
 {
+	char	*k;
+	int	 rc;
+
 	(void)arg;
-	if (mcur_text(c, 0) == NULL || mcur_text(c, 1) == NULL)
+	if ((k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1))) == NULL)
 		return -1;
-	return json_object_set_new(out, mcur_text(c, 0), json_string(mcur_text(c, 1)));
+	rc = json_object_set_new(out, k, json_true());
+	free(k);
+	return rc;
 }
 
 /*
@@ -106,23 +115,38 @@ static int
 forgotten_drop(struct mdb *db, const char *user_id, struct msyncmember *mem, size_t *n)
 {
 	json_t	*f;
-	size_t	 k = 0;
+	size_t	 kept = 0;
 
 	if ((f = mcur_json_fold(mdb_query(db, MSTMT_SYNC_FORGOTTEN, "s", user_id),
 	    json_object(), forgotten_row, NULL)) == NULL)
 		return -1;
+	if (json_object_size(f) == 0) {
+		json_decref(f);
+		return 0;
+	}
 	for (size_t i = 0; i < *n; i++) {
-		const char *ev = json_string_value(json_object_get(f, mem[i].room_id));
+		char	*pair = mstate_key_join(mem[i].room_id, mem[i].event_id);
+		int	 gone;
 
-		if (ev != NULL && strcmp(ev, mem[i].event_id) == 0) {
+		if (pair == NULL) {
+			/* The rest kept as they are, to be freed by the caller. */
+			for (; i < *n; i++)
+				mem[kept++] = mem[i];
+			*n = kept;
+			json_decref(f);
+			return -1;
+		}
+		gone = json_object_get(f, pair) != NULL;
+		free(pair);
+		if (gone) {
 			member_fini(&mem[i]);
 			continue;
 		}
-		if (k != i)
-			mem[k] = mem[i];
-		k++;
+		if (kept != i)
+			mem[kept] = mem[i];
+		kept++;
 	}
-	*n = k;
+	*n = kept;
 	json_decref(f);
 	return 0;
 }
