@@ -94,6 +94,19 @@
 	    " (SELECT g.v, g.v, 0 FROM " MSYNC_GROUPS_PG " g" MSGROUP_LINKS_PG ")" \
 	    " SELECT c.start, s.type, s.state_key, s.event_id FROM chain c" MSGROUP_ENTRY_PG("") \
 	    " ORDER BY c.start, c.n DESC") \
+	/* \
+	 * MSTMT_SYNC_MEMBERSHIPS_SINCE: the events past $2 first, behind \
+	 * OFFSET 0 (CROSS JOIN does not fix PostgreSQL's order); its generic \
+	 * plan walked the user's every membership and looked up each one's \
+	 * event instead, 8.6 ms at 1,000 rooms against 0.2. \
+	 */ \
+	P(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, e.stream, " MEVENT_VIEW("e") \
+	    " FROM (SELECT * FROM events e WHERE e.stream > $2 AND e.type = 'm.room.member'" \
+	    " AND e.state_key = $1 OFFSET 0) e CROSS JOIN LATERAL (SELECT c.room_id," \
+	    " c.event_id FROM current_state c WHERE c.room_id = e.room_id" \
+	    " AND c.type = 'm.room.member' AND c.state_key = $1 AND c.event_id = e.event_id" \
+	    " OFFSET 0) c WHERE NOT EXISTS (SELECT 1 FROM room_forgotten f" \
+	    " WHERE f.user_id = $1 AND f.room_id = c.room_id AND f.event_id = c.event_id)") \
 	P(MSTMT_SYNC_CSTATES, "SELECT c.room_id, c.type, c.state_key, c.event_id FROM" \
 	    " (SELECT x->>0 AS room_id FROM jsonb_array_elements(CAST($1 AS jsonb)) AS x" \
 	    " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.room_id = x->>0" \
