@@ -218,10 +218,12 @@
  * not listed.  The cheap lookups a /sync or a sliding sync runs between
  * them (per room: the page of events, the state group) are listed too,
  * so that a request switches the mode a few times, not at every
- * statement.
+ * statement.  The access token's lookup, the first statement of every
+ * request, is one too: planned afresh it took 0.4-0.5 ms of an
+ * incremental sync's bind.
  */
 #define MSTMT_PG_GENERIC \
-	G(MSTMT_PRESENCE_GET) G(MSTMT_PRESENCE_ACTIVE) G(MSTMT_EVENTS_MAX_STREAM) \
+	G(MSTMT_TOKEN_GET) G(MSTMT_PRESENCE_GET) G(MSTMT_PRESENCE_ACTIVE) G(MSTMT_EVENTS_MAX_STREAM) \
 	G(MSTMT_ESTREAM_GET) G(MSTMT_RECEIPT_POS) G(MSTMT_ACCOUNT_DATA_GET) \
 	G(MSTMT_SYNC_MEMBERSHIPS_LITE) G(MSTMT_SYNC_FORGOTTEN) G(MSTMT_SYNC_MEMBERSHIPS_SINCE) \
 	G(MSTMT_SYNC_TIMELINES) G(MSTMT_VIS_STANDINGS) G(MSTMT_VIS_GROUPS) \
