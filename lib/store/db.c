@@ -357,6 +357,31 @@ mcur_dup(struct mcur *c, int col)
 	return s == NULL ? NULL : strdup(s);
 }
 
+char *
+mcur_dup_packed(struct mcur *c, const int *cols, size_t n, char **const *to)
+{
+	size_t	 all = 1, len;
+	char	*block, *p;
+
+	for (size_t i = 0; i < n; i++)
+		if (mcur_text(c, cols[i]) != NULL)
+			all += strlen(mcur_text(c, cols[i])) + 1;
+	if ((block = p = malloc(all)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *t = mcur_text(c, cols[i]);
+
+		*to[i] = NULL;
+		if (t == NULL)
+			continue;
+		len = strlen(t) + 1;
+		memcpy(p, t, len);
+		*to[i] = p;
+		p += len;
+	}
+	return block;
+}
+
 int64_t
 mcur_int(struct mcur *c, int col)
 {

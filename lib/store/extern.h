@@ -114,6 +114,12 @@ int		 mcur_next(struct mcur *);
 const char	*mcur_text(struct mcur *, int col);	/* NULL for SQL NULL */
 /* A malloc'd copy of mcur_text; NULL for SQL NULL or on failure. */
 char		*mcur_dup(struct mcur *, int col);
+/*
+ * mcur_dup of columns cols[0..n) into *to[0..n) in one allocation, which
+ * is returned (free it, not them; a row's readers read thousands); a
+ * NULL column leaves NULL.  NULL on failure.
+ */
+char		*mcur_dup_packed(struct mcur *, const int *cols, size_t n, char **const *to);
 int64_t		 mcur_int(struct mcur *, int col);
 int		 mcur_null(struct mcur *, int col);
 void		 mcur_free(struct mcur *);

@@ -260,21 +260,9 @@ evrow_read_lazy(struct mcur *c, struct mevrow *e)
 	char			**to[] = { &e->event_id, &e->room_id, &e->type, &e->state_key,
 				    &e->sender, &e->rejected, &e->redacted_by, &e->txn_user,
 				    &e->txn_device, &e->txn_id, &e->replaces_state };
-	const char		*t[sizeof(cols) / sizeof(cols[0])];
-	size_t			 len[sizeof(cols) / sizeof(cols[0])], all = 0, i;
-	char			*p;
 
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if ((t[i] = mcur_null(c, cols[i]) ? NULL : mcur_text(c, cols[i])) != NULL)
-			all += (len[i] = strlen(t[i])) + 1;
-	if ((p = e->texts = malloc(all > 0 ? all : 1)) == NULL)
+	if ((e->texts = mcur_dup_packed(c, cols, sizeof(cols) / sizeof(cols[0]), to)) == NULL)
 		return -1;
-	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		if (t[i] != NULL) {
-			memcpy(p, t[i], len[i] + 1);
-			*to[i] = p;
-			p += len[i] + 1;
-		}
 	e->stream = mcur_int(c, 0);
 	e->depth = mcur_int(c, 6);
 	e->origin_server_ts = mcur_int(c, 7);

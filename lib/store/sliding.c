@@ -120,18 +120,6 @@ bump_row(struct mcur *c, json_t *out, void *arg)
 	return json_object_set_new(out, mcur_text(c, 0), json_integer(mcur_int(c, 1)));
 }
 
-static void
-member_fini(void *elem)
-{
-	struct msyncmember *m = elem;
-
-	free(m->room_id);
-	free(m->membership);
-	free(m->event_id);
-	free(m->sender);
-	json_decref(m->event);
-}
-
 static int
 member_row(struct mcur *c, void *elem)
 {
@@ -155,7 +143,7 @@ mstore_sliding_memberships(struct mdb *db, const char *user_id, struct msyncmemb
 
 	*outsz = 0;
 	rc = mcur_collect(mdb_query(db, MSTMT_SLIDING_MEMBERSHIPS, "s", user_id), sizeof(**out),
-	    member_row, member_fini, &v, outsz);
+	    member_row, msyncmember_fini, &v, outsz);
 	*out = v;
 	return rc;
 }

@@ -7,8 +7,8 @@
 #include "json/json.h"
 #include "store/extern.h"
 
-static void
-member_fini(void *elem)
+void
+msyncmember_fini(void *elem)
 {
 	struct msyncmember *m = elem;
 
@@ -26,7 +26,7 @@ member_fini(void *elem)
 void
 msyncmember_list_free(struct msyncmember *v, size_t n)
 {
-	mstore_list_free(v, n, sizeof(*v), member_fini);
+	mstore_list_free(v, n, sizeof(*v), msyncmember_fini);
 }
 
 /* A join's event is left unread: no reader of a joined room's membership needs it. */
@@ -55,7 +55,7 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 
 	*outsz = 0;
 	rc = mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS, "s", user_id), sizeof(**out),
-	    member_row, member_fini, &v, outsz);
+	    member_row, msyncmember_fini, &v, outsz);
 	*out = v;
 	return rc;
 }
@@ -63,28 +63,17 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 static int
 member_lite_row(struct mcur *c, void *elem)
 {
+	static const int	 cols[] = { 0, 1, 2 };
 	struct msyncmember	*m = elem;
-	const char		*t[3];
-	size_t			 len[3], all = 0;
+	char			**to[] = { &m->room_id, &m->membership, &m->event_id };
 
-	/* The three texts in one allocation: an incremental sync reads every room's. */
-	for (int i = 0; i < 3; i++) {
-		if ((t[i] = mcur_text(c, i)) == NULL)
-			return -1;
-		all += (len[i] = strlen(t[i])) + 1;
-	}
-	if ((m->texts = malloc(all)) == NULL)
+	/* One allocation: an incremental sync reads every room's. */
+	if ((m->texts = mcur_dup_packed(c, cols, 3, to)) == NULL)
 		return -1;
-	m->room_id = m->texts;
-	m->membership = m->room_id + len[0] + 1;
-	m->event_id = m->membership + len[1] + 1;
-	memcpy(m->room_id, t[0], len[0] + 1);
-	memcpy(m->membership, t[1], len[1] + 1);
-	memcpy(m->event_id, t[2], len[2] + 1);
 	m->stream = 0;		/* at or before since: see below */
 	m->event = NULL;
 	m->sender = NULL;
-	return 0;
+	return m->room_id == NULL || m->membership == NULL || m->event_id == NULL ? -1 : 0;
 }
 
 /*
@@ -139,7 +128,7 @@ forgotten_drop(struct mdb *db, const char *user_id, struct msyncmember *mem, siz
 		gone = json_object_get(f, pair) != NULL;
 		free(pair);
 		if (gone) {
-			member_fini(&mem[i]);
+			msyncmember_fini(&mem[i]);
 			continue;
 		}
 		if (kept != i)
@@ -191,7 +180,7 @@ mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since
 	*out = NULL;
 	*outsz = 0;
 	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_LITE, "s", user_id),
-	    sizeof(*mem), member_lite_row, member_fini, &v, &n) == -1)
+	    sizeof(*mem), member_lite_row, msyncmember_fini, &v, &n) == -1)
 		return -1;
 	mem = v;
 	if (forgotten_drop(db, user_id, mem, &n) == -1) {
@@ -465,34 +454,33 @@ fail:
 	return NULL;
 }
 
-json_t *
-mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
-    const struct mrowref *ix, size_t n)
+/* The maps statement st reads of arg (a JSON array), by row, resolved (maps_resolve). */
+static json_t *
+maps_read(struct mdb *db, enum mstmt st, const json_t *arg,
+    int (*row)(struct mcur *, json_t *, void *), const struct mrowref *ix, size_t n)
 {
 	json_t	*out;
 	char	*js;
 
-	if ((js = json_dumps(groups, JSON_COMPACT)) == NULL)
+	if ((js = json_dumps(arg, JSON_COMPACT)) == NULL)
 		return NULL;
-	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_SGROUPS_ENTRIES, "s", js), json_object(),
-	    sgroups_entry_row, NULL);
+	out = mcur_json_fold(mdb_query(db, st, "s", js), json_object(), row, NULL);
 	free(js);
 	return maps_resolve(db, out, ix, n);
+}
+
+json_t *
+mstore_sgroups_state_events(struct mdb *db, const json_t *groups,
+    const struct mrowref *ix, size_t n)
+{
+	return maps_read(db, MSTMT_SYNC_SGROUPS_ENTRIES, groups, sgroups_entry_row, ix, n);
 }
 
 json_t *
 mstore_sync_cstates(struct mdb *db, const json_t *rooms, const struct mrowref *ix,
     size_t n)
 {
-	json_t	*out;
-	char	*js;
-
-	if ((js = json_dumps(rooms, JSON_COMPACT)) == NULL)
-		return NULL;
-	out = mcur_json_fold(mdb_query(db, MSTMT_SYNC_CSTATES, "s", js), json_object(),
-	    cstates_row, NULL);
-	free(js);
-	return maps_resolve(db, out, ix, n);
+	return maps_read(db, MSTMT_SYNC_CSTATES, rooms, cstates_row, ix, n);
 }
 
 /* Adds a row (room, type, MEVENT_VIEW) to {room: {type: event}}.  0 or -1. */

@@ -27,6 +27,8 @@ struct msyncmember {
 int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,
 	    size_t *outsz);
 void	msyncmember_list_free(struct msyncmember *, size_t);
+/* Frees what one msyncmember holds (its texts packed or not), for mcur_collect. */
+void	msyncmember_fini(void *);
 /*
  * The same list, with the event and stream only where it is past since
  * (the rest have event NULL and stream 0): what an incremental sync
