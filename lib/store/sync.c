@@ -234,11 +234,26 @@ mstore_sync_timelines_bounded(struct mdb *db, const char *user_id, int64_t from,
 	    to, limit > 0 ? limit - 1 : 0), out, outsz) == -1)
 		return -1;
 	/*
-	 * Grouped by room, oldest first: the order SQLite's plan gives; a
-	 * text whose plan may not (PostgreSQL's, which has no ORDER BY) is
-	 * sorted here, narrow pointers' worth of work instead of the
-	 * database sorting every event's JSON.
+	 * Grouped by room, oldest first: the order SQLite's plan gives.
+	 * PostgreSQL's text (no ORDER BY) gives each room's run newest
+	 * first, turned around here; rows in any other order are sorted,
+	 * narrow pointers' worth of work instead of the database sorting
+	 * every event's JSON.
 	 */
+	for (i = 0; i < *outsz; ) {
+		size_t j = i + 1;
+
+		while (j < *outsz && strcmp((*out)[j].room_id, (*out)[i].room_id) == 0 &&
+		    (*out)[j].stream < (*out)[j - 1].stream)
+			j++;
+		for (size_t a = i, b = j - 1; a < b; a++, b--) {
+			struct mevrow t = (*out)[a];
+
+			(*out)[a] = (*out)[b];
+			(*out)[b] = t;
+		}
+		i = j;
+	}
 	for (i = 1; i < *outsz && room_stream_cmp(&(*out)[i - 1], &(*out)[i]) <= 0; i++)
 		;
 	if (i < *outsz)
