@@ -201,6 +201,24 @@ sync_event(struct mreq *req, const struct evfilter *f, struct mevrow *row)
 	return ev;
 }
 
+/* sync_event's text appended to b.  0 or -1. */
+static int
+sync_event_add(struct mreq *req, const struct evfilter *f, struct mevrow *row,
+    struct mjson_buf *b)
+{
+	json_t	*ev;
+	int	 r;
+
+	if (!f->fed)
+		return mroom_client_event_add(b, row, mclock_now_ms(), req->auth.user_id,
+		    req->auth.device_id);
+	if ((ev = sync_event(req, f, row)) == NULL)
+		return -1;
+	r = mjson_buf_dump(b, ev);
+	json_decref(ev);
+	return r;
+}
+
 /*
  * A state event (a store view: the PDU with its "event_id", or a lazy
  * one read ahead) for /sync.
@@ -692,28 +710,42 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 	struct mreq		*req = ctx->req;
 	const struct syncstate	*st = ctx->st;
 	struct roomtl		 tl;
-	json_t			*sec = NULL, *tl_events = json_array(), *state = json_array();
+	json_t			*sec = NULL, *tl_events = NULL, *state = json_array();
+	struct mjson_buf	 tb = { NULL, 0, 0, 0 };
+	size_t			 nev = 0;
 	int64_t			 since = st->initial ? 0 : ctx->from.p[SPOS_EVENTS], prev;
 	int			 joined = strcmp(m->membership, "join") == 0;
 	int			 unbounded = newly && since > 0 && !st->full_state;
 	char			 tok[32];
 
 	memset(&tl, 0, sizeof(tl));
-	if (tl_events == NULL || state == NULL ||
+	if (state == NULL ||
 	    room_timeline(req, f, st->limit, unbounded ? 0 : since, upto, unbounded, joined,
 	    m->room_id, rows, vis, n, &tl) == -1 ||
 	    room_state(ctx, f, m->room_id, &tl, newly, since, upto, state, lazysent) == -1)
 		goto fail;
+	/*
+	 * The timeline's events written into one text as they are made: an
+	 * initial sync at 1,000 rooms sends 10,000, each a raw node and an
+	 * array member otherwise, made, written out and freed again.
+	 */
 	prev = upto;
+	mjson_buf_add(&tb, "[", 1);
 	for (size_t i = tl.scansz; i > 0; i--)
 		if (tl.scan[i - 1].keep) {
-			if (json_array_size(tl_events) == 0)
+			if (nev++ == 0)
 				prev = tl.scan[i - 1].row->stream - 1;
-			if (json_array_append_new(tl_events, sync_event(req, f,
-			    tl.scan[i - 1].row)) == -1)
+			else
+				mjson_buf_add(&tb, ",", 1);
+			if (sync_event_add(req, f, tl.scan[i - 1].row, &tb) == -1)
 				goto fail;
 		}
-	if (json_array_size(tl_events) == 0 && tl.scansz > 0)
+	mjson_buf_add(&tb, "]", 1);
+	if (tb.err || (tl_events = mjson_raw(tb.b, tb.len)) == NULL)
+		goto fail;
+	free(tb.b);
+	tb.b = NULL;
+	if (nev == 0 && tl.scansz > 0)
 		prev = tl.scan[0].row->stream;
 	/*
 	 * As Synapse: a timeline read from the room's end back (an initial
@@ -726,7 +758,7 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 		prev = upto;
 	if (unbounded)
 		tl.limited = 1;
-	*empty = json_array_size(tl_events) == 0 && json_array_size(state) == 0;
+	*empty = nev == 0 && json_array_size(state) == 0;
 	/* Spec: prev_batch pages back from the timeline's start with /messages. */
 	snprintf(tok, sizeof(tok), "t%lld", (long long)prev);
 	if ((sec = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:{s:[]},s:{s:[]}}",
@@ -769,6 +801,7 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 	roomtl_fini(&tl);
 	return sec;
 fail:
+	free(tb.b);
 	json_decref(tl_events);
 	json_decref(state);
 fail2:

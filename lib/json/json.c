@@ -481,6 +481,18 @@ mjson_dump(const json_t *v, size_t *lenp)
 	return written(v, &b, lenp);
 }
 
+int
+mjson_buf_dump(struct mjson_buf *mb, const json_t *v)
+{
+	struct buf	b = { *mb, 0, 1 };
+	int		rc = v == NULL || emit(&b, v, 0) == -1 || b.o.err ? -1 : 0;
+
+	*mb = b.o;
+	if (rc == -1)
+		mb->err = 1;
+	return rc;
+}
+
 json_t *
 mjson_raw(const char *text, size_t len)
 {

@@ -97,6 +97,8 @@ struct mjson_buf {
 void	mjson_buf_add(struct mjson_buf *, const char *p, size_t n);
 void	mjson_buf_str(struct mjson_buf *, const char *s);
 void	mjson_buf_int(struct mjson_buf *, long long v);
+/* v as mjson_dump writes it, appended: 0, or -1 with b->err set. */
+int	mjson_buf_dump(struct mjson_buf *, const json_t *v);
 /*
  * v in decimal into buf (at least MJSON_INT_MAX bytes), NUL-terminated,
  * as "%lld" writes it without printf's cost: its length.

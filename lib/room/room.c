@@ -1521,14 +1521,14 @@ key_is(const char *k, size_t kl, const char *name)
 
 /*
  * The client format of an event from its texts, as client_fields and
- * mroom_client_event write it: a raw node, or NULL when the text holds
- * something unexpected (a key with an escape, text that is not an
- * object, an origin_server_ts that is not an integer), *err set only
- * when memory ran out.  Redactions and redacted events are not made
- * here (see the callers).
+ * mroom_client_event write it, appended to b: 1, or 0 with b as it was
+ * when the text holds something unexpected (a key with an escape, text
+ * that is not an object, an origin_server_ts that is not an integer),
+ * or -1 when memory ran out.  Redactions and redacted events are not
+ * made here (see the callers).
  */
-static json_t *
-client_text(const struct evsrc *e, int64_t now_ms, int *err)
+static int
+client_text_add(struct mjson_buf *bp, const struct evsrc *e, int64_t now_ms)
 {
 #define KEEP(name)	{ name, sizeof(name) - 1 }
 	static const struct {
@@ -1539,21 +1539,26 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 		KEEP("type"), KEEP("state_key"), KEEP("redacts"),
 	};
 #undef KEEP
-	struct mjson_buf	 b = { NULL, 0, 0, 0 };
+	struct mjson_buf	 b = *bp;
 	struct mjson_scan	 sc;
 	const char		*k, *v;
-	size_t			 kl, vl, n = 0;
+	size_t			 kl, vl, n = 0, jslen = strlen(e->js);
 	int64_t			 ts = e->ts;
-	int			 r, room = 0, ts_known = e->ts_known;
-	json_t			*raw = NULL;
+	int			 r, room = 0, ts_known = e->ts_known, rc = 0;
 
-	*err = 0;
-	if (mjson_scan_init(&sc, e->js, strlen(e->js)) == -1)
-		return NULL;
-	/* Sized once: the client format is the PDU less its hashes and signatures, plus little. */
-	if ((b.b = malloc(b.cap = strlen(e->js) + 256)) == NULL) {
-		*err = 1;
-		return NULL;
+	if (b.err)
+		return -1;
+	if (mjson_scan_init(&sc, e->js, jslen) == -1)
+		return 0;
+	/* Grown once: the client format is the PDU less its hashes and signatures, plus little. */
+	if (b.cap - b.len < jslen + 256) {
+		size_t	 cap = b.cap + (b.cap > jslen + 256 ? b.cap : jslen + 256);
+		char	*nb = realloc(b.b, cap);
+
+		if (nb == NULL)
+			return -1;
+		bp->b = b.b = nb;
+		bp->cap = b.cap = cap;
 	}
 	BUF_LIT(&b, "{");
 	while ((r = mjson_scan_next(&sc, &k, &kl, &v, &vl)) == 1) {
@@ -1625,11 +1630,59 @@ client_text(const struct evsrc *e, int64_t now_ms, int *err)
 		}
 	}
 	BUF_LIT(&b, "}}");
-	if (b.err || (raw = mjson_raw(b.b, b.len)) == NULL)
-		*err = 1;
+	/* Kept only when whole: a failed write leaves *bp as it was. */
+	if (b.err) {
+		rc = -1;
+		bp->b = b.b;
+		bp->cap = b.cap;
+		bp->err = 1;
+	} else {
+		*bp = b;
+		rc = 1;
+	}
 out:
+	if (rc == 0) {
+		bp->b = b.b;
+		bp->cap = b.cap;
+	}
+	return rc;
+}
+
+/* client_text_add's text as a raw node, or NULL (*err set only when memory ran out). */
+static json_t *
+client_text(const struct evsrc *e, int64_t now_ms, int *err)
+{
+	struct mjson_buf	 b = { NULL, 0, 0, 0 };
+	json_t			*raw = NULL;
+	int			 r;
+
+	if ((r = client_text_add(&b, e, now_ms)) == 1 && (raw = mjson_raw(b.b, b.len)) == NULL)
+		r = -1;
+	*err = r == -1;
 	free(b.b);
 	return raw;
+}
+
+/* Whether row can be written from its text (client_text_add): e filled then. */
+static int
+row_src(struct evsrc *e, const struct mevrow *row, const char *viewer_user,
+    const char *viewer_device)
+{
+	if (row->js == NULL || row->redacted_by != NULL ||
+	    strcmp(row->type, "m.room.redaction") == 0)
+		return 0;
+	memset(e, 0, sizeof(*e));
+	e->js = row->js;
+	e->event_id = row->event_id;
+	e->room_id = row->room_id;
+	e->ts = row->origin_server_ts;
+	e->ts_known = 1;
+	if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
+	    strcmp(row->txn_user, viewer_user) == 0 && strcmp(row->txn_device, viewer_device) == 0)
+		e->txn_id = row->txn_id;
+	e->replaces = row->replaces_state;
+	e->prev_js = row->prev_js;
+	return 1;
 }
 
 json_t *
@@ -1640,26 +1693,31 @@ mroom_client_event_text(struct mevrow *row, int64_t now_ms, const char *viewer_u
 	json_t		*raw;
 	int		 err;
 
-	if (row->js != NULL && row->redacted_by == NULL &&
-	    strcmp(row->type, "m.room.redaction") != 0) {
-		memset(&e, 0, sizeof(e));
-		e.js = row->js;
-		e.event_id = row->event_id;
-		e.room_id = row->room_id;
-		e.ts = row->origin_server_ts;
-		e.ts_known = 1;
-		if (row->txn_id != NULL && viewer_user != NULL && viewer_device != NULL &&
-		    strcmp(row->txn_user, viewer_user) == 0 &&
-		    strcmp(row->txn_device, viewer_device) == 0)
-			e.txn_id = row->txn_id;
-		e.replaces = row->replaces_state;
-		e.prev_js = row->prev_js;
-		if ((raw = client_text(&e, now_ms, &err)) != NULL || err)
-			return raw;
-	}
+	if (row_src(&e, row, viewer_user, viewer_device) &&
+	    ((raw = client_text(&e, now_ms, &err)) != NULL || err))
+		return raw;
 	if (mevrow_parse(row) == -1)
 		return NULL;
 	return mroom_client_event(row, now_ms, viewer_user, viewer_device);
+}
+
+int
+mroom_client_event_add(struct mjson_buf *b, struct mevrow *row, int64_t now_ms,
+    const char *viewer_user, const char *viewer_device)
+{
+	struct evsrc	 e;
+	json_t		*ev;
+	int		 r;
+
+	if (row_src(&e, row, viewer_user, viewer_device) &&
+	    (r = client_text_add(b, &e, now_ms)) != 0)
+		return r == 1 ? 0 : -1;
+	if (mevrow_parse(row) == -1 ||
+	    (ev = mroom_client_event(row, now_ms, viewer_user, viewer_device)) == NULL)
+		return -1;
+	r = mjson_buf_dump(b, ev);
+	json_decref(ev);
+	return r;
 }
 
 json_t *

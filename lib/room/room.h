@@ -302,6 +302,14 @@ json_t		*mroom_state_client_event(const json_t *ev, const char *room_id,
 json_t		*mroom_client_event_text(struct mevrow *, int64_t now_ms,
 		    const char *viewer_user, const char *viewer_device);
 /*
+ * The same event's text appended to b (an array's member being written:
+ * no node a event), parsed and made by mroom_client_event where it must
+ * be.  0, or -1 (b->err set when memory ran out).
+ */
+struct mjson_buf;
+int		 mroom_client_event_add(struct mjson_buf *b, struct mevrow *, int64_t now_ms,
+		    const char *viewer_user, const char *viewer_device);
+/*
  * mroom_state_client_event the same way: a lazy view (mstore_view_texts)
  * from its texts, any other view by mroom_state_client_event.
  */

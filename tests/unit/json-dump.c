@@ -74,14 +74,23 @@ scan_is(const char *text, const char *want)
 static void
 event_both_ways(const char *what, struct mevrow *row, const char *viewer_dev)
 {
-	json_t	*text, *viaparse, *back;
-	char	*dumped;
-	int64_t	 now = 5000;
+	json_t			*text, *viaparse, *back, *arr;
+	char			*dumped;
+	int64_t			 now = 5000;
+	struct mjson_buf	 b = { NULL, 0, 0, 0 };
 
 	text = mroom_client_event_text(row, now, "@a:x", viewer_dev);
+	/* Appended to an array being written, it is the same event. */
+	mjson_buf_add(&b, "[1,", 3);
+	if (mroom_client_event_add(&b, row, now, "@a:x", viewer_dev) == -1)
+		FAIL("%s: mroom_client_event_add failed", what);
+	mjson_buf_add(&b, "]", 1);
+	arr = b.b != NULL && !b.err ? json_loadb(b.b, b.len, 0, NULL) : NULL;
+	free(b.b);
 	if (mevrow_parse(row) == -1) {
 		FAIL("%s: row does not parse", what);
 		json_decref(text);
+		json_decref(arr);
 		return;
 	}
 	viaparse = mroom_client_event(row, now, "@a:x", viewer_dev);
@@ -93,7 +102,11 @@ event_both_ways(const char *what, struct mevrow *row, const char *viewer_dev)
 		FAIL("%s: text %s, parsed %s", what, dumped ? dumped : "NULL", w ? w : "NULL");
 		free(w);
 	}
+	if (json_array_size(arr) != 2 || json_integer_value(json_array_get(arr, 0)) != 1 ||
+	    viaparse == NULL || !json_equal(json_array_get(arr, 1), viaparse))
+		FAIL("%s: the appended event differs", what);
 	free(dumped);
+	json_decref(arr);
 	json_decref(back);
 	json_decref(text);
 	json_decref(viaparse);
