@@ -40,6 +40,16 @@ compute(struct syncctx *ctx, struct syncnews *news)
 	}
 	json_array_foreach(rows, i, row) {
 		const char	*room_id = mjson_str(row, "room_id");
+
+		/* The joined rooms read once, where a room's account data moved. */
+		if (room_id != NULL && *room_id != '\0' && sync_joined_rooms(ctx) == NULL) {
+			json_decref(rows);
+			syncnews_fini(news);
+			return -1;
+		}
+	}
+	json_array_foreach(rows, i, row) {
+		const char	*room_id = mjson_str(row, "room_id");
 		int		 global = room_id == NULL || *room_id == '\0';
 
 		if (!global && (!sync_joined(ctx, room_id) || !sync_room_allowed(ctx, room_id)))

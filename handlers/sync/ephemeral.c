@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "room/filter.h"
+#include "store/store.h"
 #include "sync.h"
 
 int
@@ -55,6 +56,15 @@ sync_news_write(struct syncctx *ctx, const struct syncnews *n, const char *secti
 		    section), "events"), evs);
 	if (n->any)
 		ctx->empty = 0;
+}
+
+json_t *
+sync_joined_rooms(struct syncctx *ctx)
+{
+	if (ctx->joined == NULL &&
+	    (ctx->joined = mstore_user_rooms(ctx->req->db, ctx->req->auth.user_id, "join")) == NULL)
+		mfcgi_fail(ctx->req, MERR_INTERNAL, "%s: store failed", __func__);
+	return ctx->joined;
 }
 
 int

@@ -139,7 +139,8 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 	ctx.resp = json_pack("{s:{s:{},s:{},s:{},s:{}},s:{s:[]},s:{s:[]}}",
 	    "rooms", "join", "invite", "leave", "knock",
 	    "account_data", "events", "presence", "events");
-	ctx.joined = json_array();
+	/* Filled by the events stream, or read where asked (sync_joined_rooms). */
+	ctx.joined = NULL;
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
 		int64_t cur = streams[i]->current(req);
 
@@ -251,6 +252,9 @@ h_sync(struct mreq *req)
 		 * naming the user (and those concerning everyone).  The loop
 		 * checks what moved since this run began before it parks.
 		 */
+		if (req->srv->notify != NULL && joined == NULL &&
+		    (joined = mstore_user_rooms(req->db, req->auth.user_id, "join")) == NULL)
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		if (req->srv->notify != NULL && sync_park_interest(req, joined) == 0) {
 			json_decref(joined);
 			return mfcgi_park(req, st->deadline);

@@ -66,6 +66,11 @@ compute(struct syncctx *ctx, struct syncnews *news)
 		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
+	if (n > 0 && sync_joined_rooms(ctx) == NULL) {
+		mreceipt_list_free(v, n);
+		syncnews_fini(news);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev, *type, *r;
 

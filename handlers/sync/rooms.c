@@ -900,6 +900,53 @@ rows_free(void *p, size_t n)
 }
 
 /*
+ * An incremental sync reads the memberships that changed since the
+ * token only (mstore_sync_memberships_since): a room of rows[0..n)
+ * (grouped by room) without one is a join, as the timelines read a
+ * room while the user is in it or up to a leave, which would be past
+ * the token and so among the changed.  Appended to *mem as joins.  0 or
+ * -1.
+ */
+static int
+add_joins(const struct mevrow *rows, size_t n, struct msyncmember **mem, size_t *memsz)
+{
+	json_t			*have = json_object();
+	struct msyncmember	*v;
+	size_t			 rooms = 0;
+	int			 rc = -1;
+
+	if (have == NULL)
+		return -1;
+	for (size_t i = 0; i < *memsz; i++)
+		if (json_object_set_new(have, (*mem)[i].room_id, json_true()) == -1)
+			goto out;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(rows[i].room_id, rows[i - 1].room_id) != 0)
+			rooms++;
+	if ((v = reallocarray(*mem, *memsz + rooms + 1, sizeof(*v))) == NULL)
+		goto out;
+	*mem = v;
+	for (size_t i = 0; i < n; i++) {
+		struct msyncmember *m = &v[*memsz];
+
+		if ((i > 0 && strcmp(rows[i].room_id, rows[i - 1].room_id) == 0) ||
+		    json_object_get(have, rows[i].room_id) != NULL)
+			continue;
+		memset(m, 0, sizeof(*m));
+		if ((m->room_id = strdup(rows[i].room_id)) == NULL ||
+		    (m->membership = strdup("join")) == NULL) {
+			free(m->room_id);
+			goto out;
+		}
+		(*memsz)++;
+	}
+	rc = 0;
+out:
+	json_decref(have);
+	return rc;
+}
+
+/*
  * The events stream: a joined room whose membership is newer than since
  * (or any, on initial sync) gets a full section; otherwise only rooms
  * with news appear.  Timelines come from one query for every room.
@@ -940,6 +987,17 @@ collect(struct syncctx *ctx)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
+	/*
+	 * An initial or full-state sync has read every membership: the
+	 * joined rooms are known.  An incremental one leaves them to be read
+	 * where a stream asks (sync_joined_rooms).
+	 */
+	if ((st->initial || st->full_state ? (ctx->joined == NULL &&
+	    (ctx->joined = json_array()) == NULL) :
+	    add_joins(rows, rowsz, &mem, &memsz) == -1)) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
+		goto out;
+	}
 	/* Spec: "Ignoring Users": their events and invites are not sent. */
 	if (json_is_object(json_object_get(ignore, "ignored_users")))
 		f.ignored = json_object_get(ignore, "ignored_users");
@@ -967,7 +1025,8 @@ collect(struct syncctx *ctx)
 			for (start = (size_t)json_integer_value(at); start + n < rowsz &&
 			    strcmp(rows[start + n].room_id, m->room_id) == 0; n++)
 				;
-		if (strcmp(m->membership, "join") == 0)
+		if (ctx->joined != NULL && (st->initial || st->full_state) &&
+		    strcmp(m->membership, "join") == 0)
 			json_array_append_new(ctx->joined, json_stringn_nocheck(m->room_id,
 			    strlen(m->room_id)));
 		/* Spec: RoomFilter rooms, not_rooms: "applied before" the other filters. */

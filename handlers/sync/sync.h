@@ -56,7 +56,12 @@ struct syncctx {
 	const struct syncstate	*st;
 	struct syncpos		 from, to;
 	json_t			*resp;		/* the response being built */
-	json_t			*joined;	/* room IDs the user is joined to (array) */
+	/*
+	 * Room IDs the user is joined to (array): filled by an initial
+	 * sync's events stream, else NULL until a stream needs them
+	 * (sync_joined_rooms reads them then).
+	 */
+	json_t			*joined;
 	int			 empty;		/* nothing new for the user yet */
 };
 
@@ -122,6 +127,12 @@ extern const struct syncstream sync_devicelists;
  * the streams run (presence.c).  0, or -1 with the request failed.
  */
 int	sync_set_presence(struct mreq *);
+/*
+ * ctx->joined, read first if it is not yet (an incremental sync reads
+ * only its changed memberships): a borrowed reference, or NULL with the
+ * request failed.  Call it before sync_joined.
+ */
+json_t	*sync_joined_rooms(struct syncctx *);
 /* 1 when room_id is in ctx->joined, the user's joined rooms (ephemeral.c). */
 int	sync_joined(const struct syncctx *, const char *room_id);
 /*

@@ -35,6 +35,11 @@ compute(struct syncctx *ctx, struct syncnews *news)
 		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
+	if (json_object_size(rooms) > 0 && sync_joined_rooms(ctx) == NULL) {
+		json_decref(rooms);
+		syncnews_fini(news);
+		return -1;
+	}
 	json_object_foreach(rooms, room_id, list) {
 		json_t *ev;
 

@@ -104,9 +104,10 @@
 	 * plan walked the user's every membership and looked up each one's \
 	 * event instead, 8.6 ms at 1,000 rooms against 0.2. \
 	 */ \
-	P(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, e.stream, " MEVENT_VIEW("e") \
-	    " FROM (SELECT * FROM events e WHERE e.stream > $2 AND e.type = 'm.room.member'" \
-	    " AND e.state_key = $1 OFFSET 0) e CROSS JOIN LATERAL (SELECT c.room_id," \
+	P(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, c.membership, e.stream, " \
+	    MEVENT_VIEW("e") " FROM (SELECT * FROM events e WHERE e.stream > $2" \
+	    " AND e.type = 'm.room.member' AND e.state_key = $1 OFFSET 0) e" \
+	    " CROSS JOIN LATERAL (SELECT c.room_id, c.membership," \
 	    " c.event_id FROM current_state c WHERE c.room_id = e.room_id" \
 	    " AND c.type = 'm.room.member' AND c.state_key = $1 AND c.event_id = e.event_id" \
 	    " OFFSET 0) c WHERE NOT EXISTS (SELECT 1 FROM room_forgotten f" \
@@ -134,20 +135,12 @@
 	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \
 	    " AND f.event_id = c.event_id)") \
 	/* \
-	 * The user's memberships from current_state alone, and those whose \
-	 * event is past $2 with it and its position: an incremental sync \
-	 * reads the events of what changed only (from the stream: CROSS \
-	 * JOIN keeps SQLite's order). \
+	 * The user's memberships whose event is past $2, with it and its \
+	 * position: an incremental sync reads what changed only (from the \
+	 * stream: CROSS JOIN keeps SQLite's order). \
 	 */ \
-	X(MSTMT_SYNC_MEMBERSHIPS_LITE, "SELECT c.room_id, c.membership, c.event_id" \
-	    " FROM current_state c WHERE c.type = 'm.room.member' AND c.state_key = $1") \
-	/* \
-	 * The memberships the user forgot, left out of the above by the \
-	 * reader: a probe of room_forgotten a room cost as much as reading \
-	 * the room's membership, and most users have forgotten none. \
-	 */ \
-	X(MSTMT_SYNC_FORGOTTEN, "SELECT room_id, event_id FROM room_forgotten WHERE user_id = $1") \
-	X(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, e.stream, " MEVENT_VIEW("e") \
+	X(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, c.membership, e.stream, " \
+	    MEVENT_VIEW("e") \
 	    " FROM events e CROSS JOIN current_state c WHERE c.event_id = e.event_id" \
 	    " AND c.room_id = e.room_id AND c.type = 'm.room.member' AND c.state_key = $1" \
 	    " AND e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1" \

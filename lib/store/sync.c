@@ -12,13 +12,9 @@ msyncmember_fini(void *elem)
 {
 	struct msyncmember *m = elem;
 
-	if (m->texts != NULL)
-		free(m->texts);
-	else {
-		free(m->room_id);
-		free(m->membership);
-		free(m->event_id);
-	}
+	free(m->room_id);
+	free(m->membership);
+	free(m->event_id);
 	free(m->sender);
 	json_decref(m->event);
 }
@@ -60,157 +56,18 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 	return rc;
 }
 
-static int
-member_lite_row(struct mcur *c, void *elem)
-{
-	static const int	 cols[] = { 0, 1, 2 };
-	struct msyncmember	*m = elem;
-	char			**to[] = { &m->room_id, &m->membership, &m->event_id };
-
-	/* One allocation: an incremental sync reads every room's. */
-	if ((m->texts = mcur_dup_packed(c, cols, 3, to)) == NULL)
-		return -1;
-	m->stream = 0;		/* at or before since: see below */
-	m->event = NULL;
-	m->sender = NULL;
-	return m->room_id == NULL || m->membership == NULL || m->event_id == NULL ? -1 : 0;
-}
-
-/*
- * Adds a row (room, event ID) to a set of pairs, each under its
- * mstate_key_join (a room may have been forgotten at several leaves).
- * 0 or -1.
- */
-static int
-forgotten_row(struct mcur *c, json_t *out, void *arg)
-{
-	char	*k;
-	int	 rc;
-
-	(void)arg;
-	if ((k = mstate_key_join(mcur_text(c, 0), mcur_text(c, 1))) == NULL)
-		return -1;
-	rc = json_object_set_new(out, k, json_true());
-	free(k);
-	return rc;
-}
-
-/*
- * Drops from mem[0..*n) the memberships the user forgot (spec: /forget:
- * the room stays forgotten until the user's membership changes, that is
- * while its membership event is the one forgotten).  0 or -1.
- */
-static int
-forgotten_drop(struct mdb *db, const char *user_id, struct msyncmember *mem, size_t *n)
-{
-	json_t	*f;
-	size_t	 kept = 0;
-
-	if ((f = mcur_json_fold(mdb_query(db, MSTMT_SYNC_FORGOTTEN, "s", user_id),
-	    json_object(), forgotten_row, NULL)) == NULL)
-		return -1;
-	if (json_object_size(f) == 0) {
-		json_decref(f);
-		return 0;
-	}
-	for (size_t i = 0; i < *n; i++) {
-		char	*pair = mstate_key_join(mem[i].room_id, mem[i].event_id);
-		int	 gone;
-
-		if (pair == NULL) {
-			/* The rest kept as they are, to be freed by the caller. */
-			for (; i < *n; i++)
-				mem[kept++] = mem[i];
-			*n = kept;
-			json_decref(f);
-			return -1;
-		}
-		gone = json_object_get(f, pair) != NULL;
-		free(pair);
-		if (gone) {
-			msyncmember_fini(&mem[i]);
-			continue;
-		}
-		if (kept != i)
-			mem[kept] = mem[i];
-		kept++;
-	}
-	*n = kept;
-	json_decref(f);
-	return 0;
-}
-
-/* A changed membership: its room and event. */
-struct memchange {
-	char	*room_id;
-	int64_t	 stream;
-	json_t	*event;
-};
-
-static void
-memchange_fini(void *elem)
-{
-	struct memchange *m = elem;
-
-	free(m->room_id);
-	json_decref(m->event);
-}
-
-static int
-memchange_row(struct mcur *c, void *elem)
-{
-	struct memchange *m = elem;
-
-	m->room_id = mcur_dup(c, 0);
-	m->stream = mcur_int(c, 1);
-	m->event = mstore_event_view(c, 2);
-	return m->room_id == NULL || m->event == NULL ? -1 : 0;
-}
-
 int
 mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since,
     struct msyncmember **out, size_t *outsz)
 {
-	struct msyncmember	*mem;
-	struct memchange	*ch;
-	void			*v = NULL, *w = NULL;
-	size_t			 n = 0, nch = 0;
-	json_t			*at;
+	void	*v = NULL;
+	int	 rc;
 
-	*out = NULL;
 	*outsz = 0;
-	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_LITE, "s", user_id),
-	    sizeof(*mem), member_lite_row, msyncmember_fini, &v, &n) == -1)
-		return -1;
-	mem = v;
-	if (forgotten_drop(db, user_id, mem, &n) == -1) {
-		msyncmember_list_free(mem, n);
-		return -1;
-	}
-	if (mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, since),
-	    sizeof(*ch), memchange_row, memchange_fini, &w, &nch) == -1 ||
-	    (at = json_object()) == NULL) {
-		mstore_list_free(w, nch, sizeof(*ch), memchange_fini);
-		msyncmember_list_free(mem, n);
-		return -1;
-	}
-	ch = w;
-	for (size_t i = 0; i < n && nch > 0; i++)
-		json_object_set_new(at, mem[i].room_id, json_integer((json_int_t)i));
-	for (size_t k = 0; k < nch; k++) {
-		json_t *i = json_object_get(at, ch[k].room_id);
-
-		if (i == NULL)
-			continue;
-		mem[json_integer_value(i)].event = ch[k].event;
-		mem[json_integer_value(i)].stream = ch[k].stream;
-		ch[k].event = NULL;
-	}
-	json_decref(at);
-	mstore_list_free(ch, nch, sizeof(*ch), memchange_fini);
-	*out = mem;
-	*outsz = n;
-	return 0;
+	rc = mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, since),
+	    sizeof(**out), member_row, msyncmember_fini, &v, outsz);
+	*out = v;
+	return rc;
 }
 
 static int

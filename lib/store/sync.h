@@ -20,19 +20,19 @@ struct msyncmember {
 	 */
 	json_t		*event;
 	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
-	/* When not NULL: room_id, membership and event_id are in it, freed with it. */
-	char		*texts;
 };
 
 int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,
 	    size_t *outsz);
 void	msyncmember_list_free(struct msyncmember *, size_t);
-/* Frees what one msyncmember holds (its texts packed or not), for mcur_collect. */
+/* Frees what one msyncmember holds, for mcur_collect. */
 void	msyncmember_fini(void *);
 /*
- * The same list, with the event and stream only where it is past since
- * (the rest have event NULL and stream 0): what an incremental sync
- * reads.  0 or -1.
+ * The memberships of the list whose event is past since: what an
+ * incremental sync reads of them.  The user's other rooms it has events
+ * for are joins (see collect in handlers/sync/rooms.c); the whole list
+ * of joined rooms is read only where a stream asks (sync_joined_rooms).
+ * 0 or -1.
  */
 int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t since,
 	    struct msyncmember **out, size_t *outsz);
