@@ -1021,6 +1021,9 @@ collect(struct syncctx *ctx)
 		int			 fresh = 1;	/* joined at since */
 		const char		*section = NULL;
 
+		/* Spec: POST /forget: a forgotten room is in no section. */
+		if (m->forgotten)
+			continue;
 		if (at != NULL)
 			for (start = (size_t)json_integer_value(at); start + n < rowsz &&
 			    strcmp(rows[start + n].room_id, m->room_id) == 0; n++)

@@ -56,6 +56,24 @@ mstore_sync_memberships(struct mdb *db, const char *user_id, struct msyncmember 
 	return rc;
 }
 
+/* A changed membership: member_row's columns with the forgotten flag before the view. */
+static int
+changed_row(struct mcur *c, void *elem)
+{
+	struct msyncmember *m = elem;
+
+	m->room_id = mcur_dup(c, 0);
+	m->membership = mcur_dup(c, 1);
+	m->stream = mcur_int(c, 2);
+	m->forgotten = mcur_int(c, 3) != 0;
+	m->event_id = mcur_dup(c, 5);
+	if (m->room_id == NULL || m->membership == NULL || m->event_id == NULL)
+		return -1;
+	if (strcmp(m->membership, "join") == 0 || m->forgotten)
+		return 0;
+	return (m->event = mstore_event_view(c, 4)) == NULL ? -1 : 0;
+}
+
 int
 mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since,
     struct msyncmember **out, size_t *outsz)
@@ -65,7 +83,7 @@ mstore_sync_memberships_since(struct mdb *db, const char *user_id, int64_t since
 
 	*outsz = 0;
 	rc = mcur_collect(mdb_query(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, since),
-	    sizeof(**out), member_row, msyncmember_fini, &v, outsz);
+	    sizeof(**out), changed_row, msyncmember_fini, &v, outsz);
 	*out = v;
 	return rc;
 }

@@ -20,6 +20,11 @@ struct msyncmember {
 	 */
 	json_t		*event;
 	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
+	/*
+	 * mstore_sync_memberships_since only: the user forgot the room at
+	 * this membership (a leave); no section shows it.
+	 */
+	int		 forgotten;
 };
 
 int	mstore_sync_memberships(struct mdb *, const char *user_id, struct msyncmember **out,
@@ -28,8 +33,9 @@ void	msyncmember_list_free(struct msyncmember *, size_t);
 /* Frees what one msyncmember holds, for mcur_collect. */
 void	msyncmember_fini(void *);
 /*
- * The memberships of the list whose event is past since: what an
- * incremental sync reads of them.  The user's other rooms it has events
+ * The memberships of the list whose event is past since, those the
+ * user forgot since too (forgotten set): what an incremental sync reads
+ * of them.  The user's other rooms it has events
  * for are joins (see collect in handlers/sync/rooms.c); the whole list
  * of joined rooms is read only where a stream asks (sync_joined_rooms).
  * 0 or -1.

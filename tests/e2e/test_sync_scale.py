@@ -314,3 +314,19 @@ def test_initial_sync_reads_each_rooms_window_without_statistics():
         assert read < 3000, read
     finally:
         stop_stack(s)
+
+
+def test_a_room_left_and_forgotten_since_the_token_stays_out(world):
+    """A room with news since the token that the user then left and
+    forgot appears in no section of the incremental sync (spec: POST
+    /forget), neither as a join nor as a leave."""
+    alice, bob, rooms = world
+    room = rooms[3]
+    leave = {"room": {"include_leave": True}}
+    since = sync(bob, filter=leave)["next_batch"]
+    alice.send_text(room, "before bob goes")
+    bob.ok("POST", "/rooms/%s/leave" % q(room), {})
+    bob.ok("POST", "/rooms/%s/forget" % q(room), {})
+    for body in (sync(bob, since), sync(bob, since, filter=leave)):
+        assert room not in body["rooms"].get("join", {})
+        assert room not in body["rooms"].get("leave", {})
