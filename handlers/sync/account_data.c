@@ -3,11 +3,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_estream_pos(req->db, MSTREAM_ACCOUNT_DATA);
-}
 
 /*
  * Spec: C-S API, GET /sync: account_data.events (global) and
@@ -89,5 +84,5 @@ collect(struct syncctx *ctx)
 }
 
 const struct syncstream sync_account_data = {
-	SPOS_ACCOUNT_DATA, "account_data", current, collect, compute
+	SPOS_ACCOUNT_DATA, "account_data", collect, compute
 };

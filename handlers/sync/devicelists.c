@@ -2,11 +2,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_estream_pos(req->db, MSTREAM_DEVICE_LISTS);
-}
 
 /*
  * Spec: C-S API, GET /sync: device_lists.changed, the users sharing a
@@ -74,5 +69,5 @@ collect(struct syncctx *ctx)
 }
 
 const struct syncstream sync_devicelists = {
-	SPOS_DEVICE_LISTS, "device_lists", current, collect, compute
+	SPOS_DEVICE_LISTS, "device_lists", collect, compute
 };

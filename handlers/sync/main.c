@@ -79,11 +79,14 @@ sync_token_format(const struct syncpos *pos, char *buf, size_t bufsz)
 int
 sync_now(struct mreq *req, struct syncpos *pos)
 {
-	memset(pos, 0, sizeof(*pos));
-	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
-		if ((pos->p[streams[i]->pos] = streams[i]->current(req)) < 0)
-			return mfcgi_fail(req, MERR_INTERNAL, "%s: %s position", __func__,
-			    streams[i]->name);
+	int64_t all[MSTREAM__MAX];
+
+	if (mstore_stream_positions(req->db, all) == -1)
+		return mfcgi_fail(req, MERR_INTERNAL, "%s: stream positions", __func__);
+	/* By the token's slots (see MSTREAM_TABLE). */
+#define SYNC_SLOT(id, slot, row) pos->p[slot] = all[MSTREAM_##id];
+	MSTREAM_TABLE(SYNC_SLOT)
+#undef SYNC_SLOT
 	return 0;
 }
 
@@ -141,13 +144,9 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 	    "account_data", "events", "presence", "events");
 	/* Filled by the events stream, or read where asked (sync_joined_rooms). */
 	ctx.joined = NULL;
-	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
-		int64_t cur = streams[i]->current(req);
-
-		if (cur < 0) {
-			mfcgi_fail(req, MERR_INTERNAL, "%s: %s position", __func__, streams[i]->name);
-			goto fail;
-		}
+	if (sync_now(req, &ctx.to) == -1)
+		goto fail;
+	for (size_t i = 0; i < SPOS__MAX; i++) {
 		/*
 		 * A position past the present (a token from a database since
 		 * restored, or made up) is clamped to the present, as Synapse
@@ -158,9 +157,8 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 		 * Refusing it instead would leave such a client failing every
 		 * sync until its user logs in again.
 		 */
-		ctx.to.p[streams[i]->pos] = cur;
-		if (ctx.from.p[streams[i]->pos] > cur)
-			ctx.from.p[streams[i]->pos] = cur;
+		if (ctx.from.p[i] > ctx.to.p[i])
+			ctx.from.p[i] = ctx.to.p[i];
 	}
 	/* The events stream runs first: it learns the user's joined rooms. */
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)

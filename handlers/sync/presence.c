@@ -10,11 +10,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_estream_pos(req->db, MSTREAM_PRESENCE);
-}
 
 /* Appends ev to out unless the filter or its limit says no.  1 added, 0 not. */
 static int
@@ -110,4 +105,4 @@ sync_set_presence(struct mreq *req)
 	return 0;
 }
 
-const struct syncstream sync_presence = { SPOS_PRESENCE, "presence", current, collect, NULL };
+const struct syncstream sync_presence = { SPOS_PRESENCE, "presence", collect, NULL };

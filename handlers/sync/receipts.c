@@ -5,11 +5,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_receipt_pos(req->db);
-}
 
 /* 1 when the filter lets m.receipt into room_id's ephemeral events. */
 static int
@@ -114,7 +109,7 @@ collect(struct syncctx *ctx)
 }
 
 const struct syncstream sync_receipts = {
-	SPOS_RECEIPTS, "receipts", current, collect, compute
+	SPOS_RECEIPTS, "receipts", collect, compute
 };
 
 static json_t *

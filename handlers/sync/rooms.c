@@ -1124,11 +1124,6 @@ out:
 	return rc;
 }
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_events_max_stream(req->db);
-}
 
 json_t *
 sync_joined_room(struct syncctx *ctx, const char *room_id)
@@ -1145,4 +1140,4 @@ sync_joined_room(struct syncctx *ctx, const char *room_id)
 	return sec;
 }
 
-const struct syncstream sync_events = { SPOS_EVENTS, "events", current, collect, NULL };
+const struct syncstream sync_events = { SPOS_EVENTS, "events", collect, NULL };

@@ -80,8 +80,6 @@ struct syncnews {
 struct syncstream {
 	enum spos	 pos;
 	const char	*name;
-	/* The stream's newest position, or -1 on failure. */
-	int64_t		(*current)(struct mreq *);
 	/*
 	 * Adds the stream's news in (from, to] to ctx->resp, clearing
 	 * ctx->empty when it added anything.  0, or -1 with the request failed.

@@ -5,11 +5,6 @@
 /* Spec: C-S API, to_device: Synapse sends at most 100 per response. */
 #define TODEVICE_LIMIT	100
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_estream_pos(req->db, MSTREAM_TODEVICE);
-}
 
 /*
  * Spec: C-S API, GET /sync: to_device.events, the messages queued for
@@ -59,5 +54,5 @@ collect(struct syncctx *ctx)
 }
 
 const struct syncstream sync_todevice = {
-	SPOS_TODEVICE, "to_device", current, collect, compute
+	SPOS_TODEVICE, "to_device", collect, compute
 };

@@ -2,11 +2,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-static int64_t
-current(struct mreq *req)
-{
-	return mstore_estream_pos(req->db, MSTREAM_TYPING);
-}
 
 /*
  * Spec: C-S API, m.typing: the whole list of users typing in each joined
@@ -68,4 +63,4 @@ collect(struct syncctx *ctx)
 	return 0;
 }
 
-const struct syncstream sync_typing = { SPOS_TYPING, "typing", current, collect, compute };
+const struct syncstream sync_typing = { SPOS_TYPING, "typing", collect, compute };

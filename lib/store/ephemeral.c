@@ -35,6 +35,44 @@ mstore_estream_pos(struct mdb *db, enum mstream s)
 	return pos;
 }
 
+int
+mstore_stream_positions(struct mdb *db, int64_t pos[MSTREAM__MAX])
+{
+	struct mcur	*c;
+	int		 r;
+
+	for (int s = 0; s < MSTREAM__MAX; s++)
+		pos[s] = -1;
+	if ((c = mdb_query(db, MSTMT_STREAM_POSITIONS, "")) == NULL)
+		return -1;
+	while ((r = mcur_next(c)) == 1) {
+		const char	*name = mcur_text(c, 0);
+		int		 s;
+
+		if (name == NULL)
+			continue;
+		if (strcmp(name, ".events") == 0)
+			s = MSTREAM_EVENTS;
+		else if (strcmp(name, ".receipts") == 0)
+			s = MSTREAM_RECEIPTS;
+		else
+			for (s = 0; s < MSTREAM__MAX; s++)
+				if (estreams[s] != NULL && strcmp(estreams[s], name) == 0)
+					break;
+		if (s < MSTREAM__MAX)
+			pos[s] = mcur_int(c, 1);
+	}
+	mcur_free(c);
+	if (r == -1)
+		return -1;
+	for (int s = 0; s < MSTREAM__MAX; s++)
+		if (pos[s] < 0) {
+			mlog_err(NULL, "stream %d has no position", s);
+			return -1;
+		}
+	return 0;
+}
+
 /*
  * Takes the next position of stream s, inside the caller's transaction
  * (always one: the stream is announced by its commit, and a rollback

@@ -14,6 +14,12 @@ struct mdb;
  * in MSTREAM_TABLE), 0 before any change; -1 on failure or for another.
  */
 int64_t	mstore_estream_pos(struct mdb *, enum mstream s);
+/*
+ * Every stream's newest position, by enum mstream, in one statement
+ * (events and receipts too, which keep theirs in tables of their own).
+ * 0, or -1 (a stream without a position is one, logged).
+ */
+int	mstore_stream_positions(struct mdb *, int64_t pos[MSTREAM__MAX]);
 
 /*
  * Typing.  A user types in a room until until_ms (mclock); until_ms 0

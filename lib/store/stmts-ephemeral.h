@@ -14,6 +14,14 @@
 	X(MSTMT_ESTREAM_NEXT, "UPDATE ephemeral_streams SET pos = pos + 1 WHERE name = $1" \
 	    " RETURNING pos") \
 	X(MSTMT_ESTREAM_GET, "SELECT pos FROM ephemeral_streams WHERE name = $1") \
+	/* \
+	 * Every stream's position at once (a /sync reads them all on each \
+	 * run: one round trip, not seven): the two kept in tables of their \
+	 * own under names no row of ephemeral_streams has. \
+	 */ \
+	X(MSTMT_STREAM_POSITIONS, "SELECT '.events', pos FROM events_position WHERE id = 1" \
+	    " UNION ALL SELECT '.receipts', pos FROM receipts_position WHERE id = 1" \
+	    " UNION ALL SELECT name, pos FROM ephemeral_streams") \
 	/* typing: until_ms 0 marks a user who stopped (the row keeps the room's position). */ \
 	X(MSTMT_TYPING_GET, "SELECT until_ms FROM typing WHERE room_id = $1 AND user_id = $2") \
 	X(MSTMT_TYPING_EXTEND, "UPDATE typing SET until_ms = $3 WHERE room_id = $1" \
