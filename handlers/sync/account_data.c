@@ -3,7 +3,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-
 /*
  * Spec: C-S API, GET /sync: account_data.events (global) and
  * rooms.join[room].account_data.events (tags come as m.tag there), each

@@ -2,7 +2,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-
 /*
  * Spec: C-S API, GET /sync: device_lists.changed, the users sharing a
  * room with the user (and the user) whose devices or keys changed since

@@ -10,7 +10,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-
 /* Appends ev to out unless the filter or its limit says no.  1 added, 0 not. */
 static int
 presence_add(const json_t *pf, json_t *out, json_t *ev)

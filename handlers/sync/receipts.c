@@ -5,7 +5,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-
 /* 1 when the filter lets m.receipt into room_id's ephemeral events. */
 static int
 wanted(const struct syncctx *ctx, const char *room_id)

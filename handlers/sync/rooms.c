@@ -1124,7 +1124,6 @@ out:
 	return rc;
 }
 
-
 json_t *
 sync_joined_room(struct syncctx *ctx, const char *room_id)
 {

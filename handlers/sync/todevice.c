@@ -5,7 +5,6 @@
 /* Spec: C-S API, to_device: Synapse sends at most 100 per response. */
 #define TODEVICE_LIMIT	100
 
-
 /*
  * Spec: C-S API, GET /sync: to_device.events, the messages queued for
  * the requesting device in (since, to], oldest first, at most 100: the

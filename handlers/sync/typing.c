@@ -2,7 +2,6 @@
 #include "store/store.h"
 #include "sync.h"
 
-
 /*
  * Spec: C-S API, m.typing: the whole list of users typing in each joined
  * room whose typing changed in (from, to], empty when everyone stopped.
