@@ -240,8 +240,6 @@ def test_a_forgotten_room_stays_out_of_sync(world):
     assert rooms[2] in joined(sync(bob))
 
 
-PG = os.environ.get("MYELIN_TEST_PG")
-
 # The planner's view of a database whose tables have never been
 # analysed: what a new server, or one that has just made many rooms, has
 # until autovacuum comes round.
@@ -282,7 +280,7 @@ def events_rows_read(conninfo):
     raise AssertionError("events' row counters did not settle")
 
 
-@pytest.mark.skipif(not PG, reason="PostgreSQL's planner only")
+@pytest.mark.backend("postgres")
 def test_initial_sync_reads_each_rooms_window_without_statistics():
     """On tables never analysed, an initial /sync reads each room's
     window from the index, not every room's events for each room: the
