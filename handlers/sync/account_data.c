@@ -32,15 +32,18 @@ compute(struct syncctx *ctx, struct syncnews *news)
 		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}
+	/* The joined rooms read once, where a room's account data moved. */
 	json_array_foreach(rows, i, row) {
-		const char	*room_id = mjson_str(row, "room_id");
+		const char *room_id = mjson_str(row, "room_id");
 
-		/* The joined rooms read once, where a room's account data moved. */
-		if (room_id != NULL && *room_id != '\0' && sync_joined_rooms(ctx) == NULL) {
+		if (room_id == NULL || *room_id == '\0')
+			continue;
+		if (sync_joined_rooms(ctx) == NULL) {
 			json_decref(rows);
 			syncnews_fini(news);
 			return -1;
 		}
+		break;
 	}
 	json_array_foreach(rows, i, row) {
 		const char	*room_id = mjson_str(row, "room_id");

@@ -1555,10 +1555,12 @@ client_text_add(struct mjson_buf *bp, const struct evsrc *e, int64_t now_ms)
 		size_t	 cap = b.cap + (b.cap > jslen + 256 ? b.cap : jslen + 256);
 		char	*nb = realloc(b.b, cap);
 
-		if (nb == NULL)
-			return -1;
-		bp->b = b.b = nb;
-		bp->cap = b.cap = cap;
+		if (nb == NULL) {
+			rc = -1;
+			goto out;
+		}
+		b.b = nb;
+		b.cap = cap;
 	}
 	BUF_LIT(&b, "{");
 	while ((r = mjson_scan_next(&sc, &k, &kl, &v, &vl)) == 1) {
@@ -1630,21 +1632,15 @@ client_text_add(struct mjson_buf *bp, const struct evsrc *e, int64_t now_ms)
 		}
 	}
 	BUF_LIT(&b, "}}");
-	/* Kept only when whole: a failed write leaves *bp as it was. */
-	if (b.err) {
-		rc = -1;
-		bp->b = b.b;
-		bp->cap = b.cap;
-		bp->err = 1;
-	} else {
-		*bp = b;
-		rc = 1;
-	}
+	rc = b.err ? -1 : 1;
 out:
-	if (rc == 0) {
-		bp->b = b.b;
-		bp->cap = b.cap;
-	}
+	/* The buffer may have moved; its text grows by a whole event only. */
+	bp->b = b.b;
+	bp->cap = b.cap;
+	if (rc == 1)
+		bp->len = b.len;
+	else if (rc == -1)
+		bp->err = 1;
 	return rc;
 }
 

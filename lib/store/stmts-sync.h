@@ -6,11 +6,6 @@
 	" e.depth, e.origin_server_ts, e.state_before, e.state_after, e.rejected," \
 	" e.redacted_by, e.txn_user, e.txn_device, e.txn_id, e.json, " MEVENT_NOTES("e")
 
-/* 1 when the user $1 forgot the room of membership c at its event c.event_id (see room_forgotten). */
-#define MSYNC_FORGOTTEN "CASE WHEN EXISTS (SELECT 1 FROM room_forgotten f" \
-	" WHERE f.user_id = $1 AND f.room_id = c.room_id AND f.event_id = c.event_id)" \
-	" THEN 1 ELSE 0 END"
-
 /*
  * $1 a JSON array of state groups: the entries (type, state key, event
  * ID) of each (start), older links first within it, as
@@ -58,8 +53,9 @@
  * limit + 1 newest events in (from, to] (or to the leave), read
  * backwards from events_room_shown: one index range a room, newest
  * first (the reader turns each room's run around; sorting them here
- * cost 4-5 ms at 1,000 rooms).  LATERAL and OFFSET 0 fix the join's order and
- * make every lookup a parameterised one, whatever the statistics say:
+ * cost 4-5 ms at 1,000 rooms).  LATERAL and OFFSET 0 fix the join's
+ * order and make every lookup a parameterised one, whatever the
+ * statistics say:
  * on tables not yet analysed (a new server, or the benchmark's 1,000
  * fresh rooms) the join this replaces scanned every room's events for
  * each room (5.3-5.9 s at 1,000 rooms, against 22 ms here), and the
@@ -110,7 +106,7 @@
 	 * event instead, 8.6 ms at 1,000 rooms against 0.2. \
 	 */ \
 	P(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, c.membership, e.stream, " \
-	    MSYNC_FORGOTTEN ", " MEVENT_VIEW("e") " FROM (SELECT * FROM events e" \
+	    MFORGOTTEN ", " MEVENT_VIEW("e") " FROM (SELECT * FROM events e" \
 	    " WHERE e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1" \
 	    " OFFSET 0) e CROSS JOIN LATERAL (SELECT c.room_id, c.membership," \
 	    " c.event_id FROM current_state c WHERE c.room_id = e.room_id" \
@@ -146,7 +142,7 @@
 	 * only (from the stream: CROSS JOIN keeps SQLite's order). \
 	 */ \
 	X(MSTMT_SYNC_MEMBERSHIPS_SINCE, "SELECT c.room_id, c.membership, e.stream, " \
-	    MSYNC_FORGOTTEN ", " MEVENT_VIEW("e") \
+	    MFORGOTTEN ", " MEVENT_VIEW("e") \
 	    " FROM events e CROSS JOIN current_state c WHERE c.event_id = e.event_id" \
 	    " AND c.room_id = e.room_id AND c.type = 'm.room.member' AND c.state_key = $1" \
 	    " AND e.stream > $2 AND e.type = 'm.room.member' AND e.state_key = $1") \

@@ -8,9 +8,8 @@
  * forgot the room since (room_forgotten is keyed by that event).
  */
 #define MVIS_STANDINGS(rooms) \
-	"SELECT c.room_id, c.membership, e.stream, e.state_before, e.state_after," \
-	" CASE WHEN EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = $1" \
-	" AND f.room_id = c.room_id AND f.event_id = c.event_id) THEN 1 ELSE 0 END" \
+	"SELECT c.room_id, c.membership, e.stream, e.state_before, e.state_after, " \
+	MFORGOTTEN \
 	" FROM current_state c JOIN events e ON e.event_id = c.event_id" \
 	" WHERE c.type = 'm.room.member' AND c.state_key = $1 AND c.room_id IN " rooms
 
@@ -112,9 +111,8 @@
  * against 7 here (4-5 for the shared text once analysed).
  */
 #define MVIS_STANDINGS_PG \
-	"SELECT c.room_id, c.membership, e.stream, e.state_before, e.state_after," \
-	" CASE WHEN EXISTS (SELECT 1 FROM room_forgotten f WHERE f.user_id = $1" \
-	" AND f.room_id = c.room_id AND f.event_id = c.event_id) THEN 1 ELSE 0 END" \
+	"SELECT c.room_id, c.membership, e.stream, e.state_before, e.state_after, " \
+	MFORGOTTEN \
 	" FROM (SELECT DISTINCT x FROM jsonb_array_elements_text(CAST($2 AS jsonb)) AS x) r" \
 	" CROSS JOIN LATERAL (SELECT c.room_id, c.membership, c.event_id FROM current_state c" \
 	" WHERE c.state_key = $1 AND c.type = 'm.room.member' AND c.room_id = r.x OFFSET 0) c" \

@@ -13,6 +13,14 @@
 #define MEVENT_SHOWN(t) " " t "rejected IS NULL AND " t "soft_failed = 0 AND " t "outlier = 0"
 
 /*
+ * 1 when the user $1 forgot the room of membership c (a current_state
+ * row) at its event, else 0: room_forgotten is keyed by that event.
+ */
+#define MFORGOTTEN "CASE WHEN EXISTS (SELECT 1 FROM room_forgotten f" \
+	" WHERE f.user_id = $1 AND f.room_id = c.room_id AND f.event_id = c.event_id)" \
+	" THEN 1 ELSE 0 END"
+
+/*
  * PostgreSQL's reads of state groups by their delta chains (stmts-sync.h,
  * stmts-vis.h).  Its planner cannot know how many groups a JSON array
  * holds (it guesses 100) nor how long a chain is (ten times its start),

@@ -25,21 +25,29 @@ msyncmember_list_free(struct msyncmember *v, size_t n)
 	mstore_list_free(v, n, sizeof(*v), msyncmember_fini);
 }
 
-/* A join's event is left unread: no reader of a joined room's membership needs it. */
+/*
+ * A membership row: room, membership, stream, then its event's view at
+ * column view.  A join's event is left unread (no reader of a joined
+ * room's membership needs it), as is a forgotten one's.
+ */
 static int
-member_row(struct mcur *c, void *elem)
+member_read(struct mcur *c, struct msyncmember *m, int view)
 {
-	struct msyncmember *m = elem;
-
 	m->room_id = mcur_dup(c, 0);
 	m->membership = mcur_dup(c, 1);
 	m->stream = mcur_int(c, 2);
-	m->event_id = mcur_dup(c, 4);
+	m->event_id = mcur_dup(c, view + 1);
 	if (m->room_id == NULL || m->membership == NULL || m->event_id == NULL)
 		return -1;
-	if (strcmp(m->membership, "join") == 0)
+	if (strcmp(m->membership, "join") == 0 || m->forgotten)
 		return 0;
-	return (m->event = mstore_event_view(c, 3)) == NULL ? -1 : 0;
+	return (m->event = mstore_event_view(c, view)) == NULL ? -1 : 0;
+}
+
+static int
+member_row(struct mcur *c, void *elem)
+{
+	return member_read(c, elem, 3);
 }
 
 int
@@ -62,16 +70,8 @@ changed_row(struct mcur *c, void *elem)
 {
 	struct msyncmember *m = elem;
 
-	m->room_id = mcur_dup(c, 0);
-	m->membership = mcur_dup(c, 1);
-	m->stream = mcur_int(c, 2);
 	m->forgotten = mcur_int(c, 3) != 0;
-	m->event_id = mcur_dup(c, 5);
-	if (m->room_id == NULL || m->membership == NULL || m->event_id == NULL)
-		return -1;
-	if (strcmp(m->membership, "join") == 0 || m->forgotten)
-		return 0;
-	return (m->event = mstore_event_view(c, 4)) == NULL ? -1 : 0;
+	return member_read(c, m, 4);
 }
 
 int
