@@ -193,11 +193,8 @@ cmd_user_devices(struct ctx *c, int argc, char **argv)
 		    "ONE_TIME", "FALLBACK");
 	for (size_t i = 0; i < n; i++) {
 		k = json_object_get(keys, v[i].device_id);
-		if ((otk = mstore_otk_counts(c->db, id, v[i].device_id)) == NULL ||
-		    (fb = mstore_fallback_unused(c->db, id, v[i].device_id)) == NULL) {
-			json_decref(otk);
+		if (mstore_key_counts(c->db, id, v[i].device_id, &otk, &fb) == -1)
 			goto out;
-		}
 		d = json_pack("{s:s,s:s?,s:I,s:s?,s:O?,s:o,s:o}", "device_id", v[i].device_id,
 		    "display_name", v[i].display_name, "last_seen_ts",
 		    (json_int_t)v[i].last_seen_ts, "last_seen_ip", v[i].last_seen_ip,

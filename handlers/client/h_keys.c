@@ -428,7 +428,7 @@ h_keys_changes(struct mreq *req)
 {
 	char	*from = mreq_query(req, "from"), *to = mreq_query(req, "to");
 	int64_t	 ev_from, dl_from, ev_to, dl_to;
-	json_t	*changed, *left;
+	json_t	*changed, *left, *moves = NULL;
 	int	 rc = -1;
 
 	if (from == NULL) {
@@ -445,13 +445,15 @@ h_keys_changes(struct mreq *req)
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
-	if (mstore_devlist_changes(req->db, req->auth.user_id, dl_from, dl_to, ev_from, ev_to,
+	if ((moves = mstore_member_moves(req->db, req->auth.user_id, ev_from, ev_to)) == NULL ||
+	    mstore_devlist_changes(req->db, req->auth.user_id, dl_from, dl_to, moves,
 	    &changed, &left) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
 	rc = mfcgi_reply(req, 200, json_pack("{s:o,s:o}", "changed", changed, "left", left));
 out:
+	json_decref(moves);
 	free(from);
 	free(to);
 	return rc;

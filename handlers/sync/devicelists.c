@@ -20,9 +20,15 @@ compute(struct syncctx *ctx, struct syncnews *news)
 	if (syncnews_init(news) == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: out of memory", __func__);
 	if (!ctx->st->initial) {
+		json_t *moves;
+
+		if ((moves = sync_member_moves(ctx)) == NULL) {
+			syncnews_fini(news);
+			return -1;
+		}
 		if (mstore_devlist_changes(req->db, req->auth.user_id,
-		    ctx->from.p[SPOS_DEVICE_LISTS], ctx->to.p[SPOS_DEVICE_LISTS],
-		    ctx->from.p[SPOS_EVENTS], ctx->to.p[SPOS_EVENTS], &changed, &left) == -1) {
+		    ctx->from.p[SPOS_DEVICE_LISTS], ctx->to.p[SPOS_DEVICE_LISTS], moves,
+		    &changed, &left) == -1) {
 			syncnews_fini(news);
 			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		}
@@ -37,11 +43,8 @@ compute(struct syncctx *ctx, struct syncnews *news)
 	}
 	if (req->auth.device_id == NULL)
 		return 0;
-	if ((counts = mstore_otk_counts(req->db, req->auth.user_id,
-	    req->auth.device_id)) == NULL ||
-	    (unused = mstore_fallback_unused(req->db, req->auth.user_id,
-	    req->auth.device_id)) == NULL) {
-		json_decref(counts);
+	if (mstore_key_counts(req->db, req->auth.user_id, req->auth.device_id, &counts,
+	    &unused) == -1) {
 		syncnews_fini(news);
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	}

@@ -67,6 +67,15 @@ sync_joined_rooms(struct syncctx *ctx)
 	return ctx->joined;
 }
 
+json_t *
+sync_member_moves(struct syncctx *ctx)
+{
+	if (ctx->moves == NULL && (ctx->moves = mstore_member_moves(ctx->req->db,
+	    ctx->req->auth.user_id, ctx->from.p[SPOS_EVENTS], ctx->to.p[SPOS_EVENTS])) == NULL)
+		mfcgi_fail(ctx->req, MERR_INTERNAL, "%s: store failed", __func__);
+	return ctx->moves;
+}
+
 int
 sync_joined(const struct syncctx *ctx, const char *room_id)
 {

@@ -120,9 +120,11 @@ side_run(struct mreq *req, const struct syncstate *st, const struct syncpos *to,
 	}
 	for (int i = 0; i < SIDE__MAX; i++)
 		if ((mask & (1u << i)) && sides[i]->collect(&ctx) == -1) {
+			json_decref(ctx.moves);
 			json_decref(ctx.resp);
 			return NULL;
 		}
+	json_decref(ctx.moves);
 	return ctx.resp;
 }
 

@@ -169,10 +169,12 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 		goto fail;
 	sync_token_format(&ctx.to, tok, sizeof(tok));
 	json_object_set_new(ctx.resp, "next_batch", json_string(tok));
+	json_decref(ctx.moves);
 	*joined = ctx.joined;
 	*empty = ctx.empty;
 	return ctx.resp;
 fail:
+	json_decref(ctx.moves);
 	json_decref(ctx.joined);
 	json_decref(ctx.resp);
 	return NULL;

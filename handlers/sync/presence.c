@@ -45,10 +45,19 @@ collect(struct syncctx *ctx)
 	if (from < ctx->to.p[SPOS_PRESENCE] && (events = mstore_presence_sync(req->db,
 	    req->auth.user_id, from, ctx->to.p[SPOS_PRESENCE], mclock_now_ms())) == NULL)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
-	if (!ctx->st->initial && efrom < eto && (newly = mstore_presence_newly(req->db,
-	    req->auth.user_id, efrom, eto, mclock_now_ms())) == NULL) {
-		json_decref(events);
-		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+	/* Whom a sync introduces moved in: no membership moves, nobody new. */
+	if (!ctx->st->initial && efrom < eto) {
+		json_t *moves = sync_member_moves(ctx);
+
+		if (moves == NULL) {
+			json_decref(events);
+			return -1;
+		}
+		if (json_array_size(moves) > 0 && (newly = mstore_presence_newly(req->db,
+		    req->auth.user_id, efrom, eto, mclock_now_ms())) == NULL) {
+			json_decref(events);
+			return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		}
 	}
 	out = json_object_get(json_object_get(ctx->resp, "presence"), "events");
 	if ((seen = json_object()) == NULL) {

@@ -257,6 +257,30 @@ state_match(const json_t *filter, const char *room_id, json_t *ev)
 	return ok;
 }
 
+/*
+ * Whether the user's ignore list can hide anything of an incremental
+ * sync that read memsz changed memberships and timeline rows[0..n)
+ * (grouped by room): an invite, or an event someone else sent that is
+ * not state; and the older pages a full window reads are not known yet.
+ * A sync woken by the user's own message reads no ignore list.
+ */
+static int
+ignored_needed(const struct syncstate *st, size_t memsz, const struct mevrow *rows,
+    size_t n, const char *user_id)
+{
+	size_t	 run = 0;
+
+	if (st->initial || st->full_state || memsz > 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		run = i > 0 && strcmp(rows[i].room_id, rows[i - 1].room_id) == 0 ? run + 1 : 1;
+		if (run > (size_t)st->limit ||
+		    (rows[i].state_key == NULL && strcmp(rows[i].sender, user_id) != 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* Spec: m.ignored_user_list: "events from those users" stay hidden (not state). */
 static int
 ignored_sender(const struct evfilter *f, const struct mevrow *row)
@@ -694,6 +718,40 @@ room_named(struct mreq *req, const struct evfilter *f, const char *room_id)
 }
 
 /*
+ * Whether a room's summary may have moved in a range the timeline tl
+ * saw whole (not limited) and whose state section is state: an event of
+ * the range, kept or filtered out, or one of the section, that changes
+ * the members, the name or the canonical alias, or a redaction (of a
+ * name, say).  1 or 0.
+ */
+static int
+summary_moved(const struct roomtl *tl, const json_t *state)
+{
+	static const char *const types[] = {
+		"m.room.member", "m.room.name", "m.room.canonical_alias",
+	};
+	const size_t	 ntypes = sizeof(types) / sizeof(types[0]);
+	const json_t	*ev;
+	size_t		 i;
+
+	for (i = 0; i < tl->scansz; i++) {
+		const struct mevrow *row = tl->scan[i].row;
+
+		if (strcmp(row->type, "m.room.redaction") == 0)
+			return 1;
+		for (size_t t = 0; row->state_key != NULL && t < ntypes; t++)
+			if (strcmp(row->type, types[t]) == 0)
+				return 1;
+	}
+	json_array_foreach(state, i, ev)
+		for (size_t t = 0; t < ntypes; t++)
+			if (mjson_str(ev, "type") != NULL &&
+			    strcmp(mjson_str(ev, "type"), types[t]) == 0)
+				return 1;
+	return 0;
+}
+
+/*
  * One joined or left room's section from its timeline rows[0..n) (oldest
  * first, at most limit + 1; vis[0..n) those the user may see), with the
  * state the client needs.  newly: the client has nothing of the room yet
@@ -765,7 +823,15 @@ room_section(struct syncctx *ctx, const struct evfilter *f, const struct msyncme
 	    "timeline", "events", tl_events, "limited", tl.limited, "prev_batch", tok,
 	    "state", "events", state, "ephemeral", "events", "account_data", "events")) == NULL)
 		goto fail2;
-	if (joined) {
+	/*
+	 * Spec: the summary's fields "may be omitted" when they have not
+	 * changed since the last sync; as Synapse, an empty summary then.  A
+	 * message-only incremental sync so reads neither members nor names.
+	 */
+	if (joined && !newly && !tl.limited && !summary_moved(&tl, state)) {
+		json_object_set_new(sec, "summary", json_object());
+		json_object_set_new(sec, "unread_notifications", json_object());
+	} else if (joined) {
 		json_t	*r = json_object_get(members, m->room_id);
 		json_t	*sum, *heroes, *v;
 		size_t	 i;
@@ -970,8 +1036,6 @@ collect(struct syncctx *ctx)
 
 	evfilter_init(&f, st->filter);
 	if (index == NULL || lazysent == NULL ||
-	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
-	    &ignore) == -1 ||
 	    (st->initial || st->full_state ?
 	    mstore_sync_memberships(req->db, req->auth.user_id, &mem, &memsz) :
 	    mstore_sync_memberships_since(req->db, req->auth.user_id, from, &mem, &memsz)) == -1 ||
@@ -984,6 +1048,12 @@ collect(struct syncctx *ctx)
 	    json_object()) == NULL ||
 	    (keep = calloc(rowsz > 0 ? rowsz : 1, 1)) == NULL ||
 	    mroom_vis_filter(req->db, req->auth.user_id, rows, rowsz, keep) == -1) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	if (ignored_needed(st, memsz, rows, rowsz, req->auth.user_id) &&
+	    mstore_account_data_get(req->db, req->auth.user_id, "", "m.ignored_user_list",
+	    &ignore) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}

@@ -877,14 +877,17 @@ extensions(struct slctx *x, const json_t *want, const json_t *joinedset, const j
 		syncnews_fini(&n);
 	}
 	if (ext_enabled(ext, "e2ee")) {
-		json_t *dl;
+		json_t	*dl;
+		int	 rc;
 
 		memset(&c, 0, sizeof(c));
 		c.req = req;
 		c.st = &ss;
 		c.from = x->from;
 		c.to = x->to;
-		if (sync_devicelists.compute(&c, &n) == -1)
+		rc = sync_devicelists.compute(&c, &n);
+		json_decref(c.moves);
+		if (rc == -1)
 			return -1;
 		dl = json_object_get(n.extra, "device_lists");
 		json_object_set_new(out, "e2ee", json_pack("{s:O*,s:O*,s:o}",

@@ -62,6 +62,8 @@ struct syncctx {
 	 * (sync_joined_rooms reads them then).
 	 */
 	json_t			*joined;
+	/* sync_member_moves's, owned; NULL until a stream asks. */
+	json_t			*moves;
 	int			 empty;		/* nothing new for the user yet */
 };
 
@@ -131,6 +133,13 @@ int	sync_set_presence(struct mreq *);
  * request failed.  Call it before sync_joined.
  */
 json_t	*sync_joined_rooms(struct syncctx *);
+/*
+ * ctx->moves, read first if it is not yet: the membership moves of the
+ * events range (from, to] that concern the user (mstore_member_moves),
+ * which the device lists and the presence of an incremental sync both
+ * start from.  A borrowed reference, or NULL with the request failed.
+ */
+json_t	*sync_member_moves(struct syncctx *);
 /* 1 when room_id is in ctx->joined, the user's joined rooms (ephemeral.c). */
 int	sync_joined(const struct syncctx *, const char *room_id);
 /*

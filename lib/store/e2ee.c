@@ -199,10 +199,32 @@ mstore_otk_counts(struct mdb *db, const char *user_id, const char *device_id)
 	    json_object(), count_row, NULL);
 }
 
-json_t *
-mstore_fallback_unused(struct mdb *db, const char *user_id, const char *device_id)
+int
+mstore_key_counts(struct mdb *db, const char *user_id, const char *device_id,
+    json_t **counts, json_t **unused)
 {
-	return mcur_json_strings(mdb_query(db, MSTMT_E2EE_FB_UNUSED, "ss", user_id, device_id));
+	struct mcur	*c;
+	int		 r = -1;
+
+	*counts = json_object();
+	*unused = json_array();
+	if (*counts != NULL && *unused != NULL &&
+	    (c = mdb_query(db, MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id)) != NULL) {
+		while ((r = mcur_next(c)) == 1)
+			if ((mcur_int(c, 0) == 0 ? json_object_set_new(*counts, mcur_text(c, 1),
+			    json_integer(mcur_int(c, 2))) : json_array_append_new(*unused,
+			    json_string(mcur_text(c, 1)))) == -1) {
+				r = -1;
+				break;
+			}
+		mcur_free(c);
+	}
+	if (r == 0)
+		return 0;
+	json_decref(*counts);
+	json_decref(*unused);
+	*counts = *unused = NULL;
+	return -1;
 }
 
 /* 1 when devices (NULL or empty: all) names device_id. */
@@ -613,6 +635,9 @@ mstore_todevice_sync(struct mdb *db, const char *user_id, const char *device_id,
 	*next = to;
 	if (ack > 0 && mdb_exec(db, MSTMT_E2EE_TD_ACK, "ssi", user_id, device_id, ack) < 0)
 		return NULL;
+	/* Nothing was sent in (ack, to]: no read. */
+	if (ack >= to)
+		return json_array();
 	if ((c = mdb_query(db, MSTMT_E2EE_TD_GET, "ssiii", user_id, device_id, ack, to,
 	    limit)) == NULL)
 		return NULL;
@@ -694,22 +719,49 @@ shared_load(struct mdb *db, const char *user_id, json_t **shared)
 	return 0;
 }
 
+json_t *
+mstore_member_moves(struct mdb *db, const char *user_id, int64_t from, int64_t to)
+{
+	json_t		*moves = json_array();
+	struct mcur	*c;
+	int		 r;
+
+	/* Nothing moved: no query (most syncs). */
+	if (moves == NULL || from >= to)
+		return moves;
+	if ((c = mdb_query(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to)) == NULL) {
+		json_decref(moves);
+		return NULL;
+	}
+	while ((r = mcur_next(c)) == 1)
+		if (json_array_append_new(moves, json_pack("[ss]", mcur_text(c, 0),
+		    mcur_text(c, 1))) == -1) {
+			r = -1;
+			break;
+		}
+	mcur_free(c);
+	if (r == -1) {
+		json_decref(moves);
+		return NULL;
+	}
+	return moves;
+}
+
 int
 mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int64_t dl_to,
-    int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left)
+    const json_t *moves, json_t **changed, json_t **left)
 {
-	json_t		*shared = NULL, *users = NULL, *moves = NULL, *mv, *members, *v;
+	json_t		*shared = NULL, *users = NULL, *mv, *members, *v;
 	json_t		*chg = json_object(), *lft = json_object();
 	const char	*k;
-	struct mcur	*c;
 	size_t		 i, j;
-	int		 r, rc = -1;
+	int		 rc = -1;
 
 	*changed = *left = NULL;
 	if (chg == NULL || lft == NULL)
 		goto out;
 	/* Nothing moved: no query at all (most syncs). */
-	if (dl_from >= dl_to && ev_from >= ev_to)
+	if (dl_from >= dl_to && json_array_size(moves) == 0)
 		goto done;
 	if (dl_from < dl_to) {
 		if ((users = mcur_json_strings(mdb_query(db, MSTMT_E2EE_DL_CHANGED, "ii", dl_from,
@@ -729,19 +781,8 @@ mstore_devlist_changes(struct mdb *db, const char *user_id, int64_t dl_from, int
 			if (json_object_set_new(chg, json_string_value(v), json_true()) == -1)
 				goto out;
 	}
-	if (ev_from < ev_to) {
-		/* Who started or stopped sharing a room: [[room_id, user_id]...]. */
-		if ((c = mdb_query(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, ev_from,
-		    ev_to)) == NULL || (moves = json_array()) == NULL) {
-			mcur_free(c);
-			goto out;
-		}
-		while ((r = mcur_next(c)) == 1)
-			json_array_append_new(moves, json_pack("[ss]", mcur_text(c, 0),
-			    mcur_text(c, 1)));
-		mcur_free(c);
-		if (r == -1 ||
-		    (json_array_size(moves) > 0 && shared_load(db, user_id, &shared) == -1))
+	if (json_array_size(moves) > 0) {
+		if (shared_load(db, user_id, &shared) == -1)
 			goto out;
 		json_array_foreach(moves, i, mv) {
 			const char *room_id = json_string_value(json_array_get(mv, 0));
@@ -777,7 +818,6 @@ done:
 out:
 	json_decref(shared);
 	json_decref(users);
-	json_decref(moves);
 	json_decref(chg);
 	json_decref(lft);
 	if (rc == -1) {

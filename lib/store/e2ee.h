@@ -22,8 +22,13 @@ int	 mstore_keys_upload(struct mdb *, const char *user_id, const char *device_id
 	    char **conflict);
 /* {algorithm: count} of the device's unclaimed one-time keys.  New reference, or NULL. */
 json_t	*mstore_otk_counts(struct mdb *, const char *user_id, const char *device_id);
-/* [algorithm] of the device's fallback keys not claimed yet.  New reference, or NULL. */
-json_t	*mstore_fallback_unused(struct mdb *, const char *user_id, const char *device_id);
+/*
+ * In one statement, *counts as mstore_otk_counts and *unused the
+ * [algorithm] of the device's fallback keys not claimed yet (new
+ * references).  0, or -1 with both NULL.
+ */
+int	 mstore_key_counts(struct mdb *, const char *user_id, const char *device_id,
+	    json_t **counts, json_t **unused);
 /*
  * {device_id: keys} of user_id's devices that uploaded keys, only those
  * named in devices (an array of strings) unless it is NULL or empty;
@@ -94,17 +99,25 @@ json_t	*mstore_todevice_sync(struct mdb *, const char *user_id, const char *devi
 	    int64_t ack, int64_t to, int64_t limit, int64_t *next);
 
 /*
+ * The membership moves of (from, to] of the events stream that concern
+ * user_id: [[room_id, user_id]...] of the membership events of user_id
+ * and of those in the rooms user_id is joined to, each pair once, by
+ * room then user; no query for an empty range.  /sync reads them once
+ * for its device lists and its presence.  New reference, or NULL.
+ */
+json_t	*mstore_member_moves(struct mdb *, const char *user_id, int64_t from, int64_t to);
+/*
  * The users whose device lists user_id must refresh between two
  * positions: *changed those sharing a room with user_id (user_id among
  * them) whose device list changed in (dl_from, dl_to] of the device-list
- * stream, or who started sharing a room with user_id in (ev_from, ev_to]
- * of the events stream, and those whose keys changed for user_id alone
- * (signed by user_id's user-signing key, or that key itself); *left
- * those who shared one and share none now.
+ * stream, or who started sharing a room with user_id in the moves of
+ * mstore_member_moves (NULL: none), and those whose keys changed for
+ * user_id alone (signed by user_id's user-signing key, or that key
+ * itself); *left those who shared one and share none now.
  * Both new arrays of user IDs.  0 or -1.
  */
 int	 mstore_devlist_changes(struct mdb *, const char *user_id, int64_t dl_from,
-	    int64_t dl_to, int64_t ev_from, int64_t ev_to, json_t **changed, json_t **left);
+	    int64_t dl_to, const json_t *moves, json_t **changed, json_t **left);
 
 /*
  * Key backup (lib/store/backup.c).  Versions count from 1 per user and

@@ -47,8 +47,11 @@
 	    " SET key_id = excluded.key_id, key_json = excluded.key_json, used = 0") \
 	X(MSTMT_E2EE_FB_CLAIM, "UPDATE fallback_keys SET used = 1 WHERE user_id = $1" \
 	    " AND device_id = $2 AND algorithm = $3 RETURNING key_id, key_json") \
-	X(MSTMT_E2EE_FB_UNUSED, "SELECT algorithm FROM fallback_keys WHERE user_id = $1" \
-	    " AND device_id = $2 AND used = 0 ORDER BY algorithm") \
+	/* The device's one-time key counts (0) and unused fallback key types (1), for /sync. */ \
+	X(MSTMT_E2EE_KEY_COUNTS, "SELECT 0, algorithm, COUNT(*) FROM one_time_keys" \
+	    " WHERE user_id = $1 AND device_id = $2 GROUP BY algorithm" \
+	    " UNION ALL SELECT 1, algorithm, 0 FROM fallback_keys WHERE user_id = $1" \
+	    " AND device_id = $2 AND used = 0 ORDER BY 1, 2") \
 	X(MSTMT_E2EE_FB_DEL_DEVICE, "DELETE FROM fallback_keys WHERE user_id = $1" \
 	    " AND device_id = $2") \
 	/* device lists: each user's newest change */ \

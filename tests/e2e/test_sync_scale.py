@@ -3,7 +3,9 @@ rooms that changed since its token, an initial sync reads each room's
 timeline window on its own.  What a client depends on either way: a room
 whose only news is a receipt, a tag or typing still appears; so do
 invites and leaves; a room with nothing new does not; the summary of a
-room sent counts its members now; an initial sync's timelines are each
+room whose members, name or alias moved counts its members now, and one
+where only messages came is empty (spec: fields that have not changed
+"may be omitted"; Synapse sends {} too); an initial sync's timelines are each
 room's newest events, a left room's ending at the leave."""
 import json
 import os
@@ -53,7 +55,8 @@ def test_incremental_holds_the_changed_room_alone(world):
     assert list(joined(body)) == [rooms[3]]
     sec = joined(body)[rooms[3]]
     assert [e["content"]["body"] for e in sec["timeline"]["events"]] == ["only here"]
-    assert sec["summary"]["m.joined_member_count"] == 2
+    # Only a message: no member, name or alias moved, so no summary to send.
+    assert sec["summary"] == {}
     assert sec["unread_notifications"]["notification_count"] >= 0
     # Nothing since: no room at all.
     assert joined(sync(alice, body["next_batch"])) == {}
@@ -69,6 +72,29 @@ def test_summary_counts_a_member_who_joined(world, stack):
     assert carol.user_id in sec["summary"].get("m.heroes", [])
     assert any(e["type"] == "m.room.member" and e["state_key"] == carol.user_id
                for e in sec["timeline"]["events"])
+
+
+def test_summary_follows_a_name_taken_away_and_a_redaction(world):
+    """An incremental sync whose news is a room's name emptied, or its
+    name event redacted, brings the summary again: the room lost its
+    name, so m.heroes names it now (the members did not move)."""
+    alice, bob, rooms = world
+    for i, how in ((2, "emptied"), (4, "redacted")):
+        room = rooms[i]
+        ev = alice.ok("PUT", "/rooms/%s/state/m.room.name" % q(room), {"name": "n%d" % i})
+        since = sync(alice)["next_batch"]
+        if how == "emptied":
+            alice.ok("PUT", "/rooms/%s/state/m.room.name" % q(room), {"name": ""})
+        else:
+            alice.ok("PUT", "/rooms/%s/redact/%s/r%d" % (q(room), q(ev["event_id"]),
+                                                        os.getpid()), {})
+        summary = joined(sync(alice, since))[room]["summary"]
+        assert summary["m.joined_member_count"] == 2, how
+        assert summary["m.heroes"] == [bob.user_id], how
+        # A message after it: the summary has not moved again.
+        since = sync(alice)["next_batch"]
+        alice.send_text(room, "after")
+        assert joined(sync(alice, since))[room]["summary"] == {}, how
 
 
 def test_receipt_only_room_appears(world):
