@@ -15,6 +15,11 @@ struct pg {
 	char		 prepared[MSTMT__MAX];	/* "s<index>" exists on conn */
 	int		 intx;	/* the server had a transaction open at last look */
 	int		 generic;	/* plan_cache_mode: 1 generic, 0 auto, -1 unknown */
+	/*
+	 * mdb_begin's BEGIN, not sent yet: it goes with the transaction's
+	 * first command, in the same round trip (see pg_run).
+	 */
+	int		 begin;
 };
 
 /*
@@ -204,6 +209,18 @@ pg_exec_sql(struct mdb *db, const char *sql)
 		return 0;
 	}
 	/*
+	 * BEGIN waits for the transaction's first command; a transaction
+	 * that ran none ends without a word to the server.
+	 */
+	if (strcmp(sql, "BEGIN") == 0) {
+		p->begin = 1;
+		return 0;
+	}
+	if (p->begin && (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)) {
+		p->begin = 0;
+		return 0;
+	}
+	/*
 	 * A SET inside a transaction is undone with it: after a rollback
 	 * (or a failure, which the caller rolls back) the plan mode is
 	 * whatever it was, so it is set again before the next statement.
@@ -213,10 +230,23 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	for (int tries = 0;; tries++) {
 		if (ready(db) == -1)
 			return -1;
-		res = PQexec(p->conn, sql);
+		if (p->begin) {
+			/* Several commands in one string run in one round trip. */
+			char *both;
+
+			if (asprintf(&both, "BEGIN; %s", sql) == -1) {
+				db->err = MDB_ERR_OTHER;
+				return -1;
+			}
+			res = PQexec(p->conn, both);
+			free(both);
+		} else
+			res = PQexec(p->conn, sql);
 		rs = PQresultStatus(res);
-		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+			p->begin = 0;
 			break;
+		}
 		if (retry_lost(p, sql, 0, tries)) {
 			PQclear(res);
 			continue;
@@ -298,6 +328,61 @@ pg_close(struct mdb *db)
 }
 
 /*
+ * Sends the commands pre[0..npre) (no parameters, no rows) and then
+ * prepared statement name with values[0..n) in one pipeline, one round
+ * trip, and reads every result.  Returns the first failure's result or
+ * else the statement's, for the caller to clear; NULL when libpq could
+ * not send or read them (the connection's error says why).
+ */
+static PGresult *
+pipelined(PGconn *conn, const char *const *pre, int npre, const char *name, int n,
+    const char *const *values)
+{
+	PGresult	*keep = NULL, *r;
+	int		 sent = 0, nulls = 0;
+
+	if (PQenterPipelineMode(conn) != 1)
+		return NULL;
+	while (sent < npre && PQsendQueryParams(conn, pre[sent], 0, NULL, NULL, NULL,
+	    NULL, 0) == 1)
+		sent++;
+	if (sent == npre && PQsendQueryPrepared(conn, name, n, values, NULL, NULL, 0) == 1)
+		sent++;
+	if (sent == npre + 1 && PQpipelineSync(conn) == 1) {
+		/*
+		 * Each command's result and then NULL, and at the end the
+		 * sync's.  A lost connection ends it early.
+		 */
+		for (;;) {
+			if ((r = PQgetResult(conn)) == NULL) {
+				if (++nulls > sent || PQstatus(conn) != CONNECTION_OK)
+					break;
+				continue;
+			}
+			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			/* After a failure the rest come as PGRES_PIPELINE_ABORTED. */
+			if (keep == NULL || (PQresultStatus(keep) == PGRES_COMMAND_OK &&
+			    PQresultStatus(r) != PGRES_PIPELINE_ABORTED)) {
+				PQclear(keep);
+				keep = r;
+			} else
+				PQclear(r);
+		}
+	}
+	if (PQexitPipelineMode(conn) != 1 && PQstatus(conn) == CONNECTION_OK) {
+		/* Results left unread: not a state to run more commands in. */
+		PQclear(keep);
+		while ((r = PQgetResult(conn)) != NULL)
+			PQclear(r);
+		return NULL;
+	}
+	return keep;
+}
+
+/*
  * Runs statement st, preparing it as "s<st>" on first use on this
  * connection.  Parameters travel as text (integers as %lld, NULL as a
  * NULL pointer) and the server infers their types from the statement.
@@ -312,10 +397,10 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 	struct pg	*p = db->impl;
 	PGresult	*res = NULL;
 	ExecStatusType	 rs;
-	const char	*values[PG_MAXPARAMS];
+	const char	*values[PG_MAXPARAMS], *pre[2];
 	char		 ints[PG_MAXPARAMS][24];
 	char		 name[16];
-	int		 rc = -1;
+	int		 npre, rc = -1;
 
 	if (n > PG_MAXPARAMS) {
 		mlog_err(NULL, "pg: statement %d: %d parameters", (int)st, n);
@@ -352,38 +437,35 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			p->prepared[st] = 1;
 		}
 		/*
-		 * The plan mode this statement wants (MSTMT_PG_GENERIC):
-		 * PostgreSQL reads plan_cache_mode at each execution, and
-		 * keeps a generic plan once made.  One round trip, only
-		 * when the mode changes.
+		 * What goes first, in the same round trip: a BEGIN waiting
+		 * for this first command of its transaction, and the plan
+		 * mode this statement wants (MSTMT_PG_GENERIC) when it is not
+		 * the connection's: PostgreSQL reads plan_cache_mode at each
+		 * execution, and keeps a generic plan once made.
 		 */
-		if (p->generic != mstmt_generic(st)) {
-			res = PQexec(p->conn, mstmt_generic(st) ?
+		npre = 0;
+		if (p->begin)
+			pre[npre++] = "BEGIN";
+		if (p->generic != mstmt_generic(st))
+			pre[npre++] = mstmt_generic(st) ?
 			    "SET plan_cache_mode = force_generic_plan" :
-			    "SET plan_cache_mode = auto");
-			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-				if (retry_lost(p, sql, 1, tries)) {
-					PQclear(res);
-					res = NULL;
-					continue;
-				}
-				seterr(db, res, "plan mode", (int)st);
-				goto out;
-			}
-			PQclear(res);
-			res = NULL;
-			p->generic = mstmt_generic(st);
-		}
-		res = PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0);
+			    "SET plan_cache_mode = auto";
+		res = npre == 0 ? PQexecPrepared(p->conn, name, n, values, NULL, NULL, 0) :
+		    pipelined(p->conn, pre, npre, name, n, values);
 		rs = PQresultStatus(res);
-		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+			p->begin = 0;
+			p->generic = mstmt_generic(st);
 			break;
+		}
 		if (retry_lost(p, sql, 0, tries)) {
 			PQclear(res);
 			res = NULL;
 			continue;
 		}
 		seterr(db, res, "statement", (int)st);
+		/* A BEGIN that went with it opened the transaction, failed now. */
+		p->begin = 0;
 		p->generic = -1;
 		goto out;
 	}

@@ -203,7 +203,7 @@ run(enum mdb_backend kind, const char *database)
 	struct mconfig	 conf;
 	struct mdb	*db = NULL;
 	struct mcur	*c = NULL;
-	char		 alice[64], bob[64], carol[64], dave[64];
+	char		 alice[64], bob[64], carol[64], dave[64], erin[64];
 	char		 rt1[64], rt2[64], nonce[64];
 	int64_t		 id;
 	int		 rc = -1;
@@ -213,6 +213,7 @@ run(enum mdb_backend kind, const char *database)
 	name(bob, sizeof(bob), "bob");
 	name(carol, sizeof(carol), "carol");
 	name(dave, sizeof(dave), "dave");
+	name(erin, sizeof(erin), "erin");
 	name(rt1, sizeof(rt1), "rt1");
 	name(rt2, sizeof(rt2), "rt2");
 	name(nonce, sizeof(nonce), "nonce");
@@ -316,6 +317,30 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_exists(db, dave) == 0);
 	CHECK(user_add(db, dave) == 1);
 	CHECK(user_exists(db, dave) == 1);
+
+	/*
+	 * A transaction that runs nothing ends cleanly (PostgreSQL's BEGIN
+	 * waits for the first statement, and then never goes), one whose
+	 * first statement fails leaves db usable, and the first statement
+	 * of a transaction is inside it: its row goes with the rollback.
+	 */
+	CHECK(mdb_begin(db) == 0);
+	CHECK(mdb_commit(db) == 0);
+	CHECK(mdb_begin(db) == 0);
+	mdb_rollback(db);
+	CHECK(mdb_begin(db) == 0);
+	CHECK(mdb_exec(db, MSTMT_NONCE_ADD, "si", nonce, CREATED_TS) == -1);
+	CHECK(mdb_error(db) == MDB_ERR_CONSTRAINT);
+	mdb_rollback(db);
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_add(db, erin) == 1);
+	CHECK(mdb_exec(db, MSTMT_NONCE_ADD, "si", nonce, CREATED_TS) == -1);
+	mdb_rollback(db);
+	CHECK(user_exists(db, erin) == 0);
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_add(db, erin) == 1);
+	CHECK(mdb_commit(db) == 0);
+	CHECK(user_exists(db, erin) == 1);
 
 	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
 	if (kind == MDB_POSTGRES)
