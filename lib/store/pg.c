@@ -252,6 +252,8 @@ pg_exec_sql(struct mdb *db, const char *sql)
 			continue;
 		}
 		seterr(db, res, "exec", -1);
+		/* A BEGIN that went with it opened the transaction: ROLLBACK goes. */
+		p->begin = 0;
 		goto out;
 	}
 	/*
