@@ -717,6 +717,14 @@ room_named(struct mreq *req, const struct evfilter *f, const char *room_id)
 	return 0;
 }
 
+/* A state event type whose change can change a room's summary (type NULL: no). */
+static int
+summary_type(const char *type)
+{
+	return type != NULL && (strcmp(type, "m.room.member") == 0 ||
+	    strcmp(type, "m.room.name") == 0 || strcmp(type, "m.room.canonical_alias") == 0);
+}
+
 /*
  * Whether a room's summary may have moved in a range the timeline tl
  * saw whole (not limited) and whose state section is state: an event of
@@ -727,27 +735,16 @@ room_named(struct mreq *req, const struct evfilter *f, const char *room_id)
 static int
 summary_moved(const struct roomtl *tl, const json_t *state)
 {
-	static const char *const types[] = {
-		"m.room.member", "m.room.name", "m.room.canonical_alias",
-	};
-	const size_t	 ntypes = sizeof(types) / sizeof(types[0]);
 	const json_t	*ev;
 	size_t		 i;
 
-	for (i = 0; i < tl->scansz; i++) {
-		const struct mevrow *row = tl->scan[i].row;
-
-		if (strcmp(row->type, "m.room.redaction") == 0)
+	for (i = 0; i < tl->scansz; i++)
+		if (strcmp(tl->scan[i].row->type, "m.room.redaction") == 0 ||
+		    (tl->scan[i].row->state_key != NULL && summary_type(tl->scan[i].row->type)))
 			return 1;
-		for (size_t t = 0; row->state_key != NULL && t < ntypes; t++)
-			if (strcmp(row->type, types[t]) == 0)
-				return 1;
-	}
 	json_array_foreach(state, i, ev)
-		for (size_t t = 0; t < ntypes; t++)
-			if (mjson_str(ev, "type") != NULL &&
-			    strcmp(mjson_str(ev, "type"), types[t]) == 0)
-				return 1;
+		if (summary_type(mjson_str(ev, "type")))
+			return 1;
 	return 0;
 }
 

@@ -199,31 +199,26 @@ mstore_otk_counts(struct mdb *db, const char *user_id, const char *device_id)
 	    json_object(), count_row, NULL);
 }
 
+/* Adds a row of MSTMT_E2EE_KEY_COUNTS to counts (kind 0) or to the array unused (1). */
+static int
+key_count_row(struct mcur *c, json_t *counts, void *unused)
+{
+	if (mcur_int(c, 0) == 0)
+		return json_object_set_new(counts, mcur_text(c, 1), json_integer(mcur_int(c, 2)));
+	return json_array_append_new(unused, json_string(mcur_text(c, 1)));
+}
+
 int
 mstore_key_counts(struct mdb *db, const char *user_id, const char *device_id,
     json_t **counts, json_t **unused)
 {
-	struct mcur	*c;
-	int		 r = -1;
-
-	*counts = json_object();
-	*unused = json_array();
-	if (*counts != NULL && *unused != NULL &&
-	    (c = mdb_query(db, MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id)) != NULL) {
-		while ((r = mcur_next(c)) == 1)
-			if ((mcur_int(c, 0) == 0 ? json_object_set_new(*counts, mcur_text(c, 1),
-			    json_integer(mcur_int(c, 2))) : json_array_append_new(*unused,
-			    json_string(mcur_text(c, 1)))) == -1) {
-				r = -1;
-				break;
-			}
-		mcur_free(c);
-	}
-	if (r == 0)
+	*counts = (*unused = json_array()) == NULL ? NULL : mcur_json_fold(mdb_query(db,
+	    MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id), json_object(), key_count_row,
+	    *unused);
+	if (*counts != NULL)
 		return 0;
-	json_decref(*counts);
 	json_decref(*unused);
-	*counts = *unused = NULL;
+	*unused = NULL;
 	return -1;
 }
 
@@ -719,32 +714,21 @@ shared_load(struct mdb *db, const char *user_id, json_t **shared)
 	return 0;
 }
 
+/* [room_id, user_id] of a row of MSTMT_E2EE_MEMBER_MOVES. */
+static json_t *
+move_row(struct mcur *c)
+{
+	return json_pack("[ss]", mcur_text(c, 0), mcur_text(c, 1));
+}
+
 json_t *
 mstore_member_moves(struct mdb *db, const char *user_id, int64_t from, int64_t to)
 {
-	json_t		*moves = json_array();
-	struct mcur	*c;
-	int		 r;
-
 	/* Nothing moved: no query (most syncs). */
-	if (moves == NULL || from >= to)
-		return moves;
-	if ((c = mdb_query(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to)) == NULL) {
-		json_decref(moves);
-		return NULL;
-	}
-	while ((r = mcur_next(c)) == 1)
-		if (json_array_append_new(moves, json_pack("[ss]", mcur_text(c, 0),
-		    mcur_text(c, 1))) == -1) {
-			r = -1;
-			break;
-		}
-	mcur_free(c);
-	if (r == -1) {
-		json_decref(moves);
-		return NULL;
-	}
-	return moves;
+	if (from >= to)
+		return json_array();
+	return mcur_json_array(mdb_query(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to),
+	    move_row);
 }
 
 int
