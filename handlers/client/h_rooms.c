@@ -22,6 +22,8 @@ room_ctx(struct mreq *req, struct mroom_ctx *ctx)
 	ctx->db = req->db;
 	ctx->server_name = req->conf->server_name;
 	ctx->key = req->srv->key;
+	ctx->auth_user = req->auth.user_id;
+	ctx->auth_suspended = req->auth.is_suspended;
 }
 
 void

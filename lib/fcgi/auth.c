@@ -255,5 +255,9 @@ mfcgi_authenticate(struct mreq *req, enum mauth need)
 	req->auth.is_guest = t.is_guest;
 	req->auth.is_shadow_banned = t.shadow_banned;
 	req->auth.is_suspended = t.suspended;
+	req->auth.rl_known = 1;
+	req->auth.rl_override = t.rl_override;
+	req->auth.rl_per_second = t.rl_per_second;
+	req->auth.rl_burst = t.rl_burst;
 	return 0;
 }

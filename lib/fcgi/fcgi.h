@@ -97,6 +97,15 @@ struct mauthinfo {
 	int		 is_guest;
 	int		 is_shadow_banned;	/* Synapse: requests succeed, do nothing */
 	int		 is_suspended;		/* spec: "Account suspension": reads only */
+	/*
+	 * The user's rate limit override as the token's lookup read it:
+	 * rl_known 1 when read (rl_override 1 when there is one, with its
+	 * values); 0: mratelimit_user reads it.
+	 */
+	int		 rl_known;
+	int		 rl_override;
+	int64_t		 rl_per_second;
+	int64_t		 rl_burst;
 	char		*origin;	/* MAUTH_SERVER: the server that signed it */
 	const struct mappsvc *appservice;	/* its as_token authenticated: the service */
 };

@@ -74,7 +74,12 @@ mratelimit_user(struct mreq *req, enum mrc rc)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: no user", __func__);
 	if (req->auth.is_admin || appservice_exempt(req))
 		return 0;
-	found = mstore_ratelimit_override_get(req->db, req->auth.user_id, &ps, &burst);
+	if (req->auth.rl_known) {
+		found = req->auth.rl_override;
+		ps = req->auth.rl_per_second;
+		burst = req->auth.rl_burst;
+	} else
+		found = mstore_ratelimit_override_get(req->db, req->auth.user_id, &ps, &burst);
 	if (found == -1)
 		return mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 	if (found == 0)

@@ -78,6 +78,44 @@ mroom_sv_get(void *arg, const char *type, const char *state_key)
 	return json_is_null(ev) ? NULL : ev;
 }
 
+void
+mroom_sv_prefetch(struct stateview *v, const struct mstate_key *keys, size_t n)
+{
+	const char	*k[2 * MSTORE_CSTATE_PDUS];
+	json_t		*got, *row;
+	char		*key;
+	size_t		 i, j, m;
+
+	/* A map's entries are read by event ID, one at a time as asked. */
+	if (v->map != NULL || v->err)
+		return;
+	for (i = 0; i < n; i += m) {
+		m = n - i < MSTORE_CSTATE_PDUS ? n - i : MSTORE_CSTATE_PDUS;
+		for (j = 0; j < m; j++) {
+			k[2 * j] = keys[i + j].type;
+			k[2 * j + 1] = keys[i + j].state_key;
+		}
+		if ((got = mstore_cstate_pdus(v->ctx->db, v->room_id, k, m)) == NULL) {
+			v->err = 1;
+			return;
+		}
+		/* Absent entries are known absent: null, as mroom_sv_get keeps them. */
+		for (j = 0; j < m; j++)
+			if ((key = mstate_key_join(k[2 * j], k[2 * j + 1])) != NULL) {
+				if (json_object_get(v->cache, key) == NULL)
+					json_object_set_new(v->cache, key, json_null());
+				free(key);
+			}
+		json_array_foreach(got, j, row)
+			if ((key = mstate_key_join(json_string_value(json_array_get(row, 0)),
+			    json_string_value(json_array_get(row, 1)))) != NULL) {
+				json_object_set(v->cache, key, json_array_get(row, 2));
+				free(key);
+			}
+		json_decref(got);
+	}
+}
+
 const json_t *
 mroom_evcache_get(void *arg, const char *event_id)
 {
@@ -753,7 +791,10 @@ hook_appservice(struct mroom_ctx *ctx, const struct persisted *p)
 /*
  * The backward extremities (S-S API, "Backfilling"): the prev events it
  * names that are not stored (or only as outliers) are ones (a local join through another
- * server names the room's last events), and it is one no longer.  0 or -1.
+ * server names the room's last events), and it is one no longer.  An
+ * event built here has nothing to do: its prev events are the room's
+ * forward extremities, stored in the DAG, and no stored event can name
+ * an event not yet made (persist_hooks' "built").  0 or -1.
  */
 static int
 hook_backward(struct mroom_ctx *ctx, const struct persisted *p)
@@ -774,16 +815,17 @@ static const struct persist_hook {
 	const char	*name;
 	int		(*fn)(struct mroom_ctx *, const struct persisted *);
 	int		 live;		/* not for history fetched from elsewhere */
+	int		 received;	/* not for an event built here on the extremities */
 } persist_hooks[] = {
-	{ "relations",	hook_relations,	0 },
-	{ "search",	hook_search,	0 },
-	{ "redaction",	hook_redaction,	0 },
-	{ "push",	hook_push,	1 },
-	{ "federation",	hook_federation, 1 },
-	{ "delayed",	hook_delayed,	1 },
-	{ "devlists",	hook_devlists,	1 },
-	{ "appservice",	hook_appservice, 1 },
-	{ "backward",	hook_backward,	0 },
+	{ "relations",	hook_relations,	0, 0 },
+	{ "search",	hook_search,	0, 0 },
+	{ "redaction",	hook_redaction,	0, 0 },
+	{ "push",	hook_push,	1, 0 },
+	{ "federation",	hook_federation, 1, 0 },
+	{ "delayed",	hook_delayed,	1, 0 },
+	{ "devlists",	hook_devlists,	1, 0 },
+	{ "appservice",	hook_appservice, 1, 0 },
+	{ "backward",	hook_backward,	0, 1 },
 };
 
 /*
@@ -819,7 +861,7 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	json_t			*delta = NULL;
 	int64_t			 after = state_before;
 	enum mroom_err		 rc = MROOM_ERROR;
-	int			 in_state;
+	int			 in_state, built = f == NULL;
 	size_t			 i;
 
 	if (f == NULL)
@@ -907,7 +949,8 @@ mroom_persist(struct mroom_ctx *ctx, const struct mroomver *ver, struct statevie
 	p.stream = ctx->stream;
 	p.prev_ids = prev_ids;
 	for (i = 0; i < sizeof(persist_hooks) / sizeof(persist_hooks[0]); i++) {
-		if ((f->history || f->imported) && persist_hooks[i].live)
+		if (((f->history || f->imported) && persist_hooks[i].live) ||
+		    (built && persist_hooks[i].received))
 			continue;
 		if (persist_hooks[i].fn(ctx, &p) == -1) {
 			mlog_err(NULL, "%s: %s of %s failed", __func__, persist_hooks[i].name,
@@ -1192,7 +1235,10 @@ suspended_check(struct mroom_ctx *ctx, const char *sender, const char *type,
 	/* m.room.redaction's redacts may be in content (room v11) instead. */
 	if (redacts == NULL)
 		redacts = mjson_str(content, "redacts");
-	if (mstore_user_flags(ctx->db, sender, &locked, &suspended) == -1)
+	/* The request's authentication read the flags of whom it acts for. */
+	if (ctx->auth_user != NULL && strcmp(ctx->auth_user, sender) == 0)
+		suspended = ctx->auth_suspended;
+	else if (mstore_user_flags(ctx->db, sender, &locked, &suspended) == -1)
 		return MROOM_ERROR;
 	if (!suspended)
 		return MROOM_OK;
@@ -1214,6 +1260,40 @@ suspended_check(struct mroom_ctx *ctx, const char *sender, const char *type,
 	return MROOM_SUSPENDED;
 }
 
+/*
+ * What the checks of a local event about to be built read of the current
+ * state, read at once: its auth events and, a state event, the entry it
+ * would replace.  A failure sets sv->err, which its readers see.
+ */
+static void
+prefetch(struct stateview *sv, const struct mroomver *ver, const char *sender,
+    const char *type, const char *state_key, const json_t *content)
+{
+	struct mstate_key	 keys[MAX_AUTH_TYPES + 1];
+	json_t			*proto;
+	size_t			 n, i;
+
+	/* The fields mevent_auth_types reads. */
+	proto = json_pack("{s:s,s:s,s:O}", "type", type, "sender", sender, "content",
+	    content);
+	if (proto == NULL || (state_key != NULL &&
+	    json_object_set_new(proto, "state_key", json_string(state_key)) == -1)) {
+		json_decref(proto);
+		sv->err = 1;
+		return;
+	}
+	n = mevent_auth_types(proto, ver, keys, MAX_AUTH_TYPES);
+	for (i = 0; state_key != NULL && i < n; i++)
+		if (strcmp(keys[i].type, type) == 0 && strcmp(keys[i].state_key, state_key) == 0)
+			break;
+	if (state_key != NULL && i == n) {
+		keys[n].type = type;
+		keys[n++].state_key = state_key;
+	}
+	mroom_sv_prefetch(sv, keys, n);
+	json_decref(proto);
+}
+
 enum mroom_err
 mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
     const char *type, const char *state_key, const json_t *content, const char *redacts,
@@ -1222,7 +1302,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	struct mroom		 room;
 	const struct mroomver	*ver;
 	struct stateview	 sv;
-	json_t			*prev = NULL, *ev = NULL, *member = NULL;
+	json_t			*prev = NULL, *groups = NULL, *ev = NULL, *member = NULL;
 	const json_t		*cur;
 	const char		*target;
 	int64_t			 maxdepth, before;
@@ -1247,7 +1327,7 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if ((rc = suspended_check(ctx, sender, type, state_key, content, redacts)) != MROOM_OK)
 		return rc;
 	rc = MROOM_ERROR;
-	if ((found = mstore_room_get(ctx->db, room_id, &room)) != 1)
+	if ((found = mstore_room_get_locked(ctx->db, room_id, &room)) != 1)
 		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
 	if ((ver = mroomver_get(room.version)) == NULL) {
 		mlog_err(NULL, "%s: room %s has unknown version %s", __func__, room_id, room.version);
@@ -1255,19 +1335,20 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	}
 	sv.ctx = ctx;
 	sv.room_id = room_id;
-	if ((sv.cache = json_object()) == NULL)
-		goto out;
-	if (mstore_room_lock(ctx->db, room_id) == -1 ||
-	    (prev = mstore_fwd_list(ctx->db, room_id, &maxdepth)) == NULL)
+	if ((sv.cache = json_object()) == NULL ||
+	    (prev = mstore_fwd_tip(ctx->db, room_id, &maxdepth, &groups)) == NULL)
 		goto out;
 	/* Every extremity: the state before is the current state. */
-	if ((rc = mroom_state_before(ctx, ver, room_id, prev, &before)) != MROOM_OK)
+	if ((rc = mroom_state_resolve_groups(ctx, ver, room_id, groups, &before)) != MROOM_OK)
 		goto out;
 	rc = MROOM_ERROR;
 	if (state_key != NULL && strcmp(type, "m.room.member") == 0) {
 		if ((member = member_content(ctx, room_id, sender, state_key, content)) == NULL)
 			goto out;
 		content = member;
+	}
+	prefetch(&sv, ver, sender, type, state_key, content);
+	if (member != NULL) {
 		if ((rc = target_check(ctx, &sv, state_key)) != MROOM_OK)
 			goto out;
 		rc = MROOM_ERROR;
@@ -1308,6 +1389,7 @@ out:
 	json_decref(ev);
 	json_decref(member);
 	json_decref(prev);
+	json_decref(groups);
 	json_decref(sv.cache);
 	mroom_fini(&room);
 	return rc;

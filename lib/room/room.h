@@ -54,6 +54,14 @@ struct mroom_ctx {
 	 * exchange), never a client's; NULL: none.
 	 */
 	const json_t		*third_party_invite;
+	/*
+	 * Whom the request acts for, as its authentication found them,
+	 * and whether that account is suspended: the write path takes
+	 * the flag from here for that sender instead of reading it again.
+	 * NULL: read every sender's.
+	 */
+	const char		*auth_user;
+	int			 auth_suspended;
 };
 
 /* The idempotency key of a client send (spec: transaction IDs). */

@@ -10,6 +10,7 @@
 
 struct mroom_ctx;
 struct mroom_txn;
+struct mstate_key;
 struct mroomver;
 enum mroom_err;
 
@@ -29,6 +30,15 @@ struct stateview {
 
 /* mstate_get_fn over a struct stateview. */
 const json_t	*mroom_sv_get(void *arg, const char *type, const char *state_key);
+/*
+ * Reads n entries of the current state into v's cache in as few
+ * statements as the store allows (MSTORE_CSTATE_PDUS at a time), so
+ * that mroom_sv_get answers them without a statement each: the auth
+ * events of an event about to be built.  A view of a map reads nothing.
+ * A failure sets v->err.
+ */
+void		 mroom_sv_prefetch(struct stateview *v, const struct mstate_key *keys,
+		    size_t n);
 
 /*
  * Events by ID for state resolution (mevent_get_fn): stored PDUs with
@@ -88,8 +98,9 @@ struct mroom_pflags {
 /*
  * Stores a checked event with its state group (after state_before), the
  * room's extremities and current state and the persist
- * hooks, as flags say.  sv reads the state before the event.  MROOM_OK,
- * MROOM_CONFLICT (stored already) or MROOM_ERROR.
+ * hooks, as flags say; flags NULL: an event built here, its prev events
+ * every forward extremity.  sv reads the state before the event.
+ * MROOM_OK, MROOM_CONFLICT (stored already) or MROOM_ERROR.
  */
 enum mroom_err	mroom_persist(struct mroom_ctx *, const struct mroomver *,
 		    struct stateview *sv, json_t *ev, const char *event_id,

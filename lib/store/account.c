@@ -330,6 +330,9 @@ mstore_token_get(struct mdb *db, const char *hash, struct mtokeninfo *t)
 		t->last_seen_ts = mcur_int(c, 11);
 		t->locked = mcur_int(c, 12) != 0;
 		t->suspended = mcur_int(c, 13) != 0;
+		t->rl_override = mcur_int(c, 14) != 0;
+		t->rl_per_second = mcur_int(c, 15);
+		t->rl_burst = mcur_int(c, 16);
 		if (t->user_id == NULL || t->device_id == NULL) {
 			mtokeninfo_fini(t);
 			rc = -1;

@@ -41,6 +41,10 @@ struct mtokeninfo {
 	int64_t		 last_seen_ts;		/* the device's, 0: never */
 	int		 locked;		/* spec: "Account locking" */
 	int		 suspended;		/* spec: "Account suspension" */
+	/* The user's rate limit override (mstore_ratelimit_override_get), if any. */
+	int		 rl_override;
+	int64_t		 rl_per_second;
+	int64_t		 rl_burst;
 };
 
 struct mregtoken {

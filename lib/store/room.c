@@ -31,15 +31,15 @@ mroom_fini(struct mroom *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int
-mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
+/*
+ * The next row of c, (room_id, room_version, creator, is_public,
+ * created_ts), into r.  1, 0 (none) or -1.
+ */
+static int
+room_row(struct mcur *c, struct mroom *r)
 {
-	struct mcur	*c;
-	int		 rc;
+	int rc;
 
-	memset(r, 0, sizeof(*r));
-	if ((c = mdb_query(db, MSTMT_ROOM_GET, "s", room_id)) == NULL)
-		return -1;
 	if ((rc = mcur_next(c)) == 1) {
 		r->room_id = mcur_dup(c, 0);
 		r->version = mcur_dup(c, 1);
@@ -51,6 +51,19 @@ mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
 			rc = -1;
 		}
 	}
+	return rc;
+}
+
+int
+mstore_room_get(struct mdb *db, const char *room_id, struct mroom *r)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((c = mdb_query(db, MSTMT_ROOM_GET, "s", room_id)) == NULL)
+		return -1;
+	rc = room_row(c, r);
 	mcur_free(c);
 	return rc;
 }
@@ -65,6 +78,23 @@ mstore_room_lock(struct mdb *db, const char *room_id)
 	if (db->kind != MDB_POSTGRES)
 		return 0;
 	return mdb_exec(db, MSTMT_ROOM_LOCK, "s", room_id) < 0 ? -1 : 0;
+}
+
+int
+mstore_room_get_locked(struct mdb *db, const char *room_id, struct mroom *r)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	/* SQLite: the write lock is the database's (mstore_room_lock). */
+	if (db->kind != MDB_POSTGRES)
+		return mstore_room_get(db, room_id, r);
+	memset(r, 0, sizeof(*r));
+	if ((c = mdb_query(db, MSTMT_ROOM_GET_LOCK, "s", room_id)) == NULL)
+		return -1;
+	rc = room_row(c, r);
+	mcur_free(c);
+	return rc;
 }
 
 int
@@ -828,6 +858,34 @@ mstore_cstate_pdu(struct mdb *db, const char *room_id, const char *type,
 	return ev;
 }
 
+/* Adds a row (type, state_key, PDU text, event ID) to arr as [type, state_key, PDU].  0 or -1. */
+static int
+cstate_pdu_row(struct mcur *c, json_t *arr, void *arg)
+{
+	const char	*js = mcur_text(c, 2), *id = mcur_text(c, 3);
+	json_t		*ev;
+
+	(void)arg;
+	if (js == NULL || id == NULL || (ev = mstore_pdu_shared(id, js)) == NULL)
+		return -1;
+	return json_array_append_new(arr, json_pack("[sso]", mcur_text(c, 0), mcur_text(c, 1),
+	    ev));
+}
+
+json_t *
+mstore_cstate_pdus(struct mdb *db, const char *room_id, const char *const *keys, size_t n)
+{
+	const char	*k[2 * MSTORE_CSTATE_PDUS];
+	size_t		 i;
+
+	if (n > MSTORE_CSTATE_PDUS)
+		return NULL;
+	for (i = 0; i < 2 * MSTORE_CSTATE_PDUS; i++)
+		k[i] = i < 2 * n ? keys[i] : NULL;
+	return mcur_json_fold(mdb_query(db, MSTMT_CSTATE_GET_PDUS, "sssssssss", room_id, k[0],
+	    k[1], k[2], k[3], k[4], k[5], k[6], k[7]), json_array(), cstate_pdu_row, NULL);
+}
+
 json_t *
 mstore_cstate_all(struct mdb *db, const char *room_id)
 {
@@ -884,23 +942,51 @@ mstore_room_guests(struct mdb *db, const char *room_id)
 	return mcur_json_strings(mdb_query(db, MSTMT_CSTATE_GUESTS, "s", room_id));
 }
 
-/* Adds a row (event ID, depth) to the extremities, the depth to the highest (arg).  0 or -1. */
+/* What a read of the extremities gathers beside their IDs. */
+struct fwd_fold {
+	int64_t	 maxdepth;
+	json_t	*groups;	/* the states after them, or NULL: not asked */
+};
+
+/*
+ * Adds a row (event ID, depth, state after) to the extremities, the
+ * depth to the highest and the state to the groups (arg).  0 or -1.
+ */
 static int
 fwd_row(struct mcur *c, json_t *arr, void *arg)
 {
-	int64_t *maxdepth = arg;
+	struct fwd_fold *f = arg;
 
-	if (mcur_int(c, 1) > *maxdepth)
-		*maxdepth = mcur_int(c, 1);
+	if (mcur_int(c, 1) > f->maxdepth)
+		f->maxdepth = mcur_int(c, 1);
+	if (f->groups != NULL &&
+	    json_array_append_new(f->groups, json_integer(mcur_int(c, 2))) == -1)
+		return -1;
 	return json_array_append_new(arr, json_string(mcur_text(c, 0)));
+}
+
+json_t *
+mstore_fwd_tip(struct mdb *db, const char *room_id, int64_t *maxdepth, json_t **groups)
+{
+	struct fwd_fold	 f = { 0, NULL };
+	json_t		*ids;
+
+	if (groups != NULL && (*groups = f.groups = json_array()) == NULL)
+		return NULL;
+	ids = mcur_json_fold(mdb_query(db, MSTMT_FWD_LIST, "s", room_id), json_array(), fwd_row,
+	    &f);
+	*maxdepth = f.maxdepth;
+	if (ids == NULL && groups != NULL) {
+		json_decref(*groups);
+		*groups = NULL;
+	}
+	return ids;
 }
 
 json_t *
 mstore_fwd_list(struct mdb *db, const char *room_id, int64_t *maxdepth)
 {
-	*maxdepth = 0;
-	return mcur_json_fold(mdb_query(db, MSTMT_FWD_LIST, "s", room_id), json_array(), fwd_row,
-	    maxdepth);
+	return mstore_fwd_tip(db, room_id, maxdepth, NULL);
 }
 
 /* Adds column 0 of a row, an integer, to arr.  0 or -1. */
@@ -924,7 +1010,16 @@ mstore_fwd_advance(struct mdb *db, const char *room_id, const json_t *prev_event
 {
 	size_t	 i;
 	json_t	*p;
+	int64_t	 n;
 
+	/* The common case, a message after the room's one extremity. */
+	if (json_array_size(prev_events) == 1 && json_is_string(json_array_get(prev_events, 0))) {
+		if ((n = mdb_exec(db, MSTMT_FWD_MOVE, "sss", room_id,
+		    json_string_value(json_array_get(prev_events, 0)), event_id)) < 0)
+			return -1;
+		if (n > 0)
+			return 0;
+	}
 	json_array_foreach(prev_events, i, p)
 		if (json_is_string(p) &&
 		    mdb_exec(db, MSTMT_FWD_DEL, "ss", room_id, json_string_value(p)) < 0)

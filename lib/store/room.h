@@ -115,6 +115,8 @@ int	mstore_room_get(struct mdb *, const char *room_id, struct mroom *out);
 void	mroom_fini(struct mroom *);
 /* Orders concurrent writers of one room; call inside the transaction. */
 int	mstore_room_lock(struct mdb *, const char *room_id);
+/* mstore_room_get and mstore_room_lock in one statement.  1, 0 (no such room) or -1. */
+int	mstore_room_get_locked(struct mdb *, const char *room_id, struct mroom *out);
 int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
 
 /*
@@ -227,6 +229,15 @@ json_t	*mstore_cstate_event(struct mdb *, const char *room_id, const char *type,
  */
 json_t	*mstore_cstate_pdu(struct mdb *, const char *room_id, const char *type,
 	    const char *state_key, int *err);
+/*
+ * Up to MSTORE_CSTATE_PDUS entries' PDUs in one statement, keys their
+ * (type, state_key) pairs, n of them, one after the other: a new array
+ * of [type, state_key, PDU] for those present, each PDU as
+ * mstore_cstate_pdu returns it; NULL on failure.
+ */
+#define MSTORE_CSTATE_PDUS 4
+json_t	*mstore_cstate_pdus(struct mdb *, const char *room_id, const char *const *keys,
+	    size_t n);
 /* The current state as a state map (see mstate_key_join): new reference, or NULL. */
 json_t	*mstore_cstate_map(struct mdb *, const char *room_id);
 int	mstore_cstate_del(struct mdb *, const char *room_id, const char *type,
@@ -250,6 +261,8 @@ json_t	*mstore_room_guests(struct mdb *, const char *room_id);
 
 /* The forward extremities: a new JSON array of IDs; *maxdepth their highest depth. */
 json_t	*mstore_fwd_list(struct mdb *, const char *room_id, int64_t *maxdepth);
+/* The same, and with groups non-NULL the state group after each, in order (a new array). */
+json_t	*mstore_fwd_tip(struct mdb *, const char *room_id, int64_t *maxdepth, json_t **groups);
 /* The distinct state groups after the forward extremities: a new JSON array of integers. */
 json_t	*mstore_fwd_groups(struct mdb *, const char *room_id);
 /*

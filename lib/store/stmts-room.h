@@ -23,6 +23,11 @@
 	" origin_server_ts, state_before, state_after, rejected, redacted_by, txn_user," \
 	" txn_device, txn_id, json, " MEVENT_NOTES("events")
 
+/* One current state entry's PDU, its type and state_key parameters $t and $k. */
+#define MSTORE_CSTATE_PDU(t, k) "SELECT c.type, c.state_key, e.json, e.event_id" \
+	" FROM current_state c JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1" \
+	" AND c.type = $" #t " AND c.state_key = $" #k
+
 /*
  * A state event as the readers of state get it (mstore_json_with_id):
  * the PDU, its ID, redacted_by and the notes, of the events row t.
@@ -38,6 +43,9 @@
 	/* Taking a room's row lock orders writers of one room (PostgreSQL); \
 	 * SQLite's BEGIN IMMEDIATE already holds the database's write lock. */ \
 	X(MSTMT_ROOM_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1") \
+	/* Both in one statement: the row a writer locks is the row it reads. */ \
+	X(MSTMT_ROOM_GET_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1" \
+	    " RETURNING room_id, room_version, creator, is_public, created_ts") \
 	/* The version of a room's current state (migration 35). */ \
 	X(MSTMT_ROOM_STATE_BUMP, "UPDATE rooms SET state_seq = state_seq + 1 WHERE room_id = $1") \
 	X(MSTMT_ROOM_STATE_BUMP_EVENT, "UPDATE rooms SET state_seq = state_seq + 1" \
@@ -134,6 +142,10 @@
 	/* The write path's read of one state event: the PDU alone (mstore_cstate_pdu). */ \
 	X(MSTMT_CSTATE_GET_PDU, "SELECT e.json, e.event_id FROM current_state c JOIN events e" \
 	    " ON e.event_id = c.event_id WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3") \
+	/* Up to four entries at once, (type, state_key) as $2/$3 ... $8/$9, NULL for none: \
+	 * each its own index lookup, as one entry's statement is. */ \
+	X(MSTMT_CSTATE_GET_PDUS, MSTORE_CSTATE_PDU(2, 3) " UNION ALL " MSTORE_CSTATE_PDU(4, 5) \
+	    " UNION ALL " MSTORE_CSTATE_PDU(6, 7) " UNION ALL " MSTORE_CSTATE_PDU(8, 9)) \
 	X(MSTMT_CSTATE_ALL, "SELECT " MEVENT_VIEW("e") " FROM current_state c" \
 	    " JOIN events e ON e.event_id = c.event_id WHERE c.room_id = $1") \
 	X(MSTMT_CSTATE_MEMBERS, "SELECT c.state_key, c.membership, e.json FROM current_state c" \
@@ -153,14 +165,18 @@
 	    " ON u.user_id = c.state_key WHERE c.room_id = $1 AND c.type = 'm.room.member'" \
 	    " AND c.membership IN ('join', 'invite') AND u.is_guest <> 0 ORDER BY c.state_key") \
 	/* forward extremities */ \
-	X(MSTMT_FWD_LIST, "SELECT f.event_id, e.depth FROM forward_extremities f JOIN events e" \
-	    " ON e.event_id = f.event_id WHERE f.room_id = $1 ORDER BY e.depth DESC, f.event_id") \
+	X(MSTMT_FWD_LIST, "SELECT f.event_id, e.depth, e.state_after FROM forward_extremities f" \
+	    " JOIN events e ON e.event_id = f.event_id WHERE f.room_id = $1" \
+	    " ORDER BY e.depth DESC, f.event_id") \
 	X(MSTMT_FWD_GROUPS, "SELECT DISTINCT e.state_after FROM forward_extremities f" \
 	    " JOIN events e ON e.event_id = f.event_id WHERE f.room_id = $1" \
 	    " ORDER BY e.state_after") \
 	X(MSTMT_FWD_ADD, "INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)" \
 	    " ON CONFLICT DO NOTHING") \
 	X(MSTMT_FWD_DEL, "DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = $2") \
+	/* An event on one extremity takes its place: a statement, not two. */ \
+	X(MSTMT_FWD_MOVE, "UPDATE forward_extremities SET event_id = $3" \
+	    " WHERE room_id = $1 AND event_id = $2") \
 	/* backward extremities (migration 25): unknown prev events of the DAG */ \
 	X(MSTMT_BWD_ADD, "INSERT INTO backward_extremities (room_id, event_id, depth)" \
 	    " VALUES ($1, $2, $3) ON CONFLICT (room_id, event_id)" \

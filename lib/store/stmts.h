@@ -90,9 +90,11 @@
 	X(MSTMT_TOKEN_GET, "SELECT t.user_id, t.device_id, t.valid_until_ms, u.is_admin," \
 	    " u.deactivated, u.is_guest, t.id, u.shadow_banned, t.used, t.refresh_token_id," \
 	    " CASE WHEN d.device_id IS NULL THEN 0 ELSE 1 END, d.last_seen_ts," \
-	    " u.locked, u.suspended" \
+	    " u.locked, u.suspended, CASE WHEN o.user_id IS NULL THEN 0 ELSE 1 END," \
+	    " o.messages_per_second, o.burst_count" \
 	    " FROM access_tokens t JOIN users u ON u.user_id = t.user_id" \
 	    " LEFT JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id" \
+	    " LEFT JOIN ratelimit_override o ON o.user_id = t.user_id" \
 	    " WHERE t.token_hash = $1") \
 	X(MSTMT_TOKEN_USED, "UPDATE access_tokens SET used = 1 WHERE id = $1") \
 	X(MSTMT_TOKEN_DEL_DEVICE, "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2") \

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "events/events.h"
 #include "log/log.h"
 #include "store/extern.h"	/* statements and cursors: a test of lib/store itself */
 
@@ -85,6 +86,115 @@ event_add(struct mdb *db, const char *event_id, const char *room, int64_t *strea
 		return -1;
 	rc = mstore_event_add(db, &e, stream);
 	json_decref(e.json);
+	return rc;
+}
+
+/* Stores user's member event of membership in room, committed.  0 or -1. */
+static int
+member_add(struct mdb *db, const char *event_id, const char *room, const char *user,
+    const char *membership)
+{
+	struct mevrow	 e;
+	int64_t		 stream;
+	int		 rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	e.event_id = (char *)event_id;
+	e.room_id = (char *)room;
+	e.type = (char *)"m.room.member";
+	e.state_key = (char *)user;
+	e.sender = (char *)user;
+	e.depth = 1;
+	if ((e.json = json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", e.type, "state_key", user,
+	    "sender", user, "content", "membership", membership)) == NULL)
+		return -1;
+	if (mdb_begin(db) == 0) {
+		if (mstore_event_add(db, &e, &stream) == 0 && mdb_commit(db) == 0)
+			rc = 0;
+		else
+			mdb_rollback(db);
+	}
+	json_decref(e.json);
+	return rc;
+}
+
+/* A group of one entry, user's member event event_id, in room: its ID, or 0. */
+static int64_t
+member_group(struct mdb *db, const char *room, const char *user, const char *event_id)
+{
+	char	*k = mstate_key_join("m.room.member", user);
+	json_t	*delta = k != NULL ? json_pack("{s:s}", k, event_id) : NULL;
+	int64_t	 id = 0;
+
+	if (delta == NULL || mstore_sgroup_add(db, room, 0, delta, &id) == -1)
+		id = 0;
+	json_decref(delta);
+	free(k);
+	return id;
+}
+
+/* The user's membership at group, as mstore_vis_groups answers: malloc'd, or NULL. */
+static char *
+membership_at(struct mdb *db, const char *user, int64_t group)
+{
+	struct mvisgroup	*g = NULL;
+	json_t			*groups = json_pack("[I]", (json_int_t)group);
+	size_t			 n = 0;
+	char			*m = NULL;
+
+	if (groups != NULL && mstore_vis_groups(db, user, groups, &g, &n) == 0 && n == 1 &&
+	    g[0].group == group && g[0].membership != NULL)
+		m = strdup(g[0].membership);
+	mvisgroup_list_free(g, n);
+	json_decref(groups);
+	return m;
+}
+
+/*
+ * What a state group says of a user's view is kept by the process and
+ * answered again without a statement; what a transaction read is not
+ * kept (its group may be rolled back, and SQLite gives a rolled back
+ * ID again).  The current state entries read at once are those present.
+ */
+static int
+vis_case(struct mdb *db, const char *room, const char *user)
+{
+	char		 ev1[96], ev2[96], *m = NULL;
+	const char	*keys[] = { "m.room.member", user, "m.room.create", "" };
+	json_t		*got = NULL;
+	uint64_t	 us, n0, n1;
+	int64_t		 g1, g2;
+	int		 rc = -1;
+
+	snprintf(ev1, sizeof(ev1), "$join-%s", user + 1);
+	snprintf(ev2, sizeof(ev2), "$leave-%s", user + 1);
+	CHECK(member_add(db, ev1, room, user, "join") == 0);
+	CHECK(member_add(db, ev2, room, user, "leave") == 0);
+	CHECK(mdb_begin(db) == 0);
+	CHECK((g1 = member_group(db, room, user, ev1)) > 0);
+	CHECK((m = membership_at(db, user, g1)) != NULL && strcmp(m, "join") == 0);
+	free(m);
+	m = NULL;
+	mdb_rollback(db);
+	CHECK((g2 = member_group(db, room, user, ev2)) > 0);
+	CHECK((m = membership_at(db, user, g2)) != NULL && strcmp(m, "leave") == 0);
+	free(m);
+	m = NULL;
+	mdb_stats(&us, &n0);
+	CHECK((m = membership_at(db, user, g2)) != NULL && strcmp(m, "leave") == 0);
+	mdb_stats(&us, &n1);
+	CHECK(n1 == n0);
+
+	CHECK(mstore_cstate_put(db, room, "m.room.member", user, ev2, "leave") == 0);
+	CHECK((got = mstore_cstate_pdus(db, room, keys, 2)) != NULL);
+	CHECK(json_array_size(got) == 1);
+	CHECK(strcmp(json_string_value(json_array_get(json_array_get(got, 0), 1)), user) == 0);
+	CHECK(strcmp(json_string_value(json_object_get(json_array_get(json_array_get(got, 0), 2),
+	    "event_id")), ev2) == 0);
+	rc = 0;
+out:
+	free(m);
+	json_decref(got);
 	return rc;
 }
 
@@ -204,7 +314,7 @@ run(enum mdb_backend kind, const char *database)
 	struct mdb	*db = NULL;
 	struct mcur	*c = NULL;
 	char		 alice[64], bob[64], carol[64], dave[64], erin[64];
-	char		 rt1[64], rt2[64], nonce[64];
+	char		 rt1[64], rt2[64], nonce[64], frank[64], room[64];
 	int64_t		 id;
 	int		 rc = -1;
 
@@ -217,6 +327,8 @@ run(enum mdb_backend kind, const char *database)
 	name(rt1, sizeof(rt1), "rt1");
 	name(rt2, sizeof(rt2), "rt2");
 	name(nonce, sizeof(nonce), "nonce");
+	name(frank, sizeof(frank), "frank");
+	name(room, sizeof(room), "room");
 
 	memset(&conf, 0, sizeof(conf));
 	conf.db_backend = kind;
@@ -341,6 +453,8 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_add(db, erin) == 1);
 	CHECK(mdb_commit(db) == 0);
 	CHECK(user_exists(db, erin) == 1);
+
+	CHECK(vis_case(db, room, frank) == 0);
 
 	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
 	if (kind == MDB_POSTGRES)
