@@ -160,6 +160,11 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 		if (ctx.from.p[i] > ctx.to.p[i])
 			ctx.from.p[i] = ctx.to.p[i];
 	}
+	/* What an incremental sync reads whatever it finds: one round trip. */
+	if (!st->initial && !st->full_state)
+		mstore_sync_prefetch(req->db, req->auth.user_id, req->auth.device_id,
+		    ctx.from.p[SPOS_EVENTS], ctx.to.p[SPOS_EVENTS], st->limit + 1,
+		    ctx.to.p[SPOS_EVENTS] - ctx.from.p[SPOS_EVENTS] <= SINCE_SCAN_MAX);
 	/* The events stream runs first: it learns the user's joined rooms. */
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
 		if (streams[i]->collect(&ctx) == -1)
@@ -167,6 +172,8 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 	/* Counts go to every joined room in the response, whichever stream put it there. */
 	if (sync_unread(&ctx) == -1)
 		goto fail;
+	/* What went ahead and was not asked for is not for the next run. */
+	mdb_prefetch_drop(req->db);
 	sync_token_format(&ctx.to, tok, sizeof(tok));
 	json_object_set_new(ctx.resp, "next_batch", json_string(tok));
 	json_decref(ctx.moves);

@@ -19,14 +19,6 @@
 #define SCAN_PAGE	50
 #define SCAN_MAX	1000
 
-/*
- * An incremental sync reads the events stream from its token (what
- * changed, whatever the number of rooms) when it spans at most this
- * many events; past that (an initial sync, a client back after long),
- * each room's window is read on its own (mstore_sync_timelines_bounded).
- */
-#define SINCE_SCAN_MAX	20000
-
 /* What the filter asks of the events stream (spec: C-S API, "Filtering"). */
 struct evfilter {
 	const json_t	*room;		/* RoomFilter: rooms, not_rooms */

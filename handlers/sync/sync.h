@@ -40,6 +40,14 @@ int	sync_now(struct mreq *, struct syncpos *pos);
 /* Timeline events per room a filter may ask for. */
 #define SYNC_MAX_TIMELINE_LIMIT	100
 
+/*
+ * An incremental sync reads the events stream from its token (what
+ * changed, whatever the number of rooms) when it spans at most this
+ * many events; past that (an initial sync, a client back after long),
+ * each room's window is read on its own (mstore_sync_timelines_bounded).
+ */
+#define SINCE_SCAN_MAX	20000
+
 /* What one request keeps between wakes. */
 struct syncstate {
 	int		 initial;	/* no since: everything */

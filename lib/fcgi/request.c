@@ -11,6 +11,7 @@
 #include "json/json.h"
 #include "log/log.h"
 #include "notify/notify.h"
+#include "store/store.h"
 
 #define MAX_JSON_DEPTH	64
 
@@ -707,6 +708,8 @@ mfcgi_req_run(struct mreq *req, const struct mroute *r)
 		return 0;
 	if (r->fn(req) == -1 && !req->failed)
 		mfcgi_fail(req, MERR_INTERNAL, "handler failed without a reason");
+	/* No answer sent ahead outlives the run that asked for it. */
+	mdb_prefetch_drop(req->db);
 	if (req->park_until == 0 || req->failed) {
 		/* A failure wins over a park in the same run. */
 		req->park_until = 0;

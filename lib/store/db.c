@@ -250,28 +250,28 @@ placeholders(const char *sql)
 	return max;
 }
 
-static struct mcur *
-vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
-{
-	struct mparam	 params[24];
-	struct mcur	*c;
-	int64_t		 t0;
-	int		 n = 0, rc;
+#define MDB_MAXPARAMS	24
 
-	/*
-	 * A format that disagrees with the statement would read the wrong
-	 * types from the va_list: refuse it here rather than misbehave.
-	 */
+/*
+ * The parameters fmt describes, from ap, into params (MDB_MAXPARAMS):
+ * their number, or -1 (logged, db->err set) when fmt disagrees with the
+ * statement, which would read the wrong types from the va_list.
+ */
+static int
+vparams(struct mdb *db, enum mstmt st, const char *fmt, va_list ap, struct mparam *params)
+{
+	int n = 0;
+
 	if ((int)strlen(fmt) != placeholders(mstmt_sql(st, db->kind))) {
 		mlog_err(NULL, "%s: statement %d takes %d parameters, given %d", __func__,
 		    (int)st, placeholders(mstmt_sql(st, db->kind)), (int)strlen(fmt));
 		db->err = MDB_ERR_OTHER;
-		return NULL;
+		return -1;
 	}
 	for (const char *f = fmt; *f != '\0'; f++) {
-		if (n == (int)(sizeof(params) / sizeof(params[0]))) {
+		if (n == MDB_MAXPARAMS) {
 			mlog_err(NULL, "%s: too many parameters", __func__);
-			return NULL;
+			return -1;
 		}
 		memset(&params[n], 0, sizeof(params[n]));
 		switch (*f) {
@@ -284,10 +284,23 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 			break;
 		default:
 			mlog_err(NULL, "%s: bad format %c", __func__, *f);
-			return NULL;
+			return -1;
 		}
 		n++;
 	}
+	return n;
+}
+
+static struct mcur *
+vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
+{
+	struct mparam	 params[MDB_MAXPARAMS];
+	struct mcur	*c;
+	int64_t		 t0;
+	int		 n, rc;
+
+	if ((n = vparams(db, st, fmt, ap, params)) == -1)
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->db = db;
@@ -302,6 +315,29 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 		return NULL;
 	}
 	return c;
+}
+
+void
+mdb_prefetch(struct mdb *db, enum mstmt st, const char *fmt, ...)
+{
+	struct mparam	 params[MDB_MAXPARAMS];
+	va_list		 ap;
+	int		 n;
+
+	if (db->intx || db->be->prefetch == NULL)
+		return;
+	va_start(ap, fmt);
+	n = vparams(db, st, fmt, ap, params);
+	va_end(ap);
+	if (n != -1)
+		db->be->prefetch(db, st, params, n);
+}
+
+void
+mdb_prefetch_drop(struct mdb *db)
+{
+	if (db != NULL && db->be->prefetch_drop != NULL)
+		db->be->prefetch_drop(db);
 }
 
 struct mcur *

@@ -33,6 +33,14 @@ struct mbackend {
 	/* A column as an integer (NULL: its text read as one). */
 	int64_t		(*integer)(struct mcur *, int col);
 	const char	*begin_sql;
+	/*
+	 * Sends statement st ahead of the run() that will ask for it with
+	 * the same parameters, to share a round trip (NULL: the backend
+	 * has none to save; see mdb_prefetch); and forgets what was sent so.
+	 */
+	void		(*prefetch)(struct mdb *, enum mstmt st, const struct mparam *,
+			    int nparams);
+	void		(*prefetch_drop)(struct mdb *);
 };
 
 #define MDB_TOPICS	32
@@ -101,6 +109,19 @@ int		 mstore_e2ee_device_gone(struct mdb *, const char *user_id,
  * the caller's transaction, or in one of its own outside any.  0 or -1.
  */
 int		 mstore_e2ee_devlist_changed(struct mdb *, const char *user_id);
+/*
+ * Outside a transaction: sends statement st with the parameters fmt
+ * names (as mdb_query) ahead of the mdb_query that will ask for it, so
+ * that independent reads share one round trip (PostgreSQL; nothing on
+ * SQLite, which has no round trip to save).  The next command on the
+ * connection reads every answer sent ahead; an mdb_query of the same
+ * statement with the same parameters, before a transaction begins or
+ * mdb_prefetch_drop, takes its answer instead of asking again.  Best
+ * effort: what cannot go ahead is asked for when read.  The answer is
+ * the database as the statement found it when sent: send ahead only
+ * what the caller does not itself write before reading it.
+ */
+void		 mdb_prefetch(struct mdb *, enum mstmt st, const char *fmt, ...);
 /*
  * Runs prepared statement st with parameters described by fmt:
  * 's' const char * (NULL binds SQL NULL), 'i' int64_t.

@@ -9,6 +9,8 @@
 
 /* More parameters than any statement in stmts.h binds. */
 #define PG_MAXPARAMS	32
+/* Statements a connection may have sent ahead at once (mdb_prefetch). */
+#define PG_AHEAD	8
 
 struct pg {
 	PGconn		*conn;
@@ -20,7 +22,22 @@ struct pg {
 	 * first command, in the same round trip (see pg_run).
 	 */
 	int		 begin;
+	/*
+	 * Statements sent ahead of their readers (mdb_prefetch), in the
+	 * order sent, and then their answers; piping while the pipeline
+	 * they went in is open (see settle).
+	 */
+	struct pgahead {
+		enum mstmt	 st;
+		int		 n;
+		char		*values[PG_MAXPARAMS];	/* copies; NULL: SQL NULL */
+		PGresult	*res;			/* NULL: not read yet */
+	}		 ahead[PG_AHEAD];
+	int		 nahead;
+	int		 piping;
 };
+
+static void	ahead_free(struct pg *, int);
 
 /*
  * Copies the first line of a libpq message into buf, so that a log line
@@ -168,6 +185,8 @@ ready(struct mdb *db)
 	}
 	memset(p->prepared, 0, sizeof(p->prepared));
 	p->generic = -1;
+	while (p->nahead > 0)
+		ahead_free(p, p->nahead - 1);
 	mlog_warn(NULL, "pg: reconnected to database %s", PQdb(p->conn));
 	return session(db);
 }
@@ -190,6 +209,100 @@ retry_lost(struct pg *p, const char *sql, int prepare, int tries)
 	return 1;
 }
 
+/* Forgets ahead[i], its parameters and its answer. */
+static void
+ahead_free(struct pg *p, int i)
+{
+	struct pgahead *a = &p->ahead[i];
+
+	for (int k = 0; k < a->n; k++)
+		free(a->values[k]);
+	PQclear(a->res);
+	p->ahead[i] = p->ahead[--p->nahead];
+}
+
+/*
+ * Ends the pipeline of the statements sent ahead: a sync, then every
+ * answer read into its entry.  Entries without an answer that can be
+ * taken (a failure, one aborted after it, a lost connection) are
+ * forgotten: their readers ask again, and meet the failure themselves.
+ * The connection is out of pipeline mode after it, or lost.
+ */
+static void
+settle(struct pg *p)
+{
+	PGresult	*r;
+	int		 i = 0, nulls = 0;
+
+	if (!p->piping)
+		return;
+	p->piping = 0;
+	if (PQpipelineSync(p->conn) == 1) {
+		/* Each answer and then NULL; at the end the sync's. */
+		for (;;) {
+			if ((r = PQgetResult(p->conn)) == NULL) {
+				if (++nulls > p->nahead || PQstatus(p->conn) != CONNECTION_OK)
+					break;
+				continue;
+			}
+			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			if (i < p->nahead && p->ahead[i].res == NULL)
+				p->ahead[i++].res = r;
+			else
+				PQclear(r);
+		}
+	}
+	if (PQexitPipelineMode(p->conn) != 1) {
+		while ((r = PQgetResult(p->conn)) != NULL)
+			PQclear(r);
+		(void)PQexitPipelineMode(p->conn);
+	}
+	for (i = p->nahead - 1; i >= 0; i--)
+		if (PQresultStatus(p->ahead[i].res) != PGRES_TUPLES_OK)
+			ahead_free(p, i);
+}
+
+static void
+pg_prefetch_drop(struct mdb *db)
+{
+	struct pg *p = db->impl;
+
+	if (p == NULL)
+		return;
+	settle(p);
+	while (p->nahead > 0)
+		ahead_free(p, p->nahead - 1);
+}
+
+/* The answer sent ahead for st with values[0..n), taken from the entries; or NULL. */
+static PGresult *
+ahead_take(struct pg *p, enum mstmt st, const char *const *values, int n)
+{
+	PGresult *r;
+
+	for (int i = 0; i < p->nahead; i++) {
+		struct pgahead	*a = &p->ahead[i];
+		int		 k;
+
+		if (a->st != st || a->n != n)
+			continue;
+		for (k = 0; k < n; k++)
+			if ((a->values[k] == NULL) != (values[k] == NULL) ||
+			    (values[k] != NULL && strcmp(a->values[k], values[k]) != 0))
+				break;
+		if (k < n)
+			continue;
+		r = a->res;
+		a->res = NULL;
+		ahead_free(p, i);
+		return r;
+	}
+	return NULL;
+}
+
 /*
  * Runs sql, which may hold several statements separated by ';' (the
  * migrations do); they stop at the first failure.  0 or -1 (db->err set).
@@ -202,6 +315,8 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	ExecStatusType	 rs;
 	int		 rc = -1;
 
+	/* Nothing read outside a transaction is taken inside one. */
+	pg_prefetch_drop(db);
 	if (PQstatus(p->conn) != CONNECTION_OK && p->intx &&
 	    strcmp(sql, "ROLLBACK") == 0) {
 		/* The server rolled back when the connection went. */
@@ -323,6 +438,7 @@ pg_close(struct mdb *db)
 
 	if (p == NULL)
 		return;
+	pg_prefetch_drop(db);
 	/* Prepared statements and open transactions end with the session. */
 	PQfinish(p->conn);
 	free(p);
@@ -385,6 +501,58 @@ pipelined(PGconn *conn, const char *const *pre, int npre, const char *name, int 
 }
 
 /*
+ * Sends st with params[0..n) ahead (mdb_prefetch), in a pipeline open
+ * until the next command: only a statement prepared already, in the
+ * plan mode the connection is in, outside a transaction, so that it
+ * travels alone.  The server runs it as it arrives (a flush request);
+ * settle reads its answer.  Anything else, and any failure to send,
+ * leaves it to its reader.
+ */
+static void
+pg_prefetch(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
+{
+	struct pg	*p = db->impl;
+	struct pgahead	*a;
+	char		 name[16], num[24];
+	int		 k;
+
+	if (p->nahead == PG_AHEAD || p->intx || p->begin || n > PG_MAXPARAMS ||
+	    !p->prepared[st] || p->generic != mstmt_generic(st) ||
+	    PQstatus(p->conn) != CONNECTION_OK)
+		return;
+	a = &p->ahead[p->nahead];
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	for (k = 0; k < n; k++) {
+		const char *v = params[k].s;
+
+		if (!params[k].null && v == NULL) {
+			snprintf(num, sizeof(num), "%lld", (long long)params[k].i);
+			v = num;
+		}
+		if (!params[k].null && (a->values[k] = strdup(v)) == NULL)
+			break;
+		a->n = k + 1;
+	}
+	if (k < n || (!p->piping && PQenterPipelineMode(p->conn) != 1)) {
+		p->nahead++;
+		ahead_free(p, p->nahead - 1);
+		return;
+	}
+	p->piping = 1;
+	snprintf(name, sizeof(name), "s%d", (int)st);
+	p->nahead++;
+	if (PQsendQueryPrepared(p->conn, name, n, (const char *const *)a->values, NULL, NULL,
+	    0) != 1) {
+		/* What went before still has its answers coming. */
+		ahead_free(p, p->nahead - 1);
+		return;
+	}
+	(void)PQsendFlushRequest(p->conn);
+	(void)PQflush(p->conn);
+}
+
+/*
  * Runs statement st, preparing it as "s<st>" on first use on this
  * connection.  Parameters travel as text (integers as %lld, NULL as a
  * NULL pointer) and the server infers their types from the statement.
@@ -419,6 +587,11 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			snprintf(ints[i], sizeof(ints[i]), "%lld", (long long)params[i].i);
 			values[i] = ints[i];
 		}
+	}
+	if (p->piping || p->nahead > 0) {
+		settle(p);
+		if (!p->intx && !p->begin && (res = ahead_take(p, st, values, n)) != NULL)
+			goto answered;
 	}
 	for (int tries = 0;; tries++) {
 		if (ready(db) == -1)
@@ -471,6 +644,7 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		p->generic = -1;
 		goto out;
 	}
+answered:
 	c->impl = res;
 	c->row = -1;
 	c->nrows = PQntuples(res);
@@ -536,5 +710,5 @@ pg_done(struct mcur *c)
 
 const struct mbackend mbackend_pg = {
 	pg_open, pg_close, pg_exec_sql, pg_run, pg_next, pg_text, pg_null,
-	pg_changes, pg_done, NULL, NULL, "BEGIN",
+	pg_changes, pg_done, NULL, NULL, "BEGIN", pg_prefetch, pg_prefetch_drop,
 };

@@ -33,6 +33,12 @@ void		 mdb_close(struct mdb *);
  * page cache to 64 MB; see sq_rest).
  */
 void		 mdb_rest(struct mdb *);
+/*
+ * Forgets every answer sent ahead (mdb_prefetch, lib/store's) and not
+ * taken: the request loop calls it after each run of a handler, so that
+ * no answer outlives the run that asked for it.
+ */
+void		 mdb_prefetch_drop(struct mdb *);
 /* Applies pending numbered migrations in one locked transaction. 0 or -1. */
 int		 mdb_migrate(struct mdb *);
 /* The schema version applied, and the newest this build knows. */

@@ -144,6 +144,22 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 	    limit), out, outsz);
 }
 
+void
+mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
+    int64_t from, int64_t to, int64_t limit, int scan)
+{
+	/* Each as its reader asks: a statement or parameter apart is asked again. */
+	mdb_prefetch_drop(db);
+	mdb_prefetch(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, from);
+	if (scan)
+		mdb_prefetch(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to, limit);
+	if (from < to)
+		mdb_prefetch(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to);
+	if (device_id != NULL)
+		mdb_prefetch(db, MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id);
+	mdb_prefetch(db, MSTMT_PUSH_COUNTS, "s", user_id);
+}
+
 /* Adds a row (type, state key, MEVENT_VIEW) to a state map of events.  0 or -1. */
 static int
 sgroup_event_row(struct mcur *c, json_t *map, void *arg)

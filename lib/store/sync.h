@@ -43,6 +43,17 @@ void	msyncmember_fini(void *);
 int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t since,
 	    struct msyncmember **out, size_t *outsz);
 /*
+ * Sends ahead (mdb_prefetch) the reads of an incremental sync over
+ * events (from, to] that depend on nothing else: the user's membership
+ * changes (mstore_sync_memberships_since), with scan the timelines
+ * (mstore_sync_timelines, limit rows a room), the membership moves
+ * (mstore_member_moves), the device's key counts (mstore_key_counts;
+ * device_id NULL: none) and the unread counts (mstore_push_counts), so
+ * that they share one round trip.  Their readers take the answers.
+ */
+void	mstore_sync_prefetch(struct mdb *, const char *user_id, const char *device_id,
+	    int64_t from, int64_t to, int64_t limit, int scan);
+/*
  * The newest events in (from, to] of the user's joined rooms and, up to
  * the user's leave, of rooms left: at most limit per room, ordered by
  * room then stream.  Read lazily (mstore_evrows_lazy): mevrow_parse

@@ -198,6 +198,39 @@ out:
 	return rc;
 }
 
+/*
+ * A statement sent ahead (mdb_prefetch) answers its reader as asking
+ * would; a transaction's reads never take an answer sent before it
+ * began; a dropped answer is not taken; a reader whose parameters
+ * differ asks for itself.
+ */
+static int
+prefetch_case(struct mdb *db, const char *u1, const char *u2, const char *u3)
+{
+	int rc = -1;
+
+	/* On PostgreSQL only a statement prepared already goes ahead. */
+	CHECK(user_exists(db, u1) == 0);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u1);
+	CHECK(user_exists(db, u1) == 0);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u1);
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_add(db, u1) == 1);
+	CHECK(user_exists(db, u1) == 1);
+	CHECK(mdb_commit(db) == 0);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
+	mdb_prefetch_drop(db);
+	CHECK(user_add(db, u2) == 1);
+	CHECK(user_exists(db, u2) == 1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u3);
+	CHECK(user_exists(db, u1) == 1);
+	CHECK(user_exists(db, u3) == 0);
+	rc = 0;
+out:
+	mdb_prefetch_drop(db);
+	return rc;
+}
+
 /* The second writer: stores its event in a transaction of its own. */
 struct writer {
 	const struct mconfig	*conf;
@@ -315,6 +348,7 @@ run(enum mdb_backend kind, const char *database)
 	struct mcur	*c = NULL;
 	char		 alice[64], bob[64], carol[64], dave[64], erin[64];
 	char		 rt1[64], rt2[64], nonce[64], frank[64], room[64];
+	char		 gina[64], hank[64], ivan[64];
 	int64_t		 id;
 	int		 rc = -1;
 
@@ -329,6 +363,9 @@ run(enum mdb_backend kind, const char *database)
 	name(nonce, sizeof(nonce), "nonce");
 	name(frank, sizeof(frank), "frank");
 	name(room, sizeof(room), "room");
+	name(gina, sizeof(gina), "gina");
+	name(hank, sizeof(hank), "hank");
+	name(ivan, sizeof(ivan), "ivan");
 
 	memset(&conf, 0, sizeof(conf));
 	conf.db_backend = kind;
@@ -455,6 +492,7 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_exists(db, erin) == 1);
 
 	CHECK(vis_case(db, room, frank) == 0);
+	CHECK(prefetch_case(db, gina, hank, ivan) == 0);
 
 	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
 	if (kind == MDB_POSTGRES)
