@@ -294,12 +294,12 @@ mpush_event_process(struct mdb *db, const json_t *ev, const char *event_id,
 	if (membership != NULL && strcmp(membership, "invite") == 0)
 		invitee = sk;
 	/* Spec: "Marking notifications as read": sending an event reads up to it. */
-	if (mstore_push_read(db, sender, room_id, stream, NULL) == -1)
+	if (mstore_push_read_upto(db, sender, room_id, stream) == -1)
 		return -1;
 	/* A member who leaves, is kicked or banned keeps no count to clear. */
 	if (membership != NULL && strcmp(membership, "join") != 0 &&
 	    strcmp(membership, "invite") != 0 && strcmp(sk, sender) != 0 &&
-	    mstore_push_read(db, sk, room_id, stream, NULL) == -1)
+	    mstore_push_read_upto(db, sk, room_id, stream) == -1)
 		return -1;
 	/*
 	 * The members (with their display names, read by the database from

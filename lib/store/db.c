@@ -291,16 +291,14 @@ vparams(struct mdb *db, enum mstmt st, const char *fmt, va_list ap, struct mpara
 	return n;
 }
 
+/* Runs st with params[0..n): a cursor, or NULL (db->err set). */
 static struct mcur *
-vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
+runp(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
 {
-	struct mparam	 params[MDB_MAXPARAMS];
 	struct mcur	*c;
 	int64_t		 t0;
-	int		 n, rc;
+	int		 rc;
 
-	if ((n = vparams(db, st, fmt, ap, params)) == -1)
-		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->db = db;
@@ -315,6 +313,40 @@ vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
 		return NULL;
 	}
 	return c;
+}
+
+static struct mcur *
+vrun(struct mdb *db, enum mstmt st, const char *fmt, va_list ap)
+{
+	struct mparam	 params[MDB_MAXPARAMS];
+	int		 n;
+
+	if ((n = vparams(db, st, fmt, ap, params)) == -1)
+		return NULL;
+	return runp(db, st, params, n);
+}
+
+int
+mdb_exec_ahead(struct mdb *db, enum mstmt st, const char *fmt, ...)
+{
+	struct mparam	 params[MDB_MAXPARAMS];
+	struct mcur	*c;
+	va_list		 ap;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vparams(db, st, fmt, ap, params);
+	va_end(ap);
+	if (n == -1)
+		return -1;
+	if (db->intx && db->be->exec_ahead != NULL && db->be->exec_ahead(db, st, params, n) == 0) {
+		stat_add(now_us());
+		return 0;
+	}
+	if ((c = runp(db, st, params, n)) == NULL)
+		return -1;
+	mcur_free(c);
+	return 0;
 }
 
 void

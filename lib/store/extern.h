@@ -41,6 +41,9 @@ struct mbackend {
 	void		(*prefetch)(struct mdb *, enum mstmt st, const struct mparam *,
 			    int nparams);
 	void		(*prefetch_drop)(struct mdb *);
+	/* In a transaction, sends a write without waiting (mdb_exec_ahead): 0, or -1 not sent. */
+	int		(*exec_ahead)(struct mdb *, enum mstmt st, const struct mparam *,
+			    int nparams);
 };
 
 #define MDB_TOPICS	32
@@ -122,6 +125,14 @@ int		 mstore_e2ee_devlist_changed(struct mdb *, const char *user_id);
  * what the caller does not itself write before reading it.
  */
 void		 mdb_prefetch(struct mdb *, enum mstmt st, const char *fmt, ...);
+/*
+ * Inside a transaction: runs a write whose count the caller does not
+ * need and which cannot conflict, sent without waiting for its answer
+ * (PostgreSQL: in a pipeline the next command ends; elsewhere, and
+ * when it cannot go so, as mdb_exec).  Its failure aborts the
+ * transaction: the next statement, or the commit, fails.  0 or -1.
+ */
+int		 mdb_exec_ahead(struct mdb *, enum mstmt st, const char *fmt, ...);
 /*
  * Runs prepared statement st with parameters described by fmt:
  * 's' const char * (NULL binds SQL NULL), 'i' int64_t.

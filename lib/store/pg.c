@@ -32,6 +32,8 @@ struct pg {
 		int		 n;
 		char		*values[PG_MAXPARAMS];	/* copies; NULL: SQL NULL */
 		PGresult	*res;			/* NULL: not read yet */
+		int		 write;			/* mdb_exec_ahead's: no answer kept */
+		int		 mine;			/* the command that ends the pipeline */
 	}		 ahead[PG_AHEAD];
 	int		 nahead;
 	int		 piping;
@@ -260,9 +262,62 @@ settle(struct pg *p)
 			PQclear(r);
 		(void)PQexitPipelineMode(p->conn);
 	}
-	for (i = p->nahead - 1; i >= 0; i--)
-		if (PQresultStatus(p->ahead[i].res) != PGRES_TUPLES_OK)
+	for (i = p->nahead - 1; i >= 0; i--) {
+		ExecStatusType rs = PQresultStatus(p->ahead[i].res);
+
+		/* A write's failure aborted the transaction: what comes next fails. */
+		if (p->ahead[i].write && rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK &&
+		    rs != PGRES_PIPELINE_ABORTED) {
+			char buf[512];
+
+			mlog_err(NULL, "pg: statement %d sent ahead: %s", (int)p->ahead[i].st,
+			    oneline(PQresultErrorMessage(p->ahead[i].res), buf, sizeof(buf)));
+		}
+		if (!p->ahead[i].mine && (p->ahead[i].write || rs != PGRES_TUPLES_OK))
 			ahead_free(p, i);
+	}
+}
+
+/*
+ * Ends the pipeline with one more command of the caller's, in the same
+ * round trip: prepared statement st with values[0..n), or with sql a
+ * command without parameters.  Its result, whatever its status, for
+ * the caller to clear; NULL when it could not go (the pipeline is
+ * settled then, and the caller runs it as usual).
+ */
+static PGresult *
+settle_with(struct pg *p, enum mstmt st, const char *sql, const char *const *values, int n)
+{
+	struct pgahead	*a;
+	PGresult	*r = NULL;
+	char		 name[16];
+	int		 sent;
+
+	if (p->nahead == PG_AHEAD) {
+		settle(p);
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "s%d", (int)st);
+	sent = sql != NULL ? PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0) :
+	    PQsendQueryPrepared(p->conn, name, n, values, NULL, NULL, 0);
+	if (sent != 1) {
+		settle(p);
+		return NULL;
+	}
+	a = &p->ahead[p->nahead++];
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	a->mine = 1;
+	settle(p);
+	for (int i = 0; i < p->nahead; i++)
+		if (p->ahead[i].mine) {
+			r = p->ahead[i].res;
+			p->ahead[i].res = NULL;
+			ahead_free(p, i);
+			break;
+		}
+	/* Lost before its answer came: a result that says so. */
+	return r != NULL ? r : PQmakeEmptyPGresult(p->conn, PGRES_FATAL_ERROR);
 }
 
 static void
@@ -287,7 +342,7 @@ ahead_take(struct pg *p, enum mstmt st, const char *const *values, int n)
 		struct pgahead	*a = &p->ahead[i];
 		int		 k;
 
-		if (a->st != st || a->n != n)
+		if (a->write || a->mine || a->st != st || a->n != n)
 			continue;
 		for (k = 0; k < n; k++)
 			if ((a->values[k] == NULL) != (values[k] == NULL) ||
@@ -315,6 +370,16 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	ExecStatusType	 rs;
 	int		 rc = -1;
 
+	/* A COMMIT after writes sent ahead goes in their round trip. */
+	if (p->piping && p->intx && strcmp(sql, "COMMIT") == 0 &&
+	    (res = settle_with(p, MSTMT__MAX, sql, NULL, 0)) != NULL) {
+		rs = PQresultStatus(res);
+		if (rs != PGRES_COMMAND_OK) {
+			seterr(db, res, "exec", -1);
+			goto out;
+		}
+		goto committed;
+	}
 	/* Nothing read outside a transaction is taken inside one. */
 	pg_prefetch_drop(db);
 	if (PQstatus(p->conn) != CONNECTION_OK && p->intx &&
@@ -371,6 +436,7 @@ pg_exec_sql(struct mdb *db, const char *sql)
 		p->begin = 0;
 		goto out;
 	}
+committed:
 	/*
 	 * COMMIT of a transaction in which a statement failed succeeds with
 	 * the tag ROLLBACK.  Nothing was written: tell mdb_commit so.
@@ -501,28 +567,27 @@ pipelined(PGconn *conn, const char *const *pre, int npre, const char *name, int 
 }
 
 /*
- * Sends st with params[0..n) ahead (mdb_prefetch), in a pipeline open
- * until the next command: only a statement prepared already, in the
- * plan mode the connection is in, outside a transaction, so that it
- * travels alone.  The server runs it as it arrives (a flush request);
- * settle reads its answer.  Anything else, and any failure to send,
- * leaves it to its reader.
+ * Sends st with params[0..n) ahead, in a pipeline open until the next
+ * command (see settle): only a statement prepared already, in the plan
+ * mode the connection is in, with no BEGIN due, so that it travels
+ * alone.  The server runs it as it arrives (a flush request).  0, or
+ * -1 when it did not go (its caller then runs it, or leaves it to its
+ * reader).
  */
-static void
-pg_prefetch(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
+static int
+ahead_send(struct pg *p, enum mstmt st, const struct mparam *params, int n, int write)
 {
-	struct pg	*p = db->impl;
 	struct pgahead	*a;
 	char		 name[16], num[24];
 	int		 k;
 
-	if (p->nahead == PG_AHEAD || p->intx || p->begin || n > PG_MAXPARAMS ||
-	    !p->prepared[st] || p->generic != mstmt_generic(st) ||
-	    PQstatus(p->conn) != CONNECTION_OK)
-		return;
+	if (p->nahead == PG_AHEAD || p->begin || n > PG_MAXPARAMS || !p->prepared[st] ||
+	    p->generic != mstmt_generic(st) || PQstatus(p->conn) != CONNECTION_OK)
+		return -1;
 	a = &p->ahead[p->nahead];
 	memset(a, 0, sizeof(*a));
 	a->st = st;
+	a->write = write;
 	for (k = 0; k < n; k++) {
 		const char *v = params[k].s;
 
@@ -534,22 +599,49 @@ pg_prefetch(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
 			break;
 		a->n = k + 1;
 	}
+	p->nahead++;
 	if (k < n || (!p->piping && PQenterPipelineMode(p->conn) != 1)) {
-		p->nahead++;
 		ahead_free(p, p->nahead - 1);
-		return;
+		return -1;
 	}
 	p->piping = 1;
 	snprintf(name, sizeof(name), "s%d", (int)st);
-	p->nahead++;
 	if (PQsendQueryPrepared(p->conn, name, n, (const char *const *)a->values, NULL, NULL,
 	    0) != 1) {
 		/* What went before still has its answers coming. */
 		ahead_free(p, p->nahead - 1);
-		return;
+		return -1;
 	}
 	(void)PQsendFlushRequest(p->conn);
 	(void)PQflush(p->conn);
+	return 0;
+}
+
+/* mdb_prefetch: a read outside a transaction, its answer kept for its reader. */
+static void
+pg_prefetch(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
+{
+	struct pg *p = db->impl;
+
+	if (!p->intx)
+		(void)ahead_send(p, st, params, n, 0);
+}
+
+/*
+ * mdb_exec_ahead: a write inside a transaction the server has open
+ * (its BEGIN sent), mixed with no read sent ahead.
+ */
+static int
+pg_exec_ahead(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
+{
+	struct pg *p = db->impl;
+
+	if (!p->intx)
+		return -1;
+	for (int i = 0; i < p->nahead; i++)
+		if (!p->ahead[i].write)
+			return -1;
+	return ahead_send(p, st, params, n, 1);
 }
 
 /*
@@ -587,6 +679,22 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			snprintf(ints[i], sizeof(ints[i]), "%lld", (long long)params[i].i);
 			values[i] = ints[i];
 		}
+	}
+	if (p->piping && p->intx && !p->begin && p->prepared[st] &&
+	    p->generic == mstmt_generic(st) &&
+	    (res = settle_with(p, st, NULL, values, n)) != NULL) {
+		/* After writes sent ahead, in their round trip. */
+		rs = PQresultStatus(res);
+		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+			goto answered;
+		if (rs == PGRES_PIPELINE_ABORTED) {
+			mlog_err(NULL, "pg: statement %d: not run, a write sent ahead failed",
+			    (int)st);
+			db->err = MDB_ERR_OTHER;
+		} else
+			seterr(db, res, "statement", (int)st);
+		p->generic = -1;
+		goto out;
 	}
 	if (p->piping || p->nahead > 0) {
 		settle(p);
@@ -711,4 +819,5 @@ pg_done(struct mcur *c)
 const struct mbackend mbackend_pg = {
 	pg_open, pg_close, pg_exec_sql, pg_run, pg_next, pg_text, pg_null,
 	pg_changes, pg_done, NULL, NULL, "BEGIN", pg_prefetch, pg_prefetch_drop,
+	pg_exec_ahead,
 };

@@ -270,10 +270,18 @@ mstore_push_actions_add(struct mdb *db, const char *room_id, const char *event_i
 
 	if ((js = json_dumps(rows, JSON_COMPACT)) == NULL)
 		return -1;
-	n = mdb_exec(db, MSTMT_PUSH_ACTIONS_ADD, "ssisis", room_id, event_id, stream,
+	n = mdb_exec_ahead(db, MSTMT_PUSH_ACTIONS_ADD, "ssisis", room_id, event_id, stream,
 	    thread_id, ts, js);
 	free(js);
 	return n < 0 ? -1 : 0;
+}
+
+int
+mstore_push_read_upto(struct mdb *db, const char *user_id, const char *room_id,
+    int64_t stream)
+{
+	return mdb_exec_ahead(db, MSTMT_PUSH_READ, "ssis", user_id, room_id, stream,
+	    (const char *)NULL);
 }
 
 int64_t

@@ -104,6 +104,13 @@ int	mstore_push_actions_add(struct mdb *, const char *room_id, const char *event
  */
 int64_t	mstore_push_read(struct mdb *, const char *user_id, const char *room_id,
 	    int64_t stream, const char *thread_id);
+/*
+ * The same, from the write of an event in its transaction, of no thread
+ * in particular and without the count, which nothing waits for (it may
+ * go ahead: mdb_exec_ahead).  0 or -1.
+ */
+int	mstore_push_read_upto(struct mdb *, const char *user_id, const char *room_id,
+	    int64_t stream);
 
 /* Unread notifications of one room and thread ("main", or a root). */
 struct mpushcount {

@@ -62,7 +62,8 @@ mstore_search_put(struct mdb *db, int64_t stream, const char *type, const json_t
 	}
 	if (text == NULL || *text == '\0')
 		return 0;
-	n = mdb_exec(db, MSTMT_SEARCH_PUT, "is", stream, text);
+	/* In the event's transaction, nothing waits on it. */
+	n = mdb_exec_ahead(db, MSTMT_SEARCH_PUT, "is", stream, text);
 	free(both);
 	return n < 0 ? -1 : 0;
 }

@@ -284,5 +284,5 @@ sq_rest(struct mdb *db)
 
 const struct mbackend mbackend_sqlite = {
 	sq_open, sq_close, sq_exec_sql, sq_run, sq_next, sq_text, sq_null,
-	sq_changes, sq_done, sq_rest, sq_int, "BEGIN IMMEDIATE", NULL, NULL,
+	sq_changes, sq_done, sq_rest, sq_int, "BEGIN IMMEDIATE", NULL, NULL, NULL,
 };

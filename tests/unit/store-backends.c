@@ -231,6 +231,43 @@ out:
 	return rc;
 }
 
+/*
+ * Writes sent ahead in a transaction (mdb_exec_ahead) are seen by what
+ * follows them and committed with it; one that fails fails what comes
+ * next (at once on SQLite), and nothing of the transaction stays.
+ * nonce must exist already.
+ */
+static int
+ahead_case(struct mdb *db, const char *u1, const char *u2, const char *u3,
+    const char *nonce)
+{
+	int rc = -1;
+
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_exists(db, u1) == 0);
+	CHECK(mdb_exec_ahead(db, MSTMT_USER_ADD, "sssiisi", u1, NOSTR, NOSTR, (int64_t)0,
+	    (int64_t)0, NOSTR, CREATED_TS) == 0);
+	CHECK(user_exists(db, u1) == 1);
+	CHECK(mdb_exec_ahead(db, MSTMT_USER_ADD, "sssiisi", u2, NOSTR, NOSTR, (int64_t)0,
+	    (int64_t)0, NOSTR, CREATED_TS) == 0);
+	CHECK(mdb_commit(db) == 0);
+	CHECK(user_exists(db, u2) == 1);
+
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_exists(db, u3) == 0);
+	CHECK(mdb_exec_ahead(db, MSTMT_USER_ADD, "sssiisi", u3, NOSTR, NOSTR, (int64_t)0,
+	    (int64_t)0, NOSTR, CREATED_TS) == 0);
+	if (mdb_exec_ahead(db, MSTMT_NONCE_ADD, "si", nonce, CREATED_TS) == 0)
+		CHECK(user_exists(db, u3) == -1);
+	mdb_rollback(db);
+	CHECK(user_exists(db, u3) == 0);
+	rc = 0;
+out:
+	if (mdb_in_txn(db))
+		mdb_rollback(db);
+	return rc;
+}
+
 /* The second writer: stores its event in a transaction of its own. */
 struct writer {
 	const struct mconfig	*conf;
@@ -348,7 +385,7 @@ run(enum mdb_backend kind, const char *database)
 	struct mcur	*c = NULL;
 	char		 alice[64], bob[64], carol[64], dave[64], erin[64];
 	char		 rt1[64], rt2[64], nonce[64], frank[64], room[64];
-	char		 gina[64], hank[64], ivan[64];
+	char		 gina[64], hank[64], ivan[64], jack[64], kate[64], liam[64];
 	int64_t		 id;
 	int		 rc = -1;
 
@@ -366,6 +403,9 @@ run(enum mdb_backend kind, const char *database)
 	name(gina, sizeof(gina), "gina");
 	name(hank, sizeof(hank), "hank");
 	name(ivan, sizeof(ivan), "ivan");
+	name(jack, sizeof(jack), "jack");
+	name(kate, sizeof(kate), "kate");
+	name(liam, sizeof(liam), "liam");
 
 	memset(&conf, 0, sizeof(conf));
 	conf.db_backend = kind;
@@ -492,6 +532,7 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(user_exists(db, erin) == 1);
 
 	CHECK(vis_case(db, room, frank) == 0);
+	CHECK(ahead_case(db, jack, kate, liam, nonce) == 0);
 	CHECK(prefetch_case(db, gina, hank, ivan) == 0);
 
 	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
