@@ -251,17 +251,20 @@ settle(struct pg *p)
 				PQclear(r);
 				break;
 			}
-			if (i < p->nahead && p->ahead[i].res == NULL)
+			/* Answers read before, kept for their readers, have theirs. */
+			while (i < p->nahead && p->ahead[i].res != NULL)
+				i++;
+			if (i < p->nahead)
 				p->ahead[i++].res = r;
 			else
 				PQclear(r);
 		}
 	}
-	if (PQexitPipelineMode(p->conn) != 1) {
+	/* Left unread (a failure on the way): read away until it ends. */
+	for (int tries = 0; PQexitPipelineMode(p->conn) != 1 && tries < 2 * PG_AHEAD + 2;
+	    tries++)
 		while ((r = PQgetResult(p->conn)) != NULL)
 			PQclear(r);
-		(void)PQexitPipelineMode(p->conn);
-	}
 	for (i = p->nahead - 1; i >= 0; i--) {
 		ExecStatusType rs = PQresultStatus(p->ahead[i].res);
 

@@ -225,6 +225,13 @@ prefetch_case(struct mdb *db, const char *u1, const char *u2, const char *u3)
 	mdb_prefetch(db, MSTMT_USER_GET, "s", u3);
 	CHECK(user_exists(db, u1) == 1);
 	CHECK(user_exists(db, u3) == 0);
+	/* Sent ahead while answers read before wait: each its own. */
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u3);
+	CHECK(user_exists(db, u1) == 1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
+	CHECK(user_exists(db, u2) == 1);
+	CHECK(user_exists(db, u3) == 0);
 	rc = 0;
 out:
 	mdb_prefetch_drop(db);
