@@ -76,6 +76,7 @@ mdb_close(struct mdb *db)
 	if (db == NULL)
 		return;
 	db->be->close(db);
+	mstore_memo_forget(db);
 	free(db);
 }
 
@@ -144,9 +145,30 @@ timed_exec(struct mdb *db, const char *sql)
 	return rc;
 }
 
+void
+mstore_memo_forget(struct mdb *db)
+{
+	free(db->memo_room);
+	db->memo_room = NULL;
+}
+
+int
+mstore_memo_seqs(const struct mdb *db, const char *room_id, int64_t *state_seq,
+    int64_t *rules_seq)
+{
+	/* A version this transaction moved (seq_moved) is not the one kept. */
+	if (!db->intx || db->seq_moved || db->memo_room == NULL ||
+	    strcmp(db->memo_room, room_id) != 0)
+		return 0;
+	*state_seq = db->memo_state_seq;
+	*rules_seq = db->memo_rules_seq;
+	return 1;
+}
+
 int
 mdb_begin(struct mdb *db)
 {
+	mstore_memo_forget(db);
 	if (timed_exec(db, db->be->begin_sql) == -1)
 		return -1;
 	db->intx = 1;
@@ -210,6 +232,7 @@ int
 mdb_commit(struct mdb *db)
 {
 	db->intx = 0;
+	mstore_memo_forget(db);
 	if (timed_exec(db, "COMMIT") == -1) {
 		db->be->exec_sql(db, "ROLLBACK");
 		topics_reset(db);
@@ -231,6 +254,7 @@ mdb_rollback(struct mdb *db)
 	if (db->intx)
 		db->be->exec_sql(db, "ROLLBACK");
 	db->intx = 0;
+	mstore_memo_forget(db);
 	topics_reset(db);
 }
 

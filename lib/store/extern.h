@@ -66,7 +66,21 @@ struct mdb {
 	uint64_t		 topics[MDB_TOPICS];
 	size_t			 ntopics;
 	int			 topics_all;
+	/*
+	 * What this transaction read of a room's versions as it locked it
+	 * (mstore_room_get_locked): its state_seq and push_rules_seq, kept
+	 * until the transaction writes the room's current state or ends
+	 * (mstore_memo_forget); memo_room NULL: nothing kept.
+	 */
+	char			*memo_room;
+	int64_t			 memo_state_seq, memo_rules_seq;
 };
+
+/* Forgets db's memo of a room's versions. */
+void		 mstore_memo_forget(struct mdb *);
+/* The versions kept for room_id in this transaction: 1 with them, or 0. */
+int		 mstore_memo_seqs(const struct mdb *, const char *room_id, int64_t *state_seq,
+		    int64_t *rules_seq);
 
 struct mcur {
 	struct mdb	*db;

@@ -1,4 +1,6 @@
 /* The outbound federation queue: events per destination, and backoff. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +13,81 @@ mstore_fedq_add(struct mdb *db, const char *destination, const char *event_id, i
 	return mdb_exec(db, MSTMT_FEDQ_ADD, "ssi", destination, event_id, now) < 0 ? -1 : 0;
 }
 
+/*
+ * The servers of a room, kept by the process under the versions push
+ * evaluation keeps its members under (lib/push/event.c): the room's
+ * rooms.state_seq, which every change of its current state moves, and
+ * push_rules_seq, which a purge of any room moves (a room joined again
+ * counts its state_seq from 0 again).  A local send, which read both
+ * as it locked the room (mstore_memo_seqs), asks the database only when
+ * one moved.  Direct-mapped by room ID.
+ */
+#define FEDQ_ROOMS	64
+
+struct fedqroom {
+	char	*room_id;	/* NULL: empty */
+	char	*server_name;
+	int64_t	 state_seq, rules_seq;
+	json_t	*servers;	/* not changed once here: copied out */
+};
+
+static struct fedqroom	fedq_rooms[FEDQ_ROOMS];
+static pthread_mutex_t	fedq_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static struct fedqroom *
+fedq_slot(const char *room_id)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = room_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &fedq_rooms[h % FEDQ_ROOMS];
+}
+
+static json_t	*room_servers(struct mdb *, const char *, const char *);
+
 json_t *
 mstore_fedq_room_servers(struct mdb *db, const char *room_id, const char *server_name)
+{
+	struct fedqroom	*sl = fedq_slot(room_id), n, old;
+	int64_t		 state_seq, rules_seq;
+	json_t		*out = NULL;
+
+	if (!mstore_memo_seqs(db, room_id, &state_seq, &rules_seq))
+		return room_servers(db, room_id, server_name);
+	pthread_mutex_lock(&fedq_mtx);
+	if (sl->room_id != NULL && sl->state_seq == state_seq && sl->rules_seq == rules_seq &&
+	    strcmp(sl->room_id, room_id) == 0 && strcmp(sl->server_name, server_name) == 0)
+		out = json_deep_copy(sl->servers);
+	pthread_mutex_unlock(&fedq_mtx);
+	if (out != NULL)
+		return out;
+	if ((out = room_servers(db, room_id, server_name)) == NULL)
+		return NULL;
+	n.room_id = strdup(room_id);
+	n.server_name = strdup(server_name);
+	n.state_seq = state_seq;
+	n.rules_seq = rules_seq;
+	n.servers = json_deep_copy(out);
+	if (n.room_id == NULL || n.server_name == NULL || n.servers == NULL) {
+		free(n.room_id);
+		free(n.server_name);
+		json_decref(n.servers);
+		return out;
+	}
+	pthread_mutex_lock(&fedq_mtx);
+	old = *sl;
+	*sl = n;
+	pthread_mutex_unlock(&fedq_mtx);
+	free(old.room_id);
+	free(old.server_name);
+	json_decref(old.servers);
+	return out;
+}
+
+/* mstore_fedq_room_servers from the database. */
+static json_t *
+room_servers(struct mdb *db, const char *room_id, const char *server_name)
 {
 	struct mcur	*c;
 	json_t		*out, *seen;

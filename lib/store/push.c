@@ -392,6 +392,9 @@ mstore_push_seqs(struct mdb *db, const char *room_id, int64_t *state_seq, int64_
 	struct mcur	*c;
 	int		 rc;
 
+	/* As this transaction read them when it locked the room. */
+	if (mstore_memo_seqs(db, room_id, state_seq, rules_seq))
+		return 1;
 	if ((c = mdb_query(db, MSTMT_PUSH_SEQS, "s", room_id)) == NULL)
 		return -1;
 	if ((rc = mcur_next(c)) == 1) {

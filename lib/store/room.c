@@ -86,13 +86,18 @@ mstore_room_get_locked(struct mdb *db, const char *room_id, struct mroom *r)
 	struct mcur	*c;
 	int		 rc;
 
-	/* SQLite: the write lock is the database's (mstore_room_lock). */
-	if (db->kind != MDB_POSTGRES)
-		return mstore_room_get(db, room_id, r);
 	memset(r, 0, sizeof(*r));
-	if ((c = mdb_query(db, MSTMT_ROOM_GET_LOCK, "s", room_id)) == NULL)
+	mstore_memo_forget(db);
+	/* SQLite: the write lock is the database's (mstore_room_lock). */
+	if ((c = mdb_query(db, db->kind == MDB_POSTGRES ? MSTMT_ROOM_GET_LOCK :
+	    MSTMT_ROOM_GET_SEQS, "s", room_id)) == NULL)
 		return -1;
-	rc = room_row(c, r);
+	/* The room's versions, for this transaction's later readers of them. */
+	if ((rc = room_row(c, r)) == 1 && db->intx && !mcur_null(c, 6) &&
+	    (db->memo_room = strdup(room_id)) != NULL) {
+		db->memo_state_seq = mcur_int(c, 5);
+		db->memo_rules_seq = mcur_int(c, 6);
+	}
 	mcur_free(c);
 	return rc;
 }
@@ -421,6 +426,7 @@ mstore_event_redact(struct mdb *db, const char *event_id, const json_t *redacted
 	rc = mstore_changed(mdb_exec(db, MSTMT_EVENT_REDACT, "sss", event_id, js, redacted_by));
 	free(js);
 	/* A redacted member event loses its display name: what push rules read. */
+	mstore_memo_forget(db);
 	if (rc == 1 && mdb_exec(db, MSTMT_ROOM_STATE_BUMP_EVENT, "s", event_id) == -1)
 		rc = -1;
 	db->seq_moved = 1;

@@ -45,7 +45,12 @@
 	X(MSTMT_ROOM_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1") \
 	/* Both in one statement: the row a writer locks is the row it reads. */ \
 	X(MSTMT_ROOM_GET_LOCK, "UPDATE rooms SET lock_seq = lock_seq + 1 WHERE room_id = $1" \
-	    " RETURNING room_id, room_version, creator, is_public, created_ts") \
+	    " RETURNING room_id, room_version, creator, is_public, created_ts, state_seq," \
+	    " (SELECT p.seq FROM push_rules_seq p WHERE p.id = 1)") \
+	/* The same columns for SQLite, whose BEGIN IMMEDIATE holds the lock already. */ \
+	X(MSTMT_ROOM_GET_SEQS, "SELECT room_id, room_version, creator, is_public, created_ts," \
+	    " state_seq, (SELECT p.seq FROM push_rules_seq p WHERE p.id = 1)" \
+	    " FROM rooms WHERE room_id = $1") \
 	/* The version of a room's current state (migration 35). */ \
 	X(MSTMT_ROOM_STATE_BUMP, "UPDATE rooms SET state_seq = state_seq + 1 WHERE room_id = $1") \
 	X(MSTMT_ROOM_STATE_BUMP_EVENT, "UPDATE rooms SET state_seq = state_seq + 1" \
