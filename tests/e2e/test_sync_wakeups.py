@@ -122,7 +122,7 @@ def statements(stack, handler):
     raise AssertionError("no myelin_db_statements_total from " + handler)
 
 
-def test_a_send_and_the_sync_it_wakes_read_each_thing_once(stack, uniq):
+def test_a_send_and_the_sync_it_wakes_read_each_thing_once(uniq):
     """What stands between a send and the wake-up of its room's members is
     mostly statements, each a round trip on PostgreSQL.  A message's send
     takes the sender's account flags from the request's authentication,
@@ -130,11 +130,22 @@ def test_a_send_and_the_sync_it_wakes_read_each_thing_once(stack, uniq):
     outbound queue keep what they read of the room under them), the
     extremities with the state after them, and the auth events in one
     statement, and looks up no backward extremity (an event made here
-    names stored events only); a sync from the same token again answers the visibility of the room's
-    state group from what the process kept.  Counted by the handlers
+    names stored events only); a sync from the same token again answers
+    the visibility of the room's state group from what the process kept.  Counted by the handlers
     themselves (myelin_db_statements_total), BEGIN and COMMIT among them:
     before, this send ran 26 (SQLite) or 27 (PostgreSQL), the repeated
-    sync 11; now 16 and 10 on either."""
+    sync 11; now 16 and 10 on either.  A stack of its own: on a shared one,
+    long-polls other tests left waiting run statements of their own when
+    woken, and count with these."""
+    stack = start_stack(pg=own_pg_database("count"))
+    try:
+        count_statements(stack, uniq)
+    finally:
+        stop_stack(stack)
+
+
+def count_statements(stack, uniq):
+    """The body of the test above, on its own stack."""
     alice = User.register(stack, uniq("stal"))
     bob = User.register(stack, uniq("stbo"))
     room = alice.create_room(preset="public_chat")
