@@ -25,6 +25,22 @@ mstore_ratelimit_take(struct mdb *db, const char *name, const char *bucket,
 	*retry_ms = 0;
 	if (interval_us < 1)
 		interval_us = 1;
+	/*
+	 * A bucket with room takes the action in one statement; the loop
+	 * below finds out why one did not (new, or full: retry_ms).  In
+	 * double: burst times a long interval may pass int64.
+	 */
+	if (update) {
+		double	 ahead = (double)burst * (double)interval_us;
+		int64_t	 limit = ahead >= 4e18 ? INT64_C(4000000000000000000) :
+			    ahead < 0 ? 0 : (int64_t)ahead;
+
+		if ((n = mdb_exec(db, MSTMT_RL_TAKE, "ssiii", name, bucket, now, interval_us,
+		    limit)) < 0)
+			return -1;
+		if (n > 0)
+			return 1;
+	}
 	for (i = 0; i < RL_TRIES; i++) {
 		if ((found = mcur_first_int(mdb_query(db, MSTMT_RL_GET, "ss", name, bucket),
 		    &tat)) == -1)

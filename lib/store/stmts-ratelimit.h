@@ -12,6 +12,15 @@
 	    " ON CONFLICT (name, bucket) DO NOTHING") \
 	X(MSTMT_RL_SWAP, "UPDATE ratelimit_buckets SET tat_us = $4" \
 	    " WHERE name = $1 AND bucket = $2 AND tat_us = $3") \
+	/* \
+	 * The common case in one statement: $3 now, $4 the interval, $5 \
+	 * the most the bucket may run ahead of now; no row: the bucket is \
+	 * new, or full, and the caller reads it. \
+	 */ \
+	X(MSTMT_RL_TAKE, "UPDATE ratelimit_buckets SET tat_us =" \
+	    " (CASE WHEN tat_us > $3 THEN tat_us ELSE $3 END) + $4" \
+	    " WHERE name = $1 AND bucket = $2" \
+	    " AND (CASE WHEN tat_us > $3 THEN tat_us ELSE $3 END) + $4 - $3 <= $5") \
 	X(MSTMT_RL_DEL_OLD, "DELETE FROM ratelimit_buckets WHERE tat_us < $1") \
 	X(MSTMT_RL_OVERRIDE_GET, "SELECT messages_per_second, burst_count" \
 	    " FROM ratelimit_override WHERE user_id = $1") \
