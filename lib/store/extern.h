@@ -96,6 +96,8 @@ struct mcur {
  * JSON object or memory ran out.
  */
 json_t		*mstore_pdu_shared(const char *event_id, const char *text);
+/* FNV-1a of s: the slot of a key in the store's direct-mapped caches. */
+uint32_t	 mstore_str_hash(const char *s);
 
 extern const struct mbackend mbackend_sqlite;
 extern const struct mbackend mbackend_pg;

@@ -34,22 +34,12 @@ struct fedqroom {
 static struct fedqroom	fedq_rooms[FEDQ_ROOMS];
 static pthread_mutex_t	fedq_mtx = PTHREAD_MUTEX_INITIALIZER;
 
-static struct fedqroom *
-fedq_slot(const char *room_id)
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = room_id; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &fedq_rooms[h % FEDQ_ROOMS];
-}
-
 static json_t	*room_servers(struct mdb *, const char *, const char *);
 
 json_t *
 mstore_fedq_room_servers(struct mdb *db, const char *room_id, const char *server_name)
 {
-	struct fedqroom	*sl = fedq_slot(room_id), n, old;
+	struct fedqroom	*sl = &fedq_rooms[mstore_str_hash(room_id) % FEDQ_ROOMS], n, old;
 	int64_t		 state_seq, rules_seq;
 	json_t		*out = NULL;
 

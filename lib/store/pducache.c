@@ -29,20 +29,20 @@ struct pduslot {
 static struct pduslot	slots[PDU_SLOTS];
 static pthread_mutex_t	slots_mtx = PTHREAD_MUTEX_INITIALIZER;
 
-static size_t
-slot_of(const char *s)
+uint32_t
+mstore_str_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % PDU_SLOTS;
+	return h;
 }
 
 json_t *
 mstore_pdu_shared(const char *event_id, const char *text)
 {
-	struct pduslot	*sl = &slots[slot_of(event_id)];
+	struct pduslot	*sl = &slots[mstore_str_hash(event_id) % PDU_SLOTS];
 	size_t		 n = strlen(text);
 	json_t		*pdu = NULL, *oldpdu = NULL;
 	char		*id = NULL, *t = NULL, *oldid = NULL, *oldt = NULL;

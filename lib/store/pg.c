@@ -39,6 +39,7 @@ struct pg {
 	int		 piping;
 };
 
+static void	ahead_clear(struct pg *);
 static void	ahead_free(struct pg *, int);
 
 /*
@@ -187,8 +188,7 @@ ready(struct mdb *db)
 	}
 	memset(p->prepared, 0, sizeof(p->prepared));
 	p->generic = -1;
-	while (p->nahead > 0)
-		ahead_free(p, p->nahead - 1);
+	ahead_clear(p);
 	mlog_warn(NULL, "pg: reconnected to database %s", PQdb(p->conn));
 	return session(db);
 }
@@ -209,6 +209,14 @@ retry_lost(struct pg *p, const char *sql, int prepare, int tries)
 		return 0;
 	mlog_warn(NULL, "pg: connection lost; reconnecting to run the command again");
 	return 1;
+}
+
+/* Forgets every entry sent ahead, and its answer. */
+static void
+ahead_clear(struct pg *p)
+{
+	while (p->nahead > 0)
+		ahead_free(p, p->nahead - 1);
 }
 
 /* Forgets ahead[i], its parameters and its answer. */
@@ -331,8 +339,7 @@ pg_prefetch_drop(struct mdb *db)
 	if (p == NULL)
 		return;
 	settle(p);
-	while (p->nahead > 0)
-		ahead_free(p, p->nahead - 1);
+	ahead_clear(p);
 }
 
 /* The answer sent ahead for st with values[0..n), taken from the entries; or NULL. */
