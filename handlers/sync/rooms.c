@@ -138,19 +138,20 @@ sgroup_state(struct mreq *req, const struct evfilter *f, int64_t group)
 /*
  * The groups an initial sync's state section of a room with timeline
  * rows[0..n) reads when the filter keeps every row (see room_state): the
- * state after the newest (unless the room's current state stands for it,
- * cur), and before the oldest of the newest limit.  Appended to groups,
+ * state after the newest (unless the room's current state stands for it
+ * or the window runs straight, known), and before the oldest of the
+ * newest limit.  Appended to groups,
  * once each (seen).  0 or -1.
  */
 static int
-sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, int cur, json_t *groups,
+sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, int known, json_t *groups,
     json_t *seen)
 {
 	int64_t g[2];
 
 	if (n == 0)
 		return 0;
-	g[0] = cur ? 0 : rows[n - 1].state_after;
+	g[0] = known ? 0 : rows[n - 1].state_after;
 	g[1] = rows[n > (size_t)limit ? n - (size_t)limit : 0].state_before;
 	for (int i = 0; i < 2; i++) {
 		char k[MJSON_INT_MAX];
@@ -163,6 +164,21 @@ sgroups_guess(const struct mevrow *rows, size_t n, int64_t limit, int cur, json_
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Whether the newest limit of a room's rows[0..n) (oldest first) run
+ * straight, each one's state before the state after the one before (see
+ * window_straight): the guess read_ahead makes of the window before the
+ * filters say what it keeps.  1 or 0.
+ */
+static int
+batch_straight(const struct mevrow *rows, size_t n, int64_t limit)
+{
+	for (size_t i = n > (size_t)limit ? n - (size_t)limit : 0; i + 1 < n; i++)
+		if (rows[i + 1].state_before <= 0 || rows[i + 1].state_before != rows[i].state_after)
+			return 0;
+	return 1;
 }
 
 int
@@ -526,6 +542,32 @@ state_add(struct mreq *req, const struct evfilter *f, const char *room_id, json_
 	return 0;
 }
 
+/*
+ * Whether the state after the newest event of tl is the state before
+ * the oldest kept (oldest; scansz: none) with the state events between
+ * in, so that a key none of them sets has the same event at both ends.
+ * Spec: the state after a state event is the state before it with the
+ * event in; so it holds when each event's state before is the state
+ * after the one before it (no fork joins in the window, whose state
+ * resolution can pick any side's), and no state event newer than the
+ * oldest kept was left out of the timeline (its key is in neither
+ * the timeline nor the start).  1 or 0.
+ */
+static int
+window_straight(const struct roomtl *tl, size_t oldest)
+{
+	if (oldest >= tl->scansz)
+		return 1;
+	for (size_t i = 0; i < oldest; i++) {
+		const struct mevrow *r = tl->scan[i].row, *older = tl->scan[i + 1].row;
+
+		if ((!tl->scan[i].keep && r->state_key != NULL) || r->state_before <= 0 ||
+		    r->state_before != older->state_after)
+			return 0;
+	}
+	return 1;
+}
+
 /* 1 when both state events (either may be NULL) are the same event. */
 static int
 same_event(const json_t *a, const json_t *b)
@@ -623,8 +665,15 @@ room_state(struct syncctx *ctx, const struct evfilter *f, const char *room_id,
 		goto out;
 	}
 	start = sgroup_state(req, f, gstart);
-	/* The newest event's state is the room's current state (see read_ahead). */
-	if ((end = tl->scansz > 0 ? json_object_get(f->cur, room_id) : NULL) != NULL)
+	/*
+	 * A client with nothing of the room needs the end's state only for
+	 * what the window did not set; when the window runs straight from
+	 * its start, that is the start's (see window_straight).  Else the
+	 * newest event's state, the room's current state (see read_ahead).
+	 */
+	if (full && window_straight(tl, oldest))
+		end = json_incref(start);
+	else if ((end = tl->scansz > 0 ? json_object_get(f->cur, room_id) : NULL) != NULL)
 		json_incref(end);
 	else
 		end = gend == gstart ? json_incref(start) : sgroup_state(req, f, gend);
@@ -912,10 +961,15 @@ read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size
 
 	if (groups == NULL || seen == NULL || rooms == NULL)
 		goto out;
-	/* Each room with its newest row (the batch is grouped by room, oldest first). */
+	/*
+	 * Each room with its newest row (the batch is grouped by room, oldest
+	 * first) whose end's state the state section will likely need: not
+	 * one whose newest limit run straight (see window_straight).
+	 */
 	for (size_t r = 1; r <= n; r++)
 		if (r == n || strcmp(rows[r].room_id, rows[start].room_id) != 0) {
-			if (json_array_append_new(rooms, json_pack("[sI]", rows[start].room_id,
+			if (!batch_straight(rows + start, r - start, limit) &&
+			    json_array_append_new(rooms, json_pack("[sI]", rows[start].room_id,
 			    (json_int_t)rows[r - 1].stream)) == -1)
 				goto out;
 			start = r;
@@ -931,8 +985,8 @@ read_ahead(struct mreq *req, struct evfilter *f, const struct mevrow *rows, size
 		if (r == n || strcmp(rows[r].room_id, rows[start].room_id) != 0) {
 			/* The batch holds limit + 1 a room: the oldest says there is more. */
 			if (sgroups_guess(rows + start, r - start, limit,
-			    json_object_get(f->cur, rows[start].room_id) != NULL, groups,
-			    seen) == -1)
+			    json_object_get(f->cur, rows[start].room_id) != NULL ||
+			    batch_straight(rows + start, r - start, limit), groups, seen) == -1)
 				goto out;
 			start = r;
 		}
@@ -1013,9 +1067,10 @@ collect(struct syncctx *ctx)
 	const struct syncstate	*st = ctx->st;
 	struct evfilter		 f;
 	struct msyncmember	*mem = NULL;
+	struct mvisstand	*stand = NULL;
 	struct mevrow		*rows = NULL;
 	unsigned char		*keep = NULL;
-	size_t			 memsz = 0, rowsz = 0;
+	size_t			 memsz = 0, rowsz = 0, nstand = 0;
 	json_t			*rooms = json_object_get(ctx->resp, "rooms");
 	json_t			*members = NULL, *index = json_object(), *lazysent = json_array();
 	json_t			*ignore = NULL;
@@ -1036,7 +1091,20 @@ collect(struct syncctx *ctx)
 	    (members = st->initial ? mstore_sync_members(req->db, req->auth.user_id) :
 	    json_object()) == NULL ||
 	    (keep = calloc(rowsz > 0 ? rowsz : 1, 1)) == NULL ||
-	    mroom_vis_filter(req->db, req->auth.user_id, rows, rowsz, keep) == -1) {
+	    (stand = calloc(memsz > 0 ? memsz : 1, sizeof(*stand))) == NULL) {
+		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
+		goto out;
+	}
+	/*
+	 * Every membership read with its groups is the user's standing in
+	 * its room: the visibility check asks for the others only.
+	 */
+	if (st->initial || st->full_state)
+		for (size_t i = 0; i < memsz; i++)
+			stand[nstand++] = (struct mvisstand){ mem[i].room_id, mem[i].membership,
+			    mem[i].stream, mem[i].state_before, mem[i].state_after, 0 };
+	if (mroom_vis_filter_known(req->db, req->auth.user_id, rows, rowsz, keep, stand,
+	    nstand) == -1) {
 		mfcgi_fail(req, MERR_INTERNAL, "%s: store failed", __func__);
 		goto out;
 	}
@@ -1178,6 +1246,7 @@ out:
 	json_decref(lazysent);
 	json_decref(members);
 	msyncmember_list_free(mem, memsz);
+	free(stand);
 	mevrow_list_free(rows, rowsz);
 	free(keep);
 	return rc;

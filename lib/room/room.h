@@ -288,6 +288,7 @@ char		*mroom_membership(struct mroom_ctx *, const char *room_id, const char *use
  * redacted_because.  New reference, or NULL.
  */
 struct mevrow;
+struct mvisstand;
 json_t		*mroom_client_event(const struct mevrow *, int64_t now_ms,
 		    const char *viewer_user, const char *viewer_device);
 /*
@@ -423,5 +424,14 @@ enum mroom_err	mroom_vis_reader(struct mdb *, const char *room_id, const char *u
  */
 int		mroom_vis_filter(struct mdb *, const char *user_id, const struct mevrow *rows,
 		    size_t n, unsigned char *keep);
+/*
+ * mroom_vis_filter with the user's standing in some rooms known already
+ * (known[0..nknown), as mstore_vis_standings gives them, borrowed): the
+ * query asks for the other rooms of rows only.  A room not in known
+ * whose standing is not stored either has none, as there.
+ */
+int		mroom_vis_filter_known(struct mdb *, const char *user_id,
+		    const struct mevrow *rows, size_t n, unsigned char *keep,
+		    const struct mvisstand *known, size_t nknown);
 
 #endif

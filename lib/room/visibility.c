@@ -355,24 +355,70 @@ makes_after(const struct mevrow *r)
 
 enum { GROUP_ASKED = 1, GROUP_MADE };
 
-/* A state group's ID as an object key. */
-#define GROUP_KEY_MAX	MJSON_INT_MAX
-static void
-group_key(char *key, int64_t group)
+/*
+ * State groups (IDs > 0) to small numbers: open addressing in a table
+ * at least twice the size of what it is made to hold (gmap_init), so a
+ * free slot is never far.  An initial /sync at 1,000 rooms asks it of
+ * 11,000 rows, where an object keyed by the ID's text cost a number
+ * formatted, hashed and compared each time.
+ */
+struct gmap {
+	int64_t		*key;		/* 0: a free slot */
+	int		*val;
+	size_t		 mask;
+};
+
+static int
+gmap_init(struct gmap *m, size_t most)
 {
-	mjson_fmt_int(key, group);
+	size_t cap = 16;
+
+	while (cap < 2 * most + 2)
+		cap *= 2;
+	m->key = calloc(cap, sizeof(*m->key));
+	m->val = calloc(cap, sizeof(*m->val));
+	m->mask = cap - 1;
+	return m->key == NULL || m->val == NULL ? -1 : 0;
 }
 
-/* Notes group in known as how (GROUP_*) unless it is there: 1 noted, 0 there, -1. */
-static int
-group_note(json_t *known, int64_t group, int how)
+static void
+gmap_fini(struct gmap *m)
 {
-	char	key[GROUP_KEY_MAX];
+	free(m->key);
+	free(m->val);
+}
 
-	group_key(key, group);
-	if (group <= 0 || json_object_get(known, key) != NULL)
+/* The slot holding group, or the free one where it would go. */
+static size_t
+gmap_slot(const struct gmap *m, int64_t group)
+{
+	size_t i = (size_t)(((uint64_t)group * 0x9e3779b97f4a7c15ULL) >> 32) & m->mask;
+
+	while (m->key[i] != 0 && m->key[i] != group)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/* What group maps to, or NULL. */
+static const int *
+gmap_get(const struct gmap *m, int64_t group)
+{
+	size_t i = gmap_slot(m, group);
+
+	return group > 0 && m->key[i] == group ? &m->val[i] : NULL;
+}
+
+/* Notes group (> 0) in m as v unless it is there: 1 noted, 0 there (or not a group). */
+static int
+gmap_put(struct gmap *m, int64_t group, int v)
+{
+	size_t i = gmap_slot(m, group);
+
+	if (group <= 0 || m->key[i] == group)
 		return 0;
-	return json_object_set_new(known, key, json_integer(how)) == -1 ? -1 : 1;
+	m->key[i] = group;
+	m->val[i] = v;
+	return 1;
 }
 
 /*
@@ -380,17 +426,15 @@ group_note(json_t *known, int64_t group, int how)
  * derived so far (d, indexed by at), else none (NULL).
  */
 static const struct mvisgroup *
-facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, const json_t *at,
-    int64_t group)
+facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d,
+    const struct gmap *at, int64_t group)
 {
 	const struct mvisgroup	*f = group_find(g, ng, group);
-	const json_t		*i;
-	char			 key[GROUP_KEY_MAX];
+	const int		*i;
 
 	if (f != NULL)
 		return f;
-	group_key(key, group);
-	return (i = json_object_get(at, key)) != NULL ? &d[json_integer_value(i)] : NULL;
+	return (i = gmap_get(at, group)) != NULL ? &d[*i] : NULL;
 }
 
 /*
@@ -401,10 +445,10 @@ facts_find(const struct mvisgroup *g, size_t ng, const struct mvisgroup *d, cons
  */
 static int
 facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
-    const json_t *known, struct mvisgroup **g, size_t *ng)
+    const struct gmap *known, struct mvisgroup **g, size_t *ng)
 {
 	struct mvisgroup	*d, *v;
-	json_t			*at;
+	struct gmap		 at;
 	size_t			 nd = 0;
 	int			 rc = -1;
 
@@ -412,18 +456,18 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 		return 0;
 	if ((d = calloc(nmade, sizeof(*d))) == NULL)
 		return -1;
-	if ((at = json_object()) == NULL) {
+	if (gmap_init(&at, nmade) == -1) {
+		gmap_fini(&at);
 		free(d);
 		return -1;
 	}
 	for (size_t i = 0; i < nmade; i++) {
 		struct mevrow		*r = made[i].r;
-		const struct mvisgroup	*b = facts_find(*g, *ng, d, at, r->state_before);
+		const struct mvisgroup	*b = facts_find(*g, *ng, d, &at, r->state_before);
+		const int		*how = gmap_get(known, r->state_after);
 		char			*m = NULL, *vis = NULL;
-		char			 key[GROUP_KEY_MAX];
 
-		group_key(key, r->state_after);
-		if (json_integer_value(json_object_get(known, key)) != GROUP_MADE)
+		if (how == NULL || *how != GROUP_MADE)
 			continue;
 		/* The state before's facts, but for what the event itself sets. */
 		if ((state_is(r, "m.room.member", user_id) ? content_str(r, "membership", &m) :
@@ -442,8 +486,7 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 		d[nd].group = r->state_after;
 		d[nd].membership = m;
 		d[nd].visibility = vis;
-		if (json_object_set_new(at, key, json_integer((json_int_t)nd++)) == -1)
-			goto out;
+		(void)gmap_put(&at, r->state_after, (int)nd++);
 	}
 	if ((v = reallocarray(*g, *ng + nd + 1, sizeof(*v))) == NULL)
 		goto out;
@@ -452,11 +495,71 @@ facts_derive(const char *user_id, const struct rowref *made, size_t nmade,
 	*ng += nd;
 	qsort(v, *ng, sizeof(*v), group_cmp);
 	free(d);
-	json_decref(at);
+	gmap_fini(&at);
 	return 0;
 out:
 	mvisgroup_list_free(d, nd);
+	gmap_fini(&at);
+	return rc;
+}
+
+/*
+ * The user's standing in the rooms of rows[0..n) (rooms, a JSON array
+ * of them, each once): those of known[0..nknown) copied, the others
+ * read.  0 with *out, *nout (mvisstand_list_free), or -1.
+ */
+static int
+standings(struct mdb *db, const char *user_id, const json_t *rooms,
+    const struct mvisstand *known, size_t nknown, struct mvisstand **out, size_t *nout)
+{
+	json_t		*at = NULL, *ask = NULL, *v;
+	size_t		 i, n = 0;
+	int		 rc = -1;
+
+	*out = NULL;
+	*nout = 0;
+	if (nknown == 0)
+		return mstore_vis_standings(db, user_id, rooms, out, nout);
+	if ((at = json_object()) == NULL || (ask = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < nknown; i++)
+		if (json_object_set_new(at, known[i].room_id, json_integer((json_int_t)i)) == -1)
+			goto out;
+	json_array_foreach(rooms, i, v)
+		if (json_object_get(at, json_string_value(v)) == NULL &&
+		    json_array_append(ask, v) == -1)
+			goto out;
+	if (json_array_size(ask) > 0 && mstore_vis_standings(db, user_id, ask, out, &n) == -1)
+		goto out;
+	json_array_foreach(rooms, i, v) {
+		const json_t		*k = json_object_get(at, json_string_value(v));
+		const struct mvisstand	*s;
+		struct mvisstand	*nv, *d;
+
+		if (k == NULL)
+			continue;
+		s = &known[json_integer_value(k)];
+		if ((nv = reallocarray(*out, n + 1, sizeof(*nv))) == NULL)
+			goto out;
+		*out = nv;
+		d = &nv[n];
+		*d = *s;
+		d->room_id = strdup(s->room_id);
+		d->membership = strdup(s->membership);
+		n++;
+		if (d->room_id == NULL || d->membership == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1) {
+		mvisstand_list_free(*out, n);
+		*out = NULL;
+		n = 0;
+	}
+	*nout = n;
 	json_decref(at);
+	json_decref(ask);
 	return rc;
 }
 
@@ -464,29 +567,40 @@ int
 mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows, size_t n,
     unsigned char *keep)
 {
+	return mroom_vis_filter_known(db, user_id, rows, n, keep, NULL, 0);
+}
+
+int
+mroom_vis_filter_known(struct mdb *db, const char *user_id, const struct mevrow *rows,
+    size_t n, unsigned char *keep, const struct mvisstand *known, size_t nknown)
+{
 	struct mvisstand	*st = NULL;
 	struct mvisgroup	*g = NULL;
 	struct rowref		*order = NULL, *made = NULL;
+	struct gmap		 seen = { NULL, NULL, 0 };
 	size_t			 nst = 0, ng = 0, nmade = 0, i;
-	json_t			*rooms = NULL, *seen = NULL, *groups = NULL, *at = NULL;
+	json_t			*rooms = NULL, *named = NULL, *groups = NULL, *at = NULL;
+	const json_t		*u = NULL;
 	unsigned char		*joined = NULL;
-	int			 rc = -1;
+	int			 rc = -1, sorted = 1;
 
 	if (n == 0)
 		return 0;
 	memset(keep, 0, n);
 	if ((joined = calloc(n, 1)) == NULL)
 		return -1;
-	if ((rooms = json_array()) == NULL || (seen = json_object()) == NULL ||
+	if ((rooms = json_array()) == NULL || (named = json_object()) == NULL ||
 	    (groups = json_array()) == NULL || (at = json_object()) == NULL)
 		goto out;
-	/* The distinct rooms, then the user's standing in each. */
+	/* The distinct rooms (rows of a room mostly come together), then the user's standing in each. */
 	for (i = 0; i < n; i++)
-		if (json_object_get(seen, rows[i].room_id) == NULL &&
-		    (json_object_set_new(seen, rows[i].room_id, json_true()) == -1 ||
+		if ((i == 0 || strcmp(rows[i].room_id, rows[i - 1].room_id) != 0) &&
+		    json_object_get(named, rows[i].room_id) == NULL &&
+		    (json_object_set_new(named, rows[i].room_id, json_true()) == -1 ||
 		    json_array_append_new(rooms, json_string(rows[i].room_id)) == -1))
 			goto out;
-	if (mstore_vis_standings(db, user_id, rooms, &st, &nst) == -1)
+	if (standings(db, user_id, rooms, known, nknown, &st, &nst) == -1 ||
+	    gmap_init(&seen, 2 * n + nst) == -1)
 		goto out;
 	/*
 	 * The state before every event, and before every leave that may end
@@ -498,29 +612,29 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 	if ((order = calloc(n, sizeof(*order))) == NULL ||
 	    (made = calloc(n, sizeof(*made))) == NULL)
 		goto out;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		order[i].r = (struct mevrow *)&rows[i];
-	qsort(order, n, sizeof(*order), row_cmp);
-	json_object_clear(seen);
+		if (sorted && i > 0 && row_cmp(&order[i - 1], &order[i]) > 0)
+			sorted = 0;
+	}
+	/* A batch of /sync comes in this order already. */
+	if (!sorted)
+		qsort(order, n, sizeof(*order), row_cmp);
 	for (i = 0; i < n + nst; i++) {
-		int64_t	 grp = i < n ? order[i].r->state_before : st[i - n].state_before;
-		int	 r;
+		int64_t grp = i < n ? order[i].r->state_before : st[i - n].state_before;
 
 		if (i >= n && !may_have_departed(&st[i - n]))
 			continue;
-		if ((r = group_note(seen, grp, GROUP_ASKED)) == -1 ||
-		    (r == 1 && json_array_append_new(groups, json_integer((json_int_t)grp)) == -1))
+		if (gmap_put(&seen, grp, GROUP_ASKED) == 1 &&
+		    json_array_append_new(groups, json_integer((json_int_t)grp)) == -1)
 			goto out;
-		if (i < n && makes_after(order[i].r)) {
-			if ((r = group_note(seen, order[i].r->state_after, GROUP_MADE)) == -1)
-				goto out;
-			if (r == 1)
-				made[nmade++] = order[i];
-		}
+		if (i < n && makes_after(order[i].r) &&
+		    gmap_put(&seen, order[i].r->state_after, GROUP_MADE) == 1)
+			made[nmade++] = order[i];
 	}
 	if ((json_array_size(groups) > 0 &&
 	    mstore_vis_groups(db, user_id, groups, &g, &ng) == -1) ||
-	    facts_derive(user_id, made, nmade, seen, &g, &ng) == -1)
+	    facts_derive(user_id, made, nmade, &seen, &g, &ng) == -1)
 		goto out;
 	/* Per room: how far the user's own view goes (see mroom_vis_rule's peeking). */
 	for (i = 0; i < nst; i++) {
@@ -533,7 +647,6 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 	for (i = 0; i < n; i++) {
 		const struct mevrow	*row = &rows[i];
 		const struct mvisgroup	*gr = group_find(g, ng, row->state_before);
-		const json_t		*u = json_object_get(at, row->room_id);
 		enum mroom_hv		 hv = mroom_hv_parse(gr != NULL ? gr->visibility : NULL);
 		enum mroom_ms		 ms = mroom_ms_parse(gr != NULL ? gr->membership : NULL);
 		enum mroom_hv		 hv_after = hv;
@@ -541,6 +654,8 @@ mroom_vis_filter(struct mdb *db, const char *user_id, const struct mevrow *rows,
 		char			*set = NULL;
 		int			 peeking;
 
+		if (i == 0 || strcmp(row->room_id, rows[i - 1].room_id) != 0)
+			u = json_object_get(at, row->room_id);
 		/*
 		 * After the event: the facts of the group it made (read or
 		 * derived with the rest), else what it sets itself (the
@@ -572,8 +687,9 @@ out:
 	free(order);
 	free(made);
 	free(joined);
+	gmap_fini(&seen);
 	json_decref(rooms);
-	json_decref(seen);
+	json_decref(named);
 	json_decref(groups);
 	json_decref(at);
 	mvisstand_list_free(st, nst);

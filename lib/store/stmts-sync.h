@@ -126,10 +126,12 @@
 
 #define MSTMT_TABLE_SYNC \
 	/* \
-	 * The user's current membership in every room, with its event; rooms \
-	 * forgotten since that event are left out (see room_forgotten). \
+	 * The user's current membership in every room, with its event and \
+	 * the state groups around it; rooms forgotten since that event are \
+	 * left out (see room_forgotten). \
 	 */ \
-	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, " MEVENT_VIEW("e") \
+	X(MSTMT_SYNC_MEMBERSHIPS, "SELECT c.room_id, c.membership, e.stream, e.state_before," \
+	    " e.state_after, " MEVENT_VIEW("e") \
 	    " FROM current_state c JOIN events e ON e.event_id = c.event_id" \
 	    " WHERE c.type = 'm.room.member' AND c.state_key = $1 AND NOT EXISTS (SELECT 1" \
 	    " FROM room_forgotten f WHERE f.user_id = $1 AND f.room_id = c.room_id" \

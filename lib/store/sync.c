@@ -47,7 +47,11 @@ member_read(struct mcur *c, struct msyncmember *m, int view)
 static int
 member_row(struct mcur *c, void *elem)
 {
-	return member_read(c, elem, 3);
+	struct msyncmember *m = elem;
+
+	m->state_before = mcur_int(c, 3);
+	m->state_after = mcur_int(c, 4);
+	return member_read(c, m, 5);
 }
 
 int

@@ -20,6 +20,9 @@ struct msyncmember {
 	 */
 	json_t		*event;
 	char		*sender;	/* mstore_sliding_memberships only: the event's sender */
+	/* mstore_sync_memberships only: the state groups around the event (see mvisstand). */
+	int64_t		 state_before;
+	int64_t		 state_after;
 	/*
 	 * mstore_sync_memberships_since only: the user forgot the room at
 	 * this membership (a leave); no section shows it.

@@ -443,6 +443,26 @@ def test_state_hidden_by_the_timeline_filter_comes_as_state(people):
     assert names == ["New name"]
 
 
+def test_initial_sync_state_has_what_the_filter_hid_inside_the_timeline(people):
+    # The timeline keeps the messages either side of a rename and drops
+    # the rename: the state section must bring the name the timeline
+    # ends with, not the one it starts with (an initial sync reads the
+    # end's state only where the window does not run straight from its
+    # start, handlers/sync/rooms.c window_straight).
+    alice, bob = people["alice"], people["bob"]
+    room = alice.create_room(name="Old name")
+    bob.room_post(room, "join")
+    alice.send_text(room, "before the rename")
+    assert alice.put_state(room, "m.room.name", {"name": "New name"})[0] == 200
+    alice.send_text(room, "after the rename")
+    only_messages = {"room": {"timeline": {"types": ["m.room.message"], "limit": 2}}}
+    sec = room_of(bob.sync_ok(filter=only_messages), "join", room)
+    assert raw_bodies(sec["timeline"]["events"]) == ["before the rename", "after the rename"]
+    names = [e["content"]["name"] for e in sec["state"]["events"]
+             if e["type"] == "m.room.name"]
+    assert names == ["New name"]
+
+
 def test_state_filter(people):
     alice = people["alice"]
     room = alice.create_room(name="Filtered state", topic="t")
