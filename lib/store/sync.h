@@ -79,11 +79,12 @@ struct mrowref {
 };
 
 /*
- * rows[0..n) sorted by event ID, for mstore_rows_find: pointers into
- * rows, to free (rows must outlive it), or NULL.
+ * rows[0..n) by event ID, for mstore_rows_find: a table of pointers
+ * into rows, hashed (open addressing, at least twice n slots), to free
+ * (rows must outlive it), or NULL.
  */
 struct mrowref		*mstore_rows_index(const struct mevrow *rows, size_t n);
-/* The row of ix[0..n) (mstore_rows_index) with event ID id, or NULL. */
+/* The row of ix (mstore_rows_index of n rows) with event ID id, or NULL. */
 const struct mevrow	*mstore_rows_find(const struct mrowref *ix, size_t n, const char *id);
 /* The events of ids (a JSON array of IDs) as lazy views: {event ID: view}.  New reference. */
 json_t	*mstore_event_views(struct mdb *, const json_t *ids);
