@@ -160,6 +160,10 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 		if (ctx.from.p[i] > ctx.to.p[i])
 			ctx.from.p[i] = ctx.to.p[i];
 	}
+	/* What an initial sync reads whatever it finds, in the order it reads it. */
+	if (st->initial)
+		mstore_sync_prefetch_initial(req->db, req->auth.user_id, ctx.to.p[SPOS_EVENTS],
+		    st->limit + 1, ctx.to.p[SPOS_PRESENCE]);
 	/* What an incremental sync reads whatever it finds: one round trip. */
 	if (!st->initial && !st->full_state)
 		mstore_sync_prefetch(req->db, req->auth.user_id, req->auth.device_id,

@@ -74,6 +74,12 @@ struct mdb {
 	 */
 	char			*memo_room;
 	int64_t			 memo_state_seq, memo_rules_seq;
+	/*
+	 * Answers taken from what went ahead (mdb_prefetch), and of them
+	 * those read while the pipeline stayed open for the ones after
+	 * (PostgreSQL; the tests read them).
+	 */
+	uint64_t		 ahead_taken, ahead_early;
 };
 
 /* Forgets db's memo of a room's versions. */

@@ -10,7 +10,7 @@
 /* More parameters than any statement in stmts.h binds. */
 #define PG_MAXPARAMS	32
 /* Statements a connection may have sent ahead at once (mdb_prefetch). */
-#define PG_AHEAD	8
+#define PG_AHEAD	12
 
 struct pg {
 	PGconn		*conn;
@@ -219,7 +219,10 @@ ahead_clear(struct pg *p)
 		ahead_free(p, p->nahead - 1);
 }
 
-/* Forgets ahead[i], its parameters and its answer. */
+/*
+ * Forgets ahead[i], its parameters and its answer.  The others keep
+ * their order, the order their answers come in (see ahead_wait).
+ */
 static void
 ahead_free(struct pg *p, int i)
 {
@@ -228,7 +231,8 @@ ahead_free(struct pg *p, int i)
 	for (int k = 0; k < a->n; k++)
 		free(a->values[k]);
 	PQclear(a->res);
-	p->ahead[i] = p->ahead[--p->nahead];
+	memmove(&p->ahead[i], &p->ahead[i + 1], (size_t)(p->nahead - i - 1) * sizeof(*a));
+	p->nahead--;
 }
 
 /*
@@ -275,6 +279,10 @@ settle(struct pg *p)
 			PQclear(r);
 	for (i = p->nahead - 1; i >= 0; i--) {
 		ExecStatusType rs = PQresultStatus(p->ahead[i].res);
+
+		/* A plan mode sent ahead (ahead_send) may not have been set. */
+		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+			p->generic = -1;
 
 		/* A write's failure aborted the transaction: what comes next fails. */
 		if (p->ahead[i].write && rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK &&
@@ -342,15 +350,13 @@ pg_prefetch_drop(struct mdb *db)
 	ahead_clear(p);
 }
 
-/* The answer sent ahead for st with values[0..n), taken from the entries; or NULL. */
-static PGresult *
-ahead_take(struct pg *p, enum mstmt st, const char *const *values, int n)
+/* The entry sent ahead for st with values[0..n), or -1. */
+static int
+ahead_find(const struct pg *p, enum mstmt st, const char *const *values, int n)
 {
-	PGresult *r;
-
 	for (int i = 0; i < p->nahead; i++) {
-		struct pgahead	*a = &p->ahead[i];
-		int		 k;
+		const struct pgahead	*a = &p->ahead[i];
+		int			 k;
 
 		if (a->write || a->mine || a->st != st || a->n != n)
 			continue;
@@ -358,14 +364,69 @@ ahead_take(struct pg *p, enum mstmt st, const char *const *values, int n)
 			if ((a->values[k] == NULL) != (values[k] == NULL) ||
 			    (values[k] != NULL && strcmp(a->values[k], values[k]) != 0))
 				break;
-		if (k < n)
-			continue;
-		r = a->res;
-		a->res = NULL;
-		ahead_free(p, i);
-		return r;
+		if (k == n)
+			return i;
 	}
-	return NULL;
+	return -1;
+}
+
+/* The answer sent ahead for st with values[0..n), taken from the entries; or NULL. */
+static PGresult *
+ahead_take(struct pg *p, enum mstmt st, const char *const *values, int n)
+{
+	PGresult	*r;
+	int		 i;
+
+	if ((i = ahead_find(p, st, values, n)) == -1)
+		return NULL;
+	r = p->ahead[i].res;
+	p->ahead[i].res = NULL;
+	ahead_free(p, i);
+	return r;
+}
+
+/*
+ * The answer sent ahead for st with values[0..n), read while the
+ * pipeline stays open: the answers before it, in the order sent, and
+ * then its own, leaving those after it to come while the caller works
+ * on this one (an initial sync's timelines are read while its members,
+ * names and presence are still being found).  NULL when there is no
+ * such entry or an answer on the way is not a result set (a failure,
+ * a lost connection): the caller then settles, and asks again.
+ */
+static PGresult *
+ahead_wait(struct pg *p, enum mstmt st, const char *const *values, int n)
+{
+	PGresult	*r;
+	int		 k;
+
+	if ((k = ahead_find(p, st, values, n)) == -1)
+		return NULL;
+	for (int i = 0; i <= k; i++) {
+		if (p->ahead[i].res != NULL)
+			continue;
+		/* Each answer, then NULL: the end of its command's results. */
+		if ((r = PQgetResult(p->conn)) == NULL)
+			return NULL;
+		p->ahead[i].res = r;
+		if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+			return NULL;
+		if ((r = PQgetResult(p->conn)) != NULL) {
+			/*
+			 * Not one result a command, which no statement here
+			 * gives: no answer can be told from the next, so none
+			 * is kept, and every reader asks again.
+			 */
+			PQclear(r);
+			settle(p);
+			ahead_clear(p);
+			p->generic = -1;
+			return NULL;
+		}
+	}
+	if (PQresultStatus(p->ahead[k].res) != PGRES_TUPLES_OK)
+		return NULL;
+	return ahead_take(p, st, values, n);
 }
 
 /*
@@ -577,6 +638,31 @@ pipelined(PGconn *conn, const char *const *pre, int npre, const char *name, int 
 }
 
 /*
+ * Sends the plan mode st wants ahead, as an entry whose answer nobody
+ * takes: the statements after it run in that mode (see pg_run).  0, or
+ * -1 when it did not go.
+ */
+static int
+mode_send(struct pg *p, enum mstmt st)
+{
+	struct pgahead *a;
+
+	if (!p->piping && PQenterPipelineMode(p->conn) != 1)
+		return -1;
+	p->piping = 1;
+	if (PQsendQueryParams(p->conn, mstmt_generic(st) ?
+	    "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto", 0, NULL,
+	    NULL, NULL, NULL, 0) != 1)
+		return -1;
+	a = &p->ahead[p->nahead++];
+	memset(a, 0, sizeof(*a));
+	a->st = st;
+	a->write = 1;
+	p->generic = mstmt_generic(st);
+	return 0;
+}
+
+/*
  * Sends st with params[0..n) ahead, in a pipeline open until the next
  * command (see settle): only a statement prepared already, in the plan
  * mode the connection is in, with no BEGIN due, so that it travels
@@ -592,7 +678,11 @@ ahead_send(struct pg *p, enum mstmt st, const struct mparam *params, int n, int 
 	int		 k;
 
 	if (p->nahead == PG_AHEAD || p->begin || n > PG_MAXPARAMS || !p->prepared[st] ||
-	    p->generic != mstmt_generic(st) || PQstatus(p->conn) != CONNECTION_OK)
+	    (write && p->generic != mstmt_generic(st)) || PQstatus(p->conn) != CONNECTION_OK)
+		return -1;
+	/* A read in the other plan mode goes after the SET that gives it. */
+	if (p->generic != mstmt_generic(st) && (p->nahead + 1 == PG_AHEAD ||
+	    mode_send(p, st) == -1))
 		return -1;
 	a = &p->ahead[p->nahead];
 	memset(a, 0, sizeof(*a));
@@ -706,10 +796,18 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		p->generic = -1;
 		goto out;
 	}
+	/* Sent ahead and still coming: read up to it, and leave the pipeline open. */
+	if (p->piping && !p->intx && !p->begin && (res = ahead_wait(p, st, values, n)) != NULL) {
+		db->ahead_taken++;
+		db->ahead_early++;
+		goto answered;
+	}
 	if (p->piping || p->nahead > 0) {
 		settle(p);
-		if (!p->intx && !p->begin && (res = ahead_take(p, st, values, n)) != NULL)
+		if (!p->intx && !p->begin && (res = ahead_take(p, st, values, n)) != NULL) {
+			db->ahead_taken++;
 			goto answered;
+		}
 	}
 	for (int tries = 0;; tries++) {
 		if (ready(db) == -1)

@@ -164,6 +164,21 @@ mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
 	mdb_prefetch(db, MSTMT_PUSH_COUNTS, "s", user_id);
 }
 
+void
+mstore_sync_prefetch_initial(struct mdb *db, const char *user_id, int64_t to,
+    int64_t limit, int64_t presence_to)
+{
+	mdb_prefetch_drop(db);
+	mdb_prefetch(db, MSTMT_SYNC_MEMBERSHIPS, "s", user_id);
+	mdb_prefetch(db, MSTMT_SYNC_TIMELINES_ALL, "siii", user_id, (int64_t)0, to,
+	    limit > 0 ? limit - 1 : 0);
+	mdb_prefetch(db, MSTMT_SYNC_MEMBERS, "s", user_id);
+	mdb_prefetch(db, MSTMT_ACCOUNT_DATA_GET, "sss", user_id, "", "m.ignored_user_list");
+	if (presence_to > 0)
+		mdb_prefetch(db, MSTMT_PRESENCE_SYNC, "sii", user_id, (int64_t)0, presence_to);
+	mdb_prefetch(db, MSTMT_SYNC_NAMES, "s", user_id);
+}
+
 /* Adds a row (type, state key, MEVENT_VIEW) to a state map of events.  0 or -1. */
 static int
 sgroup_event_row(struct mcur *c, json_t *map, void *arg)

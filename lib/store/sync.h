@@ -57,6 +57,16 @@ int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t sin
 void	mstore_sync_prefetch(struct mdb *, const char *user_id, const char *device_id,
 	    int64_t from, int64_t to, int64_t limit, int scan);
 /*
+ * What an initial sync to events position to (presence position
+ * presence_to) reads whatever it finds, sent ahead in the order it
+ * reads them: the memberships, the timelines (limit rows a room, as
+ * mstore_sync_timelines_bounded), the members, the ignore list, the
+ * presence and the rooms' names.  Each reader takes its answer as it
+ * comes, while the later ones are still being found (PostgreSQL).
+ */
+void	mstore_sync_prefetch_initial(struct mdb *, const char *user_id, int64_t to,
+	    int64_t limit, int64_t presence_to);
+/*
  * The newest events in (from, to] of the user's joined rooms and, up to
  * the user's leave, of rooms left: at most limit per room, ordered by
  * room then stream.  Read lazily (mstore_evrows_lazy): mevrow_parse

@@ -61,6 +61,20 @@ user_exists(struct mdb *db, const char *user_id)
 	return rc;
 }
 
+/* The rows of user_id's presence: 1, 0 or -1. */
+static int
+presence_rows(struct mdb *db, const char *user_id)
+{
+	struct mcur	*c;
+	int		 rc;
+
+	if ((c = mdb_query(db, MSTMT_PRESENCE_GET, "s", user_id)) == NULL)
+		return -1;
+	rc = mcur_next(c);
+	mcur_free(c);
+	return rc;
+}
+
 /* Inserts a plain user.  Returns the rows changed, or -1. */
 static int64_t
 user_add(struct mdb *db, const char *user_id)
@@ -207,7 +221,8 @@ out:
 static int
 prefetch_case(struct mdb *db, const char *u1, const char *u2, const char *u3)
 {
-	int rc = -1;
+	uint64_t	early;
+	int		rc = -1;
 
 	/* On PostgreSQL only a statement prepared already goes ahead. */
 	CHECK(user_exists(db, u1) == 0);
@@ -232,6 +247,27 @@ prefetch_case(struct mdb *db, const char *u1, const char *u2, const char *u3)
 	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
 	CHECK(user_exists(db, u2) == 1);
 	CHECK(user_exists(db, u3) == 0);
+	mdb_prefetch_drop(db);
+	/*
+	 * Taken in any order while the pipeline stays open, a statement of
+	 * the other plan mode (MSTMT_PRESENCE_GET, generic) among them: the
+	 * third read first reads the two before it, which wait for theirs.
+	 */
+	CHECK(presence_rows(db, u1) == 0);
+	early = db->ahead_early;
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u3);
+	mdb_prefetch(db, MSTMT_PRESENCE_GET, "s", u1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
+	CHECK(user_exists(db, u2) == 1);
+	CHECK(user_exists(db, u3) == 0);
+	CHECK(presence_rows(db, u1) == 0);
+	CHECK(mdb_backend(db) != MDB_POSTGRES || db->ahead_early == early + 3);
+	/* One that is not there ends the pipeline; what it passed stays to take. */
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u3);
+	CHECK(user_exists(db, u2) == 1);
+	CHECK(user_exists(db, u3) == 0);
+	CHECK(user_exists(db, u1) == 1);
 	rc = 0;
 out:
 	mdb_prefetch_drop(db);
