@@ -240,6 +240,8 @@ h_sync(struct mreq *req)
 			return -1;
 		req->state = st;
 		req->state_free = syncstate_free;
+		/* The presence's read and the positions' in one round trip. */
+		mstore_sync_prefetch_start(req->db, req->auth.user_id);
 		if (sync_set_presence(req) == -1)
 			return -1;
 	}

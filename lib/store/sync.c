@@ -140,12 +140,26 @@ mstore_sync_timelines_bounded(struct mdb *db, const char *user_id, int64_t from,
 	return 0;
 }
 
+/*
+ * The range of positions a sync's timelines read event by event (see
+ * MSYNC_TIMELINES_FEW_PG); a longer one joins them with the user's
+ * memberships at once.
+ */
+#define TIMELINES_FEW	1000
+
+/* The statement of the timelines of (from, to]. */
+static enum mstmt
+timelines_stmt(int64_t from, int64_t to)
+{
+	return to - from <= TIMELINES_FEW ? MSTMT_SYNC_TIMELINES_FEW : MSTMT_SYNC_TIMELINES;
+}
+
 int
 mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t to,
     int64_t limit, struct mevrow **out, size_t *outsz)
 {
-	return mstore_evrows_lazy(mdb_query(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to,
-	    limit), out, outsz);
+	return mstore_evrows_lazy(mdb_query(db, timelines_stmt(from, to), "siii", user_id, from,
+	    to, limit), out, outsz);
 }
 
 void
@@ -156,12 +170,20 @@ mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
 	mdb_prefetch_drop(db);
 	mdb_prefetch(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, from);
 	if (scan)
-		mdb_prefetch(db, MSTMT_SYNC_TIMELINES, "siii", user_id, from, to, limit);
+		mdb_prefetch(db, timelines_stmt(from, to), "siii", user_id, from, to, limit);
 	if (from < to)
 		mdb_prefetch(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to);
 	if (device_id != NULL)
 		mdb_prefetch(db, MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id);
 	mdb_prefetch(db, MSTMT_PUSH_COUNTS, "s", user_id);
+}
+
+void
+mstore_sync_prefetch_start(struct mdb *db, const char *user_id)
+{
+	mdb_prefetch_drop(db);
+	mdb_prefetch(db, MSTMT_PRESENCE_GET, "s", user_id);
+	mdb_prefetch(db, MSTMT_STREAM_POSITIONS, "");
 }
 
 void

@@ -67,6 +67,13 @@ void	mstore_sync_prefetch(struct mdb *, const char *user_id, const char *device_
 void	mstore_sync_prefetch_initial(struct mdb *, const char *user_id, int64_t to,
 	    int64_t limit, int64_t presence_to);
 /*
+ * What a /sync reads first, sent ahead together: the user's presence
+ * (see mstore_presence_touch) and the streams' positions.  A presence
+ * that changes is written in a transaction, whose BEGIN forgets the
+ * positions: they are read again after the write.
+ */
+void	mstore_sync_prefetch_start(struct mdb *, const char *user_id);
+/*
  * The newest events in (from, to] of the user's joined rooms and, up to
  * the user's leave, of rooms left: at most limit per room, ordered by
  * room then stream.  Read lazily (mstore_evrows_lazy): mevrow_parse
