@@ -168,7 +168,8 @@ run_streams(struct mreq *req, const struct syncstate *st, int *empty, json_t **j
 	if (!st->initial && !st->full_state)
 		mstore_sync_prefetch(req->db, req->auth.user_id, req->auth.device_id,
 		    ctx.from.p[SPOS_EVENTS], ctx.to.p[SPOS_EVENTS], st->limit + 1,
-		    ctx.to.p[SPOS_EVENTS] - ctx.from.p[SPOS_EVENTS] <= SINCE_SCAN_MAX);
+		    ctx.to.p[SPOS_EVENTS] - ctx.from.p[SPOS_EVENTS] <= SINCE_SCAN_MAX,
+		    ctx.from.p[SPOS_TODEVICE]);
 	/* The events stream runs first: it learns the user's joined rooms. */
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
 		if (streams[i]->collect(&ctx) == -1)

@@ -628,8 +628,17 @@ mstore_todevice_sync(struct mdb *db, const char *user_id, const char *device_id,
 	int		 r;
 
 	*next = to;
-	if (ack > 0 && mdb_exec(db, MSTMT_E2EE_TD_ACK, "ssi", user_id, device_id, ack) < 0)
+	/*
+	 * The messages the token acknowledges are deleted, when there are
+	 * any: the read goes ahead with an incremental sync's others
+	 * (mstore_sync_prefetch), where the DELETE cost a round trip of
+	 * every sync of a device that had none.
+	 */
+	if (ack > 0 && ((r = mcur_first_int(mdb_query(db, MSTMT_E2EE_TD_ACKED, "ssi", user_id,
+	    device_id, ack), &n)) == -1 || (r == 1 &&
+	    mdb_exec(db, MSTMT_E2EE_TD_ACK, "ssi", user_id, device_id, ack) < 0)))
 		return NULL;
+	n = 0;
 	/* Nothing was sent in (ack, to]: no read. */
 	if (ack >= to)
 		return json_array();

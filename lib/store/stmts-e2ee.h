@@ -96,6 +96,9 @@
 	    " AND device_id = $2") \
 	X(MSTMT_E2EE_TD_ADD, "INSERT INTO to_device (user_id, device_id, stream, sender, type," \
 	    " content) VALUES ($1, $2, $3, $4, $5, $6)") \
+	/* Whether the device has messages its token acknowledges, for the DELETE. */ \
+	X(MSTMT_E2EE_TD_ACKED, "SELECT 1 FROM to_device WHERE user_id = $1 AND device_id = $2" \
+	    " AND stream <= $3 LIMIT 1") \
 	X(MSTMT_E2EE_TD_ACK, "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2" \
 	    " AND stream <= $3") \
 	X(MSTMT_E2EE_TD_GET, "SELECT stream, sender, type, content FROM to_device" \

@@ -164,7 +164,7 @@ mstore_sync_timelines(struct mdb *db, const char *user_id, int64_t from, int64_t
 
 void
 mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
-    int64_t from, int64_t to, int64_t limit, int scan)
+    int64_t from, int64_t to, int64_t limit, int scan, int64_t td_ack)
 {
 	/* Each as its reader asks: a statement or parameter apart is asked again. */
 	mdb_prefetch_drop(db);
@@ -175,6 +175,8 @@ mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
 		mdb_prefetch(db, MSTMT_E2EE_MEMBER_MOVES, "sii", user_id, from, to);
 	if (device_id != NULL)
 		mdb_prefetch(db, MSTMT_E2EE_KEY_COUNTS, "ss", user_id, device_id);
+	if (device_id != NULL && td_ack > 0)
+		mdb_prefetch(db, MSTMT_E2EE_TD_ACKED, "ssi", user_id, device_id, td_ack);
 	mdb_prefetch(db, MSTMT_PUSH_COUNTS, "s", user_id);
 }
 

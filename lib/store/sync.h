@@ -51,11 +51,13 @@ int	mstore_sync_memberships_since(struct mdb *, const char *user_id, int64_t sin
  * changes (mstore_sync_memberships_since), with scan the timelines
  * (mstore_sync_timelines, limit rows a room), the membership moves
  * (mstore_member_moves), the device's key counts (mstore_key_counts;
- * device_id NULL: none) and the unread counts (mstore_push_counts), so
- * that they share one round trip.  Their readers take the answers.
+ * device_id NULL: none), whether it has to-device messages at or
+ * before td_ack (mstore_todevice_sync's acknowledgement) and the unread
+ * counts (mstore_push_counts), so that they share one round trip.
+ * Their readers take the answers.
  */
 void	mstore_sync_prefetch(struct mdb *, const char *user_id, const char *device_id,
-	    int64_t from, int64_t to, int64_t limit, int scan);
+	    int64_t from, int64_t to, int64_t limit, int scan, int64_t td_ack);
 /*
  * What an initial sync to events position to (presence position
  * presence_to) reads whatever it finds, sent ahead in the order it
