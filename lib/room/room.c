@@ -1327,6 +1327,8 @@ mroom_send(struct mroom_ctx *ctx, const char *room_id, const char *sender,
 	if ((rc = suspended_check(ctx, sender, type, state_key, content, redacts)) != MROOM_OK)
 		return rc;
 	rc = MROOM_ERROR;
+	/* The lock, then the extremities under it, in one round trip. */
+	mstore_room_lock_ahead(ctx->db, room_id);
 	if ((found = mstore_room_get_locked(ctx->db, room_id, &room)) != 1)
 		return found == 0 ? MROOM_NO_ROOM : MROOM_ERROR;
 	if ((ver = mroomver_get(room.version)) == NULL) {

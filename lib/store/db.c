@@ -380,7 +380,7 @@ mdb_prefetch(struct mdb *db, enum mstmt st, const char *fmt, ...)
 	va_list		 ap;
 	int		 n;
 
-	if (db->intx || db->be->prefetch == NULL)
+	if (db->be->prefetch == NULL)
 		return;
 	va_start(ap, fmt);
 	n = vparams(db, st, fmt, ap, params);

@@ -135,16 +135,19 @@ int		 mstore_e2ee_device_gone(struct mdb *, const char *user_id,
  */
 int		 mstore_e2ee_devlist_changed(struct mdb *, const char *user_id);
 /*
- * Outside a transaction: sends statement st with the parameters fmt
- * names (as mdb_query) ahead of the mdb_query that will ask for it, so
- * that independent reads share one round trip (PostgreSQL; nothing on
- * SQLite, which has no round trip to save).  The next command on the
- * connection reads every answer sent ahead; an mdb_query of the same
- * statement with the same parameters, before a transaction begins or
- * mdb_prefetch_drop, takes its answer instead of asking again.  Best
- * effort: what cannot go ahead is asked for when read.  The answer is
- * the database as the statement found it when sent: send ahead only
- * what the caller does not itself write before reading it.
+ * Sends statement st with the parameters fmt names (as mdb_query) ahead
+ * of the mdb_query that will ask for it, so that independent reads share
+ * one round trip (PostgreSQL; nothing on SQLite, which has no round trip
+ * to save).  An mdb_query of the same statement with the same
+ * parameters takes its answer instead of asking again, reading the
+ * answers sent before it on the way; another statement reads them all.
+ * BEGIN, COMMIT, ROLLBACK and mdb_prefetch_drop forget the answers not
+ * taken, so an answer is taken in the transaction it was sent in, or
+ * outside any.  Inside a transaction it goes only once the BEGIN has
+ * (after the transaction's first statement).  Best effort: what cannot
+ * go ahead is asked for when read.  The answer is the database as the
+ * statement found it when it ran: send ahead only what the caller does
+ * not itself write before reading it.
  */
 void		 mdb_prefetch(struct mdb *, enum mstmt st, const char *fmt, ...);
 /*

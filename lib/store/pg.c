@@ -444,6 +444,8 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	/* A COMMIT after writes sent ahead goes in their round trip. */
 	if (p->piping && p->intx && strcmp(sql, "COMMIT") == 0 &&
 	    (res = settle_with(p, MSTMT__MAX, sql, NULL, 0)) != NULL) {
+		/* What the transaction sent ahead and did not take is not for after it. */
+		ahead_clear(p);
 		rs = PQresultStatus(res);
 		if (rs != PGRES_COMMAND_OK) {
 			seterr(db, res, "exec", -1);
@@ -717,14 +719,15 @@ ahead_send(struct pg *p, enum mstmt st, const struct mparam *params, int n, int 
 	return 0;
 }
 
-/* mdb_prefetch: a read outside a transaction, its answer kept for its reader. */
+/*
+ * mdb_prefetch: a read, its answer kept for its reader; in a transaction
+ * (its BEGIN sent), for a reader in the same one: BEGIN, COMMIT and
+ * ROLLBACK forget what was not taken.
+ */
 static void
 pg_prefetch(struct mdb *db, enum mstmt st, const struct mparam *params, int n)
 {
-	struct pg *p = db->impl;
-
-	if (!p->intx)
-		(void)ahead_send(p, st, params, n, 0);
+	(void)ahead_send(db->impl, st, params, n, 0);
 }
 
 /*
@@ -780,6 +783,12 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			values[i] = ints[i];
 		}
 	}
+	/* Sent ahead and still coming: read up to it, and leave the pipeline open. */
+	if (p->piping && !p->begin && (res = ahead_wait(p, st, values, n)) != NULL) {
+		db->ahead_taken++;
+		db->ahead_early++;
+		goto answered;
+	}
 	if (p->piping && p->intx && !p->begin && p->prepared[st] &&
 	    p->generic == mstmt_generic(st) &&
 	    (res = settle_with(p, st, NULL, values, n)) != NULL) {
@@ -796,15 +805,9 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		p->generic = -1;
 		goto out;
 	}
-	/* Sent ahead and still coming: read up to it, and leave the pipeline open. */
-	if (p->piping && !p->intx && !p->begin && (res = ahead_wait(p, st, values, n)) != NULL) {
-		db->ahead_taken++;
-		db->ahead_early++;
-		goto answered;
-	}
 	if (p->piping || p->nahead > 0) {
 		settle(p);
-		if (!p->intx && !p->begin && (res = ahead_take(p, st, values, n)) != NULL) {
+		if (!p->begin && (res = ahead_take(p, st, values, n)) != NULL) {
 			db->ahead_taken++;
 			goto answered;
 		}

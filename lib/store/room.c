@@ -102,6 +102,15 @@ mstore_room_get_locked(struct mdb *db, const char *room_id, struct mroom *r)
 	return rc;
 }
 
+void
+mstore_room_lock_ahead(struct mdb *db, const char *room_id)
+{
+	if (db->kind != MDB_POSTGRES)
+		return;
+	mdb_prefetch(db, MSTMT_ROOM_GET_LOCK, "s", room_id);
+	mdb_prefetch(db, MSTMT_FWD_LIST, "s", room_id);
+}
+
 int
 mstore_room_set_public(struct mdb *db, const char *room_id, int is_public)
 {

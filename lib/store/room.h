@@ -117,6 +117,13 @@ void	mroom_fini(struct mroom *);
 int	mstore_room_lock(struct mdb *, const char *room_id);
 /* mstore_room_get and mstore_room_lock in one statement.  1, 0 (no such room) or -1. */
 int	mstore_room_get_locked(struct mdb *, const char *room_id, struct mroom *out);
+/*
+ * Sends the lock of mstore_room_get_locked and the read of
+ * mstore_fwd_tip after it ahead, in the caller's transaction, for
+ * those two to take in that order: one round trip (PostgreSQL; nothing
+ * on SQLite).
+ */
+void	mstore_room_lock_ahead(struct mdb *, const char *room_id);
 int	mstore_room_set_public(struct mdb *, const char *room_id, int is_public);
 
 /*

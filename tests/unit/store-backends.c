@@ -275,6 +275,43 @@ out:
 }
 
 /*
+ * Inside a transaction, once its first statement ran: a read sent ahead
+ * sees what the transaction wrote before it and is taken while the
+ * pipeline stays open; one not taken is not kept past the COMMIT.  u1
+ * exists, u2 does not.
+ */
+static int
+prefetch_tx_case(struct mdb *db, const char *u1, const char *u2)
+{
+	uint64_t	early;
+	int		rc = -1;
+
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_exists(db, u1) == 1);
+	CHECK(user_add(db, u2) == 1);
+	early = db->ahead_early;
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u1);
+	CHECK(user_exists(db, u2) == 1);
+	CHECK(user_exists(db, u1) == 1);
+	CHECK(mdb_backend(db) != MDB_POSTGRES || db->ahead_early == early + 2);
+	mdb_rollback(db);
+	/* Sent ahead in a transaction that ends before it is taken: asked again. */
+	CHECK(mdb_begin(db) == 0);
+	CHECK(user_exists(db, u1) == 1);
+	mdb_prefetch(db, MSTMT_USER_GET, "s", u2);
+	CHECK(mdb_commit(db) == 0);
+	CHECK(user_add(db, u2) == 1);
+	CHECK(user_exists(db, u2) == 1);
+	rc = 0;
+out:
+	if (mdb_in_txn(db))
+		mdb_rollback(db);
+	mdb_prefetch_drop(db);
+	return rc;
+}
+
+/*
  * Writes sent ahead in a transaction (mdb_exec_ahead) are seen by what
  * follows them and committed with it; one that fails fails what comes
  * next (at once on SQLite), and nothing of the transaction stays.
@@ -428,7 +465,7 @@ run(enum mdb_backend kind, const char *database)
 	struct mcur	*c = NULL;
 	char		 alice[64], bob[64], carol[64], dave[64], erin[64];
 	char		 rt1[64], rt2[64], nonce[64], frank[64], room[64];
-	char		 gina[64], hank[64], ivan[64], jack[64], kate[64], liam[64];
+	char		 gina[64], hank[64], ivan[64], jack[64], kate[64], liam[64], mona[64];
 	int64_t		 id;
 	int		 rc = -1;
 
@@ -449,6 +486,7 @@ run(enum mdb_backend kind, const char *database)
 	name(jack, sizeof(jack), "jack");
 	name(kate, sizeof(kate), "kate");
 	name(liam, sizeof(liam), "liam");
+	name(mona, sizeof(mona), "mona");
 
 	memset(&conf, 0, sizeof(conf));
 	conf.db_backend = kind;
@@ -577,6 +615,7 @@ run(enum mdb_backend kind, const char *database)
 	CHECK(vis_case(db, room, frank) == 0);
 	CHECK(ahead_case(db, jack, kate, liam, nonce) == 0);
 	CHECK(prefetch_case(db, gina, hank, ivan) == 0);
+	CHECK(prefetch_tx_case(db, gina, mona) == 0);
 
 	/* SQLite serialises writers at BEGIN IMMEDIATE: one at a time. */
 	if (kind == MDB_POSTGRES)
