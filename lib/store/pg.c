@@ -789,21 +789,30 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		db->ahead_early++;
 		goto answered;
 	}
-	if (p->piping && p->intx && !p->begin && p->prepared[st] &&
-	    p->generic == mstmt_generic(st) &&
+	if (p->piping && !p->begin && p->prepared[st] && p->generic == mstmt_generic(st) &&
 	    (res = settle_with(p, st, NULL, values, n)) != NULL) {
-		/* After writes sent ahead, in their round trip. */
+		/* After what went ahead, in the round trip that ends it. */
 		rs = PQresultStatus(res);
 		if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
 			goto answered;
-		if (rs == PGRES_PIPELINE_ABORTED) {
+		if (rs == PGRES_PIPELINE_ABORTED && !p->intx) {
+			/*
+			 * A read sent ahead failed, outside a transaction: this
+			 * statement owes it nothing and runs on its own.
+			 */
+			PQclear(res);
+			res = NULL;
+		} else if (rs == PGRES_PIPELINE_ABORTED) {
 			mlog_err(NULL, "pg: statement %d: not run, a write sent ahead failed",
 			    (int)st);
 			db->err = MDB_ERR_OTHER;
-		} else
+			p->generic = -1;
+			goto out;
+		} else {
 			seterr(db, res, "statement", (int)st);
-		p->generic = -1;
-		goto out;
+			p->generic = -1;
+			goto out;
+		}
 	}
 	if (p->piping || p->nahead > 0) {
 		settle(p);

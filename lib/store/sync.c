@@ -166,8 +166,11 @@ void
 mstore_sync_prefetch(struct mdb *db, const char *user_id, const char *device_id,
     int64_t from, int64_t to, int64_t limit, int scan, int64_t td_ack)
 {
-	/* Each as its reader asks: a statement or parameter apart is asked again. */
-	mdb_prefetch_drop(db);
+	/*
+	 * Each as its reader asks: a statement or parameter apart is asked
+	 * again.  In the pipeline the positions' read went in, if still
+	 * open: ending it would cost a round trip of its own.
+	 */
 	mdb_prefetch(db, MSTMT_SYNC_MEMBERSHIPS_SINCE, "si", user_id, from);
 	if (scan)
 		mdb_prefetch(db, timelines_stmt(from, to), "siii", user_id, from, to, limit);
