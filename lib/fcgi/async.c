@@ -47,13 +47,6 @@
 #define WATCH_SLICE_MS	250
 /* A worker gives up a response nginx does not read for this long. */
 #define WRITE_TIMEOUT_MS 30000
-/* Buckets of the parked requests' interests (see wake_concerned); a power of two. */
-#define TIX_BUCKETS	16384
-/*
- * Topics one wake-up looks up: the notify ring's size (lib/notify), so
- * that only a ring the loop fell behind wakes every parked request.
- */
-#define TIX_TOPICS	4096
 /* Buckets of the parked-request counts; a power of two. */
 #define PCOUNT_BUCKETS	4096
 /* What a request refused a place to wait is told to wait before it asks again. */
@@ -84,17 +77,6 @@ struct conn {
 	uint32_t		 seq;		/* notify sequence before the handler ran */
 	uint64_t		 topic_seen;	/* the topic ring's head then (lib/notify) */
 	size_t			 slot;		/* index in the heap while parked */
-	/*
-	 * While parked: one entry of the loop's interest index a topic of
-	 * req.interest (tn, ntn), or, without interests, a place in the
-	 * list of those any commit wakes (aprev, anext).  picked: chosen by
-	 * the wake-up being made.
-	 */
-	struct tnode		*tn;
-	size_t			 ntn;
-	struct conn		*aprev, *anext;
-	int			 anyone;
-	int			 picked;
 	int			 counted;	/* holds a place in the parked counts */
 	struct conn		*prev, *next;	/* reading list, queue or returns */
 };
@@ -108,13 +90,6 @@ struct pcount {
 	struct pcount	*next;		/* in its bucket */
 	int		 n;
 	char		 key[];		/* 'u' or 'a', then the user ID or address */
-};
-
-/* A parked request's interest in one topic, in its bucket's chain. */
-struct tnode {
-	uint64_t	 topic;
-	struct conn	*c;
-	struct tnode	*next, **pprev;
 };
 
 struct aloop;
@@ -142,14 +117,6 @@ struct aloop {
 	struct conn		**heap;		/* CONN_PARKED, by req.park_until */
 	size_t			 heaplen;
 	size_t			 heapcap;
-	/*
-	 * The parked requests by interest (TIX_BUCKETS chains by topic),
-	 * those with none, and how far the loop has read the topic ring.
-	 */
-	struct tnode		**tix;
-	struct conn		*anyone;
-	uint64_t		 tix_seen;
-	uint64_t		*tix_topics;	/* TIX_TOPICS, for wake_concerned */
 	int			 trim;		/* many waited: give memory back once none do */
 	size_t			 nconn;		/* connections alive */
 	/* The work queue: the loop appends, workers take from the head. */
@@ -477,75 +444,6 @@ heap_remove(struct aloop *L, struct conn *c)
 	heap_down(L, last->slot);
 }
 
-/* The chain of topic t in the interest index. */
-static struct tnode **
-tix_bucket(struct aloop *L, uint64_t t)
-{
-	return &L->tix[(size_t)((t * 0x9e3779b97f4a7c15ULL) >> 40) & (TIX_BUCKETS - 1)];
-}
-
-/*
- * Enters a request that parks into the interest index: a node for each
- * topic it waits on, or, with none (or no memory for the nodes), the
- * list of those any commit wakes.
- */
-static void
-tix_add(struct aloop *L, struct conn *c)
-{
-	const struct mreq *req = &c->req;
-
-	c->picked = 0;
-	if (req->interest != NULL && req->ninterest > 0 &&
-	    (c->tn = calloc(req->ninterest, sizeof(*c->tn))) != NULL) {
-		c->ntn = req->ninterest;
-		for (size_t k = 0; k < c->ntn; k++) {
-			struct tnode	 *t = &c->tn[k];
-			struct tnode	**b = tix_bucket(L, req->interest[k]);
-
-			t->topic = req->interest[k];
-			t->c = c;
-			t->next = *b;
-			t->pprev = b;
-			if (*b != NULL)
-				(*b)->pprev = &t->next;
-			*b = t;
-		}
-		return;
-	}
-	c->anyone = 1;
-	c->aprev = NULL;
-	c->anext = L->anyone;
-	if (L->anyone != NULL)
-		L->anyone->aprev = c;
-	L->anyone = c;
-}
-
-/* Takes a request that stops waiting out of the interest index. */
-static void
-tix_remove(struct aloop *L, struct conn *c)
-{
-	for (size_t k = 0; k < c->ntn; k++) {
-		struct tnode *t = &c->tn[k];
-
-		*t->pprev = t->next;
-		if (t->next != NULL)
-			t->next->pprev = t->pprev;
-	}
-	free(c->tn);
-	c->tn = NULL;
-	c->ntn = 0;
-	if (c->anyone) {
-		if (c->aprev != NULL)
-			c->aprev->anext = c->anext;
-		else
-			L->anyone = c->anext;
-		if (c->anext != NULL)
-			c->anext->aprev = c->aprev;
-		c->aprev = c->anext = NULL;
-		c->anyone = 0;
-	}
-}
-
 static void
 reading_add(struct aloop *L, struct conn *c)
 {
@@ -575,10 +473,9 @@ loop_detach(struct aloop *L, struct conn *c)
 {
 	if (c->state == CONN_READING)
 		reading_remove(L, c);
-	else if (c->state == CONN_PARKED) {
+	else if (c->state == CONN_PARKED)
 		heap_remove(L, c);
-		tix_remove(L, c);
-	} else
+	else
 		return;		/* just handed back: not watched */
 	epoll_ctl(L->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	c->state = CONN_BUSY;
@@ -775,13 +672,10 @@ take_back(struct aloop *L, struct conn *c)
 		return;
 	}
 	/*
-	 * The sequence moved while the handler looked, or the ring did: what
-	 * it found may be stale already, and the watcher's wake-up may have
-	 * passed.  The ring too: a commit publishes before it bumps, and the
-	 * loop may have read its topics for another's bump while this ran
-	 * (wake_concerned reads the ring once for every parked request).
+	 * The sequence moved while the handler looked: whatever it found
+	 * may be stale already, and the watcher's wake-up has passed.
 	 */
-	if (n != NULL && (mnotify_seq(n) != c->seq || mnotify_topic_head(n) != c->topic_seen)) {
+	if (n != NULL && mnotify_seq(n) != c->seq) {
 		uint32_t seq = mnotify_seq(n);
 
 		/* Read before the topics: a later bump wakes the watcher. */
@@ -801,7 +695,6 @@ take_back(struct aloop *L, struct conn *c)
 		conn_free(L, c);
 		return;
 	}
-	tix_add(L, c);
 	c->state = CONN_PARKED;
 	if (watch(L, c) == -1) {
 		drop(L, c, "epoll");
@@ -847,37 +740,18 @@ wake_concerned(struct aloop *L)
 {
 	struct mnotify	*n = L->srv->notify;
 	struct conn	*list = NULL, *c, *next;
-	uint64_t	*topics = L->tix_topics;
-	size_t		 nt = 0;
+	uint32_t	 seq = mnotify_seq(n);
 
-	/*
-	 * What was published since the loop last looked, each topic looked
-	 * up in the index: the work is what concerns someone, not one look
-	 * at every parked request (10,000 of them cost most of a
-	 * millisecond a commit).  A request parks having looked up to the
-	 * ring's head itself (take_back), which the loop's place here never
-	 * passes, so nothing published after it parked goes unseen.
-	 */
-	if (!mnotify_topics_since(n, &L->tix_seen, topics, TIX_TOPICS, &nt)) {
-		wake_all(L, MWAKE_NOTIFY);
-		return;
-	}
-	for (size_t i = 0; i < nt; i++)
-		for (struct tnode *t = *tix_bucket(L, topics[i]); t != NULL; t = t->next)
-			if (t->topic == topics[i] && !t->c->picked) {
-				t->c->picked = 1;
-				t->c->next = list;
-				list = t->c;
-			}
-	for (c = L->anyone; c != NULL; c = c->anext)
-		if (!c->picked) {
-			c->picked = 1;
+	for (size_t i = 0; i < L->heaplen; i++) {
+		c = L->heap[i];
+		if (concerned(n, c)) {
 			c->next = list;
 			list = c;
-		}
+		} else
+			c->seq = seq;
+	}
 	for (c = list; c != NULL; c = next) {
 		next = c->next;
-		c->picked = 0;
 		dispatch(L, c, MWAKE_NOTIFY);
 	}
 }
@@ -1334,8 +1208,6 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 	raise_nofile();
 	heap_setup();
 	if ((L.rbuf = malloc(READ_CHUNK)) == NULL ||
-	    (L.tix = calloc(TIX_BUCKETS, sizeof(struct tnode *))) == NULL ||
-	    (L.tix_topics = calloc(TIX_TOPICS, sizeof(*L.tix_topics))) == NULL ||
 	    (L.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    (L.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (L.sigfd = signalfd(-1, &st.sigs, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
@@ -1366,8 +1238,6 @@ mfcgi_main_async(const struct mapp *app, int argc, char *argv[])
 		}
 	}
 	if (st.srv.notify != NULL) {
-		/* Nothing parked has looked at what came before. */
-		L.tix_seen = mnotify_topic_head(st.srv.notify);
 		if (pthread_create(&watcher, NULL, watcher_main, &L) != 0) {
 			mlog_err(NULL, "cannot start the notify watcher");
 			goto out;
@@ -1395,8 +1265,6 @@ out:
 		}
 	free(workers);
 	free(L.heap);
-	free(L.tix);
-	free(L.tix_topics);
 	free(L.rbuf);
 	if (L.sigfd != -1)
 		close(L.sigfd);

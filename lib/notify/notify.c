@@ -354,37 +354,6 @@ mnotify_concerns(struct mnotify *n, uint64_t *seen, const uint64_t *interest, si
 	return hit;
 }
 
-int
-mnotify_topics_since(struct mnotify *n, uint64_t *seen, uint64_t *out, size_t max,
-    size_t *nout)
-{
-	struct mseg	*seg = n->n_seg;
-	uint64_t	 head = __atomic_load_n(&seg->seg_next, __ATOMIC_SEQ_CST), i;
-	int		 some = 1;
-
-	*nout = 0;
-	if (head - *seen > MNOTIFY_RING || head - *seen > max)
-		some = 0;
-	for (i = *seen; some && i < head; i++) {
-		size_t		 slot = (size_t)(i & (MNOTIFY_RING - 1));
-		uint64_t	 t;
-
-		/* Being written, or overwritten, around the read: anyone's. */
-		if (__atomic_load_n(&seg->seg_tag[slot], __ATOMIC_SEQ_CST) != i + 1) {
-			some = 0;
-			break;
-		}
-		t = __atomic_load_n(&seg->seg_topic[slot], __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&seg->seg_tag[slot], __ATOMIC_SEQ_CST) != i + 1 ||
-		    t == MNOTIFY_ALL)
-			some = 0;
-		else
-			out[(*nout)++] = t;
-	}
-	*seen = head;
-	return some;
-}
-
 /* Returns the position of stream s, or 0 for a stream outside the enum. */
 uint64_t
 mnotify_pos(struct mnotify *n, enum mstream s)

@@ -38,15 +38,6 @@ void		 mnotify_announce(struct mnotify *, unsigned streams, const uint64_t *topi
 uint64_t	 mnotify_topic_head(struct mnotify *);
 int		 mnotify_concerns(struct mnotify *, uint64_t *seen, const uint64_t *interest,
 		    size_t ni);
-/*
- * The topics published since *seen, at most max of them, into out: 1
- * with *nout of them, or 0 when they may concern everyone (a wildcard,
- * one still being written, the ring passed *seen, more than max).  For
- * one reader on behalf of many waiters, each with its interests (see
- * lib/fcgi/async.c).  *seen moves to the head either way.
- */
-int		 mnotify_topics_since(struct mnotify *, uint64_t *seen, uint64_t *out,
-		    size_t max, size_t *nout);
 /* Sorts an interest array for mnotify_concerns. */
 void		 mnotify_topics_sort(uint64_t *, size_t);
 /* A counter that changes on every bump of any stream. */

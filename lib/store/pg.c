@@ -37,12 +37,6 @@ struct pg {
 	}		 ahead[PG_AHEAD];
 	int		 nahead;
 	int		 piping;
-	/*
-	 * The server said it is ending the session (SQLSTATE class 57P, an
-	 * administrator's pg_terminate_backend, a shutdown) before libpq saw
-	 * the socket close: ready() resets the connection all the same.
-	 */
-	int		 ended;
 };
 
 static void	ahead_clear(struct pg *);
@@ -178,14 +172,13 @@ ready(struct mdb *db)
 	struct pg	*p = db->impl;
 	char		 buf[512];
 
-	if (PQstatus(p->conn) == CONNECTION_OK && !p->ended)
+	if (PQstatus(p->conn) == CONNECTION_OK)
 		return 0;
 	if (p->intx) {
 		mlog_err(NULL, "pg: connection lost in a transaction");
 		db->err = MDB_ERR_OTHER;
 		return -1;
 	}
-	p->ended = 0;
 	PQreset(p->conn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		mlog_err(NULL, "pg: reconnect: %s",
@@ -208,14 +201,9 @@ ready(struct mdb *db)
  * reads.  ready() then reconnects.  Once only (tries).
  */
 static int
-retry_lost(struct pg *p, const PGresult *res, const char *sql, int prepare, int tries)
+retry_lost(struct pg *p, const char *sql, int prepare, int tries)
 {
-	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	/* Ended by the server: the message can come before the close is seen. */
-	if (state != NULL && strncmp(state, "57P", 3) == 0)
-		p->ended = 1;
-	if (tries > 0 || p->intx || (PQstatus(p->conn) != CONNECTION_BAD && !p->ended))
+	if (tries > 0 || p->intx || PQstatus(p->conn) != CONNECTION_BAD)
 		return 0;
 	if (!prepare && strcmp(sql, "BEGIN") != 0 && strncmp(sql, "SELECT ", 7) != 0)
 		return 0;
@@ -467,7 +455,7 @@ pg_exec_sql(struct mdb *db, const char *sql)
 	}
 	/* Nothing read outside a transaction is taken inside one. */
 	pg_prefetch_drop(db);
-	if ((PQstatus(p->conn) != CONNECTION_OK || p->ended) && p->intx &&
+	if (PQstatus(p->conn) != CONNECTION_OK && p->intx &&
 	    strcmp(sql, "ROLLBACK") == 0) {
 		/* The server rolled back when the connection went. */
 		p->intx = 0;
@@ -512,7 +500,7 @@ pg_exec_sql(struct mdb *db, const char *sql)
 			p->begin = 0;
 			break;
 		}
-		if (retry_lost(p, res, sql, 0, tries)) {
+		if (retry_lost(p, sql, 0, tries)) {
 			PQclear(res);
 			continue;
 		}
@@ -839,7 +827,7 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 		if (!p->prepared[st]) {
 			res = PQprepare(p->conn, name, sql, 0, NULL);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-				if (retry_lost(p, res, sql, 1, tries)) {
+				if (retry_lost(p, sql, 1, tries)) {
 					PQclear(res);
 					continue;
 				}
@@ -873,7 +861,7 @@ pg_run(struct mdb *db, struct mcur *c, enum mstmt st, const char *sql,
 			p->generic = mstmt_generic(st);
 			break;
 		}
-		if (retry_lost(p, res, sql, 0, tries)) {
+		if (retry_lost(p, sql, 0, tries)) {
 			PQclear(res);
 			res = NULL;
 			continue;

@@ -105,8 +105,7 @@ mstore_room_get_locked(struct mdb *db, const char *room_id, struct mroom *r)
 void
 mstore_room_lock_ahead(struct mdb *db, const char *room_id)
 {
-	/* In the event's transaction only: the lock is held to its end. */
-	if (db->kind != MDB_POSTGRES || !db->intx)
+	if (db->kind != MDB_POSTGRES)
 		return;
 	mdb_prefetch(db, MSTMT_ROOM_GET_LOCK, "s", room_id);
 	mdb_prefetch(db, MSTMT_FWD_LIST, "s", room_id);

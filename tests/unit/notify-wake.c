@@ -359,47 +359,6 @@ test_topics(const char *path)
 	mnotify_close(n);
 }
 
-/*
- * (f2) The topics since a place, for one reader on behalf of many
- * waiters: each as published, in order; a wildcard, too many, or a ring
- * passed say everyone; the place moves to the head each time.
- */
-static void
-test_topics_since(const char *path)
-{
-	struct mnotify	*n;
-	uint64_t	 t[3], got[8], seen;
-	size_t		 nt;
-	int		 i;
-
-	if ((n = mnotify_open(path)) == NULL) {
-		CHECK(!"mnotify_open");
-		return;
-	}
-	t[0] = mnotify_topic("!a:localhost");
-	t[1] = mnotify_topic("@b:localhost");
-	t[2] = mnotify_topic("!c:localhost");
-	seen = mnotify_topic_head(n);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 1 && nt == 0);
-	mnotify_announce(n, 1u << MSTREAM_EVENTS, t, 2);
-	mnotify_announce(n, 1u << MSTREAM_EVENTS, &t[2], 1);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 1 && nt == 3);
-	CHECK(nt == 3 && got[0] == t[0] && got[1] == t[1] && got[2] == t[2]);
-	CHECK(seen == mnotify_topic_head(n));
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 1 && nt == 0);
-	mnotify_bump(n, MSTREAM_TYPING);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 0);
-	CHECK(seen == mnotify_topic_head(n));
-	for (i = 0; i < 3; i++)
-		mnotify_announce(n, 1u << MSTREAM_EVENTS, t, 3);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 0);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 1 && nt == 0);
-	for (i = 0; i < 5000; i++)
-		mnotify_announce(n, 1u << MSTREAM_EVENTS, &t[0], 1);
-	CHECK(mnotify_topics_since(n, &seen, got, 8, &nt) == 0);
-	mnotify_close(n);
-}
-
 /* (g) The shorter segment of version 1 (no ring) is sized and started again. */
 static void
 test_upgrade(const char *path)
@@ -452,7 +411,6 @@ main(void)
 	test_timeout(path);
 	test_threads(path);
 	test_topics(path);
-	test_topics_since(path);
 	test_upgrade(bad);
 
 	unlink(path);
